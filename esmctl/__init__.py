@@ -1,0 +1,3 @@
+"""esmctl: manage AWS Lambda event source mappings."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,3 @@
+from esmctl.cli import main
+
+main()

@@ -1,0 +1,236 @@
+"""The AWS boundary: the only module that imports boto3.
+
+One thin client with only the calls esmctl needs, named for what they do and returning plain
+values. Not-found becomes None. Retries are botocore's own (standard mode: throttling and 5xx
+are retried with backoff); esmctl adds only the polling waits Lambda and Kinesis lack.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import boto3
+import botocore.exceptions
+from botocore.config import Config
+
+from esmctl import model
+from esmctl.errors import EXIT_USAGE, EsmctlError
+
+DEFAULT_MAX_ATTEMPTS = 8
+
+
+def poll_interval() -> float:
+    # Seconds between polls while waiting; tests shorten it.
+    return float(os.environ.get("ESMCTL_POLL_INTERVAL", "2"))
+
+
+def describe_error(exc: BaseException) -> str:
+    """One plain sentence for an AWS or connection failure (never credentials)."""
+    if isinstance(exc, botocore.exceptions.ClientError):
+        err = exc.response.get("Error", {})
+        code = err.get("Code") or "Error"
+        message = (err.get("Message") or exc.response.get("message") or "").strip()
+        op = exc.operation_name
+        return f"{op}: {code}: {message}" if message else f"{op}: {code}"
+    if isinstance(exc, botocore.exceptions.EndpointConnectionError):
+        return f"cannot reach {exc.kwargs.get('endpoint_url', 'the AWS endpoint')}: is the endpoint right and up?"
+    if isinstance(exc, botocore.exceptions.ConnectTimeoutError):
+        return f"timed out connecting to {exc.kwargs.get('endpoint_url', 'the AWS endpoint')}"
+    if isinstance(exc, botocore.exceptions.NoCredentialsError):
+        return "no AWS credentials found: set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, or pass --profile"
+    if isinstance(exc, botocore.exceptions.ProfileNotFound):
+        return f"AWS profile not found: {exc.kwargs.get('profile')}"
+    if isinstance(exc, botocore.exceptions.NoRegionError):
+        return "no AWS region: pass --region or set AWS_REGION"
+    if isinstance(exc, botocore.exceptions.ParamValidationError):
+        return str(exc).replace("\n", " ").strip()
+    if isinstance(exc, botocore.exceptions.BotoCoreError):
+        return str(exc)
+    return f"{type(exc).__name__}: {exc}"
+
+
+AWS_ERRORS = (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError)
+
+
+def error_code(exc: BaseException) -> str:
+    if isinstance(exc, botocore.exceptions.ClientError):
+        return exc.response.get("Error", {}).get("Code", "")
+    return ""
+
+
+@contextmanager
+def explain(what: str) -> Iterator[None]:
+    """Turn an AWS failure inside the block into `what: AWS's message` (exit 1)."""
+    try:
+        yield
+    except botocore.exceptions.ParamValidationError as exc:
+        raise EsmctlError(f"{what}: {describe_error(exc)}", EXIT_USAGE) from exc
+    except AWS_ERRORS as exc:
+        raise EsmctlError(f"{what}: {describe_error(exc)}") from exc
+
+
+class Aws:
+    """Clients for one profile, region and endpoint, created on first use and shared by threads."""
+
+    def __init__(self, profile: str | None = None, region: str | None = None,
+                 endpoint_url: str | None = None, sleep: Callable[[float], None] = time.sleep) -> None:
+        self._profile = profile
+        self._region = region
+        self._endpoint_url = endpoint_url
+        self._sleep = sleep
+        self._lock = threading.Lock()
+        self._session: boto3.session.Session | None = None
+        self._clients: dict[str, Any] = {}
+        self._account: str | None = None
+        self.calls: dict[str, int] = {}
+
+    # -- plumbing -------------------------------------------------------------------------
+    @property
+    def session(self) -> boto3.session.Session:
+        with self._lock:
+            if self._session is None:
+                with explain("opening the AWS session"):
+                    self._session = boto3.session.Session(profile_name=self._profile, region_name=self._region)
+            return self._session
+
+    @property
+    def region(self) -> str:
+        region = self.session.region_name
+        if not region:
+            raise EsmctlError("no AWS region: pass --region or set AWS_REGION")
+        return region
+
+    @property
+    def partition(self) -> str:
+        return self.session.get_partition_for_region(self.region)
+
+    def client(self, service: str) -> Any:
+        session, region = self.session, self.region
+        with self._lock:
+            if service not in self._clients:
+                retries: dict[str, Any] = {"mode": os.environ.get("AWS_RETRY_MODE", "standard")}
+                if "AWS_MAX_ATTEMPTS" not in os.environ:
+                    retries["max_attempts"] = DEFAULT_MAX_ATTEMPTS
+                config = Config(retries=retries, connect_timeout=5, read_timeout=60,
+                                max_pool_connections=32, user_agent_extra="esmctl")
+                client = session.client(service, region_name=region, endpoint_url=self._endpoint_url,
+                                        config=config)
+                client.meta.events.register("before-call", self._count)
+                self._clients[service] = client
+            return self._clients[service]
+
+    def _count(self, model: Any, **_: Any) -> None:
+        name = model.name
+        with self._lock:
+            self.calls[name] = self.calls.get(name, 0) + 1
+
+    @property
+    def account(self) -> str:
+        if self._account is None:
+            with explain("finding the AWS account (sts get-caller-identity)"):
+                self._account = self.client("sts").get_caller_identity()["Account"]
+        return self._account
+
+    def function_ref(self, name_or_arn: str) -> model.FunctionRef:
+        if name_or_arn.startswith("arn:"):
+            return model.function_ref(name_or_arn, self.region, "")
+        return model.function_ref(name_or_arn, self.region, self.account, self.partition)
+
+    # -- event source mappings ------------------------------------------------------------
+    def list_mappings(self, source: str | None = None, function: str | None = None) -> list[dict]:
+        """Every mapping, in one paginated listing (AWS pages at 100)."""
+        kwargs: dict[str, str] = {}
+        if source:
+            kwargs["EventSourceArn"] = source
+        if function:
+            kwargs["FunctionName"] = function
+        paginator = self.client("lambda").get_paginator("list_event_source_mappings")
+        out: list[dict] = []
+        for page in paginator.paginate(**kwargs):
+            out.extend(page.get("EventSourceMappings", []))
+        return out
+
+    def get_mapping(self, uuid: str) -> dict | None:
+        try:
+            resp = self.client("lambda").get_event_source_mapping(UUID=uuid)
+        except botocore.exceptions.ClientError as exc:
+            if error_code(exc) == "ResourceNotFoundException":
+                return None
+            raise
+        resp.pop("ResponseMetadata", None)
+        return resp
+
+    def create_mapping(self, params: dict[str, Any]) -> dict:
+        resp = self.client("lambda").create_event_source_mapping(**params)
+        resp.pop("ResponseMetadata", None)
+        return resp
+
+    def update_mapping(self, uuid: str, params: dict[str, Any]) -> dict:
+        resp = self.client("lambda").update_event_source_mapping(UUID=uuid, **params)
+        resp.pop("ResponseMetadata", None)
+        return resp
+
+    def delete_mapping(self, uuid: str) -> dict:
+        resp = self.client("lambda").delete_event_source_mapping(UUID=uuid)
+        resp.pop("ResponseMetadata", None)
+        return resp
+
+    def mapping_tags(self, arn: str) -> dict[str, str]:
+        return self.client("lambda").list_tags(Resource=arn).get("Tags", {})
+
+    def tag_mapping(self, arn: str, tags: dict[str, str]) -> None:
+        self.client("lambda").tag_resource(Resource=arn, Tags=tags)
+
+    def untag_mapping(self, arn: str, keys: Iterable[str]) -> None:
+        self.client("lambda").untag_resource(Resource=arn, TagKeys=list(keys))
+
+    def wait_for_mappings(self, uuids: Iterable[str], *, gone: bool = False, timeout: float = 300,
+                          on_poll: Callable[[dict[str, dict | None]], None] | None = None) -> dict[str, dict | None]:
+        """Poll until every mapping has left its transitional state (or, with gone, is deleted).
+
+        Lambda has no waiter for mappings. One or two mappings are read with GetEventSourceMapping;
+        more with one paginated listing per poll, never one call per mapping per poll.
+        """
+        pending = set(uuids)
+        latest: dict[str, dict | None] = {}
+        deadline = time.monotonic() + timeout
+        interval = poll_interval()
+        delay = min(0.5, interval)
+        while pending:
+            if len(pending) <= 2:
+                seen = {u: self.get_mapping(u) for u in pending}
+            else:
+                listing = {m["UUID"]: m for m in self.list_mappings()}
+                seen = {u: listing.get(u) for u in pending}
+            latest.update(seen)
+            for uuid, mapping in seen.items():
+                if gone:
+                    done = mapping is None
+                else:
+                    done = mapping is None or mapping.get("State") not in model.TRANSITIONAL_STATES
+                if done:
+                    pending.discard(uuid)
+            if on_poll:
+                on_poll(latest)
+            if not pending:
+                break
+            if time.monotonic() + delay > deadline:
+                states = ", ".join(f"{u} ({(latest.get(u) or {}).get('State', '?')})" for u in sorted(pending))
+                raise EsmctlError(f"timed out after {timeout:g}s waiting for {states}")
+            self._sleep(delay)
+            delay = min(delay * 2, interval)
+        return latest
+
+    # -- functions --------------------------------------------------------------------------
+    def get_function(self, name_or_arn: str) -> dict | None:
+        try:
+            return self.client("lambda").get_function(FunctionName=name_or_arn)
+        except botocore.exceptions.ClientError as exc:
+            if error_code(exc) == "ResourceNotFoundException":
+                return None
+            raise

@@ -1,0 +1,101 @@
+"""The root command: global options, the command groups, and the one place errors end.
+
+Every failure leaves through `EsmctlGroup.invoke`: esmctl's own errors carry their exit code;
+an AWS or connection failure becomes one plain line (exit 1); anything else too, with the
+traceback only under --verbose. boto3 and rich are imported by commands when they run, never
+here, so `esmctl --help` stays fast.
+"""
+
+from __future__ import annotations
+
+import sys
+import traceback
+
+import click
+
+from esmctl import __version__
+from esmctl.context import OUTPUT_FORMATS, Settings
+from esmctl.errors import EXIT_ERROR, EsmctlError
+
+
+def _explain(exc: BaseException) -> str:
+    if "botocore" in sys.modules:
+        from esmctl.aws import AWS_ERRORS, describe_error
+
+        if isinstance(exc, AWS_ERRORS):
+            return describe_error(exc)
+    return f"unexpected {type(exc).__name__}: {exc} (run with --verbose for the traceback)"
+
+
+class EsmctlGroup(click.Group):
+    def invoke(self, ctx: click.Context):  # noqa: ANN201 - click's signature
+        settings = ctx.ensure_object(Settings)
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.Exit, click.exceptions.Abort):
+            raise
+        except click.ClickException:
+            if settings.verbose:
+                traceback.print_exc()
+            raise
+        except KeyboardInterrupt:
+            raise EsmctlError("interrupted") from None
+        except Exception as exc:  # the last line of defence: one line, never a dump
+            if settings.verbose:
+                traceback.print_exc()
+            raise EsmctlError(_explain(exc), EXIT_ERROR) from exc
+        finally:
+            if settings.verbose and settings._aws is not None and settings._aws.calls:
+                counts = ", ".join(f"{k}={v}" for k, v in sorted(settings._aws.calls.items()))
+                click.echo(f"AWS calls: {counts}", err=True)
+
+
+@click.group(cls=EsmctlGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.option("--profile", envvar="AWS_PROFILE", help="AWS profile (also AWS_PROFILE).")
+@click.option("--region", envvar=["AWS_REGION", "AWS_DEFAULT_REGION"], help="AWS region (also AWS_REGION).")
+@click.option("--endpoint-url", help="Send AWS calls here (also AWS_ENDPOINT_URL), e.g. the sandbox.")
+@click.option("-o", "--output", type=click.Choice(OUTPUT_FORMATS), default="table", show_default=True,
+              help="Output format; also accepted after the subcommand.")
+@click.option("--no-color", is_flag=True, envvar="NO_COLOR", help="No colour (also NO_COLOR).")
+@click.option("-v", "--verbose", is_flag=True, help="Tracebacks on errors, AWS call counts at the end.")
+@click.version_option(__version__, "--version", prog_name="esmctl")
+@click.pass_context
+def cli(ctx: click.Context, profile: str | None, region: str | None, endpoint_url: str | None,
+        output: str, no_color: bool, verbose: bool) -> None:
+    """Manage AWS Lambda event source mappings: Kinesis, DynamoDB, SQS and more.
+
+    \b
+    Thin commands:   esmctl mapping create|get|update|delete|enable|disable, esmctl list
+    Declarative:     esmctl validate | plan | diff | apply | export  (a YAML spec)
+    Health:          esmctl status, esmctl doctor
+    Try it locally:  esmctl sandbox --seed
+
+    Exit codes: 0 ok, 1 error, 2 usage error or changes found (diff), 3 unhealthy.
+    """
+    settings = ctx.ensure_object(Settings)
+    settings.profile, settings.region, settings.endpoint_url = profile, region, endpoint_url
+    settings.output = output
+    settings.color = settings.color and not no_color
+    settings.verbose = settings.verbose or verbose
+
+
+def _register() -> None:
+    from esmctl.commands import mapping, sandbox
+
+    cli.add_command(mapping.group)
+    cli.add_command(mapping.list_cmd)
+    cli.add_command(sandbox.sandbox)
+    for optional in ("spec", "consumer", "health"):
+        try:
+            module = __import__(f"esmctl.commands.{optional}", fromlist=["COMMANDS"])
+        except ImportError:
+            continue
+        for command in module.COMMANDS:
+            cli.add_command(command)
+
+
+_register()
+
+
+def main() -> None:
+    cli(prog_name="esmctl")

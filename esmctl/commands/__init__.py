@@ -1,0 +1,1 @@
+"""One module per command group; each command is a handful of calls on the AWS client."""

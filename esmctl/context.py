@@ -1,0 +1,83 @@
+"""The settings every command shares, and the options that may follow any subcommand.
+
+Kept free of boto3 and rich so that `esmctl --help` stays fast.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import click
+
+if TYPE_CHECKING:
+    from esmctl.aws import Aws
+
+OUTPUT_FORMATS = ("table", "json", "yaml", "markdown")
+
+
+@dataclass
+class Settings:
+    profile: str | None = None
+    region: str | None = None
+    endpoint_url: str | None = None
+    output: str = "table"
+    color: bool = True
+    verbose: bool = False
+    _aws: Aws | None = field(default=None, repr=False)
+
+    @property
+    def aws(self) -> Aws:
+        if self._aws is None:
+            from esmctl.aws import Aws
+
+            self._aws = Aws(self.profile, self.region, self.endpoint_url)
+        return self._aws
+
+
+pass_settings = click.make_pass_decorator(Settings, ensure=True)
+
+
+def _set_output(ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
+    if value is not None:
+        ctx.ensure_object(Settings).output = value
+
+
+def _set_no_color(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    if value:
+        ctx.ensure_object(Settings).color = False
+
+
+def _set_verbose(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    if value:
+        ctx.ensure_object(Settings).verbose = True
+
+
+def common_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    """`-o`, `--no-color` and `-v` are accepted after the subcommand too (`esmctl list -o json`)."""
+    f = click.option("-o", "--output", type=click.Choice(OUTPUT_FORMATS), default=None, expose_value=False,
+                     callback=_set_output, is_eager=True, help="Output format.")(f)
+    f = click.option("--no-color", is_flag=True, expose_value=False, callback=_set_no_color,
+                     help="No colour (also NO_COLOR).")(f)
+    f = click.option("-v", "--verbose", is_flag=True, expose_value=False, callback=_set_verbose,
+                     help="Show tracebacks and AWS call counts.")(f)
+    return f
+
+
+def confirm(question: str, yes: bool, refusal: str) -> None:
+    """Go on only with --yes, or after a yes at a terminal; otherwise stop before any write."""
+    from esmctl.errors import EsmctlError
+
+    if yes:
+        return
+    if not sys.stdin.isatty():
+        raise EsmctlError(f"{refusal}: pass --yes (stdin is not a terminal, so esmctl cannot ask)")
+    if not click.confirm(question, default=False, err=True):
+        raise EsmctlError("aborted: nothing was changed")
+
+
+def color_enabled(settings: Settings) -> bool:
+    return settings.color and "NO_COLOR" not in os.environ

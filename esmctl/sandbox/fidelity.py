@@ -1,0 +1,393 @@
+"""A thin HTTP layer in front of moto's server that behaves like AWS where moto does not.
+
+moto is a faithful store but a lenient service (see shared/docs/moto-fidelity.md). This layer
+forwards every request to moto and adds, for the Lambda event source mapping API:
+
+- 409 ResourceConflictException on a second mapping of the same (function, source);
+- 404 on update/delete of an unknown UUID;
+- transitional states: Creating/Updating/Enabling/Disabling/Deleting for the next
+  `transitional_views` reads of a mapping, and 400 ResourceInUseException on changing it meanwhile;
+- the defaults AWS returns for unset fields (optionally the legacy 10000/604800 sentinels);
+- paging at `page_size` with Marker/NextMarker, and AWS's FunctionName filter (name or ARN);
+- mappings on Kinesis consumer ARNs (moto refuses them);
+- for Kinesis: RegisterStreamConsumer of an existing name fails (ResourceInUseException);
+- fault injection: fixed latency, a Lambda control-plane rate limit (429 TooManyRequests), and
+  a number of forced 429s.
+
+It counts every request by operation, so tests and benchmarks can assert what was called.
+Only 127.0.0.1: it binds there and forwards only to the upstream it is given.
+"""
+
+from __future__ import annotations
+
+import copy
+import http.client
+import json
+import threading
+import time
+import urllib.parse
+from collections import Counter
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+ESM_PATH = "/2015-03-31/event-source-mappings"
+
+# What AWS returns for fields a request left unset (written from AWS's responses, on purpose
+# independent of esmctl.model's table).
+_AWS_STREAM = {
+    "BatchSize": 100, "MaximumBatchingWindowInSeconds": 0, "ParallelizationFactor": 1,
+    "MaximumRetryAttempts": -1, "MaximumRecordAgeInSeconds": -1, "BisectBatchOnFunctionError": False,
+    "TumblingWindowInSeconds": 0, "DestinationConfig": {"OnFailure": {}}, "FunctionResponseTypes": [],
+    "LastProcessingResult": "No records processed",
+}
+_AWS_SQS = {"BatchSize": 10, "MaximumBatchingWindowInSeconds": 0, "FunctionResponseTypes": []}
+
+
+def _aws_defaults(source: str) -> dict[str, Any]:
+    service = source.split(":")[2] if source.count(":") >= 5 else ""
+    if service in ("kinesis", "dynamodb"):
+        return _AWS_STREAM
+    if service == "sqs":
+        return _AWS_SQS
+    return {}
+
+
+def _fn_parts(name_or_arn: str) -> tuple[str, str]:
+    """(function name, qualifier) of any spelling Lambda accepts."""
+    s = name_or_arn
+    if ":function:" in s:
+        s = s.split(":function:", 1)[1]
+    elif s.startswith("arn:"):
+        s = s.split(":")[-1]
+    name, _, qualifier = s.partition(":")
+    return name, qualifier
+
+
+class FidelityProxy:
+    def __init__(self, upstream: str, *, transitional_views: int = 0, page_size: int = 100,
+                 latency: float = 0.0, rate_limit: float | None = None, legacy_sentinels: bool = False,
+                 port: int = 0) -> None:
+        parsed = urllib.parse.urlsplit(upstream)
+        self.upstream_host, self.upstream_port = parsed.hostname, parsed.port
+        self.transitional_views = transitional_views
+        self.page_size = page_size
+        self.latency = latency
+        self.rate_limit = rate_limit
+        self.legacy_sentinels = legacy_sentinels
+        self.calls: Counter[str] = Counter()
+        self.throttled: Counter[str] = Counter()
+        self.force_throttle = 0  # the next N Lambda requests answer 429
+        self.fail_next: dict[str, tuple[int, str, str]] = {}  # op -> (status, code, message), once
+        self.lose_reply: set[str] = set()  # ops whose next reply is lost after the call is carried out
+        self._lock = threading.Lock()
+        self._pending: dict[str, list[Any]] = {}  # uuid -> [state, views left, last body]
+        self._consumer_sources: dict[str, str] = {}  # uuid -> consumer ARN moto could not store
+        self._bucket = (rate_limit or 0.0, time.monotonic())
+        self._server = ThreadingHTTPServer(("127.0.0.1", port), self._handler())
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def start(self) -> FidelityProxy:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def reset(self) -> None:
+        with self._lock:
+            self.calls.clear()
+            self.throttled.clear()
+            self._pending.clear()
+            self._consumer_sources.clear()
+            self.force_throttle = 0
+            self.fail_next.clear()
+            self.lose_reply.clear()
+
+    def writes(self) -> int:
+        """Calls that change something (Create/Update/Delete/Tag/Untag/Register/Deregister)."""
+        verbs = ("Create", "Update", "Delete", "Tag", "Untag", "Register", "Deregister", "Put")
+        return sum(n for op, n in self.calls.items() if op.startswith(verbs))
+
+    # -- plumbing -------------------------------------------------------------------------
+    def _forward(self, method: str, path: str, body: bytes, headers: dict[str, str]) -> tuple[int, dict, bytes]:
+        conn = http.client.HTTPConnection(self.upstream_host, self.upstream_port, timeout=60)
+        try:
+            fwd = {k: v for k, v in headers.items() if k.lower() not in ("host", "content-length", "connection")}
+            fwd["Content-Length"] = str(len(body))
+            conn.request(method, path, body=body, headers=fwd)
+            resp = conn.getresponse()
+            data = resp.read()
+            return resp.status, dict(resp.getheaders()), data
+        finally:
+            conn.close()
+
+    def _upstream_json(self, method: str, path: str, body: Any = None, headers: dict | None = None) -> tuple[int, Any]:
+        raw = json.dumps(body).encode() if body is not None else b""
+        status, _, data = self._forward(method, path, raw, headers or {})
+        try:
+            return status, json.loads(data or b"null")
+        except ValueError:
+            return status, None
+
+    @staticmethod
+    def operation(method: str, path: str, headers: dict[str, str], body: bytes) -> str:
+        target = headers.get("X-Amz-Target") or headers.get("x-amz-target")
+        if target:
+            return target.split(".")[-1]
+        if "/operation/" in path:  # smithy rpc-v2
+            return path.rsplit("/operation/", 1)[1].split("?")[0]
+        route = path.split("?")[0].rstrip("/")
+        if route.startswith(ESM_PATH):
+            has_id = route != ESM_PATH
+            return {("POST", False): "CreateEventSourceMapping", ("GET", False): "ListEventSourceMappings",
+                    ("GET", True): "GetEventSourceMapping", ("PUT", True): "UpdateEventSourceMapping",
+                    ("DELETE", True): "DeleteEventSourceMapping"}.get((method, has_id), f"{method} {route}")
+        if "/tags/" in route:
+            return {"GET": "ListTags", "POST": "TagResource", "DELETE": "UntagResource"}.get(method, method)
+        if "/functions" in route:
+            return f"{method} functions"
+        if body:
+            query = urllib.parse.parse_qs(body.decode(errors="replace"))
+            if "Action" in query:
+                return query["Action"][0]
+        query = urllib.parse.parse_qs(urllib.parse.urlsplit(path).query)
+        return query.get("Action", [f"{method} {route}"])[0]
+
+    def _take_token(self) -> bool:
+        """A token bucket shared by every Lambda control-plane call, as AWS does per region."""
+        if not self.rate_limit:
+            return True
+        with self._lock:
+            tokens, last = self._bucket
+            now = time.monotonic()
+            tokens = min(self.rate_limit, tokens + (now - last) * self.rate_limit)
+            if tokens < 1:
+                self._bucket = (tokens, now)
+                return False
+            self._bucket = (tokens - 1, now)
+            return True
+
+    # -- the AWS behaviours -----------------------------------------------------------------
+    def _dress(self, m: dict) -> dict:
+        """A mapping as AWS would show it: defaults filled, transitional state, consumer source."""
+        m = copy.deepcopy(m)
+        uuid = m.get("UUID")
+        if uuid in self._consumer_sources:
+            m["EventSourceArn"] = self._consumer_sources[uuid]
+        for k, v in _aws_defaults(m.get("EventSourceArn", "")).items():
+            m.setdefault(k, copy.deepcopy(v))
+        if self.legacy_sentinels and m.get("MaximumRetryAttempts") == -1:
+            m["MaximumRetryAttempts"] = 10000
+        if self.legacy_sentinels and m.get("MaximumRecordAgeInSeconds") == -1:
+            m["MaximumRecordAgeInSeconds"] = 604800
+        pending = self._pending.get(uuid)
+        if pending:
+            m["State"] = pending[0]
+        return m
+
+    def _viewed(self, uuid: str) -> None:
+        pending = self._pending.get(uuid)
+        if pending:
+            pending[1] -= 1
+            if pending[1] <= 0:
+                del self._pending[uuid]
+
+    def _all_mappings(self, headers: dict) -> list[dict]:
+        _, body = self._upstream_json("GET", ESM_PATH + "/", headers=headers)
+        live = (body or {}).get("EventSourceMappings", [])
+        seen = {m["UUID"] for m in live}
+        # Deleting mappings are still listed by AWS until they are gone.
+        ghosts = [p[2] for u, p in self._pending.items() if p[0] == "Deleting" and u not in seen]
+        return live + ghosts
+
+    def _error(self, status: int, code: str, message: str, extra: dict | None = None) -> tuple[int, dict, bytes]:
+        body = {"Type": "User", "message": message, **(extra or {})}
+        return status, {"x-amzn-ErrorType": code, "Content-Type": "application/json"}, json.dumps(body).encode()
+
+    def _ok(self, body: Any, status: int = 200) -> tuple[int, dict, bytes]:
+        return status, {"Content-Type": "application/json"}, json.dumps(body).encode()
+
+    def handle(self, method: str, path: str, headers: dict[str, str], body: bytes) -> tuple[int, dict, bytes]:
+        op = self.operation(method, path, headers, body)
+        with self._lock:
+            self.calls[op] += 1
+        if self.latency:
+            time.sleep(self.latency)
+        lambda_call = path.startswith(("/2015-03-31/", "/2017-03-31/", "/2018-10-31/"))
+        if lambda_call:
+            with self._lock:
+                forced = self.force_throttle > 0
+                if forced:
+                    self.force_throttle -= 1
+            if forced or not self._take_token():
+                with self._lock:
+                    self.throttled[op] += 1
+                return self._error(429, "TooManyRequestsException", "Rate exceeded",
+                                   {"Reason": "CallerRateLimitExceeded", "retryAfterSeconds": "1"})
+        with self._lock:
+            injected = self.fail_next.pop(op, None)
+        if injected:
+            return self._error(*injected)
+        route = path.split("?")[0].rstrip("/")
+        if route.startswith(ESM_PATH):
+            return self._esm(method, path, route, headers, body, op)
+        if op == "RegisterStreamConsumer":
+            return self._register_consumer(method, path, headers, body)
+        return self._forward(method, path, body, headers)
+
+    def _register_consumer(self, method: str, path: str, headers: dict, body: bytes) -> tuple[int, dict, bytes]:
+        req = json.loads(body or b"{}")
+        list_headers = {**headers, "X-Amz-Target": "Kinesis_20131202.ListStreamConsumers"}
+        _, existing = self._upstream_json("POST", "/", {"StreamARN": req.get("StreamARN")}, list_headers)
+        for c in (existing or {}).get("Consumers", []):
+            if c.get("ConsumerName") == req.get("ConsumerName"):
+                return 400, {"Content-Type": "application/x-amz-json-1.1"}, json.dumps({
+                    "__type": "ResourceInUseException",
+                    "message": f"Consumer {c['ConsumerARN']} under stream {req.get('StreamARN')} already exists",
+                }).encode()
+        return self._forward(method, path, body, headers)
+
+    def _esm(self, method: str, path: str, route: str, headers: dict, body: bytes, op: str) -> tuple[int, dict, bytes]:
+        uuid = route[len(ESM_PATH) + 1:] if route != ESM_PATH else ""
+        if op == "ListEventSourceMappings":
+            return self._list(path, headers)
+        if op == "CreateEventSourceMapping":
+            return self._create(path, headers, body)
+        with self._lock:
+            pending = self._pending.get(uuid)
+            if pending and pending[0] == "Deleting":
+                if method == "GET":
+                    self._viewed(uuid)
+                    return self._ok(self._dress(pending[2]))
+                return self._error(409 if method == "DELETE" else 400, "ResourceInUseException",
+                                   f"Cannot {method} the event source mapping because it is in use.")
+        status, current = self._upstream_json("GET", f"{ESM_PATH}/{uuid}", headers=headers)
+        if status == 404 or not current:
+            return self._error(404, "ResourceNotFoundException", "The resource you requested does not exist.")
+        if method == "GET":
+            with self._lock:
+                dressed = self._dress(current)
+                self._viewed(uuid)
+            return self._ok(dressed)
+        with self._lock:
+            if pending and self.transitional_views:
+                return self._error(400, "ResourceInUseException",
+                                   f"Cannot update the event source mapping because it is in use ({pending[0]}).")
+        if method == "PUT":
+            status, hdrs, data = self._forward(method, path, body, headers)
+            if status < 300 and self.transitional_views:
+                enabled = json.loads(body or b"{}").get("Enabled")
+                state = "Updating"
+                if enabled is True and current.get("State") == "Disabled":
+                    state = "Enabling"
+                elif enabled is False and current.get("State") == "Enabled":
+                    state = "Disabling"
+                with self._lock:
+                    self._pending[uuid] = [state, self.transitional_views, None]
+            return self._dressed_reply(status, hdrs, data)
+        if method == "DELETE":
+            status, hdrs, data = self._forward(method, path, body, headers)
+            if status < 300:
+                with self._lock:
+                    if self.transitional_views:
+                        self._pending[uuid] = ["Deleting", self.transitional_views, dict(current)]
+                    reply = self._dress({**current, "State": "Deleting"})
+                    if not self.transitional_views:
+                        self._consumer_sources.pop(uuid, None)
+                return self._ok(reply, 202)
+            return status, hdrs, data
+        return self._forward(method, path, body, headers)
+
+    def _dressed_reply(self, status: int, hdrs: dict, data: bytes) -> tuple[int, dict, bytes]:
+        if status >= 300:
+            return status, hdrs, data
+        with self._lock:
+            return self._ok(self._dress(json.loads(data)), status)
+
+    def _create(self, path: str, headers: dict, body: bytes) -> tuple[int, dict, bytes]:
+        req = json.loads(body or b"{}")
+        source = req.get("EventSourceArn", "")
+        name, qualifier = _fn_parts(req.get("FunctionName", ""))
+        for m in self._all_mappings(headers):
+            m = self._dress(m)
+            live_name, live_qualifier = _fn_parts(m.get("FunctionArn", ""))
+            if m.get("EventSourceArn") == source and (live_name, live_qualifier) == (name, qualifier):
+                return self._error(409, "ResourceConflictException",
+                                   f'The event source arn (" {source} ") and function (" {name} ") provided '
+                                   f"mapping already exists. Please update or delete the existing mapping "
+                                   f"with UUID {m['UUID']}")
+        consumer = source if ":kinesis:" in source and "/consumer/" in source else ""
+        if consumer:
+            req["EventSourceArn"] = consumer.split("/consumer/")[0]
+            body = json.dumps(req).encode()
+        status, hdrs, data = self._forward("POST", path, body, headers)
+        if status >= 300:
+            return status, hdrs, data
+        created = json.loads(data)
+        with self._lock:
+            if consumer:
+                self._consumer_sources[created["UUID"]] = consumer
+            if self.transitional_views:
+                self._pending[created["UUID"]] = ["Creating", self.transitional_views, None]
+            reply = self._dress(created)
+        if "CreateEventSourceMapping" in self.lose_reply:
+            self.lose_reply.discard("CreateEventSourceMapping")
+            return self._error(500, "ServiceException", "The reply was lost (injected)")
+        return self._ok(reply, status)
+
+    def _list(self, path: str, headers: dict) -> tuple[int, dict, bytes]:
+        query = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(path).query))
+        items = self._all_mappings(headers)
+        with self._lock:
+            items = [self._dress(m) for m in items]
+            for m in items:
+                self._viewed(m["UUID"])
+        if "EventSourceArn" in query:
+            items = [m for m in items if m.get("EventSourceArn") == query["EventSourceArn"]]
+        if "FunctionName" in query:
+            want = _fn_parts(query["FunctionName"])
+            items = [m for m in items if _fn_parts(m.get("FunctionArn", "")) == want
+                     or (not want[1] and _fn_parts(m.get("FunctionArn", ""))[0] == want[0])]
+        items.sort(key=lambda m: m["UUID"])
+        start = int(query.get("Marker") or 0)
+        size = min(int(query.get("MaxItems") or self.page_size), self.page_size)
+        page = items[start:start + size]
+        reply: dict[str, Any] = {"EventSourceMappings": page}
+        if start + size < len(items):
+            reply["NextMarker"] = str(start + size)
+        return self._ok(reply)
+
+    def _handler(self):
+        proxy = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def _serve(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else b""
+                try:
+                    status, headers, data = proxy.handle(self.command, self.path, dict(self.headers), body)
+                except Exception as exc:  # a broken layer must not hang the client
+                    status, headers, data = 500, {"Content-Type": "text/plain"}, f"fidelity layer: {exc!r}".encode()
+                self.send_response(status)
+                for k, v in headers.items():
+                    if k.lower() not in ("content-length", "transfer-encoding", "connection", "server", "date"):
+                        self.send_header(k, v)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = _serve
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        return Handler

@@ -1,0 +1,102 @@
+"""Start moto's server on 127.0.0.1 (with the fidelity layer in front) and seed it."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import urllib.request
+import zipfile
+from dataclasses import dataclass
+from typing import Any
+
+from esmctl.sandbox.fidelity import FidelityProxy
+
+ACCOUNT = "123456789012"
+CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
+
+
+@dataclass
+class Sandbox:
+    moto: Any
+    moto_url: str
+    proxy: FidelityProxy | None
+
+    @property
+    def url(self) -> str:
+        return self.proxy.url if self.proxy else self.moto_url
+
+    def reset(self) -> None:
+        _post(self.moto_url + "/moto-api/reset", {})
+        _post(self.moto_url + "/moto-api/config", {"lambda": {"use_docker": False}})
+        if self.proxy:
+            self.proxy.reset()
+
+    def stop(self) -> None:
+        if self.proxy:
+            self.proxy.stop()
+        self.moto.stop()
+
+
+def _post(url: str, body: dict) -> None:
+    req = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST",
+                                 headers={"Content-Type": "application/json"})
+    urllib.request.urlopen(req, timeout=10).read()
+
+
+def start(port: int = 0, *, fidelity: bool = True, **proxy_options: Any) -> Sandbox:
+    """moto on 127.0.0.1 (a random port with 0); the fidelity layer takes `port` when enabled."""
+    try:
+        from moto.server import ThreadedMotoServer
+    except ImportError as exc:
+        from esmctl.errors import EsmctlError
+
+        raise EsmctlError("the sandbox needs moto's server mode: pip install 'esmctl[sandbox]'") from exc
+    logging.getLogger("werkzeug").setLevel(logging.CRITICAL)
+    moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0 if fidelity else port, verbose=False)
+    moto.start()
+    host, moto_port = moto.get_host_and_port()
+    moto_url = f"http://{host}:{moto_port}"
+    # Writing to a mapped source would make moto run the function in Docker.
+    _post(moto_url + "/moto-api/config", {"lambda": {"use_docker": False}})
+    proxy = None
+    if fidelity:
+        proxy = FidelityProxy(moto_url, port=port, **proxy_options).start()
+    return Sandbox(moto, moto_url, proxy)
+
+
+def _zip() -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr("handler.py", "def handler(event, context):\n    return {'batchItemFailures': []}\n")
+    return buf.getvalue()
+
+
+def seed(url: str, region: str = "us-east-1") -> dict[str, str]:
+    """Example functions, Kinesis streams, a DynamoDB table stream and SQS queues."""
+    import boto3
+
+    kw = {"endpoint_url": url, "region_name": region, "aws_access_key_id": "testing",
+          "aws_secret_access_key": "testing"}
+    iam, lam = boto3.client("iam", **kw), boto3.client("lambda", **kw)
+    kinesis, ddb, sqs = boto3.client("kinesis", **kw), boto3.client("dynamodb", **kw), boto3.client("sqs", **kw)
+    role = iam.create_role(RoleName="esmctl-sandbox-role", AssumeRolePolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"},
+                                                "Action": "sts:AssumeRole"}]}))["Role"]["Arn"]
+    out: dict[str, str] = {}
+    for name in ("orders-fn", "audit-fn", "jobs-fn"):
+        fn = lam.create_function(FunctionName=name, Runtime="python3.12", Role=role, Handler="handler.handler",
+                                 Code={"ZipFile": _zip()}, Timeout=30)
+        out[name] = fn["FunctionArn"]
+    for stream, shards in (("orders", 2), ("clicks", 1)):
+        kinesis.create_stream(StreamName=stream, ShardCount=shards)
+        out[stream] = kinesis.describe_stream_summary(StreamName=stream)["StreamDescriptionSummary"]["StreamARN"]
+    table = ddb.create_table(TableName="orders-table", KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+                             AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+                             BillingMode="PAY_PER_REQUEST",
+                             StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"})
+    out["orders-table-stream"] = table["TableDescription"]["LatestStreamArn"]
+    for queue in ("jobs", "jobs-dlq", "orders-dlq"):
+        url_ = sqs.create_queue(QueueName=queue, Attributes={"VisibilityTimeout": "60"})["QueueUrl"]
+        out[queue] = sqs.get_queue_attributes(QueueUrl=url_, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    return out

@@ -1,0 +1,200 @@
+"""Parameter checks against botocore's own Lambda service model, plus the rules it lacks.
+
+botocore's client validates types and minimums only; the service also enforces maximums,
+enums and rules across fields. Walking the same model here lets esmctl refuse bad input with
+the field's path before anything is sent, and keeps the ranges in one place: botocore's data.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+from functools import cache
+from typing import Any
+
+from esmctl import model
+
+Problem = tuple[str, str]  # (field path, message)
+
+
+@cache
+def _service_model():
+    import botocore.session
+
+    return botocore.session.get_session().get_service_model("lambda")
+
+
+def input_shape(operation: str = "CreateEventSourceMapping"):
+    return _service_model().operation_model(operation).input_shape
+
+
+def member_names(operation: str = "CreateEventSourceMapping") -> list[str]:
+    return list(input_shape(operation).members)
+
+
+def did_you_mean(name: str, choices: list[str]) -> str:
+    close = difflib.get_close_matches(name, choices, n=1, cutoff=0.6)
+    if not close:
+        close = [c for c in choices if c.lower() == name.lower()]
+    return f" (did you mean {close[0]}?)" if close else ""
+
+
+def check_shape(value: Any, shape: Any, path: str) -> list[Problem]:
+    """Every way `value` breaks `shape`: type, required members, unknown keys, ranges, enums."""
+    t = shape.type_name
+    meta = shape.metadata
+    problems: list[Problem] = []
+    if t == "structure":
+        if not isinstance(value, dict):
+            return [(path, f"must be a mapping, not {_kind(value)}")]
+        for req in shape.required_members:
+            if req not in value:
+                problems.append((_join(path, req), "is required"))
+        for key, sub in value.items():
+            if key not in shape.members:
+                problems.append((_join(path, key), "unknown field" + did_you_mean(key, list(shape.members))))
+            else:
+                problems.extend(check_shape(sub, shape.members[key], _join(path, key)))
+    elif t == "list":
+        if not isinstance(value, list):
+            return [(path, f"must be a list, not {_kind(value)}")]
+        problems.extend(_range(len(value), meta, path, "items"))
+        for i, item in enumerate(value):
+            problems.extend(check_shape(item, shape.member, f"{path}[{i}]"))
+    elif t == "map":
+        if not isinstance(value, dict):
+            return [(path, f"must be a mapping, not {_kind(value)}")]
+        for k, v in value.items():
+            problems.extend(check_shape(k, shape.key, f"{path}.{k}"))
+            problems.extend(check_shape(v, shape.value, f"{path}.{k}"))
+    elif t in ("integer", "long"):
+        if isinstance(value, bool) or not isinstance(value, int):
+            return [(path, f"must be a whole number, not {_kind(value)} {value!r}")]
+        problems.extend(_range(value, meta, path, ""))
+    elif t == "boolean":
+        if not isinstance(value, bool):
+            return [(path, f"must be true or false, not {_kind(value)} {value!r}")]
+    elif t == "string":
+        if not isinstance(value, str):
+            return [(path, f"must be a string, not {_kind(value)} {value!r}")]
+        if shape.enum and value not in shape.enum:
+            return [(path, f"must be one of {', '.join(shape.enum)}, not {value!r}"
+                     + did_you_mean(value, list(shape.enum)))]
+        problems.extend(_range(len(value), meta, path, "characters"))
+    elif t == "timestamp":
+        from datetime import date, datetime
+
+        if not isinstance(value, (datetime, date, str, int, float)) or isinstance(value, bool):
+            return [(path, f"must be a timestamp, not {_kind(value)}")]
+        if isinstance(value, str):
+            try:
+                datetime.fromisoformat(value.replace("Z", "+00:00"))
+            except ValueError:
+                return [(path, f"must be an ISO 8601 timestamp, not {value!r}")]
+    return problems
+
+
+def _range(n: int, meta: dict, path: str, unit: str) -> list[Problem]:
+    lo, hi = meta.get("min"), meta.get("max")
+    what = f" {unit}" if unit else ""
+    if lo is not None and n < lo:
+        return [(path, f"{'has' if unit else 'is'} {n}{what}; the minimum is {lo}" + _span(lo, hi))]
+    if hi is not None and n > hi:
+        return [(path, f"{'has' if unit else 'is'} {n}{what}; the maximum is {hi}" + _span(lo, hi))]
+    return []
+
+
+def _span(lo: Any, hi: Any) -> str:
+    return f" (allowed: {lo}–{hi})" if lo is not None and hi is not None else ""
+
+
+def _join(path: str, key: str) -> str:
+    return f"{path}.{key}" if path else key
+
+
+def _kind(value: Any) -> str:
+    return {dict: "a mapping", list: "a list", str: "a string", bool: "a boolean", int: "a number",
+            float: "a number", type(None): "null"}.get(type(value), type(value).__name__)
+
+
+def check_params(params: dict[str, Any], operation: str = "CreateEventSourceMapping") -> list[Problem]:
+    """The model's checks, then the service's rules across fields."""
+    problems = check_shape(params, input_shape(operation), "")
+    if operation == "CreateEventSourceMapping":
+        problems.extend(cross_field_problems(params))
+    return problems
+
+
+STREAM_ONLY = ("ParallelizationFactor", "BisectBatchOnFunctionError", "MaximumRetryAttempts",
+               "MaximumRecordAgeInSeconds", "TumblingWindowInSeconds")
+
+
+def cross_field_problems(p: dict[str, Any], kind: str | None = None) -> list[Problem]:
+    """The rules of lambda-esm-facts.md that botocore's model does not hold."""
+    kind = kind if kind is not None else model.source_type(p)
+    out: list[Problem] = []
+    pos = p.get("StartingPosition")
+    if kind in (model.KINESIS, model.DYNAMODB, model.KAFKA) and not pos and p.get("EventSourceArn"):
+        out.append(("StartingPosition", f"is required for a {kind} source (TRIM_HORIZON, LATEST"
+                    + (", AT_TIMESTAMP)" if kind == model.KINESIS else ")")))
+    if kind in (model.SQS, model.MQ, model.DOCDB) and pos and kind != model.DOCDB:
+        out.append(("StartingPosition", f"is not allowed for an {kind} source"))
+    if pos == "AT_TIMESTAMP":
+        if kind not in (model.KINESIS, ""):
+            out.append(("StartingPosition", "AT_TIMESTAMP is only for Kinesis sources"))
+        if not p.get("StartingPositionTimestamp"):
+            out.append(("StartingPositionTimestamp", "is required with StartingPosition AT_TIMESTAMP"))
+    elif p.get("StartingPositionTimestamp") is not None:
+        out.append(("StartingPositionTimestamp", "is only used with StartingPosition AT_TIMESTAMP"))
+    age = p.get("MaximumRecordAgeInSeconds")
+    if isinstance(age, int) and not isinstance(age, bool) and 0 <= age < 60:
+        out.append(("MaximumRecordAgeInSeconds", f"is {age}; use -1 (no limit) or 60–604800"))
+    if kind == model.SQS:
+        for name in STREAM_ONLY:
+            if name in p:
+                out.append((name, "is for stream sources only (Kinesis, DynamoDB), not SQS"))
+        if (p.get("DestinationConfig") or {}).get("OnFailure", {}).get("Destination"):
+            out.append(("DestinationConfig", "is not supported for SQS: set a dead-letter queue on the queue"))
+        batch = p.get("BatchSize")
+        if isinstance(batch, int) and not isinstance(batch, bool):
+            if str(p.get("EventSourceArn", "")).endswith(".fifo") and batch > 10:
+                out.append(("BatchSize", f"is {batch}; a FIFO queue takes at most 10"))
+            elif batch > 10 and not (p.get("MaximumBatchingWindowInSeconds") or 0) >= 1:
+                out.append(("MaximumBatchingWindowInSeconds",
+                            f"must be at least 1 when BatchSize ({batch}) is over 10 for SQS"))
+    elif kind and p.get("ScalingConfig"):
+        out.append(("ScalingConfig", "MaximumConcurrency is for SQS sources only"))
+    sc = p.get("ScalingConfig") or {}
+    mc = sc.get("MaximumConcurrency") if isinstance(sc, dict) else None
+    if isinstance(mc, int) and not isinstance(mc, bool) and not 2 <= mc <= 1000:
+        out.append(("ScalingConfig.MaximumConcurrency", f"is {mc}; allowed: 2–1000"))
+    if sc and p.get("ProvisionedPollerConfig"):
+        out.append(("ProvisionedPollerConfig", "cannot be combined with ScalingConfig"))
+    dc = p.get("DestinationConfig")
+    if isinstance(dc, dict) and dc.get("OnSuccess") and kind != model.KAFKA:
+        out.append(("DestinationConfig.OnSuccess", "is not supported for event source mappings"))
+    fc = p.get("FilterCriteria")
+    if isinstance(fc, dict):
+        for i, f in enumerate(fc.get("Filters") or []):
+            pattern = f.get("Pattern") if isinstance(f, dict) else None
+            where = f"FilterCriteria.Filters[{i}].Pattern"
+            if isinstance(pattern, str):
+                try:
+                    json.loads(pattern)
+                except ValueError as exc:
+                    out.append((where, f"is not valid JSON: {exc}"))
+                    continue
+            text = model.pattern_text(pattern) if pattern is not None else ""
+            if len(text) > 4096:
+                out.append((where, f"is {len(text)} characters; the maximum is 4096"))
+    fn, src = p.get("FunctionName", ""), p.get("EventSourceArn", "")
+    if isinstance(fn, str) and fn.startswith("arn:") and isinstance(src, str) and src.startswith("arn:"):
+        if model.arn_region(fn) and model.arn_region(src) and model.arn_region(fn) != model.arn_region(src):
+            out.append(("EventSourceArn", f"is in {model.arn_region(src)} but the function is in "
+                        f"{model.arn_region(fn)}: they must be in the same region"))
+    return out
+
+
+def int_bounds(member: str, operation: str = "CreateEventSourceMapping") -> tuple[int | None, int | None]:
+    shape = input_shape(operation).members[member]
+    return shape.metadata.get("min"), shape.metadata.get("max")

@@ -1,0 +1,256 @@
+"""`esmctl mapping ...` and `esmctl list` against the emulator, as a user would run them."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import yaml
+
+from tests.conftest import client
+
+
+def test_round_trip_create_list_update_disable_enable_get_delete(esmctl, world, box):
+    r = esmctl("mapping", "create", "--function", "orders-fn", "--source", world["orders"],
+               "--starting-position", "LATEST", "--batch-size", "200", "-o", "json")
+    assert r.exit_code == 0, r.stderr
+    created = json.loads(r.stdout)
+    uuid = created["UUID"]
+    assert created["BatchSize"] == 200 and created["StartingPosition"] == "LATEST"
+    assert created["FunctionArn"] == world["orders-fn"]
+
+    listed = esmctl("list", "-o", "json")
+    assert [m["UUID"] for m in json.loads(listed.stdout)] == [uuid]
+    table = esmctl("list")
+    assert uuid in table.stdout and "kinesis:orders" in table.stdout and "orders-fn" in table.stdout
+
+    r = esmctl("mapping", "update", uuid, "--batch-size", "50", "--maximum-retry-attempts", "3",
+               "--on-failure", world["orders-dlq"], "-o", "json")
+    assert r.exit_code == 0, r.stderr
+    updated = json.loads(r.stdout)
+    assert updated["UUID"] == uuid and updated["BatchSize"] == 50
+    assert updated["DestinationConfig"]["OnFailure"]["Destination"] == world["orders-dlq"]
+
+    assert json.loads(esmctl("mapping", "disable", uuid, "-o", "json").stdout)["State"] == "Disabled"
+    assert json.loads(esmctl("mapping", "enable", uuid, "-o", "json").stdout)["State"] == "Enabled"
+
+    got = esmctl("mapping", "get", uuid, "-o", "yaml")
+    assert yaml.safe_load(got.stdout)["MaximumRetryAttempts"] == 3
+
+    # the AWS CLI sees the same state
+    aws = subprocess.run([sys.executable, "-m", "awscli", "lambda", "list-event-source-mappings",
+                          "--output", "json"], capture_output=True, text=True, check=True,
+                         env={**os.environ, "AWS_DEFAULT_REGION": os.environ["AWS_REGION"]})
+    seen = json.loads(aws.stdout)["EventSourceMappings"]
+    assert [(m["UUID"], m["BatchSize"], m["State"]) for m in seen] == [(uuid, 50, "Enabled")]
+
+    r = esmctl("mapping", "delete", uuid, "--yes")
+    assert r.exit_code == 0, r.stderr
+    assert "deleted mapping" in r.stderr
+    assert client(box, "lambda").list_event_source_mappings()["EventSourceMappings"] == []
+
+
+def test_list_matches_any_spelling_of_the_function(esmctl, world, box):
+    lam = client(box, "lambda")
+    by_name = lam.create_event_source_mapping(FunctionName="orders-fn", EventSourceArn=world["orders"],
+                                              StartingPosition="LATEST")["UUID"]
+    by_arn = lam.create_event_source_mapping(FunctionName=world["orders-fn"], EventSourceArn=world["jobs"])["UUID"]
+    lam.create_event_source_mapping(FunctionName="audit-fn", EventSourceArn=world["orders"],
+                                    StartingPosition="LATEST")
+    for spelling in ("orders-fn", world["orders-fn"], "123456789012:function:orders-fn"):
+        r = esmctl("list", "--function", spelling, "-o", "json")
+        assert r.exit_code == 0, r.stderr
+        assert sorted(m["UUID"] for m in json.loads(r.stdout)) == sorted([by_name, by_arn]), spelling
+    r = esmctl("mapping", "list", "--source", world["jobs"], "-o", "json")
+    assert [m["UUID"] for m in json.loads(r.stdout)] == [by_arn]
+
+
+def test_list_follows_pages(esmctl, world, box):
+    box.proxy.page_size = 2
+    lam = client(box, "lambda")
+    made = [lam.create_event_source_mapping(FunctionName=fn, EventSourceArn=src, StartingPosition="LATEST")["UUID"]
+            for fn in ("orders-fn", "audit-fn", "jobs-fn") for src in (world["orders"], world["clicks"])]
+    r = esmctl("list", "-o", "json")
+    assert sorted(m["UUID"] for m in json.loads(r.stdout)) == sorted(made)
+    assert box.proxy.calls["ListEventSourceMappings"] == 3
+
+
+def test_create_waits_through_creating(esmctl, world, box):
+    box.proxy.transitional_views = 3
+    r = esmctl("mapping", "create", "--function", "orders-fn", "--source", world["orders"],
+               "--starting-position", "TRIM_HORIZON", "-o", "json")
+    assert r.exit_code == 0, r.stderr
+    assert json.loads(r.stdout)["State"] == "Enabled"
+    assert box.proxy.calls["GetEventSourceMapping"] == 4  # three Creating, then Enabled
+
+
+def test_no_wait_returns_the_transitional_state(esmctl, world, box):
+    box.proxy.transitional_views = 3
+    r = esmctl("mapping", "create", "--function", "orders-fn", "--source", world["orders"],
+               "--starting-position", "LATEST", "--no-wait", "-o", "json")
+    assert r.exit_code == 0
+    assert json.loads(r.stdout)["State"] == "Creating"
+    assert box.proxy.calls["GetEventSourceMapping"] == 0
+
+
+def test_wait_times_out_with_the_state(esmctl, world, box):
+    box.proxy.transitional_views = 10_000
+    r = esmctl("mapping", "create", "--function", "orders-fn", "--source", world["orders"],
+               "--starting-position", "LATEST", "--timeout", "0.2")
+    assert r.exit_code == 1
+    assert "timed out" in r.stderr and "Creating" in r.stderr
+    assert "Traceback" not in r.stderr
+
+
+def test_duplicate_create_is_a_clear_conflict(esmctl, world):
+    args = ("mapping", "create", "--function", "orders-fn", "--source", world["orders"],
+            "--starting-position", "LATEST")
+    assert esmctl(*args).exit_code == 0
+    r = esmctl(*args)
+    assert r.exit_code == 1
+    assert r.stderr.count("\n") == 1
+    assert "ResourceConflictException" in r.stderr and "already exists" in r.stderr
+
+
+def test_unknown_uuid_is_not_found_for_every_command(esmctl, world):
+    missing = "00000000-0000-0000-0000-000000000000"
+    for args in (("get", missing), ("update", missing, "--batch-size", "5"), ("enable", missing),
+                 ("disable", missing), ("delete", missing, "--yes")):
+        r = esmctl("mapping", *args)
+        assert r.exit_code == 1, args
+        assert r.stderr.strip() == f"esmctl: error: mapping {missing} not found", args
+
+
+def test_unknown_uuid_on_aws_answers_404(world, box):
+    """The fidelity layer answers like AWS (moto says 200 {}), so esmctl's own check is not the only guard."""
+    import botocore.exceptions
+    import pytest
+
+    with pytest.raises(botocore.exceptions.ClientError) as info:
+        client(box, "lambda", direct=False).update_event_source_mapping(UUID="0" * 8 + "-0000-0000-0000-" + "0" * 12,
+                                                                        BatchSize=5)
+    assert info.value.response["Error"]["Code"] == "ResourceNotFoundException"
+
+
+def test_unknown_function(esmctl, world):
+    r = esmctl("mapping", "create", "--function", "nope-fn", "--source", world["orders"],
+               "--starting-position", "LATEST")
+    assert r.exit_code == 1
+    assert "creating mapping of nope-fn" in r.stderr and "Function not found" in r.stderr
+    assert "Traceback" not in r.stderr
+
+
+def test_bad_flags_are_usage_errors_and_send_nothing(esmctl, world, box):
+    cases = [
+        ("--batch-size", "20000"),  # over botocore's maximum
+        ("--batch-size", "ten"),
+        ("--starting-position", "EARLIEST"),
+        ("--maximum-record-age", "30"),  # the service refuses 0-59
+        ("--parallelization-factor", "11"),
+    ]
+    for extra in cases:
+        r = esmctl("mapping", "create", "--function", "orders-fn", "--source", world["orders"], *extra)
+        assert r.exit_code == 2, (extra, r.stderr)
+        assert "Traceback" not in r.stderr
+    # SQS rules the model does not hold
+    r = esmctl("mapping", "create", "--function", "jobs-fn", "--source", world["jobs"], "--batch-size", "100")
+    assert r.exit_code == 2 and "MaximumBatchingWindowInSeconds" in r.stderr
+    r = esmctl("mapping", "create", "--function", "jobs-fn", "--source", world["jobs"], "--starting-position", "LATEST")
+    assert r.exit_code == 2 and "StartingPosition" in r.stderr
+    r = esmctl("mapping", "create", "--function", "orders-fn", "--source", world["orders"])
+    assert r.exit_code == 2 and "StartingPosition: is required" in r.stderr
+    assert box.proxy.calls["CreateEventSourceMapping"] == 0
+
+
+def test_delete_refuses_without_yes_when_not_a_terminal(esmctl, world, box):
+    uuid = client(box, "lambda").create_event_source_mapping(FunctionName="orders-fn", EventSourceArn=world["orders"],
+                                                             StartingPosition="LATEST")["UUID"]
+    r = esmctl("mapping", "delete", uuid)
+    assert r.exit_code == 1
+    assert "--yes" in r.stderr
+    assert box.proxy.calls["DeleteEventSourceMapping"] == 0
+    assert client(box, "lambda").get_event_source_mapping(UUID=uuid)["UUID"] == uuid
+
+
+def test_delete_waits_until_gone(esmctl, world, box):
+    uuid = client(box, "lambda").create_event_source_mapping(FunctionName="orders-fn", EventSourceArn=world["orders"],
+                                                             StartingPosition="LATEST")["UUID"]
+    box.proxy.transitional_views = 2
+    r = esmctl("mapping", "delete", uuid, "--yes")
+    assert r.exit_code == 0, r.stderr
+    assert box.proxy.calls["GetEventSourceMapping"] >= 3  # Deleting, Deleting, gone
+
+
+def test_update_while_creating_is_explained(esmctl, world, box):
+    box.proxy.transitional_views = 50
+    uuid = json.loads(esmctl("mapping", "create", "--function", "orders-fn", "--source", world["orders"],
+                             "--starting-position", "LATEST", "--no-wait", "-o", "json").stdout)["UUID"]
+    r = esmctl("mapping", "update", uuid, "--batch-size", "5")
+    assert r.exit_code == 1
+    assert f"updating mapping {uuid}" in r.stderr and "ResourceInUseException" in r.stderr
+
+
+def test_throttling_is_retried(esmctl, world, box):
+    box.proxy.force_throttle = 2
+    r = esmctl("list", "-o", "json")
+    assert r.exit_code == 0, r.stderr
+    assert box.proxy.throttled["ListEventSourceMappings"] == 2
+
+
+def test_create_from_cli_input_yaml_with_filters_and_tags(esmctl, world, tmp_path, box):
+    extra = tmp_path / "extra.yaml"
+    extra.write_text(f"TumblingWindowInSeconds: 60\nBatchSize: 7\nDestinationConfig:\n"
+                     f"  OnFailure: {{Destination: {world['orders-dlq']}}}\n")
+    r = esmctl("mapping", "create", "--function", "orders-fn", "--source", world["orders"],
+               "--starting-position", "LATEST", "--cli-input-yaml", str(extra), "--batch-size", "9",
+               "--filter", '{"data": {"type": ["order"]}}', "--report-batch-item-failures",
+               "--tag", "team=orders", "-o", "json")
+    assert r.exit_code == 0, r.stderr
+    m = json.loads(r.stdout)
+    assert m["BatchSize"] == 9 and m["TumblingWindowInSeconds"] == 60
+    assert json.loads(m["FilterCriteria"]["Filters"][0]["Pattern"]) == {"data": {"type": ["order"]}}
+    assert m["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    tags = client(box, "lambda").list_tags(Resource=m["EventSourceMappingArn"])["Tags"]
+    assert tags == {"team": "orders"}
+
+
+def test_unreachable_endpoint_is_one_sentence(esmctl_process):
+    r = esmctl_process("list", env={"AWS_ENDPOINT_URL": "http://127.0.0.1:9", "AWS_MAX_ATTEMPTS": "1"})
+    assert r.exit_code == 1
+    assert r.stderr.startswith("esmctl: error: listing mappings: cannot reach http://127.0.0.1:9")
+    assert "Traceback" not in r.stderr
+
+
+def test_missing_credentials_is_one_sentence(esmctl_process):
+    env = {"AWS_ACCESS_KEY_ID": "", "AWS_SECRET_ACCESS_KEY": ""}
+    r = esmctl_process("list", env=env)
+    assert r.exit_code == 1
+    assert "no AWS credentials found" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_subprocess_list_and_verbose_traceback(esmctl_process, world, box):
+    client(box, "lambda").create_event_source_mapping(FunctionName="jobs-fn", EventSourceArn=world["jobs"])
+    r = esmctl_process("list", "-o", "json")
+    assert r.exit_code == 0
+    assert json.loads(r.stdout)[0]["EventSourceArn"] == world["jobs"]
+    r = esmctl_process("list")  # piped: a plain table, no box drawing
+    assert r.stdout.splitlines()[0].split() == ["UUID", "FUNCTION", "SOURCE", "STATE", "BATCH", "START", "LAST",
+                                                "RESULT"]
+    r = esmctl_process("--verbose", "mapping", "get", "x" * 36, env={"AWS_MAX_ATTEMPTS": "1"})
+    assert r.exit_code == 1
+
+
+def test_usage_errors_exit_2(esmctl):
+    assert esmctl("mapping", "create", "--function", "f").exit_code == 2
+    assert esmctl("list", "--bogus").exit_code == 2
+    assert esmctl("-o", "xml", "list").exit_code == 2
+
+
+def test_help_does_not_import_boto3_or_rich():
+    code = ("import sys; from esmctl.cli import cli\n"
+            "try:\n    cli(['--help'], standalone_mode=False)\nexcept SystemExit: pass\n"
+            "bad = [m for m in ('boto3', 'botocore', 'rich', 'yaml', 'tabulate') if m in sys.modules]\n"
+            "assert not bad, bad")
+    subprocess.run([sys.executable, "-c", code], check=True, capture_output=True)
