@@ -80,7 +80,8 @@ class Aws:
     def __init__(self, profile: str | None = None, region: str | None = None,
                  endpoint_url: str | None = None, sleep: Callable[[float], None] = time.sleep) -> None:
         self._profile = profile
-        self._region = region
+        # botocore reads AWS_DEFAULT_REGION; AWS_REGION is what the SDKs and the CLI v2 use.
+        self._region = region or os.environ.get("AWS_REGION")
         self._endpoint_url = endpoint_url
         self._sleep = sleep
         self._lock = threading.Lock()
@@ -234,3 +235,76 @@ class Aws:
             if error_code(exc) == "ResourceNotFoundException":
                 return None
             raise
+
+    # -- Kinesis stream consumers (enhanced fan-out) -------------------------------------------
+    def stream_arn(self, name_or_arn: str) -> str:
+        if name_or_arn.startswith("arn:"):
+            return name_or_arn
+        summary = self.client("kinesis").describe_stream_summary(StreamName=name_or_arn)
+        return summary["StreamDescriptionSummary"]["StreamARN"]
+
+    def list_consumers(self, stream_arn: str) -> list[dict]:
+        paginator = self.client("kinesis").get_paginator("list_stream_consumers")
+        out: list[dict] = []
+        for page in paginator.paginate(StreamARN=stream_arn):
+            out.extend(page.get("Consumers", []))
+        return out
+
+    def describe_consumer(self, *, arn: str | None = None, stream_arn: str | None = None,
+                          name: str | None = None) -> dict | None:
+        kwargs = {"ConsumerARN": arn} if arn else {"StreamARN": stream_arn, "ConsumerName": name}
+        try:
+            return self.client("kinesis").describe_stream_consumer(**kwargs)["ConsumerDescription"]
+        except botocore.exceptions.ClientError as exc:
+            if error_code(exc) == "ResourceNotFoundException":
+                return None
+            raise
+
+    def register_consumer(self, stream_arn: str, name: str) -> dict:
+        """RegisterStreamConsumer; LimitExceeded (5/s, 5 CREATING at once) is retried by botocore."""
+        return self.client("kinesis").register_stream_consumer(StreamARN=stream_arn, ConsumerName=name)["Consumer"]
+
+    def deregister_consumer(self, arn: str) -> None:
+        # By ARN only: by StreamARN+ConsumerName some endpoints remove the wrong consumers.
+        self.client("kinesis").deregister_stream_consumer(ConsumerARN=arn)
+
+    def wait_for_consumer(self, arn: str, *, gone: bool = False, timeout: float = 300,
+                          on_poll: Callable[[dict | None], None] | None = None) -> dict | None:
+        """Poll until the consumer is ACTIVE (or gone); Kinesis has no waiter for consumers."""
+        deadline = time.monotonic() + timeout
+        delay = min(0.5, poll_interval())
+        while True:
+            found = self.describe_consumer(arn=arn)
+            if on_poll:
+                on_poll(found)
+            if (found is None) if gone else (found is not None and found.get("ConsumerStatus") == "ACTIVE"):
+                return found
+            if not gone and found is None:
+                raise EsmctlError(f"consumer {arn} disappeared while waiting for it to become ACTIVE")
+            if time.monotonic() + delay > deadline:
+                state = found.get("ConsumerStatus") if found else "gone"
+                raise EsmctlError(f"timed out after {timeout:g}s waiting for consumer {arn} ({state})")
+            self._sleep(delay)
+            delay = min(delay * 2, poll_interval())
+
+    # -- CloudWatch ---------------------------------------------------------------------------
+    def metric_maxima(self, queries: list[dict], start, end, period: int = 60) -> dict[str, list[float]]:
+        """GetMetricData for many metrics: one call per 500 queries, never one per function.
+
+        Each query is {"Id", "Namespace", "MetricName", "Dimensions", "Stat"}; returns Id -> values.
+        """
+        cw = self.client("cloudwatch")
+        out: dict[str, list[float]] = {}
+        for i in range(0, len(queries), 500):
+            batch = [{
+                "Id": q["Id"],
+                "MetricStat": {"Metric": {"Namespace": q["Namespace"], "MetricName": q["MetricName"],
+                                          "Dimensions": q["Dimensions"]},
+                               "Period": period, "Stat": q.get("Stat", "Maximum")},
+                "ReturnData": True,
+            } for q in queries[i:i + 500]]
+            paginator = cw.get_paginator("get_metric_data")
+            for page in paginator.paginate(MetricDataQueries=batch, StartTime=start, EndTime=end):
+                for r in page.get("MetricDataResults", []):
+                    out.setdefault(r["Id"], []).extend(r.get("Values", []))
+        return out

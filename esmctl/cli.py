@@ -80,18 +80,13 @@ def cli(ctx: click.Context, profile: str | None, region: str | None, endpoint_ur
 
 
 def _register() -> None:
-    from esmctl.commands import mapping, sandbox
+    from esmctl.commands import mapping, sandbox, spec
 
     cli.add_command(mapping.group)
     cli.add_command(mapping.list_cmd)
+    for command in spec.COMMANDS:
+        cli.add_command(command)
     cli.add_command(sandbox.sandbox)
-    for optional in ("spec", "consumer", "health"):
-        try:
-            module = __import__(f"esmctl.commands.{optional}", fromlist=["COMMANDS"])
-        except ImportError:
-            continue
-        for command in module.COMMANDS:
-            cli.add_command(command)
 
 
 _register()

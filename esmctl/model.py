@@ -197,6 +197,9 @@ def configurable(params: dict[str, Any]) -> dict[str, Any]:
 def normalise(params: dict[str, Any], kind: str) -> dict[str, Any]:
     """Fill AWS's defaults for the source type and put every field in one canonical form."""
     out = copy.deepcopy(configurable(params))
+    if "Enabled" not in out and params.get("State"):
+        # Live mappings report State, not Enabled.
+        out["Enabled"] = params["State"] not in ("Disabled", "Disabling")
     for key, value in DEFAULTS.get(kind, _COMMON_DEFAULTS).items():
         if out.get(key) is None:
             out[key] = copy.deepcopy(value)

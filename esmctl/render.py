@@ -124,3 +124,111 @@ def mapping(settings: Settings, item: dict[str, Any]) -> None:
     rows = [{"Field": k, "Value": json.dumps(jsonable(v)) if isinstance(v, (dict, list)) else v}
             for k, v in item.items()]
     table(settings, rows, [("FIELD", "Field"), ("VALUE", "Value")])
+
+
+# -- plans and apply results -------------------------------------------------------------------
+_PLAN_STYLE = {"create": "green", "update": "yellow", "replace": "red", "delete": "red", "handoff": "magenta"}
+
+
+def _value(v: Any) -> str:
+    if v is None:
+        return "(unset)"
+    if isinstance(v, (dict, list)):
+        return json.dumps(jsonable(v), separators=(", ", ": "), sort_keys=True)
+    return json.dumps(v) if isinstance(v, (str, bool)) else str(v)
+
+
+def change_title(change: Any) -> str:
+    from esmctl.model import short_arn
+
+    return f"{short_arn(change.function)} <- {short_arn(change.source)}"
+
+
+def plan_document(plan: Any) -> dict[str, Any]:
+    """The machine-readable plan (`-o json|yaml`); its shape is documented in docs/plan-format.md."""
+    from esmctl.model import short_arn
+
+    changes = []
+    for c in plan.changes:
+        entry: dict[str, Any] = {
+            "action": c.action, "function": c.function, "source": c.source, "uuid": c.uuid,
+            "fields": {f.name: {"before": jsonable(f.before), "after": jsonable(f.after)} for f in c.fields},
+        }
+        if c.reason:
+            entry["reason"] = c.reason
+        if c.where:
+            entry["where"] = c.where
+        if c.handoff_at:
+            entry["startingPositionTimestamp"] = c.handoff_at.isoformat()
+        changes.append(entry)
+    summary = {a: plan.count(a) for a in ("create", "update", "replace", "handoff", "delete")}
+    return {
+        "version": 1,
+        "changes": changes,
+        "unmanaged": [{"uuid": m["UUID"], "function": m["FunctionArn"], "source": m.get("EventSourceArn"),
+                       "short": f"{short_arn(m['FunctionArn'])} <- {short_arn(m.get('EventSourceArn'))}"}
+                      for m in plan.unmanaged],
+        "summary": {**summary, "in_sync": plan.in_sync},
+    }
+
+
+def plan(settings: Settings, plan: Any) -> None:
+    """Terraform's way: a symbol per change, only the changed fields, old → new, a summary line."""
+    if settings.output in ("json", "yaml"):
+        dump(settings, plan_document(plan))
+        return
+    from rich.markup import escape
+
+    from esmctl.plan import SYMBOLS
+
+    console = stdout_console(settings)
+    console.soft_wrap = True
+    for c in plan.changes:
+        style = _PLAN_STYLE[c.action]
+        head = f"[{style}]{SYMBOLS[c.action]} {c.action}[/] [bold]{escape(change_title(c))}[/]"
+        if c.uuid:
+            head += f" [dim]({c.uuid})[/]"
+        console.print(head)
+        if c.reason:
+            console.print(f"    [dim]# {escape(c.reason)}[/]")
+        if c.handoff_at:
+            console.print(f"    [dim]# new mapping starts AT_TIMESTAMP {c.handoff_at.isoformat()}, "
+                          f"then the old one is deleted[/]")
+        for f in c.fields:
+            if c.action == "create":
+                console.print(f"      {escape(f.name)}: {escape(_value(f.after))}")
+            else:
+                console.print(f"      {escape(f.name)}: {escape(_value(f.before))} → {escape(_value(f.after))}")
+        if c.action == "delete" and c.live:
+            console.print(f"      [dim]state {escape(str(c.live.get('State')))}; the stream position is lost[/]")
+    if plan.unmanaged:
+        console.print("[dim]Unmanaged: live mappings of the spec's functions that the spec does not list "
+                      "(--prune would delete them):[/]")
+        for m in plan.unmanaged:
+            console.print(f"    [dim]{m['UUID']}  {escape(change_title_of(m))}[/]")
+    if plan.empty:
+        console.print("No changes. The live mappings match the spec.")
+        return
+    counts = [plan.count(a) for a in ("create", "update", "replace", "delete")]
+    line = "Plan: {} to create, {} to update, {} to replace, {} to delete".format(*counts)
+    if plan.count("handoff"):
+        line += f", {plan.count('handoff')} to hand off"
+    console.print(f"[bold]{line}.[/]")
+
+
+def change_title_of(m: dict[str, Any]) -> str:
+    from esmctl.model import short_arn
+
+    return f"{short_arn(m.get('FunctionArn'))} <- {short_arn(m.get('EventSourceArn'))}"
+
+
+def result_documents(results: list[Any]) -> list[dict[str, Any]]:
+    return [{"action": r.change.action, "function": r.change.function, "source": r.change.source,
+             "uuid": r.uuid, "ok": r.ok, "message": r.message} for r in results]
+
+
+def results(settings: Settings, results: list[Any]) -> None:
+    rows = [{"Action": r.change.action, "Mapping": change_title(r.change), "UUID": r.uuid or "",
+             "Result": ("ok: " if r.ok else "FAILED: ") + r.message} for r in results]
+    table(settings, rows, [("ACTION", "Action"), ("MAPPING", "Mapping"), ("UUID", "UUID"), ("RESULT", "Result")],
+          empty="Nothing to do.")

@@ -34,6 +34,7 @@ def sandbox(port: int, seed: bool, raw: bool, seed_region: str) -> None:
         for k, v in server.CREDENTIALS.items():
             click.echo(f"export {k}={v}")
         click.echo(f"export AWS_REGION={seed_region}")
+        click.echo(f"export AWS_DEFAULT_REGION={seed_region}")
         click.echo("", err=True, nl=False)
         import sys
 

@@ -75,6 +75,7 @@ class FidelityProxy:
         self.rate_limit = rate_limit
         self.legacy_sentinels = legacy_sentinels
         self.calls: Counter[str] = Counter()
+        self.log: list[str] = []  # operations in the order they arrived
         self.throttled: Counter[str] = Counter()
         self.force_throttle = 0  # the next N Lambda requests answer 429
         self.fail_next: dict[str, tuple[int, str, str]] = {}  # op -> (status, code, message), once
@@ -103,6 +104,7 @@ class FidelityProxy:
     def reset(self) -> None:
         with self._lock:
             self.calls.clear()
+            self.log.clear()
             self.throttled.clear()
             self._pending.clear()
             self._consumer_sources.clear()
@@ -218,6 +220,7 @@ class FidelityProxy:
         op = self.operation(method, path, headers, body)
         with self._lock:
             self.calls[op] += 1
+            self.log.append(op)
         if self.latency:
             time.sleep(self.latency)
         lambda_call = path.startswith(("/2015-03-31/", "/2017-03-31/", "/2018-10-31/"))

@@ -1,0 +1,33 @@
+"""CloudWatch queries for mapping health: which metric, which dimensions, which time range."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+
+def time_range(window: timedelta, now: datetime | None = None) -> tuple[datetime, datetime]:
+    """From now − window rounded down to the minute, to now rounded up: the newest point counts."""
+    now = now or datetime.now(timezone.utc)
+    start = (now - window).replace(second=0, microsecond=0)
+    end_minute = now.replace(second=0, microsecond=0)
+    end = end_minute if now == end_minute else end_minute + timedelta(minutes=1)
+    return start, end
+
+
+def function_dimensions(function_arn: str) -> list[dict[str, str]]:
+    """IteratorAge dimensions: FunctionName, plus Resource (name:qualifier) for an alias or version."""
+    parts = function_arn.split(":")
+    name = parts[6] if len(parts) > 6 else function_arn
+    dims = [{"Name": "FunctionName", "Value": name}]
+    if len(parts) > 7 and parts[7]:
+        dims.append({"Name": "Resource", "Value": f"{name}:{parts[7]}"})
+    return dims
+
+
+def iterator_age_queries(function_arns: list[str]) -> list[tuple[dict[str, Any], str]]:
+    out = []
+    for i, arn in enumerate(dict.fromkeys(function_arns)):
+        out.append(({"Id": f"age{i}", "Namespace": "AWS/Lambda", "MetricName": "IteratorAge",
+                     "Dimensions": function_dimensions(arn), "Stat": "Maximum"}, arn))
+    return out

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# The README's first command: install esmctl (with the sandbox extra) into .venv, start the local
+# sandbox on 127.0.0.1 (no AWS account), apply examples/mappings.yaml, show the result, stop.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+[ -d .venv ] || python3 -m venv .venv
+. .venv/bin/activate
+python -m pip install -q --disable-pip-version-check -e '.[sandbox]'
+
+work=$(mktemp -d)
+port=$(python -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+esmctl sandbox --seed --port "$port" >"$work/env" 2>"$work/log" &
+sandbox=$!
+trap 'kill $sandbox 2>/dev/null; wait $sandbox 2>/dev/null; rm -rf "$work"' EXIT
+for _ in $(seq 1 120); do grep -q AWS_REGION "$work/env" 2>/dev/null && break; sleep 0.25; done
+grep -q AWS_REGION "$work/env" || { cat "$work/log"; echo "the sandbox did not start" >&2; exit 1; }
+set -a; . "$work/env"; set +a
+export ACCOUNT=123456789012
+ORDERS_TABLE_STREAM=$(python -c "import boto3; print(boto3.client('dynamodb').describe_table(
+    TableName='orders-table')['Table']['LatestStreamArn'])")
+export ORDERS_TABLE_STREAM
+
+step() { printf '\n\033[1m$ %s\033[0m\n' "$*"; "$@"; }
+step esmctl validate examples/mappings.yaml
+step esmctl plan examples/mappings.yaml
+step esmctl apply examples/mappings.yaml
+step esmctl list
+step esmctl diff examples/mappings.yaml
+echo; echo "Demo done: the sandbox stops now. Run 'esmctl sandbox --seed' to keep one up."

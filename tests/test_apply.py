@@ -1,0 +1,302 @@
+"""`esmctl plan | diff | apply | export` against the emulator (with the AWS-like layer in front)."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+
+import yaml
+
+from tests.conftest import client
+
+ACCOUNT = "123456789012"
+
+
+def spec_file(tmp_path, mappings: list[dict], name: str = "spec.yaml", **top) -> str:
+    path = tmp_path / name
+    path.write_text(yaml.safe_dump({"version": 1, **top, "mappings": mappings}, sort_keys=False))
+    return str(path)
+
+
+def kinesis(world, fn="orders-fn", stream="orders", **extra):
+    return {"FunctionName": fn, "EventSourceArn": world[stream], "StartingPosition": "TRIM_HORIZON", **extra}
+
+
+def live(box):
+    return client(box, "lambda").list_event_source_mappings()["EventSourceMappings"]
+
+
+def test_apply_creates_kinesis_dynamodb_and_sqs_then_second_apply_writes_nothing(esmctl, world, box, tmp_path):
+    path = spec_file(tmp_path, [
+        kinesis(world, BatchSize=500, MaximumRetryAttempts=3,
+                DestinationConfig={"OnFailure": {"Destination": world["orders-dlq"]}},
+                FilterCriteria={"Filters": [{"Pattern": {"data": {"type": ["order"]}}}]}),
+        {"FunctionName": "audit-fn", "EventSourceArn": world["orders-table-stream"], "StartingPosition": "LATEST"},
+        {"FunctionName": "jobs-fn", "EventSourceArn": world["jobs"], "BatchSize": 5},
+    ])
+    r = esmctl("apply", path)
+    assert r.exit_code == 0, r.stderr
+    assert "Plan: 3 to create, 0 to update, 0 to replace, 0 to delete." in r.stdout
+    by_source = {m["EventSourceArn"]: m for m in live(box)}
+    assert set(by_source) == {world["orders"], world["orders-table-stream"], world["jobs"]}
+    assert by_source[world["orders"]]["BatchSize"] == 500
+    assert by_source[world["jobs"]]["BatchSize"] == 5
+    assert json.loads(by_source[world["orders"]]["FilterCriteria"]["Filters"][0]["Pattern"]) == {
+        "data": {"type": ["order"]}}
+
+    box.proxy.reset()
+    r = esmctl("apply", path)
+    assert r.exit_code == 0
+    assert "No changes." in r.stdout
+    assert box.proxy.writes() == 0
+    assert box.proxy.calls["ListEventSourceMappings"] == 1
+
+
+def test_update_in_place_keeps_the_uuid_and_only_sends_changes(esmctl, world, box, tmp_path):
+    path = spec_file(tmp_path, [kinesis(world, BatchSize=500)])
+    assert esmctl("apply", path).exit_code == 0
+    uuid = live(box)[0]["UUID"]
+    path = spec_file(tmp_path, [kinesis(world, BatchSize=200, MaximumRetryAttempts=2)])
+    plan = esmctl("plan", path)
+    assert "~ update orders-fn <- kinesis:orders" in plan.stdout
+    assert "BatchSize: 500 → 200" in plan.stdout and "MaximumRetryAttempts: -1 → 2" in plan.stdout
+    assert "Plan: 0 to create, 1 to update, 0 to replace, 0 to delete." in plan.stdout
+    assert esmctl("apply", path).exit_code == 0
+    [m] = live(box)
+    assert m["UUID"] == uuid and m["BatchSize"] == 200 and m["MaximumRetryAttempts"] == 2
+
+
+def test_removed_key_goes_back_to_the_aws_default(esmctl, world, box, tmp_path):
+    full = kinesis(world, BatchSize=500, MaximumRetryAttempts=3,
+                   DestinationConfig={"OnFailure": {"Destination": world["orders-dlq"]}},
+                   FilterCriteria={"Filters": [{"Pattern": '{"data": {"type": ["order"]}}'}]},
+                   FunctionResponseTypes=["ReportBatchItemFailures"])
+    assert esmctl("apply", spec_file(tmp_path, [full])).exit_code == 0
+    r = esmctl("apply", spec_file(tmp_path, [kinesis(world)]))
+    assert r.exit_code == 0, r.stderr
+    [m] = live(box)
+    assert m["BatchSize"] == 100 and m["MaximumRetryAttempts"] == -1
+    assert m["DestinationConfig"] == {"OnFailure": {}}
+    assert m["FilterCriteria"] == {}
+    assert m["FunctionResponseTypes"] == []
+    assert "No changes." in esmctl("diff", spec_file(tmp_path, [kinesis(world)])).stdout
+
+
+def test_replace_is_refused_without_allow_replace_then_runs_delete_first(esmctl, world, box, tmp_path):
+    assert esmctl("apply", spec_file(tmp_path, [kinesis(world)])).exit_code == 0
+    old = live(box)[0]["UUID"]
+    path = spec_file(tmp_path, [kinesis(world, StartingPosition="LATEST")])
+    plan = esmctl("plan", path)
+    assert "-/+ replace orders-fn <- kinesis:orders" in plan.stdout
+    assert 'StartingPosition: "TRIM_HORIZON" → "LATEST"' in plan.stdout
+    box.proxy.reset()
+    r = esmctl("apply", path, "--yes")
+    assert r.exit_code == 1
+    assert "--allow-replace" in r.stderr and "position" in r.stderr
+    assert box.proxy.writes() == 0
+    r = esmctl("apply", path, "--allow-replace")
+    assert r.exit_code == 1 and "--yes" in r.stderr
+    assert box.proxy.writes() == 0
+
+    box.proxy.transitional_views = 2  # Deleting lingers: a create-first replace would get 409
+    r = esmctl("apply", path, "--allow-replace", "--yes")
+    assert r.exit_code == 0, r.stderr
+    [m] = live(box)
+    assert m["UUID"] != old and m["StartingPosition"] == "LATEST"
+    writes = [op for op in box.proxy.log if op in ("DeleteEventSourceMapping", "CreateEventSourceMapping")]
+    assert writes == ["DeleteEventSourceMapping", "CreateEventSourceMapping"]
+    delete_at = box.proxy.log.index("DeleteEventSourceMapping")
+    create_at = box.proxy.log.index("CreateEventSourceMapping")
+    assert "GetEventSourceMapping" in box.proxy.log[delete_at:create_at]  # waited until gone
+
+
+def test_prune_is_scoped_to_the_spec_functions(esmctl, world, box, tmp_path):
+    lam = client(box, "lambda")
+    stray = lam.create_event_source_mapping(FunctionName="orders-fn", EventSourceArn=world["clicks"],
+                                            StartingPosition="LATEST")["UUID"]
+    other = lam.create_event_source_mapping(FunctionName="audit-fn", EventSourceArn=world["clicks"],
+                                            StartingPosition="LATEST")["UUID"]
+    path = spec_file(tmp_path, [kinesis(world)])
+    plan = esmctl("plan", path)
+    assert "Unmanaged" in plan.stdout and stray in plan.stdout and other not in plan.stdout
+    r = esmctl("apply", path, "--prune")
+    assert r.exit_code == 1 and "without confirmation" in r.stderr
+    assert {m["UUID"] for m in live(box)} == {stray, other}
+    r = esmctl("apply", path, "--prune", "--yes")
+    assert r.exit_code == 0, r.stderr
+    uuids = {m["UUID"] for m in live(box)}
+    assert stray not in uuids and other in uuids and len(uuids) == 2
+
+
+def test_export_round_trips_to_a_clean_diff(esmctl, world, box, tmp_path):
+    lam = client(box, "lambda")
+    lam.create_event_source_mapping(FunctionName="orders-fn", EventSourceArn=world["orders"],
+                                    StartingPosition="TRIM_HORIZON", BatchSize=250, ParallelizationFactor=3,
+                                    FilterCriteria={"Filters": [{"Pattern": '{ "b": [1],  "a": ["x"] }'}]},
+                                    DestinationConfig={"OnFailure": {"Destination": world["orders-dlq"]}})
+    lam.create_event_source_mapping(FunctionName=world["jobs-fn"], EventSourceArn=world["jobs"], Enabled=False)
+    lam.create_event_source_mapping(FunctionName="audit-fn", EventSourceArn=world["orders-table-stream"],
+                                    StartingPosition="LATEST", MaximumRecordAgeInSeconds=600)
+    r = esmctl("export")
+    assert r.exit_code == 0, r.stderr
+    doc = yaml.safe_load(r.stdout)
+    jobs = next(m for m in doc["mappings"] if m["FunctionName"] == "jobs-fn")
+    assert jobs == {"FunctionName": "jobs-fn", "EventSourceArn": world["jobs"], "Enabled": False}
+    orders = next(m for m in doc["mappings"] if m["FunctionName"] == "orders-fn")
+    assert orders["FilterCriteria"] == {"Filters": [{"Pattern": {"a": ["x"], "b": [1]}}]}
+    assert "MaximumRetryAttempts" not in orders  # defaults are left out
+    path = tmp_path / "exported.yaml"
+    path.write_text(r.stdout)
+    d = esmctl("diff", str(path))
+    assert d.exit_code == 0, d.stdout + d.stderr
+    assert esmctl("validate", str(path)).exit_code == 0
+
+
+def test_filter_patterns_compare_as_json(esmctl, world, box, tmp_path):
+    client(box, "lambda").create_event_source_mapping(
+        FunctionName="orders-fn", EventSourceArn=world["orders"], StartingPosition="TRIM_HORIZON",
+        FilterCriteria={"Filters": [{"Pattern": '{"data":{"kind":["b"],"type":["order"]}}'},
+                                    {"Pattern": '{"x": [1]}'}]})
+    path = tmp_path / "spec.yaml"
+    path.write_text(textwrap.dedent(f"""\
+        version: 1
+        mappings:
+          - FunctionName: orders-fn
+            EventSourceArn: {world['orders']}
+            StartingPosition: TRIM_HORIZON
+            FilterCriteria:
+              Filters:
+                - Pattern: '{{ "x" : [ 1 ] }}'
+                - Pattern:
+                    data: {{type: [order], kind: [b]}}
+        """))
+    r = esmctl("diff", str(path))
+    assert r.exit_code == 0, r.stdout
+    assert "No changes." in r.stdout
+
+
+def test_diff_and_detailed_exitcode_and_json_plan(esmctl, world, box, tmp_path):
+    path = spec_file(tmp_path, [kinesis(world, BatchSize=300)])
+    r = esmctl("diff", path)
+    assert r.exit_code == 2 and "+ create orders-fn <- kinesis:orders" in r.stdout
+    assert esmctl("plan", path).exit_code == 0
+    assert esmctl("plan", path, "--detailed-exitcode").exit_code == 2
+    doc = json.loads(esmctl("plan", path, "-o", "json").stdout)
+    assert doc["summary"] == {"create": 1, "update": 0, "replace": 0, "handoff": 0, "delete": 0, "in_sync": 0}
+    [change] = doc["changes"]
+    assert change["action"] == "create" and change["source"] == world["orders"]
+    assert change["function"] == f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:orders-fn"
+    assert change["fields"]["BatchSize"] == {"before": None, "after": 300}
+    assert change["where"].endswith("spec.yaml:3:3")
+    assert esmctl("apply", path).exit_code == 0
+    assert esmctl("diff", path).exit_code == 0
+    assert esmctl("plan", path, "--detailed-exitcode").exit_code == 0
+
+
+def test_a_lost_create_reply_is_adopted_not_duplicated(esmctl, world, box, tmp_path):
+    box.proxy.lose_reply.add("CreateEventSourceMapping")
+    r = esmctl("apply", spec_file(tmp_path, [kinesis(world, BatchSize=42)]))
+    assert r.exit_code == 0, r.stderr
+    assert "adopted the existing mapping" in r.stdout
+    [m] = live(box)
+    assert m["BatchSize"] == 42
+    assert box.proxy.calls["CreateEventSourceMapping"] == 2  # the retry met 409 and looked the pair up
+
+
+def test_existing_pair_created_elsewhere_is_adopted_and_updated(world, box):
+    """The 409 path: someone created the pair between plan and apply."""
+    from esmctl.apply import Executor
+    from esmctl.aws import Aws
+    from esmctl.plan import Target, diff
+
+    target = Target((world["orders-fn"], world["orders"]),
+                    kinesis(world, BatchSize=77, MaximumRetryAttempts=4))
+    plan = diff([target], [])
+    client(box, "lambda").create_event_source_mapping(FunctionName="orders-fn", EventSourceArn=world["orders"],
+                                                      StartingPosition="TRIM_HORIZON")
+    [result] = Executor(Aws(endpoint_url=box.url)).execute(plan)
+    assert result.ok and result.message == "adopted the existing mapping"
+    [m] = live(box)
+    assert (m["BatchSize"], m["MaximumRetryAttempts"]) == (77, 4)
+
+
+def test_one_failure_does_not_stop_the_others(esmctl, world, box, tmp_path):
+    path = spec_file(tmp_path, [kinesis(world), kinesis(world, fn="missing-fn"), kinesis(world, fn="audit-fn")])
+    r = esmctl("apply", path)
+    assert r.exit_code == 1
+    assert "1 of 3 change(s) failed" in r.stderr
+    assert "FAILED" in r.stdout and "Function not found" in r.stdout
+    assert {m["FunctionArn"].split(":")[-1] for m in live(box)} == {"orders-fn", "audit-fn"}
+    results = json.loads(esmctl("apply", path, "-o", "json").stdout)
+    assert [x["ok"] for x in results["results"] if "missing-fn" in x["function"]] == [False]
+
+
+def test_throttling_is_ridden_out(esmctl, world, box, tmp_path):
+    lam = client(box, "lambda")
+    kinesis_client = client(box, "kinesis")
+    streams = []
+    for i in range(12):
+        kinesis_client.create_stream(StreamName=f"s{i}", ShardCount=1)
+        streams.append(kinesis_client.describe_stream_summary(StreamName=f"s{i}")["StreamDescriptionSummary"]["StreamARN"])
+    del lam
+    box.proxy.rate_limit = 4  # requests per second, for all Lambda calls
+    path = spec_file(tmp_path, [{"FunctionName": "orders-fn", "EventSourceArn": s, "StartingPosition": "LATEST"}
+                                for s in streams])
+    r = esmctl("apply", path, "--concurrency", "8")
+    assert r.exit_code == 0, r.stderr
+    assert len(live(box)) == 12
+    assert sum(box.proxy.throttled.values()) > 0
+
+
+def test_waits_use_one_listing_per_poll(esmctl, world, box, tmp_path):
+    box.proxy.transitional_views = 2
+    box.proxy.page_size = 2
+    path = spec_file(tmp_path, [kinesis(world), kinesis(world, fn="audit-fn"), kinesis(world, fn="jobs-fn"),
+                                kinesis(world, stream="clicks")])
+    r = esmctl("apply", path)
+    assert r.exit_code == 0, r.stderr
+    assert box.proxy.calls["GetEventSourceMapping"] == 0
+    assert all(m["State"] == "Enabled" for m in live(box))
+
+
+def test_tags_are_managed_only_where_the_spec_sets_them(esmctl, world, box, tmp_path):
+    path = spec_file(tmp_path, [kinesis(world, Tags={"team": "orders", "tier": "1"})])
+    assert esmctl("apply", path).exit_code == 0
+    [m] = live(box)
+    lam = client(box, "lambda")
+    assert lam.list_tags(Resource=m["EventSourceMappingArn"])["Tags"] == {"team": "orders", "tier": "1"}
+    lam.tag_resource(Resource=m["EventSourceMappingArn"], Tags={"extra": "x"})
+    path = spec_file(tmp_path, [kinesis(world, Tags={"team": "payments", "tier": "1"})])
+    plan = esmctl("plan", path).stdout
+    assert 'Tags.team: "orders" → "payments"' in plan and "Tags.extra" in plan
+    assert esmctl("apply", path).exit_code == 0
+    assert lam.list_tags(Resource=m["EventSourceMappingArn"])["Tags"] == {"team": "payments", "tier": "1"}
+    box.proxy.reset()
+    lam.tag_resource(Resource=m["EventSourceMappingArn"], Tags={"cost-centre": "42"})
+    r = esmctl("diff", spec_file(tmp_path, [kinesis(world)]))
+    assert r.exit_code == 0 and box.proxy.calls["ListTags"] == 0
+
+
+def test_legacy_sentinels_are_not_drift(esmctl, world, box, tmp_path):
+    box.proxy.legacy_sentinels = True  # old mappings report 10000 / 604800 for "forever"
+    path = spec_file(tmp_path, [kinesis(world)])
+    assert esmctl("apply", path).exit_code == 0
+    assert live(box)[0].get("MaximumRetryAttempts") is None  # moto stores nothing; the layer shows 10000
+    r = esmctl("diff", path)
+    assert r.exit_code == 0, r.stdout
+
+
+def test_bad_spec_writes_nothing(esmctl, world, box, tmp_path):
+    path = spec_file(tmp_path, [kinesis(world, BatchSize=0)])
+    r = esmctl("apply", path, "--yes")
+    assert r.exit_code == 1 and ":6:3: BatchSize: is 0; the minimum is 1" in r.stderr
+    assert sum(box.proxy.calls.values()) == 0
+
+
+def test_the_example_spec_applies_cleanly(esmctl, world, box, monkeypatch):
+    monkeypatch.setenv("ACCOUNT", ACCOUNT)
+    monkeypatch.setenv("ORDERS_TABLE_STREAM", world["orders-table-stream"])
+    r = esmctl("apply", "examples/mappings.yaml")
+    assert r.exit_code == 0, r.stderr
+    assert len(live(box)) == 3
+    assert esmctl("diff", "examples/mappings.yaml").exit_code == 0

@@ -1,0 +1,154 @@
+"""`esmctl validate`: every problem at once, each with FILE:LINE:COL and the field; offline."""
+
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+
+GOOD = """\
+version: 1
+defaults:
+  MaximumRetryAttempts: 3
+mappings:
+  - FunctionName: orders-fn
+    EventSourceArn: arn:aws:kinesis:us-east-1:123456789012:stream/orders
+    StartingPosition: TRIM_HORIZON
+    FilterCriteria:
+      Filters:
+        - Pattern: {data: {type: [order]}}
+  - FunctionName: jobs-fn
+    EventSourceArn: arn:aws:sqs:us-east-1:123456789012:jobs
+    MaximumRetryAttempts: null   # unset the default: not for SQS
+    BatchSize: ${JOBS_BATCH}
+"""
+
+
+def write(tmp_path, text: str, name: str = "spec.yaml") -> str:
+    path = tmp_path / name
+    path.write_text(textwrap.dedent(text))
+    return str(path)
+
+
+@pytest.fixture
+def offline(monkeypatch):
+    """Nothing to talk to: validate must not need it."""
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+    monkeypatch.delenv("AWS_ACCESS_KEY_ID")
+    monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
+
+
+def test_valid_spec_offline(esmctl, tmp_path, offline, box):
+    path = write(tmp_path, GOOD)
+    r = esmctl("validate", path, "--var", "JOBS_BATCH=5")
+    assert r.exit_code == 0, r.stderr
+    assert "valid (2 mappings)" in r.stderr
+    assert sum(box.proxy.calls.values()) == 0
+
+
+def test_placeholder_from_environment_and_missing(esmctl, tmp_path, offline, monkeypatch):
+    path = write(tmp_path, GOOD)
+    monkeypatch.setenv("JOBS_BATCH", "7")
+    assert esmctl("validate", path).exit_code == 0
+    monkeypatch.delenv("JOBS_BATCH")
+    r = esmctl("validate", path)
+    assert r.exit_code == 1
+    assert f"{path}:14:16: BatchSize: no value for ${{JOBS_BATCH}}" in r.stderr
+
+
+def test_every_problem_with_its_line(esmctl, tmp_path, offline):
+    path = write(tmp_path, """\
+        version: 1
+        defaults:
+          BatchSzie: 4
+        mappings:
+          - FunctionName: orders-fn
+            EventSourceArn: arn:aws:kinesis:us-east-1:123456789012:stream/orders
+            StartingPosition: LATST
+            BatchSize: 50000
+            MaximumRecordAgeInSeconds: 30
+            FilterCriteria:
+              Filters:
+                - Pattern: '{"data": '
+          - FunctionName: jobs-fn
+            EventSourceArn: arn:aws:sqs:us-east-1:123456789012:jobs
+            BatchSize: 100
+            ParallelizationFactor: 2
+          - FunctionName: orders-fn
+            EventSourceArn: arn:aws:kinesis:us-east-1:123456789012:stream/orders
+            StartingPosition: LATEST
+          - FunctionName: audit-fn
+            EventSourceArn: arn:aws:kinesis:eu-west-1:123456789012:stream/orders
+            Enabled: "yes"
+        """)
+    r = esmctl("validate", path)
+    assert r.exit_code == 1
+    lines = r.stderr.splitlines()
+    expected = [
+        f"{path}:3:3: defaults.BatchSzie: unknown parameter (did you mean BatchSize?)",
+        f"{path}:7:5: StartingPosition: must be one of TRIM_HORIZON, LATEST, AT_TIMESTAMP, not 'LATST' "
+        "(did you mean LATEST?)",
+        f"{path}:8:5: BatchSize: is 50000; the maximum is 10000 (allowed: 1–10000)",
+        f"{path}:9:5: MaximumRecordAgeInSeconds: is 30; use -1 (no limit) or 60–604800",
+        f"{path}:12:20: FilterCriteria.Filters[0].Pattern: is not valid JSON",
+        f"{path}:16:5: ParallelizationFactor: is for stream sources only (Kinesis, DynamoDB), not SQS",
+        f"{path}:17:5: mappings[2]: duplicate of the mapping at {path}:5:5 (same function and source)",
+        f"{path}:22:5: Enabled: must be true or false, not a string 'yes'",
+    ]
+    for want in expected:
+        assert any(line.startswith(want) for line in lines), (want, lines)
+    assert any("MaximumBatchingWindowInSeconds: must be at least 1 when BatchSize (100)" in x for x in lines)
+    assert any(x.startswith(f"{path}:20:5: StartingPosition: is required for a kinesis source") for x in lines)
+    assert lines[-1] == f"esmctl: error: {len(lines) - 1} problems found in the spec"
+    assert "Traceback" not in r.stderr
+
+
+def test_function_and_source_in_different_regions(esmctl, tmp_path, offline):
+    path = write(tmp_path, """\
+        version: 1
+        region: us-east-1
+        mappings:
+          - FunctionName: arn:aws:lambda:us-east-1:123456789012:function:audit-fn
+            EventSourceArn: arn:aws:kinesis:eu-west-1:123456789012:stream/orders
+            StartingPosition: LATEST
+        """)
+    r = esmctl("validate", path)
+    assert r.exit_code == 1
+    assert f"{path}:5:5: EventSourceArn: is in eu-west-1" in r.stderr
+    assert "same region" in r.stderr
+
+
+def test_unsafe_yaml_and_alias_bombs_are_refused(esmctl, tmp_path, offline):
+    path = write(tmp_path, "version: 1\nmappings: !!python/object/apply:os.system ['echo pwned']\n")
+    r = esmctl("validate", path)
+    assert r.exit_code == 1 and "pwned" not in r.stdout
+    assert f"{path}:2:11: spec: " in r.stderr
+    bomb = ["version: 1", "a: &a [x, x, x, x, x, x, x, x, x, x]"]
+    for i in range(1, 9):
+        bomb.append(f"{chr(97 + i)}: &{chr(97 + i)} [" + ", ".join([f"*{chr(96 + i)}"] * 10) + "]")
+    bomb.append("mappings: [*i]")
+    path = write(tmp_path, "\n".join(bomb) + "\n", "bomb.yaml")
+    r = esmctl("validate", path)
+    assert r.exit_code == 1
+    assert "alias bomb" in r.stderr
+
+
+def test_oversized_and_missing_files(esmctl, tmp_path, offline):
+    path = tmp_path / "big.yaml"
+    path.write_text("# " + "x" * 1_100_000 + "\n")
+    r = esmctl("validate", str(path))
+    assert r.exit_code == 1 and "the limit is" in r.stderr
+    r = esmctl("validate", str(tmp_path / "nope.yaml"))
+    assert r.exit_code == 1 and "cannot read" in r.stderr
+
+
+def test_structure_errors(esmctl, tmp_path, offline):
+    path = write(tmp_path, "version: 2\nmapings: []\n")
+    r = esmctl("validate", path)
+    assert r.exit_code == 1
+    assert f"{path}:1:10: version: must be 1" in r.stderr
+    assert f"{path}:2:1: mapings: unknown top-level key (did you mean mappings?)" in r.stderr
+    assert "mappings: is required" in r.stderr
+    path = write(tmp_path, "version: 1\nmappings:\n  - FunctionName: [\n", "broken.yaml")
+    r = esmctl("validate", path)
+    assert r.exit_code == 1 and r.stderr.startswith(f"{path}:4:1: spec: ")
