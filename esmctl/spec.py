@@ -63,7 +63,8 @@ class _Doc:
         self.path = path
         self.marks: dict[Path, tuple[int, int]] = {}
         self.plain: set[Path] = set()  # unquoted scalars: a placeholder there may become a number
-        loader = yaml.SafeLoader(text)
+        # libyaml's safe loader when PyYAML has it (10x faster); the same safe semantics.
+        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)(text)
         try:
             node = loader.get_single_node()
             self._count = 0

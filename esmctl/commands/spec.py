@@ -35,10 +35,17 @@ def build_plan(settings: Settings, file: str, variables: tuple[str, ...], prune:
     from esmctl.aws import explain
     from esmctl.consumers import resolve_targets
 
+    from concurrent.futures import ThreadPoolExecutor
+
     loaded = load_spec(settings, file, variables)
     aws = settings.aws
-    with explain("listing mappings"):
-        live = aws.list_mappings()
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        # The listing is the slow part: the account lookup and name resolution overlap with it.
+        listing = pool.submit(aws.list_mappings)
+        with explain("resolving functions and consumers"):
+            aws.account  # noqa: B018 - one STS call, made while the listing runs
+        with explain("listing mappings"):
+            live = listing.result()
     with explain("resolving functions and consumers"):
         targets, notes = resolve_targets(aws, loaded.mappings, live)
     by_key = {(m["FunctionArn"], m.get("EventSourceArn", "")): m for m in live}
