@@ -31,11 +31,11 @@ def load_spec(settings: Settings, file: str, variables: tuple[str, ...]):
 
 def build_plan(settings: Settings, file: str, variables: tuple[str, ...], prune: bool, handoff_margin: float = 60):
     """Spec + one listing of the live mappings (+ tags only where the spec sets Tags) -> Plan."""
+    from concurrent.futures import ThreadPoolExecutor
+
     from esmctl import plan as planner
     from esmctl.aws import explain
     from esmctl.consumers import resolve_targets
-
-    from concurrent.futures import ThreadPoolExecutor
 
     loaded = load_spec(settings, file, variables)
     aws = settings.aws
