@@ -89,7 +89,7 @@ class _Doc:
         elif isinstance(node, yaml.SequenceNode):
             for i, item in enumerate(node.value):
                 self._walk(item, path + (i,))
-        elif isinstance(node, yaml.ScalarNode) and node.style is None:
+        elif isinstance(node, yaml.ScalarNode) and not node.style:  # plain: None (Python) or "" (libyaml)
             self.plain.add(path)
 
     def at(self, path: Path, key: bool = False) -> str:
