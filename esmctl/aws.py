@@ -16,6 +16,7 @@ from typing import Any
 
 import boto3
 import botocore.exceptions
+import botocore.parsers
 from botocore.config import Config
 
 from esmctl import model
@@ -49,12 +50,15 @@ def describe_error(exc: BaseException) -> str:
         return "no AWS region: pass --region or set AWS_REGION"
     if isinstance(exc, botocore.exceptions.ParamValidationError):
         return str(exc).replace("\n", " ").strip()
+    if isinstance(exc, botocore.parsers.ResponseParserError):
+        return "the endpoint sent a reply that is not an AWS response (an HTML error page?)"
     if isinstance(exc, botocore.exceptions.BotoCoreError):
-        return str(exc)
-    return f"{type(exc).__name__}: {exc}"
+        return str(exc).splitlines()[0]
+    return f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
 
 
-AWS_ERRORS = (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError)
+AWS_ERRORS = (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError,
+              botocore.parsers.ResponseParserError)
 
 
 def error_code(exc: BaseException) -> str:
@@ -288,7 +292,7 @@ class Aws:
             delay = min(delay * 2, poll_interval())
 
     # -- CloudWatch ---------------------------------------------------------------------------
-    def metric_maxima(self, queries: list[dict], start, end, period: int = 60) -> dict[str, list[float]]:
+    def metric_data(self, queries: list[dict], start, end, period: int = 60) -> dict[str, list[float]]:
         """GetMetricData for many metrics: one call per 500 queries, never one per function.
 
         Each query is {"Id", "Namespace", "MetricName", "Dimensions", "Stat"}; returns Id -> values.
@@ -308,3 +312,60 @@ class Aws:
                 for r in page.get("MetricDataResults", []):
                     out.setdefault(r["Id"], []).extend(r.get("Values", []))
         return out
+
+    # -- what doctor reads ------------------------------------------------------------------
+    def account_settings(self) -> dict:
+        return self.client("lambda").get_account_settings()
+
+    def shard_count(self, source_arn: str) -> int | None:
+        """Open shards of a Kinesis stream (or a consumer's stream) or a DynamoDB stream."""
+        if ":kinesis:" in source_arn:
+            stream = model.stream_of(source_arn)
+            summary = self.client("kinesis").describe_stream_summary(StreamARN=stream)
+            return summary["StreamDescriptionSummary"].get("OpenShardCount")
+        if ":dynamodb:" in source_arn:
+            client = self.client("dynamodbstreams")
+            shards: list[dict] = []
+            kwargs: dict[str, Any] = {"StreamArn": source_arn}
+            while True:
+                desc = client.describe_stream(**kwargs)["StreamDescription"]
+                shards.extend(desc.get("Shards", []))
+                last = desc.get("LastEvaluatedShardId")
+                if not last:
+                    break
+                kwargs["ExclusiveStartShardId"] = last
+            return sum(1 for s in shards if "EndingSequenceNumber" not in s.get("SequenceNumberRange", {}))
+        return None
+
+    def queue_visibility_timeout(self, queue_arn: str) -> int | None:
+        parts = queue_arn.split(":")
+        sqs = self.client("sqs")
+        url = sqs.get_queue_url(QueueName=parts[5], QueueOwnerAWSAccountId=parts[4])["QueueUrl"]
+        attrs = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["VisibilityTimeout"])["Attributes"]
+        return int(attrs["VisibilityTimeout"]) if "VisibilityTimeout" in attrs else None
+
+    def simulate(self, role_arn: str, actions: list[str], resources: list[str]) -> dict[str, bool]:
+        """IAM policy simulation: action -> allowed (for the given resources)."""
+        iam = self.client("iam")
+        out: dict[str, bool] = {}
+        paginator = iam.get_paginator("simulate_principal_policy")
+        for page in paginator.paginate(PolicySourceArn=role_arn, ActionNames=actions, ResourceArns=resources):
+            for r in page.get("EvaluationResults", []):
+                out[r["EvalActionName"]] = r["EvalDecision"] == "allowed"
+        return out
+
+    def role_policy_documents(self, role_arn: str) -> list[dict]:
+        """The role's inline and attached policy documents (when simulation is not available)."""
+        iam = self.client("iam")
+        name = role_arn.rsplit("/", 1)[1]
+        docs = []
+        for page in iam.get_paginator("list_role_policies").paginate(RoleName=name):
+            for policy in page["PolicyNames"]:
+                docs.append(iam.get_role_policy(RoleName=name, PolicyName=policy)["PolicyDocument"])
+        for page in iam.get_paginator("list_attached_role_policies").paginate(RoleName=name):
+            for attached in page["AttachedPolicies"]:
+                policy = iam.get_policy(PolicyArn=attached["PolicyArn"])["Policy"]
+                version = iam.get_policy_version(PolicyArn=attached["PolicyArn"],
+                                                 VersionId=policy["DefaultVersionId"])
+                docs.append(version["PolicyVersion"]["Document"])
+        return docs

@@ -103,7 +103,7 @@ def iterator_ages(aws: Aws, function_arns: list[str], window: timedelta = timede
 
     start, end = time_range(window)
     queries = iterator_age_queries(function_arns)
-    values = aws.metric_maxima([q for q, _ in queries], start, end)
+    values = aws.metric_data([q for q, _ in queries], start, end)
     out: dict[str, Any] = {}
     for q, arn in queries:
         v = values.get(q["Id"])

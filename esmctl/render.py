@@ -61,11 +61,12 @@ def table(settings: Settings, rows: Sequence[dict[str, Any]], columns: Sequence[
     headers = [h for h, _ in columns]
     cells = [["" if r.get(k) is None else str(r.get(k)) for _, k in columns] for r in rows]
     if settings.output == "markdown" or not sys.stdout.isatty():
-        from tabulate import tabulate
-
-        fmt = "github" if settings.output == "markdown" else "plain"
-        click.echo(tabulate(cells, headers=headers, tablefmt=fmt, disable_numparse=True))
+        click.echo(plain_table(headers, cells, settings.output == "markdown"))
         return
+    stdout_console(settings).print(rich_table(headers, cells, title))
+
+
+def rich_table(headers: Sequence[str], cells: Sequence[Sequence[str]], title: str | None = None):
     from rich.table import Table
 
     t = Table(title=title, header_style="bold", show_edge=False, pad_edge=False)
@@ -73,7 +74,13 @@ def table(settings: Settings, rows: Sequence[dict[str, Any]], columns: Sequence[
         t.add_column(h, overflow="fold")
     for row in cells:
         t.add_row(*row)
-    stdout_console(settings).print(t)
+    return t
+
+
+def plain_table(headers: Sequence[str], cells: Sequence[Sequence[str]], markdown: bool = False) -> str:
+    from tabulate import tabulate
+
+    return tabulate(cells, headers=headers, tablefmt="github" if markdown else "plain", disable_numparse=True)
 
 
 def emit(settings: Settings, raw: Any, rows: Sequence[dict[str, Any]], columns: Sequence[Column],

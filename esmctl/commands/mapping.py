@@ -289,16 +289,19 @@ def delete(settings: Settings, uuid: str, yes: bool, no_wait: bool, timeout: flo
         render.message(settings, f"deleted mapping {what}")
 
 
-def select(settings: Settings, function: str | None, sources: tuple[str, ...] | list[str]) -> list[dict]:
-    """Live mappings of a function (any spelling, any qualifier unless one is given) and/or sources.
+def select(settings: Settings, functions: str | tuple[str, ...] | list[str] | None,
+           sources: tuple[str, ...] | list[str]) -> list[dict]:
+    """Live mappings of some functions (any spelling; any qualifier unless one is given) and/or sources.
 
-    One paginated listing; the function is matched here, not by the server-side filter, which
+    One paginated listing; functions are matched here, not by the server-side filter, which
     some emulators match as an exact string against the spelling used at creation.
     """
     from esmctl import model
     from esmctl.aws import explain
 
     aws = settings.aws
+    if isinstance(functions, str):
+        functions = [functions]
     with explain("listing mappings"):
         if len(sources) == 1:
             items = aws.list_mappings(source=sources[0])
@@ -306,9 +309,10 @@ def select(settings: Settings, function: str | None, sources: tuple[str, ...] | 
             items = aws.list_mappings()
             if sources:
                 items = [m for m in items if m.get("EventSourceArn") in set(sources)]
-        if function:
-            want = aws.function_ref(function)
-            items = [m for m in items if _same_function(model.function_ref(m["FunctionArn"], "", ""), want)]
+        if functions:
+            wanted = [aws.function_ref(f) for f in functions]
+            items = [m for m in items
+                     if any(_same_function(model.function_ref(m["FunctionArn"], "", ""), w) for w in wanted)]
     return items
 
 

@@ -194,12 +194,7 @@ def export(settings: Settings, functions: tuple[str, ...], sources: tuple[str, .
     from esmctl.commands.mapping import select
     from esmctl.export import to_spec
 
-    items: list[dict] = []
-    if functions:
-        for f in functions:
-            items.extend(m for m in select(settings, f, sources) if m not in items)
-    else:
-        items = select(settings, None, sources)
+    items = select(settings, functions, sources)
     aws = settings.aws
     tags = {}
     if with_tags:

@@ -80,6 +80,8 @@ class FidelityProxy:
         self.force_throttle = 0  # the next N Lambda requests answer 429
         self.fail_next: dict[str, tuple[int, str, str]] = {}  # op -> (status, code, message), once
         self.lose_reply: set[str] = set()  # ops whose next reply is lost after the call is carried out
+        self.overrides: dict[str, dict[str, Any]] = {}  # uuid -> fields only AWS would set (LastProcessingResult…)
+        self.unreserved_concurrency = 1000  # GetAccountSettings, which moto lacks
         self._lock = threading.Lock()
         self._pending: dict[str, list[Any]] = {}  # uuid -> [state, views left, last body]
         self._consumer_sources: dict[str, str] = {}  # uuid -> consumer ARN moto could not store
@@ -111,6 +113,8 @@ class FidelityProxy:
             self.force_throttle = 0
             self.fail_next.clear()
             self.lose_reply.clear()
+            self.overrides.clear()
+            self.unreserved_concurrency = 1000
 
     def writes(self) -> int:
         """Calls that change something (Create/Update/Delete/Tag/Untag/Register/Deregister)."""
@@ -153,6 +157,8 @@ class FidelityProxy:
                     ("DELETE", True): "DeleteEventSourceMapping"}.get((method, has_id), f"{method} {route}")
         if "/tags/" in route:
             return {"GET": "ListTags", "POST": "TagResource", "DELETE": "UntagResource"}.get(method, method)
+        if route.endswith("/account-settings"):
+            return "GetAccountSettings"
         if "/functions" in route:
             return f"{method} functions"
         if body:
@@ -189,6 +195,7 @@ class FidelityProxy:
             m["MaximumRetryAttempts"] = 10000
         if self.legacy_sentinels and m.get("MaximumRecordAgeInSeconds") == -1:
             m["MaximumRecordAgeInSeconds"] = 604800
+        m.update(copy.deepcopy(self.overrides.get(uuid, {})))
         pending = self._pending.get(uuid)
         if pending:
             m["State"] = pending[0]
@@ -239,6 +246,10 @@ class FidelityProxy:
         if injected:
             return self._error(*injected)
         route = path.split("?")[0].rstrip("/")
+        if route == "/2016-08-19/account-settings":
+            return self._ok({"AccountLimit": {"ConcurrentExecutions": 1000,
+                                              "UnreservedConcurrentExecutions": self.unreserved_concurrency},
+                             "AccountUsage": {"FunctionCount": 0}})
         if route.startswith(ESM_PATH):
             return self._esm(method, path, route, headers, body, op)
         if op == "RegisterStreamConsumer":

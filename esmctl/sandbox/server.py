@@ -83,6 +83,12 @@ def seed(url: str, region: str = "us-east-1") -> dict[str, str]:
     role = iam.create_role(RoleName="esmctl-sandbox-role", AssumeRolePolicyDocument=json.dumps({
         "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"},
                                                 "Action": "sts:AssumeRole"}]}))["Role"]["Arn"]
+    iam.put_role_policy(RoleName="esmctl-sandbox-role", PolicyName="event-sources", PolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Resource": "*", "Action": [
+            "kinesis:DescribeStream", "kinesis:DescribeStreamSummary", "kinesis:GetRecords",
+            "kinesis:GetShardIterator", "kinesis:ListShards", "kinesis:ListStreams", "kinesis:SubscribeToShard",
+            "dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator", "dynamodb:ListStreams",
+            "sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:SendMessage"]}]}))
     out: dict[str, str] = {}
     for name in ("orders-fn", "audit-fn", "jobs-fn"):
         fn = lam.create_function(FunctionName=name, Runtime="python3.12", Role=role, Handler="handler.handler",

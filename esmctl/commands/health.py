@@ -1,0 +1,198 @@
+"""`esmctl status` and `esmctl doctor`: are the mappings keeping up, and are they set up to?"""
+
+from __future__ import annotations
+
+import sys
+import time
+from typing import Any
+
+import click
+
+from esmctl.commands.spec import var_option
+from esmctl.context import Settings, common_options, pass_settings
+from esmctl.errors import EXIT_OK, EXIT_UNHEALTHY, EsmctlError
+
+
+class Duration(click.ParamType):
+    name = "duration"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None):
+        from datetime import timedelta
+
+        if isinstance(value, timedelta):
+            return value
+        from esmctl.status import parse_duration
+
+        try:
+            return parse_duration(value)
+        except ValueError as exc:
+            self.fail(str(exc), param, ctx)
+
+
+def _spec_rows(settings: Settings, file: str, variables: tuple[str, ...]) -> list[tuple[Any, dict | None, bool]]:
+    """(Health, live mapping or None, expect enabled) for each mapping of the spec."""
+    from esmctl import status
+    from esmctl.aws import explain
+    from esmctl.commands.spec import load_spec
+    from esmctl.consumers import resolve_targets
+
+    loaded = load_spec(settings, file, variables)
+    aws = settings.aws
+    with explain("listing mappings"):
+        live = aws.list_mappings()
+    with explain("resolving functions"):
+        targets, _ = resolve_targets(aws, loaded.mappings, live)
+    by_key = {(m["FunctionArn"], m.get("EventSourceArn", "")): m for m in live}
+    rows = []
+    for t in targets:
+        m = by_key.get(t.key)
+        h = status.from_live(m) if m else status.Health(None, t.key[0], t.key[1], "not created")
+        rows.append((h, m, t.params.get("Enabled", True) is not False))
+    return rows
+
+
+def gather_health(settings: Settings, file: str | None, functions: tuple[str, ...], sources: tuple[str, ...],
+                  variables: tuple[str, ...], window, max_age) -> list[Any]:
+    from esmctl import render, status
+    from esmctl.aws import explain
+    from esmctl.commands.mapping import select
+
+    if file:
+        rows = _spec_rows(settings, file, variables)
+    else:
+        rows = [(status.from_live(m), m, True) for m in select(settings, functions or None, sources)]
+    with render.spinner(settings, "reading IteratorAge and mapping metrics from CloudWatch"), \
+            explain("reading metrics from CloudWatch"):
+        status.collect_metrics(settings.aws, [(h, m) for h, m, _ in rows], window)
+    return [status.assess(h, expect_enabled=enabled, max_iterator_age=max_age) for h, _, enabled in rows]
+
+
+STATUS_COLUMNS = ["FUNCTION", "SOURCE", "STATE", "LAST RESULT", "ITERATOR AGE", "METRICS", "VERDICT"]
+
+
+def _status_cells(healths: list[Any]) -> list[list[str]]:
+    from esmctl.model import short_arn
+    from esmctl.status import format_age
+
+    cells = []
+    for h in healths:
+        stream = ":kinesis:" in h.source_arn or ":dynamodb:" in h.source_arn
+        metrics = ", ".join(f"{k.removesuffix('EventCount')}={v:g}" for k, v in h.metrics.items())
+        state = h.state + (f" ({h.reason})" if h.reason and h.state not in ("Enabled", "Disabled") else "")
+        cells.append([short_arn(h.function_arn), short_arn(h.source_arn), state, h.last_result or "",
+                      format_age(h.iterator_age_ms) if stream else "-", metrics,
+                      "ok" if h.healthy else "UNHEALTHY: " + "; ".join(h.problems)])
+    return cells
+
+
+def _status_renderable(settings: Settings, healths: list[Any]):
+    from esmctl import render
+
+    bad = sum(1 for h in healths if not h.healthy)
+    title = f"{len(healths)} mapping(s), {bad} unhealthy" if healths else "no mappings"
+    return render.rich_table(STATUS_COLUMNS, _status_cells(healths), title=title)
+
+
+def _print_status(settings: Settings, healths: list[Any]) -> None:
+    from esmctl import render
+
+    if settings.output in ("json", "yaml"):
+        render.dump(settings, [h.document() for h in healths])
+    elif not healths:
+        click.echo("No mappings found.", err=True)
+    else:
+        render.table(settings, [dict(zip(STATUS_COLUMNS, row, strict=True)) for row in _status_cells(healths)],
+                     [(c, c) for c in STATUS_COLUMNS])
+
+
+@click.command("status")
+@click.argument("file", required=False, type=click.Path(dir_okay=False))
+@click.option("--function", "functions", multiple=True, metavar="NAME|ARN", help="Only these functions; repeatable.")
+@click.option("--source", "sources", multiple=True, metavar="ARN", help="Only these sources; repeatable.")
+@click.option("--window", type=Duration(), default="15m", show_default=True,
+              help="IteratorAge is the Maximum over this window (90s, 15m, 1h).")
+@click.option("--max-iterator-age", type=Duration(), help="Unhealthy when IteratorAge is over this.")
+@click.option("--watch", is_flag=True, help="Refresh in place until Ctrl-C.")
+@click.option("--interval", type=Duration(), default="10s", show_default=True, help="Refresh interval with --watch.")
+@var_option
+@common_options
+@pass_settings
+def status_cmd(settings: Settings, file: str | None, functions: tuple[str, ...], sources: tuple[str, ...], window,
+               max_iterator_age, watch: bool, interval, variables: tuple[str, ...]) -> None:
+    """Are the mappings keeping up? State, LastProcessingResult and IteratorAge, with a verdict.
+
+    Exit 0 when all are healthy, 3 when any is not, 1 on error. Healthy: State Enabled (or Disabled
+    where the spec says Enabled: false), LastProcessingResult not "PROBLEM…", IteratorAge under
+    --max-iterator-age. With FILE, the spec's mappings (missing ones are unhealthy: not created).
+    """
+    def once() -> list[Any]:
+        return gather_health(settings, file, functions, sources, variables, window, max_iterator_age)
+
+    def code(healths: list[Any]) -> int:
+        return EXIT_UNHEALTHY if any(not h.healthy for h in healths) else EXIT_OK
+
+    if not watch:
+        healths = once()
+        _print_status(settings, healths)
+        sys.exit(code(healths))
+    healths: list[Any] = []
+    try:
+        if sys.stdout.isatty() and settings.output == "table":
+            from rich.live import Live
+
+            from esmctl.render import stdout_console
+
+            with Live(console=stdout_console(settings), auto_refresh=False) as live:
+                while True:
+                    healths = once()
+                    live.update(_status_renderable(settings, healths), refresh=True)
+                    time.sleep(interval.total_seconds())
+        else:
+            while True:  # CI: plain output, one block per refresh
+                healths = once()
+                _print_status(settings, healths)
+                click.echo(f"# {time.strftime('%H:%M:%S')}: {sum(not h.healthy for h in healths)} unhealthy",
+                           err=True)
+                sys.stdout.flush()
+                time.sleep(interval.total_seconds())
+    except KeyboardInterrupt:
+        pass
+    sys.exit(code(healths))
+
+
+@click.command("doctor")
+@click.argument("files", nargs=-1, type=click.Path(dir_okay=False))
+@click.option("--function", "functions", multiple=True, metavar="NAME|ARN", help="Check this function's mappings.")
+@var_option
+@common_options
+@pass_settings
+def doctor_cmd(settings: Settings, files: tuple[str, ...], functions: tuple[str, ...],
+               variables: tuple[str, ...]) -> None:
+    """Check mappings for what the Lambda guide warns about: concurrency, stalled shards,
+    permissions, region, SQS visibility timeout. Exit 3 on any error-severity finding."""
+    from esmctl import render
+    from esmctl.commands.mapping import select
+    from esmctl.doctor import ERROR, diagnose
+
+    live: list[dict] = []
+    for file in files:
+        live.extend(m for _, m, _ in _spec_rows(settings, file, variables) if m is not None)
+    if functions or not files:
+        if not functions and not files:
+            raise EsmctlError("doctor: give a spec FILE or --function NAME", 2)
+        live.extend(m for m in select(settings, functions, ()) if m not in live)
+    with render.spinner(settings, f"checking {len(live)} mapping(s)"):
+        findings = diagnose(settings.aws, live)
+    if settings.output in ("json", "yaml"):
+        render.dump(settings, [f.document() for f in findings])
+    elif not findings:
+        click.echo(f"No findings for {len(live)} mapping(s).", err=True)
+    else:
+        rows = [{"Severity": f.severity.upper(), "Mapping": render.change_title_of(f.mapping), "Check": f.check,
+                 "Finding": f.finding, "Fix": f.fix} for f in findings]
+        render.table(settings, rows, [("SEVERITY", "Severity"), ("MAPPING", "Mapping"), ("CHECK", "Check"),
+                                      ("FINDING", "Finding"), ("FIX", "Fix")])
+    sys.exit(EXIT_UNHEALTHY if any(f.severity == ERROR for f in findings) else EXIT_OK)
+
+
+COMMANDS = [status_cmd, doctor_cmd]

@@ -1,0 +1,241 @@
+"""`esmctl doctor`: what the Lambda developer guide warns about, checked for each mapping.
+
+Each check is a small function of what was read (pure where it can be): concurrency, stalled
+shards, permissions, region, SQS visibility timeout. Reads are shared: one GetFunction per
+function, one shard count per stream, one role read per role.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from esmctl import model
+
+ERROR, WARNING, INFO = "error", "warning", "info"
+
+NEEDED_ACTIONS = {
+    model.KINESIS: ["kinesis:DescribeStream", "kinesis:DescribeStreamSummary", "kinesis:GetRecords",
+                    "kinesis:GetShardIterator", "kinesis:ListShards", "kinesis:ListStreams"],
+    model.DYNAMODB: ["dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator",
+                     "dynamodb:ListStreams"],
+    model.SQS: ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"],
+}
+
+
+@dataclass
+class Finding:
+    severity: str
+    check: str
+    mapping: dict[str, Any]
+    finding: str
+    fix: str
+
+    def document(self) -> dict[str, Any]:
+        return {"severity": self.severity, "check": self.check, "mapping": self.mapping,
+                "finding": self.finding, "fix": self.fix}
+
+
+def _ident(m: dict[str, Any]) -> dict[str, Any]:
+    return {"UUID": m.get("UUID"), "FunctionArn": m.get("FunctionArn"), "EventSourceArn": m.get("EventSourceArn")}
+
+
+def check_stalls(m: dict[str, Any]) -> list[Finding]:
+    """Retry forever + keep records forever + nowhere to send failures = a shard that can stall for days."""
+    kind = model.source_type(m)
+    if kind not in model.STREAM_TYPES:
+        return []
+    n = model.normalise(m, kind)
+    if n["MaximumRetryAttempts"] == -1 and n["MaximumRecordAgeInSeconds"] == -1 \
+            and not n["DestinationConfig"].get("OnFailure", {}).get("Destination"):
+        return [Finding(WARNING, "stalled-shards", _ident(m),
+                        "a failing batch is retried until its records expire (MaximumRetryAttempts -1, "
+                        "MaximumRecordAgeInSeconds -1, no OnFailure destination): the shard stalls meanwhile",
+                        "set MaximumRetryAttempts and/or MaximumRecordAgeInSeconds, an OnFailure destination, "
+                        "and BisectBatchOnFunctionError or FunctionResponseTypes [ReportBatchItemFailures]")]
+    return []
+
+
+def check_region(m: dict[str, Any]) -> list[Finding]:
+    fn_region, src_region = model.arn_region(m.get("FunctionArn", "")), model.arn_region(m.get("EventSourceArn", ""))
+    if fn_region and src_region and fn_region != src_region:
+        return [Finding(ERROR, "region", _ident(m), f"the function is in {fn_region}, the source in {src_region}",
+                        "create the mapping for a function in the source's region")]
+    return []
+
+
+def check_concurrency(m: dict[str, Any], needed: int, shards: int | None, reserved: int | None,
+                      unreserved: int | None) -> list[Finding]:
+    """shards × ParallelizationFactor (over the function's stream mappings) vs what the function can get."""
+    if shards is None:
+        return []
+    if reserved is not None and reserved < needed:
+        severity = ERROR if reserved < shards else WARNING
+        return [Finding(severity, "concurrency", _ident(m),
+                        f"the function's stream mappings need {needed} concurrent executions (shards × "
+                        f"ParallelizationFactor) but its reserved concurrency is {reserved}: shards wait",
+                        f"raise the function's reserved concurrency to at least {needed}, or lower "
+                        "ParallelizationFactor")]
+    if reserved is None and unreserved is not None and unreserved < needed:
+        return [Finding(WARNING, "concurrency", _ident(m),
+                        f"the function's stream mappings need {needed} concurrent executions but the account "
+                        f"has {unreserved} unreserved",
+                        f"reserve {needed} for the function, or ask for a higher account concurrency limit")]
+    return []
+
+
+def check_visibility(m: dict[str, Any], visibility: int | None, function_timeout: int | None) -> list[Finding]:
+    if visibility is None or function_timeout is None or visibility >= function_timeout:
+        return []
+    return [Finding(ERROR, "visibility-timeout", _ident(m),
+                    f"the queue's visibility timeout ({visibility}s) is shorter than the function's timeout "
+                    f"({function_timeout}s): messages come back while they are still being processed",
+                    f"set the queue's VisibilityTimeout to at least {function_timeout}s "
+                    "(AWS suggests 6× the function timeout)")]
+
+
+def needed_permissions(m: dict[str, Any]) -> list[tuple[str, str]]:
+    """(action, resource) pairs the execution role needs for this mapping."""
+    source = m.get("EventSourceArn", "")
+    kind = model.source_type(m)
+    out = [(a, source) for a in NEEDED_ACTIONS.get(kind, [])]
+    if kind == model.KINESIS and model.is_consumer_arn(source):
+        out.append(("kinesis:SubscribeToShard", source))
+    dest = ((m.get("DestinationConfig") or {}).get("OnFailure") or {}).get("Destination")
+    if dest:
+        service = dest.split(":")[2] if dest.count(":") >= 5 else ""
+        action = {"sqs": "sqs:SendMessage", "sns": "sns:Publish", "s3": "s3:PutObject"}.get(service)
+        if action:
+            out.append((action, dest))
+    return out
+
+
+def allowed_by_documents(documents: list[Any], action: str, resource: str) -> bool:
+    """A reading of identity policies: an Allow that matches and no Deny that does (no conditions)."""
+    allowed = False
+    for doc in documents:
+        if isinstance(doc, str):
+            doc = json.loads(doc)
+        statements = doc.get("Statement", [])
+        if isinstance(statements, dict):
+            statements = [statements]
+        for st in statements:
+            actions = st.get("Action", [])
+            resources = st.get("Resource", ["*"])
+            actions = [actions] if isinstance(actions, str) else actions
+            resources = [resources] if isinstance(resources, str) else resources
+            if not any(fnmatch.fnmatchcase(action.lower(), a.lower()) for a in actions):
+                continue
+            if not any(fnmatch.fnmatchcase(resource, r) for r in resources):
+                continue
+            if st.get("Effect") == "Deny":
+                return False
+            if st.get("Effect") == "Allow":
+                allowed = True
+    return allowed
+
+
+def check_permissions(m: dict[str, Any], role_arn: str | None, decide) -> list[Finding]:  # noqa: ANN001
+    """`decide(role, action, resource)` -> True/False, or None when it cannot be told."""
+    if not role_arn:
+        return []
+    missing, unknown = [], []
+    for action, resource in needed_permissions(m):
+        verdict = decide(role_arn, action, resource)
+        if verdict is None:
+            unknown.append(action)
+        elif not verdict:
+            missing.append(action)
+    out = []
+    if missing:
+        out.append(Finding(ERROR, "permissions", _ident(m),
+                           f"the execution role {role_arn.rsplit('/', 1)[-1]} does not allow "
+                           f"{', '.join(missing)}",
+                           "add them to the role (e.g. the AWSLambdaKinesisExecutionRole, "
+                           "AWSLambdaDynamoDBExecutionRole or AWSLambdaSQSQueueExecutionRole managed policy)"))
+    if unknown:
+        out.append(Finding(INFO, "permissions", _ident(m),
+                           f"could not tell whether the role allows {', '.join(unknown)}",
+                           "check the role's policies, or run with iam:SimulatePrincipalPolicy allowed"))
+    return out
+
+
+def diagnose(aws: Any, mappings: list[dict[str, Any]]) -> list[Finding]:
+    """Read what the checks need (shared across mappings) and run every check on every mapping."""
+    from esmctl.aws import AWS_ERRORS
+
+    findings: list[Finding] = []
+    functions: dict[str, dict | None] = {}
+    for m in mappings:
+        arn = m["FunctionArn"]
+        if arn not in functions:
+            functions[arn] = aws.get_function(arn)
+    try:
+        unreserved = aws.account_settings().get("AccountLimit", {}).get("UnreservedConcurrentExecutions")
+    except AWS_ERRORS:
+        unreserved = None
+    shards: dict[str, int | None] = {}
+    for m in mappings:
+        src = m.get("EventSourceArn", "")
+        if model.source_type(m) in model.STREAM_TYPES and src not in shards:
+            try:
+                shards[src] = aws.shard_count(src)
+            except AWS_ERRORS:
+                shards[src] = None
+    needed: dict[str, int] = {}
+    for m in mappings:
+        if model.source_type(m) in model.STREAM_TYPES and shards.get(m.get("EventSourceArn", "")) \
+                and m.get("State") not in ("Disabled", "Disabling"):
+            pf = m.get("ParallelizationFactor") or 1
+            needed[m["FunctionArn"]] = needed.get(m["FunctionArn"], 0) + shards[m["EventSourceArn"]] * pf
+
+    role_docs: dict[str, list | None] = {}
+    simulation_works = [True]
+    decisions: dict[tuple[str, str, str], bool | None] = {}
+
+    def decide(role: str, action: str, resource: str) -> bool | None:
+        key = (role, action, resource)
+        if key in decisions:
+            return decisions[key]
+        verdict = None
+        if simulation_works[0]:
+            try:
+                verdict = aws.simulate(role, [action], [resource]).get(action)
+            except AWS_ERRORS:
+                simulation_works[0] = False  # not allowed or not offered: read the policies instead
+        if verdict is None:
+            if role not in role_docs:
+                try:
+                    role_docs[role] = aws.role_policy_documents(role)
+                except AWS_ERRORS:
+                    role_docs[role] = None
+            docs = role_docs[role]
+            verdict = None if docs is None else allowed_by_documents(docs, action, resource)
+        decisions[key] = verdict
+        return verdict
+
+    visibility: dict[str, int | None] = {}
+    for m in mappings:
+        fn = functions.get(m["FunctionArn"]) or {}
+        config = fn.get("Configuration", {})
+        reserved = (fn.get("Concurrency") or {}).get("ReservedConcurrentExecutions")
+        findings += check_region(m)
+        findings += check_stalls(m)
+        kind = model.source_type(m)
+        if kind in model.STREAM_TYPES:
+            findings += check_concurrency(m, needed.get(m["FunctionArn"], 0), shards.get(m.get("EventSourceArn", "")),
+                                          reserved, unreserved)
+        if kind == model.SQS:
+            src = m["EventSourceArn"]
+            if src not in visibility:
+                try:
+                    visibility[src] = aws.queue_visibility_timeout(src)
+                except AWS_ERRORS:
+                    visibility[src] = None
+            findings += check_visibility(m, visibility[src], config.get("Timeout"))
+        findings += check_permissions(m, config.get("Role"), decide)
+    order = {ERROR: 0, WARNING: 1, INFO: 2}
+    findings.sort(key=lambda f: order[f.severity])
+    return findings

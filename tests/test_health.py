@@ -1,0 +1,277 @@
+"""`esmctl status` and `esmctl doctor` against the emulator (CloudWatch data put by the tests)."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta, timezone
+
+import pytest
+import yaml
+
+from esmctl.metrics import time_range
+from esmctl.status import parse_duration
+from tests.conftest import client
+
+
+def put_age(box, function: str, values_ms: list[tuple[int, float]], resource: str | None = None):
+    """IteratorAge data points `minutes_ago -> value` for a function (dimension FunctionName[, Resource])."""
+    dims = [{"Name": "FunctionName", "Value": function}]
+    if resource:
+        dims.append({"Name": "Resource", "Value": resource})
+    now = datetime.now(timezone.utc)
+    client(box, "cloudwatch").put_metric_data(Namespace="AWS/Lambda", MetricData=[
+        {"MetricName": "IteratorAge", "Dimensions": dims, "Timestamp": now - timedelta(minutes=ago),
+         "Value": value, "Unit": "Milliseconds"} for ago, value in values_ms])
+
+
+def stream_mapping(box, world, fn="orders-fn", stream="orders", **kw):
+    return client(box, "lambda").create_event_source_mapping(FunctionName=fn, EventSourceArn=world[stream],
+                                                             StartingPosition="LATEST", **kw)
+
+
+def test_iterator_age_is_the_window_maximum_and_json_shape(esmctl, world, box):
+    m = stream_mapping(box, world)
+    put_age(box, "orders-fn", [(1, 1000), (3, 5000), (0, 2000), (40, 999_999)])  # the last is outside 15m
+    r = esmctl("status", "-o", "json")
+    assert r.exit_code == 0, r.stderr
+    [doc] = json.loads(r.stdout)
+    assert doc == {"UUID": m["UUID"], "FunctionArn": world["orders-fn"], "EventSourceArn": world["orders"],
+                   "State": "Enabled", "StateTransitionReason": m["StateTransitionReason"],
+                   "LastProcessingResult": "No records processed", "IteratorAgeMs": 5000.0,
+                   "Healthy": True, "Problems": []}
+    r = esmctl("status", "--window", "1h", "-o", "json")
+    assert json.loads(r.stdout)[0]["IteratorAgeMs"] == 999_999.0
+
+
+def test_max_iterator_age_makes_it_unhealthy(esmctl, world, box):
+    stream_mapping(box, world)
+    put_age(box, "orders-fn", [(2, 90_000)])
+    assert esmctl("status", "--max-iterator-age", "2m").exit_code == 0
+    r = esmctl("status", "--max-iterator-age", "60s")
+    assert r.exit_code == 3
+    assert "UNHEALTHY: IteratorAge 90.0 s is over 60.0 s" in r.stdout
+
+
+def test_no_data_is_null_not_zero(esmctl, world, box):
+    stream_mapping(box, world)
+    [doc] = json.loads(esmctl("status", "--max-iterator-age", "1s", "-o", "json").stdout)
+    assert doc["IteratorAgeMs"] is None and doc["Healthy"] is True
+
+
+def test_problem_result_and_state_are_unhealthy(esmctl, world, box):
+    bad = stream_mapping(box, world)["UUID"]
+    off = stream_mapping(box, world, fn="audit-fn", Enabled=False)["UUID"]
+    box.proxy.overrides[bad] = {"LastProcessingResult": "PROBLEM: Function call failed"}
+    r = esmctl("status", "-o", "json")
+    assert r.exit_code == 3
+    docs = {d["UUID"]: d for d in json.loads(r.stdout)}
+    assert docs[bad]["Problems"] == ["PROBLEM: Function call failed"]
+    assert docs[off]["Problems"] == ["state is Disabled, expected Enabled"]
+
+
+def test_status_of_a_spec_knows_disabled_and_missing(esmctl, world, box, tmp_path):
+    stream_mapping(box, world, fn="audit-fn", Enabled=False)
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(yaml.safe_dump({"version": 1, "mappings": [
+        {"FunctionName": "audit-fn", "EventSourceArn": world["orders"], "StartingPosition": "LATEST",
+         "Enabled": False},
+        {"FunctionName": "orders-fn", "EventSourceArn": world["orders"], "StartingPosition": "LATEST"}]}))
+    r = esmctl("status", str(spec), "-o", "json")
+    assert r.exit_code == 3
+    docs = {d["FunctionArn"].rsplit(":", 1)[1]: d for d in json.loads(r.stdout)}
+    assert docs["audit-fn"]["Healthy"] is True
+    assert docs["orders-fn"]["State"] == "not created" and docs["orders-fn"]["Problems"] == ["not created"]
+    assert docs["orders-fn"]["UUID"] is None
+    table = esmctl("status", str(spec))
+    assert "UNHEALTHY: not created" in table.stdout
+
+
+def test_metric_queries_are_batched_500_per_call(esmctl, world, box):
+    lam, sqs = client(box, "lambda"), client(box, "sqs")
+    uuids = []
+    for i in range(28):
+        url = sqs.create_queue(QueueName=f"q{i}")["QueueUrl"]
+        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        for fn in ("orders-fn", "audit-fn", "jobs-fn"):
+            uuids.append(lam.create_event_source_mapping(FunctionName=fn, EventSourceArn=arn,
+                                                         MetricsConfig={"Metrics": ["EventCount"]})["UUID"])
+    stream_mapping(box, world)  # one IteratorAge query more: 84 × 6 + 1 = 505 queries
+    client(box, "cloudwatch").put_metric_data(Namespace="AWS/Lambda", MetricData=[{
+        "MetricName": "PolledEventCount", "Value": 42, "Timestamp": datetime.now(timezone.utc),
+        "Dimensions": [{"Name": "EventSourceMappingUUID", "Value": uuids[0]}]}])
+    r = esmctl("status", "-o", "json")
+    assert r.exit_code == 0, r.stderr
+    assert box.proxy.calls["GetMetricData"] == 2
+    docs = {d["UUID"]: d for d in json.loads(r.stdout)}
+    assert docs[uuids[0]]["Metrics"]["PolledEventCount"] == 42
+    assert docs[uuids[0]]["Metrics"]["DeletedEventCount"] == 0
+    assert box.proxy.calls["ListEventSourceMappings"] == 1
+
+
+def test_qualified_function_uses_the_resource_dimension(world, box):
+    from esmctl.metrics import function_dimensions
+
+    assert function_dimensions(world["orders-fn"] + ":live") == [
+        {"Name": "FunctionName", "Value": "orders-fn"}, {"Name": "Resource", "Value": "orders-fn:live"}]
+
+
+def test_time_range_rounds_to_whole_minutes():
+    now = datetime(2026, 1, 1, 12, 30, 42, tzinfo=timezone.utc)
+    assert time_range(timedelta(minutes=15), now) == (datetime(2026, 1, 1, 12, 15, tzinfo=timezone.utc),
+                                                      datetime(2026, 1, 1, 12, 31, tzinfo=timezone.utc))
+
+
+def test_durations():
+    assert parse_duration("90s") == timedelta(seconds=90)
+    assert parse_duration("15m") == timedelta(minutes=15)
+    assert parse_duration("1h") == timedelta(hours=1)
+    with pytest.raises(ValueError):
+        parse_duration("soon")
+
+
+def test_bad_duration_is_a_usage_error(esmctl):
+    r = esmctl("status", "--window", "soon")
+    assert r.exit_code == 2 and "not a duration" in r.stderr
+
+
+def test_watch_prints_plain_blocks_when_not_a_terminal(esmctl, world, box, monkeypatch):
+    stream_mapping(box, world)
+    ticks = []
+
+    def sleep(_seconds):
+        ticks.append(1)
+        if len(ticks) == 2:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr("esmctl.commands.health.time.sleep", sleep)
+    r = esmctl("status", "--watch", "--interval", "1s")
+    assert r.exit_code == 0
+    assert r.stdout.count("kinesis:orders") == 2 and "\x1b[" not in r.stdout
+
+
+# -- doctor -----------------------------------------------------------------------------------
+
+
+def make_function(box, name: str, policy: dict | None, timeout: int = 3) -> str:
+    from esmctl.sandbox.server import _zip
+
+    iam = client(box, "iam")
+    role = iam.create_role(RoleName=f"{name}-role", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    if policy:
+        iam.put_role_policy(RoleName=f"{name}-role", PolicyName="p", PolicyDocument=json.dumps(policy))
+    return client(box, "lambda").create_function(FunctionName=name, Runtime="python3.12", Role=role,
+                                                 Handler="h.h", Code={"ZipFile": _zip()},
+                                                 Timeout=timeout)["FunctionArn"]
+
+
+KINESIS_OK = {"Version": "2012-10-17", "Statement": [
+    {"Effect": "Allow", "Action": ["kinesis:Describe*", "kinesis:Get*", "kinesis:List*"], "Resource": "*"},
+    {"Effect": "Allow", "Action": "sqs:SendMessage", "Resource": "*"}]}
+
+
+def findings(esmctl, *args):
+    r = esmctl("doctor", *args, "-o", "json")
+    return r.exit_code, json.loads(r.stdout or "[]")
+
+
+def test_doctor_stalled_shards_fires_and_not(esmctl, world, box):
+    make_function(box, "stall-fn", KINESIS_OK)
+    lam = client(box, "lambda")
+    lam.create_event_source_mapping(FunctionName="stall-fn", EventSourceArn=world["orders"], StartingPosition="LATEST")
+    code, found = findings(esmctl, "--function", "stall-fn")
+    assert code == 0  # a warning, not an error
+    assert [f["check"] for f in found] == ["stalled-shards"] and found[0]["severity"] == "warning"
+    lam.create_event_source_mapping(FunctionName="stall-fn", EventSourceArn=world["clicks"], StartingPosition="LATEST",
+                                    MaximumRetryAttempts=2,
+                                    DestinationConfig={"OnFailure": {"Destination": world["orders-dlq"]}})
+    code, found = findings(esmctl, "--function", "stall-fn")
+    assert [f["mapping"]["EventSourceArn"] for f in found] == [world["orders"]]
+
+
+def test_doctor_concurrency_against_reserved_and_account(esmctl, world, box):
+    make_function(box, "busy-fn", KINESIS_OK)
+    lam = client(box, "lambda")
+    lam.create_event_source_mapping(FunctionName="busy-fn", EventSourceArn=world["orders"],  # 2 shards
+                                    StartingPosition="LATEST", ParallelizationFactor=3, MaximumRetryAttempts=1)
+    lam.put_function_concurrency(FunctionName="busy-fn", ReservedConcurrentExecutions=1)
+    code, found = findings(esmctl, "--function", "busy-fn")
+    assert code == 3
+    [f] = [f for f in found if f["check"] == "concurrency"]
+    assert f["severity"] == "error" and "need 6" in f["finding"] and "reserved concurrency is 1" in f["finding"]
+    lam.put_function_concurrency(FunctionName="busy-fn", ReservedConcurrentExecutions=6)
+    code, found = findings(esmctl, "--function", "busy-fn")
+    assert code == 0 and not [f for f in found if f["check"] == "concurrency"]
+    lam.delete_function_concurrency(FunctionName="busy-fn")
+    box.proxy.unreserved_concurrency = 4
+    code, found = findings(esmctl, "--function", "busy-fn")
+    [f] = [f for f in found if f["check"] == "concurrency"]
+    assert f["severity"] == "warning" and "4 unreserved" in f["finding"]
+
+
+def test_doctor_permissions_read_from_the_role(esmctl, world, box):
+    make_function(box, "bare-fn", {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "kinesis:*", "Resource": "*"},
+        {"Effect": "Deny", "Action": "kinesis:GetRecords", "Resource": world["orders"]}]})
+    client(box, "lambda").create_event_source_mapping(
+        FunctionName="bare-fn", EventSourceArn=world["orders"], StartingPosition="LATEST", MaximumRetryAttempts=1,
+        DestinationConfig={"OnFailure": {"Destination": world["orders-dlq"]}})
+    code, found = findings(esmctl, "--function", "bare-fn")
+    assert code == 3
+    [f] = [f for f in found if f["check"] == "permissions"]
+    assert "kinesis:GetRecords, sqs:SendMessage" in f["finding"]
+    assert "kinesis:ListShards" not in f["finding"]
+
+
+def test_doctor_permissions_by_simulation_when_offered(world, box):
+    from botocore.stub import Stubber
+
+    from esmctl.aws import Aws
+    from esmctl.doctor import diagnose
+
+    role = make_function(box, "sim-fn", None)
+    m = client(box, "lambda").create_event_source_mapping(FunctionName="sim-fn", EventSourceArn=world["jobs"])
+    aws = Aws(endpoint_url=box.url)
+    stub = Stubber(aws.client("iam"))
+    role_arn = client(box, "lambda").get_function(FunctionName=role)["Configuration"]["Role"]
+    for action in ("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"):
+        decision = "allowed" if action != "sqs:DeleteMessage" else "implicitDeny"
+        stub.add_response("simulate_principal_policy", {"EvaluationResults": [
+            {"EvalActionName": action, "EvalDecision": decision}]},
+            {"PolicySourceArn": role_arn, "ActionNames": [action], "ResourceArns": [world["jobs"]]})
+    with stub:
+        found = diagnose(aws, [m])
+    stub.assert_no_pending_responses()
+    [f] = [f for f in found if f.check == "permissions"]
+    assert f.severity == "error" and "does not allow sqs:DeleteMessage" in f.finding
+
+
+def test_doctor_sqs_visibility_timeout(esmctl, world, box):
+    make_function(box, "slow-fn", {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "sqs:*", "Resource": "*"}]}, timeout=120)
+    client(box, "lambda").create_event_source_mapping(FunctionName="slow-fn", EventSourceArn=world["jobs"])
+    code, found = findings(esmctl, "--function", "slow-fn")  # the seeded queue: 60 s
+    assert code == 3
+    [f] = found
+    assert f["check"] == "visibility-timeout" and "(60s) is shorter than the function's timeout (120s)" in f["finding"]
+    sqs = client(box, "sqs")
+    sqs.set_queue_attributes(QueueUrl=sqs.get_queue_url(QueueName="jobs")["QueueUrl"],
+                             Attributes={"VisibilityTimeout": "720"})
+    assert findings(esmctl, "--function", "slow-fn") == (0, [])
+
+
+def test_doctor_region_check():
+    from esmctl.doctor import check_region
+
+    m = {"FunctionArn": "arn:aws:lambda:us-east-1:1:function:f", "EventSourceArn": "arn:aws:sqs:eu-west-1:1:q"}
+    [f] = check_region(m)
+    assert f.severity == "error" and "us-east-1" in f.finding and "eu-west-1" in f.finding
+    assert check_region({**m, "EventSourceArn": "arn:aws:sqs:us-east-1:1:q"}) == []
+
+
+def test_doctor_table_and_needs_a_target(esmctl, world, box):
+    assert esmctl("doctor").exit_code == 2
+    make_function(box, "stall-fn", KINESIS_OK)
+    client(box, "lambda").create_event_source_mapping(FunctionName="stall-fn", EventSourceArn=world["orders"],
+                                                      StartingPosition="LATEST")
+    r = esmctl("doctor", "--function", "stall-fn")
+    assert r.exit_code == 0 and "WARNING" in r.stdout and "stalled-shards" in r.stdout
