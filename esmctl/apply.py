@@ -187,6 +187,8 @@ class Executor:
             return Result(change, False, f"new mapping {created.uuid} is {latest.get('State')}: "
                           f"the old mapping {change.uuid} was kept", created.uuid)
         self.aws.delete_mapping(change.uuid)
+        if self.wait:
+            self.aws.wait_for_mappings([change.uuid], gone=True, timeout=self.timeout)
         return Result(change, True, f"handed off from {change.uuid}", created.uuid)
 
 

@@ -80,11 +80,11 @@ def cli(ctx: click.Context, profile: str | None, region: str | None, endpoint_ur
 
 
 def _register() -> None:
-    from esmctl.commands import health, mapping, sandbox, spec
+    from esmctl.commands import consumer, health, mapping, sandbox, spec
 
     cli.add_command(mapping.group)
     cli.add_command(mapping.list_cmd)
-    for command in spec.COMMANDS + health.COMMANDS:
+    for command in spec.COMMANDS + consumer.COMMANDS + health.COMMANDS:
         cli.add_command(command)
     cli.add_command(sandbox.sandbox)
 

@@ -98,6 +98,10 @@ def compare(target: Target, live: dict[str, Any]) -> list[FieldChange]:
     for name in sorted(_managed_fields(want, kind)):
         if name == "StartingPositionTimestamp" and name not in have:
             continue  # not echoed by every endpoint; AWS always returns it for AT_TIMESTAMP
+        started_at_timestamp = have.get("StartingPosition") == "AT_TIMESTAMP"
+        if name in ("StartingPosition", "StartingPositionTimestamp") and started_at_timestamp \
+                and want.get("StartingPosition") in ("LATEST", "TRIM_HORIZON"):
+            continue  # started at a timestamp by a hand-off: the position matters only at creation
         if want.get(name) != have.get(name):
             out.append(FieldChange(name, have.get(name), want.get(name)))
     return out

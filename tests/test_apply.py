@@ -44,7 +44,7 @@ def test_apply_creates_kinesis_dynamodb_and_sqs_then_second_apply_writes_nothing
     assert json.loads(by_source[world["orders"]]["FilterCriteria"]["Filters"][0]["Pattern"]) == {
         "data": {"type": ["order"]}}
 
-    box.proxy.reset()
+    box.proxy.clear_counts()
     r = esmctl("apply", path)
     assert r.exit_code == 0
     assert "No changes." in r.stdout
@@ -89,7 +89,7 @@ def test_replace_is_refused_without_allow_replace_then_runs_delete_first(esmctl,
     plan = esmctl("plan", path)
     assert "-/+ replace orders-fn <- kinesis:orders" in plan.stdout
     assert 'StartingPosition: "TRIM_HORIZON" → "LATEST"' in plan.stdout
-    box.proxy.reset()
+    box.proxy.clear_counts()
     r = esmctl("apply", path, "--yes")
     assert r.exit_code == 1
     assert "--allow-replace" in r.stderr and "position" in r.stderr
@@ -271,7 +271,7 @@ def test_tags_are_managed_only_where_the_spec_sets_them(esmctl, world, box, tmp_
     assert 'Tags.team: "orders" → "payments"' in plan and "Tags.extra" in plan
     assert esmctl("apply", path).exit_code == 0
     assert lam.list_tags(Resource=m["EventSourceMappingArn"])["Tags"] == {"team": "payments", "tier": "1"}
-    box.proxy.reset()
+    box.proxy.clear_counts()
     lam.tag_resource(Resource=m["EventSourceMappingArn"], Tags={"cost-centre": "42"})
     r = esmctl("diff", spec_file(tmp_path, [kinesis(world)]))
     assert r.exit_code == 0 and box.proxy.calls["ListTags"] == 0

@@ -143,17 +143,14 @@ def apply_cmd(settings: Settings, file: str, prune: bool, variables: tuple[str, 
     """Make the live mappings match the spec. Plans everything before the first write."""
     from esmctl import render
     from esmctl.apply import Executor
-    from esmctl.plan import HANDOFF, REPLACE
+    from esmctl.plan import REPLACE
 
     result = build_plan(settings, file, variables, prune, handoff_margin)
     if settings.output not in ("json", "yaml") or dry_run:
         render.plan(settings, result)
     if result.empty or dry_run:
         return
-    replaces = [c for c in result.changes if c.action == REPLACE]
-    blocked = [c for c in replaces if not allow_replace]
-    blocked += [c for c in result.changes if c.action == HANDOFF and c.reason.startswith("needs --allow-replace")
-                and not allow_replace]
+    blocked = [c for c in result.changes if c.action == REPLACE and not allow_replace]
     if blocked:
         what = "; ".join(f"{render.change_title(c)}: {c.reason}" for c in blocked)
         raise EsmctlError(f"refusing to replace without --allow-replace (a replaced stream mapping loses its "

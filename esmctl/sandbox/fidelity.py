@@ -10,7 +10,9 @@ forwards every request to moto and adds, for the Lambda event source mapping API
 - the defaults AWS returns for unset fields (optionally the legacy 10000/604800 sentinels);
 - paging at `page_size` with Marker/NextMarker, and AWS's FunctionName filter (name or ARN);
 - mappings on Kinesis consumer ARNs (moto refuses them);
-- for Kinesis: RegisterStreamConsumer of an existing name fails (ResourceInUseException);
+- for Kinesis: consumer ARNs end with `:<creation epoch>` as on AWS (moto leaves it out), a
+  re-registered name fails (ResourceInUseException), consumers stay CREATING for
+  `consumer_creating_views` reads;
 - fault injection: fixed latency, a Lambda control-plane rate limit (429 TooManyRequests), and
   a number of forced 429s.
 
@@ -23,6 +25,7 @@ from __future__ import annotations
 import copy
 import http.client
 import json
+import re
 import threading
 import time
 import urllib.parse
@@ -31,6 +34,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 ESM_PATH = "/2015-03-31/event-source-mappings"
+_CONSUMER_EPOCH = re.compile(r"(/consumer/[^:/]+):\d+$")  # the epoch AWS appends to consumer ARNs
 
 # What AWS returns for fields a request left unset (written from AWS's responses, on purpose
 # independent of esmctl.model's table).
@@ -82,6 +86,9 @@ class FidelityProxy:
         self.lose_reply: set[str] = set()  # ops whose next reply is lost after the call is carried out
         self.overrides: dict[str, dict[str, Any]] = {}  # uuid -> fields only AWS would set (LastProcessingResult…)
         self.unreserved_concurrency = 1000  # GetAccountSettings, which moto lacks
+        self.consumer_creating_views = 0
+        self._creating: dict[str, int] = {}  # consumer ARN (without epoch) -> CREATING views left
+        self.bodies: dict[str, list[dict]] = {}  # JSON request bodies by operation, for assertions
         self._lock = threading.Lock()
         self._pending: dict[str, list[Any]] = {}  # uuid -> [state, views left, last body]
         self._consumer_sources: dict[str, str] = {}  # uuid -> consumer ARN moto could not store
@@ -103,11 +110,18 @@ class FidelityProxy:
         self._server.shutdown()
         self._server.server_close()
 
-    def reset(self) -> None:
+    def clear_counts(self) -> None:
+        """Forget the calls counted so far (the emulated state stays)."""
         with self._lock:
             self.calls.clear()
             self.log.clear()
             self.throttled.clear()
+            self.bodies.clear()
+
+    def reset(self) -> None:
+        """Back to a fresh layer, for a freshly reset emulator."""
+        self.clear_counts()
+        with self._lock:
             self._pending.clear()
             self._consumer_sources.clear()
             self.force_throttle = 0
@@ -115,6 +129,8 @@ class FidelityProxy:
             self.lose_reply.clear()
             self.overrides.clear()
             self.unreserved_concurrency = 1000
+            self.consumer_creating_views = 0
+            self._creating.clear()
 
     def writes(self) -> int:
         """Calls that change something (Create/Update/Delete/Tag/Untag/Register/Deregister)."""
@@ -228,6 +244,11 @@ class FidelityProxy:
         with self._lock:
             self.calls[op] += 1
             self.log.append(op)
+            if body[:1] == b"{":
+                try:
+                    self.bodies.setdefault(op, []).append(json.loads(body))
+                except ValueError:
+                    pass
         if self.latency:
             time.sleep(self.latency)
         lambda_call = path.startswith(("/2015-03-31/", "/2017-03-31/", "/2018-10-31/"))
@@ -253,8 +274,35 @@ class FidelityProxy:
         if route.startswith(ESM_PATH):
             return self._esm(method, path, route, headers, body, op)
         if op == "RegisterStreamConsumer":
-            return self._register_consumer(method, path, headers, body)
+            return self._consumer_reply(op, *self._register_consumer(method, path, headers, body))
+        if op in ("DescribeStreamConsumer", "ListStreamConsumers", "DeregisterStreamConsumer"):
+            req = json.loads(body or b"{}")
+            if req.get("ConsumerARN"):
+                req["ConsumerARN"] = _CONSUMER_EPOCH.sub(r"\1", req["ConsumerARN"])
+                body = json.dumps(req).encode()
+            return self._consumer_reply(op, *self._forward(method, path, body, headers))
         return self._forward(method, path, body, headers)
+
+    def _consumer_reply(self, op: str, status: int, headers: dict, data: bytes) -> tuple[int, dict, bytes]:
+        """Consumer ARNs as AWS writes them (with the creation epoch), and CREATING for a while."""
+        if status >= 300:
+            return status, headers, data
+        reply = json.loads(data or b"{}")
+        found = [reply["Consumer"]] if "Consumer" in reply else []
+        found += [reply["ConsumerDescription"]] if "ConsumerDescription" in reply else []
+        found += reply.get("Consumers", [])
+        with self._lock:
+            for c in found:
+                bare = c["ConsumerARN"]
+                if op == "RegisterStreamConsumer" and self.consumer_creating_views:
+                    self._creating[bare] = self.consumer_creating_views
+                left = self._creating.get(bare, 0)
+                if left:
+                    c["ConsumerStatus"] = "CREATING"
+                    if op == "DescribeStreamConsumer":
+                        self._creating[bare] = left - 1
+                c["ConsumerARN"] = f"{bare}:{int(float(c.get('ConsumerCreationTimestamp') or 0))}"
+        return status, headers, json.dumps(reply).encode()
 
     def _register_consumer(self, method: str, path: str, headers: dict, body: bytes) -> tuple[int, dict, bytes]:
         req = json.loads(body or b"{}")

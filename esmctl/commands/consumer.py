@@ -1,0 +1,179 @@
+"""`esmctl consumer register|list|describe|deregister`: Kinesis enhanced fan-out consumers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from esmctl.context import Settings, common_options, confirm, pass_settings
+from esmctl.errors import EXIT_USAGE, EsmctlError
+
+CONSUMER_COLUMNS = [("NAME", "ConsumerName"), ("STATUS", "ConsumerStatus"), ("CREATED", "Created"),
+                    ("USED BY", "UsedBy"), ("ARN", "ConsumerARN")]
+
+
+def _row(c: dict[str, Any], users: list[dict]) -> dict[str, Any]:
+    from esmctl.model import short_arn
+
+    created = c.get("ConsumerCreationTimestamp")
+    used = ", ".join(f"{short_arn(m['FunctionArn'])} ({m['UUID'][:8]})" for m in users)
+    return {**c, "Created": created.strftime("%Y-%m-%d %H:%M:%S") if hasattr(created, "strftime") else created,
+            "UsedBy": used or "nothing: unused consumers are billed per shard-hour"}
+
+
+def _users(settings: Settings, consumer_arn: str, listing: list[dict] | None = None) -> list[dict]:
+    if listing is None:
+        listing = settings.aws.list_mappings(source=consumer_arn)
+    return [m for m in listing if m.get("EventSourceArn") == consumer_arn]
+
+
+def _find(settings: Settings, stream: str | None, name: str | None, arn: str | None) -> dict[str, Any]:
+    from esmctl.aws import explain
+
+    if bool(arn) == bool(stream and name):
+        raise EsmctlError("give --stream and --name, or --arn", EXIT_USAGE)
+    aws = settings.aws
+    with explain(f"reading consumer {arn or name}"):
+        if arn:
+            found = aws.describe_consumer(arn=arn)
+        else:
+            found = aws.describe_consumer(stream_arn=aws.stream_arn(stream), name=name)
+    if found is None:
+        raise EsmctlError(f"consumer {arn or name} not found")
+    return found
+
+
+def _show(settings: Settings, consumer: dict[str, Any], users: list[dict]) -> None:
+    from esmctl import render
+
+    if settings.output in ("json", "yaml"):
+        render.dump(settings, {**consumer, "Mappings": [m["UUID"] for m in users]})
+    else:
+        row = _row(consumer, users)
+        render.table(settings, [{"Field": h, "Value": row.get(k)} for h, k in CONSUMER_COLUMNS + [
+            ("STREAM", "StreamARN")]], [("FIELD", "Field"), ("VALUE", "Value")])
+
+
+stream_option = click.option("--stream", metavar="NAME|ARN",
+                             help="The Kinesis stream (a name is looked up in the region).")
+
+
+@click.group("consumer")
+def group() -> None:
+    """Kinesis enhanced fan-out consumers: register, list (with the mappings that use them), deregister."""
+
+
+@group.command("register")
+@stream_option
+@click.option("--name", required=True, help="Consumer name.")
+@click.option("--no-wait", is_flag=True, help="Don't wait for ACTIVE.")
+@click.option("--timeout", type=float, default=300, show_default=True)
+@common_options
+@pass_settings
+def register(settings: Settings, stream: str | None, name: str, no_wait: bool, timeout: float) -> None:
+    """Register a consumer (or report the one that exists) and wait until it is ACTIVE."""
+    from esmctl import render
+    from esmctl.aws import AWS_ERRORS, error_code, explain
+
+    if not stream:
+        raise EsmctlError("--stream is required", EXIT_USAGE)
+    aws = settings.aws
+    with explain(f"registering consumer {name}"):
+        stream_arn = aws.stream_arn(stream)
+        consumer = aws.describe_consumer(stream_arn=stream_arn, name=name)
+        if consumer is not None:
+            render.message(settings, f"consumer {name} already exists ({consumer['ConsumerStatus']}): "
+                                     "not registered again")
+        else:
+            try:
+                consumer = aws.register_consumer(stream_arn, name)
+            except AWS_ERRORS as exc:
+                if error_code(exc) != "ResourceInUseException":  # registered meanwhile by someone else
+                    raise
+                consumer = aws.describe_consumer(stream_arn=stream_arn, name=name)
+        if not no_wait and consumer.get("ConsumerStatus") != "ACTIVE":
+            with render.spinner(settings, f"waiting for consumer {name} to be ACTIVE") as update:
+                consumer = aws.wait_for_consumer(consumer["ConsumerARN"], timeout=timeout,
+                                                 on_poll=lambda c: update(f"consumer {name}: "
+                                                                          f"{(c or {}).get('ConsumerStatus')}"))
+        full = aws.describe_consumer(arn=consumer["ConsumerARN"]) or consumer
+    _show(settings, full, [])
+
+
+@group.command("list")
+@stream_option
+@common_options
+@pass_settings
+def list_cmd(settings: Settings, stream: str | None) -> None:
+    """The stream's consumers and the mappings that use each; unused ones are flagged."""
+    from esmctl import render
+    from esmctl.aws import explain
+
+    if not stream:
+        raise EsmctlError("--stream is required", EXIT_USAGE)
+    aws = settings.aws
+    with explain(f"listing the consumers of {stream}"):
+        consumers = aws.list_consumers(aws.stream_arn(stream))
+    with explain("listing mappings"):
+        listing = aws.list_mappings()
+    rows = [_row(c, _users(settings, c["ConsumerARN"], listing)) for c in consumers]
+    if settings.output in ("json", "yaml"):
+        render.dump(settings, [{**c, "Mappings": [m["UUID"] for m in _users(settings, c["ConsumerARN"], listing)]}
+                               for c in consumers])
+    else:
+        render.table(settings, rows, CONSUMER_COLUMNS, empty="No consumers.")
+
+
+@group.command("describe")
+@stream_option
+@click.option("--name", help="Consumer name (with --stream).")
+@click.option("--arn", help="Consumer ARN.")
+@common_options
+@pass_settings
+def describe(settings: Settings, stream: str | None, name: str | None, arn: str | None) -> None:
+    """One consumer, and the mappings that use it."""
+    from esmctl.aws import explain
+
+    consumer = _find(settings, stream, name, arn)
+    with explain("listing mappings"):
+        users = _users(settings, consumer["ConsumerARN"])
+    _show(settings, consumer, users)
+
+
+@group.command("deregister")
+@stream_option
+@click.option("--name", help="Consumer name (with --stream).")
+@click.option("--arn", help="Consumer ARN.")
+@click.option("-y", "--yes", is_flag=True, help="Don't ask.")
+@click.option("--force", is_flag=True, help="Deregister even while mappings use it (they then fail).")
+@click.option("--no-wait", is_flag=True, help="Don't wait until it is gone.")
+@click.option("--timeout", type=float, default=300, show_default=True)
+@common_options
+@pass_settings
+def deregister(settings: Settings, stream: str | None, name: str | None, arn: str | None, yes: bool, force: bool,
+               no_wait: bool, timeout: float) -> None:
+    """Deregister a consumer: refused while a mapping uses it, unless --force."""
+    from esmctl import render
+    from esmctl.aws import explain
+    from esmctl.model import short_arn
+
+    consumer = _find(settings, stream, name, arn)
+    consumer_arn, consumer_name = consumer["ConsumerARN"], consumer["ConsumerName"]
+    with explain("listing mappings"):
+        users = _users(settings, consumer_arn)
+    if users and not force:
+        using = ", ".join(f"{m['UUID']} ({short_arn(m['FunctionArn'])})" for m in users)
+        raise EsmctlError(f"consumer {consumer_name} is used by {len(users)} mapping(s): {using}; those would "
+                          "fail. Delete or move them first, or pass --force")
+    confirm(f"Deregister consumer {consumer_name}?", yes,
+            f"refusing to deregister {consumer_name} without confirmation")
+    with explain(f"deregistering consumer {consumer_name}"):
+        settings.aws.deregister_consumer(consumer_arn)
+        if not no_wait:
+            with render.spinner(settings, f"waiting for consumer {consumer_name} to be gone"):
+                settings.aws.wait_for_consumer(consumer_arn, gone=True, timeout=timeout)
+    render.message(settings, f"deregistered consumer {consumer_name}")
+
+
+COMMANDS = [group]
