@@ -74,6 +74,7 @@ def cli(ctx: click.Context, profile: str | None, region: str | None, endpoint_ur
     """
     settings = ctx.ensure_object(Settings)
     settings.profile, settings.region, settings.endpoint_url = profile, region, endpoint_url
+    settings.region_from_flag = ctx.get_parameter_source("region") == click.core.ParameterSource.COMMANDLINE
     settings.output = output
     settings.color = settings.color and not no_color
     settings.verbose = settings.verbose or verbose

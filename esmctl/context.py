@@ -23,6 +23,7 @@ OUTPUT_FORMATS = ("table", "json", "yaml", "markdown")
 class Settings:
     profile: str | None = None
     region: str | None = None
+    region_from_flag: bool = False  # --region on the command line (not the environment)
     endpoint_url: str | None = None
     output: str = "table"
     color: bool = True

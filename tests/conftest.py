@@ -17,6 +17,7 @@ from esmctl.cli import cli
 from esmctl.sandbox import server
 
 REGION = "us-east-1"
+REAL_ENV = dict(os.environ)  # before the fixtures point AWS_* at the emulator: for tests marked `aws`
 
 
 @pytest.fixture(scope="session")

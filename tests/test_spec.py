@@ -152,3 +152,19 @@ def test_structure_errors(esmctl, tmp_path, offline):
     path = write(tmp_path, "version: 1\nmappings:\n  - FunctionName: [\n", "broken.yaml")
     r = esmctl("validate", path)
     assert r.exit_code == 1 and r.stderr.startswith(f"{path}:4:1: spec: ")
+
+
+def test_spec_region_wins_over_the_environment_but_not_over_the_flag(esmctl, world, box, tmp_path, monkeypatch):
+    path = write(tmp_path, f"""\
+        version: 1
+        region: us-east-1
+        mappings:
+          - FunctionName: jobs-fn
+            EventSourceArn: {world['jobs']}
+        """)
+    monkeypatch.setenv("AWS_REGION", "eu-west-1")
+    r = esmctl("plan", path)
+    assert r.exit_code == 0, r.stderr
+    assert "+ create jobs-fn <- sqs:jobs" in r.stdout
+    r = esmctl("--region", "eu-west-1", "plan", path)
+    assert r.exit_code == 1 and "the spec is for region us-east-1, but --region is eu-west-1" in r.stderr

@@ -244,24 +244,21 @@ def update(settings: Settings, uuid: str, no_wait: bool, timeout: float, **opts:
     _update(settings, uuid, params, no_wait, timeout)
 
 
-@group.command("enable")
-@click.argument("uuid")
-@wait_options
-@common_options
-@pass_settings
-def enable(settings: Settings, uuid: str, no_wait: bool, timeout: float) -> None:
-    """Start polling the source again."""
-    _update(settings, uuid, {"Enabled": True}, no_wait, timeout)
+def _switch(name: str, enabled: bool, summary: str) -> click.Command:
+    """`mapping enable` and `mapping disable`: one update of Enabled, then the wait."""
+
+    @click.argument("uuid")
+    @wait_options
+    @common_options
+    @pass_settings
+    def command(settings: Settings, uuid: str, no_wait: bool, timeout: float) -> None:
+        _update(settings, uuid, {"Enabled": enabled}, no_wait, timeout)
+
+    return group.command(name, help=summary)(command)
 
 
-@group.command("disable")
-@click.argument("uuid")
-@wait_options
-@common_options
-@pass_settings
-def disable(settings: Settings, uuid: str, no_wait: bool, timeout: float) -> None:
-    """Stop polling; a stream mapping keeps its position."""
-    _update(settings, uuid, {"Enabled": False}, no_wait, timeout)
+enable = _switch("enable", True, "Start polling the source again.")
+disable = _switch("disable", False, "Stop polling; a stream mapping keeps its position.")
 
 
 @group.command("delete")

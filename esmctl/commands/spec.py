@@ -21,10 +21,12 @@ def load_spec(settings: Settings, file: str, variables: tuple[str, ...]):
     from esmctl import spec
 
     loaded = spec.load(file, spec.parse_vars(variables))
-    if loaded.region:
-        if settings.region and settings.region != loaded.region:
-            raise EsmctlError(f"{file}: the spec is for region {loaded.region}, but the session's region is "
-                              f"{settings.region} (--region or AWS_REGION)")
+    if loaded.region and loaded.region != settings.region:
+        # The spec's region wins over the environment's default; a --region that disagrees is a mistake.
+        if settings.region_from_flag:
+            raise EsmctlError(f"{file}: the spec is for region {loaded.region}, but --region is {settings.region}")
+        if settings._aws is not None:
+            raise EsmctlError(f"{file}: the spec is for region {loaded.region}, but this run uses {settings.region}")
         settings.region = loaded.region
     return loaded
 

@@ -1,0 +1,47 @@
+"""`esmctl sandbox`: starts on 127.0.0.1, prints what to export, serves esmctl, stops on Ctrl-C."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_sandbox_seeds_serves_and_stops_on_ctrl_c(tmp_path):
+    exe = os.path.join(os.path.dirname(sys.executable), "esmctl")
+    port = free_port()
+    out = tmp_path / "out"
+    with open(out, "w") as fh:
+        proc = subprocess.Popen([exe, "sandbox", "--seed", "--port", str(port)], stdout=fh, stderr=subprocess.PIPE,
+                                text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while "AWS_DEFAULT_REGION" not in out.read_text() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        exports = dict(line.removeprefix("export ").split("=", 1) for line in out.read_text().splitlines())
+        assert exports["AWS_ENDPOINT_URL"] == f"http://127.0.0.1:{port}"
+        env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+        env.update(exports, AWS_CONFIG_FILE=os.devnull, AWS_SHARED_CREDENTIALS_FILE=os.devnull)
+        r = subprocess.run([exe, "mapping", "create", "--function", "jobs-fn", "--source",
+                            "arn:aws:sqs:us-east-1:123456789012:jobs", "-o", "json"],
+                           env=env, capture_output=True, text=True, timeout=60)
+        assert r.returncode == 0, r.stderr
+        r = subprocess.run([exe, "mapping", "create", "--function", "jobs-fn", "--source",
+                            "arn:aws:sqs:us-east-1:123456789012:jobs"], env=env, capture_output=True, text=True)
+        assert r.returncode == 1 and "ResourceConflictException" in r.stderr  # it acts like AWS
+    finally:
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0
+    assert "sandbox stopped" in err and "Traceback" not in err
+    with socket.socket() as s:  # the port is free again
+        s.bind(("127.0.0.1", port))
