@@ -221,3 +221,12 @@ def test_consumer_key_needs_a_kinesis_stream(esmctl, world, tmp_path):
         {"FunctionName": "jobs-fn", "EventSourceArn": world["jobs"], "Consumer": "x"}]}))
     r = esmctl("validate", str(path))
     assert r.exit_code == 1 and "Consumer: needs a Kinesis stream ARN" in r.stderr
+
+
+def test_register_rides_out_limit_exceeded(esmctl, world, box):
+    box.proxy.fail_next["RegisterStreamConsumer"] = (400, "LimitExceededException",
+                                                     "Rate exceeded for stream orders under account 123456789012.")
+    r = esmctl("consumer", "register", "--stream", "orders", "--name", "fanout", "-o", "json")
+    assert r.exit_code == 0, r.stderr
+    assert box.proxy.calls["RegisterStreamConsumer"] == 2
+    assert [c["ConsumerName"] for c in consumers(box, world)] == ["fanout"]

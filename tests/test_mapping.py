@@ -254,3 +254,26 @@ def test_help_does_not_import_boto3_or_rich():
             "bad = [m for m in ('boto3', 'botocore', 'rich', 'yaml', 'tabulate') if m in sys.modules]\n"
             "assert not bad, bad")
     subprocess.run([sys.executable, "-c", code], check=True, capture_output=True)
+
+
+def test_delete_asks_at_a_terminal(world, box):
+    """A real pseudo-terminal: `n` keeps the mapping, `y` deletes it."""
+    import pty
+
+    uuid = client(box, "lambda").create_event_source_mapping(FunctionName="orders-fn", EventSourceArn=world["orders"],
+                                                             StartingPosition="LATEST")["UUID"]
+    exe = os.path.join(os.path.dirname(sys.executable), "esmctl")
+    for answer, code in (("n", 1), ("y", 0)):
+        master, slave = pty.openpty()
+        proc = subprocess.Popen([exe, "mapping", "delete", uuid], stdin=slave, stdout=slave, stderr=slave,
+                                env=os.environ, close_fds=True)
+        os.close(slave)
+        seen = b""
+        while b"[y/N]" not in seen:
+            seen += os.read(master, 1024)
+        assert b"cannot be recovered" in seen
+        os.write(master, answer.encode() + b"\n")
+        assert proc.wait(timeout=60) == code
+        os.close(master)
+        remaining = [m["UUID"] for m in client(box, "lambda").list_event_source_mappings()["EventSourceMappings"]]
+        assert remaining == ([uuid] if answer == "n" else [])

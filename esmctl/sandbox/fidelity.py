@@ -233,7 +233,8 @@ class FidelityProxy:
         return live + ghosts
 
     def _error(self, status: int, code: str, message: str, extra: dict | None = None) -> tuple[int, dict, bytes]:
-        body = {"Type": "User", "message": message, **(extra or {})}
+        # The header is what REST-JSON (Lambda) clients read; `__type` what JSON-1.1 (Kinesis) ones read.
+        body = {"__type": code, "Type": "User", "message": message, **(extra or {})}
         return status, {"x-amzn-ErrorType": code, "Content-Type": "application/json"}, json.dumps(body).encode()
 
     def _ok(self, body: Any, status: int = 200) -> tuple[int, dict, bytes]:
