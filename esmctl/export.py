@@ -6,7 +6,7 @@ from typing import Any
 
 from esmctl import model
 
-_FIRST = ("FunctionName", "EventSourceArn", "StartingPosition", "StartingPositionTimestamp")
+_FIRST = ("FunctionName", "EventSourceArn", "Consumer", "StartingPosition", "StartingPositionTimestamp")
 
 
 def to_spec(live: list[dict[str, Any]], region: str, account: str,
@@ -17,9 +17,14 @@ def to_spec(live: list[dict[str, Any]], region: str, account: str,
         norm = model.normalise(m, kind)
         defaults = model.normalise({}, kind)
         entry: dict[str, Any] = {"FunctionName": _function_name(m["FunctionArn"], region, account)}
-        if m.get("EventSourceArn"):
-            entry["EventSourceArn"] = m["EventSourceArn"]
-        for key in _FIRST[2:]:
+        source = m.get("EventSourceArn")
+        if source and model.is_consumer_arn(source):
+            # By name, so that the spec survives the consumer being re-created (a new ARN).
+            entry["EventSourceArn"] = model.stream_of(source)
+            entry["Consumer"] = source.split("/consumer/", 1)[1].split(":")[0]
+        elif source:
+            entry["EventSourceArn"] = source
+        for key in _FIRST[3:]:
             if norm.get(key) is not None:
                 entry[key] = norm[key]
         for key in sorted(norm):

@@ -63,15 +63,27 @@ def table(settings: Settings, rows: Sequence[dict[str, Any]], columns: Sequence[
     if settings.output == "markdown" or not sys.stdout.isatty():
         click.echo(plain_table(headers, cells, settings.output == "markdown"))
         return
-    stdout_console(settings).print(rich_table(headers, cells, title))
+    console = stdout_console(settings)
+    console.print(rich_table(headers, cells, title, console.width))
 
 
-def rich_table(headers: Sequence[str], cells: Sequence[Sequence[str]], title: str | None = None):
+_PROSE_COLUMNS = {"REASON", "LAST RESULT", "VERDICT", "FINDING", "FIX", "RESULT", "VALUE", "USED BY", "METRICS",
+                  "MAPPING", "ITERATOR AGE"}
+
+
+def rich_table(headers: Sequence[str], cells: Sequence[Sequence[str]], title: str | None = None,
+               width: int | None = None):
     from rich.table import Table
 
     t = Table(title=title, header_style="bold", show_edge=False, pad_edge=False)
-    for h in headers:
-        t.add_column(h, overflow="fold")
+    # Identifiers keep their width (a UUID whole) and prose columns take the wrapping — as long as
+    # that fits the terminal; when it does not, everything folds rather than columns being cut off.
+    widths = [None if h in _PROSE_COLUMNS else min(max([len(h)] + [len(row[i]) for row in cells]), 36)
+              for i, h in enumerate(headers)]
+    if width is not None and sum(w or 8 for w in widths) + 3 * len(widths) > width:
+        widths = [None] * len(widths)
+    for h, min_width in zip(headers, widths, strict=True):
+        t.add_column(h, overflow="fold", min_width=min_width)
     for row in cells:
         t.add_row(*row)
     return t

@@ -230,3 +230,16 @@ def test_register_rides_out_limit_exceeded(esmctl, world, box):
     assert r.exit_code == 0, r.stderr
     assert box.proxy.calls["RegisterStreamConsumer"] == 2
     assert [c["ConsumerName"] for c in consumers(box, world)] == ["fanout"]
+
+
+def test_export_writes_consumers_by_name_and_round_trips(esmctl, world, box, tmp_path):
+    arn = client(box, "kinesis", direct=False).register_stream_consumer(
+        StreamARN=world["orders"], ConsumerName="fanout")["Consumer"]["ConsumerARN"]
+    client(box, "lambda", direct=False).create_event_source_mapping(FunctionName="orders-fn", EventSourceArn=arn,
+                                                                    StartingPosition="LATEST")
+    doc = yaml.safe_load(esmctl("export").stdout)
+    assert doc["mappings"] == [{"FunctionName": "orders-fn", "EventSourceArn": world["orders"], "Consumer": "fanout",
+                                "StartingPosition": "LATEST"}]
+    path = tmp_path / "exported.yaml"
+    path.write_text(yaml.safe_dump(doc))
+    assert esmctl("diff", str(path)).exit_code == 0

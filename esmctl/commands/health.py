@@ -67,7 +67,7 @@ def gather_health(settings: Settings, file: str | None, functions: tuple[str, ..
     return [status.assess(h, expect_enabled=enabled, max_iterator_age=max_age) for h, _, enabled in rows]
 
 
-STATUS_COLUMNS = ["FUNCTION", "SOURCE", "STATE", "LAST RESULT", "ITERATOR AGE", "METRICS", "VERDICT"]
+STATUS_COLUMNS = ["FUNCTION", "SOURCE", "STATE", "REASON", "LAST RESULT", "ITERATOR AGE", "METRICS", "VERDICT"]
 
 
 def _status_cells(healths: list[Any]) -> list[list[str]]:
@@ -78,8 +78,7 @@ def _status_cells(healths: list[Any]) -> list[list[str]]:
     for h in healths:
         stream = ":kinesis:" in h.source_arn or ":dynamodb:" in h.source_arn
         metrics = ", ".join(f"{k.removesuffix('EventCount')}={v:g}" for k, v in h.metrics.items())
-        state = h.state + (f" ({h.reason})" if h.reason and h.state not in ("Enabled", "Disabled") else "")
-        cells.append([short_arn(h.function_arn), short_arn(h.source_arn), state, h.last_result or "",
+        cells.append([short_arn(h.function_arn), short_arn(h.source_arn), h.state, h.reason or "", h.last_result or "",
                       format_age(h.iterator_age_ms) if stream else "-", metrics,
                       "ok" if h.healthy else "UNHEALTHY: " + "; ".join(h.problems)])
     return cells
@@ -90,7 +89,8 @@ def _status_renderable(settings: Settings, healths: list[Any]):
 
     bad = sum(1 for h in healths if not h.healthy)
     title = f"{len(healths)} mapping(s), {bad} unhealthy" if healths else "no mappings"
-    return render.rich_table(STATUS_COLUMNS, _status_cells(healths), title=title)
+    return render.rich_table(STATUS_COLUMNS, _status_cells(healths), title=title,
+                             width=render.stdout_console(settings).width)
 
 
 def _print_status(settings: Settings, healths: list[Any]) -> None:
