@@ -11,7 +11,6 @@ Throttling is ridden out by botocore's retries; one failed change never stops th
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -197,7 +196,3 @@ def handoff_timestamp(iterator_age_ms: float | None, margin: float, now: datetim
     now = now or datetime.now(timezone.utc)
     age = (iterator_age_ms or 0) / 1000.0
     return (now - timedelta(seconds=age + margin)).replace(microsecond=0)
-
-
-def elapsed(start: float) -> str:
-    return f"{time.monotonic() - start:.1f}s"

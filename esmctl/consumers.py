@@ -18,13 +18,13 @@ from esmctl.plan import CREATE, DELETE, HANDOFF, REPLACE, Change, Plan, Target
 PENDING = ":<registered on apply>"
 
 
-def resolve_targets(aws: Aws, desired: list, live: list[dict]) -> tuple[list[Target], list[str]]:
+def resolve_targets(aws: Aws, desired: list) -> list[Target]:
     """Desired mappings with identities: function ARN (one STS call in all) and source ARN.
 
     `Consumer: NAME` maps the consumer's ARN; one ListStreamConsumers call per stream named.
     """
     consumers: dict[str, list[dict]] = {}
-    targets, notes = [], []
+    targets = []
     for d in desired:
         ref = aws.function_ref(d.function)
         params = dict(d.params)
@@ -45,7 +45,7 @@ def resolve_targets(aws: Aws, desired: list, live: list[dict]) -> tuple[list[Tar
             raise EsmctlError(f"{d.where}: EventSourceArn is in {src_region} but the function is in {fn_region}: "
                               "they must be in the same region")
         targets.append(Target((ref.qualified_arn, source), params, d.where, d.consumer))
-    return targets, notes
+    return targets
 
 
 def is_pending(arn: str) -> bool:

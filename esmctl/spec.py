@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from esmctl import model, schema
@@ -32,7 +32,6 @@ class Desired:
     params: dict[str, Any]
     where: str  # FILE:LINE:COL of the mapping
     consumer: str | None = None
-    positions: dict[str, str] = field(default_factory=dict, repr=False)
 
     @property
     def function(self) -> str:

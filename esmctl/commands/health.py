@@ -32,16 +32,9 @@ class Duration(click.ParamType):
 def _spec_rows(settings: Settings, file: str, variables: tuple[str, ...]) -> list[tuple[Any, dict | None, bool]]:
     """(Health, live mapping or None, expect enabled) for each mapping of the spec."""
     from esmctl import status
-    from esmctl.aws import explain
-    from esmctl.commands.spec import load_spec
-    from esmctl.consumers import resolve_targets
+    from esmctl.commands.spec import targets_and_live
 
-    loaded = load_spec(settings, file, variables)
-    aws = settings.aws
-    with explain("listing mappings"):
-        live = aws.list_mappings()
-    with explain("resolving functions"):
-        targets, _ = resolve_targets(aws, loaded.mappings, live)
+    targets, live = targets_and_live(settings, file, variables)
     by_key = {(m["FunctionArn"], m.get("EventSourceArn", "")): m for m in live}
     rows = []
     for t in targets:

@@ -31,38 +31,44 @@ def load_spec(settings: Settings, file: str, variables: tuple[str, ...]):
     return loaded
 
 
-def build_plan(settings: Settings, file: str, variables: tuple[str, ...], prune: bool, handoff_margin: float = 60):
-    """Spec + one listing of the live mappings (+ tags only where the spec sets Tags) -> Plan."""
+def targets_and_live(settings: Settings, file: str, variables: tuple[str, ...]) -> tuple[list, list[dict]]:
+    """The spec's mappings with their identities resolved, and one listing of the live mappings."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from esmctl import plan as planner
     from esmctl.aws import explain
     from esmctl.consumers import resolve_targets
 
     loaded = load_spec(settings, file, variables)
     aws = settings.aws
     with ThreadPoolExecutor(max_workers=1) as pool:
-        # The listing is the slow part: the account lookup and name resolution overlap with it.
+        # The listing is the slow part: the account lookup overlaps with it.
         listing = pool.submit(aws.list_mappings)
-        with explain("resolving functions and consumers"):
+        with explain("finding the AWS account"):
             aws.account  # noqa: B018 - one STS call, made while the listing runs
         with explain("listing mappings"):
             live = listing.result()
     with explain("resolving functions and consumers"):
-        targets, notes = resolve_targets(aws, loaded.mappings, live)
+        targets = resolve_targets(aws, loaded.mappings)
+    return targets, live
+
+
+def build_plan(settings: Settings, file: str, variables: tuple[str, ...], prune: bool, handoff_margin: float = 60):
+    """Spec + one listing of the live mappings (+ tags only where the spec sets Tags) -> Plan."""
+    from esmctl import plan as planner
+    from esmctl.aws import explain
+    from esmctl.consumers import plan_handoffs
+
+    targets, live = targets_and_live(settings, file, variables)
     by_key = {(m["FunctionArn"], m.get("EventSourceArn", "")): m for m in live}
     live_tags: dict[str, dict[str, str]] = {}
     for t in targets:
         current = by_key.get(t.key)
         if current is not None and "Tags" in t.params:
             with explain(f"reading the tags of mapping {current['UUID']}"):
-                live_tags[current["UUID"]] = aws.mapping_tags(current["EventSourceMappingArn"])
+                live_tags[current["UUID"]] = settings.aws.mapping_tags(current["EventSourceMappingArn"])
     result = planner.diff(targets, live, prune=prune, live_tags=live_tags)
-    from esmctl.consumers import plan_handoffs
-
-    plan_handoffs(aws, result, targets, live, handoff_margin)
-    for note in notes:
-        click.echo(note, err=True)
+    with explain("reading IteratorAge for hand-offs"):
+        plan_handoffs(settings.aws, result, targets, live, handoff_margin)
     return result
 
 

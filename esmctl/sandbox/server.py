@@ -12,7 +12,6 @@ from typing import Any
 
 from esmctl.sandbox.fidelity import FidelityProxy
 
-ACCOUNT = "123456789012"
 CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
 
 
