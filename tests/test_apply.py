@@ -300,3 +300,18 @@ def test_the_example_spec_applies_cleanly(esmctl, world, box, monkeypatch):
     assert r.exit_code == 0, r.stderr
     assert len(live(box)) == 3
     assert esmctl("diff", "examples/mappings.yaml").exit_code == 0
+
+
+def test_alias_mappings_are_their_own_identity(esmctl, world, box, tmp_path):
+    lam = client(box, "lambda")
+    version = lam.publish_version(FunctionName="orders-fn")["Version"]
+    lam.create_alias(FunctionName="orders-fn", Name="live", FunctionVersion=version)
+    path = spec_file(tmp_path, [kinesis(world, FunctionName="orders-fn:live", BatchSize=10), kinesis(world)])
+    r = esmctl("apply", path)
+    assert r.exit_code == 0, r.stderr
+    arns = sorted(m["FunctionArn"] for m in client(box, "lambda", direct=False)
+                  .list_event_source_mappings()["EventSourceMappings"])
+    assert arns == [world["orders-fn"], world["orders-fn"] + ":live"]
+    assert esmctl("diff", path).exit_code == 0
+    r = esmctl("list", "--function", "orders-fn:live", "-o", "json")
+    assert [m["BatchSize"] for m in json.loads(r.stdout)] == [10]

@@ -9,7 +9,8 @@ forwards every request to moto and adds, for the Lambda event source mapping API
   `transitional_views` reads of a mapping, and 400 ResourceInUseException on changing it meanwhile;
 - the defaults AWS returns for unset fields (optionally the legacy 10000/604800 sentinels);
 - paging at `page_size` with Marker/NextMarker, and AWS's FunctionName filter (name or ARN);
-- mappings on Kinesis consumer ARNs (moto refuses them);
+- mappings on Kinesis consumer ARNs (moto refuses them), and the qualified FunctionArn of a
+  mapping on an alias or version (moto answers the unqualified one);
 - for Kinesis: consumer ARNs end with `:<creation epoch>` as on AWS (moto leaves it out), a
   re-registered name fails (ResourceInUseException), consumers stay CREATING for
   `consumer_creating_views` reads;
@@ -92,6 +93,7 @@ class FidelityProxy:
         self._lock = threading.Lock()
         self._pending: dict[str, list[Any]] = {}  # uuid -> [state, views left, last body]
         self._consumer_sources: dict[str, str] = {}  # uuid -> consumer ARN moto could not store
+        self._qualified: dict[str, str] = {}  # uuid -> alias/version ARN (moto answers the unqualified one)
         self._bucket = (rate_limit or 0.0, time.monotonic())
         self._server = ThreadingHTTPServer(("127.0.0.1", port), self._handler())
         self._server.daemon_threads = True
@@ -124,6 +126,7 @@ class FidelityProxy:
         with self._lock:
             self._pending.clear()
             self._consumer_sources.clear()
+            self._qualified.clear()
             self.force_throttle = 0
             self.fail_next.clear()
             self.lose_reply.clear()
@@ -205,6 +208,8 @@ class FidelityProxy:
         uuid = m.get("UUID")
         if uuid in self._consumer_sources:
             m["EventSourceArn"] = self._consumer_sources[uuid]
+        if uuid in self._qualified:
+            m["FunctionArn"] = self._qualified[uuid]
         for k, v in _aws_defaults(m.get("EventSourceArn", "")).items():
             m.setdefault(k, copy.deepcopy(v))
         if self.legacy_sentinels and m.get("MaximumRetryAttempts") == -1:
@@ -395,6 +400,9 @@ class FidelityProxy:
             return status, hdrs, data
         created = json.loads(data)
         with self._lock:
+            if qualifier and _fn_parts(created.get("FunctionArn", ""))[1] != qualifier:
+                self._qualified[created["UUID"]] = f"{created['FunctionArn'].split(':function:')[0]}:function:" \
+                                                   f"{name}:{qualifier}"
             if consumer:
                 self._consumer_sources[created["UUID"]] = consumer
             if self.transitional_views:
