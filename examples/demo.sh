@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The README's first command: install esmctl (with the sandbox extra) into .venv, start the local
-# sandbox on 127.0.0.1 (no AWS account), apply examples/mappings.yaml, show the result, stop.
+# sandbox on 127.0.0.1 (no AWS account), apply examples/mappings.yaml, show the result and its health, stop.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ -d .venv ] || python3 -m venv .venv
@@ -26,4 +26,6 @@ step esmctl plan examples/mappings.yaml
 step esmctl apply examples/mappings.yaml
 step esmctl list
 step esmctl diff examples/mappings.yaml
+step esmctl status examples/mappings.yaml
+step esmctl doctor examples/mappings.yaml
 echo; echo "Demo done: the sandbox stops now. Run 'esmctl sandbox --seed' to keep one up."
