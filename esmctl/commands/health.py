@@ -45,7 +45,9 @@ def _spec_rows(settings: Settings, file: str, variables: tuple[str, ...]) -> lis
 
 
 def gather_health(settings: Settings, file: str | None, functions: tuple[str, ...], sources: tuple[str, ...],
-                  variables: tuple[str, ...], window, max_age) -> list[Any]:
+                  variables: tuple[str, ...], window, max_age, progress: bool = True) -> list[Any]:
+    from contextlib import nullcontext
+
     from esmctl import render, status
     from esmctl.aws import explain
     from esmctl.commands.mapping import select
@@ -54,8 +56,9 @@ def gather_health(settings: Settings, file: str | None, functions: tuple[str, ..
         rows = _spec_rows(settings, file, variables)
     else:
         rows = [(status.from_live(m), m, True) for m in select(settings, functions or None, sources)]
-    with render.spinner(settings, "reading IteratorAge and mapping metrics from CloudWatch"), \
-            explain("reading metrics from CloudWatch"):
+    spinner = render.spinner(settings, "reading IteratorAge and mapping metrics from CloudWatch") if progress \
+        else nullcontext()  # under --watch the live table is the progress
+    with spinner, explain("reading metrics from CloudWatch"):
         status.collect_metrics(settings.aws, [(h, m) for h, m, _ in rows], window)
     return [status.assess(h, expect_enabled=enabled, max_iterator_age=max_age) for h, _, enabled in rows]
 
@@ -82,6 +85,7 @@ def _status_renderable(settings: Settings, healths: list[Any]):
 
     bad = sum(1 for h in healths if not h.healthy)
     title = f"{len(healths)} mapping(s), {bad} unhealthy" if healths else "no mappings"
+    title += f" — {time.strftime('%H:%M:%S')}, Ctrl-C to stop"
     return render.rich_table(STATUS_COLUMNS, _status_cells(healths), title=title,
                              width=render.stdout_console(settings).width)
 
@@ -119,7 +123,8 @@ def status_cmd(settings: Settings, file: str | None, functions: tuple[str, ...],
     --max-iterator-age. With FILE, the spec's mappings (missing ones are unhealthy: not created).
     """
     def once() -> list[Any]:
-        return gather_health(settings, file, functions, sources, variables, window, max_iterator_age)
+        return gather_health(settings, file, functions, sources, variables, window, max_iterator_age,
+                             progress=not watch)
 
     def code(healths: list[Any]) -> int:
         return EXIT_UNHEALTHY if any(not h.healthy for h in healths) else EXIT_OK
