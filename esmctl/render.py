@@ -119,6 +119,25 @@ def spinner(settings: Settings, text: str) -> Iterator[Any]:
         yield status.update
 
 
+@contextmanager
+def progress(settings: Settings, text: str, total: int) -> Iterator[Any]:
+    """A progress bar on stderr at a terminal, a line per step otherwise. Yields `advance(line)`."""
+    if not sys.stderr.isatty():
+        yield lambda line: click.echo(line, err=True)
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  TimeElapsedColumn(), console=stderr_console(settings), transient=True) as bar:
+        task = bar.add_task(text, total=total)
+
+        def advance(line: str) -> None:
+            bar.console.print(line, markup=False, highlight=False)
+            bar.advance(task)
+
+        yield advance
+
+
 MAPPING_COLUMNS: list[Column] = [
     ("UUID", "UUID"), ("FUNCTION", "Function"), ("SOURCE", "Source"), ("STATE", "State"),
     ("BATCH", "BatchSize"), ("START", "StartingPosition"), ("LAST RESULT", "LastProcessingResult"),

@@ -168,13 +168,14 @@ def apply_cmd(settings: Settings, file: str, prune: bool, variables: tuple[str, 
         confirm(f"{len(destructive)} change(s) delete or replace mappings. Go on?", yes,
                 f"refusing to delete or replace {len(destructive)} mapping(s) without confirmation")
 
-    def step(r: Any) -> None:
-        status = "ok" if r.ok else "FAILED"
-        click.echo(f"{status}: {r.change.action} {render.change_title(r.change)}: {r.message}", err=True)
+    steps = len(result.changes) + result.count(REPLACE)  # a replace is a delete, then a create
+    with render.progress(settings, f"applying {len(result.changes)} change(s)", steps) as advance:
+        def step(r: Any) -> None:
+            status = "ok" if r.ok else "FAILED"
+            advance(f"{status}: {r.change.action} {render.change_title(r.change)}: {r.message}")
 
-    executor = Executor(settings.aws, concurrency=concurrency, wait=not no_wait, timeout=timeout,
-                        handoff_margin=handoff_margin, on_step=step)
-    with render.spinner(settings, f"applying {len(result.changes)} change(s)"):
+        executor = Executor(settings.aws, concurrency=concurrency, wait=not no_wait, timeout=timeout,
+                            handoff_margin=handoff_margin, on_step=step)
         outcome = executor.execute(result)
     if settings.output in ("json", "yaml"):
         render.dump(settings, {"plan": render.plan_document(result), "results": render.result_documents(outcome)})
