@@ -135,8 +135,9 @@ def diff(targets: list[Target], live: list[dict[str, Any]], *, prune: bool = Fal
         wanted.add(t.key)
         current = by_key.get(t.key)
         if current is None:
+            shown = model.normalise(t.params, t.kind)  # filter patterns as JSON, like the other actions
             changes.append(Change(CREATE, t.key, params=dict(t.params), where=t.where,
-                                  fields=[FieldChange(k, None, v) for k, v in sorted(t.params.items())
+                                  fields=[FieldChange(k, None, shown.get(k, v)) for k, v in sorted(t.params.items())
                                           if k not in ("FunctionName", "EventSourceArn")]))
             continue
         fields = compare(t, current)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import re
 from functools import cache
 from typing import Any
 
@@ -81,6 +82,10 @@ def check_shape(value: Any, shape: Any, path: str) -> list[Problem]:
             return [(path, f"must be one of {', '.join(shape.enum)}, not {value!r}"
                      + did_you_mean(value, list(shape.enum)))]
         problems.extend(_range(len(value), meta, path, "characters"))
+        pattern = _pattern(meta.get("pattern"))
+        if value and pattern is not None and not pattern.fullmatch(value):
+            problems.append((path, _PATTERN_WORDS.get(shape.name, f"does not match {meta['pattern']}")
+                             + f": {value!r}"))
     elif t == "timestamp":
         from datetime import date, datetime
 
@@ -92,6 +97,25 @@ def check_shape(value: Any, shape: Any, path: str) -> list[Problem]:
             except ValueError:
                 return [(path, f"must be an ISO 8601 timestamp, not {value!r}")]
     return problems
+
+
+_PATTERN_WORDS = {
+    "Arn": "is not an ARN",
+    "NamespacedFunctionName": "is not a function name, name:alias or function ARN",
+    "FunctionArn": "is not a function ARN",
+    "KMSKeyArn": "is not a KMS key ARN",
+}
+
+
+@cache
+def _pattern(text: str | None):
+    """botocore's patterns are Java regexes; the few Python cannot compile are skipped."""
+    if not text:
+        return None
+    try:
+        return re.compile(text)
+    except re.error:
+        return None
 
 
 def _range(n: int, meta: dict, path: str, unit: str) -> list[Problem]:

@@ -168,3 +168,17 @@ def test_spec_region_wins_over_the_environment_but_not_over_the_flag(esmctl, wor
     assert "+ create jobs-fn <- sqs:jobs" in r.stdout
     r = esmctl("--region", "eu-west-1", "plan", path)
     assert r.exit_code == 1 and "the spec is for region us-east-1, but --region is eu-west-1" in r.stderr
+
+
+def test_names_and_arns_are_checked_against_the_model_patterns(esmctl, tmp_path, offline):
+    path = write(tmp_path, """\
+        version: 1
+        mappings:
+          - FunctionName: "orders fn"
+            EventSourceArn: kinesis-orders
+            StartingPosition: LATEST
+        """)
+    r = esmctl("validate", path)
+    assert r.exit_code == 1
+    assert f"{path}:3:5: FunctionName: is not a function name, name:alias or function ARN: 'orders fn'" in r.stderr
+    assert f"{path}:4:5: EventSourceArn: is not an ARN: 'kinesis-orders'" in r.stderr
