@@ -14,14 +14,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from esmctl import model
 from esmctl.aws import AWS_ERRORS, Aws, describe_error, error_code
 from esmctl.consumers import PENDING, ensure_consumer, is_pending
 from esmctl.errors import EsmctlError
-from esmctl.plan import CREATE, DELETE, HANDOFF, REPLACE, UPDATE, Change, Plan, Target, compare
+from esmctl.plan import CREATE, DELETE, HANDOFF, REPLACE, UPDATE, Change, Plan, Target, compare, update_params
 
 
 @dataclass
@@ -34,12 +33,11 @@ class Result:
 
 class Executor:
     def __init__(self, aws: Aws, *, concurrency: int = 4, wait: bool = True, timeout: float = 600,
-                 handoff_margin: float = 60, on_step: Callable[[Result], None] | None = None) -> None:
+                 on_step: Callable[[Result], None] | None = None) -> None:
         self.aws = aws
         self.concurrency = max(1, concurrency)
         self.wait = wait
         self.timeout = timeout
-        self.handoff_margin = handoff_margin
         self.on_step = on_step or (lambda _r: None)  # after each call: for progress
 
     def _parallel(self, fn: Callable[[Change], Result], changes: list[Change]) -> list[Result]:
@@ -143,10 +141,7 @@ class Executor:
                 return Result(change, False, "a mapping of this function and source already exists with "
                               f"{', '.join(f.name for f in fields)} different: plan again", live["UUID"])
             if fields:
-                kind = target.kind
-                update = {f.name: model.api_value(f.name, params.get(f.name, model.clearing_value(f.name, kind)))
-                          for f in fields}
-                self._update_with_retry(live["UUID"], update)
+                self._update_with_retry(live["UUID"], update_params(target, fields, target.kind))
             return Result(change, True, "adopted the existing mapping", live["UUID"])
         raise RuntimeError("Lambda reported a conflict but no mapping of this function and source was found")
 
@@ -173,11 +168,9 @@ class Executor:
 
     def _handoff(self, change: Change) -> Result:
         """Create the new mapping at the old one's position, wait until Enabled, delete the old."""
-        old = change.live or {}
         params = dict(change.params)
         params["StartingPosition"] = "AT_TIMESTAMP"
-        params["StartingPositionTimestamp"] = change.handoff_at or handoff_timestamp(
-            old.get("IteratorAgeMs"), self.handoff_margin)
+        params["StartingPositionTimestamp"] = change.handoff_at  # computed when planned, shown in the plan
         created = self._create(change, params)
         if not created.ok:
             return created
@@ -190,9 +183,3 @@ class Executor:
             self.aws.wait_for_mappings([change.uuid], gone=True, timeout=self.timeout)
         return Result(change, True, f"handed off from {change.uuid}", created.uuid)
 
-
-def handoff_timestamp(iterator_age_ms: float | None, margin: float, now: datetime | None = None) -> datetime:
-    """Where the old mapping is: now − its IteratorAge − a safety margin."""
-    now = now or datetime.now(timezone.utc)
-    age = (iterator_age_ms or 0) / 1000.0
-    return (now - timedelta(seconds=age + margin)).replace(microsecond=0)

@@ -13,7 +13,8 @@ from typing import Any
 
 from esmctl import model
 from esmctl.aws import Aws
-from esmctl.plan import CREATE, DELETE, HANDOFF, REPLACE, Change, Plan, Target
+from esmctl.errors import EsmctlError
+from esmctl.plan import CREATE, DELETE, HANDOFF, REPLACE, Change, Plan, Target, sort_changes
 
 PENDING = ":<registered on apply>"
 
@@ -40,8 +41,6 @@ def resolve_targets(aws: Aws, desired: list) -> list[Target]:
         src_region = model.arn_region(source)
         fn_region = ref.arn.split(":")[3]
         if src_region and fn_region and src_region != fn_region:
-            from esmctl.errors import EsmctlError
-
             raise EsmctlError(f"{d.where}: EventSourceArn is in {src_region} but the function is in {fn_region}: "
                               "they must be in the same region")
         targets.append(Target((ref.qualified_arn, source), params, d.where, d.consumer))
@@ -75,9 +74,8 @@ def plan_handoffs(aws: Aws, plan: Plan, targets: list[Target], live: list[dict],
         old = olds.get((c.function, _family(c.source)))
         if old is not None and c.source != old.get("EventSourceArn"):
             pairs.append((c, old))
-    if not pairs:
-        return
-    ages = iterator_ages(aws, [old["FunctionArn"] for _, old in pairs])
+    streams = [old["FunctionArn"] for _, old in pairs if model.source_type(old) == model.KINESIS]
+    ages = iterator_ages(aws, streams) if streams else {}
     for c, old in pairs:
         plan.changes = [x for x in plan.changes if not (x.action == DELETE and x.uuid == old["UUID"])]
         plan.unmanaged = [m for m in plan.unmanaged if m["UUID"] != old["UUID"]]
@@ -89,12 +87,16 @@ def plan_handoffs(aws: Aws, plan: Plan, targets: list[Target], live: list[dict],
             continue
         age = ages.get(old["FunctionArn"])
         c.action = HANDOFF
-        c.handoff_at = (datetime.now(timezone.utc) - timedelta(milliseconds=age or 0, seconds=margin)).replace(
-            microsecond=0)
+        c.handoff_at = handoff_timestamp(age, margin)
         c.reason = (f"from {model.short_arn(old.get('EventSourceArn'))}: IteratorAge "
                     f"{f'{age:.0f} ms' if age is not None else 'unknown (no data)'}, margin {margin:g}s")
-    order = {DELETE: 0, REPLACE: 1, HANDOFF: 2, CREATE: 3, "update": 4}
-    plan.changes.sort(key=lambda c: (order[c.action], c.key))
+    sort_changes(plan.changes)
+
+
+def handoff_timestamp(iterator_age_ms: float | None, margin: float, now: datetime | None = None) -> datetime:
+    """Where the old mapping is: now − its IteratorAge − a safety margin (whole seconds)."""
+    now = now or datetime.now(timezone.utc)
+    return (now - timedelta(milliseconds=iterator_age_ms or 0, seconds=margin)).replace(microsecond=0)
 
 
 def iterator_ages(aws: Aws, function_arns: list[str], window: timedelta = timedelta(minutes=15)) -> dict[str, Any]:

@@ -151,13 +151,7 @@ def diff(targets: list[Target], live: list[dict[str, Any]], *, prune: bool = Fal
                                   where=t.where, live=current,
                                   reason=f"{', '.join(replace)} cannot be changed in place"))
             continue
-        kind = t.kind or model.source_type(current)
-        params = {}
-        for f in fields:
-            value = t.params.get(f.name)
-            if value is None:
-                value = model.clearing_value(f.name, kind)
-            params[f.name] = model.api_value(f.name, value) if f.name == "FilterCriteria" else value
+        params = update_params(t, fields, t.kind or model.source_type(current))
         tag_fields = []
         if tags_set or tags_removed:
             have = live_tags.get(current["UUID"]) or {}
@@ -172,6 +166,25 @@ def diff(targets: list[Target], live: list[dict[str, Any]], *, prune: bool = Fal
             changes.append(Change(DELETE, model.mapping_key(m["FunctionArn"], m.get("EventSourceArn", "")),
                                   uuid=m["UUID"], live=m, reason="not in the spec (--prune)"))
         unmanaged = []
-    order = {DELETE: 0, REPLACE: 1, HANDOFF: 2, CREATE: 3, UPDATE: 4}
-    changes.sort(key=lambda c: (order[c.action], c.key))
+    sort_changes(changes)
     return Plan(changes, unmanaged, in_sync)
+
+
+def update_params(target: Target, fields: list[FieldChange], kind: str) -> dict[str, Any]:
+    """UpdateEventSourceMapping parameters for the changed fields; a field the spec left out
+    gets the value that puts AWS's default back."""
+    params = {}
+    for f in fields:
+        value = target.params.get(f.name)
+        if value is None:
+            value = model.clearing_value(f.name, kind)
+        params[f.name] = model.api_value(f.name, value)
+    return params
+
+
+_ORDER = {DELETE: 0, REPLACE: 1, HANDOFF: 2, CREATE: 3, UPDATE: 4}
+
+
+def sort_changes(changes: list[Change]) -> None:
+    """Deletes first (a replacement must never meet its old self), then by identity."""
+    changes.sort(key=lambda c: (_ORDER[c.action], c.key))

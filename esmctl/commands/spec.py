@@ -175,7 +175,7 @@ def apply_cmd(settings: Settings, file: str, prune: bool, variables: tuple[str, 
             advance(f"{status}: {r.change.action} {render.change_title(r.change)}: {r.message}")
 
         executor = Executor(settings.aws, concurrency=concurrency, wait=not no_wait, timeout=timeout,
-                            handoff_margin=handoff_margin, on_step=step)
+                            on_step=step)
         outcome = executor.execute(result)
     if settings.output in ("json", "yaml"):
         render.dump(settings, {"plan": render.plan_document(result), "results": render.result_documents(outcome)})
