@@ -147,13 +147,13 @@ class Aws:
         return model.function_ref(name_or_arn, self.region, self.account, self.partition)
 
     # -- event source mappings ------------------------------------------------------------
-    def list_mappings(self, source: str | None = None, function: str | None = None) -> list[dict]:
-        """Every mapping, in one paginated listing (AWS pages at 100)."""
-        kwargs: dict[str, str] = {}
-        if source:
-            kwargs["EventSourceArn"] = source
-        if function:
-            kwargs["FunctionName"] = function
+    def list_mappings(self, source: str | None = None) -> list[dict]:
+        """Every mapping (of one source), in one paginated listing (AWS pages at 100).
+
+        Functions are matched by the callers: some endpoints match the FunctionName filter as an
+        exact string against the spelling used at creation.
+        """
+        kwargs: dict[str, str] = {"EventSourceArn": source} if source else {}
         paginator = self.client("lambda").get_paginator("list_event_source_mappings")
         out: list[dict] = []
         for page in paginator.paginate(**kwargs):

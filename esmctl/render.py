@@ -176,16 +176,19 @@ def _value(v: Any) -> str:
     return json.dumps(v) if isinstance(v, (str, bool)) else str(v)
 
 
-def change_title(change: Any) -> str:
+def title(function_arn: str | None, source_arn: str | None) -> str:
+    """`orders-fn <- kinesis:orders`: how a mapping is named in messages."""
     from esmctl.model import short_arn
 
-    return f"{short_arn(change.function)} <- {short_arn(change.source)}"
+    return f"{short_arn(function_arn)} <- {short_arn(source_arn)}"
+
+
+def change_title(change: Any) -> str:
+    return title(change.function, change.source)
 
 
 def plan_document(plan: Any) -> dict[str, Any]:
     """The machine-readable plan (`-o json|yaml`); its shape is documented in docs/plan-format.md."""
-    from esmctl.model import short_arn
-
     changes = []
     for c in plan.changes:
         entry: dict[str, Any] = {
@@ -204,7 +207,7 @@ def plan_document(plan: Any) -> dict[str, Any]:
         "version": 1,
         "changes": changes,
         "unmanaged": [{"uuid": m["UUID"], "function": m["FunctionArn"], "source": m.get("EventSourceArn"),
-                       "short": f"{short_arn(m['FunctionArn'])} <- {short_arn(m.get('EventSourceArn'))}"}
+                       "short": change_title_of(m)}
                       for m in plan.unmanaged],
         "summary": {**summary, "in_sync": plan.in_sync},
     }
@@ -255,9 +258,7 @@ def plan(settings: Settings, plan: Any) -> None:
 
 
 def change_title_of(m: dict[str, Any]) -> str:
-    from esmctl.model import short_arn
-
-    return f"{short_arn(m.get('FunctionArn'))} <- {short_arn(m.get('EventSourceArn'))}"
+    return title(m.get("FunctionArn"), m.get("EventSourceArn"))
 
 
 def result_documents(results: list[Any]) -> list[dict[str, Any]]:

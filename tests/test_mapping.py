@@ -277,3 +277,12 @@ def test_delete_asks_at_a_terminal(world, box):
         os.close(master)
         remaining = [m["UUID"] for m in client(box, "lambda").list_event_source_mappings()["EventSourceMappings"]]
         assert remaining == ([uuid] if answer == "n" else [])
+
+
+def test_update_reads_only_to_wait(esmctl, world, box):
+    uuid = client(box, "lambda").create_event_source_mapping(FunctionName="orders-fn", EventSourceArn=world["orders"],
+                                                             StartingPosition="LATEST")["UUID"]
+    assert esmctl("mapping", "update", uuid, "--batch-size", "7").exit_code == 0
+    assert (box.proxy.calls["UpdateEventSourceMapping"], box.proxy.calls["GetEventSourceMapping"]) == (1, 1)
+    r = esmctl("mapping", "update", uuid, "--function", "nope-fn")
+    assert r.exit_code == 1 and "not found" in r.stderr and f"mapping {uuid} not found" not in r.stderr

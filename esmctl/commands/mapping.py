@@ -198,17 +198,12 @@ def create(settings: Settings, function: str, source: str, no_wait: bool, timeou
 def get(settings: Settings, uuid: str) -> None:
     """Show one mapping."""
     from esmctl import render
-    from esmctl.aws import explain
 
-    with explain(f"reading mapping {uuid}"):
-        found = settings.aws.get_mapping(uuid)
-    if found is None:
-        raise EsmctlError(f"mapping {uuid} not found")
-    render.mapping(settings, found)
+    render.mapping(settings, _existing(settings, uuid))
 
 
 def _existing(settings: Settings, uuid: str) -> dict:
-    """The mapping, or a clear not-found (the emulator answers 200 to updates of unknown UUIDs)."""
+    """The mapping, or a clear not-found."""
     from esmctl.aws import explain
 
     with explain(f"reading mapping {uuid}"):
@@ -220,11 +215,16 @@ def _existing(settings: Settings, uuid: str) -> dict:
 
 def _update(settings: Settings, uuid: str, params: dict[str, Any], no_wait: bool, timeout: float) -> None:
     from esmctl import render
-    from esmctl.aws import explain
+    from esmctl.aws import AWS_ERRORS, error_code, explain
 
-    _existing(settings, uuid)
     with explain(f"updating mapping {uuid}"):
-        updated = settings.aws.update_mapping(uuid, params)
+        try:
+            updated = settings.aws.update_mapping(uuid, params)
+        except AWS_ERRORS as exc:
+            # Not found is about the mapping unless the update names another function.
+            if error_code(exc) == "ResourceNotFoundException" and "FunctionName" not in params:
+                raise EsmctlError(f"mapping {uuid} not found") from exc
+            raise
     final = settle(settings, uuid, no_wait=no_wait, timeout=timeout)
     render.mapping(settings, final or updated)
 
@@ -271,10 +271,9 @@ def delete(settings: Settings, uuid: str, yes: bool, no_wait: bool, timeout: flo
     """Delete a mapping (a stream mapping's position is lost for good)."""
     from esmctl import render
     from esmctl.aws import explain
-    from esmctl.model import short_arn
 
     found = _existing(settings, uuid)
-    what = f"{uuid} ({short_arn(found.get('FunctionArn'))} <- {short_arn(found.get('EventSourceArn'))})"
+    what = f"{uuid} ({render.change_title_of(found)})"
     confirm(f"Delete mapping {what}? Its stream position cannot be recovered.", yes,
             f"refusing to delete mapping {uuid} without confirmation")
     with explain(f"deleting mapping {uuid}"):
