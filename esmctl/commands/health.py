@@ -10,7 +10,7 @@ import click
 
 from esmctl.commands.spec import var_option
 from esmctl.context import Settings, common_options, pass_settings
-from esmctl.errors import EXIT_OK, EXIT_UNHEALTHY, EsmctlError
+from esmctl.errors import EXIT_OK, EXIT_UNHEALTHY, EXIT_USAGE, EsmctlError
 
 
 class Duration(click.ParamType):
@@ -172,12 +172,12 @@ def doctor_cmd(settings: Settings, files: tuple[str, ...], functions: tuple[str,
     from esmctl.commands.mapping import select
     from esmctl.doctor import ERROR, diagnose
 
+    if not files and not functions:
+        raise EsmctlError("doctor: give a spec FILE or --function NAME", EXIT_USAGE)
     live: list[dict] = []
     for file in files:
         live.extend(m for _, m, _ in _spec_rows(settings, file, variables) if m is not None)
-    if functions or not files:
-        if not functions and not files:
-            raise EsmctlError("doctor: give a spec FILE or --function NAME", 2)
+    if functions:
         live.extend(m for m in select(settings, functions, ()) if m not in live)
     with render.spinner(settings, f"checking {len(live)} mapping(s)"):
         findings = diagnose(settings.aws, live)
