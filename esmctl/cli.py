@@ -2,7 +2,7 @@
 
 Every failure leaves through `EsmctlGroup.invoke`: esmctl's own errors carry their exit code;
 an AWS or connection failure becomes one plain line (exit 1); anything else too, with the
-traceback only under --verbose. boto3 and rich are imported by commands when they run, never
+traceback only under --verbose. botocore and rich are imported by commands when they run, never
 here, so `esmctl --help` stays fast.
 """
 

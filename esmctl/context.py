@@ -1,6 +1,6 @@
 """The settings every command shares, and the options that may follow any subcommand.
 
-Kept free of boto3 and rich so that `esmctl --help` stays fast.
+Kept free of botocore and rich so that `esmctl --help` stays fast.
 """
 
 from __future__ import annotations

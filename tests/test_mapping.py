@@ -286,3 +286,9 @@ def test_update_reads_only_to_wait(esmctl, world, box):
     assert (box.proxy.calls["UpdateEventSourceMapping"], box.proxy.calls["GetEventSourceMapping"]) == (1, 1)
     r = esmctl("mapping", "update", uuid, "--function", "nope-fn")
     assert r.exit_code == 1 and "not found" in r.stderr and f"mapping {uuid} not found" not in r.stderr
+
+
+def test_unknown_profile_is_one_sentence(esmctl_process):
+    r = esmctl_process("--profile", "nope", "list")
+    assert r.exit_code == 1
+    assert r.stderr.strip() == "esmctl: error: opening the AWS session: AWS profile not found: nope"
