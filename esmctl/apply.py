@@ -1,26 +1,31 @@
-"""Carry out a plan: the executor only performs the changes it is given, in three phases.
+"""Carry out a plan: each change's steps in order, the changes in parallel, prunes last.
 
-1. deletes (prune, and the first half of a replace) in parallel, then one wait until gone —
-   a replacement is never created first (Lambda would answer 409);
-2. creates and updates in parallel; a create that meets 409 (or whose reply was lost and was
-   retried) looks the pair up and adopts it;
-3. one wait until nothing is Creating/Updating, polling with one listing, not one call per mapping.
+The executor only performs the steps the planner wrote (plan.Step); it decides nothing about what
+should change. Two things are filled in as they become known: the ARN of a consumer registered by
+an earlier step, and the UUID of the mapping a change creates (steps with uuid None).
 
-Throttling is ridden out by botocore's retries; one failed change never stops the others.
+- A create that meets 409 (its reply was lost and retried, or someone made it meanwhile) adopts the
+  existing mapping when it is the same one, updating what differs in place.
+- Updates and deletes refused with ResourceInUse wait for the mapping to settle and try again.
+- Every wait shares one deadline: --timeout is for the whole apply.
+- A failed change says what exists now ("deleted X; creating Y failed; re-run apply to create it").
+- A prune is skipped when another change of the same function failed: nothing is deleted on the
+  strength of a change that did not happen.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from esmctl import model
-from esmctl.aws import AWS_ERRORS, Aws, describe_error, error_code
-from esmctl.consumers import PENDING, ensure_consumer, is_pending
+from esmctl.aws import Aws, Conflict, InUse, NotFound, WaitTimeout
+from esmctl.consumers import ensure_consumer
 from esmctl.errors import EsmctlError
-from esmctl.plan import CREATE, DELETE, HANDOFF, REPLACE, UPDATE, Change, Plan, Target, compare, update_params
+from esmctl.plan import CREATE, DELETE, HANDOFF, REPLACE, UPDATE, Change, Plan, Step
 
 
 @dataclass
@@ -28,7 +33,30 @@ class Result:
     change: Change
     ok: bool
     message: str
-    uuid: str | None = None
+    uuid: str | None = None  # the mapping that stands for the change now (new, updated, or deleted)
+    done: list[Step] = field(default_factory=list)
+    exists: list[str] = field(default_factory=list)  # UUIDs of the change's mappings that exist after it
+    skipped: bool = False
+
+
+class Deadline:
+    """One time limit for a whole apply."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.at = time.monotonic() + seconds
+
+    def left(self) -> float:
+        return max(0.0, self.at - time.monotonic())
+
+
+@dataclass
+class _Run:
+    """What one change's steps have learnt so far."""
+
+    consumer_arn: str | None = None
+    new: str | None = None
+    adopted: bool = False
 
 
 class Executor:
@@ -37,149 +65,191 @@ class Executor:
         self.aws = aws
         self.concurrency = max(1, concurrency)
         self.wait = wait
-        self.timeout = timeout
-        self.on_step = on_step or (lambda _r: None)  # after each call: for progress
-
-    def _parallel(self, fn: Callable[[Change], Result], changes: list[Change]) -> list[Result]:
-        if not changes:
-            return []
-
-        def run(change: Change) -> Result:
-            try:
-                result = fn(change)
-            except AWS_ERRORS as exc:
-                result = Result(change, False, describe_error(exc), change.uuid)
-            except EsmctlError as exc:
-                result = Result(change, False, exc.format_message(), change.uuid)
-            except Exception as exc:  # noqa: BLE001 - one failure must not stop the others
-                result = Result(change, False, f"{type(exc).__name__}: {exc}", change.uuid)
-            self.on_step(result)
-            return result
-
-        with ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="esmctl-apply") as pool:
-            return list(pool.map(run, changes))
+        self.deadline = Deadline(timeout)
+        self.on_step = on_step or (lambda _r: None)  # after each change: for progress
 
     def execute(self, plan: Plan) -> list[Result]:
-        results: dict[int, Result] = {}
-        first = [c for c in plan.changes if c.action in (DELETE, REPLACE)]
-        deleted = self._parallel(self._delete, first)
-        gone_failed = self._wait([r for r in deleted if r.ok], gone=True)
-        for r in deleted:
-            if r.change.uuid in gone_failed:
-                r.ok, r.message = False, gone_failed[r.change.uuid]
-            if r.change.action == DELETE or not r.ok:
-                results[id(r.change)] = r
-        second = [c for c in plan.changes
-                  if c.action in (CREATE, UPDATE, HANDOFF) or (c.action == REPLACE and id(c) not in results)]
-        written = self._parallel(self._write, second)
-        settle_failed = self._wait([r for r in written if r.ok and r.uuid], gone=False)
-        for r in written:
-            if r.uuid in settle_failed:
-                r.ok, r.message = False, settle_failed[r.uuid]
-            results[id(r.change)] = r
-        return [results[id(c)] for c in plan.changes if id(c) in results]
-
-    # -- waiting ----------------------------------------------------------------------------
-    def _wait(self, results: list[Result], *, gone: bool) -> dict[str, str]:
-        """Wait for all of them at once; return the UUIDs that did not make it, with why."""
-        uuids = [r.change.uuid if gone else r.uuid for r in results]
-        uuids = [u for u in uuids if u]
-        if not uuids or (not self.wait and not gone):
-            return {}
-        try:
-            latest = self.aws.wait_for_mappings(uuids, gone=gone, timeout=self.timeout)
-        except Exception as exc:  # noqa: BLE001
-            return {u: str(getattr(exc, "message", exc)) for u in uuids}
-        failed = {}
-        for u in uuids:
-            m = latest.get(u)
-            if not gone and m and m.get("State") not in ("Enabled", "Disabled"):
-                failed[u] = f"ended {m.get('State')}: {m.get('StateTransitionReason', '')}".strip()
-        return failed
-
-    # -- the calls --------------------------------------------------------------------------
-    def _delete(self, change: Change) -> Result:
-        try:
-            self.aws.delete_mapping(change.uuid)
-        except AWS_ERRORS as exc:
-            if error_code(exc) != "ResourceNotFoundException":
-                raise
-            return Result(change, True, "already gone", change.uuid)
-        return Result(change, True, "deleted", change.uuid)
-
-    def _write(self, change: Change) -> Result:
-        if change.action == UPDATE:
-            return self._update(change)
-        if change.action == HANDOFF:
-            return self._handoff(change)
-        return self._create(change, change.params)
-
-    def _create(self, change: Change, params: dict[str, Any]) -> Result:
-        verb = "replaced" if change.action == REPLACE else "created"
-        if is_pending(params.get("EventSourceArn", "")):
-            stream, name = params["EventSourceArn"].removesuffix(PENDING).split("/consumer/")
-            consumer = ensure_consumer(self.aws, stream, name, timeout=self.timeout)
-            params = {**params, "EventSourceArn": consumer["ConsumerARN"]}
-            change.key = (change.key[0], consumer["ConsumerARN"])
-            verb += f" (registered consumer {name})"
-        try:
-            created = self.aws.create_mapping(params)
-        except AWS_ERRORS as exc:
-            if error_code(exc) != "ResourceConflictException":
-                raise
-            return self._adopt(change, params)
-        return Result(change, True, verb, created["UUID"])
-
-    def _adopt(self, change: Change, params: dict[str, Any]) -> Result:
-        """The pair exists (a lost reply that was retried, or someone else made it): make it ours."""
-        target = Target(change.key, params)
-        for live in self.aws.list_mappings(source=change.source):
-            if model.mapping_key(live["FunctionArn"], live.get("EventSourceArn", "")) != change.key:
+        # Waiting for many mappings at once: one listing per poll serves them all.
+        self.aws.watcher.many = len(plan.changes) > 2
+        first = [c for c in plan.changes if c.action != DELETE]
+        results = self._parallel(first)
+        failed = {r.change.key.function for r in results if not r.ok}
+        prunes = []
+        for c in plan.changes:
+            if c.action != DELETE:
                 continue
-            fields = compare(target, live)
-            if any(f.name in model.REPLACE_FIELDS for f in fields):
-                return Result(change, False, "a mapping of this function and source already exists with "
-                              f"{', '.join(f.name for f in fields)} different: plan again", live["UUID"])
-            if fields:
-                self._update_with_retry(live["UUID"], update_params(target, fields, target.kind))
-            return Result(change, True, "adopted the existing mapping", live["UUID"])
-        raise RuntimeError("Lambda reported a conflict but no mapping of this function and source was found")
+            if c.key.function in failed:
+                r = Result(c, False, "skipped: another change of this function failed, so nothing is pruned",
+                           c.uuid, exists=[c.uuid], skipped=True)
+                self.on_step(r)
+                results.append(r)
+            else:
+                prunes.append(c)
+        results += self._parallel(prunes)
+        order = {id(c): i for i, c in enumerate(plan.changes)}
+        return sorted(results, key=lambda r: order[id(r.change)])
 
-    def _update(self, change: Change) -> Result:
-        if change.params:
-            self._update_with_retry(change.uuid, change.params)
-        arn = (change.live or {}).get("EventSourceMappingArn")
-        if arn and change.tags_set:
-            self.aws.tag_mapping(arn, change.tags_set)
-        if arn and change.tags_removed:
-            self.aws.untag_mapping(arn, change.tags_removed)
-        return Result(change, True, "updated", change.uuid)
+    def _parallel(self, changes: list[Change]) -> list[Result]:
+        if not changes:
+            return []
+        with ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="esmctl-apply") as pool:
+            return list(pool.map(self._run, changes))
 
-    def _update_with_retry(self, uuid: str, params: dict[str, Any], attempts: int = 5) -> None:
-        """An update while the mapping is Creating/Updating is refused (ResourceInUse): wait, retry."""
-        for attempt in range(attempts):
+    # -- one change -------------------------------------------------------------------------------
+    def _run(self, change: Change) -> Result:
+        run = _Run(consumer_arn=change.after.consumer.arn if change.after and change.after.consumer else None)
+        done: list[Step] = []
+        for step in change.steps:
+            if step.final and not self.wait:
+                continue
             try:
-                self.aws.update_mapping(uuid, params)
-                return
-            except AWS_ERRORS as exc:
-                if error_code(exc) != "ResourceInUseException" or attempt == attempts - 1:
+                self._do(step, change, run)
+            except (EsmctlError, OSError) as exc:
+                result = self._failed(change, run, done, step, exc)
+                break
+            except Exception as exc:  # noqa: BLE001 - one change's failure must not stop the others
+                result = self._failed(change, run, done, step, exc)
+                break
+            done.append(step)
+        else:
+            result = Result(change, True, _success(change, run), run.new or change.uuid, done,
+                            _existing(change, run, done))
+        self.on_step(result)
+        return result
+
+    def _do(self, step: Step, change: Change, run: _Run) -> None:
+        uuid = step.uuid or run.new
+        if step.op == "register-consumer":
+            consumer = ensure_consumer(self.aws, step.params["stream"], step.params["name"], deadline=self.deadline.at)
+            run.consumer_arn = consumer["ConsumerARN"]
+        elif step.op == "create":
+            self._create(step, change, run)
+        elif step.op == "update":
+            self._retry_in_use(uuid, lambda: self.aws.update_mapping(uuid, step.params))
+        elif step.op == "tag":
+            self.aws.tag_mapping(step.params["arn"], step.params["tags"])
+        elif step.op == "untag":
+            self.aws.untag_mapping(step.params["arn"], step.params["keys"])
+        elif step.op == "delete":
+            try:
+                self._retry_in_use(uuid, lambda: self.aws.delete_mapping(uuid))
+            except NotFound:
+                pass  # already gone: what the step wanted
+        elif step.op == "wait-settled":
+            latest = self._wait(uuid, gone=False)
+            want = step.params.get("state")
+            if latest is None:
+                raise EsmctlError(f"{uuid} disappeared")
+            if latest.get("State") not in model.SETTLED_STATES or (want and latest.get("State") != want):
+                reason = latest.get("StateTransitionReason") or ""
+                raise EsmctlError(f"{uuid} is {latest.get('State')}{f' ({reason})' if reason else ''}"
+                                  + (f", not {want}" if want else ""))
+        elif step.op == "wait-gone":
+            self._wait(uuid, gone=True)
+        else:
+            raise AssertionError(f"unknown step {step.op}")
+
+    def _create(self, step: Step, change: Change, run: _Run) -> None:
+        params = dict(step.params)
+        if run.consumer_arn:
+            params["EventSourceArn"] = run.consumer_arn
+        try:
+            run.new = self.aws.create_mapping(params)["UUID"]
+        except Conflict:
+            run.new = self._adopt(change, params)
+            run.adopted = True
+
+    def _adopt(self, change: Change, params: dict[str, Any]) -> str:
+        """The identity exists (a lost reply that was retried, or another caller): take it if it is
+        the same mapping, updating what differs in place; refuse if only a new mapping could match."""
+        want = change.after
+        source = params.get("EventSourceArn")
+        for raw in self.aws.list_mappings(source=source):
+            found = model.live_mapping(raw)
+            if found.key != change.key or found.state == "Deleting":
+                continue
+            comparison = model.compare(want, found)
+            starts = {"StartingPosition", "StartingPositionTimestamp"}
+            changes = [c for c in comparison.changes if c.name not in starts or change.start_at is None]
+            fixed = model.replace_reasons(model.Comparison(changes))
+            if fixed:
+                raise EsmctlError(f"a mapping of this identity exists ({found.uuid}) with {', '.join(fixed)} "
+                                  "different: plan again")
+            update = model.update_params(want, changes)
+            if update:
+                uuid = found.uuid
+                self._retry_in_use(uuid, lambda: self.aws.update_mapping(uuid, update))  # noqa: B023 - called at once
+            return found.uuid
+        raise EsmctlError("Lambda reported a conflict, but no mapping of this identity was found")
+
+    def _retry_in_use(self, uuid: str, call: Callable[[], Any]) -> Any:
+        """A mapping that is Creating/Updating refuses changes (ResourceInUse): wait, then try again."""
+        while True:
+            try:
+                return call()
+            except InUse:
+                if not self.deadline.left():
                     raise
-                self.aws.wait_for_mappings([uuid], timeout=self.timeout)
+                self._wait(uuid, gone=False)
 
-    def _handoff(self, change: Change) -> Result:
-        """Create the new mapping at the old one's position, wait until Enabled, delete the old."""
-        params = dict(change.params)
-        params["StartingPosition"] = "AT_TIMESTAMP"
-        params["StartingPositionTimestamp"] = change.handoff_at  # computed when planned, shown in the plan
-        created = self._create(change, params)
-        if not created.ok:
-            return created
-        latest = self.aws.wait_for_mappings([created.uuid], timeout=self.timeout).get(created.uuid) or {}
-        if latest.get("State") != "Enabled":
-            return Result(change, False, f"new mapping {created.uuid} is {latest.get('State')}: "
-                          f"the old mapping {change.uuid} was kept", created.uuid)
-        self.aws.delete_mapping(change.uuid)
-        if self.wait:
-            self.aws.wait_for_mappings([change.uuid], gone=True, timeout=self.timeout)
-        return Result(change, True, f"handed off from {change.uuid}", created.uuid)
+    def _wait(self, uuid: str, *, gone: bool) -> dict | None:
+        try:
+            return self.aws.watcher.wait(uuid, gone=gone, deadline=self.deadline.at)
+        except WaitTimeout as exc:
+            raise EsmctlError(f"{exc.message} (--timeout {self.deadline.seconds:g}s is for the whole apply)") from exc
 
+    # -- telling what happened ---------------------------------------------------------------------
+    def _failed(self, change: Change, run: _Run, done: list[Step], step: Step, exc: BaseException) -> Result:
+        error = exc.format_message() if isinstance(exc, EsmctlError) else f"{type(exc).__name__}: {exc}"
+        exists = _existing(change, run, done)
+        did = [s.describe() for s in done if s.op in ("register-consumer", "create", "delete", "update")]
+        did_text = "; ".join(_created(s, run) for s in did)
+        text = (f"{did_text}; " if did_text else "") + f"{step.describe()} failed: {error}"
+        text += ". " + _now(change, run, exists)
+        return Result(change, False, text, run.new or change.uuid, done, exists)
+
+
+def _created(described: str, run: _Run) -> str:
+    if described == "create" and run.new:
+        return f"{'adopted' if run.adopted else 'created'} {run.new}"
+    return described.replace("delete ", "deleted ").replace("update ", "updated ").replace("register ", "registered ")
+
+
+def _existing(change: Change, run: _Run, done: list[Step]) -> list[str]:
+    deleted = {s.uuid for s in done if s.op == "delete"}
+    olds = [m.uuid for m in change.before if m.uuid not in deleted]
+    return ([run.new] if run.new else []) + olds
+
+
+def _now(change: Change, run: _Run, exists: list[str]) -> str:
+    """What exists now, and what a re-run does about it."""
+    if change.action == DELETE:
+        return f"{change.uuid} still exists" if exists else f"{change.uuid} is gone"
+    if change.action == UPDATE:
+        return f"{change.uuid} exists; re-run apply to finish the update"
+    olds = [m.uuid for m in change.before if m.uuid in exists]
+    if not exists:
+        return f"no mapping of {change.title()} exists now: re-run apply to create it"
+    if run.new and olds:
+        return f"both {run.new} and {', '.join(olds)} exist now: re-run apply to finish"
+    if run.new:
+        return f"{run.new} exists now: re-run apply to check it"
+    return f"{', '.join(olds)} is unchanged: nothing was replaced"
+
+
+def _success(change: Change, run: _Run) -> str:
+    new = f"{'adopted the existing mapping' if run.adopted else 'created'} {run.new or ''}".strip()
+    if any(s.op == "register-consumer" for s in change.steps):
+        new = f"registered consumer {change.after.consumer.name}; {new}"
+    olds = ", ".join(m.uuid for m in change.before)
+    if change.action == CREATE:
+        return new
+    if change.action == UPDATE:
+        return "updated"
+    if change.action == DELETE:
+        return "deleted"
+    if change.action == REPLACE:
+        return f"replaced {olds}: {new}"
+    if change.action == HANDOFF and run.new:
+        return f"handed off from {olds}: {new}"
+    return f"finished the hand-off: deleted {olds}"

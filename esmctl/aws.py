@@ -1,8 +1,10 @@
 """The AWS boundary: the only module that talks to AWS (through botocore).
 
 One thin client with only the calls esmctl needs, named for what they do and returning plain
-values. Not-found becomes None. Retries are botocore's own (standard mode: throttling and 5xx
-are retried with backoff); esmctl adds only the polling waits Lambda and Kinesis lack.
+values. Not-found becomes None where absence is an answer. Every failure leaves this module as one
+of the typed errors below, so no other module reads botocore's error codes. Retries are botocore's
+own (standard mode: throttling and 5xx are retried with backoff); esmctl adds only the polling
+waits Lambda and Kinesis lack.
 """
 
 from __future__ import annotations
@@ -10,8 +12,10 @@ from __future__ import annotations
 import os
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from typing import Any
 
 import botocore.exceptions
@@ -30,8 +34,59 @@ def poll_interval() -> float:
     return float(os.environ.get("ESMCTL_POLL_INTERVAL", "2"))
 
 
+class AwsError(EsmctlError):
+    """An AWS call that failed, said in one sentence (never with credentials); `code` is AWS's."""
+
+    def __init__(self, message: str, *, code: str = "", operation: str = "", exit_code: int = 1) -> None:
+        super().__init__(message, exit_code)
+        self.code = code
+        self.operation = operation
+
+    def prefixed(self, what: str) -> AwsError:
+        return type(self)(f"{what}: {self.message}", code=self.code, operation=self.operation,
+                          exit_code=self.exit_code)
+
+
+class NotFound(AwsError):
+    """The resource does not exist (ResourceNotFoundException)."""
+
+
+class Conflict(AwsError):
+    """It exists already (ResourceConflictException: a mapping of this function and source)."""
+
+
+class InUse(AwsError):
+    """It is busy changing (ResourceInUseException): wait for it to settle and try again."""
+
+
+class Throttled(AwsError):
+    """Still throttled after botocore's retries (TooManyRequestsException and kin)."""
+
+
+class AccessDenied(AwsError):
+    """The caller may not do this."""
+
+
+class InvalidRequest(AwsError):
+    """AWS (or botocore, before sending) refused the parameters."""
+
+
+_BY_CODE: dict[str, type[AwsError]] = {
+    "ResourceNotFoundException": NotFound, "NotFoundException": NotFound, "NoSuchEntity": NotFound,
+    "ResourceConflictException": Conflict,
+    "ResourceInUseException": InUse,
+    "TooManyRequestsException": Throttled, "ThrottlingException": Throttled, "Throttling": Throttled,
+    "LimitExceededException": Throttled, "RequestLimitExceeded": Throttled,
+    "AccessDeniedException": AccessDenied, "AccessDenied": AccessDenied, "UnauthorizedOperation": AccessDenied,
+    "InvalidParameterValueException": InvalidRequest, "ValidationException": InvalidRequest,
+    "InvalidArgumentException": InvalidRequest, "InvalidRequestContentException": InvalidRequest,
+}
+
+
 def describe_error(exc: BaseException) -> str:
     """One plain sentence for an AWS or connection failure (never credentials)."""
+    if isinstance(exc, AwsError):
+        return exc.message
     if isinstance(exc, botocore.exceptions.ClientError):
         err = exc.response.get("Error", {})
         code = err.get("Code") or "Error"
@@ -57,25 +112,71 @@ def describe_error(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
 
 
-AWS_ERRORS = (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError,
-              botocore.parsers.ResponseParserError)
+BOTOCORE_ERRORS = (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError,
+                    botocore.parsers.ResponseParserError)
 
 
-def error_code(exc: BaseException) -> str:
+def typed(exc: BaseException) -> AwsError:
+    """The typed error for a botocore failure."""
+    if isinstance(exc, AwsError):
+        return exc
     if isinstance(exc, botocore.exceptions.ClientError):
-        return exc.response.get("Error", {}).get("Code", "")
-    return ""
+        code = exc.response.get("Error", {}).get("Code", "")
+        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+        cls = _BY_CODE.get(code) or (NotFound if status == 404 else AwsError)
+        return cls(describe_error(exc), code=code, operation=exc.operation_name)
+    if isinstance(exc, botocore.exceptions.ParamValidationError):
+        return InvalidRequest(describe_error(exc), exit_code=EXIT_USAGE)
+    return AwsError(describe_error(exc))
+
+
+@contextmanager
+def _translated() -> Iterator[None]:
+    try:
+        yield
+    except BOTOCORE_ERRORS as exc:
+        raise typed(exc) from exc
+
+
+class _Client:
+    """A botocore client whose calls (and paginators) raise esmctl's typed errors."""
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+        self.meta = client.meta
+
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(self._client, name)
+        if name == "get_paginator":
+            return lambda op: _Paginator(attr(op))
+        if not callable(attr):
+            return attr
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            with _translated():
+                return attr(*args, **kwargs)
+
+        return call
+
+
+class _Paginator:
+    def __init__(self, paginator: Any) -> None:
+        self._paginator = paginator
+
+    def paginate(self, **kwargs: Any) -> Iterator[dict]:
+        with _translated():
+            yield from self._paginator.paginate(**kwargs)
 
 
 @contextmanager
 def explain(what: str) -> Iterator[None]:
-    """Turn an AWS failure inside the block into `what: AWS's message` (exit 1)."""
+    """Say what was being done when an AWS call inside the block failed: `what: AWS's message`."""
     try:
         yield
-    except botocore.exceptions.ParamValidationError as exc:
-        raise EsmctlError(f"{what}: {describe_error(exc)}", EXIT_USAGE) from exc
-    except AWS_ERRORS as exc:
-        raise EsmctlError(f"{what}: {describe_error(exc)}") from exc
+    except AwsError as exc:
+        raise exc.prefixed(what) from exc
+    except BOTOCORE_ERRORS as exc:
+        raise typed(exc).prefixed(what) from exc
 
 
 class Aws:
@@ -92,6 +193,7 @@ class Aws:
         self._session: botocore.session.Session | None = None
         self._clients: dict[str, Any] = {}
         self._account: str | None = None
+        self._watcher: Watcher | None = None
         self.calls: dict[str, int] = {}
 
     # -- plumbing -------------------------------------------------------------------------
@@ -100,12 +202,15 @@ class Aws:
         # botocore's session, not boto3's: boto3 adds nothing esmctl uses and costs ~170 ms to import.
         with self._lock:
             if self._session is None:
-                with explain("opening the AWS session"):
+                try:
                     session = botocore.session.Session(profile=self._profile)
                     if self._region:
                         session.set_config_variable("region", self._region)
                     session.get_scoped_config()  # an unknown profile fails here, once
-                    self._session = session
+                except BOTOCORE_ERRORS as exc:
+                    # Configuration, not a failed call: said the same wherever it surfaces.
+                    raise EsmctlError(f"opening the AWS session: {describe_error(exc)}") from exc
+                self._session = session
             return self._session
 
     @property
@@ -128,10 +233,11 @@ class Aws:
                     retries["max_attempts"] = DEFAULT_MAX_ATTEMPTS
                 config = Config(retries=retries, connect_timeout=5, read_timeout=60,
                                 max_pool_connections=32, user_agent_extra="esmctl")
-                client = session.create_client(service, region_name=region, endpoint_url=self._endpoint_url,
-                                               config=config)
+                with _translated():
+                    client = session.create_client(service, region_name=region, endpoint_url=self._endpoint_url,
+                                                   config=config)
                 client.meta.events.register("before-call", self._count)
-                self._clients[service] = client
+                self._clients[service] = _Client(client)
             return self._clients[service]
 
     def _count(self, model: Any, **_: Any) -> None:
@@ -168,10 +274,8 @@ class Aws:
     def get_mapping(self, uuid: str) -> dict | None:
         try:
             resp = self.client("lambda").get_event_source_mapping(UUID=uuid)
-        except botocore.exceptions.ClientError as exc:
-            if error_code(exc) == "ResourceNotFoundException":
-                return None
-            raise
+        except NotFound:
+            return None
         resp.pop("ResponseMetadata", None)
         return resp
 
@@ -199,51 +303,24 @@ class Aws:
     def untag_mapping(self, arn: str, keys: Iterable[str]) -> None:
         self.client("lambda").untag_resource(Resource=arn, TagKeys=list(keys))
 
-    def wait_for_mappings(self, uuids: Iterable[str], *, gone: bool = False, timeout: float = 300,
-                          on_poll: Callable[[dict[str, dict | None]], None] | None = None) -> dict[str, dict | None]:
-        """Poll until every mapping has left its transitional state (or, with gone, is deleted).
+    @property
+    def watcher(self) -> Watcher:
+        with self._lock:
+            if self._watcher is None:
+                self._watcher = Watcher(self, sleep=self._sleep)
+            return self._watcher
 
-        Lambda has no waiter for mappings. One or two mappings are read with GetEventSourceMapping;
-        more with one paginated listing per poll, never one call per mapping per poll.
-        """
-        pending = set(uuids)
-        latest: dict[str, dict | None] = {}
-        deadline = time.monotonic() + timeout
-        interval = poll_interval()
-        delay = min(0.5, interval)
-        while pending:
-            if len(pending) <= 2:
-                seen = {u: self.get_mapping(u) for u in pending}
-            else:
-                listing = {m["UUID"]: m for m in self.list_mappings()}
-                seen = {u: listing.get(u) for u in pending}
-            latest.update(seen)
-            for uuid, mapping in seen.items():
-                if gone:
-                    done = mapping is None
-                else:
-                    done = mapping is None or mapping.get("State") not in model.TRANSITIONAL_STATES
-                if done:
-                    pending.discard(uuid)
-            if on_poll:
-                on_poll(latest)
-            if not pending:
-                break
-            if time.monotonic() + delay > deadline:
-                states = ", ".join(f"{u} ({(latest.get(u) or {}).get('State', '?')})" for u in sorted(pending))
-                raise EsmctlError(f"timed out after {timeout:g}s waiting for {states}")
-            self._sleep(delay)
-            delay = min(delay * 2, interval)
-        return latest
+    def wait_for_mapping(self, uuid: str, *, gone: bool = False, timeout: float = 300,
+                         on_poll: Callable[[dict | None], None] | None = None) -> dict | None:
+        """Wait until the mapping has left its transitional state (or, with gone, is deleted)."""
+        return self.watcher.wait(uuid, gone=gone, deadline=time.monotonic() + timeout, on_poll=on_poll)
 
     # -- functions --------------------------------------------------------------------------
     def get_function(self, name_or_arn: str) -> dict | None:
         try:
             return self.client("lambda").get_function(FunctionName=name_or_arn)
-        except botocore.exceptions.ClientError as exc:
-            if error_code(exc) == "ResourceNotFoundException":
-                return None
-            raise
+        except NotFound:
+            return None
 
     # -- Kinesis stream consumers (enhanced fan-out) -------------------------------------------
     def stream_arn(self, name_or_arn: str) -> str:
@@ -264,10 +341,8 @@ class Aws:
         kwargs = {"ConsumerARN": arn} if arn else {"StreamARN": stream_arn, "ConsumerName": name}
         try:
             return self.client("kinesis").describe_stream_consumer(**kwargs)["ConsumerDescription"]
-        except botocore.exceptions.ClientError as exc:
-            if error_code(exc) == "ResourceNotFoundException":
-                return None
-            raise
+        except NotFound:
+            return None
 
     def register_consumer(self, stream_arn: str, name: str) -> dict:
         """RegisterStreamConsumer; LimitExceeded (5/s, 5 CREATING at once) is retried by botocore."""
@@ -297,13 +372,15 @@ class Aws:
             delay = min(delay * 2, poll_interval())
 
     # -- CloudWatch ---------------------------------------------------------------------------
-    def metric_data(self, queries: list[dict], start, end, period: int = 60) -> dict[str, list[float]]:
+    def metric_data(self, queries: list[dict], start: datetime, end: datetime,
+                    period: int = 60) -> dict[str, list[tuple[datetime, float]]]:
         """GetMetricData for many metrics: one call per 500 queries, never one per function.
 
-        Each query is {"Id", "Namespace", "MetricName", "Dimensions", "Stat"}; returns Id -> values.
+        Each query is {"Id", "Namespace", "MetricName", "Dimensions", "Stat"}; returns
+        Id -> [(timestamp, value)], newest first.
         """
         cw = self.client("cloudwatch")
-        out: dict[str, list[float]] = {}
+        out: dict[str, list[tuple[datetime, float]]] = {}
         for i in range(0, len(queries), 500):
             batch = [{
                 "Id": q["Id"],
@@ -313,9 +390,12 @@ class Aws:
                 "ReturnData": True,
             } for q in queries[i:i + 500]]
             paginator = cw.get_paginator("get_metric_data")
-            for page in paginator.paginate(MetricDataQueries=batch, StartTime=start, EndTime=end):
+            for page in paginator.paginate(MetricDataQueries=batch, StartTime=start, EndTime=end,
+                                           ScanBy="TimestampDescending"):
                 for r in page.get("MetricDataResults", []):
-                    out.setdefault(r["Id"], []).extend(r.get("Values", []))
+                    out.setdefault(r["Id"], []).extend(zip(r.get("Timestamps", []), r.get("Values", []), strict=False))
+        for points in out.values():
+            points.sort(key=lambda p: p[0], reverse=True)
         return out
 
     # -- what doctor reads ------------------------------------------------------------------
@@ -374,3 +454,81 @@ class Aws:
                                                  VersionId=policy["DefaultVersionId"])
                 docs.append(version["PolicyVersion"]["Document"])
         return docs
+
+
+class WaitTimeout(EsmctlError):
+    """A wait ran out of time; says which state the mapping was last seen in."""
+
+
+class Watcher:
+    """Waits for many mappings at once, for any number of threads.
+
+    One poll per round serves every waiter: GetEventSourceMapping for one or two mappings, else one
+    paginated listing, never a call per mapping per waiter. A waiter only trusts a poll that started
+    after it began to wait, so it never takes a state from before its own write for the answer.
+    """
+
+    def __init__(self, aws: Aws, sleep: Callable[[float], None] = time.sleep) -> None:
+        self._aws = aws
+        self._sleep = sleep
+        self._cond = threading.Condition()
+        self._waiting: Counter[str] = Counter()
+        self._seen: dict[str, tuple[int, dict | None]] = {}  # uuid -> (poll number, mapping or None if gone)
+        self._started = 0  # polls started
+        self._polling = False
+        self._delay = 0.0
+        self.many = False  # many waiters to come (an apply): poll with a listing even while few wait yet
+
+    def wait(self, uuid: str, *, gone: bool = False, deadline: float,
+             on_poll: Callable[[dict | None], None] | None = None) -> dict | None:
+        with self._cond:
+            self._waiting[uuid] += 1
+            need = self._started + 1
+            try:
+                while True:
+                    number, mapping = self._seen.get(uuid, (0, None))
+                    if number >= need:
+                        if on_poll:
+                            on_poll(mapping)
+                        if (mapping is None) if gone else (mapping is None or
+                                                           mapping.get("State") not in model.TRANSITIONAL_STATES):
+                            return mapping
+                        need = number + 1
+                    left = deadline - time.monotonic()
+                    if left <= 0:
+                        state = "still there" if gone and mapping else (mapping or {}).get("State", "unknown")
+                        raise WaitTimeout(f"timed out waiting for {uuid} to be {'gone' if gone else 'settled'} "
+                                          f"(last seen: {state})")
+                    if self._polling:
+                        self._cond.wait(timeout=left)
+                    else:
+                        self._poll_once(left)
+            finally:
+                self._waiting[uuid] -= 1
+                if not self._waiting[uuid]:
+                    del self._waiting[uuid]
+                    if not self._waiting:
+                        self._delay = 0.0
+
+    def _poll_once(self, left: float) -> None:
+        """Poll for every waiter (called with the lock held; released while AWS is asked)."""
+        self._polling = True
+        self._started += 1
+        number, pending, delay = self._started, sorted(self._waiting), self._delay
+        self._delay = min(max(0.5, self._delay * 2), poll_interval())
+        seen: dict[str, dict | None] = {}
+        self._cond.release()
+        try:
+            if delay:
+                self._sleep(min(delay, left))
+            if len(pending) <= 2 and not self.many:
+                seen = {u: self._aws.get_mapping(u) for u in pending}
+            else:
+                listing = {m["UUID"]: m for m in self._aws.list_mappings()}
+                seen = {u: listing.get(u) for u in pending}
+        finally:
+            self._cond.acquire()
+            self._polling = False
+            for uuid, mapping in seen.items():
+                self._seen[uuid] = (number, mapping)
+            self._cond.notify_all()

@@ -1,9 +1,10 @@
-"""The root command: global options, the command groups, and the one place errors end.
+"""The root command: global options, the command groups, and the one place outcomes become exit codes.
 
-Every failure leaves through `EsmctlGroup.invoke`: esmctl's own errors carry their exit code;
-an AWS or connection failure becomes one plain line (exit 1); anything else too, with the
-traceback only under --verbose. botocore and rich are imported by commands when they run, never
-here, so `esmctl --help` stays fast.
+Commands return an Outcome (or nothing, for ok) and raise esmctl's errors; `EsmctlGroup.main`
+alone turns them into the exit code: 0 ok, 1 error, 2 changes found, 3 unhealthy, 252 usage.
+Every failure leaves through `EsmctlGroup.invoke` as one plain line, with the traceback only under
+--verbose. botocore and rich are imported by commands when they run, never here, so
+`esmctl --help` stays fast.
 """
 
 from __future__ import annotations
@@ -15,19 +16,37 @@ import click
 
 from esmctl import __version__
 from esmctl.context import OUTPUT_FORMATS, Settings
-from esmctl.errors import EXIT_ERROR, EsmctlError
+from esmctl.errors import EXIT_ERROR, EXIT_USAGE, EsmctlError
 
 
 def _explain(exc: BaseException) -> str:
     if "botocore" in sys.modules:
-        from esmctl.aws import AWS_ERRORS, describe_error
+        from esmctl.aws import BOTOCORE_ERRORS, describe_error
 
-        if isinstance(exc, AWS_ERRORS):
+        if isinstance(exc, BOTOCORE_ERRORS):
             return describe_error(exc)
     return f"unexpected {type(exc).__name__}: {exc} (run with --verbose for the traceback)"
 
 
 class EsmctlGroup(click.Group):
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):  # noqa: ANN001,ANN201
+        """click's main, with the exit code decided here: usage errors get their own code (252)."""
+        try:
+            outcome = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+            code = int(outcome) if isinstance(outcome, int) else 0
+        except click.UsageError as exc:
+            exc.show()
+            code = EXIT_USAGE
+        except click.ClickException as exc:
+            exc.show()
+            code = exc.exit_code
+        except click.Abort:
+            click.echo("Aborted!", err=True)
+            code = EXIT_ERROR
+        if standalone_mode:
+            sys.exit(code)
+        return code
+
     def invoke(self, ctx: click.Context):  # noqa: ANN201 - click's signature
         settings = ctx.ensure_object(Settings)
         try:
@@ -70,7 +89,8 @@ def cli(ctx: click.Context, profile: str | None, region: str | None, endpoint_ur
     Health:          esmctl status, esmctl doctor
     Try it locally:  esmctl sandbox --seed
 
-    Exit codes: 0 ok, 1 error, 2 usage error or changes found (diff), 3 unhealthy.
+    Exit codes: 0 ok, 1 error, 2 changes found (diff, plan --detailed-exitcode), 3 unhealthy,
+    252 usage error.
     """
     settings = ctx.ensure_object(Settings)
     settings.profile, settings.region, settings.endpoint_url = profile, region, endpoint_url

@@ -47,7 +47,7 @@ def check_stalls(m: dict[str, Any]) -> list[Finding]:
     kind = model.source_type(m)
     if kind not in model.STREAM_TYPES:
         return []
-    n = model.normalise(m, kind)
+    n = model.canonical(m, kind)
     if n["MaximumRetryAttempts"] == -1 and n["MaximumRecordAgeInSeconds"] == -1 \
             and not n["DestinationConfig"].get("OnFailure", {}).get("Destination"):
         return [Finding(WARNING, "stalled-shards", _ident(m),
@@ -164,7 +164,7 @@ def check_permissions(m: dict[str, Any], role_arn: str | None, decide) -> list[F
 
 def diagnose(aws: Any, mappings: list[dict[str, Any]]) -> list[Finding]:
     """Read what the checks need (shared across mappings) and run every check on every mapping."""
-    from esmctl.aws import AWS_ERRORS
+    from esmctl.aws import AwsError
 
     findings: list[Finding] = []
     functions: dict[str, dict | None] = {}
@@ -174,7 +174,7 @@ def diagnose(aws: Any, mappings: list[dict[str, Any]]) -> list[Finding]:
             functions[arn] = aws.get_function(arn)
     try:
         unreserved = aws.account_settings().get("AccountLimit", {}).get("UnreservedConcurrentExecutions")
-    except AWS_ERRORS:
+    except AwsError:
         unreserved = None
     shards: dict[str, int | None] = {}
     for m in mappings:
@@ -182,7 +182,7 @@ def diagnose(aws: Any, mappings: list[dict[str, Any]]) -> list[Finding]:
         if model.source_type(m) in model.STREAM_TYPES and src not in shards:
             try:
                 shards[src] = aws.shard_count(src)
-            except AWS_ERRORS:
+            except AwsError:
                 shards[src] = None
     needed: dict[str, int] = {}
     for m in mappings:
@@ -203,13 +203,13 @@ def diagnose(aws: Any, mappings: list[dict[str, Any]]) -> list[Finding]:
         if simulation_works[0]:
             try:
                 verdict = aws.simulate(role, [action], [resource]).get(action)
-            except AWS_ERRORS:
+            except AwsError:
                 simulation_works[0] = False  # not allowed or not offered: read the policies instead
         if verdict is None:
             if role not in role_docs:
                 try:
                     role_docs[role] = aws.role_policy_documents(role)
-                except AWS_ERRORS:
+                except AwsError:
                     role_docs[role] = None
             docs = role_docs[role]
             verdict = None if docs is None else allowed_by_documents(docs, action, resource)
@@ -232,7 +232,7 @@ def diagnose(aws: Any, mappings: list[dict[str, Any]]) -> list[Finding]:
             if src not in visibility:
                 try:
                     visibility[src] = aws.queue_visibility_timeout(src)
-                except AWS_ERRORS:
+                except AwsError:
                     visibility[src] = None
             findings += check_visibility(m, visibility[src], config.get("Timeout"))
         findings += check_permissions(m, config.get("Role"), decide)

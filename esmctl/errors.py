@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
+import enum
+
 import click
 
 EXIT_OK = 0
-EXIT_ERROR = 1
-EXIT_USAGE = 2  # also: changes found by `diff` / `plan --detailed-exitcode`
-EXIT_UNHEALTHY = 3
+EXIT_ERROR = 1  # including a partly failed apply
+EXIT_CHANGES = 2  # changes found by `diff` / `plan --detailed-exitcode`, and nothing else
+EXIT_UNHEALTHY = 3  # `status`, `doctor`
+EXIT_USAGE = 252  # a usage error (as the AWS CLI v2): a CI drift gate must tell a typo from drift
+
+
+class Outcome(enum.IntEnum):
+    """What a command that did its job found; `cli` turns it into the exit code."""
+
+    OK = EXIT_OK
+    CHANGES = EXIT_CHANGES
+    UNHEALTHY = EXIT_UNHEALTHY
 
 
 class EsmctlError(click.ClickException):

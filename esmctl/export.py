@@ -4,36 +4,43 @@ from __future__ import annotations
 
 from typing import Any
 
+import click
+
 from esmctl import model
 
-_FIRST = ("FunctionName", "EventSourceArn", "Consumer", "StartingPosition", "StartingPositionTimestamp")
+_IDENTITY = ("Topics", "Queues", "SelfManagedEventSource")
+_FIRST = ("StartingPosition", "StartingPositionTimestamp")
 
 
-def to_spec(live: list[dict[str, Any]], region: str, account: str,
-            tags: dict[str, dict[str, str]] | None = None) -> dict[str, Any]:
+def to_spec(live: list[dict[str, Any]], region: str, account: str, tags: dict[str, dict[str, str]] | None = None,
+            filters: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A spec that `validate` accepts and `diff` finds in sync with these mappings."""
     mappings = []
-    for m in sorted(live, key=lambda m: (m["FunctionArn"], m.get("EventSourceArn", ""))):
-        kind = model.source_type(m)
-        norm = model.normalise(m, kind)
-        defaults = model.normalise({}, kind)
-        entry: dict[str, Any] = {"FunctionName": _function_name(m["FunctionArn"], region, account)}
-        source = m.get("EventSourceArn")
+    for raw in sorted(live, key=lambda m: (m["FunctionArn"], m.get("EventSourceArn", ""), m["UUID"])):
+        m = model.live_mapping(raw, (filters or {}).get(raw["UUID"]))
+        defaults = model.canonical({}, m.kind)
+        entry: dict[str, Any] = {"FunctionName": _function_name(m.function, region, account)}
+        source = raw.get("EventSourceArn")
         if source and model.is_consumer_arn(source):
             # By name, so that the spec survives the consumer being re-created (a new ARN).
             entry["EventSourceArn"] = model.stream_of(source)
-            entry["Consumer"] = source.split("/consumer/", 1)[1].split(":")[0]
+            entry["Consumer"] = model.consumer_name(source)
         elif source:
             entry["EventSourceArn"] = source
-        for key in _FIRST[3:]:
-            if norm.get(key) is not None:
-                entry[key] = norm[key]
-        for key in sorted(norm):
-            if key in entry or key in _FIRST or key == "Tags":
+        for key in _IDENTITY:
+            if raw.get(key):
+                entry[key] = raw[key]
+        for key in (*_FIRST, *sorted(m.config)):
+            value = m.config.get(key)
+            if key in entry or value in (None, {}, []) or value == defaults.get(key):
                 continue
-            if norm[key] != defaults.get(key) and norm[key] not in (None, {}, []):
-                entry[key] = norm[key]
+            if model.is_unreadable(value):
+                click.echo(f"esmctl: warning: {m.title()} ({m.uuid}): {key} {value.why}: left out of the export "
+                           "(esmctl plans no change to it)", err=True)
+                continue
+            entry[key] = model.plain(value)
         if tags is not None:
-            entry["Tags"] = tags.get(m["UUID"], {})
+            entry["Tags"] = model.managed_tags(tags.get(m.uuid, {}))
         mappings.append(entry)
     return {"version": 1, "region": region, "mappings": mappings}
 

@@ -31,3 +31,17 @@ def iterator_age_queries(function_arns: list[str]) -> list[tuple[dict[str, Any],
         out.append(({"Id": f"age{i}", "Namespace": "AWS/Lambda", "MetricName": "IteratorAge",
                      "Dimensions": function_dimensions(arn), "Stat": "Maximum"}, arn))
     return out
+
+
+def newest_iterator_ages(aws: Any, function_arns: list[str], window: timedelta) -> dict[str, Any]:
+    """Each function's newest IteratorAge datapoint in the window, as a plan.Position (None: none)."""
+    from esmctl.plan import Position
+
+    start, end = time_range(window)
+    queries = iterator_age_queries(function_arns)
+    series = aws.metric_data([q for q, _ in queries], start, end)
+    out: dict[str, Any] = {}
+    for q, arn in queries:
+        points = series.get(q["Id"]) or []
+        out[arn] = Position(points[0][0], points[0][1]) if points else None
+    return out

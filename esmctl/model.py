@@ -1,98 +1,153 @@
-"""What a mapping is: source types, the defaults AWS fills in, identity, and normal form.
+"""What a mapping is: its kind of source, its identity, the defaults AWS fills in, one canonical form.
 
-Everything here is pure: no AWS calls. Both sides of a comparison (the spec and the live
-mapping) go through `normalise`, so a field left out and its AWS default compare equal.
+Pure: no AWS calls. Which fields UpdateEventSourceMapping can change, and which kinds of source a
+field is for, come from botocore's service model (schema.py). What AWS fills in for a field left
+out, and what to send to put that default back, is written here per kind of source: botocore's
+model does not hold it.
+
+Identity (`Key`) is Lambda's own rule for refusing a duplicate (409):
+  Kinesis, DynamoDB, SQS, DocumentDB   (qualified function ARN, source ARN)
+  Amazon MSK / Amazon MQ              + the topic / the queue (one function may read several)
+  self-managed Kafka                  (function, the sorted set of brokers, topic): it has no ARN
+  a Kinesis stream consumer           (function, stream ARN/consumer/NAME): the name, not the ARN's
+                                      creation epoch, so `Consumer: NAME` and the ARN are one mapping
 """
 
 from __future__ import annotations
 
 import copy
 import json
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, timezone
+from functools import cache
 from typing import Any
 
 KINESIS = "kinesis"
 DYNAMODB = "dynamodb"
 SQS = "sqs"
-KAFKA = "kafka"  # Amazon MSK and self-managed Apache Kafka
+MSK = "msk"  # Amazon MSK
+KAFKA = "kafka"  # self-managed Apache Kafka
 MQ = "mq"
 DOCDB = "docdb"
+KINDS = (KINESIS, DYNAMODB, SQS, MSK, KAFKA, MQ, DOCDB)
+STREAM_TYPES = frozenset({KINESIS, DYNAMODB})
+KAFKA_TYPES = frozenset({MSK, KAFKA})
+KIND_NAMES = {KINESIS: "Kinesis", DYNAMODB: "DynamoDB", SQS: "SQS", MSK: "Amazon MSK", KAFKA: "self-managed Kafka",
+              MQ: "Amazon MQ", DOCDB: "DocumentDB"}
 
-STREAM_TYPES = {KINESIS, DYNAMODB}
-TRANSITIONAL_STATES = {"Creating", "Enabling", "Disabling", "Updating", "Deleting"}
+TRANSITIONAL_STATES = frozenset({"Creating", "Enabling", "Disabling", "Updating", "Deleting"})
+SETTLED_STATES = frozenset({"Enabled", "Disabled"})
+# A mapping created by a hand-off starts AT_TIMESTAMP where its predecessor was; this tag says so, so
+# that its StartingPosition is not taken for drift from the spec's.
+HANDOFF_TAG = "esmctl:handoff-from"
+RESERVED_TAG_PREFIXES = ("aws:", "esmctl:")
 
-# Fields the service returns that describe the mapping rather than configure it.
-READ_ONLY_FIELDS = {
-    "UUID", "FunctionArn", "LastModified", "LastProcessingResult", "State",
-    "StateTransitionReason", "EventSourceMappingArn", "FilterCriteriaError",
-    "ResponseMetadata",
-}
+# Fields of a mapping that are identity, not configuration: they are in its Key.
+IDENTITY_FIELDS = frozenset({"FunctionName", "EventSourceArn", "Topics", "Queues", "SelfManagedEventSource"})
+# What the service reports that describes a mapping rather than configures it.
+READ_ONLY_FIELDS = frozenset({
+    "UUID", "FunctionArn", "LastModified", "LastProcessingResult", "State", "StateTransitionReason",
+    "EventSourceMappingArn", "FilterCriteriaError", "ResponseMetadata",
+})
 
-# UpdateEventSourceMapping cannot change these: a change means delete + create.
-REPLACE_FIELDS = (
-    "EventSourceArn", "StartingPosition", "StartingPositionTimestamp", "Topics", "Queues",
-    "SelfManagedEventSource", "AmazonManagedKafkaEventSourceConfig",
-    "SelfManagedKafkaEventSourceConfig", "DocumentDBEventSourceConfig",
-)
-
-_STREAM_DEFAULTS: dict[str, Any] = {
-    "BatchSize": 100,
-    "MaximumBatchingWindowInSeconds": 0,
-    "ParallelizationFactor": 1,
-    "MaximumRetryAttempts": -1,
-    "MaximumRecordAgeInSeconds": -1,
-    "BisectBatchOnFunctionError": False,
-    "TumblingWindowInSeconds": 0,
-    "DestinationConfig": {"OnFailure": {}},
-    "FunctionResponseTypes": [],
-}
-_COMMON_DEFAULTS: dict[str, Any] = {
-    "Enabled": True,
-    "FilterCriteria": {},
-    "ScalingConfig": {},
-    "MetricsConfig": {"Metrics": []},
-    "KMSKeyArn": "",
-}
-
+_STREAMS = (KINESIS, DYNAMODB)
+_KAFKAS = (MSK, KAFKA)
+# What AWS reports for a field the mapping was created without, per kind (absent: no such default).
 DEFAULTS: dict[str, dict[str, Any]] = {
-    KINESIS: {**_COMMON_DEFAULTS, **_STREAM_DEFAULTS},
-    DYNAMODB: {**_COMMON_DEFAULTS, **_STREAM_DEFAULTS},
-    SQS: {**_COMMON_DEFAULTS, "BatchSize": 10, "MaximumBatchingWindowInSeconds": 0,
-          "FunctionResponseTypes": []},
-    # Kafka, MQ and DocumentDB start with a 500 ms window the whole-second field cannot
-    # express: MaximumBatchingWindowInSeconds has no default we could send back.
-    KAFKA: {**_COMMON_DEFAULTS, "BatchSize": 100, "DestinationConfig": {"OnFailure": {}}},
-    MQ: {**_COMMON_DEFAULTS, "BatchSize": 100},
-    DOCDB: {**_COMMON_DEFAULTS, "BatchSize": 100},
+    "Enabled": dict.fromkeys(KINDS, True),
+    "BatchSize": {**dict.fromkeys(KINDS, 100), SQS: 10},
+    # Kafka, MQ and DocumentDB start with a 500 ms window that the whole-second field cannot express.
+    "MaximumBatchingWindowInSeconds": dict.fromkeys((*_STREAMS, SQS), 0),
+    "ParallelizationFactor": dict.fromkeys(_STREAMS, 1),
+    "TumblingWindowInSeconds": dict.fromkeys(_STREAMS, 0),
+    "MaximumRetryAttempts": dict.fromkeys((*_STREAMS, *_KAFKAS), -1),
+    "MaximumRecordAgeInSeconds": dict.fromkeys((*_STREAMS, *_KAFKAS), -1),
+    "BisectBatchOnFunctionError": dict.fromkeys((*_STREAMS, *_KAFKAS), False),
+    "DestinationConfig": dict.fromkeys((*_STREAMS, *_KAFKAS), {"OnFailure": {}}),
+    "FunctionResponseTypes": dict.fromkeys((*_STREAMS, *_KAFKAS, SQS), []),
+    "FilterCriteria": dict.fromkeys(KINDS, {}),
+    "KMSKeyArn": dict.fromkeys(KINDS, ""),
+    "MetricsConfig": dict.fromkeys(KINDS, {"Metrics": []}),
+    "ScalingConfig": {SQS: {}},
+    "SourceAccessConfigurations": dict.fromkeys(_KAFKAS, []),
 }
+# What UpdateEventSourceMapping needs to put a default back, where that is not the default itself:
+# AWS refuses {"OnFailure": {}} ("The Destination field is required for an OnFailure configuration");
+# the model's pattern for Destination admits "", which removes it.
+CLEAR_VALUES: dict[str, Any] = {"DestinationConfig": {"OnFailure": {"Destination": ""}}}
+# Members AWS fills into a structure given without them.
+NESTED_DEFAULTS: dict[str, dict[str, dict[str, Any]]] = {
+    "ProvisionedPollerConfig": {SQS: {"MinimumPollers": 2, "MaximumPollers": 200},
+                                MSK: {"MinimumPollers": 1, "MaximumPollers": 200},
+                                KAFKA: {"MinimumPollers": 1, "MaximumPollers": 200}},
+    "DocumentDBEventSourceConfig": {DOCDB: {"FullDocument": "Default"}},
+    "SelfManagedKafkaEventSourceConfig": {KAFKA: {"ConsumptionMode": "Stream"}},
+}
+# Structures every mapping of their kind has (AWS reports them even when not given): compared member
+# by member, a member left out meaning its default (or whatever AWS generated).
+MEMBERWISE = frozenset({"AmazonManagedKafkaEventSourceConfig", "SelfManagedKafkaEventSourceConfig",
+                        "DocumentDBEventSourceConfig"})
+# Members AWS generates when they are not given: compared only where the spec sets them.
+GENERATED_MEMBERS = {"AmazonManagedKafkaEventSourceConfig": "ConsumerGroupId",
+                     "SelfManagedKafkaEventSourceConfig": "ConsumerGroupId"}
+# Why a field the spec stopped setting cannot go back to the default in place.
+NO_WAY_BACK: dict[str, str] = {
+    "MaximumBatchingWindowInSeconds": "AWS cannot go back to the 500 ms default batching window in place "
+                                      "(only a new mapping has it)",
+    "ProvisionedPollerConfig": "AWS documents no way to go back from provisioned to on-demand polling in place",
+    "LoggingConfig": "AWS documents no way to unset it in place",
+    "SourceAccessConfigurations": "it is required for this kind of source",
+}
+# Older mappings report the pre-2020 "forever" values; a spec's -1 (or nothing) accepts them.
+LEGACY_FOREVER = {"MaximumRetryAttempts": 10000, "MaximumRecordAgeInSeconds": 604800}
 
-# Older mappings report the pre-2020 "forever" sentinels; they mean the same as -1.
-_SAME_AS_MINUS_ONE = {"MaximumRetryAttempts": 10000, "MaximumRecordAgeInSeconds": 604800}
+
+class _Unreadable:
+    """A live value esmctl could not read (filters encrypted with a KMS key it cannot decrypt with)."""
+
+    def __init__(self, why: str) -> None:
+        self.why = why
+
+    def __repr__(self) -> str:
+        return f"<unreadable: {self.why}>"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Unreadable)
+
+    __hash__ = object.__hash__
+
+
+def unreadable(why: str) -> _Unreadable:
+    return _Unreadable(why)
+
+
+def is_unreadable(value: Any) -> bool:
+    return isinstance(value, _Unreadable)
+
+
+# -- sources --------------------------------------------------------------------------------------
+def arn_service(arn: str | None) -> str:
+    parts = (arn or "").split(":")
+    return parts[2] if len(parts) > 5 and parts[0] == "arn" else ""
+
+
+def arn_region(arn: str | None) -> str:
+    parts = (arn or "").split(":")
+    return parts[3] if len(parts) > 4 else ""
 
 
 def source_type(params: dict[str, Any]) -> str:
-    """The kind of event source a mapping's parameters describe."""
+    """The kind of source a mapping's parameters (spec or API) describe; "" when it cannot be told."""
     arn = params.get("EventSourceArn") or ""
     if not arn:
         return KAFKA if params.get("SelfManagedEventSource") else ""
-    service = arn.split(":")[2] if arn.count(":") >= 5 else ""
-    if service == "kinesis":
-        return KINESIS
-    if service == "dynamodb":
-        return DYNAMODB
-    if service == "sqs":
-        return SQS
-    if service == "kafka":
-        return KAFKA
-    if service == "mq":
-        return MQ
-    if service == "rds":
-        return DOCDB
-    return ""
+    return {"kinesis": KINESIS, "dynamodb": DYNAMODB, "sqs": SQS, "kafka": MSK, "mq": MQ,
+            "rds": DOCDB, "docdb": DOCDB}.get(arn_service(arn), "")
 
 
-def is_consumer_arn(arn: str) -> bool:
-    return ":kinesis:" in arn and "/consumer/" in arn
+def is_consumer_arn(arn: str | None) -> bool:
+    return bool(arn) and ":kinesis:" in arn and "/consumer/" in arn
 
 
 def stream_of(arn: str) -> str:
@@ -100,10 +155,26 @@ def stream_of(arn: str) -> str:
     return arn.split("/consumer/")[0] if is_consumer_arn(arn) else arn
 
 
+def consumer_name(arn: str) -> str:
+    return arn.split("/consumer/", 1)[1].split(":")[0] if is_consumer_arn(arn) else ""
+
+
+def consumer_identity(stream_arn: str, name: str) -> str:
+    """A consumer as identity: its stream and name, not the creation epoch AWS appends to its ARN."""
+    return f"{stream_of(stream_arn)}/consumer/{name}"
+
+
+def brokers(params: dict[str, Any]) -> list[str]:
+    endpoints = (params.get("SelfManagedEventSource") or {}).get("Endpoints") or {}
+    return sorted(endpoints.get("KAFKA_BOOTSTRAP_SERVERS") or [])
+
+
 def short_arn(arn: str | None) -> str:
-    """`kinesis:orders`, `sqs:jobs`, `dynamodb:table/stream/...` — enough to recognise a source."""
+    """`kinesis:orders`, `sqs:jobs`, `orders-fn:live`: enough to recognise a source or function."""
     if not arn:
         return ""
+    if arn.startswith("kafka://"):
+        return "kafka:" + arn.removeprefix("kafka://")
     parts = arn.split(":", 5)
     if len(parts) < 6:
         return arn
@@ -117,9 +188,16 @@ def short_arn(arn: str | None) -> str:
         resource = resource.removeprefix("table/")
     elif service == "lambda":
         return resource.removeprefix("function:")
+    elif service == "kafka":
+        resource = resource.removeprefix("cluster/").split("/")[0]
+    elif service == "mq":
+        resource = resource.removeprefix("broker:").split(":")[0]
+    elif service == "rds":
+        resource = resource.removeprefix("cluster:")
     return f"{service}:{resource}"
 
 
+# -- functions ------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class FunctionRef:
     """A function as the identity rule sees it: its ARN and qualifier (alias or version)."""
@@ -135,12 +213,16 @@ class FunctionRef:
     def name(self) -> str:
         return self.arn.rsplit(":", 1)[1]
 
+    @property
+    def region(self) -> str:
+        return arn_region(self.arn)
+
 
 def function_ref(name_or_arn: str, region: str, account: str, partition: str = "aws") -> FunctionRef:
     """Resolve `fn`, `fn:alias`, `123456789012:function:fn`, or a full ARN to a FunctionRef.
 
-    Lambda accepts all of these spellings and treats them as the same function; esmctl
-    resolves them without a call per function (the account comes from one STS call).
+    Lambda accepts all of these spellings as the same function; esmctl resolves them without a
+    call per function (the account comes from one STS call).
     """
     s = name_or_arn.strip()
     if s.startswith("arn:"):
@@ -160,18 +242,97 @@ def function_ref(name_or_arn: str, region: str, account: str, partition: str = "
     return FunctionRef(f"arn:{partition}:lambda:{region}:{account}:function:{name}", qualifier)
 
 
-def arn_region(arn: str) -> str:
-    parts = arn.split(":")
-    return parts[3] if len(parts) > 4 else ""
+def function_spelling_key(name_or_arn: str) -> tuple[str, str, str]:
+    """What can be told of a function without AWS: (name, qualifier, "region:account" when an ARN)."""
+    ref = function_ref(name_or_arn, "", "")
+    where = ":".join(ref.arn.split(":")[3:5]) if name_or_arn.strip().startswith("arn:") else ""
+    return ref.name, ref.qualifier, where
 
 
-def mapping_key(function_arn: str, event_source: str) -> tuple[str, str]:
-    """The identity Lambda uses to refuse duplicates: (qualified function ARN, source ARN)."""
-    return (function_arn, event_source)
+# -- identity -------------------------------------------------------------------------------------
+@dataclass(frozen=True, order=True)
+class Key:
+    """A mapping's identity: the function (ARN with qualifier), the source, and a topic or queue."""
+
+    function: str
+    source: str
+    part: str = ""
+
+    def describe(self) -> str:
+        what = f"{short_arn(self.function)} <- {short_arn(self.source)}"
+        return f"{what} ({self.part})" if self.part else what
 
 
-def normalise_pattern(pattern: Any) -> Any:
-    """A filter pattern as parsed JSON, so spacing and key order never count as a change."""
+def source_identity(params: dict[str, Any]) -> tuple[str, str]:
+    """The source half of a Key, from a mapping's parameters (spec or API)."""
+    kind = source_type(params)
+    arn = params.get("EventSourceArn") or ""
+    if kind == KAFKA:
+        return "kafka://" + ",".join(brokers(params)), _first(params.get("Topics"))
+    if kind == MSK:
+        return arn, _first(params.get("Topics"))
+    if kind == MQ:
+        return arn, _first(params.get("Queues"))
+    if is_consumer_arn(arn):
+        return consumer_identity(arn, consumer_name(arn)), ""
+    return arn, ""
+
+
+def _first(items: Any) -> str:
+    return str(items[0]) if isinstance(items, list) and items else ""
+
+
+def slot(key: Key, kind: str) -> tuple[str, str] | None:
+    """The data a mapping reads: a Kinesis stream with all its consumers, a table with all its streams.
+
+    Within a slot the spec lists one mapping for, the spec owns the slot: another mapping of the
+    same function there is the old end of a hand-off (or of a replace, for DynamoDB).
+    """
+    if kind == KINESIS:
+        return key.function, stream_of(key.source)
+    if kind == DYNAMODB and "/stream/" in key.source:
+        return key.function, key.source.split("/stream/")[0]
+    return None
+
+
+# -- values ---------------------------------------------------------------------------------------
+def instant(value: Any) -> datetime:
+    """A timestamp in one form: an aware UTC datetime, whole seconds.
+
+    Accepts what a spec or the API can hold: datetime (naive = UTC), date (midnight UTC), ISO 8601
+    text with any offset or `Z`, and epoch seconds. Raises ValueError otherwise.
+    """
+    if isinstance(value, bool):
+        raise ValueError(f"{value!r} is not a timestamp")
+    if isinstance(value, datetime):
+        moment = value
+    elif isinstance(value, date):
+        moment = datetime(value.year, value.month, value.day)
+    elif isinstance(value, (int, float)):
+        if value != value or value in (float("inf"), float("-inf")):
+            raise ValueError(f"{value!r} is not a timestamp")
+        moment = datetime.fromtimestamp(value, timezone.utc)
+    elif isinstance(value, str):
+        text = value.strip()
+        if re.fullmatch(r"-?\d+(\.\d+)?", text):
+            return instant(float(text))
+        try:
+            moment = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
+        except ValueError:
+            raise ValueError(f"{value!r} is not an ISO 8601 timestamp or epoch seconds") from None
+    else:
+        raise ValueError(f"{value!r} is not a timestamp")
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(timezone.utc).replace(microsecond=0)
+
+
+def iso(moment: datetime) -> str:
+    return moment.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+def parse_pattern(pattern: Any) -> Any:
+    """A filter pattern as JSON data, so spacing and key order never count as a change."""
     if isinstance(pattern, str):
         try:
             return json.loads(pattern)
@@ -181,81 +342,339 @@ def normalise_pattern(pattern: Any) -> Any:
 
 
 def pattern_text(pattern: Any) -> str:
-    """The JSON string the API takes for a pattern given as a mapping or a string."""
+    """The JSON text the API takes for a pattern given as data or as text."""
     if isinstance(pattern, str):
         return pattern
     return json.dumps(pattern, separators=(",", ":"), sort_keys=True)
 
 
-def configurable(params: dict[str, Any]) -> dict[str, Any]:
-    """The fields of a mapping (live or desired) that configure it."""
-    out = {k: v for k, v in params.items() if k not in READ_ONLY_FIELDS}
-    out.pop("FunctionName", None)
-    return out
+def _sorted_json(items: list[Any]) -> list[Any]:
+    return sorted(items, key=lambda item: json.dumps(item, sort_keys=True, default=str))
 
 
-def normalise(params: dict[str, Any], kind: str) -> dict[str, Any]:
-    """Fill AWS's defaults for the source type and put every field in one canonical form."""
-    out = copy.deepcopy(configurable(params))
-    if "Enabled" not in out and params.get("State"):
-        # Live mappings report State, not Enabled.
-        out["Enabled"] = params["State"] not in ("Disabled", "Disabling")
-    for key, value in DEFAULTS.get(kind, _COMMON_DEFAULTS).items():
-        if out.get(key) is None:
-            out[key] = copy.deepcopy(value)
-    for key, sentinel in _SAME_AS_MINUS_ONE.items():
-        if out.get(key) == sentinel:
-            out[key] = -1
-    fc = out.get("FilterCriteria")
-    if isinstance(fc, dict):
-        filters = fc.get("Filters") or []
+def canonical_value(name: str, value: Any, kind: str) -> Any:
+    """One field's value in the form both sides are compared in."""
+    if is_unreadable(value):
+        return value
+    if name == "FilterCriteria":
+        filters = (value or {}).get("Filters") or [] if isinstance(value, dict) else []
         if not filters:
-            out["FilterCriteria"] = {}
-        else:
-            parsed = [normalise_pattern(f.get("Pattern")) for f in filters]
-            # Filter order does not matter to Lambda: compare as a sorted list.
-            out["FilterCriteria"] = {
-                "Filters": [{"Pattern": p} for p in sorted(parsed, key=lambda p: json.dumps(p, sort_keys=True))]
-            }
-    dc = out.get("DestinationConfig")
-    if isinstance(dc, dict):
-        on_failure = dc.get("OnFailure") or {}
-        out["DestinationConfig"] = {"OnFailure": {k: v for k, v in on_failure.items() if v}}
-    for key in ("FunctionResponseTypes",):
-        if isinstance(out.get(key), list):
-            out[key] = sorted(set(out[key]))
-    mc = out.get("MetricsConfig")
-    if isinstance(mc, dict):
-        out["MetricsConfig"] = {"Metrics": sorted(set(mc.get("Metrics") or []))}
-    sac = out.get("SourceAccessConfigurations")
-    if isinstance(sac, list):
-        out["SourceAccessConfigurations"] = sorted(sac, key=lambda d: json.dumps(d, sort_keys=True))
-    if out.get("StartingPositionTimestamp") is not None:
-        out["StartingPositionTimestamp"] = _iso(out["StartingPositionTimestamp"])
-    if not out.get("Tags"):
-        out.pop("Tags", None)
+            return {}
+        patterns = [parse_pattern(f.get("Pattern")) if isinstance(f, dict) else f for f in filters]
+        return {"Filters": [{"Pattern": p} for p in _sorted_json(patterns)]}
+    if name == "DestinationConfig" and isinstance(value, dict):
+        out = {}
+        for side in ("OnFailure", "OnSuccess"):
+            given = value.get(side)
+            if side == "OnFailure" or given:
+                out[side] = {k: v for k, v in (given or {}).items() if v}
+        return out
+    if name in ("FunctionResponseTypes",) and isinstance(value, list):
+        return sorted(set(value))
+    if name == "MetricsConfig" and isinstance(value, dict):
+        return {**value, "Metrics": sorted(set(value.get("Metrics") or []))}
+    if name == "SourceAccessConfigurations" and isinstance(value, list):
+        return _sorted_json(value)
+    if name == "StartingPositionTimestamp" and value is not None:
+        try:
+            return instant(value)
+        except ValueError:
+            return value
+    if name in NESTED_DEFAULTS and isinstance(value, dict):
+        return {**NESTED_DEFAULTS[name].get(kind, {}), **value}
+    if name == "KMSKeyArn" and value is None:
+        return ""
+    return copy.deepcopy(value)
+
+
+@cache
+def config_fields() -> frozenset[str]:
+    """Every field that configures a mapping (derived from botocore's model): all but identity and tags."""
+    from esmctl import schema
+
+    return frozenset(schema.member_names()) - IDENTITY_FIELDS - {"Tags"}
+
+
+def canonical(params: dict[str, Any], kind: str) -> dict[str, Any]:
+    """A mapping's configuration in canonical form with AWS's defaults for the kind filled in."""
+    fields = config_fields()
+    out: dict[str, Any] = {}
+    for name, value in params.items():
+        if name in fields and value is not None:
+            out[name] = canonical_value(name, value, kind)
+    if "Enabled" not in out and params.get("State"):
+        out["Enabled"] = params["State"] not in ("Disabled", "Disabling")
+    for name, per_kind in DEFAULTS.items():
+        if name not in out and kind in per_kind:
+            out[name] = copy.deepcopy(per_kind[kind])
     return out
 
 
-def _iso(value: Any) -> str:
-    from datetime import datetime, timezone
-
-    if isinstance(value, datetime):
-        if value.tzinfo is None:
-            value = value.replace(tzinfo=timezone.utc)
-        return value.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
-    if isinstance(value, (int, float)):
-        return datetime.fromtimestamp(value, timezone.utc).isoformat().replace("+00:00", "Z")
-    return str(value)
-
-
-def clearing_value(field: str, kind: str) -> Any:
-    """What to send so that a field the spec no longer sets goes back to AWS's default."""
-    return copy.deepcopy(DEFAULTS.get(kind, _COMMON_DEFAULTS).get(field))
-
-
-def api_value(field: str, value: Any) -> Any:
-    """A normalised value turned back into the shape the API takes."""
-    if field == "FilterCriteria" and value.get("Filters"):
-        return {"Filters": [{"Pattern": pattern_text(f["Pattern"])} for f in value["Filters"]]}
+def to_api(name: str, value: Any) -> Any:
+    """A value from a spec (or a canonical one) in the shape the API takes."""
+    if name == "FilterCriteria" and isinstance(value, dict) and value.get("Filters"):
+        return {**value, "Filters": [{**f, "Pattern": pattern_text(f.get("Pattern"))} for f in value["Filters"]]}
+    if name == "DestinationConfig" and isinstance(value, dict):
+        on_failure = value.get("OnFailure")
+        if isinstance(on_failure, dict) and not on_failure.get("Destination"):
+            return {**value, "OnFailure": {**on_failure, "Destination": ""}}
+    if name == "StartingPositionTimestamp" and value is not None:
+        return instant(value)
     return value
+
+
+def clear_value(name: str, kind: str) -> Any:
+    """What UpdateEventSourceMapping needs to put a field back to the kind's default."""
+    if name in CLEAR_VALUES:
+        return copy.deepcopy(CLEAR_VALUES[name])
+    return copy.deepcopy(DEFAULTS.get(name, {}).get(kind))
+
+
+def has_default(name: str, kind: str) -> bool:
+    return kind in DEFAULTS.get(name, {})
+
+
+def satisfies(name: str, want: Any, have: Any) -> bool:
+    """Does the live value give what the spec asks for? Equality, plus the legacy "forever" values."""
+    if want == have:
+        return True
+    return want == -1 and LEGACY_FOREVER.get(name) == have
+
+
+# -- mappings -------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Consumer:
+    """A Kinesis enhanced fan-out consumer a mapping reads through."""
+
+    stream_arn: str
+    name: str
+    arn: str | None = None  # None: not registered yet; the executor registers it and fills the ARN in
+
+    @property
+    def identity(self) -> str:
+        return consumer_identity(self.stream_arn, self.name)
+
+
+@dataclass(frozen=True)
+class Mapping:
+    """A mapping, desired (from a spec) or live (from AWS), in one canonical form.
+
+    `config` holds every configuration field with AWS's defaults filled in, so a field left out of
+    the spec equals its default. `params` keeps what the spec wrote (sent on create) or what AWS
+    reported.
+    """
+
+    key: Key
+    kind: str
+    config: dict[str, Any]
+    params: dict[str, Any]
+    source_arn: str | None  # the EventSourceArn; None for self-managed Kafka and an unregistered consumer
+    uuid: str | None = None
+    state: str = ""
+    where: str = ""  # FILE:LINE:COL of a desired mapping
+    consumer: Consumer | None = None
+    tags: dict[str, str] | None = None  # desired: the tags the spec manages (None: not managed)
+
+    @property
+    def function(self) -> str:
+        return self.key.function
+
+    @property
+    def arn(self) -> str:
+        return self.params.get("EventSourceMappingArn", "")
+
+    @property
+    def last_result(self) -> str:
+        return self.params.get("LastProcessingResult") or ""
+
+    @property
+    def enabled(self) -> bool:
+        return self.config.get("Enabled", True) is not False
+
+    def title(self) -> str:
+        return self.key.describe()
+
+
+def live_mapping(raw: dict[str, Any], filters: Any = None) -> Mapping:
+    """A mapping as AWS reported it. `filters`: the FilterCriteria read with GetEventSourceMapping
+    where the listing hides them (KMS-encrypted), or an unreadable marker."""
+    kind = source_type(raw)
+    params = dict(raw)
+    if filters is not None:
+        params["FilterCriteria"] = filters
+    elif filters_hidden(raw):
+        params["FilterCriteria"] = unreadable("encrypted with a KMS key; not read")
+    source, part = source_identity(raw)
+    return Mapping(Key(raw.get("FunctionArn", ""), source, part), kind, canonical(params, kind), params,
+                   raw.get("EventSourceArn"), uuid=raw.get("UUID"), state=raw.get("State", ""))
+
+
+def filters_hidden(raw: dict[str, Any]) -> bool:
+    """ListEventSourceMappings shows FilterCriteria as null when they are encrypted with a KMS key."""
+    return bool(raw.get("KMSKeyArn")) and raw.get("FilterCriteria") is None
+
+
+def desired_mapping(params: dict[str, Any], function: FunctionRef, *, where: str = "",
+                    consumer: Consumer | None = None) -> Mapping:
+    """A spec's mapping with its function resolved (and its consumer, when it reads through one)."""
+    kind = source_type(params)
+    params = dict(params)
+    tags = params.pop("Tags", None)
+    if consumer is not None:
+        source, part, arn = consumer.identity, "", consumer.arn
+    else:
+        (source, part), arn = source_identity(params), params.get("EventSourceArn")
+    return Mapping(Key(function.qualified_arn, source, part), kind, canonical(params, kind), params, arn,
+                   where=where, consumer=consumer, tags=dict(tags) if tags is not None else None)
+
+
+@dataclass(frozen=True)
+class FieldChange:
+    name: str
+    before: Any
+    after: Any
+
+
+@dataclass
+class Comparison:
+    """How a live mapping differs from the desired one."""
+
+    changes: list[FieldChange] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # what differs but cannot be changed, and why
+
+    @property
+    def names(self) -> list[str]:
+        return [c.name for c in self.changes]
+
+
+def compare(want: Mapping, have: Mapping) -> Comparison:
+    """Every field whose desired value the live mapping does not satisfy."""
+    out = Comparison()
+    kind = want.kind or have.kind
+    for name in sorted(set(want.config) | set(have.config)):
+        w, h = want.config.get(name), have.config.get(name)
+        if is_unreadable(h):
+            if w != DEFAULTS.get(name, {}).get(kind):
+                out.notes.append(f"{name}: cannot be read ({h.why}): no change to it is planned")
+            continue
+        if name in MEMBERWISE:
+            _compare_members(name, w, h, kind, out)
+            continue
+        if name == "StartingPositionTimestamp" and w is not None and h is None:
+            continue  # not echoed by every endpoint; AWS echoes it for AT_TIMESTAMP
+        if w is None:
+            if h not in (None, {}, [], "") and h != DEFAULTS.get(name, {}).get(kind):
+                why = NO_WAY_BACK.get(name, "AWS has no default for it to go back to")
+                out.notes.append(f"{name} stays {json.dumps(_plain(h))}: the spec no longer sets it, but {why}; "
+                                 "set it in the spec to silence this")
+            continue
+        if isinstance(w, dict) and isinstance(h, dict) and name not in DEFAULTS:
+            h = _drop_unsettable(name, w, h, out)
+        if not satisfies(name, w, h):
+            out.changes.append(FieldChange(name, h, w))
+    return out
+
+
+def _compare_members(name: str, w: Any, h: Any, kind: str, out: Comparison) -> None:
+    """A structure every mapping of the kind has: each member the spec leaves out is its default."""
+    want = {**NESTED_DEFAULTS.get(name, {}).get(kind, {}), **(w or {})}
+    have = dict(h or {})
+    if GENERATED_MEMBERS.get(name) not in want:
+        have.pop(GENERATED_MEMBERS.get(name), None)
+    have = _drop_unsettable(name, want, have, out)
+    if want != have:
+        out.changes.append(FieldChange(name, h, want))
+
+
+def _drop_unsettable(name: str, want: dict, have: dict, out: Comparison) -> dict:
+    """Members set on the mapping that the spec no longer sets, where AWS has no way to unset them."""
+    dropped = sorted(set(have) - set(want))
+    if dropped:
+        out.notes.append(f"{name}: {', '.join(dropped)} stays as it is: AWS documents no way to unset it in "
+                         "place; set it in the spec to silence this")
+    return {k: v for k, v in have.items() if k not in dropped}
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return iso(value)
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def plain(value: Any) -> Any:
+    """A canonical value as JSON data (instants as ISO 8601 text)."""
+    return _plain(value)
+
+
+def replace_reasons(comparison: Comparison) -> list[str]:
+    """The changes UpdateEventSourceMapping cannot make (from botocore's model): each needs a new mapping."""
+    from esmctl import schema
+
+    out = []
+    immutable = schema.immutable_members()
+    for change in comparison.changes:
+        if change.name in schema.create_only():
+            out.append(change.name)
+        elif change.name in immutable and isinstance(change.after, dict):
+            before = change.before if isinstance(change.before, dict) else {}
+            for member in sorted(immutable[change.name]):
+                if member in change.after and change.after.get(member) != before.get(member):
+                    out.append(f"{change.name}.{member}")
+    return out
+
+
+def update_params(want: Mapping, changes: list[FieldChange]) -> dict[str, Any]:
+    """UpdateEventSourceMapping parameters for the changed fields: the spec's value, or what puts
+    the default back for a field the spec left out."""
+    from esmctl import schema
+
+    immutable = schema.immutable_members()
+    out: dict[str, Any] = {}
+    for change in changes:
+        if change.name not in schema.updatable():
+            continue
+        if change.name in want.params and want.params[change.name] is not None:
+            value = to_api(change.name, copy.deepcopy(want.params[change.name]))
+        else:
+            value = clear_value(change.name, want.kind)
+        if change.name in immutable and isinstance(value, dict):
+            value = {k: v for k, v in value.items() if k not in immutable[change.name]}
+        out[change.name] = value
+    return out
+
+
+def create_params(want: Mapping, *, source_arn: str | None = None, tags: dict[str, str] | None = None,
+                  start_at: datetime | None = None) -> dict[str, Any]:
+    """CreateEventSourceMapping parameters: what the spec gives, in the API's shapes."""
+    out = {name: to_api(name, copy.deepcopy(value)) for name, value in want.params.items() if value is not None}
+    out["FunctionName"] = want.params.get("FunctionName") or want.function
+    out.pop("EventSourceArn", None)
+    if source_arn or want.source_arn:  # a consumer's ARN; none yet for one to be registered
+        out["EventSourceArn"] = source_arn or want.source_arn
+    if "DestinationConfig" in out and not (out["DestinationConfig"].get("OnFailure") or {}).get("Destination"):
+        out.pop("DestinationConfig")  # an empty destination is the default; AWS refuses it spelled out
+    if start_at is not None:
+        out["StartingPosition"] = "AT_TIMESTAMP"
+        out["StartingPositionTimestamp"] = start_at
+    if tags:
+        out["Tags"] = dict(tags)
+    return out
+
+
+def managed_tags(tags: dict[str, str] | None) -> dict[str, str]:
+    """Tags a spec can manage: not AWS's own, not esmctl's bookkeeping."""
+    return {k: v for k, v in (tags or {}).items() if not k.startswith(RESERVED_TAG_PREFIXES)}
+
+
+def handoff_start(at: datetime, iterator_age_ms: float, margin: float) -> datetime:
+    """Where a hand-off starts the new mapping: at most the datapoint's time − its IteratorAge − margin.
+
+    IteratorAge is the age of the last record of a batch when the batch finished; its Maximum over a
+    period that starts at `at` bounds how far behind every shard that delivered a batch then was.
+    """
+    start = at - timedelta(milliseconds=iterator_age_ms, seconds=margin)
+    return start.replace(microsecond=0)

@@ -1,80 +1,125 @@
-"""Compare desired mappings with live ones and say what must change. Pure: no I/O.
+"""Compare desired mappings with live ones and say what must change, step by step. Pure: no I/O.
 
-    spec.load ─▶ desired ─┐
-                          ├─ plan.diff(desired, live, prune=…) ─▶ Plan ─▶ render / apply
-    aws.list ─▶ live ─────┘
+Both sides are model.Mappings (AWS's defaults filled in), so a field left out of the spec equals
+its default. What a plan needs beyond one listing comes in `Reads`: the tags of the few mappings
+whose tags matter, and where an old mapping is for a hand-off. `diff` names what it missed in
+`Plan.missing`; the caller reads that and plans again.
 
-Identity is Lambda's own: (qualified function ARN, event source ARN). Both sides are
-normalised with AWS's defaults for the source type before comparing, so a field left out of
-the spec equals its default, and removing a field from the spec sends the default back.
+Each Change carries the steps `apply` carries out in order. The multi-step ones leave a state a
+later run recognises and finishes:
+
+  replace  (same identity)  delete old → wait until gone → create new       (never create-first: 409)
+  handoff  (a new source in the same slot: stream ↔ consumer, consumer ↔ consumer)
+                            create new AT_TIMESTAMP where the old one is → wait until it runs →
+                            delete old.  Killed half-way, both exist: the next plan finishes it.
+  replace  (same slot, position unknown, or a DynamoDB table's new stream)
+                            create new at its StartingPosition → wait → delete old
+
+A slot is the data a mapping reads (model.slot): where the spec lists one mapping of a function in
+a slot, any other live mapping of that function there is the old end of a move and is deleted once
+the new one runs; nothing else that the spec does not list is deleted without --prune.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from esmctl import model
+from esmctl.model import FieldChange, Key, Mapping
 
-CREATE, UPDATE, REPLACE, DELETE, HANDOFF = "create", "update", "replace", "delete", "handoff"
-SYMBOLS = {CREATE: "+", UPDATE: "~", REPLACE: "-/+", DELETE: "-", HANDOFF: "<~>"}
-Key = tuple[str, str]
+CREATE, UPDATE, REPLACE, HANDOFF, DELETE = "create", "update", "replace", "handoff", "delete"
+ACTIONS = (CREATE, UPDATE, REPLACE, HANDOFF, DELETE)
+SYMBOLS = {CREATE: "+", UPDATE: "~", REPLACE: "-/+", HANDOFF: "<~>", DELETE: "-"}
+NEW = None  # a Step's uuid for the mapping its own change creates (known only once created)
 
 
 @dataclass(frozen=True)
-class FieldChange:
-    name: str
-    before: Any
-    after: Any
+class Position:
+    """The newest IteratorAge datapoint of a function: the period's start and its Maximum (ms)."""
+
+    at: datetime
+    iterator_age_ms: float
 
 
-@dataclass
-class Target:
-    """A desired mapping with its identity resolved (function ARN, source ARN)."""
+@dataclass(frozen=True)
+class Reads:
+    """What was read beyond the listing."""
 
-    key: Key
-    params: dict[str, Any]  # API parameters, FunctionName as the user wrote it
-    where: str = ""
-    consumer: str | None = None  # Kinesis consumer name, when the mapping reads through one
-
-    @property
-    def kind(self) -> str:
-        return model.source_type(self.params)
+    tags: dict[str, dict[str, str]] = field(default_factory=dict)  # live UUID -> tags
+    positions: dict[str, Position | None] = field(default_factory=dict)  # function ARN -> newest datapoint
+    window: timedelta = timedelta(minutes=15)  # how far back positions were looked for
 
 
-@dataclass
+@dataclass(frozen=True)
+class Missing:
+    tags: frozenset[str] = frozenset()  # UUIDs
+    positions: frozenset[str] = frozenset()  # function ARNs
+
+    def __bool__(self) -> bool:
+        return bool(self.tags or self.positions)
+
+
+@dataclass(frozen=True)
+class Step:
+    """One API call (or wait) of a change. `uuid` None means the mapping this change creates."""
+
+    op: str  # register-consumer, create, update, tag, untag, delete, wait-settled, wait-gone
+    uuid: str | None = NEW
+    params: dict[str, Any] = field(default_factory=dict)
+    final: bool = False  # a last wait that --no-wait skips; the others guard the next step
+
+    def describe(self) -> str:
+        target = self.uuid or "the new mapping"
+        return {"register-consumer": f"register consumer {self.params.get('name')}", "create": "create",
+                "update": f"update {target}", "tag": f"tag {target}", "untag": f"untag {target}",
+                "delete": f"delete {target}", "wait-settled": f"wait until {target} is "
+                f"{self.params.get('state', 'settled')}", "wait-gone": f"wait until {target} is gone"}[self.op]
+
+
+@dataclass(frozen=True)
 class Change:
     action: str
     key: Key
-    uuid: str | None = None
-    fields: list[FieldChange] = field(default_factory=list)
-    params: dict[str, Any] = field(default_factory=dict)  # create: all; update: only what changes
-    tags_set: dict[str, str] = field(default_factory=dict)
-    tags_removed: list[str] = field(default_factory=list)
+    before: tuple[Mapping, ...]  # the live mappings it updates or deletes
+    after: Mapping | None  # the desired mapping (None for a delete)
+    fields: tuple[FieldChange, ...]
+    steps: tuple[Step, ...]
     reason: str = ""
-    where: str = ""
-    live: dict[str, Any] | None = None
-    handoff_at: datetime | None = None  # a hand-off's AT_TIMESTAMP, computed when planned
+    start_at: datetime | None = None  # where a hand-off starts the new mapping
 
     @property
-    def function(self) -> str:
-        return self.key[0]
-
-    @property
-    def source(self) -> str:
-        return self.key[1]
+    def uuid(self) -> str | None:
+        return self.before[0].uuid if self.before else None
 
     @property
     def destructive(self) -> bool:
-        return self.action in (DELETE, REPLACE, HANDOFF)
+        return self.action in (REPLACE, HANDOFF, DELETE)
+
+    @property
+    def needs_allow_replace(self) -> bool:
+        return self.action == REPLACE
+
+    def title(self) -> str:
+        return self.key.describe()
 
 
-@dataclass
+@dataclass(frozen=True)
+class Note:
+    """Something the plan cannot change, said plainly."""
+
+    key: Key
+    text: str
+
+
+@dataclass(frozen=True)
 class Plan:
-    changes: list[Change]
-    unmanaged: list[dict[str, Any]] = field(default_factory=list)
+    changes: tuple[Change, ...]
+    unmanaged: tuple[Mapping, ...] = ()
+    notes: tuple[Note, ...] = ()
     in_sync: int = 0
+    missing: Missing = Missing()
 
     def count(self, action: str) -> int:
         return sum(1 for c in self.changes if c.action == action)
@@ -84,107 +129,250 @@ class Plan:
         return not self.changes
 
 
-def _managed_fields(desired: dict[str, Any], kind: str) -> set[str]:
-    """Fields esmctl compares: those the spec sets and those with a known AWS default."""
-    return (set(desired) | set(model.DEFAULTS.get(kind, {}))) - {"Tags", "EventSourceArn"}
-
-
-def compare(target: Target, live: dict[str, Any]) -> list[FieldChange]:
-    """The fields whose desired value differs from the live one, after normalising both."""
-    kind = target.kind or model.source_type(live)
-    want = model.normalise(target.params, kind)
-    have = model.normalise(live, kind)
-    out = []
-    for name in sorted(_managed_fields(want, kind)):
-        if name == "StartingPositionTimestamp" and name not in have:
-            continue  # not echoed by every endpoint; AWS always returns it for AT_TIMESTAMP
-        started_at_timestamp = have.get("StartingPosition") == "AT_TIMESTAMP"
-        if name in ("StartingPosition", "StartingPositionTimestamp") and started_at_timestamp \
-                and want.get("StartingPosition") in ("LATEST", "TRIM_HORIZON"):
-            continue  # started at a timestamp by a hand-off: the position matters only at creation
-        if want.get(name) != have.get(name):
-            out.append(FieldChange(name, have.get(name), want.get(name)))
-    return out
-
-
-def diff_tags(want: dict[str, str] | None, have: dict[str, str] | None) -> tuple[dict[str, str], list[str]]:
-    if want is None:  # the spec does not manage tags: leave them alone
-        return {}, []
-    have = have or {}
-    to_set = {k: v for k, v in want.items() if have.get(k) != v}
-    to_remove = sorted(k for k in have if k not in want and not k.startswith("aws:"))
-    return to_set, to_remove
-
-
-def diff(targets: list[Target], live: list[dict[str, Any]], *, prune: bool = False,
-         live_tags: dict[str, dict[str, str]] | None = None) -> Plan:
-    """The plan that makes `live` match `targets`.
-
-    `live_tags` holds the tags of the live mappings whose target sets Tags (by UUID); tags of
-    others are never read or changed. With prune, live mappings of the spec's functions that the
-    spec does not list are deleted; without it they are reported as unmanaged.
-    """
-    live_tags = live_tags or {}
-    by_key: dict[Key, dict[str, Any]] = {}
-    for m in live:
-        by_key.setdefault(model.mapping_key(m["FunctionArn"], m.get("EventSourceArn", "")), m)
-    changes: list[Change] = []
-    in_sync = 0
-    wanted = set()
-    for t in targets:
-        wanted.add(t.key)
-        current = by_key.get(t.key)
-        if current is None:
-            shown = model.normalise(t.params, t.kind)  # filter patterns as JSON, like the other actions
-            changes.append(Change(CREATE, t.key, params=dict(t.params), where=t.where,
-                                  fields=[FieldChange(k, None, shown.get(k, v)) for k, v in sorted(t.params.items())
-                                          if k not in ("FunctionName", "EventSourceArn")]))
-            continue
-        fields = compare(t, current)
-        tags_set, tags_removed = diff_tags(t.params.get("Tags"), live_tags.get(current["UUID"]))
-        if not fields and not tags_set and not tags_removed:
-            in_sync += 1
-            continue
-        replace = [f.name for f in fields if f.name in model.REPLACE_FIELDS]
-        if replace:
-            changes.append(Change(REPLACE, t.key, uuid=current["UUID"], fields=fields, params=dict(t.params),
-                                  where=t.where, live=current,
-                                  reason=f"{', '.join(replace)} cannot be changed in place"))
-            continue
-        params = update_params(t, fields, t.kind or model.source_type(current))
-        tag_fields = []
-        if tags_set or tags_removed:
-            have = live_tags.get(current["UUID"]) or {}
-            tag_fields = [FieldChange(f"Tags.{k}", have.get(k), v) for k, v in sorted(tags_set.items())]
-            tag_fields += [FieldChange(f"Tags.{k}", have.get(k), None) for k in tags_removed]
-        changes.append(Change(UPDATE, t.key, uuid=current["UUID"], fields=fields + tag_fields, params=params,
-                              tags_set=tags_set, tags_removed=tags_removed, where=t.where, live=current))
-    functions = {t.key[0] for t in targets}
-    unmanaged = [m for k, m in by_key.items() if k not in wanted and k[0] in functions]
-    if prune:
-        for m in unmanaged:
-            changes.append(Change(DELETE, model.mapping_key(m["FunctionArn"], m.get("EventSourceArn", "")),
-                                  uuid=m["UUID"], live=m, reason="not in the spec (--prune)"))
-        unmanaged = []
-    sort_changes(changes)
-    return Plan(changes, unmanaged, in_sync)
-
-
-def update_params(target: Target, fields: list[FieldChange], kind: str) -> dict[str, Any]:
-    """UpdateEventSourceMapping parameters for the changed fields; a field the spec left out
-    gets the value that puts AWS's default back."""
-    params = {}
-    for f in fields:
-        value = target.params.get(f.name)
-        if value is None:
-            value = model.clearing_value(f.name, kind)
-        params[f.name] = model.api_value(f.name, value)
-    return params
-
-
 _ORDER = {DELETE: 0, REPLACE: 1, HANDOFF: 2, CREATE: 3, UPDATE: 4}
 
 
-def sort_changes(changes: list[Change]) -> None:
-    """Deletes first (a replacement must never meet its old self), then by identity."""
-    changes.sort(key=lambda c: (_ORDER[c.action], c.key))
+def diff(desired: list[Mapping], live: list[Mapping], *, prune: bool = False, reads: Reads | None = None,
+         margin: float = 60) -> Plan:
+    """The plan that makes `live` what `desired` says."""
+    return _Planner(desired, live, reads or Reads(), margin).plan(prune)
+
+
+class _Planner:
+    def __init__(self, desired: list[Mapping], live: list[Mapping], reads: Reads, margin: float) -> None:
+        self.desired = desired
+        self.reads = reads
+        self.margin = margin
+        self.present = [m for m in live if m.state != "Deleting"]  # a Deleting mapping is as good as gone
+        self.deleting: dict[Key, list[Mapping]] = {}
+        for m in live:
+            if m.state == "Deleting":
+                self.deleting.setdefault(m.key, []).append(m)
+        self.by_key: dict[Key, list[Mapping]] = {}
+        for m in self.present:
+            self.by_key.setdefault(m.key, []).append(m)
+        self.wanted = {d.key for d in desired}
+        self.slots: dict[tuple[str, str], list[Mapping]] = {}
+        for d in desired:
+            s = model.slot(d.key, d.kind)
+            if s is not None:
+                self.slots.setdefault(s, []).append(d)
+        self.missing_tags: set[str] = set()
+        self.missing_positions: set[str] = set()
+        self.notes: list[Note] = []
+
+    # -- the plan -------------------------------------------------------------------------------
+    def plan(self, prune: bool) -> Plan:
+        changes: list[Change] = []
+        taken: set[str] = set()  # UUIDs of live mappings the spec accounts for
+        in_sync = 0
+        for d in self.desired:
+            same = self.by_key.get(d.key, [])
+            current = same[0] if same else None
+            olds = self._slot_olds(d)
+            if current is not None and (d.source_arn == current.source_arn or d.source_arn is d.consumer is None):
+                taken.add(current.uuid)
+                change = self._in_place(d, current)
+                if change is None:
+                    in_sync += 1
+                else:
+                    changes.append(change)
+                if olds:
+                    changes.append(self._finish(d, current, olds))
+            else:
+                if current is not None:  # the same consumer name, re-registered: a new ARN
+                    olds = [current, *olds]
+                changes.append(self._create_or_move(d, olds))
+            taken.update(m.uuid for m in olds)
+            for extra in same[1:]:
+                self.notes.append(Note(d.key, f"another mapping with the same identity exists ({extra.uuid}); "
+                                              "it is left alone"))
+                taken.add(extra.uuid)
+        functions = {d.key.function for d in self.desired}
+        unmanaged = tuple(m for m in self.present if m.uuid not in taken and m.key.function in functions)
+        if prune:
+            changes += [self._delete(m) for m in unmanaged]
+            unmanaged = ()
+        changes.sort(key=lambda c: (_ORDER[c.action], c.key))
+        missing = Missing(frozenset(self.missing_tags), frozenset(self.missing_positions))
+        return Plan(tuple(changes), unmanaged, tuple(self.notes), in_sync, missing)
+
+    def _slot_olds(self, d: Mapping) -> list[Mapping]:
+        """Other live mappings of d's function in d's slot, when the spec lists only d there."""
+        s = model.slot(d.key, d.kind)
+        if s is None or len(self.slots.get(s, [])) != 1:
+            return []
+        return [m for m in self.present if m.key != d.key and m.key not in self.wanted
+                and model.slot(m.key, m.kind) == s]
+
+    def _tags(self, m: Mapping) -> dict[str, str] | None:
+        if m.uuid not in self.reads.tags:
+            self.missing_tags.add(m.uuid)
+            return None
+        return self.reads.tags[m.uuid]
+
+    # -- same identity: in sync, update, or replace ----------------------------------------------
+    def _in_place(self, d: Mapping, live: Mapping) -> Change | None:
+        comparison = model.compare(d, live)
+        self.notes += [Note(d.key, n) for n in comparison.notes]
+        changes = comparison.changes
+        start = {"StartingPosition", "StartingPositionTimestamp"}
+        if live.config.get("StartingPosition") == "AT_TIMESTAMP" and start & set(comparison.names):
+            tags = self._tags(live)
+            if tags is not None and model.HANDOFF_TAG in tags:
+                # Started where its predecessor was by a hand-off: the spec's start held at the time.
+                changes = [c for c in changes if c.name not in start]
+        replace_by = model.replace_reasons(model.Comparison(changes))
+        if replace_by:
+            return self._replace_in_place(d, live, changes, replace_by)
+        tags_set, tags_removed = {}, []
+        if d.tags is not None:
+            have = self._tags(live)
+            if have is not None:
+                have = model.managed_tags(have)
+                tags_set = {k: v for k, v in d.tags.items() if have.get(k) != v}
+                tags_removed = sorted(k for k in have if k not in d.tags)
+                changes = changes + [FieldChange(f"Tags.{k}", have.get(k), v) for k, v in sorted(tags_set.items())]
+                changes += [FieldChange(f"Tags.{k}", have[k], None) for k in tags_removed]
+        if not changes:
+            return None
+        params = model.update_params(d, [c for c in changes if not c.name.startswith("Tags.")])
+        steps: list[Step] = []
+        if params:
+            steps.append(Step("update", live.uuid, params))
+        if tags_set:
+            steps.append(Step("tag", live.uuid, {"arn": live.arn, "tags": tags_set}))
+        if tags_removed:
+            steps.append(Step("untag", live.uuid, {"arn": live.arn, "keys": tags_removed}))
+        if params:
+            steps.append(Step("wait-settled", live.uuid, final=True))
+        return Change(UPDATE, d.key, (live,), d, tuple(_shown(changes)), tuple(steps))
+
+    def _replace_in_place(self, d: Mapping, live: Mapping, changes: list[FieldChange], why: list[str]) -> Change:
+        tags = self._new_tags(d, [live])
+        steps = [Step("delete", live.uuid), Step("wait-gone", live.uuid),
+                 *self._create_steps(d, tags=tags)]
+        reason = (f"{', '.join(why)} cannot be changed in place: needs --allow-replace; the mapping is deleted, "
+                  f"then created again" + _position_lost(d))
+        return Change(REPLACE, d.key, (live,), d, tuple(_shown(changes)), tuple(steps), reason)
+
+    # -- a new identity: create, or move from the old mappings of the slot ------------------------
+    def _create_or_move(self, d: Mapping, olds: list[Mapping]) -> Change:
+        fields = tuple(FieldChange(k, None, model.plain(d.config.get(k, v))) for k, v in sorted(d.params.items())
+                       if k not in model.IDENTITY_FIELDS)
+        if not olds:
+            waits = [Step("wait-gone", m.uuid) for m in self.deleting.get(d.key, [])]
+            return Change(CREATE, d.key, (), d, fields, tuple(waits + self._create_steps(d, tags=d.tags)))
+        tags = self._new_tags(d, olds)
+        where_from = ", ".join(f"{model.short_arn(m.source_arn or m.key.source)} ({m.uuid})" for m in olds)
+        moved = tuple(FieldChange("EventSourceArn", m.source_arn, d.source_arn or d.key.source) for m in olds[:1])
+        if d.kind == model.KINESIS:
+            start, unknown = self._start(olds)
+            if start is not None:
+                steps = self._create_steps(d, tags={**(tags or {}), model.HANDOFF_TAG: _uuids(olds)}, start_at=start,
+                                           settle=True) + self._delete_steps(olds)
+                reason = (f"moves from {where_from}: the new mapping starts AT_TIMESTAMP {model.iso(start)} "
+                          f"(the old one's position − {self.margin:g}s), then the old one is deleted; no record "
+                          "is skipped, records after that time are processed again")
+                return Change(HANDOFF, d.key, tuple(olds), d, moved, tuple(steps), reason, start_at=start)
+            why = f"the old mapping's position is unknown ({unknown})"
+        else:
+            why = "a DynamoDB stream cannot start at a timestamp"
+        steps = self._create_steps(d, tags=tags, settle=True) + self._delete_steps(olds)
+        reason = (f"moves from {where_from}, but {why}: needs --allow-replace; the new mapping starts at its "
+                  f"StartingPosition, then the old one is deleted" + _position_lost(d))
+        return Change(REPLACE, d.key, tuple(olds), d, moved, tuple(steps), reason)
+
+    def _finish(self, d: Mapping, current: Mapping, olds: list[Mapping]) -> Change:
+        """The new mapping of a move exists and the old ones too: an interrupted hand-off, finished."""
+        steps = [Step("wait-settled", current.uuid, {"state": _state(d)}), *self._delete_steps(olds)]
+        where_from = ", ".join(f"{model.short_arn(m.source_arn)} ({m.uuid})" for m in olds)
+        reason = (f"finishes a move: {where_from} also reads this data for {model.short_arn(d.key.function)}; "
+                  f"it is deleted once {current.uuid} is {_state(d)}")
+        fields = tuple(FieldChange("EventSourceArn", m.source_arn, None) for m in olds)
+        return Change(HANDOFF, d.key, tuple(olds), d, fields, tuple(steps), reason)
+
+    def _start(self, olds: list[Mapping]) -> tuple[datetime | None, str]:
+        """The earliest position of the old mappings, or why it cannot be told."""
+        starts, unknown = [], []
+        for old in olds:
+            if old.state != "Enabled":
+                unknown.append(f"{old.uuid} is {old.state or 'in no known state'}")
+            elif old.last_result.upper().startswith("PROBLEM"):
+                unknown.append(f"{old.uuid} reports {old.last_result!r}")
+            elif sharing := [m for m in self.present if m is not old and m.kind in model.STREAM_TYPES
+                             and m.state == "Enabled" and _same_metric(m.key.function, old.key.function)]:
+                unknown.append(f"IteratorAge is per function, and {model.short_arn(old.key.function)} has "
+                               f"{len(sharing)} other Enabled stream mapping(s)")
+            elif old.key.function not in self.reads.positions:
+                self.missing_positions.add(old.key.function)
+                unknown.append("not read yet")
+            elif (position := self.reads.positions[old.key.function]) is None:
+                minutes = self.reads.window.total_seconds() / 60
+                unknown.append(f"no IteratorAge datapoint for {model.short_arn(old.key.function)} in the last "
+                               f"{minutes:g} minutes")
+            else:
+                starts.append(model.handoff_start(position.at, position.iterator_age_ms, self.margin))
+        if unknown:
+            return None, "; ".join(unknown)
+        return min(starts), ""
+
+    # -- steps ----------------------------------------------------------------------------------
+    def _new_tags(self, d: Mapping, olds: list[Mapping]) -> dict[str, str] | None:
+        """The spec's tags where it manages them; else the old mapping's, which a new one must keep."""
+        if d.tags is not None:
+            return d.tags
+        kept: dict[str, str] = {}
+        for old in olds:
+            kept.update(model.managed_tags(self._tags(old)))
+        return kept or None
+
+    def _create_steps(self, d: Mapping, *, tags: dict[str, str] | None, start_at: datetime | None = None,
+                      settle: bool = False) -> list[Step]:
+        steps = []
+        if d.consumer is not None and d.consumer.arn is None:
+            steps.append(Step("register-consumer", NEW, {"stream": d.consumer.stream_arn, "name": d.consumer.name}))
+        params = model.create_params(d, tags=tags, start_at=start_at)
+        steps.append(Step("create", NEW, params))
+        # Before an old mapping goes, the new one must run (or be Disabled, if the spec says so).
+        steps.append(Step("wait-settled", NEW, {"state": _state(d)} if settle else {}, final=not settle))
+        return steps
+
+    def _delete_steps(self, olds: list[Mapping]) -> list[Step]:
+        return [s for m in olds for s in (Step("delete", m.uuid), Step("wait-gone", m.uuid, final=True))]
+
+    def _delete(self, m: Mapping) -> Change:
+        lost = "; a stream mapping's position is lost" if m.kind in model.STREAM_TYPES | model.KAFKA_TYPES else ""
+        return Change(DELETE, m.key, (m,), None, (), tuple(self._delete_steps([m])),
+                      f"not in the spec (--prune){lost}")
+
+
+def _state(d: Mapping) -> str:
+    return "Enabled" if d.enabled else "Disabled"
+
+
+def _uuids(olds: list[Mapping]) -> str:
+    return ",".join(m.uuid for m in olds)[:256]
+
+
+def _same_metric(function: str, old_function: str) -> bool:
+    """Do both mappings' invocations count in the IteratorAge series read for `old_function`?
+    The FunctionName series counts every alias and version; a Resource series only its own."""
+    a, b = model.function_ref(function, "", ""), model.function_ref(old_function, "", "")
+    return a.arn == b.arn and (not b.qualifier or a.qualifier == b.qualifier)
+
+
+def _position_lost(d: Mapping) -> str:
+    if d.kind not in model.STREAM_TYPES | model.KAFKA_TYPES:
+        return ""
+    start = d.config.get("StartingPosition")
+    if start == "LATEST":
+        return " (LATEST: records that arrive meanwhile are skipped)"
+    if start == "TRIM_HORIZON":
+        return " (TRIM_HORIZON: the whole stream is processed again)"
+    return " (the stream position is not carried over)"
+
+
+def _shown(changes: list[FieldChange]) -> list[FieldChange]:
+    return [FieldChange(c.name, model.plain(c.before), model.plain(c.after)) for c in changes]
+

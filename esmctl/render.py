@@ -183,91 +183,128 @@ def title(function_arn: str | None, source_arn: str | None) -> str:
     return f"{short_arn(function_arn)} <- {short_arn(source_arn)}"
 
 
-def change_title(change: Any) -> str:
-    return title(change.function, change.source)
+def change_title_of(m: dict[str, Any]) -> str:
+    """The title of a live mapping as the API reports it."""
+    from esmctl import model
+
+    return model.live_mapping(m).title()
+
+
+def _change_document(c: Any) -> dict[str, Any]:
+    after = c.after
+    source = (after.source_arn if after else None) or (c.before[0].source_arn if c.before else None)
+    entry: dict[str, Any] = {
+        "action": c.action, "function": c.key.function, "source": source or c.key.source, "uuid": c.uuid,
+        "fields": {f.name: {"before": jsonable(f.before), "after": jsonable(f.after)} for f in c.fields},
+    }
+    if c.key.part:
+        entry["topic" if (after or c.before[0]).kind in ("msk", "kafka") else "queue"] = c.key.part
+    if after is not None and after.consumer is not None:
+        entry["consumer"] = {"stream": after.consumer.stream_arn, "name": after.consumer.name,
+                             "arn": after.consumer.arn}
+    if len(c.before) > 1 or (c.action in ("handoff", "replace") and c.before):
+        entry["replaces"] = [m.uuid for m in c.before]
+    if c.reason:
+        entry["reason"] = c.reason
+    if after is not None and after.where:
+        entry["where"] = after.where
+    if c.start_at:
+        entry["startingPositionTimestamp"] = jsonable(c.start_at)
+    entry["steps"] = [s.describe() for s in c.steps]
+    return entry
 
 
 def plan_document(plan: Any) -> dict[str, Any]:
     """The machine-readable plan (`-o json|yaml`); its shape is documented in docs/plan-format.md."""
-    changes = []
-    for c in plan.changes:
-        entry: dict[str, Any] = {
-            "action": c.action, "function": c.function, "source": c.source, "uuid": c.uuid,
-            "fields": {f.name: {"before": jsonable(f.before), "after": jsonable(f.after)} for f in c.fields},
-        }
-        if c.reason:
-            entry["reason"] = c.reason
-        if c.where:
-            entry["where"] = c.where
-        if c.handoff_at:
-            entry["startingPositionTimestamp"] = c.handoff_at.isoformat()
-        changes.append(entry)
-    summary = {a: plan.count(a) for a in ("create", "update", "replace", "handoff", "delete")}
+    from esmctl.plan import ACTIONS
+
     return {
         "version": 1,
-        "changes": changes,
-        "unmanaged": [{"uuid": m["UUID"], "function": m["FunctionArn"], "source": m.get("EventSourceArn"),
-                       "short": change_title_of(m)}
-                      for m in plan.unmanaged],
-        "summary": {**summary, "in_sync": plan.in_sync},
+        "changes": [_change_document(c) for c in plan.changes],
+        "unmanaged": [{"uuid": m.uuid, "function": m.key.function, "source": m.source_arn or m.key.source,
+                       "short": m.title()} for m in plan.unmanaged],
+        "notes": [{"mapping": n.key.describe(), "function": n.key.function, "note": n.text} for n in plan.notes],
+        "summary": {**{a: plan.count(a) for a in ACTIONS}, "in_sync": plan.in_sync},
     }
 
 
+def apply_document(plan: Any, results: list[Any], *, applied: bool) -> dict[str, Any]:
+    """`apply -o json`: always the same shape, whether anything changed or not."""
+    return {"plan": plan_document(plan), "applied": applied, "results": result_documents(results)}
+
+
+def plan_lines(plan: Any) -> list[tuple[str, str]]:
+    """The plan as (style, text) lines, Terraform's way: a symbol per change, only the changed
+    fields, old → new. The summary line is not among them (see plan_summary)."""
+    from esmctl.plan import SYMBOLS
+
+    out: list[tuple[str, str]] = []
+    for c in plan.changes:
+        head = f"{SYMBOLS[c.action]} {c.action} {c.title()}"
+        if c.uuid:
+            head += f" ({c.uuid})"
+        out.append((_PLAN_STYLE[c.action], head))
+        if c.reason:
+            out.append(("dim", f"    # {c.reason}"))
+        for f in c.fields:
+            if c.action == "create":
+                out.append(("", f"      {f.name}: {_value(f.after)}"))
+            elif f.after is None and f.name == "EventSourceArn":
+                out.append(("", f"      {f.name}: {_value(f.before)} → (deleted)"))
+            else:
+                out.append(("", f"      {f.name}: {_value(f.before)} → {_value(f.after)}"))
+    for n in plan.notes:
+        out.append(("yellow", f"! {n.key.describe()}: {n.text}"))
+    if plan.unmanaged:
+        out.append(("dim", "Unmanaged: live mappings of the spec's functions that the spec does not list "
+                           "(apply --prune would delete them):"))
+        for m in plan.unmanaged:
+            out.append(("dim", f"    {m.uuid}  {m.title()}"))
+    return out
+
+
+def plan_summary(plan: Any) -> str:
+    if plan.empty:
+        return "No changes. The live mappings match the spec."
+    line = "Plan: {} to create, {} to update, {} to replace, {} to delete".format(
+        *(plan.count(a) for a in ("create", "update", "replace", "delete")))
+    if plan.count("handoff"):
+        line += f", {plan.count('handoff')} to hand off"
+    if plan.count("replace"):
+        line += " (replacing needs --allow-replace)"
+    return line + "."
+
+
 def plan(settings: Settings, plan: Any) -> None:
-    """Terraform's way: a symbol per change, only the changed fields, old → new, a summary line."""
+    """The plan on stdout: text (coloured at a terminal), JSON/YAML, or a Markdown diff block."""
     if settings.output in ("json", "yaml"):
         dump(settings, plan_document(plan))
         return
+    lines = plan_lines(plan)
+    if settings.output == "markdown":
+        # A ```diff block keeps + and - lines from turning into bullets in a pull-request comment.
+        if lines:
+            click.echo("```diff\n" + "\n".join(text for _, text in lines) + "\n```")
+        click.echo(f"\n**{plan_summary(plan)}**" if lines else f"**{plan_summary(plan)}**")
+        return
     from rich.markup import escape
-
-    from esmctl.plan import SYMBOLS
 
     console = stdout_console(settings)
     console.soft_wrap = True
-    for c in plan.changes:
-        style = _PLAN_STYLE[c.action]
-        head = f"[{style}]{SYMBOLS[c.action]} {c.action}[/] [bold]{escape(change_title(c))}[/]"
-        if c.uuid:
-            head += f" [dim]({c.uuid})[/]"
-        console.print(head)
-        if c.reason:
-            console.print(f"    [dim]# {escape(c.reason)}[/]")
-        if c.handoff_at:
-            console.print(f"    [dim]# new mapping starts AT_TIMESTAMP {c.handoff_at.isoformat()}, "
-                          f"then the old one is deleted[/]")
-        for f in c.fields:
-            if c.action == "create":
-                console.print(f"      {escape(f.name)}: {escape(_value(f.after))}")
-            else:
-                console.print(f"      {escape(f.name)}: {escape(_value(f.before))} → {escape(_value(f.after))}")
-        if c.action == "delete" and c.live:
-            console.print(f"      [dim]state {escape(str(c.live.get('State')))}; the stream position is lost[/]")
-    if plan.unmanaged:
-        console.print("[dim]Unmanaged: live mappings of the spec's functions that the spec does not list "
-                      "(--prune would delete them):[/]")
-        for m in plan.unmanaged:
-            console.print(f"    [dim]{m['UUID']}  {escape(change_title_of(m))}[/]")
-    if plan.empty:
-        console.print("No changes. The live mappings match the spec.")
-        return
-    counts = [plan.count(a) for a in ("create", "update", "replace", "delete")]
-    line = "Plan: {} to create, {} to update, {} to replace, {} to delete".format(*counts)
-    if plan.count("handoff"):
-        line += f", {plan.count('handoff')} to hand off"
-    console.print(f"[bold]{line}.[/]")
-
-
-def change_title_of(m: dict[str, Any]) -> str:
-    return title(m.get("FunctionArn"), m.get("EventSourceArn"))
+    for style, text in lines:
+        console.print(f"[{style}]{escape(text)}[/]" if style else escape(text))
+    console.print(f"[bold]{escape(plan_summary(plan))}[/]")
 
 
 def result_documents(results: list[Any]) -> list[dict[str, Any]]:
-    return [{"action": r.change.action, "function": r.change.function, "source": r.change.source,
-             "uuid": r.uuid, "ok": r.ok, "message": r.message} for r in results]
+    return [{"action": r.change.action, "function": r.change.key.function,
+             "source": _change_document(r.change)["source"], "uuid": r.uuid, "ok": r.ok, "message": r.message,
+             "exists": r.exists, "stepsDone": [s.describe() for s in r.done], "skipped": r.skipped}
+            for r in results]
 
 
 def results(settings: Settings, results: list[Any]) -> None:
-    rows = [{"Action": r.change.action, "Mapping": change_title(r.change), "UUID": r.uuid or "",
+    rows = [{"Action": r.change.action, "Mapping": r.change.title(), "UUID": r.uuid or "",
              "Result": ("ok: " if r.ok else "FAILED: ") + r.message} for r in results]
     table(settings, rows, [("ACTION", "Action"), ("MAPPING", "Mapping"), ("UUID", "UUID"), ("RESULT", "Result")],
           empty="Nothing to do.")

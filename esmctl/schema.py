@@ -33,6 +33,65 @@ def member_names(operation: str = "CreateEventSourceMapping") -> list[str]:
     return list(input_shape(operation).members)
 
 
+# -- what the model says about the fields ----------------------------------------------------------
+# Kinds of source as the model's documentation names them in the "(Kinesis, DynamoDB Streams, Amazon
+# MSK, and self-managed Apache Kafka)" that opens a member's documentation.
+_SCOPE_WORDS = (("self-managed", model.KAFKA), ("Kinesis", model.KINESIS), ("DynamoDB", model.DYNAMODB),
+                ("SQS", model.SQS), ("MSK", model.MSK), ("MQ", model.MQ), ("DocumentDB", model.DOCDB))
+# Members the model describes in prose rather than with a scope.
+_SCOPE_OVERRIDES = {
+    "Topics": (model.MSK, model.KAFKA),
+    "SelfManagedEventSource": (model.KAFKA,),
+    "SelfManagedKafkaEventSourceConfig": (model.KAFKA,),
+    "AmazonManagedKafkaEventSourceConfig": (model.MSK,),
+    "DocumentDBEventSourceConfig": (model.DOCDB,),
+    "StartingPosition": (model.KINESIS, model.DYNAMODB, model.MSK, model.KAFKA, model.DOCDB),
+    "StartingPositionTimestamp": (model.KINESIS, model.MSK, model.KAFKA, model.DOCDB),
+}
+
+
+@cache
+def create_only() -> frozenset[str]:
+    """Members of CreateEventSourceMapping that UpdateEventSourceMapping lacks: a change means a new mapping."""
+    return frozenset(set(member_names("CreateEventSourceMapping")) - set(member_names("UpdateEventSourceMapping")))
+
+
+@cache
+def updatable() -> frozenset[str]:
+    return frozenset(set(member_names("UpdateEventSourceMapping")) - {"UUID", "FunctionName"})
+
+
+@cache
+def immutable_members() -> dict[str, frozenset[str]]:
+    """Nested members of updatable structures that the model's documentation says cannot be updated
+    (Kafka's ConsumerGroupId): field -> member names."""
+    out: dict[str, frozenset[str]] = {}
+    for name, shape in input_shape("UpdateEventSourceMapping").members.items():
+        if shape.type_name != "structure":
+            continue
+        fixed = frozenset(member for member, sub in shape.members.items()
+                          if re.search(r"cannot (be )?(update|change)", _text(sub.documentation)))
+        if fixed:
+            out[name] = fixed
+    return out
+
+
+@cache
+def kinds_of(member: str) -> frozenset[str]:
+    """The kinds of source a CreateEventSourceMapping member is for (every kind when the model says none)."""
+    if member in _SCOPE_OVERRIDES:
+        return frozenset(_SCOPE_OVERRIDES[member])
+    shape = input_shape().members.get(member)
+    scope = re.match(r"\s*\(([^)]*)\)", _text(shape.documentation if shape is not None else ""))
+    if not scope:
+        return frozenset(model.KINDS)
+    return frozenset(kind for word, kind in _SCOPE_WORDS if word in scope.group(1)) or frozenset(model.KINDS)
+
+
+def _text(html: str | None) -> str:
+    return re.sub(r"<[^>]+>", "", html or "")
+
+
 def did_you_mean(name: str, choices: list[str]) -> str:
     close = difflib.get_close_matches(name, choices, n=1, cutoff=0.6)
     if not close:
@@ -149,53 +208,66 @@ def check_params(params: dict[str, Any], operation: str = "CreateEventSourceMapp
     return problems
 
 
-STREAM_ONLY = ("ParallelizationFactor", "BisectBatchOnFunctionError", "MaximumRetryAttempts",
-               "MaximumRecordAgeInSeconds", "TumblingWindowInSeconds")
-
-
 def cross_field_problems(p: dict[str, Any], kind: str | None = None) -> list[Problem]:
-    """The rules of lambda-esm-facts.md that botocore's model does not hold."""
+    """The service's rules that botocore's model does not enforce (lambda-esm-facts.md)."""
     kind = kind if kind is not None else model.source_type(p)
     out: list[Problem] = []
+    if kind:
+        for name in p:
+            if name in ("FunctionName", "EventSourceArn", "Enabled", "Tags", "UUID") \
+                    or name not in input_shape().members or kind in kinds_of(name):
+                continue
+            sqs_destination = (kind, name) == (model.SQS, "DestinationConfig")
+            sqs_destination = (kind, name) == (model.SQS, "DestinationConfig")
+            hint = ": set a dead-letter queue on the queue instead" if sqs_destination else ""
+            out.append((name, f"is not for {model.KIND_NAMES[kind]} sources (only "
+                        f"{', '.join(model.KIND_NAMES[k] for k in model.KINDS if k in kinds_of(name))}){hint}"))
     pos = p.get("StartingPosition")
-    if kind in (model.KINESIS, model.DYNAMODB, model.KAFKA) and not pos and p.get("EventSourceArn"):
-        out.append(("StartingPosition", f"is required for a {kind} source (TRIM_HORIZON, LATEST"
-                    + (", AT_TIMESTAMP)" if kind == model.KINESIS else ")")))
-    if kind in (model.SQS, model.MQ, model.DOCDB) and pos and kind != model.DOCDB:
-        out.append(("StartingPosition", f"is not allowed for an {kind} source"))
+    needs_position = (model.KINESIS, model.DYNAMODB, model.MSK, model.KAFKA)
+    if kind in needs_position and not pos and "UUID" not in p:
+        choices = "TRIM_HORIZON, LATEST" + (", AT_TIMESTAMP" if kind != model.DYNAMODB else "")
+        out.append(("StartingPosition", f"is required for a {model.KIND_NAMES[kind]} source ({choices})"))
     if pos == "AT_TIMESTAMP":
-        if kind not in (model.KINESIS, ""):
-            out.append(("StartingPosition", "AT_TIMESTAMP is only for Kinesis sources"))
         if not p.get("StartingPositionTimestamp"):
             out.append(("StartingPositionTimestamp", "is required with StartingPosition AT_TIMESTAMP"))
-    elif p.get("StartingPositionTimestamp") is not None:
+    elif p.get("StartingPositionTimestamp") is not None and pos:
         out.append(("StartingPositionTimestamp", "is only used with StartingPosition AT_TIMESTAMP"))
+    if p.get("StartingPositionTimestamp") is not None:
+        try:
+            at = model.instant(p["StartingPositionTimestamp"])
+        except ValueError as exc:
+            out.append(("StartingPositionTimestamp", str(exc)))
+        else:
+            from datetime import datetime, timezone
+
+            if at > datetime.now(timezone.utc):
+                out.append(("StartingPositionTimestamp", f"is {model.iso(at)}, in the future"))
     age = p.get("MaximumRecordAgeInSeconds")
-    if isinstance(age, int) and not isinstance(age, bool) and 0 <= age < 60:
+    if _is_int(age) and 0 <= age < 60:
         out.append(("MaximumRecordAgeInSeconds", f"is {age}; use -1 (no limit) or 60–604800"))
     if kind == model.SQS:
-        for name in STREAM_ONLY:
-            if name in p:
-                out.append((name, "is for stream sources only (Kinesis, DynamoDB), not SQS"))
-        if (p.get("DestinationConfig") or {}).get("OnFailure", {}).get("Destination"):
-            out.append(("DestinationConfig", "is not supported for SQS: set a dead-letter queue on the queue"))
         batch = p.get("BatchSize")
-        if isinstance(batch, int) and not isinstance(batch, bool):
+        if _is_int(batch):
             if str(p.get("EventSourceArn", "")).endswith(".fifo") and batch > 10:
                 out.append(("BatchSize", f"is {batch}; a FIFO queue takes at most 10"))
             elif batch > 10 and not (p.get("MaximumBatchingWindowInSeconds") or 0) >= 1:
                 out.append(("MaximumBatchingWindowInSeconds",
                             f"must be at least 1 when BatchSize ({batch}) is over 10 for SQS"))
-    elif kind and p.get("ScalingConfig"):
-        out.append(("ScalingConfig", "MaximumConcurrency is for SQS sources only"))
-    sc = p.get("ScalingConfig") or {}
-    mc = sc.get("MaximumConcurrency") if isinstance(sc, dict) else None
-    if isinstance(mc, int) and not isinstance(mc, bool) and not 2 <= mc <= 1000:
-        out.append(("ScalingConfig.MaximumConcurrency", f"is {mc}; allowed: 2–1000"))
-    if sc and p.get("ProvisionedPollerConfig"):
+    if kind in (model.MSK, model.KAFKA) and "UUID" not in p and not p.get("Topics"):
+        out.append(("Topics", "is required for a Kafka source (one topic)"))
+    if kind == model.MQ and "UUID" not in p:
+        if not p.get("Queues"):
+            out.append(("Queues", "is required for an Amazon MQ source (one queue)"))
+        if not p.get("SourceAccessConfigurations"):
+            out.append(("SourceAccessConfigurations", "is required for an Amazon MQ source (BASIC_AUTH: the "
+                        "broker's credentials in Secrets Manager)"))
+    if kind == model.DOCDB and "UUID" not in p and not (p.get("DocumentDBEventSourceConfig") or {}).get("DatabaseName"):
+        out.append(("DocumentDBEventSourceConfig.DatabaseName", "is required for a DocumentDB source"))
+    if p.get("ScalingConfig") and p.get("ProvisionedPollerConfig"):
         out.append(("ProvisionedPollerConfig", "cannot be combined with ScalingConfig"))
+    out += _poller_problems(p.get("ProvisionedPollerConfig"), kind)
     dc = p.get("DestinationConfig")
-    if isinstance(dc, dict) and dc.get("OnSuccess") and kind != model.KAFKA:
+    if isinstance(dc, dict) and dc.get("OnSuccess"):
         out.append(("DestinationConfig.OnSuccess", "is not supported for event source mappings"))
     fc = p.get("FilterCriteria")
     if isinstance(fc, dict):
@@ -217,6 +289,28 @@ def cross_field_problems(p: dict[str, Any], kind: str | None = None) -> list[Pro
             out.append(("EventSourceArn", f"is in {model.arn_region(src)} but the function is in "
                         f"{model.arn_region(fn)}: they must be in the same region"))
     return out
+
+
+def _poller_problems(config: Any, kind: str) -> list[Problem]:
+    """ProvisionedPollerConfig ranges per kind (the model holds only the widest)."""
+    if not isinstance(config, dict):
+        return []
+    lo_min, hi_max = (2, 10000) if kind == model.SQS else (1, 2000)
+    out: list[Problem] = []
+    low, high = config.get("MinimumPollers"), config.get("MaximumPollers")
+    if _is_int(low) and low < lo_min:
+        out.append(("ProvisionedPollerConfig.MinimumPollers", f"is {low}; the minimum for this source is {lo_min}"))
+    if _is_int(high) and not lo_min <= high <= hi_max:
+        out.append(("ProvisionedPollerConfig.MaximumPollers", f"is {high}; allowed for this source: {lo_min}–{hi_max}"))
+    if _is_int(low) and _is_int(high) and low > high:
+        out.append(("ProvisionedPollerConfig.MinimumPollers", f"is {low}, more than MaximumPollers ({high})"))
+    if config.get("PollerGroupName") and kind not in (model.MSK, model.KAFKA, ""):
+        out.append(("ProvisionedPollerConfig.PollerGroupName", "is for Kafka sources only"))
+    return out
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def int_bounds(member: str, operation: str = "CreateEventSourceMapping") -> tuple[int | None, int | None]:

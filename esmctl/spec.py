@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 from dataclasses import dataclass
 from typing import Any
 
@@ -48,8 +49,8 @@ class Desired:
 
 @dataclass
 class Spec:
-    path: str
-    region: str | None
+    paths: list[str]
+    region: str | None  # the spec's `region:`, else the region of its ARNs
     mappings: list[Desired]
 
 
@@ -167,6 +168,14 @@ def _field_label(path: Path) -> str:
 
 def load(path: str, variables: dict[str, str] | None = None, text: str | None = None) -> Spec:
     """Read and check a spec; raise SpecError listing every problem."""
+    spec, problems = _load(path, variables, text)
+    if problems:
+        raise SpecError(sorted(problems, key=_position))
+    return spec
+
+
+def _load(path: str, variables: dict[str, str] | None, text: str | None) -> tuple[Spec, list[str]]:
+    """A spec and its problems (the mappings that could be read, for checks across files)."""
     import yaml
 
     variables = variables or {}
@@ -228,13 +237,15 @@ def load(path: str, variables: dict[str, str] | None = None, text: str | None = 
             problems.append(f"{doc.at(('defaults', key), key=True)}: defaults.{key}: set it on each mapping")
 
     desired: list[Desired] = []
-    seen: dict[tuple[str, str, str], str] = {}
     for i, entry in enumerate(mappings):
         base: Path = ("mappings", i)
         if not isinstance(entry, dict):
             problems.append(f"{doc.at(base)}: mappings[{i}]: must be a mapping of parameters")
             continue
-        merged = {**{k: v for k, v in defaults.items() if k in allowed}, **entry}
+        # A default applies where it is valid for the mapping's kind of source (a stream-only default
+        # does not make every SQS mapping wrong).
+        kind = model.source_type(entry) if isinstance(entry.get("EventSourceArn", ""), str) else ""
+        merged = {**{k: v for k, v in defaults.items() if k in allowed and _applies(k, kind)}, **entry}
 
         def where(key: str, sub: Path = (), entry: dict = entry, base: Path = base) -> str:
             if key in entry:
@@ -266,19 +277,73 @@ def load(path: str, variables: dict[str, str] | None = None, text: str | None = 
         if region and isinstance(source, str) and model.arn_region(source) and model.arn_region(source) != region:
             problems.append(f"{where('EventSourceArn')}: EventSourceArn: is in {model.arn_region(source)}, "
                             f"but the spec's region is {region}")
-        fn = params.get("FunctionName")
-        if isinstance(fn, str) and isinstance(source, str):
-            ref = model.function_ref(fn, region or "", "")
-            key = (ref.name, ref.qualifier, source + (f"#{consumer}" if consumer else ""))
-            if key in seen:
-                problems.append(f"{doc.at(base)}: mappings[{i}]: duplicate of the mapping at {seen[key]} "
-                                f"(same function and source)")
-            else:
-                seen[key] = doc.at(base)
-        desired.append(Desired(params=params, where=doc.at(base), consumer=consumer))
+        desired.append(Desired(params=params, where=doc.at(base), consumer=consumer if isinstance(consumer, str)
+                               else None))
+    return Spec(paths=[path], region=region, mappings=desired), problems
+
+
+def _applies(key: str, kind: str) -> bool:
+    return not kind or key in RESERVED or kind in schema.kinds_of(key)
+
+
+def load_files(paths: list[str] | tuple[str, ...], variables: dict[str, str] | None = None) -> Spec:
+    """Read several spec files (`-` is standard input) as one spec: every problem of every file."""
+    problems: list[str] = []
+    loaded: list[Spec] = []
+    for path in paths:
+        try:
+            spec, found = _load("<stdin>", variables, sys.stdin.read()) if path == "-" else _load(path, variables, None)
+        except SpecError as exc:  # unreadable: nothing more to say about this file
+            problems.extend(exc.problems)
+            continue
+        loaded.append(spec)
+        problems.extend(found)
+    mappings = [m for s in loaded for m in s.mappings]
+    problems += _duplicates(mappings)
+    problems.sort(key=lambda p: (_file(p), *_position(p)))
+    regions = {s.region for s in loaded if s.region}
+    if len(regions) > 1:
+        problems.append(f"{', '.join(paths)}: region: the files name different regions ({', '.join(sorted(regions))}):"
+                        " one run works in one region")
+    region = regions.pop() if len(regions) == 1 else None
+    if region is None:
+        arn_regions = {model.arn_region(a) for m in mappings for a in (m.source, m.params.get("FunctionName", ""))
+                       if isinstance(a, str) and a.startswith("arn:") and model.arn_region(a)}
+        if len(arn_regions) > 1:
+            problems.append(f"{', '.join(paths)}: region: the spec's ARNs are in several regions "
+                            f"({', '.join(sorted(arn_regions))}): one run works in one region; split the spec")
+        elif arn_regions:
+            region = arn_regions.pop()  # a spec with no region: key is in the region of its ARNs
     if problems:
-        raise SpecError(sorted(problems, key=_position))
-    return Spec(path=path, region=region, mappings=desired)
+        raise SpecError(problems)
+    return Spec(paths=list(paths), region=region, mappings=mappings)
+
+
+def _duplicates(mappings: list[Desired]) -> list[str]:
+    """Two entries for one mapping, as far as the spelling tells without AWS (names vs ARNs are
+    compared once the account is known)."""
+    seen: dict[tuple, str] = {}
+    out = []
+    for m in mappings:
+        fn = m.params.get("FunctionName")
+        if not isinstance(fn, str) or not isinstance(m.params.get("EventSourceArn", ""), str):
+            continue
+        if m.consumer:
+            source, part = model.consumer_identity(m.source, m.consumer), ""
+        else:
+            source, part = model.source_identity(m.params)
+        key = (model.function_spelling_key(fn), source, part)
+        if key in seen:
+            out.append(f"{m.where}: mapping: the same mapping as at {seen[key]} (same function and source"
+                       f"{', topic' if m.kind in model.KAFKA_TYPES else ', queue' if m.kind == model.MQ else ''}): "
+                       "Lambda allows one")
+        else:
+            seen[key] = m.where
+    return out
+
+
+def _file(problem: str) -> str:
+    return problem.split(":", 1)[0]
 
 
 def _position(problem: str) -> tuple[int, int]:

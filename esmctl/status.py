@@ -121,11 +121,11 @@ def collect_metrics(aws: Any, rows: list[tuple[Health, dict[str, Any] | None]], 
                                 "Dimensions": [{"Name": "EventSourceMappingUUID", "Value": h.uuid}]})
     if not queries:
         return 0
-    values = aws.metric_data(queries, start, end)
+    series = aws.metric_data(queries, start, end)
     for h, _ in rows:
         qid = age_ids.get(h.function_arn)
-        if qid and values.get(qid) and model.source_type({"EventSourceArn": h.source_arn}) in model.STREAM_TYPES:
-            h.iterator_age_ms = max(values[qid])
+        if qid and series.get(qid) and model.source_type({"EventSourceArn": h.source_arn}) in model.STREAM_TYPES:
+            h.iterator_age_ms = max(v for _, v in series[qid])
     for qid, (name, h) in targets.items():
-        h.metrics[name] = sum(values.get(qid) or [])
+        h.metrics[name] = sum(v for _, v in series.get(qid) or [])
     return len(queries)

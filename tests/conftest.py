@@ -29,17 +29,23 @@ def box():
 
 
 @pytest.fixture(autouse=True)
-def aws_env(box, monkeypatch):
-    box.reset()
-    box.proxy.transitional_views = 0
-    box.proxy.page_size = 100
-    box.proxy.latency = 0.0
-    box.proxy.rate_limit = None
-    box.proxy.legacy_sentinels = False
+def aws_env(request, monkeypatch):
+    """A clean AWS environment for every test. Tests that use the emulator (`box`, `world`) get it
+    reset and pointed at; the others get an endpoint that refuses at once (nothing may leave 127.0.0.1)."""
     for key in list(os.environ):
         if key.startswith("AWS_") or key.startswith("ESMCTL_"):
             monkeypatch.delenv(key, raising=False)
-    monkeypatch.setenv("AWS_ENDPOINT_URL", box.url)
+    if "box" in request.fixturenames:
+        box = request.getfixturevalue("box")
+        box.reset()
+        box.proxy.transitional_views = 0
+        box.proxy.page_size = 100
+        box.proxy.latency = 0.0
+        box.proxy.rate_limit = None
+        box.proxy.legacy_sentinels = False
+        monkeypatch.setenv("AWS_ENDPOINT_URL", box.url)
+    else:
+        monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     monkeypatch.setenv("AWS_REGION", REGION)

@@ -22,6 +22,7 @@ def put_age(box, function: str, values_ms: list[tuple[int, float]], resource: st
     client(box, "cloudwatch").put_metric_data(Namespace="AWS/Lambda", MetricData=[
         {"MetricName": "IteratorAge", "Dimensions": dims, "Timestamp": now - timedelta(minutes=ago),
          "Value": value, "Unit": "Milliseconds"} for ago, value in values_ms])
+    return [now - timedelta(minutes=ago) for ago, _ in values_ms]
 
 
 def stream_mapping(box, world, fn="orders-fn", stream="orders", **kw):
@@ -131,7 +132,7 @@ def test_durations():
 
 def test_bad_duration_is_a_usage_error(esmctl):
     r = esmctl("status", "--window", "soon")
-    assert r.exit_code == 2 and "not a duration" in r.stderr
+    assert r.exit_code == 252 and "not a duration" in r.stderr
 
 
 def test_watch_prints_plain_blocks_when_not_a_terminal(esmctl, world, box, monkeypatch):
@@ -269,7 +270,7 @@ def test_doctor_region_check():
 
 
 def test_doctor_table_and_needs_a_target(esmctl, world, box):
-    assert esmctl("doctor").exit_code == 2
+    assert esmctl("doctor").exit_code == 252
     make_function(box, "stall-fn", KINESIS_OK)
     client(box, "lambda").create_event_source_mapping(FunctionName="stall-fn", EventSourceArn=world["orders"],
                                                       StartingPosition="LATEST")

@@ -152,15 +152,15 @@ def test_bad_flags_are_usage_errors_and_send_nothing(esmctl, world, box):
     ]
     for extra in cases:
         r = esmctl("mapping", "create", "--function", "orders-fn", "--source", world["orders"], *extra)
-        assert r.exit_code == 2, (extra, r.stderr)
+        assert r.exit_code == 252, (extra, r.stderr)
         assert "Traceback" not in r.stderr
     # SQS rules the model does not hold
     r = esmctl("mapping", "create", "--function", "jobs-fn", "--source", world["jobs"], "--batch-size", "100")
-    assert r.exit_code == 2 and "MaximumBatchingWindowInSeconds" in r.stderr
+    assert r.exit_code == 252 and "MaximumBatchingWindowInSeconds" in r.stderr
     r = esmctl("mapping", "create", "--function", "jobs-fn", "--source", world["jobs"], "--starting-position", "LATEST")
-    assert r.exit_code == 2 and "StartingPosition" in r.stderr
+    assert r.exit_code == 252 and "StartingPosition" in r.stderr
     r = esmctl("mapping", "create", "--function", "orders-fn", "--source", world["orders"])
-    assert r.exit_code == 2 and "StartingPosition: is required" in r.stderr
+    assert r.exit_code == 252 and "StartingPosition: is required" in r.stderr
     assert box.proxy.calls["CreateEventSourceMapping"] == 0
 
 
@@ -242,10 +242,11 @@ def test_subprocess_list_and_verbose_traceback(esmctl_process, world, box):
     assert r.exit_code == 1
 
 
-def test_usage_errors_exit_2(esmctl):
-    assert esmctl("mapping", "create", "--function", "f").exit_code == 2
-    assert esmctl("list", "--bogus").exit_code == 2
-    assert esmctl("-o", "xml", "list").exit_code == 2
+def test_usage_errors_exit_252(esmctl):
+    # 2 means "changes found" (diff): a usage error must not look like drift to a CI gate
+    assert esmctl("mapping", "create", "--function", "f").exit_code == 252
+    assert esmctl("list", "--bogus").exit_code == 252
+    assert esmctl("-o", "xml", "list").exit_code == 252
 
 
 def test_help_does_not_import_boto3_or_rich():

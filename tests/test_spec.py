@@ -91,14 +91,14 @@ def test_every_problem_with_its_line(esmctl, tmp_path, offline):
         f"{path}:8:5: BatchSize: is 50000; the maximum is 10000 (allowed: 1–10000)",
         f"{path}:9:5: MaximumRecordAgeInSeconds: is 30; use -1 (no limit) or 60–604800",
         f"{path}:12:20: FilterCriteria.Filters[0].Pattern: is not valid JSON",
-        f"{path}:16:5: ParallelizationFactor: is for stream sources only (Kinesis, DynamoDB), not SQS",
-        f"{path}:17:5: mappings[2]: duplicate of the mapping at {path}:5:5 (same function and source)",
+        f"{path}:16:5: ParallelizationFactor: is not for SQS sources (only Kinesis, DynamoDB)",
+        f"{path}:17:5: mapping: the same mapping as at {path}:5:5 (same function and source): Lambda allows one",
         f"{path}:22:5: Enabled: must be true or false, not a string 'yes'",
     ]
     for want in expected:
         assert any(line.startswith(want) for line in lines), (want, lines)
     assert any("MaximumBatchingWindowInSeconds: must be at least 1 when BatchSize (100)" in x for x in lines)
-    assert any(x.startswith(f"{path}:20:5: StartingPosition: is required for a kinesis source") for x in lines)
+    assert any(x.startswith(f"{path}:20:5: StartingPosition: is required for a Kinesis source") for x in lines)
     assert lines[-1] == f"esmctl: error: {len(lines) - 1} problems found in the spec"
     assert "Traceback" not in r.stderr
 

@@ -74,7 +74,8 @@ def group() -> None:
 def register(settings: Settings, stream: str | None, name: str, no_wait: bool, timeout: float) -> None:
     """Register a consumer (or report the one that exists) and wait until it is ACTIVE."""
     from esmctl import render
-    from esmctl.aws import AWS_ERRORS, error_code, explain
+    from esmctl.aws import InUse, explain
+    from esmctl.consumers import ensure_consumer
 
     if not stream:
         raise EsmctlError("--stream is required", EXIT_USAGE)
@@ -85,18 +86,16 @@ def register(settings: Settings, stream: str | None, name: str, no_wait: bool, t
         if consumer is not None:
             render.message(settings, f"consumer {name} already exists ({consumer['ConsumerStatus']}): "
                                      "not registered again")
-        else:
+        elif no_wait:
             try:
                 consumer = aws.register_consumer(stream_arn, name)
-            except AWS_ERRORS as exc:
-                if error_code(exc) != "ResourceInUseException":  # registered meanwhile by someone else
-                    raise
+            except InUse:  # registered meanwhile by someone else
                 consumer = aws.describe_consumer(stream_arn=stream_arn, name=name)
-        if not no_wait and consumer.get("ConsumerStatus") != "ACTIVE":
+        if not no_wait:
             with render.spinner(settings, f"waiting for consumer {name} to be ACTIVE") as update:
-                consumer = aws.wait_for_consumer(consumer["ConsumerARN"], timeout=timeout,
-                                                 on_poll=lambda c: update(f"consumer {name}: "
-                                                                          f"{(c or {}).get('ConsumerStatus')}"))
+                consumer = ensure_consumer(aws, stream_arn, name, timeout=timeout,
+                                           on_poll=lambda c: update(f"consumer {name}: "
+                                                                    f"{(c or {}).get('ConsumerStatus')}"))
         full = aws.describe_consumer(arn=consumer["ConsumerARN"]) or consumer
     _show(settings, full, [])
 

@@ -29,18 +29,25 @@ class Duration(click.ParamType):
             self.fail(str(exc), param, ctx)
 
 
-def _spec_rows(settings: Settings, file: str, variables: tuple[str, ...]) -> list[tuple[Any, dict | None, bool]]:
+def _spec_rows(settings: Settings, files: tuple[str, ...],
+               variables: tuple[str, ...]) -> list[tuple[Any, dict | None, bool]]:
     """(Health, live mapping or None, expect enabled) for each mapping of the spec."""
-    from esmctl import status
-    from esmctl.commands.spec import targets_and_live
+    from esmctl import model, reconcile, status
+    from esmctl.aws import explain
+    from esmctl.commands.spec import load_spec
 
-    targets, live = targets_and_live(settings, file, variables)
-    by_key = {(m["FunctionArn"], m.get("EventSourceArn", "")): m for m in live}
+    loaded = load_spec(settings, files, variables)
+    with explain("resolving functions and consumers"):
+        desired = reconcile.resolve(settings.aws, loaded)
+    with explain("listing mappings"):
+        listing = settings.aws.list_mappings()
+    by_key = {model.live_mapping(m).key: m for m in listing if m.get("State") != "Deleting"}
     rows = []
-    for t in targets:
-        m = by_key.get(t.key)
-        h = status.from_live(m) if m else status.Health(None, t.key[0], t.key[1], "not created")
-        rows.append((h, m, t.params.get("Enabled", True) is not False))
+    for d in desired:
+        m = by_key.get(d.key)
+        h = status.from_live(m) if m else status.Health(None, d.key.function, d.source_arn or d.key.source,
+                                                        "not created")
+        rows.append((h, m, d.enabled))
     return rows
 
 
@@ -53,7 +60,7 @@ def gather_health(settings: Settings, file: str | None, functions: tuple[str, ..
     from esmctl.commands.mapping import select
 
     if file:
-        rows = _spec_rows(settings, file, variables)
+        rows = _spec_rows(settings, (file,), variables)
     else:
         rows = [(status.from_live(m), m, True) for m in select(settings, functions or None, sources)]
     spinner = render.spinner(settings, "reading IteratorAge and mapping metrics from CloudWatch") if progress \
@@ -176,7 +183,7 @@ def doctor_cmd(settings: Settings, files: tuple[str, ...], functions: tuple[str,
         raise EsmctlError("doctor: give a spec FILE or --function NAME", EXIT_USAGE)
     live: list[dict] = []
     for file in files:
-        live.extend(m for _, m, _ in _spec_rows(settings, file, variables) if m is not None)
+        live.extend(m for _, m, _ in _spec_rows(settings, (file,), variables) if m is not None)
     if functions:
         live.extend(m for m in select(settings, functions, ()) if m not in live)
     with render.spinner(settings, f"checking {len(live)} mapping(s)"):

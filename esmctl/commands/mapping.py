@@ -159,11 +159,10 @@ def settle(settings: Settings, uuid: str, *, no_wait: bool, timeout: float, gone
         return None
     verb = "deleted" if gone else "settled"
     with render.spinner(settings, f"waiting for {uuid} to be {verb}") as update, explain(f"waiting for {uuid}"):
-        def show(latest: dict) -> None:
-            m = latest.get(uuid)
+        def show(m: dict | None) -> None:
             update(f"waiting for {uuid}: {m.get('State') if m else 'gone'}")
 
-        return settings.aws.wait_for_mappings([uuid], gone=gone, timeout=timeout, on_poll=show).get(uuid)
+        return settings.aws.wait_for_mapping(uuid, gone=gone, timeout=timeout, on_poll=show)
 
 
 @click.group("mapping")
@@ -215,14 +214,14 @@ def _existing(settings: Settings, uuid: str) -> dict:
 
 def _update(settings: Settings, uuid: str, params: dict[str, Any], no_wait: bool, timeout: float) -> None:
     from esmctl import render
-    from esmctl.aws import AWS_ERRORS, error_code, explain
+    from esmctl.aws import NotFound, explain
 
     with explain(f"updating mapping {uuid}"):
         try:
             updated = settings.aws.update_mapping(uuid, params)
-        except AWS_ERRORS as exc:
+        except NotFound as exc:
             # Not found is about the mapping unless the update names another function.
-            if error_code(exc) == "ResourceNotFoundException" and "FunctionName" not in params:
+            if "FunctionName" not in params:
                 raise EsmctlError(f"mapping {uuid} not found") from exc
             raise
     final = settle(settings, uuid, no_wait=no_wait, timeout=timeout)

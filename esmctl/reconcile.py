@@ -1,0 +1,131 @@
+"""The reconcile pipeline, on one screen: a spec in; the plan, then the changes that carry it out.
+
+    spec.load(files)                         desired entries, each with its FILE:LINE:COL
+      └─ resolve(aws, spec)                  function ARNs (one STS call), consumer ARNs (one call per stream)
+    aws.list_mappings()                      every live mapping: one paginated listing
+      └─ read_live(aws, listing, desired)    + filters by GetEventSourceMapping where KMS hides them
+    plan.diff(desired, live, reads)          pure: identity, defaults, update / replace / hand-off
+      └─ read_more(aws, live, missing)       tags and hand-off positions, only where the plan needs them
+         plan.diff(...) again                the plan, complete
+    apply.Executor(aws).execute(plan)        the steps, in parallel; results say what exists now
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from esmctl import metrics, model
+from esmctl.apply import Executor, Result
+from esmctl.aws import Aws, explain
+from esmctl.errors import SpecError
+from esmctl.plan import Missing, Plan, Reads, diff
+from esmctl.spec import Spec
+
+
+@dataclass(frozen=True)
+class Options:
+    prune: bool = False
+    margin: float = 60.0  # seconds before the old position a hand-off starts at
+    window: timedelta = timedelta(minutes=15)  # how far back to look for the old position
+
+
+@dataclass
+class Reconciliation:
+    desired: list[model.Mapping]
+    live: list[model.Mapping]
+    plan: Plan
+
+
+def plan(aws: Aws, spec: Spec, options: Options = Options()) -> Reconciliation:
+    """What it takes to make AWS match the spec. Reads only; writes nothing."""
+    aws.region  # noqa: B018 - a missing profile or region is said once, before any call
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        listing = pool.submit(aws.list_mappings)  # the slow part: the account lookup overlaps it
+        with explain("resolving functions and consumers"):
+            desired = resolve(aws, spec)
+        with explain("listing mappings"):
+            raw = listing.result()
+    with explain("reading mappings"):
+        live = read_live(aws, raw, desired)
+    reads = Reads(window=options.window)
+    result = diff(desired, live, prune=options.prune, reads=reads, margin=options.margin)
+    while result.missing:  # each round reads only what the last one asked for; two rounds are the most
+        with explain("reading tags and positions"):
+            reads = read_more(aws, live, result.missing, reads)
+        result = diff(desired, live, prune=options.prune, reads=reads, margin=options.margin)
+    return Reconciliation(desired, live, result)
+
+
+def apply(aws: Aws, planned: Plan, **executor: Any) -> list[Result]:
+    """Carry the plan out (see apply.Executor for the options)."""
+    return Executor(aws, **executor).execute(planned)
+
+
+# -- the boxes -------------------------------------------------------------------------------------
+def resolve(aws: Aws, spec: Spec) -> list[model.Mapping]:
+    """The spec's mappings with their identities: function ARNs and the ARNs of named consumers."""
+    consumers: dict[str, list[dict]] = {}
+    desired: list[model.Mapping] = []
+    problems: list[str] = []
+    for entry in spec.mappings:
+        function = aws.function_ref(entry.function)
+        consumer = None
+        if entry.consumer:
+            if entry.source not in consumers:
+                consumers[entry.source] = aws.list_consumers(entry.source)
+            found = [c for c in consumers[entry.source]
+                     if c["ConsumerName"] == entry.consumer and c.get("ConsumerStatus") != "DELETING"]
+            consumer = model.Consumer(entry.source, entry.consumer, found[0]["ConsumerARN"] if found else None)
+        source_region = model.arn_region(entry.source)
+        if source_region and function.region and source_region != function.region:
+            problems.append(f"{entry.where}: EventSourceArn: is in {source_region} but the function is in "
+                            f"{function.region}: they must be in the same region")
+        desired.append(model.desired_mapping(entry.params, function, where=entry.where, consumer=consumer))
+    seen: dict[model.Key, model.Mapping] = {}
+    for d in desired:
+        if d.key in seen:
+            problems.append(f"{d.where}: mapping: the same mapping as at {seen[d.key].where} ({d.title()}): "
+                            "Lambda allows one mapping per function and source")
+        seen.setdefault(d.key, d)
+    if problems:
+        raise SpecError(problems)
+    return desired
+
+
+def read_live(aws: Aws, listing: list[dict], desired: list[model.Mapping]) -> list[model.Mapping]:
+    """Live mappings in canonical form. The listing hides KMS-encrypted filters: those of mappings the
+    spec lists are read with GetEventSourceMapping (plain to a caller with kms:Decrypt)."""
+    wanted = {d.key for d in desired}
+    live = []
+    for raw in listing:
+        mapping = model.live_mapping(raw)
+        if model.filters_hidden(raw) and mapping.key in wanted:
+            mapping = model.live_mapping(raw, decrypted_filters(aws, raw["UUID"]))
+        live.append(mapping)
+    return live
+
+
+def decrypted_filters(aws: Aws, uuid: str) -> Any:
+    """A mapping's filters as GetEventSourceMapping shows them, or why they cannot be read."""
+    got = aws.get_mapping(uuid) or {}
+    if got.get("FilterCriteria") is not None:
+        return got["FilterCriteria"]
+    error = got.get("FilterCriteriaError") or {}
+    why = f"{error.get('ErrorCode', 'no FilterCriteria')}: {error.get('Message', '')}".strip(": ")
+    return model.unreadable(f"encrypted with {got.get('KMSKeyArn', 'a KMS key')}; {why}; kms:Decrypt on that "
+                            "key lets esmctl read them")
+
+
+def read_more(aws: Aws, live: list[model.Mapping], missing: Missing, reads: Reads) -> Reads:
+    """`reads` and the tags and hand-off positions a plan missed: ListTags per mapping (only those),
+    IteratorAge for the functions of hand-offs in one GetMetricData call per 500."""
+    arns = {m.uuid: m.arn for m in live}
+    uuids = sorted(missing.tags)
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        tags = dict(zip(uuids, pool.map(lambda u: aws.mapping_tags(arns[u]), uuids), strict=True))
+    positions = metrics.newest_iterator_ages(aws, sorted(missing.positions), reads.window) \
+        if missing.positions else {}
+    return Reads(tags={**reads.tags, **tags}, positions={**reads.positions, **positions}, window=reads.window)

@@ -1,0 +1,186 @@
+"""The model of a mapping in memory, over every kind of source, with generated specs (Hypothesis).
+
+For specs esmctl accepts and the mapping AWS reports after creating them (tests/reported.py):
+the plan is empty; removing a key gives exactly the update that puts AWS's default back; and no
+change that UpdateEventSourceMapping can make is ever planned as a replace.
+"""
+
+from __future__ import annotations
+
+import copy
+from datetime import date, datetime, timezone
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from esmctl import model, schema
+from esmctl.plan import REPLACE, UPDATE, diff
+from tests.reported import BROKER, CLUSTER, DLQ, DOCDB_CLUSTER, QUEUE, SECRET, STREAM, TABLE_STREAM, desired, reported
+
+SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+_bools = st.booleans()
+_pattern = st.fixed_dictionaries({"data": st.fixed_dictionaries(
+    {"kind": st.lists(st.sampled_from(["a", "b", "c"]), min_size=1, max_size=2, unique=True)})})
+_filters = st.lists(_pattern, min_size=1, max_size=3, unique_by=lambda p: str(p)).map(
+    lambda ps: {"Filters": [{"Pattern": p} for p in ps]})
+_timestamp = st.datetimes(min_value=datetime(2020, 1, 1), max_value=datetime(2025, 1, 1),
+                          timezones=st.just(timezone.utc)).map(lambda d: d.replace(microsecond=0))
+_stream_fields = {
+    "BatchSize": st.integers(1, 10000),
+    "MaximumBatchingWindowInSeconds": st.integers(0, 300),
+    "ParallelizationFactor": st.integers(1, 10),
+    "MaximumRetryAttempts": st.integers(-1, 10000),
+    "MaximumRecordAgeInSeconds": st.one_of(st.just(-1), st.integers(60, 604800)),
+    "BisectBatchOnFunctionError": _bools,
+    "TumblingWindowInSeconds": st.integers(0, 900),
+    "DestinationConfig": st.just({"OnFailure": {"Destination": DLQ}}),
+    "FunctionResponseTypes": st.just(["ReportBatchItemFailures"]),
+    "FilterCriteria": _filters,
+    "Enabled": _bools,
+    "MetricsConfig": st.just({"Metrics": ["EventCount"]}),
+}
+_sqs_fields = {
+    "BatchSize": st.integers(1, 10),
+    "MaximumBatchingWindowInSeconds": st.integers(0, 300),
+    "FunctionResponseTypes": st.just(["ReportBatchItemFailures"]),
+    "FilterCriteria": _filters,
+    "ScalingConfig": st.integers(2, 1000).map(lambda n: {"MaximumConcurrency": n}),
+    "Enabled": _bools,
+}
+_kafka_fields = {
+    "BatchSize": st.integers(1, 10000),
+    "MaximumBatchingWindowInSeconds": st.integers(0, 300),
+    "FilterCriteria": _filters,
+    "Enabled": _bools,
+    "MaximumRetryAttempts": st.integers(-1, 10000),
+    "BisectBatchOnFunctionError": _bools,
+    "ProvisionedPollerConfig": st.integers(1, 200).map(lambda n: {"MinimumPollers": n}),
+}
+KINDS = {
+    "kinesis": ({"EventSourceArn": STREAM, "StartingPosition": st.sampled_from(["LATEST", "TRIM_HORIZON"])},
+                _stream_fields),
+    "dynamodb": ({"EventSourceArn": TABLE_STREAM, "StartingPosition": st.sampled_from(["LATEST", "TRIM_HORIZON"])},
+                 _stream_fields),
+    "sqs": ({"EventSourceArn": QUEUE}, _sqs_fields),
+    "msk": ({"EventSourceArn": CLUSTER, "Topics": st.sampled_from([["orders"], ["payments"]]),
+             "StartingPosition": st.sampled_from(["LATEST", "TRIM_HORIZON"])}, _kafka_fields),
+    "kafka": ({"SelfManagedEventSource": st.permutations(["b1:9092", "b2:9092", "b3:9092"]).map(
+        lambda b: {"Endpoints": {"KAFKA_BOOTSTRAP_SERVERS": list(b)}}), "Topics": st.just(["events"]),
+        "StartingPosition": st.just("TRIM_HORIZON")}, _kafka_fields),
+    "mq": ({"EventSourceArn": BROKER, "Queues": st.just(["q"]),
+            "SourceAccessConfigurations": st.just([{"Type": "BASIC_AUTH", "URI": SECRET}])},
+           {"BatchSize": st.integers(1, 10000), "FilterCriteria": _filters, "Enabled": _bools}),
+    "docdb": ({"EventSourceArn": DOCDB_CLUSTER, "StartingPosition": st.just("AT_TIMESTAMP"),
+               "StartingPositionTimestamp": _timestamp,
+               "DocumentDBEventSourceConfig": st.sampled_from([{"DatabaseName": "db"}, {
+                   "DatabaseName": "db", "CollectionName": "orders", "FullDocument": "UpdateLookup"}])},
+              {"BatchSize": st.integers(1, 10000), "FilterCriteria": _filters, "Enabled": _bools}),
+}
+
+
+@st.composite
+def specs(draw, kind: str | None = None):
+    """A spec mapping esmctl accepts (checked against the model and the service's rules)."""
+    kind = kind or draw(st.sampled_from(sorted(KINDS)))
+    identity, optional = KINDS[kind]
+    params = {"FunctionName": "orders-fn"}
+    params.update({k: draw(v) if isinstance(v, st.SearchStrategy) else v for k, v in identity.items()})
+    chosen = draw(st.lists(st.sampled_from(sorted(optional)), unique=True, max_size=len(optional)))
+    params.update({k: draw(optional[k]) for k in chosen})
+    api = {k: model.to_api(k, v) for k, v in params.items()}
+    problems = schema.check_params(api)
+    assert not problems, (params, problems)
+    return kind, params
+
+
+@SETTINGS
+@given(specs())
+def test_a_spec_and_what_aws_reports_after_applying_it_are_in_sync(spec):
+    _, params = spec
+    want = desired(params)
+    have = model.live_mapping(reported(model.create_params(want)))
+    plan = diff([want], [have])
+    assert plan.empty and not plan.notes, [c.fields for c in plan.changes] + list(plan.notes)
+
+
+@SETTINGS
+@given(specs(), st.data())
+def test_removing_a_key_gives_exactly_the_update_that_restores_the_default(spec, data):
+    kind, params = spec
+    updatable = sorted(k for k in params if k in schema.updatable() and model.has_default(k, model.source_type(params))
+                       and model.canonical({k: params[k]}, model.source_type(params))[k]
+                       != model.DEFAULTS[k][model.source_type(params)])
+    if not updatable:
+        return
+    key = data.draw(st.sampled_from(updatable))
+    have = model.live_mapping(reported(model.create_params(desired(params))))
+    trimmed = {k: v for k, v in params.items() if k != key}
+    [change] = diff([desired(trimmed)], [have]).changes
+    assert change.action == UPDATE
+    [update] = [s for s in change.steps if s.op == "update"]
+    assert update.params == {key: model.clear_value(key, model.source_type(params))}
+    # and what AWS then reports is in sync
+    after = model.live_mapping(reported({**model.create_params(desired(trimmed))}, uuid=have.uuid))
+    assert diff([desired(trimmed)], [after]).empty
+
+
+@SETTINGS
+@given(st.sampled_from(sorted(KINDS)).flatmap(lambda k: st.tuples(specs(k), specs(k))))
+def test_no_change_update_can_make_is_planned_as_a_replace(pair):
+    (_, before), (_, after) = pair
+    # the same identity and start: only updatable fields differ
+    for key in schema.create_only() | {"FunctionName"}:
+        if key in before:
+            after[key] = copy.deepcopy(before[key])
+        else:
+            after.pop(key, None)
+    have = model.live_mapping(reported(model.create_params(desired(before))))
+    plan = diff([desired(after)], [have])
+    assert not [c for c in plan.changes if c.action == REPLACE], plan.changes
+
+
+# -- the model, field by field -----------------------------------------------------------------------
+def test_field_classes_come_from_botocore():
+    assert schema.create_only() == {"EventSourceArn", "StartingPosition", "StartingPositionTimestamp", "Tags",
+                                    "Topics", "Queues", "SelfManagedEventSource"}
+    for name in ("AmazonManagedKafkaEventSourceConfig", "SelfManagedKafkaEventSourceConfig",
+                 "DocumentDBEventSourceConfig", "ProvisionedPollerConfig", "LoggingConfig"):
+        assert name in schema.updatable()
+    # read from the model's documentation ("you cannot update this value", "You cannot change ...")
+    assert schema.immutable_members() == {"AmazonManagedKafkaEventSourceConfig": {"ConsumerGroupId"},
+                                          "SelfManagedKafkaEventSourceConfig": {"ConsumerGroupId", "ConsumptionMode"}}
+    assert schema.kinds_of("ParallelizationFactor") == {"kinesis", "dynamodb"}
+    assert schema.kinds_of("ScalingConfig") == {"sqs"}
+    assert schema.kinds_of("MaximumRetryAttempts") == {"kinesis", "dynamodb", "msk", "kafka"}
+    assert schema.kinds_of("FunctionResponseTypes") == {"kinesis", "dynamodb", "msk", "kafka", "sqs"}
+
+
+@pytest.mark.parametrize("spelling", [
+    "2024-01-01T00:00:00+00:00", "2024-01-01T02:00:00+02:00", "2024-01-01T00:00:00Z", "2024-01-01 00:00:00",
+    1704067200, 1704067200.0, "1704067200", datetime(2024, 1, 1), date(2024, 1, 1),
+    datetime(2024, 1, 1, 0, 0, 0, 400000, tzinfo=timezone.utc),
+])
+def test_instants_in_every_spelling(spelling):
+    assert model.instant(spelling) == datetime(2024, 1, 1, tzinfo=timezone.utc)
+
+
+@pytest.mark.parametrize("bad", ["yesterday", True, None, float("nan"), [2024]])
+def test_not_instants(bad):
+    with pytest.raises(ValueError):
+        model.instant(bad)
+
+
+def test_identity_rules():
+    fn = model.function_ref("orders-fn", "us-east-1", "123456789012")
+    consumer = model.Consumer(STREAM, "fanout")
+    by_name = model.desired_mapping({"EventSourceArn": STREAM}, fn, consumer=consumer)
+    by_arn = model.desired_mapping({"EventSourceArn": STREAM + "/consumer/fanout:1700000000"}, fn)
+    assert by_name.key == by_arn.key
+    alias = model.function_ref("orders-fn:live", "us-east-1", "123456789012")
+    assert model.desired_mapping({"EventSourceArn": STREAM}, alias).key != \
+        model.desired_mapping({"EventSourceArn": STREAM}, fn).key
+    a = model.source_identity({"SelfManagedEventSource": {"Endpoints": {"KAFKA_BOOTSTRAP_SERVERS": ["b:1", "a:1"]}},
+                               "Topics": ["t"]})
+    assert a == ("kafka://a:1,b:1", "t")
