@@ -58,7 +58,15 @@ def create_only() -> frozenset[str]:
 
 @cache
 def updatable() -> frozenset[str]:
-    return frozenset(set(member_names("UpdateEventSourceMapping")) - {"UUID", "FunctionName"})
+    members = set(member_names("UpdateEventSourceMapping"))
+    if "AmazonManagedKafkaEventSourceConfig" not in members:
+        import botocore
+
+        from esmctl.errors import EsmctlError
+
+        raise EsmctlError(f"botocore {botocore.__version__} is too old: its Lambda model cannot update Kafka "
+                          "settings in place, so esmctl would plan replaces; pip install 'botocore>=1.39'")
+    return frozenset(members - {"UUID", "FunctionName"})
 
 
 @cache
