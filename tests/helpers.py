@@ -1,0 +1,47 @@
+"""Helpers the end-to-end tests share: specs on disk, the emulator's state, CloudWatch data."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import boto3
+import yaml
+
+REGION = "us-east-1"
+ACCOUNT = "123456789012"
+
+
+def client(box, service: str, direct: bool = True):
+    """A boto3 client for setting up and checking state: straight to moto, or (direct=False) through
+    the AWS-like layer, which answers as AWS does."""
+    return boto3.client(service, endpoint_url=box.moto_url if direct else box.url, region_name=REGION,
+                        aws_access_key_id="testing", aws_secret_access_key="testing")
+
+
+def spec_file(tmp_path, mappings: list[dict], name: str = "spec.yaml", **top) -> str:
+    path = tmp_path / name
+    path.write_text(yaml.safe_dump({"version": 1, **top, "mappings": mappings}, sort_keys=False))
+    return str(path)
+
+
+def kinesis(world, fn: str = "orders-fn", stream: str = "orders", **extra) -> dict:
+    return {"FunctionName": fn, "EventSourceArn": world[stream], "StartingPosition": "TRIM_HORIZON", **extra}
+
+
+def mappings(box) -> list[dict]:
+    """Every live mapping, as AWS would report it (through the layer)."""
+    lam = client(box, "lambda", direct=False)
+    return [m for page in lam.get_paginator("list_event_source_mappings").paginate()
+            for m in page["EventSourceMappings"]]
+
+
+def put_age(box, function: str, values_ms: list[tuple[int, float]], resource: str | None = None) -> list[datetime]:
+    """IteratorAge data points `minutes ago -> value` for a function; returns their timestamps."""
+    dims = [{"Name": "FunctionName", "Value": function}]
+    if resource:
+        dims.append({"Name": "Resource", "Value": resource})
+    now = datetime.now(timezone.utc)
+    client(box, "cloudwatch").put_metric_data(Namespace="AWS/Lambda", MetricData=[
+        {"MetricName": "IteratorAge", "Dimensions": dims, "Timestamp": now - timedelta(minutes=ago),
+         "Value": value, "Unit": "Milliseconds"} for ago, value in values_ms])
+    return [now - timedelta(minutes=ago) for ago, _ in values_ms]

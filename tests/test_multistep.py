@@ -1,0 +1,185 @@
+"""Multi-step changes end to end: replaces, hand-offs, prunes — what they leave when a step fails,
+and that the next run finishes them. The real CLI over HTTP, against moto behind the AWS-like layer."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+
+from tests.helpers import client, kinesis, mappings, put_age, spec_file
+
+
+def consumer_spec(world, consumer=None, **extra):
+    m = kinesis(world, StartingPosition="LATEST", **extra)
+    if consumer:
+        m["Consumer"] = consumer
+    return m
+
+
+def by_source(box):
+    return {m["EventSourceArn"]: m for m in mappings(box)}
+
+
+@pytest.mark.parametrize("margin", ["-600", "nan", "inf", "soon"])
+def test_handoff_margin_must_be_a_finite_number_of_seconds(esmctl, world, box, tmp_path, margin):
+    r = esmctl("plan", spec_file(tmp_path, [consumer_spec(world, "fanout")]), "--handoff-margin", margin)
+    assert r.exit_code == 252 and "--handoff-margin" in r.stderr
+    assert box.proxy.calls["ListEventSourceMappings"] == 0
+
+
+def test_handoff_without_a_datapoint_is_a_replace_that_needs_allow_replace(esmctl, world, box, tmp_path):
+    old = client(box, "lambda", direct=False).create_event_source_mapping(
+        FunctionName="orders-fn", EventSourceArn=world["orders"], StartingPosition="LATEST")["UUID"]
+    path = spec_file(tmp_path, [consumer_spec(world, "fanout")])
+    [change] = json.loads(esmctl("plan", path, "-o", "json").stdout)["changes"]
+    assert change["action"] == "replace" and change["uuid"] == old
+    assert "no IteratorAge datapoint" in change["reason"] and "--allow-replace" in change["reason"]
+    assert "startingPositionTimestamp" not in change
+    box.proxy.clear_counts()
+    r = esmctl("apply", path, "--yes")
+    assert r.exit_code == 1 and "--allow-replace" in r.stderr
+    assert box.proxy.writes() == 0
+    r = esmctl("apply", path, "--yes", "--allow-replace")
+    assert r.exit_code == 0, r.stderr
+    [m] = mappings(box)
+    assert "/consumer/fanout:" in m["EventSourceArn"] and m["StartingPosition"] == "LATEST"
+
+
+def test_handoff_from_a_disabled_mapping_is_not_silent(esmctl, world, box, tmp_path):
+    client(box, "lambda", direct=False).create_event_source_mapping(
+        FunctionName="orders-fn", EventSourceArn=world["orders"], StartingPosition="LATEST", Enabled=False)
+    put_age(box, "orders-fn", [(1, 1000)])
+    [change] = json.loads(esmctl("plan", spec_file(tmp_path, [consumer_spec(world, "fanout")]),
+                                 "-o", "json").stdout)["changes"]
+    assert change["action"] == "replace" and "is Disabled" in change["reason"]
+
+
+def test_handoff_to_a_disabled_mapping_completes(esmctl, world, box, tmp_path):
+    client(box, "lambda", direct=False).create_event_source_mapping(
+        FunctionName="orders-fn", EventSourceArn=world["orders"], StartingPosition="LATEST")
+    put_age(box, "orders-fn", [(1, 1000)])
+    path = spec_file(tmp_path, [consumer_spec(world, "fanout", Enabled=False)])
+    box.proxy.transitional_views = 1
+    r = esmctl("apply", path, "--yes")
+    assert r.exit_code == 0, r.stdout + r.stderr
+    [m] = mappings(box)
+    assert "/consumer/fanout:" in m["EventSourceArn"] and m["State"] == "Disabled"
+    assert esmctl("diff", path).exit_code == 0
+
+
+def test_an_interrupted_handoff_is_planned_and_finished(esmctl, world, box, tmp_path):
+    """Both ends of a move exist (apply was killed after creating the new one): never "No changes"."""
+    lam = client(box, "lambda", direct=False)
+    old = lam.create_event_source_mapping(FunctionName="orders-fn", EventSourceArn=world["orders"],
+                                          StartingPosition="LATEST")["UUID"]
+    arn = client(box, "kinesis", direct=False).register_stream_consumer(
+        StreamARN=world["orders"], ConsumerName="fanout")["Consumer"]["ConsumerARN"]
+    new = lam.create_event_source_mapping(FunctionName="orders-fn", EventSourceArn=arn, StartingPosition="LATEST",
+                                          Tags={"esmctl:handoff-from": old})["UUID"]
+    path = spec_file(tmp_path, [consumer_spec(world, "fanout")])
+    r = esmctl("diff", path)
+    assert r.exit_code == 2 and "No changes" not in r.stdout
+    assert f"<~> handoff orders-fn <- kinesis:orders/consumer/fanout ({old})" in r.stdout
+    r = esmctl("apply", path, "--yes")
+    assert r.exit_code == 0, r.stderr
+    assert [m["UUID"] for m in mappings(box)] == [new]
+    assert esmctl("diff", path).exit_code == 0
+
+
+def test_a_handoff_touches_only_its_own_slot(esmctl, world, box, tmp_path):
+    """Without --prune nothing the spec does not own is deleted: a slot the spec lists twice hands
+    nothing off, and other functions and streams are never touched."""
+    lam = client(box, "lambda", direct=False)
+    kin = client(box, "kinesis", direct=False)
+    b = kin.register_stream_consumer(StreamARN=world["orders"], ConsumerName="b")["Consumer"]["ConsumerARN"]
+    on_b = lam.create_event_source_mapping(FunctionName="orders-fn", EventSourceArn=b,
+                                           StartingPosition="LATEST")["UUID"]
+    other_fn = lam.create_event_source_mapping(FunctionName="audit-fn", EventSourceArn=world["orders"],
+                                               StartingPosition="LATEST")["UUID"]
+    put_age(box, "orders-fn", [(1, 1000)])
+    path = spec_file(tmp_path, [consumer_spec(world, "a"), consumer_spec(world)])
+    doc = json.loads(esmctl("plan", path, "-o", "json").stdout)
+    assert sorted(c["action"] for c in doc["changes"]) == ["create", "create"]
+    assert [u["uuid"] for u in doc["unmanaged"]] == [on_b]
+    assert esmctl("apply", path, "--yes").exit_code == 0
+    uuids = {m["UUID"] for m in mappings(box)}
+    assert {on_b, other_fn} <= uuids and len(uuids) == 4
+
+
+def test_a_failed_replace_says_the_mapping_is_gone_and_a_rerun_creates_it(esmctl, world, box, tmp_path):
+    assert esmctl("apply", spec_file(tmp_path, [kinesis(world)])).exit_code == 0
+    [old] = mappings(box)
+    path = spec_file(tmp_path, [kinesis(world, StartingPosition="LATEST")])
+    box.proxy.fail_next["CreateEventSourceMapping"] = (400, "InvalidParameterValueException", "boom (injected)")
+    r = esmctl("apply", path, "--yes", "--allow-replace", "-o", "json")
+    assert r.exit_code == 1
+    [result] = json.loads(r.stdout)["results"]
+    assert not result["ok"] and result["exists"] == []
+    assert result["message"].startswith(f"deleted {old['UUID']}; create failed: ")
+    assert "no mapping of orders-fn <- kinesis:orders exists now: re-run apply to create it" in result["message"]
+    assert mappings(box) == []
+    r = esmctl("apply", path, "--yes")
+    assert r.exit_code == 0, r.stderr
+    [m] = mappings(box)
+    assert m["StartingPosition"] == "LATEST"
+
+
+def test_replace_and_handoff_keep_the_tags_the_spec_does_not_manage(esmctl, world, box, tmp_path):
+    lam = client(box, "lambda", direct=False)
+    assert esmctl("apply", spec_file(tmp_path, [kinesis(world)])).exit_code == 0
+    [old] = mappings(box)
+    lam.tag_resource(Resource=old["EventSourceMappingArn"], Tags={"team": "orders", "cost": "42"})
+    r = esmctl("apply", spec_file(tmp_path, [kinesis(world, StartingPosition="LATEST")]), "--yes", "--allow-replace")
+    assert r.exit_code == 0, r.stderr
+    [replaced] = mappings(box)
+    assert replaced["UUID"] != old["UUID"]
+    assert lam.list_tags(Resource=replaced["EventSourceMappingArn"])["Tags"] == {"team": "orders", "cost": "42"}
+    put_age(box, "orders-fn", [(1, 1000)])
+    r = esmctl("apply", spec_file(tmp_path, [consumer_spec(world, "fanout")]), "--yes")
+    assert r.exit_code == 0, r.stderr
+    [moved] = mappings(box)
+    tags = lam.list_tags(Resource=moved["EventSourceMappingArn"])["Tags"]
+    assert tags == {"team": "orders", "cost": "42", "esmctl:handoff-from": replaced["UUID"]}
+
+
+def test_a_prune_of_an_updating_mapping_waits_and_retries(esmctl, world, box, tmp_path):
+    lam = client(box, "lambda", direct=False)
+    stray = lam.create_event_source_mapping(FunctionName="orders-fn", EventSourceArn=world["clicks"],
+                                            StartingPosition="LATEST")["UUID"]
+    box.proxy.transitional_views = 2
+    lam.update_event_source_mapping(UUID=stray, BatchSize=7)  # Updating for two reads: delete is refused meanwhile
+    box.proxy.clear_counts()
+    r = esmctl("apply", spec_file(tmp_path, [kinesis(world)]), "--prune", "--yes")
+    assert r.exit_code == 0, r.stdout + r.stderr
+    assert box.proxy.calls["DeleteEventSourceMapping"] >= 1
+    assert [m["EventSourceArn"] for m in mappings(box)] == [world["orders"]]
+
+
+def test_creates_run_before_prunes_and_a_failed_create_keeps_the_old_mapping(esmctl, world, box, tmp_path):
+    """A mistyped new source must not cost the live mapping: the prune waits for the create."""
+    lam = client(box, "lambda", direct=False)
+    old = lam.create_event_source_mapping(FunctionName="jobs-fn", EventSourceArn=world["jobs"])["UUID"]
+    typo = world["jobs"].replace(":jobs", ":jbos")
+    r = esmctl("apply", spec_file(tmp_path, [{"FunctionName": "jobs-fn", "EventSourceArn": typo}]),
+               "--prune", "--yes", "-o", "json")
+    assert r.exit_code == 1
+    results = {x["action"]: x for x in json.loads(r.stdout)["results"]}
+    assert not results["create"]["ok"]
+    assert results["delete"]["skipped"] and "another change of this function failed" in results["delete"]["message"]
+    assert [m["UUID"] for m in mappings(box)] == [old]
+    creates_at = box.proxy.log.index("CreateEventSourceMapping")
+    assert "DeleteEventSourceMapping" not in box.proxy.log[:creates_at]
+
+
+def test_timeout_is_one_deadline_for_the_whole_apply(esmctl, world, box, tmp_path):
+    box.proxy.transitional_views = 10_000  # never settles
+    path = spec_file(tmp_path, [kinesis(world), kinesis(world, fn="audit-fn"), kinesis(world, fn="jobs-fn")])
+    started = time.monotonic()
+    r = esmctl("apply", path, "--timeout", "1", "--concurrency", "1", "-o", "json")
+    elapsed = time.monotonic() - started
+    assert r.exit_code == 1
+    results = json.loads(r.stdout)["results"]
+    assert all("timed out" in x["message"] and "whole apply" in x["message"] for x in results)
+    assert elapsed < 2.9  # waits of 1 s each would take 3 s and more
