@@ -1,0 +1,327 @@
+"""Read one YAML document safely into plain Python values, keeping the FILE:LINE:COL of every value.
+
+The text is composed into PyYAML's node graph with its safe loader; merges are flattened, ${NAME}
+placeholders filled and every node checked there, and only then is the graph constructed. So a
+problem (duplicate key, recursive alias, missing variable, custom tag) is reported where it was
+written, and the values keep their places for later checks. Nothing here touches AWS.
+"""
+
+from __future__ import annotations
+
+import datetime
+import math
+import os
+import re
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+from yaml import MappingNode, ScalarNode, SequenceNode
+
+Path = tuple[Any, ...]  # dict keys and list indices of the constructed data
+
+MAX_BYTES = 1_000_000
+MAX_NODES = 200_000  # more than any real spec; stops alias bombs before they expand
+MAX_DEPTH = 100  # real specs nest about 10 deep; the pure-Python composer gives up near 300
+MAX_FLOW_BRACKETS = 10_000  # see _check_nesting
+_PLACEHOLDER = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+_JSON_NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?")
+_TAG = "tag:yaml.org,2002:"
+STR, MAP, SEQ, MERGE = _TAG + "str", _TAG + "map", _TAG + "seq", _TAG + "merge"
+INT, FLOAT, BOOL, NULL = _TAG + "int", _TAG + "float", _TAG + "bool", _TAG + "null"
+_SCALAR_TAGS = {_TAG + t for t in ("str", "int", "float", "bool", "null", "timestamp")}
+_BAD_VALUE = (yaml.YAMLError, ValueError, KeyError, AttributeError)  # what SafeConstructor raises on `!!int x`
+
+
+class YamlError(Exception):
+    """Every problem found, one line each: `FILE:LINE:COL: FIELD: message`."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+@dataclass
+class Document:
+    """A constructed YAML document and where each of its values was written."""
+
+    path: str
+    data: Any
+    _values: dict[Path, Any] = field(default_factory=dict, repr=False)  # path -> PyYAML Mark (0-based)
+    _keys: dict[Path, Any] = field(default_factory=dict, repr=False)
+    _surprises: list[tuple[Path, str]] = field(default_factory=list, repr=False)
+
+    def at(self, path: Path, key: bool = False) -> str:
+        """FILE:LINE:COL of the value at path (of its key, with key=True), else of its nearest ancestor."""
+        path = tuple(path)
+        if key and path in self._keys:
+            mark = self._keys[path]
+        else:
+            while path and path not in self._values:
+                path = path[:-1]
+            mark = self._values.get(path)
+        return f"{self.path}:{mark.line + 1}:{mark.column + 1}" if mark else f"{self.path}:1:1"
+
+    def yaml11_surprises(self, prefix: Path) -> list[tuple[Path, str]]:
+        """Unquoted scalars under prefix that YAML 1.1 reads differently from JSON (`NO` -> false, `0755` -> 493)."""
+        prefix = tuple(prefix)
+        return [(p, message) for p, message in self._surprises if p[: len(prefix)] == prefix]
+
+
+def label(path: Path) -> str:
+    """('mappings', 0, 'BatchSize') -> 'mappings[0].BatchSize'; () -> 'spec'."""
+    out = ""
+    for part in path:
+        is_index = isinstance(part, int) and not isinstance(part, bool)
+        out += f"[{part}]" if is_index else (f".{part}" if out else str(part))
+    return out or "spec"
+
+
+def read_text(path: str, max_bytes: int = MAX_BYTES) -> str:
+    """The text of a file ("-" for stdin): UTF-8, a byte-order mark allowed, at most max_bytes."""
+    name = "<stdin>" if path == "-" else path
+    try:
+        if path == "-":
+            raw = sys.stdin.buffer.read(max_bytes + 1)
+        else:
+            with open(path, "rb") as fh:
+                raw = fh.read(max_bytes + 1)  # not getsize: a pipe or /dev/stdin has no size
+    except OSError as exc:
+        raise YamlError([f"{name}:1:1: spec: cannot read: {exc.strerror}"]) from exc
+    if len(raw) > max_bytes:
+        raise YamlError([f"{name}:1:1: spec: more than {max_bytes} bytes; that is the limit"])
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise YamlError([f"{name}:1:1: spec: not UTF-8 text ({exc.reason} at byte {exc.start})"]) from exc
+
+
+def load(path: str, text: str, variables: Mapping[str, str] | None = None, environ: Mapping[str, str] | None = None,
+         max_nodes: int = MAX_NODES) -> Document:
+    """Parse one document, fill ${NAME} from variables then environ (default os.environ); raise YamlError."""
+    name = "<stdin>" if path == "-" else path
+    loader = None
+    try:
+        loader_class = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's: 10x faster, the same semantics
+        _check_nesting(loader_class, name, text)
+        loader = loader_class(text)
+        node = loader.get_single_node()
+        reader = _Reader(name, loader, {**(os.environ if environ is None else environ), **(variables or {})}, max_nodes)
+        if node is not None:
+            reader.walk(node, (), 0)
+        if reader.problems:
+            raise YamlError([reader.problems[k] for k in sorted(reader.problems, key=lambda k: k[:2])])
+        data = loader.construct_document(node) if node is not None else None
+        return Document(name, data, reader.values, reader.keys, reader.surprises)
+    except RecursionError as exc:  # PyYAML's pure-Python composer near 300 levels; see _check_nesting
+        raise YamlError([f"{name}:1:1: spec: nested more than {MAX_DEPTH} levels deep"]) from exc
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        where = f"{name}:{mark.line + 1}:{mark.column + 1}" if mark else f"{name}:1:1"
+        message = exc.problem or exc.context
+        if exc.context == "expected a single document in the stream":
+            message = "more than one document; a spec is a single YAML document"
+        raise YamlError([f"{where}: spec: {message}"]) from exc
+    except yaml.reader.ReaderError as exc:  # a control character: find it ourselves, libyaml counts bytes
+        index = max(text.find(chr(exc.character)), 0)
+        line, col = text.count("\n", 0, index) + 1, index - text.rfind("\n", 0, index)
+        raise YamlError([f"{name}:{line}:{col}: spec: unacceptable character #x{exc.character:04x}: "
+                         f"{exc.reason}"]) from exc
+    finally:
+        if loader is not None:
+            loader.dispose()
+
+
+def _check_nesting(loader_class: type, name: str, text: str) -> None:
+    """Stop text nested more than MAX_DEPTH levels before it is composed.
+
+    libyaml composes by C recursion, one call per level, and dies of SIGSEGV near 20,000 levels. In 1 MB only
+    flow brackets nest that deep (block nesting needs its indentation), so a text with many is first read as
+    events, a flat stream, counting levels (a third of a load's time: not for every text).
+    """
+    if text.count("[") + text.count("{") <= MAX_FLOW_BRACKETS:
+        return
+    events, depth = loader_class(text), 0
+    try:
+        while events.check_event():
+            event = events.get_event()
+            if isinstance(event, yaml.CollectionStartEvent):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    mark = event.start_mark
+                    raise YamlError([f"{name}:{mark.line + 1}:{mark.column + 1}: spec: "
+                                     f"nested more than {MAX_DEPTH} levels deep"])
+            elif isinstance(event, yaml.CollectionEndEvent):
+                depth -= 1
+    finally:
+        events.dispose()
+
+
+class _Reader:
+    """One walk over the composed graph: checks, fills placeholders, records marks; problems by position."""
+
+    def __init__(self, name: str, loader: Any, variables: Mapping[str, str], max_nodes: int) -> None:
+        self.name, self.loader, self.variables, self.max_nodes = name, loader, variables, max_nodes
+        self.values: dict[Path, Any] = {}  # path -> PyYAML Mark
+        self.keys: dict[Path, Any] = {}
+        self.surprises: list[tuple[Path, str]] = []
+        self.problems: dict[tuple[int, int, str], str] = {}
+        self.count = 1
+        self.active: set[int] = set()  # collections being walked: meeting one again is a recursive alias
+        self.merging: set[int] = set()
+        self.filled: set[int] = set()  # placeholders are filled once, however often a node is aliased
+
+    def problem(self, mark: Any, path: Path, message: str) -> None:
+        # one line per place and message, though aliases and merges may reach a node along several paths
+        key = (mark.line, mark.column, message)
+        self.problems.setdefault(key, f"{self.name}:{mark.line + 1}:{mark.column + 1}: {label(path)}: {message}")
+
+    def walk(self, node: Any, path: Path, depth: int) -> None:
+        """Record where node and everything under it were written, checking as it goes."""
+        self.values[path] = node.start_mark
+        if isinstance(node, ScalarNode):
+            if node.tag != STR or "${" in node.value:  # a plain string, the most common value, needs nothing
+                surprise = self.scalar(node, path)[1]
+                if surprise:
+                    self.surprises.append((path, surprise))
+            return
+        expected = MAP if isinstance(node, MappingNode) else SEQ
+        if node.tag != expected:
+            return self.problem(node.start_mark, path, f"unsupported tag {node.tag.replace(_TAG, '!!')}")
+        if depth >= MAX_DEPTH:
+            return self.problem(node.start_mark, path, f"nested more than {MAX_DEPTH} levels deep")
+        self.count += len(node.value)
+        if self.count > self.max_nodes:
+            raise YamlError([f"{self.name}:1:1: spec: more than {self.max_nodes} values (an alias bomb?)"])
+        keys, active = self.keys, self.active
+        active.add(id(node))
+        if expected == MAP:
+            for key_node, _ in node.value:
+                if key_node.tag == MERGE:
+                    self.merge(node, path)
+                    break
+            for key_node, value in node.value:
+                if not isinstance(key_node, ScalarNode):
+                    self.problem(key_node.start_mark, path, f"a key must be a single value, not a {key_node.id}")
+                    continue
+                if key_node.tag == STR:
+                    child = path + (key_node.value,)
+                else:
+                    key, surprise = self.scalar(key_node, path, is_key=True)
+                    child = path + (key,)
+                    if surprise:
+                        self.surprises.append((child, "key " + surprise))
+                if child in keys:  # merge() leaves no legitimate repeats
+                    self.problem(key_node.start_mark, child, f"duplicate key (first at line {keys[child].line + 1})")
+                    continue
+                keys[child] = key_node.start_mark
+                if id(value) in active:
+                    self.problem(key_node.start_mark, child, "recursive alias")
+                else:
+                    self.walk(value, child, depth + 1)
+        else:
+            for i, item in enumerate(node.value):
+                if id(item) in active:  # the alias has no node of its own: point at the sequence
+                    self.problem(node.start_mark, path + (i,), "recursive alias")
+                else:
+                    self.walk(item, path + (i,), depth + 1)
+        active.discard(id(node))
+
+    def merge(self, node: Any, path: Path) -> None:
+        """Flatten `<<` merges with PyYAML's own code, then keep each key once: merged pairs come first, so
+        the mapping's own keys win. Repeats among its own keys (or a source's) are reported here."""
+        self.merging.add(id(node))
+        own: dict[Any, Any] = {}
+        cycle = False
+        for key_node, value in node.value:
+            if key_node.tag == MERGE:
+                for source in value.value if isinstance(value, SequenceNode) else [value]:
+                    if id(source) in self.merging:
+                        self.problem(key_node.start_mark, path, "recursive alias")
+                        cycle = True
+                    elif isinstance(source, MappingNode):
+                        self.merge(source, path)  # its own repeats are found even when it is written inline
+            elif not isinstance(key_node, ScalarNode):
+                self.problem(key_node.start_mark, path, f"a key must be a single value, not a {key_node.id}")
+            else:
+                key = self.key(key_node, path)
+                if key in own:
+                    self.problem(key_node.start_mark, path + (key,),
+                                 f"duplicate key (first at line {own[key].start_mark.line + 1})")
+                else:
+                    own[key] = key_node
+        if not cycle:
+            try:
+                self.loader.flatten_mapping(node)
+            except yaml.MarkedYAMLError as exc:
+                self.problem(exc.problem_mark, path, exc.problem)
+        unique = {self.key(k, path): (k, v) for k, v in node.value if isinstance(k, ScalarNode) and k.tag != MERGE}
+        node.value = list(unique.values())  # overridden merged values are never constructed
+        self.merging.discard(id(node))
+
+    def key(self, node: Any, path: Path) -> Any:
+        return node.value if node.tag == STR else self.scalar(node, path, is_key=True)[0]
+
+    def scalar(self, node: Any, path: Path, is_key: bool = False) -> tuple[Any, str | None]:
+        """A scalar's value (None for a plain value JSON reads alike) and, if YAML 1.1 reads it otherwise, why."""
+        if node.tag == STR and not is_key and "${" in node.value and id(node) not in self.filled:
+            self.filled.add(id(node))
+            self.fill(node, path)
+        text, tag = node.value, node.tag
+        if tag == STR:
+            return text, None
+        like_json = not node.style and _reads_as_json(tag, text)
+        if like_json and not is_key:
+            return None, None  # construction cannot fail either
+        if tag not in _SCALAR_TAGS:
+            self.problem(node.start_mark, path, f"unsupported tag {tag.replace(_TAG, '!!')}")
+            return text, None
+        try:
+            value = self.loader.construct_object(node)  # remembered: construction later reuses it
+        except _BAD_VALUE:
+            self.problem(node.start_mark, path, f"{text!r} is not a valid {tag.replace(_TAG, '!!')}")
+            return text, None
+        return value, None if node.style or like_json else _surprise(text, value)
+
+    def fill(self, node: Any, path: Path) -> None:
+        """${NAME} from the variables; a plain scalar that is just a placeholder is typed as if written so."""
+        missing = False
+
+        def value_of(m: re.Match) -> str:
+            nonlocal missing
+            if m.group(1) in self.variables:
+                return self.variables[m.group(1)]
+            missing = True
+            self.problem(node.start_mark, path, f"no value for ${{{m.group(1)}}}: pass --var {m.group(1)}=... "
+                                     f"or set it in the environment")
+            return m.group(0)
+
+        text = node.value
+        node.value = _PLACEHOLDER.sub(value_of, text)
+        if not node.style and not missing and _PLACEHOLDER.fullmatch(text):
+            node.tag = self.loader.resolve(ScalarNode, node.value, (True, False))
+
+
+def _reads_as_json(tag: str, text: str) -> bool:
+    """Whether a plain scalar PyYAML resolved to tag means the same in JSON."""
+    if tag == INT or tag == FLOAT:
+        return _JSON_NUMBER.fullmatch(text) is not None
+    if tag == BOOL:
+        return text == "true" or text == "false"
+    return tag == NULL and text == "null"
+
+
+def _surprise(text: str, value: Any) -> str:
+    """How YAML 1.1 reads a plain scalar that JSON would read otherwise, and what to write instead."""
+    if value is None or isinstance(value, bool):
+        word = {None: "null", True: "true", False: "false"}[value]
+        shown = f'"{text}"' if text else "an empty value"
+        return f"{shown} is read by YAML 1.1 as {word}: quote it ('{text}') or write {word}"
+    if isinstance(value, datetime.date):
+        return f"{text} is read as a {'date and time' if isinstance(value, datetime.datetime) else 'date'}: quote it"
+    if math.isfinite(value):
+        return f"{text} is read by YAML 1.1 as {value!r}: quote it or write {value!r}"
+    word = "NaN" if math.isnan(value) else ("-Infinity" if value < 0 else "Infinity")
+    return f"{text} is read by YAML 1.1 as {word}, which JSON cannot hold: quote it"

@@ -1,0 +1,371 @@
+"""yamldoc: safe YAML with FILE:LINE:COL for every value. Pure and in memory; every test runs with
+libyaml's loader and again with PyYAML's pure-Python one, which must agree."""
+
+from __future__ import annotations
+
+import datetime
+import io
+import subprocess
+import sys
+import textwrap
+
+import pytest
+import yaml
+
+from esmctl import yamldoc
+from esmctl.yamldoc import YamlError, load, read_text
+
+
+@pytest.fixture
+def aws_env():
+    """Overrides conftest's autouse fixture, which would start the moto sandbox: nothing here needs AWS."""
+    return None
+
+
+@pytest.fixture(autouse=True, params=["libyaml", "pure"])
+def loader(request, monkeypatch):
+    if request.param == "pure":
+        monkeypatch.delattr(yaml, "CSafeLoader", raising=False)  # as on a PyYAML built without libyaml
+    return request.param
+
+
+def doc(text: str, **kwargs) -> yamldoc.Document:
+    return load("spec.yaml", textwrap.dedent(text), environ=kwargs.pop("environ", {}), **kwargs)
+
+
+def problems(text: str, **kwargs) -> list[str]:
+    with pytest.raises(YamlError) as exc:
+        doc(text, **kwargs)
+    assert str(exc.value) == "\n".join(exc.value.problems)
+    return exc.value.problems
+
+
+SPEC = """\
+version: 1
+defaults: &defaults
+  BatchSize: 10
+  Enabled: true
+mappings:
+  - FunctionName: orders-fn
+    <<: *defaults
+    BatchSize: 50
+    FilterCriteria:
+      Filters:
+        - Pattern: {data: {type: [order]}}
+  - FunctionName: jobs-fn
+    <<: *defaults
+"""
+
+
+def test_values_are_what_safe_load_gives():
+    d = doc(SPEC)
+    assert d.path == "spec.yaml"
+    assert d.data == yaml.safe_load(SPEC)
+    assert d.data["mappings"][0]["BatchSize"] == 50  # the mapping's own key beats the merged one
+
+
+def test_at_values_keys_ancestors_and_merged_keys():
+    d = doc(SPEC)
+    assert d.at(()) == "spec.yaml:1:1"
+    assert d.at(("mappings", 0, "BatchSize")) == "spec.yaml:8:16"
+    assert d.at(("mappings", 0, "BatchSize"), key=True) == "spec.yaml:8:5"
+    assert d.at(("mappings", 0, "FilterCriteria", "Filters", 0, "Pattern", "data", "type", 0)) == "spec.yaml:11:35"
+    # merged keys are where they were written, under every path that reaches them
+    assert d.at(("mappings", 1, "BatchSize")) == "spec.yaml:3:14"
+    assert d.at(("mappings", 1, "Enabled"), key=True) == "spec.yaml:4:3"
+    assert d.at(("defaults", "Enabled"), key=True) == "spec.yaml:4:3"
+    # a path not there: its nearest ancestor; a list item has no key, so its own place
+    assert d.at(("mappings", 1, "Nope", "deeper")) == "spec.yaml:12:5"
+    assert d.at(("mappings", 1, "Nope"), key=True) == "spec.yaml:12:5"
+    assert d.at(["mappings", 0], key=True) == "spec.yaml:6:5"
+    assert d.at(("elsewhere",)) == "spec.yaml:1:1"
+
+
+def test_aliased_nodes_have_marks_under_both_paths():
+    d = doc("""\
+        a: &shared {x: [1, 2]}
+        b: *shared
+    """)
+    assert d.at(("a", "x", 1)) == d.at(("b", "x", 1)) == "spec.yaml:1:20"
+
+
+def test_empty_document_and_stdin_name():
+    assert doc("").data is None
+    assert doc("# only a comment\n").at(("a",)) == "spec.yaml:1:1"
+    assert load("-", "a: 1\n").at(("a",)) == "<stdin>:1:4"
+
+
+def test_more_than_one_document():
+    assert problems("a: 1\n---\nb: 2\n") == [
+        "spec.yaml:2:1: spec: more than one document; a spec is a single YAML document"]
+
+
+def test_syntax_error_at_its_mark():
+    [problem] = problems("""\
+        version: 1
+        mappings:
+          - BatchSize: 1: 2
+    """)
+    assert problem.startswith("spec.yaml:3:17: spec: mapping values are not allowed ")
+
+
+def test_control_character_at_its_place():
+    [problem] = problems("a: 1\nb: é\x07\n")
+    assert problem.startswith("spec.yaml:2:5: spec: unacceptable character #x0007: ")
+
+
+def test_duplicate_keys_at_the_second_occurrence():
+    assert problems("""\
+        mappings:
+          - FunctionName: f
+            BatchSize: 1
+            Enabled: true
+            BatchSize: 2
+          - {a: 1, a: 2}
+    """) == ["spec.yaml:5:5: mappings[0].BatchSize: duplicate key (first at line 3)",
+             "spec.yaml:6:12: mappings[1].a: duplicate key (first at line 6)"]
+
+
+def test_duplicate_keys_in_a_mapping_with_a_merge():
+    assert problems("""\
+        base: &base {a: 1}
+        m:
+          <<: *base
+          b: 1
+          a: 2
+          b: 3
+    """) == ["spec.yaml:6:3: m.b: duplicate key (first at line 4)"]
+
+
+def test_merges_override_in_yaml_order():
+    d = doc("""\
+        one: &one {a: 1, b: 1}
+        two: &two {b: 2, c: 2}
+        m:
+          c: 3
+          <<: [*one, *two]
+    """)
+    assert d.data["m"] == {"a": 1, "b": 1, "c": 3}  # earlier sources win over later, own keys over both
+    assert d.at(("m", "b")) == "spec.yaml:1:21"
+    assert d.at(("m", "c"), key=True) == "spec.yaml:4:3"
+
+
+def test_merge_of_a_scalar_is_an_error():
+    [problem] = problems("m:\n  <<: 5\n")
+    assert problem == ("spec.yaml:2:7: m: expected a mapping or list of mappings for merging, but found scalar")
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("a: &x [*x]\n", "spec.yaml:1:4: a[0]: recursive alias"),
+    ("a: &x {b: 1, c: *x}\n", "spec.yaml:1:14: a.c: recursive alias"),
+    ("a: &x {<<: *x}\n", "spec.yaml:1:8: a: recursive alias"),
+    ("a: &x {b: {<<: *x}}\n", "spec.yaml:1:8: a.b.b: recursive alias"),
+])
+def test_recursive_aliases(text, expected):
+    assert problems(text) == [expected]
+
+
+def test_alias_bomb_stops_at_max_nodes():
+    text = "a: &a [x, x, x, x, x, x, x, x, x, x]\n"
+    for name, prev in zip("bcdef", "abcde", strict=True):
+        text += f"{name}: &{name} [{', '.join(['*' + prev] * 10)}]\n"
+    assert problems(text, max_nodes=50_000) == ["spec.yaml:1:1: spec: more than 50000 values (an alias bomb?)"]
+    assert problems("a: [1, 2, 3]\n", max_nodes=3) == ["spec.yaml:1:1: spec: more than 3 values (an alias bomb?)"]
+
+
+def test_deep_nesting_is_an_error_not_a_crash():
+    assert problems("a: " + "[" * 150 + "]" * 150 + "\n")[0].endswith(": nested more than 100 levels deep")
+    # libyaml composes by C recursion and would die of SIGSEGV near 20,000 levels
+    assert problems("[\n" * 30_000 + "]" * 30_000) == ["spec.yaml:101:1: spec: nested more than 100 levels deep"]
+
+
+def test_placeholders_typed_like_yaml_when_plain_and_whole():
+    d = doc("""\
+        n: ${N}
+        quoted: '${N}'
+        text: batch-${N}
+        flag: ${FLAG}
+        twice: ${N}${N}
+    """, variables={"N": "500", "FLAG": "false"})
+    assert d.data == {"n": 500, "quoted": "500", "text": "batch-500", "flag": False, "twice": "500500"}
+
+
+def test_placeholders_inside_anchors_and_merges():
+    d = doc("""\
+        defaults: &defaults
+          BatchSize: ${N}
+        mappings:
+          - <<: *defaults
+            FunctionName: f-${N}
+    """, variables={"N": "500"})
+    assert d.data["mappings"][0] == {"BatchSize": 500, "FunctionName": "f-500"}
+    assert d.at(("mappings", 0, "BatchSize")) == "spec.yaml:2:14"
+
+
+def test_placeholder_from_variables_then_environ(monkeypatch):
+    assert doc("a: ${A}\n", variables={"A": "var"}, environ={"A": "env"}).data == {"a": "var"}
+    assert doc("a: ${A}\n", environ={"A": "env"}).data == {"a": "env"}
+    monkeypatch.setenv("ESMCTL_TEST_A", "os")
+    assert load("spec.yaml", "a: ${ESMCTL_TEST_A}\n").data == {"a": "os"}
+
+
+def test_every_missing_placeholder_reported():
+    assert problems("""\
+        a: ${A}
+        b:
+          - x-${B}-${C}
+        c: ${A}
+    """) == ["spec.yaml:1:4: a: no value for ${A}: pass --var A=... or set it in the environment",
+             "spec.yaml:3:5: b[0]: no value for ${B}: pass --var B=... or set it in the environment",
+             "spec.yaml:3:5: b[0]: no value for ${C}: pass --var C=... or set it in the environment",
+             "spec.yaml:4:4: c: no value for ${A}: pass --var A=... or set it in the environment"]
+
+
+def test_placeholder_in_an_aliased_value_filled_once():
+    d = doc("a: &x ${A}\nb: *x\n", variables={"A": "${B}", "B": "no"})
+    assert d.data == {"a": "${B}", "b": "${B}"}  # a value is not read again for placeholders
+
+
+def test_keys_that_are_not_scalars_are_errors():
+    assert problems("? [a, b]\n: 1\n") == ["spec.yaml:1:3: spec: a key must be a single value, not a sequence"]
+    assert problems("m:\n  <<: {a: 1}\n  ? {x: 1}\n  : 2\n") == [
+        "spec.yaml:3:5: m: a key must be a single value, not a mapping"]
+
+
+def test_scalar_keys_keep_their_yaml_types():
+    assert doc("1: x\nfalse: y\nnull: z\n").data == {1: "x", False: "y", None: "z"}
+    d = doc("m:\n  1: x\n  2.5: y\n")
+    assert d.data == {"m": {1: "x", 2.5: "y"}}
+    assert d.at(("m", 2.5), key=True) == "spec.yaml:3:3"
+
+
+def test_tags_beyond_plain_values_are_errors():
+    assert problems("""\
+        a: !Ref x
+        b: !!binary aGVsbG8=
+        c: !!set {x}
+        d: !!python/object:os.system ls
+        e: !!int abc
+        f: 2024-13-45
+    """) == ["spec.yaml:1:4: a: unsupported tag !Ref",
+             "spec.yaml:2:4: b: unsupported tag !!binary",
+             "spec.yaml:3:4: c: unsupported tag !!set",
+             "spec.yaml:4:4: d: unsupported tag !!python/object:os.system",
+             "spec.yaml:5:4: e: 'abc' is not a valid !!int",
+             "spec.yaml:6:4: f: '2024-13-45' is not a valid !!timestamp"]
+
+
+def test_datetimes_left_as_pyyaml_gives_them():
+    d = doc("d: 2024-01-02\nt: 2024-01-02T03:04:05Z\n")
+    assert d.data["d"] == datetime.date(2024, 1, 2)
+    assert d.data["t"] == yaml.safe_load("t: 2024-01-02T03:04:05Z\n")["t"]
+
+
+def test_problems_sorted_by_place():
+    assert [p.split(": ")[0] for p in problems("a: ${A}\nb: {x: 1, x: 2}\nc: !X y\n")] == [
+        "spec.yaml:1:4", "spec.yaml:2:11", "spec.yaml:3:4"]
+
+
+SURPRISES = [
+    ("NO", "\"NO\" is read by YAML 1.1 as false: quote it ('NO') or write false"),
+    ("off", "\"off\" is read by YAML 1.1 as false: quote it ('off') or write false"),
+    ("On", "\"On\" is read by YAML 1.1 as true: quote it ('On') or write true"),
+    ("Yes", "\"Yes\" is read by YAML 1.1 as true: quote it ('Yes') or write true"),
+    ("True", "\"True\" is read by YAML 1.1 as true: quote it ('True') or write true"),
+    ("0755", "0755 is read by YAML 1.1 as 493: quote it or write 493"),
+    ("0x1F", "0x1F is read by YAML 1.1 as 31: quote it or write 31"),
+    ("1_000", "1_000 is read by YAML 1.1 as 1000: quote it or write 1000"),
+    ("190:20:30", "190:20:30 is read by YAML 1.1 as 685230: quote it or write 685230"),
+    ("+5", "+5 is read by YAML 1.1 as 5: quote it or write 5"),
+    ("1_000.5", "1_000.5 is read by YAML 1.1 as 1000.5: quote it or write 1000.5"),
+    (".inf", ".inf is read by YAML 1.1 as Infinity, which JSON cannot hold: quote it"),
+    ("-.inf", "-.inf is read by YAML 1.1 as -Infinity, which JSON cannot hold: quote it"),
+    (".nan", ".nan is read by YAML 1.1 as NaN, which JSON cannot hold: quote it"),
+    ("2024-01-01", "2024-01-01 is read as a date: quote it"),
+    ("2024-01-01 10:00:00", "2024-01-01 10:00:00 is read as a date and time: quote it"),
+    ("~", "\"~\" is read by YAML 1.1 as null: quote it ('~') or write null"),
+    ("", "an empty value is read by YAML 1.1 as null: quote it ('') or write null"),
+]
+
+
+@pytest.mark.parametrize("text, message", SURPRISES)
+def test_yaml11_surprises(text, message):
+    d = doc(f"p:\n  field: {text}\n")
+    assert d.yaml11_surprises(("p",)) == [(("p", "field"), message)]
+
+
+@pytest.mark.parametrize("text", ["true", "false", "null", "0", "-2", "42", "1.5", "-0.25", "1.0e+3", "1e3", "y",
+                                  "n", "'NO'", '"0755"', "'2024-01-01'", "plain words", "'~'", "!!str yes"])
+def test_what_json_reads_alike_is_no_surprise(text):
+    assert doc(f"p: {{field: {text}}}\n").yaml11_surprises(()) == []
+
+
+def test_yaml11_surprises_under_a_prefix_with_keys_and_aliases():
+    d = doc("""\
+        off: 1
+        mappings:
+          - Pattern: &p {status: [NO], on: [1]}
+          - Pattern: *p
+    """)
+    assert d.yaml11_surprises(("mappings", 1)) == [
+        (("mappings", 1, "Pattern", "status", 0),
+         "\"NO\" is read by YAML 1.1 as false: quote it ('NO') or write false"),
+        (("mappings", 1, "Pattern", True), "key \"on\" is read by YAML 1.1 as true: quote it ('on') or write true")]
+    assert len(d.yaml11_surprises(())) == 5
+    assert d.data["mappings"][1]["Pattern"] == {"status": [False], True: [1]}
+
+
+def test_surprise_from_a_placeholder_is_still_reported():
+    d = doc("p:\n  x: ${V}\n", variables={"V": "off"})
+    assert d.yaml11_surprises(("p",)) == [(("p", "x"), "\"off\" is read by YAML 1.1 as false: quote it ('off') "
+                                                       "or write false")]
+
+
+def test_read_text_file_bom_limit_and_errors(tmp_path):
+    path = tmp_path / "spec.yaml"
+    path.write_bytes(b"\xef\xbb\xbfa: 1\n")
+    assert read_text(str(path)) == "a: 1\n"
+    path.write_bytes(b"a: 12345\n")
+    with pytest.raises(YamlError) as exc:
+        read_text(str(path), max_bytes=5)
+    assert exc.value.problems == [f"{path}:1:1: spec: more than 5 bytes; that is the limit"]
+    path.write_bytes(b"a: \xff\n")
+    with pytest.raises(YamlError) as exc:
+        read_text(str(path))
+    assert exc.value.problems == [f"{path}:1:1: spec: not UTF-8 text (invalid start byte at byte 3)"]
+    with pytest.raises(YamlError) as exc:
+        read_text(str(tmp_path / "missing.yaml"))
+    assert exc.value.problems == [f"{tmp_path / 'missing.yaml'}:1:1: spec: cannot read: No such file or directory"]
+
+
+def test_read_text_stdin(monkeypatch):
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO("a: é\n".encode())))
+    assert read_text("-") == "a: é\n"
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(b"x" * 11)))
+    with pytest.raises(YamlError) as exc:
+        read_text("-", max_bytes=10)
+    assert exc.value.problems == ["<stdin>:1:1: spec: more than 10 bytes; that is the limit"]
+
+
+def test_both_loaders_agree_on_data_and_places(monkeypatch):
+    text = SPEC + "notes: {ü: [1, 😀, x], é: 😀😀 y}\n"  # columns count characters, not bytes
+    d = doc(text)
+    monkeypatch.delattr(yaml, "CSafeLoader", raising=False)
+    pure = doc(text)
+    assert pure.data == d.data
+    assert {p: pure.at(p) for p in d._values} == {p: d.at(p) for p in d._values}
+    assert {p: pure.at(p, key=True) for p in d._keys} == {p: d.at(p, key=True) for p in d._keys}
+
+
+def test_equal_keys_of_different_types_are_duplicates():
+    # Python's dict makes 1 and true one key: one value would silently be lost
+    assert problems("1: x\ntrue: y\n") == ["spec.yaml:2:1: True: duplicate key (first at line 1)"]
+
+
+def test_imports_nothing_of_aws_and_cli_does_not_import_it(loader):
+    if loader == "pure":
+        pytest.skip("once is enough")
+    code = ("import sys, esmctl.cli; print('esmctl.yamldoc' in sys.modules); import esmctl.yamldoc; "
+            "print(sorted({m.split('.')[0] for m in sys.modules} & {'boto3', 'botocore', 'rich'}))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["False", "[]"]
