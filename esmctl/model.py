@@ -345,7 +345,7 @@ def pattern_text(pattern: Any) -> str:
     """The JSON text the API takes for a pattern given as data or as text."""
     if isinstance(pattern, str):
         return pattern
-    return json.dumps(pattern, separators=(",", ":"), sort_keys=True)
+    return json.dumps(pattern, separators=(",", ":"), sort_keys=True, default=str)
 
 
 def _sorted_json(items: list[Any]) -> list[Any]:

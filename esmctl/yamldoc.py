@@ -300,7 +300,8 @@ class _Reader:
 
         text = node.value
         node.value = _PLACEHOLDER.sub(value_of, text)
-        if not node.style and not missing and _PLACEHOLDER.fullmatch(text):
+        # An empty value stays "" (not null, which would silently unset a parameter).
+        if not node.style and not missing and _PLACEHOLDER.fullmatch(text) and node.value.strip():
             node.tag = self.loader.resolve(ScalarNode, node.value, (True, False))
 
 

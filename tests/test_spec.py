@@ -53,7 +53,7 @@ def test_placeholder_from_environment_and_missing(esmctl, tmp_path, offline, mon
     monkeypatch.delenv("JOBS_BATCH")
     r = esmctl("validate", path)
     assert r.exit_code == 1
-    assert f"{path}:14:16: BatchSize: no value for ${{JOBS_BATCH}}" in r.stderr
+    assert f"{path}:14:16: mappings[1].BatchSize: no value for ${{JOBS_BATCH}}" in r.stderr
 
 
 def test_every_problem_with_its_line(esmctl, tmp_path, offline):
@@ -122,7 +122,7 @@ def test_unsafe_yaml_and_alias_bombs_are_refused(esmctl, tmp_path, offline):
     path = write(tmp_path, "version: 1\nmappings: !!python/object/apply:os.system ['echo pwned']\n")
     r = esmctl("validate", path)
     assert r.exit_code == 1 and "pwned" not in r.stdout
-    assert f"{path}:2:11: spec: " in r.stderr
+    assert f"{path}:2:11: mappings: unsupported tag !!python/object/apply:os.system" in r.stderr
     bomb = ["version: 1", "a: &a [x, x, x, x, x, x, x, x, x, x]"]
     for i in range(1, 9):
         bomb.append(f"{chr(97 + i)}: &{chr(97 + i)} [" + ", ".join([f"*{chr(96 + i)}"] * 10) + "]")
@@ -137,7 +137,7 @@ def test_oversized_and_missing_files(esmctl, tmp_path, offline):
     path = tmp_path / "big.yaml"
     path.write_text("# " + "x" * 1_100_000 + "\n")
     r = esmctl("validate", str(path))
-    assert r.exit_code == 1 and "the limit is" in r.stderr
+    assert r.exit_code == 1 and f"{path}:1:1: spec: more than 1000000 bytes" in r.stderr
     r = esmctl("validate", str(tmp_path / "nope.yaml"))
     assert r.exit_code == 1 and "cannot read" in r.stderr
 
@@ -182,3 +182,162 @@ def test_names_and_arns_are_checked_against_the_model_patterns(esmctl, tmp_path,
     assert r.exit_code == 1
     assert f"{path}:3:5: FunctionName: is not a function name, name:alias or function ARN: 'orders fn'" in r.stderr
     assert f"{path}:4:5: EventSourceArn: is not an ARN: 'kinesis-orders'" in r.stderr
+
+
+def test_duplicate_keys_are_errors_not_last_one_wins(esmctl, tmp_path, offline):
+    """A duplicated `mappings:` block used to replace the first, and --prune then deleted its mappings."""
+    path = write(tmp_path, """\
+        version: 1
+        mappings:
+          - FunctionName: orders-fn
+            EventSourceArn: arn:aws:sqs:us-east-1:123456789012:jobs
+            BatchSize: 5
+            BatchSize: 6
+        mappings:
+          - FunctionName: audit-fn
+            EventSourceArn: arn:aws:sqs:us-east-1:123456789012:jobs
+        """)
+    r = esmctl("validate", path)
+    assert r.exit_code == 1
+    assert f"{path}:6:5: mappings[0].BatchSize: duplicate key (first at line 5)" in r.stderr
+    assert f"{path}:7:1: mappings: duplicate key (first at line 2)" in r.stderr
+
+
+def test_yaml_1_1_readings_in_filter_patterns_are_errors(esmctl, tmp_path, offline):
+    path = write(tmp_path, """\
+        version: 1
+        mappings:
+          - FunctionName: orders-fn
+            EventSourceArn: arn:aws:sqs:us-east-1:123456789012:jobs
+            FilterCriteria:
+              Filters:
+                - Pattern: {body: {answer: [NO], flag: [on], mode: [0755], day: [2024-01-01], ok: [true, 7]}}
+        """)
+    r = esmctl("validate", path)
+    assert r.exit_code == 1 and "Traceback" not in r.stderr
+    lines = r.stderr.splitlines()
+    assert f"{path}:7:37: FilterCriteria.Filters[0].Pattern.body.answer[0]: \"NO\" is read by YAML 1.1 as false: " \
+           "quote it ('NO') or write false" in lines
+    assert any("Pattern.body.flag[0]: \"on\" is read by YAML 1.1 as true" in x for x in lines)
+    assert any("Pattern.body.mode[0]: 0755 is read by YAML 1.1 as 493" in x for x in lines)
+    assert any("Pattern.body.day[0]: 2024-01-01 is read as a date: quote it" in x for x in lines)
+    assert not any("ok" in x for x in lines)  # true and 7 mean the same in JSON
+    assert lines[-1] == "esmctl: error: 4 problems found in the spec"
+
+
+def test_recursive_alias_and_placeholders_in_merges(esmctl, tmp_path, offline):
+    path = write(tmp_path, "version: 1\nmappings: &m [*m]\n")
+    r = esmctl("validate", path)
+    assert r.exit_code == 1 and "recursive alias" in r.stderr and "RecursionError" not in r.stderr
+    path = write(tmp_path, """\
+        version: 1
+        base: &base
+          BatchSize: ${BATCH}
+        """.replace("base: &base", "defaults: &base"), "merge.yaml")
+    path = write(tmp_path, """\
+        version: 1
+        mappings:
+          - &queue
+            FunctionName: jobs-fn
+            EventSourceArn: arn:aws:sqs:us-east-1:123456789012:jobs
+            BatchSize: ${BATCH}
+          - <<: *queue
+            FunctionName: audit-fn
+        """, "merge.yaml")
+    r = esmctl("validate", path, "--var", "BATCH=8")
+    assert r.exit_code == 0, r.stderr
+
+
+def test_timestamps_in_any_form_and_at_timestamp_for_kafka_and_documentdb(esmctl, tmp_path, offline):
+    path = write(tmp_path, """\
+        version: 1
+        mappings:
+          - FunctionName: orders-fn
+            EventSourceArn: arn:aws:kinesis:us-east-1:123456789012:stream/orders
+            StartingPosition: AT_TIMESTAMP
+            StartingPositionTimestamp: 2024-01-01
+          - FunctionName: audit-fn
+            EventSourceArn: arn:aws:kinesis:us-east-1:123456789012:stream/orders
+            StartingPosition: AT_TIMESTAMP
+            StartingPositionTimestamp: "2024-01-01T02:00:00+02:00"
+          - FunctionName: jobs-fn
+            EventSourceArn: arn:aws:kafka:us-east-1:123456789012:cluster/c/0a1b2c3d-1
+            Topics: [orders]
+            StartingPosition: AT_TIMESTAMP
+            StartingPositionTimestamp: 1704067200
+          - FunctionName: jobs-fn
+            EventSourceArn: arn:aws:rds:us-east-1:123456789012:cluster:docs
+            DocumentDBEventSourceConfig: {DatabaseName: orders}
+            StartingPosition: AT_TIMESTAMP
+            StartingPositionTimestamp: 2024-01-01T00:00:00Z
+          - FunctionName: audit-fn
+            EventSourceArn: arn:aws:dynamodb:us-east-1:123456789012:table/t/stream/2024-01-01T00:00:00.000
+            StartingPosition: AT_TIMESTAMP
+            StartingPositionTimestamp: yesterday
+        """)
+    r = esmctl("validate", path)
+    assert r.exit_code == 1
+    lines = r.stderr.splitlines()
+    assert len(lines) == 4, lines  # the DynamoDB mapping only
+    assert any(":23:5: StartingPosition: AT_TIMESTAMP is not for DynamoDB sources" in x for x in lines)
+    assert any(":24:5: StartingPositionTimestamp: 'yesterday' is not an ISO 8601 timestamp" in x for x in lines)
+    assert any(":24:5: StartingPositionTimestamp: is not for DynamoDB sources" in x for x in lines)
+
+
+def test_a_consumer_by_name_and_by_arn_are_one_mapping(esmctl, tmp_path, offline):
+    path = write(tmp_path, """\
+        version: 1
+        mappings:
+          - FunctionName: orders-fn
+            EventSourceArn: arn:aws:kinesis:us-east-1:123456789012:stream/orders
+            Consumer: fanout
+            StartingPosition: LATEST
+          - FunctionName: orders-fn
+            EventSourceArn: arn:aws:kinesis:us-east-1:123456789012:stream/orders/consumer/fanout:1700000000
+            StartingPosition: LATEST
+          - FunctionName: orders-fn
+            EventSourceArn: arn:aws:kafka:us-east-1:123456789012:cluster/c/0a1b2c3d-1
+            Topics: [orders]
+            StartingPosition: LATEST
+          - FunctionName: orders-fn
+            EventSourceArn: arn:aws:kafka:us-east-1:123456789012:cluster/c/0a1b2c3d-1
+            Topics: [payments]
+            StartingPosition: LATEST
+        """)
+    r = esmctl("validate", path)
+    assert r.exit_code == 1
+    [line, summary] = r.stderr.splitlines()
+    assert line == f"{path}:7:5: mapping: the same mapping as at {path}:3:5 (same function and source): " \
+                   "Lambda allows one"
+
+
+def test_defaults_apply_where_the_key_is_valid_for_the_source(esmctl, tmp_path, offline):
+    path = write(tmp_path, """\
+        version: 1
+        defaults:
+          MaximumRetryAttempts: 3
+          ParallelizationFactor: 2
+        mappings:
+          - FunctionName: orders-fn
+            EventSourceArn: arn:aws:kinesis:us-east-1:123456789012:stream/orders
+            StartingPosition: LATEST
+          - FunctionName: jobs-fn
+            EventSourceArn: arn:aws:sqs:us-east-1:123456789012:jobs
+        """)
+    r = esmctl("validate", path)
+    assert r.exit_code == 0, r.stderr
+
+
+def test_several_files_and_stdin_make_one_spec(esmctl, tmp_path, offline):
+    one = write(tmp_path, GOOD, "one.yaml")
+    two = """\
+version: 1
+mappings:
+  - FunctionName: jobs-fn
+    EventSourceArn: arn:aws:sqs:us-east-1:123456789012:jobs
+"""
+    r = esmctl("validate", one, "-", "--var", "JOBS_BATCH=5", input=two)
+    assert r.exit_code == 1
+    assert "<stdin>:3:5: mapping: the same mapping as at" in r.stderr
+    r = esmctl("validate", one, "-", "--var", "JOBS_BATCH=5", input=two.replace("jobs-fn", "audit-fn"))
+    assert r.exit_code == 0 and "valid (3 mappings)" in r.stderr

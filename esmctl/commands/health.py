@@ -10,7 +10,7 @@ import click
 
 from esmctl.commands.spec import var_option
 from esmctl.context import Settings, common_options, pass_settings
-from esmctl.errors import EXIT_OK, EXIT_UNHEALTHY, EXIT_USAGE, EsmctlError
+from esmctl.errors import EXIT_USAGE, EsmctlError, Outcome
 
 
 class Duration(click.ParamType):
@@ -51,7 +51,7 @@ def _spec_rows(settings: Settings, files: tuple[str, ...],
     return rows
 
 
-def gather_health(settings: Settings, file: str | None, functions: tuple[str, ...], sources: tuple[str, ...],
+def gather_health(settings: Settings, files: tuple[str, ...], functions: tuple[str, ...], sources: tuple[str, ...],
                   variables: tuple[str, ...], window, max_age, progress: bool = True) -> list[Any]:
     from contextlib import nullcontext
 
@@ -59,8 +59,8 @@ def gather_health(settings: Settings, file: str | None, functions: tuple[str, ..
     from esmctl.aws import explain
     from esmctl.commands.mapping import select
 
-    if file:
-        rows = _spec_rows(settings, (file,), variables)
+    if files:
+        rows = _spec_rows(settings, files, variables)
     else:
         rows = [(status.from_live(m), m, True) for m in select(settings, functions or None, sources)]
     spinner = render.spinner(settings, "reading IteratorAge and mapping metrics from CloudWatch") if progress \
@@ -110,7 +110,7 @@ def _print_status(settings: Settings, healths: list[Any]) -> None:
 
 
 @click.command("status")
-@click.argument("file", required=False, type=click.Path(dir_okay=False))
+@click.argument("files", nargs=-1, type=click.Path(dir_okay=False, allow_dash=True))
 @click.option("--function", "functions", multiple=True, metavar="NAME|ARN", help="Only these functions; repeatable.")
 @click.option("--source", "sources", multiple=True, metavar="ARN", help="Only these sources; repeatable.")
 @click.option("--window", type=Duration(), default="15m", show_default=True,
@@ -121,25 +121,25 @@ def _print_status(settings: Settings, healths: list[Any]) -> None:
 @var_option
 @common_options
 @pass_settings
-def status_cmd(settings: Settings, file: str | None, functions: tuple[str, ...], sources: tuple[str, ...], window,
-               max_iterator_age, watch: bool, interval, variables: tuple[str, ...]) -> None:
+def status_cmd(settings: Settings, files: tuple[str, ...], functions: tuple[str, ...], sources: tuple[str, ...], window,
+               max_iterator_age, watch: bool, interval, variables: tuple[str, ...]) -> Outcome:
     """Are the mappings keeping up? State, LastProcessingResult and IteratorAge, with a verdict.
 
     Exit 0 when all are healthy, 3 when any is not, 1 on error. Healthy: State Enabled (or Disabled
     where the spec says Enabled: false), LastProcessingResult not "PROBLEM…", IteratorAge under
-    --max-iterator-age. With FILE, the spec's mappings (missing ones are unhealthy: not created).
+    --max-iterator-age. With FILES, the spec's mappings (missing ones are unhealthy: not created).
     """
     def once() -> list[Any]:
-        return gather_health(settings, file, functions, sources, variables, window, max_iterator_age,
+        return gather_health(settings, files, functions, sources, variables, window, max_iterator_age,
                              progress=not watch)
 
-    def code(healths: list[Any]) -> int:
-        return EXIT_UNHEALTHY if any(not h.healthy for h in healths) else EXIT_OK
+    def code(healths: list[Any]) -> Outcome:
+        return Outcome.UNHEALTHY if any(not h.healthy for h in healths) else Outcome.OK
 
     if not watch:
         healths = once()
         _print_status(settings, healths)
-        sys.exit(code(healths))
+        return code(healths)
     healths: list[Any] = []
     try:
         if sys.stdout.isatty() and settings.output == "table":
@@ -162,17 +162,17 @@ def status_cmd(settings: Settings, file: str | None, functions: tuple[str, ...],
                 time.sleep(interval.total_seconds())
     except KeyboardInterrupt:
         pass
-    sys.exit(code(healths))
+    return code(healths)
 
 
 @click.command("doctor")
-@click.argument("files", nargs=-1, type=click.Path(dir_okay=False))
+@click.argument("files", nargs=-1, type=click.Path(dir_okay=False, allow_dash=True))
 @click.option("--function", "functions", multiple=True, metavar="NAME|ARN", help="Check this function's mappings.")
 @var_option
 @common_options
 @pass_settings
 def doctor_cmd(settings: Settings, files: tuple[str, ...], functions: tuple[str, ...],
-               variables: tuple[str, ...]) -> None:
+               variables: tuple[str, ...]) -> Outcome:
     """Check mappings for what the Lambda guide warns about: concurrency, stalled shards,
     permissions, region, SQS visibility timeout. Exit 3 on any error-severity finding."""
     from esmctl import render
@@ -182,8 +182,8 @@ def doctor_cmd(settings: Settings, files: tuple[str, ...], functions: tuple[str,
     if not files and not functions:
         raise EsmctlError("doctor: give a spec FILE or --function NAME", EXIT_USAGE)
     live: list[dict] = []
-    for file in files:
-        live.extend(m for _, m, _ in _spec_rows(settings, (file,), variables) if m is not None)
+    if files:
+        live.extend(m for _, m, _ in _spec_rows(settings, files, variables) if m is not None)
     if functions:
         live.extend(m for m in select(settings, functions, ()) if m not in live)
     with render.spinner(settings, f"checking {len(live)} mapping(s)"):
@@ -197,7 +197,7 @@ def doctor_cmd(settings: Settings, files: tuple[str, ...], functions: tuple[str,
                  "Finding": f.finding, "Fix": f.fix} for f in findings]
         render.table(settings, rows, [("SEVERITY", "Severity"), ("MAPPING", "Mapping"), ("CHECK", "Check"),
                                       ("FINDING", "Finding"), ("FIX", "Fix")])
-    sys.exit(EXIT_UNHEALTHY if any(f.severity == ERROR for f in findings) else EXIT_OK)
+    return Outcome.UNHEALTHY if any(f.severity == ERROR for f in findings) else Outcome.OK
 
 
 COMMANDS = [status_cmd, doctor_cmd]
