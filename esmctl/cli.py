@@ -75,7 +75,7 @@ class EsmctlGroup(click.Group):
 @click.option("--endpoint-url", help="Send AWS calls here (also AWS_ENDPOINT_URL), e.g. the sandbox.")
 @click.option("-o", "--output", type=click.Choice(OUTPUT_FORMATS), default="table", show_default=True,
               help="Output format; also accepted after the subcommand.")
-@click.option("--no-color", is_flag=True, envvar="NO_COLOR", help="No colour (also NO_COLOR).")
+@click.option("--no-color", is_flag=True, help="No colour (also NO_COLOR set to anything).")
 @click.option("-v", "--verbose", is_flag=True, help="Tracebacks on errors, AWS call counts at the end.")
 @click.version_option(__version__, "--version", prog_name="esmctl")
 @click.pass_context
@@ -85,7 +85,8 @@ def cli(ctx: click.Context, profile: str | None, region: str | None, endpoint_ur
 
     \b
     Thin commands:   esmctl mapping create|get|update|delete|enable|disable, esmctl list
-    Declarative:     esmctl validate | plan | diff | apply | export  (a YAML spec)
+    Declarative:     esmctl validate | plan | diff | apply | export  (YAML specs)
+    Consumers:       esmctl consumer register|list|describe|deregister  (Kinesis fan-out)
     Health:          esmctl status, esmctl doctor
     Try it locally:  esmctl sandbox --seed
 

@@ -57,8 +57,23 @@ def _set_verbose(ctx: click.Context, _param: click.Parameter, value: bool) -> No
         ctx.ensure_object(Settings).verbose = True
 
 
+def _set_aws(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
+    if value is None:
+        return
+    settings = ctx.ensure_object(Settings)
+    if settings._aws is not None:
+        raise click.UsageError(f"--{param.name.replace('_', '-')} came too late: AWS was already contacted")
+    setattr(settings, param.name, value)
+    if param.name == "region":
+        settings.region_from_flag = True
+
+
 def common_options(f: Callable[..., Any]) -> Callable[..., Any]:
-    """`-o`, `--no-color` and `-v` are accepted after the subcommand too (`esmctl list -o json`)."""
+    """The global options, accepted after the subcommand too, as the AWS CLI does
+    (`esmctl list --region eu-west-1 -o json`)."""
+    for name, text in (("--profile", "AWS profile."), ("--region", "AWS region."),
+                       ("--endpoint-url", "Send AWS calls here, e.g. the sandbox.")):
+        f = click.option(name, default=None, expose_value=False, callback=_set_aws, is_eager=True, help=text)(f)
     f = click.option("-o", "--output", type=click.Choice(OUTPUT_FORMATS), default=None, expose_value=False,
                      callback=_set_output, is_eager=True, help="Output format.")(f)
     f = click.option("--no-color", is_flag=True, expose_value=False, callback=_set_no_color,
@@ -81,4 +96,5 @@ def confirm(question: str, yes: bool, refusal: str) -> None:
 
 
 def color_enabled(settings: Settings) -> bool:
-    return settings.color and "NO_COLOR" not in os.environ
+    """No colour with --no-color, or NO_COLOR set to anything but the empty string (no-color.org)."""
+    return settings.color and not os.environ.get("NO_COLOR")

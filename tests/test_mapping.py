@@ -280,11 +280,12 @@ def test_delete_asks_at_a_terminal(world, box):
         assert remaining == ([uuid] if answer == "n" else [])
 
 
-def test_update_reads_only_to_wait(esmctl, world, box):
+def test_update_reads_once_to_check_and_once_to_wait(esmctl, world, box):
     uuid = client(box, "lambda").create_event_source_mapping(FunctionName="orders-fn", EventSourceArn=world["orders"],
                                                              StartingPosition="LATEST")["UUID"]
     assert esmctl("mapping", "update", uuid, "--batch-size", "7").exit_code == 0
-    assert (box.proxy.calls["UpdateEventSourceMapping"], box.proxy.calls["GetEventSourceMapping"]) == (1, 1)
+    # one read to check the change against the kind of source, one to wait
+    assert (box.proxy.calls["UpdateEventSourceMapping"], box.proxy.calls["GetEventSourceMapping"]) == (1, 2)
     r = esmctl("mapping", "update", uuid, "--function", "nope-fn")
     assert r.exit_code == 1 and "not found" in r.stderr and f"mapping {uuid} not found" not in r.stderr
 
@@ -293,3 +294,61 @@ def test_unknown_profile_is_one_sentence(esmctl_process):
     r = esmctl_process("--profile", "nope", "list")
     assert r.exit_code == 1
     assert r.stderr.strip() == "esmctl: error: opening the AWS session: AWS profile not found: nope"
+
+
+def test_an_update_is_checked_against_the_kind_of_source_before_anything_is_sent(esmctl, world, box, tmp_path):
+    lam = client(box, "lambda", direct=False)
+    queue = lam.create_event_source_mapping(FunctionName="jobs-fn", EventSourceArn=world["jobs"])["UUID"]
+    stream = lam.create_event_source_mapping(FunctionName="orders-fn", EventSourceArn=world["orders"],
+                                             StartingPosition="LATEST")["UUID"]
+    box.proxy.clear_counts()
+    refused = [
+        (queue, ["--parallelization-factor", "5"], "ParallelizationFactor: is not for SQS sources"),
+        (queue, ["--maximum-retry-attempts", "5"], "MaximumRetryAttempts: is not for SQS sources"),
+        (queue, ["--batch-size", "50"], "MaximumBatchingWindowInSeconds: must be at least 1"),
+        (stream, ["--maximum-concurrency", "5"], "ScalingConfig: is not for Kinesis sources"),
+        (stream, ["--filter", "{not json"], "FilterCriteria.Filters[0].Pattern: is not valid JSON"),
+        (stream, ["--maximum-record-age", "30"], "MaximumRecordAgeInSeconds: is 30; use -1"),
+        (stream, ["--clear-filters", "--filter", '{"a": [1]}'], "set the same thing"),
+        (stream, ["--on-failure", world["orders-dlq"], "--destination-config", "{}"], "set the same thing"),
+    ]
+    for uuid, extra, message in refused:
+        r = esmctl("mapping", "update", uuid, *extra)
+        assert r.exit_code == 252 and message in r.stderr, (extra, r.stderr)
+    assert box.proxy.writes() == 0
+    # the window already set on the mapping counts
+    lam.update_event_source_mapping(UUID=queue, MaximumBatchingWindowInSeconds=2)
+    assert esmctl("mapping", "update", queue, "--batch-size", "50").exit_code == 0
+    extra = tmp_path / "update.yaml"
+    extra.write_text(f"UUID: {stream}\nBatchSize: 11\n")
+    r = esmctl("mapping", "update", "--cli-input-yaml", str(extra), "-o", "json")
+    assert r.exit_code == 0, r.stderr
+    assert json.loads(r.stdout)["BatchSize"] == 11
+    r = esmctl("mapping", "update", queue, "--cli-input-yaml", str(extra))
+    assert r.exit_code == 252 and "two different UUIDs" in r.stderr
+
+
+def test_aws_cli_habits(esmctl, world, box):
+    """The AWS CLI's option names, and the global options after the subcommand."""
+    r = esmctl("mapping", "create", "--function-name", "jobs-fn", "--event-source-arn", world["jobs"],
+               "--batch-size", "20", "--maximum-batching-window-in-seconds", "1", "--function-response-types",
+               "ReportBatchItemFailures", "--no-enabled", "-o", "json")
+    assert r.exit_code == 0, r.stderr
+    created = json.loads(r.stdout)
+    assert (created["BatchSize"], created["MaximumBatchingWindowInSeconds"], created["State"]) == (20, 1, "Disabled")
+    r = esmctl("mapping", "get", "--uuid", created["UUID"], "-o", "json")
+    assert json.loads(r.stdout)["UUID"] == created["UUID"]
+    r = esmctl("list", "--function-name", "jobs-fn", "--region", "us-east-1", "--endpoint-url", box.url, "-o", "json")
+    assert r.exit_code == 0 and [m["UUID"] for m in json.loads(r.stdout)] == [created["UUID"]]
+    r = esmctl("list", "--region", "eu-west-1", "-o", "json")  # nothing there
+    assert r.exit_code == 0 and json.loads(r.stdout) == []
+    r = esmctl("list", "--endpoint-url", "http://127.0.0.1:9", "--region", "us-east-1")
+    assert r.exit_code == 1 and "cannot reach http://127.0.0.1:9" in r.stderr
+
+
+def test_no_color_in_any_spelling(esmctl, world, box, monkeypatch):
+    for value in ("1", "yes", "true", "anything"):
+        monkeypatch.setenv("NO_COLOR", value)
+        r = esmctl("list")
+        assert r.exit_code == 0, (value, r.stderr)
+        assert "\x1b[" not in r.stdout + r.stderr

@@ -1,7 +1,15 @@
-"""`esmctl mapping create|get|update|delete|enable|disable|list` and `esmctl list`."""
+"""`esmctl mapping create|get|update|delete|enable|disable|list` and `esmctl list`.
+
+The options of `create` and `update` are made from botocore's model of the Create and Update
+requests, with the AWS CLI's own names (`--maximum-batching-window-in-seconds`,
+`--destination-config JSON`, …), plus a few shorter ones (`--source`, `--on-failure`, `--filter`,
+`--tag`). They are built when a mapping command is first asked for, so `esmctl --help` stays fast.
+"""
 
 from __future__ import annotations
 
+import json
+import re
 from typing import Any
 
 import click
@@ -9,9 +17,26 @@ import click
 from esmctl.context import Settings, common_options, confirm, pass_settings
 from esmctl.errors import EXIT_USAGE, EsmctlError
 
+# Model members with options of their own below (or none: Tags has --tag and --tags).
+_SPECIAL = {"UUID", "FunctionName", "EventSourceArn", "Tags"}
+# Shorter names kept beside the AWS CLI's.
+_ALIASES = {"MaximumBatchingWindowInSeconds": ["--maximum-batching-window"],
+            "MaximumRecordAgeInSeconds": ["--maximum-record-age"],
+            "TumblingWindowInSeconds": ["--tumbling-window"],
+            "Topics": ["--topic"], "Queues": ["--queue"]}
+
+
+def _kebab(member: str) -> str:
+    return re.sub(r"(?<=[a-z0-9])([A-Z])|(?<=[A-Z])([A-Z][a-z])", r"-\1\2", member).lower()
+
+
+def _first_sentence(html: str | None) -> str:
+    text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", html or "")).strip()
+    return text.split(". ")[0].rstrip(".") + "." if text else ""
+
 
 class ModelInt(click.ParamType):
-    """An integer checked against the range in botocore's Lambda model (loaded only when used)."""
+    """An integer checked against the range in botocore's Lambda model."""
 
     name = "integer"
 
@@ -19,16 +44,43 @@ class ModelInt(click.ParamType):
         self.member = member
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
-        try:
-            n = int(value)
-        except (TypeError, ValueError):
-            self.fail(f"{value!r} is not a whole number", param, ctx)
+        if isinstance(value, int):
+            n = value
+        else:
+            try:
+                n = int(value)
+            except (TypeError, ValueError):
+                self.fail(f"{value!r} is not a whole number", param, ctx)
         from esmctl.schema import int_bounds
 
         lo, hi = int_bounds(self.member)
         if (lo is not None and n < lo) or (hi is not None and n > hi):
             self.fail(f"{n} is out of range for {self.member} (allowed: {lo}–{hi})", param, ctx)
         return n
+
+
+class Upper(click.Choice):
+    """One of the model's enum values, shown as AWS writes them, accepted in any case."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        for choice in self.choices:
+            if isinstance(value, str) and value.lower() == str(choice).lower():
+                return choice
+        return super().convert(value, param, ctx)
+
+
+class Json(click.ParamType):
+    """A structure or list as JSON, as the AWS CLI takes it."""
+
+    name = "json"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if not isinstance(value, str):
+            return value
+        try:
+            return json.loads(value)
+        except ValueError as exc:
+            self.fail(f"not valid JSON: {exc}", param, ctx)
 
 
 def _tag(value: str) -> tuple[str, str]:
@@ -38,57 +90,73 @@ def _tag(value: str) -> tuple[str, str]:
     return k, v
 
 
-def parameter_options(create: bool):
-    """The Create/UpdateEventSourceMapping parameters as typed options."""
+def model_options(operation: str) -> list[click.Option]:
+    """An option for each member of the request, named as the AWS CLI names it."""
+    from esmctl.schema import input_shape
 
-    def deco(f):
-        opts = [
-            click.option("--batch-size", type=ModelInt("BatchSize"), help="Records per batch (BatchSize)."),
-            click.option("--maximum-batching-window", type=ModelInt("MaximumBatchingWindowInSeconds"),
-                         help="Seconds to gather records (MaximumBatchingWindowInSeconds)."),
-            click.option("--parallelization-factor", type=ModelInt("ParallelizationFactor"),
-                         help="Batches per shard at once (streams)."),
-            click.option("--maximum-record-age", type=ModelInt("MaximumRecordAgeInSeconds"),
-                         help="Discard records older than this (-1: never; streams)."),
-            click.option("--maximum-retry-attempts", type=ModelInt("MaximumRetryAttempts"),
-                         help="Retries of a failing batch (-1: until the record expires; streams)."),
-            click.option("--bisect-batch-on-function-error/--no-bisect-batch-on-function-error", default=None,
-                         help="Split a failing batch in two and retry (streams)."),
-            click.option("--tumbling-window", type=ModelInt("TumblingWindowInSeconds"),
-                         help="Tumbling window in seconds (streams)."),
-            click.option("--on-failure", metavar="ARN",
-                         help="OnFailure destination: SQS or SNS ARN (streams). '' clears it."),
-            click.option("--report-batch-item-failures/--no-report-batch-item-failures", default=None,
-                         help="FunctionResponseTypes ReportBatchItemFailures."),
-            click.option("--filter", "filters", multiple=True, metavar="PATTERN",
-                         help="A filter pattern (JSON); repeat for more."),
-            click.option("--clear-filters", is_flag=True, hidden=create, help="Remove every filter."),
-            click.option("--enabled/--disabled", default=None, help="Start (or keep) polling, or not."),
-            click.option("--maximum-concurrency", type=int, help="ScalingConfig MaximumConcurrency (SQS, 2–1000)."),
-            click.option("--cli-input-yaml", "input_file", type=click.File("r"),
-                         help="More parameters from a YAML file, with the API's names; options win."),
-        ]
-        if create:
-            opts += [
-                click.option("--starting-position", type=click.Choice(["TRIM_HORIZON", "LATEST", "AT_TIMESTAMP"],
-                                                                      case_sensitive=False)),
-                click.option("--starting-position-timestamp", type=click.DateTime(
-                    ["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d"]),
-                    help="With AT_TIMESTAMP (UTC unless an offset is given)."),
-                click.option("--tag", "tags", multiple=True, type=_tag, metavar="KEY=VALUE", help="Repeatable."),
-            ]
-        else:
-            opts += [click.option("--function", "function", metavar="NAME|ARN", help="Point it at another function.")]
-        for opt in reversed(opts):
-            f = opt(f)
-        return f
-
-    return deco
+    out = []
+    for member, shape in input_shape(operation).members.items():
+        if member in _SPECIAL:
+            continue
+        flag = "--" + _kebab(member)
+        names = [flag, *_ALIASES.get(member, [])]
+        text = _first_sentence(shape.documentation)
+        kw: dict[str, Any] = {"default": None, "help": text}
+        t = shape.type_name
+        if t == "boolean":
+            names = [f"{flag}/--no-{flag[2:]}"]
+            if member == "Enabled":
+                names = ["--enabled/--disabled", "--enable/--no-enabled"]
+            kw["help"] = text
+        elif t in ("integer", "long"):
+            kw["type"] = ModelInt(member)
+        elif t == "string" and shape.enum:
+            kw["type"] = Upper(list(shape.enum))
+        elif t == "list" and shape.member.type_name == "string":
+            kw.update(multiple=True, default=(), metavar="VALUE")
+            if shape.member.enum:
+                kw["type"] = Upper(list(shape.member.enum))
+        elif t in ("structure", "map", "list"):
+            kw.update(type=Json(), metavar="JSON")
+        elif t == "timestamp":
+            kw["metavar"] = "TIME"
+            kw["help"] = text + " ISO 8601 (any offset), or epoch seconds."
+        out.append(click.Option(names, **{**kw, "expose_value": True}, callback=_remember(member)))
+    return out
 
 
-def build_params(opts: dict[str, Any], create: bool) -> dict[str, Any]:
-    """Options (and --cli-input-yaml) as API parameters; an option wins over the file."""
+def _remember(member: str):
+    """Keep the API member name of each given option, for build_params."""
+
+    def callback(ctx: click.Context, _param: click.Parameter, value: Any) -> Any:
+        if value is not None and value != ():
+            ctx.meta.setdefault("esmctl.members", {})[member] = value
+        return value
+
+    return callback
+
+
+def convenience_options() -> list[click.Option]:
+    """Shorter ways to say common things, beside the AWS CLI's names."""
+    return [
+        click.Option(["--on-failure"], metavar="ARN", help="OnFailure destination: an SQS or SNS ARN. '' removes it."),
+        click.Option(["--filter", "filters"], multiple=True, metavar="PATTERN",
+                     help="A filter pattern (JSON); repeat for more. Replaces the filters."),
+        click.Option(["--report-batch-item-failures/--no-report-batch-item-failures"], default=None,
+                     help="FunctionResponseTypes ReportBatchItemFailures, or none."),
+        click.Option(["--maximum-concurrency"], type=int, help="ScalingConfig MaximumConcurrency (SQS, 2–1000)."),
+        click.Option(["--cli-input-yaml", "input_file"], type=click.File("r"),
+                     help="More parameters from a YAML (or JSON) file, with the API's names; options win."),
+    ]
+
+
+def build_params(ctx: click.Context, opts: dict[str, Any], operation: str) -> tuple[dict[str, Any], str | None]:
+    """The request's parameters from the options and --cli-input-yaml (an option wins over the file),
+    and the UUID the file names, if any. Conflicting options are usage errors."""
+    from esmctl import model
+
     params: dict[str, Any] = {}
+    file_uuid = None
     input_file = opts.get("input_file")
     if input_file is not None:
         import yaml
@@ -96,49 +164,59 @@ def build_params(opts: dict[str, Any], create: bool) -> dict[str, Any]:
         try:
             loaded = yaml.safe_load(input_file) or {}
         except yaml.YAMLError as exc:
-            raise EsmctlError(f"{input_file.name}: not valid YAML: {exc}".replace("\n", " "), EXIT_USAGE) from exc
+            raise click.UsageError(f"{input_file.name}: not valid YAML: {exc}".replace("\n", " ")) from exc
         if not isinstance(loaded, dict):
-            raise EsmctlError(f"{input_file.name}: expected a mapping of API parameters", EXIT_USAGE)
+            raise click.UsageError(f"{input_file.name}: expected a mapping of API parameters")
+        file_uuid = loaded.pop("UUID", None)
         params.update(loaded)
-    simple = {
-        "batch_size": "BatchSize", "maximum_batching_window": "MaximumBatchingWindowInSeconds",
-        "parallelization_factor": "ParallelizationFactor", "maximum_record_age": "MaximumRecordAgeInSeconds",
-        "maximum_retry_attempts": "MaximumRetryAttempts", "tumbling_window": "TumblingWindowInSeconds",
-        "bisect_batch_on_function_error": "BisectBatchOnFunctionError", "enabled": "Enabled",
-    }
-    for opt, name in simple.items():
-        if opts.get(opt) is not None:
-            params[name] = opts[opt]
-    if opts.get("starting_position"):
-        params["StartingPosition"] = opts["starting_position"].upper()
-    ts = opts.get("starting_position_timestamp")
-    if ts is not None:
-        from datetime import timezone
+    members = dict(ctx.meta.get("esmctl.members", {}))
+    for member, value in members.items():
+        params[member] = list(value) if isinstance(value, tuple) else value
 
-        params["StartingPositionTimestamp"] = ts if ts.tzinfo else ts.replace(tzinfo=timezone.utc)
+    def exclusive(member: str, *flags: str) -> None:
+        """Options that set the same member: at most one of them."""
+        dests = {"--filter": "filters"}
+        given = [f for f in flags if opts.get(dests.get(f, f[2:].replace("-", "_"))) not in (None, (), False)]
+        given += [f"--{_kebab(member)}"] * (member in members)
+        if len(given) > 1:
+            raise click.UsageError(f"{' and '.join(given)} set the same thing: give one")
+
+    exclusive("DestinationConfig", "--on-failure")
     if opts.get("on_failure") is not None:
         dest = opts["on_failure"]
-        params["DestinationConfig"] = {"OnFailure": {"Destination": dest} if dest else {}}
-    rbif = opts.get("report_batch_item_failures")
-    if rbif is not None:
-        params["FunctionResponseTypes"] = ["ReportBatchItemFailures"] if rbif else []
+        params["DestinationConfig"] = {"OnFailure": {"Destination": dest}}
+    exclusive("FilterCriteria", "--filter", "--clear-filters")
     if opts.get("filters"):
         params["FilterCriteria"] = {"Filters": [{"Pattern": p} for p in opts["filters"]]}
     elif opts.get("clear_filters"):
         params["FilterCriteria"] = {}
+    exclusive("FunctionResponseTypes", "--report-batch-item-failures")
+    rbif = opts.get("report_batch_item_failures")
+    if rbif is not None:
+        params["FunctionResponseTypes"] = ["ReportBatchItemFailures"] if rbif else []
+    exclusive("ScalingConfig", "--maximum-concurrency")
     if opts.get("maximum_concurrency") is not None:
         params["ScalingConfig"] = {"MaximumConcurrency": opts["maximum_concurrency"]}
     if opts.get("tags"):
         params["Tags"] = {**params.get("Tags", {}), **dict(opts["tags"])}
-    if opts.get("function"):
-        params["FunctionName"] = opts["function"]
-    return params
+    if "StartingPositionTimestamp" in params:
+        try:
+            params["StartingPositionTimestamp"] = model.instant(params["StartingPositionTimestamp"])
+        except ValueError as exc:
+            raise click.UsageError(f"--starting-position-timestamp: {exc}") from exc
+    return params, file_uuid
 
 
-def check(params: dict[str, Any], operation: str) -> None:
-    from esmctl.schema import check_params
+def check(params: dict[str, Any], operation: str, kind: str | None = None,
+          context: dict[str, Any] | None = None) -> None:
+    """The model's checks, then the service's rules for the mapping's kind of source (with `context`,
+    the live mapping's values, for the rules across fields): every problem, as one usage error."""
+    from esmctl import schema
 
-    problems = check_params(params, operation)
+    problems = schema.check_shape(params, schema.input_shape(operation), "")
+    given = set(params) | ({"MaximumBatchingWindowInSeconds"} if "BatchSize" in params else set())
+    problems += [(f, m) for f, m in schema.cross_field_problems({**(context or {}), **params}, kind)
+                 if context is None or re.split(r"[.\[]", f)[0] in given]
     if problems:
         raise EsmctlError("; ".join(f"{field or 'parameters'}: {msg}" for field, msg in problems), EXIT_USAGE)
 
@@ -148,6 +226,21 @@ def wait_options(f):
                      help="Seconds to wait for the mapping to settle.")(f)
     f = click.option("--no-wait", is_flag=True, help="Return at once; don't wait for a transitional state to end.")(f)
     return f
+
+
+def uuid_options(f):
+    """The UUID as the argument, or as --uuid as the AWS CLI takes it."""
+    f = click.option("--uuid", "uuid_option", metavar="UUID", help="The mapping's UUID (as the argument).")(f)
+    return click.argument("uuid", required=False)(f)
+
+
+def _uuid(uuid: str | None, uuid_option: str | None, from_file: str | None = None) -> str:
+    given = {u for u in (uuid, uuid_option, from_file) if u}
+    if not given:
+        raise click.UsageError("give the mapping's UUID (as the argument or --uuid)")
+    if len(given) > 1:
+        raise click.UsageError(f"two different UUIDs given: {', '.join(sorted(given))}")
+    return given.pop()
 
 
 def settle(settings: Settings, uuid: str, *, no_wait: bool, timeout: float, gone: bool = False) -> dict | None:
@@ -165,40 +258,81 @@ def settle(settings: Settings, uuid: str, *, no_wait: bool, timeout: float, gone
         return settings.aws.wait_for_mapping(uuid, gone=gone, timeout=timeout, on_poll=show)
 
 
-@click.group("mapping")
+class _ModelCommand(click.Command):
+    """A command whose options come from botocore's model, added when the command is built."""
+
+    def __init__(self, *args: Any, operation: str, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.params[:0] = model_options(operation) + convenience_options()
+
+
+class _LazyGroup(click.Group):
+    """`esmctl mapping`: its commands (and botocore's model) are loaded only when one is asked for."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return ["create", "get", "update", "delete", "enable", "disable", "list"]
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name not in self.commands and name in _BUILDERS:
+            self.add_command(_BUILDERS[name](), name)
+        return self.commands.get(name)
+
+
+@click.group("mapping", cls=_LazyGroup)
 def group() -> None:
     """Create, read, change and delete event source mappings one at a time."""
 
 
-@group.command("create")
-@click.option("--function", "function", required=True, metavar="NAME|ARN", help="Function (name, name:alias, ARN).")
-@click.option("--source", required=True, metavar="ARN", help="Event source ARN (stream, queue, ...).")
-@parameter_options(create=True)
-@wait_options
-@common_options
-@pass_settings
-def create(settings: Settings, function: str, source: str, no_wait: bool, timeout: float, **opts: Any) -> None:
-    """Create a mapping and wait until it is Enabled (or Disabled)."""
-    from esmctl import render
-    from esmctl.aws import explain
+def _create_command() -> click.Command:
+    @click.command("create", cls=_ModelCommand, operation="CreateEventSourceMapping")
+    @click.option("--function", "--function-name", "function", metavar="NAME|ARN",
+                  help="Function (name, name:alias, ARN).")
+    @click.option("--source", "--event-source-arn", "source", metavar="ARN",
+                  help="Event source ARN (stream, consumer, queue, cluster, broker). None for self-managed Kafka "
+                       "(--self-managed-event-source).")
+    @click.option("--tag", "tags", multiple=True, type=_tag, metavar="KEY=VALUE", help="A tag; repeatable.")
+    @wait_options
+    @common_options
+    @pass_settings
+    @click.pass_context
+    def create(ctx: click.Context, settings: Settings, function: str | None, source: str | None, no_wait: bool,
+               timeout: float, **opts: Any) -> None:
+        """Create a mapping and wait until it is Enabled (or Disabled)."""
+        from esmctl import render
+        from esmctl.aws import explain
 
-    params = {**build_params(opts, create=True), "FunctionName": function, "EventSourceArn": source}
-    check(params, "CreateEventSourceMapping")
-    with explain(f"creating mapping of {function} to {source}"):
-        created = settings.aws.create_mapping(params)
-    final = settle(settings, created["UUID"], no_wait=no_wait, timeout=timeout)
-    render.mapping(settings, final or created)
+        params, _ = build_params(ctx, opts, "CreateEventSourceMapping")
+        if function:
+            params["FunctionName"] = function
+        if source:
+            params["EventSourceArn"] = source
+        if not params.get("FunctionName"):
+            raise click.UsageError("give the function: --function NAME|ARN (or FunctionName in --cli-input-yaml)")
+        if not params.get("EventSourceArn") and not params.get("SelfManagedEventSource"):
+            raise click.UsageError("give the source: --source ARN, or --self-managed-event-source JSON for "
+                                   "self-managed Kafka")
+        check(params, "CreateEventSourceMapping")
+        what = params.get("EventSourceArn") or "self-managed Kafka"
+        with explain(f"creating mapping of {params['FunctionName']} to {what}"):
+            created = settings.aws.create_mapping({k: v for k, v in params.items()})
+        final = settle(settings, created["UUID"], no_wait=no_wait, timeout=timeout)
+        render.mapping(settings, final or created)
+
+    return create
 
 
-@group.command("get")
-@click.argument("uuid")
-@common_options
-@pass_settings
-def get(settings: Settings, uuid: str) -> None:
-    """Show one mapping."""
-    from esmctl import render
+def _get_command() -> click.Command:
+    @click.command("get")
+    @uuid_options
+    @common_options
+    @pass_settings
+    def get(settings: Settings, uuid: str | None, uuid_option: str | None) -> None:
+        """Show one mapping."""
+        from esmctl import render
 
-    render.mapping(settings, _existing(settings, uuid))
+        render.mapping(settings, _existing(settings, _uuid(uuid, uuid_option)))
+
+    return get
 
 
 def _existing(settings: Settings, uuid: str) -> dict:
@@ -228,60 +362,86 @@ def _update(settings: Settings, uuid: str, params: dict[str, Any], no_wait: bool
     render.mapping(settings, final or updated)
 
 
-@group.command("update")
-@click.argument("uuid")
-@parameter_options(create=False)
-@wait_options
-@common_options
-@pass_settings
-def update(settings: Settings, uuid: str, no_wait: bool, timeout: float, **opts: Any) -> None:
-    """Change a mapping in place (it keeps its UUID and its stream position)."""
-    params = build_params(opts, create=False)
-    if not params:
-        raise EsmctlError("nothing to update: give at least one option (see --help)", EXIT_USAGE)
-    check({"UUID": uuid, **params}, "UpdateEventSourceMapping")
-    _update(settings, uuid, params, no_wait, timeout)
-
-
-def _switch(name: str, enabled: bool, summary: str) -> click.Command:
-    """`mapping enable` and `mapping disable`: one update of Enabled, then the wait."""
-
-    @click.argument("uuid")
+def _update_command() -> click.Command:
+    @click.command("update", cls=_ModelCommand, operation="UpdateEventSourceMapping")
+    @uuid_options
+    @click.option("--function", "--function-name", "function", metavar="NAME|ARN",
+                  help="Point the mapping at another function.")
+    @click.option("--clear-filters", is_flag=True, help="Remove every filter.")
     @wait_options
     @common_options
     @pass_settings
-    def command(settings: Settings, uuid: str, no_wait: bool, timeout: float) -> None:
-        _update(settings, uuid, {"Enabled": enabled}, no_wait, timeout)
+    @click.pass_context
+    def update(ctx: click.Context, settings: Settings, uuid: str | None, uuid_option: str | None,
+               function: str | None, no_wait: bool, timeout: float, **opts: Any) -> None:
+        """Change a mapping in place (it keeps its UUID and its stream position).
 
-    return group.command(name, help=summary)(command)
+        The change is checked against the mapping's kind of source (one read) with the same rules as a
+        spec before anything is sent.
+        """
+        from esmctl import model
+
+        params, file_uuid = build_params(ctx, opts, "UpdateEventSourceMapping")
+        uuid = _uuid(uuid, uuid_option, file_uuid)
+        if function:
+            params["FunctionName"] = function
+        if not params:
+            raise click.UsageError("nothing to update: give at least one option (see --help)")
+        check({"UUID": uuid, **params}, "UpdateEventSourceMapping", kind="")
+        live = _existing(settings, uuid)
+        context = {k: v for k, v in live.items() if k in ("EventSourceArn", "BatchSize",
+                                                          "MaximumBatchingWindowInSeconds")}
+        check({"UUID": uuid, **params}, "UpdateEventSourceMapping", kind=model.source_type(live), context=context)
+        _update(settings, uuid, params, no_wait, timeout)
+
+    return update
 
 
-enable = _switch("enable", True, "Start polling the source again.")
-disable = _switch("disable", False, "Stop polling; a stream mapping keeps its position.")
+def _switch(name: str, enabled: bool, summary: str):
+    """`mapping enable` and `mapping disable`: one update of Enabled, then the wait."""
+
+    def build() -> click.Command:
+        @click.command(name, help=summary)
+        @uuid_options
+        @wait_options
+        @common_options
+        @pass_settings
+        def command(settings: Settings, uuid: str | None, uuid_option: str | None, no_wait: bool,
+                    timeout: float) -> None:
+            _update(settings, _uuid(uuid, uuid_option), {"Enabled": enabled}, no_wait, timeout)
+
+        return command
+
+    return build
 
 
-@group.command("delete")
-@click.argument("uuid")
-@click.option("-y", "--yes", is_flag=True, help="Don't ask: a stream mapping's checkpoint is lost for good.")
-@wait_options
-@common_options
-@pass_settings
-def delete(settings: Settings, uuid: str, yes: bool, no_wait: bool, timeout: float) -> None:
-    """Delete a mapping (a stream mapping's position is lost for good)."""
-    from esmctl import render
-    from esmctl.aws import explain
+def _delete_command() -> click.Command:
+    @click.command("delete")
+    @uuid_options
+    @click.option("-y", "--yes", is_flag=True, help="Don't ask: a stream mapping's checkpoint is lost for good.")
+    @wait_options
+    @common_options
+    @pass_settings
+    def delete(settings: Settings, uuid: str | None, uuid_option: str | None, yes: bool, no_wait: bool,
+               timeout: float) -> None:
+        """Delete a mapping (a stream mapping's position is lost for good)."""
+        from esmctl import render
+        from esmctl.aws import explain
 
-    found = _existing(settings, uuid)
-    what = f"{uuid} ({render.change_title_of(found)})"
-    confirm(f"Delete mapping {what}? Its stream position cannot be recovered.", yes,
-            f"refusing to delete mapping {uuid} without confirmation")
-    with explain(f"deleting mapping {uuid}"):
-        deleted = settings.aws.delete_mapping(uuid)
-    settle(settings, uuid, no_wait=no_wait, timeout=timeout, gone=True)
-    if settings.output in ("json", "yaml"):
-        render.dump(settings, deleted)
-    else:
-        render.message(settings, f"deleted mapping {what}")
+        uuid = _uuid(uuid, uuid_option)
+        found = _existing(settings, uuid)
+        what = f"{uuid} ({render.change_title_of(found)})"
+        confirm(f"Delete mapping {what}? Its stream position cannot be recovered.", yes,
+                f"refusing to delete mapping {uuid} without confirmation")
+        with explain(f"deleting mapping {uuid}"):
+            deleted = settings.aws.delete_mapping(uuid)
+        settle(settings, uuid, no_wait=no_wait, timeout=timeout, gone=True)
+        if settings.output in ("json", "yaml"):
+            render.dump(settings, deleted)
+        else:
+            render.message(settings, f"deleted mapping {what}")
+
+    return delete
 
 
 def select(settings: Settings, functions: str | tuple[str, ...] | list[str] | None,
@@ -295,6 +455,7 @@ def select(settings: Settings, functions: str | tuple[str, ...] | list[str] | No
     from esmctl.aws import explain
 
     aws = settings.aws
+    aws.region  # noqa: B018 - a missing profile or region is said once, before the listing
     if isinstance(functions, str):
         functions = [functions]
     with explain("listing mappings"):
@@ -321,8 +482,10 @@ def _same_function(live, want) -> bool:  # both model.FunctionRef
 
 
 @click.command("list")
-@click.option("--function", "function", metavar="NAME|ARN", help="Only this function (name, name:alias or ARN).")
-@click.option("--source", "sources", multiple=True, metavar="ARN", help="Only this event source; repeatable.")
+@click.option("--function", "--function-name", "function", metavar="NAME|ARN",
+              help="Only this function (name, name:alias or ARN).")
+@click.option("--source", "--event-source-arn", "sources", multiple=True, metavar="ARN",
+              help="Only this event source; repeatable.")
 @common_options
 @pass_settings
 def list_cmd(settings: Settings, function: str | None, sources: tuple[str, ...]) -> None:
@@ -332,4 +495,7 @@ def list_cmd(settings: Settings, function: str | None, sources: tuple[str, ...])
     render.mappings(settings, select(settings, function, sources))
 
 
-group.add_command(list_cmd)
+_BUILDERS = {"create": _create_command, "get": _get_command, "update": _update_command,
+             "delete": _delete_command, "enable": _switch("enable", True, "Start polling the source again."),
+             "disable": _switch("disable", False, "Stop polling; a stream mapping keeps its position."),
+             "list": lambda: list_cmd}
