@@ -42,7 +42,7 @@ class Health:
     def document(self) -> dict[str, Any]:
         doc = {
             "UUID": self.uuid, "FunctionArn": self.function_arn, "EventSourceArn": self.source_arn,
-            "State": self.state, "StateTransitionReason": self.reason, "LastProcessingResult": self.last_result,
+            "State": self.state or None, "StateTransitionReason": self.reason, "LastProcessingResult": self.last_result,
             "IteratorAgeMs": self.iterator_age_ms, "Healthy": self.healthy, "Problems": list(self.problems),
         }
         if self.metrics:
@@ -76,8 +76,8 @@ def format_age(ms: float | None) -> str:
 def assess(h: Health, *, expect_enabled: bool = True, max_iterator_age: timedelta | None = None) -> Health:
     """Fill `problems`: what makes the mapping unhealthy."""
     want = "Enabled" if expect_enabled else "Disabled"
-    if h.state == "not created":
-        h.problems.append("not created")
+    if not h.uuid:
+        h.problems.append("not created: the spec lists it, AWS has no such mapping")
         return h
     if h.state != want:
         detail = f" ({h.reason})" if h.reason and h.reason not in ("User action", "User initiated") else ""
@@ -92,8 +92,12 @@ def assess(h: Health, *, expect_enabled: bool = True, max_iterator_age: timedelt
 
 
 def from_live(m: dict[str, Any]) -> Health:
-    return Health(m.get("UUID"), m.get("FunctionArn", ""), m.get("EventSourceArn", ""), m.get("State", "?"),
-                  m.get("StateTransitionReason", ""), m.get("LastProcessingResult", ""))
+    h = Health(m.get("UUID"), m.get("FunctionArn", ""), m.get("EventSourceArn", ""), m.get("State", "?"),
+               m.get("StateTransitionReason", ""), m.get("LastProcessingResult", ""))
+    error = m.get("FilterCriteriaError")
+    if error:  # Lambda itself cannot read the mapping's KMS-encrypted filters
+        h.problems.append(f"FilterCriteriaError: {error.get('ErrorCode', '')}: {error.get('Message', '')}".strip(": "))
+    return h
 
 
 def collect_metrics(aws: Any, rows: list[tuple[Health, dict[str, Any] | None]], window: timedelta) -> int:

@@ -45,8 +45,7 @@ def _spec_rows(settings: Settings, files: tuple[str, ...],
     rows = []
     for d in desired:
         m = by_key.get(d.key)
-        h = status.from_live(m) if m else status.Health(None, d.key.function, d.source_arn or d.key.source,
-                                                        "not created")
+        h = status.from_live(m) if m else status.Health(None, d.key.function, d.source_arn or d.key.source, "")
         rows.append((h, m, d.enabled))
     return rows
 

@@ -74,8 +74,14 @@ def reconciliation(settings: Settings, files: tuple[str, ...], variables: tuple[
 def validate(settings: Settings, files: tuple[str, ...], variables: tuple[str, ...]) -> None:
     """Check spec files offline: no credentials, no network. Exit 0 if valid, 1 if not."""
     from esmctl import render, spec
+    from esmctl.errors import SpecError
 
-    loaded = spec.load_files(files, spec.parse_vars(variables))
+    try:
+        loaded = spec.load_files(files, spec.parse_vars(variables))
+    except SpecError as exc:
+        if settings.output in ("json", "yaml"):
+            render.dump(settings, {"valid": False, "files": list(files), "mappings": 0, "problems": exc.problems})
+        raise
     count = len(loaded.mappings)
     if settings.output in ("json", "yaml"):
         render.dump(settings, {"valid": True, "files": list(files), "mappings": count, "problems": []})
