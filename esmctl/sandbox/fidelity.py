@@ -14,8 +14,9 @@ forwards every request to moto and adds, for the Lambda event source mapping API
 - for Kinesis: consumer ARNs end with `:<creation epoch>` as on AWS (moto leaves it out), a
   re-registered name fails (ResourceInUseException), consumers stay CREATING for
   `consumer_creating_views` reads;
-- fault injection: fixed latency, a Lambda control-plane rate limit (429 TooManyRequests), and
-  a number of forced 429s.
+- fault injection: fixed latency, a Lambda control-plane rate limit (429 TooManyRequests), a
+  number of forced 429s, an error for the next (or nth) call of an operation, and pausing the
+  nth call of an operation before or after it is carried out (for kill -9 tests).
 
 It counts every request by operation, so tests and benchmarks can assert what was called.
 Only 127.0.0.1: it binds there and forwards only to the upstream it is given.
@@ -68,6 +69,48 @@ def _fn_parts(name_or_arn: str) -> tuple[str, str]:
     return name, qualifier
 
 
+class PausedCall:
+    """The nth call of an operation, held before or after the layer carries it out.
+
+    `reached` is set when that call arrives; `release()` lets it go on, `release(drop=True)`
+    closes its connection with no reply (before: never carried out; after: carried out, the
+    reply lost). A call nobody releases is dropped after the layer's `pause_timeout`.
+    """
+
+    def __init__(self, operation: str, nth: int, when: str) -> None:
+        if when not in ("before", "after") or nth < 1:
+            raise ValueError("pause needs nth >= 1 and when 'before' or 'after'")
+        self.operation, self.nth, self.when = operation, nth, when
+        self.reached = threading.Event()
+        self.timed_out = False
+        self._released = threading.Event()
+        self._drop = False
+        self._seen = 0
+
+    def release(self, drop: bool = False) -> None:
+        self._drop = drop
+        self._released.set()
+
+    def _arrived(self) -> bool:
+        """Count a call of the operation; True for the nth."""
+        self._seen += 1
+        return self._seen == self.nth
+
+    def _hold(self, timeout: float) -> bool:
+        """Wait for release; True if the connection is to be dropped."""
+        self.reached.set()
+        if not self._released.wait(timeout):
+            # Dropped rather than carried out late, so a forgotten pause cannot change state
+            # behind the next test's back.
+            self.timed_out = True
+            return True
+        return self._drop
+
+
+class _Dropped(Exception):
+    """Close the connection without a reply."""
+
+
 class FidelityProxy:
     def __init__(self, upstream: str, *, transitional_views: int = 0, page_size: int = 100,
                  latency: float = 0.0, rate_limit: float | None = None, legacy_sentinels: bool = False,
@@ -83,7 +126,10 @@ class FidelityProxy:
         self.log: list[str] = []  # operations in the order they arrived
         self.throttled: Counter[str] = Counter()
         self.force_throttle = 0  # the next N Lambda requests answer 429
-        self.fail_next: dict[str, tuple[int, str, str]] = {}  # op -> (status, code, message), once
+        # op -> (status, code, message): the next call of op fails once; with a 4th item n,
+        # (status, code, message, n), the nth call from now does (the ones before go through).
+        self.fail_next: dict[str, tuple[int, str, str] | tuple[int, str, str, int]] = {}
+        self.pause_timeout = 30.0  # seconds a paused call waits for release() before it is dropped
         self.lose_reply: set[str] = set()  # ops whose next reply is lost after the call is carried out
         self.overrides: dict[str, dict[str, Any]] = {}  # uuid -> fields only AWS would set (LastProcessingResult…)
         self.unreserved_concurrency = 1000  # GetAccountSettings, which moto lacks
@@ -94,6 +140,7 @@ class FidelityProxy:
         self._pending: dict[str, list[Any]] = {}  # uuid -> [state, views left, last body]
         self._consumer_sources: dict[str, str] = {}  # uuid -> consumer ARN moto could not store
         self._qualified: dict[str, str] = {}  # uuid -> alias/version ARN (moto answers the unqualified one)
+        self._pauses: list[PausedCall] = []
         self._bucket = (rate_limit or 0.0, time.monotonic())
         self._server = ThreadingHTTPServer(("127.0.0.1", port), self._handler())
         self._server.daemon_threads = True
@@ -109,8 +156,24 @@ class FidelityProxy:
         return self
 
     def stop(self) -> None:
+        self._release_pauses()
         self._server.shutdown()
         self._server.server_close()
+
+    def pause(self, operation: str, nth: int = 1, when: str = "before") -> PausedCall:
+        """Hold the nth call of `operation` from now (counting the calls the layer carries out,
+        not those answered by an injected 429 or failure), before or after carrying it out."""
+        paused = PausedCall(operation, nth, when)
+        with self._lock:
+            self._pauses.append(paused)
+        return paused
+
+    def _release_pauses(self) -> None:
+        with self._lock:
+            pauses, self._pauses = self._pauses, []
+        for p in pauses:
+            p.release(drop=True)
+
 
     def clear_counts(self) -> None:
         """Forget the calls counted so far (the emulated state stays)."""
@@ -122,11 +185,13 @@ class FidelityProxy:
 
     def reset(self) -> None:
         """Back to a fresh layer, for a freshly reset emulator."""
+        self._release_pauses()  # dropped: a call paused before the reset must not land after it
         self.clear_counts()
         with self._lock:
             self._pending.clear()
             self._consumer_sources.clear()
             self._qualified.clear()
+            self.pause_timeout = 30.0
             self.force_throttle = 0
             self.fail_next.clear()
             self.lose_reply.clear()
@@ -245,6 +310,26 @@ class FidelityProxy:
     def _ok(self, body: Any, status: int = 200) -> tuple[int, dict, bytes]:
         return status, {"Content-Type": "application/json"}, json.dumps(body).encode()
 
+    def _injected_failure(self, op: str) -> tuple[int, str, str] | None:
+        with self._lock:
+            failure = self.fail_next.get(op)
+            if failure is None:
+                return None
+            if len(failure) == 4 and failure[3] > 1:
+                self.fail_next[op] = (*failure[:3], failure[3] - 1)
+                return None
+            del self.fail_next[op]
+            return failure[0], failure[1], failure[2]
+
+    def _pauses_for(self, op: str) -> list[PausedCall]:
+        with self._lock:
+            return [p for p in self._pauses if p.operation == op and p._arrived()]
+
+    def _hold(self, pauses: list[PausedCall], when: str) -> None:
+        for p in pauses:
+            if p.when == when and p._hold(self.pause_timeout):
+                raise _Dropped
+
     def handle(self, method: str, path: str, headers: dict[str, str], body: bytes) -> tuple[int, dict, bytes]:
         op = self.operation(method, path, headers, body)
         with self._lock:
@@ -268,10 +353,17 @@ class FidelityProxy:
                     self.throttled[op] += 1
                 return self._error(429, "TooManyRequestsException", "Rate exceeded",
                                    {"Reason": "CallerRateLimitExceeded", "retryAfterSeconds": "1"})
-        with self._lock:
-            injected = self.fail_next.pop(op, None)
+        injected = self._injected_failure(op)
         if injected:
             return self._error(*injected)
+        pauses = self._pauses_for(op)
+        self._hold(pauses, "before")
+        reply = self._carry_out(method, path, headers, body, op)
+        self._hold(pauses, "after")
+        return reply
+
+    def _carry_out(self, method: str, path: str, headers: dict[str, str], body: bytes,
+                   op: str) -> tuple[int, dict, bytes]:
         route = path.split("?")[0].rstrip("/")
         if route == "/2016-08-19/account-settings":
             return self._ok({"AccountLimit": {"ConcurrentExecutions": 1000,
@@ -446,15 +538,21 @@ class FidelityProxy:
                 body = self.rfile.read(length) if length else b""
                 try:
                     status, headers, data = proxy.handle(self.command, self.path, dict(self.headers), body)
+                except _Dropped:
+                    self.close_connection = True  # the client sees the connection close with no reply
+                    return
                 except Exception as exc:  # a broken layer must not hang the client
                     status, headers, data = 500, {"Content-Type": "text/plain"}, f"fidelity layer: {exc!r}".encode()
-                self.send_response(status)
-                for k, v in headers.items():
-                    if k.lower() not in ("content-length", "transfer-encoding", "connection", "server", "date"):
-                        self.send_header(k, v)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+                try:
+                    self.send_response(status)
+                    for k, v in headers.items():
+                        if k.lower() not in ("content-length", "transfer-encoding", "connection", "server", "date"):
+                            self.send_header(k, v)
+                    self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data)
+                except OSError:  # the client is gone (killed while its call was held)
+                    self.close_connection = True
 
             do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = _serve
 
