@@ -400,6 +400,31 @@ def test_starting_position_timestamp_is_reported_as_epoch_seconds(box, world):
     assert "StartingPositionTimestamp" not in client.get_event_source_mapping(UUID=plain["UUID"])
 
 
+# -- 5. KMS-encrypted filter criteria -----------------------------------------------------------
+@pytest.mark.parametrize("source", ["sqs", "mq"])
+def test_encrypted_filters_are_null_in_list_and_plain_in_get_and_delete(source, box, world):
+    client = lam(box)
+    req = mq() if source == "mq" else {"FunctionName": "jobs-fn", "EventSourceArn": world["jobs"]}
+    m = client.create_event_source_mapping(**req, KMSKeyArn=KMS_KEY, FilterCriteria=FILTERS)
+    plain = client.create_event_source_mapping(**{**req, "FunctionName": "audit-fn"}, FilterCriteria=FILTERS)
+    listed = {x["UUID"]: x for x in raw(box, "/2015-03-31/event-source-mappings/")["EventSourceMappings"]}
+    assert listed[m["UUID"]]["FilterCriteria"] is None and "FilterCriteriaError" not in listed[m["UUID"]]
+    assert listed[plain["UUID"]]["FilterCriteria"] == FILTERS  # no KMS key: shown as is
+    assert "FilterCriteria" not in client.list_event_source_mappings(FunctionName=req["FunctionName"])[
+        "EventSourceMappings"][0]
+    assert client.get_event_source_mapping(UUID=m["UUID"])["FilterCriteria"] == FILTERS
+
+    box.proxy.kms_decrypt_denied = True
+    got = client.get_event_source_mapping(UUID=m["UUID"])
+    assert "FilterCriteria" not in got
+    assert got["FilterCriteriaError"]["ErrorCode"] == "AccessDeniedException"
+    assert KMS_KEY in got["FilterCriteriaError"]["Message"]
+    assert client.get_event_source_mapping(UUID=plain["UUID"])["FilterCriteria"] == FILTERS
+
+    box.proxy.kms_decrypt_denied = False
+    assert client.delete_event_source_mapping(UUID=m["UUID"])["FilterCriteria"] == FILTERS
+
+
 # -- 6. pausing or failing a chosen call --------------------------------------------------------
 def call_in_thread(fn) -> tuple[threading.Thread, dict]:
     out: dict = {}
@@ -498,10 +523,11 @@ def test_reset_forgets_everything_the_layer_holds(box, world):
     client.create_event_source_mapping(FunctionName="orders-fn", EventSourceArn=world["orders"],
                                        StartingPosition="AT_TIMESTAMP",
                                        StartingPositionTimestamp=datetime(2024, 5, 1, tzinfo=timezone.utc))
+    box.proxy.kms_decrypt_denied = True
     box.proxy.fail_next["ListTags"] = (500, "ServiceException", "injected", 3)
     box.proxy.pause("GetEventSourceMapping", nth=5)
     box.reset()
-    assert box.proxy.calls == {} and box.proxy.fail_next == {}
+    assert box.proxy.calls == {} and not box.proxy.kms_decrypt_denied and box.proxy.fail_next == {}
     assert client.list_event_source_mappings()["EventSourceMappings"] == []
     assert box.proxy.held.all() == [] and not box.proxy.held.holds_arn(m["EventSourceMappingArn"])
     reseeded = server.seed(box.moto_url, REGION)

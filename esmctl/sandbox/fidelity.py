@@ -20,6 +20,8 @@ forwards every request to moto and adds, for the Lambda event source mapping API
 - the duplicate check made atomic: one lock per mapping identity around check-and-create, so
   concurrent creates of one identity give one 201 and 409s while others run in parallel;
 - StartingPositionTimestamp echoed (moto drops it); partial ProvisionedPollerConfigs completed;
+- KMS-encrypted filter criteria: null in List, plaintext in Get/Delete unless
+  `kms_decrypt_denied`, which gives FilterCriteriaError instead;
 - fault injection: fixed latency, a Lambda control-plane rate limit (429 TooManyRequests), a
   number of forced 429s, an error for the next (or nth) call of an operation, and pausing the
   nth call of an operation before or after it is carried out (for kill -9 tests).
@@ -77,6 +79,11 @@ def _aws_defaults(source: str) -> dict[str, Any]:
     if service == "sqs":
         return _AWS_SQS
     return {}
+
+
+# How a reply shows a mapping: List hides KMS-encrypted filters, Get and Delete show them to a
+# caller allowed kms:Decrypt, and Create/Update echo what the caller just sent.
+LIST, READ, WRITE = "list", "read", "write"
 
 
 class PausedCall:
@@ -139,6 +146,7 @@ class FidelityProxy:
         # op -> (status, code, message): the next call of op fails once; with a 4th item n,
         # (status, code, message, n), the nth call from now does (the ones before go through).
         self.fail_next: dict[str, tuple[int, str, str] | tuple[int, str, str, int]] = {}
+        self.kms_decrypt_denied = False  # the caller lacks kms:Decrypt on mappings' KMS keys
         self.pause_timeout = 30.0  # seconds a paused call waits for release() before it is dropped
         self.lose_reply: set[str] = set()  # ops whose next reply is lost after the call is carried out
         self.overrides: dict[str, dict[str, Any]] = {}  # uuid -> fields only AWS would set (LastProcessingResult…)
@@ -206,6 +214,7 @@ class FidelityProxy:
             self._qualified.clear()
             self._timestamps.clear()
             self._identity_locks.clear()
+            self.kms_decrypt_denied = False
             self.pause_timeout = 30.0
             self.force_throttle = 0
             self.fail_next.clear()
@@ -282,9 +291,9 @@ class FidelityProxy:
             return True
 
     # -- the AWS behaviours -----------------------------------------------------------------
-    def _dress(self, m: dict) -> dict:
+    def _dress(self, m: dict, view: str = READ) -> dict:
         """A mapping as AWS would show it: defaults filled, transitional state, consumer source,
-        StartingPositionTimestamp. Call with _lock held."""
+        StartingPositionTimestamp, encrypted filters as `view` shows them. Call with _lock held."""
         m = copy.deepcopy(m)
         uuid = m.get("UUID")
         if uuid in self._consumer_sources:
@@ -303,6 +312,16 @@ class FidelityProxy:
         pending = self._pending.get(uuid)
         if pending:
             m["State"] = pending[0]
+        if m.get("KMSKeyArn") and m.get("FilterCriteria"):
+            if view == LIST:
+                m["FilterCriteria"] = None
+            elif view == READ and self.kms_decrypt_denied:
+                del m["FilterCriteria"]
+                m["FilterCriteriaError"] = {
+                    "ErrorCode": "AccessDeniedException",
+                    "Message": f"Lambda could not decrypt the filter criteria: the caller is not authorized to "
+                               f"perform kms:Decrypt on {m['KMSKeyArn']}",
+                }
         return m
 
     def _viewed(self, uuid: str) -> None:
@@ -567,7 +586,7 @@ class FidelityProxy:
                 elif enabled is False and current.get("State") == "Enabled":
                     state = "Disabling"
                 self._pending[uuid] = [state, self.transitional_views, None]
-            return self._ok(self._dress(updated), status)
+            return self._ok(self._dress(updated, WRITE), status)
 
     def _delete(self, uuid: str, current: dict, held: bool, path: str, headers: dict,
                 body: bytes) -> tuple[int, dict, bytes]:
@@ -626,7 +645,7 @@ class FidelityProxy:
             with self._lock:
                 if self.transitional_views:
                     self._pending[created["UUID"]] = ["Creating", self.transitional_views, None]
-                reply = self._dress(created)
+                reply = self._dress(created, WRITE)
         if "CreateEventSourceMapping" in self.lose_reply:
             self.lose_reply.discard("CreateEventSourceMapping")
             return self._error(500, "ServiceException", "The reply was lost (injected)")
@@ -636,7 +655,7 @@ class FidelityProxy:
         query = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(path).query))
         items = self._all_mappings(headers)
         with self._lock:
-            items = [self._dress(m) for m in items]
+            items = [self._dress(m, LIST) for m in items]
             for m in items:
                 self._viewed(m["UUID"])
         if "EventSourceArn" in query:
