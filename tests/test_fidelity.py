@@ -400,6 +400,40 @@ def test_starting_position_timestamp_is_reported_as_epoch_seconds(box, world):
     assert "StartingPositionTimestamp" not in client.get_event_source_mapping(UUID=plain["UUID"])
 
 
+# -- 4. clearing an OnFailure destination -------------------------------------------------------
+def test_on_failure_without_destination_is_refused(box, world):
+    client = lam(box)
+    for req in ({"FunctionName": "orders-fn", "EventSourceArn": world["orders"], "StartingPosition": "LATEST"},
+                msk()):
+        with pytest.raises(ClientError) as exc:
+            client.create_event_source_mapping(**req, DestinationConfig={"OnFailure": {}})
+        assert code(exc) == "InvalidParameterValueException"
+        assert exc.value.response["Error"]["Message"] == \
+               "The Destination field is required for an OnFailure configuration."
+        m = client.create_event_source_mapping(**req)
+        with pytest.raises(ClientError) as exc:
+            client.update_event_source_mapping(UUID=m["UUID"], DestinationConfig={"OnFailure": {}})
+        assert code(exc) == "InvalidParameterValueException"
+        assert exc.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+
+
+@pytest.mark.parametrize("source", ["orders", "orders-table-stream", "msk"])
+def test_an_empty_destination_clears_it_and_an_empty_config_changes_nothing(source, box, world):
+    client = lam(box)
+    dlq = {"OnFailure": {"Destination": world["orders-dlq"]}}
+    req = msk() if source == "msk" else {"FunctionName": "orders-fn", "EventSourceArn": world[source],
+                                         "StartingPosition": "LATEST"}
+    m = client.create_event_source_mapping(**req, DestinationConfig=dlq)
+    assert m["DestinationConfig"] == dlq
+    client.update_event_source_mapping(UUID=m["UUID"], DestinationConfig={}, BatchSize=20)
+    assert client.get_event_source_mapping(UUID=m["UUID"])["DestinationConfig"] == dlq
+    u = client.update_event_source_mapping(UUID=m["UUID"], DestinationConfig={"OnFailure": {"Destination": ""}})
+    assert u["DestinationConfig"] == {"OnFailure": {}}
+    assert client.get_event_source_mapping(UUID=m["UUID"])["DestinationConfig"] == {"OnFailure": {}}
+    client.update_event_source_mapping(UUID=m["UUID"], DestinationConfig=dlq)
+    assert client.get_event_source_mapping(UUID=m["UUID"])["DestinationConfig"] == dlq
+
+
 # -- 5. KMS-encrypted filter criteria -----------------------------------------------------------
 @pytest.mark.parametrize("source", ["sqs", "mq"])
 def test_encrypted_filters_are_null_in_list_and_plain_in_get_and_delete(source, box, world):

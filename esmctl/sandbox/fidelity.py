@@ -19,7 +19,8 @@ forwards every request to moto and adds, for the Lambda event source mapping API
   and the tag API;
 - the duplicate check made atomic: one lock per mapping identity around check-and-create, so
   concurrent creates of one identity give one 201 and 409s while others run in parallel;
-- StartingPositionTimestamp echoed (moto drops it); partial ProvisionedPollerConfigs completed;
+- StartingPositionTimestamp echoed (moto drops it); DestinationConfig refused without an
+  OnFailure Destination, and cleared by an empty one; partial ProvisionedPollerConfigs completed;
 - KMS-encrypted filter criteria: null in List, plaintext in Get/Delete unless
   `kms_decrypt_denied`, which gives FilterCriteriaError instead;
 - fault injection: fixed latency, a Lambda control-plane rate limit (429 TooManyRequests), a

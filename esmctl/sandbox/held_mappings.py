@@ -5,7 +5,7 @@ and DocumentDB mappings live here, in memory, and are built and changed as AWS d
 values AWS fills in (ConsumerGroupId, FullDocument, poller bounds, sorted brokers), only the
 members UpdateEventSourceMapping has, an immutable ConsumerGroupId. The rules both kinds of
 mapping share live here too, so there is one copy of each: a mapping's identity (what makes a
-second create a 409) and the values AWS fills into a request.
+second create a 409) and how a DestinationConfig in a request changes the stored one.
 
 The fidelity layer (fidelity.py) does the HTTP, the locking and the transitional states; this
 module only knows mappings as dicts shaped like the API's JSON.
@@ -107,6 +107,27 @@ def with_poller_bounds(config: Any, mapping: dict[str, Any]) -> Any:
     return {"MinimumPollers": low, "MaximumPollers": high, **config}
 
 
+def changed_destination(current: dict[str, Any] | None, sent: dict[str, Any]) -> dict[str, Any] | None:
+    """The DestinationConfig after a request sent `sent`, or None when it changes nothing.
+
+    AWS refuses an OnFailure without a Destination; an empty Destination (the model's pattern
+    allows "") removes it, and the mapping then reports `{"OnFailure": {}}`. Members the request
+    leaves out keep their value, so `{}` changes nothing.
+    """
+    if not sent:
+        return None
+    new = copy.deepcopy(current or {})
+    for member, target in sent.items():
+        if member == "OnFailure":
+            if not isinstance(target, dict) or "Destination" not in target:
+                raise AwsError(400, "InvalidParameterValueException",
+                               "The Destination field is required for an OnFailure configuration.")
+            new[member] = {} if target["Destination"] == "" else dict(target)
+        else:
+            new[member] = target
+    return new
+
+
 @functools.cache
 def update_members() -> frozenset[str]:
     """The members UpdateEventSourceMapping takes, from botocore's model (the client's authority)."""
@@ -117,8 +138,15 @@ def update_members() -> frozenset[str]:
 
 
 def create_request(req: dict[str, Any]) -> dict[str, Any]:
-    """A create request (of any kind) as AWS takes it in: a partial ProvisionedPollerConfig completed."""
+    """A create request (of any kind) as AWS takes it in: DestinationConfig checked and an empty
+    Destination dropped, a partial ProvisionedPollerConfig completed."""
     req = copy.deepcopy(req)
+    if "DestinationConfig" in req:
+        dc = changed_destination(None, req["DestinationConfig"])
+        if dc is None:
+            del req["DestinationConfig"]
+        else:
+            req["DestinationConfig"] = dc
     if "ProvisionedPollerConfig" in req:
         req["ProvisionedPollerConfig"] = with_poller_bounds(req["ProvisionedPollerConfig"], req)
     return req
@@ -127,6 +155,12 @@ def create_request(req: dict[str, Any]) -> dict[str, Any]:
 def update_request(current: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
     """An update request for a mapping moto holds, rewritten so that moto stores what AWS would."""
     changes = copy.deepcopy(changes)
+    if "DestinationConfig" in changes:
+        dc = changed_destination(current.get("DestinationConfig"), changes["DestinationConfig"])
+        if dc is None:
+            del changes["DestinationConfig"]
+        else:
+            changes["DestinationConfig"] = dc
     if "ProvisionedPollerConfig" in changes:
         changes["ProvisionedPollerConfig"] = with_poller_bounds(changes["ProvisionedPollerConfig"], current)
     return changes
@@ -189,6 +223,10 @@ def updated_mapping(current: dict[str, Any], changes: dict[str, Any], function_a
                                "ConsumerGroupId cannot be updated for an existing event source mapping.")
             block.update(copy.deepcopy(value))
             new[key] = block
+        elif key == "DestinationConfig":
+            dc = changed_destination(new.get(key), value)
+            if dc is not None:
+                new[key] = dc
         elif key == "ProvisionedPollerConfig":
             new[key] = with_poller_bounds(copy.deepcopy(value), current)
         else:
