@@ -208,7 +208,7 @@ def updated_mapping(current: dict[str, Any], changes: dict[str, Any], function_a
     new = copy.deepcopy(current)
     for key, value in changes.items():
         if key not in update_members():
-            continue  # botocore would not send it; AWS ignores what its model does not have
+            continue  # botocore validates client-side and would not send it; the layer ignores it
         if key == "FunctionName":
             if function_arn:
                 new["FunctionArn"] = function_arn
