@@ -14,8 +14,18 @@ forwards every request to moto and adds, for the Lambda event source mapping API
 - for Kinesis: consumer ARNs end with `:<creation epoch>` as on AWS (moto leaves it out), a
   re-registered name fails (ResourceInUseException), consumers stay CREATING for
   `consumer_creating_views` reads;
-- fault injection: fixed latency, a Lambda control-plane rate limit (429 TooManyRequests), and
-  a number of forced 429s.
+- the mapping kinds moto cannot hold (Amazon MSK, self-managed Kafka, Amazon MQ, DocumentDB):
+  the layer keeps them itself (held_mappings.py) and merges them into List, Get, Update, Delete
+  and the tag API;
+- the duplicate check made atomic: one lock per mapping identity around check-and-create, so
+  concurrent creates of one identity give one 201 and 409s while others run in parallel;
+- StartingPositionTimestamp echoed (moto drops it); DestinationConfig refused without an
+  OnFailure Destination, and cleared by an empty one; partial ProvisionedPollerConfigs completed;
+- KMS-encrypted filter criteria: null in List, plaintext in Get/Delete unless
+  `kms_decrypt_denied`, which gives FilterCriteriaError instead;
+- fault injection: fixed latency, a Lambda control-plane rate limit (429 TooManyRequests), a
+  number of forced 429s, an error for the next (or nth) call of an operation, and pausing the
+  nth call of an operation before or after it is carried out (for kill -9 tests).
 
 It counts every request by operation, so tests and benchmarks can assert what was called.
 Only 127.0.0.1: it binds there and forwards only to the upstream it is given.
@@ -23,6 +33,7 @@ Only 127.0.0.1: it binds there and forwards only to the upstream it is given.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import http.client
 import json
@@ -33,6 +44,20 @@ import urllib.parse
 from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+from esmctl.sandbox.held_mappings import (
+    AwsError,
+    HeldMappings,
+    conflict_message,
+    create_request,
+    epoch,
+    fn_parts,
+    identity,
+    new_mapping,
+    source_kind,
+    update_request,
+    updated_mapping,
+)
 
 ESM_PATH = "/2015-03-31/event-source-mappings"
 _CONSUMER_EPOCH = re.compile(r"(/consumer/[^:/]+):\d+$")  # the epoch AWS appends to consumer ARNs
@@ -57,15 +82,51 @@ def _aws_defaults(source: str) -> dict[str, Any]:
     return {}
 
 
-def _fn_parts(name_or_arn: str) -> tuple[str, str]:
-    """(function name, qualifier) of any spelling Lambda accepts."""
-    s = name_or_arn
-    if ":function:" in s:
-        s = s.split(":function:", 1)[1]
-    elif s.startswith("arn:"):
-        s = s.split(":")[-1]
-    name, _, qualifier = s.partition(":")
-    return name, qualifier
+# How a reply shows a mapping: List hides KMS-encrypted filters, Get and Delete show them to a
+# caller allowed kms:Decrypt, and Create/Update echo what the caller just sent.
+LIST, READ, WRITE = "list", "read", "write"
+
+
+class PausedCall:
+    """The nth call of an operation, held before or after the layer carries it out.
+
+    `reached` is set when that call arrives; `release()` lets it go on, `release(drop=True)`
+    closes its connection with no reply (before: never carried out; after: carried out, the
+    reply lost). A call nobody releases is dropped after the layer's `pause_timeout`.
+    """
+
+    def __init__(self, operation: str, nth: int, when: str) -> None:
+        if when not in ("before", "after") or nth < 1:
+            raise ValueError("pause needs nth >= 1 and when 'before' or 'after'")
+        self.operation, self.nth, self.when = operation, nth, when
+        self.reached = threading.Event()
+        self.timed_out = False
+        self._released = threading.Event()
+        self._drop = False
+        self._seen = 0
+
+    def release(self, drop: bool = False) -> None:
+        self._drop = drop
+        self._released.set()
+
+    def _arrived(self) -> bool:
+        """Count a call of the operation; True for the nth."""
+        self._seen += 1
+        return self._seen == self.nth
+
+    def _hold(self, timeout: float) -> bool:
+        """Wait for release; True if the connection is to be dropped."""
+        self.reached.set()
+        if not self._released.wait(timeout):
+            # Dropped rather than carried out late, so a forgotten pause cannot change state
+            # behind the next test's back.
+            self.timed_out = True
+            return True
+        return self._drop
+
+
+class _Dropped(Exception):
+    """Close the connection without a reply."""
 
 
 class FidelityProxy:
@@ -83,7 +144,11 @@ class FidelityProxy:
         self.log: list[str] = []  # operations in the order they arrived
         self.throttled: Counter[str] = Counter()
         self.force_throttle = 0  # the next N Lambda requests answer 429
-        self.fail_next: dict[str, tuple[int, str, str]] = {}  # op -> (status, code, message), once
+        # op -> (status, code, message): the next call of op fails once; with a 4th item n,
+        # (status, code, message, n), the nth call from now does (the ones before go through).
+        self.fail_next: dict[str, tuple[int, str, str] | tuple[int, str, str, int]] = {}
+        self.kms_decrypt_denied = False  # the caller lacks kms:Decrypt on mappings' KMS keys
+        self.pause_timeout = 30.0  # seconds a paused call waits for release() before it is dropped
         self.lose_reply: set[str] = set()  # ops whose next reply is lost after the call is carried out
         self.overrides: dict[str, dict[str, Any]] = {}  # uuid -> fields only AWS would set (LastProcessingResult…)
         self.unreserved_concurrency = 1000  # GetAccountSettings, which moto lacks
@@ -94,6 +159,10 @@ class FidelityProxy:
         self._pending: dict[str, list[Any]] = {}  # uuid -> [state, views left, last body]
         self._consumer_sources: dict[str, str] = {}  # uuid -> consumer ARN moto could not store
         self._qualified: dict[str, str] = {}  # uuid -> alias/version ARN (moto answers the unqualified one)
+        self._timestamps: dict[str, float | int] = {}  # uuid -> StartingPositionTimestamp (moto drops it)
+        self.held = HeldMappings()  # the kinds moto cannot hold
+        self._identity_locks: dict[tuple, threading.Lock] = {}  # identity -> its check-and-create lock
+        self._pauses: list[PausedCall] = []
         self._bucket = (rate_limit or 0.0, time.monotonic())
         self._server = ThreadingHTTPServer(("127.0.0.1", port), self._handler())
         self._server.daemon_threads = True
@@ -109,8 +178,23 @@ class FidelityProxy:
         return self
 
     def stop(self) -> None:
+        self._release_pauses()
         self._server.shutdown()
         self._server.server_close()
+
+    def pause(self, operation: str, nth: int = 1, when: str = "before") -> PausedCall:
+        """Hold the nth call of `operation` from now (counting the calls the layer carries out,
+        not those answered by an injected 429 or failure), before or after carrying it out."""
+        paused = PausedCall(operation, nth, when)
+        with self._lock:
+            self._pauses.append(paused)
+        return paused
+
+    def _release_pauses(self) -> None:
+        with self._lock:
+            pauses, self._pauses = self._pauses, []
+        for p in pauses:
+            p.release(drop=True)
 
     def clear_counts(self) -> None:
         """Forget the calls counted so far (the emulated state stays)."""
@@ -122,11 +206,17 @@ class FidelityProxy:
 
     def reset(self) -> None:
         """Back to a fresh layer, for a freshly reset emulator."""
+        self._release_pauses()  # dropped: a call paused before the reset must not land after it
         self.clear_counts()
+        self.held.clear()
         with self._lock:
             self._pending.clear()
             self._consumer_sources.clear()
             self._qualified.clear()
+            self._timestamps.clear()
+            self._identity_locks.clear()
+            self.kms_decrypt_denied = False
+            self.pause_timeout = 30.0
             self.force_throttle = 0
             self.fail_next.clear()
             self.lose_reply.clear()
@@ -202,14 +292,17 @@ class FidelityProxy:
             return True
 
     # -- the AWS behaviours -----------------------------------------------------------------
-    def _dress(self, m: dict) -> dict:
-        """A mapping as AWS would show it: defaults filled, transitional state, consumer source."""
+    def _dress(self, m: dict, view: str = READ) -> dict:
+        """A mapping as AWS would show it: defaults filled, transitional state, consumer source,
+        StartingPositionTimestamp, encrypted filters as `view` shows them. Call with _lock held."""
         m = copy.deepcopy(m)
         uuid = m.get("UUID")
         if uuid in self._consumer_sources:
             m["EventSourceArn"] = self._consumer_sources[uuid]
         if uuid in self._qualified:
             m["FunctionArn"] = self._qualified[uuid]
+        if uuid in self._timestamps:
+            m["StartingPositionTimestamp"] = self._timestamps[uuid]
         for k, v in _aws_defaults(m.get("EventSourceArn", "")).items():
             m.setdefault(k, copy.deepcopy(v))
         if self.legacy_sentinels and m.get("MaximumRetryAttempts") == -1:
@@ -220,6 +313,16 @@ class FidelityProxy:
         pending = self._pending.get(uuid)
         if pending:
             m["State"] = pending[0]
+        if m.get("KMSKeyArn") and m.get("FilterCriteria"):
+            if view == LIST:
+                m["FilterCriteria"] = None
+            elif view == READ and self.kms_decrypt_denied:
+                del m["FilterCriteria"]
+                m["FilterCriteriaError"] = {
+                    "ErrorCode": "AccessDeniedException",
+                    "Message": f"Lambda could not decrypt the filter criteria: the caller is not authorized to "
+                               f"perform kms:Decrypt on {m['KMSKeyArn']}",
+                }
         return m
 
     def _viewed(self, uuid: str) -> None:
@@ -229,13 +332,60 @@ class FidelityProxy:
             if pending[1] <= 0:
                 del self._pending[uuid]
 
+    def _ghosts(self) -> list[dict]:
+        """Deleting mappings: AWS still lists them, and they still block a duplicate create."""
+        with self._lock:
+            return [copy.deepcopy(p[2]) for p in self._pending.values() if p[0] == "Deleting"]
+
     def _all_mappings(self, headers: dict) -> list[dict]:
         _, body = self._upstream_json("GET", ESM_PATH + "/", headers=headers)
-        live = (body or {}).get("EventSourceMappings", [])
+        live = (body or {}).get("EventSourceMappings", []) + self.held.all()
         seen = {m["UUID"] for m in live}
-        # Deleting mappings are still listed by AWS until they are gone.
-        ghosts = [p[2] for u, p in self._pending.items() if p[0] == "Deleting" and u not in seen]
-        return live + ghosts
+        return live + [m for m in self._ghosts() if m["UUID"] not in seen]
+
+    def _identity_lock(self, key: tuple) -> threading.Lock:
+        with self._lock:
+            return self._identity_locks.setdefault(key, threading.Lock())
+
+    def _clash(self, key: tuple, source: str, headers: dict, exclude: str = "") -> dict | None:
+        """The mapping (other than `exclude`) that already has identity `key`. Call with the
+        identity's lock held, so nothing of that identity appears meanwhile."""
+        if key[2]:  # a kind the layer holds
+            candidates = self.held.all()
+        elif source:  # ask moto for the mappings of this source only (a consumer's are stored on its stream)
+            query = urllib.parse.urlencode({"EventSourceArn": source.split("/consumer/")[0]})
+            _, body = self._upstream_json("GET", f"{ESM_PATH}/?{query}", headers=headers)
+            candidates = (body or {}).get("EventSourceMappings", [])
+        else:
+            candidates = []
+        candidates += self._ghosts()
+        with self._lock:
+            dressed = [self._dress(m) for m in candidates]
+        return next((m for m in dressed if m["UUID"] != exclude and identity(m) == key), None)
+
+    def _conflict(self, existing: dict, function_name: str) -> tuple[int, dict, bytes]:
+        return self._error(409, "ResourceConflictException", conflict_message(existing, fn_parts(function_name)[0]))
+
+    def _function_arn(self, function_name: str, headers: dict) -> str:
+        """The ARN a mapping on `function_name` reports (qualified for an alias or version), after
+        asking moto that the function exists, as AWS checks on create."""
+        name, qualifier = fn_parts(function_name)
+        query = "?" + urllib.parse.urlencode({"Qualifier": qualifier}) if qualifier else ""
+        status, body = self._upstream_json("GET", f"/2015-03-31/functions/{urllib.parse.quote(name, safe='')}{query}",
+                                           headers=headers)
+        if status >= 300 or not isinstance(body, dict) or "Configuration" not in body:
+            raise AwsError(404, "ResourceNotFoundException", f"Function not found: {function_name}")
+        base = body["Configuration"]["FunctionArn"].split(":function:")[0] + f":function:{name}"
+        return f"{base}:{qualifier}" if qualifier else base
+
+    def _remember_qualifier(self, uuid: str, moto_arn: str, function_name: str) -> None:
+        """moto answers the unqualified ARN of a mapping on an alias or version: keep AWS's."""
+        name, qualifier = fn_parts(function_name)
+        with self._lock:
+            if qualifier and fn_parts(moto_arn)[1] != qualifier:
+                self._qualified[uuid] = f"{moto_arn.split(':function:')[0]}:function:{name}:{qualifier}"
+            else:
+                self._qualified.pop(uuid, None)
 
     def _error(self, status: int, code: str, message: str, extra: dict | None = None) -> tuple[int, dict, bytes]:
         # The header is what REST-JSON (Lambda) clients read; `__type` what JSON-1.1 (Kinesis) ones read.
@@ -244,6 +394,26 @@ class FidelityProxy:
 
     def _ok(self, body: Any, status: int = 200) -> tuple[int, dict, bytes]:
         return status, {"Content-Type": "application/json"}, json.dumps(body).encode()
+
+    def _injected_failure(self, op: str) -> tuple[int, str, str] | None:
+        with self._lock:
+            failure = self.fail_next.get(op)
+            if failure is None:
+                return None
+            if len(failure) == 4 and failure[3] > 1:
+                self.fail_next[op] = (*failure[:3], failure[3] - 1)
+                return None
+            del self.fail_next[op]
+            return failure[0], failure[1], failure[2]
+
+    def _pauses_for(self, op: str) -> list[PausedCall]:
+        with self._lock:
+            return [p for p in self._pauses if p.operation == op and p._arrived()]
+
+    def _hold(self, pauses: list[PausedCall], when: str) -> None:
+        for p in pauses:
+            if p.when == when and p._hold(self.pause_timeout):
+                raise _Dropped
 
     def handle(self, method: str, path: str, headers: dict[str, str], body: bytes) -> tuple[int, dict, bytes]:
         op = self.operation(method, path, headers, body)
@@ -268,10 +438,17 @@ class FidelityProxy:
                     self.throttled[op] += 1
                 return self._error(429, "TooManyRequestsException", "Rate exceeded",
                                    {"Reason": "CallerRateLimitExceeded", "retryAfterSeconds": "1"})
-        with self._lock:
-            injected = self.fail_next.pop(op, None)
+        injected = self._injected_failure(op)
         if injected:
             return self._error(*injected)
+        pauses = self._pauses_for(op)
+        self._hold(pauses, "before")
+        reply = self._carry_out(method, path, headers, body, op)
+        self._hold(pauses, "after")
+        return reply
+
+    def _carry_out(self, method: str, path: str, headers: dict[str, str], body: bytes,
+                   op: str) -> tuple[int, dict, bytes]:
         route = path.split("?")[0].rstrip("/")
         if route == "/2016-08-19/account-settings":
             return self._ok({"AccountLimit": {"ConcurrentExecutions": 1000,
@@ -279,6 +456,10 @@ class FidelityProxy:
                              "AccountUsage": {"FunctionCount": 0}})
         if route.startswith(ESM_PATH):
             return self._esm(method, path, route, headers, body, op)
+        if op in ("ListTags", "TagResource", "UntagResource"):
+            arn = urllib.parse.unquote(route.split("/tags/", 1)[1])
+            if self.held.holds_arn(arn):  # moto does not know these ARNs
+                return self._held_tags(op, arn, path, body)
         if op == "RegisterStreamConsumer":
             return self._consumer_reply(op, *self._register_consumer(method, path, headers, body))
         if op in ("DescribeStreamConsumer", "ListStreamConsumers", "DeregisterStreamConsumer"):
@@ -288,6 +469,16 @@ class FidelityProxy:
                 body = json.dumps(req).encode()
             return self._consumer_reply(op, *self._forward(method, path, body, headers))
         return self._forward(method, path, body, headers)
+
+    def _held_tags(self, op: str, arn: str, path: str, body: bytes) -> tuple[int, dict, bytes]:
+        if op == "ListTags":
+            return self._ok({"Tags": self.held.tags(arn)})
+        if op == "TagResource":
+            self.held.tag(arn, json.loads(body or b"{}").get("Tags") or {})
+        else:
+            query = urllib.parse.parse_qs(urllib.parse.urlsplit(path).query)
+            self.held.untag(arn, query.get("tagKeys", []))
+        return 204, {}, b""
 
     def _consumer_reply(self, op: str, status: int, headers: dict, data: bytes) -> tuple[int, dict, bytes]:
         """Consumer ARNs as AWS writes them (with the creation epoch), and CREATING for a while."""
@@ -332,13 +523,17 @@ class FidelityProxy:
             pending = self._pending.get(uuid)
             if pending and pending[0] == "Deleting":
                 if method == "GET":
+                    dressed = self._dress(pending[2])  # before the view is used up, so it shows Deleting
                     self._viewed(uuid)
-                    return self._ok(self._dress(pending[2]))
+                    return self._ok(dressed)
                 return self._error(409 if method == "DELETE" else 400, "ResourceInUseException",
                                    f"Cannot {method} the event source mapping because it is in use.")
-        status, current = self._upstream_json("GET", f"{ESM_PATH}/{uuid}", headers=headers)
-        if status == 404 or not current:
-            return self._error(404, "ResourceNotFoundException", "The resource you requested does not exist.")
+        current = self.held.get(uuid)
+        held = current is not None
+        if not held:
+            status, current = self._upstream_json("GET", f"{ESM_PATH}/{uuid}", headers=headers)
+            if status == 404 or not current:
+                return self._error(404, "ResourceNotFoundException", "The resource you requested does not exist.")
         if method == "GET":
             with self._lock:
                 dressed = self._dress(current)
@@ -349,65 +544,109 @@ class FidelityProxy:
                 return self._error(400, "ResourceInUseException",
                                    f"Cannot update the event source mapping because it is in use ({pending[0]}).")
         if method == "PUT":
-            status, hdrs, data = self._forward(method, path, body, headers)
-            if status < 300 and self.transitional_views:
-                enabled = json.loads(body or b"{}").get("Enabled")
+            return self._update(uuid, current, held, path, headers, body)
+        if method == "DELETE":
+            return self._delete(uuid, current, held, path, headers, body)
+        return self._forward(method, path, body, headers)
+
+    def _update(self, uuid: str, current: dict, held: bool, path: str, headers: dict,
+                body: bytes) -> tuple[int, dict, bytes]:
+        changes = json.loads(body or b"{}")
+        with self._lock:
+            shown = self._dress(current)
+        moving = "FunctionName" in changes and fn_parts(changes["FunctionName"]) != fn_parts(shown["FunctionArn"])
+        # A mapping moved to another function takes that identity: the same check as a create.
+        new_key = identity({**shown, "FunctionArn": changes["FunctionName"]}) if moving else None
+        try:
+            with self._identity_lock(new_key) if new_key else contextlib.nullcontext():
+                if new_key:
+                    clash = self._clash(new_key, shown.get("EventSourceArn", ""), headers, exclude=uuid)
+                    if clash:
+                        return self._conflict(clash, changes["FunctionName"])
+                if held:
+                    function_arn = self._function_arn(changes["FunctionName"], headers) if moving else None
+                    updated = updated_mapping(current, changes, function_arn)
+                    self.held.put(updated)
+                    status = 202
+                else:
+                    sent = json.dumps(update_request(current, changes)).encode()
+                    status, hdrs, data = self._forward("PUT", path, sent, headers)
+                    if status >= 300:
+                        return status, hdrs, data
+                    updated = json.loads(data)
+                    if "FunctionName" in changes:
+                        self._remember_qualifier(uuid, updated.get("FunctionArn", ""), changes["FunctionName"])
+        except AwsError as e:
+            return self._error(e.status, e.code, e.message)
+        with self._lock:
+            if self.transitional_views:
+                enabled = changes.get("Enabled")
                 state = "Updating"
                 if enabled is True and current.get("State") == "Disabled":
                     state = "Enabling"
                 elif enabled is False and current.get("State") == "Enabled":
                     state = "Disabling"
-                with self._lock:
-                    self._pending[uuid] = [state, self.transitional_views, None]
-            return self._dressed_reply(status, hdrs, data)
-        if method == "DELETE":
-            status, hdrs, data = self._forward(method, path, body, headers)
-            if status < 300:
-                with self._lock:
-                    if self.transitional_views:
-                        self._pending[uuid] = ["Deleting", self.transitional_views, dict(current)]
-                    reply = self._dress({**current, "State": "Deleting"})
-                    if not self.transitional_views:
-                        self._consumer_sources.pop(uuid, None)
-                return self._ok(reply, 202)
-            return status, hdrs, data
-        return self._forward(method, path, body, headers)
+                self._pending[uuid] = [state, self.transitional_views, None]
+            return self._ok(self._dress(updated, WRITE), status)
 
-    def _dressed_reply(self, status: int, hdrs: dict, data: bytes) -> tuple[int, dict, bytes]:
-        if status >= 300:
-            return status, hdrs, data
+    def _delete(self, uuid: str, current: dict, held: bool, path: str, headers: dict,
+                body: bytes) -> tuple[int, dict, bytes]:
         with self._lock:
-            return self._ok(self._dress(json.loads(data)), status)
+            shown = self._dress(current)
+        # Under the identity's lock, so a create of the same identity sees it either live or Deleting.
+        with self._identity_lock(identity(shown)):
+            if held:
+                if self.held.remove(uuid) is None:
+                    return self._error(404, "ResourceNotFoundException", "The resource you requested does not exist.")
+            else:
+                status, hdrs, data = self._forward("DELETE", path, body, headers)
+                if status >= 300:
+                    return status, hdrs, data
+            with self._lock:
+                if self.transitional_views:
+                    self._pending[uuid] = ["Deleting", self.transitional_views, dict(current)]
+                reply = self._dress({**current, "State": "Deleting"})
+                if not self.transitional_views:
+                    self._consumer_sources.pop(uuid, None)
+        return self._ok(reply, 202)
 
     def _create(self, path: str, headers: dict, body: bytes) -> tuple[int, dict, bytes]:
-        req = json.loads(body or b"{}")
+        try:
+            req = create_request(json.loads(body or b"{}"))
+        except AwsError as e:
+            return self._error(e.status, e.code, e.message)
         source = req.get("EventSourceArn", "")
-        name, qualifier = _fn_parts(req.get("FunctionName", ""))
-        for m in self._all_mappings(headers):
-            m = self._dress(m)
-            live_name, live_qualifier = _fn_parts(m.get("FunctionArn", ""))
-            if m.get("EventSourceArn") == source and (live_name, live_qualifier) == (name, qualifier):
-                return self._error(409, "ResourceConflictException",
-                                   f'The event source arn (" {source} ") and function (" {name} ") provided '
-                                   f"mapping already exists. Please update or delete the existing mapping "
-                                   f"with UUID {m['UUID']}")
-        consumer = source if ":kinesis:" in source and "/consumer/" in source else ""
-        if consumer:
-            req["EventSourceArn"] = consumer.split("/consumer/")[0]
-            body = json.dumps(req).encode()
-        status, hdrs, data = self._forward("POST", path, body, headers)
-        if status >= 300:
-            return status, hdrs, data
-        created = json.loads(data)
-        with self._lock:
-            if qualifier and _fn_parts(created.get("FunctionArn", ""))[1] != qualifier:
-                self._qualified[created["UUID"]] = f"{created['FunctionArn'].split(':function:')[0]}:function:" \
-                                                   f"{name}:{qualifier}"
-            if consumer:
-                self._consumer_sources[created["UUID"]] = consumer
-            if self.transitional_views:
-                self._pending[created["UUID"]] = ["Creating", self.transitional_views, None]
-            reply = self._dress(created)
+        key = identity(req)
+        # Check-and-create under the identity's own lock: atomic for one identity, while creates
+        # of other identities (the bulk of an apply) still run in parallel.
+        with self._identity_lock(key):
+            clash = self._clash(key, source, headers)
+            if clash:
+                return self._conflict(clash, req.get("FunctionName", ""))
+            if source_kind(req):
+                try:
+                    created = new_mapping(req, self._function_arn(req.get("FunctionName", ""), headers))
+                except AwsError as e:
+                    return self._error(e.status, e.code, e.message)
+                self.held.put(created, req.get("Tags"))
+                status = 201
+            else:
+                consumer = source if ":kinesis:" in source and "/consumer/" in source else ""
+                sent = {**req, "EventSourceArn": consumer.split("/consumer/")[0]} if consumer else req
+                status, hdrs, data = self._forward("POST", path, json.dumps(sent).encode(), headers)
+                if status >= 300:
+                    return status, hdrs, data
+                created = json.loads(data)
+                self._remember_qualifier(created["UUID"], created.get("FunctionArn", ""), req.get("FunctionName", ""))
+                with self._lock:
+                    if consumer:
+                        self._consumer_sources[created["UUID"]] = consumer
+                    if req.get("StartingPositionTimestamp") is not None:
+                        self._timestamps[created["UUID"]] = epoch(req["StartingPositionTimestamp"])
+            with self._lock:
+                if self.transitional_views:
+                    self._pending[created["UUID"]] = ["Creating", self.transitional_views, None]
+                reply = self._dress(created, WRITE)
         if "CreateEventSourceMapping" in self.lose_reply:
             self.lose_reply.discard("CreateEventSourceMapping")
             return self._error(500, "ServiceException", "The reply was lost (injected)")
@@ -417,15 +656,15 @@ class FidelityProxy:
         query = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(path).query))
         items = self._all_mappings(headers)
         with self._lock:
-            items = [self._dress(m) for m in items]
+            items = [self._dress(m, LIST) for m in items]
             for m in items:
                 self._viewed(m["UUID"])
         if "EventSourceArn" in query:
             items = [m for m in items if m.get("EventSourceArn") == query["EventSourceArn"]]
         if "FunctionName" in query:
-            want = _fn_parts(query["FunctionName"])
-            items = [m for m in items if _fn_parts(m.get("FunctionArn", "")) == want
-                     or (not want[1] and _fn_parts(m.get("FunctionArn", ""))[0] == want[0])]
+            want = fn_parts(query["FunctionName"])
+            items = [m for m in items if fn_parts(m.get("FunctionArn", "")) == want
+                     or (not want[1] and fn_parts(m.get("FunctionArn", ""))[0] == want[0])]
         items.sort(key=lambda m: m["UUID"])
         start = int(query.get("Marker") or 0)
         size = min(int(query.get("MaxItems") or self.page_size), self.page_size)
@@ -446,15 +685,21 @@ class FidelityProxy:
                 body = self.rfile.read(length) if length else b""
                 try:
                     status, headers, data = proxy.handle(self.command, self.path, dict(self.headers), body)
+                except _Dropped:
+                    self.close_connection = True  # the client sees the connection close with no reply
+                    return
                 except Exception as exc:  # a broken layer must not hang the client
                     status, headers, data = 500, {"Content-Type": "text/plain"}, f"fidelity layer: {exc!r}".encode()
-                self.send_response(status)
-                for k, v in headers.items():
-                    if k.lower() not in ("content-length", "transfer-encoding", "connection", "server", "date"):
-                        self.send_header(k, v)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+                try:
+                    self.send_response(status)
+                    for k, v in headers.items():
+                        if k.lower() not in ("content-length", "transfer-encoding", "connection", "server", "date"):
+                            self.send_header(k, v)
+                    self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data)
+                except OSError:  # the client is gone (killed while its call was held)
+                    self.close_connection = True
 
             do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = _serve
 
