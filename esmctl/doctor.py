@@ -66,16 +66,19 @@ def check_region(m: dict[str, Any]) -> list[Finding]:
     return []
 
 
-def check_concurrency(m: dict[str, Any], needed: int, shards: int | None, reserved: int | None,
+def check_concurrency(m: dict[str, Any], shards: int, needed: int, reserved: int | None,
                       unreserved: int | None) -> list[Finding]:
-    """shards × ParallelizationFactor (over the function's stream mappings) vs what the function can get."""
-    if shards is None:
+    """What the function's stream mappings need (over all its aliases and versions: reserved concurrency is
+    the function's) against what it can get: `shards` open shards in all, `needed` = Σ shards × PF."""
+    if not shards:
         return []
     if reserved is not None and reserved < needed:
         severity = ERROR if reserved < shards else WARNING
+        effect = "some shards get no concurrency and stall" if severity == ERROR else "shards wait their turn"
         return [Finding(severity, "concurrency", _ident(m),
-                        f"the function's stream mappings need {needed} concurrent executions (shards × "
-                        f"ParallelizationFactor) but its reserved concurrency is {reserved}: shards wait",
+                        f"the function's stream mappings read {shards} shard(s) and need {needed} concurrent "
+                        f"executions (shards × ParallelizationFactor) but its reserved concurrency is {reserved}: "
+                        f"{effect}",
                         f"raise the function's reserved concurrency to at least {needed}, or lower "
                         "ParallelizationFactor")]
     if reserved is None and unreserved is not None and unreserved < needed:
@@ -112,9 +115,10 @@ def needed_permissions(m: dict[str, Any]) -> list[tuple[str, str]]:
     return out
 
 
-def allowed_by_documents(documents: list[Any], action: str, resource: str) -> bool:
-    """A reading of identity policies: an Allow that matches and no Deny that does (no conditions)."""
-    allowed = False
+def allowed_by_documents(documents: list[Any], action: str, resource: str) -> bool | None:
+    """A reading of identity policies: True or False where the statements decide it, None where a
+    condition they carry could go either way (only IAM's policy simulator can tell then)."""
+    allowed, undecided, denied_maybe = False, False, False
     for doc in documents:
         if isinstance(doc, str):
             doc = json.loads(doc)
@@ -122,19 +126,32 @@ def allowed_by_documents(documents: list[Any], action: str, resource: str) -> bo
         if isinstance(statements, dict):
             statements = [statements]
         for st in statements:
-            actions = st.get("Action", [])
-            resources = st.get("Resource", ["*"])
-            actions = [actions] if isinstance(actions, str) else actions
-            resources = [resources] if isinstance(resources, str) else resources
-            if not any(fnmatch.fnmatchcase(action.lower(), a.lower()) for a in actions):
+            if not (_matches(st, "Action", action, str.lower) and _matches(st, "Resource", resource)):
                 continue
-            if not any(fnmatch.fnmatchcase(resource, r) for r in resources):
-                continue
+            conditional = bool(st.get("Condition"))
             if st.get("Effect") == "Deny":
-                return False
-            if st.get("Effect") == "Allow":
-                allowed = True
+                if not conditional:
+                    return False
+                denied_maybe = True
+            elif st.get("Effect") == "Allow":
+                if conditional:
+                    undecided = True
+                else:
+                    allowed = True
+    if denied_maybe or (undecided and not allowed):
+        return None
     return allowed
+
+
+def _matches(statement: dict[str, Any], element: str, value: str, fold=lambda s: s) -> bool:  # noqa: ANN001
+    """Does Action/Resource (or NotAction/NotResource) of a statement cover the value?"""
+    for name, inverted in ((element, False), (f"Not{element}", True)):
+        if name in statement:
+            patterns = statement[name]
+            patterns = [patterns] if isinstance(patterns, str) else patterns
+            hit = any(fnmatch.fnmatchcase(fold(value), fold(p)) for p in patterns)
+            return hit != inverted
+    return element == "Resource"  # an identity policy without Resource applies to every resource
 
 
 def check_permissions(m: dict[str, Any], role_arn: str | None, decide) -> list[Finding]:  # noqa: ANN001
@@ -172,6 +189,11 @@ def diagnose(aws: Any, mappings: list[dict[str, Any]]) -> list[Finding]:
         arn = m["FunctionArn"]
         if arn not in functions:
             functions[arn] = aws.get_function(arn)
+    reserved_of: dict[str, int | None] = {}
+    for arn, fn in functions.items():
+        value = ((fn or {}).get("Concurrency") or {}).get("ReservedConcurrentExecutions")
+        if reserved_of.get(_unqualified(arn)) is None:
+            reserved_of[_unqualified(arn)] = value
     try:
         unreserved = aws.account_settings().get("AccountLimit", {}).get("UnreservedConcurrentExecutions")
     except AwsError:
@@ -184,12 +206,16 @@ def diagnose(aws: Any, mappings: list[dict[str, Any]]) -> list[Finding]:
                 shards[src] = aws.shard_count(src)
             except AwsError:
                 shards[src] = None
+    # Reserved concurrency is the function's, shared by all its aliases and versions: sum over them.
     needed: dict[str, int] = {}
+    total_shards: dict[str, int] = {}
     for m in mappings:
         if model.source_type(m) in model.STREAM_TYPES and shards.get(m.get("EventSourceArn", "")) \
                 and m.get("State") not in ("Disabled", "Disabling"):
-            pf = m.get("ParallelizationFactor") or 1
-            needed[m["FunctionArn"]] = needed.get(m["FunctionArn"], 0) + shards[m["EventSourceArn"]] * pf
+            fn = _unqualified(m["FunctionArn"])
+            count = shards[m["EventSourceArn"]]
+            total_shards[fn] = total_shards.get(fn, 0) + count
+            needed[fn] = needed.get(fn, 0) + count * (m.get("ParallelizationFactor") or 1)
 
     role_docs: dict[str, list | None] = {}
     simulation_works = [True]
@@ -220,13 +246,13 @@ def diagnose(aws: Any, mappings: list[dict[str, Any]]) -> list[Finding]:
     for m in mappings:
         fn = functions.get(m["FunctionArn"]) or {}
         config = fn.get("Configuration", {})
-        reserved = (fn.get("Concurrency") or {}).get("ReservedConcurrentExecutions")
+        reserved = reserved_of.get(_unqualified(m["FunctionArn"]))
         findings += check_region(m)
         findings += check_stalls(m)
         kind = model.source_type(m)
-        if kind in model.STREAM_TYPES:
-            findings += check_concurrency(m, needed.get(m["FunctionArn"], 0), shards.get(m.get("EventSourceArn", "")),
-                                          reserved, unreserved)
+        if kind in model.STREAM_TYPES and m.get("State") not in ("Disabled", "Disabling"):
+            fn = _unqualified(m["FunctionArn"])
+            findings += check_concurrency(m, total_shards.get(fn, 0), needed.get(fn, 0), reserved, unreserved)
         if kind == model.SQS:
             src = m["EventSourceArn"]
             if src not in visibility:
@@ -239,3 +265,7 @@ def diagnose(aws: Any, mappings: list[dict[str, Any]]) -> list[Finding]:
     order = {ERROR: 0, WARNING: 1, INFO: 2}
     findings.sort(key=lambda f: order[f.severity])
     return findings
+
+
+def _unqualified(function_arn: str) -> str:
+    return model.function_ref(function_arn, "", "").arn

@@ -211,6 +211,42 @@ def test_doctor_concurrency_against_reserved_and_account(esmctl, world, box):
     assert f["severity"] == "warning" and "4 unreserved" in f["finding"]
 
 
+def test_doctor_sums_concurrency_over_the_functions_mappings_and_qualifiers(esmctl, world, box):
+    """Reserved concurrency 2, mappings over 1 + 2 shards: 3 needed, a shard stalls — an error, exit 3."""
+    make_function(box, "two-fn", KINESIS_OK)
+    lam = client(box, "lambda")
+    version = lam.publish_version(FunctionName="two-fn")["Version"]
+    lam.create_alias(FunctionName="two-fn", Name="live", FunctionVersion=version)
+    lam.create_event_source_mapping(FunctionName="two-fn", EventSourceArn=world["clicks"],  # 1 shard
+                                    StartingPosition="LATEST", MaximumRetryAttempts=1)
+    lam.create_event_source_mapping(FunctionName="two-fn:live", EventSourceArn=world["orders"],  # 2 shards
+                                    StartingPosition="LATEST", MaximumRetryAttempts=1)
+    lam.put_function_concurrency(FunctionName="two-fn", ReservedConcurrentExecutions=2)
+    code, found = findings(esmctl, "--function", "two-fn")
+    assert code == 3
+    concurrency = [f for f in found if f["check"] == "concurrency"]
+    assert concurrency and {f["severity"] for f in concurrency} == {"error"}
+    assert all("read 3 shard(s) and need 3" in f["finding"] for f in concurrency)
+
+
+def test_doctor_policies_it_cannot_decide_are_unknown_not_denied():
+    from esmctl.doctor import allowed_by_documents
+
+    stream = "arn:aws:kinesis:us-east-1:123456789012:stream/orders"
+    conditional = {"Statement": [{"Effect": "Allow", "Action": "kinesis:*", "Resource": "*",
+                                  "Condition": {"StringEquals": {"aws:RequestedRegion": "us-east-1"}}}]}
+    assert allowed_by_documents([conditional], "kinesis:GetRecords", stream) is None
+    not_action = {"Statement": [{"Effect": "Allow", "NotAction": "iam:*", "Resource": "*"}]}
+    assert allowed_by_documents([not_action], "kinesis:GetRecords", stream) is True
+    assert allowed_by_documents([not_action], "iam:PassRole", stream) is False
+    not_resource = {"Statement": [{"Effect": "Allow", "Action": "kinesis:*", "NotResource": stream}]}
+    assert allowed_by_documents([not_resource], "kinesis:GetRecords", stream) is False
+    maybe_denied = [{"Statement": [{"Effect": "Allow", "Action": "kinesis:*", "Resource": "*"}]},
+                    {"Statement": [{"Effect": "Deny", "Action": "kinesis:*", "Resource": "*",
+                                    "Condition": {"Bool": {"aws:SecureTransport": "false"}}}]}]
+    assert allowed_by_documents(maybe_denied, "kinesis:GetRecords", stream) is None
+
+
 def test_doctor_permissions_read_from_the_role(esmctl, world, box):
     make_function(box, "bare-fn", {"Version": "2012-10-17", "Statement": [
         {"Effect": "Allow", "Action": "kinesis:*", "Resource": "*"},
