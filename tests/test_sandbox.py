@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
 import subprocess
 import sys
 import time
+
+import boto3
 
 
 def free_port() -> int:
@@ -31,17 +34,35 @@ def test_sandbox_seeds_serves_and_stops_on_ctrl_c(tmp_path):
         assert exports["AWS_ENDPOINT_URL"] == f"http://127.0.0.1:{port}"
         env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
         env.update(exports, AWS_CONFIG_FILE=os.devnull, AWS_SHARED_CREDENTIALS_FILE=os.devnull)
-        r = subprocess.run([exe, "mapping", "create", "--function", "jobs-fn", "--source",
-                            "arn:aws:sqs:us-east-1:123456789012:jobs", "-o", "json"],
-                           env=env, capture_output=True, text=True, timeout=60)
-        assert r.returncode == 0, r.stderr
+        first = subprocess.run([exe, "mapping", "create", "--function", "jobs-fn", "--source",
+                                "arn:aws:sqs:us-east-1:123456789012:jobs", "-o", "json"],
+                               env=env, capture_output=True, text=True, timeout=60)
+        assert first.returncode == 0, first.stderr
         r = subprocess.run([exe, "mapping", "create", "--function", "jobs-fn", "--source",
                             "arn:aws:sqs:us-east-1:123456789012:jobs"], env=env, capture_output=True, text=True)
         assert r.returncode == 1 and "ResourceConflictException" in r.stderr  # it acts like AWS
+        r = subprocess.run([exe, "mapping", "delete", json.loads(first.stdout)["UUID"], "--yes"], env=env,
+                           capture_output=True, text=True, timeout=60)
+        assert r.returncode == 0, r.stderr
+        # the README's next step, as written: the example spec with the exported variables
+        for command in (["apply", "examples/mappings.yaml"], ["diff", "examples/mappings.yaml"],
+                        ["status", "examples/mappings.yaml"]):
+            r = subprocess.run([exe, *command], env=env, capture_output=True, text=True, timeout=120)
+            assert r.returncode == 0, (command, r.stdout, r.stderr)
+        # queue URLs name the sandbox, not moto behind it
+        sqs = boto3.client("sqs", endpoint_url=exports["AWS_ENDPOINT_URL"], region_name="us-east-1",
+                           aws_access_key_id="testing", aws_secret_access_key="testing")
+        assert sqs.get_queue_url(QueueName="jobs")["QueueUrl"].startswith(f"http://127.0.0.1:{port}/")
+        taken = subprocess.run([exe, "sandbox", "--port", str(port)], capture_output=True, text=True, timeout=60)
+        assert taken.returncode == 1
+        assert taken.stderr.strip().startswith(f"esmctl: error: cannot listen on 127.0.0.1:{port}")
+        assert "Traceback" not in taken.stderr
     finally:
         proc.send_signal(signal.SIGINT)
         _, err = proc.communicate(timeout=30)
     assert proc.returncode == 0
     assert "sandbox stopped" in err and "Traceback" not in err
-    with socket.socket() as s:  # the port is free again
+    with socket.socket() as s:  # the port is free again (closed connections may linger in TIME_WAIT)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         s.bind(("127.0.0.1", port))
+        s.listen()

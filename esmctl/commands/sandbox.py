@@ -26,16 +26,21 @@ def sandbox(port: int, seed: bool, raw: bool, seed_region: str) -> None:
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:
-        if seed:
-            made = server.seed(box.url, seed_region)
+        made = server.seed(box.url, seed_region) if seed else {}
+        if made:
             click.echo(f"seeded: {', '.join(sorted(made))}", err=True)
-        click.echo(f"sandbox listening on {box.url} (Ctrl-C to stop). In another shell:", err=True)
+        click.echo(f"sandbox listening on {box.url} (Ctrl-C to stop). In another shell, paste these lines "
+                   "(or eval them); then e.g. esmctl apply examples/mappings.yaml", err=True)
         click.echo(f"export AWS_ENDPOINT_URL={box.url}")
         for k, v in server.CREDENTIALS.items():
             click.echo(f"export {k}={v}")
         click.echo(f"export AWS_REGION={seed_region}")
         click.echo(f"export AWS_DEFAULT_REGION={seed_region}")
-        click.echo("", err=True, nl=False)
+        if made:  # what examples/mappings.yaml asks for
+            click.echo(f"export ACCOUNT={server.ACCOUNT}")
+            click.echo(f"export ORDERS_TABLE_STREAM={made['orders-table-stream']}")
+        click.echo("The AWS CLI v1 ignores AWS_ENDPOINT_URL for some services (SQS among them): give it "
+                   f"--endpoint-url {box.url}", err=True)
         import sys
 
         sys.stdout.flush()

@@ -234,7 +234,9 @@ class FidelityProxy:
     def _forward(self, method: str, path: str, body: bytes, headers: dict[str, str]) -> tuple[int, dict, bytes]:
         conn = http.client.HTTPConnection(self.upstream_host, self.upstream_port, timeout=60)
         try:
-            fwd = {k: v for k, v in headers.items() if k.lower() not in ("host", "content-length", "connection")}
+            # The client's Host goes on: moto writes it into the URLs it returns (SQS queue URLs), which
+            # must name this layer, not moto's own port.
+            fwd = {k: v for k, v in headers.items() if k.lower() not in ("content-length", "connection")}
             fwd["Content-Length"] = str(len(body))
             conn.request(method, path, body=body, headers=fwd)
             resp = conn.getresponse()

@@ -13,6 +13,7 @@ from typing import Any
 from esmctl.sandbox.fidelity import FidelityProxy
 
 CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
+ACCOUNT = "123456789012"  # moto's account
 
 
 @dataclass
@@ -60,7 +61,14 @@ def start(port: int = 0, *, fidelity: bool = True, **proxy_options: Any) -> Sand
     _post(moto_url + "/moto-api/config", {"lambda": {"use_docker": False}})
     proxy = None
     if fidelity:
-        proxy = FidelityProxy(moto_url, port=port, **proxy_options).start()
+        try:
+            proxy = FidelityProxy(moto_url, port=port, **proxy_options).start()
+        except OSError as exc:
+            moto.stop()
+            from esmctl.errors import EsmctlError
+
+            raise EsmctlError(f"cannot listen on 127.0.0.1:{port}: {exc.strerror}; pass --port with a free one "
+                              "(0 picks one)") from exc
     return Sandbox(moto, moto_url, proxy)
 
 
