@@ -172,7 +172,10 @@ def deregister(settings: Settings, stream: str | None, name: str | None, arn: st
         if not no_wait:
             with render.spinner(settings, f"waiting for consumer {consumer_name} to be gone"):
                 settings.aws.wait_for_consumer(consumer_arn, gone=True, timeout=timeout)
-    render.message(settings, f"deregistered consumer {consumer_name}")
+    if settings.output in ("json", "yaml"):
+        render.dump(settings, {**consumer, "ConsumerStatus": "DELETED" if not no_wait else "DELETING"})
+    else:
+        render.message(settings, f"deregistered consumer {consumer_name}")
 
 
 COMMANDS = [group]
