@@ -59,6 +59,17 @@ class _Run:
     adopted: bool = False
 
 
+@dataclass
+class _Partial:
+    """A change whose steps ran up to its last waits."""
+
+    change: Change
+    run: _Run
+    done: list[Step]
+    waits: list[Step]
+    result: Result
+
+
 class Executor:
     def __init__(self, aws: Aws, *, concurrency: int = 4, wait: bool = True, timeout: float = 600,
                  on_step: Callable[[Result], None] | None = None) -> None:
@@ -69,10 +80,8 @@ class Executor:
         self.on_step = on_step or (lambda _r: None)  # after each change: for progress
 
     def execute(self, plan: Plan) -> list[Result]:
-        # Waiting for many mappings at once: one listing per poll serves them all.
-        self.aws.watcher.many = len(plan.changes) > 2
         first = [c for c in plan.changes if c.action != DELETE]
-        results = self._parallel(first)
+        results = self._settle(self._parallel(first))
         failed = {r.change.key.function for r in results if not r.ok}
         prunes = []
         for c in plan.changes:
@@ -85,37 +94,64 @@ class Executor:
                 results.append(r)
             else:
                 prunes.append(c)
-        results += self._parallel(prunes)
+        results += self._settle(self._parallel(prunes))
         order = {id(c): i for i, c in enumerate(plan.changes)}
         return sorted(results, key=lambda r: order[id(r.change)])
 
-    def _parallel(self, changes: list[Change]) -> list[Result]:
+    def _parallel(self, changes: list[Change]) -> list[_Partial]:
         if not changes:
             return []
         with ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="esmctl-apply") as pool:
             return list(pool.map(self._run, changes))
 
+    def _settle(self, partials: list[_Partial]) -> list[Result]:
+        """The last waits of every change at once: one poll per round for all of them, not one per mapping."""
+        targets = {}
+        for p in partials:
+            for step in p.waits:
+                targets[step.uuid or p.run.new] = step.op == "wait-gone"
+        settled, late = self.aws.watcher.wait_many(targets, deadline=self.deadline.at) if targets else ({}, {})
+        results = []
+        for p in partials:
+            result = p.result
+            for step in p.waits:
+                uuid = step.uuid or p.run.new
+                if uuid in late:
+                    state = "still there" if step.op == "wait-gone" and late[uuid] else \
+                        (late[uuid] or {}).get("State", "unknown")
+                    error = EsmctlError(f"timed out waiting for {uuid} (last seen: {state}; --timeout "
+                                        f"{self.deadline.seconds:g}s is for the whole apply)")
+                    result = self._failed(p.change, p.run, p.done, step, error)
+                    break
+                if step.op == "wait-settled":
+                    latest = settled.get(uuid)
+                    if latest is None or latest.get("State") not in model.SETTLED_STATES:
+                        what = "disappeared" if latest is None else f"is {latest.get('State')}"
+                        result = self._failed(p.change, p.run, p.done, step, EsmctlError(f"{uuid} {what}"))
+                        break
+                p.done.append(step)
+            self.on_step(result)
+            results.append(result)
+        return results
+
     # -- one change -------------------------------------------------------------------------------
-    def _run(self, change: Change) -> Result:
+    def _run(self, change: Change) -> _Partial:
+        """A change's steps up to its last waits (those wait for every change at once, in _settle)."""
         run = _Run(consumer_arn=change.after.consumer.arn if change.after and change.after.consumer else None)
         done: list[Step] = []
-        for step in change.steps:
-            if step.final and not self.wait:
-                continue
+        steps = list(change.steps)
+        waits: list[Step] = []
+        while steps and steps[-1].final:
+            waits.insert(0, steps.pop())
+        for step in steps:
             try:
                 self._do(step, change, run)
-            except (EsmctlError, OSError) as exc:
-                result = self._failed(change, run, done, step, exc)
-                break
             except Exception as exc:  # noqa: BLE001 - one change's failure must not stop the others
-                result = self._failed(change, run, done, step, exc)
-                break
+                return _Partial(change, run, done, [], self._failed(change, run, done, step, exc))
             done.append(step)
-        else:
-            result = Result(change, True, _success(change, run), run.new or change.uuid, done,
-                            _existing(change, run, done))
-        self.on_step(result)
-        return result
+        result = Result(change, True, _success(change, run), run.new or change.uuid, done,
+                        _existing(change, run, done))
+        return _Partial(change, run, done, waits if self.wait else [], result)
 
     def _do(self, step: Step, change: Change, run: _Run) -> None:
         uuid = step.uuid or run.new

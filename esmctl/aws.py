@@ -27,6 +27,11 @@ from esmctl import model
 from esmctl.errors import EXIT_USAGE, EsmctlError
 
 DEFAULT_MAX_ATTEMPTS = 8
+# Lambda's control plane allows 15 requests/s per account and region, shared by every caller and
+# every API. esmctl paces itself to it, with a small burst so that AWS's own bucket keeps room for
+# jitter, and slows down when AWS says another caller takes a share.
+LAMBDA_RATE = float(os.environ.get("ESMCTL_LAMBDA_RATE", "15"))
+LAMBDA_BURST = 5
 
 
 def poll_interval() -> float:
@@ -195,6 +200,8 @@ class Aws:
         self._account: str | None = None
         self._watcher: Watcher | None = None
         self.calls: dict[str, int] = {}
+        self.throttled = 0  # 429s that botocore retried
+        self.pacer: Pacer | None = Pacer(LAMBDA_RATE, LAMBDA_BURST, sleep) if LAMBDA_RATE > 0 else None
 
     # -- plumbing -------------------------------------------------------------------------
     @property
@@ -237,6 +244,9 @@ class Aws:
                     client = session.create_client(service, region_name=region, endpoint_url=self._endpoint_url,
                                                    config=config)
                 client.meta.events.register("before-call", self._count)
+                if service == "lambda" and self.pacer is not None:
+                    client.meta.events.register("before-send", self.pacer.before_send)
+                    client.meta.events.register_first("needs-retry", self._throttled)  # before the retrier
                 self._clients[service] = _Client(client)
             return self._clients[service]
 
@@ -244,6 +254,15 @@ class Aws:
         name = model.name
         with self._lock:
             self.calls[name] = self.calls.get(name, 0) + 1
+
+    def _throttled(self, response: Any = None, **_: Any) -> None:
+        """botocore is about to decide on a retry: count throttling, and slow every thread down."""
+        if response is not None and response[0] is not None and response[0].status_code == 429:
+            with self._lock:
+                self.throttled += 1
+            self.pacer.slow_down()
+        elif response is not None and response[0] is not None and response[0].status_code < 300:
+            self.pacer.speed_up()
 
     @property
     def account(self) -> str:
@@ -477,7 +496,6 @@ class Watcher:
         self._started = 0  # polls started
         self._polling = False
         self._delay = 0.0
-        self.many = False  # many waiters to come (an apply): poll with a listing even while few wait yet
 
     def wait(self, uuid: str, *, gone: bool = False, deadline: float,
              on_poll: Callable[[dict | None], None] | None = None) -> dict | None:
@@ -510,6 +528,30 @@ class Watcher:
                     if not self._waiting:
                         self._delay = 0.0
 
+    def wait_many(self, targets: dict[str, bool], *, deadline: float) -> tuple[dict[str, dict | None],
+                                                                                dict[str, dict | None]]:
+        """Wait for many mappings in one loop (uuid -> gone?): one poll per round for all of them.
+        Returns (settled or gone: uuid -> last seen, still waiting at the deadline: uuid -> last seen)."""
+        pending, done, delay = dict(targets), {}, 0.0
+        latest: dict[str, dict | None] = {}
+        while pending:
+            if delay:
+                self._sleep(max(0.0, min(delay, deadline - time.monotonic())))
+            if len(pending) <= 2:
+                latest = {u: self._aws.get_mapping(u) for u in pending}
+            else:
+                listing = {m["UUID"]: m for m in self._aws.list_mappings()}
+                latest = {u: listing.get(u) for u in pending}
+            for uuid, gone in list(pending.items()):
+                m = latest[uuid]
+                if (m is None) if gone else (m is None or m.get("State") not in model.TRANSITIONAL_STATES):
+                    done[uuid] = m
+                    del pending[uuid]
+            if pending and time.monotonic() >= deadline:
+                return done, {u: latest.get(u) for u in pending}
+            delay = min(max(0.5, delay * 2), poll_interval())
+        return done, {}
+
     def _poll_once(self, left: float) -> None:
         """Poll for every waiter (called with the lock held; released while AWS is asked)."""
         self._polling = True
@@ -521,7 +563,7 @@ class Watcher:
         try:
             if delay:
                 self._sleep(min(delay, left))
-            if len(pending) <= 2 and not self.many:
+            if len(pending) <= 2:
                 seen = {u: self._aws.get_mapping(u) for u in pending}
             else:
                 listing = {m["UUID"]: m for m in self._aws.list_mappings()}
@@ -532,3 +574,41 @@ class Watcher:
             for uuid, mapping in seen.items():
                 self._seen[uuid] = (number, mapping)
             self._cond.notify_all()
+
+
+class Pacer:
+    """One request rate for every thread's Lambda calls: a token bucket refilled at `rate` per second.
+
+    AWS throttles the whole account at 15 requests/s; bouncing off that limit costs every other caller
+    (deploy tools, the console) a 429 too. So esmctl paces itself under it, halves its rate when AWS
+    throttles anyway (someone else takes a share) and creeps back up as calls succeed.
+    """
+
+    def __init__(self, rate: float, burst: int, sleep: Callable[[float], None] = time.sleep) -> None:
+        self.ceiling = rate
+        self.rate = rate
+        self.burst = burst
+        self._tokens = float(burst)
+        self._at = time.monotonic()
+        self._lock = threading.Lock()
+        self._sleep = sleep
+
+    def before_send(self, **_: Any) -> None:
+        """Wait for a token (botocore calls this before every attempt, retries included)."""
+        with self._lock:
+            now = time.monotonic()
+            self._tokens = min(self.burst, self._tokens + (now - self._at) * self.rate)
+            self._at = now
+            self._tokens -= 1
+            wait = -self._tokens / self.rate if self._tokens < 0 else 0.0
+        if wait:
+            self._sleep(wait)
+
+    def slow_down(self) -> None:
+        with self._lock:
+            self.rate = max(1.0, self.rate / 2)
+            self._tokens = min(self._tokens, 0.0)
+
+    def speed_up(self) -> None:
+        with self._lock:
+            self.rate = min(self.ceiling, self.rate + 0.5)

@@ -66,7 +66,7 @@ class EsmctlGroup(click.Group):
         finally:
             if settings.verbose and settings._aws is not None and settings._aws.calls:
                 counts = ", ".join(f"{k}={v}" for k, v in sorted(settings._aws.calls.items()))
-                click.echo(f"AWS calls: {counts}", err=True)
+                click.echo(f"AWS calls: {counts}; throttled and retried: {settings._aws.throttled}", err=True)
 
 
 @click.group(cls=EsmctlGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
