@@ -89,6 +89,7 @@ def cli(ctx: click.Context, profile: str | None, region: str | None, endpoint_ur
     Consumers:       esmctl consumer register|list|describe|deregister  (Kinesis fan-out)
     Health:          esmctl status, esmctl doctor
     Try it locally:  esmctl sandbox --seed
+    Editors, shells: esmctl schema, esmctl completion bash|zsh|fish
 
     Exit codes: 0 ok, 1 error, 2 changes found (diff, plan --detailed-exitcode), 3 unhealthy,
     252 usage error.
@@ -102,11 +103,11 @@ def cli(ctx: click.Context, profile: str | None, region: str | None, endpoint_ur
 
 
 def _register() -> None:
-    from esmctl.commands import consumer, health, mapping, sandbox, spec
+    from esmctl.commands import consumer, health, mapping, sandbox, spec, tools
 
     cli.add_command(mapping.group)
     cli.add_command(mapping.list_cmd)
-    for command in spec.COMMANDS + consumer.COMMANDS + health.COMMANDS:
+    for command in spec.COMMANDS + consumer.COMMANDS + health.COMMANDS + tools.COMMANDS:
         cli.add_command(command)
     cli.add_command(sandbox.sandbox)
 

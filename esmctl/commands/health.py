@@ -9,6 +9,7 @@ from typing import Any
 import click
 
 from esmctl.commands.spec import var_option
+from esmctl.commands.tools import complete_function
 from esmctl.context import Settings, common_options, pass_settings
 from esmctl.errors import EXIT_USAGE, EsmctlError, Outcome
 
@@ -110,7 +111,8 @@ def _print_status(settings: Settings, healths: list[Any]) -> None:
 
 @click.command("status")
 @click.argument("files", nargs=-1, type=click.Path(dir_okay=False, allow_dash=True))
-@click.option("--function", "functions", multiple=True, metavar="NAME|ARN", help="Only these functions; repeatable.")
+@click.option("--function", "functions", multiple=True, metavar="NAME|ARN",
+              shell_complete=complete_function, help="Only these functions; repeatable.")
 @click.option("--source", "sources", multiple=True, metavar="ARN", help="Only these sources; repeatable.")
 @click.option("--window", type=Duration(), default="15m", show_default=True,
               help="IteratorAge is the Maximum over this window (90s, 15m, 1h).")
@@ -166,7 +168,8 @@ def status_cmd(settings: Settings, files: tuple[str, ...], functions: tuple[str,
 
 @click.command("doctor")
 @click.argument("files", nargs=-1, type=click.Path(dir_okay=False, allow_dash=True))
-@click.option("--function", "functions", multiple=True, metavar="NAME|ARN", help="Check this function's mappings.")
+@click.option("--function", "functions", multiple=True, metavar="NAME|ARN",
+              shell_complete=complete_function, help="Check this function's mappings.")
 @var_option
 @common_options
 @pass_settings

@@ -14,6 +14,7 @@ from typing import Any
 
 import click
 
+from esmctl.commands.tools import complete_function
 from esmctl.context import Settings, common_options, confirm, pass_settings
 from esmctl.errors import EXIT_USAGE, EsmctlError
 
@@ -229,9 +230,12 @@ def wait_options(f):
 
 
 def uuid_options(f):
-    """The UUID as the argument, or as --uuid as the AWS CLI takes it."""
-    f = click.option("--uuid", "uuid_option", metavar="UUID", help="The mapping's UUID (as the argument).")(f)
-    return click.argument("uuid", required=False)(f)
+    """The UUID as the argument, or as --uuid as the AWS CLI takes it (both complete from the listing)."""
+    from esmctl.commands.tools import complete_uuid
+
+    f = click.option("--uuid", "uuid_option", metavar="UUID", help="The mapping's UUID (as the argument).",
+                     shell_complete=complete_uuid)(f)
+    return click.argument("uuid", required=False, shell_complete=complete_uuid)(f)
 
 
 def _uuid(uuid: str | None, uuid_option: str | None, from_file: str | None = None) -> str:
@@ -285,7 +289,7 @@ def group() -> None:
 
 def _create_command() -> click.Command:
     @click.command("create", cls=_ModelCommand, operation="CreateEventSourceMapping")
-    @click.option("--function", "--function-name", "function", metavar="NAME|ARN",
+    @click.option("--function", "--function-name", "function", metavar="NAME|ARN", shell_complete=complete_function,
                   help="Function (name, name:alias, ARN).")
     @click.option("--source", "--event-source-arn", "source", metavar="ARN",
                   help="Event source ARN (stream, consumer, queue, cluster, broker). None for self-managed Kafka "
@@ -365,7 +369,7 @@ def _update(settings: Settings, uuid: str, params: dict[str, Any], no_wait: bool
 def _update_command() -> click.Command:
     @click.command("update", cls=_ModelCommand, operation="UpdateEventSourceMapping")
     @uuid_options
-    @click.option("--function", "--function-name", "function", metavar="NAME|ARN",
+    @click.option("--function", "--function-name", "function", metavar="NAME|ARN", shell_complete=complete_function,
                   help="Point the mapping at another function.")
     @click.option("--clear-filters", is_flag=True, help="Remove every filter.")
     @wait_options
@@ -482,7 +486,7 @@ def _same_function(live, want) -> bool:  # both model.FunctionRef
 
 
 @click.command("list")
-@click.option("--function", "--function-name", "function", metavar="NAME|ARN",
+@click.option("--function", "--function-name", "function", metavar="NAME|ARN", shell_complete=complete_function,
               help="Only this function (name, name:alias or ARN).")
 @click.option("--source", "--event-source-arn", "sources", multiple=True, metavar="ARN",
               help="Only this event source; repeatable.")

@@ -11,6 +11,7 @@ from typing import Any
 
 import click
 
+from esmctl.commands.tools import complete_function
 from esmctl.context import Settings, common_options, confirm, pass_settings
 from esmctl.errors import EXIT_ERROR, EsmctlError, Outcome
 
@@ -182,7 +183,8 @@ def apply_cmd(settings: Settings, files: tuple[str, ...], prune: bool, variables
 
 
 @click.command("export")
-@click.option("--function", "functions", multiple=True, metavar="NAME|ARN", help="Only these functions; repeatable.")
+@click.option("--function", "functions", multiple=True, metavar="NAME|ARN",
+              shell_complete=complete_function, help="Only these functions; repeatable.")
 @click.option("--source", "sources", multiple=True, metavar="ARN", help="Only these sources; repeatable.")
 @click.option("--with-tags", is_flag=True, help="Include tags (one ListTags call per mapping).")
 @common_options

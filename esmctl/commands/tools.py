@@ -1,0 +1,144 @@
+"""`esmctl schema` and `esmctl completion`: plugging esmctl into editors and shells."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+
+import click
+
+from esmctl.context import Settings
+
+SHELLS = ("bash", "zsh", "fish")
+COMPLETE_VAR = "_ESMCTL_COMPLETE"
+CACHE_SECONDS = 10
+
+
+@click.command("schema")
+@click.option("--check", "files", multiple=True, type=click.Path(dir_okay=False, allow_dash=True), metavar="FILE",
+              help="Check spec files against the schema (needs the jsonschema package); repeatable.")
+@click.argument("paths", nargs=-1, type=click.Path(dir_okay=False, allow_dash=True))
+def schema_cmd(files: tuple[str, ...], paths: tuple[str, ...]) -> None:
+    """Print the spec format as a JSON Schema (draft 2020-12), made from botocore's model.
+
+    \b
+    esmctl schema > .esmctl.schema.json
+    then put this first in mappings.yaml for VS Code, Neovim or JetBrains:
+    # yaml-language-server: $schema=.esmctl.schema.json
+
+    With --check (or file arguments), check specs against it instead: keys, types, enums, ranges.
+    """
+    from esmctl.spec_schema import spec_schema
+
+    document = spec_schema()
+    targets = files + paths
+    if not targets:
+        click.echo(json.dumps(document, indent=2))
+        return
+    try:
+        import jsonschema
+    except ImportError as exc:
+        from esmctl.errors import EsmctlError
+
+        raise EsmctlError("schema --check needs the jsonschema package: pip install jsonschema") from exc
+    import yaml
+
+    from esmctl.errors import SpecError
+    from esmctl.yamldoc import read_text
+
+    validator = jsonschema.Draft202012Validator(document)
+    problems = []
+    for path in targets:
+        name = "<stdin>" if path == "-" else path
+        data = _json_like(yaml.safe_load(read_text(path)))
+        for error in sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path)):
+            where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.absolute_path).lstrip(".")
+            problems.append(f"{name}: {where or 'spec'}: {error.message}")
+    if problems:
+        raise SpecError(problems)
+    click.echo(f"{', '.join(targets)}: valid against the schema", err=True)
+
+
+def _json_like(value):  # noqa: ANN001, ANN202
+    """YAML's dates and times as the text they were written as, as an editor sees them."""
+    import datetime
+
+    if isinstance(value, dict):
+        return {k: _json_like(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_json_like(v) for v in value]
+    if isinstance(value, (datetime.date, datetime.datetime)):
+        return value.isoformat()
+    return value
+
+
+@click.command("completion")
+@click.argument("shell", type=click.Choice(SHELLS))
+def completion_cmd(shell: str) -> None:
+    """Print the shell completion script.
+
+    \b
+    bash:  eval "$(esmctl completion bash)"        (in ~/.bashrc)
+    zsh:   eval "$(esmctl completion zsh)"         (in ~/.zshrc)
+    fish:  esmctl completion fish > ~/.config/fish/completions/esmctl.fish
+
+    Options, commands and choices complete; so do function names (--function) and mapping UUIDs, from
+    one listing of the region's mappings, kept for a few seconds.
+    """
+    from click.shell_completion import get_completion_class
+
+    from esmctl.cli import cli
+
+    completer = get_completion_class(shell)(cli, {}, "esmctl", COMPLETE_VAR)
+    click.echo(completer.source())
+
+
+# -- dynamic completion ------------------------------------------------------------------------------
+def _listing(ctx: click.Context) -> list[dict]:
+    """The region's mappings for completion: one listing, cached for a few seconds; nothing on error."""
+    # While completing, click parses without running the root command: its options are in its params.
+    root = ctx.find_root().params
+    settings = Settings(profile=root.get("profile"), region=root.get("region"), endpoint_url=root.get("endpoint_url"))
+    key = f"{settings.profile}|{settings.region or os.environ.get('AWS_REGION')}|" \
+          f"{settings.endpoint_url or os.environ.get('AWS_ENDPOINT_URL')}"
+    cache_dir = os.path.join(os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "esmctl")
+    path = os.path.join(cache_dir, "completion.json")
+    try:
+        with open(path, encoding="utf-8") as fh:
+            cached = json.load(fh)
+        if cached.get("key") == key and time.time() - cached.get("at", 0) < CACHE_SECONDS:
+            return cached["mappings"]
+    except (OSError, ValueError):
+        pass
+    try:
+        mappings = [{"UUID": m["UUID"], "FunctionArn": m.get("FunctionArn", ""),
+                     "EventSourceArn": m.get("EventSourceArn", "")} for m in settings.aws.list_mappings()]
+    except Exception:  # noqa: BLE001 - completion must never print an error into the shell
+        return []
+    try:
+        os.makedirs(cache_dir, exist_ok=True)
+        with open(path, "w", encoding="utf-8") as fh:
+            json.dump({"key": key, "at": time.time(), "mappings": mappings}, fh)
+    except OSError:
+        pass
+    return mappings
+
+
+def complete_uuid(ctx: click.Context, _param: click.Parameter, incomplete: str) -> list:
+    from click.shell_completion import CompletionItem
+
+    from esmctl.model import short_arn
+
+    return [CompletionItem(m["UUID"], help=f"{short_arn(m['FunctionArn'])} <- {short_arn(m['EventSourceArn'])}")
+            for m in _listing(ctx) if m["UUID"].startswith(incomplete)]
+
+
+def complete_function(ctx: click.Context, _param: click.Parameter, incomplete: str) -> list:
+    from esmctl.model import short_arn
+
+    names = sorted({short_arn(m["FunctionArn"]) for m in _listing(ctx)})
+    return [n for n in names if n.startswith(incomplete)]
+
+
+COMMANDS = [schema_cmd, completion_cmd]

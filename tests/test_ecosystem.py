@@ -1,0 +1,186 @@
+"""esmctl in editors, shells and CI: the JSON Schema agrees with `validate`, completion works in each
+shell (with UUIDs and functions from the listing), and the CI and pre-commit examples run as written
+against the sandbox."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import stat
+import subprocess
+import sys
+
+import jsonschema
+import pytest
+import yaml
+
+from esmctl.commands.tools import _json_like
+from esmctl.spec_schema import spec_schema
+from tests.helpers import ACCOUNT, client
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ESMCTL = os.path.join(os.path.dirname(sys.executable), "esmctl")
+
+
+def example_specs() -> list[tuple[str, str]]:
+    """Every spec in the repository: the examples and the README's spec blocks."""
+    out = [(f"examples/{name}", open(os.path.join(ROOT, "examples", name)).read())
+           for name in sorted(os.listdir(os.path.join(ROOT, "examples")))
+           if name.endswith((".yaml", ".yml")) and "mappings:" in open(os.path.join(ROOT, "examples", name)).read()]
+    readme = open(os.path.join(ROOT, "README.md")).read()
+    out += [(f"README.md block {i}", block) for i, block in enumerate(re.findall(r"```yaml\n(.*?)```", readme, re.S))
+            if block.startswith("version: 1")]
+    assert len(out) >= 2
+    return out
+
+
+VARS = ["--var", f"ACCOUNT={ACCOUNT}", "--var",
+        "ORDERS_TABLE_STREAM=arn:aws:dynamodb:us-east-1:123456789012:table/orders-table/stream/2024-01-01T00:00:00.000"]
+
+
+@pytest.mark.parametrize("name,text", example_specs())
+def test_every_example_validates_under_the_schema_and_validate(esmctl, tmp_path, name, text):
+    jsonschema.Draft202012Validator(spec_schema()).validate(_json_like(yaml.safe_load(text)))
+    path = tmp_path / "spec.yaml"
+    path.write_text(text)
+    r = esmctl("validate", str(path), *VARS)
+    assert r.exit_code == 0, (name, r.stderr)
+
+
+@pytest.mark.parametrize("mapping,where", [
+    ({"FunctionName": "f", "EventSourceArn": "arn:aws:sqs:us-east-1:123456789012:q", "BatchSzie": 5}, "BatchSzie"),
+    ({"FunctionName": "f", "EventSourceArn": "arn:aws:sqs:us-east-1:123456789012:q", "BatchSize": 20000}, "BatchSize"),
+    ({"FunctionName": "f", "EventSourceArn": "arn:aws:kinesis:us-east-1:123456789012:stream/s",
+      "StartingPosition": "EARLIEST"}, "StartingPosition"),
+])
+def test_a_misspelt_key_or_an_out_of_range_value_fails_under_both(esmctl, tmp_path, mapping, where):
+    spec = {"version": 1, "mappings": [mapping]}
+    errors = list(jsonschema.Draft202012Validator(spec_schema()).iter_errors(spec))
+    assert errors
+    path = tmp_path / "spec.yaml"
+    path.write_text(yaml.safe_dump(spec))
+    r = esmctl("validate", str(path))
+    assert r.exit_code == 1 and f": {where}: " in r.stderr
+    r = esmctl("schema", "--check", str(path))
+    assert r.exit_code == 1 and "mappings[0]" in r.stderr
+
+
+def test_schema_is_json_schema_2020_12_from_the_model(esmctl):
+    r = esmctl("schema")
+    doc = json.loads(r.stdout)
+    jsonschema.Draft202012Validator.check_schema(doc)
+    mapping = doc["$defs"]["mapping"]["properties"]
+    batch = mapping["BatchSize"]["anyOf"][0]["anyOf"][0]
+    assert (batch["minimum"], batch["maximum"]) == (1, 10000)
+    assert "Consumer" in mapping and "The maximum number of records" in mapping["BatchSize"]["description"]
+
+
+@pytest.mark.parametrize("shell,marker", [("bash", "complete -o nosort -F _esmctl_completion esmctl"),
+                                          ("zsh", "#compdef esmctl"), ("fish", "complete --no-files --command esmctl")])
+def test_completion_scripts(esmctl, shell, marker):
+    r = esmctl("completion", shell)
+    assert r.exit_code == 0 and marker in r.stdout and "_ESMCTL_COMPLETE" in r.stdout
+
+
+def complete(words: str, tmp_path, extra_env: dict | None = None) -> list[str]:
+    env = {**os.environ, "_ESMCTL_COMPLETE": "bash_complete", "COMP_WORDS": words,
+           "COMP_CWORD": str(len(words.split(" ")) - 1), "XDG_CACHE_HOME": str(tmp_path), **(extra_env or {})}
+    r = subprocess.run([ESMCTL], env=env, capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    return [line.split(",", 1)[1] for line in r.stdout.splitlines() if line.startswith("plain,")]
+
+
+def test_completion_of_uuids_and_functions_from_one_cached_listing(world, box, tmp_path):
+    uuid = client(box, "lambda", direct=False).create_event_source_mapping(
+        FunctionName="orders-fn", EventSourceArn=world["orders"], StartingPosition="LATEST")["UUID"]
+    box.proxy.clear_counts()
+    assert complete("esmctl mapping get ", tmp_path) == [uuid]
+    assert complete("esmctl mapping delete --uuid " + uuid[:4], tmp_path) == [uuid]
+    assert complete("esmctl list --function ord", tmp_path) == ["orders-fn"]
+    assert complete("esmctl mapping update --function au", tmp_path) == []
+    assert box.proxy.calls["ListEventSourceMappings"] == 1  # cached for the next few seconds
+    assert complete("esmctl mapping create --starting-position ", tmp_path) == ["TRIM_HORIZON", "LATEST",
+                                                                                 "AT_TIMESTAMP"]
+
+
+@pytest.fixture
+def fake_gh(tmp_path):
+    """`gh` on PATH that records its arguments and the comment body, as GitHub's would post it."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    gh = bin_dir / "gh"
+    gh.write_text(f"#!/bin/sh\necho \"$@\" >> {tmp_path}/gh.log\n"
+                  f"while [ $# -gt 0 ]; do\n  [ \"$1\" = --body-file ] && cat \"$2\" > {tmp_path}/comment.md\n"
+                  "  shift\ndone\n")
+    gh.chmod(gh.stat().st_mode | stat.S_IEXEC)
+    return bin_dir
+
+
+def run_steps(steps: list[str], cwd, env: dict) -> None:
+    for script in steps:
+        r = subprocess.run(["bash", "-eo", "pipefail", "-c", script], cwd=cwd, env=env, capture_output=True,
+                           text=True, timeout=300)
+        assert r.returncode == 0, (script, r.stdout[-3000:], r.stderr[-3000:])
+
+
+def ci_workspace(tmp_path, world) -> tuple[str, dict]:
+    work = tmp_path / "repo"
+    (work / "mappings").mkdir(parents=True)
+    text = open(os.path.join(ROOT, "examples", "mappings.yaml")).read()
+    text = text.replace("${ACCOUNT}", ACCOUNT).replace("${ORDERS_TABLE_STREAM}", world["orders-table-stream"])
+    (work / "mappings" / "orders.yaml").write_text(text)
+    env = {**os.environ, "PATH": f"{os.path.dirname(ESMCTL)}:{os.environ['PATH']}",
+           "GITHUB_OUTPUT": str(tmp_path / "output"), "GITHUB_STEP_SUMMARY": str(tmp_path / "summary.md")}
+    return str(work), env
+
+
+def test_the_github_actions_example_runs_against_the_sandbox(world, box, tmp_path, fake_gh):
+    workflow = yaml.safe_load(open(os.path.join(ROOT, "examples", "github-actions.yml")))
+    work, env = ci_workspace(tmp_path, world)
+    env.update(PATH=f"{fake_gh}:{env['PATH']}", PR="7")
+    runnable = lambda job: [s["run"] for s in workflow["jobs"][job]["steps"]  # noqa: E731
+                            if "run" in s and "pip install" not in s["run"]]
+    run_steps(runnable("plan"), work, env)
+    comment = (tmp_path / "comment.md").read_text()
+    assert comment.startswith("```diff\n+ create ") and "+ create orders-fn <- kinesis:orders" in comment
+    assert comment.rstrip().endswith("**Plan: 3 to create, 0 to update, 0 to replace, 0 to delete.**")
+    assert "pr comment 7 --body-file plan.md" in (tmp_path / "gh.log").read_text()
+    assert (tmp_path / "output").read_text().strip() == "exit=2"
+    run_steps(runnable("apply"), work, env)
+    assert "ok: create" in (tmp_path / "summary.md").read_text()
+    run_steps(runnable("plan"), work, env)  # nothing left to do
+    assert "No changes" in (tmp_path / "comment.md").read_text()
+
+
+def test_the_gitlab_example_runs_against_the_sandbox(world, box, tmp_path):
+    pipeline = yaml.safe_load(open(os.path.join(ROOT, "examples", "gitlab-ci.yml")))
+    work, env = ci_workspace(tmp_path, world)
+    # GitLab runs each line with `set -eo pipefail`: the job's exit code is the first line that fails
+    script = "set -eo pipefail\n" + "\n".join(pipeline["plan"]["script"])
+    r = subprocess.run(["bash", "-c", script], cwd=work, env=env, capture_output=True, text=True, timeout=300)
+    assert r.returncode in pipeline["plan"]["allow_failure"]["exit_codes"], r.stderr  # changes found
+    assert "+ create orders-fn <- kinesis:orders" in r.stdout
+    assert open(os.path.join(work, "plan.md")).read().startswith("```diff")
+    run_steps(pipeline["apply"]["script"], work, env)
+    r = subprocess.run(["bash", "-c", script], cwd=work, env=env, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0 and "No changes" in r.stdout
+
+
+def test_the_pre_commit_hooks_run(tmp_path):
+    hooks = yaml.safe_load(open(os.path.join(ROOT, ".pre-commit-hooks.yaml")))
+    spec = os.path.join(ROOT, "examples", "mappings.yaml")
+    assert re.search(hooks[0]["files"], "examples/mappings.yaml")
+    for hook in hooks:
+        args = hook["entry"].split() + (VARS if hook["id"] == "esmctl-validate" else []) + [spec]
+        r = subprocess.run([shutil.which(args[0], path=os.path.dirname(ESMCTL)), *args[1:]], capture_output=True,
+                           text=True, timeout=60)
+        assert r.returncode == 0, (hook["id"], r.stderr)
+    broken = tmp_path / "mappings.yaml"
+    broken.write_text("version: 1\nmappings:\n  - FunctionName: f\n    EventSourceArn: arn:aws:sqs:us-east-1:1:q\n"
+                      "    BatchSzie: 5\n")
+    for hook in hooks:
+        r = subprocess.run([os.path.join(os.path.dirname(ESMCTL), hook["entry"].split()[0]),
+                            *hook["entry"].split()[1:], str(broken)], capture_output=True, text=True, timeout=60)
+        assert r.returncode == 1 and "BatchSzie" in r.stderr, hook["id"]
