@@ -1,6 +1,8 @@
-"""Are the mappings keeping up? State, LastProcessingResult and IteratorAge, with a verdict.
+"""Are the mappings keeping up? State, LastProcessingResult and each source's own lag, with a verdict.
 
-The verdict is pure (`assess`); `collect` reads the metrics for many mappings in as few
+Lag is what the source says about how far behind the mapping is: IteratorAge for Kinesis and DynamoDB
+streams (per function), the age of the oldest message for an SQS queue, OffsetLag (records) for Kafka.
+The verdict is pure (`assess`); `collect_metrics` reads the metrics for many mappings in as few
 GetMetricData calls as possible (one per 500 queries).
 """
 
@@ -8,7 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from esmctl import model
@@ -21,6 +23,26 @@ PER_MAPPING_METRICS = {
     model.DYNAMODB: ["OnFailureDestinationDeliveredEventCount"],
     model.SQS: ["DeletedEventCount"],
 }
+AGE, RECORDS = "ms", "records"
+
+
+@dataclass
+class Lag:
+    """How far behind a mapping is, by its source's own measure, over the window."""
+
+    metric: str  # IteratorAge, ApproximateAgeOfOldestMessage, OffsetLag
+    unit: str  # AGE (milliseconds) or RECORDS
+    value: float | None = None  # the window's maximum; None: no data
+    series: list[tuple[datetime, float]] = field(default_factory=list)  # per period, oldest first
+    messages_visible: float | None = None  # SQS: the newest ApproximateNumberOfMessagesVisible
+
+
+# The lag metric of each kind of source: (namespace, name, unit, per function?)
+LAG_METRICS = {
+    model.KINESIS: ("AWS/Lambda", "IteratorAge", AGE), model.DYNAMODB: ("AWS/Lambda", "IteratorAge", AGE),
+    model.SQS: ("AWS/SQS", "ApproximateAgeOfOldestMessage", AGE),
+    model.MSK: ("AWS/Lambda", "OffsetLag", RECORDS), model.KAFKA: ("AWS/Lambda", "OffsetLag", RECORDS),
+}
 
 
 @dataclass
@@ -31,7 +53,8 @@ class Health:
     state: str
     reason: str = ""
     last_result: str = ""
-    iterator_age_ms: float | None = None
+    kind: str = ""
+    lag: Lag | None = None
     metrics: dict[str, float] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
 
@@ -39,12 +62,22 @@ class Health:
     def healthy(self) -> bool:
         return not self.problems
 
+    @property
+    def iterator_age_ms(self) -> float | None:
+        return self.lag.value if self.lag and self.lag.metric == "IteratorAge" else None
+
     def document(self) -> dict[str, Any]:
         doc = {
             "UUID": self.uuid, "FunctionArn": self.function_arn, "EventSourceArn": self.source_arn,
             "State": self.state or None, "StateTransitionReason": self.reason, "LastProcessingResult": self.last_result,
-            "IteratorAgeMs": self.iterator_age_ms, "Healthy": self.healthy, "Problems": list(self.problems),
+            "IteratorAgeMs": self.iterator_age_ms, "Lag": None, "Healthy": self.healthy,
+            "Problems": list(self.problems),
         }
+        if self.lag is not None:
+            doc["Lag"] = {"Metric": self.lag.metric, "Unit": self.lag.unit, "Value": self.lag.value,
+                          "Series": [[t.isoformat(), v] for t, v in self.lag.series]}
+            if self.lag.messages_visible is not None:
+                doc["Lag"]["MessagesVisible"] = self.lag.messages_visible
         if self.metrics:
             doc["Metrics"] = dict(self.metrics)
         return doc
@@ -73,52 +106,103 @@ def format_age(ms: float | None) -> str:
     return f"{seconds / 3600:.1f} h"
 
 
-def assess(h: Health, *, expect_enabled: bool = True, max_iterator_age: timedelta | None = None) -> Health:
+def format_lag(lag: Lag | None) -> str:
+    if lag is None:
+        return "-"
+    if lag.value is None:
+        return "no data"
+    if lag.unit == RECORDS:
+        return f"{lag.value:,.0f} records"
+    text = format_age(lag.value)
+    if lag.messages_visible is not None:
+        text += f", {lag.messages_visible:,.0f} msgs"
+    return text
+
+
+def sparkline(lag: Lag | None, width: int = 12) -> str:
+    """The lag over the window as ▁▂▃▄▅▆▇█ (the last `width` periods): catching up, or falling behind."""
+    if lag is None or not lag.series:
+        return ""
+    values = [v for _, v in lag.series][-width:]
+    top = max(values)
+    if top <= 0:
+        return "▁" * len(values)
+    return "".join("▁▂▃▄▅▆▇█"[min(7, int(v / top * 7.999))] for v in values)
+
+
+@dataclass(frozen=True)
+class Limits:
+    """When lag is too much: an age (IteratorAge, oldest message) and a number of records (OffsetLag)."""
+
+    age: timedelta | None = None
+    records: int | None = None
+
+
+def assess(h: Health, *, expect_enabled: bool = True, limits: Limits = Limits()) -> Health:
     """Fill `problems`: what makes the mapping unhealthy."""
     want = "Enabled" if expect_enabled else "Disabled"
     if not h.uuid:
         h.problems.append("not created: the spec lists it, AWS has no such mapping")
         return h
     if h.state != want:
-        detail = f" ({h.reason})" if h.reason and h.reason not in ("User action", "User initiated") else ""
+        detail = f" ({h.reason})" if h.reason and h.reason not in ("User action", "User initiated",
+                                                                   "USER_INITIATED") else ""
         h.problems.append(f"state is {h.state}, expected {want}{detail}")
     if (h.last_result or "").upper().startswith("PROBLEM"):
         h.problems.append(h.last_result)
-    if max_iterator_age is not None and h.iterator_age_ms is not None:
-        limit_ms = max_iterator_age.total_seconds() * 1000
-        if h.iterator_age_ms > limit_ms:
-            h.problems.append(f"IteratorAge {format_age(h.iterator_age_ms)} is over {format_age(limit_ms)}")
+    lag = h.lag
+    if lag is not None and lag.value is not None:
+        if lag.unit == AGE and limits.age is not None and lag.value > limits.age.total_seconds() * 1000:
+            limit = format_age(limits.age.total_seconds() * 1000)
+            h.problems.append(f"{lag.metric} {format_age(lag.value)} is over {limit}")
+        if lag.unit == RECORDS and limits.records is not None and lag.value > limits.records:
+            h.problems.append(f"{lag.metric} {lag.value:,.0f} records is over {limits.records:,}")
+    if h.metrics.get("DroppedEventCount"):
+        h.problems.append(f"{h.metrics['DroppedEventCount']:,.0f} events dropped in the window")
     return h
 
 
 def from_live(m: dict[str, Any]) -> Health:
     h = Health(m.get("UUID"), m.get("FunctionArn", ""), m.get("EventSourceArn", ""), m.get("State", "?"),
-               m.get("StateTransitionReason", ""), m.get("LastProcessingResult", ""))
+               m.get("StateTransitionReason", ""), m.get("LastProcessingResult", ""), kind=model.source_type(m))
     error = m.get("FilterCriteriaError")
     if error:  # Lambda itself cannot read the mapping's KMS-encrypted filters
         h.problems.append(f"FilterCriteriaError: {error.get('ErrorCode', '')}: {error.get('Message', '')}".strip(": "))
     return h
 
 
-def collect_metrics(aws: Any, rows: list[tuple[Health, dict[str, Any] | None]], window: timedelta) -> int:
-    """Fill IteratorAge (stream sources) and per-mapping metrics (MetricsConfig EventCount).
+def lag_queries(h: Health) -> list[tuple[str, dict[str, Any]]]:
+    """(key, query) for the lag of a mapping's source; the key shares one query between mappings."""
+    if h.kind not in LAG_METRICS:
+        return []
+    namespace, name, _ = LAG_METRICS[h.kind]
+    if h.kind == model.SQS:
+        queue = [{"Name": "QueueName", "Value": h.source_arn.rsplit(":", 1)[-1]}]
+        return [(f"sqs|{h.source_arn}", {"Namespace": namespace, "MetricName": name, "Dimensions": queue}),
+                (f"sqsn|{h.source_arn}", {"Namespace": namespace, "MetricName": "ApproximateNumberOfMessagesVisible",
+                                          "Dimensions": queue})]
+    return [(f"{name}|{h.function_arn}", {"Namespace": namespace, "MetricName": name,
+                                          "Dimensions": function_dimensions(h.function_arn)})]
 
-    Returns how many queries were sent; they go in batches of 500 per GetMetricData call.
+
+def collect_metrics(aws: Any, rows: list[tuple[Health, dict[str, Any] | None]], window: timedelta) -> int:
+    """Fill each mapping's lag and per-mapping metrics (MetricsConfig EventCount).
+
+    Returns how many queries were sent; they go in batches of 500 per GetMetricData call, and a
+    function's or a queue's lag is asked for once, however many mappings share it.
     """
     start, end = time_range(window)
+    ids: dict[str, str] = {}
     queries: list[dict[str, Any]] = []
     targets: dict[str, tuple[str, Any]] = {}
-    age_ids: dict[str, str] = {}
     for h, live in rows:
-        kind = model.source_type({"EventSourceArn": h.source_arn})
-        if kind in model.STREAM_TYPES and h.function_arn and h.function_arn not in age_ids:
-            qid = f"age{len(age_ids)}"
-            age_ids[h.function_arn] = qid
-            queries.append({"Id": qid, "Namespace": "AWS/Lambda", "MetricName": "IteratorAge",
-                            "Dimensions": function_dimensions(h.function_arn), "Stat": "Maximum"})
+        for key, query in lag_queries(h):
+            if key not in ids:
+                ids[key] = f"lag{len(ids)}"
+                queries.append({**query, "Id": ids[key], "Stat": "Maximum"})
         metrics_config = ((live or {}).get("MetricsConfig") or {}).get("Metrics") or []
         if h.uuid and "EventCount" in metrics_config:
-            for name in PER_MAPPING_METRICS["common"] + PER_MAPPING_METRICS.get(kind, []):
+            for name in PER_MAPPING_METRICS["common"] + PER_MAPPING_METRICS.get(h.kind, []):
                 qid = f"m{len(targets)}"
                 targets[qid] = (name, h)
                 queries.append({"Id": qid, "Namespace": "AWS/Lambda", "MetricName": name, "Stat": "Sum",
@@ -127,9 +211,17 @@ def collect_metrics(aws: Any, rows: list[tuple[Health, dict[str, Any] | None]], 
         return 0
     series = aws.metric_data(queries, start, end)
     for h, _ in rows:
-        qid = age_ids.get(h.function_arn)
-        if qid and series.get(qid) and model.source_type({"EventSourceArn": h.source_arn}) in model.STREAM_TYPES:
-            h.iterator_age_ms = max(v for _, v in series[qid])
+        found = lag_queries(h)
+        if not found:
+            continue
+        points = sorted(series.get(ids[found[0][0]]) or [])
+        _, name, unit = LAG_METRICS[h.kind]
+        scale = 1000 if h.kind == model.SQS else 1  # the queue's age is in seconds
+        h.lag = Lag(name, unit, max(v for _, v in points) * scale if points else None,
+                    [(t, v * scale) for t, v in points])
+        if h.kind == model.SQS:
+            visible = series.get(ids[found[1][0]]) or []
+            h.lag.messages_visible = visible[0][1] if visible else None  # newest first
     for qid, (name, h) in targets.items():
         h.metrics[name] = sum(v for _, v in series.get(qid) or [])
     return len(queries)

@@ -36,10 +36,13 @@ def test_iterator_age_is_the_window_maximum_and_json_shape(esmctl, world, box):
     r = esmctl("status", "-o", "json")
     assert r.exit_code == 0, r.stderr
     [doc] = json.loads(r.stdout)
+    lag = doc.pop("Lag")
     assert doc == {"UUID": m["UUID"], "FunctionArn": world["orders-fn"], "EventSourceArn": world["orders"],
                    "State": "Enabled", "StateTransitionReason": m["StateTransitionReason"],
                    "LastProcessingResult": "No records processed", "IteratorAgeMs": 5000.0,
                    "Healthy": True, "Problems": []}
+    assert (lag["Metric"], lag["Unit"], lag["Value"]) == ("IteratorAge", "ms", 5000.0)
+    assert [v for _, v in lag["Series"]] == [5000.0, 1000.0, 2000.0]  # per minute, oldest first
     r = esmctl("status", "--window", "1h", "-o", "json")
     assert json.loads(r.stdout)[0]["IteratorAgeMs"] == 999_999.0
 

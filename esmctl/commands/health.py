@@ -67,7 +67,8 @@ def gather_health(settings: Settings, files: tuple[str, ...], functions: tuple[s
         else nullcontext()  # under --watch the live table is the progress
     with spinner, explain("reading metrics from CloudWatch"):
         status.collect_metrics(settings.aws, [(h, m) for h, m, _ in rows], window)
-    return [status.assess(h, expect_enabled=enabled, max_iterator_age=max_age) for h, _, enabled in rows]
+    return [status.assess(h, expect_enabled=enabled, limits=max_age if isinstance(max_age, status.Limits)
+                          else status.Limits(age=max_age)) for h, _, enabled in rows]
 
 
 STATUS_COLUMNS = ["FUNCTION", "SOURCE", "STATE", "REASON", "LAST RESULT", "ITERATOR AGE", "METRICS", "VERDICT"]
