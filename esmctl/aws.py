@@ -28,9 +28,10 @@ from esmctl.errors import EXIT_USAGE, EsmctlError
 
 DEFAULT_MAX_ATTEMPTS = 8
 # Lambda's control plane allows 15 requests/s per account and region, shared by every caller and
-# every API. esmctl paces itself to it, with a small burst so that AWS's own bucket keeps room for
-# jitter, and slows down when AWS says another caller takes a share.
-LAMBDA_RATE = float(os.environ.get("ESMCTL_LAMBDA_RATE", "15"))
+# every API. esmctl paces itself to it (ESMCTL_LAMBDA_RATE to share it with others, 0 not to pace),
+# with a small burst so that AWS's own bucket keeps room for jitter, and slows down when AWS says
+# another caller takes a share.
+LAMBDA_RATE = 15.0
 LAMBDA_BURST = 5
 
 
@@ -201,7 +202,8 @@ class Aws:
         self._watcher: Watcher | None = None
         self.calls: dict[str, int] = {}
         self.throttled = 0  # 429s that botocore retried
-        self.pacer: Pacer | None = Pacer(LAMBDA_RATE, LAMBDA_BURST, sleep) if LAMBDA_RATE > 0 else None
+        rate = float(os.environ.get("ESMCTL_LAMBDA_RATE", LAMBDA_RATE))
+        self.pacer: Pacer | None = Pacer(rate, LAMBDA_BURST, sleep) if rate > 0 else None
 
     # -- plumbing -------------------------------------------------------------------------
     @property

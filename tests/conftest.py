@@ -52,6 +52,8 @@ def aws_env(request, monkeypatch):
     monkeypatch.setenv("AWS_CONFIG_FILE", os.devnull)
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", os.devnull)
     monkeypatch.setenv("ESMCTL_POLL_INTERVAL", "0.01")
+    # The emulator has no 15 requests/s unless a test asks the layer for it: don't pace by default.
+    monkeypatch.setenv("ESMCTL_LAMBDA_RATE", "1000")
     monkeypatch.setenv("TZ", "UTC")
     yield
 

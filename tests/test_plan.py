@@ -332,3 +332,25 @@ def test_replace_of_a_queue_mapping_does_not_talk_of_stream_positions():
     p = plan([desired({**sqs, "EventSourceArn": QUEUE + "2"})], [live(sqs)], prune=True)
     [delete] = [c for c in p.changes if c.action == DELETE]
     assert "position" not in delete.reason
+
+
+def test_the_pacer_keeps_every_thread_under_the_rate_and_halves_it_when_throttled():
+    import esmctl.aws as aws_module
+    from esmctl.aws import Pacer
+
+    slept = []
+    real = aws_module.time.monotonic
+    aws_module.time.monotonic = lambda: 1000.0  # no time passes between calls: only the bucket counts
+    try:
+        pacer = Pacer(15, 5, sleep=slept.append)
+        for _ in range(35):
+            pacer.before_send()
+        # 5 at once (the burst), then each further one waits its turn at 15/s
+        assert len(slept) == 30 and abs(slept[-1] - 30 / 15) < 1e-9
+        pacer.slow_down()
+        assert pacer.rate == 7.5
+        for _ in range(3):
+            pacer.speed_up()
+        assert pacer.rate == 9.0
+    finally:
+        aws_module.time.monotonic = real
