@@ -81,4 +81,5 @@ def confirm(question: str, yes: bool, refusal: str) -> None:
 
 
 def color_enabled(settings: Settings) -> bool:
-    return settings.color and "NO_COLOR" not in os.environ
+    """No colour with --no-color or a NO_COLOR of any non-empty value (an empty one does not count: no-color.org)."""
+    return settings.color and not os.environ.get("NO_COLOR")

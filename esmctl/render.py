@@ -40,16 +40,22 @@ def dump(settings: Settings, data: Any) -> None:
         click.echo(json.dumps(jsonable(data), indent=2))
 
 
+def _console_colour(settings: Settings) -> dict[str, Any]:
+    # rich's no_color drops colours but keeps bold, dim and underline; with no colour system at all
+    # it writes no style escapes, which is what --no-color and NO_COLOR promise.
+    return {} if color_enabled(settings) else {"color_system": None, "no_color": True}
+
+
 def stdout_console(settings: Settings):  # -> rich.console.Console
     from rich.console import Console
 
-    return Console(no_color=not color_enabled(settings), highlight=False, soft_wrap=False)
+    return Console(highlight=False, soft_wrap=False, **_console_colour(settings))
 
 
 def stderr_console(settings: Settings):
     from rich.console import Console
 
-    return Console(stderr=True, no_color=not color_enabled(settings), highlight=False)
+    return Console(stderr=True, highlight=False, **_console_colour(settings))
 
 
 def table(settings: Settings, rows: Sequence[dict[str, Any]], columns: Sequence[Column],
