@@ -5,7 +5,8 @@ and Markdown on request. Both are imported only when something is printed.
 
 A terminal table fits the terminal's width without cutting anything: each Column says whether it
 is an identifier (shown whole or not at all) or prose (wraps), and how much it matters; `fit`
-leaves out the least important columns that do not fit and says so under the table.
+leaves out the least important columns that do not fit and says so under the table. One record
+(`mapping get`) is `Field  value` lines, never broken inside a value.
 """
 
 from __future__ import annotations
@@ -225,6 +226,33 @@ def _fields(fields: Sequence[tuple[str, str, bool]], width: int):  # -> rich.con
     return Group(*lines)
 
 
+def field_lines(fields: Sequence[tuple[str, Any]]) -> list[str]:
+    """One `Field  value` line per field, values aligned (kubectl describe's way): a value is never
+    broken, so a long ARN is one line to copy or grep; dicts and lists as compact JSON."""
+    if not fields:
+        return []
+    width = max(len(label) for label, _ in fields) + 2
+    return [label.ljust(width) + _field_value(value) for label, value in fields]
+
+
+def _field_value(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, (dict, list, tuple)):
+        return json.dumps(jsonable(value), separators=(",", ":"))
+    text = str(value)
+    return json.dumps(text) if "\n" in text or "\r" in text else text
+
+
+def fields(settings: Settings, pairs: Sequence[tuple[str, Any]]) -> None:
+    """One record as `Field  value` lines: the same at a terminal and in a pipe; a table with -o markdown."""
+    if settings.output == "markdown":
+        click.echo(plain_table(["FIELD", "VALUE"], [[k, _field_value(v)] for k, v in pairs], markdown=True))
+        return
+    for line in field_lines(pairs):
+        click.echo(line)
+
+
 def plain_table(headers: Sequence[str], cells: Sequence[Sequence[str]], markdown: bool = False) -> str:
     from tabulate import tabulate
 
@@ -294,13 +322,11 @@ def mappings(settings: Settings, items: list[dict[str, Any]]) -> None:
 
 
 def mapping(settings: Settings, item: dict[str, Any]) -> None:
-    """One mapping: every field, one per line."""
+    """One mapping: every field, one per line (see field_lines)."""
     if settings.output in ("json", "yaml"):
         dump(settings, item)
-        return
-    rows = [{"Field": k, "Value": json.dumps(jsonable(v)) if isinstance(v, (dict, list)) else v}
-            for k, v in item.items()]
-    table(settings, rows, [ident("FIELD", "Field", keep=True), ident("VALUE", "Value", keep=True)])
+    else:
+        fields(settings, list(item.items()))
 
 
 # -- plans and apply results -------------------------------------------------------------------

@@ -3,8 +3,9 @@
 Every table is rendered by the function its command uses, at a pretend terminal of each width, and
 read back cell by cell: identifiers (UUIDs, ARNs, names) whole on one line, prose wrapped but not
 cut, the columns left out named under the table, `status`'s verdict on every row, and no line wider
-than the terminal. Without colour there are no escape sequences at all. The last test runs the
-real `esmctl status` and `esmctl list` in a pseudo-terminal of 80 and 120 columns against the emulator.
+than the terminal. `mapping get` is one `Field  value` line per field. Without colour there are no
+escape sequences at all. The last test runs the real `esmctl status` and `esmctl list` in a
+pseudo-terminal of 80 and 120 columns against the emulator.
 """
 
 from __future__ import annotations
@@ -329,6 +330,45 @@ def test_fit_leaves_out_the_lowest_priority_first_and_never_a_kept_column():
     assert render.fit(columns, cells, 29) is None  # the kept ID does not fit: records instead
     wide = render.fit(columns, cells, 70)
     assert wide.shown == [0, 1, 2, 3] and sum(wide.prose_widths.values()) == 70 - 30 - 7 - 9
+
+
+# -- one record ------------------------------------------------------------------------------------
+@pytest.mark.parametrize("width", WIDTHS)
+def test_mapping_get_is_field_value_lines(terminal, width):
+    item = live_mappings()[3]
+    out = terminal(width)
+    render.mapping(PLAIN, item)
+    lines = out.getvalue().splitlines()
+    assert len(lines) == len(item)  # a line per field: nothing broken, whatever the width
+    column = lines[0].index(item["UUID"])
+    for line, (k, v) in zip(lines, item.items(), strict=True):
+        assert line[:column].rstrip() == k and not line[column - 1].strip()
+        if isinstance(v, str):
+            assert line[column:] == v  # ARNs whole, on their line
+    by_field = {line[:column].rstrip(): line[column:] for line in lines}
+    assert by_field["FilterCriteria"] == '{"Filters":[{"Pattern":"{\\"data\\": {\\"a\\": [1]}}"}]}'
+    assert by_field["DestinationConfig"] == json.dumps(item["DestinationConfig"], separators=(",", ":"))
+    assert by_field["LastModified"] == str(item["LastModified"])
+
+
+def test_mapping_get_piped_is_the_same_lines(esmctl, monkeypatch):
+    item = live_mappings()[0]
+    monkeypatch.setattr("esmctl.commands.mapping._existing", lambda _settings, _uuid: item)
+    r = esmctl("mapping", "get", item["UUID"])
+    assert r.stdout.splitlines() == render.field_lines(list(item.items()))
+    assert "EventSourceArn".ljust(len("MaximumBatchingWindowInSeconds  ")) + STREAM in r.stdout.splitlines()
+    markdown = esmctl("mapping", "get", item["UUID"], "-o", "markdown").stdout
+    assert markdown.startswith("| FIELD") and f"| {item['UUID']} " in markdown
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_consumer_describe_is_field_value_lines(terminal, width):
+    cs, users = consumers()
+    out = terminal(width)
+    consumer._show(PLAIN, cs[0], users[cs[0]["ConsumerARN"]])
+    lines = out.getvalue().splitlines()
+    assert [line.split("  ")[0] for line in lines] == ["NAME", "STATUS", "CREATED", "USED BY", "ARN", "STREAM"]
+    assert lines[4].endswith("  " + cs[0]["ConsumerARN"]) and lines[5].endswith("  " + STREAM)
 
 
 # -- colour ----------------------------------------------------------------------------------------

@@ -56,9 +56,8 @@ def _show(settings: Settings, consumer: dict[str, Any], users: list[dict]) -> No
         render.dump(settings, {**consumer, "Mappings": [m["UUID"] for m in users]})
     else:
         row = consumer_row(consumer, users)
-        render.table(settings, [{"Field": c.header, "Value": row.get(c.key)} for c in CONSUMER_COLUMNS] +
-                     [{"Field": "STREAM", "Value": row.get("StreamARN")}],
-                     [ident("FIELD", "Field", keep=True), ident("VALUE", "Value", keep=True)])
+        render.fields(settings, [(c.header, row.get(c.key)) for c in CONSUMER_COLUMNS] +
+                      [("STREAM", row.get("StreamARN"))])
 
 
 stream_option = click.option("--stream", metavar="NAME|ARN",
