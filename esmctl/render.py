@@ -108,9 +108,9 @@ def fit(columns: Sequence[Column], cells: Sequence[Sequence[str]], width: int) -
 
     Each column needs a minimum: an identifier its longest cell, prose its `min_width` (less if its
     cells are shorter) or its longest word, whichever is more, so that prose wraps between words and
-    an ARN in a message is not cut in two either. Columns are taken by priority while
-    their minimum fits; a narrow low-priority column may still fit where a wide one did not. The room
-    left is shared evenly among the prose columns, none wider than its longest cell.
+    an ARN in a message is not cut in two either. Columns are taken by priority while their minimum
+    fits; a narrow low-priority column may still fit where a wide one did not. The room left is
+    shared evenly among the prose columns, none wider than its longest cell.
     """
     from rich.cells import cell_len
 
