@@ -75,6 +75,8 @@ class EsmctlGroup(click.Group):
 @click.option("--endpoint-url", help="Send AWS calls here (also AWS_ENDPOINT_URL), e.g. the sandbox.")
 @click.option("-o", "--output", type=click.Choice(OUTPUT_FORMATS), default="table", show_default=True,
               help="Output format; also accepted after the subcommand.")
+# NO_COLOR is read by context.color_enabled, not bound here: click would read it as a boolean and
+# refuse NO_COLOR=please, which the convention (no-color.org) says means no colour.
 @click.option("--no-color", is_flag=True, help="No colour (also NO_COLOR set to anything).")
 @click.option("-v", "--verbose", is_flag=True, help="Tracebacks on errors, AWS call counts at the end.")
 @click.version_option(__version__, "--version", prog_name="esmctl")

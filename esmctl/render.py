@@ -2,6 +2,11 @@
 
 rich draws tables for a terminal; tabulate draws plain tables when stdout is a pipe or a file,
 and Markdown on request. Both are imported only when something is printed.
+
+A terminal table fits the terminal's width without cutting anything: each Column says whether it
+is an identifier (shown whole or not at all) or prose (wraps), and how much it matters; `fit`
+leaves out the least important columns that do not fit and says so under the table. One record
+(`mapping get`) is `Field  value` lines, never broken inside a value.
 """
 
 from __future__ import annotations
@@ -10,14 +15,13 @@ import json
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import click
 
 from esmctl.context import Settings, color_enabled
-
-Column = tuple[str, str]  # (header, key in the row dict)
 
 
 def jsonable(value: Any) -> Any:
@@ -40,16 +44,113 @@ def dump(settings: Settings, data: Any) -> None:
         click.echo(json.dumps(jsonable(data), indent=2))
 
 
+def _console_colour(settings: Settings) -> dict[str, Any]:
+    # rich's no_color drops colours but keeps bold, dim and underline; with no colour system at all
+    # it writes no style escapes, which is what --no-color and NO_COLOR promise.
+    return {} if color_enabled(settings) else {"color_system": None, "no_color": True}
+
+
 def stdout_console(settings: Settings):  # -> rich.console.Console
     from rich.console import Console
 
-    return Console(no_color=not color_enabled(settings), highlight=False, soft_wrap=False)
+    return Console(highlight=False, soft_wrap=False, **_console_colour(settings))
 
 
 def stderr_console(settings: Settings):
     from rich.console import Console
 
-    return Console(stderr=True, no_color=not color_enabled(settings), highlight=False)
+    return Console(stderr=True, highlight=False, **_console_colour(settings))
+
+
+# -- tables ----------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Column:
+    """A table column: where its cells come from, and what may happen to it on a narrow terminal.
+
+    An identifier (UUID, ARN, name, or a short code such as a state) is shown whole on one line or
+    not at all; prose wraps onto more lines. When the terminal is too narrow for every column, the
+    lowest priorities are left out first, never a column marked `keep`.
+    """
+
+    header: str
+    key: str
+    identifier: bool
+    priority: int = 50
+    keep: bool = False
+    min_width: int = 10  # prose: the narrowest it is wrapped to
+
+
+def ident(header: str, key: str | None = None, *, priority: int = 50, keep: bool = False) -> Column:
+    """An identifier column: never folded."""
+    return Column(header, key or header, identifier=True, priority=priority, keep=keep)
+
+
+def prose(header: str, key: str | None = None, *, priority: int = 50, keep: bool = False,
+          min_width: int = 10) -> Column:
+    """A prose column: wraps onto more lines rather than losing anything."""
+    return Column(header, key or header, identifier=False, priority=priority, keep=keep, min_width=min_width)
+
+
+_GAP = 3  # " │ " between two columns; the table has no outer edge and no padding at its edges
+
+
+@dataclass(frozen=True)
+class Fit:
+    """The columns shown at a width (indexes, in order), the width of each prose one, and the headers left out."""
+
+    shown: list[int]
+    prose_widths: dict[int, int]
+    hidden: list[str]
+
+
+def fit(columns: Sequence[Column], cells: Sequence[Sequence[str]], width: int) -> Fit | None:
+    """Choose the columns for a terminal `width`; None when even the `keep` columns do not fit side by side.
+
+    Each column needs a minimum: an identifier its longest cell, prose its `min_width` (less if its
+    cells are shorter) or its longest word, whichever is more, so that prose wraps between words and
+    an ARN in a message is not cut in two either. Columns are taken by priority while their minimum
+    fits; a narrow low-priority column may still fit where a wide one did not. The room left is
+    shared evenly among the prose columns, none wider than its longest cell.
+    """
+    from rich.cells import cell_len
+
+    natural, minimum = [], []
+    for i, column in enumerate(columns):
+        longest = max([cell_len(column.header)] + [cell_len(row[i]) for row in cells])
+        natural.append(longest)
+        if column.identifier:
+            minimum.append(longest)
+        else:
+            longest_word = max(cell_len(word) for text in [column.header, *(row[i] for row in cells)]
+                               for word in text.split() or [""])
+            minimum.append(max(longest_word, min(longest, column.min_width)))
+    by_priority = sorted(range(len(columns)), key=lambda i: (not columns[i].keep, -columns[i].priority, i))
+    shown: list[int] = []
+    used = 0
+    for i in by_priority:
+        need = minimum[i] + (_GAP if shown else 0)
+        if columns[i].keep or used + need <= width:
+            shown.append(i)
+            used += need
+    if used > width:
+        return None
+    widths = {i: minimum[i] for i in shown if not columns[i].identifier}
+    spare = width - used
+    growing = list(widths)
+    while spare > 0:
+        growing = [i for i in growing if widths[i] < natural[i]]
+        if not growing:
+            break
+        share = max(1, spare // len(growing))
+        for i in growing:
+            step = min(share, natural[i] - widths[i], spare)
+            widths[i] += step
+            spare -= step
+    return Fit(sorted(shown), widths, [c.header for i, c in enumerate(columns) if i not in shown])
+
+
+def _cells(rows: Sequence[dict[str, Any]], columns: Sequence[Column]) -> list[list[str]]:
+    return [["" if r.get(c.key) is None else str(r.get(c.key)) for c in columns] for r in rows]
 
 
 def table(settings: Settings, rows: Sequence[dict[str, Any]], columns: Sequence[Column],
@@ -58,35 +159,98 @@ def table(settings: Settings, rows: Sequence[dict[str, Any]], columns: Sequence[
     if not rows:
         click.echo(empty, err=True)
         return
-    headers = [h for h, _ in columns]
-    cells = [["" if r.get(k) is None else str(r.get(k)) for _, k in columns] for r in rows]
     if settings.output == "markdown" or not sys.stdout.isatty():
-        click.echo(plain_table(headers, cells, settings.output == "markdown"))
+        click.echo(plain_table([c.header for c in columns], _cells(rows, columns), settings.output == "markdown"))
         return
-    console = stdout_console(settings)
-    console.print(rich_table(headers, cells, title, console.width))
+    print_table(stdout_console(settings), rows, columns, title)
 
 
-_PROSE_COLUMNS = {"REASON", "LAST RESULT", "VERDICT", "FINDING", "FIX", "RESULT", "VALUE", "USED BY", "METRICS",
-                  "MAPPING", "ITERATOR AGE"}
+def print_table(console: Any, rows: Sequence[dict[str, Any]], columns: Sequence[Column],
+                title: str | None = None) -> None:
+    """The table at the console's width (see terminal_table). Not cropped: a record's identifier
+    longer than the terminal is left for the terminal to wrap, so that it still copies as one."""
+    console.print(terminal_table(rows, columns, console.width, title), crop=False)
 
 
-def rich_table(headers: Sequence[str], cells: Sequence[Sequence[str]], title: str | None = None,
-               width: int | None = None):
+def terminal_table(rows: Sequence[dict[str, Any]], columns: Sequence[Column], width: int,
+                   title: str | None = None):  # -> rich.console.RenderableType
+    """A rich table no wider than `width`, identifiers whole and prose wrapped, with a caption naming
+    the columns left out; or, when even the columns to keep do not fit side by side, one block of
+    `FIELD  value` lines per row."""
+    from rich.console import Group
+    from rich.table import Column as RichColumn
     from rich.table import Table
+    from rich.text import Text
 
-    t = Table(title=title, header_style="bold", show_edge=False, pad_edge=False)
-    # Identifiers keep their width (a UUID whole) and prose columns take the wrapping — as long as
-    # that fits the terminal; when it does not, everything folds rather than columns being cut off.
-    widths = [None if h in _PROSE_COLUMNS else min(max([len(h)] + [len(row[i]) for row in cells]), 36)
-              for i, h in enumerate(headers)]
-    if width is not None and sum(w or 8 for w in widths) + 3 * len(widths) > width:
-        widths = [None] * len(widths)
-    for h, min_width in zip(headers, widths, strict=True):
-        t.add_column(h, overflow="fold", min_width=min_width)
+    cells = _cells(rows, columns)
+    layout = fit(columns, cells, width)
+    if layout is None:
+        blocks: list[Any] = [Text(title)] if title else []
+        for row in cells:
+            fields = [(c.header, v, not c.identifier) for c, v in zip(columns, row, strict=True)]
+            blocks += [_fields(fields, width), Text("")]
+        return Group(*blocks[:-1])
+    caption = None
+    if layout.hidden:
+        caption = f"({', '.join(layout.hidden)} hidden: widen the terminal or use -o json)"
+    shown = [RichColumn(columns[i].header, no_wrap=True) if columns[i].identifier else
+             RichColumn(columns[i].header, min_width=min(columns[i].min_width, layout.prose_widths[i]),
+                        max_width=layout.prose_widths[i], overflow="fold")
+             for i in layout.shown]
+    t = Table(*shown, title=title, caption=caption, caption_style="dim", caption_justify="left",
+              header_style="bold", show_edge=False, pad_edge=False)
     for row in cells:
-        t.add_row(*row)
+        t.add_row(*(row[i] for i in layout.shown))
     return t
+
+
+def _fields(fields: Sequence[tuple[str, str, bool]], width: int):  # -> rich.console.Group
+    """`FIELD  value` lines; prose wraps under itself, between words, where every word fits the room
+    left of `width`; anything else stays on its line."""
+    from rich.cells import cell_len
+    from rich.console import Group
+    from rich.table import Column as RichColumn
+    from rich.table import Table
+    from rich.text import Text
+
+    label_width = max(len(label) for label, _, _ in fields) + 2
+    lines: list[Any] = []
+    for label, value, wrap in fields:
+        if wrap and all(cell_len(word) <= width - label_width for word in value.split()):
+            grid = Table.grid(RichColumn(width=label_width, no_wrap=True, style="bold"), RichColumn(overflow="fold"))
+            grid.add_row(label, value)
+            lines.append(grid)
+        else:
+            label = label.ljust(label_width) if value else label
+            lines.append(Text.assemble((label, "bold"), value, no_wrap=True, overflow="ignore"))
+    return Group(*lines)
+
+
+def field_lines(fields: Sequence[tuple[str, Any]]) -> list[str]:
+    """One `Field  value` line per field, values aligned (kubectl describe's way): a value is never
+    broken, so a long ARN is one line to copy or grep; dicts and lists as compact JSON."""
+    if not fields:
+        return []
+    width = max(len(label) for label, _ in fields) + 2
+    return [label.ljust(width) + _field_value(value) for label, value in fields]
+
+
+def _field_value(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, (dict, list, tuple)):
+        return json.dumps(jsonable(value), separators=(",", ":"))
+    text = str(value)
+    return json.dumps(text) if "\n" in text or "\r" in text else text
+
+
+def fields(settings: Settings, pairs: Sequence[tuple[str, Any]]) -> None:
+    """One record as `Field  value` lines: the same at a terminal and in a pipe; a table with -o markdown."""
+    if settings.output == "markdown":
+        click.echo(plain_table(["FIELD", "VALUE"], [[k, _field_value(v)] for k, v in pairs], markdown=True))
+        return
+    for line in field_lines(pairs):
+        click.echo(line)
 
 
 def plain_table(headers: Sequence[str], cells: Sequence[Sequence[str]], markdown: bool = False) -> str:
@@ -138,9 +302,12 @@ def progress(settings: Settings, text: str, total: int) -> Iterator[Any]:
         yield advance
 
 
+# Which mapping it is matters more than how it is configured; the UUID, the handle every other
+# command takes, is never left out.
 MAPPING_COLUMNS: list[Column] = [
-    ("UUID", "UUID"), ("FUNCTION", "Function"), ("SOURCE", "Source"), ("STATE", "State"),
-    ("BATCH", "BatchSize"), ("START", "StartingPosition"), ("LAST RESULT", "LastProcessingResult"),
+    ident("UUID", keep=True), ident("FUNCTION", "Function", priority=90), ident("SOURCE", "Source", priority=80),
+    ident("STATE", "State", priority=70), ident("BATCH", "BatchSize", priority=20),
+    ident("START", "StartingPosition", priority=30), prose("LAST RESULT", "LastProcessingResult", priority=60),
 ]
 
 
@@ -155,13 +322,11 @@ def mappings(settings: Settings, items: list[dict[str, Any]]) -> None:
 
 
 def mapping(settings: Settings, item: dict[str, Any]) -> None:
-    """One mapping: every field, one per line."""
+    """One mapping: every field, one per line (see field_lines)."""
     if settings.output in ("json", "yaml"):
         dump(settings, item)
-        return
-    rows = [{"Field": k, "Value": json.dumps(jsonable(v)) if isinstance(v, (dict, list)) else v}
-            for k, v in item.items()]
-    table(settings, rows, [("FIELD", "Field"), ("VALUE", "Value")])
+    else:
+        fields(settings, list(item.items()))
 
 
 # -- plans and apply results -------------------------------------------------------------------
@@ -303,8 +468,19 @@ def result_documents(results: list[Any]) -> list[dict[str, Any]]:
             for r in results]
 
 
-def results(settings: Settings, results: list[Any]) -> None:
-    rows = [{"Action": r.change.action, "Mapping": r.change.title(), "UUID": r.uuid or "",
+# A result names its mapping (a failed create has no UUID yet) and says what happened; the UUID of
+# the mapping is the one column that may go (plan and list show it).
+RESULT_COLUMNS: list[Column] = [
+    ident("ACTION", "Action", keep=True), ident("MAPPING", "Mapping", keep=True), ident("UUID", priority=90),
+    prose("RESULT", "Result", keep=True, min_width=20),
+]
+
+
+def result_rows(results: list[Any]) -> list[dict[str, Any]]:
+    """apply.Results as table rows."""
+    return [{"Action": r.change.action, "Mapping": r.change.title(), "UUID": r.uuid or "",
              "Result": ("ok: " if r.ok else "FAILED: ") + r.message} for r in results]
-    table(settings, rows, [("ACTION", "Action"), ("MAPPING", "Mapping"), ("UUID", "UUID"), ("RESULT", "Result")],
-          empty="Nothing to do.")
+
+
+def results(settings: Settings, results: list[Any]) -> None:
+    table(settings, result_rows(results), RESULT_COLUMNS, empty="Nothing to do.")

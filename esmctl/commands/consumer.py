@@ -8,12 +8,17 @@ import click
 
 from esmctl.context import Settings, common_options, confirm, pass_settings
 from esmctl.errors import EXIT_USAGE, EsmctlError
+from esmctl.render import ident, prose
 
-CONSUMER_COLUMNS = [("NAME", "ConsumerName"), ("STATUS", "ConsumerStatus"), ("CREATED", "Created"),
-                    ("USED BY", "UsedBy"), ("ARN", "ConsumerARN")]
+# The name is how a consumer is given to the other commands (with --stream); the ARN, too long for a
+# narrow terminal, goes after what the list is for: who uses it.
+CONSUMER_COLUMNS = [ident("NAME", "ConsumerName", keep=True), ident("STATUS", "ConsumerStatus", priority=70),
+                    ident("CREATED", "Created", priority=20), prose("USED BY", "UsedBy", priority=80),
+                    ident("ARN", "ConsumerARN", priority=60)]
 
 
-def _row(c: dict[str, Any], users: list[dict]) -> dict[str, Any]:
+def consumer_row(c: dict[str, Any], users: list[dict]) -> dict[str, Any]:
+    """A consumer as a row of CONSUMER_COLUMNS: who uses it, or that nothing does."""
     from esmctl.model import short_arn
 
     created = c.get("ConsumerCreationTimestamp")
@@ -50,9 +55,9 @@ def _show(settings: Settings, consumer: dict[str, Any], users: list[dict]) -> No
     if settings.output in ("json", "yaml"):
         render.dump(settings, {**consumer, "Mappings": [m["UUID"] for m in users]})
     else:
-        row = _row(consumer, users)
-        render.table(settings, [{"Field": h, "Value": row.get(k)} for h, k in CONSUMER_COLUMNS + [
-            ("STREAM", "StreamARN")]], [("FIELD", "Field"), ("VALUE", "Value")])
+        row = consumer_row(consumer, users)
+        render.fields(settings, [(c.header, row.get(c.key)) for c in CONSUMER_COLUMNS] +
+                      [("STREAM", row.get("StreamARN"))])
 
 
 stream_option = click.option("--stream", metavar="NAME|ARN",
@@ -116,7 +121,7 @@ def list_cmd(settings: Settings, stream: str | None) -> None:
         consumers = aws.list_consumers(aws.stream_arn(stream))
     with explain("listing mappings"):
         listing = aws.list_mappings()
-    rows = [_row(c, _users(settings, c["ConsumerARN"], listing)) for c in consumers]
+    rows = [consumer_row(c, _users(settings, c["ConsumerARN"], listing)) for c in consumers]
     if settings.output in ("json", "yaml"):
         render.dump(settings, [{**c, "Mappings": [m["UUID"] for m in _users(settings, c["ConsumerARN"], listing)]}
                                for c in consumers])

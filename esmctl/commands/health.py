@@ -12,6 +12,7 @@ from esmctl.commands.spec import var_option
 from esmctl.commands.tools import complete_function
 from esmctl.context import Settings, common_options, pass_settings
 from esmctl.errors import EXIT_USAGE, EsmctlError, Outcome
+from esmctl.render import ident, prose
 
 
 class Duration(click.ParamType):
@@ -71,31 +72,39 @@ def gather_health(settings: Settings, files: tuple[str, ...], functions: tuple[s
                           else status.Limits(age=max_age)) for h, _, enabled in rows]
 
 
-STATUS_COLUMNS = ["FUNCTION", "SOURCE", "STATE", "REASON", "LAST RESULT", "ITERATOR AGE", "METRICS", "VERDICT"]
+# FUNCTION and SOURCE say which mapping a row is, and the VERDICT is what the exit code is about:
+# those three are never left out. The rest goes, least telling first, as the terminal narrows.
+STATUS_COLUMNS = [
+    ident("FUNCTION", "Function", keep=True), ident("SOURCE", "Source", keep=True),
+    ident("STATE", "State", priority=60), prose("REASON", "Reason", priority=10),
+    prose("LAST RESULT", "LastResult", priority=40), ident("ITERATOR AGE", "IteratorAge", priority=50),
+    prose("METRICS", "Metrics", priority=20), prose("VERDICT", "Verdict", keep=True, min_width=20),
+]
 
 
-def _status_cells(healths: list[Any]) -> list[list[str]]:
+def status_rows(healths: list[Any]) -> list[dict[str, str]]:
+    """Assessed status.Health values as rows of STATUS_COLUMNS."""
     from esmctl.model import short_arn
     from esmctl.status import format_age
 
-    cells = []
+    rows = []
     for h in healths:
         stream = ":kinesis:" in h.source_arn or ":dynamodb:" in h.source_arn
         metrics = ", ".join(f"{k.removesuffix('EventCount')}={v:g}" for k, v in h.metrics.items())
-        cells.append([short_arn(h.function_arn), short_arn(h.source_arn), h.state, h.reason or "", h.last_result or "",
-                      format_age(h.iterator_age_ms) if stream else "-", metrics,
-                      "ok" if h.healthy else "UNHEALTHY: " + "; ".join(h.problems)])
-    return cells
+        rows.append({"Function": short_arn(h.function_arn), "Source": short_arn(h.source_arn), "State": h.state,
+                     "Reason": h.reason or "", "LastResult": h.last_result or "",
+                     "IteratorAge": format_age(h.iterator_age_ms) if stream else "-", "Metrics": metrics,
+                     "Verdict": "ok" if h.healthy else "UNHEALTHY: " + "; ".join(h.problems)})
+    return rows
 
 
-def _status_renderable(settings: Settings, healths: list[Any]):
+def _status_renderable(healths: list[Any], width: int):  # -> a rich renderable, redrawn by --watch
     from esmctl import render
 
     bad = sum(1 for h in healths if not h.healthy)
     title = f"{len(healths)} mapping(s), {bad} unhealthy" if healths else "no mappings"
     title += f" — {time.strftime('%H:%M:%S')}, Ctrl-C to stop"
-    return render.rich_table(STATUS_COLUMNS, _status_cells(healths), title=title,
-                             width=render.stdout_console(settings).width)
+    return render.terminal_table(status_rows(healths), STATUS_COLUMNS, width, title=title)
 
 
 def _print_status(settings: Settings, healths: list[Any]) -> None:
@@ -106,8 +115,7 @@ def _print_status(settings: Settings, healths: list[Any]) -> None:
     elif not healths:
         click.echo("No mappings found.", err=True)
     else:
-        render.table(settings, [dict(zip(STATUS_COLUMNS, row, strict=True)) for row in _status_cells(healths)],
-                     [(c, c) for c in STATUS_COLUMNS])
+        render.table(settings, status_rows(healths), STATUS_COLUMNS)
 
 
 @click.command("status")
@@ -152,7 +160,8 @@ def status_cmd(settings: Settings, files: tuple[str, ...], functions: tuple[str,
             with Live(console=stdout_console(settings), auto_refresh=False) as live:
                 while True:
                     healths = once()
-                    live.update(_status_renderable(settings, healths), refresh=True)
+                    # the width read at each refresh, so that a resized terminal gets a table that fits
+                    live.update(_status_renderable(healths, live.console.width), refresh=True)
                     time.sleep(interval.total_seconds())
         else:
             while True:  # CI: plain output, one block per refresh
@@ -196,11 +205,24 @@ def doctor_cmd(settings: Settings, files: tuple[str, ...], functions: tuple[str,
     elif not findings:
         click.echo(f"No findings for {len(live)} mapping(s).", err=True)
     else:
-        rows = [{"Severity": f.severity.upper(), "Mapping": render.change_title_of(f.mapping), "Check": f.check,
-                 "Finding": f.finding, "Fix": f.fix} for f in findings]
-        render.table(settings, rows, [("SEVERITY", "Severity"), ("MAPPING", "Mapping"), ("CHECK", "Check"),
-                                      ("FINDING", "Finding"), ("FIX", "Fix")])
+        render.table(settings, doctor_rows(findings), DOCTOR_COLUMNS)
     return Outcome.UNHEALTHY if any(f.severity == ERROR for f in findings) else Outcome.OK
+
+
+# A finding without its mapping or what it found cannot be acted on; the fix is the first to go.
+DOCTOR_COLUMNS = [
+    ident("SEVERITY", "Severity", keep=True), ident("MAPPING", "Mapping", keep=True),
+    ident("CHECK", "Check", priority=50), prose("FINDING", "Finding", keep=True, min_width=20),
+    prose("FIX", "Fix", priority=40, min_width=20),
+]
+
+
+def doctor_rows(findings: list[Any]) -> list[dict[str, str]]:
+    """doctor.Findings as rows of DOCTOR_COLUMNS."""
+    from esmctl import render
+
+    return [{"Severity": f.severity.upper(), "Mapping": render.change_title_of(f.mapping), "Check": f.check,
+             "Finding": f.finding, "Fix": f.fix} for f in findings]
 
 
 COMMANDS = [status_cmd, doctor_cmd]
