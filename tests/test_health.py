@@ -317,3 +317,53 @@ def test_doctor_table_and_needs_a_target(esmctl, world, box):
                                                       StartingPosition="LATEST")
     r = esmctl("doctor", "--function", "stall-fn")
     assert r.exit_code == 0 and "WARNING" in r.stdout and "stalled-shards" in r.stdout
+
+
+def put_metric(box, namespace: str, name: str, dims: dict, values: list[tuple[int, float]], unit: str = "None"):
+    now = datetime.now(timezone.utc)
+    client(box, "cloudwatch").put_metric_data(Namespace=namespace, MetricData=[
+        {"MetricName": name, "Dimensions": [{"Name": k, "Value": v} for k, v in dims.items()],
+         "Timestamp": now - timedelta(minutes=ago), "Value": value, "Unit": unit} for ago, value in values])
+
+
+def test_lag_for_every_kind_of_source(esmctl, world, box):
+    lam = client(box, "lambda", direct=False)
+    lam.create_event_source_mapping(FunctionName="jobs-fn", EventSourceArn=world["jobs"])
+    cluster = "arn:aws:kafka:us-east-1:123456789012:cluster/orders/0a1b2c3d-4e5f-6789-abcd-ef0123456789-1"
+    lam.create_event_source_mapping(FunctionName="audit-fn", EventSourceArn=cluster, Topics=["orders"],
+                                    StartingPosition="LATEST")
+    put_metric(box, "AWS/SQS", "ApproximateAgeOfOldestMessage", {"QueueName": "jobs"}, [(3, 120), (1, 600)],
+               "Seconds")
+    put_metric(box, "AWS/SQS", "ApproximateNumberOfMessagesVisible", {"QueueName": "jobs"}, [(1, 42)], "Count")
+    put_metric(box, "AWS/Lambda", "OffsetLag", {"FunctionName": "audit-fn"}, [(2, 1500), (1, 90_000)], "Count")
+    box.proxy.clear_counts()
+    r = esmctl("status", "-o", "json")
+    assert r.exit_code == 0, r.stderr
+    lags = {d["FunctionArn"].rsplit(":", 1)[1]: d["Lag"] for d in json.loads(r.stdout)}
+    assert (lags["jobs-fn"]["Metric"], lags["jobs-fn"]["Value"], lags["jobs-fn"]["MessagesVisible"]) == \
+        ("ApproximateAgeOfOldestMessage", 600_000.0, 42.0)
+    assert (lags["audit-fn"]["Metric"], lags["audit-fn"]["Unit"], lags["audit-fn"]["Value"]) == \
+        ("OffsetLag", "records", 90_000.0)
+    assert box.proxy.calls["GetMetricData"] == 1  # one call for every mapping's lag
+    r = esmctl("status", "--max-lag", "5m", "--max-lag", "100000", "-o", "json")
+    assert r.exit_code == 3
+    problems = {d["FunctionArn"].rsplit(":", 1)[1]: d["Problems"] for d in json.loads(r.stdout)}
+    assert problems == {"jobs-fn": ["ApproximateAgeOfOldestMessage 10.0 min is over 5.0 min"], "audit-fn": []}
+    r = esmctl("status", "--max-lag", "50000records", "-o", "json")
+    problems = {d["FunctionArn"].rsplit(":", 1)[1]: d["Problems"] for d in json.loads(r.stdout)}
+    assert r.exit_code == 3 and problems["audit-fn"] == ["OffsetLag 90,000 records is over 50,000"]
+    assert esmctl("status", "--max-lag", "soon").exit_code == 252
+
+
+def test_a_long_window_shows_the_trend_at_a_terminal(world, box):
+    from esmctl.commands import health
+    from esmctl.status import Lag, from_live
+
+    m = stream_mapping(box, world)
+    h = from_live(m)
+    h.lag = Lag("IteratorAge", "ms", 4000.0, [(datetime(2026, 1, 1, 0, i, tzinfo=timezone.utc), v)
+                                              for i, v in enumerate([4000.0, 3000.0, 2000.0, 500.0])])
+    [row] = health.status_rows([h], trend=True)
+    assert row["Lag"] == "4.0 s █▆▄▁"  # catching up
+    [row] = health.status_rows([h])
+    assert row["Lag"] == "4.0 s"

@@ -29,7 +29,7 @@ from esmctl.commands import consumer, health
 from esmctl.context import Settings, color_enabled
 from esmctl.model import Key
 from esmctl.plan import Change
-from esmctl.status import Health
+from esmctl.status import Health, Lag
 from tests.reported import ACCOUNT, QUEUE, REGION, STREAM, TABLE_STREAM, consumer_arn, reported
 
 WIDTHS = (80, 100, 120, 200)
@@ -169,19 +169,21 @@ def live_mappings() -> list[dict]:
 
 def healths() -> list[Health]:
     m = live_mappings()
+    from datetime import datetime, timedelta, timezone
+
+    from esmctl.status import Lag, Limits, assess
+
+    at = datetime(2026, 11, 23, tzinfo=timezone.utc)
+    lag = Lag("IteratorAge", "ms", 95_000.0, [(at + timedelta(minutes=i), 1000.0 * i * i) for i in range(10)])
     out = [Health(m[0]["UUID"], m[0]["FunctionArn"], m[0]["EventSourceArn"], "Enabled", "User action",
-                  m[0]["LastProcessingResult"], 95_000.0, {"PolledEventCount": 1200, "InvokedEventCount": 1100,
-                                                           "FailedInvokeEventCount": 100}),
+                  m[0]["LastProcessingResult"], "kinesis", lag, {"PolledEventCount": 1200, "InvokedEventCount": 1100,
+                                                                 "FailedInvokeEventCount": 100}),
            Health(m[1]["UUID"], m[1]["FunctionArn"], m[1]["EventSourceArn"], "Enabled", "User action",
                   "No records processed"),
            Health(m[2]["UUID"], m[2]["FunctionArn"], m[3]["EventSourceArn"], "Disabled",
-                  "The function's execution role lacks permission for kinesis:SubscribeToShard", "", None),
-           Health(None, FN + "billing-fn", QUEUE, "not created")]
-    from datetime import timedelta
-
-    from esmctl.status import assess
-
-    return [assess(h, max_iterator_age=timedelta(minutes=1)) for h in out]
+                  "The function's execution role lacks permission for kinesis:SubscribeToShard", ""),
+           Health(None, FN + "billing-fn", QUEUE, "")]
+    return [assess(h, limits=Limits(age=timedelta(minutes=1))) for h in out]
 
 
 def verdict(h: Health) -> str:
@@ -228,8 +230,10 @@ def test_status_watch_table_fits_too(width):
     text = console.file.getvalue()
     assert re.match(r"\s*4 mapping\(s\), 3 unhealthy — \d\d:\d\d:\d\d, Ctrl-C to stop", text)
     body = text[text.index("FUNCTION"):]
-    shown = check(body, width, health.STATUS_COLUMNS, health.status_rows(hs))
+    shown = check(body, width, health.STATUS_COLUMNS, health.status_rows(hs, trend=True))
     assert [squeeze(r["VERDICT"]) for r in shown.rows] == [squeeze([verdict(h)]) for h in hs]
+    if "LAG" in shown.headers:  # --watch draws the trend of the lag over the window
+        assert shown.rows[0]["LAG"][0] == "95.0 s ▁▁▁▁▂▃▄▅▇█"
 
 
 @pytest.mark.parametrize("width", WIDTHS)
@@ -391,7 +395,7 @@ def test_any_no_color_value_is_accepted(esmctl, monkeypatch, value):
     """click no longer reads NO_COLOR as a boolean: NO_COLOR=please is not a usage error."""
     monkeypatch.setenv("NO_COLOR", value)
     r = esmctl("mapping", "create", "--function", "f")  # a usage error of its own, after the root options
-    assert "--no-color" not in r.stderr and "Missing option '--source'" in r.stderr
+    assert r.exit_code == 252 and "--no-color" not in r.stderr and "give the source" in r.stderr
 
 
 # -- end to end: a real pseudo-terminal ------------------------------------------------------------
@@ -438,7 +442,9 @@ def test_status_and_list_in_a_real_terminal(world, box, esmctl_process):
     env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")}
     env.update(NO_COLOR="1", TERM="xterm-256color", PYTHONIOENCODING="utf-8")
     hs = [Health(d["UUID"], d["FunctionArn"], d["EventSourceArn"], d["State"], d["StateTransitionReason"],
-                 d["LastProcessingResult"], d["IteratorAgeMs"], d.get("Metrics", {}), d["Problems"]) for d in docs]
+                 d["LastProcessingResult"], metrics=d.get("Metrics", {}), problems=d["Problems"],
+                 lag=Lag(d["Lag"]["Metric"], d["Lag"]["Unit"], d["Lag"]["Value"]) if d["Lag"] else None)
+          for d in docs]
     for columns in (80, 120):
         code, text, errors = run_in_terminal(["status"], columns, env)
         assert code == 3, text + errors  # audit-fn is Disabled

@@ -31,6 +31,26 @@ class Duration(click.ParamType):
             self.fail(str(exc), param, ctx)
 
 
+class MaxLag(click.ParamType):
+    """A lag limit: a duration (`5m`) for the sources whose lag is an age, a number of records
+    (`50000`, `50000records`) for Kafka's OffsetLag."""
+
+    name = "lag"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None):
+        import re
+
+        from esmctl.status import parse_duration
+
+        text = str(value).strip().lower()
+        if re.fullmatch(r"\d+\s*(records?)?", text):
+            return ("records", int(re.match(r"\d+", text).group(0)))
+        if re.fullmatch(r"\d+(\.\d+)?\s*(ms|s|m|h|d)", text):
+            return ("age", parse_duration(text))
+        self.fail(f"{value!r}: give a duration with its unit (90s, 5m, 1h) or a number of records (50000)",
+                  param, ctx)
+
+
 def _spec_rows(settings: Settings, files: tuple[str, ...],
                variables: tuple[str, ...]) -> list[tuple[Any, dict | None, bool]]:
     """(Health, live mapping or None, expect enabled) for each mapping of the spec."""
@@ -53,23 +73,22 @@ def _spec_rows(settings: Settings, files: tuple[str, ...],
 
 
 def gather_health(settings: Settings, files: tuple[str, ...], functions: tuple[str, ...], sources: tuple[str, ...],
-                  variables: tuple[str, ...], window, max_age, progress: bool = True) -> list[Any]:
+                  variables: tuple[str, ...], window, limits, progress: bool = True) -> list[Any]:
     from contextlib import nullcontext
 
     from esmctl import render, status
     from esmctl.aws import explain
-    from esmctl.commands.mapping import select
+    from esmctl.listing import select
 
     if files:
         rows = _spec_rows(settings, files, variables)
     else:
         rows = [(status.from_live(m), m, True) for m in select(settings, functions or None, sources)]
-    spinner = render.spinner(settings, "reading IteratorAge and mapping metrics from CloudWatch") if progress \
+    spinner = render.spinner(settings, "reading lag and mapping metrics from CloudWatch") if progress \
         else nullcontext()  # under --watch the live table is the progress
     with spinner, explain("reading metrics from CloudWatch"):
         status.collect_metrics(settings.aws, [(h, m) for h, m, _ in rows], window)
-    return [status.assess(h, expect_enabled=enabled, limits=max_age if isinstance(max_age, status.Limits)
-                          else status.Limits(age=max_age)) for h, _, enabled in rows]
+    return [status.assess(h, expect_enabled=enabled, limits=limits) for h, _, enabled in rows]
 
 
 # FUNCTION and SOURCE say which mapping a row is, and the VERDICT is what the exit code is about:
@@ -77,23 +96,24 @@ def gather_health(settings: Settings, files: tuple[str, ...], functions: tuple[s
 STATUS_COLUMNS = [
     ident("FUNCTION", "Function", keep=True), ident("SOURCE", "Source", keep=True),
     ident("STATE", "State", priority=60), prose("REASON", "Reason", priority=10),
-    prose("LAST RESULT", "LastResult", priority=40), ident("ITERATOR AGE", "IteratorAge", priority=50),
+    prose("LAST RESULT", "LastResult", priority=40), ident("LAG", "Lag", priority=50),
     prose("METRICS", "Metrics", priority=20), prose("VERDICT", "Verdict", keep=True, min_width=20),
 ]
 
 
-def status_rows(healths: list[Any]) -> list[dict[str, str]]:
-    """Assessed status.Health values as rows of STATUS_COLUMNS."""
+def status_rows(healths: list[Any], trend: bool = False) -> list[dict[str, str]]:
+    """Assessed status.Health values as rows of STATUS_COLUMNS; with trend, each lag's sparkline."""
     from esmctl.model import short_arn
-    from esmctl.status import format_age
+    from esmctl.status import format_lag, sparkline
 
     rows = []
     for h in healths:
-        stream = ":kinesis:" in h.source_arn or ":dynamodb:" in h.source_arn
         metrics = ", ".join(f"{k.removesuffix('EventCount')}={v:g}" for k, v in h.metrics.items())
+        lag = format_lag(h.lag)
+        if trend and sparkline(h.lag):
+            lag += f" {sparkline(h.lag)}"
         rows.append({"Function": short_arn(h.function_arn), "Source": short_arn(h.source_arn), "State": h.state,
-                     "Reason": h.reason or "", "LastResult": h.last_result or "",
-                     "IteratorAge": format_age(h.iterator_age_ms) if stream else "-", "Metrics": metrics,
+                     "Reason": h.reason or "", "LastResult": h.last_result or "", "Lag": lag, "Metrics": metrics,
                      "Verdict": "ok" if h.healthy else "UNHEALTHY: " + "; ".join(h.problems)})
     return rows
 
@@ -104,10 +124,10 @@ def _status_renderable(healths: list[Any], width: int):  # -> a rich renderable,
     bad = sum(1 for h in healths if not h.healthy)
     title = f"{len(healths)} mapping(s), {bad} unhealthy" if healths else "no mappings"
     title += f" — {time.strftime('%H:%M:%S')}, Ctrl-C to stop"
-    return render.terminal_table(status_rows(healths), STATUS_COLUMNS, width, title=title)
+    return render.terminal_table(status_rows(healths, trend=True), STATUS_COLUMNS, width, title=title)
 
 
-def _print_status(settings: Settings, healths: list[Any]) -> None:
+def _print_status(settings: Settings, healths: list[Any], trend: bool = False) -> None:
     from esmctl import render
 
     if settings.output in ("json", "yaml"):
@@ -115,7 +135,7 @@ def _print_status(settings: Settings, healths: list[Any]) -> None:
     elif not healths:
         click.echo("No mappings found.", err=True)
     else:
-        render.table(settings, status_rows(healths), STATUS_COLUMNS)
+        render.table(settings, status_rows(healths, trend and sys.stdout.isatty()), STATUS_COLUMNS)
 
 
 @click.command("status")
@@ -124,31 +144,42 @@ def _print_status(settings: Settings, healths: list[Any]) -> None:
               shell_complete=complete_function, help="Only these functions; repeatable.")
 @click.option("--source", "sources", multiple=True, metavar="ARN", help="Only these sources; repeatable.")
 @click.option("--window", type=Duration(), default="15m", show_default=True,
-              help="IteratorAge is the Maximum over this window (90s, 15m, 1h).")
-@click.option("--max-iterator-age", type=Duration(), help="Unhealthy when IteratorAge is over this.")
+              help="Lag is the Maximum over this window (90s, 15m, 1h); over 15m, a terminal shows its trend.")
+@click.option("--max-lag", "max_lag", multiple=True, type=MaxLag(), metavar="LAG",
+              help="Unhealthy when lag is over this: a duration (5m) for streams and queues, a number of records "
+                   "(50000) for Kafka; repeatable.")
+@click.option("--max-iterator-age", type=Duration(), hidden=True, help="Same as --max-lag with a duration.")
 @click.option("--watch", is_flag=True, help="Refresh in place until Ctrl-C.")
 @click.option("--interval", type=Duration(), default="10s", show_default=True, help="Refresh interval with --watch.")
 @var_option
 @common_options
 @pass_settings
 def status_cmd(settings: Settings, files: tuple[str, ...], functions: tuple[str, ...], sources: tuple[str, ...], window,
-               max_iterator_age, watch: bool, interval, variables: tuple[str, ...]) -> Outcome:
-    """Are the mappings keeping up? State, LastProcessingResult and IteratorAge, with a verdict.
+               max_lag, max_iterator_age, watch: bool, interval, variables: tuple[str, ...]) -> Outcome:
+    """Are the mappings keeping up? State, LastProcessingResult and each source's lag, with a verdict.
 
+    Lag is IteratorAge for Kinesis and DynamoDB (per function), the age of the oldest message (and the
+    messages waiting) for SQS, OffsetLag in records for Kafka — the Maximum over --window.
     Exit 0 when all are healthy, 3 when any is not, 1 on error. Healthy: State Enabled (or Disabled
-    where the spec says Enabled: false), LastProcessingResult not "PROBLEM…", IteratorAge under
-    --max-iterator-age. With FILES, the spec's mappings (missing ones are unhealthy: not created).
+    where the spec says Enabled: false), LastProcessingResult not "PROBLEM…", no dropped events, lag
+    under --max-lag. With FILES, the spec's mappings (missing ones are unhealthy: not created).
     """
+    from esmctl.status import Limits
+
+    ages = [v for k, v in max_lag if k == "age"] + ([max_iterator_age] if max_iterator_age else [])
+    records = [v for k, v in max_lag if k == "records"]
+    limits = Limits(age=min(ages) if ages else None, records=min(records) if records else None)
+    trend = window.total_seconds() > 15 * 60
+
     def once() -> list[Any]:
-        return gather_health(settings, files, functions, sources, variables, window, max_iterator_age,
-                             progress=not watch)
+        return gather_health(settings, files, functions, sources, variables, window, limits, progress=not watch)
 
     def code(healths: list[Any]) -> Outcome:
         return Outcome.UNHEALTHY if any(not h.healthy for h in healths) else Outcome.OK
 
     if not watch:
         healths = once()
-        _print_status(settings, healths)
+        _print_status(settings, healths, trend)
         return code(healths)
     healths: list[Any] = []
     try:
@@ -188,8 +219,8 @@ def doctor_cmd(settings: Settings, files: tuple[str, ...], functions: tuple[str,
     """Check mappings for what the Lambda guide warns about: concurrency, stalled shards,
     permissions, region, SQS visibility timeout. Exit 3 on any error-severity finding."""
     from esmctl import render
-    from esmctl.commands.mapping import select
     from esmctl.doctor import ERROR, diagnose
+    from esmctl.listing import select
 
     if not files and not functions:
         raise EsmctlError("doctor: give a spec FILE or --function NAME", EXIT_USAGE)

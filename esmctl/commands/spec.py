@@ -195,8 +195,8 @@ def export(settings: Settings, functions: tuple[str, ...], sources: tuple[str, .
 
     from esmctl import model
     from esmctl.aws import explain
-    from esmctl.commands.mapping import select
     from esmctl.export import to_spec
+    from esmctl.listing import select
     from esmctl.reconcile import decrypted_filters
 
     items = select(settings, functions, sources)

@@ -88,9 +88,8 @@ def completion_cmd(shell: str) -> None:
     """
     from click.shell_completion import get_completion_class
 
-    from esmctl.cli import cli
-
-    completer = get_completion_class(shell)(cli, {}, "esmctl", COMPLETE_VAR)
+    root = click.get_current_context().find_root().command
+    completer = get_completion_class(shell)(root, {}, "esmctl", COMPLETE_VAR)
     click.echo(completer.source())
 
 

@@ -1,0 +1,42 @@
+"""Which live mappings a command is about: one paginated listing, filtered by functions and sources."""
+
+from __future__ import annotations
+
+from esmctl.context import Settings
+
+
+def select(settings: Settings, functions: str | tuple[str, ...] | list[str] | None,
+           sources: tuple[str, ...] | list[str]) -> list[dict]:
+    """Live mappings of some functions (any spelling; any qualifier unless one is given) and/or sources.
+
+    One paginated listing; functions are matched here, not by the server-side filter, which
+    some emulators match as an exact string against the spelling used at creation.
+    """
+    from esmctl import model
+    from esmctl.aws import explain
+
+    aws = settings.aws
+    aws.region  # noqa: B018 - a missing profile or region is said once, before the listing
+    if isinstance(functions, str):
+        functions = [functions]
+    with explain("listing mappings"):
+        if len(sources) == 1:
+            items = aws.list_mappings(source=sources[0])
+        else:
+            items = aws.list_mappings()
+            if sources:
+                items = [m for m in items if m.get("EventSourceArn") in set(sources)]
+        if functions:
+            wanted = [aws.function_ref(f) for f in functions]
+            items = [m for m in items
+                     if any(_same_function(model.function_ref(m["FunctionArn"], "", ""), w) for w in wanted)]
+    return items
+
+
+def _same_function(live, want) -> bool:  # both model.FunctionRef
+    if live.name != want.name:
+        return False
+    if want.qualifier and live.qualifier != want.qualifier:
+        return False
+    region_account = lambda ref: ref.arn.split(":")[3:5]  # noqa: E731
+    return region_account(live) == region_account(want)
