@@ -45,10 +45,17 @@ def test_sandbox_seeds_serves_and_stops_on_ctrl_c(tmp_path):
                            capture_output=True, text=True, timeout=60)
         assert r.returncode == 0, r.stderr
         # the README's next step, as written: the example spec with the exported variables
-        for command in (["apply", "examples/mappings.yaml"], ["diff", "examples/mappings.yaml"],
-                        ["status", "examples/mappings.yaml"]):
+        for command in (["apply", "examples/mappings.yaml"], ["diff", "examples/mappings.yaml"]):
             r = subprocess.run([exe, *command], env=env, capture_output=True, text=True, timeout=120)
             assert r.returncode == 0, (command, r.stdout, r.stderr)
+        # the playground's thread notices the new mappings within a poll (0.5 s): jobs-fn fails
+        deadline = time.monotonic() + 30
+        while True:
+            r = subprocess.run([exe, "status", "examples/mappings.yaml"], env=env, capture_output=True, text=True,
+                               timeout=120)
+            if r.returncode != 0 or time.monotonic() > deadline:
+                break
+        assert r.returncode == 3 and "PROBLEM: Function call failed" in r.stdout, (r.stdout, r.stderr)
         # queue URLs name the sandbox, not moto behind it
         sqs = boto3.client("sqs", endpoint_url=exports["AWS_ENDPOINT_URL"], region_name="us-east-1",
                            aws_access_key_id="testing", aws_secret_access_key="testing")
@@ -62,6 +69,7 @@ def test_sandbox_seeds_serves_and_stops_on_ctrl_c(tmp_path):
         _, err = proc.communicate(timeout=30)
     assert proc.returncode == 0
     assert "sandbox stopped" in err and "Traceback" not in err
+    assert "playground: CloudWatch metrics every 10s" in err and "jobs-fn failing;" in err
     with socket.socket() as s:  # the port is free again (closed connections may linger in TIME_WAIT)
         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         s.bind(("127.0.0.1", port))

@@ -80,7 +80,8 @@ def _zip() -> bytes:
 
 
 def seed(url: str, region: str = "us-east-1") -> dict[str, str]:
-    """Example functions, Kinesis streams, a DynamoDB table stream and SQS queues."""
+    """Example functions, Kinesis streams, a DynamoDB table stream and SQS queues, with some
+    records on the streams, items in the table and messages on the `jobs` queue."""
     import boto3
 
     kw = {"endpoint_url": url, "region_name": region, "aws_access_key_id": "testing",
@@ -109,7 +110,27 @@ def seed(url: str, region: str = "us-east-1") -> dict[str, str]:
                              BillingMode="PAY_PER_REQUEST",
                              StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"})
     out["orders-table-stream"] = table["TableDescription"]["LatestStreamArn"]
+    queue_urls = {}
     for queue in ("jobs", "jobs-dlq", "orders-dlq"):
-        url_ = sqs.create_queue(QueueName=queue, Attributes={"VisibilityTimeout": "60"})["QueueUrl"]
-        out[queue] = sqs.get_queue_attributes(QueueUrl=url_, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        queue_urls[queue] = sqs.create_queue(QueueName=queue, Attributes={"VisibilityTimeout": "60"})["QueueUrl"]
+        out[queue] = sqs.get_queue_attributes(QueueUrl=queue_urls[queue],
+                                              AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    _put_records(kinesis, ddb, sqs, queue_urls["jobs"])
     return out
+
+
+def _put_records(kinesis: Any, ddb: Any, sqs: Any, jobs_url: str) -> None:
+    """What a live account's sources hold. Written before any mapping exists: with one, moto
+    would hand them to its stand-in function at once (and delete the messages it "processed")."""
+    kinds = ("order", "order", "order", "refund")  # examples/mappings.yaml filters orders-fn on type order
+    kinesis.put_records(StreamName="orders", Records=[
+        {"PartitionKey": f"customer-{i % 7}",
+         "Data": json.dumps({"type": kinds[i % 4], "order_id": f"o-{1000 + i}", "amount": 10 + i}).encode()}
+        for i in range(12)])
+    kinesis.put_records(StreamName="clicks", Records=[
+        {"PartitionKey": f"session-{i % 3}", "Data": json.dumps({"page": f"/p/{i}", "ms": 40 + i}).encode()}
+        for i in range(6)])
+    ddb.batch_write_item(RequestItems={"orders-table": [
+        {"PutRequest": {"Item": {"id": {"S": f"o-{1000 + i}"}, "status": {"S": "placed"}}}} for i in range(5)]})
+    sqs.send_message_batch(QueueUrl=jobs_url, Entries=[  # at most ten a batch
+        {"Id": str(i), "MessageBody": json.dumps({"job": f"j-{i}", "task": "resize-image"})} for i in range(10)])
