@@ -16,11 +16,7 @@ sandbox=$!
 trap 'kill $sandbox 2>/dev/null; wait $sandbox 2>/dev/null; rm -rf "$work"' EXIT
 for _ in $(seq 1 120); do grep -q AWS_REGION "$work/env" 2>/dev/null && break; sleep 0.25; done
 grep -q AWS_REGION "$work/env" || { cat "$work/log"; echo "the sandbox did not start" >&2; exit 1; }
-set -a; . "$work/env"; set +a
-export ACCOUNT=123456789012
-ORDERS_TABLE_STREAM=$(python -c "import boto3; print(boto3.client('dynamodb').describe_table(
-    TableName='orders-table')['Table']['LatestStreamArn'])")
-export ORDERS_TABLE_STREAM
+set -a; . "$work/env"; set +a   # the endpoint, keys, region, ACCOUNT and ORDERS_TABLE_STREAM
 
 step() { printf '\n\033[1m$ %s\033[0m\n' "$*"; "$@"; }
 step esmctl validate examples/mappings.yaml
@@ -39,6 +35,6 @@ health() {
         *) exit "$code" ;;
     esac
 }
-health esmctl status examples/mappings.yaml --max-iterator-age 5m
+health esmctl status examples/mappings.yaml --max-lag 5m
 health esmctl doctor examples/mappings.yaml
 echo; echo "Demo done: the sandbox stops now. Run 'esmctl sandbox --seed' to keep one up."
