@@ -86,7 +86,7 @@ def test_seed_puts_records_on_the_streams_and_messages_on_the_queue(box, world):
 
 def test_status_of_the_example_shows_one_healthy_one_lagging_one_failing(esmctl, box, play, example):
     play().tick()
-    code, health = status(esmctl, EXAMPLE, "--max-iterator-age", "5m")
+    code, health = status(esmctl, EXAMPLE, "--max-lag", "5m")
     assert code == 3
     assert health["orders-fn"]["Healthy"] and health["orders-fn"]["LastProcessingResult"] == "OK"
     assert 0 < health["orders-fn"]["IteratorAgeMs"] < 1000
@@ -97,7 +97,10 @@ def test_status_of_the_example_shows_one_healthy_one_lagging_one_failing(esmctl,
     assert problem.startswith("IteratorAge 12.") and problem.endswith(" min is over 5.0 min")
     jobs = health["jobs-fn"]
     assert jobs["LastProcessingResult"] == "PROBLEM: Function call failed"
-    assert jobs["Problems"] == ["PROBLEM: Function call failed"] and jobs["IteratorAgeMs"] is None
+    problem, lag = jobs["Problems"]  # it fails, and the queue backs up (its own lag: the oldest message)
+    assert problem == "PROBLEM: Function call failed" and jobs["IteratorAgeMs"] is None
+    assert lag.startswith("ApproximateAgeOfOldestMessage 20.") and lag.endswith(" min is over 5.0 min")
+    assert jobs["Lag"]["Metric"] == "ApproximateAgeOfOldestMessage" and jobs["Lag"]["MessagesVisible"] > 0
 
     r = esmctl("doctor", EXAMPLE)  # doctor reads the same mappings and reports on them
     assert r.exit_code == 0, r.stderr
@@ -136,7 +139,8 @@ def test_each_tick_adds_a_point_and_the_lag_grows_a_minute_a_minute(box, play, e
     p = play()
     first_seen = p.series[("IteratorAge", "audit-fn")].last
     later = first_seen + timedelta(minutes=5)
-    assert p.tick(later) == 4  # IteratorAge of two functions, the queue's two metrics
+    # IteratorAge of two functions, the queue's two metrics, orders-fn's six EventCount metrics
+    assert p.tick(later) == 10
     assert p.tick(later) == 0  # nothing new at the same instant
     [age] = series(box, "AWS/Lambda", "IteratorAge", "FunctionName", "audit-fn", later - timedelta(seconds=30),
                    later + timedelta(seconds=30))
