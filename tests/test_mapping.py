@@ -352,3 +352,14 @@ def test_no_color_in_any_spelling(esmctl, world, box, monkeypatch):
         r = esmctl("list")
         assert r.exit_code == 0, (value, r.stderr)
         assert "\x1b[" not in r.stdout + r.stderr
+
+
+def test_update_on_failure_empty_removes_the_destination_as_aws_accepts(esmctl, world, box):
+    lam = client(box, "lambda", direct=False)
+    dlq = {"OnFailure": {"Destination": world["orders-dlq"]}}
+    uuid = lam.create_event_source_mapping(FunctionName="orders-fn", EventSourceArn=world["orders"],
+                                           StartingPosition="LATEST", DestinationConfig=dlq)["UUID"]
+    r = esmctl("mapping", "update", uuid, "--on-failure", "", "-o", "json")
+    assert r.exit_code == 0, r.stderr  # the layer refuses {"OnFailure": {}}, as AWS does
+    assert json.loads(r.stdout)["DestinationConfig"] == {"OnFailure": {}}
+    assert box.proxy.bodies["UpdateEventSourceMapping"][-1]["DestinationConfig"] == {"OnFailure": {"Destination": ""}}
