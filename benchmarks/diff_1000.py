@@ -1,62 +1,61 @@
-"""A no-op `esmctl diff` over 1,000 mappings: API calls and time, against `aws lambda
-list-event-source-mappings` listing the same mappings.
+"""A no-op `esmctl diff` over 1,000 mappings ÷ `aws lambda list-event-source-mappings` over the same.
 
-Runs the sandbox (moto + the AWS-like layer, pages of 100) in-process on 127.0.0.1.
-Usage: python benchmarks/diff_1000.py [--mappings 1000] [--runs 5]
+The sandbox (moto + the AWS-like layer, pages of 100) runs in-process on 127.0.0.1; the commands take
+turns. Goals: ratio of medians ≤ 0.8; diff's calls ≤ its pages + 2. A third command shows the floor of
+any botocore-based tool here: import botocore, make a Lambda client, fetch the pages, nothing else.
+Usage: python benchmarks/diff_1000.py [--mappings 1000] [--runs 5] [--check]
 """
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
-import tempfile
-
-import yaml
 
 sys.path.insert(0, os.path.dirname(__file__))
-from _common import ESMCTL, clients, env, make_sources, timed  # noqa: E402
+import _common as bench  # noqa: E402
 
 from esmctl.sandbox import server  # noqa: E402
 
+FLOOR = ("import botocore.session; client = botocore.session.Session().create_client('lambda'); "
+         "[page for page in client.get_paginator('list_event_source_mappings').paginate()]")
+
 
 def main() -> None:
-    ap = argparse.ArgumentParser()
+    ap = bench.parser(__doc__, runs=5)
     ap.add_argument("--mappings", type=int, default=1000)
-    ap.add_argument("--runs", type=int, default=5)
     args = ap.parse_args()
     functions = 10
     box = server.start(0)
     try:
-        fns, queues = make_sources(box.moto_url, functions, args.mappings // functions)
-        (lam,) = clients(box.moto_url, "lambda")
+        fns, queues = bench.make_sources(box.moto_url, functions, args.mappings // functions)
+        (lam,) = bench.clients(box.moto_url, "lambda")
         mappings = []
         for q in queues:
             for fn in fns:
                 lam.create_event_source_mapping(FunctionName=fn, EventSourceArn=q, BatchSize=5)
                 mappings.append({"FunctionName": fn, "EventSourceArn": q, "BatchSize": 5})
-        spec = os.path.join(tempfile.mkdtemp(), "spec.yaml")
-        with open(spec, "w") as fh:
-            yaml.safe_dump({"version": 1, "mappings": mappings}, fh)
-        environ = env(box.url)
-
-        box.proxy.reset()
-        t_diff, last = timed([ESMCTL, "diff", spec], environ, args.runs)
-        assert last.returncode == 0, last.stdout + last.stderr
-        diff_calls = {k: v // args.runs for k, v in box.proxy.calls.items()}
-
-        box.proxy.reset()
-        t_aws, last = timed([sys.executable, "-m", "awscli", "lambda", "list-event-source-mappings",
-                             "--output", "json"], environ, args.runs)
-        assert last.returncode == 0, last.stderr
-        aws_calls = {k: v // args.runs for k, v in box.proxy.calls.items()}
-
-        print(f"{len(mappings)} mappings, {functions} functions; median of {args.runs} runs")
-        print(f"esmctl diff (no changes): {t_diff:.2f}s  calls per run: {diff_calls}")
-        print(f"aws lambda list-event-source-mappings: {t_aws:.2f}s  calls per run: {aws_calls}")
-        print(f"ratio esmctl/aws: {t_diff / t_aws:.2f}")
+        spec = bench.write_spec(mappings)
+        aws_list = bench.AWS + ["lambda", "list-event-source-mappings", "--output", "json"]
+        runs = bench.interleaved({"esmctl diff": [bench.ESMCTL, "diff", spec],
+                                  "aws lambda list-event-source-mappings": aws_list,
+                                  "botocore floor (listing only)": [sys.executable, "-c", FLOOR]},
+                                 bench.env(box.url), args.runs, box)
     finally:
         box.stop()
+    diff, aws, floor = runs.values()
+    assert all(r.proc.returncode == 0 for r in diff), diff[-1].proc.stdout  # no changes
+    print(f"{len(mappings)} mappings, {functions} functions, pages of 100")
+    for name, rs in runs.items():
+        print(f"{name:<38} {bench.spread(rs)}; calls per run: {bench.calls(rs)}")
+    ratio = bench.median(diff) / bench.median(aws)
+    most = max(sum(r.calls.values()) for r in diff)
+    print(f"botocore floor ÷ aws = {bench.median(floor) / bench.median(aws):.2f}: the least any botocore-based "
+          "tool can take for these pages")
+    verdict = bench.Verdict()
+    verdict(ratio <= 0.8, f"diff ÷ aws = {ratio:.2f}", "≤ 0.8")
+    limit = bench.pages(len(mappings))
+    verdict(most <= limit + 2, f"diff made {most} calls", f"≤ {limit} pages + 2")
+    verdict.exit(args.check)
 
 
 if __name__ == "__main__":

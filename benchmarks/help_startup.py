@@ -1,4 +1,8 @@
-"""Start-up time: `esmctl --help` against `aws --version` (median of N runs)."""
+"""Start-up: `esmctl --help` ÷ `aws --version` (the AWS CLI v1), interleaved, median of N runs. Goal: ≤ 0.2.
+
+Both run against the sandbox's address so the layer can show that neither makes an AWS call.
+Usage: python benchmarks/help_startup.py [--runs 15] [--check]
+"""
 
 from __future__ import annotations
 
@@ -6,14 +10,26 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(__file__))
-from _common import ESMCTL, timed  # noqa: E402
+from _common import AWS, ESMCTL, Verdict, calls, env, interleaved, median, parser, spread  # noqa: E402
+
+from esmctl.sandbox import server  # noqa: E402
 
 
-def main(runs: int = 15) -> None:
-    t_help, _ = timed([ESMCTL, "--help"], dict(os.environ), runs)
-    t_aws, _ = timed([sys.executable, "-m", "awscli", "--version"], dict(os.environ), runs)
-    print(f"esmctl --help: {t_help * 1000:.0f} ms; aws --version: {t_aws * 1000:.0f} ms (median of {runs})")
+def main() -> None:
+    args = parser(__doc__, runs=15).parse_args()
+    box = server.start(0)
+    try:
+        runs = interleaved({"esmctl --help": [ESMCTL, "--help"], "aws --version": AWS + ["--version"]},
+                           env(box.url), args.runs, box)
+    finally:
+        box.stop()
+    for name, rs in runs.items():
+        print(f"{name:<14} {spread(rs, 'ms')}; calls: {calls(rs)}")
+    ratio = median(runs["esmctl --help"]) / median(runs["aws --version"])
+    verdict = Verdict()
+    verdict(ratio <= 0.2, f"esmctl --help ÷ aws --version = {ratio:.3f}", "≤ 0.2")
+    verdict.exit(args.check)
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]) if len(sys.argv) > 1 else 15)
+    main()

@@ -9,6 +9,8 @@ waits Lambda and Kinesis lack.
 
 from __future__ import annotations
 
+import atexit
+import gc
 import os
 import threading
 import time
@@ -19,6 +21,7 @@ from datetime import datetime
 from typing import Any
 
 import botocore.exceptions
+import botocore.loaders
 import botocore.parsers
 import botocore.session
 from botocore.config import Config
@@ -33,6 +36,55 @@ DEFAULT_MAX_ATTEMPTS = 8
 # another caller takes a share.
 LAMBDA_RATE = 15.0
 LAMBDA_BURST = 5
+
+
+class _Loader(botocore.loaders.Loader):
+    """botocore's data loader, but whether it ships a model is asked of that service's own directory.
+
+    Before loading the first model of each kind (service-2, endpoint-rule-set-1, paginators-1), botocore
+    lists every service it ships, some 440 directories and 2,700 stat calls each time: 50-110 ms of every
+    command, most of it right before the first Lambda call. The full list is still made for the message
+    of an unknown service, which is the only other use of it.
+    """
+
+    @classmethod
+    def for_session(cls, session: botocore.session.Session) -> _Loader:
+        """The loader botocore would make (AWS_DATA_PATH's directories first), of this class."""
+        data_path = session.get_config_variable("data_path")
+        extra = [os.path.expanduser(os.path.expandvars(p)) for p in data_path.split(os.pathsep)] if data_path else []
+        return cls(extra_search_paths=extra)
+
+    def list_available_services(self, type_name: str) -> _Services:
+        return _Services(self, type_name)
+
+
+class _Services:
+    """The services a loader has models of, for `name in services`; listed in full only if iterated."""
+
+    def __init__(self, loader: _Loader, type_name: str) -> None:
+        self._loader, self._type_name = loader, type_name
+
+    def __contains__(self, service_name: object) -> bool:
+        try:
+            return bool(self._loader.list_api_versions(service_name, self._type_name))
+        except botocore.exceptions.DataNotFoundError:
+            return False
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(botocore.loaders.Loader.list_available_services(self._loader, self._type_name))
+
+
+_last_collection_skipped = False
+
+
+def _skip_the_last_collection() -> None:
+    """botocore's models, with what a command read, are some 80,000 objects that live until the process
+    ends; the interpreter's last garbage collection walks them all (~55 ms of every command). Frozen at
+    exit, they are left to the operating system, which frees the process's memory anyway."""
+    global _last_collection_skipped
+    if not _last_collection_skipped:
+        _last_collection_skipped = True
+        atexit.register(gc.freeze)
 
 
 def poll_interval() -> float:
@@ -213,6 +265,7 @@ class Aws:
             if self._session is None:
                 try:
                     session = botocore.session.Session(profile=self._profile)
+                    session.register_component("data_loader", _Loader.for_session(session))
                     if self._region:
                         session.set_config_variable("region", self._region)
                     session.get_scoped_config()  # an unknown profile fails here, once
@@ -220,6 +273,7 @@ class Aws:
                     # Configuration, not a failed call: said the same wherever it surfaces.
                     raise EsmctlError(f"opening the AWS session: {describe_error(exc)}") from exc
                 self._session = session
+                _skip_the_last_collection()
             return self._session
 
     @property

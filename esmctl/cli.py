@@ -3,12 +3,13 @@
 Commands return an Outcome (or nothing, for ok) and raise esmctl's errors; `EsmctlGroup.main`
 alone turns them into the exit code: 0 ok, 1 error, 2 changes found, 3 unhealthy, 252 usage.
 Every failure leaves through `EsmctlGroup.invoke` as one plain line, with the traceback only under
---verbose. botocore and rich are imported by commands when they run, never here, so
-`esmctl --help` stays fast.
+--verbose. botocore and rich are imported by commands when they run, never here, and a command's
+module only when that command runs, so `esmctl --help` stays fast.
 """
 
 from __future__ import annotations
 
+import importlib
 import sys
 import traceback
 
@@ -28,7 +29,62 @@ def _explain(exc: BaseException) -> str:
     return f"unexpected {type(exc).__name__}: {exc} (run with --verbose for the traceback)"
 
 
+# Every command: where it is defined, and the first paragraph of its help, from which `esmctl --help`
+# lists it without importing it (tests/test_mapping.py keeps these in step with the commands).
+COMMANDS: dict[str, tuple[str, str]] = {
+    "mapping": ("esmctl.commands.mapping:group",
+                "Create, read, change and delete event source mappings one at a time."),
+    "list": ("esmctl.commands.mapping:list_cmd", "List mappings (one paginated listing)."),
+    "validate": ("esmctl.commands.spec:validate",
+                 "Check spec files offline: no credentials, no network. Exit 0 if valid, 1 if not."),
+    "plan": ("esmctl.commands.spec:plan_cmd", "Show what `apply` would change, Terraform style (+ create, ~ update, "
+             "-/+ replace, <~> hand-off, - delete)."),
+    "diff": ("esmctl.commands.spec:diff_cmd",
+             "Like plan; exit 0 in sync, 2 with changes, 1 on error (a CI drift gate)."),
+    "apply": ("esmctl.commands.spec:apply_cmd",
+              "Make the live mappings match the spec. Plans everything before the first write."),
+    "export": ("esmctl.commands.spec:export",
+               "Print the live mappings as a spec (only non-default fields) that `diff` finds in sync."),
+    "consumer": ("esmctl.commands.consumer:group", "Kinesis enhanced fan-out consumers: register, list (with the "
+                 "mappings that use them), deregister."),
+    "status": ("esmctl.commands.health:status_cmd", "Are the mappings keeping up? State, LastProcessingResult and "
+               "each source's lag, with a verdict."),
+    "doctor": ("esmctl.commands.health:doctor_cmd", "Check mappings for what the Lambda guide warns about: "
+               "concurrency, stalled shards, permissions, region, SQS visibility timeout. Exit 3 on any "
+               "error-severity finding."),
+    "sandbox": ("esmctl.commands.sandbox:sandbox", "Run a local emulator of Lambda, Kinesis, DynamoDB, SQS and "
+                "CloudWatch (moto) until Ctrl-C."),
+    "schema": ("esmctl.commands.tools:schema_cmd",
+               "Print the spec format as a JSON Schema (draft 2020-12), made from botocore's model."),
+    "completion": ("esmctl.commands.tools:completion_cmd", "Print the shell completion script."),
+}
+
+
 class EsmctlGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*self.commands, *COMMANDS})
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name not in self.commands and name in COMMANDS:
+            module, attr = COMMANDS[name][0].split(":")
+            self.add_command(getattr(importlib.import_module(module), attr), name)
+        return self.commands.get(name)
+
+    def resolve_command(self, ctx: click.Context, args: list[str]):  # noqa: ANN201 - click's signature
+        if args and args[0] not in COMMANDS:  # a typo: click's "did you mean" looks among the loaded commands
+            for name in COMMANDS:
+                self.get_command(ctx, name)
+        return super().resolve_command(ctx, args)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """click's list of commands, made from COMMANDS: listing them imports none."""
+        names = self.list_commands(ctx)
+        limit = formatter.width - 6 - max(len(name) for name in names)
+        stand_in = {name: click.Command(name, help=text) for name, (_, text) in COMMANDS.items()}
+        rows = [(name, self.commands.get(name, stand_in.get(name)).get_short_help_str(limit)) for name in names]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):  # noqa: ANN001,ANN201
         """click's main, with the exit code decided here: usage errors get their own code (252)."""
         try:
@@ -102,19 +158,6 @@ def cli(ctx: click.Context, profile: str | None, region: str | None, endpoint_ur
     settings.output = output
     settings.color = settings.color and not no_color
     settings.verbose = settings.verbose or verbose
-
-
-def _register() -> None:
-    from esmctl.commands import consumer, health, mapping, sandbox, spec, tools
-
-    cli.add_command(mapping.group)
-    cli.add_command(mapping.list_cmd)
-    for command in spec.COMMANDS + consumer.COMMANDS + health.COMMANDS + tools.COMMANDS:
-        cli.add_command(command)
-    cli.add_command(sandbox.sandbox)
-
-
-_register()
 
 
 def main() -> None:

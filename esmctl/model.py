@@ -352,6 +352,20 @@ def _sorted_json(items: list[Any]) -> list[Any]:
     return sorted(items, key=lambda item: json.dumps(item, sort_keys=True, default=str))
 
 
+_IMMUTABLE = frozenset({str, int, float, bool, type(None)})
+
+
+def _copied(value: Any) -> Any:
+    """copy.deepcopy for the JSON-like values of a mapping's fields, at a fraction of its cost (a plan of
+    1,000 mappings copies tens of thousands): no memo is needed, as YAML and JSON give no cycles."""
+    kind = type(value)
+    if kind is dict:
+        return {k: _copied(v) for k, v in value.items()}
+    if kind is list:
+        return [_copied(v) for v in value]
+    return value if kind in _IMMUTABLE else copy.deepcopy(value)
+
+
 def canonical_value(name: str, value: Any, kind: str) -> Any:
     """One field's value in the form both sides are compared in."""
     if is_unreadable(value):
@@ -384,7 +398,7 @@ def canonical_value(name: str, value: Any, kind: str) -> Any:
         return {**NESTED_DEFAULTS[name].get(kind, {}), **value}
     if name == "KMSKeyArn" and value is None:
         return ""
-    return copy.deepcopy(value)
+    return _copied(value)
 
 
 @cache
@@ -406,7 +420,7 @@ def canonical(params: dict[str, Any], kind: str) -> dict[str, Any]:
         out["Enabled"] = params["State"] not in ("Disabled", "Disabling")
     for name, per_kind in DEFAULTS.items():
         if name not in out and kind in per_kind:
-            out[name] = copy.deepcopy(per_kind[kind])
+            out[name] = _copied(per_kind[kind])
     return out
 
 

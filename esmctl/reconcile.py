@@ -68,10 +68,13 @@ def apply(aws: Aws, planned: Plan, **executor: Any) -> list[Result]:
 def resolve(aws: Aws, spec: Spec) -> list[model.Mapping]:
     """The spec's mappings with their identities: function ARNs and the ARNs of named consumers."""
     consumers: dict[str, list[dict]] = {}
+    functions: dict[str, model.FunctionRef] = {}  # a spec names few functions, many times
     desired: list[model.Mapping] = []
     problems: list[str] = []
     for entry in spec.mappings:
-        function = aws.function_ref(entry.function)
+        function = functions.get(entry.function)
+        if function is None:
+            function = functions[entry.function] = aws.function_ref(entry.function)
         consumer = None
         if entry.consumer:
             if entry.source not in consumers:

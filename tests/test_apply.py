@@ -314,3 +314,32 @@ def test_alias_mappings_are_their_own_identity(esmctl, world, box, tmp_path):
     assert esmctl("diff", path).exit_code == 0
     r = esmctl("list", "--function", "orders-fn:live", "-o", "json")
     assert [m["BatchSize"] for m in json.loads(r.stdout)] == [10]
+
+
+def test_aws_loads_models_without_listing_every_service(monkeypatch, tmp_path):
+    """The session's loader asks each service's own directory; botocore's answers still hold."""
+    import botocore.loaders
+
+    from esmctl.aws import Aws, AwsError
+
+    listed = []
+    real = botocore.loaders.Loader.list_available_services
+    monkeypatch.setattr(botocore.loaders.Loader, "list_available_services",
+                        lambda self, type_name: listed.append(type_name) or real(self, type_name))
+    extra = tmp_path / "models"
+    (extra / "madeup" / "2020-01-01").mkdir(parents=True)
+    (extra / "madeup" / "2020-01-01" / "service-2.json").write_text("{}")
+    monkeypatch.setenv("AWS_DATA_PATH", str(extra))
+    aws = Aws(region="us-east-1")
+    for service in ("lambda", "sts", "kinesis", "cloudwatch", "sqs", "iam", "dynamodbstreams"):
+        aws.client(service)  # made, with its model and endpoint rules
+    aws.client("lambda").get_paginator("list_event_source_mappings")
+    services = aws.session.get_component("data_loader").list_available_services("service-2")
+    assert "lambda" in services and "madeup" in services and "nope" not in services
+    assert not listed  # nothing above listed them all
+    try:
+        aws.client("nope")
+    except AwsError as exc:
+        assert "Unknown service: 'nope'" in exc.message and "lambda" in exc.message
+    else:
+        raise AssertionError("a client of an unknown service")

@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 
+import click
 import yaml
 
 from tests.conftest import client
@@ -255,6 +256,26 @@ def test_help_does_not_import_boto3_or_rich():
             "bad = [m for m in ('boto3', 'botocore', 'rich', 'yaml', 'tabulate') if m in sys.modules]\n"
             "assert not bad, bad")
     subprocess.run([sys.executable, "-c", code], check=True, capture_output=True)
+
+
+def test_help_lists_every_command_as_click_would_without_importing_it():
+    code = ("import sys; from esmctl.cli import cli\n"
+            "try:\n    cli(['--help'], standalone_mode=False)\nexcept SystemExit: pass\n"
+            "loaded = [m for m in sys.modules if m.startswith('esmctl.commands.')]\n"
+            "assert not loaded, loaded")
+    subprocess.run([sys.executable, "-c", code], check=True, capture_output=True)
+
+    from esmctl.cli import COMMANDS, cli
+    from esmctl.commands import consumer, health, mapping, sandbox, spec
+
+    defined = spec.COMMANDS + consumer.COMMANDS + health.COMMANDS + [mapping.group, mapping.list_cmd, sandbox.sandbox]
+    assert {c.name for c in defined} == set(COMMANDS)
+    ctx = click.Context(cli)
+    for width in (40, 80, 200):  # the short help from COMMANDS is what click makes from the command's own help
+        ours, clicks = click.HelpFormatter(width=width), click.HelpFormatter(width=width)
+        cli.format_commands(ctx, ours)
+        click.Group.format_commands(cli, ctx, clicks)
+        assert ours.getvalue() == clicks.getvalue()
 
 
 def test_delete_asks_at_a_terminal(world, box):

@@ -1,0 +1,57 @@
+"""`esmctl apply` of N creates ÷ the floor N/15 s, with the AWS-like layer enforcing Lambda's 15 requests/s
+(429 beyond a burst of 15) and adding 20 ms to every call. Goals: ≤ 1.10, fewer than 10 throttled replies.
+
+Each run starts from an empty account (the sources are made directly in moto, uncounted).
+Usage: python benchmarks/apply_creates.py [--creates 300] [--runs 5] [--latency 0.02] [--rate 15] [--check]
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(__file__))
+from _common import ESMCTL, Run, Verdict, calls, clients, env, make_sources, median, parser, spread, write_spec  # noqa: E402
+
+from esmctl.sandbox import server  # noqa: E402
+
+FUNCTIONS = 10
+
+
+def main(argv: list[str] | None = None, runs: int = 5, creates: int = 300) -> None:
+    ap = parser(__doc__, runs=runs)
+    ap.add_argument("--creates", type=int, default=creates, help=f"a multiple of {FUNCTIONS}")
+    ap.add_argument("--latency", type=float, default=0.02, help="seconds added to every call")
+    ap.add_argument("--rate", type=float, default=15.0, help="Lambda requests/s before 429s (AWS: 15)")
+    args = ap.parse_args(argv)
+    box = server.start(0)
+    results: list[Run] = []
+    try:
+        for _ in range(args.runs):
+            box.reset()
+            fns, queues = make_sources(box.moto_url, FUNCTIONS, args.creates // FUNCTIONS)
+            spec = write_spec([{"FunctionName": fn, "EventSourceArn": q} for q in queues for fn in fns])
+            box.proxy.latency, box.proxy.rate_limit = args.latency, args.rate
+            results.append(Run([ESMCTL, "apply", spec], env(box.url), box))
+            box.proxy.latency, box.proxy.rate_limit = 0, None
+            (lam,) = clients(box.moto_url, "lambda")
+            made = sum(len(p["EventSourceMappings"])
+                       for p in lam.get_paginator("list_event_source_mappings").paginate())
+            assert made == args.creates, f"{made} mappings exist after the apply, not {args.creates}"
+            print(f"  run {len(results)}: {results[-1].seconds:.2f} s, throttled {results[-1].throttled}", flush=True)
+    finally:
+        box.stop()
+    floor = args.creates / args.rate
+    ratio = median(results) / floor
+    throttled = max(r.throttled for r in results)
+    print(f"apply of {args.creates} creates, {args.latency * 1000:.0f} ms per call, {args.rate:g} requests/s "
+          f"enforced (burst {args.rate:g}): {spread(results)}; floor {floor:.2f} s")
+    print(f"calls per run: {calls(results)}; throttled replies per run: {[r.throttled for r in results]}")
+    verdict = Verdict()
+    verdict(ratio <= 1.10, f"time ÷ floor = {ratio:.3f}", "≤ 1.10")
+    verdict(throttled < 10, f"at most {throttled} throttled replies in a run", "fewer than 10")
+    verdict.exit(args.check)
+
+
+if __name__ == "__main__":
+    main()
