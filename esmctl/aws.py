@@ -47,12 +47,19 @@ class _Loader(botocore.loaders.Loader):
     of an unknown service, which is the only other use of it.
     """
 
+    _shared: dict[str, _Loader] = {}
+
     @classmethod
     def for_session(cls, session: botocore.session.Session) -> _Loader:
-        """The loader botocore would make (AWS_DATA_PATH's directories first), of this class."""
-        data_path = session.get_config_variable("data_path")
-        extra = [os.path.expanduser(os.path.expandvars(p)) for p in data_path.split(os.pathsep)] if data_path else []
-        return cls(extra_search_paths=extra)
+        """The loader botocore would make (AWS_DATA_PATH's directories first), of this class — one per data
+        path in the process, so that every session reads a model once (the checks of schema.py and the
+        Lambda client share the Lambda model)."""
+        data_path = session.get_config_variable("data_path") or ""
+        if data_path not in cls._shared:
+            extra = [os.path.expanduser(os.path.expandvars(p)) for p in data_path.split(os.pathsep)] if data_path \
+                else []
+            cls._shared[data_path] = cls(extra_search_paths=extra)
+        return cls._shared[data_path]
 
     def list_available_services(self, type_name: str) -> _Services:
         return _Services(self, type_name)

@@ -22,7 +22,11 @@ Problem = tuple[str, str]  # (field path, message)
 def _service_model():
     import botocore.session
 
-    return botocore.session.get_session().get_service_model("lambda")
+    from esmctl.aws import _Loader
+
+    session = botocore.session.get_session()
+    session.register_component("data_loader", _Loader.for_session(session))
+    return session.get_service_model("lambda")
 
 
 def input_shape(operation: str = "CreateEventSourceMapping"):
