@@ -9,7 +9,6 @@ import subprocess
 import sys
 from dataclasses import dataclass
 
-import boto3
 import pytest
 from click.testing import CliRunner
 
@@ -62,12 +61,6 @@ def aws_env(request, monkeypatch):
 def world(box):
     """The sandbox's example resources: functions, streams, a table stream, queues (name -> ARN)."""
     return server.seed(box.moto_url, REGION)
-
-
-def client(box, service: str, direct: bool = True):
-    """A boto3 client for setting up and checking state (straight to moto unless direct=False)."""
-    return boto3.client(service, endpoint_url=box.moto_url if direct else box.url, region_name=REGION,
-                        aws_access_key_id="testing", aws_secret_access_key="testing")
 
 
 @dataclass

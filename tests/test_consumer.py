@@ -11,8 +11,7 @@ from datetime import datetime, timedelta, timezone
 
 import yaml
 
-from tests.conftest import client
-from tests.test_health import put_age
+from tests.helpers import client, put_age
 
 
 def consumers(box, world, stream="orders"):

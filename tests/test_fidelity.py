@@ -16,7 +16,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError, ConnectionClosedError
 
 from esmctl.sandbox import server
-from tests.conftest import REGION
+from tests.helpers import REGION
 
 ACCOUNT = "123456789012"
 MSK = f"arn:aws:kafka:{REGION}:{ACCOUNT}:cluster/orders/5f2c9a8e-1b2d-4c3e-9f4a-0a1b2c3d4e5f-3"

@@ -10,19 +10,7 @@ import yaml
 
 from esmctl.metrics import time_range
 from esmctl.status import parse_duration
-from tests.conftest import client
-
-
-def put_age(box, function: str, values_ms: list[tuple[int, float]], resource: str | None = None):
-    """IteratorAge data points `minutes_ago -> value` for a function (dimension FunctionName[, Resource])."""
-    dims = [{"Name": "FunctionName", "Value": function}]
-    if resource:
-        dims.append({"Name": "Resource", "Value": resource})
-    now = datetime.now(timezone.utc)
-    client(box, "cloudwatch").put_metric_data(Namespace="AWS/Lambda", MetricData=[
-        {"MetricName": "IteratorAge", "Dimensions": dims, "Timestamp": now - timedelta(minutes=ago),
-         "Value": value, "Unit": "Milliseconds"} for ago, value in values_ms])
-    return [now - timedelta(minutes=ago) for ago, _ in values_ms]
+from tests.helpers import client, put_age
 
 
 def stream_mapping(box, world, fn="orders-fn", stream="orders", **kw):

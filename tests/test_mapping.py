@@ -10,7 +10,7 @@ import sys
 import click
 import yaml
 
-from tests.conftest import client
+from tests.helpers import client
 
 
 def test_round_trip_create_list_update_disable_enable_get_delete(esmctl, world, box):
@@ -350,7 +350,7 @@ def test_an_update_is_checked_against_the_kind_of_source_before_anything_is_sent
     assert r.exit_code == 252 and "two different UUIDs" in r.stderr
 
 
-def test_aws_cli_habits(esmctl, world, box):
+def test_aws_cli_habits(esmctl, world, box, monkeypatch):
     """The AWS CLI's option names, and the global options after the subcommand."""
     r = esmctl("mapping", "create", "--function-name", "jobs-fn", "--event-source-arn", world["jobs"],
                "--batch-size", "20", "--maximum-batching-window-in-seconds", "1", "--function-response-types",
@@ -364,6 +364,7 @@ def test_aws_cli_habits(esmctl, world, box):
     assert r.exit_code == 0 and [m["UUID"] for m in json.loads(r.stdout)] == [created["UUID"]]
     r = esmctl("list", "--region", "eu-west-1", "-o", "json")  # nothing there
     assert r.exit_code == 0 and json.loads(r.stdout) == []
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")  # nothing listens there: no retries to wait for
     r = esmctl("list", "--endpoint-url", "http://127.0.0.1:9", "--region", "us-east-1")
     assert r.exit_code == 1 and "cannot reach http://127.0.0.1:9" in r.stderr
 
