@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import logging
@@ -79,15 +80,20 @@ def _zip() -> bytes:
     return buf.getvalue()
 
 
-def seed(url: str, region: str = "us-east-1") -> dict[str, str]:
-    """Example functions, Kinesis streams, a DynamoDB table stream and SQS queues, with some
-    records on the streams, items in the table and messages on the `jobs` queue."""
+@functools.lru_cache(maxsize=4)
+def _clients(url: str, region: str) -> tuple[Any, ...]:
+    """The seeding clients, made once per sandbox (a test suite seeds a fresh world for every test)."""
     import boto3
 
     kw = {"endpoint_url": url, "region_name": region, "aws_access_key_id": "testing",
           "aws_secret_access_key": "testing"}
-    iam, lam = boto3.client("iam", **kw), boto3.client("lambda", **kw)
-    kinesis, ddb, sqs = boto3.client("kinesis", **kw), boto3.client("dynamodb", **kw), boto3.client("sqs", **kw)
+    return tuple(boto3.client(service, **kw) for service in ("iam", "lambda", "kinesis", "dynamodb", "sqs"))
+
+
+def seed(url: str, region: str = "us-east-1") -> dict[str, str]:
+    """Example functions, Kinesis streams, a DynamoDB table stream and SQS queues, with some
+    records on the streams, items in the table and messages on the `jobs` queue."""
+    iam, lam, kinesis, ddb, sqs = _clients(url, region)
     role = iam.create_role(RoleName="esmctl-sandbox-role", AssumeRolePolicyDocument=json.dumps({
         "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"},
                                                 "Action": "sts:AssumeRole"}]}))["Role"]["Arn"]
