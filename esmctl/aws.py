@@ -21,12 +21,11 @@ from datetime import datetime
 from typing import Any
 
 import botocore.exceptions
-import botocore.loaders
 import botocore.parsers
 import botocore.session
 from botocore.config import Config
 
-from esmctl import model
+from esmctl import model, servicemodel
 from esmctl.errors import EXIT_USAGE, EsmctlError
 
 DEFAULT_MAX_ATTEMPTS = 8
@@ -36,49 +35,6 @@ DEFAULT_MAX_ATTEMPTS = 8
 # another caller takes a share.
 LAMBDA_RATE = 15.0
 LAMBDA_BURST = 5
-
-
-class _Loader(botocore.loaders.Loader):
-    """botocore's data loader, but whether it ships a model is asked of that service's own directory.
-
-    Before loading the first model of each kind (service-2, endpoint-rule-set-1, paginators-1), botocore
-    lists every service it ships, some 440 directories and 2,700 stat calls each time: 50-110 ms of every
-    command, most of it right before the first Lambda call. The full list is still made for the message
-    of an unknown service, which is the only other use of it.
-    """
-
-    _shared: dict[str, _Loader] = {}
-
-    @classmethod
-    def for_session(cls, session: botocore.session.Session) -> _Loader:
-        """The loader botocore would make (AWS_DATA_PATH's directories first), of this class — one per data
-        path in the process, so that every session reads a model once (the checks of schema.py and the
-        Lambda client share the Lambda model)."""
-        data_path = session.get_config_variable("data_path") or ""
-        if data_path not in cls._shared:
-            extra = [os.path.expanduser(os.path.expandvars(p)) for p in data_path.split(os.pathsep)] if data_path \
-                else []
-            cls._shared[data_path] = cls(extra_search_paths=extra)
-        return cls._shared[data_path]
-
-    def list_available_services(self, type_name: str) -> _Services:
-        return _Services(self, type_name)
-
-
-class _Services:
-    """The services a loader has models of, for `name in services`; listed in full only if iterated."""
-
-    def __init__(self, loader: _Loader, type_name: str) -> None:
-        self._loader, self._type_name = loader, type_name
-
-    def __contains__(self, service_name: object) -> bool:
-        try:
-            return bool(self._loader.list_api_versions(service_name, self._type_name))
-        except botocore.exceptions.DataNotFoundError:
-            return False
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(botocore.loaders.Loader.list_available_services(self._loader, self._type_name))
 
 
 _last_collection_skipped = False
@@ -272,7 +228,7 @@ class Aws:
             if self._session is None:
                 try:
                     session = botocore.session.Session(profile=self._profile)
-                    session.register_component("data_loader", _Loader.for_session(session))
+                    session.register_component("data_loader", servicemodel.shared_loader(session))
                     if self._region:
                         session.set_config_variable("region", self._region)
                     session.get_scoped_config()  # an unknown profile fails here, once

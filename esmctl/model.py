@@ -1,7 +1,7 @@
 """What a mapping is: its kind of source, its identity, the defaults AWS fills in, one canonical form.
 
 Pure: no AWS calls. Which fields UpdateEventSourceMapping can change, and which kinds of source a
-field is for, come from botocore's service model (schema.py). What AWS fills in for a field left
+field is for, come from botocore's service model (servicemodel.py). What AWS fills in for a field left
 out, and what to send to put that default back, is written here per kind of source: botocore's
 model does not hold it.
 
@@ -23,18 +23,8 @@ from datetime import date, datetime, timedelta, timezone
 from functools import cache
 from typing import Any
 
-KINESIS = "kinesis"
-DYNAMODB = "dynamodb"
-SQS = "sqs"
-MSK = "msk"  # Amazon MSK
-KAFKA = "kafka"  # self-managed Apache Kafka
-MQ = "mq"
-DOCDB = "docdb"
-KINDS = (KINESIS, DYNAMODB, SQS, MSK, KAFKA, MQ, DOCDB)
-STREAM_TYPES = frozenset({KINESIS, DYNAMODB})
-KAFKA_TYPES = frozenset({MSK, KAFKA})
-KIND_NAMES = {KINESIS: "Kinesis", DYNAMODB: "DynamoDB", SQS: "SQS", MSK: "Amazon MSK", KAFKA: "self-managed Kafka",
-              MQ: "Amazon MQ", DOCDB: "DocumentDB"}
+from esmctl import servicemodel
+from esmctl.kinds import DOCDB, DYNAMODB, KAFKA, KAFKA_TYPES, KIND_NAMES, KINDS, KINESIS, MQ, MSK, SQS, STREAM_TYPES  # noqa: F401
 
 TRANSITIONAL_STATES = frozenset({"Creating", "Enabling", "Disabling", "Updating", "Deleting"})
 SETTLED_STATES = frozenset({"Enabled", "Disabled"})
@@ -404,9 +394,8 @@ def canonical_value(name: str, value: Any, kind: str) -> Any:
 @cache
 def config_fields() -> frozenset[str]:
     """Every field that configures a mapping (derived from botocore's model): all but identity and tags."""
-    from esmctl import schema
 
-    return frozenset(schema.member_names()) - IDENTITY_FIELDS - {"Tags"}
+    return frozenset(servicemodel.member_names()) - IDENTITY_FIELDS - {"Tags"}
 
 
 def canonical(params: dict[str, Any], kind: str) -> dict[str, Any]:
@@ -626,12 +615,11 @@ def plain(value: Any) -> Any:
 
 def replace_reasons(comparison: Comparison) -> list[str]:
     """The changes UpdateEventSourceMapping cannot make (from botocore's model): each needs a new mapping."""
-    from esmctl import schema
 
     out = []
-    immutable = schema.immutable_members()
+    immutable = servicemodel.immutable_members()
     for change in comparison.changes:
-        if change.name in schema.create_only():
+        if change.name in servicemodel.create_only():
             out.append(change.name)
         elif change.name in immutable and isinstance(change.after, dict):
             before = change.before if isinstance(change.before, dict) else {}
@@ -644,12 +632,11 @@ def replace_reasons(comparison: Comparison) -> list[str]:
 def update_params(want: Mapping, changes: list[FieldChange]) -> dict[str, Any]:
     """UpdateEventSourceMapping parameters for the changed fields: the spec's value, or what puts
     the default back for a field the spec left out."""
-    from esmctl import schema
 
-    immutable = schema.immutable_members()
+    immutable = servicemodel.immutable_members()
     out: dict[str, Any] = {}
     for change in changes:
-        if change.name not in schema.updatable():
+        if change.name not in servicemodel.updatable():
             continue
         if change.name in want.params and want.params[change.name] is not None:
             value = to_api(change.name, copy.deepcopy(want.params[change.name]))

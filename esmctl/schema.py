@@ -14,94 +14,9 @@ from functools import cache
 from typing import Any
 
 from esmctl import model
+from esmctl.servicemodel import input_shape, kinds_of
 
 Problem = tuple[str, str]  # (field path, message)
-
-
-@cache
-def _service_model():
-    import botocore.session
-
-    from esmctl.aws import _Loader
-
-    session = botocore.session.get_session()
-    session.register_component("data_loader", _Loader.for_session(session))
-    return session.get_service_model("lambda")
-
-
-def input_shape(operation: str = "CreateEventSourceMapping"):
-    return _service_model().operation_model(operation).input_shape
-
-
-def member_names(operation: str = "CreateEventSourceMapping") -> list[str]:
-    return list(input_shape(operation).members)
-
-
-# -- what the model says about the fields ----------------------------------------------------------
-# Kinds of source as the model's documentation names them in the "(Kinesis, DynamoDB Streams, Amazon
-# MSK, and self-managed Apache Kafka)" that opens a member's documentation.
-_SCOPE_WORDS = (("self-managed", model.KAFKA), ("Kinesis", model.KINESIS), ("DynamoDB", model.DYNAMODB),
-                ("SQS", model.SQS), ("MSK", model.MSK), ("MQ", model.MQ), ("DocumentDB", model.DOCDB))
-# Members the model describes in prose rather than with a scope.
-_SCOPE_OVERRIDES = {
-    "Topics": (model.MSK, model.KAFKA),
-    "SelfManagedEventSource": (model.KAFKA,),
-    "SelfManagedKafkaEventSourceConfig": (model.KAFKA,),
-    "AmazonManagedKafkaEventSourceConfig": (model.MSK,),
-    "DocumentDBEventSourceConfig": (model.DOCDB,),
-    "StartingPosition": (model.KINESIS, model.DYNAMODB, model.MSK, model.KAFKA, model.DOCDB),
-    "StartingPositionTimestamp": (model.KINESIS, model.MSK, model.KAFKA, model.DOCDB),
-}
-
-
-@cache
-def create_only() -> frozenset[str]:
-    """Members of CreateEventSourceMapping that UpdateEventSourceMapping lacks: a change means a new mapping."""
-    return frozenset(set(member_names("CreateEventSourceMapping")) - set(member_names("UpdateEventSourceMapping")))
-
-
-@cache
-def updatable() -> frozenset[str]:
-    members = set(member_names("UpdateEventSourceMapping"))
-    if "AmazonManagedKafkaEventSourceConfig" not in members:
-        import botocore
-
-        from esmctl.errors import EsmctlError
-
-        raise EsmctlError(f"botocore {botocore.__version__} is too old: its Lambda model cannot update Kafka "
-                          "settings in place, so esmctl would plan replaces; pip install 'botocore>=1.39'")
-    return frozenset(members - {"UUID", "FunctionName"})
-
-
-@cache
-def immutable_members() -> dict[str, frozenset[str]]:
-    """Nested members of updatable structures that the model's documentation says cannot be updated
-    (Kafka's ConsumerGroupId): field -> member names."""
-    out: dict[str, frozenset[str]] = {}
-    for name, shape in input_shape("UpdateEventSourceMapping").members.items():
-        if shape.type_name != "structure":
-            continue
-        fixed = frozenset(member for member, sub in shape.members.items()
-                          if re.search(r"cannot (be )?(update|change)", _text(sub.documentation)))
-        if fixed:
-            out[name] = fixed
-    return out
-
-
-@cache
-def kinds_of(member: str) -> frozenset[str]:
-    """The kinds of source a CreateEventSourceMapping member is for (every kind when the model says none)."""
-    if member in _SCOPE_OVERRIDES:
-        return frozenset(_SCOPE_OVERRIDES[member])
-    shape = input_shape().members.get(member)
-    scope = re.match(r"\s*\(([^)]*)\)", _text(shape.documentation if shape is not None else ""))
-    if not scope:
-        return frozenset(model.KINDS)
-    return frozenset(kind for word, kind in _SCOPE_WORDS if word in scope.group(1)) or frozenset(model.KINDS)
-
-
-def _text(html: str | None) -> str:
-    return re.sub(r"<[^>]+>", "", html or "")
 
 
 def did_you_mean(name: str, choices: list[str]) -> str:

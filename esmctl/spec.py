@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from esmctl import model, schema, yamldoc
+from esmctl import model, schema, servicemodel, yamldoc
 from esmctl.errors import SpecError
 
 TOP_LEVEL = ("version", "region", "defaults", "mappings")
@@ -125,7 +125,7 @@ def _check(doc: yamldoc.Document, problems: list[str]) -> tuple[str | None, list
         problems.append(f"{where}: mappings: {'is required' if entries is None else 'must be a list'}")
         entries = []
 
-    allowed = schema.member_names() + list(RESERVED)
+    allowed = servicemodel.member_names() + list(RESERVED)
     for key in defaults:
         if key not in allowed:
             problems.append(f"{doc.at(('defaults', key), key=True)}: defaults.{key}: unknown parameter"
@@ -168,7 +168,7 @@ def _mapping(doc: yamldoc.Document, base: Path, entry: Any, defaults: dict, allo
     params = {k: v for k, v in {**applied, **entry}.items() if k in allowed and v is not None}
     consumer = params.pop("Consumer", None)
     params = _to_api(params)
-    for dotted, message in schema.check_shape(params, schema.input_shape(), ""):
+    for dotted, message in schema.check_shape(params, servicemodel.input_shape(), ""):
         api = _api_path(dotted)
         problems.append(f"{where(str(api[0]), api[1:])}: {dotted}: {message}")
     if consumer is not None:
@@ -198,7 +198,7 @@ def _surprises(doc: yamldoc.Document, base: Path) -> list[str]:
 
 
 def _applies(key: str, kind: str) -> bool:
-    return not kind or key in RESERVED or kind in schema.kinds_of(key)
+    return not kind or key in RESERVED or kind in servicemodel.kinds_of(key)
 
 
 def _region(paths: list[str] | tuple[str, ...], regions: dict[str, str], mappings: list[Desired],

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from esmctl import schema
+from esmctl import servicemodel
 
 DIALECT = "https://json-schema.org/draft/2020-12/schema"
 # ${NAME}, filled from --var or the environment: accepted wherever a value is.
@@ -21,7 +21,7 @@ PLACEHOLDER = {"type": "string", "pattern": r"\$\{[A-Za-z_][A-Za-z0-9_]*\}",
 
 
 def spec_schema() -> dict[str, Any]:
-    shape = schema.input_shape()
+    shape = servicemodel.input_shape()
     mapping = _structure(shape, "mapping")
     mapping["properties"]["Consumer"] = {
         "type": "string", "minLength": 1,

@@ -14,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from esmctl import model, schema
+from esmctl import model, schema, servicemodel
 from esmctl.plan import REPLACE, UPDATE, diff
 from tests.reported import BROKER, CLUSTER, DLQ, DOCDB_CLUSTER, QUEUE, SECRET, STREAM, TABLE_STREAM, desired, reported
 
@@ -112,7 +112,7 @@ def test_removing_a_key_gives_exactly_the_update_that_restores_the_default(spec,
     kind = model.source_type(params)
     # (a spec's -1 accepts the "forever" values older mappings report: removing an explicit 10000 or
     # 604800 is no change, by design — see test_explicit_legacy_values_are_applied_but_accept_them_for_minus_one)
-    updatable = sorted(k for k in params if k in schema.updatable() and model.has_default(k, kind)
+    updatable = sorted(k for k in params if k in servicemodel.updatable() and model.has_default(k, kind)
                        and model.canonical({k: params[k]}, kind)[k] != model.DEFAULTS[k][kind]
                        and params[k] != model.LEGACY_FOREVER.get(k))
     if not updatable:
@@ -134,7 +134,7 @@ def test_removing_a_key_gives_exactly_the_update_that_restores_the_default(spec,
 def test_no_change_update_can_make_is_planned_as_a_replace(pair):
     (_, before), (_, after) = pair
     # the same identity and start: only updatable fields differ
-    for key in schema.create_only() | {"FunctionName"}:
+    for key in servicemodel.create_only() | {"FunctionName"}:
         if key in before:
             after[key] = copy.deepcopy(before[key])
         else:
@@ -146,18 +146,18 @@ def test_no_change_update_can_make_is_planned_as_a_replace(pair):
 
 # -- the model, field by field -----------------------------------------------------------------------
 def test_field_classes_come_from_botocore():
-    assert schema.create_only() == {"EventSourceArn", "StartingPosition", "StartingPositionTimestamp", "Tags",
+    assert servicemodel.create_only() == {"EventSourceArn", "StartingPosition", "StartingPositionTimestamp", "Tags",
                                     "Topics", "Queues", "SelfManagedEventSource"}
     for name in ("AmazonManagedKafkaEventSourceConfig", "SelfManagedKafkaEventSourceConfig",
                  "DocumentDBEventSourceConfig", "ProvisionedPollerConfig", "LoggingConfig"):
-        assert name in schema.updatable()
+        assert name in servicemodel.updatable()
     # read from the model's documentation ("you cannot update this value", "You cannot change ...")
-    assert schema.immutable_members() == {"AmazonManagedKafkaEventSourceConfig": {"ConsumerGroupId"},
+    assert servicemodel.immutable_members() == {"AmazonManagedKafkaEventSourceConfig": {"ConsumerGroupId"},
                                           "SelfManagedKafkaEventSourceConfig": {"ConsumerGroupId", "ConsumptionMode"}}
-    assert schema.kinds_of("ParallelizationFactor") == {"kinesis", "dynamodb"}
-    assert schema.kinds_of("ScalingConfig") == {"sqs"}
-    assert schema.kinds_of("MaximumRetryAttempts") == {"kinesis", "dynamodb", "msk", "kafka"}
-    assert schema.kinds_of("FunctionResponseTypes") == {"kinesis", "dynamodb", "msk", "kafka", "sqs"}
+    assert servicemodel.kinds_of("ParallelizationFactor") == {"kinesis", "dynamodb"}
+    assert servicemodel.kinds_of("ScalingConfig") == {"sqs"}
+    assert servicemodel.kinds_of("MaximumRetryAttempts") == {"kinesis", "dynamodb", "msk", "kafka"}
+    assert servicemodel.kinds_of("FunctionResponseTypes") == {"kinesis", "dynamodb", "msk", "kafka", "sqs"}
 
 
 @pytest.mark.parametrize("spelling", [

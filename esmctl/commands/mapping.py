@@ -93,7 +93,7 @@ def _tag(value: str) -> tuple[str, str]:
 
 def model_options(operation: str) -> list[click.Option]:
     """An option for each member of the request, named as the AWS CLI names it."""
-    from esmctl.schema import input_shape
+    from esmctl.servicemodel import input_shape
 
     out = []
     for member, shape in input_shape(operation).members.items():
@@ -212,9 +212,9 @@ def check(params: dict[str, Any], operation: str, kind: str | None = None,
           context: dict[str, Any] | None = None) -> None:
     """The model's checks, then the service's rules for the mapping's kind of source (with `context`,
     the live mapping's values, for the rules across fields): every problem, as one usage error."""
-    from esmctl import schema
+    from esmctl import schema, servicemodel
 
-    problems = schema.check_shape(params, schema.input_shape(operation), "")
+    problems = schema.check_shape(params, servicemodel.input_shape(operation), "")
     given = set(params) | ({"MaximumBatchingWindowInSeconds"} if "BatchSize" in params else set())
     problems += [(f, m) for f, m in schema.cross_field_problems({**(context or {}), **params}, kind)
                  if context is None or re.split(r"[.\[]", f)[0] in given]
