@@ -140,7 +140,6 @@ def cross_field_problems(p: dict[str, Any], kind: str | None = None) -> list[Pro
                     or name not in input_shape().members or kind in kinds_of(name):
                 continue
             sqs_destination = (kind, name) == (model.SQS, "DestinationConfig")
-            sqs_destination = (kind, name) == (model.SQS, "DestinationConfig")
             hint = ": set a dead-letter queue on the queue instead" if sqs_destination else ""
             out.append((name, f"is not for {model.KIND_NAMES[kind]} sources (only "
                         f"{', '.join(model.KIND_NAMES[k] for k in model.KINDS if k in kinds_of(name))}){hint}"))
@@ -190,6 +189,11 @@ def cross_field_problems(p: dict[str, Any], kind: str | None = None) -> list[Pro
     if p.get("ScalingConfig") and p.get("ProvisionedPollerConfig"):
         out.append(("ProvisionedPollerConfig", "cannot be combined with ScalingConfig"))
     out += _poller_problems(p.get("ProvisionedPollerConfig"), kind)
+    if p.get("LoggingConfig") and not p.get("ProvisionedPollerConfig") and kind in (model.MSK, model.KAFKA):
+        # The Lambda guide (esm-logging): "only available for Kafka event source mappings, and with
+        # Provisioned mode".
+        out.append(("LoggingConfig", "needs ProvisionedPollerConfig: Kafka event source mapping logging is only "
+                    "for provisioned mode"))
     dc = p.get("DestinationConfig")
     if isinstance(dc, dict) and dc.get("OnSuccess"):
         out.append(("DestinationConfig.OnSuccess", "is not supported for event source mappings"))

@@ -187,3 +187,11 @@ def test_identity_rules():
     a = model.source_identity({"SelfManagedEventSource": {"Endpoints": {"KAFKA_BOOTSTRAP_SERVERS": ["b:1", "a:1"]}},
                                "Topics": ["t"]})
     assert a == ("kafka://a:1,b:1", "t")
+
+
+def test_kafka_logging_needs_provisioned_mode():
+    # The Lambda guide (esm-logging): only for Kafka mappings "and with Provisioned mode".
+    msk = {"FunctionName": "orders-fn", "EventSourceArn": CLUSTER, "Topics": ["orders"], "StartingPosition": "LATEST",
+           "LoggingConfig": {"SystemLogLevel": "INFO"}}
+    assert [f for f, _ in schema.check_params(msk)] == ["LoggingConfig"]
+    assert schema.check_params({**msk, "ProvisionedPollerConfig": {"MinimumPollers": 1}}) == []
