@@ -168,9 +168,16 @@ class _Planner:
         in_sync = 0
         for d in self.desired:
             same = self.by_key.get(d.key, [])
-            current = same[0] if same else None
-            olds = self._slot_olds(d)
-            if current is not None and (d.source_arn == current.source_arn or d.source_arn is d.consumer is None):
+            if d.consumer is not None:
+                # A consumer's mappings share its name's identity across registrations: the one on the
+                # consumer's current ARN is this mapping; any on an earlier registration is the old end
+                # of a move (the name cannot be registered twice at once).
+                current = next((m for m in same if d.source_arn and m.source_arn == d.source_arn), None)
+                stale, extras = [m for m in same if m is not current], []
+            else:
+                current, stale, extras = (same[0] if same else None), [], same[1:]
+            olds = stale + self._slot_olds(d)
+            if current is not None:
                 taken.add(current.uuid)
                 change = self._in_place(d, current)
                 if change is None:
@@ -180,11 +187,9 @@ class _Planner:
                 if olds:
                     changes.append(self._finish(d, current, olds))
             else:
-                if current is not None:  # the same consumer name, re-registered: a new ARN
-                    olds = [current, *olds]
                 changes.append(self._create_or_move(d, olds))
             taken.update(m.uuid for m in olds)
-            for extra in same[1:]:
+            for extra in extras:
                 self.notes.append(Note(d.key, f"another mapping with the same identity exists ({extra.uuid}); "
                                               "it is left alone"))
                 taken.add(extra.uuid)

@@ -354,3 +354,23 @@ def test_the_pacer_keeps_every_thread_under_the_rate_and_halves_it_when_throttle
         assert pacer.rate == 9.0
     finally:
         aws_module.time.monotonic = real
+
+
+@pytest.mark.parametrize("order", ["new first", "old first"])
+def test_interrupted_move_to_a_reregistered_consumer_is_finished_whatever_the_listing_order(order):
+    # Killed after the create of a move to the consumer's new registration: both mappings exist, with the
+    # same name-based identity. The one on the old ARN is the old end of the move, whatever the order.
+    old = live({**KINESIS, "EventSourceArn": consumer_arn("fanout", epoch=1)})
+    new = live({**KINESIS, "EventSourceArn": consumer_arn("fanout", epoch=2)})
+    want = desired(KINESIS, consumer="fanout", registered=consumer_arn("fanout", epoch=2))
+    p = plan([want], [new, old] if order == "new first" else [old, new])
+    [change] = p.changes
+    assert change.action == HANDOFF and change.uuid == old.uuid and p.in_sync == 1 and not p.notes
+    assert ops(change) == ["wait-settled", "delete", "wait-gone"] and change.steps[0].uuid == new.uuid
+
+
+def test_an_unregistered_consumer_moves_every_mapping_of_its_name():
+    old = live({**KINESIS, "EventSourceArn": consumer_arn("fanout", epoch=1)})
+    [change] = plan([desired(KINESIS, consumer="fanout")], [old], positions={FN: Position(NOW, 0)}).changes
+    assert change.action == HANDOFF and change.uuid == old.uuid
+    assert ops(change)[0] == "register-consumer"
