@@ -116,7 +116,9 @@ def decrypted_filters(aws: Aws, uuid: str) -> Any:
     got = aws.get_mapping(uuid) or {}
     if got.get("FilterCriteria") is not None:
         return got["FilterCriteria"]
-    error = got.get("FilterCriteriaError") or {}
+    if not got.get("FilterCriteriaError"):
+        return {}  # read with kms:Decrypt, and there are none
+    error = got["FilterCriteriaError"]
     why = f"{error.get('ErrorCode', 'no FilterCriteria')}: {error.get('Message', '')}".strip(": ")
     return model.unreadable(f"encrypted with {got.get('KMSKeyArn', 'a KMS key')}; {why}; kms:Decrypt on that "
                             "key lets esmctl read them")

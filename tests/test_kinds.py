@@ -133,6 +133,21 @@ def test_kms_encrypted_filters_are_read_with_get_and_never_changed_blind(esmctl,
     assert "FilterCriteria" not in r.stdout and "left out of the export" in r.stderr
 
 
+def test_filters_are_added_to_a_mapping_with_a_kms_key_and_none(esmctl, world, box, tmp_path):
+    # The listing shows null filters whenever a KMS key is set; a Get with no FilterCriteria and no
+    # FilterCriteriaError means there are none, so adding some is an ordinary update.
+    assert esmctl("apply", spec_file(tmp_path, [kinesis(world, KMSKeyArn=KMS_KEY)])).exit_code == 0
+    filters = {"Filters": [{"Pattern": {"body": {"kind": ["a"]}}}]}
+    path = spec_file(tmp_path, [kinesis(world, KMSKeyArn=KMS_KEY, FilterCriteria=filters)])
+    doc = plan(esmctl, path)
+    assert [c["action"] for c in doc["changes"]] == ["update"] and doc["notes"] == []
+    assert esmctl("apply", path).exit_code == 0
+    assert esmctl("diff", path).exit_code == 0
+    box.proxy.kms_decrypt_denied = True  # and unreadable ones are said, even when the spec has none
+    doc = plan(esmctl, spec_file(tmp_path, [kinesis(world, KMSKeyArn=KMS_KEY)]))
+    assert doc["changes"] == [] and "cannot be read" in doc["notes"][0]["note"]
+
+
 def test_timestamps_round_trip_in_any_spelling(esmctl, world, box, tmp_path):
     at = {"StartingPosition": "AT_TIMESTAMP", "StartingPositionTimestamp": "2024-01-01T02:00:00+02:00"}
     path = spec_file(tmp_path, [kinesis(world, **at)])
