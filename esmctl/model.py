@@ -632,13 +632,15 @@ def replace_reasons(comparison: Comparison) -> list[str]:
 def update_params(want: Mapping, changes: list[FieldChange]) -> dict[str, Any]:
     """UpdateEventSourceMapping parameters for the changed fields: the spec's value, or what puts
     the default back for a field the spec left out."""
-
     immutable = servicemodel.immutable_members()
     out: dict[str, Any] = {}
     for change in changes:
         if change.name not in servicemodel.updatable():
             continue
-        if change.name in want.params and want.params[change.name] is not None:
+        if change.name in MEMBERWISE:  # members left out are sent as their defaults, which AWS may keep
+            given = copy.deepcopy(want.params.get(change.name) or {})
+            value = to_api(change.name, {**NESTED_DEFAULTS.get(change.name, {}).get(want.kind, {}), **given})
+        elif change.name in want.params and want.params[change.name] is not None:
             value = to_api(change.name, copy.deepcopy(want.params[change.name]))
         else:
             value = clear_value(change.name, want.kind)

@@ -96,6 +96,12 @@ def test_documentdb_full_document_is_aws_default_and_changes_in_place(esmctl, wo
     assert esmctl("apply", path).exit_code == 0
     [m] = mappings(box)
     assert m["DocumentDBEventSourceConfig"]["FullDocument"] == "UpdateLookup"
+    del doc["DocumentDBEventSourceConfig"]["FullDocument"]  # removed: AWS's default comes back, once
+    path = spec_file(tmp_path, [doc])
+    assert esmctl("apply", path).exit_code == 0
+    assert esmctl("diff", path).exit_code == 0
+    [m] = mappings(box)
+    assert m["DocumentDBEventSourceConfig"]["FullDocument"] == "Default"
 
 
 def test_removing_a_destination_is_accepted_and_a_kafka_window_says_it_cannot(esmctl, world, box, tmp_path):

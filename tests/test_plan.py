@@ -157,6 +157,10 @@ def test_kafka_schema_registry_and_documentdb_full_document_change_in_place():
                                                                        "FullDocument": "UpdateLookup"}})],
                     [live(doc)]).changes
     assert change.action == UPDATE
+    lookup = {**doc, "DocumentDBEventSourceConfig": {"DatabaseName": "orders", "FullDocument": "UpdateLookup"}}
+    [change] = plan([desired(doc)], [live(lookup)]).changes  # removed from the spec: the default is sent
+    assert change.steps[0].params == {"DocumentDBEventSourceConfig": {"DatabaseName": "orders",
+                                                                      "FullDocument": "Default"}}
 
 
 def test_partial_provisioned_poller_config_is_filled_like_aws():
