@@ -194,6 +194,12 @@ def cross_field_problems(p: dict[str, Any], kind: str | None = None) -> list[Pro
         # Provisioned mode".
         out.append(("LoggingConfig", "needs ProvisionedPollerConfig: Kafka event source mapping logging is only "
                     "for provisioned mode"))
+    tags = p.get("Tags")
+    if isinstance(tags, dict):
+        for key in tags:
+            if isinstance(key, str) and key.lower().startswith(model.RESERVED_TAG_PREFIXES):
+                owner = "AWS" if key.lower().startswith("aws:") else "esmctl's own bookkeeping (hand-offs)"
+                out.append((f"Tags.{key}", f"the {key.split(':')[0]}: prefix is reserved for {owner}"))
     dc = p.get("DestinationConfig")
     if isinstance(dc, dict) and dc.get("OnSuccess"):
         out.append(("DestinationConfig.OnSuccess", "is not supported for event source mappings"))

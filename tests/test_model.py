@@ -195,3 +195,11 @@ def test_kafka_logging_needs_provisioned_mode():
            "LoggingConfig": {"SystemLogLevel": "INFO"}}
     assert [f for f, _ in schema.check_params(msk)] == ["LoggingConfig"]
     assert schema.check_params({**msk, "ProvisionedPollerConfig": {"MinimumPollers": 1}}) == []
+
+
+@pytest.mark.parametrize("key", ["aws:owner", "esmctl:owner", "AWS:x"])
+def test_reserved_tag_keys_are_refused(key):
+    # esmctl never manages them (they would drift forever), and AWS refuses aws: keys.
+    sqs = {"FunctionName": "orders-fn", "EventSourceArn": QUEUE, "Tags": {key: "me", "team": "a"}}
+    [(field, message)] = schema.check_params(sqs)
+    assert field == f"Tags.{key}" and "reserved" in message
