@@ -53,13 +53,13 @@ def _console_colour(settings: Settings) -> dict[str, Any]:
 def stdout_console(settings: Settings):  # -> rich.console.Console
     from rich.console import Console
 
-    return Console(highlight=False, soft_wrap=False, **_console_colour(settings))
+    return Console(highlight=False, soft_wrap=False, emoji=False, **_console_colour(settings))
 
 
 def stderr_console(settings: Settings):
     from rich.console import Console
 
-    return Console(stderr=True, highlight=False, **_console_colour(settings))
+    return Console(stderr=True, highlight=False, emoji=False, **_console_colour(settings))
 
 
 # -- tables ----------------------------------------------------------------------------------------

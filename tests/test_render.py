@@ -458,3 +458,15 @@ def test_status_and_list_in_a_real_terminal(world, box, esmctl_process):
         assert code == 0, text + errors
         shown = check(text, columns, render.MAPPING_COLUMNS, [render.mapping_row(m) for m in items])
         assert sorted(r["UUID"][0] for r in shown.rows) == sorted(made)
+
+
+def test_arns_are_shown_as_they_are_not_as_emoji_or_markup(terminal):
+    # rich would turn ":secret:" (every Secrets Manager ARN) into an emoji and "[...]" into markup.
+    from esmctl.plan import diff
+    from tests.reported import BROKER, SECRET, desired
+
+    mq = {"EventSourceArn": BROKER, "Queues": ["q[1]"], "SourceAccessConfigurations": [{"Type": "BASIC_AUTH",
+                                                                                        "URI": SECRET}]}
+    out = terminal(200)
+    render.plan(PLAIN, diff([desired(mq)], []))
+    assert SECRET in out.getvalue() and "q[1]" in out.getvalue()
