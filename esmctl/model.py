@@ -89,6 +89,15 @@ NO_WAY_BACK: dict[str, str] = {
     "LoggingConfig": "AWS documents no way to unset it in place",
     "SourceAccessConfigurations": "it is required for this kind of source",
 }
+# Self-managed Kafka in ConsumptionMode Queue (a share group): AWS's defaults that differ from Stream mode's
+# (botocore's model: "the value -1 (infinite retries) is not supported and the default is 0").
+QUEUE_MODE_DEFAULTS: dict[str, Any] = {"MaximumRetryAttempts": 0}
+
+
+def queue_mode(params: dict[str, Any]) -> bool:
+    return ((params.get("SelfManagedKafkaEventSourceConfig") or {}).get("ConsumptionMode") == "Queue")
+
+
 # Older mappings report the pre-2020 "forever" values; a spec's -1 (or nothing) accepts them.
 LEGACY_FOREVER = {"MaximumRetryAttempts": 10000, "MaximumRecordAgeInSeconds": 604800}
 
@@ -407,6 +416,9 @@ def canonical(params: dict[str, Any], kind: str) -> dict[str, Any]:
             out[name] = canonical_value(name, value, kind)
     if "Enabled" not in out and params.get("State"):
         out["Enabled"] = params["State"] not in ("Disabled", "Disabling")
+    if kind == KAFKA and queue_mode(out):
+        for name, value in QUEUE_MODE_DEFAULTS.items():
+            out.setdefault(name, value)
     for name, per_kind in DEFAULTS.items():
         if name not in out and kind in per_kind:
             out[name] = _copied(per_kind[kind])
@@ -644,6 +656,8 @@ def update_params(want: Mapping, changes: list[FieldChange]) -> dict[str, Any]:
             value = to_api(change.name, {**NESTED_DEFAULTS.get(change.name, {}).get(want.kind, {}), **given})
         elif change.name in want.params and want.params[change.name] is not None:
             value = to_api(change.name, copy.deepcopy(want.params[change.name]))
+        elif want.kind == KAFKA and queue_mode(want.config) and change.name in QUEUE_MODE_DEFAULTS:
+            value = QUEUE_MODE_DEFAULTS[change.name]
         else:
             value = clear_value(change.name, want.kind)
         if change.name in immutable and isinstance(value, dict):

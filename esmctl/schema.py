@@ -145,7 +145,17 @@ def cross_field_problems(p: dict[str, Any], kind: str | None = None) -> list[Pro
                         f"{', '.join(model.KIND_NAMES[k] for k in model.KINDS if k in kinds_of(name))}){hint}"))
     pos = p.get("StartingPosition")
     needs_position = (model.KINESIS, model.DYNAMODB, model.MSK, model.KAFKA)
-    if kind in needs_position and not pos and "UUID" not in p:
+    if kind == model.KAFKA and model.queue_mode(p):
+        # botocore's model: "When ConsumptionMode is Queue, the StartingPosition, StartingPositionTimestamp,
+        # and MaximumBatchingWindowInSeconds parameters are not supported"; nor is -1 retries.
+        for name in ("StartingPosition", "StartingPositionTimestamp", "MaximumBatchingWindowInSeconds"):
+            if p.get(name) is not None:
+                out.append((name, "is not supported with SelfManagedKafkaEventSourceConfig.ConsumptionMode Queue"))
+        if p.get("MaximumRetryAttempts") == -1:
+            out.append(("MaximumRetryAttempts", "cannot be -1 (infinite) with ConsumptionMode Queue: 0 (the "
+                        "default) to 10000"))
+        pos = needs_position = None
+    if needs_position and kind in needs_position and not pos and "UUID" not in p:
         choices = "TRIM_HORIZON, LATEST" + (", AT_TIMESTAMP" if kind != model.DYNAMODB else "")
         out.append(("StartingPosition", f"is required for a {model.KIND_NAMES[kind]} source ({choices})"))
     if pos == "AT_TIMESTAMP":
@@ -194,6 +204,12 @@ def cross_field_problems(p: dict[str, Any], kind: str | None = None) -> list[Pro
         # Provisioned mode".
         out.append(("LoggingConfig", "needs ProvisionedPollerConfig: Kafka event source mapping logging is only "
                     "for provisioned mode"))
+    metrics = (p.get("MetricsConfig") or {}).get("Metrics") if isinstance(p.get("MetricsConfig"), dict) else None
+    if kind and kind not in (model.MSK, model.KAFKA) and isinstance(metrics, list):
+        for name in ("ErrorCount", "KafkaMetrics"):  # botocore's model: "(Amazon MSK and self-managed Apache Kafka)"
+            if name in metrics:
+                out.append(("MetricsConfig.Metrics", f"{name} is only for Kafka sources (Amazon MSK, self-managed "
+                            "Kafka)"))
     tags = p.get("Tags")
     if isinstance(tags, dict):
         for key in tags:

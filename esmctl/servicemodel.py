@@ -99,6 +99,9 @@ _SCOPE_OVERRIDES = {
     "DocumentDBEventSourceConfig": (kinds.DOCDB,),
     "StartingPosition": (kinds.KINESIS, kinds.DYNAMODB, kinds.MSK, kinds.KAFKA, kinds.DOCDB),
     "StartingPositionTimestamp": (kinds.KINESIS, kinds.MSK, kinds.KAFKA, kinds.DOCDB),
+    # Secrets and network settings of the sources Lambda connects to itself (the SourceAccessConfiguration
+    # shape's types: BASIC_AUTH for MQ and DocumentDB, SASL, TLS and VPC for Kafka).
+    "SourceAccessConfigurations": (kinds.MSK, kinds.KAFKA, kinds.MQ, kinds.DOCDB),
 }
 
 

@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from esmctl import model, schema, servicemodel
 from esmctl.plan import REPLACE, UPDATE, diff
 from tests.reported import BROKER, CLUSTER, DLQ, DOCDB_CLUSTER, QUEUE, SECRET, STREAM, TABLE_STREAM, desired, reported
+from tests.reported import live as live_mapping
 
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -203,3 +204,32 @@ def test_reserved_tag_keys_are_refused(key):
     sqs = {"FunctionName": "orders-fn", "EventSourceArn": QUEUE, "Tags": {key: "me", "team": "a"}}
     [(field, message)] = schema.check_params(sqs)
     assert field == f"Tags.{key}" and "reserved" in message
+
+
+SMK_QUEUE = {"FunctionName": "orders-fn", "Topics": ["events"],
+             "SelfManagedEventSource": {"Endpoints": {"KAFKA_BOOTSTRAP_SERVERS": ["b1:9092"]}},
+             "SelfManagedKafkaEventSourceConfig": {"ConsumptionMode": "Queue"}}
+
+
+def test_kafka_queue_mode_takes_no_position_or_window_and_no_infinite_retries():
+    assert schema.check_params(SMK_QUEUE) == []  # no StartingPosition needed
+    bad = {**SMK_QUEUE, "StartingPosition": "LATEST", "MaximumBatchingWindowInSeconds": 5, "MaximumRetryAttempts": -1}
+    assert sorted(f for f, _ in schema.check_params(bad)) == [
+        "MaximumBatchingWindowInSeconds", "MaximumRetryAttempts", "StartingPosition"]
+
+
+def test_kafka_queue_mode_defaults_are_aws_queue_mode_defaults():
+    # AWS reports MaximumRetryAttempts 0 in Queue mode: a spec without it is in sync, and removing it sends 0.
+    assert diff([desired(SMK_QUEUE)], [live_mapping({**SMK_QUEUE, "MaximumRetryAttempts": 0})]).empty
+    [change] = diff([desired(SMK_QUEUE)], [live_mapping({**SMK_QUEUE, "MaximumRetryAttempts": 3})]).changes
+    assert change.steps[0].params == {"MaximumRetryAttempts": 0}
+
+
+@pytest.mark.parametrize("params,field", [
+    ({"EventSourceArn": QUEUE, "SourceAccessConfigurations": [{"Type": "BASIC_AUTH", "URI": SECRET}]},
+     "SourceAccessConfigurations"),
+    ({"EventSourceArn": STREAM, "StartingPosition": "LATEST", "MetricsConfig": {"Metrics": ["KafkaMetrics"]}},
+     "MetricsConfig.Metrics"),
+])
+def test_settings_for_other_kinds_of_source_are_refused(params, field):
+    assert [f for f, _ in schema.check_params({"FunctionName": "orders-fn", **params})] == [field]
