@@ -134,6 +134,14 @@ def cross_field_problems(p: dict[str, Any], kind: str | None = None) -> list[Pro
     """The service's rules that botocore's model does not enforce (lambda-esm-facts.md)."""
     kind = kind if kind is not None else model.source_type(p)
     out: list[Problem] = []
+    if not kind and "UUID" not in p:
+        if not p.get("EventSourceArn"):
+            out.append(("EventSourceArn", "is required (for a self-managed Kafka cluster, SelfManagedEventSource "
+                        "instead)"))
+        elif isinstance(p["EventSourceArn"], str) and model.arn_service(p["EventSourceArn"]):
+            out.append(("EventSourceArn", f"is not a source Lambda reads ({model.arn_service(p['EventSourceArn'])}): "
+                        "a Kinesis stream or consumer, a DynamoDB stream, an SQS queue, an MSK cluster, an MQ "
+                        "broker or a DocumentDB cluster"))
     if kind:
         for name in p:
             if name in ("FunctionName", "EventSourceArn", "Enabled", "Tags", "UUID") \

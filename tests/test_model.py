@@ -233,3 +233,12 @@ def test_kafka_queue_mode_defaults_are_aws_queue_mode_defaults():
 ])
 def test_settings_for_other_kinds_of_source_are_refused(params, field):
     assert [f for f, _ in schema.check_params({"FunctionName": "orders-fn", **params})] == [field]
+
+
+@pytest.mark.parametrize("source,message", [
+    ({}, "is required"),
+    ({"EventSourceArn": "arn:aws:sns:us-east-1:123456789012:topic"}, "is not a source Lambda reads (sns)"),
+])
+def test_a_mapping_needs_a_source_lambda_reads(source, message):
+    [(field, text)] = schema.check_params({"FunctionName": "orders-fn", **source})
+    assert field == "EventSourceArn" and message in text
