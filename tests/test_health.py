@@ -126,6 +126,26 @@ def test_durations():
 def test_bad_duration_is_a_usage_error(esmctl):
     r = esmctl("status", "--window", "soon")
     assert r.exit_code == 252 and "not a duration" in r.stderr
+    # a refresh every 0 s would list the mappings and read CloudWatch in a busy loop
+    for option, value in (("--interval", "0"), ("--interval", "1s"), ("--window", "0s"), ("--window", "30s")):
+        r = esmctl("status", "--watch", option, value)
+        assert r.exit_code == 252 and "too short" in r.stderr, (option, value)
+
+
+def test_watch_with_json_prints_a_json_line_per_refresh(esmctl, world, box, monkeypatch):
+    stream_mapping(box, world)
+    ticks = []
+
+    def sleep(_seconds):
+        ticks.append(1)
+        if len(ticks) == 2:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr("esmctl.commands.health.time.sleep", sleep)
+    r = esmctl("status", "--watch", "-o", "json")
+    lines = r.stdout.splitlines()
+    assert r.exit_code == 0 and len(lines) == 2
+    assert all(json.loads(line)[0]["State"] == "Enabled" for line in lines)
 
 
 def test_watch_prints_plain_blocks_when_not_a_terminal(esmctl, world, box, monkeypatch):
@@ -138,7 +158,7 @@ def test_watch_prints_plain_blocks_when_not_a_terminal(esmctl, world, box, monke
             raise KeyboardInterrupt
 
     monkeypatch.setattr("esmctl.commands.health.time.sleep", sleep)
-    r = esmctl("status", "--watch", "--interval", "1s")
+    r = esmctl("status", "--watch", "--interval", "2s")
     assert r.exit_code == 0
     assert r.stdout.count("kinesis:orders") == 2 and "\x1b[" not in r.stdout
 

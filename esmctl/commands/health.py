@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 import time
 from typing import Any
@@ -18,6 +19,9 @@ from esmctl.render import ident, prose
 class Duration(click.ParamType):
     name = "duration"
 
+    def __init__(self, minimum: float = 0, why: str = "") -> None:
+        self.minimum, self.why = minimum, why  # seconds
+
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None):
         from datetime import timedelta
 
@@ -26,9 +30,12 @@ class Duration(click.ParamType):
         from esmctl.status import parse_duration
 
         try:
-            return parse_duration(value)
+            parsed = parse_duration(value)
         except ValueError as exc:
             self.fail(str(exc), param, ctx)
+        if parsed.total_seconds() < self.minimum:
+            self.fail(f"{value!r} is too short: at least {self.minimum:g}s{self.why}", param, ctx)
+        return parsed
 
 
 class MaxLag(click.ParamType):
@@ -143,14 +150,16 @@ def _print_status(settings: Settings, healths: list[Any], trend: bool = False) -
 @click.option("--function", "functions", multiple=True, metavar="NAME|ARN",
               shell_complete=complete_function, help="Only these functions; repeatable.")
 @click.option("--source", "sources", multiple=True, metavar="ARN", help="Only these sources; repeatable.")
-@click.option("--window", type=Duration(), default="15m", show_default=True,
+@click.option("--window", type=Duration(60, " (CloudWatch's datapoints are a minute each)"), default="15m",
+              show_default=True,
               help="Lag is the Maximum over this window (90s, 15m, 1h); over 15m, a terminal shows its trend.")
 @click.option("--max-lag", "max_lag", multiple=True, type=MaxLag(), metavar="LAG",
               help="Unhealthy when lag is over this: a duration (5m) for streams and queues, a number of records "
                    "(50000) for Kafka; repeatable.")
 @click.option("--max-iterator-age", type=Duration(), hidden=True, help="Same as --max-lag with a duration.")
 @click.option("--watch", is_flag=True, help="Refresh in place until Ctrl-C.")
-@click.option("--interval", type=Duration(), default="10s", show_default=True, help="Refresh interval with --watch.")
+@click.option("--interval", type=Duration(2, " (each refresh lists the mappings and reads CloudWatch)"), default="10s",
+              show_default=True, help="Refresh interval with --watch (2s or more); with -o json, a line each.")
 @var_option
 @common_options
 @pass_settings
@@ -195,9 +204,14 @@ def status_cmd(settings: Settings, files: tuple[str, ...], functions: tuple[str,
                     live.update(_status_renderable(healths, live.console.width), refresh=True)
                     time.sleep(interval.total_seconds())
         else:
-            while True:  # CI: plain output, one block per refresh
+            while True:  # CI: plain output, one block per refresh; JSON Lines with -o json
                 healths = once()
-                _print_status(settings, healths)
+                if settings.output == "json":
+                    from esmctl.render import jsonable
+
+                    click.echo(json.dumps(jsonable([h.document() for h in healths]), separators=(",", ":")))
+                else:
+                    _print_status(settings, healths)
                 click.echo(f"# {time.strftime('%H:%M:%S')}: {sum(not h.healthy for h in healths)} unhealthy",
                            err=True)
                 sys.stdout.flush()
