@@ -39,6 +39,16 @@ def test_every_command_prints_one_json_document(esmctl, world, box, tmp_path):
         one_document(esmctl(*command, "-o", "json"))
 
 
+def test_a_refused_apply_prints_the_plan_not_applied(esmctl, world, box, tmp_path):
+    assert esmctl("apply", spec_file(tmp_path, [kinesis(world)])).exit_code == 0
+    replace = spec_file(tmp_path, [kinesis(world, StartingPosition="LATEST")], name="replace.yaml")
+    for extra in ([], ["--yes"]):  # no confirmation; then no --allow-replace
+        r = esmctl("apply", replace, "-o", "json", *extra)
+        doc = one_document(r)
+        assert r.exit_code == 1 and doc["applied"] is False and doc["results"] == []
+        assert [c["action"] for c in doc["plan"]["changes"]] == ["replace"]
+
+
 def test_markdown_plans_are_fenced_with_the_summary_outside(esmctl, world, box, tmp_path):
     client(box, "lambda", direct=False).create_event_source_mapping(
         FunctionName="orders-fn", EventSourceArn=world["orders"], StartingPosition="TRIM_HORIZON")

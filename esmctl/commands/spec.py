@@ -157,15 +157,20 @@ def apply_cmd(settings: Settings, files: tuple[str, ...], prune: bool, variables
         if machine:
             render.dump(settings, render.apply_document(planned, [], applied=False))
         return
-    blocked = [c for c in planned.changes if c.needs_allow_replace and not allow_replace]
-    if blocked:
-        what = "; ".join(f"{c.title()}: {c.reason}" for c in blocked)
-        raise EsmctlError(f"refusing to replace without --allow-replace (a new stream mapping does not keep the "
-                          f"old one's position): {what}")
-    destructive = [c for c in planned.changes if c.destructive]
-    if destructive:
-        confirm(f"{len(destructive)} change(s) delete, replace or hand off mappings. Go on?", yes,
-                f"refusing to delete, replace or hand off {len(destructive)} mapping(s) without confirmation")
+    try:
+        blocked = [c for c in planned.changes if c.needs_allow_replace and not allow_replace]
+        if blocked:
+            what = "; ".join(f"{c.title()}: {c.reason}" for c in blocked)
+            raise EsmctlError(f"refusing to replace without --allow-replace (a new stream mapping does not keep "
+                              f"the old one's position): {what}")
+        destructive = [c for c in planned.changes if c.destructive]
+        if destructive:
+            confirm(f"{len(destructive)} change(s) delete, replace or hand off mappings. Go on?", yes,
+                    f"refusing to delete, replace or hand off {len(destructive)} mapping(s) without confirmation")
+    except EsmctlError:
+        if machine:  # the one documented shape, nothing applied; the reason on stderr, exit 1
+            render.dump(settings, render.apply_document(planned, [], applied=False))
+        raise
 
     with render.progress(settings, f"applying {len(planned.changes)} change(s)", len(planned.changes)) as advance:
         def step(r: Any) -> None:
