@@ -12,6 +12,7 @@ leaves out the least important columns that do not fit and says so under the tab
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -273,10 +274,16 @@ def message(settings: Settings, text: str) -> None:
     click.echo(text, err=True)
 
 
+def animated(settings: Settings) -> bool:
+    """Spinners, bars and in-place refreshes: only at a terminal that may get escape codes. With
+    --no-color (or NO_COLOR, or TERM=dumb) output is plain text, cursor movements included."""
+    return sys.stderr.isatty() and color_enabled(settings) and os.environ.get("TERM") != "dumb"
+
+
 @contextmanager
 def spinner(settings: Settings, text: str) -> Iterator[Any]:
     """A spinner on stderr at a terminal; silence in CI. Yields a function to update its text."""
-    if not sys.stderr.isatty():
+    if not animated(settings):
         yield lambda _text: None
         return
     with stderr_console(settings).status(text) as status:
@@ -286,7 +293,7 @@ def spinner(settings: Settings, text: str) -> Iterator[Any]:
 @contextmanager
 def progress(settings: Settings, text: str, total: int) -> Iterator[Any]:
     """A progress bar on stderr at a terminal, a line per step otherwise. Yields `advance(line)`."""
-    if not sys.stderr.isatty():
+    if not animated(settings):
         yield lambda line: click.echo(line, err=True)
         return
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn

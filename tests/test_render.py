@@ -470,3 +470,19 @@ def test_arns_are_shown_as_they_are_not_as_emoji_or_markup(terminal):
     out = terminal(200)
     render.plan(PLAIN, diff([desired(mq)], []))
     assert SECRET in out.getvalue() and "q[1]" in out.getvalue()
+
+
+@pytest.mark.parametrize("color", [False, True])
+def test_no_color_means_no_spinners_or_cursor_movements_either(monkeypatch, color):
+    err = Terminal()
+    monkeypatch.setattr(sys, "stderr", err)
+    monkeypatch.setenv("TERM", "xterm-256color")
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    settings = Settings(color=color)
+    with render.spinner(settings, "waiting"):
+        pass
+    with render.progress(settings, "applying", 1) as advance:
+        advance("ok: create orders-fn")
+    assert ("\x1b[" in err.getvalue()) is color
+    if not color:
+        assert err.getvalue() == "ok: create orders-fn\n"

@@ -192,7 +192,9 @@ def status_cmd(settings: Settings, files: tuple[str, ...], functions: tuple[str,
         return code(healths)
     healths: list[Any] = []
     try:
-        if sys.stdout.isatty() and settings.output == "table":
+        from esmctl.render import animated
+
+        if sys.stdout.isatty() and animated(settings) and settings.output == "table":
             from rich.live import Live
 
             from esmctl.render import stdout_console
