@@ -68,11 +68,14 @@ def _set_aws(ctx: click.Context, param: click.Parameter, value: str | None) -> N
         settings.region_from_flag = True
 
 
-def common_options(f: Callable[..., Any]) -> Callable[..., Any]:
+def common_options(f: Callable[..., Any] | None = None, *, aws: bool = True) -> Any:
     """The global options, accepted after the subcommand too, as the AWS CLI does
-    (`esmctl list --region eu-west-1 -o json`)."""
+    (`esmctl list --region eu-west-1 -o json`). `aws=False`: a command that calls no AWS API (the
+    sandbox, which has a --region of its own) takes only -o, --no-color and -v."""
+    if f is None:
+        return lambda g: common_options(g, aws=aws)
     for name, text in (("--profile", "AWS profile."), ("--region", "AWS region."),
-                       ("--endpoint-url", "Send AWS calls here, e.g. the sandbox.")):
+                       ("--endpoint-url", "Send AWS calls here, e.g. the sandbox.")) if aws else ():
         f = click.option(name, default=None, expose_value=False, callback=_set_aws, is_eager=True, help=text)(f)
     f = click.option("-o", "--output", type=click.Choice(OUTPUT_FORMATS), default=None, expose_value=False,
                      callback=_set_output, is_eager=True, help="Output format.")(f)

@@ -369,6 +369,19 @@ def test_aws_cli_habits(esmctl, world, box, monkeypatch):
     assert r.exit_code == 1 and "cannot reach http://127.0.0.1:9" in r.stderr
 
 
+def test_global_options_after_every_command_and_group(esmctl, world, box):
+    r = esmctl("mapping", "--region", "eu-west-1", "list", "-o", "json")  # a group takes them too
+    assert r.exit_code == 0 and json.loads(r.stdout) == []
+    r = esmctl("consumer", "--no-color", "list", "--stream", "orders", "-o", "json")
+    assert r.exit_code == 0 and json.loads(r.stdout) == []
+    import yaml
+
+    schema = esmctl("schema", "-o", "yaml")
+    assert schema.exit_code == 0 and yaml.safe_load(schema.stdout)["$schema"].endswith("2020-12/schema")
+    assert esmctl("completion", "bash", "--region", "us-east-1", "--no-color").exit_code == 0
+    assert esmctl("sandbox", "-v", "--no-color", "--help").exit_code == 0
+
+
 def test_no_color_in_any_spelling(esmctl, world, box, monkeypatch):
     for value in ("1", "yes", "true", "anything"):
         monkeypatch.setenv("NO_COLOR", value)

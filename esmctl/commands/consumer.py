@@ -65,6 +65,7 @@ stream_option = click.option("--stream", metavar="NAME|ARN",
 
 
 @click.group("consumer")
+@common_options
 def group() -> None:
     """Kinesis enhanced fan-out consumers: register, list (with the mappings that use them), deregister."""
 

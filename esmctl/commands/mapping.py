@@ -283,6 +283,7 @@ class _LazyGroup(click.Group):
 
 
 @click.group("mapping", cls=_LazyGroup)
+@common_options
 def group() -> None:
     """Create, read, change and delete event source mappings one at a time."""
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import click
 
+from esmctl.context import common_options
+
 
 @click.command("sandbox")
 @click.option("--port", type=int, default=4566, show_default=True, help="Port on 127.0.0.1.")
@@ -14,6 +16,7 @@ import click
                    "(orders-fn healthy, audit-fn lagging, jobs-fn failing). Default: on with --seed.")
 @click.option("--raw", is_flag=True, help="Plain moto, without the layer that makes it act like AWS.")
 @click.option("--region", "seed_region", default="us-east-1", show_default=True, help="Region to seed.")
+@common_options(aws=False)
 def sandbox(port: int, seed: bool, playground: bool | None, raw: bool, seed_region: str) -> None:
     """Run a local emulator of Lambda, Kinesis, DynamoDB, SQS and CloudWatch (moto) until Ctrl-C.
 

@@ -8,7 +8,7 @@ import time
 
 import click
 
-from esmctl.context import Settings
+from esmctl.context import Settings, common_options, pass_settings
 
 SHELLS = ("bash", "zsh", "fish")
 COMPLETE_VAR = "_ESMCTL_COMPLETE"
@@ -19,7 +19,9 @@ CACHE_SECONDS = 10
 @click.option("--check", "files", multiple=True, type=click.Path(dir_okay=False, allow_dash=True), metavar="FILE",
               help="Check spec files against the schema (needs the jsonschema package); repeatable.")
 @click.argument("paths", nargs=-1, type=click.Path(dir_okay=False, allow_dash=True))
-def schema_cmd(files: tuple[str, ...], paths: tuple[str, ...]) -> None:
+@common_options
+@pass_settings
+def schema_cmd(settings: Settings, files: tuple[str, ...], paths: tuple[str, ...]) -> None:
     """Print the spec format as a JSON Schema (draft 2020-12), made from botocore's model.
 
     \b
@@ -34,7 +36,12 @@ def schema_cmd(files: tuple[str, ...], paths: tuple[str, ...]) -> None:
     document = spec_schema()
     targets = files + paths
     if not targets:
-        click.echo(json.dumps(document, indent=2))
+        if settings.output == "yaml":
+            from esmctl.render import dump
+
+            dump(settings, document)
+        else:  # a JSON Schema is JSON, whatever table/markdown would mean
+            click.echo(json.dumps(document, indent=2))
         return
     try:
         import jsonschema
@@ -75,6 +82,7 @@ def _json_like(value):  # noqa: ANN001, ANN202
 
 @click.command("completion")
 @click.argument("shell", type=click.Choice(SHELLS))
+@common_options
 def completion_cmd(shell: str) -> None:
     """Print the shell completion script.
 
