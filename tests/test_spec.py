@@ -140,6 +140,9 @@ def test_oversized_and_missing_files(esmctl, tmp_path, offline):
     assert r.exit_code == 1 and f"{path}:1:1: spec: more than 1000000 bytes" in r.stderr
     r = esmctl("validate", str(tmp_path / "nope.yaml"))
     assert r.exit_code == 1 and "cannot read" in r.stderr
+    for command in ("validate", "plan", "diff", "apply", "status", "doctor"):  # a directory: the same, not usage
+        r = esmctl(command, str(tmp_path))
+        assert r.exit_code == 1 and f"{tmp_path}:1:1: spec: cannot read: Is a directory" in r.stderr, command
 
 
 def test_structure_errors(esmctl, tmp_path, offline):

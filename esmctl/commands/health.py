@@ -146,7 +146,7 @@ def _print_status(settings: Settings, healths: list[Any], trend: bool = False) -
 
 
 @click.command("status")
-@click.argument("files", nargs=-1, type=click.Path(dir_okay=False, allow_dash=True))
+@click.argument("files", nargs=-1, type=click.Path(allow_dash=True))
 @click.option("--function", "functions", multiple=True, metavar="NAME|ARN",
               shell_complete=complete_function, help="Only these functions; repeatable.")
 @click.option("--source", "sources", multiple=True, metavar="ARN", help="Only these sources; repeatable.")
@@ -224,7 +224,7 @@ def status_cmd(settings: Settings, files: tuple[str, ...], functions: tuple[str,
 
 
 @click.command("doctor")
-@click.argument("files", nargs=-1, type=click.Path(dir_okay=False, allow_dash=True))
+@click.argument("files", nargs=-1, type=click.Path(allow_dash=True))
 @click.option("--function", "functions", multiple=True, metavar="NAME|ARN",
               shell_complete=complete_function, help="Check this function's mappings.")
 @var_option

@@ -20,7 +20,7 @@ var_option = click.option("--var", "variables", multiple=True, metavar="NAME=VAL
 prune_option = click.option("--prune", is_flag=True,
                             help="Also plan deleting live mappings of the spec's functions that the spec does not "
                                  "list (apply carries it out).")
-files_argument = click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, allow_dash=True))
+files_argument = click.argument("files", nargs=-1, required=True, type=click.Path(allow_dash=True))
 
 
 class Seconds(click.ParamType):
@@ -87,7 +87,8 @@ def validate(settings: Settings, files: tuple[str, ...], variables: tuple[str, .
     if settings.output in ("json", "yaml"):
         render.dump(settings, {"valid": True, "files": list(files), "mappings": count, "problems": []})
     else:
-        click.echo(f"{', '.join(files)}: valid ({count} mapping{'s' if count != 1 else ''})", err=True)
+        names = ", ".join("<stdin>" if f == "-" else f for f in files)  # as the problems name them
+        click.echo(f"{names}: valid ({count} mapping{'s' if count != 1 else ''})", err=True)
 
 
 @click.command("plan")

@@ -16,9 +16,9 @@ CACHE_SECONDS = 10
 
 
 @click.command("schema")
-@click.option("--check", "files", multiple=True, type=click.Path(dir_okay=False, allow_dash=True), metavar="FILE",
+@click.option("--check", "files", multiple=True, type=click.Path(allow_dash=True), metavar="FILE",
               help="Check spec files against the schema (needs the jsonschema package); repeatable.")
-@click.argument("paths", nargs=-1, type=click.Path(dir_okay=False, allow_dash=True))
+@click.argument("paths", nargs=-1, type=click.Path(allow_dash=True))
 @common_options
 @pass_settings
 def schema_cmd(settings: Settings, files: tuple[str, ...], paths: tuple[str, ...]) -> None:
