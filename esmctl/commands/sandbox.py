@@ -29,7 +29,7 @@ def sandbox(port: int, seed: bool, playground: bool | None, raw: bool, seed_regi
     depth, OffsetLag for Kafka, the per-mapping EventCount metrics), with an hour of history for
     each new mapping, and the LastProcessingResult AWS would show: orders-fn is healthy, audit-fn
     falls behind a minute per minute, jobs-fn fails: `esmctl status examples/mappings.yaml
-    --max-iterator-age 5m` shows one healthy, one lagging and one failing mapping (exit 3). Other
+    --max-lag 5m` shows one healthy, one lagging and one failing mapping (exit 3). Other
     functions get healthy-looking data.
     """
     import signal
