@@ -37,6 +37,7 @@ class Result:
     done: list[Step] = field(default_factory=list)
     exists: list[str] = field(default_factory=list)  # UUIDs of the change's mappings that exist after it
     skipped: bool = False
+    source: str | None = None  # a consumer's ARN, once registered (the plan could not know it)
 
 
 class Deadline:
@@ -150,7 +151,7 @@ class Executor:
                 return _Partial(change, run, done, [], self._failed(change, run, done, step, exc))
             done.append(step)
         result = Result(change, True, _success(change, run), run.new or change.uuid, done,
-                        _existing(change, run, done))
+                        _existing(change, run, done), source=run.consumer_arn)
         return _Partial(change, run, done, waits if self.wait else [], result)
 
     def _do(self, step: Step, change: Change, run: _Run) -> None:
@@ -242,7 +243,7 @@ class Executor:
         did_text = "; ".join(_created(s, run) for s in did)
         text = (f"{did_text}; " if did_text else "") + f"{step.describe()} failed: {error}"
         text += ". " + _now(change, run, exists)
-        return Result(change, False, text, run.new or change.uuid, done, exists)
+        return Result(change, False, text, run.new or change.uuid, done, exists, source=run.consumer_arn)
 
 
 def _created(described: str, run: _Run) -> str:

@@ -470,7 +470,7 @@ def plan(settings: Settings, plan: Any) -> None:
 
 def result_documents(results: list[Any]) -> list[dict[str, Any]]:
     return [{"action": r.change.action, "function": r.change.key.function,
-             "source": _change_document(r.change)["source"], "uuid": r.uuid, "ok": r.ok, "message": r.message,
+             "source": r.source or _change_document(r.change)["source"], "uuid": r.uuid, "ok": r.ok, "message": r.message,
              "exists": r.exists, "stepsDone": [s.describe() for s in r.done], "skipped": r.skipped}
             for r in results]
 

@@ -151,8 +151,11 @@ def test_handoff_from_stream_to_consumer_creates_first_at_the_old_position(esmct
 
     box.proxy.clear_counts()
     box.proxy.transitional_views = 2
-    r = esmctl("apply", path, "--yes", "--handoff-margin", "30")
+    r = esmctl("apply", path, "--yes", "--handoff-margin", "30", "-o", "json")
     assert r.exit_code == 0, r.stderr
+    [result] = json.loads(r.stdout)["results"]
+    [c] = consumers(box, world)
+    assert result["source"] == c["ConsumerARN"]  # registered by the apply: the plan could not know it
     log = [op for op in box.proxy.log if op in ("RegisterStreamConsumer", "CreateEventSourceMapping",
                                                 "DeleteEventSourceMapping")]
     assert log == ["RegisterStreamConsumer", "CreateEventSourceMapping", "DeleteEventSourceMapping"]
