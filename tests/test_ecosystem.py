@@ -171,7 +171,9 @@ def test_the_gitlab_example_runs_against_the_sandbox(world, box, tmp_path):
 def test_the_pre_commit_hooks_run(tmp_path):
     hooks = yaml.safe_load(open(os.path.join(ROOT, ".pre-commit-hooks.yaml")))
     spec = os.path.join(ROOT, "examples", "mappings.yaml")
-    assert re.search(hooks[0]["files"], "examples/mappings.yaml")
+    for path in ("examples/mappings.yaml", "mappings/prod.yml", "infra/mappings/eu/orders.yaml", "mappings-eu.yaml"):
+        assert all(re.search(h["files"], path) for h in hooks), path  # the layouts the CI examples use
+    assert not any(re.search(h["files"], "docs/mappings.md") for h in hooks)
     for hook in hooks:
         args = hook["entry"].split() + (VARS if hook["id"] == "esmctl-validate" else []) + [spec]
         r = subprocess.run([shutil.which(args[0], path=os.path.dirname(ESMCTL)), *args[1:]], capture_output=True,
