@@ -206,8 +206,8 @@ def terminal_table(rows: Sequence[dict[str, Any]], columns: Sequence[Column], wi
 
 
 def _fields(fields: Sequence[tuple[str, str, bool]], width: int):  # -> rich.console.Group
-    """`FIELD  value` lines; prose wraps under itself, between words, where every word fits the room
-    left of `width`; anything else stays on its line."""
+    """`FIELD  value` lines; prose wraps under itself, between words (a word longer than the room left
+    of `width` stays whole on a line of its own); anything else stays on its line."""
     from rich.cells import cell_len
     from rich.console import Group
     from rich.table import Column as RichColumn
@@ -217,10 +217,21 @@ def _fields(fields: Sequence[tuple[str, str, bool]], width: int):  # -> rich.con
     label_width = max(len(label) for label, _, _ in fields) + 2
     lines: list[Any] = []
     for label, value, wrap in fields:
-        if wrap and all(cell_len(word) <= width - label_width for word in value.split()):
+        room = width - label_width
+        if wrap and all(cell_len(word) <= room for word in value.split()):
             grid = Table.grid(RichColumn(width=label_width, no_wrap=True, style="bold"), RichColumn(overflow="fold"))
             grid.add_row(label, value)
             lines.append(grid)
+        elif wrap:  # between words by hand: rich would fold the long word or cut the line
+            rows: list[str] = []
+            for word in value.split():
+                if rows and cell_len(rows[-1]) + 1 + cell_len(word) <= room:
+                    rows[-1] += " " + word
+                else:
+                    rows.append(word)
+            for i, row in enumerate(rows):
+                lines.append(Text.assemble(((label if i == 0 else "").ljust(label_width), "bold"), row,
+                                           no_wrap=True, overflow="ignore"))
         else:
             label = label.ljust(label_width) if value else label
             lines.append(Text.assemble((label, "bold"), value, no_wrap=True, overflow="ignore"))
@@ -470,8 +481,9 @@ def plan(settings: Settings, plan: Any) -> None:
 
 def result_documents(results: list[Any]) -> list[dict[str, Any]]:
     return [{"action": r.change.action, "function": r.change.key.function,
-             "source": r.source or _change_document(r.change)["source"], "uuid": r.uuid, "ok": r.ok, "message": r.message,
-             "exists": r.exists, "stepsDone": [s.describe() for s in r.done], "skipped": r.skipped}
+             "source": r.source or _change_document(r.change)["source"], "uuid": r.uuid, "ok": r.ok,
+             "message": r.message, "exists": r.exists, "stepsDone": [s.describe() for s in r.done],
+             "skipped": r.skipped}
             for r in results]
 
 

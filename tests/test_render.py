@@ -486,3 +486,13 @@ def test_no_color_means_no_spinners_or_cursor_movements_either(monkeypatch, colo
     assert ("\x1b[" in err.getvalue()) is color
     if not color:
         assert err.getvalue() == "ok: create orders-fn\n"
+
+
+def test_records_wrap_prose_between_words_even_with_a_word_too_long_for_the_room():
+    arn = "arn:aws:sqs:us-east-1:123456789012:payments-settlement-retry-queue"
+    verdict = f"PROBLEM: Function call failed; lag 12m is over 5m for {arn} since the last deploy"
+    console = Console(file=io.StringIO(), width=40, color_system=None, soft_wrap=False)
+    console.print(render._fields([("VERDICT", verdict, True)], 40), crop=False)
+    lines = console.file.getvalue().splitlines()
+    assert " ".join(line.strip() for line in lines).removeprefix("VERDICT ").strip() == verdict  # nothing lost
+    assert [line for line in lines if len(line) > 40] == [f"         {arn}"]  # only the word that cannot fit
