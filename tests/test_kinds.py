@@ -213,3 +213,20 @@ def test_mapping_create_of_self_managed_kafka(esmctl, world, box):
     assert r.exit_code == 0, r.stderr
     created = json.loads(r.stdout)
     assert created["Topics"] == ["orders"] and "EventSourceArn" not in created
+
+
+def test_kafka_queue_mode_is_created_and_stays_in_sync(esmctl, world, box, tmp_path):
+    queue = kafka("jobs", SelfManagedKafkaEventSourceConfig={"ConsumptionMode": "Queue"})
+    del queue["StartingPosition"]  # not supported in Queue mode
+    path = spec_file(tmp_path, [queue])
+    assert esmctl("apply", path).exit_code == 0
+    assert esmctl("diff", path).exit_code == 0  # AWS's Queue-mode default of 0 retries is no drift
+    [m] = mappings(box)
+    assert m["MaximumRetryAttempts"] == 0 and "StartingPosition" not in m
+    retried = spec_file(tmp_path, [{**queue, "MaximumRetryAttempts": 3}], name="retried.yaml")
+    assert esmctl("apply", retried).exit_code == 0
+    assert esmctl("apply", path).exit_code == 0  # removed again: 0, not the -1 Queue mode refuses
+    assert mappings(box)[0]["MaximumRetryAttempts"] == 0 and esmctl("diff", path).exit_code == 0
+    box.proxy.clear_counts()
+    r = esmctl("apply", spec_file(tmp_path, [{**queue, "StartingPosition": "LATEST"}], name="bad.yaml"))
+    assert r.exit_code == 1 and "ConsumptionMode Queue" in r.stderr and box.proxy.writes() == 0

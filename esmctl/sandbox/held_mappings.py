@@ -176,6 +176,14 @@ def new_mapping(req: dict[str, Any], function_arn: str) -> dict[str, Any]:
     if kind == KAFKA and not _brokers(req):
         raise AwsError(400, "InvalidParameterValueException",
                        f"SelfManagedEventSource.Endpoints must contain {_KAFKA_BROKERS}.")
+    if kind == KAFKA and (req.get("SelfManagedKafkaEventSourceConfig") or {}).get("ConsumptionMode") == "Queue":
+        for name in ("StartingPosition", "StartingPositionTimestamp", "MaximumBatchingWindowInSeconds"):
+            if name in req:
+                raise AwsError(400, "InvalidParameterValueException",
+                               f"{name} is not supported when ConsumptionMode is Queue.")
+        if req.get("MaximumRetryAttempts") == -1:
+            raise AwsError(400, "InvalidParameterValueException",
+                           "MaximumRetryAttempts -1 is not supported when ConsumptionMode is Queue.")
     if kind == DOCDB and not (req.get("DocumentDBEventSourceConfig") or {}).get("DatabaseName"):
         raise AwsError(400, "InvalidParameterValueException", "DocumentDBEventSourceConfig.DatabaseName is required.")
     uuid = str(uuidlib.uuid4())
@@ -198,6 +206,8 @@ def new_mapping(req: dict[str, Any], function_arn: str) -> dict[str, Any]:
         m[block] = {"ConsumerGroupId": str(uuidlib.uuid4()), **(m.get(block) or {})}
     if kind == KAFKA:
         m["SelfManagedEventSource"]["Endpoints"][_KAFKA_BROKERS] = sorted(_brokers(m))
+        if m["SelfManagedKafkaEventSourceConfig"].get("ConsumptionMode") == "Queue":
+            m.setdefault("MaximumRetryAttempts", 0)  # Queue mode's default (botocore's model)
     if kind == DOCDB:
         m["DocumentDBEventSourceConfig"] = {"FullDocument": "Default", **m["DocumentDBEventSourceConfig"]}
     return m
