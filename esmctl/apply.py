@@ -25,7 +25,7 @@ from esmctl import model
 from esmctl.aws import Aws, Conflict, InUse, NotFound, WaitTimeout
 from esmctl.consumers import ensure_consumer
 from esmctl.errors import EsmctlError
-from esmctl.plan import CREATE, DELETE, HANDOFF, REPLACE, UPDATE, Change, Plan, Step
+from esmctl.plan import CREATE, DELETE, HANDOFF, MOVE, REPLACE, UPDATE, Change, Plan, Step
 
 
 @dataclass
@@ -163,9 +163,9 @@ class Executor:
             self._create(step, change, run)
         elif step.op == "update":
             self._retry_in_use(uuid, lambda: self.aws.update_mapping(uuid, step.params))
-        elif step.op == "tag":
+        elif step.op in ("tag", "record-tags"):
             self.aws.tag_mapping(step.params["arn"], step.params["tags"])
-        elif step.op == "untag":
+        elif step.op in ("untag", "forget-tags"):
             self.aws.untag_mapping(step.params["arn"], step.params["keys"])
         elif step.op == "delete":
             try:
@@ -181,6 +181,13 @@ class Executor:
                 reason = latest.get("StateTransitionReason") or ""
                 raise EsmctlError(f"{uuid} is {latest.get('State')}{f' ({reason})' if reason else ''}"
                                   + (f", not {want}" if want else ""))
+            result = latest.get("LastProcessingResult") or ""
+            if step.params.get("healthy") and result.upper().startswith("PROBLEM"):
+                # Enabled is not running: a new mapping that cannot read (SubscribeToShard denied, say)
+                # must not take over from one that can.
+                kept = ", ".join(m.uuid for m in change.before) or "the old mapping"
+                raise EsmctlError(f"{uuid} is {latest.get('State')} but reports {result!r}: {kept} is kept until "
+                                  "it runs cleanly")
         elif step.op == "wait-gone":
             self._wait(uuid, gone=True)
         else:
@@ -205,6 +212,10 @@ class Executor:
             found = model.live_mapping(raw)
             if found.key != change.key or found.state == "Deleting":
                 continue
+            if change.action == HANDOFF and (why := self._unproven_start(change, found)):
+                # Adopting it would delete the old mapping on the strength of a start nobody checked.
+                raise EsmctlError(f"a mapping of this identity exists ({found.uuid}) and {why}: the old mapping "
+                                  "is kept; plan again (finishing the move without that needs --allow-replace)")
             comparison = model.compare(want, found)
             starts = {"StartingPosition", "StartingPositionTimestamp"}
             changes = [c for c in comparison.changes if c.name not in starts or change.start_at is None]
@@ -218,6 +229,23 @@ class Executor:
                 self._retry_in_use(uuid, lambda: self.aws.update_mapping(uuid, update))  # noqa: B023 - called at once
             return found.uuid
         raise EsmctlError("Lambda reported a conflict, but no mapping of this identity was found")
+
+    def _unproven_start(self, change: Change, found: model.Mapping) -> str:
+        """"" when the mapping found in a hand-off's place provably starts at or before the old ones' position:
+        the hand-off's own create (its tag names them), TRIM_HORIZON, or AT_TIMESTAMP at or before the
+        hand-off's start; else what is known of its start."""
+        start = found.config.get("StartingPosition")
+        if start == "TRIM_HORIZON":
+            return ""
+        started = found.config.get("StartingPositionTimestamp")
+        if start == "AT_TIMESTAMP" and change.start_at is not None and started is not None \
+                and started <= change.start_at:
+            return ""
+        named = (self.aws.mapping_tags(found.arn).get(model.HANDOFF_TAG) or "").split(",") if found.arn else []
+        if all(m.uuid in named for m in change.before):
+            return ""
+        return f"starts at {start or 'an unknown position'}{f' {model.iso(started)}' if started else ''}, " \
+               "not provably at or before the old mapping's position"
 
     def _retry_in_use(self, uuid: str, call: Callable[[], Any]) -> Any:
         """A mapping that is Creating/Updating refuses changes (ResourceInUse): wait, then try again."""
@@ -262,8 +290,8 @@ def _now(change: Change, run: _Run, exists: list[str]) -> str:
     """What exists now, and what a re-run does about it."""
     if change.action == DELETE:
         return f"{change.uuid} still exists" if exists else f"{change.uuid} is gone"
-    if change.action == UPDATE:
-        return f"{change.uuid} exists; re-run apply to finish the update"
+    if change.action in (UPDATE, MOVE):
+        return f"{change.uuid} exists; re-run apply to finish the {change.action}"
     olds = [m.uuid for m in change.before if m.uuid in exists]
     if not exists:
         return f"no mapping of {change.title()} exists now: re-run apply to create it"
@@ -283,6 +311,8 @@ def _success(change: Change, run: _Run) -> str:
         return new
     if change.action == UPDATE:
         return "updated"
+    if change.action == MOVE:
+        return f"moved from {model.short_arn(change.before[0].key.function)}"
     if change.action == DELETE:
         return "deleted"
     if change.action == REPLACE:

@@ -489,6 +489,7 @@ class Mapping:
     where: str = ""  # FILE:LINE:COL of a desired mapping
     consumer: Consumer | None = None
     tags: dict[str, str] | None = None  # desired: the tags the spec manages (None: not managed)
+    moved_from: str | None = None  # desired: the qualified function ARN its `MovedFrom` names
 
     @property
     def function(self) -> str:
@@ -530,7 +531,7 @@ def filters_hidden(raw: dict[str, Any]) -> bool:
 
 
 def desired_mapping(params: dict[str, Any], function: FunctionRef, *, where: str = "",
-                    consumer: Consumer | None = None) -> Mapping:
+                    consumer: Consumer | None = None, moved_from: FunctionRef | None = None) -> Mapping:
     """A spec's mapping with its function resolved (and its consumer, when it reads through one)."""
     kind = source_type(params)
     params = dict(params)
@@ -540,7 +541,8 @@ def desired_mapping(params: dict[str, Any], function: FunctionRef, *, where: str
     else:
         (source, part), arn = source_identity(params), params.get("EventSourceArn")
     return Mapping(Key(function.qualified_arn, source, part), kind, canonical(params, kind), params, arn,
-                   where=where, consumer=consumer, tags=dict(tags) if tags is not None else None)
+                   where=where, consumer=consumer, tags=dict(tags) if tags is not None else None,
+                   moved_from=moved_from.qualified_arn if moved_from is not None else None)
 
 
 @dataclass(frozen=True)
@@ -687,6 +689,53 @@ def create_params(want: Mapping, *, source_arn: str | None = None, tags: dict[st
 def managed_tags(tags: dict[str, str] | None) -> dict[str, str]:
     """Tags a spec can manage: not AWS's own, not esmctl's bookkeeping."""
     return {k: v for k, v in (tags or {}).items() if not k.startswith(RESERVED_TAG_PREFIXES)}
+
+
+# A same-identity replace records the tags it keeps from the old mapping on the function before the
+# delete (base64 of zlib'd JSON, in tag values of at most 256 characters): a run killed between the
+# delete and the create leaves them there for the next run's create.
+TAG_RECORD_PREFIX = "esmctl:tags:"
+_TAG_VALUE_MAX = 256
+_TAG_RECORD_CHUNKS = 8  # a function has at most 50 tags, most of them its owners'
+
+
+def _record_prefix(key: Key) -> str:
+    import hashlib
+
+    digest = hashlib.sha256(f"{key.function}|{key.source}|{key.part}".encode()).hexdigest()[:16]
+    return f"{TAG_RECORD_PREFIX}{digest}:"
+
+
+def tag_record(key: Key, tags: dict[str, str]) -> dict[str, str] | None:
+    """Function tags that hold `tags` for a mapping of `key`; None when they would take too many."""
+    import base64
+    import zlib
+
+    text = base64.b64encode(zlib.compress(json.dumps(tags, sort_keys=True, separators=(",", ":")).encode()))
+    payload = text.decode()
+    chunks = [payload[i:i + _TAG_VALUE_MAX] for i in range(0, len(payload), _TAG_VALUE_MAX)]
+    if len(chunks) > _TAG_RECORD_CHUNKS:
+        return None
+    prefix = _record_prefix(key)
+    return {f"{prefix}{i}": chunk for i, chunk in enumerate(chunks)}
+
+
+def read_tag_record(key: Key, function_tags: dict[str, str]) -> tuple[list[str], dict[str, str]] | None:
+    """The record keys and the tags a record on the function holds for `key` (None: no record)."""
+    import base64
+    import binascii
+    import zlib
+
+    prefix = _record_prefix(key)
+    keys = [k for k in function_tags if k.startswith(prefix)]
+    keys.sort(key=lambda k: int(k[len(prefix):]) if k[len(prefix):].isdigit() else -1)
+    if not keys:
+        return None
+    try:
+        tags = json.loads(zlib.decompress(base64.b64decode("".join(function_tags[k] for k in keys))))
+    except (ValueError, binascii.Error, zlib.error):
+        return keys, {}  # unreadable (edited by hand?): dropped, never applied
+    return keys, {str(k): str(v) for k, v in tags.items()} if isinstance(tags, dict) else {}
 
 
 def handoff_start(at: datetime, iterator_age_ms: float, margin: float) -> datetime:

@@ -14,10 +14,17 @@ later run recognises and finishes:
                             delete old.  Killed half-way, both exist: the next plan finishes it.
   replace  (same slot, position unknown, or a DynamoDB table's new stream)
                             create new at its StartingPosition → wait → delete old
+  move     (`MovedFrom:` another function, alias or version; same source)
+                            update FunctionName in place: Lambda keeps the position
 
 A slot is the data a mapping reads (model.slot): where the spec lists one mapping of a function in
-a slot, any other live mapping of that function there is the old end of a move and is deleted once
-the new one runs; nothing else that the spec does not list is deleted without --prune.
+a slot, any other live mapping of that function there is the old end of a move. It is deleted
+without --allow-replace only when the new mapping provably starts at or before the old one's
+position (see `_proof`); nothing else that the spec does not list is deleted without --prune.
+
+A same-identity replace whose spec does not manage Tags records the old mapping's tags on the
+function before deleting it, so that a run killed between the delete and the create still creates
+the new mapping with them (model.tag_record).
 """
 
 from __future__ import annotations
@@ -29,9 +36,9 @@ from typing import Any
 from esmctl import model
 from esmctl.model import FieldChange, Key, Mapping
 
-CREATE, UPDATE, REPLACE, HANDOFF, DELETE = "create", "update", "replace", "handoff", "delete"
-ACTIONS = (CREATE, UPDATE, REPLACE, HANDOFF, DELETE)
-SYMBOLS = {CREATE: "+", UPDATE: "~", REPLACE: "-/+", HANDOFF: "<~>", DELETE: "-"}
+CREATE, UPDATE, MOVE, REPLACE, HANDOFF, DELETE = "create", "update", "move", "replace", "handoff", "delete"
+ACTIONS = (CREATE, UPDATE, MOVE, REPLACE, HANDOFF, DELETE)
+SYMBOLS = {CREATE: "+", UPDATE: "~", MOVE: "~", REPLACE: "-/+", HANDOFF: "<~>", DELETE: "-"}
 NEW = None  # a Step's uuid for the mapping its own change creates (known only once created)
 
 
@@ -48,6 +55,7 @@ class Reads:
     """What was read beyond the listing."""
 
     tags: dict[str, dict[str, str]] = field(default_factory=dict)  # live UUID -> tags
+    function_tags: dict[str, dict[str, str]] = field(default_factory=dict)  # unqualified function ARN -> tags
     positions: dict[str, Position | None] = field(default_factory=dict)  # function ARN -> newest datapoint
     window: timedelta = timedelta(minutes=15)  # how far back positions were looked for
 
@@ -56,16 +64,17 @@ class Reads:
 class Missing:
     tags: frozenset[str] = frozenset()  # UUIDs
     positions: frozenset[str] = frozenset()  # function ARNs
+    function_tags: frozenset[str] = frozenset()  # unqualified function ARNs
 
     def __bool__(self) -> bool:
-        return bool(self.tags or self.positions)
+        return bool(self.tags or self.positions or self.function_tags)
 
 
 @dataclass(frozen=True)
 class Step:
     """One API call (or wait) of a change. `uuid` None means the mapping this change creates."""
 
-    op: str  # register-consumer, create, update, tag, untag, delete, wait-settled, wait-gone
+    op: str  # register-consumer, record-tags, create, forget-tags, update, tag, untag, delete, wait-settled, wait-gone
     uuid: str | None = NEW
     params: dict[str, Any] = field(default_factory=dict)
     final: bool = False  # a last wait that --no-wait skips; the others guard the next step
@@ -74,7 +83,8 @@ class Step:
         target = self.uuid or "the new mapping"
         return {"register-consumer": f"register consumer {self.params.get('name')}", "create": "create",
                 "update": f"update {target}", "tag": f"tag {target}", "untag": f"untag {target}",
-                "delete": f"delete {target}", "wait-settled": f"wait until {target} is "
+                "delete": f"delete {target}", "record-tags": f"record {target}'s tags on its function",
+                "forget-tags": "drop the recorded tags from the function", "wait-settled": f"wait until {target} is "
                 f"{self.params.get('state', 'settled')}", "wait-gone": f"wait until {target} is gone"}[self.op]
 
 
@@ -129,7 +139,7 @@ class Plan:
         return not self.changes
 
 
-_ORDER = {DELETE: 0, REPLACE: 1, HANDOFF: 2, CREATE: 3, UPDATE: 4}
+_ORDER = {DELETE: 0, REPLACE: 1, HANDOFF: 2, CREATE: 3, MOVE: 4, UPDATE: 5}
 
 
 def diff(desired: list[Mapping], live: list[Mapping], *, prune: bool = False, reads: Reads | None = None,
@@ -148,17 +158,25 @@ class _Planner:
         for m in live:
             if m.state == "Deleting":
                 self.deleting.setdefault(m.key, []).append(m)
+        # Indexes, so that planning stays linear in the number of mappings.
         self.by_key: dict[Key, list[Mapping]] = {}
+        self.by_slot: dict[tuple[str, str], list[Mapping]] = {}
+        self.streams_of: dict[str, list[Mapping]] = {}  # unqualified function ARN -> its Enabled stream mappings
         for m in self.present:
             self.by_key.setdefault(m.key, []).append(m)
+            if (s := model.slot(m.key, m.kind)) is not None:
+                self.by_slot.setdefault(s, []).append(m)
+            if m.kind in model.STREAM_TYPES and m.state == "Enabled":
+                self.streams_of.setdefault(_unqualified(m.key.function), []).append(m)
         self.wanted = {d.key for d in desired}
-        self.slots: dict[tuple[str, str], list[Mapping]] = {}
+        self.slots: dict[tuple[str, str], int] = {}  # how many desired mappings each slot has
         for d in desired:
             s = model.slot(d.key, d.kind)
             if s is not None:
-                self.slots.setdefault(s, []).append(d)
+                self.slots[s] = self.slots.get(s, 0) + 1
         self.missing_tags: set[str] = set()
         self.missing_positions: set[str] = set()
+        self.missing_function_tags: set[str] = set()
         self.notes: list[Note] = []
 
     # -- the plan -------------------------------------------------------------------------------
@@ -177,6 +195,7 @@ class _Planner:
             else:
                 current, stale, extras = (same[0] if same else None), [], same[1:]
             olds = stale + self._slot_olds(d)
+            moved = self._moved(d) if current is None else None
             if current is not None:
                 taken.add(current.uuid)
                 change = self._in_place(d, current)
@@ -186,6 +205,13 @@ class _Planner:
                     changes.append(change)
                 if olds:
                     changes.append(self._finish(d, current, olds))
+            elif moved is not None:
+                taken.add(moved.uuid)
+                changes.append(self._in_place(d, moved, move=True))
+                if olds:
+                    self.notes.append(Note(d.key, f"{', '.join(m.uuid for m in olds)} also read this data for "
+                                                  f"{model.short_arn(d.key.function)}: left alone while the "
+                                                  f"move from {model.short_arn(moved.key.function)} is made"))
             else:
                 changes.append(self._create_or_move(d, olds))
             taken.update(m.uuid for m in olds)
@@ -199,16 +225,28 @@ class _Planner:
             changes += [self._delete(m) for m in unmanaged]
             unmanaged = ()
         changes.sort(key=lambda c: (_ORDER[c.action], c.key))
-        missing = Missing(frozenset(self.missing_tags), frozenset(self.missing_positions))
+        missing = Missing(frozenset(self.missing_tags), frozenset(self.missing_positions),
+                          frozenset(self.missing_function_tags))
         return Plan(tuple(changes), unmanaged, tuple(self.notes), in_sync, missing)
 
     def _slot_olds(self, d: Mapping) -> list[Mapping]:
         """Other live mappings of d's function in d's slot, when the spec lists only d there."""
         s = model.slot(d.key, d.kind)
-        if s is None or len(self.slots.get(s, [])) != 1:
+        if s is None or self.slots.get(s) != 1:
             return []
-        return [m for m in self.present if m.key != d.key and m.key not in self.wanted
-                and model.slot(m.key, m.kind) == s]
+        return [m for m in self.by_slot.get(s, []) if m.key != d.key and m.key not in self.wanted]
+
+    def _moved(self, d: Mapping) -> Mapping | None:
+        """The live mapping d's `MovedFrom` names: the same source and topic/queue, on the old function."""
+        if not d.moved_from:
+            return None
+        old_key = Key(d.moved_from, d.key.source, d.key.part)
+        if old_key in self.wanted:
+            return None  # the spec still lists it: nothing moved
+        found = self.by_key.get(old_key, [])
+        if d.consumer is not None and d.source_arn:
+            found = sorted(found, key=lambda m: m.source_arn != d.source_arn)  # the current registration first
+        return found[0] if found else None
 
     def _tags(self, m: Mapping) -> dict[str, str] | None:
         if m.uuid not in self.reads.tags:
@@ -216,8 +254,15 @@ class _Planner:
             return None
         return self.reads.tags[m.uuid]
 
-    # -- same identity: in sync, update, or replace ----------------------------------------------
-    def _in_place(self, d: Mapping, live: Mapping) -> Change | None:
+    def _function_tags(self, function: str) -> dict[str, str] | None:
+        arn = _unqualified(function)
+        if arn not in self.reads.function_tags:
+            self.missing_function_tags.add(arn)
+            return None
+        return self.reads.function_tags[arn]
+
+    # -- same identity: in sync, update, or replace (and a move to another function) ---------------
+    def _in_place(self, d: Mapping, live: Mapping, move: bool = False) -> Change | None:
         comparison = model.compare(d, live)
         self.notes += [Note(d.key, n) for n in comparison.notes]
         changes = comparison.changes
@@ -227,6 +272,9 @@ class _Planner:
             if tags is not None and model.HANDOFF_TAG in tags:
                 # Started where its predecessor was by a hand-off: the spec's start held at the time.
                 changes = [c for c in changes if c.name not in start]
+        if move:
+            # Where a mapping starts matters only when it is created: a moved one goes on from its position.
+            changes = [c for c in changes if c.name not in start]
         replace_by = model.replace_reasons(model.Comparison(changes))
         if replace_by:
             return self._replace_in_place(d, live, changes, replace_by)
@@ -239,9 +287,12 @@ class _Planner:
                 tags_removed = sorted(k for k in have if k not in d.tags)
                 changes = changes + [FieldChange(f"Tags.{k}", have.get(k), v) for k, v in sorted(tags_set.items())]
                 changes += [FieldChange(f"Tags.{k}", have[k], None) for k in tags_removed]
-        if not changes:
+        if not changes and not move:
             return None
         params = model.update_params(d, [c for c in changes if not c.name.startswith("Tags.")])
+        if move:
+            params = {"FunctionName": d.key.function, **params}
+            changes = [FieldChange("FunctionName", live.key.function, d.key.function), *changes]
         steps: list[Step] = []
         if params:
             steps.append(Step("update", live.uuid, params))
@@ -251,15 +302,36 @@ class _Planner:
             steps.append(Step("untag", live.uuid, {"arn": live.arn, "keys": tags_removed}))
         if params:
             steps.append(Step("wait-settled", live.uuid, final=True))
+        if move:
+            reason = (f"moves {live.uuid} from {model.short_arn(live.key.function)} in place "
+                      "(UpdateEventSourceMapping FunctionName): it goes on from its position")
+            return Change(MOVE, d.key, (live,), d, tuple(_shown(changes)), tuple(steps), reason)
         return Change(UPDATE, d.key, (live,), d, tuple(_shown(changes)), tuple(steps))
 
     def _replace_in_place(self, d: Mapping, live: Mapping, changes: list[FieldChange], why: list[str]) -> Change:
         tags = self._new_tags(d, [live])
-        steps = [Step("delete", live.uuid), Step("wait-gone", live.uuid),
-                 *self._create_steps(d, tags=tags)]
+        steps = [Step("delete", live.uuid), Step("wait-gone", live.uuid)]
+        create = self._create_steps(d, tags=tags, keep=_kept_group(d, live))
+        unrecorded = ""
+        if live.key == d.key and d.tags is None and tags:
+            # Only the killed process would know the tags kept from the old mapping: record them on the
+            # function before the delete; the next run's create takes them from there.
+            function = _unqualified(d.key.function)
+            record = model.tag_record(d.key, tags)
+            if record is None:
+                unrecorded = ("; its tags are too many to record on the function first: set Tags in the spec, or "
+                              "an interruption between the delete and the create loses them")
+            else:
+                steps.insert(0, Step("record-tags", live.uuid, {"arn": function, "tags": record}))
+                at = next(i for i, s in enumerate(create) if s.op == "create") + 1
+                create.insert(at, Step("forget-tags", NEW, {"arn": function, "keys": sorted(record)}))
+        steps += create
         reason = (f"{', '.join(why)} cannot be changed in place: needs --allow-replace; the mapping is deleted, "
-                  f"then created again" + _position_lost(d))
-        return Change(REPLACE, d.key, (live,), d, tuple(_shown(changes)), tuple(steps), reason)
+                  f"then created again" + _position_lost(d) + unrecorded)
+        if move := (live.key.function != d.key.function):
+            reason = f"moves from {model.short_arn(live.key.function)}, but {reason}"
+        fields = ([FieldChange("FunctionName", live.key.function, d.key.function)] if move else []) + changes
+        return Change(REPLACE, d.key, (live,), d, tuple(_shown(fields)), tuple(steps), reason)
 
     # -- a new identity: create, or move from the old mappings of the slot ------------------------
     def _create_or_move(self, d: Mapping, olds: list[Mapping]) -> Change:
@@ -267,7 +339,17 @@ class _Planner:
                        if k not in model.IDENTITY_FIELDS)
         if not olds:
             waits = [Step("wait-gone", m.uuid) for m in self.deleting.get(d.key, [])]
-            return Change(CREATE, d.key, (), d, fields, tuple(waits + self._create_steps(d, tags=d.tags)))
+            tags, reason = d.tags, ""
+            restored = self._restored_tags(d)
+            if restored:
+                keys, kept = restored
+                tags = kept if d.tags is None else d.tags
+                steps = self._create_steps(d, tags=tags)
+                steps.insert(1, Step("forget-tags", NEW, {"arn": _unqualified(d.key.function), "keys": keys}))
+                reason = ("an interrupted replace deleted the old mapping: the new one gets the tags recorded on "
+                          "the function before the delete" if d.tags is None else "")
+                return Change(CREATE, d.key, (), d, fields, tuple(waits + steps), reason)
+            return Change(CREATE, d.key, (), d, fields, tuple(waits + self._create_steps(d, tags=tags)), reason)
         tags = self._new_tags(d, olds)
         where_from = ", ".join(f"{model.short_arn(m.source_arn or m.key.source)} ({m.uuid})" for m in olds)
         moved = tuple(FieldChange("EventSourceArn", m.source_arn, d.source_arn or d.key.source) for m in olds[:1])
@@ -288,25 +370,71 @@ class _Planner:
                   f"StartingPosition, then the old one is deleted" + _position_lost(d))
         return Change(REPLACE, d.key, tuple(olds), d, moved, tuple(steps), reason)
 
+    def _restored_tags(self, d: Mapping) -> tuple[list[str], dict[str, str]] | None:
+        """The record keys and tags an interrupted replace of d's identity left on the function, if any.
+        Read only where the spec does not manage d's tags (where it does, the spec's tags are the answer)."""
+        if d.tags is not None:
+            return None
+        tags = self._function_tags(d.key.function)
+        return model.read_tag_record(d.key, tags) if tags is not None else None
+
     def _finish(self, d: Mapping, current: Mapping, olds: list[Mapping]) -> Change:
-        """The new mapping of a move exists and the old ones too: an interrupted hand-off, finished."""
-        steps = [Step("wait-settled", current.uuid, {"state": _state(d)}), *self._delete_steps(olds)]
+        """The new mapping of a move exists and the old ones too (an interrupted hand-off, or a mapping made
+        by hand): the old ones are deleted once the new one runs — without --allow-replace only when the new
+        one provably starts at or before each old one's position, else records in between would be skipped."""
         where_from = ", ".join(f"{model.short_arn(m.source_arn)} ({m.uuid})" for m in olds)
+        fields = tuple(FieldChange("EventSourceArn", m.source_arn, None) for m in olds)
+        settle = {"state": _state(d), "healthy": True} if d.enabled else {"state": _state(d)}
+        steps = [Step("wait-settled", current.uuid, settle), *self._delete_steps(olds)]
+        unproven = [why for old in olds if (why := self._proof(current, old))]
+        if unproven:
+            reason = (f"finishes a move from {where_from}, but {'; '.join(unproven)}: deleting the old mapping "
+                      f"may skip the records between its position and where {current.uuid} started; needs "
+                      "--allow-replace")
+            return Change(REPLACE, d.key, tuple(olds), d, fields, tuple(steps), reason)
         reason = (f"finishes a move: {where_from} also reads this data for {model.short_arn(d.key.function)}; "
                   f"it is deleted once {current.uuid} is {_state(d)}")
-        fields = tuple(FieldChange("EventSourceArn", m.source_arn, None) for m in olds)
+        if current.last_result.upper().startswith("PROBLEM"):
+            reason += f" and runs cleanly (it reports {current.last_result!r} now)"
         return Change(HANDOFF, d.key, tuple(olds), d, fields, tuple(steps), reason)
 
-    def _start(self, olds: list[Mapping]) -> tuple[datetime | None, str]:
-        """The earliest position of the old mappings, or why it cannot be told."""
+    def _proof(self, new: Mapping, old: Mapping) -> str:
+        """"" when `new` provably starts at or before `old`'s position; else why it cannot be told."""
+        if new.kind == model.DYNAMODB:
+            return "a new DynamoDB stream holds other records than the old one"
+        start = new.config.get("StartingPosition")
+        if start == "TRIM_HORIZON":
+            return ""  # the whole stream: nothing skipped (records are processed again)
+        tags = self._tags(new)
+        if tags is None:
+            return "not read yet"
+        if old.uuid in (tags.get(model.HANDOFF_TAG) or "").split(","):
+            return ""  # a hand-off created it where the old one was
+        started = new.config.get("StartingPositionTimestamp")
+        what = f"{new.uuid} starts at {start or 'an unknown position'}"
+        if start != "AT_TIMESTAMP" or not isinstance(started, datetime):
+            return what
+        what += f" {model.iso(started)}"
+        if old.config.get("StartingPosition") == "AT_TIMESTAMP" and \
+                isinstance(old_start := old.config.get("StartingPositionTimestamp"), datetime) and started <= old_start:
+            return ""  # before the old one even started
+        position, unknown = self._start([old], margin=0)
+        if position is None:
+            return f"{what}, and {old.uuid}'s position is unknown ({unknown})"
+        if started <= position:
+            return ""
+        return f"{what}, after {old.uuid}'s position ({model.iso(position)})"
+
+    def _start(self, olds: list[Mapping], margin: float | None = None) -> tuple[datetime | None, str]:
+        """The earliest position of the old mappings less the margin, or why it cannot be told."""
         starts, unknown = [], []
         for old in olds:
             if old.state != "Enabled":
                 unknown.append(f"{old.uuid} is {old.state or 'in no known state'}")
             elif old.last_result.upper().startswith("PROBLEM"):
                 unknown.append(f"{old.uuid} reports {old.last_result!r}")
-            elif sharing := [m for m in self.present if m is not old and m.kind in model.STREAM_TYPES
-                             and m.state == "Enabled" and _same_metric(m.key.function, old.key.function)]:
+            elif sharing := [m for m in self.streams_of.get(_unqualified(old.key.function), [])
+                             if m is not old and _same_metric(m.key.function, old.key.function)]:
                 unknown.append(f"IteratorAge is per function, and {model.short_arn(old.key.function)} has "
                                f"{len(sharing)} other Enabled stream mapping(s)")
             elif old.key.function not in self.reads.positions:
@@ -317,7 +445,8 @@ class _Planner:
                 unknown.append(f"no IteratorAge datapoint for {model.short_arn(old.key.function)} in the last "
                                f"{minutes:g} minutes")
             else:
-                starts.append(model.handoff_start(position.at, position.iterator_age_ms, self.margin))
+                starts.append(model.handoff_start(position.at, position.iterator_age_ms,
+                                                  self.margin if margin is None else margin))
         if unknown:
             return None, "; ".join(unknown)
         return min(starts), ""
@@ -333,14 +462,17 @@ class _Planner:
         return kept or None
 
     def _create_steps(self, d: Mapping, *, tags: dict[str, str] | None, start_at: datetime | None = None,
-                      settle: bool = False) -> list[Step]:
+                      settle: bool = False, keep: dict[str, Any] | None = None) -> list[Step]:
         steps = []
         if d.consumer is not None and d.consumer.arn is None:
             steps.append(Step("register-consumer", NEW, {"stream": d.consumer.stream_arn, "name": d.consumer.name}))
         params = model.create_params(d, tags=tags, start_at=start_at)
+        for name, members in (keep or {}).items():
+            params[name] = {**members, **(params.get(name) or {})}
         steps.append(Step("create", NEW, params))
-        # Before an old mapping goes, the new one must run (or be Disabled, if the spec says so).
-        steps.append(Step("wait-settled", NEW, {"state": _state(d)} if settle else {}, final=not settle))
+        # Before an old mapping goes, the new one must run (or be Disabled, if the spec says so), cleanly.
+        state = {"state": _state(d), **({"healthy": True} if d.enabled else {})}
+        steps.append(Step("wait-settled", NEW, state if settle else {}, final=not settle))
         return steps
 
     def _delete_steps(self, olds: list[Mapping]) -> list[Step]:
@@ -354,6 +486,21 @@ class _Planner:
 
 def _state(d: Mapping) -> str:
     return "Enabled" if d.enabled else "Disabled"
+
+
+def _unqualified(function_arn: str) -> str:
+    return ":".join(function_arn.split(":")[:7])
+
+
+def _kept_group(d: Mapping, live: Mapping) -> dict[str, Any]:
+    """A Kafka consumer group the spec does not name: the replacement joins the old one's group, which
+    resumes from the group's committed offsets instead of starting over."""
+    out = {}
+    for name, member in model.GENERATED_MEMBERS.items():
+        group = (live.config.get(name) or {}).get(member)
+        if group and not (d.params.get(name) or {}).get(member):
+            out[name] = {member: group}
+    return out
 
 
 def _uuids(olds: list[Mapping]) -> str:

@@ -5,7 +5,7 @@
     aws.list_mappings()                      every live mapping: one paginated listing
       └─ read_live(aws, listing, desired)    + filters by GetEventSourceMapping where KMS hides them
     plan.diff(desired, live, reads)          pure: identity, defaults, update / replace / hand-off
-      └─ read_more(aws, live, missing)       tags and hand-off positions, only where the plan needs them
+      └─ read_more(aws, live, missing)       tags and positions, only where the plan needs them
          plan.diff(...) again                the plan, complete
     apply.Executor(aws).execute(plan)        the steps, in parallel; results say what exists now
 """
@@ -19,7 +19,7 @@ from typing import Any
 
 from esmctl import metrics, model
 from esmctl.apply import Executor, Result
-from esmctl.aws import Aws, explain
+from esmctl.aws import Aws, NotFound, explain
 from esmctl.errors import SpecError
 from esmctl.plan import Missing, Plan, Reads, diff
 from esmctl.spec import Spec
@@ -75,6 +75,11 @@ def resolve(aws: Aws, spec: Spec) -> list[model.Mapping]:
         function = functions.get(entry.function)
         if function is None:
             function = functions[entry.function] = aws.function_ref(entry.function)
+        moved_from = None
+        if entry.moved_from:
+            moved_from = functions.get(entry.moved_from)
+            if moved_from is None:
+                moved_from = functions[entry.moved_from] = aws.function_ref(entry.moved_from)
         consumer = None
         if entry.consumer:
             if entry.source not in consumers:
@@ -86,7 +91,8 @@ def resolve(aws: Aws, spec: Spec) -> list[model.Mapping]:
         if source_region and function.region and source_region != function.region:
             problems.append(f"{entry.where}: EventSourceArn: is in {source_region} but the function is in "
                             f"{function.region}: they must be in the same region")
-        desired.append(model.desired_mapping(entry.params, function, where=entry.where, consumer=consumer))
+        desired.append(model.desired_mapping(entry.params, function, where=entry.where, consumer=consumer,
+                                             moved_from=moved_from))
     seen: dict[model.Key, model.Mapping] = {}
     for d in desired:
         if d.key in seen:
@@ -125,12 +131,23 @@ def decrypted_filters(aws: Aws, uuid: str) -> Any:
 
 
 def read_more(aws: Aws, live: list[model.Mapping], missing: Missing, reads: Reads) -> Reads:
-    """`reads` and the tags and hand-off positions a plan missed: ListTags per mapping (only those),
+    """`reads` and the tags and hand-off positions a plan missed: ListTags per mapping (only those), per
+    function of a create whose spec does not manage tags (what an interrupted replace recorded there),
     IteratorAge for the functions of hand-offs in one GetMetricData call per 500."""
     arns = {m.uuid: m.arn for m in live}
     uuids = sorted(missing.tags)
+    functions = sorted(missing.function_tags)
     with ThreadPoolExecutor(max_workers=4) as pool:
         tags = dict(zip(uuids, pool.map(lambda u: aws.mapping_tags(arns[u]), uuids), strict=True))
+        function_tags = dict(zip(functions, pool.map(lambda f: _function_tags(aws, f), functions), strict=True))
     positions = metrics.newest_iterator_ages(aws, sorted(missing.positions), reads.window) \
         if missing.positions else {}
-    return Reads(tags={**reads.tags, **tags}, positions={**reads.positions, **positions}, window=reads.window)
+    return Reads(tags={**reads.tags, **tags}, function_tags={**reads.function_tags, **function_tags},
+                 positions={**reads.positions, **positions}, window=reads.window)
+
+
+def _function_tags(aws: Aws, function_arn: str) -> dict[str, str]:
+    try:
+        return aws.mapping_tags(function_arn)
+    except NotFound:
+        return {}  # no such function: the create says so, with AWS's own words

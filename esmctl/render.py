@@ -348,7 +348,8 @@ def mapping(settings: Settings, item: dict[str, Any]) -> None:
 
 
 # -- plans and apply results -------------------------------------------------------------------
-_PLAN_STYLE = {"create": "green", "update": "yellow", "replace": "red", "delete": "red", "handoff": "magenta"}
+_PLAN_STYLE = {"create": "green", "update": "yellow", "move": "yellow", "replace": "red", "delete": "red",
+               "handoff": "magenta"}
 
 
 def _value(v: Any) -> str:
@@ -451,6 +452,8 @@ def plan_summary(plan: Any) -> str:
         return "No changes. The live mappings match the spec."
     line = "Plan: {} to create, {} to update, {} to replace, {} to delete".format(
         *(plan.count(a) for a in ("create", "update", "replace", "delete")))
+    if plan.count("move"):
+        line += f", {plan.count('move')} to move"
     if plan.count("handoff"):
         line += f", {plan.count('handoff')} to hand off"
     if plan.count("replace"):

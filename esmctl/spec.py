@@ -19,7 +19,7 @@ from esmctl import model, schema, servicemodel, yamldoc
 from esmctl.errors import SpecError
 
 TOP_LEVEL = ("version", "region", "defaults", "mappings")
-RESERVED = ("Consumer",)  # esmctl's own keys in a mapping
+RESERVED = ("Consumer", "MovedFrom")  # esmctl's own keys in a mapping
 _PATTERNS = ("FilterCriteria", "Filters")
 
 Path = tuple[Any, ...]
@@ -32,6 +32,7 @@ class Desired:
     params: dict[str, Any]
     where: str  # FILE:LINE:COL of the mapping
     consumer: str | None = None
+    moved_from: str | None = None  # the function (name, name:alias or ARN) a mapping moves from
 
     @property
     def function(self) -> str:
@@ -130,7 +131,7 @@ def _check(doc: yamldoc.Document, problems: list[str]) -> tuple[str | None, list
         if key not in allowed:
             problems.append(f"{doc.at(('defaults', key), key=True)}: defaults.{key}: unknown parameter"
                             + schema.did_you_mean(str(key), allowed))
-        elif key in ("FunctionName", "EventSourceArn"):
+        elif key in ("FunctionName", "EventSourceArn", "MovedFrom"):
             problems.append(f"{doc.at(('defaults', key), key=True)}: defaults.{key}: set it on each mapping")
     problems += _surprises(doc, ("defaults",))
 
@@ -167,6 +168,7 @@ def _mapping(doc: yamldoc.Document, base: Path, entry: Any, defaults: dict, allo
     # null unsets a parameter, e.g. one that `defaults` gives every mapping.
     params = {k: v for k, v in {**applied, **entry}.items() if k in allowed and v is not None}
     consumer = params.pop("Consumer", None)
+    moved_from = params.pop("MovedFrom", None)
     params = _to_api(params)
     for dotted, message in schema.check_shape(params, servicemodel.input_shape(), ""):
         api = _api_path(dotted)
@@ -177,6 +179,16 @@ def _mapping(doc: yamldoc.Document, base: Path, entry: Any, defaults: dict, allo
             consumer = None
         elif model.source_type(params) != model.KINESIS or model.is_consumer_arn(params.get("EventSourceArn", "")):
             problems.append(f"{where('Consumer')}: Consumer: needs a Kinesis stream ARN as EventSourceArn")
+    if moved_from is not None:
+        function = params.get("FunctionName")
+        if not isinstance(moved_from, str) or not moved_from.strip():
+            problems.append(f"{where('MovedFrom')}: MovedFrom: must name the function the mapping moves from "
+                            "(name, name:alias or ARN)")
+            moved_from = None
+        elif isinstance(function, str) and \
+                model.function_spelling_key(moved_from) == model.function_spelling_key(function):
+            problems.append(f"{where('MovedFrom')}: MovedFrom: names the mapping's own FunctionName")
+            moved_from = None
     for dotted, message in schema.cross_field_problems(params):
         api = _api_path(dotted)
         problems.append(f"{where(str(api[0]), api[1:])}: {dotted}: {message}")
@@ -184,7 +196,7 @@ def _mapping(doc: yamldoc.Document, base: Path, entry: Any, defaults: dict, allo
     if region and isinstance(source, str) and model.arn_region(source) and model.arn_region(source) != region:
         problems.append(f"{where('EventSourceArn')}: EventSourceArn: is in {model.arn_region(source)}, "
                         f"but the spec's region is {region}")
-    return Desired(params=params, where=doc.at(base), consumer=consumer)
+    return Desired(params=params, where=doc.at(base), consumer=consumer, moved_from=moved_from)
 
 
 def _surprises(doc: yamldoc.Document, base: Path) -> list[str]:

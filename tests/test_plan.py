@@ -28,13 +28,16 @@ def plan(want, have, **kw):
     """Plan, reading what the plan asks for from `tags`/`positions` as reconcile would."""
     tags = kw.pop("tags", {})
     positions = kw.pop("positions", {})
+    function_tags = kw.pop("function_tags", {})
     reads = Reads()
     result = diff(want, have, reads=reads, **kw)
-    for _ in range(2):
+    for _ in range(3):
         if not result.missing:
             break
         reads = Reads(tags={u: tags.get(u, {}) for u in result.missing.tags} | reads.tags,
-                      positions={f: positions.get(f) for f in result.missing.positions} | reads.positions)
+                      positions={f: positions.get(f) for f in result.missing.positions} | reads.positions,
+                      function_tags={f: function_tags.get(f, {}) for f in result.missing.function_tags}
+                      | reads.function_tags)
         result = diff(want, have, reads=reads, **kw)
     assert not result.missing
     return result
@@ -236,7 +239,7 @@ def test_stream_to_consumer_is_a_handoff_from_the_datapoints_own_time():
     assert create["StartingPosition"] == "AT_TIMESTAMP" and create["StartingPositionTimestamp"] == change.start_at
     assert create["Tags"] == {model.HANDOFF_TAG: old.uuid}
     assert "EventSourceArn" not in create  # the consumer's ARN is filled in once it is registered
-    assert change.steps[2].params == {"state": "Enabled"}
+    assert change.steps[2].params == {"state": "Enabled", "healthy": True}
 
 
 def test_handoff_keeps_the_old_mappings_unmanaged_tags():
@@ -277,7 +280,7 @@ def test_interrupted_handoff_is_finished_not_reported_in_sync():
     [change] = p.changes
     assert change.action == HANDOFF and change.uuid == old.uuid and p.in_sync == 1
     assert ops(change) == ["wait-settled", "delete", "wait-gone"]
-    assert change.steps[0].uuid == new.uuid and change.steps[0].params == {"state": "Enabled"}
+    assert change.steps[0].uuid == new.uuid and change.steps[0].params == {"state": "Enabled", "healthy": True}
 
 
 def test_handoff_to_a_disabled_mapping_waits_for_disabled():

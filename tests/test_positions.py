@@ -1,0 +1,187 @@
+"""Every change keeps the stream position, in memory: what a move may delete without --allow-replace.
+
+An old mapping in a slot is deleted without consent only when the new one provably starts at or
+before its position: the hand-off tag names it, TRIM_HORIZON, or AT_TIMESTAMP no later than where the
+old one was. A move to another function is an update of FunctionName, which Lambda makes in place.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from esmctl import model
+from esmctl.plan import CREATE, HANDOFF, MOVE, REPLACE, Position
+from tests import reported
+from tests.reported import desired, live
+from tests.test_plan import ops, plan
+
+FN, STREAM, TABLE_STREAM, consumer_arn = reported.FN, reported.STREAM, reported.TABLE_STREAM, reported.consumer_arn
+CLUSTER = reported.CLUSTER
+NOW = datetime(2026, 11, 23, 12, 0, tzinfo=timezone.utc)
+KINESIS = {"EventSourceArn": STREAM, "StartingPosition": "LATEST"}
+ON_CONSUMER = {**KINESIS, "EventSourceArn": consumer_arn("fanout")}
+
+
+def want_consumer(**params):
+    return desired({**KINESIS, **params}, consumer="fanout", registered=consumer_arn("fanout"))
+
+
+# -- finishing a move ---------------------------------------------------------------------------------
+def test_a_mapping_made_by_hand_at_latest_is_not_a_finished_move_without_consent():
+    old, by_hand = live(KINESIS), live(ON_CONSUMER)  # no hand-off tag: nobody placed it
+    [change] = plan([want_consumer()], [old, by_hand]).changes
+    assert change.action == REPLACE and change.needs_allow_replace and change.uuid == old.uuid
+    assert f"{by_hand.uuid} starts at LATEST" in change.reason and "skip" in change.reason
+    assert ops(change) == ["wait-settled", "delete", "wait-gone"]
+
+
+@pytest.mark.parametrize("how", ["tag", "trim horizon", "before the old start", "before the old position"])
+def test_a_new_mapping_that_provably_starts_at_or_before_the_old_position_finishes_the_move(how):
+    old_params, new_params, tags, positions = dict(KINESIS), dict(ON_CONSUMER), {}, {}
+    if how == "trim horizon":
+        new_params["StartingPosition"] = "TRIM_HORIZON"
+    elif how == "before the old start":
+        old_params.update(StartingPosition="AT_TIMESTAMP", StartingPositionTimestamp=NOW)
+        new_params.update(StartingPosition="AT_TIMESTAMP", StartingPositionTimestamp=NOW - timedelta(seconds=1))
+    elif how == "before the old position":
+        # the new one is Disabled, so the function's IteratorAge is the old one's alone
+        new_params.update(StartingPosition="AT_TIMESTAMP", StartingPositionTimestamp=NOW - timedelta(minutes=2),
+                          Enabled=False)
+        positions = {FN: Position(NOW, 60_000)}  # the old one was a minute behind at NOW
+    old = live(old_params)
+    new = live(new_params)
+    if how == "tag":
+        tags = {new.uuid: {model.HANDOFF_TAG: f"0000,{old.uuid}"}}
+    # the spec says where the new mapping starts (else its start would be drift of its own)
+    start = {k: v for k, v in new_params.items() if k.startswith("StartingPosition") or k == "Enabled"}
+    want = want_consumer(**start)
+    [change] = plan([want], [old, new], tags=tags, positions=positions).changes
+    assert change.action == HANDOFF and not change.needs_allow_replace, change.reason
+    assert ops(change) == ["wait-settled", "delete", "wait-gone"] and change.uuid == old.uuid
+
+
+def test_a_new_mapping_that_starts_after_the_old_position_needs_consent():
+    old = live(KINESIS)
+    start = {"StartingPosition": "AT_TIMESTAMP", "StartingPositionTimestamp": NOW - timedelta(seconds=30)}
+    new = live({**ON_CONSUMER, **start, "Enabled": False})
+    [change] = plan([want_consumer(**start, Enabled=False)], [old, new], positions={FN: Position(NOW, 60_000)}).changes
+    assert change.action == REPLACE and change.needs_allow_replace
+    assert "after" in change.reason and model.iso(NOW - timedelta(seconds=60)) in change.reason
+
+
+def test_a_running_new_mapping_cannot_be_placed_by_the_functions_iterator_age():
+    # IteratorAge is per function: with the new mapping running, it no longer tells where the old one is.
+    old = live(KINESIS)
+    start = {"StartingPosition": "AT_TIMESTAMP", "StartingPositionTimestamp": NOW - timedelta(hours=1)}
+    new = live({**ON_CONSUMER, **start})
+    [change] = plan([want_consumer(**start)], [old, new], positions={FN: Position(NOW, 0)}).changes
+    assert change.action == REPLACE and "IteratorAge is per function" in change.reason
+
+
+def test_a_dynamodb_table_stream_move_is_never_finished_without_consent():
+    new_stream = TABLE_STREAM.replace("2024-01-01", "2025-01-01")
+    old = live({"EventSourceArn": TABLE_STREAM, "StartingPosition": "TRIM_HORIZON"})
+    new = live({"EventSourceArn": new_stream, "StartingPosition": "TRIM_HORIZON"})
+    [change] = plan([desired({"EventSourceArn": new_stream, "StartingPosition": "TRIM_HORIZON"})], [old, new]).changes
+    assert change.action == REPLACE and change.needs_allow_replace and "DynamoDB" in change.reason
+
+
+def test_finishing_waits_for_the_new_mapping_to_run_cleanly():
+    old = live(KINESIS)
+    new = model.live_mapping({**reported.reported({**ON_CONSUMER, "StartingPosition": "TRIM_HORIZON"}),
+                              "LastProcessingResult": "PROBLEM: SubscribeToShard access denied"})
+    [change] = plan([want_consumer(StartingPosition="TRIM_HORIZON")], [old, new]).changes
+    assert change.action == HANDOFF and change.steps[0].params == {"state": "Enabled", "healthy": True}
+    assert "PROBLEM" in change.reason
+
+
+# -- moving to another function, alias or version ---------------------------------------------------
+def moved(params, moved_from, **kw):
+    ref = model.function_ref(params["FunctionName"], reported.REGION, reported.ACCOUNT)
+    old = model.function_ref(moved_from, reported.REGION, reported.ACCOUNT)
+    return model.desired_mapping(params, ref, where="spec.yaml:3:3", moved_from=old, **kw)
+
+
+@pytest.mark.parametrize("to,from_", [("audit-fn", "orders-fn"), ("orders-fn:live", "orders-fn"),
+                                      ("orders-fn:2", "orders-fn:1")])
+def test_moved_from_is_an_in_place_update_of_the_function(to, from_):
+    old = live({**KINESIS, "FunctionName": from_}, function_arn=model.function_ref(
+        from_, reported.REGION, reported.ACCOUNT).qualified_arn)
+    want = moved({**KINESIS, "FunctionName": to, "BatchSize": 50}, from_)
+    p = plan([want], [old])
+    [change] = p.changes
+    assert change.action == MOVE and change.uuid == old.uuid and not change.destructive
+    assert ops(change) == ["update", "wait-settled"]
+    update = change.steps[0].params
+    assert update == {"FunctionName": want.key.function, "BatchSize": 50}
+    assert change.fields[0] == model.FieldChange("FunctionName", old.key.function, want.key.function)
+    assert not p.unmanaged
+    # once moved, the same spec is in sync (MovedFrom stays harmless, like Terraform's moved blocks)
+    after = live({**KINESIS, "FunctionName": to, "BatchSize": 50}, function_arn=want.key.function)
+    assert plan([want], [after]).empty
+
+
+def test_a_move_ignores_the_start_but_a_create_only_change_makes_it_a_replace():
+    old = live({**KINESIS, "StartingPosition": "TRIM_HORIZON"})
+    [change] = plan([moved({**KINESIS, "FunctionName": "audit-fn"}, "orders-fn")], [old]).changes
+    assert change.action == MOVE  # a moved mapping goes on from its position: where it started is history
+    kafka = {"EventSourceArn": CLUSTER, "Topics": ["orders"], "StartingPosition": "LATEST"}
+    want = moved({**kafka, "FunctionName": "audit-fn",
+                  "AmazonManagedKafkaEventSourceConfig": {"ConsumerGroupId": "new-group"}}, "orders-fn")
+    [change] = plan([want], [live(kafka)]).changes
+    assert change.action == REPLACE and change.needs_allow_replace and "ConsumerGroupId" in change.reason
+    assert change.fields[0].name == "FunctionName" and "moves from orders-fn" in change.reason
+    sqs = {"EventSourceArn": reported.QUEUE}
+    assert plan([moved({**sqs, "FunctionName": "audit-fn"}, "orders-fn")], [live(sqs)]).changes[0].action == MOVE
+
+
+def test_moved_from_a_mapping_the_spec_still_lists_moves_nothing():
+    old = live(KINESIS)
+    p = plan([desired(KINESIS), moved({**KINESIS, "FunctionName": "audit-fn"}, "orders-fn")], [old])
+    assert [c.action for c in p.changes] == [CREATE] and p.in_sync == 1
+
+
+# -- what a replace keeps ----------------------------------------------------------------------------
+def test_a_kafka_replace_keeps_the_consumer_group_the_spec_does_not_name():
+    topic = {"EventSourceArn": CLUSTER, "Topics": ["orders"], "StartingPosition": "LATEST"}
+    have = live(topic)  # AWS generated ConsumerGroupId "generated-0001"
+    [change] = plan([desired({**topic, "StartingPosition": "TRIM_HORIZON"})], [have]).changes
+    create = next(s for s in change.steps if s.op == "create").params
+    assert change.action == REPLACE
+    assert create["AmazonManagedKafkaEventSourceConfig"] == {"ConsumerGroupId": "generated-0001"}
+    named = {**topic, "StartingPosition": "TRIM_HORIZON",
+             "AmazonManagedKafkaEventSourceConfig": {"ConsumerGroupId": "mine"}}
+    [change] = plan([desired(named)], [have]).changes
+    create = next(s for s in change.steps if s.op == "create").params
+    assert create["AmazonManagedKafkaEventSourceConfig"] == {"ConsumerGroupId": "mine"}
+
+
+def test_a_replace_records_the_kept_tags_on_the_function_before_it_deletes():
+    have = live(KINESIS)
+    [change] = plan([desired({**KINESIS, "StartingPosition": "TRIM_HORIZON"})], [have],
+                    tags={have.uuid: {"team": "orders", "aws:cloudformation:stack-name": "x"}}).changes
+    assert ops(change) == ["record-tags", "delete", "wait-gone", "create", "forget-tags", "wait-settled"]
+    record = change.steps[0].params
+    assert record["arn"] == FN and model.read_tag_record(have.key, record["tags"]) == \
+        (sorted(record["tags"]), {"team": "orders"})
+    assert change.steps[3].params["Tags"] == {"team": "orders"}
+    assert change.steps[4].params == {"arn": FN, "keys": sorted(record["tags"])}
+    # The spec manages the tags: nothing to record, the spec has them.
+    [change] = plan([desired({**KINESIS, "StartingPosition": "TRIM_HORIZON", "Tags": {"a": "b"}})], [have],
+                    tags={have.uuid: {"team": "orders"}}).changes
+    assert "record-tags" not in ops(change)
+
+
+def test_a_create_after_an_interrupted_replace_takes_the_recorded_tags():
+    want = desired({**KINESIS, "StartingPosition": "TRIM_HORIZON"})
+    record = model.tag_record(want.key, {"team": "orders"})
+    [change] = plan([want], [], function_tags={FN: {**record, "owner": "me"}}).changes
+    assert change.action == CREATE and ops(change) == ["create", "forget-tags", "wait-settled"]
+    assert change.steps[0].params["Tags"] == {"team": "orders"}
+    assert change.steps[1].params == {"arn": FN, "keys": sorted(record)}
+    # another identity's record is not this one's
+    other = desired({**KINESIS, "EventSourceArn": reported.OTHER_STREAM})
+    [change] = plan([other], [], function_tags={FN: record}).changes
+    assert ops(change) == ["create", "wait-settled"] and "Tags" not in change.steps[0].params
