@@ -7,44 +7,9 @@ The real `esmctl apply` runs as a subprocess against the AWS-like layer, which h
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
-
 import pytest
 
-from tests.helpers import client, kinesis, mappings, put_age, spec_file
-
-ESMCTL = os.path.join(os.path.dirname(sys.executable), "esmctl")
-
-
-def kill_at(box, args: list[str], operation: str, nth: int, when: str) -> None:
-    """Run `esmctl apply ...`, SIGKILL it when the layer holds the chosen call; that call is dropped
-    (before: never carried out; after: carried out, the reply never sent)."""
-    paused = box.proxy.pause(operation, nth=nth, when=when)
-    proc = subprocess.Popen([ESMCTL, "apply", *args, "--yes"], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, env=os.environ)
-    try:
-        reached = paused.reached.wait(timeout=60)
-        assert reached, f"never reached {operation} #{nth}: {proc.stderr.read().decode() if proc.poll() else ''}"
-        proc.send_signal(signal.SIGKILL)
-        proc.wait(timeout=30)
-    finally:
-        paused.release(drop=True)
-        if proc.poll() is None:
-            proc.kill()
-        proc.stderr.close()
-    assert proc.returncode == -signal.SIGKILL
-
-
-def converges(esmctl, box, path: str, *flags: str) -> list[dict]:
-    r = esmctl("apply", path, "--yes", *flags)
-    assert r.exit_code == 0, r.stdout + r.stderr
-    d = esmctl("diff", path)
-    assert d.exit_code == 0, d.stdout
-    return mappings(box)
-
+from tests.helpers import client, converges, kill_at, kinesis, mappings, put_age, spec_file
 
 REPLACE_STEPS = [("DeleteEventSourceMapping", 1, "before"), ("DeleteEventSourceMapping", 1, "after"),
                  ("GetEventSourceMapping", 1, "after"), ("CreateEventSourceMapping", 1, "before"),
