@@ -178,6 +178,14 @@ class _Planner:
         self.missing_positions: set[str] = set()
         self.missing_function_tags: set[str] = set()
         self.notes: list[Note] = []
+        # A mapping a `MovedFrom` names is that entry's, before any slot rule may take it for an old end.
+        self.moves: dict[int, Mapping] = {}  # id(desired) -> the live mapping it moves
+        claimed: set[str] = set()
+        for d in desired:
+            if d.moved_from and not self.by_key.get(d.key) and (found := self._moved(d, claimed)) is not None:
+                self.moves[id(d)] = found
+                claimed.add(found.uuid)
+        self.claimed = claimed
 
     # -- the plan -------------------------------------------------------------------------------
     def plan(self, prune: bool) -> Plan:
@@ -195,7 +203,7 @@ class _Planner:
             else:
                 current, stale, extras = (same[0] if same else None), [], same[1:]
             olds = stale + self._slot_olds(d)
-            moved = self._moved(d) if current is None else None
+            moved = self.moves.get(id(d)) if current is None else None
             if current is not None:
                 taken.add(current.uuid)
                 change = self._in_place(d, current)
@@ -208,10 +216,8 @@ class _Planner:
             elif moved is not None:
                 taken.add(moved.uuid)
                 changes.append(self._in_place(d, moved, move=True))
-                if olds:
-                    self.notes.append(Note(d.key, f"{', '.join(m.uuid for m in olds)} also read this data for "
-                                                  f"{model.short_arn(d.key.function)}: left alone while the "
-                                                  f"move from {model.short_arn(moved.key.function)} is made"))
+                if olds:  # the function read this data already: the moved mapping takes over, if it may
+                    changes.append(self._finish(d, moved, olds))
             else:
                 changes.append(self._create_or_move(d, olds))
             taken.update(m.uuid for m in olds)
@@ -234,16 +240,15 @@ class _Planner:
         s = model.slot(d.key, d.kind)
         if s is None or self.slots.get(s) != 1:
             return []
-        return [m for m in self.by_slot.get(s, []) if m.key != d.key and m.key not in self.wanted]
+        return [m for m in self.by_slot.get(s, []) if m.key != d.key and m.key not in self.wanted
+                and m.uuid not in self.claimed]
 
-    def _moved(self, d: Mapping) -> Mapping | None:
+    def _moved(self, d: Mapping, claimed: set[str]) -> Mapping | None:
         """The live mapping d's `MovedFrom` names: the same source and topic/queue, on the old function."""
-        if not d.moved_from:
-            return None
-        old_key = Key(d.moved_from, d.key.source, d.key.part)
+        old_key = Key(d.moved_from or "", d.key.source, d.key.part)
         if old_key in self.wanted:
             return None  # the spec still lists it: nothing moved
-        found = self.by_key.get(old_key, [])
+        found = [m for m in self.by_key.get(old_key, []) if m.uuid not in claimed]
         if d.consumer is not None and d.source_arn:
             found = sorted(found, key=lambda m: m.source_arn != d.source_arn)  # the current registration first
         return found[0] if found else None
@@ -272,9 +277,6 @@ class _Planner:
             if tags is not None and model.HANDOFF_TAG in tags:
                 # Started where its predecessor was by a hand-off: the spec's start held at the time.
                 changes = [c for c in changes if c.name not in start]
-        if move:
-            # Where a mapping starts matters only when it is created: a moved one goes on from its position.
-            changes = [c for c in changes if c.name not in start]
         replace_by = model.replace_reasons(model.Comparison(changes))
         if replace_by:
             return self._replace_in_place(d, live, changes, replace_by)

@@ -2,7 +2,7 @@
 
 Editors (through the yaml-language-server modeline) complete and check specs with it: the mapping keys
 are CreateEventSourceMapping's members with their types, enums, ranges, patterns and documentation,
-plus esmctl's own keys (`version`, `region`, `defaults`, `Consumer`, filter patterns written as YAML).
+plus esmctl's own keys (`version`, `region`, `defaults`, `Consumer`, `MovedFrom`, filter patterns written as YAML).
 `validate` remains the authority (it also knows the rules across fields); the two agree on keys, types,
 enums and ranges.
 """
@@ -27,6 +27,11 @@ def spec_schema() -> dict[str, Any]:
         "type": "string", "minLength": 1,
         "description": "esmctl: read the Kinesis stream through this enhanced fan-out consumer (registered by "
                        "apply when missing)."}
+    mapping["properties"]["MovedFrom"] = {
+        "type": "string", "minLength": 1,
+        "description": "esmctl: the function (name, name:alias, name:version or ARN) this mapping moves from; "
+                       "apply moves the live mapping in place (UpdateEventSourceMapping FunctionName), keeping "
+                       "its stream position."}
     mapping["properties"]["FunctionName"]["description"] += " A name, name:alias, or ARN."
     mapping["anyOf"] = [{"required": ["EventSourceArn"]}, {"required": ["SelfManagedEventSource"]}]
     mapping["required"] = ["FunctionName"]
@@ -43,7 +48,7 @@ def spec_schema() -> dict[str, Any]:
                 "(each where it is valid for the mapping's kind of source); null on a mapping unsets one."}
     defaults.pop("anyOf")
     defaults["properties"] = {k: v for k, v in mapping["properties"].items()
-                              if k not in ("FunctionName", "EventSourceArn")}
+                              if k not in ("FunctionName", "EventSourceArn", "MovedFrom")}
     return {
         "$schema": DIALECT,
         "title": "esmctl spec: AWS Lambda event source mappings",

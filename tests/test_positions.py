@@ -123,10 +123,11 @@ def test_moved_from_is_an_in_place_update_of_the_function(to, from_):
     assert plan([want], [after]).empty
 
 
-def test_a_move_ignores_the_start_but_a_create_only_change_makes_it_a_replace():
+def test_a_move_with_a_create_only_change_is_a_replace():
     old = live({**KINESIS, "StartingPosition": "TRIM_HORIZON"})
     [change] = plan([moved({**KINESIS, "FunctionName": "audit-fn"}, "orders-fn")], [old]).changes
-    assert change.action == MOVE  # a moved mapping goes on from its position: where it started is history
+    assert change.action == REPLACE and change.needs_allow_replace and "StartingPosition" in change.reason
+    assert ops(change)[:2] == ["delete", "wait-gone"]  # another identity, but the same data: delete first
     kafka = {"EventSourceArn": CLUSTER, "Topics": ["orders"], "StartingPosition": "LATEST"}
     want = moved({**kafka, "FunctionName": "audit-fn",
                   "AmazonManagedKafkaEventSourceConfig": {"ConsumerGroupId": "new-group"}}, "orders-fn")
@@ -185,3 +186,19 @@ def test_a_create_after_an_interrupted_replace_takes_the_recorded_tags():
     other = desired({**KINESIS, "EventSourceArn": reported.OTHER_STREAM})
     [change] = plan([other], [], function_tags={FN: record}).changes
     assert ops(change) == ["create", "wait-settled"] and "Tags" not in change.steps[0].params
+
+
+def test_moved_from_in_a_spec_is_checked_offline(tmp_path):
+    from esmctl import spec
+    from esmctl.errors import SpecError
+
+    text = ("version: 1\nmappings:\n  - FunctionName: audit-fn\n    MovedFrom: orders-fn\n"
+            f"    EventSourceArn: {STREAM}\n    StartingPosition: LATEST\n")
+    [entry] = spec.load("spec.yaml", text=text).mappings
+    assert entry.moved_from == "orders-fn" and "MovedFrom" not in entry.params
+    with pytest.raises(SpecError) as bad:
+        spec.load("spec.yaml", text=text.replace("MovedFrom: orders-fn", "MovedFrom: audit-fn"))
+    assert bad.value.problems == ["spec.yaml:4:5: MovedFrom: names the mapping's own FunctionName"]
+    with pytest.raises(SpecError) as bad:
+        spec.load("spec.yaml", text=text.replace("version: 1\n", "version: 1\ndefaults:\n  MovedFrom: x\n"))
+    assert "defaults.MovedFrom: set it on each mapping" in bad.value.problems[0]
