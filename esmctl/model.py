@@ -450,10 +450,23 @@ def has_default(name: str, kind: str) -> bool:
 
 
 def satisfies(name: str, want: Any, have: Any) -> bool:
-    """Does the live value give what the spec asks for? Equality, plus the legacy "forever" values."""
-    if want == have:
-        return True
+    """Does the live value give what the spec asks for? Equality as JSON has it, plus the legacy "forever"
+    values."""
+    if want == have:  # Python's equality first: same_json is only stricter
+        return same_json(want, have)
     return want == -1 and LEGACY_FOREVER.get(name) == have
+
+
+def same_json(a: Any, b: Any) -> bool:
+    """Equality by JSON type: `true` is not `1` and `false` is not `0` (Python's == says they are), as Lambda
+    matches filter patterns by type. 1 and 1.0 stay one number, as they are in JSON."""
+    if isinstance(a, bool) or isinstance(b, bool):
+        return type(a) is type(b) and a == b
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(same_json(v, b[k]) for k, v in a.items())
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(same_json(x, y) for x, y in zip(a, b, strict=True))
+    return a == b
 
 
 # -- mappings -------------------------------------------------------------------------------------
