@@ -430,9 +430,11 @@ def to_api(name: str, value: Any) -> Any:
     if name == "FilterCriteria" and isinstance(value, dict) and value.get("Filters"):
         return {**value, "Filters": [{**f, "Pattern": pattern_text(f.get("Pattern"))} for f in value["Filters"]]}
     if name == "DestinationConfig" and isinstance(value, dict):
+        # No destination (`{}`, `{OnFailure: {}}`) is the default, and only an empty Destination puts it back:
+        # `{}` changes nothing, and AWS refuses an OnFailure without one. create_params leaves it out.
         on_failure = value.get("OnFailure")
-        if isinstance(on_failure, dict) and not on_failure.get("Destination"):
-            return {**value, "OnFailure": {**on_failure, "Destination": ""}}
+        if not isinstance(on_failure, dict) or not on_failure.get("Destination"):
+            return {**value, "OnFailure": {**(on_failure if isinstance(on_failure, dict) else {}), "Destination": ""}}
     if name == "StartingPositionTimestamp" and value is not None:
         return instant(value)
     return value

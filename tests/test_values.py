@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 
+from esmctl import model
 from esmctl.plan import diff
 from tests import reported
 from tests.helpers import client, kinesis, mappings, spec_file
@@ -43,3 +44,26 @@ def test_diff_sees_true_against_a_live_one(esmctl, world, box, tmp_path):
     assert esmctl("apply", path).exit_code == 0
     assert json.loads(mappings(box)[0]["FilterCriteria"]["Filters"][0]["Pattern"]) == {"data": {"paid": [True]}}
     assert esmctl("diff", path).exit_code == 0
+
+
+# -- 2. DestinationConfig: {} clears the destination -------------------------------------------------
+def test_an_empty_destination_config_sends_the_clearing_value():
+    have = live({**KINESIS, "DestinationConfig": {"OnFailure": {"Destination": reported.DLQ}}})
+    for empty in ({}, {"OnFailure": {}}, {"OnFailure": {"Destination": ""}}):
+        [change] = diff([desired({**KINESIS, "DestinationConfig": empty})], [have]).changes
+        assert change.steps[0].params == {"DestinationConfig": {"OnFailure": {"Destination": ""}}}, empty
+        # a new mapping gets none: AWS refuses an OnFailure without a Destination, and none is the default
+        assert "DestinationConfig" not in model.create_params(desired({**KINESIS, "DestinationConfig": empty}))
+
+
+def test_apply_of_an_empty_destination_config_converges(esmctl, world, box, tmp_path):
+    client(box, "lambda").create_event_source_mapping(
+        FunctionName="orders-fn", EventSourceArn=world["orders"], StartingPosition="TRIM_HORIZON",
+        DestinationConfig={"OnFailure": {"Destination": world["orders-dlq"]}})
+    path = spec_file(tmp_path, [kinesis(world, DestinationConfig={})])
+    assert esmctl("diff", path).exit_code == 2
+    r = esmctl("apply", path)
+    assert r.exit_code == 0, r.stderr
+    assert not mappings(box)[0].get("DestinationConfig", {}).get("OnFailure", {}).get("Destination")
+    r = esmctl("diff", path)
+    assert r.exit_code == 0, r.stdout
