@@ -241,6 +241,12 @@ def function_ref(name_or_arn: str, region: str, account: str, partition: str = "
     return FunctionRef(f"arn:{partition}:lambda:{region}:{account}:function:{name}", qualifier)
 
 
+def without_latest(name_or_arn: str) -> str:
+    """A function's name or ARN without a `:$LATEST` qualifier: a mapping on `fn:$LATEST` invokes what one on
+    `fn` does, so esmctl sends, and knows a live mapping by, the unqualified function (as function_ref does)."""
+    return name_or_arn[: -len(":$LATEST")] if name_or_arn.endswith(":$LATEST") else name_or_arn
+
+
 def function_spelling_key(name_or_arn: str) -> tuple[str, str, str]:
     """What can be told of a function without AWS: (name, qualifier, "region:account" when an ARN)."""
     ref = function_ref(name_or_arn, "", "")
@@ -535,7 +541,7 @@ def live_mapping(raw: dict[str, Any], filters: Any = None) -> Mapping:
     elif filters_hidden(raw):
         params["FilterCriteria"] = unreadable("encrypted with a KMS key; not read")
     source, part = source_identity(raw)
-    return Mapping(Key(raw.get("FunctionArn", ""), source, part), kind, canonical(params, kind), params,
+    return Mapping(Key(without_latest(raw.get("FunctionArn", "")), source, part), kind, canonical(params, kind), params,
                    raw.get("EventSourceArn"), uuid=raw.get("UUID"), state=raw.get("State", ""))
 
 

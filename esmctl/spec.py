@@ -168,6 +168,8 @@ def _mapping(doc: yamldoc.Document, base: Path, entry: Any, defaults: dict, allo
     params = {k: v for k, v in {**applied, **entry}.items() if k in allowed and v is not None}
     consumer = params.pop("Consumer", None)
     params = _to_api(params)
+    if isinstance(params.get("FunctionName"), str):
+        params["FunctionName"] = model.without_latest(params["FunctionName"])
     for dotted, message in schema.check_shape(params, servicemodel.input_shape(), ""):
         api = _api_path(dotted)
         problems.append(f"{where(str(api[0]), api[1:])}: {dotted}: {message}")

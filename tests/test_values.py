@@ -67,3 +67,24 @@ def test_apply_of_an_empty_destination_config_converges(esmctl, world, box, tmp_
     assert not mappings(box)[0].get("DestinationConfig", {}).get("OnFailure", {}).get("Destination")
     r = esmctl("diff", path)
     assert r.exit_code == 0, r.stdout
+
+
+# -- 3. FunctionName fn:$LATEST --------------------------------------------------------------------
+def test_latest_is_the_unqualified_function_on_both_sides():
+    want = desired({**KINESIS, "FunctionName": "orders-fn:$LATEST"})
+    assert want.function == reported.FN
+    # a mapping another tool made on fn:$LATEST is the one the spec means, not a second one to create
+    have = live(KINESIS, function_arn=reported.FN + ":$LATEST")
+    assert diff([want], [have]).empty and diff([desired(KINESIS)], [have]).empty
+
+
+def test_apply_of_a_latest_function_then_diff_is_clean(esmctl, world, box, tmp_path):
+    path = spec_file(tmp_path, [kinesis(world, fn="orders-fn:$LATEST")])
+    r = esmctl("apply", path)
+    assert r.exit_code == 0, r.stderr
+    [m] = mappings(box)
+    assert m["FunctionArn"] == world["orders-fn"]  # sent unqualified: the identity esmctl gave it
+    r = esmctl("diff", path)
+    assert r.exit_code == 0, r.stdout + r.stderr
+    r = esmctl("apply", path)
+    assert r.exit_code == 0 and len(mappings(box)) == 1, r.stderr
