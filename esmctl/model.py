@@ -316,7 +316,10 @@ def instant(value: Any) -> datetime:
     elif isinstance(value, (int, float)):
         if value != value or value in (float("inf"), float("-inf")):
             raise ValueError(f"{value!r} is not a timestamp")
-        moment = datetime.fromtimestamp(value, timezone.utc)
+        try:
+            moment = datetime.fromtimestamp(value, timezone.utc)
+        except (OverflowError, ValueError, OSError):  # which one depends on the platform's time_t
+            raise ValueError(f"{value!r} is out of range for epoch seconds") from None
     elif isinstance(value, str):
         text = value.strip()
         if re.fullmatch(r"-?\d+(\.\d+)?", text):
@@ -329,7 +332,10 @@ def instant(value: Any) -> datetime:
         raise ValueError(f"{value!r} is not a timestamp")
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc).replace(microsecond=0)
+    try:
+        return moment.astimezone(timezone.utc).replace(microsecond=0)
+    except OverflowError:  # 9999-12-31T23:00:00-05:00 is in the year 10000
+        raise ValueError(f"{value!r} is out of range for a timestamp") from None
 
 
 def iso(moment: datetime) -> str:
@@ -343,14 +349,30 @@ def parse_pattern(pattern: Any) -> Any:
             return json.loads(pattern)
         except ValueError:
             return pattern
-    return pattern
+    return _json_keys(pattern)
 
 
 def pattern_text(pattern: Any) -> str:
     """The JSON text the API takes for a pattern given as data or as text."""
     if isinstance(pattern, str):
         return pattern
-    return json.dumps(pattern, separators=(",", ":"), sort_keys=True, default=str)
+    return json.dumps(_json_keys(pattern), separators=(",", ":"), sort_keys=True, default=str)
+
+
+def _json_keys(value: Any) -> Any:
+    """Data with every key as the text JSON gives it: YAML can make keys of `on` (true), `1` or a date, and
+    keys of several types cannot be sorted (the spec's checks say which key YAML read so)."""
+    if isinstance(value, dict):
+        return {k if isinstance(k, str) else _key_text(k): _json_keys(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_json_keys(v) for v in value]
+    return value
+
+
+def _key_text(key: Any) -> str:
+    if key is None or isinstance(key, (bool, int, float)):
+        return json.dumps(key)
+    return key.isoformat() if isinstance(key, (date, datetime)) else str(key)
 
 
 def _sorted_json(items: list[Any]) -> list[Any]:

@@ -28,6 +28,7 @@ MAX_DEPTH = 100  # real specs nest about 10 deep; the pure-Python composer gives
 MAX_FLOW_BRACKETS = 10_000  # see _check_nesting
 _PLACEHOLDER = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _JSON_NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?")
+_NUMBER_START = frozenset("-0123456789")
 _TAG = "tag:yaml.org,2002:"
 STR, MAP, SEQ, MERGE = _TAG + "str", _TAG + "map", _TAG + "seq", _TAG + "merge"
 INT, FLOAT, BOOL, NULL = _TAG + "int", _TAG + "float", _TAG + "bool", _TAG + "null"
@@ -75,6 +76,8 @@ def label(path: Path) -> str:
     out = ""
     for part in path:
         is_index = isinstance(part, int) and not isinstance(part, bool)
+        if isinstance(part, bool) or part is None:  # a key YAML 1.1 read as true (`on`): as JSON would write it
+            part = {True: "true", False: "false", None: "null"}[part]
         out += f"[{part}]" if is_index else (f".{part}" if out else str(part))
     return out or "spec"
 
@@ -186,6 +189,8 @@ class _Reader:
                 surprise = self.scalar(node, path)[1]
                 if surprise:
                     self.surprises.append((path, surprise))
+            elif not node.style and node.value[:1] in _NUMBER_START and _JSON_NUMBER.fullmatch(node.value):
+                self.surprises.append((path, _number_as_text(node.value)))  # 1e3: YAML 1.1 floats need a dot
             return
         expected = MAP if isinstance(node, MappingNode) else SEQ
         if node.tag != expected:
@@ -312,6 +317,15 @@ def _reads_as_json(tag: str, text: str) -> bool:
     if tag == BOOL:
         return text == "true" or text == "false"
     return tag == NULL and text == "null"
+
+
+def _number_as_text(text: str) -> str:
+    """A plain scalar JSON reads as a number that YAML 1.1 reads as text (`1e3`: its floats need a dot and a
+    signed exponent)."""
+    value = float(text)
+    if not math.isfinite(value):
+        return f"{text} is read by YAML 1.1 as the text {text!r}, and as a number JSON cannot hold it: quote it"
+    return f"{text} is read by YAML 1.1 as the text {text!r}, not a number: write {value!r}, or quote it"
 
 
 def _surprise(text: str, value: Any) -> str:

@@ -88,3 +88,34 @@ def test_apply_of_a_latest_function_then_diff_is_clean(esmctl, world, box, tmp_p
     assert r.exit_code == 0, r.stdout + r.stderr
     r = esmctl("apply", path)
     assert r.exit_code == 0 and len(mappings(box)) == 1, r.stderr
+
+
+# -- 4. what YAML reads otherwise, and values out of range: spec errors, never a crash -------------
+def test_yaml_surprises_in_patterns_and_an_epoch_out_of_range_are_spec_errors(esmctl, tmp_path):
+    path = tmp_path / "spec.yaml"
+    path.write_text("""\
+version: 1
+mappings:
+  - FunctionName: orders-fn
+    EventSourceArn: arn:aws:kinesis:us-east-1:123456789012:stream/orders
+    StartingPosition: AT_TIMESTAMP
+    StartingPositionTimestamp: 99999999999999
+    FilterCriteria:
+      Filters:
+        - Pattern: {data: {amount: [1e3]}}
+        - Pattern: {on: [1], kind: [x]}
+""")
+    r = esmctl("validate", str(path))
+    assert r.exit_code == 1
+    assert r.stderr.splitlines()[:3] == [
+        f"{path}:6:5: StartingPositionTimestamp: 99999999999999 is out of range for epoch seconds",
+        f"{path}:9:37: FilterCriteria.Filters[0].Pattern.data.amount[0]: 1e3 is read by YAML 1.1 as the text '1e3', "
+        "not a number: write 1000.0, or quote it",
+        f"{path}:10:25: FilterCriteria.Filters[1].Pattern.true: key \"on\" is read by YAML 1.1 as true: quote it "
+        "('on') or write true"]
+    assert "Traceback" not in r.stderr and "unexpected" not in r.stderr
+
+
+def test_patterns_with_keys_yaml_typed_still_have_json_text():
+    assert model.pattern_text({True: [1], "kind": ["x"], 2: [3]}) == '{"2":[3],"kind":["x"],"true":[1]}'
+    assert model.parse_pattern({None: [1]}) == {"null": [1]}

@@ -283,6 +283,9 @@ SURPRISES = [
     (".nan", ".nan is read by YAML 1.1 as NaN, which JSON cannot hold: quote it"),
     ("2024-01-01", "2024-01-01 is read as a date: quote it"),
     ("2024-01-01 10:00:00", "2024-01-01 10:00:00 is read as a date and time: quote it"),
+    ("1e3", "1e3 is read by YAML 1.1 as the text '1e3', not a number: write 1000.0, or quote it"),
+    ("-2.5E3", "-2.5E3 is read by YAML 1.1 as the text '-2.5E3', not a number: write -2500.0, or quote it"),
+    ("1e999", "1e999 is read by YAML 1.1 as the text '1e999', and as a number JSON cannot hold it: quote it"),
     ("~", "\"~\" is read by YAML 1.1 as null: quote it ('~') or write null"),
     ("", "an empty value is read by YAML 1.1 as null: quote it ('') or write null"),
 ]
@@ -294,7 +297,7 @@ def test_yaml11_surprises(text, message):
     assert d.yaml11_surprises(("p",)) == [(("p", "field"), message)]
 
 
-@pytest.mark.parametrize("text", ["true", "false", "null", "0", "-2", "42", "1.5", "-0.25", "1.0e+3", "1e3", "y",
+@pytest.mark.parametrize("text", ["true", "false", "null", "0", "-2", "42", "1.5", "-0.25", "1.0e+3", "-2.5E-2", "y",
                                   "n", "'NO'", '"0755"', "'2024-01-01'", "plain words", "'~'", "!!str yes"])
 def test_what_json_reads_alike_is_no_surprise(text):
     assert doc(f"p: {{field: {text}}}\n").yaml11_surprises(()) == []
@@ -359,7 +362,7 @@ def test_both_loaders_agree_on_data_and_places(monkeypatch):
 
 def test_equal_keys_of_different_types_are_duplicates():
     # Python's dict makes 1 and true one key: one value would silently be lost
-    assert problems("1: x\ntrue: y\n") == ["spec.yaml:2:1: True: duplicate key (first at line 1)"]
+    assert problems("1: x\ntrue: y\n") == ["spec.yaml:2:1: true: duplicate key (first at line 1)"]
 
 
 def test_imports_nothing_of_aws_and_cli_does_not_import_it(loader):
