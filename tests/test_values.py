@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 
+import yaml
+
 from esmctl import model
 from esmctl.plan import diff
 from tests import reported
@@ -119,3 +121,24 @@ mappings:
 def test_patterns_with_keys_yaml_typed_still_have_json_text():
     assert model.pattern_text({True: [1], "kind": ["x"], 2: [3]}) == '{"2":[3],"kind":["x"],"true":[1]}'
     assert model.parse_pattern({None: [1]}) == {"null": [1]}
+
+
+# -- 5. export writes what the legacy "forever" values mean ------------------------------------------
+def test_export_leaves_out_the_legacy_forever_values(esmctl, world, box, tmp_path):
+    box.proxy.legacy_sentinels = True  # an older mapping: 10000 / 604800 for "forever"
+    lam = client(box, "lambda")
+    lam.create_event_source_mapping(FunctionName="orders-fn", EventSourceArn=world["orders"],
+                                    StartingPosition="TRIM_HORIZON")
+    lam.create_event_source_mapping(FunctionName="audit-fn", EventSourceArn=world["orders-table-stream"],
+                                    StartingPosition="LATEST", MaximumRetryAttempts=5, MaximumRecordAgeInSeconds=600)
+    assert {m["MaximumRetryAttempts"] for m in mappings(box)} == {10000, 5}
+    r = esmctl("export")
+    assert r.exit_code == 0, r.stderr
+    exported = {m["FunctionName"]: m for m in yaml.safe_load(r.stdout)["mappings"]}
+    # left out: on a new mapping 10000 would mean 10000 retries, not "forever"
+    assert "MaximumRetryAttempts" not in exported["orders-fn"]
+    assert "MaximumRecordAgeInSeconds" not in exported["orders-fn"]
+    assert (exported["audit-fn"]["MaximumRetryAttempts"], exported["audit-fn"]["MaximumRecordAgeInSeconds"]) == (5, 600)
+    path = tmp_path / "exported.yaml"
+    path.write_text(r.stdout)
+    assert esmctl("diff", str(path)).exit_code == 0
