@@ -68,6 +68,9 @@ def check_shape(value: Any, shape: Any, path: str) -> list[Problem]:
             return [(path, f"must be one of {', '.join(shape.enum)}, not {value!r}"
                      + did_you_mean(value, list(shape.enum)))]
         problems.extend(_range(len(value), meta, path, "characters"))
+        empty = _empty_arn_part(value)
+        if empty:
+            return problems + [(path, f"has an empty {empty}: {value!r} (a placeholder set to nothing?)")]
         pattern = _pattern(meta.get("pattern"))
         if value and pattern is not None and not pattern.fullmatch(value):
             problems.append((path, _PATTERN_WORDS.get(shape.name, f"does not match {meta['pattern']}")
@@ -78,6 +81,28 @@ def check_shape(value: Any, shape: Any, path: str) -> list[Problem]:
         except ValueError as exc:
             return [(path, str(exc))]
     return problems
+
+
+# Services whose ARNs have no region, or no account either (S3 buckets, an on-failure destination).
+_ARN_WITHOUT_REGION = frozenset({"s3", "iam", "cloudfront", "route53"})
+_ARN_WITHOUT_ACCOUNT = frozenset({"s3"})
+
+
+def _empty_arn_part(value: str) -> str:
+    """The part of an ARN left empty (the region, the account...), where its service needs it; else ""."""
+    if not value.startswith("arn:"):
+        return ""
+    parts = value.split(":", 5)
+    if len(parts) < 6:
+        return ""  # not an ARN at all: the model's pattern says so
+    _, partition, service, region, account, resource = parts
+    for name, part, optional in (("partition", partition, False), ("service", service, False),
+                                 ("region", region, service in _ARN_WITHOUT_REGION),
+                                 ("account", account, service in _ARN_WITHOUT_ACCOUNT),
+                                 ("resource", resource, False)):
+        if not part and not optional:
+            return name
+    return ""
 
 
 _PATTERN_WORDS = {

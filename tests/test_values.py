@@ -142,3 +142,69 @@ def test_export_leaves_out_the_legacy_forever_values(esmctl, world, box, tmp_pat
     path = tmp_path / "exported.yaml"
     path.write_text(r.stdout)
     assert esmctl("diff", str(path)).exit_code == 0
+
+
+# -- 6. empty placeholders, and missing ones among other problems -------------------------------------
+EMPTY_ACCOUNT = """\
+version: 1
+mappings:
+  - FunctionName: jobs-fn
+    EventSourceArn: arn:aws:sqs:us-east-1:${ACCOUNT}:jobs
+  - FunctionName: arn:aws:lambda:us-east-1:${ACCOUNT}:function:orders-fn
+    EventSourceArn: arn:aws:kinesis:us-east-1:123456789012:stream/orders
+    StartingPosition: LATEST
+    DestinationConfig: {OnFailure: {Destination: "arn:aws:sqs:${REGION}:123456789012:dlq"}}
+  - FunctionName: audit-fn
+    EventSourceArn: arn:aws:kinesis:us-east-1:123456789012:stream/orders
+    StartingPosition: LATEST
+    DestinationConfig: {OnFailure: {Destination: "arn:aws:s3:::failures"}}
+"""
+
+
+def test_arns_with_an_empty_account_or_region_are_refused(esmctl, tmp_path, monkeypatch):
+    path = tmp_path / "spec.yaml"
+    path.write_text(EMPTY_ACCOUNT)
+    monkeypatch.setenv("REGION", "")
+    r = esmctl("validate", str(path), "--var", "ACCOUNT=")
+    assert r.exit_code == 1
+    assert r.stderr.splitlines() == [
+        f"{path}:4:5: EventSourceArn: has an empty account: 'arn:aws:sqs:us-east-1::jobs' (a placeholder set to "
+        "nothing?)",
+        f"{path}:5:5: FunctionName: has an empty account: 'arn:aws:lambda:us-east-1::function:orders-fn' "
+        "(a placeholder set to nothing?)",
+        f"{path}:8:50: DestinationConfig.OnFailure.Destination: has an empty region: "
+        "'arn:aws:sqs::123456789012:dlq' (a placeholder set to nothing?)",
+        "esmctl: error: 3 problems found in the spec"]  # an S3 bucket's ARN has neither: not a problem
+    r = esmctl("validate", str(path), "--var", "ACCOUNT=123456789012", "--var", "REGION=us-east-1")
+    assert r.exit_code == 0, r.stderr
+
+
+def test_a_missing_placeholder_does_not_hide_the_files_other_problems(esmctl, tmp_path):
+    path = tmp_path / "spec.yaml"
+    path.write_text("""\
+version: 1
+region: ${REGION}
+mappings:
+  - FunctionName: orders-fn
+    EventSourceArn: arn:aws:kinesis:${REGION}:${ACCOUNT}:stream/orders
+    StartingPosition: LATEST
+    BatchSize: ${BATCH}
+    ParallelizationFactor: 11
+  - FunctionName: jobs-fn
+    EventSourceArn: arn:aws:sqs:us-east-1:123456789012:jobs
+    StartingPosition: LATEST
+""")
+    r = esmctl("validate", str(path))
+    assert r.exit_code == 1
+    assert r.stderr.splitlines() == [
+        f"{path}:2:9: region: no value for ${{REGION}}: pass --var REGION=... or set it in the environment",
+        f"{path}:5:21: mappings[0].EventSourceArn: no value for ${{REGION}}: pass --var REGION=... or set it in the "
+        "environment",
+        f"{path}:5:21: mappings[0].EventSourceArn: no value for ${{ACCOUNT}}: pass --var ACCOUNT=... or set it in the "
+        "environment",
+        f"{path}:7:16: mappings[0].BatchSize: no value for ${{BATCH}}: pass --var BATCH=... or set it in the "
+        "environment",
+        f"{path}:8:5: ParallelizationFactor: is 11; the maximum is 10 (allowed: 1–10)",
+        f"{path}:11:5: StartingPosition: is not for SQS sources (only Kinesis, DynamoDB, Amazon MSK, self-managed "
+        "Kafka, DocumentDB)",
+        "esmctl: error: 6 problems found in the spec"]

@@ -221,6 +221,20 @@ def test_every_missing_placeholder_reported():
              "spec.yaml:4:4: c: no value for ${A}: pass --var A=... or set it in the environment"]
 
 
+def test_missing_placeholders_deferred_leave_the_rest_of_the_document():
+    d = doc("a: ${A}\nb:\n  - x-${B}\n  - &c ${C}\nd: *c\ne: 5\n", defer_missing=True)
+    assert d.problems == ["spec.yaml:1:4: a: no value for ${A}: pass --var A=... or set it in the environment",
+                          "spec.yaml:3:5: b[0]: no value for ${B}: pass --var B=... or set it in the environment",
+                          "spec.yaml:4:5: b[1]: no value for ${C}: pass --var C=... or set it in the environment"]
+    assert d.data == {"a": "${A}", "b": ["x-${B}", "${C}"], "d": "${C}", "e": 5}
+    assert d.unfilled == {("a",), ("b", 0), ("b", 1), ("d",)}
+    assert d.is_unfilled(("b", 0, "x")) and not d.is_unfilled(("b",)) and not d.is_unfilled(("e",))
+    # other problems stay fatal, the missing placeholders with them
+    assert problems("a: ${A}\nb: !!int x\n", defer_missing=True) == [
+        "spec.yaml:1:4: a: no value for ${A}: pass --var A=... or set it in the environment",
+        "spec.yaml:2:4: b: 'x' is not a valid !!int"]
+
+
 def test_placeholder_in_an_aliased_value_filled_once():
     d = doc("a: &x ${A}\nb: *x\n", variables={"A": "${B}", "B": "no"})
     assert d.data == {"a": "${B}", "b": "${B}"}  # a value is not read again for placeholders
