@@ -468,6 +468,26 @@ def to_api(name: str, value: Any) -> Any:
     return value
 
 
+def create_only_items(name: str, value: Any) -> list[Any]:
+    """The items of a list that UpdateEventSourceMapping cannot take: a SourceAccessConfiguration of a Type the
+    model's documentation says "cannot be specified in an UpdateEventSourceMapping API call" (VIRTUAL_HOST)."""
+    if name != "SourceAccessConfigurations" or not isinstance(value, list):
+        return []
+    rules = servicemodel.access_types()
+    return [item for item in value if isinstance(item, dict) and isinstance(item.get("Type"), str)
+            and item["Type"] in rules and rules[item["Type"]].create_only]
+
+
+def create_only_types(name: str, *values: Any) -> set[str]:
+    return {item["Type"] for value in values for item in create_only_items(name, value)}
+
+
+def without_create_only_items(name: str, value: Any) -> Any:
+    """A value to send in an update: never with what only a create takes (a change of it is a replace)."""
+    dropped = create_only_items(name, value)
+    return [item for item in value if item not in dropped] if dropped else value
+
+
 def clear_value(name: str, kind: str) -> Any:
     """What UpdateEventSourceMapping needs to put a field back to the kind's default."""
     if name in CLEAR_VALUES:
@@ -683,6 +703,8 @@ def replace_reasons(comparison: Comparison) -> list[str]:
             for member in sorted(immutable[change.name]):
                 if member in change.after and change.after.get(member) != before.get(member):
                     out.append(f"{change.name}.{member}")
+        elif create_only_items(change.name, change.after) != create_only_items(change.name, change.before):
+            out.append(f"{change.name}.{'/'.join(sorted(create_only_types(change.name, change.before, change.after)))}")
     return out
 
 
@@ -705,7 +727,7 @@ def update_params(want: Mapping, changes: list[FieldChange]) -> dict[str, Any]:
             value = clear_value(change.name, want.kind)
         if change.name in immutable and isinstance(value, dict):
             value = {k: v for k, v in value.items() if k not in immutable[change.name]}
-        out[change.name] = value
+        out[change.name] = without_create_only_items(change.name, value)
     return out
 
 

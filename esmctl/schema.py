@@ -13,7 +13,7 @@ import re
 from functools import cache
 from typing import Any
 
-from esmctl import model
+from esmctl import model, servicemodel
 from esmctl.servicemodel import input_shape, kinds_of
 
 Problem = tuple[str, str]  # (field path, message)
@@ -152,7 +152,50 @@ def check_params(params: dict[str, Any], operation: str = "CreateEventSourceMapp
     problems = check_shape(params, input_shape(operation), "")
     if operation == "CreateEventSourceMapping":
         problems.extend(cross_field_problems(params))
+    elif operation == "UpdateEventSourceMapping":
+        for i, item in _access_items(params.get("SourceAccessConfigurations")):
+            name = item.get("Type")
+            rule = servicemodel.access_types().get(name) if isinstance(name, str) else None
+            if rule is not None and rule.create_only:
+                problems.append((f"SourceAccessConfigurations[{i}].Type", f"{name} cannot be given in an update "
+                                 "(botocore's model): it is set when the mapping is created"))
     return problems
+
+
+def consumer_name_problems(name: Any, path: str = "Consumer") -> list[Problem]:
+    """A Kinesis consumer name as RegisterStreamConsumer takes it (botocore's Kinesis model: length, pattern)."""
+    return check_shape(name, servicemodel.kinesis_member("RegisterStreamConsumer", "ConsumerName"), path)
+
+
+def _access_items(items: Any) -> list[tuple[int, dict]]:
+    return [(i, item) for i, item in enumerate(items) if isinstance(item, dict)] if isinstance(items, list) else []
+
+
+def _access_problems(items: Any, kind: str) -> list[Problem]:
+    """SourceAccessConfigurations against the rules the model's documentation gives each Type: the kinds of
+    source it is for, whether it takes a URI, the types it needs beside it or does not go with."""
+    rules = servicemodel.access_types()
+    present = {item.get("Type") for _, item in _access_items(items)}
+    out: list[Problem] = []
+    for i, item in _access_items(items):
+        name = item.get("Type")
+        rule = rules.get(name) if isinstance(name, str) else None
+        if rule is None:
+            continue
+        where = f"SourceAccessConfigurations[{i}]"
+        if kind in kinds_of("SourceAccessConfigurations") and rule.kinds and kind not in rule.kinds:
+            out.append((f"{where}.Type", f"{name} is not for {model.KIND_NAMES[kind]} sources (only "
+                        f"{', '.join(model.KIND_NAMES[k] for k in model.KINDS if k in rule.kinds)})"))
+        if not rule.uri and "URI" in item:
+            out.append((f"{where}.URI", f"is not taken with {name}: leave it out (there is no secret to give)"))
+        elif rule.uri and not item.get("URI"):
+            out.append((f"{where}.URI", f"is required with {name}"))
+        if rule.requires and not rule.requires & present:
+            out.append((f"{where}.Type", f"{name} needs {' or '.join(sorted(rule.requires))} beside it"))
+        clash = sorted(rule.excludes & present)
+        if clash:
+            out.append((f"{where}.Type", f"{name} does not go with {', '.join(clash)}"))
+    return out
 
 
 def cross_field_problems(p: dict[str, Any], kind: str | None = None) -> list[Problem]:
@@ -252,6 +295,13 @@ def cross_field_problems(p: dict[str, Any], kind: str | None = None) -> list[Pro
     dc = p.get("DestinationConfig")
     if isinstance(dc, dict) and dc.get("OnSuccess"):
         out.append(("DestinationConfig.OnSuccess", "is not supported for event source mappings"))
+    destination = (dc.get("OnFailure") or {}).get("Destination") if isinstance(dc, dict) and \
+        isinstance(dc.get("OnFailure"), dict) else None
+    if kind and kind not in (model.MSK, model.KAFKA) and isinstance(destination, str) \
+            and destination.startswith("kafka://"):
+        out.append(("DestinationConfig.OnFailure.Destination", "a kafka:// topic is only for Kafka sources (Amazon "
+                    "MSK, self-managed Kafka): give an SQS queue, SNS topic or S3 bucket ARN"))
+    out += _access_problems(p.get("SourceAccessConfigurations"), kind)
     fc = p.get("FilterCriteria")
     if isinstance(fc, dict):
         for i, f in enumerate(fc.get("Filters") or []):

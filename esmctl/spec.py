@@ -189,6 +189,9 @@ def _mapping(doc: yamldoc.Document, base: Path, entry: Any, defaults: dict, allo
             consumer = None
         elif model.source_type(params) != model.KINESIS or model.is_consumer_arn(params.get("EventSourceArn", "")):
             problems.append(f"{where('Consumer')}: Consumer: needs a Kinesis stream ARN as EventSourceArn")
+        elif not unfilled(("Consumer",)):
+            problems += [f"{where('Consumer')}: {dotted}: {message}"
+                         for dotted, message in schema.consumer_name_problems(consumer)]
     for dotted, message in schema.cross_field_problems(params):
         api = _api_path(dotted)
         if not unfilled(api):

@@ -10,8 +10,8 @@ import json
 
 import yaml
 
-from esmctl import model
-from esmctl.plan import diff
+from esmctl import model, schema, servicemodel
+from esmctl.plan import REPLACE, UPDATE, diff
 from tests import reported
 from tests.helpers import client, kinesis, mappings, spec_file
 from tests.reported import desired, live
@@ -208,3 +208,100 @@ mappings:
         f"{path}:11:5: StartingPosition: is not for SQS sources (only Kinesis, DynamoDB, Amazon MSK, self-managed "
         "Kafka, DocumentDB)",
         "esmctl: error: 6 problems found in the spec"]
+
+
+# -- 7. what botocore's model documents: VIRTUAL_HOST, SourceAccessConfigurations, kafka://, consumers ---
+RABBIT = {"EventSourceArn": reported.BROKER, "Queues": ["jobs"]}
+
+
+def sac(*items):
+    return {"SourceAccessConfigurations": [{"Type": t, **({"URI": u} if u is not None else {})} for t, u in items]}
+
+
+def test_virtual_host_is_never_sent_in_an_update_and_a_change_of_it_is_a_replace():
+    have = live({**RABBIT, **sac(("BASIC_AUTH", reported.SECRET), ("VIRTUAL_HOST", "/prod"))})
+    other_secret = reported.SECRET.replace("mq-creds", "mq-creds-2")
+    [change] = diff([desired({**RABBIT, **sac(("BASIC_AUTH", other_secret), ("VIRTUAL_HOST", "/prod"))})],
+                    [have]).changes
+    assert change.action == UPDATE
+    assert change.steps[0].params == {"SourceAccessConfigurations": [{"Type": "BASIC_AUTH", "URI": other_secret}]}
+    [change] = diff([desired({**RABBIT, **sac(("BASIC_AUTH", reported.SECRET), ("VIRTUAL_HOST", "/test"))})],
+                    [have]).changes
+    assert change.action == REPLACE and "SourceAccessConfigurations.VIRTUAL_HOST" in change.reason
+
+
+def test_the_rules_of_each_access_type_come_from_the_models_documentation():
+    rules = servicemodel.access_types()
+    assert set(rules) == set(servicemodel.input_shape().members["SourceAccessConfigurations"].member
+                             .members["Type"].enum)
+    assert [t for t, r in rules.items() if r.create_only] == ["VIRTUAL_HOST"]
+    assert sorted(t for t, r in rules.items() if not r.uri) == ["IAM_AUTH", "IAM_OAUTHBEARER_AUTH"]
+    assert rules["OAUTHBEARER_AUDIENCE"].requires == {"OAUTHBEARER_AUTH", "IAM_OAUTHBEARER_AUTH"}
+    assert "OAUTHBEARER_SCOPE" in rules["IAM_OAUTHBEARER_AUTH"].excludes
+    assert rules["SASL_SCRAM_512_AUTH"].kinds == {model.MSK, model.KAFKA}
+    assert rules["VIRTUAL_HOST"].kinds == {model.MQ}
+
+
+def test_the_thin_update_refuses_a_virtual_host():
+    update = {"UUID": "00000000-0000-4000-8000-000000000001", **sac(("VIRTUAL_HOST", "/prod"))}
+    assert schema.check_params(update, "UpdateEventSourceMapping") == [
+        ("SourceAccessConfigurations[0].Type", "VIRTUAL_HOST cannot be given in an update (botocore's model): it is "
+                                               "set when the mapping is created")]
+
+
+BROKERS = "SelfManagedEventSource: {Endpoints: {KAFKA_BOOTSTRAP_SERVERS: [b1:9092]}}"
+MODEL_RULES = f"""\
+version: 1
+mappings:
+  - FunctionName: orders-fn
+    {BROKERS}
+    Topics: [orders]
+    StartingPosition: LATEST
+    SourceAccessConfigurations:
+      - {{Type: IAM_AUTH, URI: "arn:aws:secretsmanager:us-east-1:123456789012:secret:x"}}
+  - FunctionName: orders-fn
+    {BROKERS}
+    Topics: [payments]
+    StartingPosition: LATEST
+    SourceAccessConfigurations:
+      - {{Type: IAM_OAUTHBEARER_AUTH}}
+      - {{Type: OAUTHBEARER_SCOPE, URI: "orders.read"}}
+  - FunctionName: orders-fn
+    EventSourceArn: arn:aws:kafka:us-east-1:123456789012:cluster/orders/0a1b2c3d-1
+    Topics: [orders]
+    StartingPosition: LATEST
+    SourceAccessConfigurations:
+      - {{Type: SASL_SCRAM_256_AUTH, URI: "arn:aws:secretsmanager:us-east-1:123456789012:secret:x"}}
+  - FunctionName: orders-fn
+    EventSourceArn: arn:aws:kinesis:us-east-1:123456789012:stream/orders
+    StartingPosition: LATEST
+    Consumer: orders consumer
+    DestinationConfig: {{OnFailure: {{Destination: "kafka://failures"}}}}
+"""
+
+
+def test_the_models_rules_are_checked_offline_naming_the_field(esmctl, tmp_path):
+    path = tmp_path / "spec.yaml"
+    path.write_text(MODEL_RULES)
+    r = esmctl("validate", str(path))
+    assert r.exit_code == 1
+    assert r.stderr.splitlines() == [
+        f"{path}:8:31: SourceAccessConfigurations[0].URI: is not taken with IAM_AUTH: leave it out (there is no "
+        "secret to give)",
+        f"{path}:14:16: SourceAccessConfigurations[0].Type: IAM_OAUTHBEARER_AUTH needs OAUTHBEARER_AUDIENCE beside it",
+        f"{path}:14:16: SourceAccessConfigurations[0].Type: IAM_OAUTHBEARER_AUTH does not go with OAUTHBEARER_SCOPE",
+        f"{path}:15:16: SourceAccessConfigurations[1].Type: OAUTHBEARER_SCOPE needs OAUTHBEARER_AUTH beside it",
+        f"{path}:21:16: SourceAccessConfigurations[0].Type: SASL_SCRAM_256_AUTH is not for Amazon MSK sources "
+        "(only self-managed Kafka)",
+        f"{path}:25:5: Consumer: does not match [a-zA-Z0-9_.-]+: 'orders consumer'",
+        f"{path}:26:50: DestinationConfig.OnFailure.Destination: a kafka:// topic is only for Kafka sources (Amazon "
+        "MSK, self-managed Kafka): give an SQS queue, SNS topic or S3 bucket ARN",
+        "esmctl: error: 7 problems found in the spec"]
+
+
+def test_consumer_register_refuses_a_name_kinesis_would(esmctl, world, box):
+    box.proxy.clear_counts()
+    r = esmctl("consumer", "register", "--stream", "orders", "--name", "orders consumer")
+    assert r.exit_code == 252
+    assert "--name: does not match [a-zA-Z0-9_.-]+: 'orders consumer'" in r.stderr
+    assert sum(box.proxy.calls.values()) == 0
