@@ -94,6 +94,20 @@ NO_WAY_BACK: dict[str, str] = {
 QUEUE_MODE_DEFAULTS: dict[str, Any] = {"MaximumRetryAttempts": 0}
 
 
+# Kafka in Stream mode with an on-failure destination: AWS retries a batch at most this many times, and reports
+# this for "forever" (-1, or nothing).
+KAFKA_DESTINATION_RETRIES = 10
+
+
+def kafka_retries_capped(params: dict[str, Any], kind: str) -> bool:
+    """Whether AWS caps this mapping's retries at KAFKA_DESTINATION_RETRIES: Kafka in Stream mode with an on-failure
+    destination."""
+    destination = params.get("DestinationConfig")
+    on_failure = destination.get("OnFailure") if isinstance(destination, dict) else None
+    return kind in _KAFKAS and not queue_mode(params) and isinstance(on_failure, dict) \
+        and bool(on_failure.get("Destination"))
+
+
 def queue_mode(params: dict[str, Any]) -> bool:
     return ((params.get("SelfManagedKafkaEventSourceConfig") or {}).get("ConsumptionMode") == "Queue")
 
@@ -450,6 +464,8 @@ def canonical(params: dict[str, Any], kind: str) -> dict[str, Any]:
     for name, per_kind in DEFAULTS.items():
         if name not in out and kind in per_kind:
             out[name] = _copied(per_kind[kind])
+    if out.get("MaximumRetryAttempts") == -1 and kafka_retries_capped(out, kind):
+        out["MaximumRetryAttempts"] = KAFKA_DESTINATION_RETRIES
     return out
 
 

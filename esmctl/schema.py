@@ -251,6 +251,11 @@ def cross_field_problems(p: dict[str, Any], kind: str | None = None) -> list[Pro
 
             if at > datetime.now(timezone.utc):
                 out.append(("StartingPositionTimestamp", f"is {model.iso(at)}, in the future"))
+    retries = p.get("MaximumRetryAttempts")
+    if _is_int(retries) and retries > model.KAFKA_DESTINATION_RETRIES and model.kafka_retries_capped(p, kind):
+        out.append(("MaximumRetryAttempts", f"is {retries}; with an on-failure destination, AWS retries a Kafka batch "
+                    f"at most {model.KAFKA_DESTINATION_RETRIES} times: use 0–{model.KAFKA_DESTINATION_RETRIES}, or -1 "
+                    "(as many as AWS allows)"))
     age = p.get("MaximumRecordAgeInSeconds")
     if _is_int(age) and 0 <= age < 60:
         out.append(("MaximumRecordAgeInSeconds", f"is {age}; use -1 (no limit) or 60–604800"))

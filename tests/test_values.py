@@ -305,3 +305,32 @@ def test_consumer_register_refuses_a_name_kinesis_would(esmctl, world, box):
     assert r.exit_code == 252
     assert "--name: does not match [a-zA-Z0-9_.-]+: 'orders consumer'" in r.stderr
     assert sum(box.proxy.calls.values()) == 0
+
+
+# -- 8. Kafka in Stream mode with an on-failure destination: AWS caps retries at 10 ---------------------
+MSK_WITH_DLQ = {"EventSourceArn": reported.CLUSTER, "Topics": ["orders"], "StartingPosition": "LATEST",
+                "DestinationConfig": {"OnFailure": {"Destination": reported.DLQ}}}
+SMK_WITH_TOPIC = {"SelfManagedEventSource": {"Endpoints": {"KAFKA_BOOTSTRAP_SERVERS": ["b1:9092"]}},
+                  "Topics": ["orders"], "StartingPosition": "LATEST",
+                  "DestinationConfig": {"OnFailure": {"Destination": "kafka://failures"}}}
+
+
+def test_kafka_retries_capped_at_ten_with_a_destination_are_in_sync():
+    for spec in (MSK_WITH_DLQ, SMK_WITH_TOPIC):
+        have = live({**spec, "MaximumRetryAttempts": 10})  # what AWS reports for "forever" (-1, or none)
+        assert diff([desired(spec)], [have]).empty
+        assert diff([desired({**spec, "MaximumRetryAttempts": -1})], [have]).empty
+        [change] = diff([desired({**spec, "MaximumRetryAttempts": 3})], [have]).changes
+        assert change.steps[0].params == {"MaximumRetryAttempts": 3}
+    # without a destination there is no cap: 10 is not -1
+    no_destination = {k: v for k, v in MSK_WITH_DLQ.items() if k != "DestinationConfig"}
+    [change] = diff([desired(no_destination)], [live({**no_destination, "MaximumRetryAttempts": 10})]).changes
+    assert change.steps[0].params == {"MaximumRetryAttempts": -1}
+
+
+def test_kafka_retries_above_the_cap_are_refused_with_a_destination():
+    spec = {"FunctionName": "orders-fn", **MSK_WITH_DLQ, "MaximumRetryAttempts": 50}
+    assert schema.check_params(spec) == [
+        ("MaximumRetryAttempts", "is 50; with an on-failure destination, AWS retries a Kafka batch at most 10 times: "
+                                 "use 0–10, or -1 (as many as AWS allows)")]
+    assert schema.check_params({**spec, "MaximumRetryAttempts": 10}) == []
