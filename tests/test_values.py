@@ -334,3 +334,18 @@ def test_kafka_retries_above_the_cap_are_refused_with_a_destination():
         ("MaximumRetryAttempts", "is 50; with an on-failure destination, AWS retries a Kafka batch at most 10 times: "
                                  "use 0–10, or -1 (as many as AWS allows)")]
     assert schema.check_params({**spec, "MaximumRetryAttempts": 10}) == []
+
+
+# -- 9. a spec of 10,000 mappings loads ----------------------------------------------------------------
+def test_a_spec_of_ten_thousand_mappings_loads(esmctl, tmp_path):
+    lines = ["version: 1", "region: us-east-1", "mappings:"]
+    for i in range(10_000):
+        lines += [f"  - FunctionName: fn-{i % 50:02d}",
+                  f"    EventSourceArn: arn:aws:kinesis:us-east-1:123456789012:stream/orders-{i:05d}",
+                  "    StartingPosition: TRIM_HORIZON", "    BatchSize: 500"]
+    path = tmp_path / "big.yaml"
+    path.write_text("\n".join(lines) + "\n")
+    assert path.stat().st_size > 1_500_000  # the old limit was 1,000,000 bytes
+    r = esmctl("validate", str(path))
+    assert r.exit_code == 0, r.stderr
+    assert "valid (10000 mappings)" in r.stderr

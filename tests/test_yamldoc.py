@@ -345,7 +345,8 @@ def test_read_text_file_bom_limit_and_errors(tmp_path):
     path.write_bytes(b"a: 12345\n")
     with pytest.raises(YamlError) as exc:
         read_text(str(path), max_bytes=5)
-    assert exc.value.problems == [f"{path}:1:1: spec: more than 5 bytes; that is the limit"]
+    assert exc.value.problems == [f"{path}:1:1: spec: more than 5 bytes, the limit for one spec file (10,000 "
+                                  "mappings with every setting take about 10 MB): split it into several files"]
     path.write_bytes(b"a: \xff\n")
     with pytest.raises(YamlError) as exc:
         read_text(str(path))
@@ -361,7 +362,8 @@ def test_read_text_stdin(monkeypatch):
     monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(b"x" * 11)))
     with pytest.raises(YamlError) as exc:
         read_text("-", max_bytes=10)
-    assert exc.value.problems == ["<stdin>:1:1: spec: more than 10 bytes; that is the limit"]
+    assert exc.value.problems == ["<stdin>:1:1: spec: more than 10 bytes, the limit for one spec file (10,000 mappings "
+                                   "with every setting take about 10 MB): split it into several files"]
 
 
 def test_both_loaders_agree_on_data_and_places(monkeypatch):
