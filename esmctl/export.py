@@ -32,7 +32,7 @@ def to_spec(live: list[dict[str, Any]], region: str, account: str, tags: dict[st
                 entry[key] = raw[key]
         for key in (*_FIRST, *sorted(m.config)):
             value = m.config.get(key)
-            if key in entry or value in (None, {}, []) or value == defaults.get(key):
+            if key in entry or value in (None, {}, []) or _default(key, value, defaults):
                 continue
             if model.is_unreadable(value):
                 click.echo(f"esmctl: warning: {m.title()} ({m.uuid}): {key} {value.why}: left out of the export "
@@ -43,6 +43,12 @@ def to_spec(live: list[dict[str, Any]], region: str, account: str, tags: dict[st
             entry["Tags"] = model.managed_tags(tags.get(m.uuid, {}))
         mappings.append(entry)
     return {"version": 1, "region": region, "mappings": mappings}
+
+
+def _default(key: str, value: Any, defaults: dict[str, Any]) -> bool:
+    """Whether AWS reports `value` for a field left at its default: the legacy "forever" values (10000 retries,
+    604800 s) of older mappings mean -1, and written out they would mean 10000 times on a new mapping."""
+    return key in defaults and model.satisfies(key, defaults[key], value)
 
 
 def _function_name(arn: str, region: str, account: str) -> str:

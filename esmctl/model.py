@@ -94,6 +94,20 @@ NO_WAY_BACK: dict[str, str] = {
 QUEUE_MODE_DEFAULTS: dict[str, Any] = {"MaximumRetryAttempts": 0}
 
 
+# Kafka in Stream mode with an on-failure destination: AWS retries a batch at most this many times, and reports
+# this for "forever" (-1, or nothing).
+KAFKA_DESTINATION_RETRIES = 10
+
+
+def kafka_retries_capped(params: dict[str, Any], kind: str) -> bool:
+    """Whether AWS caps this mapping's retries at KAFKA_DESTINATION_RETRIES: Kafka in Stream mode with an on-failure
+    destination."""
+    destination = params.get("DestinationConfig")
+    on_failure = destination.get("OnFailure") if isinstance(destination, dict) else None
+    return kind in _KAFKAS and not queue_mode(params) and isinstance(on_failure, dict) \
+        and bool(on_failure.get("Destination"))
+
+
 def queue_mode(params: dict[str, Any]) -> bool:
     return ((params.get("SelfManagedKafkaEventSourceConfig") or {}).get("ConsumptionMode") == "Queue")
 
@@ -241,6 +255,12 @@ def function_ref(name_or_arn: str, region: str, account: str, partition: str = "
     return FunctionRef(f"arn:{partition}:lambda:{region}:{account}:function:{name}", qualifier)
 
 
+def without_latest(name_or_arn: str) -> str:
+    """A function's name or ARN without a `:$LATEST` qualifier: a mapping on `fn:$LATEST` invokes what one on
+    `fn` does, so esmctl sends, and knows a live mapping by, the unqualified function (as function_ref does)."""
+    return name_or_arn[: -len(":$LATEST")] if name_or_arn.endswith(":$LATEST") else name_or_arn
+
+
 def function_spelling_key(name_or_arn: str) -> tuple[str, str, str]:
     """What can be told of a function without AWS: (name, qualifier, "region:account" when an ARN)."""
     ref = function_ref(name_or_arn, "", "")
@@ -310,7 +330,10 @@ def instant(value: Any) -> datetime:
     elif isinstance(value, (int, float)):
         if value != value or value in (float("inf"), float("-inf")):
             raise ValueError(f"{value!r} is not a timestamp")
-        moment = datetime.fromtimestamp(value, timezone.utc)
+        try:
+            moment = datetime.fromtimestamp(value, timezone.utc)
+        except (OverflowError, ValueError, OSError):  # which one depends on the platform's time_t
+            raise ValueError(f"{value!r} is out of range for epoch seconds") from None
     elif isinstance(value, str):
         text = value.strip()
         if re.fullmatch(r"-?\d+(\.\d+)?", text):
@@ -323,7 +346,10 @@ def instant(value: Any) -> datetime:
         raise ValueError(f"{value!r} is not a timestamp")
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc).replace(microsecond=0)
+    try:
+        return moment.astimezone(timezone.utc).replace(microsecond=0)
+    except OverflowError:  # 9999-12-31T23:00:00-05:00 is in the year 10000
+        raise ValueError(f"{value!r} is out of range for a timestamp") from None
 
 
 def iso(moment: datetime) -> str:
@@ -337,14 +363,30 @@ def parse_pattern(pattern: Any) -> Any:
             return json.loads(pattern)
         except ValueError:
             return pattern
-    return pattern
+    return _json_keys(pattern)
 
 
 def pattern_text(pattern: Any) -> str:
     """The JSON text the API takes for a pattern given as data or as text."""
     if isinstance(pattern, str):
         return pattern
-    return json.dumps(pattern, separators=(",", ":"), sort_keys=True, default=str)
+    return json.dumps(_json_keys(pattern), separators=(",", ":"), sort_keys=True, default=str)
+
+
+def _json_keys(value: Any) -> Any:
+    """Data with every key as the text JSON gives it: YAML can make keys of `on` (true), `1` or a date, and
+    keys of several types cannot be sorted (the spec's checks say which key YAML read so)."""
+    if isinstance(value, dict):
+        return {k if isinstance(k, str) else _key_text(k): _json_keys(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_json_keys(v) for v in value]
+    return value
+
+
+def _key_text(key: Any) -> str:
+    if key is None or isinstance(key, (bool, int, float)):
+        return json.dumps(key)
+    return key.isoformat() if isinstance(key, (date, datetime)) else str(key)
 
 
 def _sorted_json(items: list[Any]) -> list[Any]:
@@ -422,6 +464,8 @@ def canonical(params: dict[str, Any], kind: str) -> dict[str, Any]:
     for name, per_kind in DEFAULTS.items():
         if name not in out and kind in per_kind:
             out[name] = _copied(per_kind[kind])
+    if out.get("MaximumRetryAttempts") == -1 and kafka_retries_capped(out, kind):
+        out["MaximumRetryAttempts"] = KAFKA_DESTINATION_RETRIES
     return out
 
 
@@ -430,12 +474,34 @@ def to_api(name: str, value: Any) -> Any:
     if name == "FilterCriteria" and isinstance(value, dict) and value.get("Filters"):
         return {**value, "Filters": [{**f, "Pattern": pattern_text(f.get("Pattern"))} for f in value["Filters"]]}
     if name == "DestinationConfig" and isinstance(value, dict):
+        # No destination (`{}`, `{OnFailure: {}}`) is the default, and only an empty Destination puts it back:
+        # `{}` changes nothing, and AWS refuses an OnFailure without one. create_params leaves it out.
         on_failure = value.get("OnFailure")
-        if isinstance(on_failure, dict) and not on_failure.get("Destination"):
-            return {**value, "OnFailure": {**on_failure, "Destination": ""}}
+        if not isinstance(on_failure, dict) or not on_failure.get("Destination"):
+            return {**value, "OnFailure": {**(on_failure if isinstance(on_failure, dict) else {}), "Destination": ""}}
     if name == "StartingPositionTimestamp" and value is not None:
         return instant(value)
     return value
+
+
+def create_only_items(name: str, value: Any) -> list[Any]:
+    """The items of a list that UpdateEventSourceMapping cannot take: a SourceAccessConfiguration of a Type the
+    model's documentation says "cannot be specified in an UpdateEventSourceMapping API call" (VIRTUAL_HOST)."""
+    if name != "SourceAccessConfigurations" or not isinstance(value, list):
+        return []
+    rules = servicemodel.access_types()
+    return [item for item in value if isinstance(item, dict) and isinstance(item.get("Type"), str)
+            and item["Type"] in rules and rules[item["Type"]].create_only]
+
+
+def create_only_types(name: str, *values: Any) -> set[str]:
+    return {item["Type"] for value in values for item in create_only_items(name, value)}
+
+
+def without_create_only_items(name: str, value: Any) -> Any:
+    """A value to send in an update: never with what only a create takes (a change of it is a replace)."""
+    dropped = create_only_items(name, value)
+    return [item for item in value if item not in dropped] if dropped else value
 
 
 def clear_value(name: str, kind: str) -> Any:
@@ -450,10 +516,23 @@ def has_default(name: str, kind: str) -> bool:
 
 
 def satisfies(name: str, want: Any, have: Any) -> bool:
-    """Does the live value give what the spec asks for? Equality, plus the legacy "forever" values."""
-    if want == have:
-        return True
+    """Does the live value give what the spec asks for? Equality as JSON has it, plus the legacy "forever"
+    values."""
+    if want == have:  # Python's equality first: same_json is only stricter
+        return same_json(want, have)
     return want == -1 and LEGACY_FOREVER.get(name) == have
+
+
+def same_json(a: Any, b: Any) -> bool:
+    """Equality by JSON type: `true` is not `1` and `false` is not `0` (Python's == says they are), as Lambda
+    matches filter patterns by type. 1 and 1.0 stay one number, as they are in JSON."""
+    if isinstance(a, bool) or isinstance(b, bool):
+        return type(a) is type(b) and a == b
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(same_json(v, b[k]) for k, v in a.items())
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(same_json(x, y) for x, y in zip(a, b, strict=True))
+    return a == b
 
 
 # -- mappings -------------------------------------------------------------------------------------
@@ -521,7 +600,7 @@ def live_mapping(raw: dict[str, Any], filters: Any = None) -> Mapping:
     elif filters_hidden(raw):
         params["FilterCriteria"] = unreadable("encrypted with a KMS key; not read")
     source, part = source_identity(raw)
-    return Mapping(Key(raw.get("FunctionArn", ""), source, part), kind, canonical(params, kind), params,
+    return Mapping(Key(without_latest(raw.get("FunctionArn", "")), source, part), kind, canonical(params, kind), params,
                    raw.get("EventSourceArn"), uuid=raw.get("UUID"), state=raw.get("State", ""))
 
 
@@ -642,6 +721,8 @@ def replace_reasons(comparison: Comparison) -> list[str]:
             for member in sorted(immutable[change.name]):
                 if member in change.after and change.after.get(member) != before.get(member):
                     out.append(f"{change.name}.{member}")
+        elif create_only_items(change.name, change.after) != create_only_items(change.name, change.before):
+            out.append(f"{change.name}.{'/'.join(sorted(create_only_types(change.name, change.before, change.after)))}")
     return out
 
 
@@ -664,7 +745,7 @@ def update_params(want: Mapping, changes: list[FieldChange]) -> dict[str, Any]:
             value = clear_value(change.name, want.kind)
         if change.name in immutable and isinstance(value, dict):
             value = {k: v for k, v in value.items() if k not in immutable[change.name]}
-        out[change.name] = value
+        out[change.name] = without_create_only_items(change.name, value)
     return out
 
 

@@ -13,7 +13,7 @@ import re
 from functools import cache
 from typing import Any
 
-from esmctl import model
+from esmctl import model, servicemodel
 from esmctl.servicemodel import input_shape, kinds_of
 
 Problem = tuple[str, str]  # (field path, message)
@@ -68,6 +68,9 @@ def check_shape(value: Any, shape: Any, path: str) -> list[Problem]:
             return [(path, f"must be one of {', '.join(shape.enum)}, not {value!r}"
                      + did_you_mean(value, list(shape.enum)))]
         problems.extend(_range(len(value), meta, path, "characters"))
+        empty = _empty_arn_part(value)
+        if empty:
+            return problems + [(path, f"has an empty {empty}: {value!r} (a placeholder set to nothing?)")]
         pattern = _pattern(meta.get("pattern"))
         if value and pattern is not None and not pattern.fullmatch(value):
             problems.append((path, _PATTERN_WORDS.get(shape.name, f"does not match {meta['pattern']}")
@@ -78,6 +81,28 @@ def check_shape(value: Any, shape: Any, path: str) -> list[Problem]:
         except ValueError as exc:
             return [(path, str(exc))]
     return problems
+
+
+# Services whose ARNs have no region, or no account either (S3 buckets, an on-failure destination).
+_ARN_WITHOUT_REGION = frozenset({"s3", "iam", "cloudfront", "route53"})
+_ARN_WITHOUT_ACCOUNT = frozenset({"s3"})
+
+
+def _empty_arn_part(value: str) -> str:
+    """The part of an ARN left empty (the region, the account...), where its service needs it; else ""."""
+    if not value.startswith("arn:"):
+        return ""
+    parts = value.split(":", 5)
+    if len(parts) < 6:
+        return ""  # not an ARN at all: the model's pattern says so
+    _, partition, service, region, account, resource = parts
+    for name, part, optional in (("partition", partition, False), ("service", service, False),
+                                 ("region", region, service in _ARN_WITHOUT_REGION),
+                                 ("account", account, service in _ARN_WITHOUT_ACCOUNT),
+                                 ("resource", resource, False)):
+        if not part and not optional:
+            return name
+    return ""
 
 
 _PATTERN_WORDS = {
@@ -127,7 +152,50 @@ def check_params(params: dict[str, Any], operation: str = "CreateEventSourceMapp
     problems = check_shape(params, input_shape(operation), "")
     if operation == "CreateEventSourceMapping":
         problems.extend(cross_field_problems(params))
+    elif operation == "UpdateEventSourceMapping":
+        for i, item in _access_items(params.get("SourceAccessConfigurations")):
+            name = item.get("Type")
+            rule = servicemodel.access_types().get(name) if isinstance(name, str) else None
+            if rule is not None and rule.create_only:
+                problems.append((f"SourceAccessConfigurations[{i}].Type", f"{name} cannot be given in an update "
+                                 "(botocore's model): it is set when the mapping is created"))
     return problems
+
+
+def consumer_name_problems(name: Any, path: str = "Consumer") -> list[Problem]:
+    """A Kinesis consumer name as RegisterStreamConsumer takes it (botocore's Kinesis model: length, pattern)."""
+    return check_shape(name, servicemodel.kinesis_member("RegisterStreamConsumer", "ConsumerName"), path)
+
+
+def _access_items(items: Any) -> list[tuple[int, dict]]:
+    return [(i, item) for i, item in enumerate(items) if isinstance(item, dict)] if isinstance(items, list) else []
+
+
+def _access_problems(items: Any, kind: str) -> list[Problem]:
+    """SourceAccessConfigurations against the rules the model's documentation gives each Type: the kinds of
+    source it is for, whether it takes a URI, the types it needs beside it or does not go with."""
+    rules = servicemodel.access_types()
+    present = {item.get("Type") for _, item in _access_items(items)}
+    out: list[Problem] = []
+    for i, item in _access_items(items):
+        name = item.get("Type")
+        rule = rules.get(name) if isinstance(name, str) else None
+        if rule is None:
+            continue
+        where = f"SourceAccessConfigurations[{i}]"
+        if kind in kinds_of("SourceAccessConfigurations") and rule.kinds and kind not in rule.kinds:
+            out.append((f"{where}.Type", f"{name} is not for {model.KIND_NAMES[kind]} sources (only "
+                        f"{', '.join(model.KIND_NAMES[k] for k in model.KINDS if k in rule.kinds)})"))
+        if not rule.uri and "URI" in item:
+            out.append((f"{where}.URI", f"is not taken with {name}: leave it out (there is no secret to give)"))
+        elif rule.uri and not item.get("URI"):
+            out.append((f"{where}.URI", f"is required with {name}"))
+        if rule.requires and not rule.requires & present:
+            out.append((f"{where}.Type", f"{name} needs {' or '.join(sorted(rule.requires))} beside it"))
+        clash = sorted(rule.excludes & present)
+        if clash:
+            out.append((f"{where}.Type", f"{name} does not go with {', '.join(clash)}"))
+    return out
 
 
 def cross_field_problems(p: dict[str, Any], kind: str | None = None) -> list[Problem]:
@@ -183,6 +251,11 @@ def cross_field_problems(p: dict[str, Any], kind: str | None = None) -> list[Pro
 
             if at > datetime.now(timezone.utc):
                 out.append(("StartingPositionTimestamp", f"is {model.iso(at)}, in the future"))
+    retries = p.get("MaximumRetryAttempts")
+    if _is_int(retries) and retries > model.KAFKA_DESTINATION_RETRIES and model.kafka_retries_capped(p, kind):
+        out.append(("MaximumRetryAttempts", f"is {retries}; with an on-failure destination, AWS retries a Kafka batch "
+                    f"at most {model.KAFKA_DESTINATION_RETRIES} times: use 0–{model.KAFKA_DESTINATION_RETRIES}, or -1 "
+                    "(as many as AWS allows)"))
     age = p.get("MaximumRecordAgeInSeconds")
     if _is_int(age) and 0 <= age < 60:
         out.append(("MaximumRecordAgeInSeconds", f"is {age}; use -1 (no limit) or 60–604800"))
@@ -227,6 +300,13 @@ def cross_field_problems(p: dict[str, Any], kind: str | None = None) -> list[Pro
     dc = p.get("DestinationConfig")
     if isinstance(dc, dict) and dc.get("OnSuccess"):
         out.append(("DestinationConfig.OnSuccess", "is not supported for event source mappings"))
+    destination = (dc.get("OnFailure") or {}).get("Destination") if isinstance(dc, dict) and \
+        isinstance(dc.get("OnFailure"), dict) else None
+    if kind and kind not in (model.MSK, model.KAFKA) and isinstance(destination, str) \
+            and destination.startswith("kafka://"):
+        out.append(("DestinationConfig.OnFailure.Destination", "a kafka:// topic is only for Kafka sources (Amazon "
+                    "MSK, self-managed Kafka): give an SQS queue, SNS topic or S3 bucket ARN"))
+    out += _access_problems(p.get("SourceAccessConfigurations"), kind)
     fc = p.get("FilterCriteria")
     if isinstance(fc, dict):
         for i, f in enumerate(fc.get("Filters") or []):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass
 from functools import cache
 
 import botocore.exceptions
@@ -69,16 +70,21 @@ class _Services:
 
 
 @cache
-def _service_model():
+def _service_model(service: str = "lambda"):
     import botocore.session
 
     session = botocore.session.get_session()
     session.register_component("data_loader", shared_loader(session))
-    return session.get_service_model("lambda")
+    return session.get_service_model(service)
 
 
 def input_shape(operation: str = "CreateEventSourceMapping"):
     return _service_model().operation_model(operation).input_shape
+
+
+def kinesis_member(operation: str, member: str):
+    """A member of a Kinesis request (ConsumerName of RegisterStreamConsumer): its type, length and pattern."""
+    return _service_model("kinesis").operation_model(operation).input_shape.members[member]
 
 
 def member_names(operation: str = "CreateEventSourceMapping") -> list[str]:
@@ -149,6 +155,50 @@ def kinds_of(member: str) -> frozenset[str]:
     if not scope:
         return frozenset(kinds.KINDS)
     return frozenset(kind for word, kind in _SCOPE_WORDS if word in scope.group(1)) or frozenset(kinds.KINDS)
+
+
+@dataclass(frozen=True)
+class AccessType:
+    """What the model's documentation says of one SourceAccessConfiguration Type."""
+
+    kinds: frozenset[str]  # the kinds of source it is for
+    uri: bool  # whether it takes a URI ("Omit the URI field for this type": no)
+    requires: frozenset[str]  # it needs one of these types beside it
+    excludes: frozenset[str]  # types it does not go with
+    create_only: bool  # "cannot be specified in an UpdateEventSourceMapping API call"
+
+
+# The Lambda guide gives DocumentDB its credentials as BASIC_AUTH too; the model's list of types names MQ and Kafka.
+_ACCESS_TYPE_KINDS = {"BASIC_AUTH": (kinds.DOCDB,)}
+
+
+@cache
+def access_types() -> dict[str, AccessType]:
+    """The rules of each SourceAccessConfiguration Type, read from the model's documentation of the Type member:
+    `<code>IAM_AUTH</code> – (Self-managed Apache Kafka) ... Omit the URI field for this type.`"""
+    shape = _service_model().shape_for("SourceAccessConfiguration").members["Type"]
+    names = set(shape.enum)
+    found: dict[str, dict] = {}
+    for item in re.findall(r"<li>(.*?)</li>", shape.documentation or "", re.S):
+        m = re.match(r"\s*(?:<p>)?\s*<code>([A-Z0-9_]+)</code>\s*[–-]+\s*\(([^)]*)\)(.*)", item, re.S)
+        if not m or m.group(1) not in names:
+            continue
+        name, scope, text = m.group(1), m.group(2), " ".join(_text(m.group(3)).split())
+        rule = found.setdefault(name, {"kinds": set(_ACCESS_TYPE_KINDS.get(name, ())), "uri": True,
+                                       "requires": set(), "excludes": set(), "create_only": False})
+        rule["kinds"] |= {kind for word, kind in _SCOPE_WORDS if word.lower() in scope.lower()}
+        if re.search(r"omit the URI", text, re.I):
+            rule["uri"] = False
+        needs = re.search(r"requires (.*?)(?: and does not|\.|$)", text)
+        if needs:
+            rule["requires"] |= set(re.findall(r"[A-Z][A-Z0-9_]+", needs.group(1))) & names
+        others = re.search(r"does not support the other ([A-Z][A-Z0-9_]*) types", text)
+        if others:
+            rule["excludes"] |= {t for t in names if t.startswith(others.group(1) + "_")} - rule["requires"] - {name}
+        if re.search(r"cannot be specified in an UpdateEventSourceMapping", text):
+            rule["create_only"] = True
+    return {name: AccessType(frozenset(r["kinds"]), r["uri"], frozenset(r["requires"]), frozenset(r["excludes"]),
+                             r["create_only"]) for name, r in found.items()}
 
 
 def _text(html: str | None) -> str:

@@ -70,10 +70,13 @@ def load_files(paths: list[str] | tuple[str, ...], variables: dict[str, str] | N
         for path in paths:
             try:
                 text = (texts or {}).get(path)
-                doc = yamldoc.load(path, yamldoc.read_text(path) if text is None else text, variables)
+                # a placeholder without a value is one problem among the file's others, not the end of its checks
+                doc = yamldoc.load(path, yamldoc.read_text(path) if text is None else text, variables,
+                                   defer_missing=True)
             except yamldoc.YamlError as exc:
                 problems.extend(exc.problems)
                 continue
+            problems.extend(doc.problems)
             region, found = _check(doc, problems)
             mappings.extend(found)
             if region:
@@ -112,7 +115,7 @@ def _check(doc: yamldoc.Document, problems: list[str]) -> tuple[str | None, list
     if data.get("version") != 1:
         where = doc.at(("version",)) if "version" in data else doc.at(())
         problems.append(f"{where}: version: must be 1, not {data.get('version')!r}")
-    region = data.get("region")
+    region = data.get("region") if not doc.is_unfilled(("region",)) else None
     if region is not None and not isinstance(region, str):
         problems.append(f"{doc.at(('region',))}: region: must be a string")
         region = None
@@ -160,6 +163,12 @@ def _mapping(doc: yamldoc.Document, base: Path, entry: Any, defaults: dict, allo
             return doc.at(("defaults", key) + sub, key=not sub)
         return doc.at(base)
 
+    def unfilled(api: Path) -> bool:
+        """A value (or part of one) whose placeholder has no value: that is its problem, said once."""
+        if api[0] in entry:
+            return doc.is_unfilled(base + api)
+        return api[0] in applied and doc.is_unfilled(("defaults",) + api)
+
     for key in entry:
         if key not in allowed:
             problems.append(f"{doc.at(base + (key,), key=True)}: {key}: unknown parameter"
@@ -170,15 +179,21 @@ def _mapping(doc: yamldoc.Document, base: Path, entry: Any, defaults: dict, allo
     consumer = params.pop("Consumer", None)
     moved_from = params.pop("MovedFrom", None)
     params = _to_api(params)
+    if isinstance(params.get("FunctionName"), str):
+        params["FunctionName"] = model.without_latest(params["FunctionName"])
     for dotted, message in schema.check_shape(params, servicemodel.input_shape(), ""):
         api = _api_path(dotted)
-        problems.append(f"{where(str(api[0]), api[1:])}: {dotted}: {message}")
+        if not unfilled(api):
+            problems.append(f"{where(str(api[0]), api[1:])}: {dotted}: {message}")
     if consumer is not None:
         if not isinstance(consumer, str) or not consumer:
             problems.append(f"{where('Consumer')}: Consumer: must be a consumer name")
             consumer = None
         elif model.source_type(params) != model.KINESIS or model.is_consumer_arn(params.get("EventSourceArn", "")):
             problems.append(f"{where('Consumer')}: Consumer: needs a Kinesis stream ARN as EventSourceArn")
+        elif not unfilled(("Consumer",)):
+            problems += [f"{where('Consumer')}: {dotted}: {message}"
+                         for dotted, message in schema.consumer_name_problems(consumer)]
     if moved_from is not None:
         function = params.get("FunctionName")
         if not isinstance(moved_from, str) or not moved_from.strip():
@@ -191,9 +206,11 @@ def _mapping(doc: yamldoc.Document, base: Path, entry: Any, defaults: dict, allo
             moved_from = None
     for dotted, message in schema.cross_field_problems(params):
         api = _api_path(dotted)
-        problems.append(f"{where(str(api[0]), api[1:])}: {dotted}: {message}")
+        if not unfilled(api):
+            problems.append(f"{where(str(api[0]), api[1:])}: {dotted}: {message}")
     source = params.get("EventSourceArn")
-    if region and isinstance(source, str) and model.arn_region(source) and model.arn_region(source) != region:
+    if region and isinstance(source, str) and model.arn_region(source) and model.arn_region(source) != region \
+            and not unfilled(("EventSourceArn",)):
         problems.append(f"{where('EventSourceArn')}: EventSourceArn: is in {model.arn_region(source)}, "
                         f"but the spec's region is {region}")
     return Desired(params=params, where=doc.at(base), consumer=consumer, moved_from=moved_from)
@@ -225,7 +242,8 @@ def _region(paths: list[str] | tuple[str, ...], regions: dict[str, str], mapping
     if named:
         return named.pop()
     named_by_arns = (a for m in mappings for a in (m.params.get("EventSourceArn"), m.params.get("FunctionName")))
-    arns = {model.arn_region(a) for a in named_by_arns if isinstance(a, str) and a.startswith("arn:")} - {""}
+    arns = {model.arn_region(a) for a in named_by_arns
+            if isinstance(a, str) and a.startswith("arn:") and "${" not in a} - {""}  # "${": said already
     if len(arns) > 1:
         problems.append(f"{where}: region: the spec's ARNs are in several regions ({', '.join(sorted(arns))}): "
                         "one run works in one region; split the spec, or set region:")

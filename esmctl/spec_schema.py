@@ -23,10 +23,10 @@ PLACEHOLDER = {"type": "string", "pattern": r"\$\{[A-Za-z_][A-Za-z0-9_]*\}",
 def spec_schema() -> dict[str, Any]:
     shape = servicemodel.input_shape()
     mapping = _structure(shape, "mapping")
-    mapping["properties"]["Consumer"] = {
-        "type": "string", "minLength": 1,
-        "description": "esmctl: read the Kinesis stream through this enhanced fan-out consumer (registered by "
-                       "apply when missing)."}
+    consumer = _shape(servicemodel.kinesis_member("RegisterStreamConsumer", "ConsumerName"))  # name rules: Kinesis's
+    consumer["description"] = ("esmctl: read the Kinesis stream through this enhanced fan-out consumer (registered "
+                               "by apply when missing).")
+    mapping["properties"]["Consumer"] = consumer
     mapping["properties"]["MovedFrom"] = {
         "type": "string", "minLength": 1,
         "description": "esmctl: the function (name, name:alias, name:version or ARN) this mapping moves from; "

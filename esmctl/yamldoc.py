@@ -22,12 +22,15 @@ from yaml import MappingNode, ScalarNode, SequenceNode
 
 Path = tuple[Any, ...]  # dict keys and list indices of the constructed data
 
-MAX_BYTES = 1_000_000
-MAX_NODES = 200_000  # more than any real spec; stops alias bombs before they expand
+# A spec of 10,000 mappings with every setting (filters, a destination, tags...) is about 10 MB of YAML (16 MB as
+# indented JSON) and 420,000 values; one with a few settings each, 1.5 MB. Larger specs can be split into files.
+MAX_BYTES = 32 << 20
+MAX_NODES = 1_000_000  # also stops alias bombs before they expand
 MAX_DEPTH = 100  # real specs nest about 10 deep; the pure-Python composer gives up near 300
 MAX_FLOW_BRACKETS = 10_000  # see _check_nesting
 _PLACEHOLDER = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _JSON_NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?")
+_NUMBER_START = frozenset("-0123456789")
 _TAG = "tag:yaml.org,2002:"
 STR, MAP, SEQ, MERGE = _TAG + "str", _TAG + "map", _TAG + "seq", _TAG + "merge"
 INT, FLOAT, BOOL, NULL = _TAG + "int", _TAG + "float", _TAG + "bool", _TAG + "null"
@@ -52,6 +55,9 @@ class Document:
     _values: dict[Path, Any] = field(default_factory=dict, repr=False)  # path -> PyYAML Mark (0-based)
     _keys: dict[Path, Any] = field(default_factory=dict, repr=False)
     _surprises: list[tuple[Path, str]] = field(default_factory=list, repr=False)
+    # With load(defer_missing=True): the missing placeholders, one line each, and the values that hold them.
+    problems: list[str] = field(default_factory=list)
+    unfilled: frozenset[Path] = frozenset()
 
     def at(self, path: Path, key: bool = False) -> str:
         """FILE:LINE:COL of the value at path (of its key, with key=True), else of its nearest ancestor."""
@@ -64,6 +70,11 @@ class Document:
             mark = self._values.get(path)
         return f"{self.path}:{mark.line + 1}:{mark.column + 1}" if mark else f"{self.path}:1:1"
 
+    def is_unfilled(self, path: Path) -> bool:
+        """Whether the value at path (or one it is part of) holds a placeholder that has no value."""
+        path = tuple(path)
+        return any(path[:n] in self.unfilled for n in range(1, len(path) + 1)) if self.unfilled else False
+
     def yaml11_surprises(self, prefix: Path) -> list[tuple[Path, str]]:
         """Unquoted scalars under prefix that YAML 1.1 reads differently from JSON (`NO` -> false, `0755` -> 493)."""
         prefix = tuple(prefix)
@@ -75,6 +86,8 @@ def label(path: Path) -> str:
     out = ""
     for part in path:
         is_index = isinstance(part, int) and not isinstance(part, bool)
+        if isinstance(part, bool) or part is None:  # a key YAML 1.1 read as true (`on`): as JSON would write it
+            part = {True: "true", False: "false", None: "null"}[part]
         out += f"[{part}]" if is_index else (f".{part}" if out else str(part))
     return out or "spec"
 
@@ -91,7 +104,9 @@ def read_text(path: str, max_bytes: int = MAX_BYTES) -> str:
     except OSError as exc:
         raise YamlError([f"{name}:1:1: spec: cannot read: {exc.strerror}"]) from exc
     if len(raw) > max_bytes:
-        raise YamlError([f"{name}:1:1: spec: more than {max_bytes} bytes; that is the limit"])
+        size = f"{max_bytes} bytes" + (f" ({max_bytes / 2 ** 20:g} MiB)" if max_bytes >= 2 ** 20 else "")
+        raise YamlError([f"{name}:1:1: spec: more than {size}, the limit for one spec file (10,000 mappings with "
+                         "every setting take about 10 MB): split it into several files"])
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -99,8 +114,12 @@ def read_text(path: str, max_bytes: int = MAX_BYTES) -> str:
 
 
 def load(path: str, text: str, variables: Mapping[str, str] | None = None, environ: Mapping[str, str] | None = None,
-         max_nodes: int = MAX_NODES) -> Document:
-    """Parse one document, fill ${NAME} from variables then environ (default os.environ); raise YamlError."""
+         max_nodes: int = MAX_NODES, defer_missing: bool = False) -> Document:
+    """Parse one document, fill ${NAME} from variables then environ (default os.environ); raise YamlError.
+
+    defer_missing: placeholders without a value are not fatal: the document is returned with them left as
+    written, their problems in Document.problems and their places in Document.unfilled, so that the other
+    problems of the file can be found too."""
     name = "<stdin>" if path == "-" else path
     loader = None
     try:
@@ -111,10 +130,12 @@ def load(path: str, text: str, variables: Mapping[str, str] | None = None, envir
         reader = _Reader(name, loader, {**(os.environ if environ is None else environ), **(variables or {})}, max_nodes)
         if node is not None:
             reader.walk(node, (), 0)
-        if reader.problems:
-            raise YamlError([reader.problems[k] for k in sorted(reader.problems, key=lambda k: k[:2])])
+        if reader.problems or (reader.missing and not defer_missing):
+            found = {**reader.missing, **reader.problems}
+            raise YamlError([found[k] for k in sorted(found, key=lambda k: k[:2])])
         data = loader.construct_document(node) if node is not None else None
-        return Document(name, data, reader.values, reader.keys, reader.surprises)
+        missing = [reader.missing[k] for k in sorted(reader.missing, key=lambda k: k[:2])]
+        return Document(name, data, reader.values, reader.keys, reader.surprises, missing, frozenset(reader.unfilled))
     except RecursionError as exc:  # PyYAML's pure-Python composer near 300 levels; see _check_nesting
         raise YamlError([f"{name}:1:1: spec: nested more than {MAX_DEPTH} levels deep"]) from exc
     except yaml.MarkedYAMLError as exc:
@@ -168,15 +189,19 @@ class _Reader:
         self.keys: dict[Path, Any] = {}
         self.surprises: list[tuple[Path, str]] = []
         self.problems: dict[tuple[int, int, str], str] = {}
+        self.missing: dict[tuple[int, int, str], str] = {}  # placeholders without a value
+        self.unfilled: set[Path] = set()  # where they are
+        self.unfilled_nodes: set[int] = set()
         self.count = 1
         self.active: set[int] = set()  # collections being walked: meeting one again is a recursive alias
         self.merging: set[int] = set()
         self.filled: set[int] = set()  # placeholders are filled once, however often a node is aliased
 
-    def problem(self, mark: Any, path: Path, message: str) -> None:
+    def problem(self, mark: Any, path: Path, message: str, found: dict | None = None) -> None:
         # one line per place and message, though aliases and merges may reach a node along several paths
         key = (mark.line, mark.column, message)
-        self.problems.setdefault(key, f"{self.name}:{mark.line + 1}:{mark.column + 1}: {label(path)}: {message}")
+        (self.problems if found is None else found).setdefault(
+            key, f"{self.name}:{mark.line + 1}:{mark.column + 1}: {label(path)}: {message}")
 
     def walk(self, node: Any, path: Path, depth: int) -> None:
         """Record where node and everything under it were written, checking as it goes."""
@@ -186,6 +211,10 @@ class _Reader:
                 surprise = self.scalar(node, path)[1]
                 if surprise:
                     self.surprises.append((path, surprise))
+                if id(node) in self.unfilled_nodes:
+                    self.unfilled.add(path)
+            elif not node.style and node.value[:1] in _NUMBER_START and _JSON_NUMBER.fullmatch(node.value):
+                self.surprises.append((path, _number_as_text(node.value)))  # 1e3: YAML 1.1 floats need a dot
             return
         expected = MAP if isinstance(node, MappingNode) else SEQ
         if node.tag != expected:
@@ -294,8 +323,9 @@ class _Reader:
             if m.group(1) in self.variables:
                 return self.variables[m.group(1)]
             missing = True
+            self.unfilled_nodes.add(id(node))
             self.problem(node.start_mark, path, f"no value for ${{{m.group(1)}}}: pass --var {m.group(1)}=... "
-                                     f"or set it in the environment")
+                                     f"or set it in the environment", self.missing)
             return m.group(0)
 
         text = node.value
@@ -312,6 +342,15 @@ def _reads_as_json(tag: str, text: str) -> bool:
     if tag == BOOL:
         return text == "true" or text == "false"
     return tag == NULL and text == "null"
+
+
+def _number_as_text(text: str) -> str:
+    """A plain scalar JSON reads as a number that YAML 1.1 reads as text (`1e3`: its floats need a dot and a
+    signed exponent)."""
+    value = float(text)
+    if not math.isfinite(value):
+        return f"{text} is read by YAML 1.1 as the text {text!r}, and as a number JSON cannot hold it: quote it"
+    return f"{text} is read by YAML 1.1 as the text {text!r}, not a number: write {value!r}, or quote it"
 
 
 def _surprise(text: str, value: Any) -> str:

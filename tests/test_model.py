@@ -170,7 +170,8 @@ def test_instants_in_every_spelling(spelling):
     assert model.instant(spelling) == datetime(2024, 1, 1, tzinfo=timezone.utc)
 
 
-@pytest.mark.parametrize("bad", ["yesterday", True, None, float("nan"), [2024]])
+@pytest.mark.parametrize("bad", ["yesterday", True, None, float("nan"), [2024], 99999999999999, -1e20, 1e300,
+                                 "9999-12-31T23:00:00-05:00"])
 def test_not_instants(bad):
     with pytest.raises(ValueError):
         model.instant(bad)

@@ -6,6 +6,8 @@ import textwrap
 
 import pytest
 
+from esmctl import yamldoc
+
 GOOD = """\
 version: 1
 defaults:
@@ -135,9 +137,9 @@ def test_unsafe_yaml_and_alias_bombs_are_refused(esmctl, tmp_path, offline):
 
 def test_oversized_and_missing_files(esmctl, tmp_path, offline):
     path = tmp_path / "big.yaml"
-    path.write_text("# " + "x" * 1_100_000 + "\n")
+    path.write_text("# " + "x" * yamldoc.MAX_BYTES + "\n")
     r = esmctl("validate", str(path))
-    assert r.exit_code == 1 and f"{path}:1:1: spec: more than 1000000 bytes" in r.stderr
+    assert r.exit_code == 1 and f"{path}:1:1: spec: more than 33554432 bytes (32 MiB), the limit" in r.stderr
     r = esmctl("validate", str(tmp_path / "nope.yaml"))
     assert r.exit_code == 1 and "cannot read" in r.stderr
     for command in ("validate", "plan", "diff", "apply", "status", "doctor"):  # a directory: the same, not usage

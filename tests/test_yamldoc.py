@@ -221,6 +221,20 @@ def test_every_missing_placeholder_reported():
              "spec.yaml:4:4: c: no value for ${A}: pass --var A=... or set it in the environment"]
 
 
+def test_missing_placeholders_deferred_leave_the_rest_of_the_document():
+    d = doc("a: ${A}\nb:\n  - x-${B}\n  - &c ${C}\nd: *c\ne: 5\n", defer_missing=True)
+    assert d.problems == ["spec.yaml:1:4: a: no value for ${A}: pass --var A=... or set it in the environment",
+                          "spec.yaml:3:5: b[0]: no value for ${B}: pass --var B=... or set it in the environment",
+                          "spec.yaml:4:5: b[1]: no value for ${C}: pass --var C=... or set it in the environment"]
+    assert d.data == {"a": "${A}", "b": ["x-${B}", "${C}"], "d": "${C}", "e": 5}
+    assert d.unfilled == {("a",), ("b", 0), ("b", 1), ("d",)}
+    assert d.is_unfilled(("b", 0, "x")) and not d.is_unfilled(("b",)) and not d.is_unfilled(("e",))
+    # other problems stay fatal, the missing placeholders with them
+    assert problems("a: ${A}\nb: !!int x\n", defer_missing=True) == [
+        "spec.yaml:1:4: a: no value for ${A}: pass --var A=... or set it in the environment",
+        "spec.yaml:2:4: b: 'x' is not a valid !!int"]
+
+
 def test_placeholder_in_an_aliased_value_filled_once():
     d = doc("a: &x ${A}\nb: *x\n", variables={"A": "${B}", "B": "no"})
     assert d.data == {"a": "${B}", "b": "${B}"}  # a value is not read again for placeholders
@@ -283,6 +297,9 @@ SURPRISES = [
     (".nan", ".nan is read by YAML 1.1 as NaN, which JSON cannot hold: quote it"),
     ("2024-01-01", "2024-01-01 is read as a date: quote it"),
     ("2024-01-01 10:00:00", "2024-01-01 10:00:00 is read as a date and time: quote it"),
+    ("1e3", "1e3 is read by YAML 1.1 as the text '1e3', not a number: write 1000.0, or quote it"),
+    ("-2.5E3", "-2.5E3 is read by YAML 1.1 as the text '-2.5E3', not a number: write -2500.0, or quote it"),
+    ("1e999", "1e999 is read by YAML 1.1 as the text '1e999', and as a number JSON cannot hold it: quote it"),
     ("~", "\"~\" is read by YAML 1.1 as null: quote it ('~') or write null"),
     ("", "an empty value is read by YAML 1.1 as null: quote it ('') or write null"),
 ]
@@ -294,7 +311,7 @@ def test_yaml11_surprises(text, message):
     assert d.yaml11_surprises(("p",)) == [(("p", "field"), message)]
 
 
-@pytest.mark.parametrize("text", ["true", "false", "null", "0", "-2", "42", "1.5", "-0.25", "1.0e+3", "1e3", "y",
+@pytest.mark.parametrize("text", ["true", "false", "null", "0", "-2", "42", "1.5", "-0.25", "1.0e+3", "-2.5E-2", "y",
                                   "n", "'NO'", '"0755"', "'2024-01-01'", "plain words", "'~'", "!!str yes"])
 def test_what_json_reads_alike_is_no_surprise(text):
     assert doc(f"p: {{field: {text}}}\n").yaml11_surprises(()) == []
@@ -328,7 +345,8 @@ def test_read_text_file_bom_limit_and_errors(tmp_path):
     path.write_bytes(b"a: 12345\n")
     with pytest.raises(YamlError) as exc:
         read_text(str(path), max_bytes=5)
-    assert exc.value.problems == [f"{path}:1:1: spec: more than 5 bytes; that is the limit"]
+    assert exc.value.problems == [f"{path}:1:1: spec: more than 5 bytes, the limit for one spec file (10,000 "
+                                  "mappings with every setting take about 10 MB): split it into several files"]
     path.write_bytes(b"a: \xff\n")
     with pytest.raises(YamlError) as exc:
         read_text(str(path))
@@ -344,7 +362,8 @@ def test_read_text_stdin(monkeypatch):
     monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(b"x" * 11)))
     with pytest.raises(YamlError) as exc:
         read_text("-", max_bytes=10)
-    assert exc.value.problems == ["<stdin>:1:1: spec: more than 10 bytes; that is the limit"]
+    assert exc.value.problems == ["<stdin>:1:1: spec: more than 10 bytes, the limit for one spec file (10,000 mappings "
+                                   "with every setting take about 10 MB): split it into several files"]
 
 
 def test_both_loaders_agree_on_data_and_places(monkeypatch):
@@ -359,7 +378,7 @@ def test_both_loaders_agree_on_data_and_places(monkeypatch):
 
 def test_equal_keys_of_different_types_are_duplicates():
     # Python's dict makes 1 and true one key: one value would silently be lost
-    assert problems("1: x\ntrue: y\n") == ["spec.yaml:2:1: True: duplicate key (first at line 1)"]
+    assert problems("1: x\ntrue: y\n") == ["spec.yaml:2:1: true: duplicate key (first at line 1)"]
 
 
 def test_imports_nothing_of_aws_and_cli_does_not_import_it(loader):

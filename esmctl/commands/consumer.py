@@ -85,6 +85,11 @@ def register(settings: Settings, stream: str | None, name: str, no_wait: bool, t
 
     if not stream:
         raise EsmctlError("--stream is required", EXIT_USAGE)
+    from esmctl.schema import consumer_name_problems
+
+    problems = consumer_name_problems(name, "--name")  # as botocore's Kinesis model has it: before any call
+    if problems:
+        raise EsmctlError(f"--name: {problems[0][1]}", EXIT_USAGE)
     aws = settings.aws
     with explain(f"registering consumer {name}"):
         stream_arn = aws.stream_arn(stream)
