@@ -16,7 +16,7 @@ import traceback
 import click
 
 from esmctl import __version__
-from esmctl.context import OUTPUT_FORMATS, Settings
+from esmctl.context import OUTPUT_FORMATS, Settings, check_endpoint_url
 from esmctl.errors import EXIT_ERROR, EXIT_USAGE, EsmctlError
 
 
@@ -128,7 +128,8 @@ class EsmctlGroup(click.Group):
 @click.group(cls=EsmctlGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.option("--profile", envvar="AWS_PROFILE", help="AWS profile (also AWS_PROFILE).")
 @click.option("--region", envvar=["AWS_REGION", "AWS_DEFAULT_REGION"], help="AWS region (also AWS_REGION).")
-@click.option("--endpoint-url", help="Send AWS calls here (also AWS_ENDPOINT_URL), e.g. the sandbox.")
+@click.option("--endpoint-url", callback=check_endpoint_url,
+              help="Send AWS calls here (also AWS_ENDPOINT_URL), e.g. the sandbox.")
 @click.option("-o", "--output", type=click.Choice(OUTPUT_FORMATS), default="table", show_default=True,
               help="Output format; also accepted after the subcommand.")
 # NO_COLOR is read by context.color_enabled, not bound here: click would read it as a boolean and

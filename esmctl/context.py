@@ -57,9 +57,28 @@ def _set_verbose(ctx: click.Context, _param: click.Parameter, value: bool) -> No
         ctx.ensure_object(Settings).verbose = True
 
 
+def check_endpoint_url(ctx: click.Context | None, param: click.Parameter | None, value: str | None) -> str | None:
+    """--endpoint-url: an http(s) URL with a host, refused as a usage error before anything is sent."""
+    if value is None:
+        return None
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(value)
+        host, _port = parts.hostname, parts.port  # .port raises on a port out of range
+    except ValueError:
+        host = None
+    if parts.scheme not in ("http", "https") or not host:
+        raise click.BadParameter(f"{value!r} is not an endpoint URL: give http(s)://HOST[:PORT], e.g. "
+                                 "http://127.0.0.1:4566", ctx=ctx, param=param)
+    return value
+
+
 def _set_aws(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
     if value is None:
         return
+    if param.name == "endpoint_url":
+        check_endpoint_url(ctx, param, value)
     settings = ctx.ensure_object(Settings)
     if settings._aws is not None:
         raise click.UsageError(f"--{param.name.replace('_', '-')} came too late: AWS was already contacted")

@@ -186,3 +186,18 @@ def test_the_pre_commit_hooks_run(tmp_path):
         r = subprocess.run([os.path.join(os.path.dirname(ESMCTL), hook["entry"].split()[0]),
                             *hook["entry"].split()[1:], str(broken)], capture_output=True, text=True, timeout=60)
         assert r.returncode == 1 and "BatchSzie" in r.stderr, hook["id"]
+
+
+def test_schema_check_of_bad_yaml_is_a_spec_error_with_its_place(esmctl, tmp_path):
+    unclosed = tmp_path / "mappings.yaml"
+    unclosed.write_text("version: 1\nmappings: [\n")
+    quote = tmp_path / "quote.yaml"
+    quote.write_text('version: 1\nmappings:\n  - FunctionName: f\n    EventSourceArn: "arn:aws:sqs:us-east-1:1:q\n')
+    good = os.path.join(ROOT, "examples", "mappings.yaml")
+    r = esmctl("schema", "--check", str(unclosed), str(quote), good, str(tmp_path / "missing.yaml"))
+    assert r.exit_code == 1
+    assert r.stderr.splitlines() == [  # one line each, no traceback, nothing "unexpected"
+        f"{unclosed}:3:1: spec: not valid YAML: expected the node content, but found '<stream end>'",
+        f"{quote}:5:1: spec: not valid YAML: found unexpected end of stream",
+        f"{tmp_path / 'missing.yaml'}:1:1: spec: cannot read: No such file or directory",
+        "esmctl: error: 3 problems found in the spec"]

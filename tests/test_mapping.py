@@ -8,6 +8,7 @@ import subprocess
 import sys
 
 import click
+import pytest
 import yaml
 
 from tests.helpers import client
@@ -399,3 +400,27 @@ def test_update_on_failure_empty_removes_the_destination_as_aws_accepts(esmctl, 
     assert r.exit_code == 0, r.stderr  # the layer refuses {"OnFailure": {}}, as AWS does
     assert json.loads(r.stdout)["DestinationConfig"] == {"OnFailure": {}}
     assert box.proxy.bodies["UpdateEventSourceMapping"][-1]["DestinationConfig"] == {"OnFailure": {"Destination": ""}}
+
+
+def one_clear_line(stderr: str) -> str:
+    """The line that says what is wrong: never "unexpected …", never a traceback."""
+    assert "Traceback" not in stderr and "unexpected" not in stderr, stderr
+    [line] = [line for line in stderr.splitlines() if line.startswith(("Error: ", "esmctl: error: "))]
+    return line
+
+
+@pytest.mark.parametrize("args", [("--endpoint-url", "notaurl", "list"), ("list", "--endpoint-url", "notaurl"),
+                                  ("list", "--endpoint-url", "ftp://127.0.0.1:4566"),
+                                  ("status", "--endpoint-url", "http://127.0.0.1:99999")])
+def test_a_bad_endpoint_url_is_a_usage_error(esmctl, args):
+    r = esmctl(*args)
+    assert r.exit_code == 252
+    assert "is not an endpoint URL: give http(s)://HOST[:PORT]" in one_clear_line(r.stderr)
+
+
+def test_a_bad_aws_endpoint_url_variable_is_a_usage_error(esmctl, monkeypatch):
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "notaurl")
+    r = esmctl("list")
+    assert r.exit_code == 252
+    assert one_clear_line(r.stderr) == ("esmctl: error: 'notaurl' is not an endpoint URL (--endpoint-url, "
+                                        "AWS_ENDPOINT_URL): give http(s)://HOST[:PORT], e.g. http://127.0.0.1:4566")
