@@ -185,13 +185,51 @@ def test_delete_waits_until_gone(esmctl, world, box):
     assert box.proxy.calls["GetEventSourceMapping"] >= 3  # Deleting, Deleting, gone
 
 
-def test_update_while_creating_is_explained(esmctl, world, box):
-    box.proxy.transitional_views = 50
-    uuid = json.loads(esmctl("mapping", "create", "--function", "orders-fn", "--source", world["orders"],
-                             "--starting-position", "LATEST", "--no-wait", "-o", "json").stdout)["UUID"]
-    r = esmctl("mapping", "update", uuid, "--batch-size", "5")
+def creating(esmctl, world, box, views: int) -> str:
+    """A mapping that stays Creating for `views` reads (and refuses changes meanwhile, as AWS does)."""
+    box.proxy.transitional_views = views
+    r = esmctl("mapping", "create", "--function", "orders-fn", "--source", world["orders"],
+               "--starting-position", "LATEST", "--no-wait", "-o", "json")
+    assert json.loads(r.stdout)["State"] == "Creating"
+    return json.loads(r.stdout)["UUID"]
+
+
+def test_update_while_creating_with_no_wait_is_explained(esmctl, world, box):
+    uuid = creating(esmctl, world, box, 50)
+    r = esmctl("mapping", "update", uuid, "--batch-size", "5", "--no-wait")
     assert r.exit_code == 1
     assert f"updating mapping {uuid}" in r.stderr and "ResourceInUseException" in r.stderr
+
+
+@pytest.mark.parametrize("command", [("update", "--batch-size", "5"), ("disable",)])
+def test_update_while_creating_waits_and_tries_again(esmctl, world, box, command):
+    uuid = creating(esmctl, world, box, 3)
+    r = esmctl("mapping", command[0], uuid, *command[1:], "-o", "json")
+    assert r.exit_code == 0, r.stderr
+    assert box.proxy.calls["UpdateEventSourceMapping"] == 2  # refused while Creating, then done
+    m = client(box, "lambda", direct=False).get_event_source_mapping(UUID=uuid)
+    want = (5, "Enabled") if command[0] == "update" else (100, "Disabled")
+    assert (m["BatchSize"], m["State"]) == want
+
+
+def test_delete_while_creating_waits_and_tries_again(esmctl, world, box):
+    """Deleting a mapping just created failed at once with ResourceInUse; apply waited. Now delete waits too."""
+    uuid = creating(esmctl, world, box, 3)
+    r = esmctl("mapping", "delete", uuid, "--yes")
+    assert r.exit_code == 0, r.stderr
+    assert r.stderr.strip().endswith(f"deleted mapping {uuid} (orders-fn <- kinesis:orders)")
+    assert box.proxy.calls["DeleteEventSourceMapping"] == 2
+    assert client(box, "lambda", direct=False).list_event_source_mappings()["EventSourceMappings"] == []
+
+
+def test_delete_while_creating_with_no_wait_or_out_of_time_fails_in_one_line(esmctl, world, box):
+    uuid = creating(esmctl, world, box, 10_000)
+    r = esmctl("mapping", "delete", uuid, "--yes", "--no-wait")
+    assert r.exit_code == 1 and f"deleting mapping {uuid}" in r.stderr and "ResourceInUseException" in r.stderr
+    r = esmctl("mapping", "delete", uuid, "--yes", "--timeout", "0.3")
+    assert r.exit_code == 1 and "Traceback" not in r.stderr
+    assert f"timed out waiting for {uuid} to be settled (last seen: Creating): it is busy" in r.stderr
+    assert len(client(box, "lambda", direct=False).list_event_source_mappings()["EventSourceMappings"]) == 1
 
 
 def test_throttling_is_retried(esmctl, world, box):
