@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shlex
 import shutil
 import stat
 import subprocess
@@ -168,6 +169,14 @@ def test_the_gitlab_example_runs_against_the_sandbox(world, box, tmp_path):
     assert r.returncode == 0 and "No changes" in r.stdout
 
 
+def run_hook(hook: dict, args: list[str], files: list[str]) -> subprocess.CompletedProcess:
+    """As pre-commit runs a hook: its entry, then its args, then every staged file it matches, at once."""
+    entry = shlex.split(hook["entry"])
+    exe = shutil.which(entry[0], path=os.path.dirname(ESMCTL))
+    return subprocess.run([exe, *entry[1:], *args, *[f for f in files if re.search(hook["files"], f)]],
+                          capture_output=True, text=True, timeout=60)
+
+
 def test_the_pre_commit_hooks_run(tmp_path):
     hooks = yaml.safe_load(open(os.path.join(ROOT, ".pre-commit-hooks.yaml")))
     spec = os.path.join(ROOT, "examples", "mappings.yaml")
@@ -175,17 +184,36 @@ def test_the_pre_commit_hooks_run(tmp_path):
         assert all(re.search(h["files"], path) for h in hooks), path  # the layouts the CI examples use
     assert not any(re.search(h["files"], "docs/mappings.md") for h in hooks)
     for hook in hooks:
-        args = hook["entry"].split() + (VARS if hook["id"] == "esmctl-validate" else []) + [spec]
-        r = subprocess.run([shutil.which(args[0], path=os.path.dirname(ESMCTL)), *args[1:]], capture_output=True,
-                           text=True, timeout=60)
+        r = run_hook(hook, VARS if hook["id"] == "esmctl-validate" else [], [spec])
         assert r.returncode == 0, (hook["id"], r.stderr)
     broken = tmp_path / "mappings.yaml"
     broken.write_text("version: 1\nmappings:\n  - FunctionName: f\n    EventSourceArn: arn:aws:sqs:us-east-1:1:q\n"
                       "    BatchSzie: 5\n")
     for hook in hooks:
-        r = subprocess.run([os.path.join(os.path.dirname(ESMCTL), hook["entry"].split()[0]),
-                            *hook["entry"].split()[1:], str(broken)], capture_output=True, text=True, timeout=60)
+        r = run_hook(hook, [], [str(broken)])
         assert r.returncode == 1 and "BatchSzie" in r.stderr, hook["id"]
+
+
+def test_the_pre_commit_hooks_check_each_staged_file_on_its_own(tmp_path):
+    """pre-commit passes every staged spec in one call: two teams' files, each valid, must not be read as one
+    spec (one is for another region, one maps what the other maps)."""
+    hooks = yaml.safe_load(open(os.path.join(ROOT, ".pre-commit-hooks.yaml")))
+    (tmp_path / "mappings").mkdir()
+    east = {"FunctionName": "jobs-fn", "EventSourceArn": f"arn:aws:sqs:us-east-1:{ACCOUNT}:jobs"}
+    staged = {"mappings/east.yaml": [east], "mappings/again.yaml": [{**east, "BatchSize": 5}],
+              "mappings/west.yaml": [{**east, "EventSourceArn": f"arn:aws:sqs:eu-west-1:{ACCOUNT}:jobs"}]}
+    for name, mappings in staged.items():
+        (tmp_path / name).write_text(yaml.safe_dump({"version": 1, "mappings": mappings}))
+    files = [str(tmp_path / name) for name in staged]
+    for hook in hooks:
+        r = run_hook(hook, [], files)
+        assert r.returncode == 0, (hook["id"], r.stderr)
+    (tmp_path / "mappings" / "west.yaml").write_text(yaml.safe_dump({"version": 1, "mappings": [
+        {**east, "EventSourceArn": f"arn:aws:sqs:eu-west-1:{ACCOUNT}:jobs", "BatchSzie": 5}]}))
+    for hook in hooks:  # a broken file is named, and only it
+        r = run_hook(hook, [], files)
+        assert r.returncode == 1 and "BatchSzie" in r.stderr, hook["id"]
+        assert "east.yaml" not in r.stderr and "again.yaml" not in r.stderr, (hook["id"], r.stderr)
 
 
 def test_schema_check_of_bad_yaml_is_a_spec_error_with_its_place(esmctl, tmp_path):
