@@ -35,8 +35,15 @@ def jsonable(value: Any) -> Any:
     return value
 
 
+def queried(settings: Settings, data: Any) -> Any:
+    """The document as JSON has it, narrowed by --query when given."""
+    data = jsonable(data)
+    return settings.query.search(data) if settings.query is not None else data
+
+
 def dump(settings: Settings, data: Any) -> None:
-    """Print data as JSON or YAML, whichever -o asked for."""
+    """Print data as JSON or YAML, whichever -o asked for (only the part --query picks, when given)."""
+    data = queried(settings, data)
     if settings.output == "yaml":
         import yaml
 
@@ -336,7 +343,8 @@ def mapping_row(m: dict[str, Any]) -> dict[str, Any]:
 
 
 def mappings(settings: Settings, items: list[dict[str, Any]]) -> None:
-    emit(settings, items, [mapping_row(m) for m in items], MAPPING_COLUMNS)
+    """A listing; as JSON or YAML, ListEventSourceMappings' own shape, as the AWS CLI prints it."""
+    emit(settings, {"EventSourceMappings": items}, [mapping_row(m) for m in items], MAPPING_COLUMNS)
 
 
 def mapping(settings: Settings, item: dict[str, Any]) -> None:

@@ -437,7 +437,7 @@ def test_status_and_list_in_a_real_terminal(world, box, esmctl_process):
                                             StartingPosition="LATEST", Enabled=False)["UUID"],
             lam.create_event_source_mapping(FunctionName="jobs-fn", EventSourceArn=world["jobs"])["UUID"]]
     docs = json.loads(esmctl_process("status", "-o", "json").stdout)
-    items = json.loads(esmctl_process("list", "-o", "json").stdout)
+    items = json.loads(esmctl_process("list", "-o", "json").stdout)["EventSourceMappings"]
     assert sorted(d["UUID"] for d in docs) == sorted(made)
     env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")}
     env.update(NO_COLOR="1", TERM="xterm-256color", PYTHONIOENCODING="utf-8")

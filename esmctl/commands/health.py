@@ -250,9 +250,9 @@ def status_cmd(settings: Settings, files: tuple[str, ...], functions: tuple[str,
             while True:  # CI: plain output, one block per refresh; JSON Lines with -o json
                 healths = once()
                 if settings.output == "json":
-                    from esmctl.render import jsonable
+                    from esmctl.render import queried
 
-                    click.echo(json.dumps(jsonable([h.document() for h in healths]), separators=(",", ":")))
+                    click.echo(json.dumps(queried(settings, [h.document() for h in healths]), separators=(",", ":")))
                 else:
                     _print_status(settings, healths)
                 click.echo(f"# {time.strftime('%H:%M:%S')}: {sum(not h.healthy for h in healths)} unhealthy",

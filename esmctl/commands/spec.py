@@ -205,7 +205,7 @@ def export(settings: Settings, functions: tuple[str, ...], sources: tuple[str, .
     """Print the live mappings as a spec (only non-default fields) that `diff` finds in sync."""
     import yaml
 
-    from esmctl import model
+    from esmctl import model, render
     from esmctl.aws import explain
     from esmctl.export import to_spec
     from esmctl.listing import select
@@ -226,6 +226,8 @@ def export(settings: Settings, functions: tuple[str, ...], sources: tuple[str, .
                 tags[m["UUID"]] = aws.mapping_tags(m["EventSourceMappingArn"])
     with explain("finding the account"):
         doc = to_spec(items, aws.region, aws.account, tags if with_tags else None, filters)
+    if settings.query is not None:  # as on every JSON and YAML document
+        doc = render.queried(settings, doc)
     if settings.output == "json":
         import json
 

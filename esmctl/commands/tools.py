@@ -36,12 +36,14 @@ def schema_cmd(settings: Settings, files: tuple[str, ...], paths: tuple[str, ...
     document = spec_schema()
     targets = files + paths
     if not targets:
+        from esmctl.render import queried
+
         if settings.output == "yaml":
             from esmctl.render import dump
 
             dump(settings, document)
         else:  # a JSON Schema is JSON, whatever table/markdown would mean
-            click.echo(json.dumps(document, indent=2))
+            click.echo(json.dumps(queried(settings, document), indent=2))
         return
     try:
         import jsonschema
