@@ -138,12 +138,14 @@ def gather_health(settings: Settings, files: tuple[str, ...], functions: tuple[s
     return [status.assess(h, expect_enabled=enabled, limits=limits) for h, _, enabled in rows]
 
 
-# FUNCTION and SOURCE say which mapping a row is, and the VERDICT is what the exit code is about:
-# those three are never left out. The rest goes, least telling first, as the terminal narrows.
+# FUNCTION and SOURCE say which mapping a row is (broken over lines when long), the VERDICT is what the
+# exit code is about, LAST RESULT and LAG why: those are never left out. The rest goes, least telling
+# first, as the terminal narrows.
 STATUS_COLUMNS = [
-    ident("FUNCTION", "Function", keep=True), ident("SOURCE", "Source", keep=True),
+    ident("FUNCTION", "Function", keep=True, breakable=True, min_width=10),
+    ident("SOURCE", "Source", keep=True, breakable=True, min_width=14),
     ident("STATE", "State", priority=60), prose("REASON", "Reason", priority=10),
-    prose("LAST RESULT", "LastResult", priority=40), ident("LAG", "Lag", priority=50),
+    prose("LAST RESULT", "LastResult", keep=True), prose("LAG", "Lag", keep=True),
     prose("METRICS", "Metrics", priority=20), prose("VERDICT", "Verdict", keep=True, min_width=20),
 ]
 
@@ -159,7 +161,8 @@ def status_rows(healths: list[Any], trend: bool = False) -> list[dict[str, str]]
         lag = format_lag(h.lag)
         if trend and sparkline(h.lag):
             lag += f" {sparkline(h.lag)}"
-        rows.append({"Function": short_arn(h.function_arn), "Source": short_arn(h.source_arn), "State": h.state,
+        rows.append({"Function": short_arn(h.function_arn) or "-", "Source": short_arn(h.source_arn) or "-",
+                     "State": h.state,
                      "Reason": h.reason or "", "LastResult": h.last_result or "", "Lag": lag, "Metrics": metrics,
                      "Verdict": "ok" if h.healthy else "UNHEALTHY: " + "; ".join(h.problems)})
     return rows
@@ -306,11 +309,12 @@ def doctor_cmd(settings: Settings, files: tuple[str, ...], functions: tuple[str,
     return Outcome.UNHEALTHY if any(f.severity == ERROR for f in findings) else Outcome.OK
 
 
-# A finding without its mapping or what it found cannot be acted on; the fix is the first to go.
+# A finding cannot be acted on without its mapping (broken over lines when long), what was found and the
+# fix: those stay; the check's name goes first.
 DOCTOR_COLUMNS = [
-    ident("SEVERITY", "Severity", keep=True), ident("MAPPING", "Mapping", keep=True),
+    ident("SEVERITY", "Severity", keep=True), ident("MAPPING", "Mapping", keep=True, breakable=True, min_width=16),
     ident("CHECK", "Check", priority=50), prose("FINDING", "Finding", keep=True, min_width=20),
-    prose("FIX", "Fix", priority=40, min_width=20),
+    prose("FIX", "Fix", keep=True, min_width=20),
 ]
 
 
