@@ -27,6 +27,8 @@ AGE, RECORDS = "ms", "records"
 NOT_CREATED = "not created: the spec lists it, AWS has no such mapping"
 NO_MAPPINGS_OF_FUNCTION = "no mappings: the function reads from no source"
 NO_MAPPINGS_OF_SOURCE = "no mappings: no function reads this source"
+NO_MAPPINGS_ON_THE_SOURCES = "no mappings: the function reads none of the sources asked for"
+NOT_READ_BY_THE_FUNCTIONS = "no mappings: none of the functions asked for reads this source"
 
 
 @dataclass

@@ -410,6 +410,10 @@ def test_a_function_or_source_without_mappings_is_unhealthy(esmctl, world, box):
         "finding": "no mappings: the function reads from no source",
         "fix": "create one (esmctl mapping create), or check the name"}]
     assert esmctl("status", "--function", "jobs-fn").exit_code == 0
+    r = esmctl("status", "--function", "jobs-fn", "--source", world["orders"], "-o", "json")
+    assert r.exit_code == 3 and sorted(p for d in json.loads(r.stdout) for p in d["Problems"]) == [
+        "no mappings: none of the functions asked for reads this source",
+        "no mappings: the function reads none of the sources asked for"]
     r = esmctl("status", "--source", world["orders"], "--source", world["jobs"])  # the first has none
     assert r.exit_code == 3
     assert esmctl("status").exit_code == 0  # the region, asked as a whole: what is there is healthy

@@ -94,11 +94,13 @@ def scope(settings: Settings, files: tuple[str, ...], functions: tuple[str, ...]
                 found = settings.aws.get_function(name)
             if found is None:
                 raise EsmctlError(f"function {name} not found (in {settings.aws.region})")
-            arn = found["Configuration"]["FunctionArn"]
-            rows.append((status.Health(None, arn, None, "", problems=[status.NO_MAPPINGS_OF_FUNCTION]), None, True))
+            why = status.NO_MAPPINGS_ON_THE_SOURCES if sources else status.NO_MAPPINGS_OF_FUNCTION
+            rows.append((status.Health(None, found["Configuration"]["FunctionArn"], None, "", problems=[why]), None,
+                         True))
     for source in sources:
         if not any(m.get("EventSourceArn") == source for m in live):
-            rows.append((status.Health(None, "", source, "", problems=[status.NO_MAPPINGS_OF_SOURCE]), None, True))
+            why = status.NOT_READ_BY_THE_FUNCTIONS if functions else status.NO_MAPPINGS_OF_SOURCE
+            rows.append((status.Health(None, "", source, "", problems=[why]), None, True))
     return rows
 
 
