@@ -259,9 +259,14 @@ class Aws:
                     retries["max_attempts"] = DEFAULT_MAX_ATTEMPTS
                 config = Config(retries=retries, connect_timeout=5, read_timeout=60,
                                 max_pool_connections=32, user_agent_extra="esmctl")
-                with _translated():
-                    client = session.create_client(service, region_name=region, endpoint_url=self._endpoint_url,
-                                                   config=config)
+                try:
+                    with _translated():
+                        client = session.create_client(service, region_name=region,
+                                                       endpoint_url=self._endpoint_url, config=config)
+                except ValueError as exc:  # botocore's "Invalid endpoint: …", e.g. from AWS_ENDPOINT_URL
+                    url = self._endpoint_url or os.environ.get("AWS_ENDPOINT_URL") or str(exc).split(": ", 1)[-1]
+                    raise EsmctlError(f"{url!r} is not an endpoint URL (--endpoint-url, AWS_ENDPOINT_URL): give "
+                                      "http(s)://HOST[:PORT], e.g. http://127.0.0.1:4566", EXIT_USAGE) from exc
                 client.meta.events.register("before-call", self._count)
                 if service == "lambda" and self.pacer is not None:
                     client.meta.events.register("before-send", self.pacer.before_send)

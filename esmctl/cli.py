@@ -16,7 +16,7 @@ import traceback
 import click
 
 from esmctl import __version__
-from esmctl.context import OUTPUT_FORMATS, Settings
+from esmctl.context import OUTPUT_FORMATS, Settings, check_endpoint_url, check_query_output, compile_query
 from esmctl.errors import EXIT_ERROR, EXIT_USAGE, EsmctlError
 
 
@@ -128,9 +128,13 @@ class EsmctlGroup(click.Group):
 @click.group(cls=EsmctlGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.option("--profile", envvar="AWS_PROFILE", help="AWS profile (also AWS_PROFILE).")
 @click.option("--region", envvar=["AWS_REGION", "AWS_DEFAULT_REGION"], help="AWS region (also AWS_REGION).")
-@click.option("--endpoint-url", help="Send AWS calls here (also AWS_ENDPOINT_URL), e.g. the sandbox.")
+@click.option("--endpoint-url", callback=check_endpoint_url,
+              help="Send AWS calls here (also AWS_ENDPOINT_URL), e.g. the sandbox.")
 @click.option("-o", "--output", type=click.Choice(OUTPUT_FORMATS), default="table", show_default=True,
               help="Output format; also accepted after the subcommand.")
+@click.option("--query", callback=compile_query, metavar="JMESPATH",
+              help="A JMESPath expression applied to the JSON or YAML document, as the AWS CLI's --query (implies "
+                   "-o json unless -o yaml).")
 # NO_COLOR is read by context.color_enabled, not bound here: click would read it as a boolean and
 # refuse NO_COLOR=please, which the convention (no-color.org) says means no colour.
 @click.option("--no-color", is_flag=True, help="No colour (also NO_COLOR set to anything).")
@@ -138,7 +142,7 @@ class EsmctlGroup(click.Group):
 @click.version_option(__version__, "--version", prog_name="esmctl")
 @click.pass_context
 def cli(ctx: click.Context, profile: str | None, region: str | None, endpoint_url: str | None,
-        output: str, no_color: bool, verbose: bool) -> None:
+        output: str, query, no_color: bool, verbose: bool) -> None:  # noqa: ANN001 - a compiled JMESPath
     """Manage AWS Lambda event source mappings: Kinesis, DynamoDB, SQS and more.
 
     \b
@@ -156,6 +160,11 @@ def cli(ctx: click.Context, profile: str | None, region: str | None, endpoint_ur
     settings.profile, settings.region, settings.endpoint_url = profile, region, endpoint_url
     settings.region_from_flag = ctx.get_parameter_source("region") == click.core.ParameterSource.COMMANDLINE
     settings.output = output
+    settings.output_given = ctx.get_parameter_source("output") == click.core.ParameterSource.COMMANDLINE
+    if query is not None:
+        settings.query = query
+        settings.output = output if settings.output_given else "json"
+        check_query_output(settings)
     settings.color = settings.color and not no_color
     settings.verbose = settings.verbose or verbose
 

@@ -26,6 +26,8 @@ class Settings:
     region_from_flag: bool = False  # --region on the command line (not the environment)
     endpoint_url: str | None = None
     output: str = "table"
+    output_given: bool = False  # -o given (else --query prints JSON, as the AWS CLI does)
+    query: Any = None  # --query, a compiled JMESPath expression, applied to every JSON and YAML document
     color: bool = True
     verbose: bool = False
     _aws: Aws | None = field(default=None, repr=False)
@@ -44,7 +46,44 @@ pass_settings = click.make_pass_decorator(Settings, ensure=True)
 
 def _set_output(ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
     if value is not None:
-        ctx.ensure_object(Settings).output = value
+        settings = ctx.ensure_object(Settings)
+        settings.output, settings.output_given = value, True
+        check_query_output(settings)
+
+
+def compile_query(ctx: click.Context | None, param: click.Parameter | None, value: str | None) -> Any:
+    """--query: a JMESPath expression (jmespath comes with botocore), compiled once; a bad one is a usage error."""
+    if value is None:
+        return None
+    import jmespath
+    import jmespath.exceptions
+
+    try:
+        return jmespath.compile(value)
+    except jmespath.exceptions.JMESPathError as exc:
+        if isinstance(exc, jmespath.exceptions.IncompleteExpressionError):
+            why = "it ends too soon"
+        else:
+            why = getattr(exc, "message", None) or getattr(exc, "msg", "")
+            if getattr(exc, "lex_position", None) is not None:
+                why += f" at character {exc.lex_position + 1}"
+        raise click.BadParameter(f"{value!r} is not a JMESPath expression: {why}", ctx=ctx, param=param) from exc
+
+
+def _set_query(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
+    if value is None:
+        return
+    settings = ctx.ensure_object(Settings)
+    settings.query = compile_query(ctx, param, value)
+    if not settings.output_given:
+        settings.output = "json"
+    check_query_output(settings)
+
+
+def check_query_output(settings: Settings) -> None:
+    """--query picks from a document: it goes with -o json or -o yaml, not with a table."""
+    if settings.query is not None and settings.output not in ("json", "yaml"):
+        raise click.UsageError(f"--query applies to -o json or -o yaml, not to -o {settings.output}")
 
 
 def _set_no_color(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
@@ -57,9 +96,28 @@ def _set_verbose(ctx: click.Context, _param: click.Parameter, value: bool) -> No
         ctx.ensure_object(Settings).verbose = True
 
 
+def check_endpoint_url(ctx: click.Context | None, param: click.Parameter | None, value: str | None) -> str | None:
+    """--endpoint-url: an http(s) URL with a host, refused as a usage error before anything is sent."""
+    if value is None:
+        return None
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(value)
+        host, _port = parts.hostname, parts.port  # .port raises on a port out of range
+    except ValueError:
+        host = None
+    if parts.scheme not in ("http", "https") or not host:
+        raise click.BadParameter(f"{value!r} is not an endpoint URL: give http(s)://HOST[:PORT], e.g. "
+                                 "http://127.0.0.1:4566", ctx=ctx, param=param)
+    return value
+
+
 def _set_aws(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
     if value is None:
         return
+    if param.name == "endpoint_url":
+        check_endpoint_url(ctx, param, value)
     settings = ctx.ensure_object(Settings)
     if settings._aws is not None:
         raise click.UsageError(f"--{param.name.replace('_', '-')} came too late: AWS was already contacted")
@@ -79,6 +137,9 @@ def common_options(f: Callable[..., Any] | None = None, *, aws: bool = True) -> 
         f = click.option(name, default=None, expose_value=False, callback=_set_aws, is_eager=True, help=text)(f)
     f = click.option("-o", "--output", type=click.Choice(OUTPUT_FORMATS), default=None, expose_value=False,
                      callback=_set_output, is_eager=True, help="Output format.")(f)
+    if aws:
+        f = click.option("--query", default=None, metavar="JMESPATH", expose_value=False, callback=_set_query,
+                         is_eager=True, help="Print only this part of the JSON or YAML document (as the AWS CLI).")(f)
     f = click.option("--no-color", is_flag=True, expose_value=False, callback=_set_no_color,
                      help="No colour (also NO_COLOR).")(f)
     f = click.option("-v", "--verbose", is_flag=True, expose_value=False, callback=_set_verbose,

@@ -42,6 +42,12 @@ def _ident(m: dict[str, Any]) -> dict[str, Any]:
     return {"UUID": m.get("UUID"), "FunctionArn": m.get("FunctionArn"), "EventSourceArn": m.get("EventSourceArn")}
 
 
+def check_missing(function_arn: str | None, source_arn: str | None, why: str, fix: str) -> list[Finding]:
+    """A mapping asked about that does not exist: nothing else can be checked, and nothing reads."""
+    return [Finding(ERROR, "missing", {"UUID": None, "FunctionArn": function_arn or None,
+                                       "EventSourceArn": source_arn or None}, why, fix)]
+
+
 def check_stalls(m: dict[str, Any]) -> list[Finding]:
     """Retry forever + keep records forever + nowhere to send failures = a shard that can stall for days."""
     kind = model.source_type(m)

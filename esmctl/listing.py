@@ -12,7 +12,6 @@ def select(settings: Settings, functions: str | tuple[str, ...] | list[str] | No
     One paginated listing; functions are matched here, not by the server-side filter, which
     some emulators match as an exact string against the spelling used at creation.
     """
-    from esmctl import model
     from esmctl.aws import explain
 
     aws = settings.aws
@@ -28,9 +27,16 @@ def select(settings: Settings, functions: str | tuple[str, ...] | list[str] | No
                 items = [m for m in items if m.get("EventSourceArn") in set(sources)]
         if functions:
             wanted = [aws.function_ref(f) for f in functions]
-            items = [m for m in items
-                     if any(_same_function(model.function_ref(m["FunctionArn"], "", ""), w) for w in wanted)]
+            items = [m for m in items if matches_function(m["FunctionArn"], wanted)]
     return items
+
+
+def matches_function(function_arn: str, wanted: list) -> bool:  # wanted: model.FunctionRef
+    """Is the function (ARN, maybe qualified) one of these (any qualifier, unless one is given)?"""
+    from esmctl import model
+
+    live = model.function_ref(function_arn, "", "")
+    return any(_same_function(live, w) for w in wanted)
 
 
 def _same_function(live, want) -> bool:  # both model.FunctionRef

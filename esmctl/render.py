@@ -4,8 +4,10 @@ rich draws tables for a terminal; tabulate draws plain tables when stdout is a p
 and Markdown on request. Both are imported only when something is printed.
 
 A terminal table fits the terminal's width without cutting anything: each Column says whether it
-is an identifier (shown whole or not at all) or prose (wraps), and how much it matters; `fit`
-leaves out the least important columns that do not fit and says so under the table. One record
+is an identifier (shown whole on one line, or not at all; a breakable one, such as a function or a
+source, may go on over a few lines, broken after its `:` and `/`) or prose (wraps), and how much it
+matters; `fit` leaves out the least important columns that do not fit and says so under the table,
+and breaks long names before it leaves out a column that must stay (a verdict). One record
 (`mapping get`) is `Field  value` lines, never broken inside a value.
 """
 
@@ -16,7 +18,7 @@ import os
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -35,8 +37,15 @@ def jsonable(value: Any) -> Any:
     return value
 
 
+def queried(settings: Settings, data: Any) -> Any:
+    """The document as JSON has it, narrowed by --query when given."""
+    data = jsonable(data)
+    return settings.query.search(data) if settings.query is not None else data
+
+
 def dump(settings: Settings, data: Any) -> None:
-    """Print data as JSON or YAML, whichever -o asked for."""
+    """Print data as JSON or YAML, whichever -o asked for (only the part --query picks, when given)."""
+    data = queried(settings, data)
     if settings.output == "yaml":
         import yaml
 
@@ -78,12 +87,16 @@ class Column:
     identifier: bool
     priority: int = 50
     keep: bool = False
-    min_width: int = 10  # prose: the narrowest it is wrapped to
+    min_width: int = 10  # prose, or a breakable identifier: the narrowest it is wrapped to
+    breakable: bool = False  # an identifier that may go on over lines, broken after its separators
 
 
-def ident(header: str, key: str | None = None, *, priority: int = 50, keep: bool = False) -> Column:
-    """An identifier column: never folded."""
-    return Column(header, key or header, identifier=True, priority=priority, keep=keep)
+def ident(header: str, key: str | None = None, *, priority: int = 50, keep: bool = False,
+          breakable: bool = False, min_width: int = 10) -> Column:
+    """An identifier column: whole on one line; `breakable`, over a few lines when the room is short
+    (a function or a source, whose short form is read, not pasted; never a UUID)."""
+    return Column(header, key or header, identifier=True, priority=priority, keep=keep, min_width=min_width,
+                  breakable=breakable)
 
 
 def prose(header: str, key: str | None = None, *, priority: int = 50, keep: bool = False,
@@ -97,21 +110,27 @@ _GAP = 3  # " │ " between two columns; the table has no outer edge and no padd
 
 @dataclass(frozen=True)
 class Fit:
-    """The columns shown at a width (indexes, in order), the width of each prose one, and the headers left out."""
+    """The columns shown at a width (indexes, in order), the width of each prose one and of each breakable
+    identifier, and the headers left out."""
 
     shown: list[int]
     prose_widths: dict[int, int]
     hidden: list[str]
+    ident_widths: dict[int, int] = field(default_factory=dict)
 
 
 def fit(columns: Sequence[Column], cells: Sequence[Sequence[str]], width: int) -> Fit | None:
     """Choose the columns for a terminal `width`; None when even the `keep` columns do not fit side by side.
 
-    Each column needs a minimum: an identifier its longest cell, prose its `min_width` (less if its
-    cells are shorter) or its longest word, whichever is more, so that prose wraps between words and
-    an ARN in a message is not cut in two either. Columns are taken by priority while their minimum
-    fits; a narrow low-priority column may still fit where a wide one did not. The room left is
-    shared evenly among the prose columns, none wider than its longest cell.
+    Each column needs a minimum: an identifier its longest cell (a breakable one its `min_width`, or less
+    if its cells are shorter), prose its `min_width` (less if its cells are shorter) or its longest word,
+    whichever is more, so that prose wraps between words and an ARN in a message is not cut in two either.
+    Columns are taken by priority while they fit with every identifier whole and prose at its minimum; a
+    narrow low-priority column may still fit where a wide one did not, and a breakable identifier comes in
+    broken when the minimums fit (then only other breakable ones after it). The `keep` columns always come
+    in, long names broken as needed. The room left goes to the breakable identifiers first, whole if they can be, and is
+    then shared evenly among the prose columns (with the broken identifiers, when they could not be whole),
+    none wider than its longest cell.
     """
     from rich.cells import cell_len
 
@@ -119,25 +138,39 @@ def fit(columns: Sequence[Column], cells: Sequence[Sequence[str]], width: int) -
     for i, column in enumerate(columns):
         longest = max([cell_len(column.header)] + [cell_len(row[i]) for row in cells])
         natural.append(longest)
-        if column.identifier:
+        if column.identifier and column.breakable:
+            # no narrower than it takes to break only at separators (up to twice its min_width)
+            unbroken = max([0] + [_unbroken_width(row[i]) for row in cells])
+            minimum.append(min(longest, max(column.min_width, cell_len(column.header),
+                                            min(unbroken, 2 * column.min_width))))
+        elif column.identifier:
             minimum.append(longest)
         else:
             longest_word = max(cell_len(word) for text in [column.header, *(row[i] for row in cells)]
                                for word in text.split() or [""])
             minimum.append(max(longest_word, min(longest, column.min_width)))
+    # what a column takes when nothing is squeezed: an identifier whole, prose at its minimum
+    comfortable = [natural[i] if c.identifier else minimum[i] for i, c in enumerate(columns)]
     by_priority = sorted(range(len(columns)), key=lambda i: (not columns[i].keep, -columns[i].priority, i))
     shown: list[int] = []
-    used = 0
+    need = least = 0  # comfortable and minimum widths of the columns taken, with their gaps
     for i in by_priority:
-        need = minimum[i] + (_GAP if shown else 0)
-        if columns[i].keep or used + need <= width:
+        gap = _GAP if shown else 0
+        c = columns[i]
+        if c.keep or need + comfortable[i] + gap <= width or (c.breakable and least + minimum[i] + gap <= width):
             shown.append(i)
-            used += need
-    if used > width:
+            need += comfortable[i] + gap
+            least += minimum[i] + gap
+    if least > width:
         return None
-    widths = {i: minimum[i] for i in shown if not columns[i].identifier}
-    spare = width - used
-    growing = list(widths)
+    growing = [i for i in shown if not columns[i].identifier or columns[i].breakable]
+    widths = {i: minimum[i] for i in growing}
+    spare = width - least
+    if need <= width:  # room for every identifier whole: they take it first
+        for i in growing:
+            if columns[i].identifier:
+                spare -= natural[i] - widths[i]
+                widths[i] = natural[i]
     while spare > 0:
         growing = [i for i in growing if widths[i] < natural[i]]
         if not growing:
@@ -147,7 +180,44 @@ def fit(columns: Sequence[Column], cells: Sequence[Sequence[str]], width: int) -
             step = min(share, natural[i] - widths[i], spare)
             widths[i] += step
             spare -= step
-    return Fit(sorted(shown), widths, [c.header for i, c in enumerate(columns) if i not in shown])
+    return Fit(sorted(shown), {i: w for i, w in widths.items() if not columns[i].identifier},
+               [c.header for i, c in enumerate(columns) if i not in shown],
+               {i: w for i, w in widths.items() if columns[i].identifier})
+
+
+_BREAK_AFTER = ":/ -._,"  # where a breakable identifier may go on to the next line
+_HANG = "  "  # the lines a name goes on over are indented, so that they do not look like the next row's
+
+
+def _unbroken_width(text: str) -> int:
+    """The narrowest a name can be broken to at its separators only (its later lines hanging in)."""
+    import re
+
+    from rich.cells import cell_len
+
+    pieces = re.split(f"(?<=[{re.escape(_BREAK_AFTER)}])", text)
+    return max([cell_len(pieces[0])] + [len(_HANG) + cell_len(p) for p in pieces[1:] if p])
+
+
+def break_identifier(text: str, width: int) -> list[str]:
+    """A name as lines of at most `width` cells, each broken after a separator where one is near enough
+    (`dynamodb:orders-table/`, `  stream/2026-…`), else at the edge; the lines after the first hang two
+    spaces in. Without that indent, the lines joined are the name."""
+    from rich.cells import cell_len
+
+    lines: list[str] = []
+    while cell_len(text) > width - (len(_HANG) if lines else 0):
+        room = width - (len(_HANG) if lines else 0)
+        fits = room
+        while fits > 1 and cell_len(text[:fits]) > room:
+            fits -= 1
+        cut = max((j + 1 for j in range(fits) if text[j] in _BREAK_AFTER), default=0)
+        if cut < max(1, fits // 3):  # no separator, or one so early the line would be mostly empty
+            cut = max(1, fits)
+        lines.append(text[:cut])
+        text = text[cut:]
+    lines.append(text)
+    return [lines[0], *(_HANG + line for line in lines[1:])]
 
 
 def _cells(rows: Sequence[dict[str, Any]], columns: Sequence[Column]) -> list[list[str]]:
@@ -194,14 +264,20 @@ def terminal_table(rows: Sequence[dict[str, Any]], columns: Sequence[Column], wi
     caption = None
     if layout.hidden:
         caption = f"({', '.join(layout.hidden)} hidden: widen the terminal or use -o json)"
-    shown = [RichColumn(columns[i].header, no_wrap=True) if columns[i].identifier else
-             RichColumn(columns[i].header, min_width=min(columns[i].min_width, layout.prose_widths[i]),
-                        max_width=layout.prose_widths[i], overflow="fold")
-             for i in layout.shown]
+    shown = []
+    for i in layout.shown:
+        if i in layout.ident_widths:  # lines broken here, at its separators: rich would fold anywhere
+            shown.append(RichColumn(columns[i].header, no_wrap=True, width=layout.ident_widths[i]))
+        elif columns[i].identifier:
+            shown.append(RichColumn(columns[i].header, no_wrap=True))
+        else:
+            shown.append(RichColumn(columns[i].header, min_width=min(columns[i].min_width, layout.prose_widths[i]),
+                                    max_width=layout.prose_widths[i], overflow="fold"))
     t = Table(*shown, title=title, caption=caption, caption_style="dim", caption_justify="left",
               header_style="bold", show_edge=False, pad_edge=False)
     for row in cells:
-        t.add_row(*(row[i] for i in layout.shown))
+        t.add_row(*("\n".join(break_identifier(row[i], layout.ident_widths[i])) if i in layout.ident_widths
+                    else row[i] for i in layout.shown))
     return t
 
 
@@ -320,12 +396,14 @@ def progress(settings: Settings, text: str, total: int) -> Iterator[Any]:
         yield advance
 
 
-# Which mapping it is matters more than how it is configured; the UUID, the handle every other
-# command takes, is never left out.
+# The UUID, the handle every other command takes, is never left out nor broken; STATE and LAST RESULT
+# say whether the mapping works, and stay too. Which mapping it is comes next (a long source is broken
+# over lines rather than pushing them out), then how it is configured.
 MAPPING_COLUMNS: list[Column] = [
-    ident("UUID", keep=True), ident("FUNCTION", "Function", priority=90), ident("SOURCE", "Source", priority=80),
-    ident("STATE", "State", priority=70), ident("BATCH", "BatchSize", priority=20),
-    ident("START", "StartingPosition", priority=30), prose("LAST RESULT", "LastProcessingResult", priority=60),
+    ident("UUID", keep=True), ident("FUNCTION", "Function", priority=90, breakable=True, min_width=12),
+    ident("SOURCE", "Source", priority=80, breakable=True, min_width=16),
+    ident("STATE", "State", keep=True), ident("BATCH", "BatchSize", priority=20),
+    ident("START", "StartingPosition", priority=30), prose("LAST RESULT", "LastProcessingResult", keep=True),
 ]
 
 
@@ -336,7 +414,8 @@ def mapping_row(m: dict[str, Any]) -> dict[str, Any]:
 
 
 def mappings(settings: Settings, items: list[dict[str, Any]]) -> None:
-    emit(settings, items, [mapping_row(m) for m in items], MAPPING_COLUMNS)
+    """A listing; as JSON or YAML, ListEventSourceMappings' own shape, as the AWS CLI prints it."""
+    emit(settings, {"EventSourceMappings": items}, [mapping_row(m) for m in items], MAPPING_COLUMNS)
 
 
 def mapping(settings: Settings, item: dict[str, Any]) -> None:

@@ -24,6 +24,11 @@ PER_MAPPING_METRICS = {
     model.SQS: ["DeletedEventCount"],
 }
 AGE, RECORDS = "ms", "records"
+NOT_CREATED = "not created: the spec lists it, AWS has no such mapping"
+NO_MAPPINGS_OF_FUNCTION = "no mappings: the function reads from no source"
+NO_MAPPINGS_OF_SOURCE = "no mappings: no function reads this source"
+NO_MAPPINGS_ON_THE_SOURCES = "no mappings: the function reads none of the sources asked for"
+NOT_READ_BY_THE_FUNCTIONS = "no mappings: none of the functions asked for reads this source"
 
 
 @dataclass
@@ -49,7 +54,7 @@ LAG_METRICS = {
 class Health:
     uuid: str | None
     function_arn: str
-    source_arn: str
+    source_arn: str | None
     state: str
     reason: str = ""
     last_result: str = ""
@@ -68,7 +73,7 @@ class Health:
 
     def document(self) -> dict[str, Any]:
         doc = {
-            "UUID": self.uuid, "FunctionArn": self.function_arn, "EventSourceArn": self.source_arn,
+            "UUID": self.uuid, "FunctionArn": self.function_arn or None, "EventSourceArn": self.source_arn,
             "State": self.state or None, "StateTransitionReason": self.reason, "LastProcessingResult": self.last_result,
             "IteratorAgeMs": self.iterator_age_ms, "Lag": None, "Healthy": self.healthy,
             "Problems": list(self.problems),
@@ -141,8 +146,9 @@ class Limits:
 def assess(h: Health, *, expect_enabled: bool = True, limits: Limits = Limits()) -> Health:
     """Fill `problems`: what makes the mapping unhealthy."""
     want = "Enabled" if expect_enabled else "Disabled"
-    if not h.uuid:
-        h.problems.append("not created: the spec lists it, AWS has no such mapping")
+    if not h.uuid:  # a spec's mapping not created yet, or (problems given) a function or source without any
+        if not h.problems:
+            h.problems.append(NOT_CREATED)
         return h
     if h.state != want:
         detail = f" ({h.reason})" if h.reason and h.reason not in ("User action", "User initiated",

@@ -314,7 +314,7 @@ def test_alias_mappings_are_their_own_identity(esmctl, world, box, tmp_path):
     assert arns == [world["orders-fn"], world["orders-fn"] + ":live"]
     assert esmctl("diff", path).exit_code == 0
     r = esmctl("list", "--function", "orders-fn:live", "-o", "json")
-    assert [m["BatchSize"] for m in json.loads(r.stdout)] == [10]
+    assert [m["BatchSize"] for m in json.loads(r.stdout)["EventSourceMappings"]] == [10]
 
 
 def test_aws_loads_models_without_listing_every_service(monkeypatch, tmp_path):

@@ -25,7 +25,7 @@ def run(*args: str) -> subprocess.CompletedProcess:
 def test_list_and_status_read_the_real_account():
     r = run("list", "-o", "json")
     assert r.returncode == 0, r.stderr
-    mappings = json.loads(r.stdout)
+    mappings = json.loads(r.stdout)["EventSourceMappings"]
     assert isinstance(mappings, list)
     r = run("status", "-o", "json")
     assert r.returncode in (0, 3), r.stderr

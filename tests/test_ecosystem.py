@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shlex
 import shutil
 import stat
 import subprocess
@@ -118,54 +119,118 @@ def fake_gh(tmp_path):
     return bin_dir
 
 
-def run_steps(steps: list[str], cwd, env: dict) -> None:
-    for script in steps:
-        r = subprocess.run(["bash", "-eo", "pipefail", "-c", script], cwd=cwd, env=env, capture_output=True,
-                           text=True, timeout=300)
-        assert r.returncode == 0, (script, r.stdout[-3000:], r.stderr[-3000:])
+# -- the CI examples, run as written -----------------------------------------------------------------
+# What the steps the test cannot run give a job, and what the test puts in their place.
+GITHUB_ACTIONS_PROVIDED = {
+    "actions/checkout": "the job's working directory, with mappings/",
+    "actions/setup-python": "a Python of its own, with pip and without esmctl, first on PATH",
+    "aws-actions/configure-aws-credentials": "AWS_* in the environment, pointing at the sandbox",
+}
+STEP_EXPRESSIONS = {"GH_TOKEN": "a-token", "PR": "7"}  # a step's `${{ … }}` env values, as GitHub fills them
 
 
-def ci_workspace(tmp_path, world) -> tuple[str, dict]:
+def has_git(image: str) -> bool:
+    """The official python images have git; their -slim and -alpine variants do not."""
+    return not re.search(r"-(slim|alpine)", image)
+
+
+@pytest.fixture
+def ci(tmp_path, world):
+    """A CI job's world: its working directory (mappings/ with a spec of the sandbox's resources), a Python
+    without esmctl first on PATH, and ESMCTL_INSTALL pointing at a copy of this checkout (no network but PyPI
+    here, so not the examples' git URL). The job's own `pip install "$ESMCTL_INSTALL"` installs esmctl."""
     work = tmp_path / "repo"
     (work / "mappings").mkdir(parents=True)
     text = open(os.path.join(ROOT, "examples", "mappings.yaml")).read()
     text = text.replace("${ACCOUNT}", ACCOUNT).replace("${ORDERS_TABLE_STREAM}", world["orders-table-stream"])
     (work / "mappings" / "orders.yaml").write_text(text)
-    env = {**os.environ, "PATH": f"{os.path.dirname(ESMCTL)}:{os.environ['PATH']}",
-           "GITHUB_OUTPUT": str(tmp_path / "output"), "GITHUB_STEP_SUMMARY": str(tmp_path / "summary.md")}
-    return str(work), env
+    python = tmp_path / "ci-python"
+    subprocess.run([sys.executable, "-m", "venv", str(python)], check=True, capture_output=True, timeout=120)
+    checkout = tmp_path / "esmctl-checkout"  # a copy: parallel builds in one tree would trip over build/
+    shutil.copytree(os.path.join(ROOT, "esmctl"), checkout / "esmctl", ignore=shutil.ignore_patterns("__pycache__"))
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(os.path.join(ROOT, name), checkout / name)
+    ours = os.path.dirname(sys.executable)  # this test's esmctl must not be the one the job runs
+    path = [p for p in os.environ["PATH"].split(os.pathsep) if os.path.abspath(p) != ours]
+    env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "PYTHONPATH")}
+    env.update(PATH=os.pathsep.join([str(python / "bin"), *path]), ESMCTL_INSTALL=str(checkout),
+               GITHUB_OUTPUT=str(tmp_path / "output"), GITHUB_STEP_SUMMARY=str(tmp_path / "summary.md"))
+    return {"work": str(work), "env": env, "esmctl": str(python / "bin" / "esmctl")}
 
 
-def test_the_github_actions_example_runs_against_the_sandbox(world, box, tmp_path, fake_gh):
+def run_github_job(workflow: dict, job: str, ci: dict) -> None:
+    """Each step of the job as GitHub runs it: `run:` in bash -eo pipefail with the workflow's and the step's env;
+    `uses:` steps are what the test provides (GITHUB_ACTIONS_PROVIDED)."""
+    env = {**ci["env"], **{k: str(v) for k, v in workflow.get("env", {}).items()}}
+    env["ESMCTL_INSTALL"] = ci["env"]["ESMCTL_INSTALL"]  # set to this checkout, as the example says to set it
+    for step in workflow["jobs"][job]["steps"]:
+        if "uses" in step:
+            assert step["uses"].split("@")[0] in GITHUB_ACTIONS_PROVIDED, step["uses"]
+            continue
+        step_env = {k: STEP_EXPRESSIONS[k] if "${{" in str(v) else str(v) for k, v in step.get("env", {}).items()}
+        r = subprocess.run(["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", step["run"]], cwd=ci["work"],
+                           env={**env, **step_env}, capture_output=True, text=True, timeout=300)
+        assert r.returncode == 0, (job, step["run"], r.stdout[-3000:], r.stderr[-3000:])
+
+
+def test_the_github_actions_example_runs_as_written(box, ci, tmp_path, fake_gh):
     workflow = yaml.safe_load(open(os.path.join(ROOT, "examples", "github-actions.yml")))
-    work, env = ci_workspace(tmp_path, world)
-    env.update(PATH=f"{fake_gh}:{env['PATH']}", PR="7")
-    runnable = lambda job: [s["run"] for s in workflow["jobs"][job]["steps"]  # noqa: E731
-                            if "run" in s and "pip install" not in s["run"]]
-    run_steps(runnable("plan"), work, env)
+    assert workflow["env"]["ESMCTL_INSTALL"].startswith("git+https://")  # a pinned URL to fill in, not a PyPI name
+    assert all(j["runs-on"] == "ubuntu-latest" for j in workflow["jobs"].values())  # which has git for it
+    ci["env"]["PATH"] = f"{fake_gh}:{ci['env']['PATH']}"
+    run_github_job(workflow, "plan", ci)
+    assert shutil.which("esmctl", path=ci["env"]["PATH"]) == ci["esmctl"]  # the job installed the esmctl it ran
     comment = (tmp_path / "comment.md").read_text()
     assert comment.startswith("```diff\n+ create ") and "+ create orders-fn <- kinesis:orders" in comment
     assert comment.rstrip().endswith("**Plan: 3 to create, 0 to update, 0 to replace, 0 to delete.**")
     assert "pr comment 7 --body-file plan.md" in (tmp_path / "gh.log").read_text()
     assert (tmp_path / "output").read_text().strip() == "exit=2"
-    run_steps(runnable("apply"), work, env)
+    run_github_job(workflow, "apply", ci)
     assert "ok: create" in (tmp_path / "summary.md").read_text()
-    run_steps(runnable("plan"), work, env)  # nothing left to do
+    run_github_job(workflow, "plan", ci)  # nothing left to do
     assert "No changes" in (tmp_path / "comment.md").read_text()
 
 
-def test_the_gitlab_example_runs_against_the_sandbox(world, box, tmp_path):
+def gitlab_job(pipeline: dict, name: str) -> dict:
+    job = dict(pipeline[name])
+    while "extends" in job:
+        job = {**pipeline[job.pop("extends")], **job}
+    return job
+
+
+def run_gitlab_job(pipeline: dict, name: str, ci: dict) -> subprocess.CompletedProcess:
+    """before_script and script in one shell, as GitLab's runner does (`set -eo pipefail`: the first line that
+    fails ends the job with its code), with the pipeline's variables."""
+    job = gitlab_job(pipeline, name)
+    variables = {**{k: str(v) for k, v in pipeline.get("variables", {}).items()},
+                 "ESMCTL_INSTALL": ci["env"]["ESMCTL_INSTALL"]}
+    script = "set -eo pipefail\n" + "\n".join(job.get("before_script", []) + job["script"])
+    return subprocess.run(["bash", "-c", script], cwd=ci["work"], env={**ci["env"], **variables},
+                          capture_output=True, text=True, timeout=300)
+
+
+def test_the_gitlab_example_runs_as_written(box, ci):
     pipeline = yaml.safe_load(open(os.path.join(ROOT, "examples", "gitlab-ci.yml")))
-    work, env = ci_workspace(tmp_path, world)
-    # GitLab runs each line with `set -eo pipefail`: the job's exit code is the first line that fails
-    script = "set -eo pipefail\n" + "\n".join(pipeline["plan"]["script"])
-    r = subprocess.run(["bash", "-c", script], cwd=work, env=env, capture_output=True, text=True, timeout=300)
-    assert r.returncode in pipeline["plan"]["allow_failure"]["exit_codes"], r.stderr  # changes found
+    assert pipeline["variables"]["ESMCTL_INSTALL"].startswith("git+https://")
+    for name in ("plan", "apply"):  # pip installs a git URL with git: the image must have it
+        assert has_git(gitlab_job(pipeline, name)["image"]), gitlab_job(pipeline, name)["image"]
+    r = run_gitlab_job(pipeline, "plan", ci)
+    assert r.returncode in pipeline["plan"]["allow_failure"]["exit_codes"], r.stderr[-3000:]  # changes found
+    assert shutil.which("esmctl", path=ci["env"]["PATH"]) == ci["esmctl"]
     assert "+ create orders-fn <- kinesis:orders" in r.stdout
-    assert open(os.path.join(work, "plan.md")).read().startswith("```diff")
-    run_steps(pipeline["apply"]["script"], work, env)
-    r = subprocess.run(["bash", "-c", script], cwd=work, env=env, capture_output=True, text=True, timeout=300)
+    assert open(os.path.join(ci["work"], "plan.md")).read().startswith("```diff")
+    r = run_gitlab_job(pipeline, "apply", ci)
+    assert r.returncode == 0, r.stderr[-3000:]
+    r = run_gitlab_job(pipeline, "plan", ci)
     assert r.returncode == 0 and "No changes" in r.stdout
+
+
+def run_hook(hook: dict, args: list[str], files: list[str]) -> subprocess.CompletedProcess:
+    """As pre-commit runs a hook: its entry, then its args, then every staged file it matches, at once."""
+    entry = shlex.split(hook["entry"])
+    exe = shutil.which(entry[0], path=os.path.dirname(ESMCTL))
+    return subprocess.run([exe, *entry[1:], *args, *[f for f in files if re.search(hook["files"], f)]],
+                          capture_output=True, text=True, timeout=60)
 
 
 def test_the_pre_commit_hooks_run(tmp_path):
@@ -175,14 +240,48 @@ def test_the_pre_commit_hooks_run(tmp_path):
         assert all(re.search(h["files"], path) for h in hooks), path  # the layouts the CI examples use
     assert not any(re.search(h["files"], "docs/mappings.md") for h in hooks)
     for hook in hooks:
-        args = hook["entry"].split() + (VARS if hook["id"] == "esmctl-validate" else []) + [spec]
-        r = subprocess.run([shutil.which(args[0], path=os.path.dirname(ESMCTL)), *args[1:]], capture_output=True,
-                           text=True, timeout=60)
+        r = run_hook(hook, VARS if hook["id"] == "esmctl-validate" else [], [spec])
         assert r.returncode == 0, (hook["id"], r.stderr)
     broken = tmp_path / "mappings.yaml"
     broken.write_text("version: 1\nmappings:\n  - FunctionName: f\n    EventSourceArn: arn:aws:sqs:us-east-1:1:q\n"
                       "    BatchSzie: 5\n")
     for hook in hooks:
-        r = subprocess.run([os.path.join(os.path.dirname(ESMCTL), hook["entry"].split()[0]),
-                            *hook["entry"].split()[1:], str(broken)], capture_output=True, text=True, timeout=60)
+        r = run_hook(hook, [], [str(broken)])
         assert r.returncode == 1 and "BatchSzie" in r.stderr, hook["id"]
+
+
+def test_the_pre_commit_hooks_check_each_staged_file_on_its_own(tmp_path):
+    """pre-commit passes every staged spec in one call: two teams' files, each valid, must not be read as one
+    spec (one is for another region, one maps what the other maps)."""
+    hooks = yaml.safe_load(open(os.path.join(ROOT, ".pre-commit-hooks.yaml")))
+    (tmp_path / "mappings").mkdir()
+    east = {"FunctionName": "jobs-fn", "EventSourceArn": f"arn:aws:sqs:us-east-1:{ACCOUNT}:jobs"}
+    staged = {"mappings/east.yaml": [east], "mappings/again.yaml": [{**east, "BatchSize": 5}],
+              "mappings/west.yaml": [{**east, "EventSourceArn": f"arn:aws:sqs:eu-west-1:{ACCOUNT}:jobs"}]}
+    for name, mappings in staged.items():
+        (tmp_path / name).write_text(yaml.safe_dump({"version": 1, "mappings": mappings}))
+    files = [str(tmp_path / name) for name in staged]
+    for hook in hooks:
+        r = run_hook(hook, [], files)
+        assert r.returncode == 0, (hook["id"], r.stderr)
+    (tmp_path / "mappings" / "west.yaml").write_text(yaml.safe_dump({"version": 1, "mappings": [
+        {**east, "EventSourceArn": f"arn:aws:sqs:eu-west-1:{ACCOUNT}:jobs", "BatchSzie": 5}]}))
+    for hook in hooks:  # a broken file is named, and only it
+        r = run_hook(hook, [], files)
+        assert r.returncode == 1 and "BatchSzie" in r.stderr, hook["id"]
+        assert "east.yaml" not in r.stderr and "again.yaml" not in r.stderr, (hook["id"], r.stderr)
+
+
+def test_schema_check_of_bad_yaml_is_a_spec_error_with_its_place(esmctl, tmp_path):
+    unclosed = tmp_path / "mappings.yaml"
+    unclosed.write_text("version: 1\nmappings: [\n")
+    quote = tmp_path / "quote.yaml"
+    quote.write_text('version: 1\nmappings:\n  - FunctionName: f\n    EventSourceArn: "arn:aws:sqs:us-east-1:1:q\n')
+    good = os.path.join(ROOT, "examples", "mappings.yaml")
+    r = esmctl("schema", "--check", str(unclosed), str(quote), good, str(tmp_path / "missing.yaml"))
+    assert r.exit_code == 1
+    assert r.stderr.splitlines() == [  # one line each, no traceback, nothing "unexpected"
+        f"{unclosed}:3:1: spec: not valid YAML: expected the node content, but found '<stream end>'",
+        f"{quote}:5:1: spec: not valid YAML: found unexpected end of stream",
+        f"{tmp_path / 'missing.yaml'}:1:1: spec: cannot read: No such file or directory",
+        "esmctl: error: 3 problems found in the spec"]

@@ -353,14 +353,97 @@ def test_lag_for_every_kind_of_source(esmctl, world, box):
     assert (lags["audit-fn"]["Metric"], lags["audit-fn"]["Unit"], lags["audit-fn"]["Value"]) == \
         ("OffsetLag", "records", 90_000.0)
     assert box.proxy.calls["GetMetricData"] == 1  # one call for every mapping's lag
-    r = esmctl("status", "--max-lag", "5m", "--max-lag", "100000", "-o", "json")
+    r = esmctl("status", "--max-lag", "5m", "--max-lag", "100000records", "-o", "json")
     assert r.exit_code == 3
     problems = {d["FunctionArn"].rsplit(":", 1)[1]: d["Problems"] for d in json.loads(r.stdout)}
     assert problems == {"jobs-fn": ["ApproximateAgeOfOldestMessage 10.0 min is over 5.0 min"], "audit-fn": []}
-    r = esmctl("status", "--max-lag", "50000records", "-o", "json")
-    problems = {d["FunctionArn"].rsplit(":", 1)[1]: d["Problems"] for d in json.loads(r.stdout)}
-    assert r.exit_code == 3 and problems["audit-fn"] == ["OffsetLag 90,000 records is over 50,000"]
+    for records in ("50000records", "50000r", "50000 record"):
+        r = esmctl("status", "--max-lag", records, "-o", "json")
+        problems = {d["FunctionArn"].rsplit(":", 1)[1]: d["Problems"] for d in json.loads(r.stdout)}
+        assert r.exit_code == 3 and problems["audit-fn"] == ["OffsetLag 90,000 records is over 50,000"]
     assert esmctl("status", "--max-lag", "soon").exit_code == 252
+
+
+def test_a_bare_max_lag_number_is_refused_it_could_mean_seconds_or_records(esmctl, world, box):
+    """`--max-lag 300` used to mean 300 Kafka records: on a queue 10 minutes behind, the gate passed."""
+    client(box, "lambda", direct=False).create_event_source_mapping(FunctionName="jobs-fn",
+                                                                    EventSourceArn=world["jobs"])
+    put_metric(box, "AWS/SQS", "ApproximateAgeOfOldestMessage", {"QueueName": "jobs"}, [(1, 600)], "Seconds")
+    r = esmctl("status", "--max-lag", "300")
+    assert r.exit_code == 252 and "Traceback" not in r.stderr
+    assert "Invalid value for '--max-lag': '300' needs a unit: 300s or 300m for an age (streams, queues), " \
+           "300records for Kafka's OffsetLag" in r.stderr
+    r = esmctl("status", "--max-lag", "300s", "-o", "json")
+    assert r.exit_code == 3 and json.loads(r.stdout)[0]["Problems"] == [
+        "ApproximateAgeOfOldestMessage 10.0 min is over 5.0 min"]
+
+
+@pytest.mark.parametrize("command", ["status", "doctor"])
+def test_a_function_that_does_not_exist_fails_the_gate(esmctl, world, box, command):
+    client(box, "lambda", direct=False).create_event_source_mapping(FunctionName="jobs-fn",
+                                                                    EventSourceArn=world["jobs"])
+    r = esmctl(command, "--function", "nosuch-fn")
+    assert r.exit_code == 1 and r.stdout == ""
+    assert r.stderr == "esmctl: error: function nosuch-fn not found (in us-east-1)\n"
+    r = esmctl(command, "--function", "jobs-fn", "--function", "jobs-fn:nosuch-alias")
+    assert r.exit_code == 1 and "function jobs-fn:nosuch-alias not found" in r.stderr
+
+
+def test_a_function_or_source_without_mappings_is_unhealthy(esmctl, world, box):
+    """It exists, but nothing reads for it: a gate asked about it fails (3), and says why on its row."""
+    client(box, "lambda", direct=False).create_event_source_mapping(FunctionName="jobs-fn",
+                                                                    EventSourceArn=world["jobs"])
+    r = esmctl("status", "--function", "orders-fn", "-o", "json")
+    assert r.exit_code == 3
+    assert json.loads(r.stdout) == [{
+        "UUID": None, "FunctionArn": world["orders-fn"], "EventSourceArn": None, "State": None,
+        "StateTransitionReason": "", "LastProcessingResult": "", "IteratorAgeMs": None, "Lag": None,
+        "Healthy": False, "Problems": ["no mappings: the function reads from no source"]}]
+    r = esmctl("status", "--function", "orders-fn", "--function", "jobs-fn")
+    assert r.exit_code == 3 and "UNHEALTHY: no mappings: the function reads from no source" in r.stdout
+    r = esmctl("status", "--source", world["clicks"], "-o", "json")
+    assert r.exit_code == 3 and json.loads(r.stdout)[0]["Problems"] == ["no mappings: no function reads this source"]
+    code, found = findings(esmctl, "--function", "orders-fn")
+    assert code == 3 and found == [{
+        "severity": "error", "check": "missing",
+        "mapping": {"UUID": None, "FunctionArn": world["orders-fn"], "EventSourceArn": None},
+        "finding": "no mappings: the function reads from no source",
+        "fix": "create one (esmctl mapping create), or check the name"}]
+    assert esmctl("status", "--function", "jobs-fn").exit_code == 0
+    r = esmctl("status", "--function", "jobs-fn", "--source", world["orders"], "-o", "json")
+    assert r.exit_code == 3 and sorted(p for d in json.loads(r.stdout) for p in d["Problems"]) == [
+        "no mappings: none of the functions asked for reads this source",
+        "no mappings: the function reads none of the sources asked for"]
+    r = esmctl("status", "--source", world["orders"], "--source", world["jobs"])  # the first has none
+    assert r.exit_code == 3
+    assert esmctl("status").exit_code == 0  # the region, asked as a whole: what is there is healthy
+
+
+def test_doctor_on_a_spec_agrees_with_status_on_what_is_missing(esmctl, world, box, tmp_path):
+    stream_mapping(box, world, fn="audit-fn", MaximumRetryAttempts=1,
+                   DestinationConfig={"OnFailure": {"Destination": world["orders-dlq"]}})
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(yaml.safe_dump({"version": 1, "mappings": [
+        {"FunctionName": "audit-fn", "EventSourceArn": world["orders"], "StartingPosition": "LATEST",
+         "MaximumRetryAttempts": 1, "DestinationConfig": {"OnFailure": {"Destination": world["orders-dlq"]}}},
+        {"FunctionName": "orders-fn", "EventSourceArn": world["clicks"], "StartingPosition": "LATEST"}]}))
+    r = esmctl("status", str(spec), "-o", "json")
+    assert r.exit_code == 3
+    unhealthy = [(d["FunctionArn"], d["EventSourceArn"], d["Problems"]) for d in json.loads(r.stdout)
+                 if not d["Healthy"]]
+    assert unhealthy == [(world["orders-fn"], world["clicks"],
+                          ["not created: the spec lists it, AWS has no such mapping"])]
+    code, found = findings(esmctl, str(spec))
+    assert code == 3
+    assert [(f["mapping"]["FunctionArn"], f["mapping"]["EventSourceArn"], [f["finding"]]) for f in found
+            if f["severity"] == "error"] == unhealthy
+    assert found[0]["check"] == "missing" and found[0]["fix"] == f"create it: esmctl apply {spec}"
+    table = esmctl("doctor", str(spec))
+    assert "orders-fn <- kinesis:clicks" in table.stdout and "missing" in table.stdout
+    # the same scope: --function narrows a spec for both
+    r = esmctl("status", str(spec), "--function", "audit-fn", "-o", "json")
+    assert r.exit_code == 0 and [d["FunctionArn"] for d in json.loads(r.stdout)] == [world["audit-fn"]]
+    assert findings(esmctl, str(spec), "--function", "audit-fn")[0] == 0
 
 
 def test_a_long_window_shows_the_trend_at_a_terminal(world, box):

@@ -8,6 +8,7 @@ import subprocess
 import sys
 
 import click
+import pytest
 import yaml
 
 from tests.helpers import client
@@ -23,7 +24,7 @@ def test_round_trip_create_list_update_disable_enable_get_delete(esmctl, world, 
     assert created["FunctionArn"] == world["orders-fn"]
 
     listed = esmctl("list", "-o", "json")
-    assert [m["UUID"] for m in json.loads(listed.stdout)] == [uuid]
+    assert [m["UUID"] for m in json.loads(listed.stdout)["EventSourceMappings"]] == [uuid]
     table = esmctl("list")
     assert uuid in table.stdout and "kinesis:orders" in table.stdout and "orders-fn" in table.stdout
 
@@ -53,6 +54,13 @@ def test_round_trip_create_list_update_disable_enable_get_delete(esmctl, world, 
     assert client(box, "lambda").list_event_source_mappings()["EventSourceMappings"] == []
 
 
+def listed(r) -> list[dict]:
+    """The mappings of `list -o json`: ListEventSourceMappings' shape, as the AWS CLI prints it."""
+    doc = json.loads(r.stdout)
+    assert list(doc) == ["EventSourceMappings"], doc
+    return doc["EventSourceMappings"]
+
+
 def test_list_matches_any_spelling_of_the_function(esmctl, world, box):
     lam = client(box, "lambda")
     by_name = lam.create_event_source_mapping(FunctionName="orders-fn", EventSourceArn=world["orders"],
@@ -63,9 +71,9 @@ def test_list_matches_any_spelling_of_the_function(esmctl, world, box):
     for spelling in ("orders-fn", world["orders-fn"], "123456789012:function:orders-fn"):
         r = esmctl("list", "--function", spelling, "-o", "json")
         assert r.exit_code == 0, r.stderr
-        assert sorted(m["UUID"] for m in json.loads(r.stdout)) == sorted([by_name, by_arn]), spelling
+        assert sorted(m["UUID"] for m in listed(r)) == sorted([by_name, by_arn]), spelling
     r = esmctl("mapping", "list", "--source", world["jobs"], "-o", "json")
-    assert [m["UUID"] for m in json.loads(r.stdout)] == [by_arn]
+    assert [m["UUID"] for m in listed(r)] == [by_arn]
 
 
 def test_list_follows_pages(esmctl, world, box):
@@ -74,7 +82,7 @@ def test_list_follows_pages(esmctl, world, box):
     made = [lam.create_event_source_mapping(FunctionName=fn, EventSourceArn=src, StartingPosition="LATEST")["UUID"]
             for fn in ("orders-fn", "audit-fn", "jobs-fn") for src in (world["orders"], world["clicks"])]
     r = esmctl("list", "-o", "json")
-    assert sorted(m["UUID"] for m in json.loads(r.stdout)) == sorted(made)
+    assert sorted(m["UUID"] for m in listed(r)) == sorted(made)
     assert box.proxy.calls["ListEventSourceMappings"] == 3
 
 
@@ -184,13 +192,51 @@ def test_delete_waits_until_gone(esmctl, world, box):
     assert box.proxy.calls["GetEventSourceMapping"] >= 3  # Deleting, Deleting, gone
 
 
-def test_update_while_creating_is_explained(esmctl, world, box):
-    box.proxy.transitional_views = 50
-    uuid = json.loads(esmctl("mapping", "create", "--function", "orders-fn", "--source", world["orders"],
-                             "--starting-position", "LATEST", "--no-wait", "-o", "json").stdout)["UUID"]
-    r = esmctl("mapping", "update", uuid, "--batch-size", "5")
+def creating(esmctl, world, box, views: int) -> str:
+    """A mapping that stays Creating for `views` reads (and refuses changes meanwhile, as AWS does)."""
+    box.proxy.transitional_views = views
+    r = esmctl("mapping", "create", "--function", "orders-fn", "--source", world["orders"],
+               "--starting-position", "LATEST", "--no-wait", "-o", "json")
+    assert json.loads(r.stdout)["State"] == "Creating"
+    return json.loads(r.stdout)["UUID"]
+
+
+def test_update_while_creating_with_no_wait_is_explained(esmctl, world, box):
+    uuid = creating(esmctl, world, box, 50)
+    r = esmctl("mapping", "update", uuid, "--batch-size", "5", "--no-wait")
     assert r.exit_code == 1
     assert f"updating mapping {uuid}" in r.stderr and "ResourceInUseException" in r.stderr
+
+
+@pytest.mark.parametrize("command", [("update", "--batch-size", "5"), ("disable",)])
+def test_update_while_creating_waits_and_tries_again(esmctl, world, box, command):
+    uuid = creating(esmctl, world, box, 3)
+    r = esmctl("mapping", command[0], uuid, *command[1:], "-o", "json")
+    assert r.exit_code == 0, r.stderr
+    assert box.proxy.calls["UpdateEventSourceMapping"] == 2  # refused while Creating, then done
+    m = client(box, "lambda", direct=False).get_event_source_mapping(UUID=uuid)
+    want = (5, "Enabled") if command[0] == "update" else (100, "Disabled")
+    assert (m["BatchSize"], m["State"]) == want
+
+
+def test_delete_while_creating_waits_and_tries_again(esmctl, world, box):
+    """Deleting a mapping just created failed at once with ResourceInUse; apply waited. Now delete waits too."""
+    uuid = creating(esmctl, world, box, 3)
+    r = esmctl("mapping", "delete", uuid, "--yes")
+    assert r.exit_code == 0, r.stderr
+    assert r.stderr.strip().endswith(f"deleted mapping {uuid} (orders-fn <- kinesis:orders)")
+    assert box.proxy.calls["DeleteEventSourceMapping"] == 2
+    assert client(box, "lambda", direct=False).list_event_source_mappings()["EventSourceMappings"] == []
+
+
+def test_delete_while_creating_with_no_wait_or_out_of_time_fails_in_one_line(esmctl, world, box):
+    uuid = creating(esmctl, world, box, 10_000)
+    r = esmctl("mapping", "delete", uuid, "--yes", "--no-wait")
+    assert r.exit_code == 1 and f"deleting mapping {uuid}" in r.stderr and "ResourceInUseException" in r.stderr
+    r = esmctl("mapping", "delete", uuid, "--yes", "--timeout", "0.3")
+    assert r.exit_code == 1 and "Traceback" not in r.stderr
+    assert f"timed out waiting for {uuid} to be settled (last seen: Creating): it is busy" in r.stderr
+    assert len(client(box, "lambda", direct=False).list_event_source_mappings()["EventSourceMappings"]) == 1
 
 
 def test_throttling_is_retried(esmctl, world, box):
@@ -235,7 +281,7 @@ def test_subprocess_list_and_verbose_traceback(esmctl_process, world, box):
     client(box, "lambda").create_event_source_mapping(FunctionName="jobs-fn", EventSourceArn=world["jobs"])
     r = esmctl_process("list", "-o", "json")
     assert r.exit_code == 0
-    assert json.loads(r.stdout)[0]["EventSourceArn"] == world["jobs"]
+    assert listed(r)[0]["EventSourceArn"] == world["jobs"]
     r = esmctl_process("list")  # piped: a plain table, no box drawing
     assert r.stdout.splitlines()[0].split() == ["UUID", "FUNCTION", "SOURCE", "STATE", "BATCH", "START", "LAST",
                                                 "RESULT"]
@@ -361,9 +407,9 @@ def test_aws_cli_habits(esmctl, world, box, monkeypatch):
     r = esmctl("mapping", "get", "--uuid", created["UUID"], "-o", "json")
     assert json.loads(r.stdout)["UUID"] == created["UUID"]
     r = esmctl("list", "--function-name", "jobs-fn", "--region", "us-east-1", "--endpoint-url", box.url, "-o", "json")
-    assert r.exit_code == 0 and [m["UUID"] for m in json.loads(r.stdout)] == [created["UUID"]]
+    assert r.exit_code == 0 and [m["UUID"] for m in listed(r)] == [created["UUID"]]
     r = esmctl("list", "--region", "eu-west-1", "-o", "json")  # nothing there
-    assert r.exit_code == 0 and json.loads(r.stdout) == []
+    assert r.exit_code == 0 and listed(r) == []
     monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")  # nothing listens there: no retries to wait for
     r = esmctl("list", "--endpoint-url", "http://127.0.0.1:9", "--region", "us-east-1")
     assert r.exit_code == 1 and "cannot reach http://127.0.0.1:9" in r.stderr
@@ -371,7 +417,7 @@ def test_aws_cli_habits(esmctl, world, box, monkeypatch):
 
 def test_global_options_after_every_command_and_group(esmctl, world, box):
     r = esmctl("mapping", "--region", "eu-west-1", "list", "-o", "json")  # a group takes them too
-    assert r.exit_code == 0 and json.loads(r.stdout) == []
+    assert r.exit_code == 0 and listed(r) == []
     r = esmctl("consumer", "--no-color", "list", "--stream", "orders", "-o", "json")
     assert r.exit_code == 0 and json.loads(r.stdout) == []
     import yaml
@@ -399,3 +445,73 @@ def test_update_on_failure_empty_removes_the_destination_as_aws_accepts(esmctl, 
     assert r.exit_code == 0, r.stderr  # the layer refuses {"OnFailure": {}}, as AWS does
     assert json.loads(r.stdout)["DestinationConfig"] == {"OnFailure": {}}
     assert box.proxy.bodies["UpdateEventSourceMapping"][-1]["DestinationConfig"] == {"OnFailure": {"Destination": ""}}
+
+
+def one_clear_line(stderr: str) -> str:
+    """The line that says what is wrong: never "unexpected …", never a traceback."""
+    assert "Traceback" not in stderr and "unexpected" not in stderr, stderr
+    [line] = [line for line in stderr.splitlines() if line.startswith(("Error: ", "esmctl: error: "))]
+    return line
+
+
+@pytest.mark.parametrize("args", [("--endpoint-url", "notaurl", "list"), ("list", "--endpoint-url", "notaurl"),
+                                  ("list", "--endpoint-url", "ftp://127.0.0.1:4566"),
+                                  ("status", "--endpoint-url", "http://127.0.0.1:99999")])
+def test_a_bad_endpoint_url_is_a_usage_error(esmctl, args):
+    r = esmctl(*args)
+    assert r.exit_code == 252
+    assert "is not an endpoint URL: give http(s)://HOST[:PORT]" in one_clear_line(r.stderr)
+
+
+def test_a_bad_aws_endpoint_url_variable_is_a_usage_error(esmctl, monkeypatch):
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "notaurl")
+    r = esmctl("list")
+    assert r.exit_code == 252
+    assert one_clear_line(r.stderr) == ("esmctl: error: 'notaurl' is not an endpoint URL (--endpoint-url, "
+                                        "AWS_ENDPOINT_URL): give http(s)://HOST[:PORT], e.g. http://127.0.0.1:4566")
+
+
+def test_list_json_and_query_are_the_aws_clis(esmctl, world, box, tmp_path):
+    """`list -o json` is the AWS CLI's document, and --query picks from it the same way."""
+    lam = client(box, "lambda")
+    lam.create_event_source_mapping(FunctionName="orders-fn", EventSourceArn=world["orders"], StartingPosition="LATEST",
+                                    BatchSize=7)
+    lam.create_event_source_mapping(FunctionName="jobs-fn", EventSourceArn=world["jobs"], Enabled=False)
+
+    def aws(*args: str):
+        r = subprocess.run([sys.executable, "-m", "awscli", "lambda", "list-event-source-mappings", "--output", "json",
+                            *args], capture_output=True, text=True, check=True,
+                           env={**os.environ, "AWS_DEFAULT_REGION": os.environ["AWS_REGION"]})
+        return json.loads(r.stdout)
+
+    r = esmctl("list", "-o", "json")
+    assert r.exit_code == 0 and list(json.loads(r.stdout)) == list(aws()) == ["EventSourceMappings"]
+    assert [m["UUID"] for m in listed(r)] == [m["UUID"] for m in aws()["EventSourceMappings"]]
+    for query in ("EventSourceMappings[].[UUID, State, BatchSize]", "EventSourceMappings[?State=='Enabled'].UUID",
+                  "length(EventSourceMappings)", "EventSourceMappings[0].FunctionArn"):
+        r = esmctl("list", "--query", query)  # JSON, as the AWS CLI prints it, without -o
+        assert r.exit_code == 0 and json.loads(r.stdout) == aws("--query", query), query
+    r = esmctl("--query", "EventSourceMappings[].BatchSize", "list", "-o", "yaml")
+    assert sorted(yaml.safe_load(r.stdout)) == [7, 10]
+    # every command's JSON or YAML document, not only list's
+    r = esmctl("status", "--query", "[?Healthy].FunctionArn")
+    assert r.exit_code == 3 and json.loads(r.stdout) == [world["orders-fn"]]  # jobs-fn is Disabled
+    r = esmctl("mapping", "get", listed(esmctl("list", "-o", "json"))[0]["UUID"], "--query", "BatchSize")
+    assert r.stdout.strip() in ("7", "10")
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(yaml.safe_dump({"version": 1, "mappings": [{"FunctionName": "jobs-fn",
+                                                                "EventSourceArn": world["jobs"]}]}))
+    assert json.loads(esmctl("validate", str(spec), "--query", "valid").stdout) is True
+    assert json.loads(esmctl("export", "--query", "length(mappings)").stdout) == 2
+
+
+@pytest.mark.parametrize("args,error", [
+    (("list", "--query", "EventSourceMappings[?"), "'EventSourceMappings[?' is not a JMESPath expression: it ends "
+                                                   "too soon"),
+    (("list", "--query", "UUID", "-o", "table"), "--query applies to -o json or -o yaml, not to -o table"),
+    (("-o", "markdown", "list", "--query", "UUID"), "--query applies to -o json or -o yaml, not to -o markdown"),
+    (("--query", "UUID", "list", "-o", "table"), "--query applies to -o json or -o yaml, not to -o table"),
+])
+def test_a_bad_query_is_a_usage_error(esmctl, args, error):
+    r = esmctl(*args)
+    assert r.exit_code == 252 and error in one_clear_line(r.stderr)

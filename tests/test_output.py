@@ -27,7 +27,7 @@ def test_every_command_prints_one_json_document(esmctl, world, box, tmp_path):
     unchanged = one_document(esmctl("apply", path, "-o", "json"))
     assert unchanged == {"plan": unchanged["plan"], "applied": False, "results": []}
     assert unchanged["plan"]["summary"]["in_sync"] == 1
-    [m] = one_document(esmctl("list", "-o", "json"))
+    [m] = one_document(esmctl("list", "-o", "json"))["EventSourceMappings"]
     uuid = m["UUID"]
     for command in (["mapping", "get", uuid], ["mapping", "update", uuid, "--batch-size", "7"],
                     ["mapping", "disable", uuid], ["mapping", "enable", uuid], ["export"], ["status"],

@@ -106,7 +106,7 @@ def test_status_of_the_example_shows_one_healthy_one_lagging_one_failing(esmctl,
     assert r.exit_code == 0, r.stderr
     assert "No findings for 3 mapping(s)." in r.stderr
     r = esmctl("list", "-o", "json")  # what AWS would show in every listing
-    assert sorted(m["LastProcessingResult"] for m in json.loads(r.stdout)) == [
+    assert sorted(m["LastProcessingResult"] for m in json.loads(r.stdout)["EventSourceMappings"]) == [
         "OK", "OK", "PROBLEM: Function call failed"]
     # an hour's window finds the lag too (its Maximum)
     assert status(esmctl, EXAMPLE, "--window", "1h", "--max-iterator-age", "5m")[1]["audit-fn"]["Problems"]

@@ -85,7 +85,7 @@ def read_back(text: str, columns: list[render.Column]) -> Shown:
     for line in body[:end]:
         segments = [s.strip() for s in line.split("│")]
         assert len(segments) == len(headers), line
-        if segments[0]:
+        if not line.startswith(" "):  # a row starts at the edge; a broken name's next lines hang indented
             rows.append({h: [] for h in headers})
         for h, s in zip(headers, segments, strict=True):
             rows[-1][h].append(s)
@@ -134,7 +134,12 @@ def check(text: str, width: int, columns: list[render.Column], rows: list[dict])
                 continue
             want = "" if row.get(c.key) is None else str(row[c.key])
             lines = cells[c.header]
-            if c.identifier:  # whole, on the row's first line, nothing under it
+            if c.identifier and getattr(c, "breakable", False) and lines[0] != want:  # broken at separators
+                broken = [line for line in lines if line]
+                assert squeeze(broken) == squeeze([want]) and len(broken) > 1, (c.header, lines, text)
+                assert all(b[-1] in render._BREAK_AFTER or len(b) == max(map(len, broken)) for b in broken[:-1]), \
+                    (c.header, lines, text)  # at a separator, or (no separator near enough) at the edge
+            elif c.identifier:  # whole, on the row's first line, nothing under it
                 assert lines[0] == want and not any(lines[1:]), (c.header, lines, text)
             else:  # wrapped between words, all there, and no word (an ARN in a message) cut in two
                 assert squeeze(lines) == squeeze([want]), (c.header, lines, text)
@@ -145,7 +150,7 @@ def check(text: str, width: int, columns: list[render.Column], rows: list[dict])
         # Only a record's identifier too long for the terminal may go on: the terminal wraps it, esmctl doesn't.
         if cell_len(line) > width:
             assert shown.records and line[label_width:] in identifiers, (line, text)
-    for row in rows:  # and, said plainly: every UUID and ARN shown is shown whole on one line
+    for row in rows:  # and, said plainly: every UUID and full ARN shown is shown whole on one line
         for c in columns:
             value = str(row.get(c.key) or "")
             if c.header in shown.headers and (UUID.fullmatch(value) or value.startswith("arn:")):
@@ -199,8 +204,9 @@ def test_list(terminal, width):
     shown = check(out.getvalue(), width, render.MAPPING_COLUMNS, [render.mapping_row(m) for m in items])
     assert shown.headers[0] == "UUID" and not shown.records
     assert [r["UUID"][0] for r in shown.rows] == [m["UUID"] for m in items]
-    if width >= 120:
-        assert "SOURCE" in shown.headers
+    assert {"STATE", "LAST RESULT"} <= set(shown.headers)  # at 80 too: a long source does not push them out
+    if width >= 100:
+        assert "SOURCE" in shown.headers  # broken over lines where it must be
     if width == 200:
         assert not shown.hidden
 
@@ -213,9 +219,10 @@ def test_status_shows_the_verdict_on_every_row(terminal, width):
     shown = check(out.getvalue(), width, health.STATUS_COLUMNS, health.status_rows(hs))
     assert not shown.records
     for h, row in zip(hs, shown.rows, strict=True):
-        assert row["FUNCTION"][0] == render.title(h.function_arn, h.source_arn).split(" <- ")[0]
+        assert squeeze(row["FUNCTION"]) == render.title(h.function_arn, h.source_arn).split(" <- ")[0]
         assert row["VERDICT"][0].startswith("ok" if h.healthy else "UNHEALTHY:")  # on the row's first line
         assert squeeze(row["VERDICT"]) == squeeze([verdict(h)])  # all of it, however wrapped
+    assert {"FUNCTION", "SOURCE", "LAST RESULT", "LAG", "VERDICT"} <= set(shown.headers)
     if width == 80:
         assert "REASON" in shown.hidden  # the least telling goes first
     if width == 200:
@@ -232,22 +239,34 @@ def test_status_watch_table_fits_too(width):
     body = text[text.index("FUNCTION"):]
     shown = check(body, width, health.STATUS_COLUMNS, health.status_rows(hs, trend=True))
     assert [squeeze(r["VERDICT"]) for r in shown.rows] == [squeeze([verdict(h)]) for h in hs]
-    if "LAG" in shown.headers:  # --watch draws the trend of the lag over the window
-        assert shown.rows[0]["LAG"][0] == "95.0 s ▁▁▁▁▂▃▄▅▇█"
+    # --watch draws the trend of the lag over the window
+    assert squeeze(shown.rows[0]["LAG"]) == squeeze(["95.0 s ▁▁▁▁▂▃▄▅▇█"])
 
 
-@pytest.mark.parametrize("width", WIDTHS)
-def test_status_with_names_too_long_for_a_row_becomes_records(terminal, width):
-    """When FUNCTION, SOURCE and VERDICT cannot stand side by side, each mapping is a block of lines."""
+@pytest.mark.parametrize("width", (*WIDTHS, 60))
+def test_status_with_names_too_long_for_a_row_breaks_them(terminal, width):
+    """Names too long for the row are broken over lines, after their separators, so that the verdict
+    columns stay; only when even that cannot fit is each mapping a block of lines."""
     h = Health(None, FN + "settlement-reconciliation-for-partner-banks-in-the-eu-west-fn", LONG_QUEUE,
                "Disabled", "User action", "PROBLEM: Function call failed")
     hs = [assess_default(h), assess_default(Health(None, FN + "jobs-fn", QUEUE, "Enabled"))]
     out = terminal(width)
     health._print_status(PLAIN, hs)
     shown = check(out.getvalue(), width, health.STATUS_COLUMNS, health.status_rows(hs))
-    assert shown.records == (width < 152)  # 61 + 65 characters of names, a verdict of 20 and two gaps
+    assert shown.records == (width < 80)  # 10 + 14 + 10 + 10 + 20 columns, and four gaps
     for row, h in zip(shown.rows, hs, strict=True):
         assert squeeze(row["VERDICT"]) == squeeze([verdict(h)])
+    if width == 120:
+        [source] = [r["SOURCE"] for r in shown.rows[:1]]
+        assert len([line for line in source if line]) > 1 and source[0].endswith(("-", ":"))
+
+
+def test_break_identifier():
+    assert render.break_identifier("dynamodb:orders-table/stream/2026-12-04T16:56:00.828433", 30) == [
+        "dynamodb:orders-table/stream/", "  2026-12-04T16:56:00.828433"]
+    assert render.break_identifier("sqs:jobs", 30) == ["sqs:jobs"]
+    assert render.break_identifier("x" * 25, 10) == ["x" * 10, "  " + "x" * 8, "  " + "x" * 7]  # at the edge
+    assert render.break_identifier("orders-fn <- kinesis:orders", 16) == ["orders-fn <- ", "  kinesis:orders"]
 
 
 def assess_default(h: Health) -> Health:
@@ -271,6 +290,7 @@ def test_doctor(terminal, width):
     render.table(PLAIN, health.doctor_rows(fs), health.DOCTOR_COLUMNS)
     shown = check(out.getvalue(), width, health.DOCTOR_COLUMNS, health.doctor_rows(fs))
     assert [r["SEVERITY"][0] for r in shown.rows] == ["WARNING", "ERROR", "ERROR", "ERROR"]
+    assert {"MAPPING", "FINDING", "FIX"} <= set(shown.headers)  # what to do about it, at 80 columns too
 
 
 def consumers() -> tuple[list[dict], dict[str, list[dict]]]:
@@ -435,12 +455,16 @@ def test_status_and_list_in_a_real_terminal(world, box, esmctl_process):
                                             StartingPosition="TRIM_HORIZON")["UUID"],
             lam.create_event_source_mapping(FunctionName="audit-fn", EventSourceArn=world["orders"],
                                             StartingPosition="LATEST", Enabled=False)["UUID"],
-            lam.create_event_source_mapping(FunctionName="jobs-fn", EventSourceArn=world["jobs"])["UUID"]]
+            lam.create_event_source_mapping(FunctionName="jobs-fn", EventSourceArn=world["jobs"])["UUID"],
+            lam.create_event_source_mapping(FunctionName="audit-fn", EventSourceArn=world["orders-table-stream"],
+                                            StartingPosition="LATEST")["UUID"]]  # a long source
     docs = json.loads(esmctl_process("status", "-o", "json").stdout)
-    items = json.loads(esmctl_process("list", "-o", "json").stdout)
+    items = json.loads(esmctl_process("list", "-o", "json").stdout)["EventSourceMappings"]
     assert sorted(d["UUID"] for d in docs) == sorted(made)
     env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")}
     env.update(NO_COLOR="1", TERM="xterm-256color", PYTHONIOENCODING="utf-8")
+    found = [doctor.Finding(f["severity"], f["check"], f["mapping"], f["finding"], f["fix"])
+             for f in json.loads(esmctl_process("doctor", "--function", "orders-fn", "-o", "json").stdout)]
     hs = [Health(d["UUID"], d["FunctionArn"], d["EventSourceArn"], d["State"], d["StateTransitionReason"],
                  d["LastProcessingResult"], metrics=d.get("Metrics", {}), problems=d["Problems"],
                  lag=Lag(d["Lag"]["Metric"], d["Lag"]["Unit"], d["Lag"]["Value"]) if d["Lag"] else None)
@@ -450,14 +474,23 @@ def test_status_and_list_in_a_real_terminal(world, box, esmctl_process):
         assert code == 3, text + errors  # audit-fn is Disabled
         assert "\x1b" not in text
         shown = check(text, columns, health.STATUS_COLUMNS, health.status_rows(hs))
-        verdicts = {r["FUNCTION"][0]: squeeze(r["VERDICT"]) for r in shown.rows}
-        problems = next(h.problems for h in hs if h.function_arn == world["audit-fn"])
-        assert problems and verdicts == {"orders-fn": "ok", "jobs-fn": "ok",
-                                         "audit-fn": squeeze(["UNHEALTHY: " + "; ".join(problems)])}
+        assert {"LAST RESULT", "LAG", "VERDICT"} <= set(shown.headers), text
+        verdicts = sorted((r["FUNCTION"][0], squeeze(r["VERDICT"])) for r in shown.rows)
+        problems = next(h.problems for h in hs if h.source_arn == world["orders"] and not h.healthy)
+        unhealthy = squeeze(["UNHEALTHY: " + "; ".join(problems)])
+        assert problems and verdicts == sorted([("audit-fn", "ok"), ("audit-fn", unhealthy), ("jobs-fn", "ok"),
+                                                ("orders-fn", "ok")])
         code, text, errors = run_in_terminal(["list"], columns, env)
         assert code == 0, text + errors
         shown = check(text, columns, render.MAPPING_COLUMNS, [render.mapping_row(m) for m in items])
         assert sorted(r["UUID"][0] for r in shown.rows) == sorted(made)
+        assert {"STATE", "LAST RESULT"} <= set(shown.headers) and ("SOURCE" in shown.headers) == (columns == 120)
+        code, text, errors = run_in_terminal(["doctor", "--function", "orders-fn"], columns, env)
+        assert code == 0, text + errors  # a warning: the stream mapping retries forever
+        shown = check(text, columns, health.DOCTOR_COLUMNS, health.doctor_rows(found))
+        assert [r["CHECK" if "CHECK" in shown.headers else "SEVERITY"][0] for r in shown.rows] in (
+            [["stalled-shards"], ["WARNING"]])
+        assert squeeze(shown.rows[0]["FIX"]) == squeeze([found[0].fix])
 
 
 def test_arns_are_shown_as_they_are_not_as_emoji_or_markup(terminal):

@@ -74,3 +74,9 @@ def test_sandbox_seeds_serves_and_stops_on_ctrl_c(tmp_path):
         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         s.bind(("127.0.0.1", port))
         s.listen()
+
+
+def test_a_port_out_of_range_is_a_usage_error(esmctl):
+    r = esmctl("sandbox", "--port", "99999")
+    assert r.exit_code == 252 and "Traceback" not in r.stderr and "unexpected" not in r.stderr
+    assert "Invalid value for '--port': 99999 is not in the range 0<=x<=65535" in r.stderr

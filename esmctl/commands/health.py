@@ -39,8 +39,9 @@ class Duration(click.ParamType):
 
 
 class MaxLag(click.ParamType):
-    """A lag limit: a duration (`5m`) for the sources whose lag is an age, a number of records
-    (`50000`, `50000records`) for Kafka's OffsetLag."""
+    """A lag limit with its unit: a duration (`5m`, `300s`) for the sources whose lag is an age, a
+    number of records (`50000records`, `50000r`) for Kafka's OffsetLag. A bare number is refused: it
+    could be either, and the wrong guess makes the limit check nothing."""
 
     name = "lag"
 
@@ -50,12 +51,57 @@ class MaxLag(click.ParamType):
         from esmctl.status import parse_duration
 
         text = str(value).strip().lower()
-        if re.fullmatch(r"\d+\s*(records?)?", text):
-            return ("records", int(re.match(r"\d+", text).group(0)))
+        records = re.fullmatch(r"(\d+)\s*(r|records?)", text)
+        if records:
+            return ("records", int(records.group(1)))
         if re.fullmatch(r"\d+(\.\d+)?\s*(ms|s|m|h|d)", text):
             return ("age", parse_duration(text))
-        self.fail(f"{value!r}: give a duration with its unit (90s, 5m, 1h) or a number of records (50000)",
+        if re.fullmatch(r"\d+(\.\d+)?", text):
+            self.fail(f"{value!r} needs a unit: {text}s or {text}m for an age (streams, queues), {text}records "
+                      "for Kafka's OffsetLag", param, ctx)
+        self.fail(f"{value!r}: give a duration with its unit (90s, 5m, 1h) or a number of records (50000records)",
                   param, ctx)
+
+
+
+
+def scope(settings: Settings, files: tuple[str, ...], functions: tuple[str, ...], sources: tuple[str, ...],
+          variables: tuple[str, ...]) -> list[tuple[Any, dict | None, bool]]:
+    """What `status` and `doctor` are about, as (Health, live mapping or None, expect enabled).
+
+    With FILES, the spec's mappings (narrowed to --function/--source when given), a missing one with
+    no live mapping. Without, the live mappings of the functions and sources asked for; a function
+    or source asked for that has none is a row of its own that is unhealthy, and a function that
+    does not exist is an error (exit 1): a health gate must not pass on a misspelt name.
+    """
+    from esmctl import status
+    from esmctl.aws import explain
+    from esmctl.listing import matches_function, select
+
+    if files:
+        rows = _spec_rows(settings, files, variables)
+        if functions:
+            wanted = [settings.aws.function_ref(f) for f in functions]
+            rows = [r for r in rows if matches_function(r[0].function_arn, wanted)]
+        if sources:
+            rows = [r for r in rows if r[0].source_arn in sources]
+        return rows
+    live = select(settings, functions or None, sources)
+    rows = [(status.from_live(m), m, True) for m in live]
+    for name in functions:
+        if not any(matches_function(m["FunctionArn"], [settings.aws.function_ref(name)]) for m in live):
+            with explain(f"looking up function {name}"):
+                found = settings.aws.get_function(name)
+            if found is None:
+                raise EsmctlError(f"function {name} not found (in {settings.aws.region})")
+            why = status.NO_MAPPINGS_ON_THE_SOURCES if sources else status.NO_MAPPINGS_OF_FUNCTION
+            rows.append((status.Health(None, found["Configuration"]["FunctionArn"], None, "", problems=[why]), None,
+                         True))
+    for source in sources:
+        if not any(m.get("EventSourceArn") == source for m in live):
+            why = status.NOT_READ_BY_THE_FUNCTIONS if functions else status.NO_MAPPINGS_OF_SOURCE
+            rows.append((status.Health(None, "", source, "", problems=[why]), None, True))
+    return rows
 
 
 def _spec_rows(settings: Settings, files: tuple[str, ...],
@@ -85,12 +131,8 @@ def gather_health(settings: Settings, files: tuple[str, ...], functions: tuple[s
 
     from esmctl import render, status
     from esmctl.aws import explain
-    from esmctl.listing import select
 
-    if files:
-        rows = _spec_rows(settings, files, variables)
-    else:
-        rows = [(status.from_live(m), m, True) for m in select(settings, functions or None, sources)]
+    rows = scope(settings, files, functions, sources, variables)
     spinner = render.spinner(settings, "reading lag and mapping metrics from CloudWatch") if progress \
         else nullcontext()  # under --watch the live table is the progress
     with spinner, explain("reading metrics from CloudWatch"):
@@ -98,12 +140,14 @@ def gather_health(settings: Settings, files: tuple[str, ...], functions: tuple[s
     return [status.assess(h, expect_enabled=enabled, limits=limits) for h, _, enabled in rows]
 
 
-# FUNCTION and SOURCE say which mapping a row is, and the VERDICT is what the exit code is about:
-# those three are never left out. The rest goes, least telling first, as the terminal narrows.
+# FUNCTION and SOURCE say which mapping a row is (broken over lines when long), the VERDICT is what the
+# exit code is about, LAST RESULT and LAG why: those are never left out. The rest goes, least telling
+# first, as the terminal narrows.
 STATUS_COLUMNS = [
-    ident("FUNCTION", "Function", keep=True), ident("SOURCE", "Source", keep=True),
+    ident("FUNCTION", "Function", keep=True, breakable=True, min_width=10),
+    ident("SOURCE", "Source", keep=True, breakable=True, min_width=14),
     ident("STATE", "State", priority=60), prose("REASON", "Reason", priority=10),
-    prose("LAST RESULT", "LastResult", priority=40), ident("LAG", "Lag", priority=50),
+    prose("LAST RESULT", "LastResult", keep=True), prose("LAG", "Lag", keep=True),
     prose("METRICS", "Metrics", priority=20), prose("VERDICT", "Verdict", keep=True, min_width=20),
 ]
 
@@ -119,7 +163,8 @@ def status_rows(healths: list[Any], trend: bool = False) -> list[dict[str, str]]
         lag = format_lag(h.lag)
         if trend and sparkline(h.lag):
             lag += f" {sparkline(h.lag)}"
-        rows.append({"Function": short_arn(h.function_arn), "Source": short_arn(h.source_arn), "State": h.state,
+        rows.append({"Function": short_arn(h.function_arn) or "-", "Source": short_arn(h.source_arn) or "-",
+                     "State": h.state,
                      "Reason": h.reason or "", "LastResult": h.last_result or "", "Lag": lag, "Metrics": metrics,
                      "Verdict": "ok" if h.healthy else "UNHEALTHY: " + "; ".join(h.problems)})
     return rows
@@ -154,8 +199,8 @@ def _print_status(settings: Settings, healths: list[Any], trend: bool = False) -
               show_default=True,
               help="Lag is the Maximum over this window (90s, 15m, 1h); over 15m, a terminal shows its trend.")
 @click.option("--max-lag", "max_lag", multiple=True, type=MaxLag(), metavar="LAG",
-              help="Unhealthy when lag is over this: a duration (5m) for streams and queues, a number of records "
-                   "(50000) for Kafka; repeatable.")
+              help="Unhealthy when lag is over this: a duration (5m, 300s) for streams and queues, a number of "
+                   "records (50000records, 50000r) for Kafka; a unit is required. Repeatable.")
 @click.option("--max-iterator-age", type=Duration(), hidden=True, help="Same as --max-lag with a duration.")
 @click.option("--watch", is_flag=True, help="Refresh in place until Ctrl-C.")
 @click.option("--interval", type=Duration(2, " (each refresh lists the mappings and reads CloudWatch)"), default="10s",
@@ -172,6 +217,7 @@ def status_cmd(settings: Settings, files: tuple[str, ...], functions: tuple[str,
     Exit 0 when all are healthy, 3 when any is not, 1 on error. Healthy: State Enabled (or Disabled
     where the spec says Enabled: false), LastProcessingResult not "PROBLEM…", no dropped events, lag
     under --max-lag. With FILES, the spec's mappings (missing ones are unhealthy: not created).
+    A --function or --source with no mappings is unhealthy; a --function that does not exist is an error.
     """
     from esmctl.status import Limits
 
@@ -209,9 +255,9 @@ def status_cmd(settings: Settings, files: tuple[str, ...], functions: tuple[str,
             while True:  # CI: plain output, one block per refresh; JSON Lines with -o json
                 healths = once()
                 if settings.output == "json":
-                    from esmctl.render import jsonable
+                    from esmctl.render import queried
 
-                    click.echo(json.dumps(jsonable([h.document() for h in healths]), separators=(",", ":")))
+                    click.echo(json.dumps(queried(settings, [h.document() for h in healths]), separators=(",", ":")))
                 else:
                     _print_status(settings, healths)
                 click.echo(f"# {time.strftime('%H:%M:%S')}: {sum(not h.healthy for h in healths)} unhealthy",
@@ -226,27 +272,36 @@ def status_cmd(settings: Settings, files: tuple[str, ...], functions: tuple[str,
 @click.command("doctor")
 @click.argument("files", nargs=-1, type=click.Path(allow_dash=True))
 @click.option("--function", "functions", multiple=True, metavar="NAME|ARN",
-              shell_complete=complete_function, help="Check this function's mappings.")
+              shell_complete=complete_function, help="Check this function's mappings (with FILES: only its); "
+                                                      "repeatable.")
+@click.option("--source", "sources", multiple=True, metavar="ARN", help="Only these sources; repeatable.")
 @var_option
 @common_options
 @pass_settings
-def doctor_cmd(settings: Settings, files: tuple[str, ...], functions: tuple[str, ...],
+def doctor_cmd(settings: Settings, files: tuple[str, ...], functions: tuple[str, ...], sources: tuple[str, ...],
                variables: tuple[str, ...]) -> Outcome:
     """Check mappings for what the Lambda guide warns about: concurrency, stalled shards,
-    permissions, region, SQS visibility timeout. Exit 3 on any error-severity finding."""
-    from esmctl import render
-    from esmctl.doctor import ERROR, diagnose
-    from esmctl.listing import select
+    permissions, region, SQS visibility timeout. Exit 3 on any error-severity finding.
 
-    if not files and not functions:
-        raise EsmctlError("doctor: give a spec FILE or --function NAME", EXIT_USAGE)
-    live: list[dict] = []
-    if files:
-        live.extend(m for _, m, _ in _spec_rows(settings, files, variables) if m is not None)
-    if functions:
-        live.extend(m for m in select(settings, functions, ()) if m not in live)
+    The mappings are those `status` would show for the same arguments: a spec's mapping that does not
+    exist, or a function or source with no mappings, is an error finding (exit 3); a function that
+    does not exist is an error (exit 1).
+    """
+    from esmctl import render
+    from esmctl.doctor import ERROR, check_missing, diagnose
+    from esmctl.status import NOT_CREATED
+
+    if not files and not functions and not sources:
+        raise EsmctlError("doctor: give a spec FILE, --function NAME or --source ARN", EXIT_USAGE)
+    rows = scope(settings, files, functions, sources, variables)
+    live = [m for _, m, _ in rows if m is not None]
     with render.spinner(settings, f"checking {len(live)} mapping(s)"):
         findings = diagnose(settings.aws, live)
+    fix = f"create it: esmctl apply {' '.join(files)}" if files else \
+        "create one (esmctl mapping create), or check the name"
+    missing = [f for h, m, _ in rows if m is None
+               for f in check_missing(h.function_arn, h.source_arn, h.problems[0] if h.problems else NOT_CREATED, fix)]
+    findings = missing + findings
     if settings.output in ("json", "yaml"):
         render.dump(settings, [f.document() for f in findings])
     elif not findings:
@@ -256,11 +311,12 @@ def doctor_cmd(settings: Settings, files: tuple[str, ...], functions: tuple[str,
     return Outcome.UNHEALTHY if any(f.severity == ERROR for f in findings) else Outcome.OK
 
 
-# A finding without its mapping or what it found cannot be acted on; the fix is the first to go.
+# A finding cannot be acted on without its mapping (broken over lines when long), what was found and the
+# fix: those stay; the check's name goes first.
 DOCTOR_COLUMNS = [
-    ident("SEVERITY", "Severity", keep=True), ident("MAPPING", "Mapping", keep=True),
+    ident("SEVERITY", "Severity", keep=True), ident("MAPPING", "Mapping", keep=True, breakable=True, min_width=16),
     ident("CHECK", "Check", priority=50), prose("FINDING", "Finding", keep=True, min_width=20),
-    prose("FIX", "Fix", priority=40, min_width=20),
+    prose("FIX", "Fix", keep=True, min_width=20),
 ]
 
 
@@ -268,7 +324,9 @@ def doctor_rows(findings: list[Any]) -> list[dict[str, str]]:
     """doctor.Findings as rows of DOCTOR_COLUMNS."""
     from esmctl import render
 
-    return [{"Severity": f.severity.upper(), "Mapping": render.change_title_of(f.mapping), "Check": f.check,
+    return [{"Severity": f.severity.upper(), "Check": f.check,
+             "Mapping": render.change_title_of(f.mapping) if f.mapping.get("UUID") else
+             render.title(f.mapping.get("FunctionArn"), f.mapping.get("EventSourceArn")),
              "Finding": f.finding, "Fix": f.fix} for f in findings]
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from typing import Any
 
 import click
@@ -262,6 +263,35 @@ def settle(settings: Settings, uuid: str, *, no_wait: bool, timeout: float, gone
         return settings.aws.wait_for_mapping(uuid, gone=gone, timeout=timeout, on_poll=show)
 
 
+def in_use_retried(settings: Settings, uuid: str, call: Callable[[], Any], *, no_wait: bool, deadline: float) -> Any:
+    """A mapping that is Creating or Updating refuses changes (ResourceInUse): wait for it to settle,
+    then try again, as `apply` does; with --no-wait, fail at once. Returns what `call` returns, or None
+    when the mapping went away meanwhile (it was Deleting)."""
+    import time
+
+    from esmctl import render
+    from esmctl.aws import InUse, WaitTimeout, explain
+
+    while True:
+        try:
+            return call()
+        except InUse:
+            left = deadline - time.monotonic()
+            if no_wait or left <= 0:
+                raise
+        with render.spinner(settings, f"waiting for {uuid} to settle before changing it") as update, \
+                explain(f"waiting for {uuid}"):
+            def show(m: dict | None) -> None:
+                update(f"waiting for {uuid} to settle before changing it: {m.get('State') if m else 'gone'}")
+
+            try:
+                settled = settings.aws.wait_for_mapping(uuid, timeout=left, on_poll=show)
+            except WaitTimeout as exc:
+                raise EsmctlError(f"{exc.message}: it is busy (ResourceInUse), and --timeout ran out") from exc
+        if settled is None:
+            return None
+
+
 class _ModelCommand(click.Command):
     """A command whose options come from botocore's model, added when the command is built."""
 
@@ -352,18 +382,24 @@ def _existing(settings: Settings, uuid: str) -> dict:
 
 
 def _update(settings: Settings, uuid: str, params: dict[str, Any], no_wait: bool, timeout: float) -> None:
+    import time
+
     from esmctl import render
     from esmctl.aws import NotFound, explain
 
+    deadline = time.monotonic() + timeout
     with explain(f"updating mapping {uuid}"):
         try:
-            updated = settings.aws.update_mapping(uuid, params)
+            updated = in_use_retried(settings, uuid, lambda: settings.aws.update_mapping(uuid, params),
+                                     no_wait=no_wait, deadline=deadline)
         except NotFound as exc:
             # Not found is about the mapping unless the update names another function.
             if "FunctionName" not in params:
                 raise EsmctlError(f"mapping {uuid} not found") from exc
             raise
-    final = settle(settings, uuid, no_wait=no_wait, timeout=timeout)
+    if updated is None:
+        raise EsmctlError(f"mapping {uuid} was deleted while esmctl waited to update it")
+    final = settle(settings, uuid, no_wait=no_wait, timeout=max(0.0, deadline - time.monotonic()))
     render.mapping(settings, final or updated)
 
 
@@ -429,7 +465,13 @@ def _delete_command() -> click.Command:
     @pass_settings
     def delete(settings: Settings, uuid: str | None, uuid_option: str | None, yes: bool, no_wait: bool,
                timeout: float) -> None:
-        """Delete a mapping (a stream mapping's position is lost for good)."""
+        """Delete a mapping (a stream mapping's position is lost for good).
+
+        A mapping that is Creating or Updating refuses it (ResourceInUse): esmctl waits until it settles
+        and tries again, within --timeout (with --no-wait, it fails at once).
+        """
+        import time
+
         from esmctl import render
         from esmctl.aws import explain
 
@@ -438,11 +480,13 @@ def _delete_command() -> click.Command:
         what = f"{uuid} ({render.change_title_of(found)})"
         confirm(f"Delete mapping {what}? Its stream position cannot be recovered.", yes,
                 f"refusing to delete mapping {uuid} without confirmation")
+        deadline = time.monotonic() + timeout
         with explain(f"deleting mapping {uuid}"):
-            deleted = settings.aws.delete_mapping(uuid)
-        settle(settings, uuid, no_wait=no_wait, timeout=timeout, gone=True)
+            deleted = in_use_retried(settings, uuid, lambda: settings.aws.delete_mapping(uuid), no_wait=no_wait,
+                                     deadline=deadline)
+        settle(settings, uuid, no_wait=no_wait, timeout=max(0.0, deadline - time.monotonic()), gone=True)
         if settings.output in ("json", "yaml"):
-            render.dump(settings, deleted)
+            render.dump(settings, deleted or {**found, "State": "Deleting"})
         else:
             render.message(settings, f"deleted mapping {what}")
 

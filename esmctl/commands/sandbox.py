@@ -8,7 +8,8 @@ from esmctl.context import common_options
 
 
 @click.command("sandbox")
-@click.option("--port", type=int, default=4566, show_default=True, help="Port on 127.0.0.1.")
+@click.option("--port", type=click.IntRange(0, 65535), default=4566, show_default=True,
+              help="Port on 127.0.0.1 (0: any free one).")
 @click.option("--seed", is_flag=True, help="Create example functions, streams, a table stream and queues, with "
               "records and messages on them; runs the playground unless --no-playground.")
 @click.option("--playground/--no-playground", default=None,

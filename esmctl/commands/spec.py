@@ -70,20 +70,26 @@ def reconciliation(settings: Settings, files: tuple[str, ...], variables: tuple[
 @click.command("validate")
 @files_argument
 @var_option
+@click.option("--each", is_flag=True, help="Check each file as a spec of its own (pre-commit passes every staged file "
+                                           "at once), not all the files as one spec.")
 @common_options
 @pass_settings
-def validate(settings: Settings, files: tuple[str, ...], variables: tuple[str, ...]) -> None:
+def validate(settings: Settings, files: tuple[str, ...], variables: tuple[str, ...], each: bool) -> None:
     """Check spec files offline: no credentials, no network. Exit 0 if valid, 1 if not."""
-    from esmctl import render, spec
+    from esmctl import render
     from esmctl.errors import SpecError
 
-    try:
-        loaded = spec.load_files(files, spec.parse_vars(variables))
-    except SpecError as exc:
+    problems: list[str] = []
+    count = 0
+    for group in ([(f,) for f in files] if each else [files]):
+        try:  # as plan loads it: a --region that is not the spec's is refused here too
+            count += len(load_spec(settings, group, variables).mappings)
+        except EsmctlError as exc:
+            problems += exc.problems if isinstance(exc, SpecError) else [exc.format_message()]
+    if problems:
         if settings.output in ("json", "yaml"):
-            render.dump(settings, {"valid": False, "files": list(files), "mappings": 0, "problems": exc.problems})
-        raise
-    count = len(loaded.mappings)
+            render.dump(settings, {"valid": False, "files": list(files), "mappings": 0, "problems": problems})
+        raise SpecError(problems)
     if settings.output in ("json", "yaml"):
         render.dump(settings, {"valid": True, "files": list(files), "mappings": count, "problems": []})
     else:
@@ -199,7 +205,7 @@ def export(settings: Settings, functions: tuple[str, ...], sources: tuple[str, .
     """Print the live mappings as a spec (only non-default fields) that `diff` finds in sync."""
     import yaml
 
-    from esmctl import model
+    from esmctl import model, render
     from esmctl.aws import explain
     from esmctl.export import to_spec
     from esmctl.listing import select
@@ -220,6 +226,8 @@ def export(settings: Settings, functions: tuple[str, ...], sources: tuple[str, .
                 tags[m["UUID"]] = aws.mapping_tags(m["EventSourceMappingArn"])
     with explain("finding the account"):
         doc = to_spec(items, aws.region, aws.account, tags if with_tags else None, filters)
+    if settings.query is not None:  # as on every JSON and YAML document
+        doc = render.queried(settings, doc)
     if settings.output == "json":
         import json
 

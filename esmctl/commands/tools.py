@@ -36,12 +36,14 @@ def schema_cmd(settings: Settings, files: tuple[str, ...], paths: tuple[str, ...
     document = spec_schema()
     targets = files + paths
     if not targets:
+        from esmctl.render import queried
+
         if settings.output == "yaml":
             from esmctl.render import dump
 
             dump(settings, document)
         else:  # a JSON Schema is JSON, whatever table/markdown would mean
-            click.echo(json.dumps(document, indent=2))
+            click.echo(json.dumps(queried(settings, document), indent=2))
         return
     try:
         import jsonschema
@@ -52,13 +54,23 @@ def schema_cmd(settings: Settings, files: tuple[str, ...], paths: tuple[str, ...
     import yaml
 
     from esmctl.errors import SpecError
-    from esmctl.yamldoc import read_text
+    from esmctl.yamldoc import YamlError, read_text
 
     validator = jsonschema.Draft202012Validator(document)
     problems = []
     for path in targets:
         name = "<stdin>" if path == "-" else path
-        data = _json_like(yaml.safe_load(read_text(path)))
+        try:
+            data = _json_like(yaml.safe_load(read_text(path)))
+        except YamlError as exc:  # cannot read it
+            problems += exc.problems
+            continue
+        except yaml.YAMLError as exc:  # as `validate` says it: FILE:LINE:COL
+            mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+            where = f"{name}:{mark.line + 1}:{mark.column + 1}" if mark else f"{name}:1:1"
+            what = getattr(exc, "problem", None) or getattr(exc, "context", None) or str(exc).splitlines()[0]
+            problems.append(f"{where}: spec: not valid YAML: {what}")
+            continue
         for error in sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path)):
             where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.absolute_path).lstrip(".")
             problems.append(f"{name}: {where or 'spec'}: {error.message}")

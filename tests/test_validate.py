@@ -1,0 +1,53 @@
+"""`esmctl validate` as CI and pre-commit run it: each file on its own with --each, and the region
+refused as `plan` refuses it. Offline: the endpoint refuses every connection (see conftest)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.helpers import spec_file
+
+EAST_QUEUE = "arn:aws:sqs:us-east-1:123456789012:jobs"
+WEST_QUEUE = "arn:aws:sqs:eu-west-1:123456789012:jobs"
+
+
+@pytest.fixture
+def specs(tmp_path):
+    """Two teams' files: each valid alone, not together (one in another region, one the same mapping)."""
+    east = spec_file(tmp_path, [{"FunctionName": "jobs-fn", "EventSourceArn": EAST_QUEUE}], "east.yaml")
+    west = spec_file(tmp_path, [{"FunctionName": "jobs-fn", "EventSourceArn": WEST_QUEUE}], "west.yaml")
+    again = spec_file(tmp_path, [{"FunctionName": "jobs-fn", "EventSourceArn": EAST_QUEUE, "BatchSize": 5}],
+                      "again.yaml")
+    return east, west, again
+
+
+def test_each_file_on_its_own(esmctl, specs):
+    east, west, again = specs
+    r = esmctl("validate", east, west, again)  # one spec: two regions, and one mapping twice
+    assert r.exit_code == 1
+    r = esmctl("validate", "--each", east, west, again)
+    assert r.exit_code == 0, r.stderr
+    assert r.stderr == f"{east}, {west}, {again}: valid (3 mappings)\n"
+
+
+def test_each_reports_every_broken_file_by_its_own_name(esmctl, specs, tmp_path):
+    east, west, _ = specs
+    broken = spec_file(tmp_path, [{"FunctionName": "f", "EventSourceArn": EAST_QUEUE, "BatchSzie": 5}], "b.yaml")
+    r = esmctl("validate", "--each", east, broken, west, "-o", "json")
+    assert r.exit_code == 1
+    doc = json.loads(r.stdout)
+    assert doc["valid"] is False and [p.split(":")[0] for p in doc["problems"]] == [broken]
+    assert "BatchSzie" in r.stderr and r.stderr.endswith("esmctl: error: 1 problem found in the spec\n")
+
+
+@pytest.mark.parametrize("each", [(), ("--each",)])
+def test_validate_refuses_a_spec_for_another_region_as_plan_does(esmctl, specs, each):
+    east, west, _ = specs
+    r = esmctl("validate", *each, "--region", "eu-west-1", east)
+    assert r.exit_code == 1
+    assert f"{east}: the spec is for region us-east-1, but --region is eu-west-1" in r.stderr
+    assert esmctl("validate", *each, "--region", "eu-west-1", west).exit_code == 0
+    assert esmctl("validate", *each, east).exit_code == 0  # AWS_REGION (us-east-1) is only a default
+    assert esmctl("--region", "eu-west-1", "validate", *each, east).exit_code == 1
