@@ -209,15 +209,15 @@ class _Planner:
                 change = self._in_place(d, current)
                 if change is None:
                     in_sync += 1
-                else:
+                if olds:  # one change: the new mapping must be as the spec says before the old ones go
+                    changes.append(self._finish(d, current, olds, first=change))
+                elif change is not None:
                     changes.append(change)
-                if olds:
-                    changes.append(self._finish(d, current, olds))
             elif moved is not None:
                 taken.add(moved.uuid)
-                changes.append(self._in_place(d, moved, move=True))
-                if olds:  # the function read this data already: the moved mapping takes over, if it may
-                    changes.append(self._finish(d, moved, olds))
+                change = self._in_place(d, moved, move=True)
+                # the function read this data already: the moved mapping takes over, if it may
+                changes.append(self._finish(d, moved, olds, first=change) if olds else change)
             else:
                 changes.append(self._create_or_move(d, olds))
             taken.update(m.uuid for m in olds)
@@ -380,25 +380,35 @@ class _Planner:
         tags = self._function_tags(d.key.function)
         return model.read_tag_record(d.key, tags) if tags is not None else None
 
-    def _finish(self, d: Mapping, current: Mapping, olds: list[Mapping]) -> Change:
+    def _finish(self, d: Mapping, current: Mapping, olds: list[Mapping], first: Change | None = None) -> Change:
         """The new mapping of a move exists and the old ones too (an interrupted hand-off, or a mapping made
         by hand): the old ones are deleted once the new one runs — without --allow-replace only when the new
-        one provably starts at or before each old one's position, else records in between would be skipped."""
+        one provably starts at or before each old one's position, else records in between would be skipped.
+        `first`: the change the new mapping itself needs (an update, a move, a replace); its steps come first,
+        so that the wait sees the new mapping as the spec has it."""
         where_from = ", ".join(f"{model.short_arn(m.source_arn)} ({m.uuid})" for m in olds)
-        fields = tuple(FieldChange("EventSourceArn", m.source_arn, None) for m in olds)
+        fields = (first.fields if first else ()) + tuple(FieldChange("EventSourceArn", m.source_arn, None)
+                                                         for m in olds)
         settle = {"state": _state(d), "healthy": True} if d.enabled else {"state": _state(d)}
-        steps = [Step("wait-settled", current.uuid, settle), *self._delete_steps(olds)]
-        unproven = [why for old in olds if (why := self._proof(current, old))]
+        lead = [s for s in (first.steps if first else ()) if not s.final]
+        replaced = first is not None and first.action == REPLACE  # the new mapping is created again first
+        steps = [*lead, Step("wait-settled", NEW if replaced else current.uuid, settle), *self._delete_steps(olds)]
+        before = ((current,) if replaced else ()) + tuple(olds)
+        unproven = [first.reason] if replaced else [why for old in olds if (why := self._proof(current, old))]
         if unproven:
             reason = (f"finishes a move from {where_from}, but {'; '.join(unproven)}: deleting the old mapping "
                       f"may skip the records between its position and where {current.uuid} started; needs "
                       "--allow-replace")
-            return Change(REPLACE, d.key, tuple(olds), d, fields, tuple(steps), reason)
+            return Change(REPLACE, d.key, before, d, fields, tuple(steps), reason)
         reason = (f"finishes a move: {where_from} also reads this data for {model.short_arn(d.key.function)}; "
                   f"it is deleted once {current.uuid} is {_state(d)}")
+        if first is not None and first.action == MOVE:
+            reason = f"{first.reason}; then {reason}"
+        elif first is not None:
+            reason = f"updates {current.uuid}, then {reason}"
         if current.last_result.upper().startswith("PROBLEM"):
             reason += f" and runs cleanly (it reports {current.last_result!r} now)"
-        return Change(HANDOFF, d.key, tuple(olds), d, fields, tuple(steps), reason)
+        return Change(HANDOFF, d.key, before, d, fields, tuple(steps), reason)
 
     def _proof(self, new: Mapping, old: Mapping) -> str:
         """"" when `new` provably starts at or before `old`'s position; else why it cannot be told."""

@@ -190,6 +190,10 @@ class Account:
                 elif step.op in ("untag", "forget-tags"):
                     for key in step.params["keys"]:
                         self.tags.get(step.params["arn"], {}).pop(key, None)
+                elif step.op == "wait-settled" and step.params.get("state"):
+                    if (self.reported.get(uuid) or {}).get("State") != step.params["state"]:
+                        done += 1
+                        break  # the executor fails the change here: the rest of its steps never run
                 done += 1
         return done
 
