@@ -378,7 +378,7 @@ def _change_document(c: Any) -> dict[str, Any]:
     source = (after.source_arn if after else None) or (c.before[0].source_arn if c.before else None)
     entry: dict[str, Any] = {
         "action": c.action, "function": c.key.function, "source": source or c.key.source, "uuid": c.uuid,
-        "fields": {f.name: {"before": jsonable(f.before), "after": jsonable(f.after)} for f in c.fields},
+        "fields": {f.name: {"before": jsonable(f.before), "after": jsonable(f.after)} for f in shown_fields(c)},
     }
     if c.key.part:
         entry["topic" if (after or c.before[0]).kind in ("msk", "kafka") else "queue"] = c.key.part
@@ -395,6 +395,19 @@ def _change_document(c: Any) -> dict[str, Any]:
         entry["startingPositionTimestamp"] = jsonable(c.start_at)
     entry["steps"] = [s.describe() for s in c.steps]
     return entry
+
+
+def shown_fields(c: Any) -> list[Any]:
+    """A change's fields as a plan shows them. A create sends the spec's Tags with the mapping, so they
+    are shown as `Tags.KEY` entries, the way an update shows its tag changes."""
+    fields = list(c.fields)
+    if c.action == "create" and c.after is not None and c.after.tags:
+        from esmctl.model import FieldChange
+
+        named = {f.name for f in fields}
+        fields += [FieldChange(f"Tags.{k}", None, v) for k, v in sorted(c.after.tags.items())
+                   if f"Tags.{k}" not in named]
+    return fields
 
 
 def plan_document(plan: Any) -> dict[str, Any]:
@@ -429,7 +442,7 @@ def plan_lines(plan: Any) -> list[tuple[str, str]]:
         out.append((_PLAN_STYLE[c.action], head))
         if c.reason:
             out.append(("dim", f"    # {c.reason}"))
-        for f in c.fields:
+        for f in shown_fields(c):
             if c.action == "create":
                 out.append(("", f"      {f.name}: {_value(f.after)}"))
             elif f.after is None and f.name == "EventSourceArn":

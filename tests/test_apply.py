@@ -343,3 +343,27 @@ def test_aws_loads_models_without_listing_every_service(monkeypatch, tmp_path):
         assert "Unknown service: 'nope'" in exc.message and "lambda" in exc.message
     else:
         raise AssertionError("a client of an unknown service")
+
+
+def test_a_create_shows_the_tags_it_sets_in_text_and_json(esmctl, world, box, tmp_path):
+    path = spec_file(tmp_path, [kinesis(world, BatchSize=300, Tags={"team": "orders", "tier": "1"})])
+    text = esmctl("plan", path).stdout
+    assert '      Tags.team: "orders"' in text and '      Tags.tier: "1"' in text
+    assert text.index("BatchSize") < text.index("Tags.team") < text.index("Tags.tier")
+    assert 'Tags.team: "orders"' in esmctl("plan", path, "-o", "markdown").stdout
+    [change] = json.loads(esmctl("plan", path, "-o", "json").stdout)["changes"]
+    assert change["fields"]["Tags.team"] == {"before": None, "after": "orders"}
+    assert change["fields"]["Tags.tier"] == {"before": None, "after": "1"}
+    assert change["fields"]["BatchSize"] == {"before": None, "after": 300}
+    assert esmctl("apply", path).exit_code == 0
+    [m] = live(box)
+    assert client(box, "lambda").list_tags(Resource=m["EventSourceMappingArn"])["Tags"] == {
+        "team": "orders", "tier": "1"}
+    assert esmctl("diff", path).exit_code == 0
+
+
+def test_a_create_without_tags_shows_none(esmctl, world, box, tmp_path):
+    path = spec_file(tmp_path, [kinesis(world)])
+    assert "Tags" not in esmctl("plan", path).stdout
+    [change] = json.loads(esmctl("plan", path, "-o", "json").stdout)["changes"]
+    assert not [name for name in change["fields"] if name.startswith("Tags")]
