@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from esmctl import model
-from esmctl.aws import Aws, Conflict, InUse, NotFound, WaitTimeout
+from esmctl.aws import Aws, Conflict, InUse, InvalidRequest, NotFound, WaitTimeout
 from esmctl.consumers import ensure_consumer
 from esmctl.errors import EsmctlError
 from esmctl.plan import CREATE, DELETE, HANDOFF, REPLACE, UPDATE, Change, Plan, Step
@@ -242,7 +242,7 @@ class Executor:
         did = [s.describe() for s in done if s.op in ("register-consumer", "create", "delete", "update")]
         did_text = "; ".join(_created(s, run) for s in did)
         text = (f"{did_text}; " if did_text else "") + f"{step.describe()} failed: {error}"
-        text += ". " + _now(change, run, exists)
+        text += ". " + _now(change, run, exists, _fix(change, step, exc))
         return Result(change, False, text, run.new or change.uuid, done, exists, source=run.consumer_arn)
 
 
@@ -258,20 +258,42 @@ def _existing(change: Change, run: _Run, done: list[Step]) -> list[str]:
     return ([run.new] if run.new else []) + olds
 
 
-def _now(change: Change, run: _Run, exists: list[str]) -> str:
-    """What exists now, and what a re-run does about it."""
+def _fix(change: Change, step: Step, exc: BaseException) -> str | None:
+    """What to correct when AWS refused a create or an update for a reason a re-run cannot change
+    (a function or source that does not exist, parameters AWS refuses); None when a re-run may do."""
+    if step.op not in ("create", "update") or not isinstance(exc, (NotFound, InvalidRequest)):
+        return None
+    where = f" at {change.after.where}" if change.after is not None and change.after.where else ""
+    if isinstance(exc, InvalidRequest):
+        return (f"AWS refuses the request as it stands: correct what its message names (in the spec{where}, or "
+                "the function's execution role) before applying again")
+    if step.op == "update":
+        return None  # the mapping went away meanwhile: a re-run plans a create
+    text = exc.message.lower()
+    function = model.short_arn(change.key.function)
+    if "function" in text:
+        return f"function {function} does not exist: create it, or correct FunctionName{where}"
+    source = model.short_arn(change.after.source_arn if change.after is not None else None) or change.key.source
+    if "source" in text or "stream" in text or "queue" in text:
+        return f"the source {source} does not exist: create it, or correct EventSourceArn{where}"
+    return f"function {function} or the source {source} does not exist: create it, or correct the spec{where}"
+
+
+def _now(change: Change, run: _Run, exists: list[str], fix: str | None = None) -> str:
+    """What exists now, and what a re-run does about it (or, with `fix`, what to correct first)."""
     if change.action == DELETE:
         return f"{change.uuid} still exists" if exists else f"{change.uuid} is gone"
     if change.action == UPDATE:
-        return f"{change.uuid} exists; re-run apply to finish the update"
+        return f"{change.uuid} exists, unchanged; {fix}" if fix else \
+            f"{change.uuid} exists; re-run apply to finish the update"
     olds = [m.uuid for m in change.before if m.uuid in exists]
     if not exists:
-        return f"no mapping of {change.title()} exists now: re-run apply to create it"
+        return f"no mapping of {change.title()} exists now: {fix or 're-run apply to create it'}"
     if run.new and olds:
         return f"both {run.new} and {', '.join(olds)} exist now: re-run apply to finish"
     if run.new:
         return f"{run.new} exists now: re-run apply to check it"
-    return f"{', '.join(olds)} is unchanged: nothing was replaced"
+    return f"{', '.join(olds)} is unchanged: nothing was replaced" + (f"; {fix}" if fix else "")
 
 
 def _success(change: Change, run: _Run) -> str:
