@@ -11,10 +11,13 @@ an earlier step, and the UUID of the mapping a change creates (steps with uuid N
 - A failed change says what exists now ("deleted X; creating Y failed; re-run apply to create it").
 - A prune is skipped when another change of the same function failed: nothing is deleted on the
   strength of a change that did not happen.
+- Interrupted (Ctrl-C, see Interrupt), no change or step starts and every wait ends at once; the calls
+  already sent are let return, so each result still says what exists now (done, interrupted, not started).
 """
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -22,9 +25,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from esmctl import model
-from esmctl.aws import Aws, Conflict, InUse, InvalidRequest, NotFound, WaitTimeout
+from esmctl.aws import Aws, Conflict, InUse, InvalidRequest, NotFound, WaitTimeout, Watcher
 from esmctl.consumers import ensure_consumer
-from esmctl.errors import EsmctlError
+from esmctl.errors import EsmctlError, Interrupted
 from esmctl.plan import CREATE, DELETE, HANDOFF, REPLACE, UPDATE, Change, Plan, Step
 
 
@@ -38,6 +41,34 @@ class Result:
     exists: list[str] = field(default_factory=list)  # UUIDs of the change's mappings that exist after it
     skipped: bool = False
     source: str | None = None  # a consumer's ARN, once registered (the plan could not know it)
+    status: str = ""  # done, failed, skipped, interrupted (cut short by Ctrl-C), not-started
+
+    def __post_init__(self) -> None:
+        if not self.status:
+            self.status = "done" if self.ok else "skipped" if self.skipped else "failed"
+
+
+class Interrupt:
+    """Ctrl-C during an apply, as the executor's threads see it. Once set, no change or step starts and
+    every wait ends at once (its sleep raises Interrupted); a call already sent is let return."""
+
+    def __init__(self) -> None:
+        self._event = threading.Event()
+
+    def set(self) -> None:
+        self._event.set()
+
+    def __bool__(self) -> bool:
+        return self._event.is_set()
+
+    def sleep(self, seconds: float) -> None:
+        """time.sleep for the waits, cut short by Ctrl-C."""
+        if self._event.wait(max(0.0, seconds)):
+            raise Interrupted()
+
+    def check(self, *_: Any) -> None:
+        if self._event.is_set():
+            raise Interrupted()
 
 
 class Deadline:
@@ -73,12 +104,15 @@ class _Partial:
 
 class Executor:
     def __init__(self, aws: Aws, *, concurrency: int = 4, wait: bool = True, timeout: float = 600,
-                 on_step: Callable[[Result], None] | None = None) -> None:
+                 on_step: Callable[[Result], None] | None = None, interrupt: Interrupt | None = None) -> None:
         self.aws = aws
         self.concurrency = max(1, concurrency)
         self.wait = wait
         self.deadline = Deadline(timeout)
         self.on_step = on_step or (lambda _r: None)  # after each change: for progress
+        self.interrupt = interrupt if interrupt is not None else Interrupt()
+        # The executor's own watcher, whose waits Ctrl-C ends at once (one poll still serves every thread).
+        self.watcher = Watcher(aws, sleep=self.interrupt.sleep)
 
     def execute(self, plan: Plan) -> list[Result]:
         first = [c for c in plan.changes if c.action != DELETE]
@@ -88,7 +122,7 @@ class Executor:
         for c in plan.changes:
             if c.action != DELETE:
                 continue
-            if c.key.function in failed:
+            if c.key.function in failed and not self.interrupt:
                 r = Result(c, False, "skipped: another change of this function failed, so nothing is pruned",
                            c.uuid, exists=[c.uuid], skipped=True)
                 self.on_step(r)
@@ -111,11 +145,23 @@ class Executor:
         for p in partials:
             for step in p.waits:
                 targets[step.uuid or p.run.new] = step.op == "wait-gone"
-        settled, late = self.aws.watcher.wait_many(targets, deadline=self.deadline.at) if targets else ({}, {})
+        settled: dict[str, dict | None] | None = {}
+        late: dict[str, dict | None] = {}
+        began = False
+        if targets and self.interrupt:
+            settled = None
+        elif targets:
+            began = True
+            try:
+                settled, late = self.watcher.wait_many(targets, deadline=self.deadline.at)
+            except Interrupted:
+                settled = None
         results = []
         for p in partials:
             result = p.result
-            for step in p.waits:
+            if settled is None and p.waits:  # Ctrl-C: these waits never ended
+                result = self._interrupted(p.change, p.run, p.done, p.waits[0], cut_short=began)
+            for step in p.waits if settled is not None else ():
                 uuid = step.uuid or p.run.new
                 if uuid in late:
                     state = "still there" if step.op == "wait-gone" and late[uuid] else \
@@ -131,7 +177,8 @@ class Executor:
                         result = self._failed(p.change, p.run, p.done, step, EsmctlError(f"{uuid} {what}"))
                         break
                 p.done.append(step)
-            self.on_step(result)
+            if result.status != "not-started":
+                self.on_step(result)
             results.append(result)
         return results
 
@@ -145,8 +192,12 @@ class Executor:
         while steps and steps[-1].final:
             waits.insert(0, steps.pop())
         for step in steps:
+            if self.interrupt:
+                return _Partial(change, run, done, [], self._interrupted(change, run, done, step))
             try:
                 self._do(step, change, run)
+            except Interrupted:
+                return _Partial(change, run, done, [], self._interrupted(change, run, done, step, cut_short=True))
             except Exception as exc:  # noqa: BLE001 - one change's failure must not stop the others
                 return _Partial(change, run, done, [], self._failed(change, run, done, step, exc))
             done.append(step)
@@ -157,7 +208,8 @@ class Executor:
     def _do(self, step: Step, change: Change, run: _Run) -> None:
         uuid = step.uuid or run.new
         if step.op == "register-consumer":
-            consumer = ensure_consumer(self.aws, step.params["stream"], step.params["name"], deadline=self.deadline.at)
+            consumer = ensure_consumer(self.aws, step.params["stream"], step.params["name"], deadline=self.deadline.at,
+                                       on_poll=self.interrupt.check)
             run.consumer_arn = consumer["ConsumerARN"]
         elif step.op == "create":
             self._create(step, change, run)
@@ -231,7 +283,7 @@ class Executor:
 
     def _wait(self, uuid: str, *, gone: bool) -> dict | None:
         try:
-            return self.aws.watcher.wait(uuid, gone=gone, deadline=self.deadline.at)
+            return self.watcher.wait(uuid, gone=gone, deadline=self.deadline.at)
         except WaitTimeout as exc:
             raise EsmctlError(f"{exc.message} (--timeout {self.deadline.seconds:g}s is for the whole apply)") from exc
 
@@ -239,11 +291,38 @@ class Executor:
     def _failed(self, change: Change, run: _Run, done: list[Step], step: Step, exc: BaseException) -> Result:
         error = exc.format_message() if isinstance(exc, EsmctlError) else f"{type(exc).__name__}: {exc}"
         exists = _existing(change, run, done)
-        did = [s.describe() for s in done if s.op in ("register-consumer", "create", "delete", "update")]
-        did_text = "; ".join(_created(s, run) for s in did)
+        did_text = _did(done, run)
         text = (f"{did_text}; " if did_text else "") + f"{step.describe()} failed: {error}"
         text += ". " + _now(change, run, exists, _fix(change, step, exc))
         return Result(change, False, text, run.new or change.uuid, done, exists, source=run.consumer_arn)
+
+    def _interrupted(self, change: Change, run: _Run, done: list[Step], step: Step, *,
+                     cut_short: bool = False) -> Result:
+        """A change Ctrl-C stopped before `step` (or, cut_short, during it): what was sent, what exists."""
+        exists = _existing(change, run, done)
+        did_text = _did(done, run)
+        sent = run.new or any(s.op not in _WAITS for s in done) or (cut_short and step.op not in _WAITS)
+        if not sent:
+            text, status = "interrupted before it began: nothing was sent for it", "not-started"
+        else:
+            when = "while" if cut_short else "before"
+            if step.op in _WAITS:
+                what = f"interrupted {when} " + step.describe().replace("wait until", "waiting until", 1)
+            else:
+                what = f"interrupted {'during' if cut_short else 'before'} the step: {step.describe()}"
+            text, status = (f"{did_text}; " if did_text else "") + what, "interrupted"
+        text += ". " + _now(change, run, exists)
+        return Result(change, False, text, run.new or change.uuid, done, exists, source=run.consumer_arn,
+                      status=status)
+
+
+_WAITS = ("wait-settled", "wait-gone")
+
+
+def _did(done: list[Step], run: _Run) -> str:
+    """The calls a change made, as a sentence: `deleted X; created Y`."""
+    did = [s.describe() for s in done if s.op in ("register-consumer", "create", "delete", "update")]
+    return "; ".join(_created(s, run) for s in did)
 
 
 def _created(described: str, run: _Run) -> str:

@@ -424,9 +424,10 @@ def plan_document(plan: Any) -> dict[str, Any]:
     }
 
 
-def apply_document(plan: Any, results: list[Any], *, applied: bool) -> dict[str, Any]:
-    """`apply -o json`: always the same shape, whether anything changed or not."""
-    return {"plan": plan_document(plan), "applied": applied, "results": result_documents(results)}
+def apply_document(plan: Any, results: list[Any], *, applied: bool, interrupted: bool = False) -> dict[str, Any]:
+    """`apply -o json`: always the same shape, whether anything changed or not (or Ctrl-C stopped it)."""
+    return {"plan": plan_document(plan), "applied": applied, "interrupted": interrupted,
+            "results": result_documents(results)}
 
 
 def plan_lines(plan: Any) -> list[tuple[str, str]]:
@@ -495,9 +496,17 @@ def plan(settings: Settings, plan: Any) -> None:
 def result_documents(results: list[Any]) -> list[dict[str, Any]]:
     return [{"action": r.change.action, "function": r.change.key.function,
              "source": r.source or _change_document(r.change)["source"], "uuid": r.uuid, "ok": r.ok,
-             "message": r.message, "exists": r.exists, "stepsDone": [s.describe() for s in r.done],
-             "skipped": r.skipped}
+             "status": r.status, "message": r.message, "exists": r.exists,
+             "stepsDone": [s.describe() for s in r.done], "skipped": r.skipped}
             for r in results]
+
+
+_RESULT_LABELS = {"done": "ok", "interrupted": "INTERRUPTED", "not-started": "NOT STARTED"}
+
+
+def result_label(r: Any) -> str:
+    """`ok`, `FAILED` (a skipped prune too), `INTERRUPTED` or `NOT STARTED`: how a result begins."""
+    return _RESULT_LABELS.get(r.status, "FAILED")
 
 
 # A result names its mapping (a failed create has no UUID yet) and says what happened; the UUID of
@@ -511,7 +520,7 @@ RESULT_COLUMNS: list[Column] = [
 def result_rows(results: list[Any]) -> list[dict[str, Any]]:
     """apply.Results as table rows."""
     return [{"Action": r.change.action, "Mapping": r.change.title(), "UUID": r.uuid or "",
-             "Result": ("ok: " if r.ok else "FAILED: ") + r.message} for r in results]
+             "Result": f"{result_label(r)}: {r.message}"} for r in results]
 
 
 def results(settings: Settings, results: list[Any]) -> None:
