@@ -221,3 +221,32 @@ def test_ctrl_c_while_planning_writes_nothing_and_exits_130(esmctl, world, box, 
             proc.kill()
     assert proc.returncode == 130 and "esmctl: interrupted" in err
     assert box.proxy.writes() == 0 and mappings(box) == []
+
+
+def test_ctrl_c_between_the_delete_and_the_create_of_a_replace(esmctl, world, box, tmp_path):
+    assert esmctl("apply", spec_file(tmp_path, [kinesis(world)])).exit_code == 0
+    [old] = mappings(box)
+    path = spec_file(tmp_path, [kinesis(world, StartingPosition="LATEST")])
+    box.proxy.transitional_views = 2  # Deleting for a while
+    box.proxy.clear_counts()
+    held = box.proxy.pause("GetEventSourceMapping", nth=1, when="after")  # the first look: is it gone?
+    proc = start_apply(path, "--allow-replace", "--yes", "-o", "json")
+    try:
+        assert held.reached.wait(timeout=60)
+        proc.send_signal(signal.SIGINT)
+        time.sleep(0.3)
+        held.release()
+        out, err = proc.communicate(timeout=60)
+    finally:
+        held.release(drop=True)
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130, err
+    [result] = json.loads(out)["results"]
+    assert result["status"] == "interrupted" and result["exists"] == []
+    assert result["stepsDone"] == [f"delete {old['UUID']}"]
+    assert result["message"] == (f"deleted {old['UUID']}; interrupted while waiting until {old['UUID']} is gone. "
+                                 "no mapping of orders-fn <- kinesis:orders exists now: re-run apply to create it")
+    assert box.proxy.calls["CreateEventSourceMapping"] == 0  # nothing started after Ctrl-C
+    [new] = converges(esmctl, box, path, "--allow-replace")
+    assert new["UUID"] != old["UUID"] and new["StartingPosition"] == "LATEST"
