@@ -8,7 +8,9 @@ an earlier step, and the UUID of the mapping a change creates (steps with uuid N
   existing mapping when it is the same one, updating what differs in place.
 - Updates and deletes refused with ResourceInUse wait for the mapping to settle and try again.
 - Every wait shares one deadline: --timeout is for the whole apply.
-- A failed change says what exists now ("deleted X; creating Y failed; re-run apply to create it").
+- A failed change says what exists now ("deleted X; creating Y failed; re-run apply to create it"), or,
+  when a re-run would fail the same way (a function or source that does not exist, parameters AWS
+  refuses), what to correct in the spec.
 - A prune is skipped when another change of the same function failed: nothing is deleted on the
   strength of a change that did not happen.
 - Interrupted (Ctrl-C, see Interrupt), no change or step starts and every wait ends at once; the calls
