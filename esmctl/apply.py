@@ -8,13 +8,18 @@ an earlier step, and the UUID of the mapping a change creates (steps with uuid N
   existing mapping when it is the same one, updating what differs in place.
 - Updates and deletes refused with ResourceInUse wait for the mapping to settle and try again.
 - Every wait shares one deadline: --timeout is for the whole apply.
-- A failed change says what exists now ("deleted X; creating Y failed; re-run apply to create it").
+- A failed change says what exists now ("deleted X; creating Y failed; re-run apply to create it"), or,
+  when a re-run would fail the same way (a function or source that does not exist, parameters AWS
+  refuses), what to correct in the spec.
 - A prune is skipped when another change of the same function failed: nothing is deleted on the
   strength of a change that did not happen.
+- Interrupted (Ctrl-C, see Interrupt), no change or step starts and every wait ends at once; the calls
+  already sent are let return, so each result still says what exists now (done, interrupted, not started).
 """
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -22,9 +27,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from esmctl import model
-from esmctl.aws import Aws, Conflict, InUse, NotFound, WaitTimeout
+from esmctl.aws import Aws, Conflict, InUse, InvalidRequest, NotFound, WaitTimeout, Watcher
 from esmctl.consumers import ensure_consumer
-from esmctl.errors import EsmctlError
+from esmctl.errors import EsmctlError, Interrupted
 from esmctl.plan import CREATE, DELETE, HANDOFF, MOVE, REPLACE, UPDATE, Change, Plan, Step
 
 
@@ -38,6 +43,34 @@ class Result:
     exists: list[str] = field(default_factory=list)  # UUIDs of the change's mappings that exist after it
     skipped: bool = False
     source: str | None = None  # a consumer's ARN, once registered (the plan could not know it)
+    status: str = ""  # done, failed, skipped, interrupted (cut short by Ctrl-C), not-started
+
+    def __post_init__(self) -> None:
+        if not self.status:
+            self.status = "done" if self.ok else "skipped" if self.skipped else "failed"
+
+
+class Interrupt:
+    """Ctrl-C during an apply, as the executor's threads see it. Once set, no change or step starts and
+    every wait ends at once (its sleep raises Interrupted); a call already sent is let return."""
+
+    def __init__(self) -> None:
+        self._event = threading.Event()
+
+    def set(self) -> None:
+        self._event.set()
+
+    def __bool__(self) -> bool:
+        return self._event.is_set()
+
+    def sleep(self, seconds: float) -> None:
+        """time.sleep for the waits, cut short by Ctrl-C."""
+        if self._event.wait(max(0.0, seconds)):
+            raise Interrupted()
+
+    def check(self, *_: Any) -> None:
+        if self._event.is_set():
+            raise Interrupted()
 
 
 class Deadline:
@@ -73,12 +106,15 @@ class _Partial:
 
 class Executor:
     def __init__(self, aws: Aws, *, concurrency: int = 4, wait: bool = True, timeout: float = 600,
-                 on_step: Callable[[Result], None] | None = None) -> None:
+                 on_step: Callable[[Result], None] | None = None, interrupt: Interrupt | None = None) -> None:
         self.aws = aws
         self.concurrency = max(1, concurrency)
         self.wait = wait
         self.deadline = Deadline(timeout)
         self.on_step = on_step or (lambda _r: None)  # after each change: for progress
+        self.interrupt = interrupt if interrupt is not None else Interrupt()
+        # The executor's own watcher, whose waits Ctrl-C ends at once (one poll still serves every thread).
+        self.watcher = Watcher(aws, sleep=self.interrupt.sleep)
 
     def execute(self, plan: Plan) -> list[Result]:
         first = [c for c in plan.changes if c.action != DELETE]
@@ -88,7 +124,7 @@ class Executor:
         for c in plan.changes:
             if c.action != DELETE:
                 continue
-            if c.key.function in failed:
+            if c.key.function in failed and not self.interrupt:
                 r = Result(c, False, "skipped: another change of this function failed, so nothing is pruned",
                            c.uuid, exists=[c.uuid], skipped=True)
                 self.on_step(r)
@@ -111,11 +147,23 @@ class Executor:
         for p in partials:
             for step in p.waits:
                 targets[step.uuid or p.run.new] = step.op == "wait-gone"
-        settled, late = self.aws.watcher.wait_many(targets, deadline=self.deadline.at) if targets else ({}, {})
+        settled: dict[str, dict | None] | None = {}
+        late: dict[str, dict | None] = {}
+        began = False
+        if targets and self.interrupt:
+            settled = None
+        elif targets:
+            began = True
+            try:
+                settled, late = self.watcher.wait_many(targets, deadline=self.deadline.at)
+            except Interrupted:
+                settled = None
         results = []
         for p in partials:
             result = p.result
-            for step in p.waits:
+            if settled is None and p.waits:  # Ctrl-C: these waits never ended
+                result = self._interrupted(p.change, p.run, p.done, p.waits[0], cut_short=began)
+            for step in p.waits if settled is not None else ():
                 uuid = step.uuid or p.run.new
                 if uuid in late:
                     state = "still there" if step.op == "wait-gone" and late[uuid] else \
@@ -131,7 +179,8 @@ class Executor:
                         result = self._failed(p.change, p.run, p.done, step, EsmctlError(f"{uuid} {what}"))
                         break
                 p.done.append(step)
-            self.on_step(result)
+            if result.status != "not-started":
+                self.on_step(result)
             results.append(result)
         return results
 
@@ -145,8 +194,12 @@ class Executor:
         while steps and steps[-1].final:
             waits.insert(0, steps.pop())
         for step in steps:
+            if self.interrupt:
+                return _Partial(change, run, done, [], self._interrupted(change, run, done, step))
             try:
                 self._do(step, change, run)
+            except Interrupted:
+                return _Partial(change, run, done, [], self._interrupted(change, run, done, step, cut_short=True))
             except Exception as exc:  # noqa: BLE001 - one change's failure must not stop the others
                 return _Partial(change, run, done, [], self._failed(change, run, done, step, exc))
             done.append(step)
@@ -157,7 +210,8 @@ class Executor:
     def _do(self, step: Step, change: Change, run: _Run) -> None:
         uuid = step.uuid or run.new
         if step.op == "register-consumer":
-            consumer = ensure_consumer(self.aws, step.params["stream"], step.params["name"], deadline=self.deadline.at)
+            consumer = ensure_consumer(self.aws, step.params["stream"], step.params["name"], deadline=self.deadline.at,
+                                       on_poll=self.interrupt.check)
             run.consumer_arn = consumer["ConsumerARN"]
         elif step.op == "create":
             self._create(step, change, run)
@@ -259,7 +313,7 @@ class Executor:
 
     def _wait(self, uuid: str, *, gone: bool) -> dict | None:
         try:
-            return self.aws.watcher.wait(uuid, gone=gone, deadline=self.deadline.at)
+            return self.watcher.wait(uuid, gone=gone, deadline=self.deadline.at)
         except WaitTimeout as exc:
             raise EsmctlError(f"{exc.message} (--timeout {self.deadline.seconds:g}s is for the whole apply)") from exc
 
@@ -267,11 +321,38 @@ class Executor:
     def _failed(self, change: Change, run: _Run, done: list[Step], step: Step, exc: BaseException) -> Result:
         error = exc.format_message() if isinstance(exc, EsmctlError) else f"{type(exc).__name__}: {exc}"
         exists = _existing(change, run, done)
-        did = [s.describe() for s in done if s.op in ("register-consumer", "create", "delete", "update")]
-        did_text = "; ".join(_created(s, run) for s in did)
+        did_text = _did(done, run)
         text = (f"{did_text}; " if did_text else "") + f"{step.describe()} failed: {error}"
-        text += ". " + _now(change, run, exists)
+        text += ". " + _now(change, run, exists, _fix(change, step, exc))
         return Result(change, False, text, run.new or change.uuid, done, exists, source=run.consumer_arn)
+
+    def _interrupted(self, change: Change, run: _Run, done: list[Step], step: Step, *,
+                     cut_short: bool = False) -> Result:
+        """A change Ctrl-C stopped before `step` (or, cut_short, during it): what was sent, what exists."""
+        exists = _existing(change, run, done)
+        did_text = _did(done, run)
+        sent = run.new or any(s.op not in _WAITS for s in done) or (cut_short and step.op not in _WAITS)
+        if not sent:
+            text, status = "interrupted before it began: nothing was sent for it", "not-started"
+        else:
+            when = "while" if cut_short else "before"
+            if step.op in _WAITS:
+                what = f"interrupted {when} " + step.describe().replace("wait until", "waiting until", 1)
+            else:
+                what = f"interrupted {'during' if cut_short else 'before'} the step: {step.describe()}"
+            text, status = (f"{did_text}; " if did_text else "") + what, "interrupted"
+        text += ". " + _now(change, run, exists)
+        return Result(change, False, text, run.new or change.uuid, done, exists, source=run.consumer_arn,
+                      status=status)
+
+
+_WAITS = ("wait-settled", "wait-gone")
+
+
+def _did(done: list[Step], run: _Run) -> str:
+    """The calls a change made, as a sentence: `deleted X; created Y`."""
+    did = [s.describe() for s in done if s.op in ("register-consumer", "create", "delete", "update")]
+    return "; ".join(_created(s, run) for s in did)
 
 
 def _created(described: str, run: _Run) -> str:
@@ -286,20 +367,42 @@ def _existing(change: Change, run: _Run, done: list[Step]) -> list[str]:
     return ([run.new] if run.new else []) + olds
 
 
-def _now(change: Change, run: _Run, exists: list[str]) -> str:
-    """What exists now, and what a re-run does about it."""
+def _fix(change: Change, step: Step, exc: BaseException) -> str | None:
+    """What to correct when AWS refused a create or an update for a reason a re-run cannot change
+    (a function or source that does not exist, parameters AWS refuses); None when a re-run may do."""
+    if step.op not in ("create", "update") or not isinstance(exc, (NotFound, InvalidRequest)):
+        return None
+    where = f" at {change.after.where}" if change.after is not None and change.after.where else ""
+    if isinstance(exc, InvalidRequest):
+        return (f"AWS refuses the request as it stands: correct what its message names (in the spec{where}, or "
+                "the function's execution role) before applying again")
+    if step.op == "update":
+        return None  # the mapping went away meanwhile: a re-run plans a create
+    text = exc.message.lower()
+    function = model.short_arn(change.key.function)
+    if "function" in text:
+        return f"function {function} does not exist: create it, or correct FunctionName{where}"
+    source = model.short_arn(change.after.source_arn if change.after is not None else None) or change.key.source
+    if "source" in text or "stream" in text or "queue" in text:
+        return f"the source {source} does not exist: create it, or correct EventSourceArn{where}"
+    return f"function {function} or the source {source} does not exist: create it, or correct the spec{where}"
+
+
+def _now(change: Change, run: _Run, exists: list[str], fix: str | None = None) -> str:
+    """What exists now, and what a re-run does about it (or, with `fix`, what to correct first)."""
     if change.action == DELETE:
         return f"{change.uuid} still exists" if exists else f"{change.uuid} is gone"
     if change.action in (UPDATE, MOVE):
-        return f"{change.uuid} exists; re-run apply to finish the {change.action}"
+        return f"{change.uuid} exists, unchanged; {fix}" if fix else \
+            f"{change.uuid} exists; re-run apply to finish the {change.action}"
     olds = [m.uuid for m in change.before if m.uuid in exists]
     if not exists:
-        return f"no mapping of {change.title()} exists now: re-run apply to create it"
+        return f"no mapping of {change.title()} exists now: {fix or 're-run apply to create it'}"
     if run.new and olds:
         return f"both {run.new} and {', '.join(olds)} exist now: re-run apply to finish"
     if run.new:
         return f"{run.new} exists now: re-run apply to check it"
-    return f"{', '.join(olds)} is unchanged: nothing was replaced"
+    return f"{', '.join(olds)} is unchanged: nothing was replaced" + (f"; {fix}" if fix else "")
 
 
 def _success(change: Change, run: _Run) -> str:

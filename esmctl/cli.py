@@ -1,7 +1,8 @@
 """The root command: global options, the command groups, and the one place outcomes become exit codes.
 
 Commands return an Outcome (or nothing, for ok) and raise esmctl's errors; `EsmctlGroup.main`
-alone turns them into the exit code: 0 ok, 1 error, 2 changes found, 3 unhealthy, 252 usage.
+alone turns them into the exit code: 0 ok, 1 error, 2 changes found, 3 unhealthy, 130 interrupted
+(Ctrl-C), 252 usage.
 Every failure leaves through `EsmctlGroup.invoke` as one plain line, with the traceback only under
 --verbose. botocore and rich are imported by commands when they run, never here, and a command's
 module only when that command runs, so `esmctl --help` stays fast.
@@ -17,7 +18,7 @@ import click
 
 from esmctl import __version__
 from esmctl.context import OUTPUT_FORMATS, Settings, check_endpoint_url, check_query_output, compile_query
-from esmctl.errors import EXIT_ERROR, EXIT_USAGE, EsmctlError
+from esmctl.errors import EXIT_ERROR, EXIT_USAGE, EsmctlError, Interrupted
 
 
 def _explain(exc: BaseException) -> str:
@@ -114,7 +115,7 @@ class EsmctlGroup(click.Group):
                 traceback.print_exc()
             raise
         except KeyboardInterrupt:
-            raise EsmctlError("interrupted") from None
+            raise Interrupted() from None
         except Exception as exc:  # the last line of defence: one line, never a dump
             if settings.verbose:
                 traceback.print_exc()
@@ -154,7 +155,7 @@ def cli(ctx: click.Context, profile: str | None, region: str | None, endpoint_ur
     Editors, shells: esmctl schema, esmctl completion bash|zsh|fish
 
     Exit codes: 0 ok, 1 error, 2 changes found (diff, plan --detailed-exitcode), 3 unhealthy,
-    252 usage error.
+    130 interrupted (Ctrl-C), 252 usage error.
     """
     settings = ctx.ensure_object(Settings)
     settings.profile, settings.region, settings.endpoint_url = profile, region, endpoint_url

@@ -10,6 +10,7 @@ EXIT_OK = 0
 EXIT_ERROR = 1  # including a partly failed apply
 EXIT_CHANGES = 2  # changes found by `diff` / `plan --detailed-exitcode`, and nothing else
 EXIT_UNHEALTHY = 3  # `status`, `doctor`
+EXIT_INTERRUPTED = 130  # Ctrl-C: 128 + SIGINT, what a shell reports for a process Ctrl-C ended
 EXIT_USAGE = 252  # a usage error (as the AWS CLI v2): a CI drift gate must tell a typo from drift
 
 
@@ -46,3 +47,14 @@ class SpecError(EsmctlError):
             click.echo(line, err=True)
         n = len(self.problems)
         click.echo(f"esmctl: error: {n} problem{'s' if n != 1 else ''} found in the spec", err=True)
+
+
+class Interrupted(EsmctlError):
+    """Ctrl-C, after what was under way stopped cleanly: `esmctl: interrupted...`, exit 130. Inside an
+    apply, also how a wait ends when Ctrl-C comes (see apply.Interrupt)."""
+
+    def __init__(self, message: str = "interrupted") -> None:
+        super().__init__(message, EXIT_INTERRUPTED)
+
+    def show(self, file=None) -> None:  # noqa: ANN001 - click's signature
+        click.echo(f"esmctl: {self.format_message()}", err=True)

@@ -458,7 +458,7 @@ def _change_document(c: Any) -> dict[str, Any]:
     source = (after.source_arn if after else None) or (c.before[0].source_arn if c.before else None)
     entry: dict[str, Any] = {
         "action": c.action, "function": c.key.function, "source": source or c.key.source, "uuid": c.uuid,
-        "fields": {f.name: {"before": jsonable(f.before), "after": jsonable(f.after)} for f in c.fields},
+        "fields": {f.name: {"before": jsonable(f.before), "after": jsonable(f.after)} for f in shown_fields(c)},
     }
     if c.key.part:
         entry["topic" if (after or c.before[0]).kind in ("msk", "kafka") else "queue"] = c.key.part
@@ -477,6 +477,19 @@ def _change_document(c: Any) -> dict[str, Any]:
     return entry
 
 
+def shown_fields(c: Any) -> list[Any]:
+    """A change's fields as a plan shows them. A create sends the spec's Tags with the mapping, so they
+    are shown as `Tags.KEY` entries, the way an update shows its tag changes."""
+    fields = list(c.fields)
+    if c.action == "create" and c.after is not None and c.after.tags:
+        from esmctl.model import FieldChange
+
+        named = {f.name for f in fields}
+        fields += [FieldChange(f"Tags.{k}", None, v) for k, v in sorted(c.after.tags.items())
+                   if f"Tags.{k}" not in named]
+    return fields
+
+
 def plan_document(plan: Any) -> dict[str, Any]:
     """The machine-readable plan (`-o json|yaml`); its shape is documented in docs/plan-format.md."""
     from esmctl.plan import ACTIONS
@@ -491,9 +504,10 @@ def plan_document(plan: Any) -> dict[str, Any]:
     }
 
 
-def apply_document(plan: Any, results: list[Any], *, applied: bool) -> dict[str, Any]:
-    """`apply -o json`: always the same shape, whether anything changed or not."""
-    return {"plan": plan_document(plan), "applied": applied, "results": result_documents(results)}
+def apply_document(plan: Any, results: list[Any], *, applied: bool, interrupted: bool = False) -> dict[str, Any]:
+    """`apply -o json`: always the same shape, whether anything changed or not (or Ctrl-C stopped it)."""
+    return {"plan": plan_document(plan), "applied": applied, "interrupted": interrupted,
+            "results": result_documents(results)}
 
 
 def plan_lines(plan: Any) -> list[tuple[str, str]]:
@@ -509,7 +523,7 @@ def plan_lines(plan: Any) -> list[tuple[str, str]]:
         out.append((_PLAN_STYLE[c.action], head))
         if c.reason:
             out.append(("dim", f"    # {c.reason}"))
-        for f in c.fields:
+        for f in shown_fields(c):
             if c.action == "create":
                 out.append(("", f"      {f.name}: {_value(f.after)}"))
             elif f.after is None and f.name == "EventSourceArn":
@@ -564,9 +578,17 @@ def plan(settings: Settings, plan: Any) -> None:
 def result_documents(results: list[Any]) -> list[dict[str, Any]]:
     return [{"action": r.change.action, "function": r.change.key.function,
              "source": r.source or _change_document(r.change)["source"], "uuid": r.uuid, "ok": r.ok,
-             "message": r.message, "exists": r.exists, "stepsDone": [s.describe() for s in r.done],
-             "skipped": r.skipped}
+             "status": r.status, "message": r.message, "exists": r.exists,
+             "stepsDone": [s.describe() for s in r.done], "skipped": r.skipped}
             for r in results]
+
+
+_RESULT_LABELS = {"done": "ok", "interrupted": "INTERRUPTED", "not-started": "NOT STARTED"}
+
+
+def result_label(r: Any) -> str:
+    """`ok`, `FAILED` (a skipped prune too), `INTERRUPTED` or `NOT STARTED`: how a result begins."""
+    return _RESULT_LABELS.get(r.status, "FAILED")
 
 
 # A result names its mapping (a failed create has no UUID yet) and says what happened; the UUID of
@@ -580,7 +602,7 @@ RESULT_COLUMNS: list[Column] = [
 def result_rows(results: list[Any]) -> list[dict[str, Any]]:
     """apply.Results as table rows."""
     return [{"Action": r.change.action, "Mapping": r.change.title(), "UUID": r.uuid or "",
-             "Result": ("ok: " if r.ok else "FAILED: ") + r.message} for r in results]
+             "Result": f"{result_label(r)}: {r.message}"} for r in results]
 
 
 def results(settings: Settings, results: list[Any]) -> None:

@@ -344,3 +344,55 @@ def test_aws_loads_models_without_listing_every_service(monkeypatch, tmp_path):
         assert "Unknown service: 'nope'" in exc.message and "lambda" in exc.message
     else:
         raise AssertionError("a client of an unknown service")
+
+
+def test_a_create_shows_the_tags_it_sets_in_text_and_json(esmctl, world, box, tmp_path):
+    path = spec_file(tmp_path, [kinesis(world, BatchSize=300, Tags={"team": "orders", "tier": "1"})])
+    text = esmctl("plan", path).stdout
+    assert '      Tags.team: "orders"' in text and '      Tags.tier: "1"' in text
+    assert text.index("BatchSize") < text.index("Tags.team") < text.index("Tags.tier")
+    assert 'Tags.team: "orders"' in esmctl("plan", path, "-o", "markdown").stdout
+    [change] = json.loads(esmctl("plan", path, "-o", "json").stdout)["changes"]
+    assert change["fields"]["Tags.team"] == {"before": None, "after": "orders"}
+    assert change["fields"]["Tags.tier"] == {"before": None, "after": "1"}
+    assert change["fields"]["BatchSize"] == {"before": None, "after": 300}
+    assert esmctl("apply", path).exit_code == 0
+    [m] = live(box)
+    assert client(box, "lambda").list_tags(Resource=m["EventSourceMappingArn"])["Tags"] == {
+        "team": "orders", "tier": "1"}
+    assert esmctl("diff", path).exit_code == 0
+
+
+def test_a_create_without_tags_shows_none(esmctl, world, box, tmp_path):
+    path = spec_file(tmp_path, [kinesis(world)])
+    assert "Tags" not in esmctl("plan", path).stdout
+    [change] = json.loads(esmctl("plan", path, "-o", "json").stdout)["changes"]
+    assert not [name for name in change["fields"] if name.startswith("Tags")]
+
+
+def test_a_create_for_a_function_that_does_not_exist_says_what_to_fix(esmctl, world, box, tmp_path):
+    path = spec_file(tmp_path, [kinesis(world), kinesis(world, fn="no-such-fn", stream="clicks")])
+    assert esmctl("validate", path).exit_code == 0  # offline: only AWS knows the function is missing
+    r = esmctl("apply", path)
+    assert r.exit_code == 1 and "1 of 2 change(s) failed" in r.stderr
+    [line] = [x for x in r.stderr.splitlines() if x.startswith("FAILED")]
+    assert "re-run apply" not in line and "re-run" not in r.stdout + r.stderr
+    assert "function no-such-fn does not exist: create it, or correct FunctionName at" in line
+    assert f"{path}:6:3" in line  # where the spec names it
+    results = json.loads(esmctl("apply", path, "-o", "json").stdout)["results"]
+    [failed] = [x for x in results if not x["ok"]]
+    assert failed["exists"] == [] and "function no-such-fn does not exist" in failed["message"]
+    assert "re-run apply" not in failed["message"]
+
+
+def test_a_create_aws_refuses_says_what_to_correct_not_to_re_run(esmctl, world, box, tmp_path):
+    box.proxy.fail_next["CreateEventSourceMapping"] = (
+        400, "InvalidParameterValueException",
+        "The provided execution role does not have permissions to call GetRecords on Kinesis")
+    path = spec_file(tmp_path, [kinesis(world)])
+    r = esmctl("apply", path)
+    assert r.exit_code == 1
+    assert "re-run apply" not in r.stdout + r.stderr
+    assert "AWS refuses the request as it stands: correct what its message names (in the spec at " in r.stderr
+    assert "does not have permissions to call GetRecords" in r.stderr
+    assert live(box) == []

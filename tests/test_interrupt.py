@@ -1,15 +1,24 @@
-"""kill -9 at every step boundary of a replace, a hand-off and a prune, then run apply again.
+"""kill -9 at every step boundary of a replace, a hand-off and a prune, then run apply again; and Ctrl-C.
 
 The real `esmctl apply` runs as a subprocess against the AWS-like layer, which holds a chosen call
 (before AWS carries it out, or after, losing the reply). The process is killed right there; the next
 `apply` must converge to exactly the spec — no duplicate, no missing mapping — and `diff` exit 0.
+
+Ctrl-C (SIGINT) is the polite version: esmctl starts nothing more, lets the calls in flight return,
+ends its waits at once, says what exists (text, or the `-o json` document) and exits 130.
 """
 
 from __future__ import annotations
 
+import json
+import os
+import signal
+import subprocess
+import time
+
 import pytest
 
-from tests.helpers import client, converges, kill_at, kinesis, mappings, put_age, spec_file
+from tests.helpers import ESMCTL, client, converges, kill_at, kinesis, mappings, put_age, spec_file
 
 REPLACE_STEPS = [("DeleteEventSourceMapping", 1, "before"), ("DeleteEventSourceMapping", 1, "after"),
                  ("GetEventSourceMapping", 1, "after"), ("CreateEventSourceMapping", 1, "before"),
@@ -56,3 +65,157 @@ def test_prune_killed_half_way_converges(esmctl, world, box, tmp_path):
     kill_at(box, [path, "--prune", "--concurrency", "1"], "DeleteEventSourceMapping", 1, "after")
     left = converges(esmctl, box, path, "--prune")
     assert sorted(m["EventSourceArn"] for m in left) == sorted([world["clicks"], world["jobs"]])
+
+
+# -- Ctrl-C ----------------------------------------------------------------------------------------
+def streams(box, count: int) -> list[str]:
+    kinesis = client(box, "kinesis")
+    arns = []
+    for i in range(count):
+        kinesis.create_stream(StreamName=f"ctrl-c-{i}", ShardCount=1)
+        arns.append(kinesis.describe_stream_summary(StreamName=f"ctrl-c-{i}")["StreamDescriptionSummary"]["StreamARN"])
+    return arns
+
+
+def many(tmp_path, arns: list[str]) -> str:
+    return spec_file(tmp_path, [{"FunctionName": "orders-fn", "EventSourceArn": a, "StartingPosition": "LATEST"}
+                                for a in arns])
+
+
+def start_apply(*args: str) -> subprocess.Popen:
+    return subprocess.Popen([ESMCTL, "apply", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=os.environ)
+
+
+def wait_for(condition, timeout: float = 30) -> None:
+    end = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < end, "timed out"
+        time.sleep(0.02)
+
+
+def test_ctrl_c_mid_apply_finishes_the_calls_in_flight_and_says_what_exists(esmctl, world, box, tmp_path):
+    path = many(tmp_path, streams(box, 16))
+    box.proxy.latency = 0.2  # several creates in flight at once, and more to come
+    held = box.proxy.pause("CreateEventSourceMapping", nth=3, when="after")  # carried out, its reply held
+    proc = start_apply(path, "-o", "json")
+    try:
+        assert held.reached.wait(timeout=60)
+        proc.send_signal(signal.SIGINT)
+        time.sleep(0.5)
+        assert proc.poll() is None  # still waiting for the held call: it is not abandoned
+        held.release()
+        out, err = proc.communicate(timeout=60)
+    finally:
+        held.release(drop=True)
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130, err
+    assert "interrupted: finishing the calls in flight" in err
+    doc = json.loads(out)
+    assert doc["applied"] is True and doc["interrupted"] is True
+    results = doc["results"]
+    assert len(results) == 16 and {r["status"] for r in results} <= {"done", "interrupted", "not-started"}
+    not_started = [r for r in results if r["status"] == "not-started"]
+    assert not_started, "Ctrl-C stopped nothing"
+    assert all(r["exists"] == [] and r["stepsDone"] == [] and not r["ok"] for r in not_started)
+    reported = {u for r in results for u in r["exists"]}
+    box.proxy.latency = 0.0
+    assert reported == {m["UUID"] for m in mappings(box)}  # every mapping that exists, and only those
+    assert box.proxy.calls["CreateEventSourceMapping"] == len(reported)  # the held create among them
+    assert f"{len(results) - len(not_started)} interrupted, {len(not_started)} not started" in err
+    assert len(converges(esmctl, box, path)) == 16
+
+
+def test_ctrl_c_while_waiting_for_mappings_to_settle_stops_at_once(esmctl, world, box, tmp_path):
+    path = many(tmp_path, streams(box, 3))
+    box.proxy.transitional_views = 10**6  # Creating for as long as anyone looks
+    proc = start_apply(path, "--no-color")
+    try:
+        wait_for(lambda: box.proxy.calls["ListEventSourceMappings"] >= 3)  # the plan's listing, then polls
+        started = time.monotonic()
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=60)
+        took = time.monotonic() - started
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130, err
+    assert took < 5, f"{took:.1f}s: the wait did not stop at once (--timeout is 600 s)"
+    assert "interrupted: finishing the calls in flight (Ctrl-C again to abort at once)" in err
+    rows = [line for line in out.splitlines() if line.startswith("create ")]
+    assert len(rows) == 3
+    assert all("INTERRUPTED: created " in r and "interrupted while waiting until the new mapping is settled" in r
+               and "exists now" in r for r in rows)
+    assert {m["UUID"] for m in mappings(box)} == {r.split()[4] for r in rows}  # the UUID column
+    assert "esmctl: interrupted: 0 of 3 change(s) done, 3 interrupted; re-run apply to finish" in err
+    assert len(converges(esmctl, box, path)) == 3
+
+
+def test_a_second_ctrl_c_aborts_at_once(esmctl, world, box, tmp_path):
+    path = many(tmp_path, streams(box, 4))
+    held = box.proxy.pause("CreateEventSourceMapping", nth=2, when="before")
+    proc = start_apply(path)
+    try:
+        assert held.reached.wait(timeout=60)
+        proc.send_signal(signal.SIGINT)
+        time.sleep(0.5)
+        assert proc.poll() is None  # the first waits for the held call
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=10)  # the second does not
+    finally:
+        held.release(drop=True)
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130
+    assert "Ctrl-C again to abort at once" in err
+    assert "aborted: the calls in flight were abandoned; `esmctl plan` shows what exists now" in err
+    assert "Plan: 4 to create" in out  # what was printed before is not lost
+    assert len(converges(esmctl, box, path)) == 4
+
+
+def test_ctrl_c_while_planning_writes_nothing_and_exits_130(esmctl, world, box, tmp_path):
+    path = many(tmp_path, streams(box, 2))
+    held = box.proxy.pause("ListEventSourceMappings", nth=1, when="before")
+    proc = start_apply(path, "--yes")
+    try:
+        assert held.reached.wait(timeout=60)
+        proc.send_signal(signal.SIGINT)
+        time.sleep(0.3)
+        held.release()
+        out, err = proc.communicate(timeout=60)
+    finally:
+        held.release(drop=True)
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130 and "esmctl: interrupted" in err
+    assert box.proxy.writes() == 0 and mappings(box) == []
+
+
+def test_ctrl_c_between_the_delete_and_the_create_of_a_replace(esmctl, world, box, tmp_path):
+    assert esmctl("apply", spec_file(tmp_path, [kinesis(world)])).exit_code == 0
+    [old] = mappings(box)
+    path = spec_file(tmp_path, [kinesis(world, StartingPosition="LATEST")])
+    box.proxy.transitional_views = 2  # Deleting for a while
+    box.proxy.clear_counts()
+    held = box.proxy.pause("GetEventSourceMapping", nth=1, when="after")  # the first look: is it gone?
+    proc = start_apply(path, "--allow-replace", "--yes", "-o", "json")
+    try:
+        assert held.reached.wait(timeout=60)
+        proc.send_signal(signal.SIGINT)
+        time.sleep(0.3)
+        held.release()
+        out, err = proc.communicate(timeout=60)
+    finally:
+        held.release(drop=True)
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130, err
+    [result] = json.loads(out)["results"]
+    assert result["status"] == "interrupted" and result["exists"] == []
+    assert result["stepsDone"] == [f"delete {old['UUID']}"]
+    assert result["message"] == (f"deleted {old['UUID']}; interrupted while waiting until {old['UUID']} is gone. "
+                                 "no mapping of orders-fn <- kinesis:orders exists now: re-run apply to create it")
+    assert box.proxy.calls["CreateEventSourceMapping"] == 0  # nothing started after Ctrl-C
+    [new] = converges(esmctl, box, path, "--allow-replace")
+    assert new["UUID"] != old["UUID"] and new["StartingPosition"] == "LATEST"

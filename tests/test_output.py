@@ -25,7 +25,7 @@ def test_every_command_prints_one_json_document(esmctl, world, box, tmp_path):
         doc = one_document(esmctl(*command, "-o", "json"))
         assert doc  # plan/diff: the plan; apply: {"plan", "applied", "results"}
     unchanged = one_document(esmctl("apply", path, "-o", "json"))
-    assert unchanged == {"plan": unchanged["plan"], "applied": False, "results": []}
+    assert unchanged == {"plan": unchanged["plan"], "applied": False, "interrupted": False, "results": []}
     assert unchanged["plan"]["summary"]["in_sync"] == 1
     [m] = one_document(esmctl("list", "-o", "json"))["EventSourceMappings"]
     uuid = m["UUID"]

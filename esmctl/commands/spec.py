@@ -7,13 +7,17 @@ printing is `render`. They return an Outcome; `cli` turns it into the exit code.
 from __future__ import annotations
 
 import math
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import click
 
 from esmctl.commands.tools import complete_function
 from esmctl.context import Settings, common_options, confirm, pass_settings
-from esmctl.errors import EXIT_ERROR, EsmctlError, Outcome
+from esmctl.errors import EXIT_ERROR, EXIT_INTERRUPTED, EsmctlError, Interrupted, Outcome
 
 var_option = click.option("--var", "variables", multiple=True, metavar="NAME=VALUE",
                           help="Value for a ${NAME} placeholder; repeatable (then the environment).")
@@ -132,6 +136,60 @@ def diff_cmd(settings: Settings, files: tuple[str, ...], prune: bool, variables:
     return Outcome.OK if planned.empty else Outcome.CHANGES
 
 
+def _say(text: str) -> None:
+    """A line on stderr from a signal handler: through sys.stderr (a progress bar at a terminal has it
+    print above the bar), or straight to the file when Ctrl-C came in the middle of another write."""
+    try:
+        sys.stderr.write(text + "\n")
+        sys.stderr.flush()
+    except (RuntimeError, OSError, ValueError):
+        os.write(2, (text + "\n").encode())
+
+
+@contextmanager
+def _ctrl_c(settings: Settings, interrupt: Any) -> Iterator[None]:
+    """While an apply writes: the first Ctrl-C stops new changes and steps and lets the calls in flight
+    return, so that the results can say what exists; the second ends esmctl at once."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():  # only the main thread gets signals
+        yield
+        return
+    from esmctl import render
+
+    def on_sigint(_signum: int, _frame: Any) -> None:
+        if not interrupt:
+            interrupt.set()
+            _say("esmctl: interrupted: finishing the calls in flight (Ctrl-C again to abort at once)")
+            return
+        _say("esmctl: aborted: the calls in flight were abandoned; `esmctl plan` shows what exists now")
+        try:
+            sys.stdout.flush()
+        except (RuntimeError, OSError, ValueError):
+            pass
+        if render.animated(settings):
+            os.write(2, b"\x1b[?25h")  # the progress bar hid the cursor
+        os._exit(EXIT_INTERRUPTED)
+
+    previous = signal.signal(signal.SIGINT, on_sigint)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _interrupted(results: list[Any]) -> str:
+    """`interrupted: 3 of 10 change(s) done, 2 interrupted, 5 not started; re-run apply to finish`."""
+    from collections import Counter
+
+    count = Counter(r.status for r in results)
+    parts = [f"{count['done']} of {len(results)} change(s) done"]
+    parts += [f"{count[s]} {s.replace('-', ' ')}" for s in ("interrupted", "not-started", "failed", "skipped")
+              if count[s]]
+    return f"interrupted: {', '.join(parts)}; re-run apply to finish"
+
+
 @click.command("apply")
 @files_argument
 @click.option("--prune", is_flag=True, help="Also delete live mappings of the spec's functions that the spec "
@@ -155,6 +213,7 @@ def apply_cmd(settings: Settings, files: tuple[str, ...], prune: bool, variables
               handoff_margin: float) -> None:
     """Make the live mappings match the spec. Plans everything before the first write."""
     from esmctl import reconcile, render
+    from esmctl.apply import Interrupt
 
     planned = reconciliation(settings, files, variables, prune=prune, margin=handoff_margin).plan
     machine = settings.output in ("json", "yaml")
@@ -179,16 +238,20 @@ def apply_cmd(settings: Settings, files: tuple[str, ...], prune: bool, variables
             render.dump(settings, render.apply_document(planned, [], applied=False))
         raise
 
-    with render.progress(settings, f"applying {len(planned.changes)} change(s)", len(planned.changes)) as advance:
+    interrupt = Interrupt()
+    with _ctrl_c(settings, interrupt), \
+            render.progress(settings, f"applying {len(planned.changes)} change(s)", len(planned.changes)) as advance:
         def step(r: Any) -> None:
-            advance(f"{'ok' if r.ok else 'FAILED'}: {r.change.action} {r.change.title()}: {r.message}")
+            advance(f"{render.result_label(r)}: {r.change.action} {r.change.title()}: {r.message}")
 
         results = reconcile.apply(settings.aws, planned, concurrency=concurrency, wait=not no_wait,
-                                  timeout=timeout, on_step=step)
+                                  timeout=timeout, on_step=step, interrupt=interrupt)
     if machine:
-        render.dump(settings, render.apply_document(planned, results, applied=True))
+        render.dump(settings, render.apply_document(planned, results, applied=True, interrupted=bool(interrupt)))
     else:
         render.results(settings, results)
+    if interrupt:
+        raise Interrupted(_interrupted(results))
     failed = [r for r in results if not r.ok]
     if failed:
         raise EsmctlError(f"{len(failed)} of {len(results)} change(s) failed", EXIT_ERROR)
