@@ -39,11 +39,13 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "validate": ("esmctl.commands.spec:validate",
                  "Check spec files offline: no credentials, no network. Exit 0 if valid, 1 if not."),
     "plan": ("esmctl.commands.spec:plan_cmd", "Show what `apply` would change, Terraform style (+ create, ~ update, "
-             "-/+ replace, <~> hand-off, - delete)."),
+             "~ move, -/+ replace, <~> hand-off, - delete); --out saves it for `apply PLAN`."),
     "diff": ("esmctl.commands.spec:diff_cmd",
              "Like plan; exit 0 in sync, 2 with changes, 1 on error (a CI drift gate)."),
     "apply": ("esmctl.commands.spec:apply_cmd",
-              "Make the live mappings match the spec. Plans everything before the first write."),
+              "Make the live mappings match the spec, or carry out a plan saved by `plan --out` exactly."),
+    "show": ("esmctl.commands.spec:show_cmd", "Print a plan saved by `plan --out`: text, JSON, or Markdown for a "
+             "pull-request comment."),
     "export": ("esmctl.commands.spec:export",
                "Print the live mappings as a spec (only non-default fields) that `diff` finds in sync."),
     "consumer": ("esmctl.commands.consumer:group", "Kinesis enhanced fan-out consumers: register, list (with the "

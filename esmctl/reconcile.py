@@ -37,6 +37,8 @@ class Reconciliation:
     desired: list[model.Mapping]
     live: list[model.Mapping]
     plan: Plan
+    reads: Reads  # what was read beyond the listing (tags, positions)
+    spec: Spec
 
 
 def plan(aws: Aws, spec: Spec, options: Options = Options()) -> Reconciliation:
@@ -56,7 +58,7 @@ def plan(aws: Aws, spec: Spec, options: Options = Options()) -> Reconciliation:
         with explain("reading tags and positions"):
             reads = read_more(aws, live, result.missing, reads)
         result = diff(desired, live, prune=options.prune, reads=reads, margin=options.margin)
-    return Reconciliation(desired, live, result)
+    return Reconciliation(desired, live, result, reads, spec)
 
 
 def apply(aws: Aws, planned: Plan, **executor: Any) -> list[Result]:

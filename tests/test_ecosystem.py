@@ -125,6 +125,9 @@ GITHUB_ACTIONS_PROVIDED = {
     "actions/checkout": "the job's working directory, with mappings/",
     "actions/setup-python": "a Python of its own, with pip and without esmctl, first on PATH",
     "aws-actions/configure-aws-credentials": "AWS_* in the environment, pointing at the sandbox",
+    # the jobs run in one working directory here, so a file one job uploads is there for the next
+    "actions/upload-artifact": "the file stays in the working directory",
+    "actions/download-artifact": "the file is in the working directory",
 }
 STEP_EXPRESSIONS = {"GH_TOKEN": "a-token", "PR": "7"}  # a step's `${{ … }}` env values, as GitHub fills them
 
@@ -181,11 +184,14 @@ def test_the_github_actions_example_runs_as_written(box, ci, tmp_path, fake_gh):
     run_github_job(workflow, "plan", ci)
     assert shutil.which("esmctl", path=ci["env"]["PATH"]) == ci["esmctl"]  # the job installed the esmctl it ran
     comment = (tmp_path / "comment.md").read_text()
-    assert comment.startswith("```diff\n+ create ") and "+ create orders-fn <- kinesis:orders" in comment
+    assert comment.startswith("**Plan for account ") and "+ create orders-fn <- kinesis:orders" in comment
     assert comment.rstrip().endswith("**Plan: 3 to create, 0 to update, 0 to replace, 0 to delete.**")
     assert "pr comment 7 --body-file plan.md" in (tmp_path / "gh.log").read_text()
     assert (tmp_path / "output").read_text().strip() == "exit=2"
-    run_github_job(workflow, "apply", ci)
+    assert workflow["jobs"]["apply"]["needs"] == "plan-main" and workflow["jobs"]["apply"]["environment"]
+    run_github_job(workflow, "plan-main", ci)  # merged: the plan to approve, saved
+    assert "+ create orders-fn <- kinesis:orders" in (tmp_path / "summary.md").read_text()
+    run_github_job(workflow, "apply", ci)  # approved: exactly that plan
     assert "ok: create" in (tmp_path / "summary.md").read_text()
     run_github_job(workflow, "plan", ci)  # nothing left to do
     assert "No changes" in (tmp_path / "comment.md").read_text()

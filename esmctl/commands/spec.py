@@ -106,17 +106,27 @@ def validate(settings: Settings, files: tuple[str, ...], variables: tuple[str, .
 @prune_option
 @var_option
 @click.option("--detailed-exitcode", is_flag=True, help="Exit 2 when there are changes, 0 when none, 1 on error.")
+@click.option("--out", "out", type=click.Path(dir_okay=False, writable=True), default=None, metavar="FILE",
+              help="Also save the plan here: `apply FILE` carries out exactly this plan, or refuses what moved since.")
 @margin_option
 @common_options
 @pass_settings
 def plan_cmd(settings: Settings, files: tuple[str, ...], prune: bool, variables: tuple[str, ...],
-             detailed_exitcode: bool, handoff_margin: float) -> Outcome:
-    """Show what `apply` would change, Terraform style (+ create, ~ update, -/+ replace, <~> hand-off, - delete)."""
+             detailed_exitcode: bool, out: str | None, handoff_margin: float) -> Outcome:
+    """Show what `apply` would change, Terraform style (+ create, ~ update, ~ move, -/+ replace, <~> hand-off,
+    - delete); --out saves it for `apply PLAN`."""
     from esmctl import render
 
-    planned = reconciliation(settings, files, variables, prune=prune, margin=handoff_margin).plan
-    render.plan(settings, planned)
-    return Outcome.CHANGES if detailed_exitcode and not planned.empty else Outcome.OK
+    rec = reconciliation(settings, files, variables, prune=prune, margin=handoff_margin)
+    render.plan(settings, rec.plan)
+    if out is not None:
+        from esmctl import planfile
+
+        aws = settings.aws
+        planfile.save(out, rec.plan, rec.live, account=aws.account, region=aws.region, spec=rec.spec,
+                      tags=rec.reads.tags)
+        click.echo(f"esmctl: saved the plan to {out}: `esmctl apply {out}` carries out exactly this plan", err=True)
+    return Outcome.CHANGES if detailed_exitcode and not rec.plan.empty else Outcome.OK
 
 
 @click.command("diff")
@@ -205,23 +215,51 @@ def _interrupted(results: list[Any]) -> str:
               help="Seconds for the whole apply, every wait included.")
 @click.option("--concurrency", type=click.IntRange(1, 32), default=4, show_default=True,
               help="Changes in flight at once (Lambda allows 15 requests/s per account and region).")
+@click.option("--partial", is_flag=True,
+              help="With a saved plan: carry out the changes that still hold, though others moved since.")
 @margin_option
 @common_options
 @pass_settings
 def apply_cmd(settings: Settings, files: tuple[str, ...], prune: bool, variables: tuple[str, ...],
               allow_replace: bool, yes: bool, dry_run: bool, no_wait: bool, timeout: float, concurrency: int,
-              handoff_margin: float) -> None:
-    """Make the live mappings match the spec. Plans everything before the first write."""
-    from esmctl import reconcile, render
+              partial: bool, handoff_margin: float) -> None:
+    """Make the live mappings match the spec, or carry out a plan saved by `plan --out` exactly.
+    Plans everything before the first write."""
+    from esmctl import planfile, reconcile, render
     from esmctl.apply import Interrupt
 
-    planned = reconciliation(settings, files, variables, prune=prune, margin=handoff_margin).plan
     machine = settings.output in ("json", "yaml")
+    refused: list[Any] = []
+    if len(files) == 1 and planfile.is_saved_plan(files[0]):
+        if prune or variables or handoff_margin != 60:
+            raise click.UsageError("a saved plan is carried out as it was planned: --prune, --var and "
+                                   "--handoff-margin belong to `plan --out`")
+        planned, refused = _saved_plan(settings, files[0])
+        if refused and not partial:
+            if machine:
+                render.dump(settings, {**render.apply_document(planned, [], applied=False),
+                                       "refused": _refused_documents(refused)})
+            else:
+                render.plan(settings, planned)
+            what = "; ".join(f"{r.change.action} {r.change.title()}: {r.why}" for r in refused)
+            raise EsmctlError(f"{len(refused)} of {len(planned.changes)} planned change(s) no longer hold, so "
+                              f"nothing was applied (--partial applies the others; or plan again): {what}")
+        planned = planfile.without(planned, refused)
+    else:
+        if partial:
+            raise click.UsageError("--partial is for a saved plan (`plan --out FILE`, then `apply FILE`)")
+        planned = reconciliation(settings, files, variables, prune=prune, margin=handoff_margin).plan
     if not machine:
         render.plan(settings, planned)
+        for r in refused:
+            click.echo(f"esmctl: refused (moved since the plan): {r.change.action} {r.change.title()}: {r.why}",
+                       err=True)
     if planned.empty or dry_run:
         if machine:
-            render.dump(settings, render.apply_document(planned, [], applied=False))
+            render.dump(settings, {**render.apply_document(planned, [], applied=False),
+                                   **({"refused": _refused_documents(refused)} if refused else {})})
+        if refused:
+            raise EsmctlError(f"{len(refused)} planned change(s) refused: they moved since the plan")
         return
     try:
         blocked = [c for c in planned.changes if c.needs_allow_replace and not allow_replace]
@@ -247,14 +285,59 @@ def apply_cmd(settings: Settings, files: tuple[str, ...], prune: bool, variables
         results = reconcile.apply(settings.aws, planned, concurrency=concurrency, wait=not no_wait,
                                   timeout=timeout, on_step=step, interrupt=interrupt)
     if machine:
-        render.dump(settings, render.apply_document(planned, results, applied=True, interrupted=bool(interrupt)))
+        render.dump(settings, {**render.apply_document(planned, results, applied=True, interrupted=bool(interrupt)),
+                               **({"refused": _refused_documents(refused)} if refused else {})})
     else:
         render.results(settings, results)
     if interrupt:
         raise Interrupted(_interrupted(results))
     failed = [r for r in results if not r.ok]
-    if failed:
-        raise EsmctlError(f"{len(failed)} of {len(results)} change(s) failed", EXIT_ERROR)
+    if failed or refused:
+        also = f"; {len(refused)} refused as moved since the plan" if refused else ""
+        raise EsmctlError(f"{len(failed)} of {len(results)} change(s) failed{also}", EXIT_ERROR)
+
+
+def _saved_plan(settings: Settings, path: str) -> tuple[Any, list[Any]]:
+    """A saved plan, checked against what is live now: (the plan, the changes that no longer hold)."""
+    from esmctl import planfile
+    from esmctl.aws import explain
+
+    saved = planfile.load(path)
+    if not settings.region_from_flag and settings._aws is None:
+        settings.region = saved.region  # the plan's region, as a spec's `region:`
+    aws = settings.aws
+    planfile.check_target(saved, path, aws.account, aws.region)
+    with explain("listing mappings"):
+        listing = aws.list_mappings()
+    with explain("reading tags"):
+        refused = planfile.verify(saved, listing, aws.mapping_tags)
+    return saved.plan, refused
+
+
+def _refused_documents(refused: list[Any]) -> list[dict[str, Any]]:
+    return [{"action": r.change.action, "mapping": r.change.title(), "uuid": r.change.uuid, "why": r.why}
+            for r in refused]
+
+
+@click.command("show")
+@click.argument("path", metavar="PLAN", type=click.Path(dir_okay=False))
+@common_options(aws=False)
+@pass_settings
+def show_cmd(settings: Settings, path: str) -> None:
+    """Print a plan saved by `plan --out`: text, JSON, or Markdown for a pull-request comment."""
+    from esmctl import planfile, render
+
+    saved = planfile.load(path)
+    about = {"account": saved.account, "region": saved.region, "created": saved.created,
+             "esmctl": saved.esmctl_version, "spec": saved.spec}
+    if settings.output in ("json", "yaml"):
+        render.dump(settings, {**about, "plan": render.plan_document(saved.plan)})
+        return
+    files = ", ".join(saved.spec.get("files") or []) or "(stdin)"
+    head = (f"Plan for account {saved.account} in {saved.region}, made {saved.created} by esmctl "
+            f"{saved.esmctl_version} from {files} (spec sha256 {saved.spec.get('sha256', '')[:12]})")
+    click.echo(f"**{head}**\n" if settings.output == "markdown" else head)
+    render.plan(settings, saved.plan)
 
 
 @click.command("export")
@@ -299,4 +382,4 @@ def export(settings: Settings, functions: tuple[str, ...], sources: tuple[str, .
         click.echo(yaml.safe_dump(doc, sort_keys=False, default_flow_style=False, width=120), nl=False)
 
 
-COMMANDS = [validate, plan_cmd, diff_cmd, apply_cmd, export]
+COMMANDS = [validate, plan_cmd, diff_cmd, apply_cmd, export, show_cmd]

@@ -1,0 +1,283 @@
+"""Saved plans: `plan --out FILE` writes a plan that `apply FILE` carries out exactly, and `show FILE` prints.
+
+The file holds the plan's changes with their steps (what apply sends), and for each change a fingerprint
+of every live mapping it read — UUID, State, LastModified, the canonical configuration and its hash, the
+tags where the plan read them — and of each identity it creates (that none existed). Before it writes,
+`apply FILE` lists the mappings once and refuses every change whose fingerprint no longer holds, naming
+the mapping and the field that moved: then nothing is written, unless `--partial` lets the changes that
+still hold go ahead. A plan from another account, region or esmctl version is refused whole.
+
+The pipeline stays the same: the saved plan is a plan.Plan again when loaded; apply.Executor runs it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+from esmctl import __version__, model
+from esmctl.errors import EsmctlError
+from esmctl.plan import Change, Note, Plan, Step
+
+FORMAT = "esmctl-plan"
+FORMAT_VERSION = 1
+
+
+@dataclass(frozen=True)
+class Fingerprint:
+    """What a plan read of one live mapping."""
+
+    uuid: str
+    state: str
+    last_modified: str
+    config: dict[str, Any]  # canonical, as plain JSON data
+    sha256: str
+    tags_sha256: str | None = None  # where the plan read the mapping's tags
+
+    def document(self) -> dict[str, Any]:
+        out = {"uuid": self.uuid, "state": self.state, "lastModified": self.last_modified,
+               "configSha256": self.sha256, "config": self.config}
+        if self.tags_sha256 is not None:
+            out["tagsSha256"] = self.tags_sha256
+        return out
+
+
+@dataclass
+class SavedPlan:
+    plan: Plan
+    account: str
+    region: str
+    esmctl_version: str
+    created: str
+    spec: dict[str, Any]  # {"files": [...], "sha256": ...}
+    reads: list[list[Fingerprint]] = field(default_factory=list)  # per change
+    absent: list[list[model.Key]] = field(default_factory=list)  # per change: identities it creates
+
+
+@dataclass(frozen=True)
+class Refusal:
+    change: Change
+    why: str
+
+
+# -- writing -----------------------------------------------------------------------------------------
+def spec_sha256(spec: Any) -> str:
+    """The spec as esmctl read it (placeholders filled): the same for the same desired mappings."""
+    entries = [{"params": e.params, "consumer": e.consumer, "movedFrom": getattr(e, "moved_from", None)}
+               for e in spec.mappings]
+    return _sha256(entries)
+
+
+def fingerprint(m: model.Mapping, tags: dict[str, str] | None = None) -> Fingerprint:
+    config = _plain(m.config)
+    modified = m.params.get("LastModified")
+    return Fingerprint(m.uuid or "", m.state, _plain(modified) if modified is not None else "", config,
+                       _sha256(config), _sha256(tags) if tags is not None else None)
+
+
+def save(path: str, planned: Plan, live: list[model.Mapping], *, account: str, region: str, spec: Any,
+         tags: dict[str, dict[str, str]] | None = None) -> dict[str, Any]:
+    """Write the plan and what it read; return the document written."""
+    by_uuid = {m.uuid: m for m in live}
+    changes = []
+    for c in planned.changes:
+        touched = dict.fromkeys([m.uuid for m in c.before] + [s.uuid for s in c.steps if s.uuid])
+        reads = [fingerprint(by_uuid[u], (tags or {}).get(u)) for u in touched if u in by_uuid]
+        absent = [c.key] if any(s.op == "create" for s in c.steps) else []
+        changes.append({**_change(c), "reads": [f.document() for f in reads],
+                        "absent": [_key(k) for k in absent]})
+    doc = {
+        "format": FORMAT, "formatVersion": FORMAT_VERSION, "esmctl": __version__,
+        "created": model.iso(datetime.now(timezone.utc)), "account": account, "region": region,
+        "spec": {"files": list(spec.paths), "sha256": spec_sha256(spec)},
+        "changes": changes,
+        "unmanaged": [_plain(m.params) for m in planned.unmanaged],
+        "notes": [{"key": _key(n.key), "text": n.text} for n in planned.notes],
+        "inSync": planned.in_sync,
+    }
+    text = json.dumps(doc, indent=1, sort_keys=False) + "\n"
+    try:
+        with open(path, "w", encoding="utf-8") as out:
+            out.write(text)
+    except OSError as exc:
+        raise EsmctlError(f"{path}: cannot write the plan: {exc.strerror or exc}") from exc
+    return doc
+
+
+# -- reading -----------------------------------------------------------------------------------------
+def is_saved_plan(path: str) -> bool:
+    """Is `path` a file `plan --out` wrote? (A spec may be JSON too: it has no `format` key.)"""
+    if path == "-":
+        return False
+    try:
+        with open(path, encoding="utf-8") as f:
+            head = f.read(256)
+    except (OSError, UnicodeDecodeError):
+        return False
+    return head.lstrip().startswith("{") and f'"format": "{FORMAT}"' in head
+
+
+def load(path: str) -> SavedPlan:
+    try:
+        with open(path, encoding="utf-8") as f:
+            doc = json.load(f)
+    except OSError as exc:
+        raise EsmctlError(f"{path}: cannot read the plan: {exc.strerror or exc}") from exc
+    except ValueError as exc:
+        raise EsmctlError(f"{path}: not a saved plan: {exc}") from exc
+    if not isinstance(doc, dict) or doc.get("format") != FORMAT:
+        raise EsmctlError(f"{path}: not a saved plan (no \"format\": \"{FORMAT}\")")
+    if doc.get("formatVersion") != FORMAT_VERSION:
+        raise EsmctlError(f"{path}: a saved plan of format version {doc.get('formatVersion')!r}; this esmctl reads "
+                          f"version {FORMAT_VERSION}: plan again")
+    try:
+        changes, reads, absent = [], [], []
+        for c in doc["changes"]:
+            changes.append(_change_from(c))
+            reads.append([Fingerprint(r["uuid"], r["state"], r["lastModified"], r["config"], r["configSha256"],
+                                      r.get("tagsSha256")) for r in c["reads"]])
+            absent.append([_key_from(k) for k in c["absent"]])
+        plan = Plan(tuple(changes), tuple(model.live_mapping(_decoded(m)) for m in doc["unmanaged"]),
+                    tuple(Note(_key_from(n["key"]), n["text"]) for n in doc["notes"]), doc["inSync"])
+        return SavedPlan(plan, doc["account"], doc["region"], doc["esmctl"], doc["created"], doc["spec"],
+                         reads, absent)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise EsmctlError(f"{path}: a saved plan that cannot be read (edited by hand?): {exc!r}") from exc
+
+
+def check_target(saved: SavedPlan, path: str, account: str, region: str) -> None:
+    """A plan is for one account, region and esmctl version."""
+    if saved.esmctl_version != __version__:
+        raise EsmctlError(f"{path}: planned by esmctl {saved.esmctl_version}, this is {__version__}: plan again")
+    if saved.account != account or saved.region != region:
+        raise EsmctlError(f"{path}: planned for account {saved.account} in {saved.region}, but these credentials "
+                          f"are for account {account} in {region}: nothing applied")
+
+
+def verify(saved: SavedPlan, listing: list[dict], tags_of: Any) -> list[Refusal]:
+    """The changes whose fingerprints no longer hold, with what moved. `listing`: one fresh listing;
+    `tags_of(arn)`: reads a mapping's tags (only where the plan read them)."""
+    now = {m.uuid: m for m in (model.live_mapping(raw) for raw in listing)}
+    by_key: dict[model.Key, list[model.Mapping]] = {}
+    for m in now.values():
+        if m.state != "Deleting":
+            by_key.setdefault(m.key, []).append(m)
+    refusals = []
+    for change, reads, absent in zip(saved.plan.changes, saved.reads, saved.absent, strict=True):
+        moved = []
+        for fp in reads:
+            m = now.get(fp.uuid)
+            if m is None:
+                moved.append(f"{fp.uuid} is gone")
+                continue
+            current = fingerprint(m)
+            if current.state != fp.state:
+                moved.append(f"{fp.uuid} State: {fp.state} → {current.state}")
+            fields = sorted(k for k in set(fp.config) | set(current.config)
+                            if fp.config.get(k) != current.config.get(k))
+            if fields:
+                moved.append(f"{fp.uuid} {', '.join(fields)} changed")
+            elif current.last_modified != fp.last_modified:
+                moved.append(f"{fp.uuid} LastModified: {fp.last_modified} → {current.last_modified}")
+            if fp.tags_sha256 is not None and _sha256(tags_of(m.arn)) != fp.tags_sha256:
+                moved.append(f"{fp.uuid} Tags changed")
+        mine = {fp.uuid for fp in reads}
+        for key in absent:
+            others = [m.uuid for m in by_key.get(key, []) if m.uuid not in mine]
+            if others:
+                moved.append(f"a mapping of this identity exists now ({', '.join(others)})")
+        if moved:
+            refusals.append(Refusal(change, "; ".join(moved)))
+    return refusals
+
+
+def without(plan: Plan, refused: list[Refusal]) -> Plan:
+    gone = {id(r.change) for r in refused}
+    return Plan(tuple(c for c in plan.changes if id(c) not in gone), plan.unmanaged, plan.notes, plan.in_sync)
+
+
+# -- (de)serialising the plan's objects ------------------------------------------------------------
+def _sha256(value: Any) -> str:
+    return hashlib.sha256(json.dumps(_plain(value), sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return model.iso(value if value.tzinfo else value.replace(tzinfo=timezone.utc))
+    if model.is_unreadable(value):
+        return {"$unreadable": value.why}
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
+
+
+
+def _decoded(value: Any) -> Any:
+    if isinstance(value, dict):
+        if set(value) == {"$unreadable"}:
+            return model.unreadable(value["$unreadable"])
+        return {k: _decoded(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_decoded(v) for v in value]
+    return value
+
+
+def _key(key: model.Key) -> dict[str, str]:
+    return {"function": key.function, "source": key.source, "part": key.part}
+
+
+def _key_from(doc: dict[str, str]) -> model.Key:
+    return model.Key(doc["function"], doc["source"], doc.get("part", ""))
+
+
+def _desired(d: model.Mapping) -> dict[str, Any]:
+    out: dict[str, Any] = {"function": d.key.function, "params": _plain(d.params), "where": d.where}
+    if d.tags is not None:
+        out["tags"] = d.tags
+    if d.consumer is not None:
+        out["consumer"] = {"stream": d.consumer.stream_arn, "name": d.consumer.name, "arn": d.consumer.arn}
+    if d.moved_from:
+        out["movedFrom"] = d.moved_from
+    return out
+
+
+def _desired_from(doc: dict[str, Any]) -> model.Mapping:
+    params = dict(doc["params"])
+    if doc.get("tags") is not None:
+        params["Tags"] = doc["tags"]
+    c = doc.get("consumer")
+    consumer = model.Consumer(c["stream"], c["name"], c.get("arn")) if c else None
+    moved = model.function_ref(doc["movedFrom"], "", "") if doc.get("movedFrom") else None
+    return model.desired_mapping(params, model.function_ref(doc["function"], "", ""), where=doc.get("where", ""),
+                                 consumer=consumer, moved_from=moved)
+
+
+def _change(c: Change) -> dict[str, Any]:
+    return {
+        "action": c.action, "key": _key(c.key), "reason": c.reason,
+        "startAt": _plain(c.start_at) if c.start_at else None,
+        "before": [_plain(m.params) for m in c.before],
+        "after": _desired(c.after) if c.after is not None else None,
+        "fields": [{"name": f.name, "before": _plain(f.before), "after": _plain(f.after)} for f in c.fields],
+        "steps": [{"op": s.op, "uuid": s.uuid, "params": _plain(s.params), "final": s.final} for s in c.steps],
+    }
+
+
+def _change_from(doc: dict[str, Any]) -> Change:
+    steps = tuple(Step(s["op"], s.get("uuid"), _step_params(s["op"], s.get("params") or {}), bool(s.get("final")))
+                  for s in doc["steps"])
+    return Change(doc["action"], _key_from(doc["key"]), tuple(model.live_mapping(_decoded(m)) for m in doc["before"]),
+                  _desired_from(doc["after"]) if doc.get("after") else None,
+                  tuple(model.FieldChange(f["name"], f["before"], f["after"]) for f in doc["fields"]), steps,
+                  doc.get("reason", ""), model.instant(doc["startAt"]) if doc.get("startAt") else None)
+
+
+def _step_params(op: str, params: dict[str, Any]) -> dict[str, Any]:
+    if op == "create" and params.get("StartingPositionTimestamp") is not None:
+        return {**params, "StartingPositionTimestamp": model.instant(params["StartingPositionTimestamp"])}
+    return params

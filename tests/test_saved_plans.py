@@ -1,0 +1,90 @@
+"""Saved plans end to end: `plan --out` on a pull request, `apply PLAN` on merge, exactly what was reviewed."""
+
+from __future__ import annotations
+
+import json
+
+from tests.helpers import client, kinesis, mappings, spec_file
+
+
+def sqs(world, fn="jobs-fn", **extra):
+    return {"FunctionName": fn, "EventSourceArn": world["jobs"], **extra}
+
+
+def reviewed(esmctl, world, box, tmp_path):
+    """orders-fn on the orders stream exists; the spec changes its batch size and adds jobs-fn on the queue."""
+    assert esmctl("apply", spec_file(tmp_path, [kinesis(world)], name="old.yaml")).exit_code == 0
+    path = spec_file(tmp_path, [kinesis(world, BatchSize=50), sqs(world)])
+    plan_path = str(tmp_path / "plan.json")
+    r = esmctl("plan", path, "--out", plan_path)
+    assert r.exit_code == 0 and "saved the plan" in r.stderr, r.stderr
+    return path, plan_path
+
+
+def test_apply_of_a_saved_plan_carries_out_exactly_that_plan(esmctl, world, box, tmp_path):
+    path, plan_path = reviewed(esmctl, world, box, tmp_path)
+    # The spec changes after the review: the saved plan is still what gets applied.
+    spec_file(tmp_path, [kinesis(world, BatchSize=75)])
+    box.proxy.clear_counts()
+    r = esmctl("apply", plan_path, "--yes")
+    assert r.exit_code == 0, r.stdout + r.stderr
+    assert box.proxy.calls.get("ListEventSourceMappings") == 1  # the one check, no re-plan
+    by_source = {m["EventSourceArn"]: m for m in mappings(box)}
+    assert by_source[world["orders"]]["BatchSize"] == 50 and world["jobs"] in by_source
+    again = esmctl("apply", plan_path, "--yes")  # applied once: now every fingerprint has moved
+    assert again.exit_code == 1 and "nothing was applied" in again.stderr
+
+
+def test_a_mapping_edited_between_plan_and_apply_is_refused_and_nothing_else_is_written(esmctl, world, box,
+                                                                                          tmp_path):
+    path, plan_path = reviewed(esmctl, world, box, tmp_path)
+    [orders] = mappings(box)
+    client(box, "lambda", direct=False).update_event_source_mapping(UUID=orders["UUID"], MaximumRetryAttempts=3)
+    box.proxy.clear_counts()
+    r = esmctl("apply", plan_path, "--yes")
+    assert r.exit_code == 1
+    assert orders["UUID"] in r.stderr and "MaximumRetryAttempts" in r.stderr and "nothing was applied" in r.stderr
+    assert box.proxy.writes() == 0 and len(mappings(box)) == 1
+    doc = json.loads(esmctl("apply", plan_path, "--yes", "-o", "json").stdout)
+    assert doc["applied"] is False and doc["refused"][0]["uuid"] == orders["UUID"]
+    # --partial: what still holds goes ahead (the queue's mapping); the edited one is refused, exit 1.
+    r = esmctl("apply", plan_path, "--yes", "--partial")
+    assert r.exit_code == 1 and "refused" in r.stderr
+    by_source = {m["EventSourceArn"]: m for m in mappings(box)}
+    assert world["jobs"] in by_source and by_source[world["orders"]]["BatchSize"] == 100
+
+
+def test_a_mapping_created_meanwhile_with_a_planned_identity_is_refused(esmctl, world, box, tmp_path):
+    path, plan_path = reviewed(esmctl, world, box, tmp_path)
+    client(box, "lambda", direct=False).create_event_source_mapping(**sqs(world, BatchSize=5))
+    r = esmctl("apply", plan_path, "--yes")
+    assert r.exit_code == 1 and "exists now" in r.stderr
+
+
+def test_a_plan_for_another_region_account_or_version_is_refused(esmctl, world, box, tmp_path):
+    path, plan_path = reviewed(esmctl, world, box, tmp_path)
+    r = esmctl("apply", plan_path, "--yes", "--region", "eu-west-1")
+    assert r.exit_code == 1 and "planned for account" in r.stderr and "eu-west-1" in r.stderr
+    doc = json.loads(open(plan_path).read())
+    for field, value, said in (("account", "999999999999", "planned for account 999999999999"),
+                               ("esmctl", "0.0.1", "planned by esmctl 0.0.1")):
+        edited = tmp_path / f"{field}.json"
+        edited.write_text(json.dumps({**doc, field: value}))
+        r = esmctl("apply", str(edited), "--yes")
+        assert r.exit_code == 1 and said in r.stderr, r.stderr
+    assert len(mappings(box)) == 1  # nothing written
+    r = esmctl("apply", plan_path, "--prune")
+    assert r.exit_code == 252 and "saved plan" in r.stderr
+
+
+def test_show_renders_a_saved_plan_as_text_json_and_markdown(esmctl, world, box, tmp_path):
+    path, plan_path = reviewed(esmctl, world, box, tmp_path)
+    text = esmctl("show", plan_path)
+    assert text.exit_code == 0 and "Plan for account 123456789012 in us-east-1" in text.stdout
+    assert "+ create jobs-fn <- sqs:jobs" in text.stdout and "BatchSize: 100 → 50" in text.stdout
+    doc = json.loads(esmctl("show", plan_path, "-o", "json").stdout)
+    assert doc["region"] == "us-east-1" and doc["plan"]["summary"]["create"] == 1
+    md = esmctl("show", plan_path, "-o", "markdown").stdout
+    assert md.startswith("**Plan for account") and "```diff" in md
+    r = esmctl("show", str(tmp_path / "nope.json"))
+    assert r.exit_code == 1 and "cannot read the plan" in r.stderr
