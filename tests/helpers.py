@@ -79,3 +79,16 @@ def converges(esmctl, box, path: str, *flags: str) -> list[dict]:
     d = esmctl("diff", path)
     assert d.exit_code == 0, d.stdout
     return mappings(box)
+
+
+def both_ends_of_a_move(box, world, new_start: str, **new) -> tuple[str, str]:
+    """orders-fn on the orders stream at LATEST, and beside it a mapping on the stream's consumer `fanout`
+    (registered here) starting at `new_start`: both ends of a move. Returns (old UUID, new UUID)."""
+    lam = client(box, "lambda", direct=False)
+    old = lam.create_event_source_mapping(FunctionName="orders-fn", EventSourceArn=world["orders"],
+                                          StartingPosition="LATEST")["UUID"]
+    arn = client(box, "kinesis", direct=False).register_stream_consumer(
+        StreamARN=world["orders"], ConsumerName="fanout")["Consumer"]["ConsumerARN"]
+    new = lam.create_event_source_mapping(FunctionName="orders-fn", EventSourceArn=arn, StartingPosition=new_start,
+                                          **new)["UUID"]
+    return old, new

@@ -14,7 +14,7 @@ import threading
 import pytest
 
 from esmctl import model
-from tests.helpers import client, converges, kill_at, kinesis, mappings, put_age, spec_file
+from tests.helpers import both_ends_of_a_move, client, converges, kill_at, kinesis, mappings, put_age, spec_file
 
 
 def moved_spec(tmp_path, world, **extra):
@@ -50,13 +50,7 @@ def test_a_move_killed_half_way_converges_to_the_same_mapping(esmctl, world, box
 
 
 def test_a_mapping_made_by_hand_at_latest_is_not_a_finished_handoff(esmctl, world, box, tmp_path):
-    lam = client(box, "lambda", direct=False)
-    old = lam.create_event_source_mapping(FunctionName="orders-fn", EventSourceArn=world["orders"],
-                                          StartingPosition="LATEST")["UUID"]
-    arn = client(box, "kinesis", direct=False).register_stream_consumer(
-        StreamARN=world["orders"], ConsumerName="fanout")["Consumer"]["ConsumerARN"]
-    by_hand = lam.create_event_source_mapping(FunctionName="orders-fn", EventSourceArn=arn,
-                                              StartingPosition="LATEST")["UUID"]
+    old, by_hand = both_ends_of_a_move(box, world, "LATEST")  # no hand-off tag: made by hand
     path = spec_file(tmp_path, [kinesis(world, StartingPosition="LATEST", Consumer="fanout")])
     r = esmctl("apply", path, "--yes")
     assert r.exit_code == 1 and "--allow-replace" in r.stderr and f"{by_hand} starts at LATEST" in r.stderr
@@ -66,23 +60,17 @@ def test_a_mapping_made_by_hand_at_latest_is_not_a_finished_handoff(esmctl, worl
 
 
 def test_a_new_handoff_mapping_that_reports_a_problem_does_not_take_over(esmctl, world, box, tmp_path):
-    lam = client(box, "lambda", direct=False)
-    old = lam.create_event_source_mapping(FunctionName="orders-fn", EventSourceArn=world["orders"],
-                                          StartingPosition="LATEST")["UUID"]
-    arn = client(box, "kinesis", direct=False).register_stream_consumer(
-        StreamARN=world["orders"], ConsumerName="fanout")["Consumer"]["ConsumerARN"]
-    new = lam.create_event_source_mapping(FunctionName="orders-fn", EventSourceArn=arn,
-                                          StartingPosition="TRIM_HORIZON")
+    old, new = both_ends_of_a_move(box, world, "TRIM_HORIZON")
     denied = "PROBLEM: Lambda is not authorized to perform kinesis:SubscribeToShard"
-    box.proxy.overrides[new["UUID"]] = {"LastProcessingResult": denied}
+    box.proxy.overrides[new] = {"LastProcessingResult": denied}
     path = spec_file(tmp_path, [kinesis(world, Consumer="fanout")])
     assert "finishes a move" in esmctl("plan", path).stdout
     r = esmctl("apply", path, "--yes")
     assert r.exit_code == 1 and denied in r.stdout + r.stderr and f"{old} is kept" in r.stdout + r.stderr
-    assert sorted(m["UUID"] for m in mappings(box)) == sorted([old, new["UUID"]])
-    box.proxy.overrides.pop(new["UUID"])  # it runs now
+    assert sorted(m["UUID"] for m in mappings(box)) == sorted([old, new])
+    box.proxy.overrides.pop(new)  # it runs now
     [left] = converges(esmctl, box, path)
-    assert left["UUID"] == new["UUID"]
+    assert left["UUID"] == new
 
 
 def test_a_409_during_a_handoff_adopts_only_a_mapping_that_starts_in_time(esmctl, world, box, tmp_path):
