@@ -177,6 +177,24 @@ def test_json_shape(esmctl, world, box, tmp_path):
     assert (doc["Outcome"], doc["State"], doc["Paused"]) == ("resumed", "Enabled", None)
 
 
+def test_status_shows_a_paused_mapping_as_paused_not_unhealthy(esmctl, world, box, tmp_path):
+    path = two_mappings(world, tmp_path)
+    assert esmctl("apply", path).exit_code == 0
+    assert esmctl("pause", "--source", world["orders"], "--reason", "INC-42", "--yes").exit_code == 0
+    box.proxy.clear_counts()
+    r = esmctl("status", "--function", "orders-fn", "--max-lag", "1s")
+    assert r.exit_code == 0, r.stdout
+    assert "paused since" in r.stdout and "(INC-42)" in r.stdout
+    assert box.proxy.calls["ListTags"] == 1  # the Disabled one only
+    docs = {d["EventSourceArn"]: d for d in json.loads(esmctl("status", path, "-o", "json").stdout)}
+    paused = docs[world["orders"]]
+    assert paused["Healthy"] is True and paused["Problems"] == [] and paused["Paused"]["Reason"] == "INC-42"
+    assert "Paused" not in docs[world["jobs"]]
+    assert esmctl("mapping", "disable", docs[world["jobs"]]["UUID"]).exit_code == 0  # by hand: unhealthy
+    r = esmctl("status", "--function", "orders-fn")
+    assert r.exit_code == 3 and "state is Disabled, expected Enabled" in r.stdout and "paused since" in r.stdout
+
+
 def test_pause_rides_out_throttling_and_mappings_still_creating(esmctl, world, box, tmp_path, monkeypatch):
     kinesis_client, lam = client(box, "kinesis"), client(box, "lambda", direct=False)
     for i in range(8):
