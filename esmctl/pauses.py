@@ -210,7 +210,7 @@ def _classify(m: dict | None, d: model.Mapping | None, tags: dict[str, str] | No
         return _with(item, why=f"{state}, not by esmctl pause: left {state}")
     if d is not None and not d.enabled:
         return _with(item, todo=True, enable=False,
-                     why="the spec says Enabled: false: it stays Disabled, only the pause mark is removed")
+                     why=f"the spec says Enabled: false: it stays {state}, only the pause mark is removed")
     if enabled:
         return _with(item, todo=True, why=f"{state} and still marked (an interrupted resume?): remove the mark")
     return _with(item, todo=True, why=f"{item.pause.describe()}: enable it, then remove the mark")
@@ -322,8 +322,8 @@ def _resume_one(aws: Aws, item: Item, deadline: float) -> Result:
         now = "still marked paused: run esmctl resume again"
         return Result(item, FAILED, f"{step} failed: {_error(exc)}; {now}", item.state, item.pause, done)
     if not item.enable:
-        return Result(item, SKIPPED, "the spec says Enabled: false: left Disabled; pause mark removed", state,
-                      None, done)
+        left = "left Disabled" if state in ("Disabled", "Disabling") else f"left {state} (apply disables it)"
+        return Result(item, SKIPPED, f"the spec says Enabled: false: {left}; pause mark removed", state, None, done)
     return Result(item, RESUMED, "Enabled; pause mark removed" if done[:1] == ["UpdateEventSourceMapping"] else
                   "was Enabled already; pause mark removed", state, None, done)
 
