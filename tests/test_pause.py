@@ -10,7 +10,7 @@ import json
 
 import pytest
 
-from tests.helpers import client, kill_at, kinesis, mappings, spec_file
+from tests.helpers import ESMCTL, client, kill_at, kinesis, mappings, spec_file
 
 TAG = "esmctl:paused"
 
@@ -123,6 +123,30 @@ def test_pause_asks_and_refuses_without_a_terminal(esmctl, world, box, tmp_path)
     assert r.exit_code == 1 and "--yes" in r.stderr and box.proxy.writes() == 0
     r = esmctl("resume", "--function", "orders-fn")  # nothing to resume: nothing to ask
     assert r.exit_code == 0 and box.proxy.writes() == 0
+
+
+def test_pause_asks_at_a_terminal(world, box, tmp_path):
+    """A real pseudo-terminal: `n` changes nothing, `y` pauses."""
+    import os
+    import pty
+    import subprocess
+
+    uuid = client(box, "lambda", direct=False).create_event_source_mapping(
+        FunctionName="orders-fn", EventSourceArn=world["orders"], StartingPosition="LATEST")["UUID"]
+    for answer, code, state in (("n", 1, "Enabled"), ("y", 0, "Disabled")):
+        master, slave = pty.openpty()
+        proc = subprocess.Popen([ESMCTL, "pause", "--function", "orders-fn"], stdin=slave, stdout=slave,
+                                stderr=slave, env=os.environ, close_fds=True)
+        os.close(slave)
+        seen = b""
+        while b"[y/N]" not in seen:
+            seen += os.read(master, 1024)
+        assert b"Pause 1 mapping(s) (orders-fn <- kinesis:orders)?" in seen and b"until `esmctl resume`" in seen
+        os.write(master, answer.encode() + b"\n")
+        assert proc.wait(timeout=60) == code
+        os.close(master)
+        [m] = mappings(box)
+        assert (m["UUID"], m["State"]) == (uuid, state)
 
 
 def test_pause_of_a_spec_pauses_its_mappings_only(esmctl, world, box, tmp_path):

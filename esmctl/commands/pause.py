@@ -75,7 +75,7 @@ def _command(settings: Settings, action: str, files: tuple[str, ...], functions:
     selection = pauses.Selection(load_spec(settings, files, variables) if files else None, functions, sources)
     verb = {"pause": "Pause", "resume": "Resume"}[action]
     effect = {"pause": "they stop processing until `esmctl resume`",
-              "resume": "they start processing again, from where they stopped"}[action]
+              "resume": "they start processing again"}[action]
 
     def ask(items: list[Any]) -> None:
         names = ", ".join(render.change_title_of(i.mapping) for i in items[:5]) + (", …" if len(items) > 5 else "")
