@@ -195,6 +195,7 @@ class _Planner:
         self.missing_function_tags: set[str] = set()
         self.notes: list[Note] = []
         self.paused: list[Paused] = []
+        self.paused_uuids: set[str] = set()
         # A mapping a `MovedFrom` names is that entry's, before any slot rule may take it for an old end.
         self.moves: dict[int, Mapping] = {}  # id(desired) -> the live mapping it moves
         claimed: set[str] = set()
@@ -272,7 +273,8 @@ class _Planner:
             return None
         tags = self._tags(live)
         pause = model.read_pause(tags) if tags is not None else None
-        if pause is not None and all(p.mapping.uuid != live.uuid for p in self.paused):
+        if pause is not None and live.uuid not in self.paused_uuids:
+            self.paused_uuids.add(live.uuid)
             self.paused.append(Paused(live, pause))
             self.notes.append(Note(live.key, f"{pause.describe()}: stays Disabled; `esmctl resume` enables it"))
         return pause

@@ -444,3 +444,23 @@ def test_a_paused_mapping_the_spec_disables_is_in_sync_without_reading_tags():
     have = live(KINESIS, state="Disabled")
     first = diff([desired({**KINESIS, "Enabled": False})], [have])
     assert first.empty and not first.missing and first.in_sync == 1 and not first.paused
+
+
+def test_an_interrupted_handoff_to_a_paused_mapping_waits_and_deletes_nothing():
+    old = live(KINESIS)
+    new = live({**KINESIS, "EventSourceArn": consumer_arn("fanout")}, state="Disabled")
+    want = desired(KINESIS, consumer="fanout", registered=consumer_arn("fanout"))
+    for prune in (False, True):
+        p = plan([want], [old, new], tags={new.uuid: PAUSED}, prune=prune)
+        assert p.empty and not p.unmanaged and [x.mapping.uuid for x in p.paused] == [new.uuid]
+        assert any("waits" in n.text and f"{new.uuid} is paused" in n.text for n in p.notes)
+
+
+def test_a_paused_mapping_moved_to_another_function_stays_paused():
+    have = live(KINESIS, state="Disabled")
+    want = model.desired_mapping({**KINESIS, "FunctionName": "orders-fn:live"},
+                                 model.function_ref("orders-fn:live", reported.REGION, reported.ACCOUNT),
+                                 moved_from=model.function_ref("orders-fn", reported.REGION, reported.ACCOUNT))
+    [change] = plan([want], [have], tags={have.uuid: PAUSED}).changes
+    assert change.action == "move" and change.steps[0].params == {"FunctionName": want.key.function}
+    assert "stays Disabled" in change.reason
