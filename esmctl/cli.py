@@ -55,6 +55,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "doctor": ("esmctl.commands.health:doctor_cmd", "Check mappings for what the Lambda guide warns about: "
                "concurrency, stalled shards, permissions, region, SQS visibility timeout. Exit 3 on any "
                "error-severity finding."),
+    "pause": ("esmctl.commands.pause:pause_cmd", "Stop mappings for an incident: disable them, marked paused, until "
+              "`esmctl resume` (apply leaves them so)."),
+    "resume": ("esmctl.commands.pause:resume_cmd",
+               "Start again exactly the mappings `esmctl pause` stopped, and remove their pause mark."),
     "sandbox": ("esmctl.commands.sandbox:sandbox", "Run a local emulator of Lambda, Kinesis, DynamoDB, SQS and "
                 "CloudWatch (moto) until Ctrl-C."),
     "schema": ("esmctl.commands.tools:schema_cmd",
@@ -153,6 +157,7 @@ def cli(ctx: click.Context, profile: str | None, region: str | None, endpoint_ur
     Declarative:     esmctl validate | plan | diff | apply | export  (YAML specs)
     Consumers:       esmctl consumer register|list|describe|deregister  (Kinesis fan-out)
     Health:          esmctl status, esmctl doctor
+    Incidents:       esmctl pause, esmctl resume  (stop mappings, start them again)
     Try it locally:  esmctl sandbox --seed
     Editors, shells: esmctl schema, esmctl completion bash|zsh|fish
 

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from esmctl.context import Settings
+
+if TYPE_CHECKING:
+    from esmctl.aws import Aws
 
 
 def select(settings: Settings, functions: str | tuple[str, ...] | list[str] | None,
@@ -12,12 +17,16 @@ def select(settings: Settings, functions: str | tuple[str, ...] | list[str] | No
     One paginated listing; functions are matched here, not by the server-side filter, which
     some emulators match as an exact string against the spelling used at creation.
     """
-    from esmctl.aws import explain
-
     aws = settings.aws
     aws.region  # noqa: B018 - a missing profile or region is said once, before the listing
-    if isinstance(functions, str):
-        functions = [functions]
+    return select_from(aws, [functions] if isinstance(functions, str) else functions, sources)
+
+
+def select_from(aws: Aws, functions: tuple[str, ...] | list[str] | None, sources: tuple[str, ...] | list[str]) \
+        -> list[dict]:
+    """`select` in one account and region: the work of a command that may run over several."""
+    from esmctl.aws import explain
+
     with explain("listing mappings"):
         if len(sources) == 1:
             items = aws.list_mappings(source=sources[0])

@@ -32,6 +32,9 @@ SETTLED_STATES = frozenset({"Enabled", "Disabled"})
 # that its StartingPosition is not taken for drift from the spec's.
 HANDOFF_TAG = "esmctl:handoff-from"
 RESERVED_TAG_PREFIXES = ("aws:", "esmctl:")
+# `esmctl pause` marks each mapping it disables with this tag (value: when, and why); `plan` leaves a
+# mapping so marked Disabled, and `esmctl resume` enables exactly those. See pause_mark.
+PAUSED_TAG = "esmctl:paused"
 
 # Fields of a mapping that are identity, not configuration: they are in its Key.
 IDENTITY_FIELDS = frozenset({"FunctionName", "EventSourceArn", "Topics", "Queues", "SelfManagedEventSource"})
@@ -817,6 +820,53 @@ def read_tag_record(key: Key, function_tags: dict[str, str]) -> tuple[list[str],
     except (ValueError, binascii.Error, zlib.error):
         return keys, {}  # unreadable (edited by hand?): dropped, never applied
     return keys, {str(k): str(v) for k, v in tags.items()} if isinstance(tags, dict) else {}
+
+
+# -- pause marks ----------------------------------------------------------------------------------
+# The mark is one tag, so that a pause or a resume changes it in one call: `esmctl:paused` =
+# "2026-11-23T12:00:00Z" or "2026-11-23T12:00:00Z the reason". Tag values allow letters, digits,
+# white space and _ . : / = + - @ (botocore's TagValue pattern), up to 256 characters.
+_TAG_PUNCTUATION = frozenset("_.:/=+-@")
+PAUSE_REASON_MAX = _TAG_VALUE_MAX - len("2026-11-23T12:00:00Z ")
+
+
+@dataclass(frozen=True)
+class Pause:
+    """What a pause mark says: when (as written, ISO 8601 UTC) and why ("" when no reason was given)."""
+
+    since: str
+    reason: str = ""
+
+    def describe(self) -> str:
+        return f"paused by esmctl pause at {self.since}" + (f" ({self.reason})" if self.reason else "")
+
+
+def pause_reason_problem(reason: str) -> str:
+    """Why a --reason cannot go into a tag value ("" when it can)."""
+    import unicodedata
+
+    if len(reason) > PAUSE_REASON_MAX:
+        return f"is {len(reason)} characters long; at most {PAUSE_REASON_MAX} fit in the tag beside the time"
+    bad = sorted({c for c in reason if c not in _TAG_PUNCTUATION and unicodedata.category(c)[0] not in "LZN"})
+    if bad:
+        return (f"{''.join(bad)!r} cannot be in a tag value: use letters, digits, spaces and _ . : / = + - @")
+    return ""
+
+
+def pause_mark(at: datetime, reason: str = "") -> str:
+    """The value of the pause tag."""
+    since = at.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    reason = " ".join(reason.split())
+    return f"{since} {reason}" if reason else since
+
+
+def read_pause(tags: dict[str, str] | None) -> Pause | None:
+    """The pause mark among a mapping's tags, if any."""
+    value = (tags or {}).get(PAUSED_TAG)
+    if value is None:
+        return None
+    since, _, reason = value.strip().partition(" ")
+    return Pause(since or "an unknown time", reason.strip())
 
 
 def handoff_start(at: datetime, iterator_age_ms: float, margin: float) -> datetime:

@@ -22,6 +22,13 @@ a slot, any other live mapping of that function there is the old end of a move. 
 without --allow-replace only when the new mapping provably starts at or before the old one's
 position (see `_proof`); nothing else that the spec does not list is deleted without --prune.
 
+A mapping `esmctl pause` disabled carries its mark (model.PAUSED_TAG): where the spec wants it Enabled,
+that is not drift. It stays Disabled (other changes are made, in place), is listed in `Plan.paused`
+with a note, and nothing replaces it or moves its data elsewhere until `esmctl resume` enables it:
+a new mapping would undo the pause, and the paused one keeps the position to resume from. Only the
+tags of a Disabled mapping the spec wants Enabled, or of a Disabled old end of a move, are read to
+know.
+
 A same-identity replace whose spec does not manage Tags records the old mapping's tags on the
 function before deleting it, so that a run killed between the delete and the create still creates
 the new mapping with them (model.tag_record).
@@ -124,12 +131,21 @@ class Note:
 
 
 @dataclass(frozen=True)
+class Paused:
+    """A live mapping `esmctl pause` disabled, which the spec wants Enabled: left Disabled."""
+
+    mapping: Mapping
+    pause: model.Pause
+
+
+@dataclass(frozen=True)
 class Plan:
     changes: tuple[Change, ...]
     unmanaged: tuple[Mapping, ...] = ()
     notes: tuple[Note, ...] = ()
     in_sync: int = 0
     missing: Missing = Missing()
+    paused: tuple[Paused, ...] = ()
 
     def count(self, action: str) -> int:
         return sum(1 for c in self.changes if c.action == action)
@@ -178,6 +194,8 @@ class _Planner:
         self.missing_positions: set[str] = set()
         self.missing_function_tags: set[str] = set()
         self.notes: list[Note] = []
+        self.paused: list[Paused] = []
+        self.paused_uuids: set[str] = set()
         # A mapping a `MovedFrom` names is that entry's, before any slot rule may take it for an old end.
         self.moves: dict[int, Mapping] = {}  # id(desired) -> the live mapping it moves
         claimed: set[str] = set()
@@ -206,18 +224,30 @@ class _Planner:
             moved = self.moves.get(id(d)) if current is None else None
             if current is not None:
                 taken.add(current.uuid)
-                change = self._in_place(d, current)
-                if change is None:
+                pause = self._paused(d, current)
+                change = self._in_place(d, current, pause=pause)
+                if change is None and pause is None:
                     in_sync += 1
-                if olds:  # one change: the new mapping must be as the spec says before the old ones go
+                if olds and pause is None:  # one change: the new mapping must be as the spec says before the olds go
                     changes.append(self._finish(d, current, olds, first=change))
-                elif change is not None:
-                    changes.append(change)
+                else:
+                    if olds:
+                        self._held(d, olds, f"{current.uuid} is paused")
+                    if change is not None:
+                        changes.append(change)
             elif moved is not None:
                 taken.add(moved.uuid)
-                change = self._in_place(d, moved, move=True)
-                # the function read this data already: the moved mapping takes over, if it may
-                changes.append(self._finish(d, moved, olds, first=change) if olds else change)
+                pause = self._paused(d, moved)
+                change = self._in_place(d, moved, move=True, pause=pause)
+                if olds and pause is None:  # the function read this data already: the moved mapping takes over
+                    changes.append(self._finish(d, moved, olds, first=change))
+                else:
+                    if olds:
+                        self._held(d, olds, f"{moved.uuid} is paused")
+                    if change is not None:  # None: a paused mapping's replace, held
+                        changes.append(change)
+            elif paused_olds := [m for m in olds if self._paused(d, m, any_spec=True)]:
+                self._held(d, olds, f"{', '.join(m.uuid for m in paused_olds)} is paused")
             else:
                 changes.append(self._create_or_move(d, olds))
             taken.update(m.uuid for m in olds)
@@ -233,7 +263,27 @@ class _Planner:
         changes.sort(key=lambda c: (_ORDER[c.action], c.key))
         missing = Missing(frozenset(self.missing_tags), frozenset(self.missing_positions),
                           frozenset(self.missing_function_tags))
-        return Plan(tuple(changes), unmanaged, tuple(self.notes), in_sync, missing)
+        return Plan(tuple(changes), unmanaged, tuple(self.notes), in_sync, missing, tuple(self.paused))
+
+    # -- paused mappings ------------------------------------------------------------------------
+    def _paused(self, d: Mapping, live: Mapping, any_spec: bool = False) -> model.Pause | None:
+        """The pause mark of a Disabled live mapping, where the spec wants it Enabled (`any_spec`: whatever
+        the spec wants: an old end of a move). Tags are read only for such mappings."""
+        if live.enabled or not (d.enabled or any_spec):
+            return None
+        tags = self._tags(live)
+        pause = model.read_pause(tags) if tags is not None else None
+        if pause is not None and live.uuid not in self.paused_uuids:
+            self.paused_uuids.add(live.uuid)
+            self.paused.append(Paused(live, pause))
+            self.notes.append(Note(live.key, f"{pause.describe()}: stays Disabled; `esmctl resume` enables it"))
+        return pause
+
+    def _held(self, d: Mapping, olds: list[Mapping], why: str) -> None:
+        """A move whose mappings are paused waits: the new mapping would read what the pause holds back."""
+        where_from = ", ".join(f"{model.short_arn(m.source_arn or m.key.source)} ({m.uuid})" for m in olds)
+        self.notes.append(Note(d.key, f"a move from {where_from} waits: {why}; after `esmctl resume`, apply "
+                                      "plans it"))
 
     def _slot_olds(self, d: Mapping) -> list[Mapping]:
         """Other live mappings of d's function in d's slot, when the spec lists only d there."""
@@ -267,10 +317,13 @@ class _Planner:
         return self.reads.function_tags[arn]
 
     # -- same identity: in sync, update, or replace (and a move to another function) ---------------
-    def _in_place(self, d: Mapping, live: Mapping, move: bool = False) -> Change | None:
+    def _in_place(self, d: Mapping, live: Mapping, move: bool = False,
+                  pause: model.Pause | None = None) -> Change | None:
         comparison = model.compare(d, live)
         self.notes += [Note(d.key, n) for n in comparison.notes]
         changes = comparison.changes
+        if pause is not None:  # Disabled by `esmctl pause`: not drift, and not to be undone here
+            changes = [c for c in changes if c.name != "Enabled"]
         start = {"StartingPosition", "StartingPositionTimestamp"}
         if live.config.get("StartingPosition") == "AT_TIMESTAMP" and start & set(comparison.names):
             tags = self._tags(live)
@@ -278,6 +331,11 @@ class _Planner:
                 # Started where its predecessor was by a hand-off: the spec's start held at the time.
                 changes = [c for c in changes if c.name not in start]
         replace_by = model.replace_reasons(model.Comparison(changes))
+        if replace_by and pause is not None:
+            # A new mapping would run (or, Disabled, lose the mark resume looks for) and start elsewhere.
+            self.notes.append(Note(d.key, f"{', '.join(replace_by)} cannot be changed in place, and a paused "
+                                          "mapping is not replaced: after `esmctl resume`, apply plans the replace"))
+            return None
         if replace_by:
             return self._replace_in_place(d, live, changes, replace_by)
         tags_set, tags_removed = {}, []
@@ -304,11 +362,13 @@ class _Planner:
             steps.append(Step("untag", live.uuid, {"arn": live.arn, "keys": tags_removed}))
         if params:
             steps.append(Step("wait-settled", live.uuid, final=True))
+        paused = f"{pause.describe()}: it stays Disabled" if pause is not None else ""
         if move:
             reason = (f"moves {live.uuid} from {model.short_arn(live.key.function)} in place "
                       "(UpdateEventSourceMapping FunctionName): it goes on from its position")
-            return Change(MOVE, d.key, (live,), d, tuple(_shown(changes)), tuple(steps), reason)
-        return Change(UPDATE, d.key, (live,), d, tuple(_shown(changes)), tuple(steps))
+            return Change(MOVE, d.key, (live,), d, tuple(_shown(changes)), tuple(steps),
+                          f"{reason}; {paused}" if paused else reason)
+        return Change(UPDATE, d.key, (live,), d, tuple(_shown(changes)), tuple(steps), paused)
 
     def _replace_in_place(self, d: Mapping, live: Mapping, changes: list[FieldChange], why: list[str]) -> Change:
         tags = self._new_tags(d, [live])

@@ -500,6 +500,9 @@ def plan_document(plan: Any) -> dict[str, Any]:
         "unmanaged": [{"uuid": m.uuid, "function": m.key.function, "source": m.source_arn or m.key.source,
                        "short": m.title()} for m in plan.unmanaged],
         "notes": [{"mapping": n.key.describe(), "function": n.key.function, "note": n.text} for n in plan.notes],
+        "paused": [{"uuid": p.mapping.uuid, "function": p.mapping.key.function,
+                    "source": p.mapping.source_arn or p.mapping.key.source, "short": p.mapping.title(),
+                    "since": p.pause.since, "reason": p.pause.reason} for p in plan.paused],
         "summary": {**{a: plan.count(a) for a in ACTIONS}, "in_sync": plan.in_sync},
     }
 
@@ -541,8 +544,9 @@ def plan_lines(plan: Any) -> list[tuple[str, str]]:
 
 
 def plan_summary(plan: Any) -> str:
+    paused = f"{len(plan.paused)} paused by esmctl pause (esmctl resume enables them)" if plan.paused else ""
     if plan.empty:
-        return "No changes. The live mappings match the spec."
+        return "No changes. The live mappings match the spec" + (f"; {paused}." if paused else ".")
     line = "Plan: {} to create, {} to update, {} to replace, {} to delete".format(
         *(plan.count(a) for a in ("create", "update", "replace", "delete")))
     if plan.count("move"):
@@ -551,7 +555,7 @@ def plan_summary(plan: Any) -> str:
         line += f", {plan.count('handoff')} to hand off"
     if plan.count("replace"):
         line += " (replacing needs --allow-replace)"
-    return line + "."
+    return line + (f"; {paused}." if paused else ".")
 
 
 def plan(settings: Settings, plan: Any) -> None:

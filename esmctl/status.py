@@ -2,6 +2,8 @@
 
 Lag is what the source says about how far behind the mapping is: IteratorAge for Kinesis and DynamoDB
 streams (per function), the age of the oldest message for an SQS queue, OffsetLag (records) for Kafka.
+A mapping `esmctl pause` disabled (tag model.PAUSED_TAG) is paused, not unhealthy: `read_pauses` reads
+the tags of the Disabled mappings expected Enabled, and `assess` does not judge a paused one.
 The verdict is pure (`assess`); `collect_metrics` reads the metrics for many mappings in as few
 GetMetricData calls as possible (one per 500 queries).
 """
@@ -62,6 +64,7 @@ class Health:
     lag: Lag | None = None
     metrics: dict[str, float] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
+    paused: model.Pause | None = None  # Disabled by `esmctl pause`, until `esmctl resume`
 
     @property
     def healthy(self) -> bool:
@@ -85,6 +88,8 @@ class Health:
                 doc["Lag"]["MessagesVisible"] = self.lag.messages_visible
         if self.metrics:
             doc["Metrics"] = dict(self.metrics)
+        if self.paused is not None:
+            doc["Paused"] = {"Since": self.paused.since, "Reason": self.paused.reason}
         return doc
 
 
@@ -150,6 +155,8 @@ def assess(h: Health, *, expect_enabled: bool = True, limits: Limits = Limits())
         if not h.problems:
             h.problems.append(NOT_CREATED)
         return h
+    if h.paused is not None:
+        return h  # stopped on purpose: its state, last result and lag are shown, not judged, until resumed
     if h.state != want:
         detail = f" ({h.reason})" if h.reason and h.reason not in ("User action", "User initiated",
                                                                    "USER_INITIATED") else ""
@@ -166,6 +173,28 @@ def assess(h: Health, *, expect_enabled: bool = True, limits: Limits = Limits())
     if h.metrics.get("DroppedEventCount"):
         h.problems.append(f"{h.metrics['DroppedEventCount']:,.0f} events dropped in the window")
     return h
+
+
+def read_pauses(aws: Any, rows: list[tuple[Health, dict[str, Any] | None, bool]]) -> int:
+    """Mark the paused among (Health, live mapping, expected Enabled): only a mapping Disabled where Enabled is
+    expected can be, so only those have their tags read (ListTags, a few at a time). Returns how many."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from esmctl.aws import NotFound
+
+    doubtful = [(h, m) for h, m, enabled in rows if enabled and m is not None and m.get("EventSourceMappingArn")
+                and h.state in ("Disabled", "Disabling")]
+
+    def pause_of(m: dict[str, Any]) -> model.Pause | None:
+        try:
+            return model.read_pause(aws.mapping_tags(m["EventSourceMappingArn"]))
+        except NotFound:
+            return None  # deleted since the listing
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        for (h, _), pause in zip(doubtful, pool.map(pause_of, [m for _, m in doubtful]), strict=True):
+            h.paused = pause
+    return len(doubtful)
 
 
 def from_live(m: dict[str, Any]) -> Health:

@@ -54,11 +54,11 @@ def put_age(box, function: str, values_ms: list[tuple[int, float]], resource: st
 ESMCTL = os.path.join(os.path.dirname(sys.executable), "esmctl")
 
 
-def kill_at(box, args: list[str], operation: str, nth: int, when: str) -> None:
-    """Run `esmctl apply ...`, SIGKILL it when the layer holds the chosen call; that call is dropped
-    (before: never carried out; after: carried out, the reply never sent)."""
+def kill_at(box, args: list[str], operation: str, nth: int, when: str, command: str = "apply") -> None:
+    """Run `esmctl COMMAND ... --yes` (apply, pause, resume…), SIGKILL it when the layer holds the chosen
+    call; that call is dropped (before: never carried out; after: carried out, the reply never sent)."""
     paused = box.proxy.pause(operation, nth=nth, when=when)
-    proc = subprocess.Popen([ESMCTL, "apply", *args, "--yes"], stdout=subprocess.DEVNULL,
+    proc = subprocess.Popen([ESMCTL, command, *args, "--yes"], stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE, env=os.environ)
     try:
         reached = paused.reached.wait(timeout=60)

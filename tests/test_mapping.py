@@ -312,9 +312,9 @@ def test_help_lists_every_command_as_click_would_without_importing_it():
     subprocess.run([sys.executable, "-c", code], check=True, capture_output=True)
 
     from esmctl.cli import COMMANDS, cli
-    from esmctl.commands import consumer, health, mapping, sandbox, spec, tools
+    from esmctl.commands import consumer, health, mapping, pause, sandbox, spec, tools
 
-    defined = spec.COMMANDS + consumer.COMMANDS + health.COMMANDS + tools.COMMANDS + [
+    defined = spec.COMMANDS + consumer.COMMANDS + health.COMMANDS + tools.COMMANDS + pause.COMMANDS + [
         mapping.group, mapping.list_cmd, sandbox.sandbox]
     assert {c.name for c in defined} == set(COMMANDS)
     ctx = click.Context(cli)

@@ -243,3 +243,23 @@ def test_settings_for_other_kinds_of_source_are_refused(params, field):
 def test_a_mapping_needs_a_source_lambda_reads(source, message):
     [(field, text)] = schema.check_params({"FunctionName": "orders-fn", **source})
     assert field == "EventSourceArn" and message in text
+
+
+# -- pause marks ------------------------------------------------------------------------------------
+def test_a_pause_mark_is_one_tag_value_that_reads_back():
+    from datetime import timedelta
+
+    at = datetime(2026, 11, 23, 13, 0, 5, 123, tzinfo=timezone(timedelta(hours=1)))
+    assert model.pause_mark(at) == "2026-11-23T12:00:05Z"
+    mark = model.pause_mark(at, "  INC-42   bad writes ")
+    assert mark == "2026-11-23T12:00:05Z INC-42 bad writes" and len(mark) <= 256
+    assert model.read_pause({model.PAUSED_TAG: mark}) == model.Pause("2026-11-23T12:00:05Z", "INC-42 bad writes")
+    assert model.read_pause({"team": "x"}) is None and model.read_pause(None) is None
+    long = model.pause_mark(at, "x" * model.PAUSE_REASON_MAX)
+    assert len(long) == 256 and not model.pause_reason_problem("x" * model.PAUSE_REASON_MAX)
+
+
+@pytest.mark.parametrize("reason,ok", [("Störung: Kafka @ team/orders = 42%", False), ("Störung Kafka @ team/orders",
+                                       True), ("a,b", False), ("tab\there", False), ("", True)])
+def test_a_pause_reason_uses_what_a_tag_value_allows(reason, ok):
+    assert (model.pause_reason_problem(reason) == "") is ok

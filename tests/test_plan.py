@@ -382,3 +382,85 @@ def test_an_unregistered_consumer_moves_every_mapping_of_its_name():
     [change] = plan([desired(KINESIS, consumer="fanout")], [old], positions={FN: Position(NOW, 0)}).changes
     assert change.action == HANDOFF and change.uuid == old.uuid
     assert ops(change)[0] == "register-consumer"
+
+
+# -- paused by `esmctl pause` -----------------------------------------------------------------------
+PAUSED = {model.PAUSED_TAG: "2026-11-23T12:00:00Z poison in orders"}
+
+
+def test_a_paused_mapping_is_not_drift_and_stays_disabled():
+    have = live(KINESIS, state="Disabled")
+    p = plan([desired(KINESIS)], [have], tags={have.uuid: PAUSED})
+    assert p.empty and p.in_sync == 0
+    [paused] = p.paused
+    assert paused.mapping.uuid == have.uuid
+    assert (paused.pause.since, paused.pause.reason) == ("2026-11-23T12:00:00Z", "poison in orders")
+    [note] = p.notes
+    assert "paused by esmctl pause at 2026-11-23T12:00:00Z (poison in orders)" in note.text
+    assert "`esmctl resume` enables it" in note.text
+
+
+def test_a_mapping_disabled_by_hand_is_drift():
+    have = live(KINESIS, state="Disabled")
+    [change] = plan([desired(KINESIS)], [have], tags={have.uuid: {"team": "orders"}}).changes
+    assert change.action == UPDATE and change.steps[0].params == {"Enabled": True}
+
+
+def test_only_a_disabled_mapping_the_spec_wants_enabled_has_its_tags_read():
+    enabled, disabled = live(KINESIS), live({**KINESIS, "EventSourceArn": OTHER_STREAM}, state="Disabled")
+    first = diff([desired(KINESIS), desired({**KINESIS, "EventSourceArn": OTHER_STREAM, "Enabled": False})],
+                 [enabled, disabled])
+    assert first.empty and not first.missing
+    first = diff([desired({**KINESIS, "EventSourceArn": OTHER_STREAM})], [disabled])
+    assert first.missing.tags == {disabled.uuid}
+
+
+def test_a_paused_mapping_gets_its_other_changes_and_stays_disabled():
+    have = live(KINESIS, state="Disabled")
+    p = plan([desired({**KINESIS, "BatchSize": 500})], [have], tags={have.uuid: PAUSED})
+    [change] = p.changes
+    assert change.action == UPDATE and change.steps[0].params == {"BatchSize": 500}
+    assert [f.name for f in change.fields] == ["BatchSize"]
+    assert "stays Disabled" in change.reason and len(p.paused) == 1
+
+
+def test_a_paused_mapping_is_not_replaced():
+    have = live(KINESIS, state="Disabled")
+    p = plan([desired({**KINESIS, "StartingPosition": "LATEST"})], [have], tags={have.uuid: PAUSED})
+    assert p.empty and len(p.paused) == 1
+    assert any("StartingPosition" in n.text and "not replaced" in n.text for n in p.notes)
+
+
+def test_a_paused_old_end_of_a_move_holds_the_move():
+    old = live(KINESIS, state="Disabled")
+    p = plan([desired(KINESIS, consumer="fanout")], [old], tags={old.uuid: PAUSED},
+             positions={FN: Position(NOW, 0)})
+    assert p.empty and not p.unmanaged and [x.mapping.uuid for x in p.paused] == [old.uuid]
+    assert any("waits" in n.text and old.uuid in n.text for n in p.notes)
+    assert plan([desired(KINESIS, consumer="fanout")], [old], tags={old.uuid: PAUSED}, prune=True).empty
+
+
+def test_a_paused_mapping_the_spec_disables_is_in_sync_without_reading_tags():
+    have = live(KINESIS, state="Disabled")
+    first = diff([desired({**KINESIS, "Enabled": False})], [have])
+    assert first.empty and not first.missing and first.in_sync == 1 and not first.paused
+
+
+def test_an_interrupted_handoff_to_a_paused_mapping_waits_and_deletes_nothing():
+    old = live(KINESIS)
+    new = live({**KINESIS, "EventSourceArn": consumer_arn("fanout")}, state="Disabled")
+    want = desired(KINESIS, consumer="fanout", registered=consumer_arn("fanout"))
+    for prune in (False, True):
+        p = plan([want], [old, new], tags={new.uuid: PAUSED}, prune=prune)
+        assert p.empty and not p.unmanaged and [x.mapping.uuid for x in p.paused] == [new.uuid]
+        assert any("waits" in n.text and f"{new.uuid} is paused" in n.text for n in p.notes)
+
+
+def test_a_paused_mapping_moved_to_another_function_stays_paused():
+    have = live(KINESIS, state="Disabled")
+    want = model.desired_mapping({**KINESIS, "FunctionName": "orders-fn:live"},
+                                 model.function_ref("orders-fn:live", reported.REGION, reported.ACCOUNT),
+                                 moved_from=model.function_ref("orders-fn", reported.REGION, reported.ACCOUNT))
+    [change] = plan([want], [have], tags={have.uuid: PAUSED}).changes
+    assert change.action == "move" and change.steps[0].params == {"FunctionName": want.key.function}
+    assert "stays Disabled" in change.reason

@@ -137,6 +137,8 @@ def gather_health(settings: Settings, files: tuple[str, ...], functions: tuple[s
         else nullcontext()  # under --watch the live table is the progress
     with spinner, explain("reading metrics from CloudWatch"):
         status.collect_metrics(settings.aws, [(h, m) for h, m, _ in rows], window)
+    with explain("reading the tags of Disabled mappings (paused by esmctl pause?)"):
+        status.read_pauses(settings.aws, rows)
     return [status.assess(h, expect_enabled=enabled, limits=limits) for h, _, enabled in rows]
 
 
@@ -166,8 +168,16 @@ def status_rows(healths: list[Any], trend: bool = False) -> list[dict[str, str]]
         rows.append({"Function": short_arn(h.function_arn) or "-", "Source": short_arn(h.source_arn) or "-",
                      "State": h.state,
                      "Reason": h.reason or "", "LastResult": h.last_result or "", "Lag": lag, "Metrics": metrics,
-                     "Verdict": "ok" if h.healthy else "UNHEALTHY: " + "; ".join(h.problems)})
+                     "Verdict": _verdict(h)})
     return rows
+
+
+def _verdict(h: Any) -> str:
+    if not h.healthy:
+        return "UNHEALTHY: " + "; ".join(h.problems)
+    if h.paused is not None:
+        return f"paused since {h.paused.since}" + (f" ({h.paused.reason})" if h.paused.reason else "")
+    return "ok"
 
 
 def _status_renderable(healths: list[Any], width: int):  # -> a rich renderable, redrawn by --watch
@@ -216,7 +226,8 @@ def status_cmd(settings: Settings, files: tuple[str, ...], functions: tuple[str,
     messages waiting) for SQS, OffsetLag in records for Kafka — the Maximum over --window.
     Exit 0 when all are healthy, 3 when any is not, 1 on error. Healthy: State Enabled (or Disabled
     where the spec says Enabled: false), LastProcessingResult not "PROBLEM…", no dropped events, lag
-    under --max-lag. With FILES, the spec's mappings (missing ones are unhealthy: not created).
+    under --max-lag. A mapping `esmctl pause` disabled is "paused", not unhealthy, until `esmctl resume`.
+    With FILES, the spec's mappings (missing ones are unhealthy: not created).
     A --function or --source with no mappings is unhealthy; a --function that does not exist is an error.
     """
     from esmctl.status import Limits

@@ -1,0 +1,291 @@
+"""`esmctl pause` and `esmctl resume` end to end: the real CLI against moto behind the AWS-like layer.
+
+A pause marks a mapping (tag esmctl:paused) and disables it; plan/diff/apply leave it Disabled; resume
+enables exactly the marked ones. kill -9 at each call of either, then the same command again, converges.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.helpers import ESMCTL, client, kill_at, kinesis, mappings, spec_file
+
+TAG = "esmctl:paused"
+
+
+def two_mappings(world, tmp_path, **extra) -> str:
+    """A spec of orders-fn on the orders stream and on the jobs queue; returns its path."""
+    queue = {"FunctionName": "orders-fn", "EventSourceArn": world["jobs"]}
+    return spec_file(tmp_path, [kinesis(world, **extra), queue])
+
+
+def by_source(box) -> dict[str, dict]:
+    return {m["EventSourceArn"]: m for m in mappings(box)}
+
+
+def tags(box, m: dict) -> dict[str, str]:
+    return client(box, "lambda", direct=False).list_tags(Resource=m["EventSourceMappingArn"])["Tags"]
+
+
+def test_pause_then_apply_leaves_it_disabled_and_diff_is_clean(esmctl, world, box, tmp_path):
+    path = two_mappings(world, tmp_path)
+    assert esmctl("apply", path).exit_code == 0
+    r = esmctl("pause", "--source", world["orders"], "--reason", "INC-42 poison records", "--yes")
+    assert r.exit_code == 0, r.stdout + r.stderr
+    assert "paused" in r.stdout and "INC-42 poison records" in r.stdout
+    live = by_source(box)
+    assert live[world["orders"]]["State"] == "Disabled" and live[world["jobs"]]["State"] == "Enabled"
+    mark = tags(box, live[world["orders"]])[TAG]
+    assert mark.endswith("Z INC-42 poison records")
+
+    d = esmctl("diff", path)
+    assert d.exit_code == 0, d.stdout
+    assert "paused by esmctl pause at" in d.stdout and "`esmctl resume` enables it" in d.stdout
+    assert "1 paused by esmctl pause" in d.stdout
+    [paused] = json.loads(esmctl("plan", path, "-o", "json").stdout)["paused"]
+    assert paused["uuid"] == live[world["orders"]]["UUID"] and paused["reason"] == "INC-42 poison records"
+    assert paused["since"] == mark.split()[0]
+
+    box.proxy.clear_counts()
+    a = esmctl("apply", path, "--yes")
+    assert a.exit_code == 0 and box.proxy.writes() == 0, a.stdout + a.stderr
+    assert box.proxy.calls["ListTags"] == 1  # only the Disabled mapping the spec wants Enabled
+    assert by_source(box)[world["orders"]]["State"] == "Disabled"
+
+
+def test_a_paused_mapping_gets_other_changes_and_stays_disabled(esmctl, world, box, tmp_path):
+    assert esmctl("apply", two_mappings(world, tmp_path)).exit_code == 0
+    assert esmctl("pause", "--function", "orders-fn", "--yes").exit_code == 0
+    path = two_mappings(world, tmp_path, BatchSize=50)
+    plan = esmctl("plan", path).stdout
+    assert "BatchSize: 100 → 50" in plan and "Enabled" not in plan.split("#")[0] and "stays Disabled" in plan
+    assert esmctl("apply", path, "--yes").exit_code == 0
+    m = by_source(box)[world["orders"]]
+    assert (m["State"], m["BatchSize"]) == ("Disabled", 50) and TAG in tags(box, m)
+    assert esmctl("diff", path).exit_code == 0
+
+
+def test_resume_enables_only_what_pause_disabled(esmctl, world, box, tmp_path):
+    path = two_mappings(world, tmp_path)
+    assert esmctl("apply", path).exit_code == 0
+    by_hand = by_source(box)[world["jobs"]]["UUID"]
+    assert esmctl("mapping", "disable", by_hand).exit_code == 0
+
+    r = esmctl("pause", "--function", "orders-fn", "--yes", "-o", "json")
+    assert r.exit_code == 0, r.stderr
+    outcomes = {d["EventSourceArn"]: (d["Outcome"], d["Message"]) for d in json.loads(r.stdout)}
+    assert outcomes[world["orders"]][0] == "paused"
+    assert outcomes[world["jobs"]][0] == "skipped" and "not by esmctl pause" in outcomes[world["jobs"]][1]
+    assert TAG not in tags(box, by_source(box)[world["jobs"]])  # a hand-disabled mapping is never marked
+
+    r = esmctl("resume", "--function", "orders-fn", "--yes", "-o", "json")
+    assert r.exit_code == 0, r.stderr
+    outcomes = {d["EventSourceArn"]: d["Outcome"] for d in json.loads(r.stdout)}
+    assert outcomes == {world["orders"]: "resumed", world["jobs"]: "skipped"}
+    live = by_source(box)
+    assert live[world["orders"]]["State"] == "Enabled" and TAG not in tags(box, live[world["orders"]])
+    assert live[world["jobs"]]["State"] == "Disabled"
+
+
+def test_pause_and_resume_run_again_change_nothing(esmctl, world, box, tmp_path):
+    assert esmctl("apply", two_mappings(world, tmp_path)).exit_code == 0
+    assert esmctl("pause", "--function", "orders-fn", "--yes").exit_code == 0
+    box.proxy.clear_counts()
+    again = esmctl("pause", "--function", "orders-fn", "--yes")
+    assert again.exit_code == 0 and box.proxy.writes() == 0 and "already paused" in again.stdout
+    assert box.proxy.calls["ListEventSourceMappings"] == 1 and box.proxy.calls["ListTags"] == 2
+    assert esmctl("resume", "--function", "orders-fn", "--yes").exit_code == 0
+    box.proxy.clear_counts()
+    again = esmctl("resume", "--function", "orders-fn", "--yes")
+    assert again.exit_code == 0 and box.proxy.writes() == 0 and "not paused" in again.stdout
+    assert {m["State"] for m in mappings(box)} == {"Enabled"}
+
+
+def test_dry_run_writes_nothing(esmctl, world, box, tmp_path):
+    assert esmctl("apply", two_mappings(world, tmp_path)).exit_code == 0
+    box.proxy.clear_counts()
+    r = esmctl("pause", "--function", "orders-fn", "--dry-run")  # no --yes needed: nothing is changed
+    assert r.exit_code == 0 and r.stdout.count("would pause") == 2 and box.proxy.writes() == 0
+    assert box.proxy.calls["ListTags"] == 0  # both Enabled: nothing to read
+    assert esmctl("pause", "--function", "orders-fn", "--yes").exit_code == 0
+    box.proxy.clear_counts()
+    r = esmctl("resume", "--function", "orders-fn", "--dry-run")
+    assert r.exit_code == 0 and r.stdout.count("would resume") == 2 and box.proxy.writes() == 0
+    assert {m["State"] for m in mappings(box)} == {"Disabled"}
+
+
+def test_pause_asks_and_refuses_without_a_terminal(esmctl, world, box, tmp_path):
+    assert esmctl("apply", two_mappings(world, tmp_path)).exit_code == 0
+    box.proxy.clear_counts()
+    r = esmctl("pause", "--function", "orders-fn")
+    assert r.exit_code == 1 and "--yes" in r.stderr and box.proxy.writes() == 0
+    r = esmctl("resume", "--function", "orders-fn")  # nothing to resume: nothing to ask
+    assert r.exit_code == 0 and box.proxy.writes() == 0
+
+
+def test_pause_asks_at_a_terminal(world, box, tmp_path):
+    """A real pseudo-terminal: `n` changes nothing, `y` pauses."""
+    import os
+    import pty
+    import subprocess
+
+    uuid = client(box, "lambda", direct=False).create_event_source_mapping(
+        FunctionName="orders-fn", EventSourceArn=world["orders"], StartingPosition="LATEST")["UUID"]
+    for answer, code, state in (("n", 1, "Enabled"), ("y", 0, "Disabled")):
+        master, slave = pty.openpty()
+        proc = subprocess.Popen([ESMCTL, "pause", "--function", "orders-fn"], stdin=slave, stdout=slave,
+                                stderr=slave, env=os.environ, close_fds=True)
+        os.close(slave)
+        seen = b""
+        while b"[y/N]" not in seen:
+            seen += os.read(master, 1024)
+        assert b"Pause 1 mapping(s) (orders-fn <- kinesis:orders)?" in seen and b"until `esmctl resume`" in seen
+        os.write(master, answer.encode() + b"\n")
+        assert proc.wait(timeout=60) == code
+        os.close(master)
+        [m] = mappings(box)
+        assert (m["UUID"], m["State"]) == (uuid, state)
+
+
+def test_pause_of_a_spec_pauses_its_mappings_only(esmctl, world, box, tmp_path):
+    lam = client(box, "lambda", direct=False)
+    other = lam.create_event_source_mapping(FunctionName="audit-fn", EventSourceArn=world["clicks"],
+                                            StartingPosition="LATEST")["UUID"]
+    path = spec_file(tmp_path, [kinesis(world), {"FunctionName": "jobs-fn", "EventSourceArn": world["jobs"]}])
+    assert esmctl("apply", path).exit_code == 0
+    r = esmctl("pause", path, "--yes")
+    assert r.exit_code == 0, r.stderr
+    states = {m["UUID"]: m["State"] for m in mappings(box)}
+    assert states.pop(other) == "Enabled" and set(states.values()) == {"Disabled"}
+    # the spec now disables the queue's mapping: resume leaves it Disabled and drops its mark
+    path = spec_file(tmp_path, [kinesis(world), {"FunctionName": "jobs-fn", "EventSourceArn": world["jobs"],
+                                                 "Enabled": False}])
+    r = esmctl("resume", path, "--yes", "-o", "json")
+    assert r.exit_code == 0, r.stderr
+    docs = {d["EventSourceArn"]: d for d in json.loads(r.stdout)}
+    assert docs[world["orders"]]["Outcome"] == "resumed" and docs[world["jobs"]]["Outcome"] == "skipped"
+    assert "Enabled: false" in docs[world["jobs"]]["Message"]
+    live = by_source(box)
+    assert live[world["orders"]]["State"] == "Enabled" and live[world["jobs"]]["State"] == "Disabled"
+    assert not any(TAG in tags(box, m) for m in live.values())
+    assert esmctl("diff", path).exit_code == 0
+
+
+def test_a_selector_that_finds_nothing_fails(esmctl, world, box, tmp_path):
+    assert esmctl("apply", two_mappings(world, tmp_path)).exit_code == 0
+    box.proxy.clear_counts()
+    r = esmctl("pause", "--function", "orders-fn", "--function", "ordres-fn", "--yes")
+    assert r.exit_code == 1 and "function ordres-fn not found" in r.stdout
+    assert {m["State"] for m in mappings(box)} == {"Disabled"}  # the one that exists is paused all the same
+    r = esmctl("resume", "--function", "audit-fn", "--yes")
+    assert r.exit_code == 1 and "no mappings" in r.stdout
+    r = esmctl("pause", "--yes")
+    assert r.exit_code == 252 and "--function" in r.stderr
+
+
+@pytest.mark.parametrize("reason", ["INC-42, orders", "x" * 236, "line\nbreak"])
+def test_a_reason_that_cannot_be_a_tag_value_is_a_usage_error(esmctl, world, box, reason):
+    r = esmctl("pause", "--function", "orders-fn", "--reason", reason, "--yes")
+    assert r.exit_code == 252 and "--reason" in r.stderr
+    assert box.proxy.calls["ListEventSourceMappings"] == 0
+
+
+def test_json_shape(esmctl, world, box, tmp_path):
+    assert esmctl("apply", spec_file(tmp_path, [kinesis(world)])).exit_code == 0
+    [doc] = json.loads(esmctl("pause", "--function", "orders-fn", "--reason", "why", "--yes", "-o", "json").stdout)
+    assert set(doc) == {"UUID", "FunctionArn", "EventSourceArn", "Outcome", "Message", "State", "Paused"}
+    assert (doc["Outcome"], doc["State"], doc["Paused"]["Reason"]) == ("paused", "Disabled", "why")
+    [doc] = json.loads(esmctl("resume", "--function", "orders-fn", "--yes", "-o", "json").stdout)
+    assert (doc["Outcome"], doc["State"], doc["Paused"]) == ("resumed", "Enabled", None)
+
+
+def test_status_shows_a_paused_mapping_as_paused_not_unhealthy(esmctl, world, box, tmp_path):
+    path = two_mappings(world, tmp_path)
+    assert esmctl("apply", path).exit_code == 0
+    assert esmctl("pause", "--source", world["orders"], "--reason", "INC-42", "--yes").exit_code == 0
+    box.proxy.clear_counts()
+    r = esmctl("status", "--function", "orders-fn", "--max-lag", "1s")
+    assert r.exit_code == 0, r.stdout
+    assert "paused since" in r.stdout and "(INC-42)" in r.stdout
+    assert box.proxy.calls["ListTags"] == 1  # the Disabled one only
+    docs = {d["EventSourceArn"]: d for d in json.loads(esmctl("status", path, "-o", "json").stdout)}
+    paused = docs[world["orders"]]
+    assert paused["Healthy"] is True and paused["Problems"] == [] and paused["Paused"]["Reason"] == "INC-42"
+    assert "Paused" not in docs[world["jobs"]]
+    assert esmctl("mapping", "disable", docs[world["jobs"]]["UUID"]).exit_code == 0  # by hand: unhealthy
+    r = esmctl("status", "--function", "orders-fn")
+    assert r.exit_code == 3 and "state is Disabled, expected Enabled" in r.stdout and "paused since" in r.stdout
+
+
+def test_pause_rides_out_throttling_and_mappings_still_creating(esmctl, world, box, tmp_path, monkeypatch):
+    kinesis_client, lam = client(box, "kinesis"), client(box, "lambda", direct=False)
+    for i in range(8):
+        kinesis_client.create_stream(StreamName=f"s{i}", ShardCount=1)
+    box.proxy.transitional_views = 3  # Creating for 3 reads, refusing changes meanwhile (ResourceInUse)
+    for i in range(8):
+        arn = kinesis_client.describe_stream_summary(StreamName=f"s{i}")["StreamDescriptionSummary"]["StreamARN"]
+        lam.create_event_source_mapping(FunctionName="audit-fn", EventSourceArn=arn, StartingPosition="LATEST")
+    box.proxy.rate_limit = 5  # requests per second, for all Lambda calls: another caller takes the rest
+    monkeypatch.setenv("ESMCTL_LAMBDA_RATE", "20")
+    r = esmctl("pause", "--function", "audit-fn", "--concurrency", "8", "--yes", "-v")
+    assert r.exit_code == 0, r.stdout + r.stderr
+    assert r.stdout.count("paused by esmctl pause") == 8
+    assert box.proxy.calls["UpdateEventSourceMapping"] > 8  # some were refused while Creating, and tried again
+    assert sum(box.proxy.throttled.values()) > 0 and "throttled and retried" in r.stderr
+    assert {m["State"] for m in mappings(box)} == {"Disabled"}
+    box.proxy.transitional_views = 0
+    r = esmctl("resume", "--function", "audit-fn", "--concurrency", "8", "--yes")
+    assert r.exit_code == 0 and {m["State"] for m in mappings(box)} == {"Enabled"}
+
+
+# -- kill -9 at each call, then the same command again ------------------------------------------------
+PAUSE_STEPS = [("TagResource", 1, "before"), ("TagResource", 1, "after"),
+               ("UpdateEventSourceMapping", 1, "before"), ("UpdateEventSourceMapping", 1, "after"),
+               ("GetEventSourceMapping", 1, "after")]
+RESUME_STEPS = [("UpdateEventSourceMapping", 1, "before"), ("UpdateEventSourceMapping", 1, "after"),
+                ("GetEventSourceMapping", 1, "after"), ("UntagResource", 1, "before"),
+                ("UntagResource", 1, "after")]
+
+
+@pytest.mark.parametrize("operation,nth,when", PAUSE_STEPS)
+def test_pause_killed_at_each_step_converges(esmctl, world, box, tmp_path, operation, nth, when):
+    path = spec_file(tmp_path, [kinesis(world)])
+    assert esmctl("apply", path).exit_code == 0
+    box.proxy.transitional_views = 1
+    kill_at(box, ["--function", "orders-fn", "--reason", "INC-42"], operation, nth, when, command="pause")
+    r = esmctl("pause", "--function", "orders-fn", "--reason", "INC-42", "--yes")
+    assert r.exit_code == 0, r.stdout + r.stderr
+    [m] = mappings(box)
+    assert m["State"] == "Disabled" and tags(box, m)[TAG].endswith(" INC-42")
+    assert esmctl("diff", path).exit_code == 0
+    assert esmctl("resume", "--function", "orders-fn", "--yes").exit_code == 0
+    [m] = mappings(box)
+    assert m["State"] == "Enabled" and TAG not in tags(box, m)
+
+
+@pytest.mark.parametrize("operation,nth,when", RESUME_STEPS)
+def test_resume_killed_at_each_step_converges(esmctl, world, box, tmp_path, operation, nth, when):
+    path = spec_file(tmp_path, [kinesis(world)])
+    assert esmctl("apply", path).exit_code == 0
+    assert esmctl("pause", "--function", "orders-fn", "--yes").exit_code == 0
+    box.proxy.transitional_views = 1
+    kill_at(box, ["--function", "orders-fn"], operation, nth, when, command="resume")
+    r = esmctl("resume", "--function", "orders-fn", "--yes")
+    assert r.exit_code == 0, r.stdout + r.stderr
+    [m] = mappings(box)
+    assert m["State"] == "Enabled" and TAG not in tags(box, m)
+    assert esmctl("diff", path).exit_code == 0
+
+
+def test_pause_killed_before_it_disabled_is_undone_by_resume(esmctl, world, box, tmp_path):
+    """Marked but still Enabled: resume drops the mark (and enables nothing that was not paused)."""
+    assert esmctl("apply", spec_file(tmp_path, [kinesis(world)])).exit_code == 0
+    kill_at(box, ["--function", "orders-fn"], "UpdateEventSourceMapping", 1, "before", command="pause")
+    [m] = mappings(box)
+    assert m["State"] == "Enabled" and TAG in tags(box, m)
+    r = esmctl("resume", "--function", "orders-fn", "--yes")
+    assert r.exit_code == 0 and "was Enabled already" in r.stdout
+    [m] = mappings(box)
+    assert m["State"] == "Enabled" and TAG not in tags(box, m)
