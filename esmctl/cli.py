@@ -98,7 +98,9 @@ class EsmctlGroup(click.Group):
             outcome = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
             code = int(outcome) if isinstance(outcome, int) else 0
         except click.UsageError as exc:
-            exc.show()
+            # One line, as every other error (click's own is a Usage:/Try/Error: block of four).
+            hint = f" (see '{exc.ctx.command_path} --help')" if exc.ctx is not None else ""
+            click.echo(f"esmctl: error: {exc.format_message()}{hint}", err=True)
             code = EXIT_USAGE
         except click.ClickException as exc:
             exc.show()

@@ -98,6 +98,7 @@ def save(path: str, planned: Plan, live: list[model.Mapping], *, account: str, r
         "notes": [{"key": _key(n.key), "text": n.text} for n in planned.notes],
         "inSync": planned.in_sync,
     }
+    doc["sha256"] = _sha256(doc)  # of everything above: an edited file is refused, not carried out
     text = json.dumps(doc, indent=1, sort_keys=False) + "\n"
     try:
         with open(path, "w", encoding="utf-8") as out:
@@ -133,6 +134,9 @@ def load(path: str) -> SavedPlan:
     if doc.get("formatVersion") != FORMAT_VERSION:
         raise EsmctlError(f"{path}: a saved plan of format version {doc.get('formatVersion')!r}; this esmctl reads "
                           f"version {FORMAT_VERSION}: plan again")
+    if _sha256({k: v for k, v in doc.items() if k != "sha256"}) != doc.get("sha256"):
+        raise EsmctlError(f"{path}: the plan was changed after `plan --out` wrote it (its sha256 does not match): "
+                          "nothing applied; plan again")
     try:
         changes, reads, absent = [], [], []
         for c in doc["changes"]:
@@ -140,12 +144,32 @@ def load(path: str) -> SavedPlan:
             reads.append([Fingerprint(r["uuid"], r["state"], r["lastModified"], r["config"], r["configSha256"],
                                       r.get("tagsSha256")) for r in c["reads"]])
             absent.append([_key_from(k) for k in c["absent"]])
+        for change, fingerprints in zip(changes, reads, strict=True):
+            _check_steps(change, {fp.uuid for fp in fingerprints})
         plan = Plan(tuple(changes), tuple(model.live_mapping(_decoded(m)) for m in doc["unmanaged"]),
                     tuple(Note(_key_from(n["key"]), n["text"]) for n in doc["notes"]), doc["inSync"])
         return SavedPlan(plan, doc["account"], doc["region"], doc["esmctl"], doc["created"], doc["spec"],
                          reads, absent)
     except (KeyError, TypeError, ValueError) as exc:
         raise EsmctlError(f"{path}: a saved plan that cannot be read (edited by hand?): {exc!r}") from exc
+
+
+# What each kind of change may do: a saved plan whose steps say otherwise was not written by esmctl.
+_OPS = {
+    "update": {"update", "tag", "untag", "wait-settled"},
+    "move": {"update", "tag", "untag", "wait-settled"},
+    "create": {"register-consumer", "create", "forget-tags", "wait-gone", "wait-settled"},
+    "delete": {"delete", "wait-gone"},
+}
+
+
+def _check_steps(change: Change, read: set[str]) -> None:
+    allowed = _OPS.get(change.action)
+    for step in change.steps:
+        if allowed is not None and step.op not in allowed:
+            raise ValueError(f"a {change.action} with a {step.op} step")
+        if step.uuid is not None and step.uuid not in read:
+            raise ValueError(f"a step on {step.uuid}, which the plan did not read")
 
 
 def check_target(saved: SavedPlan, path: str, account: str, region: str) -> None:
@@ -178,7 +202,9 @@ def verify(saved: SavedPlan, listing: list[dict], tags_of: Any) -> list[Refusal]
                 moved.append(f"{fp.uuid} State: {fp.state} → {current.state}")
             fields = sorted(k for k in set(fp.config) | set(current.config)
                             if fp.config.get(k) != current.config.get(k))
-            if fields:
+            if fields and _as_planned(change, m):
+                moved.append(f"{fp.uuid} is already as planned ({', '.join(fields)}): applied already?")
+            elif fields:
                 moved.append(f"{fp.uuid} {', '.join(fields)} changed")
             elif current.last_modified != fp.last_modified:
                 moved.append(f"{fp.uuid} LastModified: {fp.last_modified} → {current.last_modified}")
@@ -186,12 +212,17 @@ def verify(saved: SavedPlan, listing: list[dict], tags_of: Any) -> list[Refusal]
                 moved.append(f"{fp.uuid} Tags changed")
         mine = {fp.uuid for fp in reads}
         for key in absent:
-            others = [m.uuid for m in by_key.get(key, []) if m.uuid not in mine]
+            others = [m for m in by_key.get(key, []) if m.uuid not in mine]
             if others:
-                moved.append(f"a mapping of this identity exists now ({', '.join(others)})")
+                done = " and is as planned: applied already?" if all(_as_planned(change, m) for m in others) else ""
+                moved.append(f"a mapping of this identity exists now ({', '.join(m.uuid for m in others)}){done}")
         if moved:
             refusals.append(Refusal(change, "; ".join(moved)))
     return refusals
+
+
+def _as_planned(change: Change, m: model.Mapping) -> bool:
+    return change.after is not None and m.key == change.key and not model.compare(change.after, m).changes
 
 
 def without(plan: Plan, refused: list[Refusal]) -> Plan:

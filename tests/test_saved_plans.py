@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 
 from tests.helpers import client, kinesis, mappings, spec_file
@@ -32,7 +33,8 @@ def test_apply_of_a_saved_plan_carries_out_exactly_that_plan(esmctl, world, box,
     by_source = {m["EventSourceArn"]: m for m in mappings(box)}
     assert by_source[world["orders"]]["BatchSize"] == 50 and world["jobs"] in by_source
     again = esmctl("apply", plan_path, "--yes")  # applied once: now every fingerprint has moved
-    assert again.exit_code == 1 and "nothing was applied" in again.stderr
+    assert again.exit_code == 1 and "nothing was applied" in again.stderr and "applied already?" in again.stderr
+    assert "No changes" not in esmctl("apply", plan_path, "--yes", "--partial").stdout
 
 
 def test_a_mapping_edited_between_plan_and_apply_is_refused_and_nothing_else_is_written(esmctl, world, box,
@@ -69,12 +71,38 @@ def test_a_plan_for_another_region_account_or_version_is_refused(esmctl, world, 
     for field, value, said in (("account", "999999999999", "planned for account 999999999999"),
                                ("esmctl", "0.0.1", "planned by esmctl 0.0.1")):
         edited = tmp_path / f"{field}.json"
-        edited.write_text(json.dumps({**doc, field: value}))
+        edited.write_text(json.dumps(resealed({**doc, field: value})))  # as another account's or version's plan
         r = esmctl("apply", str(edited), "--yes")
         assert r.exit_code == 1 and said in r.stderr, r.stderr
     assert len(mappings(box)) == 1  # nothing written
     r = esmctl("apply", plan_path, "--prune")
     assert r.exit_code == 252 and "saved plan" in r.stderr
+    r = esmctl("apply", plan_path, path)
+    assert r.exit_code == 252 and "on its own" in r.stderr
+
+
+def resealed(doc):
+    """A plan document with its sha256 made again, as `plan --out` makes it."""
+    body = {k: v for k, v in doc.items() if k != "sha256"}
+    text = json.dumps(body, sort_keys=True, separators=(",", ":"))
+    return {**body, "sha256": hashlib.sha256(text.encode()).hexdigest()}
+
+
+def test_a_plan_edited_by_hand_is_refused_whole(esmctl, world, box, tmp_path):
+    assert esmctl("apply", spec_file(tmp_path, [kinesis(world)], name="old.yaml")).exit_code == 0
+    path = spec_file(tmp_path, [kinesis(world, StartingPosition="LATEST")])  # a replace
+    plan_path = tmp_path / "plan.json"
+    assert esmctl("plan", path, "--out", str(plan_path)).exit_code == 0
+    doc = json.loads(plan_path.read_text())
+    doc["changes"][0]["action"] = "update"  # to slip past --allow-replace
+    plan_path.write_text(json.dumps(doc))
+    r = esmctl("apply", str(plan_path), "--yes")
+    assert r.exit_code == 1 and "changed after `plan --out` wrote it" in r.stderr
+    plan_path.write_text(json.dumps(resealed(doc)))  # even with its hash made again: an update does not delete
+    r = esmctl("apply", str(plan_path), "--yes")
+    assert r.exit_code == 1 and "a update with a delete step" in r.stderr
+    [still] = mappings(box)
+    assert still["StartingPosition"] == "TRIM_HORIZON"
 
 
 def test_show_renders_a_saved_plan_as_text_json_and_markdown(esmctl, world, box, tmp_path):

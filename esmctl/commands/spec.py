@@ -230,6 +230,8 @@ def apply_cmd(settings: Settings, files: tuple[str, ...], prune: bool, variables
 
     machine = settings.output in ("json", "yaml")
     refused: list[Any] = []
+    if len(files) > 1 and any(planfile.is_saved_plan(f) for f in files):
+        raise click.UsageError("a saved plan is applied on its own: `esmctl apply PLAN`, no spec files beside it")
     if len(files) == 1 and planfile.is_saved_plan(files[0]):
         if prune or variables or handoff_margin != 60:
             raise click.UsageError("a saved plan is carried out as it was planned: --prune, --var and "
@@ -250,7 +252,8 @@ def apply_cmd(settings: Settings, files: tuple[str, ...], prune: bool, variables
             raise click.UsageError("--partial is for a saved plan (`plan --out FILE`, then `apply FILE`)")
         planned = reconciliation(settings, files, variables, prune=prune, margin=handoff_margin).plan
     if not machine:
-        render.plan(settings, planned)
+        if planned.changes or not refused:  # not "No changes" when the rest was refused
+            render.plan(settings, planned)
         for r in refused:
             click.echo(f"esmctl: refused (moved since the plan): {r.change.action} {r.change.title()}: {r.why}",
                        err=True)
