@@ -777,49 +777,64 @@ def managed_tags(tags: dict[str, str] | None) -> dict[str, str]:
 
 # A same-identity replace records the tags it keeps from the old mapping on the function before the
 # delete (base64 of zlib'd JSON, in tag values of at most 256 characters): a run killed between the
-# delete and the create leaves them there for the next run's create.
+# delete and the create leaves them there for the next run's create. A record is for that next run: one
+# older than TAG_RECORD_TTL is dropped, never applied.
 TAG_RECORD_PREFIX = "esmctl:tags:"
+TAG_RECORD_TTL = timedelta(days=1)
 _TAG_VALUE_MAX = 256
 _TAG_RECORD_CHUNKS = 8  # a function has at most 50 tags, most of them its owners'
 
 
-def _record_prefix(key: Key) -> str:
+@dataclass(frozen=True)
+class TagRecord:
+    keys: tuple[str, ...]  # the function tags that hold it
+    tags: dict[str, str]  # {} when it cannot be read
+    at: datetime | None  # when it was recorded
+
+
+def record_prefix(key: Key) -> str:
     import hashlib
 
     digest = hashlib.sha256(f"{key.function}|{key.source}|{key.part}".encode()).hexdigest()[:16]
     return f"{TAG_RECORD_PREFIX}{digest}:"
 
 
-def tag_record(key: Key, tags: dict[str, str]) -> dict[str, str] | None:
+def tag_record(key: Key, tags: dict[str, str], at: datetime) -> dict[str, str] | None:
     """Function tags that hold `tags` for a mapping of `key`; None when they would take too many."""
     import base64
     import zlib
 
-    text = base64.b64encode(zlib.compress(json.dumps(tags, sort_keys=True, separators=(",", ":")).encode()))
-    payload = text.decode()
+    body = json.dumps({"at": iso(at), "tags": tags}, sort_keys=True, separators=(",", ":")).encode()
+    payload = base64.b64encode(zlib.compress(body)).decode()
     chunks = [payload[i:i + _TAG_VALUE_MAX] for i in range(0, len(payload), _TAG_VALUE_MAX)]
     if len(chunks) > _TAG_RECORD_CHUNKS:
         return None
-    prefix = _record_prefix(key)
+    prefix = record_prefix(key)
     return {f"{prefix}{i}": chunk for i, chunk in enumerate(chunks)}
 
 
-def read_tag_record(key: Key, function_tags: dict[str, str]) -> tuple[list[str], dict[str, str]] | None:
-    """The record keys and the tags a record on the function holds for `key` (None: no record)."""
+def tag_records(function_tags: dict[str, str]) -> dict[str, TagRecord]:
+    """Every record on a function, by its prefix (see record_prefix)."""
     import base64
     import binascii
     import zlib
 
-    prefix = _record_prefix(key)
-    keys = [k for k in function_tags if k.startswith(prefix)]
-    keys.sort(key=lambda k: int(k[len(prefix):]) if k[len(prefix):].isdigit() else -1)
-    if not keys:
-        return None
-    try:
-        tags = json.loads(zlib.decompress(base64.b64decode("".join(function_tags[k] for k in keys))))
-    except (ValueError, binascii.Error, zlib.error):
-        return keys, {}  # unreadable (edited by hand?): dropped, never applied
-    return keys, {str(k): str(v) for k, v in tags.items()} if isinstance(tags, dict) else {}
+    parts: dict[str, list[tuple[int, str]]] = {}
+    for k in function_tags:
+        if k.startswith(TAG_RECORD_PREFIX):
+            prefix, _, index = k.rpartition(":")
+            parts.setdefault(prefix + ":", []).append((int(index) if index.isdigit() else -1, k))
+    out = {}
+    for prefix, found in parts.items():
+        keys = tuple(k for _, k in sorted(found))
+        try:
+            body = json.loads(zlib.decompress(base64.b64decode("".join(function_tags[k] for k in keys))))
+            tags = {str(k): str(v) for k, v in body["tags"].items()}
+            at = instant(body["at"])
+        except (ValueError, KeyError, TypeError, AttributeError, binascii.Error, zlib.error):
+            tags, at = {}, None  # unreadable (edited by hand?): dropped, never applied
+        out[prefix] = TagRecord(keys, tags, at)
+    return out
 
 
 # -- pause marks ----------------------------------------------------------------------------------

@@ -31,13 +31,13 @@ know.
 
 A same-identity replace whose spec does not manage Tags records the old mapping's tags on the
 function before deleting it, so that a run killed between the delete and the create still creates
-the new mapping with them (model.tag_record).
+the new mapping with them (model.tag_record); records a later read finds stale are dropped.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from esmctl import model
@@ -65,6 +65,7 @@ class Reads:
     function_tags: dict[str, dict[str, str]] = field(default_factory=dict)  # unqualified function ARN -> tags
     positions: dict[str, Position | None] = field(default_factory=dict)  # function ARN -> newest datapoint
     window: timedelta = timedelta(minutes=15)  # how far back positions were looked for
+    now: datetime = field(default_factory=lambda: datetime.now(timezone.utc))  # when they were read
 
 
 @dataclass(frozen=True)
@@ -178,12 +179,14 @@ class _Planner:
         self.by_key: dict[Key, list[Mapping]] = {}
         self.by_slot: dict[tuple[str, str], list[Mapping]] = {}
         self.streams_of: dict[str, list[Mapping]] = {}  # unqualified function ARN -> its Enabled stream mappings
+        self.by_function: dict[str, list[Mapping]] = {}  # unqualified function ARN -> its mappings
         for m in self.present:
             self.by_key.setdefault(m.key, []).append(m)
             if (s := model.slot(m.key, m.kind)) is not None:
                 self.by_slot.setdefault(s, []).append(m)
             if m.kind in model.STREAM_TYPES and m.state == "Enabled":
                 self.streams_of.setdefault(_unqualified(m.key.function), []).append(m)
+            self.by_function.setdefault(_unqualified(m.key.function), []).append(m)
         self.wanted = {d.key for d in desired}
         self.slots: dict[tuple[str, str], int] = {}  # how many desired mappings each slot has
         for d in desired:
@@ -379,7 +382,7 @@ class _Planner:
             # Only the killed process would know the tags kept from the old mapping: record them on the
             # function before the delete; the next run's create takes them from there.
             function = _unqualified(d.key.function)
-            record = model.tag_record(d.key, tags)
+            record = model.tag_record(d.key, tags, self.reads.now)
             if record is None:
                 unrecorded = ("; its tags are too many to record on the function first: set Tags in the spec, or "
                               "an interruption between the delete and the create loses them")
@@ -402,16 +405,15 @@ class _Planner:
         if not olds:
             waits = [Step("wait-gone", m.uuid) for m in self.deleting.get(d.key, [])]
             tags, reason = d.tags, ""
-            restored = self._restored_tags(d)
-            if restored:
-                keys, kept = restored
-                tags = kept if d.tags is None else d.tags
-                steps = self._create_steps(d, tags=tags)
-                steps.insert(1, Step("forget-tags", NEW, {"arn": _unqualified(d.key.function), "keys": keys}))
+            kept, stale = self._restored_tags(d)
+            steps = self._create_steps(d, tags=kept or tags)
+            if kept:
                 reason = ("an interrupted replace deleted the old mapping: the new one gets the tags recorded on "
-                          "the function before the delete" if d.tags is None else "")
-                return Change(CREATE, d.key, (), d, fields, tuple(waits + steps), reason)
-            return Change(CREATE, d.key, (), d, fields, tuple(waits + self._create_steps(d, tags=tags)), reason)
+                          "the function before the delete")
+            if stale:  # records this create uses up, or that are out of date: dropped once it is made
+                at = next(i for i, s in enumerate(steps) if s.op == "create") + 1
+                steps.insert(at, Step("forget-tags", NEW, {"arn": _unqualified(d.key.function), "keys": stale}))
+            return Change(CREATE, d.key, (), d, fields, tuple(waits + steps), reason)
         tags = self._new_tags(d, olds)
         where_from = ", ".join(f"{model.short_arn(m.source_arn or m.key.source)} ({m.uuid})" for m in olds)
         moved = tuple(FieldChange("EventSourceArn", m.source_arn, d.source_arn or d.key.source) for m in olds[:1])
@@ -432,13 +434,25 @@ class _Planner:
                   f"StartingPosition, then the old one is deleted" + _position_lost(d))
         return Change(REPLACE, d.key, tuple(olds), d, moved, tuple(steps), reason)
 
-    def _restored_tags(self, d: Mapping) -> tuple[list[str], dict[str, str]] | None:
-        """The record keys and tags an interrupted replace of d's identity left on the function, if any.
-        Read only where the spec does not manage d's tags (where it does, the spec's tags are the answer)."""
+    def _restored_tags(self, d: Mapping) -> tuple[dict[str, str] | None, list[str]]:
+        """The tags an interrupted replace of d's identity recorded on the function (None: none to use), and
+        the record keys to drop once d is created: its own, and the function's records that are out of date
+        (older than a day, or of a mapping that exists: its replace finished but was killed before it
+        dropped the record). Read only where the spec does not manage d's tags."""
         if d.tags is not None:
-            return None
+            return None, []
         tags = self._function_tags(d.key.function)
-        return model.read_tag_record(d.key, tags) if tags is not None else None
+        if not tags:
+            return None, []
+        live = {model.record_prefix(m.key) for m in self.by_function.get(_unqualified(d.key.function), [])}
+        mine, stale, kept = model.record_prefix(d.key), [], None
+        for prefix, record in model.tag_records(tags).items():
+            fresh = record.at is not None and self.reads.now - record.at <= model.TAG_RECORD_TTL
+            if prefix == mine and fresh and record.tags:
+                kept = record.tags
+            if prefix == mine or not fresh or prefix in live:
+                stale += record.keys
+        return kept, sorted(stale)
 
     def _finish(self, d: Mapping, current: Mapping, olds: list[Mapping], first: Change | None = None) -> Change:
         """The new mapping of a move exists and the old ones too (an interrupted hand-off, or a mapping made

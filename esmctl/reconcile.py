@@ -145,7 +145,7 @@ def read_more(aws: Aws, live: list[model.Mapping], missing: Missing, reads: Read
     positions = metrics.newest_iterator_ages(aws, sorted(missing.positions), reads.window) \
         if missing.positions else {}
     return Reads(tags={**reads.tags, **tags}, function_tags={**reads.function_tags, **function_tags},
-                 positions={**reads.positions, **positions}, window=reads.window)
+                 positions={**reads.positions, **positions}, window=reads.window, now=reads.now)
 
 
 def _function_tags(aws: Aws, function_arn: str) -> dict[str, str]:

@@ -165,8 +165,8 @@ def test_a_replace_records_the_kept_tags_on_the_function_before_it_deletes():
                     tags={have.uuid: {"team": "orders", "aws:cloudformation:stack-name": "x"}}).changes
     assert ops(change) == ["record-tags", "delete", "wait-gone", "create", "forget-tags", "wait-settled"]
     record = change.steps[0].params
-    assert record["arn"] == FN and model.read_tag_record(have.key, record["tags"]) == \
-        (sorted(record["tags"]), {"team": "orders"})
+    [(prefix, kept)] = model.tag_records(record["tags"]).items()
+    assert record["arn"] == FN and prefix == model.record_prefix(have.key) and kept.tags == {"team": "orders"}
     assert change.steps[3].params["Tags"] == {"team": "orders"}
     assert change.steps[4].params == {"arn": FN, "keys": sorted(record["tags"])}
     # The spec manages the tags: nothing to record, the spec has them.
@@ -177,7 +177,7 @@ def test_a_replace_records_the_kept_tags_on_the_function_before_it_deletes():
 
 def test_a_create_after_an_interrupted_replace_takes_the_recorded_tags():
     want = desired({**KINESIS, "StartingPosition": "TRIM_HORIZON"})
-    record = model.tag_record(want.key, {"team": "orders"})
+    record = model.tag_record(want.key, {"team": "orders"}, datetime.now(timezone.utc) - timedelta(hours=1))
     [change] = plan([want], [], function_tags={FN: {**record, "owner": "me"}}).changes
     assert change.action == CREATE and ops(change) == ["create", "forget-tags", "wait-settled"]
     assert change.steps[0].params["Tags"] == {"team": "orders"}
@@ -186,6 +186,21 @@ def test_a_create_after_an_interrupted_replace_takes_the_recorded_tags():
     other = desired({**KINESIS, "EventSourceArn": reported.OTHER_STREAM})
     [change] = plan([other], [], function_tags={FN: record}).changes
     assert ops(change) == ["create", "wait-settled"] and "Tags" not in change.steps[0].params
+
+
+def test_records_that_are_out_of_date_are_dropped_never_applied():
+    want = desired({**KINESIS, "StartingPosition": "TRIM_HORIZON"})
+    old_record = model.tag_record(want.key, {"team": "orders"}, datetime.now(timezone.utc) - timedelta(days=2))
+    [change] = plan([want], [], function_tags={FN: old_record}).changes
+    assert "Tags" not in change.steps[0].params and change.steps[1].params["keys"] == sorted(old_record)
+    # A replace of another mapping finished but was killed before it dropped its record: that mapping exists,
+    # so the next create on the function drops the record too.
+    done = live({**KINESIS, "EventSourceArn": reported.OTHER_STREAM})
+    leftover = model.tag_record(done.key, {"team": "clicks"}, datetime.now(timezone.utc))
+    [change] = plan([want, desired({**KINESIS, "EventSourceArn": reported.OTHER_STREAM})], [done],
+                    function_tags={FN: leftover}).changes
+    assert ops(change) == ["create", "forget-tags", "wait-settled"] and "Tags" not in change.steps[0].params
+    assert change.steps[1].params["keys"] == sorted(leftover)
 
 
 def test_moved_from_in_a_spec_is_checked_offline(tmp_path):
