@@ -225,6 +225,8 @@ class _Planner:
                 current, stale, extras = (same[0] if same else None), [], same[1:]
             olds = stale + self._slot_olds(d)
             moved = self.moves.get(id(d)) if current is None else None
+            if d.moved_from and moved is None:
+                self._unmoved(d, current)
             if current is not None:
                 taken.add(current.uuid)
                 pause = self._paused(d, current)
@@ -305,6 +307,24 @@ class _Planner:
         if d.consumer is not None and d.source_arn:
             found = sorted(found, key=lambda m: m.source_arn != d.source_arn)  # the current registration first
         return found[0] if found else None
+
+    def _unmoved(self, d: Mapping, current: Mapping | None) -> None:
+        """A `MovedFrom` that moves nothing: say what of the old function still reads this data."""
+        old_function = d.moved_from or ""
+        here = model.slot(d.key, d.kind) or (d.key.function, d.key.source)
+        left = [m for m in self.by_function.get(_unqualified(old_function), [])
+                if m.key.function == old_function and m.uuid not in self.claimed
+                and (model.slot(m.key, m.kind) or (m.key.function, m.key.source))[1:] == here[1:]]
+        if not left:
+            return
+        what = ", ".join(f"{m.uuid} ({model.short_arn(m.source_arn or m.key.source)})" for m in left)
+        if current is not None:
+            why = f"this mapping exists already ({current.uuid}), so nothing moves"
+        else:
+            why = ("a move changes the function only (same source, topic or queue): move it first, then change "
+                   "the source")
+        self.notes.append(Note(d.key, f"MovedFrom {model.short_arn(old_function)}: {why}; {what} still reads this "
+                                      f"data for {model.short_arn(old_function)} and is left alone"))
 
     def _tags(self, m: Mapping) -> dict[str, str] | None:
         if m.uuid not in self.reads.tags:

@@ -200,8 +200,7 @@ def _mapping(doc: yamldoc.Document, base: Path, entry: Any, defaults: dict, allo
             problems.append(f"{where('MovedFrom')}: MovedFrom: must name the function the mapping moves from "
                             "(name, name:alias or ARN)")
             moved_from = None
-        elif isinstance(function, str) and \
-                model.function_spelling_key(moved_from) == model.function_spelling_key(function):
+        elif isinstance(function, str) and _same_function(moved_from, function):
             problems.append(f"{where('MovedFrom')}: MovedFrom: names the mapping's own FunctionName")
             moved_from = None
     for dotted, message in schema.cross_field_problems(params):
@@ -316,3 +315,10 @@ def parse_vars(pairs: tuple[str, ...] | list[str]) -> dict[str, str]:
             raise EsmctlError(f"--var {pair!r}: expected NAME=VALUE", EXIT_USAGE)
         out[name] = value
     return out
+
+
+def _same_function(a: str, b: str) -> bool:
+    """Do two spellings name one function (and qualifier)? A name and an ARN of it do, in any account."""
+    (name_a, qualifier_a, where_a), (name_b, qualifier_b, where_b) = (model.function_spelling_key(a),
+                                                                      model.function_spelling_key(b))
+    return (name_a, qualifier_a) == (name_b, qualifier_b) and (not where_a or not where_b or where_a == where_b)

@@ -217,3 +217,28 @@ def test_moved_from_in_a_spec_is_checked_offline(tmp_path):
     with pytest.raises(SpecError) as bad:
         spec.load("spec.yaml", text=text.replace("version: 1\n", "version: 1\ndefaults:\n  MovedFrom: x\n"))
     assert "defaults.MovedFrom: set it on each mapping" in bad.value.problems[0]
+
+
+def test_a_moved_from_that_moves_nothing_says_what_still_reads_the_data():
+    old = live(KINESIS)  # orders-fn on the stream
+    already = live({**KINESIS, "FunctionName": "audit-fn"})
+    p = plan([moved({**KINESIS, "FunctionName": "audit-fn"}, "orders-fn")], [old, already])
+    assert p.empty and [n.text for n in p.notes] == [
+        f"MovedFrom orders-fn: this mapping exists already ({already.uuid}), so nothing moves; {old.uuid} "
+        "(kinesis:orders) still reads this data for orders-fn and is left alone"]
+    # the old one reads the stream, the spec a consumer of it: not the same mapping, so a create
+    p = plan([moved({**KINESIS, "FunctionName": "audit-fn"}, "orders-fn", consumer=model.Consumer(
+        STREAM, "fanout", consumer_arn("fanout")))], [old])
+    assert [c.action for c in p.changes] == [CREATE] and "move it first" in p.notes[0].text
+
+
+def test_moved_from_the_functions_own_arn_is_refused():
+    from esmctl import spec
+    from esmctl.errors import SpecError
+
+    arn = "arn:aws:lambda:us-east-1:123456789012:function:audit-fn"
+    text = (f"version: 1\nmappings:\n  - FunctionName: audit-fn\n    MovedFrom: {arn}\n"
+            f"    EventSourceArn: {STREAM}\n    StartingPosition: LATEST\n")
+    with pytest.raises(SpecError, match="names the mapping's own FunctionName"):
+        spec.load("spec.yaml", text=text)
+    assert spec.load("spec.yaml", text=text.replace("function:audit-fn", "function:orders-fn")).mappings
