@@ -203,7 +203,7 @@ class Executor:
             except Exception as exc:  # noqa: BLE001 - one change's failure must not stop the others
                 return _Partial(change, run, done, [], self._failed(change, run, done, step, exc))
             done.append(step)
-        result = Result(change, True, _success(change, run), run.new or change.uuid, done,
+        result = Result(change, True, _success(change, run), _standing(change, run), done,
                         _existing(change, run, done), source=run.consumer_arn)
         return _Partial(change, run, done, waits if self.wait else [], result)
 
@@ -409,7 +409,8 @@ def _success(change: Change, run: _Run) -> str:
     new = f"{'adopted the existing mapping' if run.adopted else 'created'} {run.new or ''}".strip()
     if any(s.op == "register-consumer" for s in change.steps):
         new = f"registered consumer {change.after.consumer.name}; {new}"
-    olds = ", ".join(m.uuid for m in change.before)
+    deleted = ", ".join(s.uuid for s in change.steps if s.op == "delete")
+    updated = ", ".join(dict.fromkeys(s.uuid for s in change.steps if s.op == "update" and s.uuid))
     if change.action == CREATE:
         return new
     if change.action == UPDATE:
@@ -418,8 +419,14 @@ def _success(change: Change, run: _Run) -> str:
         return f"moved from {model.short_arn(change.before[0].key.function)}"
     if change.action == DELETE:
         return "deleted"
-    if change.action == REPLACE:
-        return f"replaced {olds}: {new}"
-    if change.action == HANDOFF and run.new:
-        return f"handed off from {olds}: {new}"
-    return f"finished the hand-off: deleted {olds}"
+    if run.new:  # a replace or a hand-off that made its new mapping
+        return f"{'replaced' if change.action == REPLACE else 'handed off from'} {deleted}: {new}"
+    # finishing a move: the new mapping existed, perhaps updated first
+    return f"{f'updated {updated}; ' if updated else ''}finished the move: deleted {deleted}"
+
+
+def _standing(change: Change, run: _Run) -> str | None:
+    """The mapping that stands for the change now: the one it created, else the one it waited for (a
+    finished move's new end), else the one it changed."""
+    waited = next((s.uuid for s in change.steps if s.op == "wait-settled" and s.uuid), None)
+    return run.new or (waited if change.action in (REPLACE, HANDOFF) else None) or change.uuid

@@ -437,6 +437,10 @@ class _Planner:
         tags = self._new_tags(d, olds)
         where_from = ", ".join(f"{model.short_arn(m.source_arn or m.key.source)} ({m.uuid})" for m in olds)
         moved = tuple(FieldChange("EventSourceArn", m.source_arn, d.source_arn or d.key.source) for m in olds[:1])
+        # what else the new mapping has that the old one had not: a reviewer must see it
+        differs = [c for c in model.compare(d, olds[0]).changes if c.name not in ("StartingPosition",
+                                                                                   "StartingPositionTimestamp")]
+        moved += tuple(_shown(differs))
         if d.kind == model.KINESIS:
             start, unknown = self._start(olds)
             if start is not None:

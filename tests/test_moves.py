@@ -55,7 +55,10 @@ def test_a_mapping_made_by_hand_at_latest_is_not_a_finished_handoff(esmctl, worl
     r = esmctl("apply", path, "--yes")
     assert r.exit_code == 1 and "--allow-replace" in r.stderr and f"{by_hand} starts at LATEST" in r.stderr
     assert sorted(m["UUID"] for m in mappings(box)) == sorted([old, by_hand])  # nothing deleted
-    [left] = converges(esmctl, box, path, "--allow-replace")
+    r = esmctl("apply", path, "--yes", "--allow-replace", "-o", "json")
+    [result] = json.loads(r.stdout)["results"]
+    assert result["uuid"] == by_hand and result["message"] == f"finished the move: deleted {old}", result
+    [left] = converges(esmctl, box, path)
     assert left["UUID"] == by_hand
 
 

@@ -242,3 +242,12 @@ def test_moved_from_the_functions_own_arn_is_refused():
     with pytest.raises(SpecError, match="names the mapping's own FunctionName"):
         spec.load("spec.yaml", text=text)
     assert spec.load("spec.yaml", text=text.replace("function:audit-fn", "function:orders-fn")).mappings
+
+
+def test_a_handoff_shows_what_else_the_new_mapping_changes():
+    old = live({**KINESIS, "BatchSize": 500})
+    want = desired({**KINESIS, "BatchSize": 400}, consumer="fanout", registered=consumer_arn("fanout"))
+    [change] = plan([want], [old], positions={FN: Position(NOW, 0)}).changes
+    assert change.action == HANDOFF
+    assert [(f.name, f.before, f.after) for f in change.fields] == [
+        ("EventSourceArn", STREAM, consumer_arn("fanout")), ("BatchSize", 500, 400)]
