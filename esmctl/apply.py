@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from esmctl import model
-from esmctl.aws import Aws, Conflict, InUse, InvalidRequest, NotFound, WaitTimeout, Watcher
+from esmctl.aws import Aws, Conflict, InvalidRequest, NotFound, WaitTimeout, Watcher
 from esmctl.consumers import ensure_consumer
 from esmctl.errors import EsmctlError, Interrupted
 from esmctl.plan import CREATE, DELETE, HANDOFF, MOVE, REPLACE, UPDATE, Change, Plan, Step
@@ -303,13 +303,10 @@ class Executor:
 
     def _retry_in_use(self, uuid: str, call: Callable[[], Any]) -> Any:
         """A mapping that is Creating/Updating refuses changes (ResourceInUse): wait, then try again."""
-        while True:
-            try:
-                return call()
-            except InUse:
-                if not self.deadline.left():
-                    raise
-                self._wait(uuid, gone=False)
+        try:
+            return self.watcher.retrying(uuid, call, deadline=self.deadline.at)
+        except WaitTimeout as exc:
+            raise EsmctlError(f"{exc.message} (--timeout {self.deadline.seconds:g}s is for the whole apply)") from exc
 
     def _wait(self, uuid: str, *, gone: bool) -> dict | None:
         try:

@@ -552,6 +552,18 @@ class Watcher:
                     if not self._waiting:
                         self._delay = 0.0
 
+    def retrying(self, uuid: str, call: Callable[[], Any], *, deadline: float,
+                 on_poll: Callable[[dict | None], None] | None = None) -> Any:
+        """call(); while the mapping refuses it with ResourceInUse (Creating, Updating…), wait for it to settle
+        and call again, until `deadline`. Every command that changes a mapping goes through here."""
+        while True:
+            try:
+                return call()
+            except InUse:
+                if time.monotonic() >= deadline:
+                    raise
+                self.wait(uuid, deadline=deadline, on_poll=on_poll)
+
     def wait_many(self, targets: dict[str, bool], *, deadline: float) -> tuple[dict[str, dict | None],
                                                                                 dict[str, dict | None]]:
         """Wait for many mappings in one loop (uuid -> gone?): one poll per round for all of them.

@@ -34,7 +34,7 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from esmctl import model
-from esmctl.aws import Aws, InUse, NotFound, WaitTimeout, explain
+from esmctl.aws import Aws, NotFound, WaitTimeout, explain
 from esmctl.errors import EsmctlError
 
 if TYPE_CHECKING:
@@ -329,15 +329,7 @@ def _resume_one(aws: Aws, item: Item, deadline: float) -> Result:
 
 
 def _retry_in_use(aws: Aws, uuid: str, call: Callable[[], Any], deadline: float) -> Any:
-    """A mapping that is Creating or Updating refuses changes (ResourceInUse): wait, then try again (as
-    apply.Executor does)."""
-    while True:
-        try:
-            return call()
-        except InUse:
-            if time.monotonic() >= deadline:
-                raise
-            aws.watcher.wait(uuid, deadline=deadline)
+    return aws.watcher.retrying(uuid, call, deadline=deadline)
 
 
 def _settled(aws: Aws, uuid: str, deadline: float) -> dict:
