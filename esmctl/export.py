@@ -13,8 +13,10 @@ _FIRST = ("StartingPosition", "StartingPositionTimestamp")
 
 
 def to_spec(live: list[dict[str, Any]], region: str, account: str, tags: dict[str, dict[str, str]] | None = None,
-            filters: dict[str, Any] | None = None) -> dict[str, Any]:
-    """A spec that `validate` accepts and `diff` finds in sync with these mappings."""
+            filters: dict[str, Any] | None = None,
+            paused: dict[str, dict[str, str]] | None = None) -> dict[str, Any]:
+    """A spec that `validate` accepts and `diff` finds in sync with these mappings. `paused`: the tags of the
+    Disabled mappings (UUID -> tags), to tell one paused by `esmctl pause` from one disabled by design."""
     mappings = []
     for raw in sorted(live, key=lambda m: (m["FunctionArn"], m.get("EventSourceArn", ""), m["UUID"])):
         m = model.live_mapping(raw, (filters or {}).get(raw["UUID"]))
@@ -39,6 +41,12 @@ def to_spec(live: list[dict[str, Any]], region: str, account: str, tags: dict[st
                            "(esmctl plans no change to it)", err=True)
                 continue
             entry[key] = model.plain(value)
+        pause = model.read_pause((paused or {}).get(m.uuid))
+        if pause is not None and entry.get("Enabled") is False:
+            # Disabled for an incident, not by design: the spec says what it is once resumed.
+            del entry["Enabled"]
+            click.echo(f"esmctl: warning: {m.title()} ({m.uuid}) is {pause.describe()}: exported as enabled (what "
+                       "it is once resumed); apply keeps it paused until `esmctl resume`", err=True)
         if tags is not None:
             entry["Tags"] = model.managed_tags(tags.get(m.uuid, {}))
         mappings.append(entry)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 
 import pytest
+import yaml
 
 from tests.helpers import ESMCTL, client, kill_at, kinesis, mappings, spec_file
 
@@ -289,3 +290,18 @@ def test_pause_killed_before_it_disabled_is_undone_by_resume(esmctl, world, box,
     assert r.exit_code == 0 and "was Enabled already" in r.stdout
     [m] = mappings(box)
     assert m["State"] == "Enabled" and TAG not in tags(box, m)
+
+
+def test_export_of_a_paused_mapping_is_what_it_is_once_resumed(esmctl, world, box, tmp_path):
+    path = two_mappings(world, tmp_path)
+    assert esmctl("apply", path).exit_code == 0
+    assert esmctl("pause", "--source", world["orders"], "--yes").exit_code == 0
+    r = esmctl("export", "--function", "orders-fn")
+    assert r.exit_code == 0 and "is paused by esmctl pause at" in r.stderr
+    [entry] = [m for m in yaml.safe_load(r.stdout)["mappings"] if m["EventSourceArn"] == world["orders"]]
+    assert "Enabled" not in entry  # not `Enabled: false`, which would keep it off after the incident
+    exported = tmp_path / "exported.yaml"
+    exported.write_text(r.stdout)
+    assert esmctl("diff", str(exported)).exit_code == 0  # paused, so in sync
+    assert esmctl("resume", "--source", world["orders"], "--yes").exit_code == 0
+    assert esmctl("diff", str(exported)).exit_code == 0

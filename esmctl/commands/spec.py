@@ -371,10 +371,11 @@ def export(settings: Settings, functions: tuple[str, ...], sources: tuple[str, .
         for m in items:
             if model.filters_hidden(m):
                 filters[m["UUID"]] = decrypted_filters(aws, m["UUID"])
-            if with_tags:
+            if with_tags or m.get("State") in ("Disabled", "Disabling"):  # a Disabled one may be paused
                 tags[m["UUID"]] = aws.mapping_tags(m["EventSourceMappingArn"])
+    paused = {u: t for u, t in tags.items() if model.PAUSED_TAG in t}
     with explain("finding the account"):
-        doc = to_spec(items, aws.region, aws.account, tags if with_tags else None, filters)
+        doc = to_spec(items, aws.region, aws.account, tags if with_tags else None, filters, paused)
     if settings.query is not None:  # as on every JSON and YAML document
         doc = render.queried(settings, doc)
     if settings.output == "json":
