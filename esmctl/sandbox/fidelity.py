@@ -23,8 +23,12 @@ forwards every request to moto and adds, for the Lambda event source mapping API
   OnFailure Destination, and cleared by an empty one; partial ProvisionedPollerConfigs completed;
 - KMS-encrypted filter criteria: null in List, plaintext in Get/Delete unless
   `kms_decrypt_denied`, which gives FilterCriteriaError instead;
-- fault injection: fixed latency, a Lambda control-plane rate limit (429 TooManyRequests), a
-  number of forced 429s, an error for the next (or nth) call of an operation, and pausing the
+- accounts as AWS has them: STS AssumeRole into `arn:aws:iam::<account>:role/<name>` gives keys that
+  act in that account (moto's own multi-account support), refused (AccessDenied) when the role does
+  not exist there or its trust policy asks for another sts:ExternalId; the mappings the layer keeps
+  itself (held kinds, Deleting ones) and the rate limit are per account and region, as AWS's are;
+- fault injection: fixed latency, a Lambda control-plane rate limit per account and region (429
+  TooManyRequests), a number of forced 429s, an error for the next (or nth) call of an operation, and pausing the
   nth call of an operation before or after it is carried out (for kill -9 tests).
 
 It counts every request by operation, so tests and benchmarks can assert what was called.
@@ -41,9 +45,11 @@ import re
 import threading
 import time
 import urllib.parse
+import xml.etree.ElementTree as ElementTree
 from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from xml.sax.saxutils import escape
 
 from esmctl.sandbox.held_mappings import (
     AwsError,
@@ -60,6 +66,9 @@ from esmctl.sandbox.held_mappings import (
 )
 
 ESM_PATH = "/2015-03-31/event-source-mappings"
+DEFAULT_ACCOUNT = "123456789012"  # moto's, for keys it did not issue through AssumeRole
+_CREDENTIAL_SCOPE = re.compile(r"Credential=([^/,\s]+)/\d+/([^/]+)/")  # SigV4: key/date/region/service
+_STS_NS = "{https://sts.amazonaws.com/doc/2011-06-15/}"
 _CONSUMER_EPOCH = re.compile(r"(/consumer/[^:/]+):\d+$")  # the epoch AWS appends to consumer ARNs
 
 # What AWS returns for fields a request left unset (written from AWS's responses, on purpose
@@ -71,6 +80,23 @@ _AWS_STREAM = {
     "LastProcessingResult": "No records processed",
 }
 _AWS_SQS = {"BatchSize": 10, "MaximumBatchingWindowInSeconds": 0, "FunctionResponseTypes": []}
+
+
+def _sts_error(status: int, code: str, message: str) -> tuple[int, dict, bytes]:
+    body = (f'<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><Error><Type>Sender</Type>'
+            f"<Code>{code}</Code><Message>{escape(message)}</Message></Error><RequestId>0</RequestId></ErrorResponse>")
+    return status, {"Content-Type": "text/xml"}, body.encode()
+
+
+def _external_ids(trust: dict) -> set[str]:
+    """The sts:ExternalId values a trust policy's StringEquals conditions ask for (empty: none asked)."""
+    statements = trust.get("Statement", [])
+    out: set[str] = set()
+    for st in statements if isinstance(statements, list) else [statements]:
+        wanted = ((st or {}).get("Condition") or {}).get("StringEquals", {}).get("sts:ExternalId")
+        if wanted:
+            out.update([wanted] if isinstance(wanted, str) else wanted)
+    return out
 
 
 def _aws_defaults(source: str) -> dict[str, Any]:
@@ -163,7 +189,8 @@ class FidelityProxy:
         self.held = HeldMappings()  # the kinds moto cannot hold
         self._identity_locks: dict[tuple, threading.Lock] = {}  # identity -> its check-and-create lock
         self._pauses: list[PausedCall] = []
-        self._bucket = (rate_limit or 0.0, time.monotonic())
+        self._buckets: dict[tuple[str, str], tuple[float, float]] = {}  # (account, region) -> (tokens, at)
+        self._key_accounts: dict[str, str] = {}  # access key issued by AssumeRole -> the role's account
         self._server = ThreadingHTTPServer(("127.0.0.1", port), self._handler())
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
@@ -215,6 +242,8 @@ class FidelityProxy:
             self._qualified.clear()
             self._timestamps.clear()
             self._identity_locks.clear()
+            self._buckets.clear()
+            self._key_accounts.clear()
             self.kms_decrypt_denied = False
             self.pause_timeout = 30.0
             self.force_throttle = 0
@@ -279,19 +308,79 @@ class FidelityProxy:
         query = urllib.parse.parse_qs(urllib.parse.urlsplit(path).query)
         return query.get("Action", [f"{method} {route}"])[0]
 
-    def _take_token(self) -> bool:
-        """A token bucket shared by every Lambda control-plane call, as AWS does per region."""
+    def _take_token(self, scope: tuple[str, str]) -> bool:
+        """A token bucket per account and region, shared by every Lambda control-plane call there, as AWS's
+        15 requests/s are: another account, or another region of the same account, has a bucket of its own."""
         if not self.rate_limit:
             return True
         with self._lock:
-            tokens, last = self._bucket
             now = time.monotonic()
+            tokens, last = self._buckets.get(scope, (self.rate_limit, now))
             tokens = min(self.rate_limit, tokens + (now - last) * self.rate_limit)
             if tokens < 1:
-                self._bucket = (tokens, now)
+                self._buckets[scope] = (tokens, now)
                 return False
-            self._bucket = (tokens - 1, now)
+            self._buckets[scope] = (tokens - 1, now)
             return True
+
+    # -- accounts ----------------------------------------------------------------------------
+    def scope(self, headers: dict[str, str]) -> tuple[str, str]:
+        """(account, region) a request acts in: moto's `x-moto-account-id` header, else the account of the
+        role its access key was issued for (AssumeRole replies pass through here), else moto's default
+        account; the region of its SigV4 credential scope."""
+        lower = {k.lower(): v for k, v in headers.items()}
+        found = _CREDENTIAL_SCOPE.search(lower.get("authorization", ""))
+        key, region = found.groups() if found else ("", "us-east-1")
+        if lower.get("x-moto-account-id"):
+            return lower["x-moto-account-id"], region
+        with self._lock:
+            return self._key_accounts.get(key, DEFAULT_ACCOUNT), region
+
+    @staticmethod
+    def _in_scope(m: dict, scope: tuple[str, str]) -> bool:
+        parts = (m.get("EventSourceMappingArn") or "").split(":")
+        return len(parts) < 6 or (parts[4], parts[3]) == scope
+
+    def _assume_role(self, method: str, path: str, headers: dict, body: bytes) -> tuple[int, dict, bytes]:
+        """AssumeRole as AWS answers it: refused unless the role exists in its account (moto would hand out
+        keys for any ARN) and its trust policy's sts:ExternalId, if any, is the one sent. The keys it gives
+        act in the role's account; the layer remembers which, for its per-account state."""
+        form = dict(urllib.parse.parse_qsl(body.decode(errors="replace")))
+        role_arn = form.get("RoleArn", "")
+        parts = role_arn.split(":")
+        account, name = (parts[4], parts[5].rsplit("/", 1)[-1]) if len(parts) == 6 else ("", "")
+        trust = self._role_trust(account, name) if account else None
+        wanted = _external_ids(trust) if trust is not None else set()
+        if trust is None or (wanted and form.get("ExternalId") not in wanted):
+            caller = self.scope(headers)[0]
+            return _sts_error(403, "AccessDenied", f"User: arn:aws:iam::{caller}:user/moto is not authorized to "
+                                                   f"perform: sts:AssumeRole on resource: {role_arn}")
+        status, reply_headers, data = self._forward(method, path, body, headers)
+        if status < 300:
+            try:
+                creds = ElementTree.fromstring(data).find(f".//{_STS_NS}Credentials")
+                key = creds.findtext(f"{_STS_NS}AccessKeyId") if creds is not None else None
+            except ElementTree.ParseError:
+                key = None
+            if key:
+                with self._lock:
+                    self._key_accounts[key] = account
+        return status, reply_headers, data
+
+    def _role_trust(self, account: str, name: str) -> dict | None:
+        """The role's trust policy (None: no such role in that account), from moto's IAM in that account."""
+        query = urllib.parse.urlencode({"Action": "GetRole", "RoleName": name, "Version": "2010-05-08"}).encode()
+        status, _, data = self._forward("POST", "/", query, {
+            "x-moto-account-id": account, "Content-Type": "application/x-www-form-urlencoded",
+            "Authorization": "AWS4-HMAC-SHA256 Credential=AKIAFIDELITYLAYER000/20240101/us-east-1/iam/aws4_request, "
+                             "SignedHeaders=host, Signature=0"})
+        if status != 200:
+            return None
+        try:
+            document = ElementTree.fromstring(data).findtext(".//{*}AssumeRolePolicyDocument") or "{}"
+            return json.loads(urllib.parse.unquote(document))
+        except (ElementTree.ParseError, ValueError):
+            return {}
 
     # -- the AWS behaviours -----------------------------------------------------------------
     def _dress(self, m: dict, view: str = READ) -> dict:
@@ -334,16 +423,22 @@ class FidelityProxy:
             if pending[1] <= 0:
                 del self._pending[uuid]
 
-    def _ghosts(self) -> list[dict]:
-        """Deleting mappings: AWS still lists them, and they still block a duplicate create."""
+    def _ghosts(self, scope: tuple[str, str]) -> list[dict]:
+        """Deleting mappings of an account and region: AWS still lists them, and they still block a
+        duplicate create there."""
         with self._lock:
-            return [copy.deepcopy(p[2]) for p in self._pending.values() if p[0] == "Deleting"]
+            return [copy.deepcopy(p[2]) for p in self._pending.values()
+                    if p[0] == "Deleting" and self._in_scope(p[2], scope)]
+
+    def _held(self, scope: tuple[str, str]) -> list[dict]:
+        return [m for m in self.held.all() if self._in_scope(m, scope)]
 
     def _all_mappings(self, headers: dict) -> list[dict]:
-        _, body = self._upstream_json("GET", ESM_PATH + "/", headers=headers)
-        live = (body or {}).get("EventSourceMappings", []) + self.held.all()
+        scope = self.scope(headers)
+        _, body = self._upstream_json("GET", ESM_PATH + "/", headers=headers)  # moto's are per account already
+        live = (body or {}).get("EventSourceMappings", []) + self._held(scope)
         seen = {m["UUID"] for m in live}
-        return live + [m for m in self._ghosts() if m["UUID"] not in seen]
+        return live + [m for m in self._ghosts(scope) if m["UUID"] not in seen]
 
     def _identity_lock(self, key: tuple) -> threading.Lock:
         with self._lock:
@@ -352,15 +447,16 @@ class FidelityProxy:
     def _clash(self, key: tuple, source: str, headers: dict, exclude: str = "") -> dict | None:
         """The mapping (other than `exclude`) that already has identity `key`. Call with the
         identity's lock held, so nothing of that identity appears meanwhile."""
+        scope = self.scope(headers)
         if key[2]:  # a kind the layer holds
-            candidates = self.held.all()
+            candidates = self._held(scope)
         elif source:  # ask moto for the mappings of this source only (a consumer's are stored on its stream)
             query = urllib.parse.urlencode({"EventSourceArn": source.split("/consumer/")[0]})
             _, body = self._upstream_json("GET", f"{ESM_PATH}/?{query}", headers=headers)
             candidates = (body or {}).get("EventSourceMappings", [])
         else:
             candidates = []
-        candidates += self._ghosts()
+        candidates += self._ghosts(scope)
         with self._lock:
             dressed = [self._dress(m) for m in candidates]
         return next((m for m in dressed if m["UUID"] != exclude and identity(m) == key), None)
@@ -435,7 +531,7 @@ class FidelityProxy:
                 forced = self.force_throttle > 0
                 if forced:
                     self.force_throttle -= 1
-            if forced or not self._take_token():
+            if forced or not self._take_token(self.scope(headers)):
                 with self._lock:
                     self.throttled[op] += 1
                 return self._error(429, "TooManyRequestsException", "Rate exceeded",
@@ -462,6 +558,8 @@ class FidelityProxy:
             arn = urllib.parse.unquote(route.split("/tags/", 1)[1])
             if self.held.holds_arn(arn):  # moto does not know these ARNs
                 return self._held_tags(op, arn, path, body)
+        if op == "AssumeRole":
+            return self._assume_role(method, path, headers, body)
         if op == "RegisterStreamConsumer":
             return self._consumer_reply(op, *self._register_consumer(method, path, headers, body))
         if op in ("DescribeStreamConsumer", "ListStreamConsumers", "DeregisterStreamConsumer"):
@@ -521,8 +619,11 @@ class FidelityProxy:
             return self._list(path, headers)
         if op == "CreateEventSourceMapping":
             return self._create(path, headers, body)
+        scope = self.scope(headers)
         with self._lock:
             pending = self._pending.get(uuid)
+            if pending and pending[0] == "Deleting" and not self._in_scope(pending[2], scope):
+                pending = None  # another account's or region's mapping: this caller cannot see it
             if pending and pending[0] == "Deleting":
                 if method == "GET":
                     dressed = self._dress(pending[2])  # before the view is used up, so it shows Deleting
@@ -531,6 +632,8 @@ class FidelityProxy:
                 return self._error(409 if method == "DELETE" else 400, "ResourceInUseException",
                                    f"Cannot {method} the event source mapping because it is in use.")
         current = self.held.get(uuid)
+        if current is not None and not self._in_scope(current, scope):
+            current = None
         held = current is not None
         if not held:
             status, current = self._upstream_json("GET", f"{ESM_PATH}/{uuid}", headers=headers)
