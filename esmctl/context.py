@@ -20,6 +20,16 @@ OUTPUT_FORMATS = ("table", "json", "yaml", "markdown")
 
 
 @dataclass
+class FleetOptions:
+    """--targets and the StackSets-like preferences of a run over many accounts and regions."""
+
+    targets: str | None = None  # the targets file
+    max_concurrency: int | None = None  # targets at once (None: one per account and region, up to 16)
+    failure_tolerance: int | None = None  # stop starting targets once more than this many failed (None: never)
+    region_order: tuple[str, ...] = ()  # regions one after the other, in this order
+
+
+@dataclass
 class Settings:
     profile: str | None = None
     region: str | None = None
@@ -30,6 +40,7 @@ class Settings:
     query: Any = None  # --query, a compiled JMESPath expression, applied to every JSON and YAML document
     color: bool = True
     verbose: bool = False
+    fleet: FleetOptions = field(default_factory=FleetOptions)
     _aws: Aws | None = field(default=None, repr=False)
 
     @property
@@ -145,6 +156,50 @@ def common_options(f: Callable[..., Any] | None = None, *, aws: bool = True) -> 
     f = click.option("-v", "--verbose", is_flag=True, expose_value=False, callback=_set_verbose,
                      help="Show tracebacks and AWS call counts.")(f)
     return f
+
+
+def _set_fleet(ctx: click.Context, param: click.Parameter, value: Any) -> None:
+    if value is None or value == ():
+        return
+    fleet = ctx.ensure_object(Settings).fleet
+    if param.name == "region_order":
+        value = tuple(r.strip() for r in value.split(",") if r.strip())
+        if not value:
+            raise click.BadParameter("give regions separated by commas, e.g. us-east-1,eu-west-1", ctx=ctx, param=param)
+    setattr(fleet, param.name, value)
+
+
+def fleet_options(f: Callable[..., Any]) -> Any:
+    """--targets FILE and how to run its targets (StackSets' operation preferences): shared by plan, diff,
+    apply, status and doctor. Without --targets a command works on one account and region, as before."""
+    f = click.option("--region-order", default=None, metavar="R1,R2,...", expose_value=False, callback=_set_fleet,
+                     help="With --targets: one region after the other, in this order (all targets of the first "
+                          "before the next); regions not named follow.")(f)
+    f = click.option("--failure-tolerance", type=click.IntRange(0), default=None, metavar="N", expose_value=False,
+                     callback=_set_fleet, help="With --targets: start no more targets once more than N have "
+                                               "failed (default: every target runs).")(f)
+    f = click.option("--max-concurrency", type=click.IntRange(1, 64), default=None, metavar="N", expose_value=False,
+                     callback=_set_fleet, help="With --targets: targets at once (default: one per account and "
+                                               "region, up to 16).")(f)
+    f = click.option("--targets", type=click.Path(dir_okay=False, allow_dash=True), default=None, metavar="FILE",
+                     expose_value=False, callback=_set_fleet,
+                     help="Run over the accounts and regions of this targets file, in parallel.")(f)
+    return f
+
+
+def fleet_mode(settings: Settings) -> bool:
+    """Whether the command runs over a targets file; the fleet's options without --targets are a usage error."""
+    fleet = settings.fleet
+    if fleet.targets:
+        return True
+    given = [name for name, value in (("--max-concurrency", fleet.max_concurrency),
+                                      ("--failure-tolerance", fleet.failure_tolerance),
+                                      ("--region-order", fleet.region_order)) if value]
+    if fleet.failure_tolerance == 0 and "--failure-tolerance" not in given:
+        given.append("--failure-tolerance")
+    if given:
+        raise click.UsageError(f"{', '.join(given)} needs --targets FILE")
+    return False
 
 
 def confirm(question: str, yes: bool, refusal: str) -> None:

@@ -12,7 +12,7 @@ from typing import Any
 import click
 
 from esmctl.commands.tools import complete_function
-from esmctl.context import Settings, common_options, confirm, pass_settings
+from esmctl.context import Settings, common_options, confirm, fleet_mode, fleet_options, pass_settings
 from esmctl.errors import EXIT_ERROR, EsmctlError, Outcome
 
 var_option = click.option("--var", "variables", multiple=True, metavar="NAME=VALUE",
@@ -103,12 +103,19 @@ def validate(settings: Settings, files: tuple[str, ...], variables: tuple[str, .
 @var_option
 @click.option("--detailed-exitcode", is_flag=True, help="Exit 2 when there are changes, 0 when none, 1 on error.")
 @margin_option
+@fleet_options
 @common_options
 @pass_settings
 def plan_cmd(settings: Settings, files: tuple[str, ...], prune: bool, variables: tuple[str, ...],
              detailed_exitcode: bool, handoff_margin: float) -> Outcome:
     """Show what `apply` would change, Terraform style (+ create, ~ update, -/+ replace, <~> hand-off, - delete)."""
     from esmctl import render
+
+    if fleet_mode(settings):
+        from esmctl import fleet
+
+        return fleet.plan(settings, "plan", files, variables, prune=prune, margin=handoff_margin,
+                          exit_on_changes=detailed_exitcode)
 
     planned = reconciliation(settings, files, variables, prune=prune, margin=handoff_margin).plan
     render.plan(settings, planned)
@@ -120,12 +127,18 @@ def plan_cmd(settings: Settings, files: tuple[str, ...], prune: bool, variables:
 @prune_option
 @var_option
 @margin_option
+@fleet_options
 @common_options
 @pass_settings
 def diff_cmd(settings: Settings, files: tuple[str, ...], prune: bool, variables: tuple[str, ...],
              handoff_margin: float) -> Outcome:
     """Like plan; exit 0 in sync, 2 with changes, 1 on error (a CI drift gate)."""
     from esmctl import render
+
+    if fleet_mode(settings):
+        from esmctl import fleet
+
+        return fleet.plan(settings, "diff", files, variables, prune=prune, margin=handoff_margin, exit_on_changes=True)
 
     planned = reconciliation(settings, files, variables, prune=prune, margin=handoff_margin).plan
     render.plan(settings, planned)
@@ -148,6 +161,7 @@ def diff_cmd(settings: Settings, files: tuple[str, ...], prune: bool, variables:
 @click.option("--concurrency", type=click.IntRange(1, 32), default=4, show_default=True,
               help="Changes in flight at once (Lambda allows 15 requests/s per account and region).")
 @margin_option
+@fleet_options
 @common_options
 @pass_settings
 def apply_cmd(settings: Settings, files: tuple[str, ...], prune: bool, variables: tuple[str, ...],
@@ -155,6 +169,12 @@ def apply_cmd(settings: Settings, files: tuple[str, ...], prune: bool, variables
               handoff_margin: float) -> None:
     """Make the live mappings match the spec. Plans everything before the first write."""
     from esmctl import reconcile, render
+
+    if fleet_mode(settings):
+        from esmctl import fleet
+
+        return fleet.apply(settings, files, variables, prune=prune, margin=handoff_margin, allow_replace=allow_replace,
+                           yes=yes, dry_run=dry_run, wait=not no_wait, timeout=timeout, concurrency=concurrency)
 
     planned = reconciliation(settings, files, variables, prune=prune, margin=handoff_margin).plan
     machine = settings.output in ("json", "yaml")
