@@ -211,14 +211,15 @@ def new_pacer(sleep: Callable[[float], None] = time.sleep) -> Pacer | None:
 class Aws:
     """Clients for one profile, region and endpoint, created on first use and shared by threads.
 
-    `credentials` replaces the profile's credentials (an AssumeRole); `pacer` is shared with the other
-    sessions of the same account and region, whose Lambda calls count against the same 15 requests/s
-    (by default each session paces itself).
+    `credentials` replaces the profile's credentials (an AssumeRole); `shares` names another Aws whose
+    botocore session (its credentials: one AssumeRole for every region of an account) this one uses in
+    its own region; `pacer` is shared with the other sessions of the same account and region, whose
+    Lambda calls count against the same 15 requests/s (by default each session paces itself).
     """
 
     def __init__(self, profile: str | None = None, region: str | None = None,
                  endpoint_url: str | None = None, sleep: Callable[[float], None] = time.sleep, *,
-                 credentials: AssumeRole | None = None, pacer: Pacer | None = None) -> None:
+                 credentials: AssumeRole | None = None, pacer: Pacer | None = None, shares: Aws | None = None) -> None:
         self._profile = profile
         # botocore reads AWS_DEFAULT_REGION; AWS_REGION is what the SDKs and the CLI v2 use.
         self._region = region or os.environ.get("AWS_REGION")
@@ -232,12 +233,17 @@ class Aws:
         self.calls: dict[str, int] = {}
         self.throttled = 0  # 429s that botocore retried
         self._credentials = credentials
+        self._shares = shares
+        # A botocore session is not safe for concurrent create_client calls: one lock per session.
+        self._creating: threading.Lock = shares._creating if shares is not None else threading.Lock()
         self.pacer: Pacer | None = pacer or new_pacer(sleep)
 
     # -- plumbing -------------------------------------------------------------------------
     @property
     def session(self) -> botocore.session.Session:
         # botocore's session, not boto3's: boto3 adds nothing esmctl uses and costs ~170 ms to import.
+        if self._shares is not None:
+            return self._shares.session
         with self._lock:
             if self._session is None:
                 try:
@@ -258,30 +264,24 @@ class Aws:
     def credentials(self) -> Any:
         """The session's credentials object, resolved once (botocore keeps the keys inside it)."""
         session = self.session
-        with self._lock:
+        with self._creating:
             return session.get_credentials()
 
-    def verify_account(self, expected: str) -> None:
-        """Check that the credentials act in `expected` (one GetCallerIdentity; it also assumes the role,
-        so a role that cannot be assumed is said here, before anything else is asked)."""
-        with explain("checking the credentials"):
-            account = self.client("sts").get_caller_identity()["Account"]
-        if account != expected:
-            raise EsmctlError(f"the credentials act in account {account}, not in {expected}")
+    def use_account(self, account: str) -> None:
+        """The account these credentials act in is known (a role's own account): no GetCallerIdentity."""
         self._account = account
 
     def create_client(self, service: str, **kwargs: Any) -> Any:
         """A plain botocore client of this session and endpoint (what botocore's credential fetchers ask
-        for: an STS client with given keys). One at a time: a botocore session is not safe for concurrent
-        create_client calls."""
+        for: an STS client with given keys)."""
         session = self.session
-        with self._lock:
-            kwargs.setdefault("region_name", session.get_config_variable("region") or None)
+        with self._creating:
+            kwargs.setdefault("region_name", self._region or session.get_config_variable("region") or None)
             return session.create_client(service, endpoint_url=self._endpoint_url, **kwargs)
 
     @property
     def region(self) -> str:
-        region = self.session.get_config_variable("region")
+        region = self._region or self.session.get_config_variable("region")
         if not region:
             raise EsmctlError("no AWS region: pass --region or set AWS_REGION")
         return region
@@ -300,7 +300,7 @@ class Aws:
                 config = Config(retries=retries, connect_timeout=5, read_timeout=60,
                                 max_pool_connections=32, user_agent_extra="esmctl")
                 try:
-                    with _translated():
+                    with _translated(), self._creating:
                         client = session.create_client(service, region_name=region,
                                                        endpoint_url=self._endpoint_url, config=config)
                 except ValueError as exc:  # botocore's "Invalid endpoint: …", e.g. from AWS_ENDPOINT_URL

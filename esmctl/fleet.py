@@ -33,7 +33,7 @@ from typing import Any
 import click
 
 from esmctl import render, schema, spec, yamldoc
-from esmctl.aws import BOTOCORE_ERRORS, AssumeRole, Aws, Pacer, describe_error, new_pacer
+from esmctl.aws import BOTOCORE_ERRORS, AssumeRole, Aws, Pacer, describe_error, explain, new_pacer
 from esmctl.context import Settings
 from esmctl.errors import EXIT_CHANGES, EXIT_ERROR, EXIT_OK, EXIT_UNHEALTHY, EsmctlError, Outcome, SpecError
 
@@ -359,7 +359,12 @@ def waves(targets: Sequence[Target], region_order: Sequence[str]) -> list[list[T
 
 
 class Fleet:
-    """The targets of one command: a session for each, a pacer for each account and region, and a runner."""
+    """The targets of one command: their sessions, a pacer for each account and region, and a runner.
+
+    Targets reached the same way (one role, one profile, or the caller's credentials) share one botocore
+    session: a role is assumed once for every region of its account, and refreshed by botocore when its
+    keys near their end. Each target still has its own Aws, in its own region.
+    """
 
     def __init__(self, settings: Settings, targets: list[Target]) -> None:
         self.settings = settings
@@ -367,9 +372,17 @@ class Fleet:
         pairs = {(t.account, t.region) for t in targets}
         self.concurrency = settings.fleet.max_concurrency or min(MAX_DEFAULT_CONCURRENCY, len(pairs))
         self._pacers: dict[tuple[str, str], Pacer | None] = {}
+        self._holders: dict[tuple, Aws] = {}  # a way in -> the Aws whose session the targets reached so share
+        self._accounts: dict[tuple, str | BaseException] = {}  # a way in -> the account it acts in, or why not
+        self._checking: dict[tuple, threading.Lock] = {}
         self._sessions: dict[Target, Settings] = {}
-        self._verified: set[Target] = set()
         self._lock = threading.Lock()
+
+    @staticmethod
+    def _way_in(target: Target) -> tuple:
+        if target.role_arn:
+            return ("role", target.role_arn, target.external_id, target.session_name, target.profile)
+        return ("profile", target.profile)
 
     def settings_for(self, target: Target) -> Settings:
         """The target's own Settings: its region, and an Aws acting in its account with its credentials and
@@ -381,15 +394,43 @@ class Fleet:
             if pair not in self._pacers:
                 self._pacers[pair] = new_pacer()
             base = self.settings
+            key = self._way_in(target)
+            holder = self._holders.get(key)
             credentials = None
-            if target.role_arn:
+            if target.role_arn and holder is None:
                 credentials = AssumeRole(base.aws, target.role_arn, session_name=target.session_name,
                                          external_id=target.external_id, region=target.region)
             aws = Aws(target.profile or base.profile, target.region, base.endpoint_url, credentials=credentials,
-                      pacer=self._pacers[pair])
+                      pacer=self._pacers[pair], shares=holder)
+            self._holders.setdefault(key, aws)
+            self._checking.setdefault(key, threading.Lock())
             own = replace(base, region=target.region, region_from_flag=False, _aws=aws)
             self._sessions[target] = own
             return own
+
+    def _check_account(self, target: Target, aws: Aws) -> None:
+        """Make sure the target's credentials act in its account, once per way in: a role is assumed (it acts
+        in its own account, which the targets file checked); a profile's or the caller's credentials are
+        asked (GetCallerIdentity). A role that cannot be assumed is said here, before anything else."""
+        key = self._way_in(target)
+        with self._checking[key]:
+            if key not in self._accounts:
+                try:
+                    if target.role_arn:
+                        with explain(f"assuming {target.role_arn}"):
+                            aws.credentials().get_frozen_credentials()
+                        self._accounts[key] = target.account
+                    else:
+                        with explain("checking the credentials"):
+                            self._accounts[key] = aws.account
+                except Exception as exc:  # said again for each target reached this way, not asked again
+                    self._accounts[key] = exc
+        found = self._accounts[key]
+        if isinstance(found, BaseException):
+            raise found
+        if found != target.account:
+            raise EsmctlError(f"the credentials act in account {found}, not in {target.account}")
+        aws.use_account(found)
 
     def run(self, job: Job, targets: Sequence[Target] | None = None, *, failed_before: int = 0,
             on_done: Callable[[TargetOutcome], None] | None = None) -> list[TargetOutcome]:
@@ -425,9 +466,7 @@ class Fleet:
         own: Settings | None = None
         try:
             own = self.settings_for(target)
-            if target not in self._verified:  # also assumes the role: a role that cannot be is said first
-                own.aws.verify_account(target.account)
-                self._verified.add(target)
+            self._check_account(target, own.aws)
             status, result, error = job(target, own)
             outcome = TargetOutcome(target, status, result, error)
         except Exception as exc:  # a target's failure is its own: the others go on

@@ -8,7 +8,8 @@ forwards every request to moto and adds, for the Lambda event source mapping API
 - transitional states: Creating/Updating/Enabling/Disabling/Deleting for the next
   `transitional_views` reads of a mapping, and 400 ResourceInUseException on changing it meanwhile;
 - the defaults AWS returns for unset fields (optionally the legacy 10000/604800 sentinels);
-- paging at `page_size` with Marker/NextMarker, and AWS's FunctionName filter (name or ARN);
+- paging at `page_size` with an opaque Marker/NextMarker (one snapshot per listing), and AWS's
+  FunctionName filter (name or ARN);
 - mappings on Kinesis consumer ARNs (moto refuses them), and the qualified FunctionArn of a
   mapping on an alias or version (moto answers the unqualified one);
 - for Kinesis: consumer ARNs end with `:<creation epoch>` as on AWS (moto leaves it out), a
@@ -45,6 +46,7 @@ import re
 import threading
 import time
 import urllib.parse
+import uuid as uuidlib
 import xml.etree.ElementTree as ElementTree
 from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -189,6 +191,7 @@ class FidelityProxy:
         self.held = HeldMappings()  # the kinds moto cannot hold
         self._identity_locks: dict[tuple, threading.Lock] = {}  # identity -> its check-and-create lock
         self._pauses: list[PausedCall] = []
+        self._snapshots: dict[str, list[dict]] = {}  # NextMarker token -> the rest of a listing
         self._buckets: dict[tuple[str, str], tuple[float, float]] = {}  # (account, region) -> (tokens, at)
         self._key_accounts: dict[str, str] = {}  # access key issued by AssumeRole -> the role's account
         self._server = ThreadingHTTPServer(("127.0.0.1", port), self._handler())
@@ -244,6 +247,7 @@ class FidelityProxy:
             self._identity_locks.clear()
             self._buckets.clear()
             self._key_accounts.clear()
+            self._snapshots.clear()
             self.kms_decrypt_denied = False
             self.pause_timeout = 30.0
             self.force_throttle = 0
@@ -758,26 +762,48 @@ class FidelityProxy:
         return self._ok(reply, status)
 
     def _list(self, path: str, headers: dict) -> tuple[int, dict, bytes]:
+        """A page of the listing. The first page reads every mapping, filters and sorts them; the pages
+        after it come from that snapshot, named by the opaque NextMarker (`TOKEN:OFFSET`), as a listing
+        on AWS is one pass however it is paged. Only the page is dressed, with the state of the moment."""
         query = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(path).query))
+        token, _, offset = (query.get("Marker") or "").rpartition(":")
+        start = int(offset or 0)
+        size = min(int(query.get("MaxItems") or self.page_size), self.page_size)
+        with self._lock:
+            listing = self._snapshots.pop(token, None) if token else None
+        if listing is None:
+            token, listing = uuidlib.uuid4().hex, self._listing(query, headers)
+        with self._lock:
+            page = [self._dress(m, LIST) for m in listing[start:start + size]]
+            for m in listing:  # a listing is a view of every mapping, as a read
+                self._viewed(m["UUID"])
+            reply: dict[str, Any] = {"EventSourceMappings": page}
+            if start + size < len(listing):
+                reply["NextMarker"] = f"{token}:{start + size}"
+                self._snapshots[token] = listing
+                while len(self._snapshots) > 64:  # listings never finished
+                    self._snapshots.pop(next(iter(self._snapshots)))
+        return self._ok(reply)
+
+    def _listing(self, query: dict[str, str], headers: dict) -> list[dict]:
+        """Every mapping the caller may see that the query's filters select, by UUID (undressed)."""
         items = self._all_mappings(headers)
         with self._lock:
-            items = [self._dress(m, LIST) for m in items]
-            for m in items:
-                self._viewed(m["UUID"])
+            shown = [(m, *self._shown_identity(m)) for m in items]
         if "EventSourceArn" in query:
-            items = [m for m in items if m.get("EventSourceArn") == query["EventSourceArn"]]
+            shown = [x for x in shown if x[2] == query["EventSourceArn"]]
         if "FunctionName" in query:
             want = fn_parts(query["FunctionName"])
-            items = [m for m in items if fn_parts(m.get("FunctionArn", "")) == want
-                     or (not want[1] and fn_parts(m.get("FunctionArn", ""))[0] == want[0])]
-        items.sort(key=lambda m: m["UUID"])
-        start = int(query.get("Marker") or 0)
-        size = min(int(query.get("MaxItems") or self.page_size), self.page_size)
-        page = items[start:start + size]
-        reply: dict[str, Any] = {"EventSourceMappings": page}
-        if start + size < len(items):
-            reply["NextMarker"] = str(start + size)
-        return self._ok(reply)
+            shown = [x for x in shown if fn_parts(x[1]) == want or (not want[1] and fn_parts(x[1])[0] == want[0])]
+        return sorted((m for m, _, _ in shown), key=lambda m: m["UUID"])
+
+    def _shown_identity(self, m: dict) -> tuple[str, str | None]:
+        """(FunctionArn, EventSourceArn) as _dress would show them. Call with _lock held."""
+        uuid = m.get("UUID")
+        override = self.overrides.get(uuid, {})
+        function = override.get("FunctionArn", self._qualified.get(uuid, m.get("FunctionArn", "")))
+        source = override.get("EventSourceArn", self._consumer_sources.get(uuid, m.get("EventSourceArn")))
+        return function, source
 
     def _handler(self):
         proxy = self
