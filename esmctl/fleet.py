@@ -44,26 +44,36 @@ DEFAULT_SESSION_NAME = "esmctl"
 MAX_DEFAULT_CONCURRENCY = 16
 AUTOMATIC = ("ACCOUNT", "REGION")  # variables esmctl sets for each target
 
-_ACCOUNT = re.compile(r"\d{12}")
-_REGION = re.compile(r"[a-z]{2}(-[a-z]+)+-\d{1,2}")
-_ROLE_ARN = re.compile(r"arn:(aws[a-z-]*):iam::(\d{12}):role/[\w+=,.@/-]+")
-_ROLE_NAME = re.compile(r"[\w+=,.@-]{1,64}(/[\w+=,.@-]{1,64})*")  # a name, or PATH/NAME
-_SESSION_NAME = re.compile(r"[\w+=,.@-]{2,64}")  # STS's RoleSessionName
-_EXTERNAL_ID = re.compile(r"[\w+=,.@:/-]{2,1224}")  # STS's ExternalId
-_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
-_VARIABLE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+# What each field may be (the JSON Schema of `esmctl schema --targets` uses the same).
+PATTERNS = {
+    "account": r"\d{12}",
+    "region": r"[a-z]{2}(-[a-z]+)+-\d{1,2}",
+    "role_arn": r"arn:(aws[a-z-]*):iam::(\d{12}):role/[\w+=,.@/-]+",
+    "role_name": r"[\w+=,.@-]{1,64}(/[\w+=,.@-]{1,64})*",  # a name, or PATH/NAME
+    "session_name": r"[\w+=,.@-]{2,64}",  # STS's RoleSessionName
+    "external_id": r"[\w+=,.@:/-]{2,1224}",  # STS's ExternalId
+    "name": r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}",
+    "variable": r"[A-Za-z_][A-Za-z0-9_]*",
+}
+_ACCOUNT, _REGION, _ROLE_ARN, _ROLE_NAME, _SESSION_NAME, _EXTERNAL_ID, _NAME, _VARIABLE = (
+    re.compile(PATTERNS[k], re.ASCII)
+    for k in ("account", "region", "role_arn", "role_name", "session_name", "external_id", "name", "variable"))
 
 OK, CHANGES, UNHEALTHY, FAILED, SKIPPED = "ok", "changes", "unhealthy", "failed", "skipped"
 
 
 class TargetsError(SpecError):
-    """A targets file with problems, one line each: `FILE:LINE:COL: field: message`."""
+    """Targets with problems, one line each: `FILE:LINE:COL: field: message`."""
+
+    def __init__(self, problems: list[str], where: str = "the targets file") -> None:
+        super().__init__(problems)
+        self.where = where
 
     def show(self, file=None) -> None:  # noqa: ANN001 - click's signature
         for line in self.problems:
             click.echo(line, err=True)
         n = len(self.problems)
-        click.echo(f"esmctl: error: {n} problem{'s' if n != 1 else ''} found in the targets file", err=True)
+        click.echo(f"esmctl: error: {n} problem{'s' if n != 1 else ''} found in {self.where}", err=True)
 
 
 @dataclass(frozen=True)
@@ -148,6 +158,24 @@ def load_targets(path: str, variables: dict[str, str] | None = None, text: str |
     targets = _targets(doc, ("targets",), entries, defaults, problems)
     if problems:
         raise TargetsError(sorted(dict.fromkeys(problems), key=_order))
+    return targets
+
+
+def spec_targets(path: str, variables: dict[str, str] | None = None, text: str | None = None) -> list[Target]:
+    """The targets a spec names in its `targets:` (a list of targets file entries: each whole, the spec's
+    `defaults:` being its mappings'); raise TargetsError with their problems."""
+    try:
+        doc = yamldoc.load(path, yamldoc.read_text(path) if text is None else text, variables, defer_missing=True)
+    except yamldoc.YamlError as exc:  # said with the spec's other problems, by its loading
+        raise SpecError(exc.problems) from None
+    entries = doc.data.get("targets") if isinstance(doc.data, dict) else None
+    problems = [p for p in doc.problems if re.match(r"^.*?:\d+:\d+: targets[\[.:]", p)]
+    if not isinstance(entries, list) or not entries:
+        problems.append(f"{doc.at(('targets',))}: targets: must be a list of targets (account, regions, role…)")
+        entries = []
+    targets = _targets(doc, ("targets",), entries, {}, problems)
+    if problems:
+        raise TargetsError(sorted(dict.fromkeys(problems), key=_order), "the spec's targets")
     return targets
 
 
@@ -328,7 +356,7 @@ def load_specs(targets: list[Target], files: Sequence[str], given: dict[str, str
     specs: dict[Target, spec.Spec] = {}
     for target in targets:
         try:
-            loaded = spec.load_files(list(files), target.spec_variables(given), texts=texts)
+            loaded = spec.load_files(list(files), target.spec_variables(given), texts=texts, targets=True)
         except SpecError as exc:
             for problem in exc.problems:
                 found.setdefault(problem, []).append(target.id)
@@ -500,22 +528,33 @@ class Prepared:
 def prepare(settings: Settings, files: Sequence[str], variables: Sequence[str]) -> Prepared:
     """The targets, and each one's spec: every problem found offline, before anything is asked of AWS."""
     if settings.region_from_flag:
-        raise click.UsageError("--region does not go with --targets: the targets file names the regions")
+        raise click.UsageError("--region does not go with --targets: the targets name the regions")
     given = spec.parse_vars(variables)
-    for name in AUTOMATIC:
-        if name in given:
-            raise click.UsageError(f"--var {name}: with --targets, esmctl sets {name} for each target")
-    path = settings.fleet.targets
-    if path == "-" and "-" in files:
-        raise click.UsageError("the targets file and a spec cannot both be standard input")
-    targets = load_targets(path, given)
+    targets, specs = load(settings.fleet.targets, settings.fleet.in_spec, files, given)
     regions = {t.region for t in targets}
     unknown = [r for r in settings.fleet.region_order if r not in regions]
     if unknown:
         raise click.UsageError(f"--region-order: no target is in {', '.join(unknown)} (the targets are in "
                                f"{', '.join(sorted(regions))})")
-    specs = load_specs(targets, files, given) if files else {}
     return Prepared(Fleet(settings, targets), given, specs)
+
+
+def load(path: str, in_spec: bool, files: Sequence[str], given: dict[str, str]) -> tuple[list[Target],
+                                                                                       dict[Target, spec.Spec]]:
+    """The targets (of a targets file, or of the spec file `path`'s `targets:`) and each one's spec."""
+    for name in AUTOMATIC:
+        if name in given:
+            raise click.UsageError(f"--var {name}: with targets, esmctl sets {name} for each target")
+    if path == "-" and "-" in files:
+        raise click.UsageError("the targets file and a spec cannot both be standard input")
+    targets = spec_targets(path, given) if in_spec else load_targets(path, given)
+    return targets, (load_specs(targets, files, given) if files else {})
+
+
+def validate(files: Sequence[str], variables: Sequence[str], path: str, in_spec: bool) -> tuple[int, int]:
+    """`validate` with targets: the spec checked for each target, offline. Returns (targets, mappings)."""
+    targets, specs = load(path, in_spec, files, spec.parse_vars(variables))
+    return len(targets), sum(len(s.mappings) for s in specs.values())
 
 
 def plan(settings: Settings, command: str, files: Sequence[str], variables: Sequence[str], *, prune: bool,

@@ -7,6 +7,8 @@ does not exist there, as AWS does); esmctl assumes each target's role with botoc
 from __future__ import annotations
 
 import json
+import os
+import re
 
 import pytest
 import yaml
@@ -295,7 +297,7 @@ def test_a_spec_problem_of_some_targets_names_them_and_nothing_is_sent(esmctl, b
     (["--max-concurrency", "2"], "--max-concurrency needs --targets FILE"),
     (["--failure-tolerance", "0"], "--failure-tolerance needs --targets FILE"),
     (["--targets", "T", "--region", "us-east-1"], "--region does not go with --targets"),
-    (["--targets", "T", "--var", "ACCOUNT=1"], "--var ACCOUNT: with --targets, esmctl sets ACCOUNT"),
+    (["--targets", "T", "--var", "ACCOUNT=1"], "--var ACCOUNT: with targets, esmctl sets ACCOUNT"),
     (["--targets", "T", "--max-concurrency", "0"], "Invalid value for '--max-concurrency'"),
 ])
 def test_usage_errors(esmctl, box, fleet, args, message):
@@ -323,3 +325,76 @@ def test_targets_of_one_account_and_region_share_one_pacer(tmp_path):
     assert pacers[0] is pacers[2]  # blue and green in 111111111111/us-east-1: one 15 requests/s
     assert len({id(p) for p in pacers}) == 3  # another region, another account: their own
     assert fleet.concurrency == 3  # one per account and region
+
+
+def test_a_spec_can_name_its_own_targets(esmctl, box, fleet, tmp_path):
+    _, _ = fleet
+    server.create_role(box.moto_url, "333333333333", ROLE)
+    path = tmp_path / "own.yaml"
+    path.write_text(SPEC + "targets:\n"
+                    '  - {account: "111111111111", regions: [us-east-1, eu-west-1], role: esmctl-deployer,\n'
+                    "     variables: {ORDERS_BATCH: 10}}\n"
+                    '  - {account: "333333333333", regions: [eu-west-1], role: esmctl-deployer, '
+                    "variables: {ORDERS_BATCH: 30}}\n")
+    r = esmctl("validate", str(path))
+    assert r.exit_code == 0 and "valid (6 mappings over 3 targets)" in r.stderr, r.stderr
+    r = esmctl("apply", str(path), "-o", "json")
+    assert r.exit_code == 0, r.stdout + r.stderr
+    assert sorted(document(r)) == ["111111111111/eu-west-1", "111111111111/us-east-1", "333333333333/eu-west-1"]
+    [stream] = [m for m in live(box, "333333333333", "eu-west-1") if ":kinesis:" in m["EventSourceArn"]]
+    assert stream["BatchSize"] == 30
+    assert esmctl("diff", str(path)).exit_code == 0
+    r = esmctl("diff", str(path), "--targets", fleet[1])
+    assert r.exit_code == 252 and "has targets of its own" in r.stderr
+    r = esmctl("diff", "-", input=path.read_text())  # standard input cannot be looked at first: said, not ignored
+    assert r.exit_code == 1 and "<stdin>:10:1: targets: esmctl runs over a spec's targets when" in r.stderr
+    path.write_text(SPEC + 'targets:\n  - {account: "1111", regions: [us-east-1]}\n')
+    r = esmctl("plan", str(path))
+    assert r.exit_code == 1 and f"{path}:11:15: targets[0].account: '1111' is not a 12-digit" in r.stderr
+    assert r.stderr.splitlines()[-1] == "esmctl: error: 1 problem found in the spec's targets"
+
+
+def test_the_examples_and_the_readme_targets_agree_with_the_schema_and_validate(esmctl):
+    import jsonschema
+
+    from esmctl.commands.tools import _json_like
+    from esmctl.fleet import load_targets
+    from esmctl.spec_schema import spec_schema, targets_schema
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    examples = os.path.join(root, "examples")
+    readme = open(os.path.join(root, "README.md")).read()
+    blocks = [b for b in re.findall(r"```yaml\n(.*?)```", readme, re.S) if "\ntargets:" in b and "mappings:" not in b]
+    texts = [open(os.path.join(examples, "targets.yaml")).read(), *blocks]
+    assert len(texts) >= 2
+    for text in texts:
+        jsonschema.Draft202012Validator(targets_schema()).validate(_json_like(yaml.safe_load(text)))
+        assert load_targets("targets.yaml", {}, text=text)
+    jsonschema.Draft202012Validator(spec_schema()).validate(
+        _json_like(yaml.safe_load(open(os.path.join(examples, "fleet.yaml")).read())))
+    r = esmctl("validate", os.path.join(examples, "fleet.yaml"), "--targets", os.path.join(examples, "targets.yaml"))
+    assert r.exit_code == 0 and "(10 mappings over 5 targets)" in r.stderr, r.stderr
+    r = esmctl("schema", "--targets")
+    jsonschema.Draft202012Validator.check_schema(json.loads(r.stdout))
+    r = esmctl("schema", "--check", os.path.join(examples, "targets.yaml"), os.path.join(examples, "fleet.yaml"))
+    assert r.exit_code == 0, r.stderr
+
+
+@pytest.mark.parametrize("target,where", [
+    ({"account": "111111111111", "regions": ["us-east-1"], "rol": "x"}, "rol"),
+    ({"account": "12", "regions": ["us-east-1"]}, "account"),
+    ({"account": "111111111111", "regions": ["useast1"]}, "regions"),
+    ({"account": "111111111111", "regions": ["us-east-1"], "role": "r", "profile": "p"}, "profile"),
+    ({"account": "111111111111", "regions": ["us-east-1"], "variables": {"ACCOUNT": "x"}}, "variables"),
+])
+def test_a_bad_target_fails_under_both_the_schema_and_esmctl(tmp_path, target, where):
+    import jsonschema
+
+    from esmctl.fleet import TargetsError, load_targets
+    from esmctl.spec_schema import targets_schema
+
+    doc = {"version": 1, "targets": [target]}
+    assert list(jsonschema.Draft202012Validator(targets_schema()).iter_errors(doc))
+    with pytest.raises(TargetsError) as exc:
+        load_targets("t.yaml", {}, text=yaml.safe_dump(doc))
+    assert f"targets[0].{where}" in exc.value.problems[0]

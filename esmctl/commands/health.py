@@ -233,7 +233,7 @@ def status_cmd(settings: Settings, files: tuple[str, ...], functions: tuple[str,
     def code(healths: list[Any]) -> Outcome:
         return Outcome.UNHEALTHY if any(not h.healthy for h in healths) else Outcome.OK
 
-    if fleet_mode(settings):
+    if fleet_mode(settings, files):
         if watch:
             raise click.UsageError("--watch shows one account and region: it does not go with --targets")
         from esmctl import fleet
@@ -309,7 +309,7 @@ def doctor_cmd(settings: Settings, files: tuple[str, ...], functions: tuple[str,
     def healthy(findings: list[Any]) -> bool:
         return not any(f.severity == ERROR for f in findings)
 
-    if fleet_mode(settings):
+    if fleet_mode(settings, files):
         from esmctl import fleet
 
         return fleet.health(settings, files, variables, fleet.HealthCheck(

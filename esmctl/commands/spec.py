@@ -11,8 +11,9 @@ from typing import Any
 
 import click
 
+from esmctl import context
 from esmctl.commands.tools import complete_function
-from esmctl.context import Settings, common_options, confirm, fleet_mode, fleet_options, pass_settings
+from esmctl.context import Settings, common_options, confirm, pass_settings
 from esmctl.errors import EXIT_ERROR, EsmctlError, Outcome
 
 var_option = click.option("--var", "variables", multiple=True, metavar="NAME=VALUE",
@@ -72,6 +73,7 @@ def reconciliation(settings: Settings, files: tuple[str, ...], variables: tuple[
 @var_option
 @click.option("--each", is_flag=True, help="Check each file as a spec of its own (pre-commit passes every staged file "
                                            "at once), not all the files as one spec.")
+@context.targets_option
 @common_options
 @pass_settings
 def validate(settings: Settings, files: tuple[str, ...], variables: tuple[str, ...], each: bool) -> None:
@@ -80,10 +82,17 @@ def validate(settings: Settings, files: tuple[str, ...], variables: tuple[str, .
     from esmctl.errors import SpecError
 
     problems: list[str] = []
-    count = 0
+    count = targets = 0
     for group in ([(f,) for f in files] if each else [files]):
         try:  # as plan loads it: a --region that is not the spec's is refused here too
-            count += len(load_spec(settings, group, variables).mappings)
+            named = context.spec_naming_targets(group)
+            if named or settings.fleet.targets:  # the spec as each target fills it
+                from esmctl import fleet
+
+                found, mappings = fleet.validate(group, variables, named or settings.fleet.targets, bool(named))
+                count, targets = count + mappings, targets + found
+            else:
+                count += len(load_spec(settings, group, variables).mappings)
         except EsmctlError as exc:
             problems += exc.problems if isinstance(exc, SpecError) else [exc.format_message()]
     if problems:
@@ -94,7 +103,8 @@ def validate(settings: Settings, files: tuple[str, ...], variables: tuple[str, .
         render.dump(settings, {"valid": True, "files": list(files), "mappings": count, "problems": []})
     else:
         names = ", ".join("<stdin>" if f == "-" else f for f in files)  # as the problems name them
-        click.echo(f"{names}: valid ({count} mapping{'s' if count != 1 else ''})", err=True)
+        where = f" over {targets} target{'s' if targets != 1 else ''}" if targets else ""
+        click.echo(f"{names}: valid ({count} mapping{'s' if count != 1 else ''}{where})", err=True)
 
 
 @click.command("plan")
@@ -103,7 +113,7 @@ def validate(settings: Settings, files: tuple[str, ...], variables: tuple[str, .
 @var_option
 @click.option("--detailed-exitcode", is_flag=True, help="Exit 2 when there are changes, 0 when none, 1 on error.")
 @margin_option
-@fleet_options
+@context.fleet_options
 @common_options
 @pass_settings
 def plan_cmd(settings: Settings, files: tuple[str, ...], prune: bool, variables: tuple[str, ...],
@@ -111,7 +121,7 @@ def plan_cmd(settings: Settings, files: tuple[str, ...], prune: bool, variables:
     """Show what `apply` would change, Terraform style (+ create, ~ update, -/+ replace, <~> hand-off, - delete)."""
     from esmctl import render
 
-    if fleet_mode(settings):
+    if context.fleet_mode(settings, files):
         from esmctl import fleet
 
         return fleet.plan(settings, "plan", files, variables, prune=prune, margin=handoff_margin,
@@ -127,7 +137,7 @@ def plan_cmd(settings: Settings, files: tuple[str, ...], prune: bool, variables:
 @prune_option
 @var_option
 @margin_option
-@fleet_options
+@context.fleet_options
 @common_options
 @pass_settings
 def diff_cmd(settings: Settings, files: tuple[str, ...], prune: bool, variables: tuple[str, ...],
@@ -135,7 +145,7 @@ def diff_cmd(settings: Settings, files: tuple[str, ...], prune: bool, variables:
     """Like plan; exit 0 in sync, 2 with changes, 1 on error (a CI drift gate)."""
     from esmctl import render
 
-    if fleet_mode(settings):
+    if context.fleet_mode(settings, files):
         from esmctl import fleet
 
         return fleet.plan(settings, "diff", files, variables, prune=prune, margin=handoff_margin, exit_on_changes=True)
@@ -161,7 +171,7 @@ def diff_cmd(settings: Settings, files: tuple[str, ...], prune: bool, variables:
 @click.option("--concurrency", type=click.IntRange(1, 32), default=4, show_default=True,
               help="Changes in flight at once (Lambda allows 15 requests/s per account and region).")
 @margin_option
-@fleet_options
+@context.fleet_options
 @common_options
 @pass_settings
 def apply_cmd(settings: Settings, files: tuple[str, ...], prune: bool, variables: tuple[str, ...],
@@ -170,7 +180,7 @@ def apply_cmd(settings: Settings, files: tuple[str, ...], prune: bool, variables
     """Make the live mappings match the spec. Plans everything before the first write."""
     from esmctl import reconcile, render
 
-    if fleet_mode(settings):
+    if context.fleet_mode(settings, files):
         from esmctl import fleet
 
         return fleet.apply(settings, files, variables, prune=prune, margin=handoff_margin, allow_replace=allow_replace,
