@@ -449,8 +449,8 @@ class Fleet:
                             aws.credentials().get_frozen_credentials()
                         self._accounts[key] = target.account
                     else:
-                        with explain("checking the credentials"):
-                            self._accounts[key] = aws.account
+                        with explain("checking the credentials (sts get-caller-identity)"):
+                            self._accounts[key] = aws.client("sts").get_caller_identity()["Account"]
                 except Exception as exc:  # said again for each target reached this way, not asked again
                     self._accounts[key] = exc
         found = self._accounts[key]

@@ -398,3 +398,23 @@ def test_a_bad_target_fails_under_both_the_schema_and_esmctl(tmp_path, target, w
     with pytest.raises(TargetsError) as exc:
         load_targets("t.yaml", {}, text=yaml.safe_dump(doc))
     assert f"targets[0].{where}" in exc.value.problems[0]
+
+
+def test_web_identity_as_ci_has_it_is_the_base_of_every_assumed_role(esmctl, box, fleet, tmp_path, monkeypatch):
+    spec, targets = fleet
+    ci_role = server.create_role(box.moto_url, "999999999999", "ci-runner")
+    token = tmp_path / "token"
+    token.write_text("a-github-oidc-token")
+    for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        monkeypatch.delenv(key)
+    monkeypatch.setenv("AWS_ROLE_ARN", ci_role)  # as aws-actions/configure-aws-credentials leaves it
+    monkeypatch.setenv("AWS_WEB_IDENTITY_TOKEN_FILE", str(token))
+    box.proxy.clear_counts()
+    r = esmctl("diff", spec, "--targets", targets, "-o", "json")
+    assert r.exit_code == 1, r.stderr
+    assert {t: d["status"] for t, d in document(r).items() if d["status"] != "failed"} == {
+        "prod/us-east-1": "changes", "prod/eu-west-1": "changes", "222222222222/us-east-1": "changes",
+        "222222222222/eu-west-1": "changes"}
+    assert box.proxy.calls["AssumeRoleWithWebIdentity"] == 1  # the base, once
+    assert box.proxy.calls["AssumeRole"] == 3  # each account's role once, for both its regions
+    assert "a-github-oidc-token" not in r.stdout + r.stderr

@@ -346,9 +346,10 @@ class FidelityProxy:
         return len(parts) < 6 or (parts[4], parts[3]) == scope
 
     def _assume_role(self, method: str, path: str, headers: dict, body: bytes) -> tuple[int, dict, bytes]:
-        """AssumeRole as AWS answers it: refused unless the role exists in its account (moto would hand out
-        keys for any ARN) and its trust policy's sts:ExternalId, if any, is the one sent. The keys it gives
-        act in the role's account; the layer remembers which, for its per-account state."""
+        """AssumeRole (and AssumeRoleWithWebIdentity, as CI uses it) as AWS answers it: refused unless the role
+        exists in its account (moto would hand out keys for any ARN) and its trust policy's sts:ExternalId,
+        if any, is the one sent. The keys it gives act in the role's account; the layer remembers which, for
+        its per-account state."""
         form = dict(urllib.parse.parse_qsl(body.decode(errors="replace")))
         role_arn = form.get("RoleArn", "")
         parts = role_arn.split(":")
@@ -562,7 +563,7 @@ class FidelityProxy:
             arn = urllib.parse.unquote(route.split("/tags/", 1)[1])
             if self.held.holds_arn(arn):  # moto does not know these ARNs
                 return self._held_tags(op, arn, path, body)
-        if op == "AssumeRole":
+        if op in ("AssumeRole", "AssumeRoleWithWebIdentity"):
             return self._assume_role(method, path, headers, body)
         if op == "RegisterStreamConsumer":
             return self._consumer_reply(op, *self._register_consumer(method, path, headers, body))
