@@ -418,3 +418,24 @@ def test_web_identity_as_ci_has_it_is_the_base_of_every_assumed_role(esmctl, box
     assert box.proxy.calls["AssumeRoleWithWebIdentity"] == 1  # the base, once
     assert box.proxy.calls["AssumeRole"] == 3  # each account's role once, for both its regions
     assert "a-github-oidc-token" not in r.stdout + r.stderr
+
+
+def test_a_refused_change_fails_its_target_alone(esmctl, box, fleet):
+    spec, targets = fleet
+    server.create_role(box.moto_url, "333333333333", ROLE)
+    # a live mapping only a replace can bring to the spec (StartingPosition), in one target
+    server.account_client(box.url, "lambda", "eu-west-1", "222222222222").create_event_source_mapping(
+        FunctionName="orders-fn", EventSourceArn="arn:aws:kinesis:eu-west-1:222222222222:stream/orders",
+        StartingPosition="LATEST", BatchSize=200)
+    r = esmctl("apply", spec, "--targets", targets, "-o", "json")
+    assert r.exit_code == 1
+    doc = document(r)
+    refused = doc["222222222222/eu-west-1"]
+    assert refused["status"] == "failed" and refused["applied"] is False
+    assert refused["error"].startswith("refusing to replace without --allow-replace")
+    assert [c["action"] for c in refused["plan"]["changes"]] == ["replace", "create"]
+    assert all(d["status"] == "ok" and d["applied"] for t, d in doc.items() if t != "222222222222/eu-west-1")
+    assert [m["StartingPosition"] for m in live(box, "222222222222", "eu-west-1")] == ["LATEST"]  # untouched
+    r = esmctl("apply", spec, "--targets", targets, "--allow-replace", "--yes")
+    assert r.exit_code == 0, r.stdout + r.stderr
+    assert esmctl("diff", spec, "--targets", targets).exit_code == 0
