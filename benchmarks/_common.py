@@ -62,10 +62,36 @@ def make_sources(url: str, functions: int, queues: int, streams: int = 0) -> tup
     return fns, arns
 
 
-def write_spec(mappings: list[dict]) -> str:
+def account_sources(url: str, account: str, region: str, functions: int, queues: int,
+                    prefix: str = "bench") -> tuple[list[str], list[str]]:
+    """The same as make_sources in another account and region of the sandbox (moto's x-moto-account-id):
+    `functions` functions and `queues` SQS queues, made directly in moto. Returns their names and ARNs."""
+    iam, lam, sqs = (server.account_client(url, s, region, account) for s in ("iam", "lambda", "sqs"))
+    try:
+        role = iam.create_role(RoleName="bench-fn-role", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    except iam.exceptions.EntityAlreadyExistsException:  # IAM is global: made in another region already
+        role = iam.get_role(RoleName="bench-fn-role")["Role"]["Arn"]
+    fns = [lam.create_function(FunctionName=f"{prefix}-fn-{i:03d}", Runtime="python3.12", Role=role,
+                               Handler="handler.handler", Code={"ZipFile": server._zip()})["FunctionName"]
+           for i in range(functions)]
+    arns = []
+    for i in range(queues):
+        q = sqs.create_queue(QueueName=f"{prefix}-q-{i:03d}")["QueueUrl"]
+        arns.append(sqs.get_queue_attributes(QueueUrl=q, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"])
+    return fns, arns
+
+
+def write_targets(targets: list[dict], name: str = "targets.yaml") -> str:
+    path = os.path.join(tempfile.mkdtemp(prefix="esmctl-bench-"), name)
+    with open(path, "w") as fh:
+        yaml.safe_dump({"version": 1, "targets": targets}, fh)
+    return path
+
+
+def write_spec(mappings: list[dict], **top: object) -> str:
     path = os.path.join(tempfile.mkdtemp(prefix="esmctl-bench-"), "spec.yaml")
     with open(path, "w") as fh:
-        yaml.safe_dump({"version": 1, "mappings": mappings}, fh)
+        yaml.safe_dump({"version": 1, **top, "mappings": mappings}, fh)
     return path
 
 

@@ -10,6 +10,7 @@ waits Lambda and Kinesis lack.
 from __future__ import annotations
 
 import atexit
+import functools
 import gc
 import os
 import threading
@@ -20,6 +21,7 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
+import botocore.credentials
 import botocore.exceptions
 import botocore.parsers
 import botocore.session
@@ -200,11 +202,24 @@ def explain(what: str) -> Iterator[None]:
         raise typed(exc).prefixed(what) from exc
 
 
+def new_pacer(sleep: Callable[[float], None] = time.sleep) -> Pacer | None:
+    """A pacer for one account and region's Lambda calls (None when ESMCTL_LAMBDA_RATE is 0: not paced)."""
+    rate = float(os.environ.get("ESMCTL_LAMBDA_RATE", LAMBDA_RATE))
+    return Pacer(rate, LAMBDA_BURST, sleep) if rate > 0 else None
+
+
 class Aws:
-    """Clients for one profile, region and endpoint, created on first use and shared by threads."""
+    """Clients for one profile, region and endpoint, created on first use and shared by threads.
+
+    `credentials` replaces the profile's credentials (an AssumeRole); `shares` names another Aws whose
+    botocore session (its credentials: one AssumeRole for every region of an account) this one uses in
+    its own region; `pacer` is shared with the other sessions of the same account and region, whose
+    Lambda calls count against the same 15 requests/s (by default each session paces itself).
+    """
 
     def __init__(self, profile: str | None = None, region: str | None = None,
-                 endpoint_url: str | None = None, sleep: Callable[[float], None] = time.sleep) -> None:
+                 endpoint_url: str | None = None, sleep: Callable[[float], None] = time.sleep, *,
+                 credentials: AssumeRole | None = None, pacer: Pacer | None = None, shares: Aws | None = None) -> None:
         self._profile = profile
         # botocore reads AWS_DEFAULT_REGION; AWS_REGION is what the SDKs and the CLI v2 use.
         self._region = region or os.environ.get("AWS_REGION")
@@ -217,13 +232,18 @@ class Aws:
         self._watcher: Watcher | None = None
         self.calls: dict[str, int] = {}
         self.throttled = 0  # 429s that botocore retried
-        rate = float(os.environ.get("ESMCTL_LAMBDA_RATE", LAMBDA_RATE))
-        self.pacer: Pacer | None = Pacer(rate, LAMBDA_BURST, sleep) if rate > 0 else None
+        self._credentials = credentials
+        self._shares = shares
+        # A botocore session is not safe for concurrent create_client calls: one lock per session.
+        self._creating: threading.Lock = shares._creating if shares is not None else threading.Lock()
+        self.pacer: Pacer | None = pacer or new_pacer(sleep)
 
     # -- plumbing -------------------------------------------------------------------------
     @property
     def session(self) -> botocore.session.Session:
         # botocore's session, not boto3's: boto3 adds nothing esmctl uses and costs ~170 ms to import.
+        if self._shares is not None:
+            return self._shares.session
         with self._lock:
             if self._session is None:
                 try:
@@ -232,6 +252,8 @@ class Aws:
                     if self._region:
                         session.set_config_variable("region", self._region)
                     session.get_scoped_config()  # an unknown profile fails here, once
+                    if self._credentials is not None:
+                        self._credentials.install(session)
                 except BOTOCORE_ERRORS as exc:
                     # Configuration, not a failed call: said the same wherever it surfaces.
                     raise EsmctlError(f"opening the AWS session: {describe_error(exc)}") from exc
@@ -239,9 +261,27 @@ class Aws:
                 _skip_the_last_collection()
             return self._session
 
+    def credentials(self) -> Any:
+        """The session's credentials object, resolved once (botocore keeps the keys inside it)."""
+        session = self.session
+        with self._creating:
+            return session.get_credentials()
+
+    def use_account(self, account: str) -> None:
+        """The account these credentials act in is known (a role's own account): no GetCallerIdentity."""
+        self._account = account
+
+    def create_client(self, service: str, **kwargs: Any) -> Any:
+        """A plain botocore client of this session and endpoint (what botocore's credential fetchers ask
+        for: an STS client with given keys)."""
+        session = self.session
+        with self._creating:
+            kwargs.setdefault("region_name", self._region or session.get_config_variable("region") or None)
+            return session.create_client(service, endpoint_url=self._endpoint_url, **kwargs)
+
     @property
     def region(self) -> str:
-        region = self.session.get_config_variable("region")
+        region = self._region or self.session.get_config_variable("region")
         if not region:
             raise EsmctlError("no AWS region: pass --region or set AWS_REGION")
         return region
@@ -260,7 +300,7 @@ class Aws:
                 config = Config(retries=retries, connect_timeout=5, read_timeout=60,
                                 max_pool_connections=32, user_agent_extra="esmctl")
                 try:
-                    with _translated():
+                    with _translated(), self._creating:
                         client = session.create_client(service, region_name=region,
                                                        endpoint_url=self._endpoint_url, config=config)
                 except ValueError as exc:  # botocore's "Invalid endpoint: …", e.g. from AWS_ENDPOINT_URL
@@ -497,6 +537,53 @@ class Aws:
                                                  VersionId=policy["DefaultVersionId"])
                 docs.append(version["PolicyVersion"]["Document"])
         return docs
+
+
+class AssumeRole:
+    """A role's credentials, assumed with a base session's by botocore's own machinery.
+
+    botocore's AssumeRoleCredentialFetcher (RoleSessionName, optional ExternalId) under
+    DeferredRefreshableCredentials: the role is assumed on the first call that needs it and again before
+    its keys expire, from whatever credentials the base session has (a profile, its source_profile, web
+    identity as CI has it, an instance role, keys). The keys live only inside botocore: esmctl never
+    reads, prints or stores them.
+    """
+
+    def __init__(self, base: Aws, role_arn: str, *, session_name: str = "esmctl", external_id: str | None = None,
+                 region: str | None = None) -> None:
+        self.base, self.role_arn, self.session_name = base, role_arn, session_name
+        self.external_id, self.region = external_id, region
+
+    def install(self, session: botocore.session.Session) -> None:
+        """Make the role's credentials the only ones `session` knows."""
+        source = self.base.credentials()
+        if source is None:
+            raise EsmctlError(f"no AWS credentials to assume {self.role_arn} with: set AWS_PROFILE or "
+                              "AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, or pass --profile")
+        extra = {"RoleSessionName": self.session_name}
+        if self.external_id:
+            extra["ExternalId"] = self.external_id
+        creator = self.base.create_client
+        if self.region and not self.base.session.get_config_variable("region"):
+            creator = functools.partial(self.base.create_client, region_name=self.region)
+        fetcher = botocore.credentials.AssumeRoleCredentialFetcher(
+            client_creator=creator, source_credentials=source, role_arn=self.role_arn, extra_args=extra)
+        credentials = botocore.credentials.DeferredRefreshableCredentials(
+            refresh_using=fetcher.fetch_credentials, method="assume-role")
+        session.register_component("credential_provider",
+                                   botocore.credentials.CredentialResolver([_Given(credentials)]))
+
+
+class _Given(botocore.credentials.CredentialProvider):
+    METHOD = "esmctl-assume-role"
+    CANONICAL_NAME = "custom-esmctl-assume-role"
+
+    def __init__(self, credentials: Any) -> None:
+        super().__init__()
+        self._credentials = credentials
+
+    def load(self) -> Any:
+        return self._credentials
 
 
 class WaitTimeout(EsmctlError):

@@ -6,8 +6,9 @@ Kept free of botocore and rich so that `esmctl --help` stays fast.
 from __future__ import annotations
 
 import os
+import re
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -17,6 +18,17 @@ if TYPE_CHECKING:
     from esmctl.aws import Aws
 
 OUTPUT_FORMATS = ("table", "json", "yaml", "markdown")
+
+
+@dataclass
+class FleetOptions:
+    """--targets and the StackSets-like preferences of a run over many accounts and regions."""
+
+    targets: str | None = None  # the targets file, or the spec file whose `targets:` names them
+    in_spec: bool = False  # the targets are a spec's `targets:`
+    max_concurrency: int | None = None  # targets at once (None: one per account and region, up to 16)
+    failure_tolerance: int | None = None  # stop starting targets once more than this many failed (None: never)
+    region_order: tuple[str, ...] = ()  # regions one after the other, in this order
 
 
 @dataclass
@@ -30,6 +42,7 @@ class Settings:
     query: Any = None  # --query, a compiled JMESPath expression, applied to every JSON and YAML document
     color: bool = True
     verbose: bool = False
+    fleet: FleetOptions = field(default_factory=FleetOptions)
     _aws: Aws | None = field(default=None, repr=False)
 
     @property
@@ -145,6 +158,81 @@ def common_options(f: Callable[..., Any] | None = None, *, aws: bool = True) -> 
     f = click.option("-v", "--verbose", is_flag=True, expose_value=False, callback=_set_verbose,
                      help="Show tracebacks and AWS call counts.")(f)
     return f
+
+
+def _set_fleet(ctx: click.Context, param: click.Parameter, value: Any) -> None:
+    if value is None or value == ():
+        return
+    fleet = ctx.ensure_object(Settings).fleet
+    if param.name == "region_order":
+        value = tuple(r.strip() for r in value.split(",") if r.strip())
+        if not value:
+            raise click.BadParameter("give regions separated by commas, e.g. us-east-1,eu-west-1", ctx=ctx, param=param)
+    setattr(fleet, param.name, value)
+
+
+def targets_option(f: Callable[..., Any]) -> Any:
+    return click.option("--targets", type=click.Path(dir_okay=False, allow_dash=True), default=None, metavar="FILE",
+                        expose_value=False, callback=_set_fleet,
+                        help="Run over the accounts and regions of this targets file (or a spec's `targets:`), "
+                             "in parallel.")(f)
+
+
+def fleet_options(f: Callable[..., Any]) -> Any:
+    """--targets FILE and how to run its targets (StackSets' operation preferences): shared by plan, diff,
+    apply, status and doctor. Without --targets (or a spec's `targets:`) a command works on one account and
+    region, as before."""
+    f = click.option("--region-order", default=None, metavar="R1,R2,...", expose_value=False, callback=_set_fleet,
+                     help="With --targets: one region after the other, in this order (all targets of the first "
+                          "before the next); regions not named follow.")(f)
+    f = click.option("--failure-tolerance", type=click.IntRange(0), default=None, metavar="N", expose_value=False,
+                     callback=_set_fleet, help="With --targets: start no more targets once more than N have "
+                                               "failed (default: every target runs).")(f)
+    f = click.option("--max-concurrency", type=click.IntRange(1, 64), default=None, metavar="N", expose_value=False,
+                     callback=_set_fleet, help="With --targets: targets at once (default: one per account and "
+                                               "region, up to 16).")(f)
+    return targets_option(f)
+
+
+_TARGETS_KEY = re.compile(r"^targets[ \t]*:", re.MULTILINE)
+
+
+def fleet_mode(settings: Settings, files: Sequence[str] = ()) -> bool:
+    """Whether the command runs over targets: --targets FILE, or a spec file with a top-level `targets:` (a
+    spec on standard input cannot name them). The fleet's options without targets are a usage error."""
+    fleet = settings.fleet
+    named = spec_naming_targets(files)
+    if named and fleet.targets and not fleet.in_spec:
+        raise click.UsageError(f"{named} has targets of its own: drop --targets {fleet.targets} (or its targets:)")
+    if named:
+        fleet.targets, fleet.in_spec = named, True
+    if fleet.targets:
+        return True
+    given = [name for name, value in (("--max-concurrency", fleet.max_concurrency),
+                                      ("--failure-tolerance", fleet.failure_tolerance),
+                                      ("--region-order", fleet.region_order)) if value]
+    if fleet.failure_tolerance == 0 and "--failure-tolerance" not in given:
+        given.append("--failure-tolerance")
+    if given:
+        raise click.UsageError(f"{', '.join(given)} needs --targets FILE")
+    return False
+
+
+def spec_naming_targets(files: Sequence[str]) -> str | None:
+    """The spec file with a top-level `targets:` (a look at its text; it is read properly later), if any."""
+    named = [path for path in files if path != "-" and _names_targets(path)]
+    if len(named) > 1:
+        raise click.UsageError(f"{' and '.join(named)} both have targets: only one file of a spec may name them")
+    return named[0] if named else None
+
+
+def _names_targets(path: str) -> bool:
+    """A cheap look for a top-level `targets:` key (the spec is read properly later)."""
+    try:
+        with open(path, encoding="utf-8", errors="replace") as fh:
+            return bool(_TARGETS_KEY.search(fh.read()))
+    except OSError:
+        return False  # said by the spec's loading, with the others
 
 
 def confirm(question: str, yes: bool, refusal: str) -> None:

@@ -18,7 +18,7 @@ from typing import Any
 from esmctl import model, schema, servicemodel, yamldoc
 from esmctl.errors import SpecError
 
-TOP_LEVEL = ("version", "region", "defaults", "mappings")
+TOP_LEVEL = ("version", "region", "defaults", "mappings", "targets")  # targets: read by fleet.py
 RESERVED = ("Consumer", "MovedFrom")  # esmctl's own keys in a mapping
 _PATTERNS = ("FilterCriteria", "Filters")
 
@@ -60,9 +60,10 @@ def load(path: str, variables: dict[str, str] | None = None, text: str | None = 
 
 
 def load_files(paths: list[str] | tuple[str, ...], variables: dict[str, str] | None = None,
-               texts: dict[str, str] | None = None) -> Spec:
+               texts: dict[str, str] | None = None, targets: bool = False) -> Spec:
     """Read several spec files (`-` is standard input) as one spec; raise SpecError with every
-    problem of every file."""
+    problem of every file. `targets`: the run is over the spec's `targets:` (fleet.py reads them);
+    otherwise a spec with targets is a problem, as they would be left out."""
     problems: list[str] = []
     mappings: list[Desired] = []
     regions: dict[str, str] = {}
@@ -77,6 +78,10 @@ def load_files(paths: list[str] | tuple[str, ...], variables: dict[str, str] | N
                 problems.extend(exc.problems)
                 continue
             problems.extend(doc.problems)
+            if not targets and isinstance(doc.data, dict) and "targets" in doc.data:
+                problems.append(f"{doc.at(('targets',), key=True)}: targets: esmctl runs over a spec's targets when "
+                                "`targets:` starts a line of a YAML file (not standard input); else give them with "
+                                "--targets FILE")
             region, found = _check(doc, problems)
             mappings.extend(found)
             if region:

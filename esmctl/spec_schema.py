@@ -61,8 +61,80 @@ def spec_schema() -> dict[str, Any]:
             "defaults": defaults,
             "mappings": {"type": "array", "items": {"$ref": "#/$defs/mapping"},
                          "description": "The event source mappings you want."},
+            "targets": {"type": "array", "minItems": 1, "items": {"$ref": "#/$defs/target"},
+                        "description": "The accounts and regions plan, diff, apply, status and doctor run over (each "
+                                       "a targets file entry); without it, the one of the credentials."},
         },
-        "$defs": {"mapping": mapping},
+        "$defs": {"mapping": mapping, "target": _target(True)},
+    }
+
+
+# The targets file (`--targets`): accounts × regions and how to reach them. The patterns are fleet.py's.
+_TARGET_TEXT = {
+    "account": "The 12-digit AWS account ID (quoted, so that YAML keeps its leading zeros).",
+    "name": "A name for the target (default: the account): targets are NAME/REGION in the output; targets of one "
+            "account and region need different names.",
+    "regions": "The regions of this account the command runs in, each a target.",
+    "role": "A role to assume in the account (its name, or its ARN): botocore's AssumeRole with the caller's "
+            "credentials (a profile, web identity in CI, keys), refreshed before they expire.",
+    "profile": "A profile of the AWS config files to use instead (botocore's own handling: role_arn, "
+               "source_profile, web_identity_token_file, SSO…).",
+    "external_id": "The sts:ExternalId the role's trust policy asks for (with role).",
+    "session_name": "The RoleSessionName of the assumed role (default: esmctl), as CloudTrail shows it.",
+    "variables": "Values for the spec's ${NAME} placeholders in this target (over --var); ACCOUNT and REGION are "
+                 "set by esmctl.",
+}
+
+
+def _target(entry: bool) -> dict[str, Any]:
+    """One entry of `targets:` (entry) or the `defaults:` every entry gets."""
+    from esmctl.fleet import AUTOMATIC, PATTERNS
+
+    def text(key: str, *patterns: str) -> dict[str, Any]:
+        pattern = "^(?:" + "|".join(PATTERNS[p] for p in patterns or (key,)) + ")$"
+        return {"anyOf": [{"type": "string", "pattern": pattern}, PLACEHOLDER], "description": _TARGET_TEXT[key]}
+
+    props: dict[str, Any] = {
+        "regions": {"type": "array", "minItems": 1, "uniqueItems": True, "description": _TARGET_TEXT["regions"],
+                    "items": text("regions", "region")},
+        "role": text("role", "role_arn", "role_name"),
+        "profile": {"type": "string", "minLength": 1, "description": _TARGET_TEXT["profile"]},
+        "external_id": text("external_id"),
+        "session_name": text("session_name"),
+        "variables": {"type": "object", "description": _TARGET_TEXT["variables"],
+                      "propertyNames": {"pattern": f"^{PATTERNS['variable']}$", "not": {"enum": list(AUTOMATIC)}},
+                      "additionalProperties": {"type": ["string", "number", "boolean"]}},
+    }
+    if entry:
+        props = {"account": {"anyOf": [{"type": "string", "pattern": f"^{PATTERNS['account']}$"}, PLACEHOLDER,
+                                       {"type": "integer", "minimum": 100000000000, "maximum": 999999999999}],
+                             "description": _TARGET_TEXT["account"]},
+                 "name": text("name"), **props}
+    out: dict[str, Any] = {"type": "object", "additionalProperties": False, "properties": props,
+                           "not": {"required": ["role", "profile"]}}
+    if entry:
+        out["required"] = ["account"]
+        out["title"] = "target"
+    return out
+
+
+def targets_schema() -> dict[str, Any]:
+    """The targets file as a JSON Schema: `esmctl schema --targets`."""
+    return {
+        "$schema": DIALECT,
+        "title": "esmctl targets file: the accounts and regions of --targets",
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["version", "targets"],
+        "properties": {
+            "version": {"const": 1, "description": "The targets file format's version."},
+            "defaults": {**_target(False), "description": "What every target gets unless it sets its own (a "
+                                                          "target's profile replaces a default role, and the "
+                                                          "reverse; variables are merged)."},
+            "targets": {"type": "array", "minItems": 1, "items": {"$ref": "#/$defs/target"},
+                        "description": "Accounts, each in one or more regions."},
+        },
+        "$defs": {"target": _target(True)},
     }
 
 

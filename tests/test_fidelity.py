@@ -569,3 +569,76 @@ def test_reset_forgets_everything_the_layer_holds(box, world):
                                            StartingPosition="LATEST")
     for _ in range(6):  # the old pause is gone
         assert "StartingPositionTimestamp" not in client.get_event_source_mapping(UUID=k["UUID"])
+
+
+# -- accounts: STS AssumeRole, and state per account and region ------------------------------------
+OTHER = "222222222222"
+
+
+def assumed(box, role_arn: str, service: str = "lambda", region: str = REGION, **extra) -> object:
+    """A client acting with the keys AssumeRole gave for role_arn (through the layer)."""
+    sts = boto3.client("sts", endpoint_url=box.url, region_name=REGION, aws_access_key_id="testing",
+                       aws_secret_access_key="testing")
+    creds = sts.assume_role(RoleArn=role_arn, RoleSessionName="esmctl-test", **extra)["Credentials"]
+    return boto3.client(service, endpoint_url=box.url, region_name=region, aws_access_key_id=creds["AccessKeyId"],
+                        aws_secret_access_key=creds["SecretAccessKey"], aws_session_token=creds["SessionToken"],
+                        config=Config(retries={"total_max_attempts": 1}))
+
+
+def test_assume_role_acts_in_the_roles_account_and_is_refused_for_a_missing_role(box):
+    role = server.create_role(box.moto_url, OTHER, "deployer")
+    assert assumed(box, role, "sts").get_caller_identity()["Account"] == OTHER
+    sts = boto3.client("sts", endpoint_url=box.url, region_name=REGION, aws_access_key_id="testing",
+                       aws_secret_access_key="testing")
+    with pytest.raises(ClientError) as exc:  # moto alone would hand out keys for any ARN
+        sts.assume_role(RoleArn=f"arn:aws:iam::{OTHER}:role/nobody", RoleSessionName="esmctl-test")
+    assert code(exc) == "AccessDenied" and "not authorized to perform: sts:AssumeRole" in str(exc.value)
+
+
+def test_assume_role_checks_the_external_id_the_trust_policy_asks_for(box):
+    role = server.create_role(box.moto_url, OTHER, "deployer", external_id="ext-42")
+    sts = boto3.client("sts", endpoint_url=box.url, region_name=REGION, aws_access_key_id="testing",
+                       aws_secret_access_key="testing")
+    for extra in ({}, {"ExternalId": "wrong"}):
+        with pytest.raises(ClientError) as exc:
+            sts.assume_role(RoleArn=role, RoleSessionName="esmctl-test", **extra)
+        assert code(exc) == "AccessDenied"
+    assert assumed(box, role, "sts", ExternalId="ext-42").get_caller_identity()["Account"] == OTHER
+
+
+def test_mappings_the_layer_holds_are_per_account_and_region(box, world):
+    other = server.seed(box.moto_url, REGION, account=OTHER)
+    role = server.create_role(box.moto_url, OTHER, "deployer")
+    mine, theirs = lam(box), assumed(box, role)
+    kept = mine.create_event_source_mapping(**mq())  # a kind the layer holds, in moto's default account
+    gone = mine.create_event_source_mapping(**mq(queue="refunds"))
+    box.proxy.transitional_views = 3
+    mine.delete_event_source_mapping(UUID=gone["UUID"])  # Deleting, still listed where it was
+    assert theirs.list_event_source_mappings()["EventSourceMappings"] == []
+    with pytest.raises(ClientError) as exc:
+        theirs.get_event_source_mapping(UUID=kept["UUID"])
+    assert code(exc) == "ResourceNotFoundException"
+    with pytest.raises(ClientError) as exc:
+        theirs.delete_event_source_mapping(UUID=gone["UUID"])
+    assert code(exc) == "ResourceNotFoundException"
+    # the same function name, broker and queue in the other account is another mapping (no 409)
+    made = theirs.create_event_source_mapping(**mq())
+    assert made["FunctionArn"] == other["orders-fn"] and f":{OTHER}:" in made["EventSourceMappingArn"]
+    assert [m["UUID"] for m in theirs.list_event_source_mappings()["EventSourceMappings"]] == [made["UUID"]]
+    assert {m["UUID"] for m in mine.list_event_source_mappings()["EventSourceMappings"]} == {kept["UUID"], gone["UUID"]}
+    west = assumed(box, role, region="eu-west-1")
+    assert west.list_event_source_mappings()["EventSourceMappings"] == []
+
+
+def test_the_rate_limit_is_per_account_and_region(box, world):
+    server.seed(box.moto_url, REGION, account=OTHER)
+    role = server.create_role(box.moto_url, OTHER, "deployer")
+    box.proxy.rate_limit = 3  # a bucket of 3, refilled at 3 per second
+    clients = [lam(box), assumed(box, role), assumed(box, role, region="eu-west-1")]
+    for client in clients:
+        for _ in range(3):  # each bucket is full: no 429
+            client.list_event_source_mappings()
+    for client in clients:
+        with pytest.raises(ClientError) as exc:
+            client.list_event_source_mappings()
+        assert code(exc) == "TooManyRequestsException"

@@ -11,7 +11,7 @@ import click
 
 from esmctl.commands.spec import var_option
 from esmctl.commands.tools import complete_function
-from esmctl.context import Settings, common_options, pass_settings
+from esmctl.context import Settings, common_options, fleet_mode, fleet_options, pass_settings
 from esmctl.errors import EXIT_USAGE, EsmctlError, Outcome
 from esmctl.render import ident, prose
 
@@ -216,6 +216,7 @@ def _print_status(settings: Settings, healths: list[Any], trend: bool = False) -
 @click.option("--interval", type=Duration(2, " (each refresh lists the mappings and reads CloudWatch)"), default="10s",
               show_default=True, help="Refresh interval with --watch (2s or more); with -o json, a line each.")
 @var_option
+@fleet_options
 @common_options
 @pass_settings
 def status_cmd(settings: Settings, files: tuple[str, ...], functions: tuple[str, ...], sources: tuple[str, ...], window,
@@ -243,6 +244,17 @@ def status_cmd(settings: Settings, files: tuple[str, ...], functions: tuple[str,
     def code(healths: list[Any]) -> Outcome:
         return Outcome.UNHEALTHY if any(not h.healthy for h in healths) else Outcome.OK
 
+    if fleet_mode(settings, files):
+        if watch:
+            raise click.UsageError("--watch shows one account and region: it does not go with --targets")
+        from esmctl import fleet
+
+        return fleet.health(settings, files, variables, fleet.HealthCheck(
+            "status", lambda own, pairs: gather_health(own, files, functions, sources, pairs, window, limits,
+                                                       progress=False),
+            healthy=lambda healths: code(healths) == Outcome.OK, key="mappings", document=lambda h: h.document(),
+            rows=status_rows, columns=STATUS_COLUMNS, empty="No mappings found.",
+            detail=lambda healths: f"{len(healths)} mapping(s), {sum(not h.healthy for h in healths)} unhealthy"))
     if not watch:
         healths = once()
         _print_status(settings, healths, trend)
@@ -287,6 +299,7 @@ def status_cmd(settings: Settings, files: tuple[str, ...], functions: tuple[str,
                                                       "repeatable.")
 @click.option("--source", "sources", multiple=True, metavar="ARN", help="Only these sources; repeatable.")
 @var_option
+@fleet_options
 @common_options
 @pass_settings
 def doctor_cmd(settings: Settings, files: tuple[str, ...], functions: tuple[str, ...], sources: tuple[str, ...],
@@ -299,27 +312,51 @@ def doctor_cmd(settings: Settings, files: tuple[str, ...], functions: tuple[str,
     does not exist is an error (exit 1).
     """
     from esmctl import render
-    from esmctl.doctor import ERROR, check_missing, diagnose
-    from esmctl.status import NOT_CREATED
+    from esmctl.doctor import ERROR
 
     if not files and not functions and not sources:
         raise EsmctlError("doctor: give a spec FILE, --function NAME or --source ARN", EXIT_USAGE)
+
+    def healthy(findings: list[Any]) -> bool:
+        return not any(f.severity == ERROR for f in findings)
+
+    if fleet_mode(settings, files):
+        from esmctl import fleet
+
+        return fleet.health(settings, files, variables, fleet.HealthCheck(
+            "doctor", lambda own, pairs: doctor_findings(own, files, functions, sources, pairs, spinner=False)[0],
+            healthy=healthy, key="findings", document=lambda f: f.document(), rows=doctor_rows,
+            columns=DOCTOR_COLUMNS, empty="No findings.",
+            detail=lambda found: f"{len(found)} finding(s), {sum(f.severity == ERROR for f in found)} error(s)"))
+    findings, checked = doctor_findings(settings, files, functions, sources, variables)
+    if settings.output in ("json", "yaml"):
+        render.dump(settings, [f.document() for f in findings])
+    elif not findings:
+        click.echo(f"No findings for {checked} mapping(s).", err=True)
+    else:
+        render.table(settings, doctor_rows(findings), DOCTOR_COLUMNS)
+    return Outcome.OK if healthy(findings) else Outcome.UNHEALTHY
+
+
+def doctor_findings(settings: Settings, files: tuple[str, ...], functions: tuple[str, ...], sources: tuple[str, ...],
+                    variables: tuple[str, ...], spinner: bool = True) -> tuple[list[Any], int]:
+    """doctor's findings for the mappings `status` would show (the missing ones first), and how many live
+    mappings were checked."""
+    from contextlib import nullcontext
+
+    from esmctl import render
+    from esmctl.doctor import check_missing, diagnose
+    from esmctl.status import NOT_CREATED
+
     rows = scope(settings, files, functions, sources, variables)
     live = [m for _, m, _ in rows if m is not None]
-    with render.spinner(settings, f"checking {len(live)} mapping(s)"):
+    with render.spinner(settings, f"checking {len(live)} mapping(s)") if spinner else nullcontext():
         findings = diagnose(settings.aws, live)
     fix = f"create it: esmctl apply {' '.join(files)}" if files else \
         "create one (esmctl mapping create), or check the name"
     missing = [f for h, m, _ in rows if m is None
                for f in check_missing(h.function_arn, h.source_arn, h.problems[0] if h.problems else NOT_CREATED, fix)]
-    findings = missing + findings
-    if settings.output in ("json", "yaml"):
-        render.dump(settings, [f.document() for f in findings])
-    elif not findings:
-        click.echo(f"No findings for {len(live)} mapping(s).", err=True)
-    else:
-        render.table(settings, doctor_rows(findings), DOCTOR_COLUMNS)
-    return Outcome.UNHEALTHY if any(f.severity == ERROR for f in findings) else Outcome.OK
+    return missing + findings, len(live)
 
 
 # A finding cannot be acted on without its mapping (broken over lines when long), what was found and the

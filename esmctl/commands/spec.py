@@ -15,6 +15,7 @@ from typing import Any
 
 import click
 
+from esmctl import context
 from esmctl.commands.tools import complete_function
 from esmctl.context import Settings, common_options, confirm, pass_settings
 from esmctl.errors import EXIT_ERROR, EXIT_INTERRUPTED, EsmctlError, Interrupted, Outcome
@@ -76,6 +77,7 @@ def reconciliation(settings: Settings, files: tuple[str, ...], variables: tuple[
 @var_option
 @click.option("--each", is_flag=True, help="Check each file as a spec of its own (pre-commit passes every staged file "
                                            "at once), not all the files as one spec.")
+@context.targets_option
 @common_options
 @pass_settings
 def validate(settings: Settings, files: tuple[str, ...], variables: tuple[str, ...], each: bool) -> None:
@@ -84,10 +86,17 @@ def validate(settings: Settings, files: tuple[str, ...], variables: tuple[str, .
     from esmctl.errors import SpecError
 
     problems: list[str] = []
-    count = 0
+    count = targets = 0
     for group in ([(f,) for f in files] if each else [files]):
         try:  # as plan loads it: a --region that is not the spec's is refused here too
-            count += len(load_spec(settings, group, variables).mappings)
+            named = context.spec_naming_targets(group)
+            if named or settings.fleet.targets:  # the spec as each target fills it
+                from esmctl import fleet
+
+                found, mappings = fleet.validate(group, variables, named or settings.fleet.targets, bool(named))
+                count, targets = count + mappings, targets + found
+            else:
+                count += len(load_spec(settings, group, variables).mappings)
         except EsmctlError as exc:
             problems += exc.problems if isinstance(exc, SpecError) else [exc.format_message()]
     if problems:
@@ -98,7 +107,8 @@ def validate(settings: Settings, files: tuple[str, ...], variables: tuple[str, .
         render.dump(settings, {"valid": True, "files": list(files), "mappings": count, "problems": []})
     else:
         names = ", ".join("<stdin>" if f == "-" else f for f in files)  # as the problems name them
-        click.echo(f"{names}: valid ({count} mapping{'s' if count != 1 else ''})", err=True)
+        where = f" over {targets} target{'s' if targets != 1 else ''}" if targets else ""
+        click.echo(f"{names}: valid ({count} mapping{'s' if count != 1 else ''}{where})", err=True)
 
 
 @click.command("plan")
@@ -109,6 +119,7 @@ def validate(settings: Settings, files: tuple[str, ...], variables: tuple[str, .
 @click.option("--out", "out", type=click.Path(dir_okay=False, writable=True), default=None, metavar="FILE",
               help="Also save the plan here: `apply FILE` carries out exactly this plan, or refuses what moved since.")
 @margin_option
+@context.fleet_options
 @common_options
 @pass_settings
 def plan_cmd(settings: Settings, files: tuple[str, ...], prune: bool, variables: tuple[str, ...],
@@ -116,6 +127,14 @@ def plan_cmd(settings: Settings, files: tuple[str, ...], prune: bool, variables:
     """Show what `apply` would change, Terraform style (+ create, ~ update, ~ move, -/+ replace, <~> hand-off,
     - delete); --out saves it for `apply PLAN`."""
     from esmctl import render
+
+    if context.fleet_mode(settings, files):
+        from esmctl import fleet
+
+        if out is not None:
+            raise click.UsageError("--out saves the plan of one account and region: not with targets")
+        return fleet.plan(settings, "plan", files, variables, prune=prune, margin=handoff_margin,
+                          exit_on_changes=detailed_exitcode)
 
     rec = reconciliation(settings, files, variables, prune=prune, margin=handoff_margin)
     render.plan(settings, rec.plan)
@@ -134,12 +153,18 @@ def plan_cmd(settings: Settings, files: tuple[str, ...], prune: bool, variables:
 @prune_option
 @var_option
 @margin_option
+@context.fleet_options
 @common_options
 @pass_settings
 def diff_cmd(settings: Settings, files: tuple[str, ...], prune: bool, variables: tuple[str, ...],
              handoff_margin: float) -> Outcome:
     """Like plan; exit 0 in sync, 2 with changes, 1 on error (a CI drift gate)."""
     from esmctl import render
+
+    if context.fleet_mode(settings, files):
+        from esmctl import fleet
+
+        return fleet.plan(settings, "diff", files, variables, prune=prune, margin=handoff_margin, exit_on_changes=True)
 
     planned = reconciliation(settings, files, variables, prune=prune, margin=handoff_margin).plan
     render.plan(settings, planned)
@@ -218,6 +243,7 @@ def _interrupted(results: list[Any]) -> str:
 @click.option("--partial", is_flag=True,
               help="With a saved plan: carry out the changes that still hold, though others moved since.")
 @margin_option
+@context.fleet_options
 @common_options
 @pass_settings
 def apply_cmd(settings: Settings, files: tuple[str, ...], prune: bool, variables: tuple[str, ...],
@@ -227,6 +253,14 @@ def apply_cmd(settings: Settings, files: tuple[str, ...], prune: bool, variables
     Plans everything before the first write."""
     from esmctl import planfile, reconcile, render
     from esmctl.apply import Interrupt
+
+    if context.fleet_mode(settings, files):
+        from esmctl import fleet
+
+        if partial:
+            raise click.UsageError("--partial is for a saved plan of one account and region: not with targets")
+        return fleet.apply(settings, files, variables, prune=prune, margin=handoff_margin, allow_replace=allow_replace,
+                           yes=yes, dry_run=dry_run, wait=not no_wait, timeout=timeout, concurrency=concurrency)
 
     machine = settings.output in ("json", "yaml")
     refused: list[Any] = []

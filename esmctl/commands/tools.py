@@ -18,22 +18,26 @@ CACHE_SECONDS = 10
 @click.command("schema")
 @click.option("--check", "files", multiple=True, type=click.Path(allow_dash=True), metavar="FILE",
               help="Check spec files against the schema (needs the jsonschema package); repeatable.")
+@click.option("--targets", "targets_file", is_flag=True,
+              help="The schema of a targets file (--targets of plan, diff, apply, status, doctor) instead.")
 @click.argument("paths", nargs=-1, type=click.Path(allow_dash=True))
 @common_options
 @pass_settings
-def schema_cmd(settings: Settings, files: tuple[str, ...], paths: tuple[str, ...]) -> None:
+def schema_cmd(settings: Settings, files: tuple[str, ...], targets_file: bool, paths: tuple[str, ...]) -> None:
     """Print the spec format as a JSON Schema (draft 2020-12), made from botocore's model.
 
     \b
     esmctl schema > .esmctl.schema.json
     then put this first in mappings.yaml for VS Code, Neovim or JetBrains:
     # yaml-language-server: $schema=.esmctl.schema.json
+    (esmctl schema --targets > .esmctl-targets.schema.json: the same for a targets file)
 
-    With --check (or file arguments), check specs against it instead: keys, types, enums, ranges.
+    With --check (or file arguments), check specs against it instead: keys, types, enums, ranges. A file with
+    `targets:` and no `mappings:` is checked as a targets file.
     """
-    from esmctl.spec_schema import spec_schema
+    from esmctl.spec_schema import spec_schema, targets_schema
 
-    document = spec_schema()
+    document = targets_schema() if targets_file else spec_schema()
     targets = files + paths
     if not targets:
         from esmctl.render import queried
@@ -57,6 +61,7 @@ def schema_cmd(settings: Settings, files: tuple[str, ...], paths: tuple[str, ...
     from esmctl.yamldoc import YamlError, read_text
 
     validator = jsonschema.Draft202012Validator(document)
+    for_targets = validator if targets_file else jsonschema.Draft202012Validator(targets_schema())
     problems = []
     for path in targets:
         name = "<stdin>" if path == "-" else path
@@ -71,7 +76,9 @@ def schema_cmd(settings: Settings, files: tuple[str, ...], paths: tuple[str, ...
             what = getattr(exc, "problem", None) or getattr(exc, "context", None) or str(exc).splitlines()[0]
             problems.append(f"{where}: spec: not valid YAML: {what}")
             continue
-        for error in sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path)):
+        is_targets = targets_file or (isinstance(data, dict) and "targets" in data and "mappings" not in data)
+        for error in sorted((for_targets if is_targets else validator).iter_errors(data),
+                            key=lambda e: list(e.absolute_path)):
             where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.absolute_path).lstrip(".")
             problems.append(f"{name}: {where or 'spec'}: {error.message}")
     if problems:

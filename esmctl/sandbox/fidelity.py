@@ -8,7 +8,8 @@ forwards every request to moto and adds, for the Lambda event source mapping API
 - transitional states: Creating/Updating/Enabling/Disabling/Deleting for the next
   `transitional_views` reads of a mapping, and 400 ResourceInUseException on changing it meanwhile;
 - the defaults AWS returns for unset fields (optionally the legacy 10000/604800 sentinels);
-- paging at `page_size` with Marker/NextMarker, and AWS's FunctionName filter (name or ARN);
+- paging at `page_size` with an opaque Marker/NextMarker (one snapshot per listing), and AWS's
+  FunctionName filter (name or ARN);
 - mappings on Kinesis consumer ARNs (moto refuses them), and the qualified FunctionArn of a
   mapping on an alias or version (moto answers the unqualified one);
 - for Kinesis: consumer ARNs end with `:<creation epoch>` as on AWS (moto leaves it out), a
@@ -23,8 +24,12 @@ forwards every request to moto and adds, for the Lambda event source mapping API
   OnFailure Destination, and cleared by an empty one; partial ProvisionedPollerConfigs completed;
 - KMS-encrypted filter criteria: null in List, plaintext in Get/Delete unless
   `kms_decrypt_denied`, which gives FilterCriteriaError instead;
-- fault injection: fixed latency, a Lambda control-plane rate limit (429 TooManyRequests), a
-  number of forced 429s, an error for the next (or nth) call of an operation, and pausing the
+- accounts as AWS has them: STS AssumeRole into `arn:aws:iam::<account>:role/<name>` gives keys that
+  act in that account (moto's own multi-account support), refused (AccessDenied) when the role does
+  not exist there or its trust policy asks for another sts:ExternalId; the mappings the layer keeps
+  itself (held kinds, Deleting ones) and the rate limit are per account and region, as AWS's are;
+- fault injection: fixed latency, a Lambda control-plane rate limit per account and region (429
+  TooManyRequests), a number of forced 429s, an error for the next (or nth) call of an operation, and pausing the
   nth call of an operation before or after it is carried out (for kill -9 tests).
 
 It counts every request by operation, so tests and benchmarks can assert what was called.
@@ -41,9 +46,12 @@ import re
 import threading
 import time
 import urllib.parse
+import uuid as uuidlib
+import xml.etree.ElementTree as ElementTree
 from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from xml.sax.saxutils import escape
 
 from esmctl.sandbox.held_mappings import (
     AwsError,
@@ -60,6 +68,9 @@ from esmctl.sandbox.held_mappings import (
 )
 
 ESM_PATH = "/2015-03-31/event-source-mappings"
+DEFAULT_ACCOUNT = "123456789012"  # moto's, for keys it did not issue through AssumeRole
+_CREDENTIAL_SCOPE = re.compile(r"Credential=([^/,\s]+)/\d+/([^/]+)/")  # SigV4: key/date/region/service
+_STS_NS = "{https://sts.amazonaws.com/doc/2011-06-15/}"
 _CONSUMER_EPOCH = re.compile(r"(/consumer/[^:/]+):\d+$")  # the epoch AWS appends to consumer ARNs
 
 # What AWS returns for fields a request left unset (written from AWS's responses, on purpose
@@ -71,6 +82,23 @@ _AWS_STREAM = {
     "LastProcessingResult": "No records processed",
 }
 _AWS_SQS = {"BatchSize": 10, "MaximumBatchingWindowInSeconds": 0, "FunctionResponseTypes": []}
+
+
+def _sts_error(status: int, code: str, message: str) -> tuple[int, dict, bytes]:
+    body = (f'<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><Error><Type>Sender</Type>'
+            f"<Code>{code}</Code><Message>{escape(message)}</Message></Error><RequestId>0</RequestId></ErrorResponse>")
+    return status, {"Content-Type": "text/xml"}, body.encode()
+
+
+def _external_ids(trust: dict) -> set[str]:
+    """The sts:ExternalId values a trust policy's StringEquals conditions ask for (empty: none asked)."""
+    statements = trust.get("Statement", [])
+    out: set[str] = set()
+    for st in statements if isinstance(statements, list) else [statements]:
+        wanted = ((st or {}).get("Condition") or {}).get("StringEquals", {}).get("sts:ExternalId")
+        if wanted:
+            out.update([wanted] if isinstance(wanted, str) else wanted)
+    return out
 
 
 def _aws_defaults(source: str) -> dict[str, Any]:
@@ -163,7 +191,9 @@ class FidelityProxy:
         self.held = HeldMappings()  # the kinds moto cannot hold
         self._identity_locks: dict[tuple, threading.Lock] = {}  # identity -> its check-and-create lock
         self._pauses: list[PausedCall] = []
-        self._bucket = (rate_limit or 0.0, time.monotonic())
+        self._snapshots: dict[str, list[dict]] = {}  # NextMarker token -> the rest of a listing
+        self._buckets: dict[tuple[str, str], tuple[float, float]] = {}  # (account, region) -> (tokens, at)
+        self._key_accounts: dict[str, str] = {}  # access key issued by AssumeRole -> the role's account
         self._server = ThreadingHTTPServer(("127.0.0.1", port), self._handler())
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
@@ -215,6 +245,9 @@ class FidelityProxy:
             self._qualified.clear()
             self._timestamps.clear()
             self._identity_locks.clear()
+            self._buckets.clear()
+            self._key_accounts.clear()
+            self._snapshots.clear()
             self.kms_decrypt_denied = False
             self.pause_timeout = 30.0
             self.force_throttle = 0
@@ -279,19 +312,80 @@ class FidelityProxy:
         query = urllib.parse.parse_qs(urllib.parse.urlsplit(path).query)
         return query.get("Action", [f"{method} {route}"])[0]
 
-    def _take_token(self) -> bool:
-        """A token bucket shared by every Lambda control-plane call, as AWS does per region."""
+    def _take_token(self, scope: tuple[str, str]) -> bool:
+        """A token bucket per account and region, shared by every Lambda control-plane call there, as AWS's
+        15 requests/s are: another account, or another region of the same account, has a bucket of its own."""
         if not self.rate_limit:
             return True
         with self._lock:
-            tokens, last = self._bucket
             now = time.monotonic()
+            tokens, last = self._buckets.get(scope, (self.rate_limit, now))
             tokens = min(self.rate_limit, tokens + (now - last) * self.rate_limit)
             if tokens < 1:
-                self._bucket = (tokens, now)
+                self._buckets[scope] = (tokens, now)
                 return False
-            self._bucket = (tokens - 1, now)
+            self._buckets[scope] = (tokens - 1, now)
             return True
+
+    # -- accounts ----------------------------------------------------------------------------
+    def scope(self, headers: dict[str, str]) -> tuple[str, str]:
+        """(account, region) a request acts in: moto's `x-moto-account-id` header, else the account of the
+        role its access key was issued for (AssumeRole replies pass through here), else moto's default
+        account; the region of its SigV4 credential scope."""
+        lower = {k.lower(): v for k, v in headers.items()}
+        found = _CREDENTIAL_SCOPE.search(lower.get("authorization", ""))
+        key, region = found.groups() if found else ("", "us-east-1")
+        if lower.get("x-moto-account-id"):
+            return lower["x-moto-account-id"], region
+        with self._lock:
+            return self._key_accounts.get(key, DEFAULT_ACCOUNT), region
+
+    @staticmethod
+    def _in_scope(m: dict, scope: tuple[str, str]) -> bool:
+        parts = (m.get("EventSourceMappingArn") or "").split(":")
+        return len(parts) < 6 or (parts[4], parts[3]) == scope
+
+    def _assume_role(self, method: str, path: str, headers: dict, body: bytes) -> tuple[int, dict, bytes]:
+        """AssumeRole (and AssumeRoleWithWebIdentity, as CI uses it) as AWS answers it: refused unless the role
+        exists in its account (moto would hand out keys for any ARN) and its trust policy's sts:ExternalId,
+        if any, is the one sent. The keys it gives act in the role's account; the layer remembers which, for
+        its per-account state."""
+        form = dict(urllib.parse.parse_qsl(body.decode(errors="replace")))
+        role_arn = form.get("RoleArn", "")
+        parts = role_arn.split(":")
+        account, name = (parts[4], parts[5].rsplit("/", 1)[-1]) if len(parts) == 6 else ("", "")
+        trust = self._role_trust(account, name) if account else None
+        wanted = _external_ids(trust) if trust is not None else set()
+        if trust is None or (wanted and form.get("ExternalId") not in wanted):
+            caller = self.scope(headers)[0]
+            return _sts_error(403, "AccessDenied", f"User: arn:aws:iam::{caller}:user/moto is not authorized to "
+                                                   f"perform: sts:AssumeRole on resource: {role_arn}")
+        status, reply_headers, data = self._forward(method, path, body, headers)
+        if status < 300:
+            try:
+                creds = ElementTree.fromstring(data).find(f".//{_STS_NS}Credentials")
+                key = creds.findtext(f"{_STS_NS}AccessKeyId") if creds is not None else None
+            except ElementTree.ParseError:
+                key = None
+            if key:
+                with self._lock:
+                    self._key_accounts[key] = account
+        return status, reply_headers, data
+
+    def _role_trust(self, account: str, name: str) -> dict | None:
+        """The role's trust policy (None: no such role in that account), from moto's IAM in that account."""
+        query = urllib.parse.urlencode({"Action": "GetRole", "RoleName": name, "Version": "2010-05-08"}).encode()
+        status, _, data = self._forward("POST", "/", query, {
+            "x-moto-account-id": account, "Content-Type": "application/x-www-form-urlencoded",
+            "Authorization": "AWS4-HMAC-SHA256 Credential=AKIAFIDELITYLAYER000/20240101/us-east-1/iam/aws4_request, "
+                             "SignedHeaders=host, Signature=0"})
+        if status != 200:
+            return None
+        try:
+            document = ElementTree.fromstring(data).findtext(".//{*}AssumeRolePolicyDocument") or "{}"
+            return json.loads(urllib.parse.unquote(document))
+        except (ElementTree.ParseError, ValueError):
+            return {}
 
     # -- the AWS behaviours -----------------------------------------------------------------
     def _dress(self, m: dict, view: str = READ) -> dict:
@@ -334,16 +428,22 @@ class FidelityProxy:
             if pending[1] <= 0:
                 del self._pending[uuid]
 
-    def _ghosts(self) -> list[dict]:
-        """Deleting mappings: AWS still lists them, and they still block a duplicate create."""
+    def _ghosts(self, scope: tuple[str, str]) -> list[dict]:
+        """Deleting mappings of an account and region: AWS still lists them, and they still block a
+        duplicate create there."""
         with self._lock:
-            return [copy.deepcopy(p[2]) for p in self._pending.values() if p[0] == "Deleting"]
+            return [copy.deepcopy(p[2]) for p in self._pending.values()
+                    if p[0] == "Deleting" and self._in_scope(p[2], scope)]
+
+    def _held(self, scope: tuple[str, str]) -> list[dict]:
+        return [m for m in self.held.all() if self._in_scope(m, scope)]
 
     def _all_mappings(self, headers: dict) -> list[dict]:
-        _, body = self._upstream_json("GET", ESM_PATH + "/", headers=headers)
-        live = (body or {}).get("EventSourceMappings", []) + self.held.all()
+        scope = self.scope(headers)
+        _, body = self._upstream_json("GET", ESM_PATH + "/", headers=headers)  # moto's are per account already
+        live = (body or {}).get("EventSourceMappings", []) + self._held(scope)
         seen = {m["UUID"] for m in live}
-        return live + [m for m in self._ghosts() if m["UUID"] not in seen]
+        return live + [m for m in self._ghosts(scope) if m["UUID"] not in seen]
 
     def _identity_lock(self, key: tuple) -> threading.Lock:
         with self._lock:
@@ -352,15 +452,16 @@ class FidelityProxy:
     def _clash(self, key: tuple, source: str, headers: dict, exclude: str = "") -> dict | None:
         """The mapping (other than `exclude`) that already has identity `key`. Call with the
         identity's lock held, so nothing of that identity appears meanwhile."""
+        scope = self.scope(headers)
         if key[2]:  # a kind the layer holds
-            candidates = self.held.all()
+            candidates = self._held(scope)
         elif source:  # ask moto for the mappings of this source only (a consumer's are stored on its stream)
             query = urllib.parse.urlencode({"EventSourceArn": source.split("/consumer/")[0]})
             _, body = self._upstream_json("GET", f"{ESM_PATH}/?{query}", headers=headers)
             candidates = (body or {}).get("EventSourceMappings", [])
         else:
             candidates = []
-        candidates += self._ghosts()
+        candidates += self._ghosts(scope)
         with self._lock:
             dressed = [self._dress(m) for m in candidates]
         return next((m for m in dressed if m["UUID"] != exclude and identity(m) == key), None)
@@ -435,7 +536,7 @@ class FidelityProxy:
                 forced = self.force_throttle > 0
                 if forced:
                     self.force_throttle -= 1
-            if forced or not self._take_token():
+            if forced or not self._take_token(self.scope(headers)):
                 with self._lock:
                     self.throttled[op] += 1
                 return self._error(429, "TooManyRequestsException", "Rate exceeded",
@@ -462,6 +563,8 @@ class FidelityProxy:
             arn = urllib.parse.unquote(route.split("/tags/", 1)[1])
             if self.held.holds_arn(arn):  # moto does not know these ARNs
                 return self._held_tags(op, arn, path, body)
+        if op in ("AssumeRole", "AssumeRoleWithWebIdentity"):
+            return self._assume_role(method, path, headers, body)
         if op == "RegisterStreamConsumer":
             return self._consumer_reply(op, *self._register_consumer(method, path, headers, body))
         if op in ("DescribeStreamConsumer", "ListStreamConsumers", "DeregisterStreamConsumer"):
@@ -521,8 +624,11 @@ class FidelityProxy:
             return self._list(path, headers)
         if op == "CreateEventSourceMapping":
             return self._create(path, headers, body)
+        scope = self.scope(headers)
         with self._lock:
             pending = self._pending.get(uuid)
+            if pending and pending[0] == "Deleting" and not self._in_scope(pending[2], scope):
+                pending = None  # another account's or region's mapping: this caller cannot see it
             if pending and pending[0] == "Deleting":
                 if method == "GET":
                     dressed = self._dress(pending[2])  # before the view is used up, so it shows Deleting
@@ -531,6 +637,8 @@ class FidelityProxy:
                 return self._error(409 if method == "DELETE" else 400, "ResourceInUseException",
                                    f"Cannot {method} the event source mapping because it is in use.")
         current = self.held.get(uuid)
+        if current is not None and not self._in_scope(current, scope):
+            current = None
         held = current is not None
         if not held:
             status, current = self._upstream_json("GET", f"{ESM_PATH}/{uuid}", headers=headers)
@@ -655,26 +763,48 @@ class FidelityProxy:
         return self._ok(reply, status)
 
     def _list(self, path: str, headers: dict) -> tuple[int, dict, bytes]:
+        """A page of the listing. The first page reads every mapping, filters and sorts them; the pages
+        after it come from that snapshot, named by the opaque NextMarker (`TOKEN:OFFSET`), as a listing
+        on AWS is one pass however it is paged. Only the page is dressed, with the state of the moment."""
         query = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(path).query))
+        token, _, offset = (query.get("Marker") or "").rpartition(":")
+        start = int(offset or 0)
+        size = min(int(query.get("MaxItems") or self.page_size), self.page_size)
+        with self._lock:
+            listing = self._snapshots.pop(token, None) if token else None
+        if listing is None:
+            token, listing = uuidlib.uuid4().hex, self._listing(query, headers)
+        with self._lock:
+            page = [self._dress(m, LIST) for m in listing[start:start + size]]
+            for m in listing:  # a listing is a view of every mapping, as a read
+                self._viewed(m["UUID"])
+            reply: dict[str, Any] = {"EventSourceMappings": page}
+            if start + size < len(listing):
+                reply["NextMarker"] = f"{token}:{start + size}"
+                self._snapshots[token] = listing
+                while len(self._snapshots) > 64:  # listings never finished
+                    self._snapshots.pop(next(iter(self._snapshots)))
+        return self._ok(reply)
+
+    def _listing(self, query: dict[str, str], headers: dict) -> list[dict]:
+        """Every mapping the caller may see that the query's filters select, by UUID (undressed)."""
         items = self._all_mappings(headers)
         with self._lock:
-            items = [self._dress(m, LIST) for m in items]
-            for m in items:
-                self._viewed(m["UUID"])
+            shown = [(m, *self._shown_identity(m)) for m in items]
         if "EventSourceArn" in query:
-            items = [m for m in items if m.get("EventSourceArn") == query["EventSourceArn"]]
+            shown = [x for x in shown if x[2] == query["EventSourceArn"]]
         if "FunctionName" in query:
             want = fn_parts(query["FunctionName"])
-            items = [m for m in items if fn_parts(m.get("FunctionArn", "")) == want
-                     or (not want[1] and fn_parts(m.get("FunctionArn", ""))[0] == want[0])]
-        items.sort(key=lambda m: m["UUID"])
-        start = int(query.get("Marker") or 0)
-        size = min(int(query.get("MaxItems") or self.page_size), self.page_size)
-        page = items[start:start + size]
-        reply: dict[str, Any] = {"EventSourceMappings": page}
-        if start + size < len(items):
-            reply["NextMarker"] = str(start + size)
-        return self._ok(reply)
+            shown = [x for x in shown if fn_parts(x[1]) == want or (not want[1] and fn_parts(x[1])[0] == want[0])]
+        return sorted((m for m, _, _ in shown), key=lambda m: m["UUID"])
+
+    def _shown_identity(self, m: dict) -> tuple[str, str | None]:
+        """(FunctionArn, EventSourceArn) as _dress would show them. Call with _lock held."""
+        uuid = m.get("UUID")
+        override = self.overrides.get(uuid, {})
+        function = override.get("FunctionArn", self._qualified.get(uuid, m.get("FunctionArn", "")))
+        source = override.get("EventSourceArn", self._consumer_sources.get(uuid, m.get("EventSourceArn")))
+        return function, source
 
     def _handler(self):
         proxy = self

@@ -80,23 +80,50 @@ def _zip() -> bytes:
     return buf.getvalue()
 
 
-@functools.lru_cache(maxsize=4)
-def _clients(url: str, region: str) -> tuple[Any, ...]:
-    """The seeding clients, made once per sandbox (a test suite seeds a fresh world for every test)."""
+def account_client(url: str, service: str, region: str = "us-east-1", account: str | None = None) -> Any:
+    """A boto3 client of the sandbox acting in `account` (moto's own account when None): moto reads the
+    account from its `x-moto-account-id` header, and so does the AWS-like layer."""
     import boto3
 
-    kw = {"endpoint_url": url, "region_name": region, "aws_access_key_id": "testing",
-          "aws_secret_access_key": "testing"}
-    return tuple(boto3.client(service, **kw) for service in ("iam", "lambda", "kinesis", "dynamodb", "sqs"))
+    client = boto3.client(service, endpoint_url=url, region_name=region, aws_access_key_id="testing",
+                          aws_secret_access_key="testing")
+    if account is not None:
+        client.meta.events.register("before-send", functools.partial(_in_account, account))
+    return client
 
 
-def seed(url: str, region: str = "us-east-1") -> dict[str, str]:
+def _in_account(account: str, request: Any, **_: Any) -> None:
+    request.headers["x-moto-account-id"] = account
+
+
+@functools.lru_cache(maxsize=32)
+def _clients(url: str, region: str, account: str | None = None) -> tuple[Any, ...]:
+    """The seeding clients, made once per sandbox (a test suite seeds a fresh world for every test)."""
+    return tuple(account_client(url, service, region, account)
+                 for service in ("iam", "lambda", "kinesis", "dynamodb", "sqs"))
+
+
+def create_role(url: str, account: str, name: str, external_id: str | None = None) -> str:
+    """A role in `account` that any principal may assume (with this sts:ExternalId, when given); its ARN."""
+    statement: dict[str, Any] = {"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "sts:AssumeRole"}
+    if external_id:
+        statement["Condition"] = {"StringEquals": {"sts:ExternalId": external_id}}
+    iam = account_client(url, "iam", account=account)
+    return iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(
+        {"Version": "2012-10-17", "Statement": [statement]}))["Role"]["Arn"]
+
+
+def seed(url: str, region: str = "us-east-1", account: str | None = None) -> dict[str, str]:
     """Example functions, Kinesis streams, a DynamoDB table stream and SQS queues, with some
-    records on the streams, items in the table and messages on the `jobs` queue."""
-    iam, lam, kinesis, ddb, sqs = _clients(url, region)
-    role = iam.create_role(RoleName="esmctl-sandbox-role", AssumeRolePolicyDocument=json.dumps({
-        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"},
-                                                "Action": "sts:AssumeRole"}]}))["Role"]["Arn"]
+    records on the streams, items in the table and messages on the `jobs` queue; in `account`
+    (moto's own when None), and in several regions of one account if called for each."""
+    iam, lam, kinesis, ddb, sqs = _clients(url, region, account)
+    try:
+        role = iam.create_role(RoleName="esmctl-sandbox-role", AssumeRolePolicyDocument=json.dumps({
+            "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"},
+                                                    "Action": "sts:AssumeRole"}]}))["Role"]["Arn"]
+    except iam.exceptions.EntityAlreadyExistsException:  # IAM is global: seeded in another region already
+        role = iam.get_role(RoleName="esmctl-sandbox-role")["Role"]["Arn"]
     iam.put_role_policy(RoleName="esmctl-sandbox-role", PolicyName="event-sources", PolicyDocument=json.dumps({
         "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Resource": "*", "Action": [
             "kinesis:DescribeStream", "kinesis:DescribeStreamSummary", "kinesis:GetRecords",
