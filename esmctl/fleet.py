@@ -25,6 +25,7 @@ import sys
 import threading
 import time
 import traceback
+from collections import Counter
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
@@ -32,7 +33,7 @@ from typing import Any
 
 import click
 
-from esmctl import render, schema, spec, yamldoc
+from esmctl import model, render, schema, spec, yamldoc
 from esmctl.aws import BOTOCORE_ERRORS, AssumeRole, Aws, Pacer, describe_error, explain, new_pacer
 from esmctl.context import Settings
 from esmctl.errors import EXIT_CHANGES, EXIT_ERROR, EXIT_OK, EXIT_UNHEALTHY, EsmctlError, Outcome, SpecError
@@ -649,6 +650,56 @@ def apply(settings: Settings, files: Sequence[str], variables: Sequence[str], *,
         by_target[o.target] = o
     outcomes = [by_target[o.target] for o in outcomes]
     _finish(outcomes, show(settings, "apply", outcomes, _APPLY_VIEW))
+
+
+def pause_or_resume(settings: Settings, action: str, files: Sequence[str], functions: tuple[str, ...],
+                    sources: tuple[str, ...], variables: Sequence[str], *, yes: bool, dry_run: bool,
+                    rows: Callable[[list[Any]], list[dict[str, str]]], columns: list[Any], reason: str = "",
+                    timeout: float = 300, concurrency: int = 4) -> Outcome:
+    """`pause`/`resume --targets`: every target surveyed first (reads only), one confirmation for them all,
+    then each target's mappings paused or resumed (pauses.carry_out, as in one account and region). A target
+    fails alone; exit 1 when any failed."""
+    from datetime import datetime, timezone
+
+    from esmctl import pauses
+    from esmctl.context import confirm
+
+    prepared = prepare(settings, files, variables)
+    fleet = prepared.fleet
+    mark = model.pause_mark(datetime.now(timezone.utc), reason) if action == pauses.PAUSE else ""
+
+    def survey(target: Target, own: Settings) -> tuple[str, Any, str | None]:
+        selection = pauses.Selection(prepared.specs.get(target), functions, sources)
+        return OK, pauses.survey(own.aws, selection, action), None
+
+    surveyed = _run_with_progress(settings, fleet, survey, "reading")
+    todo = sum(sum(i.todo for i in o.result) for o in surveyed if o.result is not None)
+    if todo and not dry_run:
+        where = sum(1 for o in surveyed if o.result and any(i.todo for i in o.result))
+        effect = "they stop processing until `esmctl resume`" if action == pauses.PAUSE else "they start again"
+        confirm(f"{action.capitalize()} {todo} mapping(s) in {where} target(s)? {effect[0].upper()}{effect[1:]}.",
+                yes, f"refusing to {action} {todo} mapping(s) without confirmation")
+    items = {o.target: o.result for o in surveyed if o.status == OK}
+
+    def carry_out(target: Target, own: Settings) -> tuple[str, Any, str | None]:
+        if dry_run:
+            results = [pauses.unchanged(i, action, dry_run=True) for i in items[target]]
+        else:
+            results = pauses.carry_out(own.aws, items[target], action, mark=mark, concurrency=concurrency,
+                                       timeout=timeout)
+        failed = [r for r in results if not r.ok]
+        return (FAILED if failed else OK), results, (f"{len(failed)} of {len(results)} failed" if failed else None)
+
+    by_target = {o.target: o for o in surveyed}
+    done = fleet.run(carry_out, [t for t in items], failed_before=sum(o.status == FAILED for o in surveyed))
+    for o in done:
+        by_target[o.target] = o
+    outcomes = [by_target[o.target] for o in surveyed]
+    view = _View(section=lambda s, results: render.table(s, rows(results), columns, empty=f"No mappings to {action}."),
+                 document=lambda results: {"mappings": [r.document() for r in results]},
+                 detail=lambda results: ", ".join(f"{n} {k}" for k, n in Counter(r.outcome for r in results).items())
+                 or "nothing selected", ok="done")
+    return _finish(outcomes, show(settings, action, outcomes, view))
 
 
 @dataclass

@@ -123,7 +123,7 @@ def _run(aws: Aws, selection: Selection, action: str, *, dry_run: bool, confirm:
          concurrency: int, timeout: float, mark: str = "") -> list[Result]:
     items = survey(aws, selection, action)
     if dry_run:
-        return [_unchanged(i, action, dry_run=True) for i in items]
+        return [unchanged(i, action, dry_run=True) for i in items]
     if confirm is not None and any(i.todo for i in items):
         confirm([i for i in items if i.todo])
     return carry_out(aws, items, action, mark=mark, concurrency=concurrency, timeout=timeout)
@@ -265,10 +265,10 @@ def carry_out(aws: Aws, items: list[Item], action: str, *, mark: str = "", concu
     with ThreadPoolExecutor(max_workers=max(1, min(concurrency, len(todo) or 1)),
                             thread_name_prefix=f"esmctl-{action}") as pool:
         done = dict(zip([id(i) for i in todo], pool.map(one, todo), strict=True))
-    return [done[id(i)] if id(i) in done else _unchanged(i, action) for i in items]
+    return [done[id(i)] if id(i) in done else unchanged(i, action) for i in items]
 
 
-def _unchanged(item: Item, action: str, dry_run: bool = False) -> Result:
+def unchanged(item: Item, action: str, dry_run: bool = False) -> Result:
     if item.failed:
         outcome = FAILED
     elif item.todo and dry_run:

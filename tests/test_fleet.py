@@ -439,3 +439,31 @@ def test_a_refused_change_fails_its_target_alone(esmctl, box, fleet):
     r = esmctl("apply", spec, "--targets", targets, "--allow-replace", "--yes")
     assert r.exit_code == 0, r.stdout + r.stderr
     assert esmctl("diff", spec, "--targets", targets).exit_code == 0
+
+
+def test_pause_and_resume_across_targets_are_idempotent_and_survive_a_kill(esmctl, box, fleet):
+    spec, targets = fleet
+    server.create_role(box.moto_url, "333333333333", ROLE)
+    assert esmctl("apply", spec, "--targets", targets).exit_code == 0
+
+    def states() -> dict[tuple[str, str], str]:
+        return {(a, r): m["State"] for a in ACCOUNTS for r in REGIONS for m in live(box, a, r)
+                if ":kinesis:" in m["EventSourceArn"]}
+
+    # killed after the third disable went out: some targets paused, some not
+    kill_at(box, ["--function", "orders-fn", "--targets", targets, "--reason", "INC-7"], "UpdateEventSourceMapping",
+            3, "after", command="pause")
+    r = esmctl("pause", "--function", "orders-fn", "--targets", targets, "--reason", "INC-7", "--yes", "-o", "json")
+    assert r.exit_code == 0, r.stdout + r.stderr
+    assert set(states().values()) == {"Disabled"} and len(states()) == 6
+    assert all(m["Outcome"] in ("paused", "skipped") for t in document(r).values() for m in t["mappings"])
+    box.proxy.clear_counts()
+    again = esmctl("pause", "--function", "orders-fn", "--targets", targets, "--yes")
+    assert again.exit_code == 0 and box.proxy.writes() == 0  # already paused everywhere
+    assert esmctl("diff", spec, "--targets", targets).exit_code == 0  # paused: not drift
+    r = esmctl("resume", "--function", "orders-fn", "--targets", targets, "--yes")
+    assert r.exit_code == 0, r.stdout + r.stderr
+    assert set(states().values()) == {"Enabled"}
+    box.proxy.clear_counts()
+    assert esmctl("resume", "--function", "orders-fn", "--targets", targets, "--yes").exit_code == 0
+    assert box.proxy.writes() == 0

@@ -10,6 +10,7 @@ from typing import Any
 
 import click
 
+from esmctl import context
 from esmctl.commands.spec import Seconds, var_option
 from esmctl.commands.tools import complete_function
 from esmctl.context import Settings, common_options, confirm, pass_settings
@@ -66,12 +67,17 @@ def result_rows(results: list[Any]) -> list[dict[str, str]]:
 
 
 def _command(settings: Settings, action: str, files: tuple[str, ...], functions: tuple[str, ...],
-             sources: tuple[str, ...], variables: tuple[str, ...], yes: bool, dry_run: bool, **run: Any) -> None:
+             sources: tuple[str, ...], variables: tuple[str, ...], yes: bool, dry_run: bool, **run: Any) -> Any:
     from esmctl import pauses, render
     from esmctl.commands.spec import load_spec
 
     if not files and not functions and not sources:
         raise EsmctlError(f"{action}: give a spec FILE, --function NAME or --source ARN", EXIT_USAGE)
+    if context.fleet_mode(settings, files):
+        from esmctl import fleet
+
+        return fleet.pause_or_resume(settings, action, files, functions, sources, variables, yes=yes,
+                                     dry_run=dry_run, rows=result_rows, columns=RESULT_COLUMNS, **run)
     selection = pauses.Selection(load_spec(settings, files, variables) if files else None, functions, sources)
     verb = {"pause": "Pause", "resume": "Resume"}[action]
     effect = {"pause": "they stop processing until `esmctl resume`",
@@ -99,11 +105,12 @@ def _command(settings: Settings, action: str, files: tuple[str, ...], functions:
 @click.option("--reason", callback=_reason, metavar="TEXT",
               help="Why, kept in the pause mark (letters, digits, spaces and _ . : / = + - @).")
 @_run_options
+@context.fleet_options
 @common_options
 @pass_settings
 def pause_cmd(settings: Settings, files: tuple[str, ...], functions: tuple[str, ...], sources: tuple[str, ...],
               variables: tuple[str, ...], reason: str, yes: bool, dry_run: bool, timeout: float,
-              concurrency: int) -> None:
+              concurrency: int) -> Any:
     """Stop mappings for an incident: disable them, marked paused, until `esmctl resume` (apply leaves them so).
 
     The mappings of spec FILES, of --function or of --source. Each Enabled one is tagged esmctl:paused (the
@@ -111,17 +118,18 @@ def pause_cmd(settings: Settings, files: tuple[str, ...], functions: tuple[str, 
     left as they are (one Disabled by hand is not marked, so resume leaves it Disabled). Run it again after
     an interruption: it finishes. Exit 0 ok, 1 when any mapping failed or a --function/--source found none.
     """
-    _command(settings, "pause", files, functions, sources, variables, yes, dry_run, reason=reason,
+    return _command(settings, "pause", files, functions, sources, variables, yes, dry_run, reason=reason,
              timeout=timeout, concurrency=concurrency)
 
 
 @click.command("resume")
 @_selection_options
 @_run_options
+@context.fleet_options
 @common_options
 @pass_settings
 def resume_cmd(settings: Settings, files: tuple[str, ...], functions: tuple[str, ...], sources: tuple[str, ...],
-               variables: tuple[str, ...], yes: bool, dry_run: bool, timeout: float, concurrency: int) -> None:
+               variables: tuple[str, ...], yes: bool, dry_run: bool, timeout: float, concurrency: int) -> Any:
     """Start again exactly the mappings `esmctl pause` stopped, and remove their pause mark.
 
     Of the mappings of spec FILES, --function or --source, only those tagged esmctl:paused are enabled
@@ -129,7 +137,7 @@ def resume_cmd(settings: Settings, files: tuple[str, ...], functions: tuple[str,
     Enabled, then untagged. Run it again after an interruption: it finishes. Exit 0 ok, 1 when any
     mapping failed or a --function/--source found none.
     """
-    _command(settings, "resume", files, functions, sources, variables, yes, dry_run, timeout=timeout,
+    return _command(settings, "resume", files, functions, sources, variables, yes, dry_run, timeout=timeout,
              concurrency=concurrency)
 
 
