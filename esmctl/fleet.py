@@ -130,17 +130,10 @@ def load_targets(path: str, variables: dict[str, str] | None = None, text: str |
         doc = yamldoc.load(path, yamldoc.read_text(path) if text is None else text, variables)
     except yamldoc.YamlError as exc:
         raise TargetsError([_targets_field(p) for p in exc.problems]) from None
-    problems: list[str] = []
     data = doc.data
+    problems = yamldoc.top_level_problems(doc, TOP_LEVEL, "targets file", "targets")
     if not isinstance(data, dict):
-        raise TargetsError([f"{doc.at(())}: targets file: expected a mapping with version and targets"])
-    for key in data:
-        if key not in TOP_LEVEL:
-            problems.append(f"{doc.at((key,), key=True)}: {key}: unknown top-level key"
-                            + schema.did_you_mean(str(key), list(TOP_LEVEL)))
-    if data.get("version") != 1:
-        where = doc.at(("version",)) if "version" in data else doc.at(())
-        problems.append(f"{where}: version: must be 1, not {data.get('version')!r}")
+        raise TargetsError(problems)
     defaults = data.get("defaults") or {}
     if not isinstance(defaults, dict):
         problems.append(f"{doc.at(('defaults',))}: defaults: must be a mapping of target fields")

@@ -110,16 +110,9 @@ def _collector_paused() -> Iterator[None]:
 def _check(doc: yamldoc.Document, problems: list[str]) -> tuple[str | None, list[Desired]]:
     """The region and mappings of one document; its problems are added to `problems`."""
     data = doc.data
+    problems += yamldoc.top_level_problems(doc, TOP_LEVEL, "spec", "mappings")
     if not isinstance(data, dict):
-        problems.append(f"{doc.at(())}: spec: expected a mapping with version and mappings")
         return None, []
-    for key in data:
-        if key not in TOP_LEVEL:
-            problems.append(f"{doc.at((key,), key=True)}: {key}: unknown top-level key"
-                            + schema.did_you_mean(str(key), list(TOP_LEVEL)))
-    if data.get("version") != 1:
-        where = doc.at(("version",)) if "version" in data else doc.at(())
-        problems.append(f"{where}: version: must be 1, not {data.get('version')!r}")
     region = data.get("region") if not doc.is_unfilled(("region",)) else None
     if region is not None and not isinstance(region, str):
         problems.append(f"{doc.at(('region',))}: region: must be a string")

@@ -174,10 +174,9 @@ def test_a_second_ctrl_c_aborts_at_once(esmctl, world, box, tmp_path):
     assert len(converges(esmctl, box, path)) == 4
 
 
-def test_ctrl_c_while_planning_writes_nothing_and_exits_130(esmctl, world, box, tmp_path):
-    path = many(tmp_path, streams(box, 2))
-    held = box.proxy.pause("ListEventSourceMappings", nth=1, when="before")
-    proc = start_apply(path, "--yes")
+def ctrl_c_while_held(held, *args: str) -> tuple[subprocess.Popen, str, str]:
+    """`esmctl apply ARGS`, Ctrl-C once the layer holds `held`, then the call let go: (process, stdout, stderr)."""
+    proc = start_apply(*args)
     try:
         assert held.reached.wait(timeout=60)
         proc.send_signal(signal.SIGINT)
@@ -188,6 +187,13 @@ def test_ctrl_c_while_planning_writes_nothing_and_exits_130(esmctl, world, box, 
         held.release(drop=True)
         if proc.poll() is None:
             proc.kill()
+    return proc, out, err
+
+
+def test_ctrl_c_while_planning_writes_nothing_and_exits_130(esmctl, world, box, tmp_path):
+    path = many(tmp_path, streams(box, 2))
+    held = box.proxy.pause("ListEventSourceMappings", nth=1, when="before")
+    proc, out, err = ctrl_c_while_held(held, path, "--yes")
     assert proc.returncode == 130 and "esmctl: interrupted" in err
     assert box.proxy.writes() == 0 and mappings(box) == []
 
@@ -199,17 +205,7 @@ def test_ctrl_c_between_the_delete_and_the_create_of_a_replace(esmctl, world, bo
     box.proxy.transitional_views = 2  # Deleting for a while
     box.proxy.clear_counts()
     held = box.proxy.pause("GetEventSourceMapping", nth=1, when="after")  # the first look: is it gone?
-    proc = start_apply(path, "--allow-replace", "--yes", "-o", "json")
-    try:
-        assert held.reached.wait(timeout=60)
-        proc.send_signal(signal.SIGINT)
-        time.sleep(0.3)
-        held.release()
-        out, err = proc.communicate(timeout=60)
-    finally:
-        held.release(drop=True)
-        if proc.poll() is None:
-            proc.kill()
+    proc, out, err = ctrl_c_while_held(held, path, "--allow-replace", "--yes", "-o", "json")
     assert proc.returncode == 130, err
     [result] = json.loads(out)["results"]
     assert result["status"] == "interrupted" and result["exists"] == []
