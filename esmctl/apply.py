@@ -106,8 +106,10 @@ class _Partial:
 
 class Executor:
     def __init__(self, aws: Aws, *, concurrency: int = 4, wait: bool = True, timeout: float = 600,
-                 on_step: Callable[[Result], None] | None = None, interrupt: Interrupt | None = None) -> None:
+                 on_step: Callable[[Result], None] | None = None, interrupt: Interrupt | None = None,
+                 rerun: str = "re-run apply") -> None:
         self.aws = aws
+        self.rerun = rerun  # what finishes a change that failed half-way (a saved plan is carried out once)
         self.concurrency = max(1, concurrency)
         self.wait = wait
         self.deadline = Deadline(timeout)
@@ -320,7 +322,7 @@ class Executor:
         exists = _existing(change, run, done)
         did_text = _did(done, run)
         text = (f"{did_text}; " if did_text else "") + f"{step.describe()} failed: {error}"
-        text += ". " + _now(change, run, exists, _fix(change, step, exc))
+        text += ". " + _now(change, run, exists, _fix(change, step, exc), self.rerun)
         return Result(change, False, text, run.new or change.uuid, done, exists, source=run.consumer_arn)
 
     def _interrupted(self, change: Change, run: _Run, done: list[Step], step: Step, *,
@@ -338,7 +340,7 @@ class Executor:
             else:
                 what = f"interrupted {'during' if cut_short else 'before'} the step: {step.describe()}"
             text, status = (f"{did_text}; " if did_text else "") + what, "interrupted"
-        text += ". " + _now(change, run, exists)
+        text += ". " + _now(change, run, exists, rerun=self.rerun)
         return Result(change, False, text, run.new or change.uuid, done, exists, source=run.consumer_arn,
                       status=status)
 
@@ -385,20 +387,20 @@ def _fix(change: Change, step: Step, exc: BaseException) -> str | None:
     return f"function {function} or the source {source} does not exist: create it, or correct the spec{where}"
 
 
-def _now(change: Change, run: _Run, exists: list[str], fix: str | None = None) -> str:
+def _now(change: Change, run: _Run, exists: list[str], fix: str | None = None, rerun: str = "re-run apply") -> str:
     """What exists now, and what a re-run does about it (or, with `fix`, what to correct first)."""
     if change.action == DELETE:
         return f"{change.uuid} still exists" if exists else f"{change.uuid} is gone"
     if change.action in (UPDATE, MOVE):
         return f"{change.uuid} exists, unchanged; {fix}" if fix else \
-            f"{change.uuid} exists; re-run apply to finish the {change.action}"
+            f"{change.uuid} exists; {rerun} to finish the {change.action}"
     olds = [m.uuid for m in change.before if m.uuid in exists]
     if not exists:
-        return f"no mapping of {change.title()} exists now: {fix or 're-run apply to create it'}"
+        return f"no mapping of {change.title()} exists now: {fix or f'{rerun} to create it'}"
     if run.new and olds:
-        return f"both {run.new} and {', '.join(olds)} exist now: re-run apply to finish"
+        return f"both {run.new} and {', '.join(olds)} exist now: {rerun} to finish"
     if run.new:
-        return f"{run.new} exists now: re-run apply to check it"
+        return f"{run.new} exists now: {rerun} to check it"
     return f"{', '.join(olds)} is unchanged: nothing was replaced" + (f"; {fix}" if fix else "")
 
 

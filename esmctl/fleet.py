@@ -479,6 +479,8 @@ class Fleet:
                 on_done(outcome)
 
         for wave in waves(targets, self.settings.fleet.region_order):
+            if not wave:
+                continue
             with ThreadPoolExecutor(max_workers=min(self.concurrency, len(wave)), thread_name_prefix="target") as pool:
                 list(pool.map(one, wave))
         return [outcomes[t] for t in targets]

@@ -198,7 +198,10 @@ def verify(saved: SavedPlan, listing: list[dict], tags_of: Any) -> list[Refusal]
                 moved.append(f"{fp.uuid} is gone")
                 continue
             current = fingerprint(m)
-            if current.state != fp.state:
+            # A mapping that was Creating or Updating when planned has only finished what was under way then;
+            # the configuration (its Enabled included) says whether anything else moved.
+            settled = fp.state in model.TRANSITIONAL_STATES and current.state in model.SETTLED_STATES
+            if current.state != fp.state and not settled:
                 moved.append(f"{fp.uuid} State: {fp.state} → {current.state}")
             fields = sorted(k for k in set(fp.config) | set(current.config)
                             if fp.config.get(k) != current.config.get(k))
@@ -206,7 +209,7 @@ def verify(saved: SavedPlan, listing: list[dict], tags_of: Any) -> list[Refusal]
                 moved.append(f"{fp.uuid} is already as planned ({', '.join(fields)}): applied already?")
             elif fields:
                 moved.append(f"{fp.uuid} {', '.join(fields)} changed")
-            elif current.last_modified != fp.last_modified:
+            elif current.last_modified != fp.last_modified and not settled:
                 moved.append(f"{fp.uuid} LastModified: {fp.last_modified} → {current.last_modified}")
             if fp.tags_sha256 is not None and _sha256(tags_of(m.arn)) != fp.tags_sha256:
                 moved.append(f"{fp.uuid} Tags changed")

@@ -467,3 +467,16 @@ def test_pause_and_resume_across_targets_are_idempotent_and_survive_a_kill(esmct
     box.proxy.clear_counts()
     assert esmctl("resume", "--function", "orders-fn", "--targets", targets, "--yes").exit_code == 0
     assert box.proxy.writes() == 0
+
+
+def test_every_target_refused_is_still_one_document(esmctl, box, fleet):
+    spec, targets = fleet
+    server.create_role(box.moto_url, "333333333333", ROLE)
+    assert esmctl("apply", spec, "--targets", targets).exit_code == 0
+    replaced = open(spec).read().replace("TRIM_HORIZON", "LATEST")  # a replace in every target
+    with open(spec, "w") as f:
+        f.write(replaced)
+    r = esmctl("apply", spec, "--targets", targets, "--yes", "-o", "json")
+    assert r.exit_code == 1 and "unexpected" not in r.stderr, r.stderr
+    doc = document(r)
+    assert len(doc) == 6 and all(d["status"] == "failed" and "--allow-replace" in d["error"] for d in doc.values())

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import subprocess
 
-from tests.helpers import client, kinesis, mappings, spec_file
+from tests.helpers import ESMCTL, client, kinesis, mappings, spec_file
 
 
 def sqs(world, fn="jobs-fn", **extra):
@@ -116,3 +118,28 @@ def test_show_renders_a_saved_plan_as_text_json_and_markdown(esmctl, world, box,
     assert md.startswith("**Plan for account") and "```diff" in md
     r = esmctl("show", str(tmp_path / "nope.json"))
     assert r.exit_code == 1 and "cannot read the plan" in r.stderr
+
+
+def test_a_plan_saved_while_a_mapping_was_creating_applies_once_it_settled(esmctl, world, box, tmp_path):
+    box.proxy.transitional_views = 1  # Creating for the next look: the plan's
+    client(box, "lambda", direct=False).create_event_source_mapping(**sqs(world))
+    path = spec_file(tmp_path, [sqs(world, BatchSize=5)])
+    plan_path = str(tmp_path / "plan.json")
+    assert esmctl("plan", path, "--out", plan_path).exit_code == 0
+    assert json.load(open(plan_path))["changes"][0]["reads"][0]["state"] == "Creating"
+    r = esmctl("apply", plan_path, "--yes")  # Creating → Enabled meanwhile: nothing else moved
+    assert r.exit_code == 0, r.stdout + r.stderr
+    assert mappings(box)[0]["BatchSize"] == 5
+
+
+def test_a_saved_plan_cut_short_says_to_plan_again_and_is_saved_before_its_output(esmctl, world, box, tmp_path):
+    path, plan_path = reviewed(esmctl, world, box, tmp_path)
+    box.proxy.fail_next["CreateEventSourceMapping"] = (400, "ResourceInUseException", "injected")  # the create fails
+    r = esmctl("apply", plan_path, "--yes")
+    assert r.exit_code == 1 and "plan again (`plan --out`) and apply the new plan" in r.stdout + r.stderr
+    assert "re-run apply" not in r.stdout + r.stderr
+    # stdout closed before the plan is printed: the file is written all the same
+    other = tmp_path / "other.json"
+    proc = subprocess.run(f"{ESMCTL} plan {path} --out {other} | head -c 1", shell=True, capture_output=True,
+                          text=True, timeout=120, env=os.environ)
+    assert other.exists() and json.load(open(other))["format"] == "esmctl-plan", proc.stderr

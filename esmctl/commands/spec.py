@@ -137,14 +137,14 @@ def plan_cmd(settings: Settings, files: tuple[str, ...], prune: bool, variables:
                           exit_on_changes=detailed_exitcode)
 
     rec = reconciliation(settings, files, variables, prune=prune, margin=handoff_margin)
-    render.plan(settings, rec.plan)
-    if out is not None:
+    if out is not None:  # first: a closed stdout (`| head`) must not lose the file
         from esmctl import planfile
 
         aws = settings.aws
         planfile.save(out, rec.plan, rec.live, account=aws.account, region=aws.region, spec=rec.spec,
                       tags=rec.reads.tags)
         click.echo(f"esmctl: saved the plan to {out}: `esmctl apply {out}` carries out exactly this plan", err=True)
+    render.plan(settings, rec.plan)
     return Outcome.CHANGES if detailed_exitcode and not rec.plan.empty else Outcome.OK
 
 
@@ -214,7 +214,10 @@ def _ctrl_c(settings: Settings, interrupt: Any) -> Iterator[None]:
         signal.signal(signal.SIGINT, previous)
 
 
-def _interrupted(results: list[Any]) -> str:
+SAVED_RERUN = "plan again (`plan --out`) and apply the new plan"  # a saved plan is carried out once
+
+
+def _interrupted(results: list[Any], rerun: str = "re-run apply") -> str:
     """`interrupted: 3 of 10 change(s) done, 2 interrupted, 5 not started; re-run apply to finish`."""
     from collections import Counter
 
@@ -222,7 +225,7 @@ def _interrupted(results: list[Any]) -> str:
     parts = [f"{count['done']} of {len(results)} change(s) done"]
     parts += [f"{count[s]} {s.replace('-', ' ')}" for s in ("interrupted", "not-started", "failed", "skipped")
               if count[s]]
-    return f"interrupted: {', '.join(parts)}; re-run apply to finish"
+    return f"interrupted: {', '.join(parts)}; {rerun} to finish"
 
 
 @click.command("apply")
@@ -266,7 +269,8 @@ def apply_cmd(settings: Settings, files: tuple[str, ...], prune: bool, variables
     refused: list[Any] = []
     if len(files) > 1 and any(planfile.is_saved_plan(f) for f in files):
         raise click.UsageError("a saved plan is applied on its own: `esmctl apply PLAN`, no spec files beside it")
-    if len(files) == 1 and planfile.is_saved_plan(files[0]):
+    saved = len(files) == 1 and planfile.is_saved_plan(files[0])
+    if saved:
         if prune or variables or handoff_margin != 60:
             raise click.UsageError("a saved plan is carried out as it was planned: --prune, --var and "
                                    "--handoff-margin belong to `plan --out`")
@@ -320,14 +324,15 @@ def apply_cmd(settings: Settings, files: tuple[str, ...], prune: bool, variables
             advance(f"{render.result_label(r)}: {r.change.action} {r.change.title()}: {r.message}")
 
         results = reconcile.apply(settings.aws, planned, concurrency=concurrency, wait=not no_wait,
-                                  timeout=timeout, on_step=step, interrupt=interrupt)
+                                  timeout=timeout, on_step=step, interrupt=interrupt,
+                                  **({"rerun": SAVED_RERUN} if saved else {}))
     if machine:
         render.dump(settings, {**render.apply_document(planned, results, applied=True, interrupted=bool(interrupt)),
                                **({"refused": _refused_documents(refused)} if refused else {})})
     else:
         render.results(settings, results)
     if interrupt:
-        raise Interrupted(_interrupted(results))
+        raise Interrupted(_interrupted(results, SAVED_RERUN if saved else "re-run apply"))
     failed = [r for r in results if not r.ok]
     if failed or refused:
         also = f"; {len(refused)} refused as moved since the plan" if refused else ""
