@@ -94,22 +94,35 @@ def wait_for(condition, timeout: float = 30) -> None:
         time.sleep(0.02)
 
 
-def test_ctrl_c_mid_apply_finishes_the_calls_in_flight_and_says_what_exists(esmctl, world, box, tmp_path):
-    path = many(tmp_path, streams(box, 16))
-    box.proxy.latency = 0.2  # several creates in flight at once, and more to come
-    held = box.proxy.pause("CreateEventSourceMapping", nth=3, when="after")  # carried out, its reply held
-    proc = start_apply(path, "-o", "json")
+def ctrl_c_while_held(held, *args: str, settle: float = 0.3,
+                      while_held=None) -> tuple[subprocess.Popen, str, str]:
+    """`esmctl apply ARGS`, Ctrl-C once the layer holds `held`, `settle` seconds (and `while_held(proc)`), then
+    the call let go: (process, stdout, stderr)."""
+    proc = start_apply(*args)
     try:
         assert held.reached.wait(timeout=60)
         proc.send_signal(signal.SIGINT)
-        time.sleep(0.5)
-        assert proc.poll() is None  # still waiting for the held call: it is not abandoned
+        time.sleep(settle)
+        if while_held is not None:
+            while_held(proc)
         held.release()
         out, err = proc.communicate(timeout=60)
     finally:
         held.release(drop=True)
         if proc.poll() is None:
             proc.kill()
+    return proc, out, err
+
+
+def test_ctrl_c_mid_apply_finishes_the_calls_in_flight_and_says_what_exists(esmctl, world, box, tmp_path):
+    path = many(tmp_path, streams(box, 16))
+    box.proxy.latency = 0.2  # several creates in flight at once, and more to come
+    held = box.proxy.pause("CreateEventSourceMapping", nth=3, when="after")  # carried out, its reply held
+
+    def still_waiting(proc: subprocess.Popen) -> None:
+        assert proc.poll() is None  # still waiting for the held call: it is not abandoned
+
+    proc, out, err = ctrl_c_while_held(held, path, "-o", "json", settle=0.5, while_held=still_waiting)
     assert proc.returncode == 130, err
     assert "interrupted: finishing the calls in flight" in err
     doc = json.loads(out)
@@ -172,22 +185,6 @@ def test_a_second_ctrl_c_aborts_at_once(esmctl, world, box, tmp_path):
     assert "aborted: the calls in flight were abandoned; `esmctl plan` shows what exists now" in err
     assert "Plan: 4 to create" in out  # what was printed before is not lost
     assert len(converges(esmctl, box, path)) == 4
-
-
-def ctrl_c_while_held(held, *args: str) -> tuple[subprocess.Popen, str, str]:
-    """`esmctl apply ARGS`, Ctrl-C once the layer holds `held`, then the call let go: (process, stdout, stderr)."""
-    proc = start_apply(*args)
-    try:
-        assert held.reached.wait(timeout=60)
-        proc.send_signal(signal.SIGINT)
-        time.sleep(0.3)
-        held.release()
-        out, err = proc.communicate(timeout=60)
-    finally:
-        held.release(drop=True)
-        if proc.poll() is None:
-            proc.kill()
-    return proc, out, err
 
 
 def test_ctrl_c_while_planning_writes_nothing_and_exits_130(esmctl, world, box, tmp_path):
