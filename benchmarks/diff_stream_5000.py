@@ -22,7 +22,8 @@ import time
 sys.path.insert(0, os.path.dirname(__file__))
 import _common as bench  # noqa: E402
 
-from esmctl import model, plan  # noqa: E402
+from esmctl import model  # noqa: E402
+from esmctl.plan import planner as plan  # noqa: E402
 
 REGION, ACCOUNT = bench.REGION, "123456789012"
 PER_FUNCTION = 10  # streams per function

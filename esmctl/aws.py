@@ -28,7 +28,7 @@ import botocore.session
 from botocore.config import Config
 
 from esmctl import model, servicemodel
-from esmctl.errors import EXIT_USAGE, EsmctlError
+from esmctl.errors import EsmctlError, UsageProblem
 
 DEFAULT_MAX_ATTEMPTS = 8
 # Lambda's control plane allows 15 requests/s per account and region, shared by every caller and
@@ -60,14 +60,13 @@ def poll_interval() -> float:
 class AwsError(EsmctlError):
     """An AWS call that failed, said in one sentence (never with credentials); `code` is AWS's."""
 
-    def __init__(self, message: str, *, code: str = "", operation: str = "", exit_code: int = 1) -> None:
-        super().__init__(message, exit_code)
+    def __init__(self, message: str, *, code: str = "", operation: str = "") -> None:
+        super().__init__(message)
         self.code = code
         self.operation = operation
 
     def prefixed(self, what: str) -> AwsError:
-        return type(self)(f"{what}: {self.message}", code=self.code, operation=self.operation,
-                          exit_code=self.exit_code)
+        return type(self)(f"{what}: {self.message}", code=self.code, operation=self.operation)
 
 
 class NotFound(AwsError):
@@ -92,6 +91,10 @@ class AccessDenied(AwsError):
 
 class InvalidRequest(AwsError):
     """AWS (or botocore, before sending) refused the parameters."""
+
+
+class InvalidParameters(InvalidRequest, UsageProblem):
+    """botocore refused the parameters before sending: as given on the command line, a usage error."""
 
 
 _BY_CODE: dict[str, type[AwsError]] = {
@@ -149,7 +152,7 @@ def typed(exc: BaseException) -> AwsError:
         cls = _BY_CODE.get(code) or (NotFound if status == 404 else AwsError)
         return cls(describe_error(exc), code=code, operation=exc.operation_name)
     if isinstance(exc, botocore.exceptions.ParamValidationError):
-        return InvalidRequest(describe_error(exc), exit_code=EXIT_USAGE)
+        return InvalidParameters(describe_error(exc))
     return AwsError(describe_error(exc))
 
 
@@ -305,8 +308,8 @@ class Aws:
                                                        endpoint_url=self._endpoint_url, config=config)
                 except ValueError as exc:  # botocore's "Invalid endpoint: …", e.g. from AWS_ENDPOINT_URL
                     url = self._endpoint_url or os.environ.get("AWS_ENDPOINT_URL") or str(exc).split(": ", 1)[-1]
-                    raise EsmctlError(f"{url!r} is not an endpoint URL (--endpoint-url, AWS_ENDPOINT_URL): give "
-                                      "http(s)://HOST[:PORT], e.g. http://127.0.0.1:4566", EXIT_USAGE) from exc
+                    raise UsageProblem(f"{url!r} is not an endpoint URL (--endpoint-url, AWS_ENDPOINT_URL): give "
+                                       "http(s)://HOST[:PORT], e.g. http://127.0.0.1:4566") from exc
                 client.meta.events.register("before-call", self._count)
                 if service == "lambda" and self.pacer is not None:
                     client.meta.events.register("before-send", self.pacer.before_send)

@@ -18,7 +18,51 @@ import click
 
 from esmctl import __version__
 from esmctl.context import OUTPUT_FORMATS, Settings, check_endpoint_url, check_query_output, compile_query
-from esmctl.errors import EXIT_ERROR, EXIT_USAGE, EsmctlError, Interrupted
+from esmctl.errors import (
+    EXIT_ERROR,
+    EXIT_INTERRUPTED,
+    EXIT_USAGE,
+    EsmctlError,
+    Interrupted,
+    SpecError,
+    UsageProblem,
+)
+
+# The one table from what ended a command to its exit code (most specific first). Outcomes (ok, changes,
+# unhealthy) are returned by commands and are their own codes.
+EXIT_CODES: tuple[tuple[type[BaseException], int], ...] = (
+    (Interrupted, EXIT_INTERRUPTED),
+    (UsageProblem, EXIT_USAGE),
+    (click.UsageError, EXIT_USAGE),
+    (click.Abort, EXIT_ERROR),
+    (click.ClickException, EXIT_ERROR),
+    (EsmctlError, EXIT_ERROR),
+)
+
+
+def exit_code_for(exc: BaseException) -> int:
+    return next((code for kind, code in EXIT_CODES if isinstance(exc, kind)), EXIT_ERROR)
+
+
+def show_error(exc: BaseException) -> None:
+    """An error as the user sees it: one line (a spec's problems one line each, then how many)."""
+    if isinstance(exc, click.UsageError):
+        # One line, as every other error (click's own is a Usage:/Try/Error: block of four).
+        hint = f" (see '{exc.ctx.command_path} --help')" if exc.ctx is not None else ""
+        click.echo(f"esmctl: error: {exc.format_message()}{hint}", err=True)
+    elif isinstance(exc, click.Abort):
+        click.echo("Aborted!", err=True)
+    elif isinstance(exc, SpecError):
+        for line in exc.problems:
+            click.echo(line, err=True)
+        n = len(exc.problems)
+        click.echo(f"esmctl: error: {n} problem{'s' if n != 1 else ''} found in {exc.where}", err=True)
+    elif isinstance(exc, Interrupted):
+        click.echo(f"esmctl: {exc.format_message()}", err=True)
+    elif isinstance(exc, click.ClickException):
+        exc.show()
+    else:
+        click.echo(f"esmctl: error: {exc.format_message()}", err=True)
 
 
 def _explain(exc: BaseException) -> str:
@@ -97,17 +141,9 @@ class EsmctlGroup(click.Group):
         try:
             outcome = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
             code = int(outcome) if isinstance(outcome, int) else 0
-        except click.UsageError as exc:
-            # One line, as every other error (click's own is a Usage:/Try/Error: block of four).
-            hint = f" (see '{exc.ctx.command_path} --help')" if exc.ctx is not None else ""
-            click.echo(f"esmctl: error: {exc.format_message()}{hint}", err=True)
-            code = EXIT_USAGE
-        except click.ClickException as exc:
-            exc.show()
-            code = exc.exit_code
-        except click.Abort:
-            click.echo("Aborted!", err=True)
-            code = EXIT_ERROR
+        except (EsmctlError, click.ClickException, click.Abort) as exc:
+            show_error(exc)
+            code = exit_code_for(exc)
         if standalone_mode:
             sys.exit(code)
         return code
@@ -118,7 +154,7 @@ class EsmctlGroup(click.Group):
             return super().invoke(ctx)
         except (click.exceptions.Exit, click.exceptions.Abort):
             raise
-        except click.ClickException:
+        except (click.ClickException, EsmctlError):
             if settings.verbose:
                 traceback.print_exc()
             raise
@@ -127,7 +163,7 @@ class EsmctlGroup(click.Group):
         except Exception as exc:  # the last line of defence: one line, never a dump
             if settings.verbose:
                 traceback.print_exc()
-            raise EsmctlError(_explain(exc), EXIT_ERROR) from exc
+            raise EsmctlError(_explain(exc)) from exc
         finally:
             if settings.verbose and settings._aws is not None and settings._aws.calls:
                 counts = ", ".join(f"{k}={v}" for k, v in sorted(settings._aws.calls.items()))

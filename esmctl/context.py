@@ -237,13 +237,18 @@ def _names_targets(path: str) -> bool:
 
 def confirm(question: str, yes: bool, refusal: str) -> None:
     """Go on only with --yes, or after a yes at a terminal; otherwise stop before any write."""
-    from esmctl.errors import EsmctlError
+    from esmctl.errors import EsmctlError, Interrupted
 
     if yes:
         return
     if not sys.stdin.isatty():
         raise EsmctlError(f"{refusal}: pass --yes (stdin is not a terminal, so esmctl cannot ask)")
-    if not click.confirm(question, default=False, err=True):
+    try:
+        answer = click.confirm(question, default=False, err=True)
+    except click.Abort:  # Ctrl-C (or the end of input) at the question: 130, as Ctrl-C anywhere else
+        click.echo("", err=True)
+        raise Interrupted("interrupted at the question: nothing was changed") from None
+    if not answer:
         raise EsmctlError("aborted: nothing was changed")
 
 

@@ -1,10 +1,10 @@
-"""The errors esmctl raises on purpose, each with the exit code it ends in."""
+"""The errors esmctl raises on purpose: plain exceptions. Which exit code each ends in is decided in one
+place, `cli.exit_code_for` (as the AWS CLI v2's error handler does), never where it is raised."""
 
 from __future__ import annotations
 
 import enum
-
-import click
+from collections.abc import Iterable
 
 EXIT_OK = 0
 EXIT_ERROR = 1  # including a partly failed apply
@@ -22,39 +22,52 @@ class Outcome(enum.IntEnum):
     UNHEALTHY = EXIT_UNHEALTHY
 
 
-class EsmctlError(click.ClickException):
-    """A failure explained in one line; shown as `esmctl: error: ...` with its exit code."""
+# Many results, one exit code (a fleet's targets, say): the first of these that any of them has wins.
+SEVERITY = (EXIT_INTERRUPTED, EXIT_USAGE, EXIT_ERROR, EXIT_UNHEALTHY, EXIT_CHANGES)
 
-    exit_code = EXIT_ERROR
 
-    def __init__(self, message: str, exit_code: int = EXIT_ERROR) -> None:
+def worst(codes: Iterable[int]) -> int:
+    """The exit code of a run made of parts: a failure anywhere, else unhealthy anywhere, else changes."""
+    found = set(codes)
+    return next((code for code in SEVERITY if code in found), EXIT_OK)
+
+
+class EsmctlError(Exception):
+    """A failure explained in one line; shown as `esmctl: error: ...`."""
+
+    def __init__(self, message: str) -> None:
         super().__init__(message)
-        self.exit_code = exit_code
+        self.message = message
 
-    def show(self, file=None) -> None:  # noqa: ANN001 - click's signature
-        click.echo(f"esmctl: error: {self.format_message()}", err=True)
+    def format_message(self) -> str:
+        return self.message
+
+
+class UsageProblem(EsmctlError):
+    """The command line asks for something that cannot be: a flag's value, a missing option."""
 
 
 class SpecError(EsmctlError):
-    """A spec with problems: every problem, one line each, `FILE:LINE:COL: field: message`."""
+    """A file with problems: every problem, one line each, `FILE:LINE:COL: field: message`."""
+
+    where = "the spec"  # what the closing line names
 
     def __init__(self, problems: list[str]) -> None:
         self.problems = problems
         super().__init__("\n".join(problems))
 
-    def show(self, file=None) -> None:  # noqa: ANN001
-        for line in self.problems:
-            click.echo(line, err=True)
-        n = len(self.problems)
-        click.echo(f"esmctl: error: {n} problem{'s' if n != 1 else ''} found in the spec", err=True)
+
+class TargetsError(SpecError):
+    """A targets file with problems, one line each."""
+
+    def __init__(self, problems: list[str], where: str = "the targets file") -> None:
+        super().__init__(problems)
+        self.where = where
 
 
 class Interrupted(EsmctlError):
-    """Ctrl-C, after what was under way stopped cleanly: `esmctl: interrupted...`, exit 130. Inside an
-    apply, also how a wait ends when Ctrl-C comes (see apply.Interrupt)."""
+    """Ctrl-C, after what was under way stopped cleanly: `esmctl: interrupted...`. Inside a run of the
+    executor, also how a wait ends when Ctrl-C comes (see execute.Interrupt)."""
 
     def __init__(self, message: str = "interrupted") -> None:
-        super().__init__(message, EXIT_INTERRUPTED)
-
-    def show(self, file=None) -> None:  # noqa: ANN001 - click's signature
-        click.echo(f"esmctl: {self.format_message()}", err=True)
+        super().__init__(message)

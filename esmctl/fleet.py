@@ -28,15 +28,31 @@ import traceback
 from collections import Counter
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from esmctl import model, render, schema, spec, yamldoc
 from esmctl.aws import BOTOCORE_ERRORS, AssumeRole, Aws, Pacer, describe_error, explain, new_pacer
 from esmctl.context import Settings
-from esmctl.errors import EXIT_CHANGES, EXIT_ERROR, EXIT_OK, EXIT_UNHEALTHY, EsmctlError, Outcome, SpecError
+
+if TYPE_CHECKING:
+    from esmctl.execute import Interrupt
+from esmctl.errors import (
+    EXIT_CHANGES,
+    EXIT_ERROR,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_UNHEALTHY,
+    EsmctlError,
+    Interrupted,
+    Outcome,
+    SpecError,
+    TargetsError,
+    worst,
+)
 
 TOP_LEVEL = ("version", "defaults", "targets")
 FIELDS = ("account", "name", "regions", "role", "profile", "external_id", "session_name", "variables")
@@ -61,20 +77,6 @@ _ACCOUNT, _REGION, _ROLE_ARN, _ROLE_NAME, _SESSION_NAME, _EXTERNAL_ID, _NAME, _V
     for k in ("account", "region", "role_arn", "role_name", "session_name", "external_id", "name", "variable"))
 
 OK, CHANGES, UNHEALTHY, FAILED, SKIPPED = "ok", "changes", "unhealthy", "failed", "skipped"
-
-
-class TargetsError(SpecError):
-    """Targets with problems, one line each: `FILE:LINE:COL: field: message`."""
-
-    def __init__(self, problems: list[str], where: str = "the targets file") -> None:
-        super().__init__(problems)
-        self.where = where
-
-    def show(self, file=None) -> None:  # noqa: ANN001 - click's signature
-        for line in self.problems:
-            click.echo(line, err=True)
-        n = len(self.problems)
-        click.echo(f"esmctl: error: {n} problem{'s' if n != 1 else ''} found in {self.where}", err=True)
 
 
 @dataclass(frozen=True)
@@ -455,9 +457,11 @@ class Fleet:
         aws.use_account(found)
 
     def run(self, job: Job, targets: Sequence[Target] | None = None, *, failed_before: int = 0,
-            on_done: Callable[[TargetOutcome], None] | None = None) -> list[TargetOutcome]:
+            on_done: Callable[[TargetOutcome], None] | None = None,
+            interrupt: Interrupt | None = None) -> list[TargetOutcome]:
         """Each target's job: up to `concurrency` at once, wave after wave (see `waves`); once more than
-        --failure-tolerance targets have failed (counting `failed_before`), no new one starts."""
+        --failure-tolerance targets have failed (counting `failed_before`), or Ctrl-C came (`interrupt`), no
+        new one starts."""
         targets = list(self.targets if targets is None else targets)
         tolerance = self.settings.fleet.failure_tolerance
         outcomes: dict[Target, TargetOutcome] = {}
@@ -467,7 +471,9 @@ class Fleet:
         def one(target: Target) -> None:
             with lock:
                 stop = tolerance is not None and failed[0] > tolerance
-            if stop:
+            if interrupt:
+                outcome = TargetOutcome(target, SKIPPED, error="interrupted before it began: nothing was sent for it")
+            elif stop:
                 outcome = TargetOutcome(target, SKIPPED, error=f"more than {tolerance} target(s) failed "
                                                                 f"(--failure-tolerance {tolerance})")
             else:
@@ -572,10 +578,13 @@ def plan(settings: Settings, command: str, files: Sequence[str], variables: Sequ
 
 
 def apply(settings: Settings, files: Sequence[str], variables: Sequence[str], *, prune: bool, margin: float,
-          allow_replace: bool, yes: bool, dry_run: bool, wait: bool, timeout: float, concurrency: int) -> None:
+          allow_replace: bool, yes: bool, dry_run: bool, wait: bool, timeout: float, concurrency: int,
+          interrupt: Interrupt, guard: Callable[[], AbstractContextManager[None]]) -> None:
     """`apply --targets`: every target planned first and the plans shown; then, after one confirmation for
     them all, each target's plan carried out. A target whose plan is refused (a replace without
-    --allow-replace, a deletion without --yes) fails alone."""
+    --allow-replace, a deletion without --yes) fails alone. The writes run inside `guard()` (the command's
+    Ctrl-C handling), which sets `interrupt`: then no target and no change starts, the calls in flight
+    finish, and every target's results are shown before Interrupted is raised."""
     from esmctl import reconcile
     from esmctl.context import confirm
 
@@ -594,7 +603,7 @@ def apply(settings: Settings, files: Sequence[str], variables: Sequence[str], *,
         _sections(settings, outcomes, _PLANNED_VIEW)
     todo = [o for o in outcomes if o.status == CHANGES]
     if dry_run or not todo:
-        _finish(outcomes, show(settings, "apply", outcomes, _APPLY_VIEW, sections=False))
+        _finish(outcomes, show(settings, "apply", outcomes, _APPLY_VIEW, sections=False, changes_code=False))
         return
 
     for o in todo:
@@ -618,7 +627,7 @@ def apply(settings: Settings, files: Sequence[str], variables: Sequence[str], *,
                                                  "terminal, so esmctl cannot ask)")
     go = [o for o in todo if o.status == CHANGES]
     total = sum(len(o.result.plan.changes) for o in go)
-    with render.progress(settings, f"applying {total} change(s) in {len(go)} target(s)", total) as advance:
+    with guard(), render.progress(settings, f"applying {total} change(s) in {len(go)} target(s)", total) as advance:
         def apply_job(target: Target, own: Settings) -> tuple[str, Any, str | None]:
             applied = by_target[target].result
 
@@ -627,15 +636,18 @@ def apply(settings: Settings, files: Sequence[str], variables: Sequence[str], *,
                         f"{r.message}")
 
             applied.results = reconcile.apply(own.aws, applied.plan, concurrency=concurrency, wait=wait,
-                                              timeout=max(0.0, deadline - time.monotonic()), on_step=step)
+                                              timeout=max(0.0, deadline - time.monotonic()), on_step=step,
+                                              interrupt=interrupt, rerun="re-run apply --targets")
             applied.applied = True
+            applied.interrupted = bool(interrupt)
             failed = [r for r in applied.results if not r.ok]
             if failed:
                 return FAILED, applied, f"{len(failed)} of {len(applied.results)} change(s) failed"
             return OK, applied, None
 
         by_target = {o.target: o for o in outcomes}
-        done = fleet.run(apply_job, [o.target for o in go], failed_before=sum(o.status == FAILED for o in outcomes))
+        done = fleet.run(apply_job, [o.target for o in go], failed_before=sum(o.status == FAILED for o in outcomes),
+                         interrupt=interrupt)
     for o in done:
         before = by_target[o.target]
         o.result = o.result or before.result  # a target not started, or failed before its apply, keeps its plan
@@ -644,20 +656,27 @@ def apply(settings: Settings, files: Sequence[str], variables: Sequence[str], *,
         o.throttled += before.throttled
         by_target[o.target] = o
     outcomes = [by_target[o.target] for o in outcomes]
-    _finish(outcomes, show(settings, "apply", outcomes, _APPLY_VIEW))
+    code = show(settings, "apply", outcomes, _APPLY_VIEW, changes_code=False, interrupted=bool(interrupt))
+    if interrupt:
+        results = [r for o in outcomes if isinstance(o.result, _Applied) for r in o.result.results]
+        started = sum(1 for o in outcomes if isinstance(o.result, _Applied) and o.result.applied)
+        raise Interrupted(f"interrupted: {started} of {len(go)} target(s) started; "
+                          + _interrupted_counts(results) + "; re-run apply --targets to finish")
+    _finish(outcomes, code)
 
 
 def pause_or_resume(settings: Settings, action: str, files: Sequence[str], functions: tuple[str, ...],
                     sources: tuple[str, ...], variables: Sequence[str], *, yes: bool, dry_run: bool,
                     rows: Callable[[list[Any]], list[dict[str, str]]], columns: list[Any], reason: str = "",
-                    timeout: float = 300, concurrency: int = 4) -> Outcome:
+                    timeout: float = 300, concurrency: int = 4, interrupt: Interrupt,
+                    guard: Callable[[], AbstractContextManager[None]]) -> Outcome:
     """`pause`/`resume --targets`: every target surveyed first (reads only), one confirmation for them all,
     then each target's mappings paused or resumed (pauses.carry_out, as in one account and region). A target
     fails alone; exit 1 when any failed."""
     from datetime import datetime, timezone
 
-    from esmctl import pauses
     from esmctl.context import confirm
+    from esmctl.plan import pauses
 
     prepared = prepare(settings, files, variables)
     fleet = prepared.fleet
@@ -681,12 +700,14 @@ def pause_or_resume(settings: Settings, action: str, files: Sequence[str], funct
             results = [pauses.unchanged(i, action, dry_run=True) for i in items[target]]
         else:
             results = pauses.carry_out(own.aws, items[target], action, mark=mark, concurrency=concurrency,
-                                       timeout=timeout)
+                                       timeout=timeout, interrupt=interrupt)
         failed = [r for r in results if not r.ok]
         return (FAILED if failed else OK), results, (f"{len(failed)} of {len(results)} failed" if failed else None)
 
     by_target = {o.target: o for o in surveyed}
-    done = fleet.run(carry_out, [t for t in items], failed_before=sum(o.status == FAILED for o in surveyed))
+    with guard():
+        done = fleet.run(carry_out, [t for t in items], failed_before=sum(o.status == FAILED for o in surveyed),
+                         interrupt=interrupt)
     for o in done:
         by_target[o.target] = o
     outcomes = [by_target[o.target] for o in surveyed]
@@ -694,7 +715,13 @@ def pause_or_resume(settings: Settings, action: str, files: Sequence[str], funct
                  document=lambda results: {"mappings": [r.document() for r in results]},
                  detail=lambda results: ", ".join(f"{n} {k}" for k, n in Counter(r.outcome for r in results).items())
                  or "nothing selected", ok="done")
-    return _finish(outcomes, show(settings, action, outcomes, view))
+    code = show(settings, action, outcomes, view, interrupted=bool(interrupt))
+    if interrupt:
+        results = [r for o in outcomes if isinstance(o.result, list) for r in o.result]
+        counts = Counter(r.outcome for r in results)
+        raise Interrupted(f"interrupted: {counts[pauses.PAUSED if action == pauses.PAUSE else pauses.RESUMED]} of "
+                          f"{len(results)} mapping(s) done; run esmctl {action} --targets again to finish")
+    return _finish(outcomes, code)
 
 
 @dataclass
@@ -704,6 +731,7 @@ class _Applied:
     plan: Any
     results: list[Any] = field(default_factory=list)
     applied: bool = False
+    interrupted: bool = False  # Ctrl-C cut its apply short
 
 
 @dataclass(frozen=True)
@@ -738,6 +766,13 @@ def health(settings: Settings, files: Sequence[str], variables: Sequence[str], c
     return _finish(outcomes, code)
 
 
+def _interrupted_counts(results: Sequence[Any]) -> str:
+    count = Counter(r.status.value for r in results)
+    parts = [f"{count['done']} of {len(results)} change(s) done"]
+    return ", ".join(parts + [f"{count[s]} {s.replace('-', ' ')}" for s in ("interrupted", "not-started", "failed")
+                              if count[s]])
+
+
 def _run_with_progress(settings: Settings, fleet: Fleet, job: Job, verb: str) -> list[TargetOutcome]:
     n = len(fleet.targets)
     with render.progress(settings, f"{verb} {n} target(s)", n) as advance:
@@ -758,7 +793,7 @@ def _finish(outcomes: list[TargetOutcome], code: int) -> Outcome:
         parts = [f"{len(failed)} of {len(outcomes)} target(s) failed: {', '.join(failed)}"] if failed else []
         if skipped:
             parts.append(f"{len(skipped)} not started")
-        raise EsmctlError("; ".join(parts), EXIT_ERROR)
+        raise EsmctlError("; ".join(parts))
     return Outcome(code)
 
 
@@ -776,8 +811,9 @@ class _View:
 def _plan_detail(plan: Any) -> str:
     if plan.empty:
         return "in sync"
-    counts = [f"{plan.count(a)} to {a}" for a in ("create", "update", "move", "replace", "handoff", "delete")
-              if plan.count(a)]
+    from esmctl.plan.types import PLAN_ACTIONS
+
+    counts = [f"{plan.count(a)} to {a}" for a in PLAN_ACTIONS if plan.count(a)]
     return ", ".join(counts).replace("to handoff", "to hand off")
 
 
@@ -801,7 +837,8 @@ _PLAN_VIEW = _View(section=render.plan, document=lambda p: {"plan": render.plan_
 _PLANNED_VIEW = _View(section=lambda s, a: render.plan(s, a.plan), document=lambda a: {}, detail=lambda a: "",
                       ok="in sync")
 _APPLY_VIEW = _View(section=_apply_section,
-                    document=lambda a: render.apply_document(a.plan, a.results, applied=a.applied),
+                    document=lambda a: render.apply_document(a.plan, a.results, applied=a.applied,
+                                                             interrupted=a.interrupted),
                     detail=_apply_detail, ok="in sync")
 
 
@@ -817,19 +854,15 @@ def target_code(outcome: TargetOutcome, changes_code: bool = True) -> int:
 
 
 def exit_code(outcomes: Sequence[TargetOutcome], changes_code: bool = True) -> int:
-    """The run's: a failure anywhere wins, then unhealthy anywhere, then changes anywhere."""
-    codes = {target_code(o, changes_code) for o in outcomes}
-    for code in (EXIT_ERROR, EXIT_UNHEALTHY, EXIT_CHANGES):
-        if code in codes:
-            return code
-    return EXIT_OK
+    """The run's: a failure anywhere wins, then unhealthy anywhere, then changes anywhere (errors.worst)."""
+    return worst(target_code(o, changes_code) for o in outcomes)
 
 
 def show(settings: Settings, command: str, outcomes: list[TargetOutcome], view: _View, *,
-         changes_code: bool = True, sections: bool = True) -> int:
+         changes_code: bool = True, sections: bool = True, interrupted: bool = False) -> int:
     """Print the run as one document: a section per target (text, Markdown) or one JSON/YAML document,
-    then a table of the targets and a summary line. Returns the exit code."""
-    code = exit_code(outcomes, changes_code)
+    then a table of the targets and a summary line. Returns the exit code (130 when Ctrl-C cut it short)."""
+    code = EXIT_INTERRUPTED if interrupted else exit_code(outcomes, changes_code)
     if settings.verbose:
         _calls(settings, outcomes)
     if settings.output in ("json", "yaml"):
@@ -838,7 +871,7 @@ def show(settings: Settings, command: str, outcomes: list[TargetOutcome], view: 
             "targets": [{**o.target.document(), "status": o.status, "exitCode": target_code(o, changes_code),
                          "error": o.error, "seconds": round(o.seconds, 3),
                          **(view.document(o.result) if o.result is not None else {})} for o in outcomes],
-            "summary": _counts(outcomes), "exitCode": code})
+            "summary": _counts(outcomes), "interrupted": interrupted, "exitCode": code})
         return code
     if sections:
         _sections(settings, outcomes, view)

@@ -35,7 +35,7 @@ def iterator_age_queries(function_arns: list[str]) -> list[tuple[dict[str, Any],
 
 def newest_iterator_ages(aws: Any, function_arns: list[str], window: timedelta) -> dict[str, Any]:
     """Each function's newest IteratorAge datapoint in the window, as a plan.Position (None: none)."""
-    from esmctl.plan import Position
+    from esmctl.plan.types import Position
 
     start, end = time_range(window)
     queries = iterator_age_queries(function_arns)

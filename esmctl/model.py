@@ -28,6 +28,42 @@ from esmctl.kinds import DOCDB, DYNAMODB, KAFKA, KAFKA_TYPES, KIND_NAMES, KINDS,
 
 TRANSITIONAL_STATES = frozenset({"Creating", "Enabling", "Disabling", "Updating", "Deleting"})
 SETTLED_STATES = frozenset({"Enabled", "Disabled"})
+
+
+@dataclass(frozen=True)
+class LiveState:
+    """A live mapping's State as the facts a decision needs, so that none is guessed from the word.
+
+    Enabled/Enabling are meant to run and Disabled/Disabling not; Creating and Updating say nothing of it
+    until they settle (an update may be the one that disables it), so `enabled` is None for them: a
+    decision that depends on it waits for the mapping to settle and reads it again.
+    """
+
+    name: str
+
+    @property
+    def settled(self) -> bool:
+        return self.name in SETTLED_STATES
+
+    @property
+    def enabled(self) -> bool | None:
+        if self.name in ("Enabled", "Enabling"):
+            return True
+        if self.name in ("Disabled", "Disabling"):
+            return False
+        return None
+
+    @property
+    def going_away(self) -> bool:
+        return self.name == "Deleting"
+
+    @property
+    def running(self) -> bool:
+        """Reading its source now, as far as can be told: Enabled, settled."""
+        return self.name == "Enabled"
+
+    def __str__(self) -> str:
+        return self.name or "in no known state"
 # A mapping created by a hand-off starts AT_TIMESTAMP where its predecessor was; this tag says so, so
 # that its StartingPosition is not taken for drift from the spec's.
 HANDOFF_TAG = "esmctl:handoff-from"
@@ -460,7 +496,9 @@ def canonical(params: dict[str, Any], kind: str) -> dict[str, Any]:
         if name in fields and value is not None:
             out[name] = canonical_value(name, value, kind)
     if "Enabled" not in out and params.get("State"):
-        out["Enabled"] = params["State"] not in ("Disabled", "Disabling")
+        enabled = LiveState(params["State"]).enabled
+        out["Enabled"] = enabled if enabled is not None else unreadable(f"{params['State']}: not known until it "
+                                                                        "settles")
     if kind == KAFKA and queue_mode(out):
         for name, value in QUEUE_MODE_DEFAULTS.items():
             out.setdefault(name, value)
@@ -586,8 +624,14 @@ class Mapping:
         return self.params.get("LastProcessingResult") or ""
 
     @property
-    def enabled(self) -> bool:
-        return self.config.get("Enabled", True) is not False
+    def enabled(self) -> bool | None:
+        """Meant to run? None for a live mapping in Creating or Updating: not known until it settles."""
+        value = self.config.get("Enabled", True)
+        return None if is_unreadable(value) else value is not False
+
+    @property
+    def live_state(self) -> LiveState:
+        return LiveState(self.state)
 
     def title(self) -> str:
         return self.key.describe()

@@ -5,23 +5,26 @@
     aws.list_mappings()                      every live mapping: one paginated listing
       └─ read_live(aws, listing, desired)    + filters by GetEventSourceMapping where KMS hides them
     plan.diff(desired, live, reads)          pure: identity, defaults, update / replace / hand-off
+      ├─ settle(aws, live, missing)          mappings in Creating/Updating it depends on, read once settled
       └─ read_more(aws, live, missing)       tags and positions, only where the plan needs them
          plan.diff(...) again                the plan, complete
-    apply.Executor(aws).execute(plan)        the steps, in parallel; results say what exists now
+    execute.Executor(aws).execute(plan)        the steps, in parallel; results say what exists now
 """
 
 from __future__ import annotations
 
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 from esmctl import metrics, model
-from esmctl.apply import Executor, Result
 from esmctl.aws import Aws, NotFound, explain
-from esmctl.errors import SpecError
-from esmctl.plan import Missing, Plan, Reads, diff
+from esmctl.errors import EsmctlError, SpecError
+from esmctl.execute import Executor, Result
+from esmctl.plan.planner import diff
+from esmctl.plan.types import Missing, Plan, Reads
 from esmctl.spec import Spec
 
 
@@ -30,6 +33,7 @@ class Options:
     prune: bool = False
     margin: float = 60.0  # seconds before the old position a hand-off starts at
     window: timedelta = timedelta(minutes=15)  # how far back to look for the old position
+    settle_timeout: float = 180  # how long to wait for a mapping in Creating or Updating the plan depends on
 
 
 @dataclass
@@ -54,15 +58,37 @@ def plan(aws: Aws, spec: Spec, options: Options = Options()) -> Reconciliation:
         live = read_live(aws, raw, desired)
     reads = Reads(window=options.window)
     result = diff(desired, live, prune=options.prune, reads=reads, margin=options.margin)
-    while result.missing:  # each round reads only what the last one asked for; two rounds are the most
+    for _ in range(4):  # each round reads only what the last one asked for
+        if result.problems:
+            raise SpecError([str(p) for p in result.problems])
+        if not result.missing:
+            return Reconciliation(desired, live, result, reads, spec)
+        if result.missing.settled:
+            live = settle(aws, live, result.missing.settled, desired, options.settle_timeout)
         with explain("reading tags and positions"):
             reads = read_more(aws, live, result.missing, reads)
         result = diff(desired, live, prune=options.prune, reads=reads, margin=options.margin)
-    return Reconciliation(desired, live, result, reads, spec)
+    raise EsmctlError(f"the plan still misses reads after 4 rounds ({result.missing}): mappings keep changing; "
+                      "plan again")
+
+
+def settle(aws: Aws, live: list[model.Mapping], uuids: frozenset[str], desired: list[model.Mapping],
+           timeout: float) -> list[model.Mapping]:
+    """`live` with the mappings in Creating or Updating whose enabled-ness the plan needs read again once they
+    settle (one poll a round for all). Whether such a mapping runs is not known before: never guessed."""
+    with explain("waiting for mappings in Creating or Updating to settle"):
+        settled, late = aws.watcher.wait_many(dict.fromkeys(uuids, False), deadline=time.monotonic() + timeout)
+    if late:
+        what = ", ".join(f"{u} ({(m or {}).get('State', 'gone')})" for u, m in sorted(late.items()))
+        raise EsmctlError(f"still changing after {timeout:g}s: {what}; whether they run decides the plan, and is not "
+                          "known until they settle: plan again then")
+    fresh = read_live(aws, [m for m in settled.values() if m is not None], desired)
+    by_uuid = {m.uuid: m for m in fresh}
+    return [by_uuid.get(m.uuid, m) for m in live if m.uuid not in settled or m.uuid in by_uuid]
 
 
 def apply(aws: Aws, planned: Plan, **executor: Any) -> list[Result]:
-    """Carry the plan out (see apply.Executor for the options)."""
+    """Carry the plan out (see execute.Executor for the options)."""
     return Executor(aws, **executor).execute(planned)
 
 

@@ -457,7 +457,7 @@ def _change_document(c: Any) -> dict[str, Any]:
     after = c.after
     source = (after.source_arn if after else None) or (c.before[0].source_arn if c.before else None)
     entry: dict[str, Any] = {
-        "action": c.action, "function": c.key.function, "source": source or c.key.source, "uuid": c.uuid,
+        "action": c.action.value, "function": c.key.function, "source": source or c.key.source, "uuid": c.uuid,
         "fields": {f.name: {"before": jsonable(f.before), "after": jsonable(f.after)} for f in shown_fields(c)},
     }
     if c.key.part:
@@ -465,10 +465,10 @@ def _change_document(c: Any) -> dict[str, Any]:
     if after is not None and after.consumer is not None:
         entry["consumer"] = {"stream": after.consumer.stream_arn, "name": after.consumer.name,
                              "arn": after.consumer.arn}
-    if len(c.before) > 1 or (c.action in ("handoff", "replace") and c.before):
+    if len(c.before) > 1 or (c.action.destructive and c.action.value != "delete" and c.before):
         entry["replaces"] = [m.uuid for m in c.before]
     if c.reason:
-        entry["reason"] = c.reason
+        entry["reason"] = c.reason.text
     if after is not None and after.where:
         entry["where"] = after.where
     if c.start_at:
@@ -481,7 +481,7 @@ def shown_fields(c: Any) -> list[Any]:
     """A change's fields as a plan shows them. A create sends the spec's Tags with the mapping, so they
     are shown as `Tags.KEY` entries, the way an update shows its tag changes."""
     fields = list(c.fields)
-    if c.action == "create" and c.after is not None and c.after.tags:
+    if c.action.value == "create" and c.after is not None and c.after.tags:
         from esmctl.model import FieldChange
 
         named = {f.name for f in fields}
@@ -492,7 +492,7 @@ def shown_fields(c: Any) -> list[Any]:
 
 def plan_document(plan: Any) -> dict[str, Any]:
     """The machine-readable plan (`-o json|yaml`); its shape is documented in docs/plan-format.md."""
-    from esmctl.plan import ACTIONS
+    from esmctl.plan.types import PLAN_ACTIONS
 
     return {
         "version": 1,
@@ -503,7 +503,7 @@ def plan_document(plan: Any) -> dict[str, Any]:
         "paused": [{"uuid": p.mapping.uuid, "function": p.mapping.key.function,
                     "source": p.mapping.source_arn or p.mapping.key.source, "short": p.mapping.title(),
                     "since": p.pause.since, "reason": p.pause.reason} for p in plan.paused],
-        "summary": {**{a: plan.count(a) for a in ACTIONS}, "in_sync": plan.in_sync},
+        "summary": {**{a.value: plan.count(a) for a in PLAN_ACTIONS}, "in_sync": plan.in_sync},
     }
 
 
@@ -516,18 +516,16 @@ def apply_document(plan: Any, results: list[Any], *, applied: bool, interrupted:
 def plan_lines(plan: Any) -> list[tuple[str, str]]:
     """The plan as (style, text) lines, Terraform's way: a symbol per change, only the changed
     fields, old → new. The summary line is not among them (see plan_summary)."""
-    from esmctl.plan import SYMBOLS
-
     out: list[tuple[str, str]] = []
     for c in plan.changes:
-        head = f"{SYMBOLS[c.action]} {c.action} {c.title()}"
+        head = f"{c.action.symbol} {c.action.value} {c.title()}"
         if c.uuid:
             head += f" ({c.uuid})"
-        out.append((_PLAN_STYLE[c.action], head))
+        out.append((_PLAN_STYLE[c.action.value], head))
         if c.reason:
-            out.append(("dim", f"    # {c.reason}"))
+            out.append(("dim", f"    # {c.reason.text}"))
         for f in shown_fields(c):
-            if c.action == "create":
+            if c.action.value == "create":
                 out.append(("", f"      {f.name}: {_value(f.after)}"))
             elif f.after is None and f.name == "EventSourceArn":
                 out.append(("", f"      {f.name}: {_value(f.before)} → (deleted)"))
@@ -547,13 +545,15 @@ def plan_summary(plan: Any) -> str:
     paused = f"{len(plan.paused)} paused by esmctl pause (esmctl resume enables them)" if plan.paused else ""
     if plan.empty:
         return "No changes. The live mappings match the spec" + (f"; {paused}." if paused else ".")
+    from esmctl.plan.types import Action
+
     line = "Plan: {} to create, {} to update, {} to replace, {} to delete".format(
-        *(plan.count(a) for a in ("create", "update", "replace", "delete")))
-    if plan.count("move"):
-        line += f", {plan.count('move')} to move"
-    if plan.count("handoff"):
-        line += f", {plan.count('handoff')} to hand off"
-    if plan.count("replace"):
+        *(plan.count(a) for a in (Action.CREATE, Action.UPDATE, Action.REPLACE, Action.DELETE)))
+    if plan.count(Action.MOVE):
+        line += f", {plan.count(Action.MOVE)} to move"
+    if plan.count(Action.HANDOFF):
+        line += f", {plan.count(Action.HANDOFF)} to hand off"
+    if plan.count(Action.REPLACE):
         line += " (replacing needs --allow-replace)"
     return line + (f"; {paused}." if paused else ".")
 
@@ -580,9 +580,9 @@ def plan(settings: Settings, plan: Any) -> None:
 
 
 def result_documents(results: list[Any]) -> list[dict[str, Any]]:
-    return [{"action": r.change.action, "function": r.change.key.function,
+    return [{"action": r.change.action.value, "function": r.change.key.function,
              "source": r.source or _change_document(r.change)["source"], "uuid": r.uuid, "ok": r.ok,
-             "status": r.status, "message": r.message, "exists": r.exists,
+             "status": r.status.value, "message": r.message, "exists": r.exists,
              "stepsDone": [s.describe() for s in r.done], "skipped": r.skipped}
             for r in results]
 
@@ -592,7 +592,7 @@ _RESULT_LABELS = {"done": "ok", "interrupted": "INTERRUPTED", "not-started": "NO
 
 def result_label(r: Any) -> str:
     """`ok`, `FAILED` (a skipped prune too), `INTERRUPTED` or `NOT STARTED`: how a result begins."""
-    return _RESULT_LABELS.get(r.status, "FAILED")
+    return _RESULT_LABELS.get(r.status.value, "FAILED")
 
 
 # A result names its mapping (a failed create has no UUID yet) and says what happened; the UUID of
@@ -605,7 +605,7 @@ RESULT_COLUMNS: list[Column] = [
 
 def result_rows(results: list[Any]) -> list[dict[str, Any]]:
     """apply.Results as table rows."""
-    return [{"Action": r.change.action, "Mapping": r.change.title(), "UUID": r.uuid or "",
+    return [{"Action": r.change.action.value, "Mapping": r.change.title(), "UUID": r.uuid or "",
              "Result": f"{result_label(r)}: {r.message}"} for r in results]
 
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from esmctl import model, schema, servicemodel, yamldoc
-from esmctl.errors import SpecError
+from esmctl.errors import SpecError, UsageProblem
 
 TOP_LEVEL = ("version", "region", "defaults", "mappings", "targets")  # targets: read by fleet.py
 RESERVED = ("Consumer", "MovedFrom")  # esmctl's own keys in a mapping
@@ -308,9 +308,8 @@ def parse_vars(pairs: tuple[str, ...] | list[str]) -> dict[str, str]:
     for pair in pairs:
         name, sep, value = pair.partition("=")
         if not sep or not name:
-            from esmctl.errors import EXIT_USAGE, EsmctlError
 
-            raise EsmctlError(f"--var {pair!r}: expected NAME=VALUE", EXIT_USAGE)
+            raise UsageProblem(f"--var {pair!r}: expected NAME=VALUE")
         out[name] = value
     return out
 

@@ -15,7 +15,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from esmctl import model, schema, servicemodel
-from esmctl.plan import REPLACE, UPDATE, diff
+from esmctl.plan.planner import diff  # noqa: F401
+from esmctl.plan.types import Action, Plan, Position, Reads  # noqa: F401
 from tests.reported import BROKER, CLUSTER, DLQ, DOCDB_CLUSTER, QUEUE, SECRET, STREAM, TABLE_STREAM, desired, reported
 from tests.reported import live as live_mapping
 
@@ -122,7 +123,7 @@ def test_removing_a_key_gives_exactly_the_update_that_restores_the_default(spec,
     have = model.live_mapping(reported(model.create_params(desired(params))))
     trimmed = {k: v for k, v in params.items() if k != key}
     [change] = diff([desired(trimmed)], [have]).changes
-    assert change.action == UPDATE
+    assert change.action == Action.UPDATE
     [update] = [s for s in change.steps if s.op == "update"]
     assert update.params == {key: model.clear_value(key, model.source_type(params))}
     # and what AWS then reports is in sync
@@ -142,7 +143,7 @@ def test_no_change_update_can_make_is_planned_as_a_replace(pair):
             after.pop(key, None)
     have = model.live_mapping(reported(model.create_params(desired(before))))
     plan = diff([desired(after)], [have])
-    assert not [c for c in plan.changes if c.action == REPLACE], plan.changes
+    assert not [c for c in plan.changes if c.action == Action.REPLACE], plan.changes
 
 
 # -- the model, field by field -----------------------------------------------------------------------

@@ -12,7 +12,8 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from esmctl import model
-from esmctl.plan import CREATE, DELETE, HANDOFF, REPLACE, UPDATE, Position, Reads, diff
+from esmctl.plan.planner import diff  # noqa: F401
+from esmctl.plan.types import Action, Plan, Position, Reads  # noqa: F401
 from tests import reported
 from tests.reported import desired, live
 
@@ -59,7 +60,7 @@ def test_update_sends_only_what_changed_and_puts_defaults_back():
                  "DestinationConfig": {"OnFailure": {"Destination": DLQ}},
                  "FilterCriteria": {"Filters": [{"Pattern": '{"a": [1]}'}]}})
     [change] = plan([desired({**KINESIS, "BatchSize": 200})], [have]).changes
-    assert change.action == UPDATE
+    assert change.action == Action.UPDATE
     [update] = [s for s in change.steps if s.op == "update"]
     assert update.params == {"BatchSize": 200, "MaximumRetryAttempts": -1, "FilterCriteria": {},
                              # AWS refuses {"OnFailure": {}}: an empty Destination removes it
@@ -70,10 +71,10 @@ def test_update_sends_only_what_changed_and_puts_defaults_back():
 def test_create_only_change_is_a_delete_first_replace():
     have = live(KINESIS)
     [change] = plan([desired({**KINESIS, "StartingPosition": "LATEST"})], [have]).changes
-    assert change.action == REPLACE and change.needs_allow_replace and change.destructive
+    assert change.action == Action.REPLACE and change.needs_allow_replace and change.destructive
     assert ops(change) == ["delete", "wait-gone", "create", "wait-settled"]
     assert change.steps[0].uuid == have.uuid
-    assert "StartingPosition" in change.reason and "LATEST" in change.reason
+    assert "StartingPosition" in change.reason.text and "LATEST" in change.reason.text
 
 
 def test_timestamps_compare_as_instants():
@@ -106,7 +107,7 @@ def test_tags_only_where_the_spec_sets_them_and_never_esmctls_own():
     assert plan([desired(KINESIS)], [have], tags=tags).empty
     [change] = plan([desired({**KINESIS, "Tags": {"team": "b"}})], [have], tags=tags).changes
     assert ops(change) == ["tag", "untag"]
-    assert change.steps[0].params["tags"] == {"team": "b"} and change.steps[1].params["keys"] == ["extra"]
+    assert change.steps[0].tags == {"team": "b"} and change.steps[1].keys == ("extra",)
 
 
 # -- identity per kind -----------------------------------------------------------------------------
@@ -121,7 +122,7 @@ def test_self_managed_kafka_mappings_are_told_apart_by_topic_and_broker_order_do
     p = plan(want, have)
     assert p.empty and p.in_sync == 2
     [change] = plan([desired(kafka("orders", BatchSize=50)), desired(kafka("payments"))], have).changes
-    assert change.action == UPDATE and change.uuid == have[0].uuid
+    assert change.action == Action.UPDATE and change.uuid == have[0].uuid
 
 
 def test_msk_and_mq_allow_one_mapping_per_topic_or_queue():
@@ -140,7 +141,8 @@ def test_kafka_consumer_group_generated_by_aws_is_not_drift_but_a_new_one_is_a_r
     want = desired({"EventSourceArn": CLUSTER, "Topics": ["a"], "StartingPosition": "LATEST",
                     "AmazonManagedKafkaEventSourceConfig": {"ConsumerGroupId": "mine"}})
     [change] = plan([want], [have]).changes
-    assert change.action == REPLACE and "AmazonManagedKafkaEventSourceConfig.ConsumerGroupId" in change.reason
+    assert change.action == Action.REPLACE
+    assert "AmazonManagedKafkaEventSourceConfig.ConsumerGroupId" in change.reason.text
 
 
 def test_kafka_schema_registry_and_documentdb_full_document_change_in_place():
@@ -150,7 +152,7 @@ def test_kafka_schema_registry_and_documentdb_full_document_change_in_place():
     want = desired({"EventSourceArn": CLUSTER, "Topics": ["a"], "StartingPosition": "LATEST",
                     "AmazonManagedKafkaEventSourceConfig": {"SchemaRegistryConfig": registry}})
     [change] = plan([want], [have]).changes
-    assert change.action == UPDATE
+    assert change.action == Action.UPDATE
     # the generated consumer group is left out: it cannot be sent in an update
     assert change.steps[0].params == {"AmazonManagedKafkaEventSourceConfig": {"SchemaRegistryConfig": registry}}
     doc = {"EventSourceArn": DOCDB_CLUSTER, "StartingPosition": "LATEST",
@@ -159,7 +161,7 @@ def test_kafka_schema_registry_and_documentdb_full_document_change_in_place():
     [change] = plan([desired({**doc, "DocumentDBEventSourceConfig": {"DatabaseName": "orders",
                                                                        "FullDocument": "UpdateLookup"}})],
                     [live(doc)]).changes
-    assert change.action == UPDATE
+    assert change.action == Action.UPDATE
     lookup = {**doc, "DocumentDBEventSourceConfig": {"DatabaseName": "orders", "FullDocument": "UpdateLookup"}}
     [change] = plan([desired(doc)], [live(lookup)]).changes  # removed from the spec: the default is sent
     assert change.steps[0].params == {"DocumentDBEventSourceConfig": {"DatabaseName": "orders",
@@ -211,7 +213,7 @@ def test_kms_encrypted_filters_that_cannot_be_read_are_never_changed_blind():
 def test_a_deleting_mapping_counts_as_absent_and_the_create_waits_for_it():
     have = live(KINESIS, state="Deleting")
     [change] = plan([desired(KINESIS)], [have]).changes
-    assert change.action == CREATE
+    assert change.action == Action.CREATE
     assert ops(change) == ["wait-gone", "create", "wait-settled"] and change.steps[0].uuid == have.uuid
 
 
@@ -222,8 +224,8 @@ def test_prune_only_touches_the_spec_functions_and_deletes_run_last():
     assert [m.uuid for m in p.unmanaged] == [stray.uuid] and p.empty
     p = plan([desired({**KINESIS, "EventSourceArn": QUEUE, "StartingPosition": None})], [mine, stray, other_fn],
              prune=True)
-    assert [c.action for c in p.changes] == [DELETE, DELETE, CREATE]
-    assert {c.uuid for c in p.changes if c.action == DELETE} == {mine.uuid, stray.uuid}
+    assert [c.action for c in p.changes] == [Action.DELETE, Action.DELETE, Action.CREATE]
+    assert {c.uuid for c in p.changes if c.action == Action.DELETE} == {mine.uuid, stray.uuid}
 
 
 # -- hand-offs: the slot rule ------------------------------------------------------------------------
@@ -232,14 +234,14 @@ def test_stream_to_consumer_is_a_handoff_from_the_datapoints_own_time():
     want = desired({**KINESIS, "StartingPosition": "LATEST"}, consumer="fanout")
     stale = NOW - timedelta(minutes=12)  # the newest datapoint is 12 minutes old
     [change] = plan([want], [old], positions={FN: Position(stale, 30_000)}, margin=60).changes
-    assert change.action == HANDOFF and change.destructive and not change.needs_allow_replace
+    assert change.action == Action.HANDOFF and change.destructive and not change.needs_allow_replace
     assert change.start_at == stale - timedelta(seconds=30 + 60)
     assert ops(change) == ["register-consumer", "create", "wait-settled", "delete", "wait-gone"]
     create = change.steps[1].params
     assert create["StartingPosition"] == "AT_TIMESTAMP" and create["StartingPositionTimestamp"] == change.start_at
     assert create["Tags"] == {model.HANDOFF_TAG: old.uuid}
     assert "EventSourceArn" not in create  # the consumer's ARN is filled in once it is registered
-    assert change.steps[2].params == {"state": "Enabled", "healthy": True}
+    assert (change.steps[2].state, change.steps[2].healthy) == ("Enabled", True)
 
 
 def test_handoff_keeps_the_old_mappings_unmanaged_tags():
@@ -259,8 +261,8 @@ def test_handoff_keeps_the_old_mappings_unmanaged_tags():
 def test_handoff_whose_old_position_is_unknown_is_a_replace_that_needs_allow_replace(state, result, position, why):
     old = model.live_mapping({**live(KINESIS, state=state).params, "LastProcessingResult": result})
     [change] = plan([desired(KINESIS, consumer="fanout")], [old], positions={FN: position}).changes
-    assert change.action == REPLACE and change.needs_allow_replace
-    assert why in change.reason and "position is unknown" in change.reason
+    assert change.action == Action.REPLACE and change.needs_allow_replace
+    assert why in change.reason.text and "position is unknown" in change.reason.text
     assert ops(change) == ["register-consumer", "create", "wait-settled", "delete", "wait-gone"]
     assert "StartingPositionTimestamp" not in change.steps[1].params
 
@@ -270,7 +272,7 @@ def test_iterator_age_shared_with_another_stream_mapping_cannot_place_the_old_on
     p = plan([desired(KINESIS, consumer="fanout"), desired({**KINESIS, "EventSourceArn": OTHER_STREAM})],
              [old, other], positions={FN: Position(NOW, 0)})
     [change] = p.changes
-    assert change.action == REPLACE and "IteratorAge is per function" in change.reason
+    assert change.action == Action.REPLACE and "IteratorAge is per function" in change.reason.text
 
 
 def test_interrupted_handoff_is_finished_not_reported_in_sync():
@@ -278,23 +280,23 @@ def test_interrupted_handoff_is_finished_not_reported_in_sync():
     new = live({**KINESIS, "EventSourceArn": consumer_arn("fanout")})
     p = plan([desired(KINESIS, consumer="fanout", registered=consumer_arn("fanout"))], [old, new])
     [change] = p.changes
-    assert change.action == HANDOFF and change.uuid == old.uuid and p.in_sync == 1
+    assert change.action == Action.HANDOFF and change.uuid == old.uuid and p.in_sync == 1
     assert ops(change) == ["wait-settled", "delete", "wait-gone"]
-    assert change.steps[0].uuid == new.uuid and change.steps[0].params == {"state": "Enabled", "healthy": True}
+    assert change.steps[0].uuid == new.uuid and (change.steps[0].state, change.steps[0].healthy) == ("Enabled", True)
 
 
 def test_handoff_to_a_disabled_mapping_waits_for_disabled():
     old = live(KINESIS)
     want = desired({**KINESIS, "Enabled": False}, consumer="fanout")
     [change] = plan([want], [old], positions={FN: Position(NOW, 0)}).changes
-    assert change.action == HANDOFF and change.steps[2].params == {"state": "Disabled"}
+    assert change.action == Action.HANDOFF and (change.steps[2].state, change.steps[2].healthy) == ("Disabled", False)
 
 
 def test_a_slot_with_two_spec_entries_hands_nothing_off():
     direct, unlisted = live(KINESIS), live({**KINESIS, "EventSourceArn": consumer_arn("b")})
     want = [desired(KINESIS), desired(KINESIS, consumer="a")]
     p = plan(want, [direct, unlisted])
-    assert [c.action for c in p.changes] == [CREATE]
+    assert [c.action for c in p.changes] == [Action.CREATE]
     assert [m.uuid for m in p.unmanaged] == [unlisted.uuid]
 
 
@@ -302,14 +304,14 @@ def test_unlisted_mappings_of_other_functions_or_sources_are_never_handed_off():
     other_fn = live({**KINESIS, "FunctionName": "audit-fn"})
     other_stream = live({**KINESIS, "EventSourceArn": OTHER_STREAM})
     [change] = plan([desired(KINESIS, consumer="fanout")], [other_fn, other_stream]).changes
-    assert change.action == CREATE
+    assert change.action == Action.CREATE
 
 
 def test_recreated_consumer_moves_the_mapping_to_its_new_arn():
     old = live({**KINESIS, "EventSourceArn": consumer_arn("fanout", epoch=1)})
     want = desired(KINESIS, consumer="fanout", registered=consumer_arn("fanout", epoch=2))
     [change] = plan([want], [old], positions={FN: Position(NOW, 0)}).changes
-    assert change.action == HANDOFF and change.key == old.key
+    assert change.action == Action.HANDOFF and change.key == old.key
     assert change.steps[0].params["EventSourceArn"] == consumer_arn("fanout", epoch=2)
 
 
@@ -320,14 +322,14 @@ def test_a_mapping_started_by_a_handoff_keeps_its_timestamp_but_a_deliberate_one
     kept = plan([desired(KINESIS)], [have], tags=tags)
     assert kept.empty and not kept.notes  # nothing to silence: a timestamp goes only with AT_TIMESTAMP
     [change] = plan([desired(KINESIS)], [have], tags={have.uuid: {}}).changes
-    assert change.action == REPLACE
+    assert change.action == Action.REPLACE
 
 
 def test_dynamodb_table_stream_change_is_a_create_first_replace():
     old = live({"EventSourceArn": TABLE_STREAM, "StartingPosition": "LATEST"})
     new_stream = TABLE_STREAM.replace("2024-01-01", "2025-01-01")
     [change] = plan([desired({"EventSourceArn": new_stream, "StartingPosition": "LATEST"})], [old]).changes
-    assert change.action == REPLACE and "cannot start at a timestamp" in change.reason
+    assert change.action == Action.REPLACE and "cannot start at a timestamp" in change.reason.text
     assert ops(change) == ["create", "wait-settled", "delete", "wait-gone"]
 
 
@@ -338,8 +340,8 @@ def test_replace_of_a_queue_mapping_does_not_talk_of_stream_positions():
     p = plan([], [live(sqs)], prune=True)
     assert p.changes == ()  # a spec without the function prunes nothing of it
     p = plan([desired({**sqs, "EventSourceArn": QUEUE + "2"})], [live(sqs)], prune=True)
-    [delete] = [c for c in p.changes if c.action == DELETE]
-    assert "position" not in delete.reason
+    [delete] = [c for c in p.changes if c.action == Action.DELETE]
+    assert "position" not in delete.reason.text
 
 
 def test_the_pacer_keeps_every_thread_under_the_rate_and_halves_it_when_throttled():
@@ -373,14 +375,14 @@ def test_interrupted_move_to_a_reregistered_consumer_is_finished_whatever_the_li
     want = desired(KINESIS, consumer="fanout", registered=consumer_arn("fanout", epoch=2))
     p = plan([want], [new, old] if order == "new first" else [old, new])
     [change] = p.changes
-    assert change.action == HANDOFF and change.uuid == old.uuid and p.in_sync == 1 and not p.notes
+    assert change.action == Action.HANDOFF and change.uuid == old.uuid and p.in_sync == 1 and not p.notes
     assert ops(change) == ["wait-settled", "delete", "wait-gone"] and change.steps[0].uuid == new.uuid
 
 
 def test_an_unregistered_consumer_moves_every_mapping_of_its_name():
     old = live({**KINESIS, "EventSourceArn": consumer_arn("fanout", epoch=1)})
     [change] = plan([desired(KINESIS, consumer="fanout")], [old], positions={FN: Position(NOW, 0)}).changes
-    assert change.action == HANDOFF and change.uuid == old.uuid
+    assert change.action == Action.HANDOFF and change.uuid == old.uuid
     assert ops(change)[0] == "register-consumer"
 
 
@@ -403,7 +405,7 @@ def test_a_paused_mapping_is_not_drift_and_stays_disabled():
 def test_a_mapping_disabled_by_hand_is_drift():
     have = live(KINESIS, state="Disabled")
     [change] = plan([desired(KINESIS)], [have], tags={have.uuid: {"team": "orders"}}).changes
-    assert change.action == UPDATE and change.steps[0].params == {"Enabled": True}
+    assert change.action == Action.UPDATE and change.steps[0].params == {"Enabled": True}
 
 
 def test_only_a_disabled_mapping_the_spec_wants_enabled_has_its_tags_read():
@@ -419,9 +421,9 @@ def test_a_paused_mapping_gets_its_other_changes_and_stays_disabled():
     have = live(KINESIS, state="Disabled")
     p = plan([desired({**KINESIS, "BatchSize": 500})], [have], tags={have.uuid: PAUSED})
     [change] = p.changes
-    assert change.action == UPDATE and change.steps[0].params == {"BatchSize": 500}
+    assert change.action == Action.UPDATE and change.steps[0].params == {"BatchSize": 500}
     assert [f.name for f in change.fields] == ["BatchSize"]
-    assert "stays Disabled" in change.reason and len(p.paused) == 1
+    assert "stays Disabled" in change.reason.text and len(p.paused) == 1
 
 
 def test_a_paused_mapping_is_not_replaced():
@@ -463,4 +465,4 @@ def test_a_paused_mapping_moved_to_another_function_stays_paused():
                                  moved_from=model.function_ref("orders-fn", reported.REGION, reported.ACCOUNT))
     [change] = plan([want], [have], tags={have.uuid: PAUSED}).changes
     assert change.action == "move" and change.steps[0].params == {"FunctionName": want.key.function}
-    assert "stays Disabled" in change.reason
+    assert "stays Disabled" in change.reason.text

@@ -19,7 +19,8 @@ from hypothesis import HealthCheck, assume, event, given, settings
 from hypothesis import strategies as st
 
 from esmctl import model, schema, servicemodel
-from esmctl.plan import DELETE, HANDOFF, Plan, Position, Reads, diff
+from esmctl.plan.planner import diff  # noqa: F401
+from esmctl.plan.types import Action, Plan, Position, Reads  # noqa: F401
 from esmctl.sandbox import server
 from tests import reported
 from tests.helpers import client, put_age, spec_file
@@ -178,7 +179,7 @@ class Account:
                     return done
                 uuid = step.uuid or new
                 if step.op == "register-consumer":
-                    consumer = self.register(step.params["stream"], step.params["name"])
+                    consumer = self.register(step.stream, step.name)
                 elif step.op == "create":
                     new = self.create(step.params, consumer)
                 elif step.op == "update":
@@ -186,12 +187,12 @@ class Account:
                 elif step.op == "delete":
                     self.delete(uuid)
                 elif step.op in ("tag", "record-tags"):
-                    self.tags.setdefault(step.params["arn"], {}).update(step.params["tags"])
+                    self.tags.setdefault(step.arn, {}).update(step.tags)
                 elif step.op in ("untag", "forget-tags"):
-                    for key in step.params["keys"]:
-                        self.tags.get(step.params["arn"], {}).pop(key, None)
-                elif step.op == "wait-settled" and step.params.get("state"):
-                    if (self.reported.get(uuid) or {}).get("State") != step.params["state"]:
+                    for key in step.keys:
+                        self.tags.get(step.arn, {}).pop(key, None)
+                elif step.op == "wait-settled" and step.state:
+                    if (self.reported.get(uuid) or {}).get("State") != step.state:
                         done += 1
                         break  # the executor fails the change here: the rest of its steps never run
                 done += 1
@@ -265,7 +266,7 @@ def unsafe_deletes(plan: Plan, account: Account, positions: dict[str, Position |
     before their position. The oracle, written from the rule, not from the planner."""
     bad = []
     for change in plan.changes:
-        if change.needs_allow_replace or change.action == DELETE:  # DELETE: only with --prune, said so
+        if change.needs_allow_replace or change.action == Action.DELETE:  # Action.DELETE: only with --prune, said so
             continue
         deleted = [s.uuid for s in change.steps if s.op == "delete"]
         for uuid in deleted:
@@ -276,7 +277,7 @@ def unsafe_deletes(plan: Plan, account: Account, positions: dict[str, Position |
             position = positions.get(old["FunctionArn"])
             old_position = position.at - timedelta(milliseconds=position.iterator_age_ms) if position else None
             if create is not None:
-                ok = (change.action == HANDOFF and create.get("StartingPosition") == "AT_TIMESTAMP"
+                ok = (change.action == Action.HANDOFF and create.get("StartingPosition") == "AT_TIMESTAMP"
                       and old_position is not None and create["StartingPositionTimestamp"] <= old_position)
             else:  # finishing: the new mapping exists already
                 new = next(m for m in account.reported.values() if m["UUID"] == change.steps[0].uuid)
@@ -289,7 +290,7 @@ def unsafe_deletes(plan: Plan, account: Account, positions: dict[str, Position |
                     or (started is not None and old.get("StartingPositionTimestamp") is not None
                         and started <= old["StartingPositionTimestamp"]))
             if not ok:
-                bad.append(f"{change.action} deletes {uuid} ({change.reason})")
+                bad.append(f"{change.action} deletes {uuid} ({change.reason.text})")
     return bad
 
 

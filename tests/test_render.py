@@ -24,11 +24,11 @@ from rich.cells import cell_len
 from rich.console import Console
 
 from esmctl import doctor, render
-from esmctl.apply import Result
 from esmctl.commands import consumer, health
 from esmctl.context import Settings, color_enabled
+from esmctl.execute import Result
 from esmctl.model import Key
-from esmctl.plan import Change
+from esmctl.plan.types import Action, Change
 from esmctl.status import Health, Lag
 from tests.reported import ACCOUNT, QUEUE, REGION, STREAM, TABLE_STREAM, consumer_arn, reported
 
@@ -319,7 +319,7 @@ def apply_results() -> list[Result]:
     ms = live_mappings()
 
     def change(action: str, m: dict) -> Change:
-        return Change(action, Key(m["FunctionArn"], m["EventSourceArn"]), (), None, (), ())
+        return Change(Action(action), Key(m["FunctionArn"], m["EventSourceArn"]), (), None, (), ())
 
     return [Result(change("create", ms[0]), True, "created, Enabled", ms[0]["UUID"]),
             Result(change("update", ms[3]), True, "updated BatchSize, FilterCriteria", ms[3]["UUID"]),
@@ -495,7 +495,7 @@ def test_status_and_list_in_a_real_terminal(world, box, esmctl_process):
 
 def test_arns_are_shown_as_they_are_not_as_emoji_or_markup(terminal):
     # rich would turn ":secret:" (every Secrets Manager ARN) into an emoji and "[...]" into markup.
-    from esmctl.plan import diff
+    from esmctl.plan.planner import diff
     from tests.reported import BROKER, SECRET, desired
 
     mq = {"EventSourceArn": BROKER, "Queues": ["q[1]"], "SourceAccessConfigurations": [{"Type": "BASIC_AUTH",

@@ -126,8 +126,9 @@ def test_a_plan_saved_while_a_mapping_was_creating_applies_once_it_settled(esmct
     path = spec_file(tmp_path, [sqs(world, BatchSize=5)])
     plan_path = str(tmp_path / "plan.json")
     assert esmctl("plan", path, "--out", plan_path).exit_code == 0
-    assert json.load(open(plan_path))["changes"][0]["reads"][0]["state"] == "Creating"
-    r = esmctl("apply", plan_path, "--yes")  # Creating → Enabled meanwhile: nothing else moved
+    # whether a Creating mapping runs is not known: the plan waited for it to settle, and read it then
+    assert json.load(open(plan_path))["changes"][0]["reads"][0]["state"] == "Enabled"
+    r = esmctl("apply", plan_path, "--yes")
     assert r.exit_code == 0, r.stdout + r.stderr
     assert mappings(box)[0]["BatchSize"] == 5
 

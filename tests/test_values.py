@@ -11,7 +11,8 @@ import json
 import yaml
 
 from esmctl import model, schema, servicemodel
-from esmctl.plan import REPLACE, UPDATE, diff
+from esmctl.plan.planner import diff  # noqa: F401
+from esmctl.plan.types import Action, Plan, Position, Reads  # noqa: F401
 from tests import reported
 from tests.helpers import client, kinesis, mappings, spec_file
 from tests.reported import desired, live
@@ -223,11 +224,11 @@ def test_virtual_host_is_never_sent_in_an_update_and_a_change_of_it_is_a_replace
     other_secret = reported.SECRET.replace("mq-creds", "mq-creds-2")
     [change] = diff([desired({**RABBIT, **sac(("BASIC_AUTH", other_secret), ("VIRTUAL_HOST", "/prod"))})],
                     [have]).changes
-    assert change.action == UPDATE
+    assert change.action == Action.UPDATE
     assert change.steps[0].params == {"SourceAccessConfigurations": [{"Type": "BASIC_AUTH", "URI": other_secret}]}
     [change] = diff([desired({**RABBIT, **sac(("BASIC_AUTH", reported.SECRET), ("VIRTUAL_HOST", "/test"))})],
                     [have]).changes
-    assert change.action == REPLACE and "SourceAccessConfigurations.VIRTUAL_HOST" in change.reason
+    assert change.action == Action.REPLACE and "SourceAccessConfigurations.VIRTUAL_HOST" in change.reason.text
 
 
 def test_the_rules_of_each_access_type_come_from_the_models_documentation():

@@ -7,7 +7,7 @@ from typing import Any
 import click
 
 from esmctl.context import Settings, common_options, confirm, pass_settings
-from esmctl.errors import EXIT_USAGE, EsmctlError
+from esmctl.errors import EsmctlError, UsageProblem
 from esmctl.render import ident, prose
 
 # The name is how a consumer is given to the other commands (with --stream); the ARN, too long for a
@@ -37,7 +37,7 @@ def _find(settings: Settings, stream: str | None, name: str | None, arn: str | N
     from esmctl.aws import explain
 
     if bool(arn) == bool(stream and name):
-        raise EsmctlError("give --stream and --name, or --arn", EXIT_USAGE)
+        raise UsageProblem("give --stream and --name, or --arn")
     aws = settings.aws
     with explain(f"reading consumer {arn or name}"):
         if arn:
@@ -84,12 +84,12 @@ def register(settings: Settings, stream: str | None, name: str, no_wait: bool, t
     from esmctl.consumers import ensure_consumer
 
     if not stream:
-        raise EsmctlError("--stream is required", EXIT_USAGE)
+        raise UsageProblem("--stream is required")
     from esmctl.schema import consumer_name_problems
 
     problems = consumer_name_problems(name, "--name")  # as botocore's Kinesis model has it: before any call
     if problems:
-        raise EsmctlError(f"--name: {problems[0][1]}", EXIT_USAGE)
+        raise UsageProblem(f"--name: {problems[0][1]}")
     aws = settings.aws
     with explain(f"registering consumer {name}"):
         stream_arn = aws.stream_arn(stream)
@@ -121,7 +121,7 @@ def list_cmd(settings: Settings, stream: str | None) -> None:
     from esmctl.aws import explain
 
     if not stream:
-        raise EsmctlError("--stream is required", EXIT_USAGE)
+        raise UsageProblem("--stream is required")
     aws = settings.aws
     with explain(f"listing the consumers of {stream}"):
         consumers = aws.list_consumers(aws.stream_arn(stream))

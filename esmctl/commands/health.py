@@ -9,10 +9,9 @@ from typing import Any
 
 import click
 
-from esmctl.commands.spec import var_option
-from esmctl.commands.tools import complete_function
+from esmctl.commands.shared import complete_function, var_option
 from esmctl.context import Settings, common_options, fleet_mode, fleet_options, pass_settings
-from esmctl.errors import EXIT_USAGE, EsmctlError, Outcome
+from esmctl.errors import EsmctlError, Outcome, UsageProblem
 from esmctl.render import ident, prose
 
 
@@ -109,7 +108,7 @@ def _spec_rows(settings: Settings, files: tuple[str, ...],
     """(Health, live mapping or None, expect enabled) for each mapping of the spec."""
     from esmctl import model, reconcile, status
     from esmctl.aws import explain
-    from esmctl.commands.spec import load_spec
+    from esmctl.commands.shared import load_spec
 
     loaded = load_spec(settings, files, variables)
     with explain("resolving functions and consumers"):
@@ -315,7 +314,7 @@ def doctor_cmd(settings: Settings, files: tuple[str, ...], functions: tuple[str,
     from esmctl.doctor import ERROR
 
     if not files and not functions and not sources:
-        raise EsmctlError("doctor: give a spec FILE, --function NAME or --source ARN", EXIT_USAGE)
+        raise UsageProblem("doctor: give a spec FILE, --function NAME or --source ARN")
 
     def healthy(findings: list[Any]) -> bool:
         return not any(f.severity == ERROR for f in findings)

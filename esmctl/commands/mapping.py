@@ -15,9 +15,9 @@ from typing import Any
 
 import click
 
-from esmctl.commands.tools import complete_function
+from esmctl.commands.shared import complete_function
 from esmctl.context import Settings, common_options, confirm, pass_settings
-from esmctl.errors import EXIT_USAGE, EsmctlError
+from esmctl.errors import EsmctlError, UsageProblem
 
 # Model members with options of their own below (or none: Tags has --tag and --tags).
 _SPECIAL = {"UUID", "FunctionName", "EventSourceArn", "Tags"}
@@ -220,7 +220,7 @@ def check(params: dict[str, Any], operation: str, kind: str | None = None,
     problems += [(f, m) for f, m in schema.cross_field_problems({**(context or {}), **params}, kind)
                  if context is None or re.split(r"[.\[]", f)[0] in given]
     if problems:
-        raise EsmctlError("; ".join(f"{field or 'parameters'}: {msg}" for field, msg in problems), EXIT_USAGE)
+        raise UsageProblem("; ".join(f"{field or 'parameters'}: {msg}" for field, msg in problems))
 
 
 def wait_options(f):
@@ -232,7 +232,7 @@ def wait_options(f):
 
 def uuid_options(f):
     """The UUID as the argument, or as --uuid as the AWS CLI takes it (both complete from the listing)."""
-    from esmctl.commands.tools import complete_uuid
+    from esmctl.commands.shared import complete_uuid
 
     f = click.option("--uuid", "uuid_option", metavar="UUID", help="The mapping's UUID (as the argument).",
                      shell_complete=complete_uuid)(f)
@@ -403,6 +403,21 @@ def _update(settings: Settings, uuid: str, params: dict[str, Any], no_wait: bool
     render.mapping(settings, final or updated)
 
 
+def _end_pause(settings: Settings, uuid: str) -> None:
+    """Enabled by hand, a paused mapping is no longer paused: its mark goes (after the enable, as `resume`
+    orders it), so that a later manual disable is not undone by `esmctl resume`."""
+    from esmctl import model
+    from esmctl.aws import explain
+
+    with explain(f"reading {uuid}'s tags"):
+        arn = (settings.aws.get_mapping(uuid) or {}).get("EventSourceMappingArn")
+        if not arn or model.PAUSED_TAG not in settings.aws.mapping_tags(arn):
+            return
+    with explain(f"removing {uuid}'s pause mark"):
+        settings.aws.untag_mapping(arn, [model.PAUSED_TAG])
+    click.echo(f"{uuid} was paused by esmctl pause: enabled by hand, it is no longer paused (mark removed)", err=True)
+
+
 def _update_command() -> click.Command:
     @click.command("update", cls=_ModelCommand, operation="UpdateEventSourceMapping")
     @uuid_options
@@ -430,8 +445,9 @@ def _update_command() -> click.Command:
             raise click.UsageError("nothing to update: give at least one option (see --help)")
         check({"UUID": uuid, **params}, "UpdateEventSourceMapping", kind="")
         live = _existing(settings, uuid)
-        context = {k: v for k, v in live.items() if k in ("EventSourceArn", "BatchSize",
-                                                          "MaximumBatchingWindowInSeconds")}
+        # The whole live mapping: a rule across fields (LoggingConfig needs provisioned pollers on Kafka, say)
+        # holds or not by what the mapping has, not only by what this command names.
+        context = {k: v for k, v in live.items() if k not in model.READ_ONLY_FIELDS and v is not None}
         check({"UUID": uuid, **params}, "UpdateEventSourceMapping", kind=model.source_type(live), context=context)
         _update(settings, uuid, params, no_wait, timeout)
 
@@ -449,7 +465,10 @@ def _switch(name: str, enabled: bool, summary: str):
         @pass_settings
         def command(settings: Settings, uuid: str | None, uuid_option: str | None, no_wait: bool,
                     timeout: float) -> None:
-            _update(settings, _uuid(uuid, uuid_option), {"Enabled": enabled}, no_wait, timeout)
+            uuid = _uuid(uuid, uuid_option)
+            _update(settings, uuid, {"Enabled": enabled}, no_wait, timeout)
+            if enabled:
+                _end_pause(settings, uuid)
 
         return command
 

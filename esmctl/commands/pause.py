@@ -11,10 +11,9 @@ from typing import Any
 import click
 
 from esmctl import context
-from esmctl.commands.spec import Seconds, var_option
-from esmctl.commands.tools import complete_function
+from esmctl.commands.shared import Seconds, complete_function, ctrl_c, load_spec, var_option
 from esmctl.context import Settings, common_options, confirm, pass_settings
-from esmctl.errors import EXIT_ERROR, EXIT_USAGE, EsmctlError
+from esmctl.errors import EsmctlError, Interrupted, UsageProblem
 from esmctl.render import ident, prose
 
 
@@ -66,18 +65,32 @@ def result_rows(results: list[Any]) -> list[dict[str, str]]:
              "UUID": r.item.uuid or "", "State": r.state or "", "Details": r.message} for r in results]
 
 
+def interrupted_outcomes(results: list[Any], action: str) -> str:
+    """`interrupted: 3 of 8 mapping(s) paused, 2 interrupted, 3 not started; run esmctl pause again to finish`."""
+    from collections import Counter
+
+    count = Counter(r.outcome for r in results)
+    done = "paused" if action == "pause" else "resumed"
+    parts = [f"{count[done]} of {len(results)} mapping(s) {done}"]
+    parts += [f"{count[o]} {o}" for o in ("interrupted", "not started", "failed") if count[o]]
+    return f"interrupted: {', '.join(parts)}; run esmctl {action} again to finish"
+
+
 def _command(settings: Settings, action: str, files: tuple[str, ...], functions: tuple[str, ...],
              sources: tuple[str, ...], variables: tuple[str, ...], yes: bool, dry_run: bool, **run: Any) -> Any:
-    from esmctl import pauses, render
-    from esmctl.commands.spec import load_spec
+    from esmctl import render
+    from esmctl.execute import Interrupt
+    from esmctl.plan import pauses
 
     if not files and not functions and not sources:
-        raise EsmctlError(f"{action}: give a spec FILE, --function NAME or --source ARN", EXIT_USAGE)
+        raise UsageProblem(f"{action}: give a spec FILE, --function NAME or --source ARN")
     if context.fleet_mode(settings, files):
         from esmctl import fleet
 
+        interrupt = Interrupt()
         return fleet.pause_or_resume(settings, action, files, functions, sources, variables, yes=yes,
-                                     dry_run=dry_run, rows=result_rows, columns=RESULT_COLUMNS, **run)
+                                     dry_run=dry_run, rows=result_rows, columns=RESULT_COLUMNS, interrupt=interrupt,
+                                     guard=lambda: ctrl_c(settings, interrupt), **run)
     selection = pauses.Selection(load_spec(settings, files, variables) if files else None, functions, sources)
     verb = {"pause": "Pause", "resume": "Resume"}[action]
     effect = {"pause": "they stop processing until `esmctl resume`",
@@ -89,15 +102,19 @@ def _command(settings: Settings, action: str, files: tuple[str, ...], functions:
                 f"refusing to {action} {len(items)} mapping(s) without confirmation")
 
     carry_out = pauses.pause if action == "pause" else pauses.resume
-    results = carry_out(settings.aws, selection, dry_run=dry_run, confirm=ask, **run)
+    interrupt = Interrupt()
+    with ctrl_c(settings, interrupt):
+        results = carry_out(settings.aws, selection, dry_run=dry_run, confirm=ask, interrupt=interrupt, **run)
     if settings.output in ("json", "yaml"):
         render.dump(settings, [r.document() for r in results])
     else:
         render.table(settings, result_rows(results), RESULT_COLUMNS, empty=f"No mappings to {action}.")
+    if interrupt:
+        raise Interrupted(interrupted_outcomes(results, action))
     failed = [r for r in results if not r.ok]
     if failed:
         first = "; ".join(r.message for r in failed[:3]) + ("; …" if len(failed) > 3 else "")
-        raise EsmctlError(f"{action}: {len(failed)} of {len(results)} failed: {first}", EXIT_ERROR)
+        raise EsmctlError(f"{action}: {len(failed)} of {len(results)} failed: {first}")
 
 
 @click.command("pause")

@@ -6,62 +6,24 @@ printing is `render`. They return an Outcome; `cli` turns it into the exit code.
 
 from __future__ import annotations
 
-import math
-import os
-import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import click
 
 from esmctl import context
-from esmctl.commands.tools import complete_function
+from esmctl.commands.shared import (
+    Seconds,
+    complete_function,
+    ctrl_c,
+    files_argument,
+    interrupted_summary,
+    load_spec,
+    margin_option,
+    prune_option,
+    var_option,
+)
 from esmctl.context import Settings, common_options, confirm, pass_settings
-from esmctl.errors import EXIT_ERROR, EXIT_INTERRUPTED, EsmctlError, Interrupted, Outcome
-
-var_option = click.option("--var", "variables", multiple=True, metavar="NAME=VALUE",
-                          help="Value for a ${NAME} placeholder; repeatable (then the environment).")
-prune_option = click.option("--prune", is_flag=True,
-                            help="Also plan deleting live mappings of the spec's functions that the spec does not "
-                                 "list (apply carries it out).")
-files_argument = click.argument("files", nargs=-1, required=True, type=click.Path(allow_dash=True))
-
-
-class Seconds(click.ParamType):
-    """A number of seconds: finite and not negative."""
-
-    name = "seconds"
-
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> float:
-        try:
-            seconds = float(value)
-        except (TypeError, ValueError):
-            self.fail(f"{value!r} is not a number of seconds", param, ctx)
-        if not math.isfinite(seconds) or seconds < 0:
-            self.fail(f"{value!r}: give a finite number of seconds, 0 or more", param, ctx)
-        return seconds
-
-
-margin_option = click.option(
-    "--handoff-margin", type=Seconds(), default=60, show_default=True,
-    help="A hand-off starts the new mapping this many seconds before the old one's position.")
-
-
-def load_spec(settings: Settings, files: tuple[str, ...], variables: tuple[str, ...]):  # -> spec.Spec
-    from esmctl import spec
-
-    loaded = spec.load_files(files, spec.parse_vars(variables))
-    if loaded.region and loaded.region != settings.region:
-        # The spec's region (its `region:`, else its ARNs') wins over the environment's default;
-        # a --region that disagrees is a mistake.
-        where = ", ".join(files)
-        if settings.region_from_flag:
-            raise EsmctlError(f"{where}: the spec is for region {loaded.region}, but --region is {settings.region}")
-        if settings._aws is not None:
-            raise EsmctlError(f"{where}: the spec is for region {loaded.region}, but this run uses {settings.region}")
-        settings.region = loaded.region
-    return loaded
+from esmctl.errors import EsmctlError, Interrupted, Outcome
 
 
 def reconciliation(settings: Settings, files: tuple[str, ...], variables: tuple[str, ...], *, prune: bool = False,
@@ -138,7 +100,7 @@ def plan_cmd(settings: Settings, files: tuple[str, ...], prune: bool, variables:
 
     rec = reconciliation(settings, files, variables, prune=prune, margin=handoff_margin)
     if out is not None:  # first: a closed stdout (`| head`) must not lose the file
-        from esmctl import planfile
+        from esmctl.plan import codec as planfile
 
         aws = settings.aws
         planfile.save(out, rec.plan, rec.live, account=aws.account, region=aws.region, spec=rec.spec,
@@ -171,61 +133,7 @@ def diff_cmd(settings: Settings, files: tuple[str, ...], prune: bool, variables:
     return Outcome.OK if planned.empty else Outcome.CHANGES
 
 
-def _say(text: str) -> None:
-    """A line on stderr from a signal handler: through sys.stderr (a progress bar at a terminal has it
-    print above the bar), or straight to the file when Ctrl-C came in the middle of another write."""
-    try:
-        sys.stderr.write(text + "\n")
-        sys.stderr.flush()
-    except (RuntimeError, OSError, ValueError):
-        os.write(2, (text + "\n").encode())
-
-
-@contextmanager
-def _ctrl_c(settings: Settings, interrupt: Any) -> Iterator[None]:
-    """While an apply writes: the first Ctrl-C stops new changes and steps and lets the calls in flight
-    return, so that the results can say what exists; the second ends esmctl at once."""
-    import signal
-    import threading
-
-    if threading.current_thread() is not threading.main_thread():  # only the main thread gets signals
-        yield
-        return
-    from esmctl import render
-
-    def on_sigint(_signum: int, _frame: Any) -> None:
-        if not interrupt:
-            interrupt.set()
-            _say("esmctl: interrupted: finishing the calls in flight (Ctrl-C again to abort at once)")
-            return
-        _say("esmctl: aborted: the calls in flight were abandoned; `esmctl plan` shows what exists now")
-        try:
-            sys.stdout.flush()
-        except (RuntimeError, OSError, ValueError):
-            pass
-        if render.animated(settings):
-            os.write(2, b"\x1b[?25h")  # the progress bar hid the cursor
-        os._exit(EXIT_INTERRUPTED)
-
-    previous = signal.signal(signal.SIGINT, on_sigint)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
-
-
 SAVED_RERUN = "plan again (`plan --out`) and apply the new plan"  # a saved plan is carried out once
-
-
-def _interrupted(results: list[Any], rerun: str = "re-run apply") -> str:
-    """`interrupted: 3 of 10 change(s) done, 2 interrupted, 5 not started; re-run apply to finish`."""
-    from collections import Counter
-
-    count = Counter(r.status for r in results)
-    parts = [f"{count['done']} of {len(results)} change(s) done"]
-    parts += [f"{count[s]} {s.replace('-', ' ')}" for s in ("interrupted", "not-started", "failed", "skipped")
-              if count[s]]
-    return f"interrupted: {', '.join(parts)}; {rerun} to finish"
 
 
 @click.command("apply")
@@ -254,16 +162,19 @@ def apply_cmd(settings: Settings, files: tuple[str, ...], prune: bool, variables
               partial: bool, handoff_margin: float) -> None:
     """Make the live mappings match the spec, or carry out a plan saved by `plan --out` exactly.
     Plans everything before the first write."""
-    from esmctl import planfile, reconcile, render
-    from esmctl.apply import Interrupt
+    from esmctl import reconcile, render
+    from esmctl.execute import Interrupt
+    from esmctl.plan import codec as planfile
 
     if context.fleet_mode(settings, files):
         from esmctl import fleet
 
         if partial:
             raise click.UsageError("--partial is for a saved plan of one account and region: not with targets")
+        interrupt = Interrupt()
         return fleet.apply(settings, files, variables, prune=prune, margin=handoff_margin, allow_replace=allow_replace,
-                           yes=yes, dry_run=dry_run, wait=not no_wait, timeout=timeout, concurrency=concurrency)
+                           yes=yes, dry_run=dry_run, wait=not no_wait, timeout=timeout, concurrency=concurrency,
+                           interrupt=interrupt, guard=lambda: ctrl_c(settings, interrupt))
 
     machine = settings.output in ("json", "yaml")
     refused: list[Any] = []
@@ -318,7 +229,7 @@ def apply_cmd(settings: Settings, files: tuple[str, ...], prune: bool, variables
         raise
 
     interrupt = Interrupt()
-    with _ctrl_c(settings, interrupt), \
+    with ctrl_c(settings, interrupt), \
             render.progress(settings, f"applying {len(planned.changes)} change(s)", len(planned.changes)) as advance:
         def step(r: Any) -> None:
             advance(f"{render.result_label(r)}: {r.change.action} {r.change.title()}: {r.message}")
@@ -332,17 +243,18 @@ def apply_cmd(settings: Settings, files: tuple[str, ...], prune: bool, variables
     else:
         render.results(settings, results)
     if interrupt:
-        raise Interrupted(_interrupted(results, SAVED_RERUN if saved else "re-run apply"))
+        raise Interrupted(interrupted_summary(results, SAVED_RERUN if saved else "re-run apply"))
     failed = [r for r in results if not r.ok]
     if failed or refused:
         also = f"; {len(refused)} refused as moved since the plan" if refused else ""
-        raise EsmctlError(f"{len(failed)} of {len(results)} change(s) failed{also}", EXIT_ERROR)
+        raise EsmctlError(f"{len(failed)} of {len(results)} change(s) failed{also}")
 
 
 def _saved_plan(settings: Settings, path: str) -> tuple[Any, list[Any]]:
     """A saved plan, checked against what is live now: (the plan, the changes that no longer hold)."""
-    from esmctl import planfile
+    from esmctl import model, reconcile
     from esmctl.aws import explain
+    from esmctl.plan import codec as planfile
 
     saved = planfile.load(path)
     if not settings.region_from_flag and settings._aws is None:
@@ -351,13 +263,18 @@ def _saved_plan(settings: Settings, path: str) -> tuple[Any, list[Any]]:
     planfile.check_target(saved, path, aws.account, aws.region)
     with explain("listing mappings"):
         listing = aws.list_mappings()
+    with explain("reading mappings"):
+        # KMS-encrypted filters as the plan read them (decrypted), not the listing's hidden ones
+        read = planfile.read_uuids(saved)
+        live = [model.live_mapping(raw, reconcile.decrypted_filters(aws, raw["UUID"]))
+                if model.filters_hidden(raw) and raw["UUID"] in read else model.live_mapping(raw) for raw in listing]
     with explain("reading tags"):
-        refused = planfile.verify(saved, listing, aws.mapping_tags)
+        refused = planfile.verify(saved, live, aws.mapping_tags)
     return saved.plan, refused
 
 
 def _refused_documents(refused: list[Any]) -> list[dict[str, Any]]:
-    return [{"action": r.change.action, "mapping": r.change.title(), "uuid": r.change.uuid, "why": r.why}
+    return [{"action": r.change.action.value, "mapping": r.change.title(), "uuid": r.change.uuid, "why": r.why}
             for r in refused]
 
 
@@ -367,7 +284,8 @@ def _refused_documents(refused: list[Any]) -> list[dict[str, Any]]:
 @pass_settings
 def show_cmd(settings: Settings, path: str) -> None:
     """Print a plan saved by `plan --out`: text, JSON, or Markdown for a pull-request comment."""
-    from esmctl import planfile, render
+    from esmctl import render
+    from esmctl.plan import codec as planfile
 
     saved = planfile.load(path)
     about = {"account": saved.account, "region": saved.region, "created": saved.created,

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import time
 
 import click
 
@@ -12,7 +10,6 @@ from esmctl.context import Settings, common_options, pass_settings
 
 SHELLS = ("bash", "zsh", "fish")
 COMPLETE_VAR = "_ESMCTL_COMPLETE"
-CACHE_SECONDS = 10
 
 
 @click.command("schema")
@@ -118,53 +115,6 @@ def completion_cmd(shell: str) -> None:
     root = click.get_current_context().find_root().command
     completer = get_completion_class(shell)(root, {}, "esmctl", COMPLETE_VAR)
     click.echo(completer.source())
-
-
-# -- dynamic completion ------------------------------------------------------------------------------
-def _listing(ctx: click.Context) -> list[dict]:
-    """The region's mappings for completion: one listing, cached for a few seconds; nothing on error."""
-    # While completing, click parses without running the root command: its options are in its params.
-    root = ctx.find_root().params
-    settings = Settings(profile=root.get("profile"), region=root.get("region"), endpoint_url=root.get("endpoint_url"))
-    key = f"{settings.profile}|{settings.region or os.environ.get('AWS_REGION')}|" \
-          f"{settings.endpoint_url or os.environ.get('AWS_ENDPOINT_URL')}"
-    cache_dir = os.path.join(os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "esmctl")
-    path = os.path.join(cache_dir, "completion.json")
-    try:
-        with open(path, encoding="utf-8") as fh:
-            cached = json.load(fh)
-        if cached.get("key") == key and time.time() - cached.get("at", 0) < CACHE_SECONDS:
-            return cached["mappings"]
-    except (OSError, ValueError):
-        pass
-    try:
-        mappings = [{"UUID": m["UUID"], "FunctionArn": m.get("FunctionArn", ""),
-                     "EventSourceArn": m.get("EventSourceArn", "")} for m in settings.aws.list_mappings()]
-    except Exception:  # noqa: BLE001 - completion must never print an error into the shell
-        return []
-    try:
-        os.makedirs(cache_dir, exist_ok=True)
-        with open(path, "w", encoding="utf-8") as fh:
-            json.dump({"key": key, "at": time.time(), "mappings": mappings}, fh)
-    except OSError:
-        pass
-    return mappings
-
-
-def complete_uuid(ctx: click.Context, _param: click.Parameter, incomplete: str) -> list:
-    from click.shell_completion import CompletionItem
-
-    from esmctl.model import short_arn
-
-    return [CompletionItem(m["UUID"], help=f"{short_arn(m['FunctionArn'])} <- {short_arn(m['EventSourceArn'])}")
-            for m in _listing(ctx) if m["UUID"].startswith(incomplete)]
-
-
-def complete_function(ctx: click.Context, _param: click.Parameter, incomplete: str) -> list:
-    from esmctl.model import short_arn
-
-    names = sorted({short_arn(m["FunctionArn"]) for m in _listing(ctx)})
-    return [n for n in names if n.startswith(incomplete)]
 
 
 COMMANDS = [schema_cmd, completion_cmd]

@@ -421,6 +421,12 @@ class FidelityProxy:
                 }
         return m
 
+    def settle_all(self) -> None:
+        """Every mapping leaves its transitional state now (a mapping held Creating for as long as anyone
+        looks settles; one Deleting is gone)."""
+        with self._lock:
+            self._pending.clear()
+
     def _viewed(self, uuid: str) -> None:
         pending = self._pending.get(uuid)
         if pending:

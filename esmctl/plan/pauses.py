@@ -1,10 +1,13 @@
-"""Pause and resume mappings: `esmctl pause` stops them for an incident, `esmctl resume` starts exactly
+"""Pause and resume as planners: `esmctl pause` stops mappings for an incident, `esmctl resume` starts exactly
 those again. The work in one account and region, on one Aws:
 
-    survey(aws, selection, action)     one paginated listing → the mappings asked for; ListTags only for
-                                       those whose state leaves a doubt → Items: what to do to each, or why not
-    carry_out(aws, items, action)      the writes, a few mappings at a time → Results
-    pause(aws, selection) / resume(…)  both, with a `confirm` hook between them
+    survey(aws, selection, action)     one paginated listing → the mappings asked for; a mapping in Creating or
+                                       Updating is read again once it settles (whether it runs is never
+                                       guessed); ListTags only for those whose state leaves a doubt → Items
+    plan(items, action, mark)          pure: a plan.types.Plan of PAUSE or RESUME changes, typed steps
+    carry_out(aws, items, action)      that plan on execute.Executor, the one executor `apply` uses (pacing,
+                                       one poll for every wait, Ctrl-C, what exists now) → Results
+    pause(aws, selection) / resume(…)  all three, with a `confirm` hook before the writes
 
 A pause is marked with one tag, model.PAUSED_TAG (`esmctl:paused` = when [and why]). The mark is what
 tells a paused mapping from one Disabled by hand or by a spec: `resume` enables only marked mappings,
@@ -20,8 +23,8 @@ that leaves, wherever the process is killed, a state the same command, run again
              leave, killed before the enable, a Disabled mapping without the mark: stuck as if by hand.
              If the mapping does not come up Enabled, the mark stays, and resume can be run again.
 
-Throttling is ridden out by the session (botocore's retries and aws.Pacer); ResourceInUse (a mapping
-Creating or Updating) by waiting for it to settle, as `apply` does; waits are aws.Watcher's, shared.
+Throttling is ridden out by the session (botocore's retries and aws.Pacer); ResourceInUse by the executor,
+as for `apply`.
 """
 
 from __future__ import annotations
@@ -34,16 +37,19 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from esmctl import model
-from esmctl.aws import Aws, NotFound, WaitTimeout, explain
-from esmctl.errors import EsmctlError
+from esmctl.aws import Aws, NotFound, explain
+from esmctl.plan.types import Action, Change, Plan, Reason, Status, Step, Tag, Untag, Update, WaitSettled
 
 if TYPE_CHECKING:
+    from esmctl.execute import Interrupt
     from esmctl.spec import Spec
 
-PAUSE, RESUME = "pause", "resume"
+PAUSE, RESUME = Action.PAUSE, Action.RESUME
 # What happened to each mapping (Result.outcome).
 PAUSED, RESUMED, SKIPPED, FAILED = "paused", "resumed", "skipped", "failed"
+INTERRUPTED, NOT_STARTED = "interrupted", "not started"
 WOULD = {PAUSE: "would pause", RESUME: "would resume"}  # --dry-run
+RERUN = {PAUSE: "run esmctl pause again", RESUME: "run esmctl resume again"}
 
 
 @dataclass(frozen=True)
@@ -93,7 +99,7 @@ class Result:
 
     @property
     def ok(self) -> bool:
-        return self.outcome != FAILED
+        return self.outcome not in (FAILED, INTERRUPTED, NOT_STARTED)
 
     def document(self) -> dict[str, Any]:
         """`-o json`: one object per mapping (README, "Pause and resume")."""
@@ -106,32 +112,38 @@ class Result:
 # -- the whole command, in one account and region ----------------------------------------------------
 def pause(aws: Aws, selection: Selection, *, reason: str = "", dry_run: bool = False,
           confirm: Callable[[list[Item]], None] | None = None, now: datetime | None = None,
-          concurrency: int = 4, timeout: float = 300) -> list[Result]:
-    """Disable the selected Enabled mappings, each marked paused (at `now`, with `reason`) first."""
+          concurrency: int = 4, timeout: float = 300, **run: Any) -> list[Result]:
+    """Disable the selected Enabled mappings, each marked paused (at `now`, with `reason`) first. `run`:
+    `interrupt` and `on_done`, as carry_out takes them."""
     return _run(aws, selection, PAUSE, dry_run=dry_run, confirm=confirm, concurrency=concurrency, timeout=timeout,
-                mark=model.pause_mark(now or datetime.now(timezone.utc), reason))
+                mark=model.pause_mark(now or datetime.now(timezone.utc), reason), **run)
 
 
 def resume(aws: Aws, selection: Selection, *, dry_run: bool = False,
            confirm: Callable[[list[Item]], None] | None = None, concurrency: int = 4,
-           timeout: float = 300) -> list[Result]:
+           timeout: float = 300, **run: Any) -> list[Result]:
     """Enable the selected mappings that `pause` marked (only those), then drop their marks."""
-    return _run(aws, selection, RESUME, dry_run=dry_run, confirm=confirm, concurrency=concurrency, timeout=timeout)
+    return _run(aws, selection, RESUME, dry_run=dry_run, confirm=confirm, concurrency=concurrency, timeout=timeout,
+                **run)
 
 
-def _run(aws: Aws, selection: Selection, action: str, *, dry_run: bool, confirm: Callable[[list[Item]], None] | None,
-         concurrency: int, timeout: float, mark: str = "") -> list[Result]:
-    items = survey(aws, selection, action)
+def _run(aws: Aws, selection: Selection, action: Action, *, dry_run: bool,
+         confirm: Callable[[list[Item]], None] | None, concurrency: int, timeout: float, mark: str = "",
+         interrupt: Interrupt | None = None, on_done: Callable[[Result], None] | None = None) -> list[Result]:
+    items = survey(aws, selection, action, timeout=timeout)
     if dry_run:
         return [unchanged(i, action, dry_run=True) for i in items]
     if confirm is not None and any(i.todo for i in items):
         confirm([i for i in items if i.todo])
-    return carry_out(aws, items, action, mark=mark, concurrency=concurrency, timeout=timeout)
+    return carry_out(aws, items, action, mark=mark, concurrency=concurrency, timeout=timeout, interrupt=interrupt,
+                     on_done=on_done)
 
 
 # -- reading ------------------------------------------------------------------------------------------
-def survey(aws: Aws, selection: Selection, action: str) -> list[Item]:
-    """What `action` would do to each mapping asked for. Reads only: one listing, a few ListTags."""
+def survey(aws: Aws, selection: Selection, action: Action, timeout: float = 120) -> list[Item]:
+    """What `action` would do to each mapping asked for. Reads only: one listing, a few ListTags; and, for
+    mappings in Creating or Updating, the polls that wait (up to `timeout`) for them to settle."""
+    action = Action(action)
     from esmctl.listing import select_from
 
     aws.region  # noqa: B018 - a missing profile or region is said once, before any call
@@ -153,14 +165,44 @@ def survey(aws: Aws, selection: Selection, action: str) -> list[Item]:
     else:
         live = select_from(aws, selection.functions or None, selection.sources)
         chosen = [(m, None) for m in live]
+    chosen, unsettled = _settled(aws, chosen, timeout)
     need_tags = [m for m, _ in chosen if m is not None and _needs_tags(m, action)]
     with explain("reading tags"), ThreadPoolExecutor(max_workers=4) as pool:
         tags = dict(zip([m["UUID"] for m in need_tags],
                         pool.map(lambda m: _tags(aws, m), need_tags), strict=True))
     items = [_classify(m, d, tags.get(m["UUID"]) if m else None, action) for m, d in chosen]
+    items += [Item(m.get("FunctionArn", ""), m.get("EventSourceArn") or model.live_mapping(m).key.source, m,
+                   failed=True, why=f"still {m.get('State')} after {timeout:g}s: whether it runs is not known until it "
+                                    f"settles; {RERUN[action]} then") for m in unsettled]
     if selection.spec is None:
         items += _unmatched(aws, selection, live)
     return sorted(items, key=lambda i: (i.function_arn, i.source_arn or "", i.uuid or ""))
+
+
+def _settled(aws: Aws, chosen: list[tuple[dict | None, Any]], timeout: float
+             ) -> tuple[list[tuple[dict | None, Any]], list[dict]]:
+    """`chosen` with each mapping in Creating or Updating read again once it has settled (one poll a round
+    for all of them): whether it is meant to run decides what pause and resume do, and is not known before.
+    Also returns those still unsettled at the deadline (left out of `chosen`)."""
+    waiting = {m["UUID"]: False for m, _ in chosen if m is not None and _unknown(m)}
+    if not waiting:
+        return chosen, []
+    with explain("waiting for mappings in Creating or Updating to settle"):
+        settled, late = aws.watcher.wait_many(waiting, deadline=time.monotonic() + timeout)
+    out: list[tuple[dict | None, Any]] = []
+    for m, d in chosen:
+        if m is not None and m["UUID"] in waiting:
+            if m["UUID"] in late:
+                continue
+            m = settled.get(m["UUID"])  # None: deleted meanwhile
+            if m is None and d is None:
+                continue
+        out.append((m, d))
+    return out, [late[u] or {"UUID": u, "State": "gone"} for u in late]
+
+
+def _unknown(m: dict) -> bool:
+    return model.LiveState(m.get("State", "")).enabled is None and m.get("State") != "Deleting"
 
 
 def _function_filter(aws: Aws, functions: tuple[str, ...]) -> Callable[[str], bool]:
@@ -194,10 +236,12 @@ def _classify(m: dict | None, d: model.Mapping | None, tags: dict[str, str] | No
                                                                       "such mapping")
     item = Item(m.get("FunctionArn", ""), m.get("EventSourceArn") or model.live_mapping(m).key.source, m,
                 model.read_pause(tags))
-    enabled = model.live_mapping(m).enabled
     state = m.get("State", "")
+    enabled = model.LiveState(state).enabled
     if state == "Deleting":
         return _with(item, why="being deleted")
+    if enabled is None:  # survey reads such a mapping again once it settles: never decided on a guess
+        return _with(item, failed=True, why=f"{state}: whether it runs is not known until it settles")
     if action == PAUSE:
         if enabled:
             return _with(item, todo=True, why=f"{state}: mark it paused, then disable it")
@@ -246,29 +290,83 @@ def _unmatched(aws: Aws, selection: Selection, live: list[dict]) -> list[Item]:
     return out
 
 
-# -- writing ------------------------------------------------------------------------------------------
-def carry_out(aws: Aws, items: list[Item], action: str, *, mark: str = "", concurrency: int = 4,
-              timeout: float = 300, on_done: Callable[[Result], None] | None = None) -> list[Result]:
-    """Pause (with `mark` as the tag's value) or resume the items to do, a few at a time; the others are
-    reported as they are. `timeout`: seconds for every wait together."""
-    if action == PAUSE and not mark:
+# -- planning -----------------------------------------------------------------------------------------
+def plan(items: list[Item], action: Action, mark: str = "") -> Plan:
+    """The changes that pause (with `mark` as the tag's value) or resume the items to do. Pure."""
+    action = Action(action)
+    if action is PAUSE and not mark:
         raise ValueError("a pause needs its mark")
-    deadline = time.monotonic() + timeout
-    todo = [i for i in items if i.todo]
+    return Plan(tuple(_change(i, action, mark) for i in items if i.todo))
 
-    def one(item: Item) -> Result:
-        result = _pause_one(aws, item, mark, deadline) if action == PAUSE else _resume_one(aws, item, deadline)
+
+def _change(item: Item, action: Action, mark: str) -> Change:
+    uuid, arn = item.uuid, item.arn
+    live = model.live_mapping(item.mapping or {})
+    steps: list[Step]
+    if action is PAUSE:
+        pause = model.read_pause({model.PAUSED_TAG: mark})
+        steps = [Tag(uuid=uuid, arn=arn, tags={model.PAUSED_TAG: mark}), Update(uuid=uuid, params={"Enabled": False}),
+                 WaitSettled(uuid=uuid, state="Disabled", final=True)]
+        return Change(action, live.key, (live,), None, (), tuple(steps),
+                      Reason("pause", f"Disabled; {pause.describe()}"))
+    steps = []
+    enable = item.enable and live.enabled is False
+    if enable:
+        steps.append(Update(uuid=uuid, params={"Enabled": True}))
+    if enable or not live.live_state.settled:
+        steps.append(WaitSettled(uuid=uuid, state="Enabled" if item.enable else "Disabled"))
+    steps.append(Untag(uuid=uuid, arn=arn, keys=(model.PAUSED_TAG,)))
+    if not item.enable:
+        state = live.state
+        left = "left Disabled" if live.enabled is False else f"left {state} (apply disables it)"
+        text = f"the spec says Enabled: false: {left}; pause mark removed"
+    else:
+        text = "Enabled; pause mark removed" if enable else "was Enabled already; pause mark removed"
+    return Change(action, live.key, (live,), None, (), tuple(steps), Reason("resume", text))
+
+
+# -- writing ------------------------------------------------------------------------------------------
+def carry_out(aws: Aws, items: list[Item], action: Action, *, mark: str = "", concurrency: int = 4,
+              timeout: float = 300, on_done: Callable[[Result], None] | None = None,
+              interrupt: Interrupt | None = None) -> list[Result]:
+    """Pause or resume the items to do on the one executor; the others are reported as they are.
+    `timeout`: seconds for every wait together."""
+    from esmctl.execute import Executor
+
+    action = Action(action)
+    planned = plan(items, action, mark)
+    by_uuid = {i.uuid: i for i in items if i.todo}
+
+    def step(r: Any) -> None:
         if on_done is not None:
-            on_done(result)
-        return result
+            on_done(_result(by_uuid[r.change.uuid], r, action, mark))
 
-    with ThreadPoolExecutor(max_workers=max(1, min(concurrency, len(todo) or 1)),
-                            thread_name_prefix=f"esmctl-{action}") as pool:
-        done = dict(zip([id(i) for i in todo], pool.map(one, todo), strict=True))
-    return [done[id(i)] if id(i) in done else unchanged(i, action) for i in items]
+    executor = Executor(aws, concurrency=concurrency, timeout=timeout, on_step=step, interrupt=interrupt,
+                        rerun=RERUN[action])
+    done = {r.change.uuid: _result(by_uuid[r.change.uuid], r, action, mark) for r in executor.execute(planned)}
+    return [done[i.uuid] if i.todo else unchanged(i, action) for i in items]
 
 
-def unchanged(item: Item, action: str, dry_run: bool = False) -> Result:
+def _result(item: Item, r: Any, action: Action, mark: str) -> Result:
+    """What the executor's result for one mapping means to the person who paused or resumed it."""
+    calls = [_API[type(s)] for s in r.done if s.sends]
+    marked = any(isinstance(s, Tag) for s in r.done)
+    if r.status is Status.DONE:
+        if action is PAUSE:
+            return Result(item, PAUSED, r.message, "Disabled", model.read_pause({model.PAUSED_TAG: mark}), calls)
+        outcome = RESUMED if item.enable else SKIPPED
+        state = "Enabled" if item.enable else item.state
+        return Result(item, outcome, r.message, r.state or state, None, calls)
+    pause = model.read_pause({model.PAUSED_TAG: mark}) if marked else item.pause
+    outcome = {Status.INTERRUPTED: INTERRUPTED, Status.NOT_STARTED: NOT_STARTED}.get(r.status, FAILED)
+    return Result(item, outcome, r.message, item.state, pause, calls)
+
+
+_API = {Tag: "TagResource", Update: "UpdateEventSourceMapping", Untag: "UntagResource"}
+
+
+def unchanged(item: Item, action: Action, dry_run: bool = False) -> Result:
+    action = Action(action)
     if item.failed:
         outcome = FAILED
     elif item.todo and dry_run:
@@ -276,76 +374,3 @@ def unchanged(item: Item, action: str, dry_run: bool = False) -> Result:
     else:
         outcome = SKIPPED
     return Result(item, outcome, item.why, item.state, item.pause)
-
-
-def _pause_one(aws: Aws, item: Item, mark: str, deadline: float) -> Result:
-    uuid, done = item.uuid, []
-    step = f"tag {model.PAUSED_TAG}"
-    try:
-        aws.tag_mapping(item.arn, {model.PAUSED_TAG: mark})
-        done.append("TagResource")
-        step = "disable"
-        _retry_in_use(aws, uuid, lambda: aws.update_mapping(uuid, {"Enabled": False}), deadline)
-        done.append("UpdateEventSourceMapping")
-        step = "wait until Disabled"
-        latest = _settled(aws, uuid, deadline)
-        if latest.get("State") != "Disabled":
-            raise EsmctlError(f"it is {_state(latest)}, not Disabled (changed by someone else?)")
-    except Exception as exc:  # noqa: BLE001 - one mapping's failure must not stop the others
-        now = ("marked paused, not Disabled yet: run esmctl pause again to disable it (or esmctl resume to drop "
-               "the mark)") if done else "nothing changed"
-        return Result(item, FAILED, f"{step} failed: {_error(exc)}; {now}", item.state,
-                      model.read_pause({model.PAUSED_TAG: mark}) if done else item.pause, done)
-    pause = model.read_pause({model.PAUSED_TAG: mark})
-    return Result(item, PAUSED, f"Disabled; {pause.describe()}", "Disabled", pause, done)
-
-
-def _resume_one(aws: Aws, item: Item, deadline: float) -> Result:
-    uuid, done = item.uuid, []
-    step = "enable"
-    try:
-        if item.enable and item.state in ("Disabled", "Disabling"):
-            _retry_in_use(aws, uuid, lambda: aws.update_mapping(uuid, {"Enabled": True}), deadline)
-            done.append("UpdateEventSourceMapping")
-        state = item.state
-        if done or item.state in model.TRANSITIONAL_STATES:
-            step = "wait until it settles"
-            latest = _settled(aws, uuid, deadline)
-            state = latest.get("State", "")
-            want = "Enabled" if item.enable else "Disabled"
-            if state != want:
-                raise EsmctlError(f"it is {_state(latest)}, not {want}")
-        step = f"untag {model.PAUSED_TAG}"
-        aws.untag_mapping(item.arn, [model.PAUSED_TAG])
-        done.append("UntagResource")
-    except Exception as exc:  # noqa: BLE001 - one mapping's failure must not stop the others
-        now = "still marked paused: run esmctl resume again"
-        return Result(item, FAILED, f"{step} failed: {_error(exc)}; {now}", item.state, item.pause, done)
-    if not item.enable:
-        left = "left Disabled" if state in ("Disabled", "Disabling") else f"left {state} (apply disables it)"
-        return Result(item, SKIPPED, f"the spec says Enabled: false: {left}; pause mark removed", state, None, done)
-    return Result(item, RESUMED, "Enabled; pause mark removed" if done[:1] == ["UpdateEventSourceMapping"] else
-                  "was Enabled already; pause mark removed", state, None, done)
-
-
-def _retry_in_use(aws: Aws, uuid: str, call: Callable[[], Any], deadline: float) -> Any:
-    return aws.watcher.retrying(uuid, call, deadline=deadline)
-
-
-def _settled(aws: Aws, uuid: str, deadline: float) -> dict:
-    latest = aws.watcher.wait(uuid, deadline=deadline)
-    if latest is None:
-        raise EsmctlError(f"{uuid} disappeared")
-    return latest
-
-
-def _state(m: dict) -> str:
-    reason = m.get("StateTransitionReason") or ""
-    return m.get("State", "in no known state") + (f" ({reason})" if reason and reason not in (
-        "User action", "User initiated", "USER_INITIATED") else "")
-
-
-def _error(exc: BaseException) -> str:
-    if isinstance(exc, (EsmctlError, WaitTimeout)):
-        return exc.format_message()
-    return f"{type(exc).__name__}: {exc}"

@@ -36,127 +36,35 @@ the new mapping with them (model.tag_record); records a later read finds stale a
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from typing import Any
 
 from esmctl import model
 from esmctl.model import FieldChange, Key, Mapping
-
-CREATE, UPDATE, MOVE, REPLACE, HANDOFF, DELETE = "create", "update", "move", "replace", "handoff", "delete"
-ACTIONS = (CREATE, UPDATE, MOVE, REPLACE, HANDOFF, DELETE)
-SYMBOLS = {CREATE: "+", UPDATE: "~", MOVE: "~", REPLACE: "-/+", HANDOFF: "<~>", DELETE: "-"}
-NEW = None  # a Step's uuid for the mapping its own change creates (known only once created)
-
-
-@dataclass(frozen=True)
-class Position:
-    """The newest IteratorAge datapoint of a function: the period's start and its Maximum (ms)."""
-
-    at: datetime
-    iterator_age_ms: float
-
-
-@dataclass(frozen=True)
-class Reads:
-    """What was read beyond the listing."""
-
-    tags: dict[str, dict[str, str]] = field(default_factory=dict)  # live UUID -> tags
-    function_tags: dict[str, dict[str, str]] = field(default_factory=dict)  # unqualified function ARN -> tags
-    positions: dict[str, Position | None] = field(default_factory=dict)  # function ARN -> newest datapoint
-    window: timedelta = timedelta(minutes=15)  # how far back positions were looked for
-    now: datetime = field(default_factory=lambda: datetime.now(timezone.utc))  # when they were read
-
-
-@dataclass(frozen=True)
-class Missing:
-    tags: frozenset[str] = frozenset()  # UUIDs
-    positions: frozenset[str] = frozenset()  # function ARNs
-    function_tags: frozenset[str] = frozenset()  # unqualified function ARNs
-
-    def __bool__(self) -> bool:
-        return bool(self.tags or self.positions or self.function_tags)
-
-
-@dataclass(frozen=True)
-class Step:
-    """One API call (or wait) of a change. `uuid` None means the mapping this change creates."""
-
-    op: str  # register-consumer, record-tags, create, forget-tags, update, tag, untag, delete, wait-settled, wait-gone
-    uuid: str | None = NEW
-    params: dict[str, Any] = field(default_factory=dict)
-    final: bool = False  # a last wait that --no-wait skips; the others guard the next step
-
-    def describe(self) -> str:
-        target = self.uuid or "the new mapping"
-        return {"register-consumer": f"register consumer {self.params.get('name')}", "create": "create",
-                "update": f"update {target}", "tag": f"tag {target}", "untag": f"untag {target}",
-                "delete": f"delete {target}", "record-tags": f"record {target}'s tags on its function",
-                "forget-tags": "drop the recorded tags from the function", "wait-settled": f"wait until {target} is "
-                f"{self.params.get('state', 'settled')}", "wait-gone": f"wait until {target} is gone"}[self.op]
-
-
-@dataclass(frozen=True)
-class Change:
-    action: str
-    key: Key
-    before: tuple[Mapping, ...]  # the live mappings it updates or deletes
-    after: Mapping | None  # the desired mapping (None for a delete)
-    fields: tuple[FieldChange, ...]
-    steps: tuple[Step, ...]
-    reason: str = ""
-    start_at: datetime | None = None  # where a hand-off starts the new mapping
-
-    @property
-    def uuid(self) -> str | None:
-        return self.before[0].uuid if self.before else None
-
-    @property
-    def destructive(self) -> bool:
-        return self.action in (REPLACE, HANDOFF, DELETE)
-
-    @property
-    def needs_allow_replace(self) -> bool:
-        return self.action == REPLACE
-
-    def title(self) -> str:
-        return self.key.describe()
-
-
-@dataclass(frozen=True)
-class Note:
-    """Something the plan cannot change, said plainly."""
-
-    key: Key
-    text: str
-
-
-@dataclass(frozen=True)
-class Paused:
-    """A live mapping `esmctl pause` disabled, which the spec wants Enabled: left Disabled."""
-
-    mapping: Mapping
-    pause: model.Pause
-
-
-@dataclass(frozen=True)
-class Plan:
-    changes: tuple[Change, ...]
-    unmanaged: tuple[Mapping, ...] = ()
-    notes: tuple[Note, ...] = ()
-    in_sync: int = 0
-    missing: Missing = Missing()
-    paused: tuple[Paused, ...] = ()
-
-    def count(self, action: str) -> int:
-        return sum(1 for c in self.changes if c.action == action)
-
-    @property
-    def empty(self) -> bool:
-        return not self.changes
-
-
-_ORDER = {DELETE: 0, REPLACE: 1, HANDOFF: 2, CREATE: 3, MOVE: 4, UPDATE: 5}
+from esmctl.plan.types import (
+    NEW,
+    ORDER,
+    Action,
+    Change,
+    Create,
+    Delete,
+    ForgetTags,
+    Missing,
+    Note,
+    Paused,
+    Plan,
+    Problem,
+    Reads,
+    Reason,
+    RecordTags,
+    RegisterConsumer,
+    Step,
+    Tag,
+    Untag,
+    Update,
+    WaitGone,
+    WaitSettled,
+)
 
 
 def diff(desired: list[Mapping], live: list[Mapping], *, prune: bool = False, reads: Reads | None = None,
@@ -178,13 +86,14 @@ class _Planner:
         # Indexes, so that planning stays linear in the number of mappings.
         self.by_key: dict[Key, list[Mapping]] = {}
         self.by_slot: dict[tuple[str, str], list[Mapping]] = {}
-        self.streams_of: dict[str, list[Mapping]] = {}  # unqualified function ARN -> its Enabled stream mappings
+        # unqualified function ARN -> its stream mappings that run, or may (Creating, Updating: not known yet)
+        self.streams_of: dict[str, list[Mapping]] = {}
         self.by_function: dict[str, list[Mapping]] = {}  # unqualified function ARN -> its mappings
         for m in self.present:
             self.by_key.setdefault(m.key, []).append(m)
             if (s := model.slot(m.key, m.kind)) is not None:
                 self.by_slot.setdefault(s, []).append(m)
-            if m.kind in model.STREAM_TYPES and m.state == "Enabled":
+            if m.kind in model.STREAM_TYPES and m.enabled is not False:
                 self.streams_of.setdefault(_unqualified(m.key.function), []).append(m)
             self.by_function.setdefault(_unqualified(m.key.function), []).append(m)
         self.wanted = {d.key for d in desired}
@@ -196,6 +105,8 @@ class _Planner:
         self.missing_tags: set[str] = set()
         self.missing_positions: set[str] = set()
         self.missing_function_tags: set[str] = set()
+        self.missing_settled: set[str] = set()
+        self.problems: list[Problem] = []
         self.notes: list[Note] = []
         self.paused: list[Paused] = []
         self.paused_uuids: set[str] = set()
@@ -227,6 +138,9 @@ class _Planner:
             moved = self.moves.get(id(d)) if current is None else None
             if d.moved_from and moved is None:
                 self._unmoved(d, current)
+            # Whether a mapping runs decides pauses, moves and positions: one in Creating or Updating is read
+            # again once it settles, never taken for Enabled (nor for Disabled) meanwhile.
+            self.missing_settled.update(m.uuid for m in (current, moved, *olds) if m is not None and m.enabled is None)
             if current is not None:
                 taken.add(current.uuid)
                 pause = self._paused(d, current)
@@ -254,7 +168,10 @@ class _Planner:
             elif paused_olds := [m for m in olds if self._paused(d, m, any_spec=True)]:
                 self._held(d, olds, f"{', '.join(m.uuid for m in paused_olds)} is paused")
             else:
-                changes.append(self._create_or_move(d, olds))
+                if not olds and (readers := self._other_qualifiers(d)):
+                    self._second_reader(d, readers)
+                else:
+                    changes.append(self._create_or_move(d, olds))
             taken.update(m.uuid for m in olds)
             for extra in extras:
                 self.notes.append(Note(d.key, f"another mapping with the same identity exists ({extra.uuid}); "
@@ -265,17 +182,18 @@ class _Planner:
         if prune:
             changes += [self._delete(m) for m in unmanaged]
             unmanaged = ()
-        changes.sort(key=lambda c: (_ORDER[c.action], c.key))
+        changes.sort(key=lambda c: (ORDER[c.action], c.key))
         missing = Missing(frozenset(self.missing_tags), frozenset(self.missing_positions),
-                          frozenset(self.missing_function_tags))
-        return Plan(tuple(changes), unmanaged, tuple(self.notes), in_sync, missing, tuple(self.paused))
+                          frozenset(self.missing_function_tags), frozenset(self.missing_settled))
+        return Plan(tuple(changes), unmanaged, tuple(self.notes), in_sync, missing, tuple(self.paused),
+                    tuple(self.problems))
 
     # -- paused mappings ------------------------------------------------------------------------
     def _paused(self, d: Mapping, live: Mapping, any_spec: bool = False) -> model.Pause | None:
         """The pause mark of a Disabled live mapping, where the spec wants it Enabled (`any_spec`: whatever
         the spec wants: an old end of a move). Tags are read only for such mappings."""
-        if live.enabled or not (d.enabled or any_spec):
-            return None
+        if live.enabled is not False or not (d.enabled or any_spec):
+            return None  # Enabled; or not known until it settles (Missing.settled): never guessed
         tags = self._tags(live)
         pause = model.read_pause(tags) if tags is not None else None
         if pause is not None and live.uuid not in self.paused_uuids:
@@ -378,24 +296,25 @@ class _Planner:
             changes = [FieldChange("FunctionName", live.key.function, d.key.function), *changes]
         steps: list[Step] = []
         if params:
-            steps.append(Step("update", live.uuid, params))
+            steps.append(Update(uuid=live.uuid, params=params))
         if tags_set:
-            steps.append(Step("tag", live.uuid, {"arn": live.arn, "tags": tags_set}))
+            steps.append(Tag(uuid=live.uuid, arn=live.arn, tags=tags_set))
         if tags_removed:
-            steps.append(Step("untag", live.uuid, {"arn": live.arn, "keys": tags_removed}))
+            steps.append(Untag(uuid=live.uuid, arn=live.arn, keys=tuple(tags_removed)))
         if params:
-            steps.append(Step("wait-settled", live.uuid, final=True))
+            steps.append(WaitSettled(uuid=live.uuid, final=True))
         paused = f"{pause.describe()}: it stays Disabled" if pause is not None else ""
         if move:
             reason = (f"moves {live.uuid} from {model.short_arn(live.key.function)} in place "
                       "(UpdateEventSourceMapping FunctionName): it goes on from its position")
-            return Change(MOVE, d.key, (live,), d, tuple(_shown(changes)), tuple(steps),
-                          f"{reason}; {paused}" if paused else reason)
-        return Change(UPDATE, d.key, (live,), d, tuple(_shown(changes)), tuple(steps), paused)
+            return Change(Action.MOVE, d.key, (live,), d, tuple(_shown(changes)), tuple(steps),
+                          Reason("move", f"{reason}; {paused}" if paused else reason))
+        return Change(Action.UPDATE, d.key, (live,), d, tuple(_shown(changes)), tuple(steps),
+                      Reason("paused" if paused else "", paused))
 
     def _replace_in_place(self, d: Mapping, live: Mapping, changes: list[FieldChange], why: list[str]) -> Change:
         tags = self._new_tags(d, [live])
-        steps = [Step("delete", live.uuid), Step("wait-gone", live.uuid)]
+        steps: list[Step] = [Delete(uuid=live.uuid), WaitGone(uuid=live.uuid)]
         create = self._create_steps(d, tags=tags, keep=_kept_group(d, live))
         unrecorded = ""
         if live.key == d.key and d.tags is None and tags:
@@ -407,23 +326,44 @@ class _Planner:
                 unrecorded = ("; its tags are too many to record on the function first: set Tags in the spec, or "
                               "an interruption between the delete and the create loses them")
             else:
-                steps.insert(0, Step("record-tags", live.uuid, {"arn": function, "tags": record}))
-                at = next(i for i, s in enumerate(create) if s.op == "create") + 1
-                create.insert(at, Step("forget-tags", NEW, {"arn": function, "keys": sorted(record)}))
+                steps.insert(0, RecordTags(uuid=live.uuid, arn=function, tags=record))
+                at = next(i for i, s in enumerate(create) if isinstance(s, Create)) + 1
+                create.insert(at, ForgetTags(arn=function, keys=tuple(sorted(record))))
         steps += create
         reason = (f"{', '.join(why)} cannot be changed in place: needs --allow-replace; the mapping is deleted, "
                   f"then created again" + _position_lost(d) + unrecorded)
         if move := (live.key.function != d.key.function):
             reason = f"moves from {model.short_arn(live.key.function)}, but {reason}"
         fields = ([FieldChange("FunctionName", live.key.function, d.key.function)] if move else []) + changes
-        return Change(REPLACE, d.key, (live,), d, tuple(_shown(fields)), tuple(steps), reason)
+        return Change(Action.REPLACE, d.key, (live,), d, tuple(_shown(fields)), tuple(steps),
+                      Reason("immutable", reason))
+
+    def _other_qualifiers(self, d: Mapping) -> list[Mapping]:
+        """Live mappings of d's function under another alias or version (or none) reading d's stream, that the
+        spec does not list: a second mapping would have every record processed twice."""
+        if d.kind not in model.STREAM_TYPES:
+            return []
+        here = model.slot(d.key, d.kind)
+        return [m for m in self.by_function.get(_unqualified(d.key.function), [])
+                if m.key.function != d.key.function and m.key not in self.wanted and m.uuid not in self.claimed
+                and (s := model.slot(m.key, m.kind)) is not None and here is not None and s[1] == here[1]]
+
+    def _second_reader(self, d: Mapping, readers: list[Mapping]) -> None:
+        what = ", ".join(f"{m.uuid} ({model.short_arn(m.key.function)})" for m in readers)
+        old = model.short_arn(readers[0].key.function)
+        self.problems.append(Problem(
+            d.where, "FunctionName", "second-reader",
+            f"{model.short_arn(d.key.function)} would read {model.short_arn(d.source_arn or d.key.source)}, which "
+            f"{what} reads already: every record would be processed twice. To switch, add `MovedFrom: {old}` "
+            f"(the mapping moves in place and keeps its position); to keep both, list {old}'s mapping in the spec "
+            "too"))
 
     # -- a new identity: create, or move from the old mappings of the slot ------------------------
     def _create_or_move(self, d: Mapping, olds: list[Mapping]) -> Change:
         fields = tuple(FieldChange(k, None, model.plain(d.config.get(k, v))) for k, v in sorted(d.params.items())
                        if k not in model.IDENTITY_FIELDS)
         if not olds:
-            waits = [Step("wait-gone", m.uuid) for m in self.deleting.get(d.key, [])]
+            waits: list[Step] = [WaitGone(uuid=m.uuid) for m in self.deleting.get(d.key, [])]
             tags, reason = d.tags, ""
             kept, stale = self._restored_tags(d)
             steps = self._create_steps(d, tags=kept or tags)
@@ -431,9 +371,10 @@ class _Planner:
                 reason = ("an interrupted replace deleted the old mapping: the new one gets the tags recorded on "
                           "the function before the delete")
             if stale:  # records this create uses up, or that are out of date: dropped once it is made
-                at = next(i for i, s in enumerate(steps) if s.op == "create") + 1
-                steps.insert(at, Step("forget-tags", NEW, {"arn": _unqualified(d.key.function), "keys": stale}))
-            return Change(CREATE, d.key, (), d, fields, tuple(waits + steps), reason)
+                at = next(i for i, s in enumerate(steps) if isinstance(s, Create)) + 1
+                steps.insert(at, ForgetTags(arn=_unqualified(d.key.function), keys=tuple(stale)))
+            return Change(Action.CREATE, d.key, (), d, fields, tuple(waits + steps),
+                          Reason("restored-tags" if kept else "", reason))
         tags = self._new_tags(d, olds)
         where_from = ", ".join(f"{model.short_arn(m.source_arn or m.key.source)} ({m.uuid})" for m in olds)
         moved = tuple(FieldChange("EventSourceArn", m.source_arn, d.source_arn or d.key.source) for m in olds[:1])
@@ -446,17 +387,20 @@ class _Planner:
             if start is not None:
                 steps = self._create_steps(d, tags={**(tags or {}), model.HANDOFF_TAG: _uuids(olds)}, start_at=start,
                                            settle=True) + self._delete_steps(olds)
+                window = max(_window(m) for m in olds)
+                before = f"its {window:g}s batching window and " if window else ""
                 reason = (f"moves from {where_from}: the new mapping starts AT_TIMESTAMP {model.iso(start)} "
-                          f"(the old one's position − {self.margin:g}s), then the old one is deleted; no record "
-                          "is skipped, records after that time are processed again")
-                return Change(HANDOFF, d.key, tuple(olds), d, moved, tuple(steps), reason, start_at=start)
+                          f"(the old one's position less {before}a {self.margin:g}s margin), then the old one is "
+                          "deleted; no record is skipped, records after that time are processed again")
+                return Change(Action.HANDOFF, d.key, tuple(olds), d, moved, tuple(steps), Reason("handoff", reason),
+                              start_at=start)
             why = f"the old mapping's position is unknown ({unknown})"
         else:
             why = "a DynamoDB stream cannot start at a timestamp"
         steps = self._create_steps(d, tags=tags, settle=True) + self._delete_steps(olds)
         reason = (f"moves from {where_from}, but {why}: needs --allow-replace; the new mapping starts at its "
                   f"StartingPosition, then the old one is deleted" + _position_lost(d))
-        return Change(REPLACE, d.key, tuple(olds), d, moved, tuple(steps), reason)
+        return Change(Action.REPLACE, d.key, tuple(olds), d, moved, tuple(steps), Reason("position-unknown", reason))
 
     def _restored_tags(self, d: Mapping) -> tuple[dict[str, str] | None, list[str]]:
         """The tags an interrupted replace of d's identity recorded on the function (None: none to use), and
@@ -489,24 +433,24 @@ class _Planner:
                                                          for m in olds)
         settle = {"state": _state(d), "healthy": True} if d.enabled else {"state": _state(d)}
         lead = [s for s in (first.steps if first else ()) if not s.final]
-        replaced = first is not None and first.action == REPLACE  # the new mapping is created again first
-        steps = [*lead, Step("wait-settled", NEW if replaced else current.uuid, settle), *self._delete_steps(olds)]
+        replaced = first is not None and first.action is Action.REPLACE  # the new mapping is created again first
+        steps = [*lead, WaitSettled(uuid=NEW if replaced else current.uuid, **settle), *self._delete_steps(olds)]
         before = ((current,) if replaced else ()) + tuple(olds)
-        unproven = [first.reason] if replaced else [why for old in olds if (why := self._proof(current, old))]
+        unproven = [first.reason.text] if replaced else [why for old in olds if (why := self._proof(current, old))]
         if unproven:
             reason = (f"finishes a move from {where_from}, but {'; '.join(unproven)}: deleting the old mapping "
                       f"may skip the records between its position and where {current.uuid} started; needs "
                       "--allow-replace")
-            return Change(REPLACE, d.key, before, d, fields, tuple(steps), reason)
+            return Change(Action.REPLACE, d.key, before, d, fields, tuple(steps), Reason("position-unproven", reason))
         reason = (f"finishes a move: {where_from} also reads this data for {model.short_arn(d.key.function)}; "
                   f"it is deleted once {current.uuid} is {_state(d)}")
-        if first is not None and first.action == MOVE:
-            reason = f"{first.reason}; then {reason}"
+        if first is not None and first.action is Action.MOVE:
+            reason = f"{first.reason.text}; then {reason}"
         elif first is not None:
             reason = f"updates {current.uuid}, then {reason}"
         if current.last_result.upper().startswith("PROBLEM"):
             reason += f" and runs cleanly (it reports {current.last_result!r} now)"
-        return Change(HANDOFF, d.key, before, d, fields, tuple(steps), reason)
+        return Change(Action.HANDOFF, d.key, before, d, fields, tuple(steps), Reason("finish-move", reason))
 
     def _proof(self, new: Mapping, old: Mapping) -> str:
         """"" when `new` provably starts at or before `old`'s position; else why it cannot be told."""
@@ -539,14 +483,14 @@ class _Planner:
         """The earliest position of the old mappings less the margin, or why it cannot be told."""
         starts, unknown = [], []
         for old in olds:
-            if old.state != "Enabled":
-                unknown.append(f"{old.uuid} is {old.state or 'in no known state'}")
+            if not old.live_state.running:
+                unknown.append(f"{old.uuid} is {old.live_state}")
             elif old.last_result.upper().startswith("PROBLEM"):
                 unknown.append(f"{old.uuid} reports {old.last_result!r}")
             elif sharing := [m for m in self.streams_of.get(_unqualified(old.key.function), [])
                              if m is not old and _same_metric(m.key.function, old.key.function)]:
                 unknown.append(f"IteratorAge is per function, and {model.short_arn(old.key.function)} has "
-                               f"{len(sharing)} other Enabled stream mapping(s)")
+                               f"{len(sharing)} other stream mapping(s) that run or may run (Creating, Updating)")
             elif old.key.function not in self.reads.positions:
                 self.missing_positions.add(old.key.function)
                 unknown.append("not read yet")
@@ -555,8 +499,10 @@ class _Planner:
                 unknown.append(f"no IteratorAge datapoint for {model.short_arn(old.key.function)} in the last "
                                f"{minutes:g} minutes")
             else:
+                # Records the old mapping had read but was still batching are older than its IteratorAge says:
+                # the whole window is covered, on top of the margin.
                 starts.append(model.handoff_start(position.at, position.iterator_age_ms,
-                                                  self.margin if margin is None else margin))
+                                                  (self.margin if margin is None else margin) + _window(old)))
         if unknown:
             return None, "; ".join(unknown)
         return min(starts), ""
@@ -573,25 +519,30 @@ class _Planner:
 
     def _create_steps(self, d: Mapping, *, tags: dict[str, str] | None, start_at: datetime | None = None,
                       settle: bool = False, keep: dict[str, Any] | None = None) -> list[Step]:
-        steps = []
+        steps: list[Step] = []
         if d.consumer is not None and d.consumer.arn is None:
-            steps.append(Step("register-consumer", NEW, {"stream": d.consumer.stream_arn, "name": d.consumer.name}))
+            steps.append(RegisterConsumer(stream=d.consumer.stream_arn, name=d.consumer.name))
         params = model.create_params(d, tags=tags, start_at=start_at)
         for name, members in (keep or {}).items():
             params[name] = {**members, **(params.get(name) or {})}
-        steps.append(Step("create", NEW, params))
+        steps.append(Create(params=params))
         # Before an old mapping goes, the new one must run (or be Disabled, if the spec says so), cleanly.
         state = {"state": _state(d), **({"healthy": True} if d.enabled else {})}
-        steps.append(Step("wait-settled", NEW, state if settle else {}, final=not settle))
+        steps.append(WaitSettled(**(state if settle else {}), final=not settle))
         return steps
 
     def _delete_steps(self, olds: list[Mapping]) -> list[Step]:
-        return [s for m in olds for s in (Step("delete", m.uuid), Step("wait-gone", m.uuid, final=True))]
+        return [s for m in olds for s in (Delete(uuid=m.uuid), WaitGone(uuid=m.uuid, final=True))]
 
     def _delete(self, m: Mapping) -> Change:
         lost = "; a stream mapping's position is lost" if m.kind in model.STREAM_TYPES | model.KAFKA_TYPES else ""
-        return Change(DELETE, m.key, (m,), None, (), tuple(self._delete_steps([m])),
-                      f"not in the spec (--prune){lost}")
+        return Change(Action.DELETE, m.key, (m,), None, (), tuple(self._delete_steps([m])),
+                      Reason("prune", f"not in the spec (--prune){lost}"))
+
+
+def _window(m: Mapping) -> float:
+    value = m.config.get("MaximumBatchingWindowInSeconds")
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else 0.0
 
 
 def _state(d: Mapping) -> str:

@@ -1,7 +1,9 @@
-"""Carry out a plan: each change's steps in order, the changes in parallel, prunes last.
+"""The one executor: carries out a plan (of `apply`, of a saved plan, of `pause` or `resume`, in one target
+of a fleet) — each change's steps in order, the changes in parallel, deletes of prunes last.
 
-The executor only performs the steps the planner wrote (plan.Step); it decides nothing about what
-should change. Two things are filled in as they become known: the ARN of a consumer registered by
+The executor only performs the steps a planner wrote (plan.types); it decides nothing about what
+should change. Each step kind has its handler (`Executor._handlers`). Two things are filled in as they become
+known: the ARN of a consumer registered by
 an earlier step, and the UUID of the mapping a change creates (steps with uuid None).
 
 - A create that meets 409 (its reply was lost and retried, or someone made it meanwhile) adopts the
@@ -24,13 +26,29 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 from esmctl import model
 from esmctl.aws import Aws, Conflict, InvalidRequest, NotFound, WaitTimeout, Watcher
 from esmctl.consumers import ensure_consumer
 from esmctl.errors import EsmctlError, Interrupted
-from esmctl.plan import CREATE, DELETE, HANDOFF, MOVE, REPLACE, UPDATE, Change, Plan, Step
+from esmctl.plan.types import (
+    Action,
+    Change,
+    Create,
+    Delete,
+    ForgetTags,
+    Plan,
+    RecordTags,
+    RegisterConsumer,
+    Status,
+    Step,
+    Tag,
+    Untag,
+    Update,
+    WaitGone,
+    WaitSettled,
+)
 
 
 @dataclass
@@ -43,11 +61,12 @@ class Result:
     exists: list[str] = field(default_factory=list)  # UUIDs of the change's mappings that exist after it
     skipped: bool = False
     source: str | None = None  # a consumer's ARN, once registered (the plan could not know it)
-    status: str = ""  # done, failed, skipped, interrupted (cut short by Ctrl-C), not-started
+    status: Status | None = None
+    state: str = ""  # the State the mapping was last seen in, where a wait saw it
 
     def __post_init__(self) -> None:
-        if not self.status:
-            self.status = "done" if self.ok else "skipped" if self.skipped else "failed"
+        if self.status is None:
+            self.status = Status.DONE if self.ok else Status.SKIPPED if self.skipped else Status.FAILED
 
 
 class Interrupt:
@@ -105,6 +124,7 @@ class _Partial:
 
 
 class Executor:
+    _handlers: ClassVar[dict[type[Step], Callable[..., None]]]  # each step kind's, below the class
     def __init__(self, aws: Aws, *, concurrency: int = 4, wait: bool = True, timeout: float = 600,
                  on_step: Callable[[Result], None] | None = None, interrupt: Interrupt | None = None,
                  rerun: str = "re-run apply") -> None:
@@ -119,12 +139,14 @@ class Executor:
         self.watcher = Watcher(aws, sleep=self.interrupt.sleep)
 
     def execute(self, plan: Plan) -> list[Result]:
-        first = [c for c in plan.changes if c.action != DELETE]
+        if plan.missing or plan.problems:  # a planner decides nothing it has not read; a refused plan is not run
+            raise ValueError(f"a plan that cannot be carried out (missing {plan.missing}, problems {plan.problems})")
+        first = [c for c in plan.changes if c.action is not Action.DELETE]
         results = self._settle(self._parallel(first))
         failed = {r.change.key.function for r in results if not r.ok}
         prunes = []
         for c in plan.changes:
-            if c.action != DELETE:
+            if c.action is not Action.DELETE:
                 continue
             if c.key.function in failed and not self.interrupt:
                 r = Result(c, False, "skipped: another change of this function failed, so nothing is pruned",
@@ -148,7 +170,7 @@ class Executor:
         targets = {}
         for p in partials:
             for step in p.waits:
-                targets[step.uuid or p.run.new] = step.op == "wait-gone"
+                targets[step.uuid or p.run.new] = isinstance(step, WaitGone)
         settled: dict[str, dict | None] | None = {}
         late: dict[str, dict | None] = {}
         began = False
@@ -168,20 +190,20 @@ class Executor:
             for step in p.waits if settled is not None else ():
                 uuid = step.uuid or p.run.new
                 if uuid in late:
-                    state = "still there" if step.op == "wait-gone" and late[uuid] else \
+                    state = "still there" if isinstance(step, WaitGone) and late[uuid] else \
                         (late[uuid] or {}).get("State", "unknown")
                     error = EsmctlError(f"timed out waiting for {uuid} (last seen: {state}; --timeout "
                                         f"{self.deadline.seconds:g}s is for the whole apply)")
                     result = self._failed(p.change, p.run, p.done, step, error)
                     break
-                if step.op == "wait-settled":
-                    latest = settled.get(uuid)
-                    if latest is None or latest.get("State") not in model.SETTLED_STATES:
-                        what = "disappeared" if latest is None else f"is {latest.get('State')}"
-                        result = self._failed(p.change, p.run, p.done, step, EsmctlError(f"{uuid} {what}"))
+                if isinstance(step, WaitSettled):
+                    try:
+                        result.state = _check_settled(step, uuid, settled.get(uuid), p.change)
+                    except EsmctlError as exc:
+                        result = self._failed(p.change, p.run, p.done, step, exc)
                         break
                 p.done.append(step)
-            if result.status != "not-started":
+            if result.status is not Status.NOT_STARTED:
                 self.on_step(result)
             results.append(result)
         return results
@@ -210,46 +232,38 @@ class Executor:
         return _Partial(change, run, done, waits if self.wait else [], result)
 
     def _do(self, step: Step, change: Change, run: _Run) -> None:
-        uuid = step.uuid or run.new
-        if step.op == "register-consumer":
-            consumer = ensure_consumer(self.aws, step.params["stream"], step.params["name"], deadline=self.deadline.at,
-                                       on_poll=self.interrupt.check)
-            run.consumer_arn = consumer["ConsumerARN"]
-        elif step.op == "create":
-            self._create(step, change, run)
-        elif step.op == "update":
-            self._retry_in_use(uuid, lambda: self.aws.update_mapping(uuid, step.params))
-        elif step.op in ("tag", "record-tags"):
-            self.aws.tag_mapping(step.params["arn"], step.params["tags"])
-        elif step.op in ("untag", "forget-tags"):
-            self.aws.untag_mapping(step.params["arn"], step.params["keys"])
-        elif step.op == "delete":
-            try:
-                self._retry_in_use(uuid, lambda: self.aws.delete_mapping(uuid))
-            except NotFound:
-                pass  # already gone: what the step wanted
-        elif step.op == "wait-settled":
-            latest = self._wait(uuid, gone=False)
-            want = step.params.get("state")
-            if latest is None:
-                raise EsmctlError(f"{uuid} disappeared")
-            if latest.get("State") not in model.SETTLED_STATES or (want and latest.get("State") != want):
-                reason = latest.get("StateTransitionReason") or ""
-                raise EsmctlError(f"{uuid} is {latest.get('State')}{f' ({reason})' if reason else ''}"
-                                  + (f", not {want}" if want else ""))
-            result = latest.get("LastProcessingResult") or ""
-            if step.params.get("healthy") and result.upper().startswith("PROBLEM"):
-                # Enabled is not running: a new mapping that cannot read (SubscribeToShard denied, say)
-                # must not take over from one that can.
-                kept = ", ".join(m.uuid for m in change.before) or "the old mapping"
-                raise EsmctlError(f"{uuid} is {latest.get('State')} but reports {result!r}: {kept} is kept until "
-                                  "it runs cleanly")
-        elif step.op == "wait-gone":
-            self._wait(uuid, gone=True)
-        else:
-            raise AssertionError(f"unknown step {step.op}")
+        self._handlers[type(step)](self, step, change, run)
 
-    def _create(self, step: Step, change: Change, run: _Run) -> None:
+    def _register(self, step: RegisterConsumer, change: Change, run: _Run) -> None:
+        consumer = ensure_consumer(self.aws, step.stream, step.name, deadline=self.deadline.at,
+                                   on_poll=self.interrupt.check)
+        run.consumer_arn = consumer["ConsumerARN"]
+
+    def _update(self, step: Update, change: Change, run: _Run) -> None:
+        uuid = step.uuid or run.new
+        self._retry_in_use(uuid, lambda: self.aws.update_mapping(uuid, step.params))
+
+    def _tag(self, step: Tag | RecordTags, change: Change, run: _Run) -> None:
+        self.aws.tag_mapping(step.arn, step.tags)
+
+    def _untag(self, step: Untag | ForgetTags, change: Change, run: _Run) -> None:
+        self.aws.untag_mapping(step.arn, list(step.keys))
+
+    def _delete(self, step: Delete, change: Change, run: _Run) -> None:
+        uuid = step.uuid or run.new
+        try:
+            self._retry_in_use(uuid, lambda: self.aws.delete_mapping(uuid))
+        except NotFound:
+            pass  # already gone: what the step wanted
+
+    def _wait_settled(self, step: WaitSettled, change: Change, run: _Run) -> None:
+        uuid = step.uuid or run.new
+        _check_settled(step, uuid, self._wait(uuid, gone=False), change)
+
+    def _wait_gone(self, step: WaitGone, change: Change, run: _Run) -> None:
+        self._wait(step.uuid or run.new, gone=True)
+
+    def _create(self, step: Create, change: Change, run: _Run) -> None:
         params = dict(step.params)
         if run.consumer_arn:
             params["EventSourceArn"] = run.consumer_arn
@@ -268,7 +282,7 @@ class Executor:
             found = model.live_mapping(raw)
             if found.key != change.key or found.state == "Deleting":
                 continue
-            if change.action == HANDOFF and (why := self._unproven_start(change, found)):
+            if change.action is Action.HANDOFF and (why := self._unproven_start(change, found)):
                 # Adopting it would delete the old mapping on the strength of a start nobody checked.
                 raise EsmctlError(f"a mapping of this identity exists ({found.uuid}) and {why}: the old mapping "
                                   "is kept; plan again (finishing the move without that needs --allow-replace)")
@@ -330,38 +344,56 @@ class Executor:
         """A change Ctrl-C stopped before `step` (or, cut_short, during it): what was sent, what exists."""
         exists = _existing(change, run, done)
         did_text = _did(done, run)
-        sent = run.new or any(s.op not in _WAITS for s in done) or (cut_short and step.op not in _WAITS)
+        sent = run.new or any(s.sends for s in done) or (cut_short and step.sends)
         if not sent:
-            text, status = "interrupted before it began: nothing was sent for it", "not-started"
+            text, status = "interrupted before it began: nothing was sent for it", Status.NOT_STARTED
         else:
             when = "while" if cut_short else "before"
-            if step.op in _WAITS:
+            if not step.sends:
                 what = f"interrupted {when} " + step.describe().replace("wait until", "waiting until", 1)
             else:
                 what = f"interrupted {'during' if cut_short else 'before'} the step: {step.describe()}"
-            text, status = (f"{did_text}; " if did_text else "") + what, "interrupted"
+            text, status = (f"{did_text}; " if did_text else "") + what, Status.INTERRUPTED
         text += ". " + _now(change, run, exists, rerun=self.rerun)
         return Result(change, False, text, run.new or change.uuid, done, exists, source=run.consumer_arn,
                       status=status)
 
 
-_WAITS = ("wait-settled", "wait-gone")
+def _check_settled(step: WaitSettled, uuid: str, latest: dict | None, change: Change) -> str:
+    """The State a wait ended on, if it is what the step waited for; else why not (EsmctlError)."""
+    if latest is None:
+        raise EsmctlError(f"{uuid} disappeared")
+    state = model.LiveState(latest.get("State", ""))
+    if not state.settled or (step.state and state.name != step.state):
+        reason = latest.get("StateTransitionReason") or ""
+        raise EsmctlError(f"{uuid} is {state}{f' ({reason})' if reason else ''}"
+                          + (f", not {step.state}" if step.state else ""))
+    result = latest.get("LastProcessingResult") or ""
+    if step.healthy and result.upper().startswith("PROBLEM"):
+        # Enabled is not running: a new mapping that cannot read (SubscribeToShard denied, say)
+        # must not take over from one that can.
+        kept = ", ".join(m.uuid for m in change.before) or "the old mapping"
+        raise EsmctlError(f"{uuid} is {state} but reports {result!r}: {kept} is kept until it runs cleanly")
+    return state.name
 
 
 def _did(done: list[Step], run: _Run) -> str:
     """The calls a change made, as a sentence: `deleted X; created Y`."""
-    did = [s.describe() for s in done if s.op in ("register-consumer", "create", "delete", "update")]
-    return "; ".join(_created(s, run) for s in did)
+    return "; ".join(_past(s, run) for s in done if isinstance(s, (RegisterConsumer, Create, Delete, Update, Tag,
+                                                                      Untag)))
 
 
-def _created(described: str, run: _Run) -> str:
-    if described == "create" and run.new:
-        return f"{'adopted' if run.adopted else 'created'} {run.new}"
-    return described.replace("delete ", "deleted ").replace("update ", "updated ").replace("register ", "registered ")
+def _past(step: Step, run: _Run) -> str:
+    if isinstance(step, Create):
+        return f"{'adopted' if run.adopted else 'created'} {run.new}" if run.new else "create"
+    if isinstance(step, RegisterConsumer):
+        return f"registered consumer {step.name}"
+    verb = {Delete: "deleted", Update: "updated", Tag: "tagged", Untag: "untagged"}[type(step)]
+    return f"{verb} {step.target()}"
 
 
 def _existing(change: Change, run: _Run, done: list[Step]) -> list[str]:
-    deleted = {s.uuid for s in done if s.op == "delete"}
+    deleted = {s.uuid for s in done if isinstance(s, Delete)}
     olds = [m.uuid for m in change.before if m.uuid not in deleted]
     return ([run.new] if run.new else []) + olds
 
@@ -369,13 +401,13 @@ def _existing(change: Change, run: _Run, done: list[Step]) -> list[str]:
 def _fix(change: Change, step: Step, exc: BaseException) -> str | None:
     """What to correct when AWS refused a create or an update for a reason a re-run cannot change
     (a function or source that does not exist, parameters AWS refuses); None when a re-run may do."""
-    if step.op not in ("create", "update") or not isinstance(exc, (NotFound, InvalidRequest)):
+    if not isinstance(step, (Create, Update)) or not isinstance(exc, (NotFound, InvalidRequest)):
         return None
     where = f" at {change.after.where}" if change.after is not None and change.after.where else ""
     if isinstance(exc, InvalidRequest):
         return (f"AWS refuses the request as it stands: correct what its message names (in the spec{where}, or "
                 "the function's execution role) before applying again")
-    if step.op == "update":
+    if isinstance(step, Update):
         return None  # the mapping went away meanwhile: a re-run plans a create
     text = exc.message.lower()
     function = model.short_arn(change.key.function)
@@ -389,9 +421,13 @@ def _fix(change: Change, step: Step, exc: BaseException) -> str | None:
 
 def _now(change: Change, run: _Run, exists: list[str], fix: str | None = None, rerun: str = "re-run apply") -> str:
     """What exists now, and what a re-run does about it (or, with `fix`, what to correct first)."""
-    if change.action == DELETE:
+    if change.action is Action.DELETE:
         return f"{change.uuid} still exists" if exists else f"{change.uuid} is gone"
-    if change.action in (UPDATE, MOVE):
+    if change.action is Action.PAUSE:
+        return f"{change.uuid}: {rerun}"
+    if change.action is Action.RESUME:
+        return f"{change.uuid} is still marked paused: {rerun}"
+    if change.action in (Action.UPDATE, Action.MOVE):
         return f"{change.uuid} exists, unchanged; {fix}" if fix else \
             f"{change.uuid} exists; {rerun} to finish the {change.action}"
     olds = [m.uuid for m in change.before if m.uuid in exists]
@@ -405,21 +441,23 @@ def _now(change: Change, run: _Run, exists: list[str], fix: str | None = None, r
 
 
 def _success(change: Change, run: _Run) -> str:
+    if change.action in (Action.PAUSE, Action.RESUME):
+        return change.reason.text
     new = f"{'adopted the existing mapping' if run.adopted else 'created'} {run.new or ''}".strip()
-    if any(s.op == "register-consumer" for s in change.steps):
+    if any(isinstance(s, RegisterConsumer) for s in change.steps):
         new = f"registered consumer {change.after.consumer.name}; {new}"
-    deleted = ", ".join(s.uuid for s in change.steps if s.op == "delete")
-    updated = ", ".join(dict.fromkeys(s.uuid for s in change.steps if s.op == "update" and s.uuid))
-    if change.action == CREATE:
+    deleted = ", ".join(s.uuid for s in change.steps if isinstance(s, Delete))
+    updated = ", ".join(dict.fromkeys(s.uuid for s in change.steps if isinstance(s, Update) and s.uuid))
+    if change.action is Action.CREATE:
         return new
-    if change.action == UPDATE:
+    if change.action is Action.UPDATE:
         return "updated"
-    if change.action == MOVE:
+    if change.action is Action.MOVE:
         return f"moved from {model.short_arn(change.before[0].key.function)}"
-    if change.action == DELETE:
+    if change.action is Action.DELETE:
         return "deleted"
     if run.new:  # a replace or a hand-off that made its new mapping
-        return f"{'replaced' if change.action == REPLACE else 'handed off from'} {deleted}: {new}"
+        return f"{'replaced' if change.action is Action.REPLACE else 'handed off from'} {deleted}: {new}"
     # finishing a move: the new mapping existed, perhaps updated first
     return f"{f'updated {updated}; ' if updated else ''}finished the move: deleted {deleted}"
 
@@ -427,5 +465,12 @@ def _success(change: Change, run: _Run) -> str:
 def _standing(change: Change, run: _Run) -> str | None:
     """The mapping that stands for the change now: the one it created, else the one it waited for (a
     finished move's new end), else the one it changed."""
-    waited = next((s.uuid for s in change.steps if s.op == "wait-settled" and s.uuid), None)
-    return run.new or (waited if change.action in (REPLACE, HANDOFF) else None) or change.uuid
+    waited = next((s.uuid for s in change.steps if isinstance(s, WaitSettled) and s.uuid), None)
+    return run.new or (waited if change.action in (Action.REPLACE, Action.HANDOFF) else None) or change.uuid
+
+
+Executor._handlers = {
+    RegisterConsumer: Executor._register, Create: Executor._create, Update: Executor._update, Tag: Executor._tag,
+    RecordTags: Executor._tag, Untag: Executor._untag, ForgetTags: Executor._untag, Delete: Executor._delete,
+    WaitSettled: Executor._wait_settled, WaitGone: Executor._wait_gone,
+}

@@ -7,7 +7,8 @@ tags where the plan read them — and of each identity it creates (that none exi
 the mapping and the field that moved: then nothing is written, unless `--partial` lets the changes that
 still hold go ahead. A plan from another account, region or esmctl version is refused whole.
 
-The pipeline stays the same: the saved plan is a plan.Plan again when loaded; apply.Executor runs it.
+The only module that turns a plan into JSON and back (the typed steps by their `op` names, format version 1
+as before): the saved plan is a plan.types.Plan again when loaded; execute.Executor runs it.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from typing import Any
 
 from esmctl import __version__, model
 from esmctl.errors import EsmctlError
-from esmctl.plan import Change, Note, Plan, Step
+from esmctl.plan.types import ALLOWED_STEPS, STEP_KINDS, Action, Change, Create, Note, Plan, Reason, Step, Update
 
 FORMAT = "esmctl-plan"
 FORMAT_VERSION = 1
@@ -86,7 +87,7 @@ def save(path: str, planned: Plan, live: list[model.Mapping], *, account: str, r
     for c in planned.changes:
         touched = dict.fromkeys([m.uuid for m in c.before] + [s.uuid for s in c.steps if s.uuid])
         reads = [fingerprint(by_uuid[u], (tags or {}).get(u)) for u in touched if u in by_uuid]
-        absent = [c.key] if any(s.op == "create" for s in c.steps) else []
+        absent = [c.key] if any(isinstance(s, Create) for s in c.steps) else []
         changes.append({**_change(c), "reads": [f.document() for f in reads],
                         "absent": [_key(k) for k in absent]})
     doc = {
@@ -154,19 +155,11 @@ def load(path: str) -> SavedPlan:
         raise EsmctlError(f"{path}: a saved plan that cannot be read (edited by hand?): {exc!r}") from exc
 
 
-# What each kind of change may do: a saved plan whose steps say otherwise was not written by esmctl.
-_OPS = {
-    "update": {"update", "tag", "untag", "wait-settled"},
-    "move": {"update", "tag", "untag", "wait-settled"},
-    "create": {"register-consumer", "create", "forget-tags", "wait-gone", "wait-settled"},
-    "delete": {"delete", "wait-gone"},
-}
-
-
 def _check_steps(change: Change, read: set[str]) -> None:
-    allowed = _OPS.get(change.action)
+    """A saved plan whose steps no planner would write (edited by hand) is not carried out."""
+    allowed = ALLOWED_STEPS.get(change.action)
     for step in change.steps:
-        if allowed is not None and step.op not in allowed:
+        if allowed is not None and type(step) not in allowed:
             raise ValueError(f"a {change.action} with a {step.op} step")
         if step.uuid is not None and step.uuid not in read:
             raise ValueError(f"a step on {step.uuid}, which the plan did not read")
@@ -181,10 +174,16 @@ def check_target(saved: SavedPlan, path: str, account: str, region: str) -> None
                           f"are for account {account} in {region}: nothing applied")
 
 
-def verify(saved: SavedPlan, listing: list[dict], tags_of: Any) -> list[Refusal]:
-    """The changes whose fingerprints no longer hold, with what moved. `listing`: one fresh listing;
-    `tags_of(arn)`: reads a mapping's tags (only where the plan read them)."""
-    now = {m.uuid: m for m in (model.live_mapping(raw) for raw in listing)}
+def read_uuids(saved: SavedPlan) -> set[str]:
+    """The mappings the plan read (whose fingerprints apply checks)."""
+    return {fp.uuid for reads in saved.reads for fp in reads}
+
+
+def verify(saved: SavedPlan, live: list[model.Mapping], tags_of: Any) -> list[Refusal]:
+    """The changes whose fingerprints no longer hold, with what moved. `live`: one fresh listing, with the
+    filters KMS hides read as the plan read them (reconcile.read_live); `tags_of(arn)`: reads a mapping's
+    tags (only where the plan read them)."""
+    now = {m.uuid: m for m in live}
     by_key: dict[model.Key, list[model.Mapping]] = {}
     for m in now.values():
         if m.state != "Deleting":
@@ -194,6 +193,8 @@ def verify(saved: SavedPlan, listing: list[dict], tags_of: Any) -> list[Refusal]
         moved = []
         for fp in reads:
             m = now.get(fp.uuid)
+            if fp.state == "Deleting" and (m is None or m.state == "Deleting"):
+                continue  # the plan waits for it to be gone: gone, or going, is as planned
             if m is None:
                 moved.append(f"{fp.uuid} is gone")
                 continue
@@ -203,8 +204,11 @@ def verify(saved: SavedPlan, listing: list[dict], tags_of: Any) -> list[Refusal]
             settled = fp.state in model.TRANSITIONAL_STATES and current.state in model.SETTLED_STATES
             if current.state != fp.state and not settled:
                 moved.append(f"{fp.uuid} State: {fp.state} → {current.state}")
+            # Whether a mapping in Creating or Updating runs was not known when planned ({"$unreadable": …});
+            # that it has settled since is the state's to say, not a change of Enabled.
             fields = sorted(k for k in set(fp.config) | set(current.config)
-                            if fp.config.get(k) != current.config.get(k))
+                            if fp.config.get(k) != current.config.get(k)
+                            and not (settled and k == "Enabled" and _unknown(fp.config.get(k))))
             if fields and _as_planned(change, m):
                 moved.append(f"{fp.uuid} is already as planned ({', '.join(fields)}): applied already?")
             elif fields:
@@ -224,13 +228,16 @@ def verify(saved: SavedPlan, listing: list[dict], tags_of: Any) -> list[Refusal]
     return refusals
 
 
+def _unknown(value: Any) -> bool:
+    return isinstance(value, dict) and set(value) == {"$unreadable"}
+
+
 def _as_planned(change: Change, m: model.Mapping) -> bool:
     return change.after is not None and m.key == change.key and not model.compare(change.after, m).changes
 
 
 def without(plan: Plan, refused: list[Refusal]) -> Plan:
-    gone = {id(r.change) for r in refused}
-    return Plan(tuple(c for c in plan.changes if id(c) not in gone), plan.unmanaged, plan.notes, plan.in_sync)
+    return plan.without({id(r.change) for r in refused})
 
 
 # -- (de)serialising the plan's objects ------------------------------------------------------------
@@ -293,25 +300,37 @@ def _desired_from(doc: dict[str, Any]) -> model.Mapping:
 
 def _change(c: Change) -> dict[str, Any]:
     return {
-        "action": c.action, "key": _key(c.key), "reason": c.reason,
+        "action": c.action.value, "key": _key(c.key), "reason": c.reason.text, "reasonCode": c.reason.code,
         "startAt": _plain(c.start_at) if c.start_at else None,
         "before": [_plain(m.params) for m in c.before],
         "after": _desired(c.after) if c.after is not None else None,
         "fields": [{"name": f.name, "before": _plain(f.before), "after": _plain(f.after)} for f in c.fields],
-        "steps": [{"op": s.op, "uuid": s.uuid, "params": _plain(s.params), "final": s.final} for s in c.steps],
+        "steps": [step_document(s) for s in c.steps],
     }
 
 
+def step_document(step: Step) -> dict[str, Any]:
+    """A step as JSON: {"op", "uuid", "params", "final"}, its own values under params."""
+    return {"op": step.op, "uuid": step.uuid, "params": _plain(step.fields()), "final": step.final}
+
+
+def step_from(doc: dict[str, Any]) -> Step:
+    kind = STEP_KINDS.get(doc["op"])
+    if kind is None:
+        raise ValueError(f"an unknown step {doc['op']!r}")
+    params = dict(doc.get("params") or {})
+    if kind is Create and params.get("StartingPositionTimestamp") is not None:
+        params["StartingPositionTimestamp"] = model.instant(params["StartingPositionTimestamp"])
+    if "keys" in params and kind is not Create and kind is not Update:
+        params["keys"] = tuple(params["keys"])
+    return kind.from_fields(doc.get("uuid"), bool(doc.get("final")), params)
+
+
 def _change_from(doc: dict[str, Any]) -> Change:
-    steps = tuple(Step(s["op"], s.get("uuid"), _step_params(s["op"], s.get("params") or {}), bool(s.get("final")))
-                  for s in doc["steps"])
-    return Change(doc["action"], _key_from(doc["key"]), tuple(model.live_mapping(_decoded(m)) for m in doc["before"]),
+    return Change(Action(doc["action"]), _key_from(doc["key"]),
+                  tuple(model.live_mapping(_decoded(m)) for m in doc["before"]),
                   _desired_from(doc["after"]) if doc.get("after") else None,
-                  tuple(model.FieldChange(f["name"], f["before"], f["after"]) for f in doc["fields"]), steps,
-                  doc.get("reason", ""), model.instant(doc["startAt"]) if doc.get("startAt") else None)
-
-
-def _step_params(op: str, params: dict[str, Any]) -> dict[str, Any]:
-    if op == "create" and params.get("StartingPositionTimestamp") is not None:
-        return {**params, "StartingPositionTimestamp": model.instant(params["StartingPositionTimestamp"])}
-    return params
+                  tuple(model.FieldChange(f["name"], f["before"], f["after"]) for f in doc["fields"]),
+                  tuple(step_from(s) for s in doc["steps"]),
+                  Reason(doc.get("reasonCode", ""), doc.get("reason", "")),
+                  model.instant(doc["startAt"]) if doc.get("startAt") else None)
