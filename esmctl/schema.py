@@ -83,6 +83,41 @@ def check_shape(value: Any, shape: Any, path: str) -> list[Problem]:
     return problems
 
 
+_SCALAR_TYPES: dict[str, tuple[type, ...]] = {"string": (str,), "boolean": (bool,), "integer": (int,), "long": (int,)}
+
+
+def well_typed(value: Any, shape: Any) -> tuple[Any, bool]:
+    """`value` without the parts whose type breaks `shape` (check_shape says what they are), so that the rules
+    across fields read only values of the types they expect; and whether anything was left out. A list with an
+    item of the wrong type is left out whole: its other items keep their places in the messages."""
+    t = shape.type_name
+    if t == "structure" or t == "map":
+        if not isinstance(value, dict):
+            return None, True
+        out, dropped = {}, False
+        for key, sub in value.items():
+            member = shape.members.get(key) if t == "structure" else shape.value
+            if member is None:
+                out[key] = sub  # an unknown field: check_shape says so, and no rule reads it
+                continue
+            kept, lost = well_typed(sub, member)
+            dropped |= lost
+            if kept is not None:
+                out[key] = kept
+        return out, dropped
+    if t == "list":
+        if not isinstance(value, list):
+            return None, True
+        items = [well_typed(item, shape.member) for item in value]
+        if any(lost for _, lost in items):
+            return None, True
+        return [kept for kept, _ in items], False
+    expected = _SCALAR_TYPES.get(t)
+    if expected and (not isinstance(value, expected) or (t != "boolean" and isinstance(value, bool))):
+        return None, True
+    return value, False
+
+
 # Services whose ARNs have no region, or no account either (S3 buckets, an on-failure destination).
 _ARN_WITHOUT_REGION = frozenset({"s3", "iam", "cloudfront", "route53"})
 _ARN_WITHOUT_ACCOUNT = frozenset({"s3"})

@@ -183,6 +183,8 @@ def _mapping(doc: yamldoc.Document, base: Path, entry: Any, defaults: dict, allo
         api = _api_path(dotted)
         if not unfilled(api):
             problems.append(f"{where(str(api[0]), api[1:])}: {dotted}: {message}")
+    # A value of the wrong type is said above, once: the rules below read only values of the types they expect.
+    params, mistyped = _well_typed(params)
     if consumer is not None:
         if not isinstance(consumer, str) or not consumer:
             problems.append(f"{where('Consumer')}: Consumer: must be a consumer name")
@@ -201,9 +203,11 @@ def _mapping(doc: yamldoc.Document, base: Path, entry: Any, defaults: dict, allo
         elif isinstance(function, str) and _same_function(moved_from, function):
             problems.append(f"{where('MovedFrom')}: MovedFrom: names the mapping's own FunctionName")
             moved_from = None
-    for dotted, message in schema.cross_field_problems(params):
+    # Without a source of the right type the kind of source is unknown, and so are the rules that depend on it.
+    source_unknown = bool(mistyped & {"EventSourceArn", "SelfManagedEventSource"})
+    for dotted, message in [] if source_unknown else schema.cross_field_problems(params):
         api = _api_path(dotted)
-        if not unfilled(api):
+        if api[0] not in mistyped and not unfilled(api):
             problems.append(f"{where(str(api[0]), api[1:])}: {dotted}: {message}")
     source = params.get("EventSourceArn")
     if region and isinstance(source, str) and model.arn_region(source) and model.arn_region(source) != region \
@@ -211,6 +215,22 @@ def _mapping(doc: yamldoc.Document, base: Path, entry: Any, defaults: dict, allo
         problems.append(f"{where('EventSourceArn')}: EventSourceArn: is in {model.arn_region(source)}, "
                         f"but the spec's region is {region}")
     return Desired(params=params, where=doc.at(base), consumer=consumer, moved_from=moved_from)
+
+
+def _well_typed(params: dict[str, Any]) -> tuple[dict[str, Any], set[str]]:
+    """The parameters without values (or parts of them) of the wrong type, and the parameters that had some."""
+    members = servicemodel.input_shape().members
+    out, mistyped = {}, set()
+    for key, value in params.items():
+        if key not in members:
+            out[key] = value
+            continue
+        kept, lost = schema.well_typed(value, members[key])
+        if lost:
+            mistyped.add(key)
+        if kept is not None:
+            out[key] = kept
+    return out, mistyped
 
 
 def _surprises(doc: yamldoc.Document, base: Path) -> list[str]:

@@ -1,0 +1,53 @@
+"""What `validate` (and every command that reads a spec or a targets file) finds offline, before any call:
+values of the wrong type, source ARNs that can never work, regions that do not exist, and messages that name
+the right thing. The endpoint refuses every connection (see conftest)."""
+
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+
+
+def write(tmp_path, text: str, name: str = "spec.yaml") -> str:
+    path = tmp_path / name
+    path.write_text(textwrap.dedent(text))
+    return str(path)
+
+
+def one_mapping(tmp_path, body: str, name: str = "spec.yaml") -> str:
+    """A spec of one mapping of function f whose other keys are `body` (indented as a mapping's keys)."""
+    body = textwrap.indent(textwrap.dedent(body), "    ")
+    return write(tmp_path, "version: 1\nmappings:\n  - FunctionName: f\n" + body, name)
+
+
+# -- wrong types --------------------------------------------------------------------------------------
+@pytest.mark.parametrize("body, expected", [
+    ("EventSourceArn: [a, b]\nStartingPosition: LATEST\n", "4:5: EventSourceArn: must be a string, not a list"),
+    ("EventSourceArn: 12\n", "4:5: EventSourceArn: must be a string, not a number 12"),
+    ("EventSourceArn: {a: 1}\n", "4:5: EventSourceArn: must be a string, not a mapping"),
+    ("SelfManagedEventSource:\n  Endpoints: [a]\nTopics: [topic]\n",
+     "5:18: SelfManagedEventSource.Endpoints: must be a mapping, not a list"),
+    ("SelfManagedEventSource: x\nTopics: [topic]\n", "4:5: SelfManagedEventSource: must be a mapping, not a string"),
+    ("EventSourceArn: arn:aws:rds:us-east-1:123456789012:cluster:c\nDocumentDBEventSourceConfig: text\n",
+     "5:5: DocumentDBEventSourceConfig: must be a mapping, not a string"),
+    ("EventSourceArn: arn:aws:kafka:us-east-1:123456789012:cluster/c/1\nTopics: topic\nStartingPosition: LATEST\n",
+     "5:5: Topics: must be a list, not a string"),
+    ("EventSourceArn: arn:aws:sqs:us-east-1:123456789012:q\nSourceAccessConfigurations: [x]\n",
+     "5:34: SourceAccessConfigurations[0]: must be a mapping, not a string"),
+])
+def test_wrong_typed_values_are_spec_errors_with_their_place(esmctl, tmp_path, body, expected):
+    path = one_mapping(tmp_path, body)
+    r = esmctl("validate", path)
+    assert r.exit_code == 1
+    assert "unexpected" not in r.stderr
+    assert f"{path}:{expected}" in r.stderr
+    assert r.stderr.endswith("found in the spec\n")
+
+
+def test_a_wrong_typed_value_is_said_once(esmctl, tmp_path):
+    """Not also as the required value it fails to be (`EventSourceArn: is required`)."""
+    path = one_mapping(tmp_path, "EventSourceArn: [a, b]\n")
+    r = esmctl("validate", path)
+    assert r.exit_code == 1
+    assert r.stderr.count("EventSourceArn") == 1, r.stderr
