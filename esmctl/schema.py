@@ -13,7 +13,7 @@ import re
 from functools import cache
 from typing import Any
 
-from esmctl import model, servicemodel
+from esmctl import arns, model, servicemodel
 from esmctl.servicemodel import input_shape, kinds_of
 
 Problem = tuple[str, str]  # (field path, message)
@@ -245,6 +245,10 @@ def cross_field_problems(p: dict[str, Any], kind: str | None = None) -> list[Pro
             out.append(("EventSourceArn", f"is not a source Lambda reads ({model.arn_service(p['EventSourceArn'])}): "
                         "a Kinesis stream or consumer, a DynamoDB stream, an SQS queue, an MSK cluster, an MQ "
                         "broker or a DocumentDB cluster"))
+    source = arns.parse(p.get("EventSourceArn"))
+    wrong_source = arns.source_problem(source, kind) if source else ""
+    if wrong_source:
+        out.append(("EventSourceArn", wrong_source))
     if kind:
         for name in p:
             if name in ("FunctionName", "EventSourceArn", "Enabled", "Tags", "UUID") \

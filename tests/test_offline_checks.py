@@ -51,3 +51,43 @@ def test_a_wrong_typed_value_is_said_once(esmctl, tmp_path):
     r = esmctl("validate", path)
     assert r.exit_code == 1
     assert r.stderr.count("EventSourceArn") == 1, r.stderr
+
+
+# -- source ARNs that can never work ------------------------------------------------------------------
+@pytest.mark.parametrize("body, expected", [
+    ("EventSourceArn: arn:aws:kinesis:us-east-1:123456789012:orders\nStartingPosition: LATEST\n",
+     "4:5: EventSourceArn: is not a Kinesis stream's ARN: its resource part is stream/NAME "
+     "(arn:aws:kinesis:us-east-1:123456789012:stream/orders?)"),
+    ("EventSourceArn: arn:aws:dynamodb:us-east-1:123456789012:table/orders\nStartingPosition: LATEST\n",
+     "4:5: EventSourceArn: this is the table's ARN; a mapping reads its stream: "
+     "arn:aws:dynamodb:us-east-1:123456789012:table/orders/stream/<label> (the table's LatestStreamArn)"),
+    ("EventSourceArn: arn:aws:dynamodb:us-east-1:123456789012:orders\nStartingPosition: LATEST\n",
+     "4:5: EventSourceArn: is not a DynamoDB stream's ARN: its resource part is table/TABLE/stream/LABEL"),
+    ("EventSourceArn: arn:aws:sqs:us-east-1:123456789012:queue/jobs\n",
+     "4:5: EventSourceArn: an SQS queue's ARN ends in the queue's name, without queue/: "
+     "arn:aws:sqs:us-east-1:123456789012:jobs"),
+])
+def test_source_arns_that_can_never_work_are_refused_offline(esmctl, tmp_path, body, expected):
+    path = one_mapping(tmp_path, body)
+    r = esmctl("validate", path)
+    assert r.exit_code == 1
+    assert f"{path}:{expected}\n" in r.stderr
+
+
+@pytest.mark.parametrize("arn", [
+    "arn:aws:kinesis:us-east-1:123456789012:stream/orders",
+    "arn:aws:kinesis:us-east-1:123456789012:stream/orders/consumer/c:1700000000",
+    "arn:aws:dynamodb:us-east-1:123456789012:table/orders/stream/2024-01-01T00:00:00.000",
+])
+def test_stream_arns_of_every_form_pass(esmctl, tmp_path, arn):
+    path = one_mapping(tmp_path, f"EventSourceArn: '{arn}'\nStartingPosition: LATEST\n")
+    r = esmctl("validate", path)
+    assert r.exit_code == 0, r.stderr
+
+
+def test_mapping_create_refuses_a_table_arn_before_any_call(esmctl, box):
+    r = esmctl("mapping", "create", "--function", "orders-fn", "--source",
+               "arn:aws:dynamodb:us-east-1:123456789012:table/orders", "--starting-position", "LATEST")
+    assert r.exit_code in (1, 252)
+    assert "this is the table's ARN; a mapping reads its stream" in r.stderr
+    assert sum(box.proxy.calls.values()) == 0
