@@ -34,6 +34,7 @@ from typing import Any
 import click
 
 from esmctl import model, render, schema, spec, yamldoc
+from esmctl import regions as known_regions
 from esmctl.aws import BOTOCORE_ERRORS, AssumeRole, Aws, Pacer, describe_error, explain, new_pacer
 from esmctl.context import Settings
 from esmctl.errors import EXIT_CHANGES, EXIT_ERROR, EXIT_OK, EXIT_UNHEALTHY, EsmctlError, Outcome, SpecError
@@ -230,6 +231,9 @@ def _entry(doc: yamldoc.Document, base: tuple, entry: dict, defaults: dict, prob
         elif regions.index(region) != j:
             path = at("regions") + (j,)
             problems.append(f"{doc.at(path)}: {yamldoc.label(path)}: {region} is listed twice")
+        elif known_regions.problem(region):
+            path = at("regions") + (j,)
+            problems.append(f"{doc.at(path)}: {yamldoc.label(path)}: {known_regions.problem(region)}")
     name = values.get("name")
     if name is not None and (not isinstance(name, str) or not _NAME.fullmatch(name)):
         problem("name", "must be letters, digits, '.', '_' or '-' (at most 64), starting with a letter or digit")

@@ -91,3 +91,70 @@ def test_mapping_create_refuses_a_table_arn_before_any_call(esmctl, box):
     assert r.exit_code in (1, 252)
     assert "this is the table's ARN; a mapping reads its stream" in r.stderr
     assert sum(box.proxy.calls.values()) == 0
+
+
+# -- regions ------------------------------------------------------------------------------------------
+SPEC_OF_A_TARGET = """\
+version: 1
+region: ${REGION}
+mappings:
+  - FunctionName: jobs-fn
+    EventSourceArn: arn:aws:sqs:${REGION}:${ACCOUNT}:jobs
+"""
+
+
+@pytest.mark.parametrize("command", [("list",), ("status",), ("doctor",), ("export",)])
+def test_an_unknown_region_flag_is_a_usage_error_before_any_call(esmctl, box, command):
+    r = esmctl(*command, "--region", "us-east-7")
+    assert r.exit_code == 252, r.stderr
+    assert "'us-east-7' is not an AWS region (did you mean us-east-" in r.stderr
+    assert sum(box.proxy.calls.values()) == 0
+
+
+def test_a_region_botocore_knows_is_taken(esmctl, box):
+    r = esmctl("list", "--region", "ap-southeast-2", "-o", "json")
+    assert r.exit_code == 0, r.stderr
+
+
+def test_an_unknown_region_in_region_order_is_a_usage_error(esmctl, tmp_path):
+    targets = write(tmp_path, "version: 1\ntargets:\n  - {account: '111111111111', regions: [us-east-1]}\n",
+                    "targets.yaml")
+    spec = write(tmp_path, SPEC_OF_A_TARGET)
+    r = esmctl("plan", spec, "--targets", targets, "--region-order", "us-esat-1")
+    assert r.exit_code == 252
+    assert "'us-esat-1' is not an AWS region (did you mean us-east-1?)" in r.stderr
+
+
+def test_an_unknown_spec_region_is_blamed_not_the_arns(esmctl, tmp_path):
+    path = write(tmp_path, """\
+        version: 1
+        region: us-est-1
+        mappings:
+          - FunctionName: jobs-fn
+            EventSourceArn: arn:aws:sqs:us-east-1:123456789012:jobs
+        """)
+    r = esmctl("validate", path)
+    assert r.exit_code == 1
+    assert r.stderr == (f"{path}:2:9: region: 'us-est-1' is not an AWS region (did you mean us-east-1?)\n"
+                        "esmctl: error: 1 problem found in the spec\n")
+
+
+def test_an_unknown_region_in_a_source_arn_is_said(esmctl, tmp_path):
+    path = one_mapping(tmp_path, "EventSourceArn: arn:aws:sqs:eu-wset-1:123456789012:jobs\n")
+    r = esmctl("validate", path)
+    assert r.exit_code == 1
+    assert f"{path}:4:5: EventSourceArn: 'eu-wset-1' is not an AWS region (did you mean eu-west-1?)" in r.stderr
+
+
+def test_an_unknown_region_in_a_targets_file_fails_validate(esmctl, tmp_path):
+    targets = write(tmp_path, """\
+        version: 1
+        targets:
+          - {account: "111111111111", regions: [us-east-1, eu-wset-1]}
+        """, "targets.yaml")
+    spec = write(tmp_path, SPEC_OF_A_TARGET)
+    r = esmctl("validate", spec, "--targets", targets)
+    assert r.exit_code == 1
+    assert (f"{targets}:3:52: targets[0].regions[1]: 'eu-wset-1' is not an AWS region (did you mean eu-west-1?)"
+            in r.stderr)
+    assert r.stderr.endswith("found in the targets file\n")

@@ -86,6 +86,7 @@ def validate(settings: Settings, files: tuple[str, ...], variables: tuple[str, .
     from esmctl.errors import SpecError
 
     problems: list[str] = []
+    places: list[str] = []  # what had them: the spec, the targets file, the spec's targets
     count = targets = 0
     for group in ([(f,) for f in files] if each else [files]):
         try:  # as plan loads it: a --region that is not the spec's is refused here too
@@ -99,9 +100,15 @@ def validate(settings: Settings, files: tuple[str, ...], variables: tuple[str, .
                 count += len(load_spec(settings, group, variables).mappings)
         except EsmctlError as exc:
             problems += exc.problems if isinstance(exc, SpecError) else [exc.format_message()]
+            places.append(getattr(exc, "where", "the spec"))
     if problems:
         if settings.output in ("json", "yaml"):
             render.dump(settings, {"valid": False, "files": list(files), "mappings": 0, "problems": problems})
+        where = " and ".join(dict.fromkeys(places))
+        if where != "the spec":
+            from esmctl.fleet import TargetsError
+
+            raise TargetsError(problems, where)
         raise SpecError(problems)
     if settings.output in ("json", "yaml"):
         render.dump(settings, {"valid": True, "files": list(files), "mappings": count, "problems": []})
