@@ -8,6 +8,8 @@ import textwrap
 
 import pytest
 
+from tests.helpers import client
+
 
 def write(tmp_path, text: str, name: str = "spec.yaml") -> str:
     path = tmp_path / name
@@ -158,3 +160,26 @@ def test_an_unknown_region_in_a_targets_file_fails_validate(esmctl, tmp_path):
     assert (f"{targets}:3:52: targets[0].regions[1]: 'eu-wset-1' is not an AWS region (did you mean eu-west-1?)"
             in r.stderr)
     assert r.stderr.endswith("found in the targets file\n")
+
+
+# -- a misspelt function ------------------------------------------------------------------------------
+@pytest.mark.parametrize("command", ["list", "export"])
+def test_a_function_that_does_not_exist_is_an_error_not_an_empty_answer(esmctl, world, box, command):
+    lam = client(box, "lambda", direct=False)
+    for queue in ("jobs", "jobs-dlq"):
+        lam.create_event_source_mapping(FunctionName="jobs-fn", EventSourceArn=world[queue])
+    box.proxy.clear_counts()
+    r = esmctl(command, "--function", "nope-fn")
+    assert r.exit_code == 1 and r.stdout == ""
+    assert r.stderr == "esmctl: error: function nope-fn not found (in us-east-1)\n"
+    calls = dict(box.proxy.calls)
+    listing = calls.pop("ListEventSourceMappings") + calls.pop("GetCallerIdentity", 0)
+    assert listing >= 1 and sum(calls.values()) == 1, calls  # one GetFunction per function named, none per mapping
+    r = esmctl(command, "--function", "jobs-fn", "--function" if command == "export" else "--source",
+               "jobs-fn:nope-alias" if command == "export" else world["jobs"])
+    assert r.exit_code == (1 if command == "export" else 0), r.stderr
+
+
+def test_a_function_that_exists_without_mappings_still_lists_nothing(esmctl, world, box):
+    r = esmctl("list", "--function", "jobs-fn", "-o", "json")
+    assert r.exit_code == 0 and '"EventSourceMappings": []' in r.stdout

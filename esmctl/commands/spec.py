@@ -403,10 +403,12 @@ def export(settings: Settings, functions: tuple[str, ...], sources: tuple[str, .
     from esmctl import model, render
     from esmctl.aws import explain
     from esmctl.export import to_spec
-    from esmctl.listing import select
+    from esmctl.listing import require_functions, select
     from esmctl.reconcile import decrypted_filters
 
     items = select(settings, functions, sources)
+    if not sources:  # with sources, a function may just not read them
+        require_functions(settings.aws, functions, items)
     if not items:
         wanted = ", ".join(functions + sources) or "this region"
         click.echo(f"esmctl: warning: no mappings found for {wanted}", err=True)
