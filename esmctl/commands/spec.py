@@ -20,7 +20,17 @@ from esmctl.commands.tools import complete_function
 from esmctl.context import Settings, common_options, confirm, pass_settings
 from esmctl.errors import EXIT_ERROR, EXIT_INTERRUPTED, EsmctlError, Interrupted, Outcome
 
-var_option = click.option("--var", "variables", multiple=True, metavar="NAME=VALUE",
+
+def _check_vars(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]) -> tuple[str, ...]:
+    """--var NAME=VALUE: one without `=` is a usage error (252), not a problem of the spec."""
+    for pair in value:
+        name, sep, _ = pair.partition("=")
+        if not sep or not name:
+            raise click.BadParameter(f"{pair!r}: expected NAME=VALUE", ctx=ctx, param=param)
+    return value
+
+
+var_option = click.option("--var", "variables", multiple=True, metavar="NAME=VALUE", callback=_check_vars,
                           help="Value for a ${NAME} placeholder; repeatable (then the environment).")
 prune_option = click.option("--prune", is_flag=True,
                             help="Also plan deleting live mappings of the spec's functions that the spec does not "
@@ -351,7 +361,7 @@ def _saved_plan(settings: Settings, path: str) -> tuple[Any, list[Any]]:
     from esmctl import planfile
     from esmctl.aws import explain
 
-    saved = planfile.load(path)
+    saved = planfile.load(path, refusal="nothing applied")
     if not settings.region_from_flag and settings._aws is None:
         settings.region = saved.region  # the plan's region, as a spec's `region:`
     aws = settings.aws
