@@ -737,7 +737,7 @@ def health(settings: Settings, files: Sequence[str], variables: Sequence[str], c
     outcomes = _run_with_progress(settings, prepared.fleet, job, "checking")
     view = _View(section=lambda s, items: render.table(s, check.rows(items), check.columns, empty=check.empty),
                  document=lambda items: {check.key: [check.document(i) for i in items]},
-                 detail=check.detail, ok="healthy")
+                 detail=check.detail, ok="healthy", quiet=lambda items: not items)
     code = show(settings, check.command, outcomes, view)
     return _finish(outcomes, code)
 
@@ -775,6 +775,7 @@ class _View:
     document: Callable[[Any], dict[str, Any]]
     detail: Callable[[Any], str]
     ok: str  # what `ok` means here: in sync, applied, healthy
+    quiet: Callable[[Any], bool] = lambda _result: False  # a result with nothing to show: no section of its own
 
 
 def _plan_detail(plan: Any) -> str:
@@ -873,6 +874,8 @@ _TARGET_COLUMNS = [render.ident("TARGET", "Target", keep=True), render.ident("AC
 
 def _sections(settings: Settings, outcomes: list[TargetOutcome], view: _View) -> None:
     for o in outcomes:
+        if not o.error and o.result is not None and view.quiet(o.result):
+            continue  # the targets table says it
         _heading(settings, o.target.label)
         if o.result is not None:
             view.section(settings, o.result)

@@ -73,8 +73,7 @@ def check_shape(value: Any, shape: Any, path: str) -> list[Problem]:
             return problems + [(path, f"has an empty {empty}: {value!r} (a placeholder set to nothing?)")]
         pattern = _pattern(meta.get("pattern"))
         if value and pattern is not None and not pattern.fullmatch(value):
-            problems.append((path, _PATTERN_WORDS.get(shape.name, f"does not match {meta['pattern']}")
-                             + f": {value!r}"))
+            problems.append((path, _pattern_words(shape, value) + f": {value!r}"))
     elif t == "timestamp":
         try:
             model.instant(value)
@@ -145,7 +144,19 @@ _PATTERN_WORDS = {
     "NamespacedFunctionName": "is not a function name, name:alias or function ARN",
     "FunctionArn": "is not a function ARN",
     "KMSKeyArn": "is not a KMS key ARN",
+    "DestinationArn": "is not an SQS queue, SNS topic or S3 bucket ARN, nor a kafka:// topic",
+    "Endpoint": "is not a broker address (HOST:PORT)",
 }
+
+
+def _pattern_words(shape: Any, value: str) -> str:
+    """Why a value does not match its shape's pattern, in words: botocore's ARN patterns run to 170 characters."""
+    parts = value.split(":", 5) if value.startswith("arn:") else []
+    if len(parts) == 6 and parts[4] and not re.fullmatch(r"\d{12}", parts[4]):
+        return f"its account ID {parts[4]!r} is not 12 digits"
+    pattern = shape.metadata["pattern"]
+    return _PATTERN_WORDS.get(shape.name, f"does not match {pattern}" if len(pattern) <= 40
+                              else f"is not a valid {shape.name}")
 
 
 @cache

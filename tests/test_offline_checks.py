@@ -9,6 +9,7 @@ import textwrap
 import pytest
 
 from tests.helpers import client
+from tests.test_fleet import fleet  # noqa: F401 - the fixture: 3 accounts × 2 regions
 
 
 def write(tmp_path, text: str, name: str = "spec.yaml") -> str:
@@ -183,3 +184,94 @@ def test_a_function_that_does_not_exist_is_an_error_not_an_empty_answer(esmctl, 
 def test_a_function_that_exists_without_mappings_still_lists_nothing(esmctl, world, box):
     r = esmctl("list", "--function", "jobs-fn", "-o", "json")
     assert r.exit_code == 0 and '"EventSourceMappings": []' in r.stdout
+
+
+# -- messages that name the right thing ---------------------------------------------------------------
+def test_a_var_without_a_value_is_a_usage_error(esmctl, tmp_path):
+    path = write(tmp_path, SPEC_OF_A_TARGET)
+    for command in ("validate", "plan"):
+        r = esmctl(command, path, "--var", "ACCOUNT")
+        assert r.exit_code == 252, (command, r.stderr)
+        assert "Invalid value for '--var': 'ACCOUNT': expected NAME=VALUE" in r.stderr
+        assert "found in the spec" not in r.stderr
+
+
+@pytest.mark.parametrize("field, body", [
+    ("EventSourceArn", "EventSourceArn: arn:aws:sqs:us-east-1:12345:jobs\n"),
+    ("DestinationConfig.OnFailure.Destination",
+     "EventSourceArn: arn:aws:kinesis:us-east-1:123456789012:stream/s\nStartingPosition: LATEST\n"
+     "DestinationConfig: {OnFailure: {Destination: 'arn:aws:sqs:us-east-1:12345:dlq'}}\n"),
+    ("FunctionName", "EventSourceArn: arn:aws:sqs:us-east-1:123456789012:jobs\n"),
+])
+def test_a_bad_account_id_in_an_arn_is_said_in_a_sentence(esmctl, tmp_path, field, body):
+    path = one_mapping(tmp_path, body)
+    if field == "FunctionName":
+        path = write(tmp_path, open(path).read().replace("FunctionName: f", "FunctionName: "
+                                                         "arn:aws:lambda:us-east-1:12345:function:f"))
+    r = esmctl("validate", path)
+    assert r.exit_code == 1
+    [line] = [x for x in r.stderr.splitlines() if f" {field}: " in x]
+    assert "its account ID '12345' is not 12 digits" in line
+    assert "\\d" not in line and len(line.split(f" {field}: ", 1)[1]) < 120, line
+
+
+def test_schema_check_of_a_targets_file_gives_line_and_column(esmctl, tmp_path):
+    pytest.importorskip("jsonschema")
+    targets = write(tmp_path, """\
+        version: 1
+        targets:
+          - {account: "12345", regions: [us-east-1]}
+        """, "targets.yaml")
+    r = esmctl("schema", "--check", targets)
+    assert r.exit_code == 1
+    assert r.stderr.startswith(f"{targets}:3:15: targets[0].account: '12345' is not valid here: "
+                               "The 12-digit AWS account ID")
+    assert r.stderr.endswith("1 problem found in the targets file\n")
+
+
+def test_a_damaged_plan_file_is_said_to_be_one(esmctl, world, box, tmp_path):
+    spec = write(tmp_path, f"version: 1\nmappings:\n  - FunctionName: jobs-fn\n    EventSourceArn: {world['jobs']}\n")
+    plan = tmp_path / "plan.json"
+    assert esmctl("plan", spec, "--out", str(plan)).exit_code == 0
+    text = plan.read_text()
+    for cut in (5, 12, 200, len(text) // 2, len(text) - 3):
+        plan.write_text(text[:cut])
+        for command in (("apply", str(plan), "--yes"), ("show", str(plan))):
+            r = esmctl(*command)
+            assert r.exit_code == 1, (cut, command, r.stderr)
+            assert "a damaged plan file" in r.stderr and "plan again" in r.stderr, (cut, command, r.stderr)
+            assert "spec" not in r.stderr.replace(spec, ""), (cut, command, r.stderr)
+    assert box.proxy.calls["CreateEventSourceMapping"] == 0
+
+
+def test_show_of_an_edited_plan_says_it_was_edited_not_that_nothing_was_applied(esmctl, world, box, tmp_path):
+    spec = write(tmp_path, f"version: 1\nmappings:\n  - FunctionName: jobs-fn\n    EventSourceArn: {world['jobs']}\n")
+    plan = tmp_path / "plan.json"
+    assert esmctl("plan", spec, "--out", str(plan)).exit_code == 0
+    plan.write_text(plan.read_text().replace('"create"', '"delete"', 1))
+    r = esmctl("show", str(plan))
+    assert r.exit_code == 1
+    assert "changed after `plan --out` wrote it" in r.stderr and "nothing applied" not in r.stderr
+    r = esmctl("apply", str(plan), "--yes")
+    assert r.exit_code == 1 and "changed after `plan --out` wrote it" in r.stderr and "nothing applied" in r.stderr
+
+
+def test_doctor_over_targets_prints_no_empty_sections(esmctl, box, fleet, tmp_path):  # noqa: F811
+    """A target without findings is a row of the targets table, not a heading over nothing."""
+    spec, _ = fleet
+    targets = write(tmp_path, """\
+        version: 1
+        defaults: {role: esmctl-deployer, regions: [us-east-1, eu-west-1], variables: {ORDERS_BATCH: 100}}
+        targets:
+          - {account: "111111111111", name: prod}
+          - {account: "222222222222"}
+        """, "two.yaml")
+    only_queue = write(tmp_path, SPEC_OF_A_TARGET, "queue.yaml")
+    assert esmctl("apply", only_queue, "--targets", targets, "--yes").exit_code == 0
+    r = esmctl("doctor", only_queue, "--targets", targets)
+    assert r.exit_code == 0, r.stdout + r.stderr
+    assert "No findings" not in r.stdout
+    assert [line for line in r.stdout.splitlines() if line.startswith("== ")] == ["== Targets =="], r.stdout
+    assert "4 target(s): 4 healthy." in r.stdout
+    r = esmctl("doctor", spec, "--targets", targets)  # the stream's mapping is missing: a finding in each section
+    assert r.exit_code == 3 and r.stdout.count("\n== ") + r.stdout.startswith("== ") == 5, r.stdout
