@@ -301,11 +301,8 @@ def cross_field_problems(p: dict[str, Any], kind: str | None = None) -> list[Pro
 
             if at > datetime.now(timezone.utc):
                 out.append(("StartingPositionTimestamp", f"is {model.iso(at)}, in the future"))
-    retries = p.get("MaximumRetryAttempts")
-    if _is_int(retries) and retries > model.KAFKA_DESTINATION_RETRIES and model.kafka_retries_capped(p, kind):
-        out.append(("MaximumRetryAttempts", f"is {retries}; with an on-failure destination, AWS retries a Kafka batch "
-                    f"at most {model.KAFKA_DESTINATION_RETRIES} times: use 0–{model.KAFKA_DESTINATION_RETRIES}, or -1 "
-                    "(as many as AWS allows)"))
+    # Kafka's cap of KAFKA_DESTINATION_RETRIES applies to infinite retries (-1) with an on-failure destination only:
+    # AWS accepts an explicit 11-10000 there (lambda-esm-facts.md, "Corrections"); model.canonical reads the cap.
     age = p.get("MaximumRecordAgeInSeconds")
     if _is_int(age) and 0 <= age < 60:
         out.append(("MaximumRecordAgeInSeconds", f"is {age}; use -1 (no limit) or 60–604800"))
@@ -319,12 +316,7 @@ def cross_field_problems(p: dict[str, Any], kind: str | None = None) -> list[Pro
                             f"must be at least 1 when BatchSize ({batch}) is over 10 for SQS"))
     if kind in (model.MSK, model.KAFKA) and "UUID" not in p and not p.get("Topics"):
         out.append(("Topics", "is required for a Kafka source (one topic)"))
-    if kind == model.MQ and "UUID" not in p:
-        if not p.get("Queues"):
-            out.append(("Queues", "is required for an Amazon MQ source (one queue)"))
-        if not p.get("SourceAccessConfigurations"):
-            out.append(("SourceAccessConfigurations", "is required for an Amazon MQ source (BASIC_AUTH: the "
-                        "broker's credentials in Secrets Manager)"))
+    # MQ's Queues and SourceAccessConfigurations are optional (the model and the MQ parameter page).
     if kind == model.DOCDB and "UUID" not in p and not (p.get("DocumentDBEventSourceConfig") or {}).get("DatabaseName"):
         out.append(("DocumentDBEventSourceConfig.DatabaseName", "is required for a DocumentDB source"))
     if p.get("ScalingConfig") and p.get("ProvisionedPollerConfig"):

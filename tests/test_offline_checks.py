@@ -4,11 +4,15 @@ the right thing. The endpoint refuses every connection (see conftest)."""
 
 from __future__ import annotations
 
+import os
+import re
 import textwrap
 
 import pytest
 
+from esmctl import model, schema, servicemodel
 from tests.helpers import client
+from tests.reported import BROKER, CLUSTER, DLQ, DOCDB_CLUSTER, QUEUE, SECRET, STREAM, desired, live
 from tests.test_fleet import fleet  # noqa: F401 - the fixture: 3 accounts × 2 regions
 
 
@@ -275,3 +279,78 @@ def test_doctor_over_targets_prints_no_empty_sections(esmctl, box, fleet, tmp_pa
     assert "4 target(s): 4 healthy." in r.stdout
     r = esmctl("doctor", spec, "--targets", targets)  # the stream's mapping is missing: a finding in each section
     assert r.exit_code == 3 and r.stdout.count("\n== ") + r.stdout.startswith("== ") == 5, r.stdout
+
+
+# -- the corrected facts (lambda-esm-facts.md, "Corrections") -----------------------------------------
+KAFKA_WITH_DESTINATION = (f"EventSourceArn: {CLUSTER}\nTopics: [orders]\nStartingPosition: LATEST\n"
+                          f"DestinationConfig: {{OnFailure: {{Destination: '{DLQ}'}}}}\n")
+
+
+@pytest.mark.parametrize("retries", [11, 500, 10000])
+def test_kafka_takes_explicit_retries_over_10_with_a_destination(retries):
+    """AWS caps retries at 10 only for infinite retries (-1) with an on-failure destination."""
+    params = {"FunctionName": "orders-fn", "EventSourceArn": CLUSTER, "Topics": ["orders"],
+              "StartingPosition": "LATEST", "DestinationConfig": {"OnFailure": {"Destination": DLQ}},
+              "MaximumRetryAttempts": retries}
+    assert [p for p in schema.check_params(params) if p[0] == "MaximumRetryAttempts"] == []
+    assert model.canonical(params, model.MSK)["MaximumRetryAttempts"] == retries
+    assert model.canonical({**params, "MaximumRetryAttempts": -1}, model.MSK)["MaximumRetryAttempts"] == 10
+
+
+@pytest.mark.parametrize("body, field, kind", [
+    (f"EventSourceArn: {DOCDB_CLUSTER}\nDocumentDBEventSourceConfig: {{DatabaseName: db}}\n"
+     "FilterCriteria: {Filters: [{Pattern: '{}'}]}\n", "FilterCriteria", "DocumentDB"),
+    (f"EventSourceArn: {DOCDB_CLUSTER}\nDocumentDBEventSourceConfig: {{DatabaseName: db}}\n"
+     "MetricsConfig: {Metrics: [EventCount]}\n", "MetricsConfig", "DocumentDB"),
+    (f"EventSourceArn: '{BROKER}'\nQueues: [jobs]\n"
+     f"SourceAccessConfigurations: [{{Type: BASIC_AUTH, URI: '{SECRET}'}}]\nMetricsConfig: {{Metrics: [EventCount]}}\n",
+     "MetricsConfig", "Amazon MQ"),
+])
+def test_fields_a_kind_of_source_does_not_take_are_spec_errors(esmctl, tmp_path, body, field, kind):
+    path = one_mapping(tmp_path, body)
+    r = esmctl("validate", path)
+    assert r.exit_code == 1
+    assert f": {field}: is not for {kind} sources" in r.stderr
+
+
+@pytest.mark.parametrize("body", [
+    f"EventSourceArn: {QUEUE}\nMetricsConfig: {{Metrics: [EventCount]}}\n",
+    f"EventSourceArn: {STREAM}\nStartingPosition: LATEST\nMetricsConfig: {{Metrics: [EventCount]}}\n",
+    KAFKA_WITH_DESTINATION + "MetricsConfig: {Metrics: [EventCount, KafkaMetrics]}\nMaximumRetryAttempts: 100\n",
+    f"EventSourceArn: '{BROKER}'\n",  # Queues and SourceAccessConfigurations are optional
+    f"EventSourceArn: '{BROKER}'\nQueues: [jobs]\n",
+])
+def test_what_aws_accepts_validates(esmctl, tmp_path, body):
+    path = one_mapping(tmp_path, body)
+    r = esmctl("validate", path)
+    assert r.exit_code == 0, r.stderr
+
+
+def test_provisioned_mode_left_by_the_spec_is_not_called_a_one_way_street():
+    base = {"EventSourceArn": CLUSTER, "Topics": ["a"], "StartingPosition": "LATEST"}
+    comparison = model.compare(desired(base), live({**base, "ProvisionedPollerConfig": {"MinimumPollers": 2}}))
+    notes = " ".join(comparison.notes)
+    assert "ProvisionedPollerConfig" in notes and "no way" not in notes and "schema registry" in notes
+
+
+def test_a_poller_group_dropped_from_the_spec_is_removed_with_an_empty_name():
+    base = {"EventSourceArn": CLUSTER, "Topics": ["a"], "StartingPosition": "LATEST"}
+    want = desired({**base, "ProvisionedPollerConfig": {"MinimumPollers": 2, "MaximumPollers": 20}})
+    have = live({**base, "ProvisionedPollerConfig": {"MinimumPollers": 2, "MaximumPollers": 20,
+                                                     "PollerGroupName": "shared"}})
+    comparison = model.compare(want, have)
+    [change] = comparison.changes
+    assert change.name == "ProvisionedPollerConfig" and change.after["PollerGroupName"] == ""
+    assert model.update_params(want, comparison.changes)["ProvisionedPollerConfig"]["PollerGroupName"] == ""
+    gone = live({**base, "ProvisionedPollerConfig": {"MinimumPollers": 2, "MaximumPollers": 20}})
+    assert not model.compare(want, gone).changes  # once AWS removed it, in sync
+
+
+def test_the_botocore_floor_has_every_field_esmctl_relies_on():
+    """pyproject's floor is the first model with Kafka's ConsumptionMode (1.43.123): an older one refuses it."""
+    text = open(os.path.join(os.path.dirname(__file__), "..", "pyproject.toml")).read()
+    floor = re.search(r'"botocore>=([\d.]+)"', text).group(1)
+    assert tuple(map(int, floor.split("."))) >= (1, 43, 123)
+    assert floor == servicemodel.MIN_BOTOCORE
+    assert re.search(r'"boto3>=([\d.]+)"', text).group(1) == floor
+    assert "ConsumptionMode" in servicemodel.input_shape().members["SelfManagedKafkaEventSourceConfig"].members
