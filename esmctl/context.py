@@ -126,11 +126,23 @@ def check_endpoint_url(ctx: click.Context | None, param: click.Parameter | None,
     return value
 
 
+def check_region(ctx: click.Context | None, param: click.Parameter | None, value: str) -> str:
+    """--region: a region botocore's endpoint data lists (a typo would otherwise list nothing, and exit 0)."""
+    from esmctl import regions
+
+    why = regions.problem(value)
+    if why:
+        raise click.BadParameter(why, ctx=ctx, param=param)
+    return value
+
+
 def _set_aws(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
     if value is None:
         return
     if param.name == "endpoint_url":
         check_endpoint_url(ctx, param, value)
+    if param.name == "region":
+        check_region(ctx, param, value)
     settings = ctx.ensure_object(Settings)
     if settings._aws is not None:
         raise click.UsageError(f"--{param.name.replace('_', '-')} came too late: AWS was already contacted")
@@ -168,6 +180,8 @@ def _set_fleet(ctx: click.Context, param: click.Parameter, value: Any) -> None:
         value = tuple(r.strip() for r in value.split(",") if r.strip())
         if not value:
             raise click.BadParameter("give regions separated by commas, e.g. us-east-1,eu-west-1", ctx=ctx, param=param)
+        for region in value:
+            check_region(ctx, param, region)
     setattr(fleet, param.name, value)
 
 

@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from esmctl import model, render, schema, spec, yamldoc
+from esmctl import regions as known_regions
 from esmctl.aws import BOTOCORE_ERRORS, AssumeRole, Aws, Pacer, describe_error, explain, new_pacer
 from esmctl.context import Settings
 
@@ -232,6 +233,9 @@ def _entry(doc: yamldoc.Document, base: tuple, entry: dict, defaults: dict, prob
         elif regions.index(region) != j:
             path = at("regions") + (j,)
             problems.append(f"{doc.at(path)}: {yamldoc.label(path)}: {region} is listed twice")
+        elif known_regions.problem(region):
+            path = at("regions") + (j,)
+            problems.append(f"{doc.at(path)}: {yamldoc.label(path)}: {known_regions.problem(region)}")
     name = values.get("name")
     if name is not None and (not isinstance(name, str) or not _NAME.fullmatch(name)):
         problem("name", "must be letters, digits, '.', '_' or '-' (at most 64), starting with a letter or digit")
@@ -761,7 +765,7 @@ def health(settings: Settings, files: Sequence[str], variables: Sequence[str], c
     outcomes = _run_with_progress(settings, prepared.fleet, job, "checking")
     view = _View(section=lambda s, items: render.table(s, check.rows(items), check.columns, empty=check.empty),
                  document=lambda items: {check.key: [check.document(i) for i in items]},
-                 detail=check.detail, ok="healthy")
+                 detail=check.detail, ok="healthy", quiet=lambda items: not items)
     code = show(settings, check.command, outcomes, view)
     return _finish(outcomes, code)
 
@@ -806,6 +810,7 @@ class _View:
     document: Callable[[Any], dict[str, Any]]
     detail: Callable[[Any], str]
     ok: str  # what `ok` means here: in sync, applied, healthy
+    quiet: Callable[[Any], bool] = lambda _result: False  # a result with nothing to show: no section of its own
 
 
 def _plan_detail(plan: Any) -> str:
@@ -902,6 +907,8 @@ _TARGET_COLUMNS = [render.ident("TARGET", "Target", keep=True), render.ident("AC
 
 def _sections(settings: Settings, outcomes: list[TargetOutcome], view: _View) -> None:
     for o in outcomes:
+        if not o.error and o.result is not None and view.quiet(o.result):
+            continue  # the targets table says it
         _heading(settings, o.target.label)
         if o.result is not None:
             view.section(settings, o.result)

@@ -55,3 +55,18 @@ def _same_function(live, want) -> bool:  # both model.FunctionRef
         return False
     region_account = lambda ref: ref.arn.split(":")[3:5]  # noqa: E731
     return region_account(live) == region_account(want)
+
+
+def require_functions(aws: Aws, functions: tuple[str, ...] | list[str] | None, items: list[dict]) -> None:
+    """A function asked for that has no mapping among `items` must exist: a misspelt name is an error (exit 1),
+    as in `status` and `doctor`, not an empty answer. One GetFunction per such function, none per mapping."""
+    from esmctl.aws import explain
+    from esmctl.errors import EsmctlError
+
+    for name in functions or ():
+        if any(matches_function(m["FunctionArn"], [aws.function_ref(name)]) for m in items):
+            continue
+        with explain(f"looking up function {name}"):
+            found = aws.get_function(name)
+        if found is None:
+            raise EsmctlError(f"function {name} not found (in {aws.region})")

@@ -113,6 +113,8 @@ NESTED_DEFAULTS: dict[str, dict[str, dict[str, Any]]] = {
     "DocumentDBEventSourceConfig": {DOCDB: {"FullDocument": "Default"}},
     "SelfManagedKafkaEventSourceConfig": {KAFKA: {"ConsumptionMode": "Stream"}},
 }
+# Members of a structure that an update removes with this value (PollerGroupName: "" leaves the poller group).
+CLEAR_MEMBERS: dict[str, dict[str, Any]] = {"ProvisionedPollerConfig": {"PollerGroupName": ""}}
 # Structures every mapping of their kind has (AWS reports them even when not given): compared member
 # by member, a member left out meaning its default (or whatever AWS generated).
 MEMBERWISE = frozenset({"AmazonManagedKafkaEventSourceConfig", "SelfManagedKafkaEventSourceConfig",
@@ -124,7 +126,8 @@ GENERATED_MEMBERS = {"AmazonManagedKafkaEventSourceConfig": "ConsumerGroupId",
 NO_WAY_BACK: dict[str, str] = {
     "MaximumBatchingWindowInSeconds": "AWS cannot go back to the 500 ms default batching window in place "
                                       "(only a new mapping has it)",
-    "ProvisionedPollerConfig": "AWS documents no way to go back from provisioned to on-demand polling in place",
+    "ProvisionedPollerConfig": "esmctl does not switch a mapping back to on-demand polling by itself (a Kafka "
+                               "mapping goes back once its schema registry configuration is removed)",
     "LoggingConfig": "AWS documents no way to unset it in place",
     "SourceAccessConfigurations": "it is required for this kind of source",
 }
@@ -714,6 +717,8 @@ def compare(want: Mapping, have: Mapping) -> Comparison:
                                  "set it in the spec to silence this")
             continue
         if isinstance(w, dict) and isinstance(h, dict) and name not in DEFAULTS:
+            cleared = {k: v for k, v in CLEAR_MEMBERS.get(name, {}).items() if h.get(k) not in (None, v)}
+            w = {**cleared, **w}
             h = _drop_unsettable(name, w, h, out)
         if not satisfies(name, w, h):
             out.changes.append(FieldChange(name, h, w))
@@ -790,6 +795,9 @@ def update_params(want: Mapping, changes: list[FieldChange]) -> dict[str, Any]:
             value = QUEUE_MODE_DEFAULTS[change.name]
         else:
             value = clear_value(change.name, want.kind)
+        if change.name in CLEAR_MEMBERS and isinstance(value, dict) and isinstance(change.after, dict):
+            # a member the spec dropped, removed with its clearing value (compare put it in the change)
+            value = {**{k: change.after[k] for k in CLEAR_MEMBERS[change.name] if k in change.after}, **value}
         if change.name in immutable and isinstance(value, dict):
             value = {k: v for k, v in value.items() if k not in immutable[change.name]}
         out[change.name] = without_create_only_items(change.name, value)

@@ -13,7 +13,7 @@ import re
 from functools import cache
 from typing import Any
 
-from esmctl import model, servicemodel
+from esmctl import arns, model, servicemodel
 from esmctl.servicemodel import input_shape, kinds_of
 
 Problem = tuple[str, str]  # (field path, message)
@@ -73,14 +73,48 @@ def check_shape(value: Any, shape: Any, path: str) -> list[Problem]:
             return problems + [(path, f"has an empty {empty}: {value!r} (a placeholder set to nothing?)")]
         pattern = _pattern(meta.get("pattern"))
         if value and pattern is not None and not pattern.fullmatch(value):
-            problems.append((path, _PATTERN_WORDS.get(shape.name, f"does not match {meta['pattern']}")
-                             + f": {value!r}"))
+            problems.append((path, _pattern_words(shape, value) + f": {value!r}"))
     elif t == "timestamp":
         try:
             model.instant(value)
         except ValueError as exc:
             return [(path, str(exc))]
     return problems
+
+
+_SCALAR_TYPES: dict[str, tuple[type, ...]] = {"string": (str,), "boolean": (bool,), "integer": (int,), "long": (int,)}
+
+
+def well_typed(value: Any, shape: Any) -> tuple[Any, bool]:
+    """`value` without the parts whose type breaks `shape` (check_shape says what they are), so that the rules
+    across fields read only values of the types they expect; and whether anything was left out. A list with an
+    item of the wrong type is left out whole: its other items keep their places in the messages."""
+    t = shape.type_name
+    if t == "structure" or t == "map":
+        if not isinstance(value, dict):
+            return None, True
+        out, dropped = {}, False
+        for key, sub in value.items():
+            member = shape.members.get(key) if t == "structure" else shape.value
+            if member is None:
+                out[key] = sub  # an unknown field: check_shape says so, and no rule reads it
+                continue
+            kept, lost = well_typed(sub, member)
+            dropped |= lost
+            if kept is not None:
+                out[key] = kept
+        return out, dropped
+    if t == "list":
+        if not isinstance(value, list):
+            return None, True
+        items = [well_typed(item, shape.member) for item in value]
+        if any(lost for _, lost in items):
+            return None, True
+        return [kept for kept, _ in items], False
+    expected = _SCALAR_TYPES.get(t)
+    if expected and (not isinstance(value, expected) or (t != "boolean" and isinstance(value, bool))):
+        return None, True
+    return value, False
 
 
 # Services whose ARNs have no region, or no account either (S3 buckets, an on-failure destination).
@@ -110,7 +144,19 @@ _PATTERN_WORDS = {
     "NamespacedFunctionName": "is not a function name, name:alias or function ARN",
     "FunctionArn": "is not a function ARN",
     "KMSKeyArn": "is not a KMS key ARN",
+    "DestinationArn": "is not an SQS queue, SNS topic or S3 bucket ARN, nor a kafka:// topic",
+    "Endpoint": "is not a broker address (HOST:PORT)",
 }
+
+
+def _pattern_words(shape: Any, value: str) -> str:
+    """Why a value does not match its shape's pattern, in words: botocore's ARN patterns run to 170 characters."""
+    parts = value.split(":", 5) if value.startswith("arn:") else []
+    if len(parts) == 6 and parts[4] and not re.fullmatch(r"\d{12}", parts[4]):
+        return f"its account ID {parts[4]!r} is not 12 digits"
+    pattern = shape.metadata["pattern"]
+    return _PATTERN_WORDS.get(shape.name, f"does not match {pattern}" if len(pattern) <= 40
+                              else f"is not a valid {shape.name}")
 
 
 @cache
@@ -210,6 +256,10 @@ def cross_field_problems(p: dict[str, Any], kind: str | None = None) -> list[Pro
             out.append(("EventSourceArn", f"is not a source Lambda reads ({model.arn_service(p['EventSourceArn'])}): "
                         "a Kinesis stream or consumer, a DynamoDB stream, an SQS queue, an MSK cluster, an MQ "
                         "broker or a DocumentDB cluster"))
+    source = arns.parse(p.get("EventSourceArn"))
+    wrong_source = arns.source_problem(source, kind) if source else ""
+    if wrong_source:
+        out.append(("EventSourceArn", wrong_source))
     if kind:
         for name in p:
             if name in ("FunctionName", "EventSourceArn", "Enabled", "Tags", "UUID") \
@@ -251,11 +301,8 @@ def cross_field_problems(p: dict[str, Any], kind: str | None = None) -> list[Pro
 
             if at > datetime.now(timezone.utc):
                 out.append(("StartingPositionTimestamp", f"is {model.iso(at)}, in the future"))
-    retries = p.get("MaximumRetryAttempts")
-    if _is_int(retries) and retries > model.KAFKA_DESTINATION_RETRIES and model.kafka_retries_capped(p, kind):
-        out.append(("MaximumRetryAttempts", f"is {retries}; with an on-failure destination, AWS retries a Kafka batch "
-                    f"at most {model.KAFKA_DESTINATION_RETRIES} times: use 0–{model.KAFKA_DESTINATION_RETRIES}, or -1 "
-                    "(as many as AWS allows)"))
+    # Kafka's cap of KAFKA_DESTINATION_RETRIES applies to infinite retries (-1) with an on-failure destination only:
+    # AWS accepts an explicit 11-10000 there (lambda-esm-facts.md, "Corrections"); model.canonical reads the cap.
     age = p.get("MaximumRecordAgeInSeconds")
     if _is_int(age) and 0 <= age < 60:
         out.append(("MaximumRecordAgeInSeconds", f"is {age}; use -1 (no limit) or 60–604800"))
@@ -269,12 +316,7 @@ def cross_field_problems(p: dict[str, Any], kind: str | None = None) -> list[Pro
                             f"must be at least 1 when BatchSize ({batch}) is over 10 for SQS"))
     if kind in (model.MSK, model.KAFKA) and "UUID" not in p and not p.get("Topics"):
         out.append(("Topics", "is required for a Kafka source (one topic)"))
-    if kind == model.MQ and "UUID" not in p:
-        if not p.get("Queues"):
-            out.append(("Queues", "is required for an Amazon MQ source (one queue)"))
-        if not p.get("SourceAccessConfigurations"):
-            out.append(("SourceAccessConfigurations", "is required for an Amazon MQ source (BASIC_AUTH: the "
-                        "broker's credentials in Secrets Manager)"))
+    # MQ's Queues and SourceAccessConfigurations are optional (the model and the MQ parameter page).
     if kind == model.DOCDB and "UUID" not in p and not (p.get("DocumentDBEventSourceConfig") or {}).get("DatabaseName"):
         out.append(("DocumentDBEventSourceConfig.DatabaseName", "is required for a DocumentDB source"))
     if p.get("ScalingConfig") and p.get("ProvisionedPollerConfig"):

@@ -108,7 +108,16 @@ _SCOPE_OVERRIDES = {
     # Secrets and network settings of the sources Lambda connects to itself (the SourceAccessConfiguration
     # shape's types: BASIC_AUTH for MQ and DocumentDB, SASL, TLS and VPC for Kafka).
     "SourceAccessConfigurations": (kinds.MSK, kinds.KAFKA, kinds.MQ, kinds.DOCDB),
+    # The Lambda guide: "Lambda doesn't support event filtering for Amazon DocumentDB".
+    "FilterCriteria": tuple(k for k in kinds.KINDS if k != kinds.DOCDB),
+    # The metrics page: event source mapping metrics for SQS, Kinesis, DynamoDB, MSK and self-managed Kafka.
+    "MetricsConfig": (kinds.SQS, kinds.KINESIS, kinds.DYNAMODB, kinds.MSK, kinds.KAFKA),
 }
+
+
+# The first botocore whose Lambda model has every field esmctl names (SelfManagedKafkaEventSourceConfig.ConsumptionMode
+# came last; the OAUTHBEARER/IAM access types in 1.43.110): pyproject.toml's floor.
+MIN_BOTOCORE = "1.43.123"
 
 
 @cache
@@ -120,13 +129,16 @@ def create_only() -> frozenset[str]:
 @cache
 def updatable() -> frozenset[str]:
     members = set(member_names("UpdateEventSourceMapping"))
-    if "AmazonManagedKafkaEventSourceConfig" not in members:
+    kafka = input_shape().members.get("SelfManagedKafkaEventSourceConfig")
+    if "AmazonManagedKafkaEventSourceConfig" not in members or kafka is None \
+            or "ConsumptionMode" not in kafka.members:
         import botocore
 
         from esmctl.errors import EsmctlError
 
-        raise EsmctlError(f"botocore {botocore.__version__} is too old: its Lambda model cannot update Kafka "
-                          "settings in place, so esmctl would plan replaces; pip install 'botocore>=1.39'")
+        raise EsmctlError(f"botocore {botocore.__version__} is too old: its Lambda model lacks fields esmctl relies on "
+                          f"(Kafka's ConsumptionMode), so it would refuse or replace what AWS takes; pip install "
+                          f"'botocore>={MIN_BOTOCORE}'")
     return frozenset(members - {"UUID", "FunctionName"})
 
 

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from esmctl import model, schema, servicemodel, yamldoc
+from esmctl import arns, model, regions, schema, servicemodel, yamldoc
 from esmctl.errors import SpecError, UsageProblem
 
 TOP_LEVEL = ("version", "region", "defaults", "mappings", "targets")  # targets: read by fleet.py
@@ -117,6 +117,10 @@ def _check(doc: yamldoc.Document, problems: list[str]) -> tuple[str | None, list
     if region is not None and not isinstance(region, str):
         problems.append(f"{doc.at(('region',))}: region: must be a string")
         region = None
+    elif region is not None and regions.problem(region):
+        # said here, and not as a mismatch with every ARN
+        problems.append(f"{doc.at(('region',))}: region: {regions.problem(region)}")
+        region = None
     defaults = data.get("defaults") or {}
     if not isinstance(defaults, dict):
         problems.append(f"{doc.at(('defaults',))}: defaults: must be a mapping of parameters")
@@ -183,6 +187,8 @@ def _mapping(doc: yamldoc.Document, base: Path, entry: Any, defaults: dict, allo
         api = _api_path(dotted)
         if not unfilled(api):
             problems.append(f"{where(str(api[0]), api[1:])}: {dotted}: {message}")
+    # A value of the wrong type is said above, once: the rules below read only values of the types they expect.
+    params, mistyped = _well_typed(params)
     if consumer is not None:
         if not isinstance(consumer, str) or not consumer:
             problems.append(f"{where('Consumer')}: Consumer: must be a consumer name")
@@ -201,16 +207,39 @@ def _mapping(doc: yamldoc.Document, base: Path, entry: Any, defaults: dict, allo
         elif isinstance(function, str) and _same_function(moved_from, function):
             problems.append(f"{where('MovedFrom')}: MovedFrom: names the mapping's own FunctionName")
             moved_from = None
-    for dotted, message in schema.cross_field_problems(params):
+    # Without a source of the right type the kind of source is unknown, and so are the rules that depend on it.
+    source_unknown = bool(mistyped & {"EventSourceArn", "SelfManagedEventSource"})
+    for dotted, message in [] if source_unknown else schema.cross_field_problems(params):
         api = _api_path(dotted)
-        if not unfilled(api):
+        if api[0] not in mistyped and not unfilled(api):
             problems.append(f"{where(str(api[0]), api[1:])}: {dotted}: {message}")
+    for key in ("EventSourceArn", "FunctionName"):
+        arn = arns.parse(params.get(key))
+        if arn and arn.region and regions.problem(arn.region) and not unfilled((key,)):
+            problems.append(f"{where(key)}: {key}: {regions.problem(arn.region)}")
     source = params.get("EventSourceArn")
-    if region and isinstance(source, str) and model.arn_region(source) and model.arn_region(source) != region \
+    source_region = model.arn_region(source) if isinstance(source, str) else ""
+    if region and source_region and source_region != region and not regions.problem(source_region) \
             and not unfilled(("EventSourceArn",)):
-        problems.append(f"{where('EventSourceArn')}: EventSourceArn: is in {model.arn_region(source)}, "
+        problems.append(f"{where('EventSourceArn')}: EventSourceArn: is in {source_region}, "
                         f"but the spec's region is {region}")
     return Desired(params=params, where=doc.at(base), consumer=consumer, moved_from=moved_from)
+
+
+def _well_typed(params: dict[str, Any]) -> tuple[dict[str, Any], set[str]]:
+    """The parameters without values (or parts of them) of the wrong type, and the parameters that had some."""
+    members = servicemodel.input_shape().members
+    out, mistyped = {}, set()
+    for key, value in params.items():
+        if key not in members:
+            out[key] = value
+            continue
+        kept, lost = schema.well_typed(value, members[key])
+        if lost:
+            mistyped.add(key)
+        if kept is not None:
+            out[key] = kept
+    return out, mistyped
 
 
 def _surprises(doc: yamldoc.Document, base: Path) -> list[str]:

@@ -113,7 +113,8 @@ def test_switching_an_alias_without_moved_from_is_refused_with_the_way_out():
 
 # -- the vocabulary and the codec ------------------------------------------------------------------------
 def test_actions_carry_their_symbol_and_destructiveness():
-    assert [a.symbol for a in (Action.CREATE, Action.REPLACE, Action.HANDOFF, Action.DELETE)] == ["+", "-/+", "<~>", "-"]
+    symbols = [a.symbol for a in (Action.CREATE, Action.REPLACE, Action.HANDOFF, Action.DELETE)]
+    assert symbols == ["+", "-/+", "<~>", "-"]
     assert {a for a in Action if a.destructive} == {Action.REPLACE, Action.HANDOFF, Action.DELETE}
     assert f"{Action.MOVE}" == "move" and str(Status.NOT_STARTED) == "not-started"
 

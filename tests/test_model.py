@@ -78,7 +78,7 @@ KINDS = {
                "StartingPositionTimestamp": _timestamp,
                "DocumentDBEventSourceConfig": st.sampled_from([{"DatabaseName": "db"}, {
                    "DatabaseName": "db", "CollectionName": "orders", "FullDocument": "UpdateLookup"}])},
-              {"BatchSize": st.integers(1, 10000), "FilterCriteria": _filters, "Enabled": _bools}),
+              {"BatchSize": st.integers(1, 10000), "Enabled": _bools}),  # DocumentDB takes no filters
 }
 
 

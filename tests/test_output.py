@@ -81,5 +81,5 @@ def test_export_after_a_handoff_validates_and_diffs_clean(esmctl, world, box, tm
     assert "StartingPositionTimestamp" in entry  # the layer echoes it, as AWS does
     assert esmctl("validate", str(exported)).exit_code == 0
     assert esmctl("diff", str(exported)).exit_code == 0
-    missing = esmctl("export", "--function", "nope-fn")
-    assert missing.exit_code == 0 and "no mappings found for nope-fn" in missing.stderr
+    missing = esmctl("export", "--function", "nope-fn")  # a misspelt function is an error, not an empty spec
+    assert missing.exit_code == 1 and "function nope-fn not found" in missing.stderr and missing.stdout == ""

@@ -177,7 +177,6 @@ def test_partial_provisioned_poller_config_is_filled_like_aws():
 
 
 @pytest.mark.parametrize("field,value,kind", [
-    ("ProvisionedPollerConfig", {"MinimumPollers": 2, "MaximumPollers": 20}, QUEUE),
     ("MaximumBatchingWindowInSeconds", 5, CLUSTER),
     ("LoggingConfig", {"SystemLogLevel": "DEBUG"}, CLUSTER),
 ])

@@ -522,9 +522,12 @@ def _delete_command() -> click.Command:
 def list_cmd(settings: Settings, function: str | None, sources: tuple[str, ...]) -> None:
     """List mappings (one paginated listing)."""
     from esmctl import render
-    from esmctl.listing import select
+    from esmctl.listing import require_functions, select
 
-    render.mappings(settings, select(settings, function, sources))
+    items = select(settings, function, sources)
+    if not sources:  # with sources, a function may just not read them
+        require_functions(settings.aws, [function] if function else [], items)
+    render.mappings(settings, items)
 
 
 _BUILDERS = {"create": _create_command, "get": _get_command, "update": _update_command,

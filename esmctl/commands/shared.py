@@ -21,7 +21,16 @@ from esmctl.errors import EXIT_INTERRUPTED, EsmctlError
 
 CACHE_SECONDS = 10  # how long completion trusts its listing
 
-var_option = click.option("--var", "variables", multiple=True, metavar="NAME=VALUE",
+def _check_vars(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]) -> tuple[str, ...]:
+    """--var NAME=VALUE: one without `=` is a usage error (252), not a problem of the spec."""
+    for pair in value:
+        name, sep, _ = pair.partition("=")
+        if not sep or not name:
+            raise click.BadParameter(f"{pair!r}: expected NAME=VALUE", ctx=ctx, param=param)
+    return value
+
+
+var_option = click.option("--var", "variables", multiple=True, metavar="NAME=VALUE", callback=_check_vars,
                           help="Value for a ${NAME} placeholder; repeatable (then the environment).")
 prune_option = click.option("--prune", is_flag=True,
                             help="Also plan deleting live mappings of the spec's functions that the spec does not "

@@ -48,6 +48,7 @@ def validate(settings: Settings, files: tuple[str, ...], variables: tuple[str, .
     from esmctl.errors import SpecError
 
     problems: list[str] = []
+    places: list[str] = []  # what had them: the spec, the targets file, the spec's targets
     count = targets = 0
     for group in ([(f,) for f in files] if each else [files]):
         try:  # as plan loads it: a --region that is not the spec's is refused here too
@@ -61,9 +62,15 @@ def validate(settings: Settings, files: tuple[str, ...], variables: tuple[str, .
                 count += len(load_spec(settings, group, variables).mappings)
         except EsmctlError as exc:
             problems += exc.problems if isinstance(exc, SpecError) else [exc.format_message()]
+            places.append(getattr(exc, "where", "the spec"))
     if problems:
         if settings.output in ("json", "yaml"):
             render.dump(settings, {"valid": False, "files": list(files), "mappings": 0, "problems": problems})
+        where = " and ".join(dict.fromkeys(places))
+        if where != "the spec":
+            from esmctl.fleet import TargetsError
+
+            raise TargetsError(problems, where)
         raise SpecError(problems)
     if settings.output in ("json", "yaml"):
         render.dump(settings, {"valid": True, "files": list(files), "mappings": count, "problems": []})
@@ -256,7 +263,7 @@ def _saved_plan(settings: Settings, path: str) -> tuple[Any, list[Any]]:
     from esmctl.aws import explain
     from esmctl.plan import codec as planfile
 
-    saved = planfile.load(path)
+    saved = planfile.load(path, refusal="nothing applied")
     if not settings.region_from_flag and settings._aws is None:
         settings.region = saved.region  # the plan's region, as a spec's `region:`
     aws = settings.aws
@@ -314,10 +321,12 @@ def export(settings: Settings, functions: tuple[str, ...], sources: tuple[str, .
     from esmctl import model, render
     from esmctl.aws import explain
     from esmctl.export import to_spec
-    from esmctl.listing import select
+    from esmctl.listing import require_functions, select
     from esmctl.reconcile import decrypted_filters
 
     items = select(settings, functions, sources)
+    if not sources:  # with sources, a function may just not read them
+        require_functions(settings.aws, functions, items)
     if not items:
         wanted = ", ".join(functions + sources) or "this region"
         click.echo(f"esmctl: warning: no mappings found for {wanted}", err=True)

@@ -55,32 +55,58 @@ def schema_cmd(settings: Settings, files: tuple[str, ...], targets_file: bool, p
     import yaml
 
     from esmctl.errors import SpecError
-    from esmctl.yamldoc import YamlError, read_text
+    from esmctl.yamldoc import YamlError, load, read_text
 
     validator = jsonschema.Draft202012Validator(document)
     for_targets = validator if targets_file else jsonschema.Draft202012Validator(targets_schema())
-    problems = []
+    problems: list[str] = []
+    places: list[str] = []  # the spec, the targets file: what the problems are in
     for path in targets:
         name = "<stdin>" if path == "-" else path
         try:
-            data = _json_like(yaml.safe_load(read_text(path)))
+            text = read_text(path)
+            data = _json_like(yaml.safe_load(text))
         except YamlError as exc:  # cannot read it
             problems += exc.problems
+            places.append("the spec")
             continue
         except yaml.YAMLError as exc:  # as `validate` says it: FILE:LINE:COL
             mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
             where = f"{name}:{mark.line + 1}:{mark.column + 1}" if mark else f"{name}:1:1"
             what = getattr(exc, "problem", None) or getattr(exc, "context", None) or str(exc).splitlines()[0]
             problems.append(f"{where}: spec: not valid YAML: {what}")
+            places.append("the spec")
             continue
+        try:  # where each value was written (placeholders left as they are: the schema accepts them)
+            at = load(path, text, environ={}, defer_missing=True).at
+        except YamlError:  # what the schema cannot say (a duplicate key): the file's name only
+            at = (lambda file: lambda _path: file)(name)
         is_targets = targets_file or (isinstance(data, dict) and "targets" in data and "mappings" not in data)
-        for error in sorted((for_targets if is_targets else validator).iter_errors(data),
-                            key=lambda e: list(e.absolute_path)):
+        found = sorted((for_targets if is_targets else validator).iter_errors(data),
+                       key=lambda e: list(map(str, e.absolute_path)))
+        for error in found:
             where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.absolute_path).lstrip(".")
-            problems.append(f"{name}: {where or 'spec'}: {error.message}")
+            what = where or ("targets file" if is_targets else "spec")
+            problems.append(f"{at(tuple(error.absolute_path))}: {what}: {_in_words(error)}")
+        if found:
+            places.append("the targets file" if is_targets else "the spec")
     if problems:
+        where = " and ".join(dict.fromkeys(places))
+        if where != "the spec":
+            from esmctl.fleet import TargetsError
+
+            raise TargetsError(problems, where)
         raise SpecError(problems)
     click.echo(f"{', '.join(targets)}: valid against the schema", err=True)
+
+
+def _in_words(error) -> str:  # noqa: ANN001 - a jsonschema ValidationError
+    """jsonschema's message, but for a value that fits none of a field's forms ("is not valid under any of the given
+    schemas") what the field is, from its description."""
+    if error.validator == "anyOf" and isinstance(error.schema, dict):
+        first = (error.schema.get("description") or "").split(". ")[0].rstrip(".")
+        return f"{error.instance!r} is not valid here" + (f": {first}" if first and len(first) <= 120 else "")
+    return error.message
 
 
 def _json_like(value):  # noqa: ANN001, ANN202

@@ -119,17 +119,25 @@ def is_saved_plan(path: str) -> bool:
             head = f.read(256)
     except (OSError, UnicodeDecodeError):
         return False
-    return head.lstrip().startswith("{") and f'"format": "{FORMAT}"' in head
+    head = head.lstrip()
+    # A plan cut short (a full disk, a partial upload) is still one: it must be refused as a damaged plan, not read
+    # as a spec. A spec has no `format` key, and `plan --out` writes that key first.
+    return head.startswith("{") and ('"format"' in head or _PLAN_HEAD.startswith(" ".join(head.split())))
 
 
-def load(path: str) -> SavedPlan:
+_PLAN_HEAD = f'{{ "format": "{FORMAT}"'  # how a plan file starts, whitespace aside
+
+
+def load(path: str, refusal: str = "refused") -> SavedPlan:
+    """Read a saved plan; a damaged or edited one is refused (`refusal`: what that means to the command)."""
     try:
         with open(path, encoding="utf-8") as f:
             doc = json.load(f)
     except OSError as exc:
         raise EsmctlError(f"{path}: cannot read the plan: {exc.strerror or exc}") from exc
     except ValueError as exc:
-        raise EsmctlError(f"{path}: not a saved plan: {exc}") from exc
+        raise EsmctlError(f"{path}: a damaged plan file (cut short?): not JSON ({exc}): {refusal}; plan again") \
+            from exc
     if not isinstance(doc, dict) or doc.get("format") != FORMAT:
         raise EsmctlError(f"{path}: not a saved plan (no \"format\": \"{FORMAT}\")")
     if doc.get("formatVersion") != FORMAT_VERSION:
@@ -137,7 +145,7 @@ def load(path: str) -> SavedPlan:
                           f"version {FORMAT_VERSION}: plan again")
     if _sha256({k: v for k, v in doc.items() if k != "sha256"}) != doc.get("sha256"):
         raise EsmctlError(f"{path}: the plan was changed after `plan --out` wrote it (its sha256 does not match): "
-                          "nothing applied; plan again")
+                          f"{refusal}; plan again")
     try:
         changes, reads, absent = [], [], []
         for c in doc["changes"]:
