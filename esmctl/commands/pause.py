@@ -103,8 +103,8 @@ def _command(settings: Settings, action: str, files: tuple[str, ...], functions:
 
     carry_out = pauses.pause if action == "pause" else pauses.resume
     interrupt = Interrupt()
-    with ctrl_c(settings, interrupt):
-        results = carry_out(settings.aws, selection, dry_run=dry_run, confirm=ask, interrupt=interrupt, **run)
+    results = carry_out(settings.aws, selection, dry_run=dry_run, confirm=ask, interrupt=interrupt,
+                        guard=lambda: ctrl_c(settings, interrupt), **run)
     if settings.output in ("json", "yaml"):
         render.dump(settings, [r.document() for r in results])
     else:

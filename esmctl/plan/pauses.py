@@ -32,6 +32,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
@@ -114,7 +115,7 @@ def pause(aws: Aws, selection: Selection, *, reason: str = "", dry_run: bool = F
           confirm: Callable[[list[Item]], None] | None = None, now: datetime | None = None,
           concurrency: int = 4, timeout: float = 300, **run: Any) -> list[Result]:
     """Disable the selected Enabled mappings, each marked paused (at `now`, with `reason`) first. `run`:
-    `interrupt` and `on_done`, as carry_out takes them."""
+    `interrupt`, `on_done` and `guard`, as _run takes them."""
     return _run(aws, selection, PAUSE, dry_run=dry_run, confirm=confirm, concurrency=concurrency, timeout=timeout,
                 mark=model.pause_mark(now or datetime.now(timezone.utc), reason), **run)
 
@@ -129,14 +130,18 @@ def resume(aws: Aws, selection: Selection, *, dry_run: bool = False,
 
 def _run(aws: Aws, selection: Selection, action: Action, *, dry_run: bool,
          confirm: Callable[[list[Item]], None] | None, concurrency: int, timeout: float, mark: str = "",
-         interrupt: Interrupt | None = None, on_done: Callable[[Result], None] | None = None) -> list[Result]:
+         interrupt: Interrupt | None = None, on_done: Callable[[Result], None] | None = None,
+         guard: Callable[[], AbstractContextManager[None]] = nullcontext) -> list[Result]:
+    """Survey, ask (`confirm`), then carry out inside `guard()` (the command's Ctrl-C handling, which sets
+    `interrupt`: only the writes run under it, so Ctrl-C at the question ends esmctl at once)."""
     items = survey(aws, selection, action, timeout=timeout)
     if dry_run:
         return [unchanged(i, action, dry_run=True) for i in items]
     if confirm is not None and any(i.todo for i in items):
         confirm([i for i in items if i.todo])
-    return carry_out(aws, items, action, mark=mark, concurrency=concurrency, timeout=timeout, interrupt=interrupt,
-                     on_done=on_done)
+    with guard():
+        return carry_out(aws, items, action, mark=mark, concurrency=concurrency, timeout=timeout,
+                         interrupt=interrupt, on_done=on_done)
 
 
 # -- reading ------------------------------------------------------------------------------------------

@@ -123,6 +123,7 @@ class _Planner:
     def plan(self, prune: bool) -> Plan:
         changes: list[Change] = []
         taken: set[str] = set()  # UUIDs of live mappings the spec accounts for
+        created: list[tuple[Mapping, Change]] = []  # new identities with no old end in their slot
         in_sync = 0
         for d in self.desired:
             same = self.by_key.get(d.key, [])
@@ -168,15 +169,18 @@ class _Planner:
             elif paused_olds := [m for m in olds if self._paused(d, m, any_spec=True)]:
                 self._held(d, olds, f"{', '.join(m.uuid for m in paused_olds)} is paused")
             else:
-                if not olds and (readers := self._other_qualifiers(d)):
-                    self._second_reader(d, readers)
-                else:
-                    changes.append(self._create_or_move(d, olds))
+                changes.append(self._create_or_move(d, olds))
+                if not olds:
+                    created.append((d, changes[-1]))
             taken.update(m.uuid for m in olds)
             for extra in extras:
                 self.notes.append(Note(d.key, f"another mapping with the same identity exists ({extra.uuid}); "
                                               "it is left alone"))
                 taken.add(extra.uuid)
+        for d, change in created:  # once every desired mapping has taken its live ones
+            if readers := self._other_qualifiers(d, taken):
+                self._second_reader(d, readers)
+                changes.remove(change)
         functions = {d.key.function for d in self.desired}
         unmanaged = tuple(m for m in self.present if m.uuid not in taken and m.key.function in functions)
         if prune:
@@ -338,14 +342,14 @@ class _Planner:
         return Change(Action.REPLACE, d.key, (live,), d, tuple(_shown(fields)), tuple(steps),
                       Reason("immutable", reason))
 
-    def _other_qualifiers(self, d: Mapping) -> list[Mapping]:
+    def _other_qualifiers(self, d: Mapping, taken: set[str]) -> list[Mapping]:
         """Live mappings of d's function under another alias or version (or none) reading d's stream, that the
-        spec does not list: a second mapping would have every record processed twice."""
+        spec accounts for nowhere: a second mapping would have every record processed twice."""
         if d.kind not in model.STREAM_TYPES:
             return []
         here = model.slot(d.key, d.kind)
         return [m for m in self.by_function.get(_unqualified(d.key.function), [])
-                if m.key.function != d.key.function and m.key not in self.wanted and m.uuid not in self.claimed
+                if m.key.function != d.key.function and m.uuid not in taken
                 and (s := model.slot(m.key, m.kind)) is not None and here is not None and s[1] == here[1]]
 
     def _second_reader(self, d: Mapping, readers: list[Mapping]) -> None:
