@@ -86,6 +86,7 @@ def validate(settings: Settings, files: tuple[str, ...], variables: tuple[str, .
     from esmctl.errors import SpecError
 
     problems: list[str] = []
+    warnings: list[str] = []  # the filters' (esmctl.filters.checks): said, but the spec stays valid
     count = targets = 0
     for group in ([(f,) for f in files] if each else [files]):
         try:  # as plan loads it: a --region that is not the spec's is refused here too
@@ -96,9 +97,13 @@ def validate(settings: Settings, files: tuple[str, ...], variables: tuple[str, .
                 found, mappings = fleet.validate(group, variables, named or settings.fleet.targets, bool(named))
                 count, targets = count + mappings, targets + found
             else:
-                count += len(load_spec(settings, group, variables).mappings)
+                loaded = load_spec(settings, group, variables).mappings
+                count += len(loaded)
+                warnings += [w for m in loaded for w in m.warnings]
         except EsmctlError as exc:
             problems += exc.problems if isinstance(exc, SpecError) else [exc.format_message()]
+    for line in warnings:
+        click.echo(line, err=True)
     if problems:
         if settings.output in ("json", "yaml"):
             render.dump(settings, {"valid": False, "files": list(files), "mappings": 0, "problems": problems})

@@ -42,8 +42,8 @@ def pattern_problems(pattern: Any, kind: str) -> list[Problem]:
 
 def _unknown_key(env: Envelope, key: str) -> str:
     other = PAYLOAD_KEYS.get(key)
-    if other is not None and other.payload != env.payload:
-        return (f"{env.name} records have no `{key}` ({other.name}'s payload key): the {env.name} payload is "
+    if other is not None and key != env.payload:
+        return (f"{env.name} records have no `{key}` (the payload key of {other}): the {env.name} payload is "
                 f"`{env.payload}`; a pattern on `{key}` never matches")
     hint = difflib.get_close_matches(key, list(env.keys), n=1)
     also = f"; did you mean `{hint[0]}`?" if hint else ""

@@ -84,7 +84,7 @@ MQ_ENVELOPE = Envelope(
 
 ENVELOPES = {KINESIS: KINESIS_ENVELOPE, DYNAMODB: DYNAMODB_ENVELOPE, SQS: SQS_ENVELOPE, MSK: KAFKA_ENVELOPE,
              KAFKA: KAFKA_ENVELOPE, MQ: MQ_ENVELOPE}
-PAYLOAD_KEYS = {e.payload: e for e in (KINESIS_ENVELOPE, DYNAMODB_ENVELOPE, SQS_ENVELOPE, KAFKA_ENVELOPE)}
+PAYLOAD_KEYS = {"data": "Kinesis and Amazon MQ", "dynamodb": "DynamoDB", "body": "SQS", "value": "Kafka"}
 SOURCE_KINDS = {"kinesis": KINESIS, "dynamodb": DYNAMODB, "sqs": SQS, "kafka": KAFKA, "mq": MQ}
 UNFILTERABLE = frozenset({DOCDB})
 
