@@ -52,7 +52,7 @@ class _Filter:
             if state == ABSENT:
                 return f"{env.payload} is missing"
             what = "JSON" if state == JSON else "not JSON"
-            return f"{env.payload} is {what} but the pattern's {env.payload} is {_format(wants)}: Lambda drops it"
+            return f"{env.payload} is {what}, but the pattern takes it as {_format(wants)}: Lambda drops the record"
         found = self.metadata_only(seen)  # Kafka, MQ: the payload rules are set aside
         return None if found is None else found.describe()
 

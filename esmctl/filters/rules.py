@@ -319,6 +319,8 @@ def _compile_or(alternatives: list[Matcher]) -> Matcher:
 def _compile_nested(key: str, inner: Matcher, path: Path) -> Matcher:
     def match(record: Any) -> Miss | None:
         value = record.get(key, MISSING) if type(record) is dict else MISSING
+        if value is MISSING:  # say the highest key that is missing, unless `exists: false` below is content
+            return None if inner(MISSING) is None else Miss(path, MISSING)
         if type(value) is not list:
             return inner(value)
         # an array in the record: the key matches when one of its elements matches all that is below it
