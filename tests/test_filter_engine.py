@@ -481,13 +481,16 @@ def test_a_pattern_built_from_a_record_matches_it_and_one_broken_value_breaks_it
         rule, breaker = _rule_and_breaker(value, data.draw(st.integers(0, 11)))
         _put(pattern, path, rule)
         breakers[path] = breaker
+    broken_path = data.draw(st.sampled_from(chosen))
+    broken = json.loads(json.dumps(record))
+    _put(broken, broken_path, breakers[broken_path])
+    # the generated fast path and the matchers that say why agree
+    assert rules.compile_fast(pattern)(record) and rules.compile_pattern(pattern)(record) is None
+    assert not rules.compile_fast(pattern)(broken) and rules.compile_pattern(pattern)(broken) is not None
     for kind, wrap in (("sqs", lambda r: sqs(r)), ("kinesis", lambda r: kinesis(r))):
         payload = "body" if kind == "sqs" else "data"
         fs = FilterSet([json.dumps({payload: pattern})], kind)
         assert fs.evaluate(wrap(record)).kept
-        broken_path = data.draw(st.sampled_from(chosen))
-        broken = json.loads(json.dumps(record))
-        _put(broken, broken_path, breakers[broken_path])
         verdict = fs.evaluate(wrap(broken))
         assert not verdict.kept
         assert verdict.reason.startswith(rules.label((payload,) + broken_path))

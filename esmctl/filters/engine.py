@@ -4,7 +4,6 @@ record as its source's envelope shows it, the payload's format weighed against t
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
 from typing import Any
 
 from esmctl.filters import envelopes, rules
@@ -19,11 +18,16 @@ class PatternError(ValueError):
         super().__init__("; ".join(f"filter {i}: {rules.label(p.path)}: {p.message}" for i, p in problems))
 
 
-@dataclass
 class Verdict:
-    kept: bool
-    matched: list[int]
-    reasons: list[str] = field(default_factory=list)  # per filter, for a dropped record
+    """Lambda's verdict on one record: kept (and by which filters), or dropped (and why, filter by filter)."""
+
+    __slots__ = ("kept", "matched", "reasons")
+
+    def __init__(self, kept: bool, matched: list[int], reasons: list[str] | None = None) -> None:
+        self.kept, self.matched, self.reasons = kept, matched, reasons or []
+
+    def __repr__(self) -> str:
+        return f"Verdict(kept={self.kept}, matched={self.matched}, reasons={self.reasons})"
 
     @property
     def reason(self) -> str:
@@ -38,23 +42,30 @@ class _Filter:
     def __init__(self, pattern: dict, env: Envelope) -> None:
         self.full = rules.compile_pattern(pattern)
         self.metadata_only = rules.compile_pattern(pattern, skip=env.payload)
+        self.fast_full = rules.compile_fast(pattern)
+        self.fast_metadata_only = rules.compile_fast(pattern, skip=env.payload)
         sub = pattern.get(env.payload)
         self.wants = JSON if isinstance(sub, dict) else PLAIN if isinstance(sub, list) else None
         self.env = env
 
-    def miss(self, seen: dict, state: str) -> str | None:
-        """None when the record matches; else why not."""
+    def fast(self, state: str) -> Any:
+        """Whether a record whose payload is in this state matches (a function), or False: none does."""
+        matcher = self.matcher(state)
+        if isinstance(matcher, str):
+            return False
+        return self.fast_full if matcher is self.full else self.fast_metadata_only
+
+    def matcher(self, state: str) -> rules.Matcher | str:
+        """The matcher for records whose payload is in this state, or why Lambda drops them all."""
         wants, env = self.wants, self.env
         if wants is None or state == wants or (state == ABSENT and wants == PLAIN):
-            found = self.full(seen)
-            return None if found is None else found.describe()
+            return self.full
         if env.mismatch == DROP:
             if state == ABSENT:
                 return f"{env.payload} is missing"
             what = "JSON" if state == JSON else "not JSON"
             return f"{env.payload} is {what}, but the pattern takes it as {_format(wants)}: Lambda drops the record"
-        found = self.metadata_only(seen)  # Kafka, MQ: the payload rules are set aside
-        return None if found is None else found.describe()
+        return self.metadata_only  # Kafka, MQ: the payload's rules are set aside
 
 
 def _format(state: str) -> str:
@@ -81,19 +92,20 @@ class FilterSet:
             raise PatternError(problems)
         self.patterns = parsed
         self._filters = [_Filter(p, self.env) for p in parsed]
+        self._fast: dict[str, list[tuple[int, Any]]] = {}
 
     def evaluate(self, record: dict) -> Verdict:
         if not self._filters:  # no FilterCriteria: every record goes to the function
             return Verdict(True, [])
         seen, state = envelopes.view(self.env, record)
-        matched, reasons = [], []
-        for i, f in enumerate(self._filters):
-            why = f.miss(seen, state)
-            if why is None:
-                matched.append(i)
-            elif not matched:
-                reasons.append(why)
-        return Verdict(bool(matched), matched, reasons if not matched else [])
+        fast = self._fast.get(state)
+        if fast is None:
+            fast = self._fast[state] = [(i, f.fast(state)) for i, f in enumerate(self._filters) if f.fast(state)]
+        matched = [i for i, matches in fast if matches(seen)]
+        if matched:
+            return Verdict(True, matched)
+        return Verdict(False, [], [why if why.__class__ is str else why(seen).describe()
+                                   for why in (f.matcher(state) for f in self._filters)])
 
     def run(self, records: Iterable[dict]) -> Iterator[Verdict]:
         evaluate = self.evaluate

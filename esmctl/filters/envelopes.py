@@ -9,10 +9,11 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import sys
 from dataclasses import dataclass
 from typing import Any
 
-from esmctl.filters.rules import loads
+from esmctl.filters.rules import _DECODER, loads
 from esmctl.kinds import DOCDB, DYNAMODB, KAFKA, KINESIS, MQ, MSK, SQS
 
 # What Lambda does with a record whose payload is not in the format the pattern expects for it
@@ -95,6 +96,8 @@ def envelope(kind: str) -> Envelope:
 
 # ------------------------------------------------------------------------------------ records as seen
 
+_scan = _DECODER.scan_once
+
 
 def view(env: Envelope, record: dict) -> tuple[dict, str]:
     """The record as Lambda's filter sees it (the payload decoded), and the payload's state: JSON (an
@@ -115,8 +118,15 @@ def view(env: Envelope, record: dict) -> tuple[dict, str]:
         text = _unbase64(raw)
         if text is None:
             return {**record, env.payload: raw}, UNDECODABLE
-    first = text.lstrip()[:1]
-    if first in ("{", "["):
+    first = text[:1]
+    if first == "{" or first == "[":
+        try:  # json's scanner straight: its decode() around it costs a fifth of the parse
+            value, end = _scan(text, 0)
+            if end == len(text) or not text[end:].strip():
+                return {**record, env.payload: value}, JSON
+        except (ValueError, StopIteration):
+            pass
+    elif first.isspace() and text.lstrip()[:1] in ("{", "["):
         try:
             return {**record, env.payload: loads(text)}, JSON
         except ValueError:
@@ -128,9 +138,14 @@ def _unbase64(raw: Any) -> str | None:
     if not isinstance(raw, str):
         return None
     try:
+        if _STRICT_BASE64:
+            return binascii.a2b_base64(raw, strict_mode=True).decode("utf-8")
         return base64.b64decode(raw, validate=True).decode("utf-8")
     except (binascii.Error, ValueError):
         return None
+
+
+_STRICT_BASE64 = sys.version_info >= (3, 11)  # a2b_base64's strict_mode: the same checks, 5 times faster
 
 
 def wrap(env: Envelope, payload: str, index: int, source: str = "") -> dict:
