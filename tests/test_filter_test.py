@@ -165,3 +165,18 @@ def test_a_spec_function_with_two_mappings_needs_source(esmctl, world, tmp_path)
     out = verdicts(esmctl("filter", "test", spec, "--function", "orders-fn", "--source", world["clicks"],
                           "--from-stream", world["clicks"], "-o", "json"))
     assert (out["kept"], out["dropped"]) == (1, 5)  # /p/0 ... /p/5: only /p/1
+
+
+def test_the_playground_puts_records_the_filters_have_something_to_say_about(esmctl, box, world):
+    from esmctl.sandbox import playground
+
+    playground.Playground(box, "us-east-1").put_filter_samples()
+    out = verdicts(esmctl("filter", "test", "--pattern", '{"data": {"type": ["order"]}}', "--from-stream",
+                          world["orders"], "--limit", "4", "-o", "json"))
+    assert sorted(r["reason"] for r in out["records"]) == [
+        "", "data is not JSON, but the pattern takes it as JSON: Lambda drops the record",
+        'data.type is "Order"', "data.type is missing"]
+    out = verdicts(esmctl("filter", "test", "--pattern", '{"eventName": ["INSERT"]}', "--from-stream",
+                          world["orders-table-stream"], "-o", "json"))
+    assert sorted(r["reason"] for r in out["records"] if not r["kept"]) == ['eventName is "MODIFY"',
+                                                                           'eventName is "REMOVE"']
