@@ -134,7 +134,7 @@ def _check_object(obj: dict, path: Path, out: list[Problem]) -> None:
         elif isinstance(value, list):
             if not value:
                 out.append(Problem(here, "is an empty list: it matches nothing ([null] matches null, [\"\"] the "
-                                         "empty string)"))
+                                         "empty string)", error=False))
             for i, rule in enumerate(value):
                 _check_rule(rule, here + (i,), out)
         else:
