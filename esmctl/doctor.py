@@ -64,6 +64,35 @@ def check_stalls(m: dict[str, Any]) -> list[Finding]:
     return []
 
 
+def check_filters(m: dict[str, Any]) -> list[Finding]:
+    """Filters that no record of the source can match (esmctl.filters.checks): every record that matches no
+    filter is discarded, and an SQS message deleted."""
+    from esmctl.filters.checks import never_matches
+    from esmctl.filters.rules import parse_pattern
+
+    kind = model.source_type(m)
+    filters = (m.get("FilterCriteria") or {}).get("Filters") or []
+    never = []
+    for i, f in enumerate(filters):
+        try:
+            why = never_matches(parse_pattern(f.get("Pattern") or ""), kind)
+        except ValueError:
+            continue
+        if why:
+            never.append(f"#{i}: {why}")
+    if not never:
+        return []
+    lost = "deleted from the queue" if kind == model.SQS else "discarded"
+    if len(never) == len(filters):
+        return [Finding(ERROR, "filters", _ident(m), f"no filter can match a record of this source, so every record "
+                        f"is {lost}: {'; '.join(never)}",
+                        f"fix the patterns; try them on records first: esmctl filter test --uuid {m.get('UUID')} "
+                        "--records FILE (or --from-stream ARN for a stream)")]
+    return [Finding(WARNING, "filters", _ident(m), f"{len(never)} of {len(filters)} filters can never match a "
+                    f"record of this source: {'; '.join(never)}", "fix or remove them (esmctl filter test --uuid "
+                    f"{m.get('UUID')} tries them on records)")]
+
+
 def check_region(m: dict[str, Any]) -> list[Finding]:
     fn_region, src_region = model.arn_region(m.get("FunctionArn", "")), model.arn_region(m.get("EventSourceArn", ""))
     if fn_region and src_region and fn_region != src_region:
@@ -255,6 +284,7 @@ def diagnose(aws: Any, mappings: list[dict[str, Any]]) -> list[Finding]:
         reserved = reserved_of.get(_unqualified(m["FunctionArn"]))
         findings += check_region(m)
         findings += check_stalls(m)
+        findings += check_filters(m)
         kind = model.source_type(m)
         if kind in model.STREAM_TYPES and m.get("State") not in ("Disabled", "Disabling"):
             fn = _unqualified(m["FunctionArn"])

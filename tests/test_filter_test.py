@@ -180,3 +180,22 @@ def test_the_playground_puts_records_the_filters_have_something_to_say_about(esm
                           world["orders-table-stream"], "-o", "json"))
     assert sorted(r["reason"] for r in out["records"] if not r["kept"]) == ['eventName is "MODIFY"',
                                                                            'eventName is "REMOVE"']
+
+
+def test_doctor_finds_filters_that_can_never_match(esmctl, box, world):
+    lam = client(box, "lambda", direct=False)
+    lam.create_event_source_mapping(FunctionName="jobs-fn", EventSourceArn=world["orders-dlq"],
+                                    FilterCriteria={"Filters": [{"Pattern": '{"data": {"job": ["j-1"]}}'}]})
+    r = esmctl("doctor", "--function", "jobs-fn", "-o", "json")
+    found = [f for f in json.loads(r.stdout) if f["check"] == "filters"]
+    assert r.exit_code == 3 and len(found) == 1 and found[0]["severity"] == "error"
+    assert "every record is deleted from the queue" in found[0]["finding"]
+    assert "the SQS payload is `body`" in found[0]["finding"]
+    # one filter of two that can never match: a warning; the mapping still gets records through the other
+    lam.create_event_source_mapping(FunctionName="orders-fn", EventSourceArn=world["clicks"],
+                                    StartingPosition="LATEST", FilterCriteria={"Filters": [
+                                        {"Pattern": '{"partitionKey": [7]}'}, {"Pattern": '{"data": {"ms": [40]}}'}]})
+    r = esmctl("doctor", "--function", "orders-fn", "-o", "json")
+    found = [f for f in json.loads(r.stdout) if f["check"] == "filters"]
+    assert [f["severity"] for f in found] == ["warning"]
+    assert "1 of 2 filters can never match" in found[0]["finding"] and "partitionKey is a string" in found[0]["finding"]

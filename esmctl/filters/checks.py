@@ -149,3 +149,39 @@ def criteria_problems(filter_criteria: Any, kind: str) -> list[tuple[tuple, Prob
             continue
         out += [(("Filters", i, "Pattern"), p) for p in pattern_problems(data, kind)]
     return out
+
+
+def never_matches(pattern: Any, kind: str) -> str | None:
+    """Why no record of this kind of source can ever match this pattern, or None (doctor's question): a key
+    its records lack (unless the rule is `exists: false`), or a key whose every rule wants a type its
+    records never carry there. Alternatives of `$or` are left alone: one that never matches spoils nothing."""
+    if not isinstance(pattern, dict) or kind not in envelopes.ENVELOPES:
+        return None
+    problems = [p for p in pattern_problems(pattern, kind) if "$or" not in p.path]
+    if any(p.error for p in problems):
+        return None
+    flagged: dict[tuple, list[Problem]] = {}
+    for p in problems:
+        if p.path and isinstance(p.path[-1], int):
+            flagged.setdefault(p.path[:-1], []).append(p)
+        elif _absent_fails(pattern, p.path):
+            return p.message
+    for path, found in flagged.items():
+        rules_ = _at(pattern, path)
+        if isinstance(rules_, list) and len(found) == len(rules_):
+            return found[0].message
+    return None
+
+
+def _at(pattern: Any, path: tuple) -> Any:
+    for part in path:
+        pattern = pattern[part] if isinstance(pattern, (dict, list)) else None
+    return pattern
+
+
+def _absent_fails(pattern: dict, path: tuple) -> bool:
+    """Whether the part of the pattern at `path` fails on a record where that key is missing."""
+    sub = _at(pattern, path)
+    if not path or sub is None:
+        return False
+    return rules.compile_pattern({path[-1]: sub})({}) is not None
