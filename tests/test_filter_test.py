@@ -199,3 +199,26 @@ def test_doctor_finds_filters_that_can_never_match(esmctl, box, world):
     found = [f for f in json.loads(r.stdout) if f["check"] == "filters"]
     assert [f["severity"] for f in found] == ["warning"]
     assert "1 of 2 filters can never match" in found[0]["finding"] and "partitionKey is a string" in found[0]["finding"]
+
+
+def test_plan_sample_tells_what_a_filter_change_keeps_before_and_after(esmctl, box, world, tmp_path):
+    client(box, "lambda", direct=False).create_event_source_mapping(
+        FunctionName="orders-fn", EventSourceArn=world["orders"], StartingPosition="LATEST",
+        FilterCriteria={"Filters": [{"Pattern": '{"data": {"type": ["order", "refund"]}}'}]})
+    spec = spec_file(tmp_path, [{"FunctionName": "orders-fn", "EventSourceArn": world["orders"],
+                                 "StartingPosition": "LATEST",
+                                 "FilterCriteria": {"Filters": [{"Pattern": {"data": {"type": ["order"]}}}]}}])
+    sample = tmp_path / "sample.jsonl"
+    sample.write_text("\n".join(json.dumps({"kinesis": {"partitionKey": f"c-{i}", "sequenceNumber": str(i),
+                                                        "data": b64(json.dumps({"type": kind}))}})
+                                for i, kind in enumerate(["order", "refund", "order", "refund", "cancel"])))
+    r = esmctl("plan", spec, "--sample", str(sample))
+    assert r.exit_code == 0, r.stderr
+    assert "keeps 4 of 5 sample records before, 2 after" in r.stderr
+    assert 'dropped: record 1 (c-1/1): data.type is "refund"' in r.stderr
+    assert 'dropped: record 3 (c-3/3): data.type is "refund"' in r.stderr
+    assert "record 4" not in r.stderr  # dropped before too: not a change
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text("{nope\n")
+    r = esmctl("plan", spec, "--sample", str(bad))
+    assert r.exit_code == 1 and f"{bad}:1: not JSON" in r.stderr

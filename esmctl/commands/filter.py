@@ -58,7 +58,7 @@ def test_cmd(settings: Settings, spec: str | None, function: str | None, source:
     Filters (one of):   --pattern JSON ...   |   SPEC --function F [--source ARN]   |   --uuid UUID
     Records (one of):   --records FILE   |   --payloads FILE --source-kind KIND   |   --from-stream ARN [--limit N]
     """
-    from esmctl.filters import envelopes
+    from esmctl.filters import envelopes, samples
     from esmctl.filters.checks import criteria_problems
     from esmctl.filters.engine import FilterSet, PatternError
 
@@ -99,9 +99,9 @@ def test_cmd(settings: Settings, spec: str | None, function: str | None, source:
     elif payloads_file:
         if not kind:
             raise click.UsageError("--payloads needs --source-kind (kinesis, dynamodb, sqs, kafka or mq) to wrap them")
-        records = _payloads(payloads_file, envelopes.envelope(kind), stream or source or "")
+        records = samples.read_payloads(payloads_file, envelopes.envelope(kind), stream or source or "")
     else:
-        records = _records(records_file or "-")
+        records = samples.read_records(records_file or "-")
         kind = kind or next((k for k in map(envelopes.guess_kind, records) if k), "")
         if not kind:
             raise click.UsageError(f"{records_file}: cannot tell the kind of source of these records: give "
@@ -174,89 +174,9 @@ def _from_mapping(settings: Settings, uuid: str) -> tuple[list[str], str]:
     return [f["Pattern"] for f in filters if "Pattern" in f], model.source_type(mapping)
 
 
-def _read(path: str) -> str:
-    import sys
-
-    name = "<stdin>" if path == "-" else path
-    try:
-        if path == "-":
-            raw = sys.stdin.buffer.read()
-        else:
-            with open(path, "rb") as fh:
-                raw = fh.read()
-    except OSError as exc:
-        raise EsmctlError(f"{name}: cannot read: {exc.strerror or exc}") from None
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise EsmctlError(f"{name}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
-
-
-def _records(path: str) -> list[dict]:
-    """Records as the function receives them: one JSON document (an event, an array, one record) or JSON
-    lines (each an event or a record)."""
-    from esmctl.filters import envelopes
-
-    text = _read(path)
-    try:  # json's own parser: rules.loads keeps each number's text, for payloads, at twice the time
-        documents = [json.loads(text)]
-    except ValueError:
-        documents = []
-        for number, line in enumerate(text.splitlines(), 1):
-            if not line.strip():
-                continue
-            try:
-                documents.append(json.loads(line))
-            except ValueError as exc:
-                raise EsmctlError(f"{path}:{number}: not JSON ({exc}); --records takes a Lambda event, a JSON "
-                                  "array of records or one record per line") from None
-    records = []
-    for document in documents:
-        try:
-            found = envelopes.records_of(document)
-        except ValueError as exc:
-            raise EsmctlError(f"{path}: {exc}") from None
-        bad = next((i for i, r in enumerate(found) if not isinstance(r, dict)), None)
-        if bad is not None:
-            raise EsmctlError(f"{path}: record {len(records) + bad} is not a JSON object")
-        records += found
-    return records
-
-
-def _payloads(path: str, env: Any, source: str) -> list[dict]:
-    from esmctl.filters import envelopes
-
-    out = []
-    for number, line in enumerate(_read(path).splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            out.append(envelopes.wrap(env, line, len(out), source))
-        except ValueError as exc:
-            raise EsmctlError(f"{path}:{number}: {exc}") from None
-    return out
-
-
-def _record_name(record: dict) -> str:
-    """A short name for a record: what its source calls it."""
-    inner = record.get("kinesis") if isinstance(record.get("kinesis"), dict) else None
-    if inner is not None:
-        return f"{inner.get('partitionKey', '')}/{str(inner.get('sequenceNumber', ''))[-8:]}"
-    if isinstance(record.get("dynamodb"), dict):
-        keys = record["dynamodb"].get("Keys") or {}
-        shown = ",".join(f"{k}={next(iter(v.values()), '') if isinstance(v, dict) and v else v}"
-                         for k, v in keys.items())
-        return f"{record.get('eventName', '')} {shown}".strip()
-    for key in ("messageId", "messageID"):
-        if key in record:
-            return str(record[key])
-    if "topic" in record:
-        return f"{record['topic']}-{record.get('partition', '')}@{record.get('offset', '')}"
-    return ""
-
-
 def _report(settings: Settings, records: list[dict], verdicts: list[Any], show: int, filters: int) -> None:
     from esmctl import render
+    from esmctl.filters import samples
 
     kept = sum(v.kept for v in verdicts)
     if settings.output == "json" and settings.query is None:
@@ -274,7 +194,7 @@ def _report(settings: Settings, records: list[dict], verdicts: list[Any], show: 
     if settings.output in ("json", "yaml"):
         render.dump(settings, document)
         return
-    rows = [{"#": str(i), "record": _record_name(r),
+    rows = [{"#": str(i), "record": samples.record_name(r),
              "verdict": ("kept by " + ", ".join(f"#{m}" for m in v.matched)) if v.matched else
              ("kept (no filters)" if v.kept else "dropped"),
              "why": v.reason} for i, (r, v) in enumerate(zip(records, verdicts, strict=True)) if i < show]

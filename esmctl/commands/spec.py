@@ -124,11 +124,13 @@ def validate(settings: Settings, files: tuple[str, ...], variables: tuple[str, .
 @click.option("--out", "out", type=click.Path(dir_okay=False, writable=True), default=None, metavar="FILE",
               help="Also save the plan here: `apply FILE` carries out exactly this plan, or refuses what moved since.")
 @margin_option
+@click.option("--sample", type=click.Path(allow_dash=True, dir_okay=False), metavar="FILE",
+              help="Records (as `filter test --records`): how many each filter change keeps before and after.")
 @context.fleet_options
 @common_options
 @pass_settings
 def plan_cmd(settings: Settings, files: tuple[str, ...], prune: bool, variables: tuple[str, ...],
-             detailed_exitcode: bool, out: str | None, handoff_margin: float) -> Outcome:
+             detailed_exitcode: bool, out: str | None, handoff_margin: float, sample: str | None) -> Outcome:
     """Show what `apply` would change, Terraform style (+ create, ~ update, ~ move, -/+ replace, <~> hand-off,
     - delete); --out saves it for `apply PLAN`."""
     from esmctl import render
@@ -136,11 +138,16 @@ def plan_cmd(settings: Settings, files: tuple[str, ...], prune: bool, variables:
     if context.fleet_mode(settings, files):
         from esmctl import fleet
 
-        if out is not None:
-            raise click.UsageError("--out saves the plan of one account and region: not with targets")
+        if out is not None or sample:
+            raise click.UsageError(f"{'--out saves' if out else '--sample tries'} the plan of one account and region: "
+                                   "not with targets")
         return fleet.plan(settings, "plan", files, variables, prune=prune, margin=handoff_margin,
                           exit_on_changes=detailed_exitcode)
 
+    if sample:
+        from esmctl.filters import samples
+
+        records = samples.read_records(sample)  # before AWS is asked anything: a bad file ends the run here
     rec = reconciliation(settings, files, variables, prune=prune, margin=handoff_margin)
     if out is not None:  # first: a closed stdout (`| head`) must not lose the file
         from esmctl import planfile
@@ -150,6 +157,11 @@ def plan_cmd(settings: Settings, files: tuple[str, ...], prune: bool, variables:
                       tags=rec.reads.tags)
         click.echo(f"esmctl: saved the plan to {out}: `esmctl apply {out}` carries out exactly this plan", err=True)
     render.plan(settings, rec.plan)
+    if sample:  # esmctl.filters.impact: the filter changes against sample records, on stderr
+        from esmctl.filters import impact
+
+        for line in impact.lines(rec.plan, records):
+            click.echo(line, err=True)
     return Outcome.CHANGES if detailed_exitcode and not rec.plan.empty else Outcome.OK
 
 
