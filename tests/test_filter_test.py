@@ -222,3 +222,18 @@ def test_plan_sample_tells_what_a_filter_change_keeps_before_and_after(esmctl, b
     bad.write_text("{nope\n")
     r = esmctl("plan", spec, "--sample", str(bad))
     assert r.exit_code == 1 and f"{bad}:1: not JSON" in r.stderr
+
+
+def test_a_live_mapping_with_kms_encrypted_filters(esmctl, box, world, tmp_path):
+    key = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+    uuid = client(box, "lambda", direct=False).create_event_source_mapping(
+        FunctionName="orders-fn", EventSourceArn=world["orders"], StartingPosition="LATEST", KMSKeyArn=key,
+        FilterCriteria={"Filters": [{"Pattern": '{"data": {"type": ["order"]}}'}]})["UUID"]
+    path = tmp_path / "payloads.txt"
+    path.write_text('{"type": "order"}\n{"type": "refund"}\n')
+    out = verdicts(esmctl("filter", "test", "--uuid", uuid, "--payloads", str(path), "-o", "json"))
+    assert [r["kept"] for r in out["records"]] == [True, False]  # GetEventSourceMapping shows them decrypted
+    box.proxy.kms_decrypt_denied = True  # as AWS answers a caller without kms:Decrypt on the key
+    r = esmctl("filter", "test", "--uuid", uuid, "--payloads", str(path))
+    assert r.exit_code == 1
+    assert "its filters cannot be read: AccessDeniedException" in r.stderr and key in r.stderr

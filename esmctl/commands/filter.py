@@ -209,3 +209,6 @@ def _report(settings: Settings, records: list[dict], verdicts: list[Any], show: 
     detail = f" (matching filter {', '.join(f'#{i}: {n}' for i, n in enumerate(by_filter))})" if filters > 1 else ""
     click.echo(f"{kept} of {len(verdicts)} record{'s' if len(verdicts) != 1 else ''} kept{detail}, "
                f"{len(verdicts) - kept} dropped", err=True)
+
+
+COMMANDS = [group]
