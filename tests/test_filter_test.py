@@ -237,3 +237,34 @@ def test_a_live_mapping_with_kms_encrypted_filters(esmctl, box, world, tmp_path)
     r = esmctl("filter", "test", "--uuid", uuid, "--payloads", str(path))
     assert r.exit_code == 1
     assert "its filters cannot be read: AccessDeniedException" in r.stderr and key in r.stderr
+
+
+def test_doctor_notes_filters_that_discard_most_of_what_is_polled(esmctl, box, world):
+    from datetime import datetime, timedelta, timezone
+
+    uuid = client(box, "lambda", direct=False).create_event_source_mapping(
+        FunctionName="orders-fn", EventSourceArn=world["orders"], StartingPosition="LATEST",
+        MetricsConfig={"Metrics": ["EventCount"]},
+        FilterCriteria={"Filters": [{"Pattern": '{"data": {"type": ["order"]}}'}]})["UUID"]
+
+    def put(polled: int, filtered: int) -> None:
+        at = datetime.now(timezone.utc) - timedelta(minutes=5)
+        client(box, "cloudwatch").put_metric_data(Namespace="AWS/Lambda", MetricData=[
+            {"MetricName": name, "Dimensions": [{"Name": "EventSourceMappingUUID", "Value": uuid}],
+             "Timestamp": at, "Value": value, "Unit": "Count"}
+            for name, value in (("PolledEventCount", polled), ("FilteredOutEventCount", filtered))])
+
+    def filtered_out() -> list[dict]:
+        r = esmctl("doctor", "--function", "orders-fn", "-o", "json")
+        assert r.exit_code in (0, 3), r.stderr
+        return [f for f in json.loads(r.stdout) if f["check"] == "filtered-out"]
+
+    put(1000, 300)
+    assert filtered_out() == []  # 30%: filters doing their job
+    put(1000, 900)  # now 1,200 of 2,000 in the hour: 60%
+    (found,) = filtered_out()
+    assert found["severity"] == "info" and "1,200 of the 2,000 records polled" in found["finding"]
+    put(8000, 8000)  # 9,200 of 10,000: 92%
+    (found,) = filtered_out()
+    assert found["severity"] == "warning" and "(92%; FilteredOutEventCount)" in found["finding"]
+    assert f"esmctl filter test --uuid {uuid}" in found["fix"]
