@@ -268,3 +268,21 @@ def test_doctor_notes_filters_that_discard_most_of_what_is_polled(esmctl, box, w
     (found,) = filtered_out()
     assert found["severity"] == "warning" and "(92%; FilteredOutEventCount)" in found["finding"]
     assert f"esmctl filter test --uuid {uuid}" in found["fix"]
+
+
+def test_plan_sample_from_source_reads_each_stream_and_never_a_queue(esmctl, box, world, tmp_path):
+    client(box, "lambda", direct=False).create_event_source_mapping(
+        FunctionName="orders-fn", EventSourceArn=world["orders"], StartingPosition="LATEST",
+        FilterCriteria={"Filters": [{"Pattern": '{"data": {"type": ["order", "refund"]}}'}]})
+    spec = spec_file(tmp_path, [
+        {"FunctionName": "orders-fn", "EventSourceArn": world["orders"], "StartingPosition": "LATEST",
+         "FilterCriteria": {"Filters": [{"Pattern": {"data": {"type": ["order"]}}}]}},
+        {"FunctionName": "jobs-fn", "EventSourceArn": world["orders-dlq"],
+         "FilterCriteria": {"Filters": [{"Pattern": {"body": {"job": ["j-1"]}}}]}}])
+    r = esmctl("plan", spec, "--sample-from-source", "12")
+    assert r.exit_code == 0, r.stderr
+    assert "orders-fn <- kinesis:orders: keeps 12 of 12 of its source's newest records before, 9 after" in r.stderr
+    assert r.stderr.count('data.type is "refund"') == 3
+    assert "jobs-fn <- sqs:orders-dlq: not sampled: its source cannot be read without side effects" in r.stderr
+    r = esmctl("plan", spec, "--sample-from-source", "12", "--sample", "x.json")
+    assert r.exit_code == 252

@@ -126,11 +126,14 @@ def validate(settings: Settings, files: tuple[str, ...], variables: tuple[str, .
 @margin_option
 @click.option("--sample", type=click.Path(allow_dash=True, dir_okay=False), metavar="FILE",
               help="Records (as `filter test --records`): how many each filter change keeps before and after.")
+@click.option("--sample-from-source", type=click.IntRange(1, 10000), metavar="N",
+              help="As --sample, with the newest N records of each Kinesis or DynamoDB stream (read, not consumed).")
 @context.fleet_options
 @common_options
 @pass_settings
 def plan_cmd(settings: Settings, files: tuple[str, ...], prune: bool, variables: tuple[str, ...],
-             detailed_exitcode: bool, out: str | None, handoff_margin: float, sample: str | None) -> Outcome:
+             detailed_exitcode: bool, out: str | None, handoff_margin: float, sample: str | None,
+             sample_from_source: int | None) -> Outcome:
     """Show what `apply` would change, Terraform style (+ create, ~ update, ~ move, -/+ replace, <~> hand-off,
     - delete); --out saves it for `apply PLAN`."""
     from esmctl import render
@@ -138,12 +141,14 @@ def plan_cmd(settings: Settings, files: tuple[str, ...], prune: bool, variables:
     if context.fleet_mode(settings, files):
         from esmctl import fleet
 
-        if out is not None or sample:
+        if out is not None or sample or sample_from_source:
             raise click.UsageError(f"{'--out saves' if out else '--sample tries'} the plan of one account and region: "
                                    "not with targets")
         return fleet.plan(settings, "plan", files, variables, prune=prune, margin=handoff_margin,
                           exit_on_changes=detailed_exitcode)
 
+    if sample and sample_from_source:
+        raise click.UsageError("--sample FILE or --sample-from-source N, not both")
     if sample:
         from esmctl.filters import samples
 
@@ -157,10 +162,12 @@ def plan_cmd(settings: Settings, files: tuple[str, ...], prune: bool, variables:
                       tags=rec.reads.tags)
         click.echo(f"esmctl: saved the plan to {out}: `esmctl apply {out}` carries out exactly this plan", err=True)
     render.plan(settings, rec.plan)
-    if sample:  # esmctl.filters.impact: the filter changes against sample records, on stderr
+    if sample or sample_from_source:  # esmctl.filters.impact: the filter changes against records, on stderr
         from esmctl.filters import impact
 
-        for line in impact.lines(rec.plan, records):
+        found = impact.lines(rec.plan, records) if sample else \
+            impact.lines_from_sources(settings.aws, rec.plan, sample_from_source)
+        for line in found:
             click.echo(line, err=True)
     return Outcome.CHANGES if detailed_exitcode and not rec.plan.empty else Outcome.OK
 
