@@ -51,8 +51,11 @@ def keeps(pattern, record, kind: str) -> bool:
 
 
 def matches(pattern: dict, event: dict) -> bool:
-    """The rules alone, on a record's filterable JSON (no envelope)."""
-    return rules.compile_pattern(rules.parse_pattern(json.dumps(pattern)))(rules.loads(json.dumps(event))) is None
+    """The rules alone, on a record's filterable JSON (no envelope); the generated fast path must agree."""
+    parsed, record = rules.parse_pattern(json.dumps(pattern)), rules.loads(json.dumps(event))
+    slow = rules.compile_pattern(parsed)(record) is None
+    assert rules.compile_fast(parsed)(record) is slow
+    return slow
 
 
 # --- invocation-eventfiltering, "Filter rule syntax": the table of comparison operators, row by row
@@ -100,6 +103,21 @@ def test_not():  # row "Not": "Weather": [ { "anything-but": [ "Raining" ] } ]
     assert matches({"Weather": [{"anything-but": ["Raining"]}]}, {"Weather": "Sunny"})
     assert not matches({"Weather": [{"anything-but": ["Raining"]}]}, {"Weather": "Raining"})
     assert not matches({"Weather": [{"anything-but": ["Raining"]}]}, {})  # nothing to be anything but
+
+
+def test_anything_but_forms():
+    # invocation-eventfiltering, "Filter rule syntax": "Lambda supports the Amazon EventBridge rules and uses the
+    # same syntax as EventBridge" — whose anything-but also takes a list, a prefix, a suffix, and ignores case
+    assert not matches({"Weather": [{"anything-but": ["Raining", "Snowing"]}]}, {"Weather": "Snowing"})
+    assert matches({"Weather": [{"anything-but": "Raining"}]}, {"Weather": "Sunny"})
+    assert not matches({"Price": [{"anything-but": [100, 200]}]}, {"Price": 100})
+    assert matches({"Price": [{"anything-but": [100, 200]}]}, {"Price": 150})
+    assert not matches({"Region": [{"anything-but": {"prefix": "us-"}}]}, {"Region": "us-east-1"})
+    assert matches({"Region": [{"anything-but": {"prefix": "us-"}}]}, {"Region": "eu-west-1"})
+    assert not matches({"File": [{"anything-but": {"suffix": ".tmp"}}]}, {"File": "a.tmp"})
+    assert not matches({"Env": [{"anything-but": {"equals-ignore-case": ["PROD", "Stage"]}}]}, {"Env": "prod"})
+    assert matches({"Env": [{"anything-but": {"equals-ignore-case": ["PROD", "Stage"]}}]}, {"Env": "dev"})
+    assert matches({"Region": [{"prefix": {"equals-ignore-case": "US-"}}]}, {"Region": "us-east-1"})
 
 
 def test_numeric_equals():  # row "Numeric (equals)": "Price": [ { "numeric": [ "=", 100 ] } ]

@@ -9,7 +9,6 @@ value there. Only dropped records pay for saying why.
 from __future__ import annotations
 
 import difflib
-import ipaddress
 import json
 import operator
 import re
@@ -171,6 +170,8 @@ def _check_rule(rule: Any, path: Path, out: list[Problem]) -> None:
         if not isinstance(arg, str):
             out.append(Problem(here, f"{name} takes a string, not {_json_type(arg)}"))
     elif name == "cidr":
+        import ipaddress
+
         try:
             ipaddress.ip_network(arg if isinstance(arg, str) else "?", strict=False)
         except ValueError:
@@ -448,6 +449,8 @@ def _compile_operator(name: str, arg: Any) -> Callable[[Any], bool]:
                            re.DOTALL)
         return lambda v: type(v) is str and regex.fullmatch(v) is not None
     if name == "cidr":
+        import ipaddress
+
         network = ipaddress.ip_network(arg, strict=False)
 
         def in_network(v: Any) -> bool:
