@@ -33,7 +33,7 @@ class Verdict:
     def reason(self) -> str:
         if self.kept:
             return ""
-        if len(self.reasons) == 1:
+        if len(self.reasons) == 1 or len(set(self.reasons)) == 1:  # one reason for every filter: said once
             return self.reasons[0]
         return "; ".join(f"#{i}: {why}" for i, why in enumerate(self.reasons))
 
