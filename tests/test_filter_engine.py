@@ -201,6 +201,8 @@ def test_filters_are_ored_and_a_record_matching_none_is_dropped():
     assert fs.evaluate(sqs({"b": 2})).matched == [1]
     dropped = fs.evaluate(sqs({"a": 3}))
     assert not dropped.kept and dropped.reason == "#0: body.a is 3; #1: body.b is missing"
+    plain = fs.evaluate(sqs("not json"))  # the same reason for both filters: said once
+    assert plain.reason == "body is not JSON, but the pattern takes it as JSON: Lambda drops the record"
 
 
 # --- with-kinesis-filtering
