@@ -105,6 +105,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
                "Start again exactly the mappings `esmctl pause` stopped, and remove their pause mark."),
     "sandbox": ("esmctl.commands.sandbox:sandbox", "Run a local emulator of Lambda, Kinesis, DynamoDB, SQS and "
                 "CloudWatch (moto) until Ctrl-C."),
+    "filter": ("esmctl.commands.filter:group", "Try a mapping's filters on records before they ship: which records "
+               "Lambda keeps, which it drops and why."),
     "schema": ("esmctl.commands.tools:schema_cmd",
                "Print the spec format as a JSON Schema (draft 2020-12), made from botocore's model."),
     "completion": ("esmctl.commands.tools:completion_cmd", "Print the shell completion script."),

@@ -64,6 +64,76 @@ def check_stalls(m: dict[str, Any]) -> list[Finding]:
     return []
 
 
+def check_filters(m: dict[str, Any]) -> list[Finding]:
+    """Filters that no record of the source can match (esmctl.filters.checks): every record that matches no
+    filter is discarded, and an SQS message deleted."""
+    from esmctl.filters.checks import never_matches
+    from esmctl.filters.rules import parse_pattern
+
+    kind = model.source_type(m)
+    filters = (m.get("FilterCriteria") or {}).get("Filters") or []
+    never = []
+    for i, f in enumerate(filters):
+        try:
+            why = never_matches(parse_pattern(f.get("Pattern") or ""), kind)
+        except ValueError:
+            continue
+        if why:
+            never.append(f"#{i}: {why}")
+    if not never:
+        return []
+    lost = "deleted from the queue" if kind == model.SQS else "discarded"
+    if len(never) == len(filters):
+        return [Finding(ERROR, "filters", _ident(m), f"no filter can match a record of this source, so every record "
+                        f"is {lost}: {'; '.join(never)}",
+                        f"fix the patterns; try them on records first: esmctl filter test --uuid {m.get('UUID')} "
+                        "--records FILE (or --from-stream ARN for a stream)")]
+    return [Finding(WARNING, "filters", _ident(m), f"{len(never)} of {len(filters)} filters can never match a "
+                    f"record of this source: {'; '.join(never)}", "fix or remove them (esmctl filter test --uuid "
+                    f"{m.get('UUID')} tries them on records)")]
+
+
+FILTERED_OUT_WINDOW_MINUTES = 60
+FILTERED_OUT_MIN_POLLED = 100  # fewer records polled in the window say little
+
+
+def check_filtered_out(m: dict[str, Any], polled: float, filtered: float) -> list[Finding]:
+    """With MetricsConfig EventCount: filters that discard most of what the mapping polls (a warning from
+    90%, a note from half): intended, or a pattern that misses the producer's records?"""
+    if polled < FILTERED_OUT_MIN_POLLED or filtered < polled / 2:
+        return []
+    share = filtered / polled
+    lost = "deleted from the queue" if model.source_type(m) == model.SQS else "discarded"
+    return [Finding(WARNING if share >= 0.9 else INFO, "filtered-out", _ident(m),
+                    f"the filters {lost} {filtered:,.0f} of the {polled:,.0f} records polled in the last "
+                    f"{FILTERED_OUT_WINDOW_MINUTES} minutes ({share:.0%}; FilteredOutEventCount)",
+                    "if that is not intended, try the filters on the source's records: esmctl filter test --uuid "
+                    f"{m.get('UUID')} --records FILE (or --from-stream ARN for a stream)")]
+
+
+def _event_counts(aws: Any, mappings: list[dict[str, Any]]) -> dict[str, tuple[float, float]]:
+    """UUID -> (PolledEventCount, FilteredOutEventCount) over the window, for the mappings with MetricsConfig
+    EventCount: one GetMetricData for them all."""
+    from datetime import timedelta
+
+    from esmctl.aws import AwsError
+    from esmctl.metrics import time_range
+
+    counted = [m["UUID"] for m in mappings
+               if m.get("UUID") and "EventCount" in ((m.get("MetricsConfig") or {}).get("Metrics") or [])]
+    if not counted:
+        return {}
+    queries = [{"Id": f"{name[0].lower()}{i}", "Namespace": "AWS/Lambda", "MetricName": name, "Stat": "Sum",
+                "Dimensions": [{"Name": "EventSourceMappingUUID", "Value": uuid}]}
+               for i, uuid in enumerate(counted) for name in ("PolledEventCount", "FilteredOutEventCount")]
+    try:
+        series = aws.metric_data(queries, *time_range(timedelta(minutes=FILTERED_OUT_WINDOW_MINUTES)))
+    except AwsError:
+        return {}
+    return {uuid: tuple(sum(v for _, v in series.get(f"{p}{i}") or []) for p in "pf")  # type: ignore[misc]
+            for i, uuid in enumerate(counted)}
+
+
 def check_region(m: dict[str, Any]) -> list[Finding]:
     fn_region, src_region = model.arn_region(m.get("FunctionArn", "")), model.arn_region(m.get("EventSourceArn", ""))
     if fn_region and src_region and fn_region != src_region:
@@ -249,12 +319,16 @@ def diagnose(aws: Any, mappings: list[dict[str, Any]]) -> list[Finding]:
         return verdict
 
     visibility: dict[str, int | None] = {}
+    counts = _event_counts(aws, mappings)
     for m in mappings:
         fn = functions.get(m["FunctionArn"]) or {}
         config = fn.get("Configuration", {})
         reserved = reserved_of.get(_unqualified(m["FunctionArn"]))
         findings += check_region(m)
         findings += check_stalls(m)
+        findings += check_filters(m)
+        if m.get("UUID") in counts:
+            findings += check_filtered_out(m, *counts[m["UUID"]])
         kind = model.source_type(m)
         if kind in model.STREAM_TYPES and m.get("State") not in ("Disabled", "Disabling"):
             fn = _unqualified(m["FunctionArn"])

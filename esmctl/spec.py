@@ -12,11 +12,12 @@ import gc
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from esmctl import arns, model, regions, schema, servicemodel, yamldoc
 from esmctl.errors import SpecError, UsageProblem
+from esmctl.filters import rules as filter_rules
 
 TOP_LEVEL = ("version", "region", "defaults", "mappings", "targets")  # targets: read by fleet.py
 RESERVED = ("Consumer", "MovedFrom")  # esmctl's own keys in a mapping
@@ -33,6 +34,7 @@ class Desired:
     where: str  # FILE:LINE:COL of the mapping
     consumer: str | None = None
     moved_from: str | None = None  # the function (name, name:alias or ARN) a mapping moves from
+    warnings: list[str] = field(default_factory=list)  # FILE:LINE:COL: warning: ... (validate prints them)
 
     @property
     def function(self) -> str:
@@ -217,13 +219,30 @@ def _mapping(doc: yamldoc.Document, base: Path, entry: Any, defaults: dict, allo
         arn = arns.parse(params.get(key))
         if arn and arn.region and regions.problem(arn.region) and not unfilled((key,)):
             problems.append(f"{where(key)}: {key}: {regions.problem(arn.region)}")
+    warnings: list[str] = []
+    for api, problem in _filter_problems(params):
+        if not unfilled(api[:4]):
+            name = yamldoc.label(api[:4]) + (f".{filter_rules.label(api[4:])}" if len(api) > 4 else "")
+            if problem.error:
+                problems.append(f"{where(str(api[0]), api[1:])}: {name}: {problem.message}")
+            else:
+                warnings.append(f"{where(str(api[0]), api[1:])}: warning: {name}: {problem.message}")
     source = params.get("EventSourceArn")
     source_region = model.arn_region(source) if isinstance(source, str) else ""
     if region and source_region and source_region != region and not regions.problem(source_region) \
             and not unfilled(("EventSourceArn",)):
         problems.append(f"{where('EventSourceArn')}: EventSourceArn: is in {source_region}, "
                         f"but the spec's region is {region}")
-    return Desired(params=params, where=doc.at(base), consumer=consumer, moved_from=moved_from)
+    return Desired(params=params, where=doc.at(base), consumer=consumer, moved_from=moved_from, warnings=warnings)
+
+
+def _filter_problems(params: dict[str, Any]) -> list[tuple[Path, Any]]:
+    """The filters' problems for the mapping's kind of source (esmctl.filters.checks), each with its path
+    from FilterCriteria down into the pattern."""
+    from esmctl.filters.checks import criteria_problems
+
+    return [(("FilterCriteria",) + api + problem.path, problem)
+            for api, problem in criteria_problems(params.get("FilterCriteria"), model.source_type(params))]
 
 
 def _well_typed(params: dict[str, Any]) -> tuple[dict[str, Any], set[str]]:

@@ -312,10 +312,10 @@ def test_help_lists_every_command_as_click_would_without_importing_it():
     subprocess.run([sys.executable, "-c", code], check=True, capture_output=True)
 
     from esmctl.cli import COMMANDS, cli
-    from esmctl.commands import consumer, health, mapping, pause, sandbox, spec, tools
+    from esmctl.commands import consumer, filter, health, mapping, pause, sandbox, spec, tools
 
-    defined = spec.COMMANDS + consumer.COMMANDS + health.COMMANDS + tools.COMMANDS + pause.COMMANDS + [
-        mapping.group, mapping.list_cmd, sandbox.sandbox]
+    defined = spec.COMMANDS + consumer.COMMANDS + health.COMMANDS + tools.COMMANDS + pause.COMMANDS + \
+        filter.COMMANDS + [mapping.group, mapping.list_cmd, sandbox.sandbox]
     assert {c.name for c in defined} == set(COMMANDS)
     ctx = click.Context(cli)
     for width in (40, 80, 200):  # the short help from COMMANDS is what click makes from the command's own help

@@ -49,6 +49,7 @@ def validate(settings: Settings, files: tuple[str, ...], variables: tuple[str, .
 
     problems: list[str] = []
     places: list[str] = []  # what had them: the spec, the targets file, the spec's targets
+    warnings: list[str] = []  # the filters' (esmctl.filters.checks): said, but the spec stays valid
     count = targets = 0
     for group in ([(f,) for f in files] if each else [files]):
         try:  # as plan loads it: a --region that is not the spec's is refused here too
@@ -59,10 +60,14 @@ def validate(settings: Settings, files: tuple[str, ...], variables: tuple[str, .
                 found, mappings = fleet.validate(group, variables, named or settings.fleet.targets, bool(named))
                 count, targets = count + mappings, targets + found
             else:
-                count += len(load_spec(settings, group, variables).mappings)
+                loaded = load_spec(settings, group, variables).mappings
+                count += len(loaded)
+                warnings += [w for m in loaded for w in m.warnings]
         except EsmctlError as exc:
             problems += exc.problems if isinstance(exc, SpecError) else [exc.format_message()]
             places.append(getattr(exc, "where", "the spec"))
+    for line in warnings:
+        click.echo(line, err=True)
     if problems:
         if settings.output in ("json", "yaml"):
             render.dump(settings, {"valid": False, "files": list(files), "mappings": 0, "problems": problems})
@@ -88,11 +93,16 @@ def validate(settings: Settings, files: tuple[str, ...], variables: tuple[str, .
 @click.option("--out", "out", type=click.Path(dir_okay=False, writable=True), default=None, metavar="FILE",
               help="Also save the plan here: `apply FILE` carries out exactly this plan, or refuses what moved since.")
 @margin_option
+@click.option("--sample", type=click.Path(allow_dash=True, dir_okay=False), metavar="FILE",
+              help="Records (as `filter test --records`): how many each filter change keeps before and after.")
+@click.option("--sample-from-source", type=click.IntRange(1, 10000), metavar="N",
+              help="As --sample, with the newest N records of each Kinesis or DynamoDB stream (read, not consumed).")
 @context.fleet_options
 @common_options
 @pass_settings
 def plan_cmd(settings: Settings, files: tuple[str, ...], prune: bool, variables: tuple[str, ...],
-             detailed_exitcode: bool, out: str | None, handoff_margin: float) -> Outcome:
+             detailed_exitcode: bool, out: str | None, handoff_margin: float, sample: str | None,
+             sample_from_source: int | None) -> Outcome:
     """Show what `apply` would change, Terraform style (+ create, ~ update, ~ move, -/+ replace, <~> hand-off,
     - delete); --out saves it for `apply PLAN`."""
     from esmctl import render
@@ -100,11 +110,18 @@ def plan_cmd(settings: Settings, files: tuple[str, ...], prune: bool, variables:
     if context.fleet_mode(settings, files):
         from esmctl import fleet
 
-        if out is not None:
-            raise click.UsageError("--out saves the plan of one account and region: not with targets")
+        if out is not None or sample or sample_from_source:
+            raise click.UsageError(f"{'--out saves' if out else '--sample tries'} the plan of one account and region: "
+                                   "not with targets")
         return fleet.plan(settings, "plan", files, variables, prune=prune, margin=handoff_margin,
                           exit_on_changes=detailed_exitcode)
 
+    if sample and sample_from_source:
+        raise click.UsageError("--sample FILE or --sample-from-source N, not both")
+    if sample:
+        from esmctl.filters import samples
+
+        records = samples.read_records(sample)  # before AWS is asked anything: a bad file ends the run here
     rec = reconciliation(settings, files, variables, prune=prune, margin=handoff_margin)
     if out is not None:  # first: a closed stdout (`| head`) must not lose the file
         from esmctl.plan import codec as planfile
@@ -114,6 +131,13 @@ def plan_cmd(settings: Settings, files: tuple[str, ...], prune: bool, variables:
                       tags=rec.reads.tags)
         click.echo(f"esmctl: saved the plan to {out}: `esmctl apply {out}` carries out exactly this plan", err=True)
     render.plan(settings, rec.plan)
+    if sample or sample_from_source:  # esmctl.filters.impact: the filter changes against records, on stderr
+        from esmctl.filters import impact
+
+        found = impact.lines(rec.plan, records) if sample else \
+            impact.lines_from_sources(settings.aws, rec.plan, sample_from_source)
+        for line in found:
+            click.echo(line, err=True)
     return Outcome.CHANGES if detailed_exitcode and not rec.plan.empty else Outcome.OK
 
 

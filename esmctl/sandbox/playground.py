@@ -90,7 +90,7 @@ class Playground:
               "config": Config(retries={"max_attempts": 2}, connect_timeout=5, read_timeout=30)}
         self._lambda = session.client("lambda", **kw)
         self._cloudwatch = session.client("cloudwatch", **kw)
-        self.proxy, self.region = box.proxy, region
+        self.proxy, self.region, self._moto_url = box.proxy, region, box.moto_url
         self.interval, self.poll, self.backfill = interval, poll, backfill
         self.series: dict[tuple[str, str], Series] = {}
         self._lock = threading.Lock()
@@ -189,8 +189,35 @@ class Playground:
             if result and shown.get("LastProcessingResult") != result:
                 self.proxy.overrides[uuid] = {**shown, "LastProcessingResult": result}
 
+    def put_filter_samples(self) -> None:
+        """Records that `esmctl filter test --from-stream` has something to say about, written once, when the
+        playground starts (before any mapping: moto would hand them to its stand-in functions): beside the
+        seed's orders and refunds, an amount written as a string, an event type the filter does not expect
+        and a record that is not JSON on the orders stream; an update and a delete on the orders table."""
+        import json
+
+        import boto3
+
+        if self._mappings():  # a later start, or mappings made first: moto would run them now
+            return
+        kw = {"endpoint_url": self._moto_url, "region_name": self.region, "aws_access_key_id": "testing",
+              "aws_secret_access_key": "testing"}
+        kinesis, ddb = boto3.client("kinesis", **kw), boto3.client("dynamodb", **kw)
+        streams = kinesis.list_streams()["StreamNames"]
+        if "orders" in streams:
+            samples = [json.dumps({"type": "order", "order_id": "o-2000", "amount": "25"}),
+                       json.dumps({"type": "Order", "order_id": "o-2001", "amount": 31}),
+                       json.dumps({"kind": "order", "order_id": "o-2002", "amount": 12}),
+                       "heartbeat 2001-01-01T00:00:00Z"]
+            kinesis.put_records(StreamName="orders", Records=[
+                {"PartitionKey": f"customer-{i}", "Data": data.encode()} for i, data in enumerate(samples)])
+        if "orders-table" in ddb.list_tables()["TableNames"]:
+            ddb.put_item(TableName="orders-table", Item={"id": {"S": "o-1000"}, "status": {"S": "shipped"}})
+            ddb.delete_item(TableName="orders-table", Key={"id": {"S": "o-1001"}})
+
     # -- the thread ---------------------------------------------------------------------------
     def start(self) -> Playground:
+        self._safely(self.put_filter_samples)
         self._safely(self.tick)
         self._thread = threading.Thread(target=self._run, name="esmctl-playground", daemon=True)
         self._thread.start()

@@ -1,0 +1,77 @@
+"""`esmctl validate` checks every filter pattern offline: malformed rules are FILE:LINE:COL errors, what
+the source's records never match is a warning that names what they have."""
+
+from __future__ import annotations
+
+QUEUE = "arn:aws:sqs:us-east-1:123456789012:jobs"
+STREAM = "arn:aws:kinesis:us-east-1:123456789012:stream/orders"
+TABLE_STREAM = "arn:aws:dynamodb:us-east-1:123456789012:table/t/stream/2024-01-01T00:00:00.000"
+DOCDB = "arn:aws:rds:us-east-1:123456789012:cluster:docs"
+
+
+def write(tmp_path, source: str, filters: str) -> str:
+    path = tmp_path / "spec.yaml"
+    start = "    StartingPosition: LATEST\n" if ":sqs:" not in source and ":rds:" not in source else ""
+    path.write_text(f"version: 1\nmappings:\n  - FunctionName: fn\n    EventSourceArn: {source}\n{start}"
+                    f"    FilterCriteria:\n      Filters:\n{filters}")
+    return str(path)
+
+
+def test_a_numeric_range_with_a_string_is_an_error_at_its_line_and_column(esmctl, tmp_path):
+    path = write(tmp_path, QUEUE, '        - Pattern:\n            body:\n              n: [{numeric: [">", "5"]}]\n')
+    r = esmctl("validate", path)
+    assert r.exit_code == 1
+    assert f'{path}:9:35: FilterCriteria.Filters[0].Pattern.body.n[0].numeric[1]: a numeric range needs numbers, ' \
+           'not a string "5" (write 5)' in r.stderr
+
+
+def test_an_unknown_operator_in_a_json_pattern_points_at_the_pattern(esmctl, tmp_path):
+    path = write(tmp_path, QUEUE, "        - Pattern: '{\"body\": {\"n\": [{\"numerc\": [\">\", 5]}]}}'\n")
+    r = esmctl("validate", path)
+    assert r.exit_code == 1
+    assert f"{path}:7:20: FilterCriteria.Filters[0].Pattern.body.n[0].numerc: unknown operator 'numerc'; did you " \
+           "mean 'numeric'?" in r.stderr
+
+
+def test_a_pattern_on_data_for_sqs_is_a_warning_naming_body(esmctl, tmp_path):
+    path = write(tmp_path, QUEUE, "        - Pattern:\n            data:\n              kind: [order]\n")
+    r = esmctl("validate", path)
+    assert r.exit_code == 0, r.stderr
+    assert f"{path}:9:15: warning: FilterCriteria.Filters[0].Pattern.data: SQS records have no `data`" in r.stderr
+    assert "the SQS payload is `body`" in r.stderr
+    assert "valid (1 mapping)" in r.stderr
+
+
+def test_a_plain_string_pattern_on_kinesis_data_is_refused_as_lambda_refuses_it(esmctl, tmp_path):
+    path = write(tmp_path, STREAM, "        - Pattern: '{\"data\": [\"hello\"]}'\n")
+    r = esmctl("validate", path)
+    assert r.exit_code == 1
+    assert "Lambda refuses a plain-string pattern for data" in r.stderr
+
+
+def test_dynamodb_numbers_written_as_numbers_are_a_warning(esmctl, tmp_path):
+    path = write(tmp_path, TABLE_STREAM, "        - Pattern:\n            dynamodb:\n              Keys:\n"
+                                         "                Id: {N: [101]}\n")
+    r = esmctl("validate", path)
+    assert r.exit_code == 0, r.stderr
+    assert 'warning: FilterCriteria.Filters[0].Pattern.dynamodb.Keys.Id.N[0]: dynamodb.Keys.Id.N is a string in ' \
+           'DynamoDB records: 101 (number) never matches it (write "101")' in r.stderr
+
+
+def test_six_filters_warn_of_the_default_quota(esmctl, tmp_path):
+    filters = "".join(f"        - Pattern: '{{\"body\": {{\"n\": [{i}]}}}}'\n" for i in range(6))
+    r = esmctl("validate", write(tmp_path, QUEUE, filters))
+    assert r.exit_code == 0 and "more than the default quota of 5" in r.stderr
+
+
+def test_filters_on_documentdb_are_refused(esmctl, tmp_path):
+    path = write(tmp_path, DOCDB, "        - Pattern: '{\"a\": [1]}'\n")
+    r = esmctl("validate", path)
+    assert r.exit_code == 1
+    assert "Lambda doesn't support event filtering for DocumentDB" in r.stderr
+
+
+def test_json_output_still_lists_problems_and_warnings_go_to_stderr(esmctl, tmp_path):
+    path = write(tmp_path, QUEUE, "        - Pattern:\n            data:\n              kind: [order]\n")
+    r = esmctl("validate", path, "-o", "json")
+    assert r.exit_code == 0 and '"valid": true' in r.stdout and "warning:" in r.stderr
