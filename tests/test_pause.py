@@ -235,7 +235,8 @@ def test_pause_rides_out_throttling_and_mappings_still_creating(esmctl, world, b
     assert r.stdout.count("paused by esmctl pause") == 8
     # Whether a Creating mapping will run is not known: pause waited for them to settle before deciding, so none
     # was marked on a guess, and no disable met ResourceInUse
-    assert box.proxy.calls["UpdateEventSourceMapping"] == 8
+    carried_out = box.proxy.calls["UpdateEventSourceMapping"] - box.proxy.throttled.get("UpdateEventSourceMapping", 0)
+    assert carried_out == 8  # every disable that was not throttled went through at once
     assert sum(box.proxy.throttled.values()) > 0 and "throttled and retried" in r.stderr
     assert {m["State"] for m in mappings(box)} == {"Disabled"}
     box.proxy.transitional_views = 0
