@@ -19,7 +19,7 @@ from esmctl import arns, model, regions, schema, servicemodel, yamldoc
 from esmctl.errors import SpecError, UsageProblem
 from esmctl.filters import rules as filter_rules
 
-TOP_LEVEL = ("version", "region", "defaults", "mappings", "targets")  # targets: read by fleet.py
+TOP_LEVEL = ("version", "region", "defaults", "mappings", "targets")  # targets: read by targets.py
 RESERVED = ("Consumer", "MovedFrom")  # esmctl's own keys in a mapping
 _PATTERNS = ("FilterCriteria", "Filters")
 
@@ -64,7 +64,7 @@ def load(path: str, variables: dict[str, str] | None = None, text: str | None = 
 def load_files(paths: list[str] | tuple[str, ...], variables: dict[str, str] | None = None,
                texts: dict[str, str] | None = None, targets: bool = False) -> Spec:
     """Read several spec files (`-` is standard input) as one spec; raise SpecError with every
-    problem of every file. `targets`: the run is over the spec's `targets:` (fleet.py reads them);
+    problem of every file. `targets`: the run is over the spec's `targets:` (targets.py reads them);
     otherwise a spec with targets is a problem, as they would be left out."""
     problems: list[str] = []
     mappings: list[Desired] = []

@@ -69,7 +69,7 @@ def spec_schema() -> dict[str, Any]:
     }
 
 
-# The targets file (`--targets`): accounts × regions and how to reach them. The patterns are fleet.py's.
+# The targets file (`--targets`): accounts × regions and how to reach them. The patterns are targets.py's.
 _TARGET_TEXT = {
     "account": "The 12-digit AWS account ID (quoted, so that YAML keeps its leading zeros).",
     "name": "A name for the target (default: the account): targets are NAME/REGION in the output; targets of one "
@@ -88,7 +88,7 @@ _TARGET_TEXT = {
 
 def _target(entry: bool) -> dict[str, Any]:
     """One entry of `targets:` (entry) or the `defaults:` every entry gets."""
-    from esmctl.fleet import AUTOMATIC, PATTERNS
+    from esmctl.targets import AUTOMATIC, PATTERNS
 
     def text(key: str, *patterns: str) -> dict[str, Any]:
         pattern = "^(?:" + "|".join(PATTERNS[p] for p in patterns or (key,)) + ")$"

@@ -310,7 +310,8 @@ def test_usage_errors(esmctl, box, fleet, args, message):
 
 def test_targets_of_one_account_and_region_share_one_pacer(tmp_path):
     from esmctl.context import FleetOptions, Settings
-    from esmctl.fleet import Fleet, load_targets
+    from esmctl.fleet import Fleet
+    from esmctl.targets import load_targets
 
     path = tmp_path / "t.yaml"
     path.write_text(yaml.safe_dump({"version": 1, "targets": [
@@ -358,8 +359,8 @@ def test_the_examples_and_the_readme_targets_agree_with_the_schema_and_validate(
     import jsonschema
 
     from esmctl.commands.tools import _json_like
-    from esmctl.fleet import load_targets
     from esmctl.spec_schema import spec_schema, targets_schema
+    from esmctl.targets import load_targets
 
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     examples = os.path.join(root, "examples")
@@ -390,8 +391,9 @@ def test_the_examples_and_the_readme_targets_agree_with_the_schema_and_validate(
 def test_a_bad_target_fails_under_both_the_schema_and_esmctl(tmp_path, target, where):
     import jsonschema
 
-    from esmctl.fleet import TargetsError, load_targets
+    from esmctl.errors import TargetsError
     from esmctl.spec_schema import targets_schema
+    from esmctl.targets import load_targets
 
     doc = {"version": 1, "targets": [target]}
     assert list(jsonschema.Draft202012Validator(targets_schema()).iter_errors(doc))

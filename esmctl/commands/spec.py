@@ -73,7 +73,7 @@ def validate(settings: Settings, files: tuple[str, ...], variables: tuple[str, .
             render.dump(settings, {"valid": False, "files": list(files), "mappings": 0, "problems": problems})
         where = " and ".join(dict.fromkeys(places))
         if where != "the spec":
-            from esmctl.fleet import TargetsError
+            from esmctl.errors import TargetsError
 
             raise TargetsError(problems, where)
         raise SpecError(problems)

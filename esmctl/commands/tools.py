@@ -93,7 +93,7 @@ def schema_cmd(settings: Settings, files: tuple[str, ...], targets_file: bool, p
     if problems:
         where = " and ".join(dict.fromkeys(places))
         if where != "the spec":
-            from esmctl.fleet import TargetsError
+            from esmctl.errors import TargetsError
 
             raise TargetsError(problems, where)
         raise SpecError(problems)

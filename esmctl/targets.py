@@ -1,0 +1,358 @@
+"""The targets file: which accounts × regions a fleet command runs in, and how each is reached.
+
+    load_targets(file)                Targets, every problem with its FILE:LINE:COL (nothing asks AWS)
+    spec_targets(spec)                a spec's own `targets:`
+    load_specs(targets, files, vars)  each target's spec, its ${ACCOUNT}/${REGION} and variables filled
+    waves(targets, region_order)      the order fleet.Fleet runs them in
+
+fleet.py runs jobs over the targets; this module only reads them.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from esmctl import regions as known_regions
+from esmctl import schema, spec, yamldoc
+from esmctl.errors import SpecError, TargetsError
+
+TOP_LEVEL = ("version", "defaults", "targets")
+FIELDS = ("account", "name", "regions", "role", "profile", "external_id", "session_name", "variables")
+PER_TARGET = ("account", "name")  # not in `defaults:`
+DEFAULT_SESSION_NAME = "esmctl"
+AUTOMATIC = ("ACCOUNT", "REGION")  # variables esmctl sets for each target
+
+# What each field may be (the JSON Schema of `esmctl schema --targets` uses the same).
+PATTERNS = {
+    "account": r"\d{12}",
+    "region": r"[a-z]{2}(-[a-z]+)+-\d{1,2}",
+    "role_arn": r"arn:(aws[a-z-]*):iam::(\d{12}):role/[\w+=,.@/-]+",
+    "role_name": r"[\w+=,.@-]{1,64}(/[\w+=,.@-]{1,64})*",  # a name, or PATH/NAME
+    "session_name": r"[\w+=,.@-]{2,64}",  # STS's RoleSessionName
+    "external_id": r"[\w+=,.@:/-]{2,1224}",  # STS's ExternalId
+    "name": r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}",
+    "variable": r"[A-Za-z_][A-Za-z0-9_]*",
+}
+_ACCOUNT, _REGION, _ROLE_ARN, _ROLE_NAME, _SESSION_NAME, _EXTERNAL_ID, _NAME, _VARIABLE = (
+    re.compile(PATTERNS[k], re.ASCII)
+    for k in ("account", "region", "role_arn", "role_name", "session_name", "external_id", "name", "variable"))
+
+
+
+@dataclass(frozen=True)
+class Target:
+    """One account and region, how to reach it, and its values for the spec's placeholders."""
+
+    account: str
+    region: str
+    where: str  # FILE:LINE:COL of its entry
+    name: str | None = None
+    role_arn: str | None = None
+    profile: str | None = None
+    external_id: str | None = None
+    session_name: str = DEFAULT_SESSION_NAME
+    variables: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def id(self) -> str:
+        return f"{self.name or self.account}/{self.region}"
+
+    @property
+    def label(self) -> str:
+        return f"{self.id} ({self.account})" if self.name else self.id
+
+    def spec_variables(self, given: dict[str, str]) -> dict[str, str]:
+        """The values of the spec's placeholders here: --var, then the target's own, then ACCOUNT and REGION."""
+        return {**given, **dict(self.variables), "ACCOUNT": self.account, "REGION": self.region}
+
+    def document(self) -> dict[str, Any]:
+        """Where and as whom, for the result document (no ExternalId: it is no one else's business)."""
+        return {"target": self.id, "name": self.name, "account": self.account, "region": self.region,
+                "role": self.role_arn, "profile": self.profile}
+
+
+# -- the targets file ----------------------------------------------------------------------------------
+def load_targets(path: str, variables: dict[str, str] | None = None, text: str | None = None) -> list[Target]:
+    """Read a targets file (${NAME} filled from `variables`, then the environment); raise TargetsError
+    with every problem. Nothing here touches AWS."""
+    try:
+        doc = yamldoc.load(path, yamldoc.read_text(path) if text is None else text, variables)
+    except yamldoc.YamlError as exc:
+        raise TargetsError([_targets_field(p) for p in exc.problems]) from None
+    data = doc.data
+    problems = yamldoc.top_level_problems(doc, TOP_LEVEL, "targets file", "targets")
+    if not isinstance(data, dict):
+        raise TargetsError(problems)
+    defaults = data.get("defaults") or {}
+    if not isinstance(defaults, dict):
+        problems.append(f"{doc.at(('defaults',))}: defaults: must be a mapping of target fields")
+        defaults = {}
+    for key in defaults:
+        if key in PER_TARGET:
+            problems.append(f"{doc.at(('defaults', key), key=True)}: defaults.{key}: set it on each target")
+        elif key not in FIELDS:
+            problems.append(f"{doc.at(('defaults', key), key=True)}: defaults.{key}: unknown field"
+                            + schema.did_you_mean(str(key), list(FIELDS)))
+    entries = data.get("targets")
+    if not isinstance(entries, list) or not entries:
+        where = doc.at(("targets",)) if "targets" in data else doc.at(())
+        problems.append(f"{where}: targets: {'is required' if entries is None else 'must be a list of targets'}")
+        entries = []
+    targets = _targets(doc, ("targets",), entries, defaults, problems)
+    if problems:
+        raise TargetsError(sorted(dict.fromkeys(problems), key=_order))
+    return targets
+
+
+def spec_targets(path: str, variables: dict[str, str] | None = None, text: str | None = None) -> list[Target]:
+    """The targets a spec names in its `targets:` (a list of targets file entries: each whole, the spec's
+    `defaults:` being its mappings'); raise TargetsError with their problems."""
+    try:
+        doc = yamldoc.load(path, yamldoc.read_text(path) if text is None else text, variables, defer_missing=True)
+    except yamldoc.YamlError as exc:  # said with the spec's other problems, by its loading
+        raise SpecError(exc.problems) from None
+    entries = doc.data.get("targets") if isinstance(doc.data, dict) else None
+    problems = [p for p in doc.problems if re.match(r"^.*?:\d+:\d+: targets[\[.:]", p)]
+    if not isinstance(entries, list) or not entries:
+        problems.append(f"{doc.at(('targets',))}: targets: must be a list of targets (account, regions, role…)")
+        entries = []
+    targets = _targets(doc, ("targets",), entries, {}, problems)
+    if problems:
+        raise TargetsError(sorted(dict.fromkeys(problems), key=_order), "the spec's targets")
+    return targets
+
+
+def _targets(doc: yamldoc.Document, base: tuple, entries: list, defaults: dict, problems: list[str]) -> list[Target]:
+    """The targets of a list of entries (account × regions each), their problems added to `problems`."""
+    out: list[Target] = []
+    seen: dict[tuple[str, str], str] = {}
+    for i, entry in enumerate(entries):
+        path = base + (i,)
+        if not isinstance(entry, dict):
+            problems.append(f"{doc.at(path)}: {yamldoc.label(path)}: must be a mapping (account, regions, role…)")
+            continue
+        found = _entry(doc, path, entry, defaults, problems)
+        for target in found:
+            key = (target.name or target.account, target.region)
+            if key in seen:
+                problems.append(f"{target.where}: {yamldoc.label(path)}: {target.id} is the same target as at "
+                                f"{seen[key]} (targets of one account and region need different names)")
+            else:
+                seen[key] = target.where
+                out.append(target)
+    return out
+
+
+def _entry(doc: yamldoc.Document, base: tuple, entry: dict, defaults: dict, problems: list[str]) -> list[Target]:
+    for key in entry:
+        if key not in FIELDS:
+            problems.append(f"{doc.at(base + (key,), key=True)}: {yamldoc.label(base + (key,))}: unknown field"
+                            + schema.did_you_mean(str(key), list(FIELDS)))
+    inherited = {k: v for k, v in defaults.items() if k in FIELDS and k not in PER_TARGET}
+    # A target's own way in replaces the defaults' (a profile here drops the defaults' role, and the reverse).
+    if "profile" in entry:
+        inherited = {k: v for k, v in inherited.items() if k not in ("role", "external_id")}
+    if "role" in entry:
+        inherited.pop("profile", None)
+    values = {**inherited, **{k: v for k, v in entry.items() if k in FIELDS}}
+
+    def at(key: str) -> tuple:
+        return base + (key,) if key in entry else ("defaults", key)
+
+    def problem(key: str, message: str) -> None:
+        path = at(key) if key in values else base
+        problems.append(f"{doc.at(path)}: {yamldoc.label(path if key in values else base + (key,))}: {message}")
+
+    before = len(problems)
+    account = _account(doc, at("account"), values.get("account"), problem)
+    regions = values.get("regions")
+    if regions is None:
+        problem("regions", "is required: a list of regions (here or in defaults)")
+        regions = []
+    elif not isinstance(regions, list) or not regions:
+        problem("regions", "must be a list of regions, e.g. [us-east-1, eu-west-1]")
+        regions = []
+    for j, region in enumerate(regions):
+        if not isinstance(region, str) or not _REGION.fullmatch(region):
+            path = at("regions") + (j,)
+            problems.append(f"{doc.at(path)}: {yamldoc.label(path)}: {region!r} is not a region name (us-east-1…)")
+        elif regions.index(region) != j:
+            path = at("regions") + (j,)
+            problems.append(f"{doc.at(path)}: {yamldoc.label(path)}: {region} is listed twice")
+        elif known_regions.problem(region):
+            path = at("regions") + (j,)
+            problems.append(f"{doc.at(path)}: {yamldoc.label(path)}: {known_regions.problem(region)}")
+    name = values.get("name")
+    if name is not None and (not isinstance(name, str) or not _NAME.fullmatch(name)):
+        problem("name", "must be letters, digits, '.', '_' or '-' (at most 64), starting with a letter or digit")
+        name = None
+    role, profile = values.get("role"), values.get("profile")
+    if role is not None and profile is not None:
+        problem("profile", "give a role or a profile, not both")
+    role_arn = None
+    if role is not None:
+        role_arn = _role_arn(role, account, regions, problem)
+    if profile is not None and (not isinstance(profile, str) or not profile.strip()):
+        problem("profile", "must name a profile of the AWS config files")
+        profile = None
+    external_id = values.get("external_id")
+    if external_id is not None:
+        if role is None:
+            problem("external_id", "goes with role: an ExternalId is sent when a role is assumed")
+        elif not isinstance(external_id, str) or not _EXTERNAL_ID.fullmatch(external_id):
+            problem("external_id", "must be 2 to 1224 characters: letters, digits and +=,.@:/-_")
+    session_name = values.get("session_name", DEFAULT_SESSION_NAME)
+    if not isinstance(session_name, str) or not _SESSION_NAME.fullmatch(session_name):
+        problem("session_name", "must be 2 to 64 characters: letters, digits and +=,.@-_ (STS's RoleSessionName)")
+    variables = _variables(doc, base, entry, defaults, problems)
+    if len(problems) > before or account is None:
+        return []
+    return [Target(account=account, region=region, where=doc.at(base), name=name, role_arn=role_arn,
+                   profile=profile, external_id=external_id, session_name=session_name, variables=variables)
+            for region in regions]
+
+
+def _account(doc: yamldoc.Document, path: tuple, value: Any, problem: Callable[[str, str], None]) -> str | None:
+    if value is None:
+        problem("account", "is required: the 12-digit AWS account ID")
+        return None
+    surprises = doc.yaml11_surprises(path)
+    if surprises:  # 012345670123 unquoted is an octal number to YAML 1.1
+        problem("account", f"{surprises[0][1].split(': ')[0]}: write the account ID in quotes")
+        return None
+    text = str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+    if not isinstance(text, str) or not _ACCOUNT.fullmatch(text):
+        problem("account", f"{value!r} is not a 12-digit AWS account ID (quote it to keep leading zeros)")
+        return None
+    return text
+
+
+def _role_arn(role: Any, account: str | None, regions: list, problem: Callable[[str, str], None]) -> str | None:
+    """The role's ARN: as written, or made from a role name (and path) in the target's account."""
+    if not isinstance(role, str):
+        problem("role", "must be a role ARN or a role name")
+        return None
+    arn = _ROLE_ARN.fullmatch(role)
+    if arn:
+        if account and arn.group(2) != account:
+            problem("role", f"is in account {arn.group(2)}, not the target's {account}: a role acts in its own "
+                            "account")
+        return role
+    if role.startswith("arn:") or not _ROLE_NAME.fullmatch(role):
+        problem("role", f"{role!r} is neither a role ARN (arn:aws:iam::ACCOUNT:role/NAME) nor a role name")
+        return None
+    region = next((r for r in regions if isinstance(r, str)), "")
+    return f"arn:{_partition(region)}:iam::{account}:role/{role}" if account else None
+
+
+def _partition(region: str) -> str:
+    for prefix, partition in (("cn-", "aws-cn"), ("us-gov-", "aws-us-gov"), ("us-isob-", "aws-iso-b"),
+                              ("us-iso-", "aws-iso")):
+        if region.startswith(prefix):
+            return partition
+    return "aws"
+
+
+def _variables(doc: yamldoc.Document, base: tuple, entry: dict, defaults: dict,
+               problems: list[str]) -> tuple[tuple[str, str], ...]:
+    """defaults.variables, then the target's own; each a NAME: scalar."""
+    out: dict[str, str] = {}
+    for path, values in ((("defaults", "variables"), defaults.get("variables")),
+                         (base + ("variables",), entry.get("variables"))):
+        if values is None:
+            continue
+        if not isinstance(values, dict):
+            problems.append(f"{doc.at(path)}: {yamldoc.label(path)}: must be a mapping of NAME: value")
+            continue
+        for name, value in values.items():
+            where = f"{doc.at(path + (name,), key=True)}: {yamldoc.label(path + (name,))}"
+            if not isinstance(name, str) or not _VARIABLE.fullmatch(name):
+                problems.append(f"{where}: {name!r} is not a placeholder name (letters, digits, _)")
+            elif name in AUTOMATIC:
+                problems.append(f"{where}: esmctl sets {name} for each target")
+            elif isinstance(value, bool):
+                out[name] = "true" if value else "false"
+            elif isinstance(value, (str, int, float)):
+                out[name] = str(value)
+            else:
+                problems.append(f"{doc.at(path + (name,))}: {yamldoc.label(path + (name,))}: must be a single "
+                                "value (text, a number or a boolean)")
+    return tuple(sorted(out.items()))
+
+
+def _targets_field(problem: str) -> str:
+    """yamldoc names the document `spec`; here it is the targets file."""
+    return re.sub(r"^(.*?:\d+:\d+): spec: ", r"\1: targets file: ", problem)
+
+
+def _order(problem: str) -> tuple[str, int, int]:
+    m = re.match(r"^(.*?):(\d+):(\d+): ", problem)
+    return (m.group(1), int(m.group(2)), int(m.group(3))) if m else (problem, 0, 0)
+
+
+# -- each target's spec -------------------------------------------------------------------------------
+def load_specs(targets: list[Target], files: Sequence[str], given: dict[str, str]) -> dict[Target, spec.Spec]:
+    """Each target's spec (its variables filled), every one checked before anything is asked of AWS. A
+    problem of every target is said once; one of some targets names them."""
+    try:
+        texts = {path: yamldoc.read_text(path) for path in dict.fromkeys(files)}  # stdin is read once
+    except yamldoc.YamlError as exc:
+        raise SpecError(exc.problems) from None
+    found: dict[str, list[str]] = {}
+    specs: dict[Target, spec.Spec] = {}
+    for target in targets:
+        try:
+            loaded = spec.load_files(list(files), target.spec_variables(given), texts=texts, targets=True)
+        except SpecError as exc:
+            for problem in exc.problems:
+                found.setdefault(problem, []).append(target.id)
+            continue
+        if loaded.region and loaded.region != target.region:
+            found.setdefault(f"{', '.join(files)}: region: the spec is for {loaded.region}, not {target.region}: use "
+                             "region: ${REGION} (and ${REGION} in its ARNs)", []).append(target.id)
+            continue
+        specs[target] = loaded
+    if found:
+        raise SpecError([problem if len(ids) == len(targets) else
+                         f"{problem} (target{'s' if len(ids) > 1 else ''} {', '.join(ids)})"
+                         for problem, ids in found.items()])
+    return specs
+
+
+def waves(targets: Sequence[Target], region_order: Sequence[str]) -> list[list[Target]]:
+    """The targets in the order they run: all at once, or with a region order one region after the other
+    (the regions named first, in that order, then the others as the targets file has them)."""
+    if not region_order:
+        return [list(targets)]
+    regions = list(dict.fromkeys([*region_order, *(t.region for t in targets)]))
+    return [wave for wave in ([t for t in targets if t.region == r] for r in regions) if wave]
+
+
+# -- what running one did ----------------------------------------------------------------------------
+OK, CHANGES, UNHEALTHY, FAILED, SKIPPED = "ok", "changes", "unhealthy", "failed", "skipped"
+
+
+@dataclass
+class TargetOutcome:
+    """What one target's run came to: its status, what the single-target code returned, why it failed."""
+
+    target: Target
+    status: str  # ok, changes, unhealthy, failed, skipped (not started: too many failed before)
+    result: Any = None
+    error: str | None = None
+    seconds: float = 0.0
+    calls: dict[str, int] = field(default_factory=dict)
+    throttled: int = 0
+
+
+@dataclass
+class Applied:
+    """One target's apply: its plan, and what carrying it out did."""
+
+    plan: Any
+    results: list[Any] = field(default_factory=list)
+    applied: bool = False
+    interrupted: bool = False  # Ctrl-C cut its apply short

@@ -1,0 +1,1 @@
+"""Views: how a result is shown. They read results and print; they decide nothing."""
