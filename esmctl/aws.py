@@ -37,6 +37,15 @@ DEFAULT_MAX_ATTEMPTS = 8
 # another caller takes a share.
 LAMBDA_RATE = 15.0
 LAMBDA_BURST = 5
+# The 15 requests/s cover every control-plane API (ListTags, TagResource and UntagResource included) but these,
+# which have quotas of their own (Lambda's quotas page: GetFunction 100/s, GetPolicy 15/s; invocations apart):
+# paced with the rest, they would take turns that the writes need.
+OUTSIDE_THE_QUOTA = frozenset({"GetFunction", "GetPolicy", "Invoke", "InvokeAsync", "InvokeWithResponseStream"})
+
+
+def in_the_quota(operation: str) -> bool:
+    """Whether a Lambda operation counts against the account and region's 15 requests/s."""
+    return operation not in OUTSIDE_THE_QUOTA
 
 
 _last_collection_skipped = False
@@ -319,8 +328,10 @@ class Aws:
         with self._lock:
             self.calls[name] = self.calls.get(name, 0) + 1
 
-    def _throttled(self, response: Any = None, **_: Any) -> None:
+    def _throttled(self, response: Any = None, event_name: str = "", **_: Any) -> None:
         """botocore is about to decide on a retry: count throttling, and slow every thread down."""
+        if not in_the_quota(event_name.rpartition(".")[2]):
+            return  # its own quota: says nothing about the one the pacer keeps to
         if response is not None and response[0] is not None and response[0].status_code == 429:
             with self._lock:
                 self.throttled += 1
@@ -379,6 +390,13 @@ class Aws:
 
     def mapping_tags(self, arn: str) -> dict[str, str]:
         return self.client("lambda").list_tags(Resource=arn).get("Tags", {})
+
+    def function_tags(self, name_or_arn: str) -> dict[str, str] | None:
+        """A function's tags, read by GetFunction (None when there is no such function): GetFunction has its own
+        100 requests/s, where ListTags takes a turn of the 15/s every write needs. AWS includes the tags for a
+        caller allowed lambda:ListTags, as esmctl's policy is."""
+        found = self.get_function(name_or_arn)
+        return None if found is None else found.get("Tags", {})
 
     def tag_mapping(self, arn: str, tags: dict[str, str]) -> None:
         self.client("lambda").tag_resource(Resource=arn, Tags=tags)
@@ -715,10 +733,16 @@ class Pacer:
         self._at = time.monotonic()
         self._lock = threading.Lock()
         self._sleep = sleep
+        self.charged: Counter[str] = Counter()  # attempts that took a token, by operation
 
-    def before_send(self, **_: Any) -> None:
-        """Wait for a token (botocore calls this before every attempt, retries included)."""
+    def before_send(self, event_name: str = "", **_: Any) -> None:
+        """Wait for a token (botocore calls this before every attempt, retries included) if the call counts
+        against the quota (`event_name` is botocore's, `before-send.lambda.OPERATION`)."""
+        operation = event_name.rpartition(".")[2]
+        if operation and not in_the_quota(operation):
+            return
         with self._lock:
+            self.charged[operation] += 1
             now = time.monotonic()
             self._tokens = min(self.burst, self._tokens + (now - self._at) * self.rate)
             self._at = now

@@ -19,7 +19,7 @@ from typing import Any
 
 from esmctl import metrics, model
 from esmctl.apply import Executor, Result
-from esmctl.aws import Aws, NotFound, explain
+from esmctl.aws import Aws, explain
 from esmctl.errors import SpecError
 from esmctl.plan import Missing, Plan, Reads, diff
 from esmctl.spec import Spec
@@ -133,8 +133,8 @@ def decrypted_filters(aws: Aws, uuid: str) -> Any:
 
 
 def read_more(aws: Aws, live: list[model.Mapping], missing: Missing, reads: Reads) -> Reads:
-    """`reads` and the tags and hand-off positions a plan missed: ListTags per mapping (only those), per
-    function of a create whose spec does not manage tags (what an interrupted replace recorded there),
+    """`reads` and the tags and hand-off positions a plan missed: ListTags per mapping (only those), GetFunction
+    per function of a create whose spec does not manage tags (what an interrupted replace recorded there),
     IteratorAge for the functions of hand-offs in one GetMetricData call per 500."""
     arns = {m.uuid: m.arn for m in live}
     uuids = sorted(missing.tags)
@@ -149,7 +149,5 @@ def read_more(aws: Aws, live: list[model.Mapping], missing: Missing, reads: Read
 
 
 def _function_tags(aws: Aws, function_arn: str) -> dict[str, str]:
-    try:
-        return aws.mapping_tags(function_arn)
-    except NotFound:
-        return {}  # no such function: the create says so, with AWS's own words
+    # None: no such function; the create says so, with AWS's own words
+    return aws.function_tags(function_arn) or {}
