@@ -39,8 +39,9 @@ LAMBDA_RATE = 15.0
 LAMBDA_BURST = 5
 # The 15 requests/s cover every control-plane API (ListTags, TagResource and UntagResource included) but these,
 # which have quotas of their own (Lambda's quotas page: GetFunction 100/s, GetPolicy 15/s; invocations apart):
-# paced with the rest, they would take turns that the writes need.
-OUTSIDE_THE_QUOTA = frozenset({"GetFunction", "GetPolicy", "Invoke", "InvokeAsync", "InvokeWithResponseStream"})
+# paced with the rest, they would take turns that the writes need. The pacer keeps each of them to its own rate.
+OWN_QUOTAS = {"GetFunction": 100.0, "GetPolicy": 15.0}
+OUTSIDE_THE_QUOTA = frozenset({*OWN_QUOTAS, "Invoke", "InvokeAsync", "InvokeWithResponseStream"})
 
 
 def in_the_quota(operation: str) -> bool:
@@ -725,25 +726,38 @@ class Pacer:
     throttles anyway (someone else takes a share) and creeps back up as calls succeed.
     """
 
-    def __init__(self, rate: float, burst: int, sleep: Callable[[float], None] = time.sleep) -> None:
+    def __init__(self, rate: float, burst: int, sleep: Callable[[float], None] = time.sleep,
+                 clock: Callable[[], float] | None = None) -> None:
         self.ceiling = rate
         self.rate = rate
         self.burst = burst
+        self._clock = clock or (lambda: time.monotonic())
         self._tokens = float(burst)
-        self._at = time.monotonic()
+        self._at = self._clock()
         self._lock = threading.Lock()
         self._sleep = sleep
-        self.charged: Counter[str] = Counter()  # attempts that took a token, by operation
+        self.charged: Counter[str] = Counter()  # attempts that took a token of the shared quota, by operation
+        self._owns: dict[str, Pacer] = {}  # the APIs with quotas of their own, each its own bucket
+
+    def own(self, operation: str) -> Pacer:
+        """The bucket of an API with a quota of its own (OWN_QUOTAS)."""
+        with self._lock:
+            if operation not in self._owns:
+                rate = OWN_QUOTAS[operation]
+                self._owns[operation] = Pacer(rate, max(self.burst, int(rate) // 10), self._sleep, self._clock)
+            return self._owns[operation]
 
     def before_send(self, event_name: str = "", **_: Any) -> None:
         """Wait for a token (botocore calls this before every attempt, retries included) if the call counts
         against the quota (`event_name` is botocore's, `before-send.lambda.OPERATION`)."""
         operation = event_name.rpartition(".")[2]
+        if operation in OWN_QUOTAS:
+            return self.own(operation).before_send()
         if operation and not in_the_quota(operation):
             return
         with self._lock:
             self.charged[operation] += 1
-            now = time.monotonic()
+            now = self._clock()
             self._tokens = min(self.burst, self._tokens + (now - self._at) * self.rate)
             self._at = now
             self._tokens -= 1

@@ -139,9 +139,13 @@ def read_more(aws: Aws, live: list[model.Mapping], missing: Missing, reads: Read
     arns = {m.uuid: m.arn for m in live}
     uuids = sorted(missing.tags)
     functions = sorted(missing.function_tags)
-    with ThreadPoolExecutor(max_workers=4) as pool:
+    # ListTags takes turns of the 15 requests/s the writes need: a few at a time. GetFunction has 100/s of its own
+    # (the pacer keeps to it): as many at once as keep that busy, so that an apply of many functions' first
+    # mappings does not wait for its reads one function at a time.
+    with ThreadPoolExecutor(max_workers=4) as pool, ThreadPoolExecutor(max_workers=16) as getters:
+        got = getters.map(lambda f: _function_tags(aws, f), functions)
         tags = dict(zip(uuids, pool.map(lambda u: aws.mapping_tags(arns[u]), uuids), strict=True))
-        function_tags = dict(zip(functions, pool.map(lambda f: _function_tags(aws, f), functions), strict=True))
+        function_tags = dict(zip(functions, got, strict=True))
     positions = metrics.newest_iterator_ages(aws, sorted(missing.positions), reads.window) \
         if missing.positions else {}
     return Reads(tags={**reads.tags, **tags}, function_tags={**reads.function_tags, **function_tags},

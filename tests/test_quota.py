@@ -15,19 +15,25 @@ from esmctl.aws import Aws, Pacer, in_the_quota
 from esmctl.sandbox.fidelity import FidelityProxy
 
 
-def test_the_pacer_charges_the_control_plane_calls_and_not_getfunction(box, world):
+def test_the_pacer_charges_the_control_plane_calls_and_getfunction_to_its_own_bucket(box, world):
     slept: list[float] = []
-    pacer = Pacer(15, 5, sleep=slept.append)
+    pacer = Pacer(15, 5, sleep=slept.append, clock=lambda: 1000.0)  # no time passes: only the buckets count
     aws = Aws(endpoint_url=box.url, pacer=pacer)
     fn = world["orders-fn"]
     client(box, "lambda").tag_resource(Resource=fn, Tags={"team": "orders"})
-    for _ in range(3):
+    for _ in range(11):
         assert aws.function_tags(fn) == {"team": "orders"}
     assert aws.get_function("no-such-fn") is None
     assert aws.mapping_tags(fn) == {"team": "orders"}
     aws.list_mappings()
-    assert aws.calls == {"GetFunction": 4, "ListTags": 1, "ListEventSourceMappings": 1}
-    assert dict(pacer.charged) == {"ListTags": 1, "ListEventSourceMappings": 1}
+    assert aws.calls == {"GetFunction": 12, "ListTags": 1, "ListEventSourceMappings": 1}
+    assert dict(pacer.charged) == {"ListTags": 1, "ListEventSourceMappings": 1}  # within the burst of 5: no wait
+    # GetFunction: 100/s of its own, a burst of 10; the 11th and 12th wait their turns there
+    assert sum(pacer.own("GetFunction").charged.values()) == 12
+    assert slept == [0.01, 0.02]
+    for _ in range(4):
+        aws.list_mappings()  # the 6th call of the 15/s waits its turn: GetFunction took none of them
+    assert len(slept) == 3 and abs(slept[-1] - 1 / 15) < 1e-9
 
 
 def test_the_quota_apis():
