@@ -133,7 +133,7 @@ def load(path: str, text: str, variables: Mapping[str, str] | None = None, envir
         if reader.problems or (reader.missing and not defer_missing):
             found = {**reader.missing, **reader.problems}
             raise YamlError([found[k] for k in sorted(found, key=lambda k: k[:2])])
-        data = loader.construct_document(node) if node is not None else None
+        data = _build(loader, node) if node is not None else None
         missing = [reader.missing[k] for k in sorted(reader.missing, key=lambda k: k[:2])]
         return Document(name, data, reader.values, reader.keys, reader.surprises, missing, frozenset(reader.unfilled))
     except RecursionError as exc:  # PyYAML's pure-Python composer near 300 levels; see _check_nesting
@@ -153,6 +153,34 @@ def load(path: str, text: str, variables: Mapping[str, str] | None = None, envir
     finally:
         if loader is not None:
             loader.dispose()
+
+
+def _build(loader: Any, node: Any) -> Any:
+    """The values of a walked graph: what PyYAML's construct_document makes of it, in one plain pass (a third of
+    its time: no generators, no second flattening of merges). The walk has flattened the merges and refused what
+    construction would: other tags, keys that are not single values, repeats, recursive aliases. An aliased node
+    is built once and shared, as PyYAML shares it."""
+    built: dict[int, Any] = {}
+    construct = loader.construct_object  # the walk constructed the scalars it checked: PyYAML keeps them
+
+    def build(n: Any) -> Any:
+        if isinstance(n, ScalarNode):
+            return n.value if n.tag == STR else construct(n)
+        found = built.get(id(n))
+        if found is not None:
+            return found
+        if isinstance(n, MappingNode):
+            mapping: dict[Any, Any] = {}
+            built[id(n)] = mapping
+            for key, value in n.value:
+                mapping[key.value if key.tag == STR else construct(key)] = build(value)
+            return mapping
+        items: list[Any] = []
+        built[id(n)] = items
+        items.extend(build(item) for item in n.value)
+        return items
+
+    return build(node)
 
 
 def _check_nesting(loader_class: type, name: str, text: str) -> None:
