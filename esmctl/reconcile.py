@@ -15,14 +15,16 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from esmctl import metrics, model
-from esmctl.apply import Executor, Result
 from esmctl.aws import Aws, explain
 from esmctl.errors import SpecError
 from esmctl.plan import Missing, Plan, Reads, diff
 from esmctl.spec import Spec
+
+if TYPE_CHECKING:
+    from esmctl.apply import Result
 
 
 @dataclass(frozen=True)
@@ -63,6 +65,8 @@ def plan(aws: Aws, spec: Spec, options: Options = Options()) -> Reconciliation:
 
 def apply(aws: Aws, planned: Plan, **executor: Any) -> list[Result]:
     """Carry the plan out (see apply.Executor for the options)."""
+    from esmctl.apply import Executor  # not for diff and plan
+
     return Executor(aws, **executor).execute(planned)
 
 
