@@ -41,7 +41,8 @@ def test_the_c_loader_reads_and_its_errors_keep_file_line_col(monkeypatch):
             super().__init__(stream)
 
     monkeypatch.setattr(yaml, "CSafeLoader", Counting)
-    assert yamldoc.load("spec.yaml", TEXT).data == yaml.safe_load(TEXT) and len(made) == 1
+    text = TEXT + "# read by the C loader\n"
+    assert yamldoc.load("spec.yaml", text).data == yaml.safe_load(text) and len(made) == 1
     with pytest.raises(yamldoc.YamlError) as exc:
         yamldoc.load("spec.yaml", "mappings:\n  - FunctionName: fn\n    FunctionName: again\n")
     assert exc.value.problems == ["spec.yaml:3:5: mappings[0].FunctionName: duplicate key (first at line 2)"]
@@ -51,3 +52,28 @@ def test_the_c_loader_reads_and_its_errors_keep_file_line_col(monkeypatch):
     with pytest.raises(yamldoc.YamlError) as exc:
         yamldoc.load("spec.yaml", "mappings:\n  - [a, b\n")
     assert exc.value.problems[0].startswith("spec.yaml:3:1: spec: ")
+
+
+def test_one_text_read_for_many_targets_is_composed_once_and_filled_for_each(monkeypatch):
+    made = []
+    real = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+    class Counting(real):
+        def __init__(self, stream) -> None:
+            made.append(stream)
+            super().__init__(stream)
+
+    monkeypatch.setattr(yaml, "CSafeLoader", Counting)
+    text = "region: ${REGION}\nsize: ${SIZE}\narns:\n  - arn:aws:sqs:${REGION}:1:q\nsame: &s\n  n: ${SIZE}\nagain: *s\n"
+    first = yamldoc.load("spec.yaml", text, {"REGION": "us-east-1", "SIZE": "5"}, environ={})
+    second = yamldoc.load("spec.yaml", text, {"REGION": "eu-west-1", "SIZE": "true"}, environ={})
+    third = yamldoc.load("spec.yaml", text, {"REGION": "ap-southeast-2"}, environ={}, defer_missing=True)
+    assert len(made) == 1
+    assert first.data == {"region": "us-east-1", "size": 5, "arns": ["arn:aws:sqs:us-east-1:1:q"],
+                          "same": {"n": 5}, "again": {"n": 5}}
+    assert second.data == {"region": "eu-west-1", "size": True, "arns": ["arn:aws:sqs:eu-west-1:1:q"],
+                           "same": {"n": True}, "again": {"n": True}}
+    assert third.data["size"] == "${SIZE}" and third.is_unfilled(("size",)) and len(third.problems) == 2
+    assert second.at(("arns", 0)) == first.at(("arns", 0)) == "spec.yaml:4:5"
+    yamldoc.load("other.yaml", text, {"REGION": "x", "SIZE": "1"}, environ={})  # another file: composed anew
+    assert len(made) == 2
