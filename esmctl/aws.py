@@ -259,6 +259,9 @@ class Aws:
         self._session: botocore.session.Session | None = None
         self._clients: dict[str, Any] = {}
         self._account: str | None = None
+        self._listings = 0  # listings under way: their first page names the account
+        self._first_page = threading.Event()
+        self._listing_failed: AwsError | None = None
         self._watcher: Watcher | None = None
         self.calls: dict[str, int] = {}
         self.throttled = 0  # 429s that botocore retried
@@ -364,6 +367,12 @@ class Aws:
 
     @property
     def account(self) -> str:
+        """The account the credentials act in: named by the mappings a listing under way returns (the account's
+        own), else asked of STS (GetCallerIdentity)."""
+        if self._account is None and self._listings:
+            self._first_page.wait()
+            if self._account is None and self._listing_failed is not None:
+                raise self._listing_failed  # STS would only fail the same way, after its own retries
         if self._account is None:
             with explain("finding the AWS account (sts get-caller-identity)"):
                 self._account = self.client("sts").get_caller_identity()["Account"]
@@ -382,11 +391,39 @@ class Aws:
         exact string against the spelling used at creation.
         """
         kwargs: dict[str, str] = {"EventSourceArn": source} if source else {}
-        paginator = self.client("lambda").get_paginator("list_event_source_mappings")
-        out: list[dict] = []
-        for page in paginator.paginate(**kwargs):
-            out.extend(page.get("EventSourceMappings", []))
-        return out
+        with self._lock:
+            self._listings += 1
+        try:
+            paginator = self.client("lambda").get_paginator("list_event_source_mappings")
+            out: list[dict] = []
+            for page in paginator.paginate(**kwargs):
+                found = page.get("EventSourceMappings", [])
+                if found and self._account is None:
+                    self._account = _account_of(found[0])
+                self._first_page.set()
+                out.extend(found)
+            return out
+        except AwsError as exc:
+            self._listing_failed = exc
+            raise
+        finally:
+            with self._lock:
+                self._listings -= 1
+            self._first_page.set()
+
+    def list_mappings_soon(self, pool: Any) -> Any:
+        """list_mappings() in `pool`'s thread (a Future); until its first page is in, `account` waits for the
+        account the listing names rather than asking STS."""
+        with self._lock:
+            self._listings += 1  # counted now: the account may be asked before the thread starts
+        future = pool.submit(self.list_mappings)
+        future.add_done_callback(lambda _: self._listing_ended())
+        return future
+
+    def _listing_ended(self) -> None:
+        with self._lock:
+            self._listings -= 1
+        self._first_page.set()
 
     def get_mapping(self, uuid: str) -> dict | None:
         try:
@@ -578,6 +615,13 @@ class Aws:
                                                  VersionId=policy["DefaultVersionId"])
                 docs.append(version["PolicyVersion"]["Document"])
         return docs
+
+
+def _account_of(mapping: dict) -> str | None:
+    """The account of a listed mapping (arn:PARTITION:lambda:REGION:ACCOUNT:event-source-mapping:UUID): a listing
+    holds the mappings of the account the caller acts in."""
+    parts = (mapping.get("EventSourceMappingArn") or "").split(":")
+    return parts[4] if len(parts) > 5 and parts[4].isdigit() else None
 
 
 class AssumeRole:

@@ -18,7 +18,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from esmctl import metrics, model
-from esmctl.aws import Aws, explain
+from esmctl.aws import Aws, AwsError, explain
 from esmctl.errors import SpecError
 from esmctl.plan import Missing, Plan, Reads, diff
 from esmctl.spec import Spec
@@ -47,11 +47,15 @@ def plan(aws: Aws, spec: Spec, options: Options = Options()) -> Reconciliation:
     """What it takes to make AWS match the spec. Reads only; writes nothing."""
     aws.region  # noqa: B018 - a missing profile or region is said once, before any call
     with ThreadPoolExecutor(max_workers=1) as pool:
-        listing = pool.submit(aws.list_mappings)  # the slow part: the account lookup overlaps it
-        with explain("resolving functions and consumers"):
-            desired = resolve(aws, spec)
+        listing = aws.list_mappings_soon(pool)  # the slow part; its first page names the account
+        try:
+            with explain("resolving functions and consumers"):
+                desired = resolve(aws, spec)
+        except AwsError:
+            if listing.exception() is None:
+                raise
         with explain("listing mappings"):
-            raw = listing.result()
+            raw = listing.result()  # when it failed, its error is the one to say
     with explain("reading mappings"):
         live = read_live(aws, raw, desired)
     reads = Reads(window=options.window)
