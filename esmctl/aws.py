@@ -809,8 +809,10 @@ class Pacer:
         """The bucket of an API with a quota of its own (OWN_QUOTAS)."""
         with self._lock:
             if operation not in self._owns:
+                # A burst of half its quota: the other half of AWS's bucket is left to other callers (the 15/s
+                # keeps a third, as its writes are what other tools need most).
                 rate = OWN_QUOTAS[operation]
-                self._owns[operation] = Pacer(rate, max(self.burst, int(rate) // 10), self._sleep, self._clock)
+                self._owns[operation] = Pacer(rate, max(self.burst, int(rate) // 2), self._sleep, self._clock)
             return self._owns[operation]
 
     def before_send(self, event_name: str = "", **_: Any) -> None:
