@@ -13,4 +13,4 @@ sys.path.insert(0, os.path.dirname(__file__))
 import apply_creates  # noqa: E402
 
 if __name__ == "__main__":
-    apply_creates.main(runs=3, creates=1000)
+    apply_creates.main(runs=3, creates=1000, functions=10, goal=1.10)

@@ -17,15 +17,17 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from esmctl import metrics, model
-from esmctl.aws import Aws, NotFound, explain
+from esmctl.aws import Aws, AwsError, explain
 from esmctl.errors import EsmctlError, SpecError
-from esmctl.execute import Executor, Result
 from esmctl.plan.planner import diff
 from esmctl.plan.types import Missing, Plan, Reads
 from esmctl.spec import Spec
+
+if TYPE_CHECKING:
+    from esmctl.execute import Result
 
 
 @dataclass(frozen=True)
@@ -49,11 +51,15 @@ def plan(aws: Aws, spec: Spec, options: Options = Options()) -> Reconciliation:
     """What it takes to make AWS match the spec. Reads only; writes nothing."""
     aws.region  # noqa: B018 - a missing profile or region is said once, before any call
     with ThreadPoolExecutor(max_workers=1) as pool:
-        listing = pool.submit(aws.list_mappings)  # the slow part: the account lookup overlaps it
-        with explain("resolving functions and consumers"):
-            desired = resolve(aws, spec)
+        listing = aws.list_mappings_soon(pool)  # the slow part; its first page names the account
+        try:
+            with explain("resolving functions and consumers"):
+                desired = resolve(aws, spec)
+        except AwsError:
+            if listing.exception() is None:
+                raise
         with explain("listing mappings"):
-            raw = listing.result()
+            raw = listing.result()  # when it failed, its error is the one to say
     with explain("reading mappings"):
         live = read_live(aws, raw, desired)
     reads = Reads(window=options.window)
@@ -89,6 +95,8 @@ def settle(aws: Aws, live: list[model.Mapping], uuids: frozenset[str], desired: 
 
 def apply(aws: Aws, planned: Plan, **executor: Any) -> list[Result]:
     """Carry the plan out (see execute.Executor for the options)."""
+    from esmctl.execute import Executor  # not for diff and plan
+
     return Executor(aws, **executor).execute(planned)
 
 
@@ -159,15 +167,19 @@ def decrypted_filters(aws: Aws, uuid: str) -> Any:
 
 
 def read_more(aws: Aws, live: list[model.Mapping], missing: Missing, reads: Reads) -> Reads:
-    """`reads` and the tags and hand-off positions a plan missed: ListTags per mapping (only those), per
-    function of a create whose spec does not manage tags (what an interrupted replace recorded there),
+    """`reads` and the tags and hand-off positions a plan missed: ListTags per mapping (only those), GetFunction
+    per function of a create whose spec does not manage tags (what an interrupted replace recorded there),
     IteratorAge for the functions of hand-offs in one GetMetricData call per 500."""
     arns = {m.uuid: m.arn for m in live}
     uuids = sorted(missing.tags)
     functions = sorted(missing.function_tags)
-    with ThreadPoolExecutor(max_workers=4) as pool:
+    # ListTags takes turns of the 15 requests/s the writes need: a few at a time. GetFunction has 100/s of its own
+    # (the pacer keeps to it): as many at once as keep that busy, so that an apply of many functions' first
+    # mappings does not wait for its reads one function at a time.
+    with ThreadPoolExecutor(max_workers=4) as pool, ThreadPoolExecutor(max_workers=16) as getters:
+        got = getters.map(lambda f: _function_tags(aws, f), functions)
         tags = dict(zip(uuids, pool.map(lambda u: aws.mapping_tags(arns[u]), uuids), strict=True))
-        function_tags = dict(zip(functions, pool.map(lambda f: _function_tags(aws, f), functions), strict=True))
+        function_tags = dict(zip(functions, got, strict=True))
     positions = metrics.newest_iterator_ages(aws, sorted(missing.positions), reads.window) \
         if missing.positions else {}
     return Reads(tags={**reads.tags, **tags}, function_tags={**reads.function_tags, **function_tags},
@@ -175,7 +187,5 @@ def read_more(aws: Aws, live: list[model.Mapping], missing: Missing, reads: Read
 
 
 def _function_tags(aws: Aws, function_arn: str) -> dict[str, str]:
-    try:
-        return aws.mapping_tags(function_arn)
-    except NotFound:
-        return {}  # no such function: the create says so, with AWS's own words
+    # None: no such function; the create says so, with AWS's own words
+    return aws.function_tags(function_arn) or {}

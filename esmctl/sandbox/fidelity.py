@@ -312,6 +312,15 @@ class FidelityProxy:
         query = urllib.parse.parse_qs(urllib.parse.urlsplit(path).query)
         return query.get("Action", [f"{method} {route}"])[0]
 
+    @staticmethod
+    def in_the_quota(method: str, path: str) -> bool:
+        """Whether a Lambda call counts against the 15 requests/s: GetFunction (100/s), GetPolicy (15/s) and
+        invocations have quotas of their own, as on AWS."""
+        parts = path.split("?")[0].rstrip("/").split("/")  # "", version, "functions", NAME, ...
+        own = len(parts) >= 4 and parts[2] == "functions" and (method, tuple(parts[4:])) in {
+            ("GET", ()), ("GET", ("policy",)), ("POST", ("invocations",))}
+        return not own
+
     def _take_token(self, scope: tuple[str, str]) -> bool:
         """A token bucket per account and region, shared by every Lambda control-plane call there, as AWS's
         15 requests/s are: another account, or another region of the same account, has a bucket of its own."""
@@ -537,7 +546,7 @@ class FidelityProxy:
         if self.latency:
             time.sleep(self.latency)
         lambda_call = path.startswith(("/2015-03-31/", "/2017-03-31/", "/2018-10-31/"))
-        if lambda_call:
+        if lambda_call and self.in_the_quota(method, path):
             with self._lock:
                 forced = self.force_throttle > 0
                 if forced:
