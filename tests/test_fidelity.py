@@ -16,7 +16,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError, ConnectionClosedError
 
 from esmctl.sandbox import server
-from tests.helpers import REGION
+from tests.helpers import REGION, Clock
 
 ACCOUNT = "123456789012"
 MSK = f"arn:aws:kafka:{REGION}:{ACCOUNT}:cluster/orders/5f2c9a8e-1b2d-4c3e-9f4a-0a1b2c3d4e5f-3"
@@ -633,8 +633,9 @@ def test_mappings_the_layer_holds_are_per_account_and_region(box, world):
 def test_the_rate_limit_is_per_account_and_region(box, world):
     server.seed(box.moto_url, REGION, account=OTHER)
     role = server.create_role(box.moto_url, OTHER, "deployer")
-    box.proxy.rate_limit = 3  # a bucket of 3, refilled at 3 per second
     clients = [lam(box), assumed(box, role), assumed(box, role, region="eu-west-1")]
+    box.proxy.clock = clock = Clock()  # no time passes unless the test says: only the calls count
+    box.proxy.rate_limit = 3  # a bucket of 3, refilled at 3 per second
     for client in clients:
         for _ in range(3):  # each bucket is full: no 429
             client.list_event_source_mappings()
@@ -642,3 +643,24 @@ def test_the_rate_limit_is_per_account_and_region(box, world):
         with pytest.raises(ClientError) as exc:
             client.list_event_source_mappings()
         assert code(exc) == "TooManyRequestsException"
+    assert box.proxy.throttled["ListEventSourceMappings"] == 3
+    clock.advance(0.5)  # half a second: 1.5 tokens back in each bucket, so one more call and not two
+    for client in clients:
+        client.list_event_source_mappings()
+        with pytest.raises(ClientError) as exc:
+            client.list_event_source_mappings()
+        assert code(exc) == "TooManyRequestsException"
+    clock.advance(60)  # a long quiet spell fills a bucket up to its size, no further
+    for client in clients:
+        for _ in range(3):
+            client.list_event_source_mappings()
+        with pytest.raises(ClientError):
+            client.list_event_source_mappings()
+    assert box.proxy.throttled["ListEventSourceMappings"] == 9
+
+
+def test_latency_waits_through_the_sleep_it_is_given(box, world):
+    clock = Clock()
+    box.proxy.sleep, box.proxy.latency = clock.sleep, 0.25
+    lam(box).list_event_source_mappings()
+    assert clock.slept == [0.25]  # once per call, before it is answered
