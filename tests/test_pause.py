@@ -220,7 +220,7 @@ def test_status_shows_a_paused_mapping_as_paused_not_unhealthy(esmctl, world, bo
     assert r.exit_code == 3 and "state is Disabled, expected Enabled" in r.stdout and "paused since" in r.stdout
 
 
-def test_pause_rides_out_throttling_and_mappings_still_creating(esmctl, world, box, tmp_path, monkeypatch):
+def test_pause_rides_out_throttling_and_mappings_still_creating(esmctl, world, box, tmp_path):
     kinesis_client, lam = client(box, "kinesis"), client(box, "lambda", direct=False)
     for i in range(8):
         kinesis_client.create_stream(StreamName=f"s{i}", ShardCount=1)
@@ -228,13 +228,15 @@ def test_pause_rides_out_throttling_and_mappings_still_creating(esmctl, world, b
     for i in range(8):
         arn = kinesis_client.describe_stream_summary(StreamName=f"s{i}")["StreamDescriptionSummary"]["StreamARN"]
         lam.create_event_source_mapping(FunctionName="audit-fn", EventSourceArn=arn, StartingPosition="LATEST")
-    box.proxy.rate_limit = 5  # requests per second, for all Lambda calls: another caller takes the rest
-    monkeypatch.setenv("ESMCTL_LAMBDA_RATE", "20")
+    # Counted 429s on the calls the 8 threads make side by side, not a rate against the clock: whether a busy
+    # machine's calls come faster than a rate must not decide the verdict.
+    box.proxy.throttle_next.update({"TagResource": 3, "UpdateEventSourceMapping": 3})
     r = esmctl("pause", "--function", "audit-fn", "--concurrency", "8", "--yes", "-v")
     assert r.exit_code == 0, r.stdout + r.stderr
     assert r.stdout.count("paused by esmctl pause") == 8
-    assert box.proxy.calls["UpdateEventSourceMapping"] > 8  # some were refused while Creating, and tried again
-    assert sum(box.proxy.throttled.values()) > 0 and "throttled and retried" in r.stderr
+    assert box.proxy.calls["UpdateEventSourceMapping"] > 8 + 3  # some were refused while Creating, and tried again
+    assert box.proxy.throttled == {"TagResource": 3, "UpdateEventSourceMapping": 3}
+    assert "throttled and retried: 6" in r.stderr
     assert {m["State"] for m in mappings(box)} == {"Disabled"}
     box.proxy.transitional_views = 0
     r = esmctl("resume", "--function", "audit-fn", "--concurrency", "8", "--yes")

@@ -30,8 +30,9 @@ forwards every request to moto and adds, for the Lambda event source mapping API
   itself (held kinds, Deleting ones) and the rate limit are per account and region, as AWS's are;
 - fault injection: fixed latency, a Lambda control-plane rate limit per account and region (429
   TooManyRequests; its buckets refill by `clock`, and latency waits with `sleep`, both injectable so a
-  test decides when time passes), a number of forced 429s, an error for the next (or nth) call of an
-  operation, and pausing the nth call of an operation before or after it is carried out (for kill -9 tests).
+  test decides when time passes), a number of forced 429s (of any Lambda call, or of an operation's next
+  calls), an error for the next (or nth) call of an operation, and pausing the nth call of an operation
+  before or after it is carried out (for kill -9 tests).
 
 It counts every request by operation, so tests and benchmarks can assert what was called.
 Only 127.0.0.1: it binds there and forwards only to the upstream it is given.
@@ -179,6 +180,7 @@ class FidelityProxy:
         self.log: list[str] = []  # operations in the order they arrived
         self.throttled: Counter[str] = Counter()
         self.force_throttle = 0  # the next N Lambda requests answer 429
+        self.throttle_next: Counter[str] = Counter()  # op -> how many of its next calls answer 429
         # op -> (status, code, message): the next call of op fails once; with a 4th item n,
         # (status, code, message, n), the nth call from now does (the ones before go through).
         self.fail_next: dict[str, tuple[int, str, str] | tuple[int, str, str, int]] = {}
@@ -259,6 +261,7 @@ class FidelityProxy:
             self.kms_decrypt_denied = False
             self.pause_timeout = 30.0
             self.force_throttle = 0
+            self.throttle_next.clear()
             self.fail_next.clear()
             self.lose_reply.clear()
             self.overrides.clear()
@@ -542,8 +545,10 @@ class FidelityProxy:
         lambda_call = path.startswith(("/2015-03-31/", "/2017-03-31/", "/2018-10-31/"))
         if lambda_call:
             with self._lock:
-                forced = self.force_throttle > 0
-                if forced:
+                forced = self.force_throttle > 0 or self.throttle_next[op] > 0
+                if self.throttle_next[op] > 0:
+                    self.throttle_next[op] -= 1
+                elif forced:
                     self.force_throttle -= 1
             if forced or not self._take_token(self.scope(headers)):
                 with self._lock:
