@@ -127,8 +127,32 @@ def test_concurrent_creates_of_one_identity_give_one_201_and_409s(kind, box, wor
     assert [m["UUID"] for m in lam(box).list_event_source_mappings()["EventSourceMappings"]] == [created[0]["UUID"]]
 
 
+def overlapping_upstream(monkeypatch, box) -> dict[str, int]:
+    """Make each of the layer's creates wait at moto (the create, or the function lookup of a held kind) until
+    another is there too (10 s at most), and count how many are in flight at once: creates that may overlap
+    always do, however slowly the machine runs the threads; creates held apart never do."""
+    proxy, forward, lock, two = box.proxy, box.proxy._forward, threading.Lock(), threading.Event()
+    seen = {"now": 0, "max": 0}
+
+    def rendezvous(method: str, path: str, body: bytes, headers: dict):
+        if (method, path.rstrip("/")) == ("POST", "/2015-03-31/event-source-mappings") \
+                or path.startswith("/2015-03-31/functions/"):
+            with lock:
+                seen["now"] += 1
+                seen["max"] = max(seen["max"], seen["now"])
+                if seen["now"] > 1:
+                    two.set()
+            two.wait(10)
+            with lock:
+                seen["now"] -= 1
+        return forward(method, path, body, headers)
+
+    monkeypatch.setattr(proxy, "_forward", rendezvous)
+    return seen
+
+
 def test_creates_of_different_identities_still_run_in_parallel(box, world, monkeypatch):
-    seen = slow_upstream(monkeypatch, box, 0.05)
+    seen = overlapping_upstream(monkeypatch, box)
     clients = [lam(box) for _ in range(6)]
     requests = [msk(topic=f"t{i}") for i in range(3)] + \
                [{"FunctionName": fn, "EventSourceArn": world["jobs"]} for fn in ("orders-fn", "audit-fn", "jobs-fn")]
