@@ -263,6 +263,7 @@ def run_github_job(workflow: dict, job: str, ci: dict) -> None:
         assert r.returncode == 0, (job, step["run"], r.stdout[-3000:], r.stderr[-3000:])
 
 
+@pytest.mark.slow
 def test_the_github_actions_example_runs_as_written(box, ci, tmp_path, fake_gh):
     workflow = yaml.safe_load(open(os.path.join(ROOT, "examples", "github-actions.yml")))
     assert workflow["env"]["ESMCTL_INSTALL"].startswith("git+https://")  # a pinned URL to fill in, not a PyPI name

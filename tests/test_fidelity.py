@@ -39,7 +39,7 @@ def raw(box, path: str) -> dict:
     # moto finds the region (and so the backend) in the signature's credential scope.
     auth = f"AWS4-HMAC-SHA256 Credential=testing/20240101/{REGION}/lambda/aws4_request, SignedHeaders=host, Signature=0"
     req = urllib.request.Request(box.url + path, headers={"Authorization": auth})
-    return json.loads(urllib.request.urlopen(req, timeout=5).read())
+    return json.loads(urllib.request.urlopen(req, timeout=60).read())
 
 
 def code(exc: pytest.ExceptionInfo) -> str:
@@ -100,7 +100,7 @@ def at_once(calls: list) -> list:
     for t in threads:
         t.start()
     for t in threads:
-        t.join(10)
+        t.join(60)
     return out
 
 
@@ -142,7 +142,7 @@ def overlapping_upstream(monkeypatch, box) -> dict[str, int]:
                 seen["max"] = max(seen["max"], seen["now"])
                 if seen["now"] > 1:
                     two.set()
-            two.wait(10)
+            two.wait(30)
             with lock:
                 seen["now"] -= 1
         return forward(method, path, body, headers)
@@ -336,7 +336,7 @@ def test_update_ignores_what_update_does_not_have(box, world):
     m = lam(box).create_event_source_mapping(**msk())
     req = urllib.request.Request(f"{box.url}/2015-03-31/event-source-mappings/{m['UUID']}", method="PUT",
                                  data=json.dumps({"Topics": ["other"], "BatchSize": 7}).encode())
-    reply = json.loads(urllib.request.urlopen(req, timeout=5).read())
+    reply = json.loads(urllib.request.urlopen(req, timeout=60).read())
     assert reply["Topics"] == ["orders"] and reply["BatchSize"] == 7
 
 
@@ -506,10 +506,10 @@ def test_pause_before_holds_the_nth_call_until_released(box, world):
     client.delete_event_source_mapping(UUID=ms[0])  # the first goes through
     assert not handle.reached.is_set()
     t, out = call_in_thread(lambda: lam(box).delete_event_source_mapping(UUID=ms[1]))
-    assert handle.reached.wait(5)
+    assert handle.reached.wait(60)
     assert client.get_event_source_mapping(UUID=ms[1])["State"] == "Enabled"  # not carried out yet
     handle.release()
-    t.join(5)
+    t.join(60)
     assert out["reply"]["State"] == "Deleting"
     assert client.list_event_source_mappings()["EventSourceMappings"] == []
 
@@ -519,9 +519,9 @@ def test_pause_before_and_drop_never_carries_the_call_out(box, world):
     handle = box.proxy.pause("CreateEventSourceMapping")
     t, out = call_in_thread(lambda: lam(box).create_event_source_mapping(FunctionName="jobs-fn",
                                                                          EventSourceArn=world["jobs"]))
-    assert handle.reached.wait(5)
+    assert handle.reached.wait(60)
     handle.release(drop=True)
-    t.join(5)
+    t.join(60)
     assert isinstance(out["error"], ConnectionClosedError)
     assert client.list_event_source_mappings()["EventSourceMappings"] == []
     assert box.proxy.calls["CreateEventSourceMapping"] == 1
@@ -532,10 +532,10 @@ def test_pause_after_and_drop_carries_the_call_out_but_loses_the_reply(box, worl
     m = client.create_event_source_mapping(FunctionName="jobs-fn", EventSourceArn=world["jobs"])
     handle = box.proxy.pause("DeleteEventSourceMapping", when="after")
     t, out = call_in_thread(lambda: lam(box).delete_event_source_mapping(UUID=m["UUID"]))
-    assert handle.reached.wait(5)
+    assert handle.reached.wait(60)
     assert client.list_event_source_mappings()["EventSourceMappings"] == []  # already carried out
     handle.release(drop=True)
-    t.join(5)
+    t.join(60)
     assert isinstance(out["error"], ConnectionClosedError)
 
 
@@ -551,9 +551,9 @@ def test_paused_calls_never_hang_the_layer(box, world):
     handle = box.proxy.pause("CreateEventSourceMapping")
     t, out = call_in_thread(lambda: lam(box).create_event_source_mapping(FunctionName="jobs-fn",
                                                                          EventSourceArn=world["jobs"]))
-    assert handle.reached.wait(5)
+    assert handle.reached.wait(60)
     box.proxy.reset()  # releases it, dropped: nothing lands after the reset
-    t.join(5)
+    t.join(60)
     assert isinstance(out["error"], ConnectionClosedError)
     assert client.list_event_source_mappings()["EventSourceMappings"] == []
 

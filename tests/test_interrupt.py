@@ -114,6 +114,7 @@ def ctrl_c_while_held(held, *args: str, settle: float = 0.3,
     return proc, out, err
 
 
+@pytest.mark.slow
 def test_ctrl_c_mid_apply_finishes_the_calls_in_flight_and_says_what_exists(esmctl, world, box, tmp_path):
     path = many(tmp_path, streams(box, 16))
     box.proxy.latency = 0.2  # several creates in flight at once, and more to come

@@ -11,6 +11,7 @@ import sys
 import time
 
 import boto3
+import pytest
 
 
 def free_port() -> int:
@@ -19,6 +20,7 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+@pytest.mark.slow
 def test_sandbox_seeds_serves_and_stops_on_ctrl_c(tmp_path):
     exe = os.path.join(os.path.dirname(sys.executable), "esmctl")
     port = free_port()
