@@ -87,7 +87,7 @@ def start_apply(*args: str) -> subprocess.Popen:
                             env=os.environ)
 
 
-def wait_for(condition, timeout: float = 30) -> None:
+def wait_for(condition, timeout: float = 120) -> None:
     end = time.monotonic() + timeout
     while not condition():
         assert time.monotonic() < end, "timed out"
