@@ -201,9 +201,11 @@ def esmctl_wheel() -> str:
             shutil.rmtree(out, ignore_errors=True)
             os.rename(os.path.join(partial, "dist"), out)
             shutil.rmtree(partial, ignore_errors=True)
-            for old in glob.glob(os.path.join(CACHE, "wheel-*")):  # other checkouts' wheels, unused for a day
+            for old in glob.glob(os.path.join(CACHE, "wheel-*[!k]")):  # other checkouts' wheels, unused for a day
                 if not old.startswith(out) and time.time() - os.path.getmtime(old) > 86400:
                     shutil.rmtree(old, ignore_errors=True)
+                    with contextlib.suppress(OSError):
+                        os.remove(old + ".lock")
         [wheel] = glob.glob(os.path.join(out, "esmctl-*.whl"))
     return wheel
 

@@ -224,7 +224,7 @@ def test_pause_rides_out_throttling_and_mappings_still_creating(esmctl, world, b
     kinesis_client, lam = client(box, "kinesis"), client(box, "lambda", direct=False)
     for i in range(8):
         kinesis_client.create_stream(StreamName=f"s{i}", ShardCount=1)
-    box.proxy.transitional_views = 3  # Creating for 3 reads, refusing changes meanwhile (ResourceInUse)
+    box.proxy.transitional_views = 5  # Creating for 5 reads, refusing changes meanwhile (ResourceInUse)
     for i in range(8):
         arn = kinesis_client.describe_stream_summary(StreamName=f"s{i}")["StreamDescriptionSummary"]["StreamARN"]
         lam.create_event_source_mapping(FunctionName="audit-fn", EventSourceArn=arn, StartingPosition="LATEST")
