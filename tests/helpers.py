@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 from datetime import datetime, timedelta, timezone
 
 import boto3
@@ -92,3 +93,27 @@ def both_ends_of_a_move(box, world, new_start: str, **new) -> tuple[str, str]:
     new = lam.create_event_source_mapping(FunctionName="orders-fn", EventSourceArn=arn, StartingPosition=new_start,
                                           **new)["UUID"]
     return old, new
+
+
+class Clock:
+    """Time that moves only when a test moves it: `clock()` reads it, `advance(seconds)` moves it, `sleep(seconds)`
+    stands in for time.sleep (it moves the clock at once and remembers what was asked). Given to what waits or
+    refills by time (the layer's rate limit and latency), it makes a verdict depend on calls, not machine speed."""
+
+    def __init__(self, start: float = 1000.0) -> None:
+        self.now = start
+        self.slept: list[float] = []
+        self._lock = threading.Lock()
+
+    def __call__(self) -> float:
+        with self._lock:
+            return self.now
+
+    def advance(self, seconds: float) -> None:
+        with self._lock:
+            self.now += seconds
+
+    def sleep(self, seconds: float) -> None:
+        with self._lock:
+            self.slept.append(seconds)
+            self.now += seconds

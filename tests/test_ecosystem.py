@@ -4,6 +4,10 @@ against the sandbox."""
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import glob
+import hashlib
 import json
 import os
 import re
@@ -12,6 +16,9 @@ import shutil
 import stat
 import subprocess
 import sys
+import sysconfig
+import tempfile
+import time
 
 import jsonschema
 import pytest
@@ -99,9 +106,17 @@ def test_completion_of_uuids_and_functions_from_one_cached_listing(world, box, t
         FunctionName="orders-fn", EventSourceArn=world["orders"], StartingPosition="LATEST")["UUID"]
     box.proxy.clear_counts()
     assert complete("esmctl mapping get ", tmp_path) == [uuid]
-    assert complete("esmctl mapping delete --uuid " + uuid[:4], tmp_path) == [uuid]
-    assert complete("esmctl list --function ord", tmp_path) == ["orders-fn"]
-    assert complete("esmctl mapping update --function au", tmp_path) == []
+    cache = tmp_path / "esmctl" / "completion.json"
+
+    def tab_pressed_just_after() -> None:
+        """Date the cached listing now: the Tab presses of a user come within the cache's seconds, while on a busy
+        machine the completions of this test might not (its time is the listing's `at`, not the test's pace)."""
+        cache.write_text(json.dumps({**json.loads(cache.read_text()), "at": time.time()}))
+
+    for words, expected in (("esmctl mapping delete --uuid " + uuid[:4], [uuid]),
+                            ("esmctl list --function ord", ["orders-fn"]), ("esmctl mapping update --function au", [])):
+        tab_pressed_just_after()
+        assert complete(words, tmp_path) == expected, words
     assert box.proxy.calls["ListEventSourceMappings"] == 1  # cached for the next few seconds
     assert complete("esmctl mapping create --starting-position ", tmp_path) == ["TRIM_HORIZON", "LATEST",
                                                                                  "AT_TIMESTAMP"]
@@ -138,27 +153,108 @@ def has_git(image: str) -> bool:
     return not re.search(r"-(slim|alpine)", image)
 
 
+# Where the CI-example tests keep the wheel of this checkout between workers and runs (one per source digest).
+CACHE = os.environ.get("ESMCTL_TEST_CACHE") or os.path.join(tempfile.gettempdir(), f"esmctl-test-cache-{os.getuid()}")
+
+
+@contextlib.contextmanager
+def _locked(path: str):
+    """An exclusive lock on `path`.lock, across xdist workers and test runs."""
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path + ".lock", "w") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        yield
+
+
+def _source_digest() -> str:
+    """What the wheel is built from: the package's files, pyproject.toml and the README it names."""
+    h = hashlib.sha256()
+    files = [os.path.join(ROOT, n) for n in ("pyproject.toml", "README.md")]
+    for top, dirs, names in os.walk(os.path.join(ROOT, "esmctl")):
+        dirs[:] = sorted(d for d in dirs if d != "__pycache__")
+        files += [os.path.join(top, n) for n in sorted(names) if not n.endswith((".pyc", ".pyo"))]
+    for path in files:
+        h.update(os.path.relpath(path, ROOT).encode() + b"\0")
+        with open(path, "rb") as fh:
+            h.update(fh.read() + b"\0")
+    return h.hexdigest()[:16]
+
+
+@pytest.fixture(scope="session")
+def esmctl_wheel() -> str:
+    """This checkout built into a wheel by pip, once for every CI job of every test (and for later runs while the
+    sources are the same): a job's `pip install "$ESMCTL_INSTALL"` then installs esmctl without building it again."""
+    digest = _source_digest()
+    out = os.path.join(CACHE, f"wheel-{digest}")
+    with _locked(out):
+        if not glob.glob(os.path.join(out, "esmctl-*.whl")):
+            partial = out + ".partial"
+            shutil.rmtree(partial, ignore_errors=True)
+            checkout = os.path.join(partial, "src")  # a copy: a build in the tree would leave build/ behind
+            shutil.copytree(os.path.join(ROOT, "esmctl"), os.path.join(checkout, "esmctl"),
+                            ignore=shutil.ignore_patterns("__pycache__"))
+            for name in ("pyproject.toml", "README.md"):
+                shutil.copy(os.path.join(ROOT, name), os.path.join(checkout, name))
+            r = subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w",
+                                os.path.join(partial, "dist"), checkout], capture_output=True, text=True, timeout=600)
+            assert r.returncode == 0, r.stderr[-3000:]
+            shutil.rmtree(out, ignore_errors=True)
+            os.rename(os.path.join(partial, "dist"), out)
+            shutil.rmtree(partial, ignore_errors=True)
+            for old in glob.glob(os.path.join(CACHE, "wheel-*[!k]")):  # other checkouts' wheels, unused for a day
+                if not old.startswith(out) and time.time() - os.path.getmtime(old) > 86400:
+                    shutil.rmtree(old, ignore_errors=True)
+                    with contextlib.suppress(OSError):
+                        os.remove(old + ".lock")
+        [wheel] = glob.glob(os.path.join(out, "esmctl-*.whl"))
+    return wheel
+
+
+@pytest.fixture(scope="session")
+def installed_packages(tmp_path_factory) -> str:
+    """The one installed environment the CI jobs share: this interpreter's packages (esmctl's dependencies among
+    them) seen through a directory of links that leaves esmctl itself out. A job's Python has it on its path, so
+    its `pip install` finds the dependencies installed and adds only esmctl to its own site-packages."""
+    view = tmp_path_factory.mktemp("ci-packages")
+    paths = sysconfig.get_paths()
+    for site in dict.fromkeys((paths["purelib"], paths["platlib"])):
+        for name in os.listdir(site):
+            # .pth files are not read outside a site directory anyway; editable esmctl installs through one
+            if name.startswith(("esmctl", "__editable__")) or name.endswith(".pth") or name == "__pycache__":
+                continue
+            if not (view / name).exists():
+                (view / name).symlink_to(os.path.join(site, name))
+    return str(view)
+
+
 @pytest.fixture
-def ci(tmp_path, world):
-    """A CI job's world: its working directory (mappings/ with a spec of the sandbox's resources), a Python
-    without esmctl first on PATH, and ESMCTL_INSTALL pointing at a copy of this checkout (no network but PyPI
-    here, so not the examples' git URL). The job's own `pip install "$ESMCTL_INSTALL"` installs esmctl."""
+def ci(tmp_path, world, esmctl_wheel, installed_packages):
+    """A CI job's world: its working directory (mappings/ with a spec of the sandbox's resources), a Python of
+    its own first on PATH, with pip and without esmctl, and ESMCTL_INSTALL pointing at a wheel of this checkout
+    (no network but PyPI here, so not the examples' git URL). The job's own `pip install "$ESMCTL_INSTALL"`
+    installs esmctl."""
     work = tmp_path / "repo"
     (work / "mappings").mkdir(parents=True)
     text = open(os.path.join(ROOT, "examples", "mappings.yaml")).read()
     text = text.replace("${ACCOUNT}", ACCOUNT).replace("${ORDERS_TABLE_STREAM}", world["orders-table-stream"])
     (work / "mappings" / "orders.yaml").write_text(text)
     python = tmp_path / "ci-python"
-    subprocess.run([sys.executable, "-m", "venv", str(python)], check=True, capture_output=True, timeout=120)
-    checkout = tmp_path / "esmctl-checkout"  # a copy: parallel builds in one tree would trip over build/
-    shutil.copytree(os.path.join(ROOT, "esmctl"), checkout / "esmctl", ignore=shutil.ignore_patterns("__pycache__"))
-    for name in ("pyproject.toml", "README.md"):
-        shutil.copy(os.path.join(ROOT, name), checkout / name)
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(python)], check=True, capture_output=True,
+                   timeout=120)
+    [site] = glob.glob(str(python / "lib" / "python*" / "site-packages"))
+    with open(os.path.join(site, "ci-packages.pth"), "w") as fh:
+        fh.write(installed_packages + "\n")
+    for name in ("pip", "pip3"):  # pip comes with the shared packages; the job calls it by name
+        script = python / "bin" / name
+        script.write_text('#!/bin/sh\nexec "$(dirname "$0")/python" -m pip "$@"\n')
+        script.chmod(0o755)
     ours = os.path.dirname(sys.executable)  # this test's esmctl must not be the one the job runs
     path = [p for p in os.environ["PATH"].split(os.pathsep) if os.path.abspath(p) != ours]
     env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "PYTHONPATH")}
-    env.update(PATH=os.pathsep.join([str(python / "bin"), *path]), ESMCTL_INSTALL=str(checkout),
+    env.update(PATH=os.pathsep.join([str(python / "bin"), *path]), ESMCTL_INSTALL=esmctl_wheel,
                GITHUB_OUTPUT=str(tmp_path / "output"), GITHUB_STEP_SUMMARY=str(tmp_path / "summary.md"))
+    r = subprocess.run([str(python / "bin" / "python"), "-c", "import esmctl"], cwd=work, env=env, capture_output=True)
+    assert r.returncode != 0  # without esmctl until the job installs it
     return {"work": str(work), "env": env, "esmctl": str(python / "bin" / "esmctl")}
 
 
@@ -177,6 +273,7 @@ def run_github_job(workflow: dict, job: str, ci: dict) -> None:
         assert r.returncode == 0, (job, step["run"], r.stdout[-3000:], r.stderr[-3000:])
 
 
+@pytest.mark.slow
 def test_the_github_actions_example_runs_as_written(box, ci, tmp_path, fake_gh):
     workflow = yaml.safe_load(open(os.path.join(ROOT, "examples", "github-actions.yml")))
     assert workflow["env"]["ESMCTL_INSTALL"].startswith("git+https://")  # a pinned URL to fill in, not a PyPI name

@@ -16,7 +16,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError, ConnectionClosedError
 
 from esmctl.sandbox import server
-from tests.helpers import REGION
+from tests.helpers import REGION, Clock
 
 ACCOUNT = "123456789012"
 MSK = f"arn:aws:kafka:{REGION}:{ACCOUNT}:cluster/orders/5f2c9a8e-1b2d-4c3e-9f4a-0a1b2c3d4e5f-3"
@@ -39,7 +39,7 @@ def raw(box, path: str) -> dict:
     # moto finds the region (and so the backend) in the signature's credential scope.
     auth = f"AWS4-HMAC-SHA256 Credential=testing/20240101/{REGION}/lambda/aws4_request, SignedHeaders=host, Signature=0"
     req = urllib.request.Request(box.url + path, headers={"Authorization": auth})
-    return json.loads(urllib.request.urlopen(req, timeout=5).read())
+    return json.loads(urllib.request.urlopen(req, timeout=60).read())
 
 
 def code(exc: pytest.ExceptionInfo) -> str:
@@ -100,7 +100,7 @@ def at_once(calls: list) -> list:
     for t in threads:
         t.start()
     for t in threads:
-        t.join(10)
+        t.join(60)
     return out
 
 
@@ -127,8 +127,32 @@ def test_concurrent_creates_of_one_identity_give_one_201_and_409s(kind, box, wor
     assert [m["UUID"] for m in lam(box).list_event_source_mappings()["EventSourceMappings"]] == [created[0]["UUID"]]
 
 
+def overlapping_upstream(monkeypatch, box) -> dict[str, int]:
+    """Make each of the layer's creates wait at moto (the create, or the function lookup of a held kind) until
+    another is there too (10 s at most), and count how many are in flight at once: creates that may overlap
+    always do, however slowly the machine runs the threads; creates held apart never do."""
+    proxy, forward, lock, two = box.proxy, box.proxy._forward, threading.Lock(), threading.Event()
+    seen = {"now": 0, "max": 0}
+
+    def rendezvous(method: str, path: str, body: bytes, headers: dict):
+        if (method, path.rstrip("/")) == ("POST", "/2015-03-31/event-source-mappings") \
+                or path.startswith("/2015-03-31/functions/"):
+            with lock:
+                seen["now"] += 1
+                seen["max"] = max(seen["max"], seen["now"])
+                if seen["now"] > 1:
+                    two.set()
+            two.wait(30)
+            with lock:
+                seen["now"] -= 1
+        return forward(method, path, body, headers)
+
+    monkeypatch.setattr(proxy, "_forward", rendezvous)
+    return seen
+
+
 def test_creates_of_different_identities_still_run_in_parallel(box, world, monkeypatch):
-    seen = slow_upstream(monkeypatch, box, 0.05)
+    seen = overlapping_upstream(monkeypatch, box)
     clients = [lam(box) for _ in range(6)]
     requests = [msk(topic=f"t{i}") for i in range(3)] + \
                [{"FunctionName": fn, "EventSourceArn": world["jobs"]} for fn in ("orders-fn", "audit-fn", "jobs-fn")]
@@ -312,7 +336,7 @@ def test_update_ignores_what_update_does_not_have(box, world):
     m = lam(box).create_event_source_mapping(**msk())
     req = urllib.request.Request(f"{box.url}/2015-03-31/event-source-mappings/{m['UUID']}", method="PUT",
                                  data=json.dumps({"Topics": ["other"], "BatchSize": 7}).encode())
-    reply = json.loads(urllib.request.urlopen(req, timeout=5).read())
+    reply = json.loads(urllib.request.urlopen(req, timeout=60).read())
     assert reply["Topics"] == ["orders"] and reply["BatchSize"] == 7
 
 
@@ -482,10 +506,10 @@ def test_pause_before_holds_the_nth_call_until_released(box, world):
     client.delete_event_source_mapping(UUID=ms[0])  # the first goes through
     assert not handle.reached.is_set()
     t, out = call_in_thread(lambda: lam(box).delete_event_source_mapping(UUID=ms[1]))
-    assert handle.reached.wait(5)
+    assert handle.reached.wait(60)
     assert client.get_event_source_mapping(UUID=ms[1])["State"] == "Enabled"  # not carried out yet
     handle.release()
-    t.join(5)
+    t.join(60)
     assert out["reply"]["State"] == "Deleting"
     assert client.list_event_source_mappings()["EventSourceMappings"] == []
 
@@ -495,9 +519,9 @@ def test_pause_before_and_drop_never_carries_the_call_out(box, world):
     handle = box.proxy.pause("CreateEventSourceMapping")
     t, out = call_in_thread(lambda: lam(box).create_event_source_mapping(FunctionName="jobs-fn",
                                                                          EventSourceArn=world["jobs"]))
-    assert handle.reached.wait(5)
+    assert handle.reached.wait(60)
     handle.release(drop=True)
-    t.join(5)
+    t.join(60)
     assert isinstance(out["error"], ConnectionClosedError)
     assert client.list_event_source_mappings()["EventSourceMappings"] == []
     assert box.proxy.calls["CreateEventSourceMapping"] == 1
@@ -508,10 +532,10 @@ def test_pause_after_and_drop_carries_the_call_out_but_loses_the_reply(box, worl
     m = client.create_event_source_mapping(FunctionName="jobs-fn", EventSourceArn=world["jobs"])
     handle = box.proxy.pause("DeleteEventSourceMapping", when="after")
     t, out = call_in_thread(lambda: lam(box).delete_event_source_mapping(UUID=m["UUID"]))
-    assert handle.reached.wait(5)
+    assert handle.reached.wait(60)
     assert client.list_event_source_mappings()["EventSourceMappings"] == []  # already carried out
     handle.release(drop=True)
-    t.join(5)
+    t.join(60)
     assert isinstance(out["error"], ConnectionClosedError)
 
 
@@ -527,9 +551,9 @@ def test_paused_calls_never_hang_the_layer(box, world):
     handle = box.proxy.pause("CreateEventSourceMapping")
     t, out = call_in_thread(lambda: lam(box).create_event_source_mapping(FunctionName="jobs-fn",
                                                                          EventSourceArn=world["jobs"]))
-    assert handle.reached.wait(5)
+    assert handle.reached.wait(60)
     box.proxy.reset()  # releases it, dropped: nothing lands after the reset
-    t.join(5)
+    t.join(60)
     assert isinstance(out["error"], ConnectionClosedError)
     assert client.list_event_source_mappings()["EventSourceMappings"] == []
 
@@ -633,8 +657,9 @@ def test_mappings_the_layer_holds_are_per_account_and_region(box, world):
 def test_the_rate_limit_is_per_account_and_region(box, world):
     server.seed(box.moto_url, REGION, account=OTHER)
     role = server.create_role(box.moto_url, OTHER, "deployer")
-    box.proxy.rate_limit = 3  # a bucket of 3, refilled at 3 per second
     clients = [lam(box), assumed(box, role), assumed(box, role, region="eu-west-1")]
+    box.proxy.clock = clock = Clock()  # no time passes unless the test says: only the calls count
+    box.proxy.rate_limit = 3  # a bucket of 3, refilled at 3 per second
     for client in clients:
         for _ in range(3):  # each bucket is full: no 429
             client.list_event_source_mappings()
@@ -642,3 +667,24 @@ def test_the_rate_limit_is_per_account_and_region(box, world):
         with pytest.raises(ClientError) as exc:
             client.list_event_source_mappings()
         assert code(exc) == "TooManyRequestsException"
+    assert box.proxy.throttled["ListEventSourceMappings"] == 3
+    clock.advance(0.5)  # half a second: 1.5 tokens back in each bucket, so one more call and not two
+    for client in clients:
+        client.list_event_source_mappings()
+        with pytest.raises(ClientError) as exc:
+            client.list_event_source_mappings()
+        assert code(exc) == "TooManyRequestsException"
+    clock.advance(60)  # a long quiet spell fills a bucket up to its size, no further
+    for client in clients:
+        for _ in range(3):
+            client.list_event_source_mappings()
+        with pytest.raises(ClientError):
+            client.list_event_source_mappings()
+    assert box.proxy.throttled["ListEventSourceMappings"] == 9
+
+
+def test_latency_waits_through_the_sleep_it_is_given(box, world):
+    clock = Clock()
+    box.proxy.sleep, box.proxy.latency = clock.sleep, 0.25
+    lam(box).list_event_source_mappings()
+    assert clock.slept == [0.25]  # once per call, before it is answered

@@ -224,6 +224,7 @@ def test_no_credential_is_ever_printed(esmctl, box, fleet, monkeypatch):
         assert "SecretAccessKey" not in text and "SessionToken" not in text
 
 
+@pytest.mark.slow
 def test_kill_9_mid_fleet_apply_then_a_rerun_converges(esmctl, box, fleet):
     spec, targets = fleet
     server.create_role(box.moto_url, "333333333333", ROLE)

@@ -4,6 +4,7 @@ and that the next run finishes them. The real CLI over HTTP, against moto behind
 from __future__ import annotations
 
 import json
+import threading
 import time
 
 import pytest
@@ -177,10 +178,27 @@ def test_creates_run_before_prunes_and_a_failed_create_keeps_the_old_mapping(esm
 def test_timeout_is_one_deadline_for_the_whole_apply(esmctl, world, box, tmp_path):
     box.proxy.transitional_views = 10_000  # never settles
     path = spec_file(tmp_path, [kinesis(world), kinesis(world, fn="audit-fn"), kinesis(world, fn="jobs-fn")])
-    started = time.monotonic()
-    r = esmctl("apply", path, "--timeout", "1", "--concurrency", "1", "-o", "json")
-    elapsed = time.monotonic() - started
+    # The last create is held, carried out, until well past the 1 s the apply has: then no wait has any time
+    # left, however slow the machine. A wait with a second of its own would poll again and again meanwhile.
+    held = box.proxy.pause("CreateEventSourceMapping", nth=3, when="after")
+    polls = {}
+
+    def let_go() -> None:
+        assert held.reached.wait(60)
+        time.sleep(1.5)
+        polls["at release"] = box.proxy.calls["ListEventSourceMappings"] + box.proxy.calls["GetEventSourceMapping"]
+        held.release()
+
+    releaser = threading.Thread(target=let_go)
+    releaser.start()
+    try:
+        r = esmctl("apply", path, "--timeout", "1", "--concurrency", "1", "-o", "json")
+    finally:
+        held.release()
+        releaser.join(60)
     assert r.exit_code == 1
     results = json.loads(r.stdout)["results"]
+    assert len(results) == 3
     assert all("timed out" in x["message"] and "whole apply" in x["message"] for x in results)
-    assert elapsed < 2.9  # waits of 1 s each would take 3 s and more
+    after = box.proxy.calls["ListEventSourceMappings"] + box.proxy.calls["GetEventSourceMapping"] - polls["at release"]
+    assert after <= 1  # at most one look at the mappings once the deadline is past, for all three waits

@@ -220,24 +220,25 @@ def test_status_shows_a_paused_mapping_as_paused_not_unhealthy(esmctl, world, bo
     assert r.exit_code == 3 and "state is Disabled, expected Enabled" in r.stdout and "paused since" in r.stdout
 
 
-def test_pause_rides_out_throttling_and_mappings_still_creating(esmctl, world, box, tmp_path, monkeypatch):
+def test_pause_rides_out_throttling_and_mappings_still_creating(esmctl, world, box, tmp_path):
     kinesis_client, lam = client(box, "kinesis"), client(box, "lambda", direct=False)
     for i in range(8):
         kinesis_client.create_stream(StreamName=f"s{i}", ShardCount=1)
-    box.proxy.transitional_views = 3  # Creating for 3 reads, refusing changes meanwhile (ResourceInUse)
+    box.proxy.transitional_views = 5  # Creating for 5 reads, refusing changes meanwhile (ResourceInUse)
     for i in range(8):
         arn = kinesis_client.describe_stream_summary(StreamName=f"s{i}")["StreamDescriptionSummary"]["StreamARN"]
         lam.create_event_source_mapping(FunctionName="audit-fn", EventSourceArn=arn, StartingPosition="LATEST")
-    box.proxy.rate_limit = 5  # requests per second, for all Lambda calls: another caller takes the rest
-    monkeypatch.setenv("ESMCTL_LAMBDA_RATE", "20")
+    # Counted 429s on the calls the 8 threads make side by side, not a rate against the clock: whether a busy
+    # machine's calls come faster than a rate must not decide the verdict.
+    box.proxy.throttle_next.update({"TagResource": 3, "UpdateEventSourceMapping": 3})
     r = esmctl("pause", "--function", "audit-fn", "--concurrency", "8", "--yes", "-v")
     assert r.exit_code == 0, r.stdout + r.stderr
     assert r.stdout.count("paused by esmctl pause") == 8
     # Whether a Creating mapping will run is not known: pause waited for them to settle before deciding, so none
-    # was marked on a guess, and no disable met ResourceInUse
-    carried_out = box.proxy.calls["UpdateEventSourceMapping"] - box.proxy.throttled.get("UpdateEventSourceMapping", 0)
-    assert carried_out == 8  # every disable that was not throttled went through at once
-    assert sum(box.proxy.throttled.values()) > 0 and "throttled and retried" in r.stderr
+    # was marked on a guess, and no disable met ResourceInUse: 8 disables, and the 3 throttled ones tried again
+    assert box.proxy.calls["UpdateEventSourceMapping"] == 8 + 3
+    assert box.proxy.throttled == {"TagResource": 3, "UpdateEventSourceMapping": 3}
+    assert "throttled and retried: 6" in r.stderr
     assert {m["State"] for m in mappings(box)} == {"Disabled"}
     box.proxy.transitional_views = 0
     r = esmctl("resume", "--function", "audit-fn", "--concurrency", "8", "--yes")

@@ -15,6 +15,7 @@ import os
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, assume, event, given, settings
 from hypothesis import strategies as st
 
@@ -356,6 +357,7 @@ def _write_spec(tmp: Any, spec: list[Entry]) -> str:
     return spec_file(tmp, mappings)
 
 
+@pytest.mark.slow
 @settings(max_examples=int(os.environ.get("ESMCTL_E2E_PROPERTY_EXAMPLES", 10)), deadline=None, database=None,
           suppress_health_check=list(HealthCheck))
 @given(data=st.data())

@@ -447,6 +447,7 @@ def run_in_terminal(args: list[str], columns: int, env: dict[str, str]) -> tuple
     return code, seen.decode().replace("\r\n", "\n"), errors
 
 
+@pytest.mark.slow
 def test_status_and_list_in_a_real_terminal(world, box, esmctl_process):
     from tests.helpers import client
 

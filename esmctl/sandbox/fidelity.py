@@ -29,8 +29,10 @@ forwards every request to moto and adds, for the Lambda event source mapping API
   not exist there or its trust policy asks for another sts:ExternalId; the mappings the layer keeps
   itself (held kinds, Deleting ones) and the rate limit are per account and region, as AWS's are;
 - fault injection: fixed latency, a Lambda control-plane rate limit per account and region (429
-  TooManyRequests), a number of forced 429s, an error for the next (or nth) call of an operation, and pausing the
-  nth call of an operation before or after it is carried out (for kill -9 tests).
+  TooManyRequests; its buckets refill by `clock`, and latency waits with `sleep`, both injectable so a
+  test decides when time passes), a number of forced 429s (of any Lambda call, or of an operation's next
+  calls), an error for the next (or nth) call of an operation, and pausing the nth call of an operation
+  before or after it is carried out (for kill -9 tests).
 
 It counts every request by operation, so tests and benchmarks can assert what was called.
 Only 127.0.0.1: it binds there and forwards only to the upstream it is given.
@@ -49,6 +51,7 @@ import urllib.parse
 import uuid as uuidlib
 import xml.etree.ElementTree as ElementTree
 from collections import Counter
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from xml.sax.saxutils import escape
@@ -160,18 +163,24 @@ class _Dropped(Exception):
 class FidelityProxy:
     def __init__(self, upstream: str, *, transitional_views: int = 0, page_size: int = 100,
                  latency: float = 0.0, rate_limit: float | None = None, legacy_sentinels: bool = False,
-                 port: int = 0) -> None:
+                 port: int = 0, clock: Callable[[], float] = time.monotonic,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
         parsed = urllib.parse.urlsplit(upstream)
         self.upstream_host, self.upstream_port = parsed.hostname, parsed.port
         self.transitional_views = transitional_views
         self.page_size = page_size
         self.latency = latency
         self.rate_limit = rate_limit
+        # What the rate limit's buckets refill by, and what `latency` waits with: a test gives a clock it moves
+        # itself, so whether a call is throttled depends on the calls made, not on how fast a machine sends them.
+        self.clock, self.sleep = clock, sleep
+        self._default_clock, self._default_sleep = clock, sleep
         self.legacy_sentinels = legacy_sentinels
         self.calls: Counter[str] = Counter()
         self.log: list[str] = []  # operations in the order they arrived
         self.throttled: Counter[str] = Counter()
         self.force_throttle = 0  # the next N Lambda requests answer 429
+        self.throttle_next: Counter[str] = Counter()  # op -> how many of its next calls answer 429
         # op -> (status, code, message): the next call of op fails once; with a 4th item n,
         # (status, code, message, n), the nth call from now does (the ones before go through).
         self.fail_next: dict[str, tuple[int, str, str] | tuple[int, str, str, int]] = {}
@@ -246,11 +255,13 @@ class FidelityProxy:
             self._timestamps.clear()
             self._identity_locks.clear()
             self._buckets.clear()
+            self.clock, self.sleep = self._default_clock, self._default_sleep
             self._key_accounts.clear()
             self._snapshots.clear()
             self.kms_decrypt_denied = False
             self.pause_timeout = 30.0
             self.force_throttle = 0
+            self.throttle_next.clear()
             self.fail_next.clear()
             self.lose_reply.clear()
             self.overrides.clear()
@@ -323,11 +334,12 @@ class FidelityProxy:
 
     def _take_token(self, scope: tuple[str, str]) -> bool:
         """A token bucket per account and region, shared by every Lambda control-plane call there, as AWS's
-        15 requests/s are: another account, or another region of the same account, has a bucket of its own."""
+        15 requests/s are: another account, or another region of the same account, has a bucket of its own.
+        A bucket holds `rate_limit` tokens and refills at `rate_limit` per second of `clock`."""
         if not self.rate_limit:
             return True
         with self._lock:
-            now = time.monotonic()
+            now = self.clock()
             tokens, last = self._buckets.get(scope, (self.rate_limit, now))
             tokens = min(self.rate_limit, tokens + (now - last) * self.rate_limit)
             if tokens < 1:
@@ -544,12 +556,14 @@ class FidelityProxy:
                 except ValueError:
                     pass
         if self.latency:
-            time.sleep(self.latency)
+            self.sleep(self.latency)
         lambda_call = path.startswith(("/2015-03-31/", "/2017-03-31/", "/2018-10-31/"))
         if lambda_call and self.in_the_quota(method, path):
             with self._lock:
-                forced = self.force_throttle > 0
-                if forced:
+                forced = self.force_throttle > 0 or self.throttle_next[op] > 0
+                if self.throttle_next[op] > 0:
+                    self.throttle_next[op] -= 1
+                elif forced:
                     self.force_throttle -= 1
             if forced or not self._take_token(self.scope(headers)):
                 with self._lock:
@@ -558,6 +572,9 @@ class FidelityProxy:
                                    {"Reason": "CallerRateLimitExceeded", "retryAfterSeconds": "1"})
         injected = self._injected_failure(op)
         if injected:
+            if injected[0] == 429:
+                with self._lock:
+                    self.throttled[op] += 1  # a 429 however it came: what a client retried
             return self._error(*injected)
         pauses = self._pauses_for(op)
         self._hold(pauses, "before")
