@@ -187,12 +187,21 @@ def _cache_key() -> str | None:
 
     if os.environ.get("AWS_DATA_PATH") or os.path.isdir(os.path.expanduser("~/.aws/models")):
         return None
-    return f"botocore {botocore.__version__}, format {CACHE_FORMAT}"
+    return f"botocore {botocore.__version__}, format {CACHE_FORMAT}, rules {_rules_digest()}"
+
+
+def _rules_digest() -> str:
+    """This module's own text: another esmctl (its overrides, its derivation) derives other rules from the same
+    botocore, so an upgrade of esmctl alone must not read the rules an older one cached."""
+    import hashlib
+
+    with open(__file__, "rb") as fh:
+        return hashlib.sha256(fh.read()).hexdigest()[:16]
 
 
 def _cache_path(key: str) -> str:
     version = key.split(",")[0].split()[-1]
-    return os.path.join(cache_dir(), f"servicemodel-{version}-{CACHE_FORMAT}.json")
+    return os.path.join(cache_dir(), f"servicemodel-{version}-{CACHE_FORMAT}-{_rules_digest()}.json")
 
 
 @cache

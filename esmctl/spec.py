@@ -239,10 +239,14 @@ def _mapping(doc: yamldoc.Document, base: Path, entry: Any, defaults: dict, allo
 def _filter_problems(params: dict[str, Any]) -> list[tuple[Path, Any]]:
     """The filters' problems for the mapping's kind of source (esmctl.filters.checks), each with its path
     from FilterCriteria down into the pattern."""
+    from esmctl import servicemodel
     from esmctl.filters.checks import criteria_problems
 
+    kind = model.source_type(params)
+    if kind and kind not in servicemodel.kinds_of("FilterCriteria"):
+        return []  # a kind that takes no filters at all (DocumentDB): the field's own check says so, once
     return [(("FilterCriteria",) + api + problem.path, problem)
-            for api, problem in criteria_problems(params.get("FilterCriteria"), model.source_type(params))]
+            for api, problem in criteria_problems(params.get("FilterCriteria"), kind)]
 
 
 def _well_typed(params: dict[str, Any]) -> tuple[dict[str, Any], set[str]]:

@@ -33,6 +33,19 @@ def cache(tmp_path, monkeypatch):
     forget()
 
 
+DIGEST = servicemodel._rules_digest()
+
+
+def test_another_esmctl_derives_them_again(cache, monkeypatch):
+    # an upgrade of esmctl alone (same botocore) must not read the rules an older esmctl derived
+    folder, derived = cache
+    servicemodel.rules()
+    forget()
+    monkeypatch.setattr(servicemodel, "_rules_digest", lambda: "0123456789abcdef")
+    assert servicemodel.rules()["key"].endswith("rules 0123456789abcdef")
+    assert len(derived) == 2 and len(list(folder.iterdir())) == 2
+
+
 def forget() -> None:
     for function in CACHED:
         function.cache_clear()
@@ -42,7 +55,7 @@ def test_the_rules_are_derived_once_and_read_from_the_cache_after(cache):
     folder, derived = cache
     first = servicemodel.rules()
     [path] = folder.iterdir()
-    assert path.name == f"servicemodel-{botocore.__version__}-{servicemodel.CACHE_FORMAT}.json"
+    assert path.name == f"servicemodel-{botocore.__version__}-{servicemodel.CACHE_FORMAT}-{DIGEST}.json"
     assert derived == [botocore.__version__]
     forget()  # the next command
     assert servicemodel.rules() == json.loads(json.dumps(first)) and derived == [botocore.__version__]
@@ -75,7 +88,7 @@ def test_another_botocore_version_derives_them_again(cache, monkeypatch):
 def test_a_corrupt_or_foreign_cache_file_is_derived_again_and_replaced(cache, content):
     folder, derived = cache
     folder.mkdir()
-    path = folder / f"servicemodel-{botocore.__version__}-{servicemodel.CACHE_FORMAT}.json"
+    path = folder / f"servicemodel-{botocore.__version__}-{servicemodel.CACHE_FORMAT}-{DIGEST}.json"
     path.write_text(content)
     assert servicemodel.create_only()
     assert len(derived) == 1
