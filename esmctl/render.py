@@ -258,8 +258,9 @@ def terminal_table(rows: Sequence[dict[str, Any]], columns: Sequence[Column], wi
     if layout is None:
         blocks: list[Any] = [Text(title)] if title else []
         for row in cells:
-            fields = [(c.header, v, not c.identifier) for c, v in zip(columns, row, strict=True)]
-            blocks += [_fields(fields, width), Text("")]
+            # an empty field is left out of its card, the labels of every card aligned alike
+            fields = [(c.header, v, not c.identifier) for c, v in zip(columns, row, strict=True) if v.strip()]
+            blocks += [_fields(fields, width, max(len(c.header) for c in columns) + 2), Text("")]
         return Group(*blocks[:-1])
     caption = None
     if layout.hidden:
@@ -281,7 +282,8 @@ def terminal_table(rows: Sequence[dict[str, Any]], columns: Sequence[Column], wi
     return t
 
 
-def _fields(fields: Sequence[tuple[str, str, bool]], width: int):  # -> rich.console.Group
+def _fields(fields: Sequence[tuple[str, str, bool]], width: int,
+            label_width: int | None = None):  # -> rich.console.Group
     """`FIELD  value` lines; prose wraps under itself, between words (a word longer than the room left
     of `width` stays whole on a line of its own); anything else stays on its line."""
     from rich.cells import cell_len
@@ -290,7 +292,7 @@ def _fields(fields: Sequence[tuple[str, str, bool]], width: int):  # -> rich.con
     from rich.table import Table
     from rich.text import Text
 
-    label_width = max(len(label) for label, _, _ in fields) + 2
+    label_width = label_width or max(len(label) for label, _, _ in fields) + 2
     lines: list[Any] = []
     for label, value, wrap in fields:
         room = width - label_width
@@ -414,7 +416,12 @@ def mapping_row(m: dict[str, Any]) -> dict[str, Any]:
 
 
 def mappings(settings: Settings, items: list[dict[str, Any]]) -> None:
-    """A listing; as JSON or YAML, ListEventSourceMappings' own shape, as the AWS CLI prints it."""
+    """A listing, by function then source (the API's order is by UUID, which says nothing); as JSON or YAML,
+    ListEventSourceMappings' own shape, as the AWS CLI prints it."""
+    from esmctl.model import short_arn
+
+    items = sorted(items, key=lambda m: (short_arn(m.get("FunctionArn")) or "", short_arn(m.get("EventSourceArn"))
+                                         or "", m.get("UUID") or ""))
     emit(settings, {"EventSourceMappings": items}, [mapping_row(m) for m in items], MAPPING_COLUMNS)
 
 
