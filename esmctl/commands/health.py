@@ -12,7 +12,7 @@ import click
 from esmctl.commands.spec import var_option
 from esmctl.commands.tools import complete_function
 from esmctl.context import Settings, common_options, fleet_mode, fleet_options, pass_settings
-from esmctl.errors import EXIT_USAGE, EsmctlError, Outcome
+from esmctl.errors import EsmctlError, Outcome
 from esmctl.render import ident, prose
 
 
@@ -325,17 +325,15 @@ def status_cmd(settings: Settings, files: tuple[str, ...], functions: tuple[str,
 def doctor_cmd(settings: Settings, files: tuple[str, ...], functions: tuple[str, ...], sources: tuple[str, ...],
                variables: tuple[str, ...]) -> Outcome:
     """Check mappings for what the Lambda guide warns about: concurrency, stalled shards,
-    permissions, region, SQS visibility timeout. Exit 3 on any error-severity finding.
+    permissions, region, SQS visibility timeout, an OnFailure destination that does not exist, two
+    qualifiers of one function on one source. Exit 3 on any error-severity finding.
 
-    The mappings are those `status` would show for the same arguments: a spec's mapping that does not
-    exist, or a function or source with no mappings, is an error finding (exit 3); a function that
-    does not exist is an error (exit 1).
+    The mappings are those `status` would show for the same arguments (without any, every mapping in
+    the region): a spec's mapping that does not exist, or a function or source with no mappings, is an
+    error finding (exit 3); a function that does not exist is an error (exit 1).
     """
     from esmctl import render
     from esmctl.doctor import ERROR
-
-    if not files and not functions and not sources:
-        raise EsmctlError("doctor: give a spec FILE, --function NAME or --source ARN", EXIT_USAGE)
 
     def healthy(findings: list[Any]) -> bool:
         return not any(f.severity == ERROR for f in findings)

@@ -72,6 +72,31 @@ def reconciliation(settings: Settings, files: tuple[str, ...], variables: tuple[
     return reconcile.plan(settings.aws, loaded, reconcile.Options(prune=prune, margin=margin))
 
 
+def missing_functions(aws: Any, plan: Any) -> None:
+    """A mapping to create for a function (or alias) that does not exist would fail in apply: plan and diff
+    say so (exit 1), with where the spec names it; apply still carries out the other changes. One GetFunction
+    per function to create a mapping for (GetFunction has a quota of its own, apart from the mappings'
+    calls); the functions of existing mappings are not asked."""
+    from esmctl.aws import explain
+    from esmctl.errors import SpecError
+
+    wanted: dict[str, list[Any]] = {}
+    for c in plan.changes:
+        if c.after is not None and c.action in ("create", "replace", "handoff", "move"):
+            wanted.setdefault(c.after.key.function, []).append(c.after)
+    problems = []
+    for function, mappings in wanted.items():
+        with explain(f"looking up function {function}"):
+            found = aws.get_function(function)
+        if found is None:
+            from esmctl.model import short_arn
+
+            problems += [f"{m.where + ': ' if m.where else ''}FunctionName: {short_arn(function)} does not exist in "
+                         f"{aws.region}: create the function (or alias) first, or correct the name" for m in mappings]
+    if problems:
+        raise SpecError(problems)
+
+
 @click.command("validate")
 @files_argument
 @var_option
@@ -137,6 +162,7 @@ def plan_cmd(settings: Settings, files: tuple[str, ...], prune: bool, variables:
                           exit_on_changes=detailed_exitcode)
 
     rec = reconciliation(settings, files, variables, prune=prune, margin=handoff_margin)
+    missing_functions(settings.aws, rec.plan)
     if out is not None:  # first: a closed stdout (`| head`) must not lose the file
         from esmctl import planfile
 
@@ -167,6 +193,7 @@ def diff_cmd(settings: Settings, files: tuple[str, ...], prune: bool, variables:
         return fleet.plan(settings, "diff", files, variables, prune=prune, margin=handoff_margin, exit_on_changes=True)
 
     planned = reconciliation(settings, files, variables, prune=prune, margin=handoff_margin).plan
+    missing_functions(settings.aws, planned)
     render.plan(settings, planned)
     return Outcome.OK if planned.empty else Outcome.CHANGES
 
