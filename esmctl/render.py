@@ -611,9 +611,13 @@ RESULT_COLUMNS: list[Column] = [
 
 
 def result_rows(results: list[Any]) -> list[dict[str, Any]]:
-    """apply.Results as table rows."""
-    return [{"Action": r.change.action, "Mapping": r.change.title(), "UUID": r.uuid or "",
-             "Result": f"{result_label(r)}: {r.message}"} for r in results]
+    """apply.Results as table rows; a done change's result does not repeat the UUID beside it."""
+    def said(r: Any) -> str:
+        message = r.message.replace(f" {r.uuid}", "") if r.uuid and r.status == "done" else r.message
+        return f"{result_label(r)}: {message}"
+
+    return [{"Action": r.change.action, "Mapping": r.change.title(), "UUID": r.uuid or "", "Result": said(r)}
+            for r in results]
 
 
 def results(settings: Settings, results: list[Any]) -> None:

@@ -263,7 +263,8 @@ def _interrupted(results: list[Any], rerun: str = "re-run apply") -> str:
 @click.option("--allow-replace", is_flag=True,
               help="Allow delete+create for changes Lambda cannot make in place (a stream mapping's position is "
                    "not carried over).")
-@click.option("-y", "--yes", is_flag=True, help="Don't ask before deleting, replacing or handing off.")
+@click.option("-y", "--yes", is_flag=True, help="Don't ask (at a terminal apply asks before any change; elsewhere "
+                                                 "it needs --yes to delete, replace or hand off).")
 @click.option("--dry-run", is_flag=True, help="Show the plan; change nothing.")
 @click.option("--no-wait", is_flag=True, help="Don't wait for new and updated mappings to settle.")
 @click.option("--timeout", type=Seconds(), default=600, show_default=True,
@@ -336,7 +337,10 @@ def apply_cmd(settings: Settings, files: tuple[str, ...], prune: bool, variables
             raise EsmctlError(f"refusing to replace without --allow-replace (a new stream mapping does not keep "
                               f"the old one's position): {what}")
         destructive = [c for c in planned.changes if c.destructive]
-        if destructive:
+        if not yes and sys.stdin.isatty():  # at a terminal, as Terraform: any change (Enabled: false stops one)
+            risky = f" {len(destructive)} of them delete, replace or hand off mappings." if destructive else ""
+            confirm(f"Do you want to perform these actions?{risky}", yes, "")
+        elif destructive:  # elsewhere only these need --yes, as before
             confirm(f"{len(destructive)} change(s) delete, replace or hand off mappings. Go on?", yes,
                     f"refusing to delete, replace or hand off {len(destructive)} mapping(s) without confirmation")
     except EsmctlError:
@@ -348,7 +352,10 @@ def apply_cmd(settings: Settings, files: tuple[str, ...], prune: bool, variables
     with _ctrl_c(settings, interrupt), \
             render.progress(settings, f"applying {len(planned.changes)} change(s)", len(planned.changes)) as advance:
         def step(r: Any) -> None:
-            advance(f"{render.result_label(r)}: {r.change.action} {r.change.title()}: {r.message}")
+            # Without a progress bar a done change is said once, in the results table; what went wrong is
+            # said as it happens too.
+            if render.animated(settings) or r.status != "done":
+                advance(f"{render.result_label(r)}: {r.change.action} {r.change.title()}: {r.message}")
 
         results = reconcile.apply(settings.aws, planned, concurrency=concurrency, wait=not no_wait,
                                   timeout=timeout, on_step=step, interrupt=interrupt,
