@@ -206,13 +206,15 @@ def test_list(terminal, width):
     render.mappings(PLAIN, items)
     by_function = [items[i] for i in (2, 3, 1, 0)]  # audit-fn:live, fanout-fn, jobs-fn, orders-processor-fn
     shown = check(out.getvalue(), width, render.MAPPING_COLUMNS, [render.mapping_row(m) for m in by_function])
-    assert shown.headers[0] == "UUID" and not shown.records
-    assert [r["UUID"][0] for r in shown.rows] == [m["UUID"] for m in by_function]
-    assert {"STATE", "LAST RESULT"} <= set(shown.headers)  # at 80 too: a long source does not push them out
-    if width >= 100:
-        assert "SOURCE" in shown.headers  # broken over lines where it must be
+    assert not shown.records
+    # at 80 too: which stream or queue, and whether it works (a long source broken over lines where it must be)
+    assert {"FUNCTION", "SOURCE", "STATE", "LAST RESULT"} <= set(shown.headers)
+    assert [squeeze(r["FUNCTION"]) for r in shown.rows] == [render.mapping_row(m)["Function"] for m in by_function]
+    if width == 80:
+        assert "UUID" in shown.hidden  # the UUID makes way, and the caption says so
     if width == 200:
         assert not shown.hidden
+        assert shown.headers[0] == "UUID" and [r["UUID"][0] for r in shown.rows] == [m["UUID"] for m in by_function]
 
 
 @pytest.mark.parametrize("width", WIDTHS)
@@ -487,8 +489,12 @@ def test_status_and_list_in_a_real_terminal(world, box, esmctl_process):
         code, text, errors = run_in_terminal(["list"], columns, env)
         assert code == 0, text + errors
         shown = check(text, columns, render.MAPPING_COLUMNS, [render.mapping_row(m) for m in items])
-        assert sorted(r["UUID"][0] for r in shown.rows) == sorted(made)
-        assert {"STATE", "LAST RESULT"} <= set(shown.headers) and ("SOURCE" in shown.headers) == (columns == 120)
+        assert {"SOURCE", "STATE", "LAST RESULT"} <= set(shown.headers)
+        assert ("UUID" in shown.headers) == (columns == 120)
+        if columns == 120:
+            assert sorted(r["UUID"][0] for r in shown.rows) == sorted(made)
+        else:  # the hint under the table is whole words, at the terminal's width
+            assert re.search(r"\n\(UUID(, [A-Z ]+)* hidden: widen the terminal or use -o json\)\n", text), text
         code, text, errors = run_in_terminal(["doctor", "--function", "orders-fn"], columns, env)
         assert code == 0, text + errors  # a warning: the stream mapping retries forever
         shown = check(text, columns, health.DOCTOR_COLUMNS, health.doctor_rows(found))
