@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import pty
 import signal
 import subprocess
 import sys
@@ -18,12 +19,13 @@ EXE = os.path.join(os.path.dirname(sys.executable), "esmctl")
 
 
 @contextmanager
-def running_sandbox(tmp_path: Path, *args: str):
+def running_sandbox(tmp_path: Path, *args: str, playground: bool = False):
     """`esmctl sandbox ARGS` as a user starts it: its export lines (the last is ORDERS_TABLE_STREAM: accounts
     are seeded as --seed seeds), as a shell that pasted them has them."""
     out = tmp_path / "exports"
     with open(out, "w") as fh:
-        proc = subprocess.Popen([EXE, "sandbox", "--port", "0", "--no-playground", *args], stdout=fh,
+        proc = subprocess.Popen([EXE, "sandbox", "--port", "0", *([] if playground else ["--no-playground"]), *args],
+                                stdout=fh,
                                 stderr=subprocess.PIPE, text=True, cwd=ROOT)
     try:
         deadline = time.monotonic() + 90
@@ -46,33 +48,75 @@ def run(env: dict, command: str) -> subprocess.CompletedProcess:
                           cwd=ROOT, capture_output=True, text=True, timeout=240)
 
 
-def test_the_targets_of_examples_are_seeded_and_the_fleet_commands_run_against_them(tmp_path):
-    with running_sandbox(tmp_path, "--targets", "examples/targets.yaml") as (env, proc):
+def readme_commands(heading: str) -> list[str]:
+    """The command lines of the first ```sh block under a heading of README.md, as written."""
+    text = (ROOT / "README.md").read_text()
+    block = text.split(f"\n## {heading}\n", 1)[1].split("```sh\n", 1)[1].split("```", 1)[0]
+    return [line for line in block.splitlines() if line.startswith("esmctl ")]
+
+
+def in_a_terminal(env: dict, command: str) -> tuple[int, str]:
+    """A command line run by bash in a pseudo-terminal, as a person runs it; every [y/N] answered y."""
+    master, slave = pty.openpty()
+    proc = subprocess.Popen(["bash", "-c", command], stdin=slave, stdout=slave, stderr=slave, cwd=ROOT, close_fds=True,
+                            env={**env, "PATH": os.path.dirname(EXE) + os.pathsep + env["PATH"], "NO_COLOR": "1"})
+    os.close(slave)
+    seen, answered = b"", 0
+    while True:
+        try:
+            chunk = os.read(master, 4096)
+        except OSError:  # the other end closed: all read
+            break
+        if not chunk:
+            break
+        seen += chunk
+        if seen.count(b"[y/N]") > answered:
+            os.write(master, b"y\n")
+            answered += 1
+    os.close(master)
+    return proc.wait(timeout=240), seen.decode(errors="replace")
+
+
+def test_the_readmes_fleet_commands_run_as_written_against_the_sandbox(tmp_path):
+    sandbox, *commands = readme_commands("Many accounts and regions")
+    assert sandbox.split("#")[0].split() == ["esmctl", "sandbox", "--targets", "examples/targets.yaml"]
+    assert {c.split()[1] for c in commands} >= {"diff", "apply", "status", "pause", "resume"}
+    with running_sandbox(tmp_path, *sandbox.split("#")[0].split()[2:]) as (env, proc):
         # roles (one with the ExternalId the file names) and a profile: every target reachable
-        assert env["AWS_CONFIG_FILE"] != os.devnull and "[profile sandbox-admin]" in Path(
-            env["AWS_CONFIG_FILE"]).read_text()
-        r = run(env, "esmctl diff examples/fleet.yaml --targets examples/targets.yaml")
-        assert r.returncode == 2, (r.stdout, r.stderr)
-        assert "5 target(s): 5 with changes." in r.stdout
-        r = run(env, "esmctl apply examples/fleet.yaml --targets examples/targets.yaml --yes "
-                     "--region-order us-east-1,eu-west-1 --failure-tolerance 1")
-        assert r.returncode == 0, (r.stdout, r.stderr)
+        assert "[profile sandbox-admin]" in Path(env["AWS_CONFIG_FILE"]).read_text()
+        for i, command in enumerate(commands):
+            r = run(env, command)
+            first_diff = command.startswith("esmctl diff") and i == 0
+            assert r.returncode == (2 if first_diff else 0), (command, r.stdout[-3000:], r.stderr[-3000:])
+            assert "FAILED" not in r.stdout, (command, r.stdout)
+            if command.startswith(("esmctl diff", "esmctl apply", "esmctl status")):
+                assert "5 target(s)" in r.stdout, (command, r.stdout)
         r = run(env, "esmctl diff examples/fleet.yaml --targets examples/targets.yaml")
         assert r.returncode == 0 and "5 target(s): 5 in sync." in r.stdout, (r.stdout, r.stderr)
         r = run(env, "esmctl status examples/fleet.yaml --targets examples/targets.yaml -o json")
-        doc = json.loads(r.stdout)
-        assert {t["target"] for t in doc["targets"]} == {
-            "prod/us-east-1", "prod/eu-west-1", "staging/eu-west-1", "sandbox/us-east-1", "sandbox/eu-west-1"}
-        assert all(t["error"] is None for t in doc["targets"]), doc
-        r = run(env, "esmctl pause examples/fleet.yaml --targets examples/targets.yaml --reason INC-1 --yes")
-        assert r.returncode == 0, (r.stdout, r.stderr)
-        assert r.stdout.count("paused") >= 10
-        r = run(env, "esmctl resume examples/fleet.yaml --targets examples/targets.yaml --yes")
-        assert r.returncode == 0 and r.stdout.count("resumed") >= 10, (r.stdout, r.stderr)
+        assert all(t["error"] is None for t in json.loads(r.stdout)["targets"])
         # moto's own account is as --seed makes it: examples/mappings.yaml applies there too
         r = run(env, "esmctl apply examples/mappings.yaml")
         assert r.returncode == 0, (r.stdout, r.stderr)
     assert not os.path.exists(env["AWS_CONFIG_FILE"])  # the profiles went with the sandbox
+
+
+def test_the_readmes_incident_runbook_runs_as_written_in_a_terminal(tmp_path):
+    commands = readme_commands("When something goes wrong downstream")
+    assert [c.split()[1] for c in commands] == ["apply", "pause", "status", "diff", "resume"]
+    with running_sandbox(tmp_path, "--seed", playground=True) as (env, _):
+        outputs = []
+        for command in commands:
+            code, out = in_a_terminal(env, command)
+            assert code == 0, (command, out)
+            outputs.append(out)
+        assert "Pause 1 mapping(s) (orders-fn <- kinesis:orders)?" in outputs[1]
+        assert "1 mapping, 0 unhealthy, 1 paused." in outputs[2]  # the verdict, wrapped at 80 columns:
+        assert "pausedsince" in "".join(outputs[2].split()) and "INC-42" in outputs[2]
+        assert "No changes" in outputs[3] and "1 paused by esmctl pause" in outputs[3]
+        assert "resumed" in outputs[4]
+        r = run(env, "esmctl status --function orders-fn -o json")
+        assert [d["State"] for d in json.loads(r.stdout)] == ["Enabled"]
 
 
 def test_accounts_and_a_role(tmp_path):
