@@ -424,13 +424,12 @@ def mapping_row(m: dict[str, Any]) -> dict[str, Any]:
 
 
 def mappings(settings: Settings, items: list[dict[str, Any]]) -> None:
-    """A listing, by function then source (the API's order is by UUID, which says nothing); as JSON or YAML,
-    ListEventSourceMappings' own shape, as the AWS CLI prints it."""
-    from esmctl.model import short_arn
+    """A listing: the table by function then source (the API's order is by UUID, which says nothing to a reader);
+    as JSON or YAML, ListEventSourceMappings' own document, in its order, as the AWS CLI prints it."""
 
-    items = sorted(items, key=lambda m: (short_arn(m.get("FunctionArn")) or "", short_arn(m.get("EventSourceArn"))
-                                         or "", m.get("UUID") or ""))
-    emit(settings, {"EventSourceMappings": items}, [mapping_row(m) for m in items], MAPPING_COLUMNS)
+    rows = sorted((mapping_row(m) for m in items), key=lambda r: (r["Function"] or "", r["Source"] or "",
+                                                                  r.get("UUID") or ""))
+    emit(settings, {"EventSourceMappings": items}, rows, MAPPING_COLUMNS)
 
 
 def mapping(settings: Settings, item: dict[str, Any]) -> None:

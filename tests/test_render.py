@@ -488,7 +488,8 @@ def test_status_and_list_in_a_real_terminal(world, box, esmctl_process):
                                                 ("orders-fn", "ok")])
         code, text, errors = run_in_terminal(["list"], columns, env)
         assert code == 0, text + errors
-        shown = check(text, columns, render.MAPPING_COLUMNS, [render.mapping_row(m) for m in items])
+        by_function = sorted((render.mapping_row(m) for m in items), key=lambda r: (r["Function"], r["Source"]))
+        shown = check(text, columns, render.MAPPING_COLUMNS, by_function)  # the table's order
         assert {"SOURCE", "STATE", "LAST RESULT"} <= set(shown.headers)
         assert ("UUID" in shown.headers) == (columns == 120)
         if columns == 120:

@@ -78,8 +78,8 @@ def test_list_is_by_function_then_source(esmctl, world, box):
     assert [line.split()[1:3] for line in r.stdout.splitlines()[1:]] == [
         ["audit-fn", "kinesis:clicks"], ["audit-fn", "kinesis:orders"], ["jobs-fn", "sqs:jobs"],
         ["orders-fn", "kinesis:clicks"], ["orders-fn", "kinesis:orders"]]
-    listed = json.loads(esmctl("list", "-o", "json").stdout)["EventSourceMappings"]
-    assert [m["FunctionArn"].rsplit(":", 1)[1] for m in listed] == ["audit-fn"] * 2 + ["jobs-fn"] + ["orders-fn"] * 2
+    # -o json is the AWS CLI's document, in the API's order (test_mapping compares it with the AWS CLI's)
+    assert len(json.loads(esmctl("list", "-o", "json").stdout)["EventSourceMappings"]) == 5
 
 
 def _lag(values: list[float]) -> Lag:
