@@ -1,8 +1,9 @@
 """`esmctl doctor`: what the Lambda developer guide warns about, checked for each mapping.
 
 Each check is a small function of what was read (pure where it can be): concurrency, stalled
-shards, permissions, region, SQS visibility timeout. Reads are shared: one GetFunction per
-function, one shard count per stream, one role read per role.
+shards, permissions, region, SQS visibility timeout, OnFailure destinations that do not exist, two
+qualifiers of a function on one source. Reads are shared: one GetFunction per function, one shard
+count per stream, one role read per role, one read per destination.
 """
 
 from __future__ import annotations
@@ -23,6 +24,10 @@ NEEDED_ACTIONS = {
                      "dynamodb:ListStreams"],
     model.SQS: ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"],
 }
+# The AWS managed policy that grants NEEDED_ACTIONS for each kind of source (not the destinations').
+MANAGED_POLICY = {model.KINESIS: "AWSLambdaKinesisExecutionRole", model.DYNAMODB: "AWSLambdaDynamoDBExecutionRole",
+                  model.SQS: "AWSLambdaSQSQueueExecutionRole"}
+DESTINATION_ACTIONS = {"sqs": "sqs:SendMessage", "sns": "sns:Publish", "s3": "s3:PutObject"}
 
 
 @dataclass
@@ -185,7 +190,7 @@ def needed_permissions(m: dict[str, Any]) -> list[tuple[str, str]]:
     dest = ((m.get("DestinationConfig") or {}).get("OnFailure") or {}).get("Destination")
     if dest:
         service = dest.split(":")[2] if dest.count(":") >= 5 else ""
-        action = {"sqs": "sqs:SendMessage", "sns": "sns:Publish", "s3": "s3:PutObject"}.get(service)
+        action = DESTINATION_ACTIONS.get(service)
         if action:
             out.append((action, dest))
     return out
@@ -245,14 +250,83 @@ def check_permissions(m: dict[str, Any], role_arn: str | None, decide) -> list[F
     if missing:
         out.append(Finding(ERROR, "permissions", _ident(m),
                            f"the execution role {role_arn.rsplit('/', 1)[-1]} does not allow "
-                           f"{', '.join(missing)}",
-                           "add them to the role (e.g. the AWSLambdaKinesisExecutionRole, "
-                           "AWSLambdaDynamoDBExecutionRole or AWSLambdaSQSQueueExecutionRole managed policy)"))
+                           f"{', '.join(missing)}", _permissions_fix(m, missing)))
     if unknown:
         out.append(Finding(INFO, "permissions", _ident(m),
                            f"could not tell whether the role allows {', '.join(unknown)}",
                            "check the role's policies, or run with iam:SimulatePrincipalPolicy allowed"))
     return out
+
+
+def _permissions_fix(m: dict[str, Any], missing: list[str]) -> str:
+    """Add them; the managed policy of this mapping's kind of source covers the source's actions, not the
+    destination's, which are named apart."""
+    policy = MANAGED_POLICY.get(model.source_type(m))
+    own = [a for a in missing if a not in DESTINATION_ACTIONS.values()]
+    theirs = [a for a in missing if a in DESTINATION_ACTIONS.values()]
+    parts = []
+    if own:
+        parts.append(f"attach the {policy} managed policy to the role" if policy
+                     else f"allow {', '.join(own)} on the source")
+    if theirs:
+        dest = ((m.get("DestinationConfig") or {}).get("OnFailure") or {}).get("Destination", "")
+        parts.append(f"allow {', '.join(theirs)} on {dest}")
+    return "; ".join(parts)
+
+
+def check_qualifiers(mappings: list[dict[str, Any]]) -> list[Finding]:
+    """Two qualifiers (or a qualifier and the function itself) of one function reading one source: each record
+    is handed to both, usually a mapping left behind by an alias or version switch."""
+    groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for m in mappings:
+        if m.get("EventSourceArn") and m.get("State") not in ("Deleting",):
+            groups.setdefault((_unqualified(m["FunctionArn"]), m["EventSourceArn"]), []).append(m)
+    out = []
+    for (_, source), ms in groups.items():
+        arns = sorted({m["FunctionArn"] for m in ms})
+        if len(arns) < 2:
+            continue
+        names = [model.short_arn(a) for a in arns]
+        out.append(Finding(WARNING, "qualifiers", _ident(ms[0]),
+                           f"{' and '.join(names)} both read {model.short_arn(source)}: every record is processed "
+                           f"by each ({', '.join(m['UUID'] for m in ms)})",
+                           "delete the mapping of the qualifier that should not read it (esmctl mapping delete UUID)"))
+    return out
+
+
+def check_destination(m: dict[str, Any], exists: bool | None) -> list[Finding]:
+    """An OnFailure destination that does not exist: what fails is dropped, with nowhere to look for it."""
+    dest = ((m.get("DestinationConfig") or {}).get("OnFailure") or {}).get("Destination")
+    if not dest or exists is not False:
+        return []
+    return [Finding(ERROR, "destination", _ident(m),
+                    f"the OnFailure destination {model.short_arn(dest)} does not exist: records that fail are "
+                    "discarded with nowhere to find them",
+                    f"create it, or set DestinationConfig.OnFailure.Destination to one that exists ({dest})")]
+
+
+def destination_exists(aws: Any, arn: str) -> bool | None:
+    """Does an SQS queue, SNS topic or S3 bucket exist? None when it cannot be told (no access, another region,
+    another kind of destination): only a sure "no" is a finding."""
+    from esmctl.aws import AwsError, NotFound
+
+    parts = arn.split(":")
+    if len(parts) < 6 or parts[2] not in DESTINATION_ACTIONS or (parts[3] and parts[3] != aws.region):
+        return None
+    try:
+        if parts[2] == "sqs":
+            aws.client("sqs").get_queue_url(QueueName=parts[5], QueueOwnerAWSAccountId=parts[4])
+        elif parts[2] == "sns":
+            aws.client("sns").get_topic_attributes(TopicArn=arn)
+        else:
+            aws.client("s3").head_bucket(Bucket=parts[5])
+        return True
+    except NotFound:
+        return False
+    except AwsError as exc:
+        if exc.code in ("AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist", "NoSuchBucket", "404"):
+            return False
+        return None
 
 
 def diagnose(aws: Any, mappings: list[dict[str, Any]]) -> list[Finding]:
@@ -320,6 +394,8 @@ def diagnose(aws: Any, mappings: list[dict[str, Any]]) -> list[Finding]:
 
     visibility: dict[str, int | None] = {}
     counts = _event_counts(aws, mappings)
+    destinations: dict[str, bool | None] = {}  # one read per destination, however many mappings name it
+    findings += check_qualifiers(mappings)
     for m in mappings:
         fn = functions.get(m["FunctionArn"]) or {}
         config = fn.get("Configuration", {})
@@ -342,6 +418,10 @@ def diagnose(aws: Any, mappings: list[dict[str, Any]]) -> list[Finding]:
                     visibility[src] = None
             findings += check_visibility(m, visibility[src], config.get("Timeout"))
         findings += check_permissions(m, config.get("Role"), decide)
+        dest = ((m.get("DestinationConfig") or {}).get("OnFailure") or {}).get("Destination")
+        if dest and dest not in destinations:
+            destinations[dest] = destination_exists(aws, dest)
+        findings += check_destination(m, destinations.get(dest) if dest else None)
     order = {ERROR: 0, WARNING: 1, INFO: 2}
     findings.sort(key=lambda f: order[f.severity])
     return findings

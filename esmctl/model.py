@@ -916,8 +916,18 @@ def pause_reason_problem(reason: str) -> str:
         return f"is {len(reason)} characters long; at most {PAUSE_REASON_MAX} fit in the tag beside the time"
     bad = sorted({c for c in reason if c not in _TAG_PUNCTUATION and unicodedata.category(c)[0] not in "LZN"})
     if bad:
-        return (f"{''.join(bad)!r} cannot be in a tag value: use letters, digits, spaces and _ . : / = + - @")
+        # an apostrophe goes (ledger's -> ledgers), anything else becomes a space
+        fixed = " ".join("".join("" if c in "'’`\"" else " " if c in bad else c for c in reason).split())
+        listed = " ".join(bad)
+        return (f"{listed} cannot be in a tag value (letters, digits, spaces and _ . : / = + - @ can): try "
+                f"--reason {_shell_quoted(fixed)}")
     return ""
+
+
+def _shell_quoted(text: str) -> str:
+    import shlex
+
+    return shlex.quote(text)
 
 
 def pause_mark(at: datetime, reason: str = "") -> str:

@@ -111,6 +111,9 @@ def prose(header: str, key: str | None = None, *, priority: int = 50, keep: bool
 
 
 _GAP = 3  # " │ " between two columns; the table has no outer edge and no padding at its edges
+# An identifier this important (list's UUID) comes in with the long names broken over lines, rather than make way
+# for the columns after it.
+BREAK_NAMES_FOR = 70
 
 
 @dataclass(frozen=True)
@@ -131,11 +134,11 @@ def fit(columns: Sequence[Column], cells: Sequence[Sequence[str]], width: int) -
     if its cells are shorter), prose its `min_width` (less if its cells are shorter) or its longest word,
     whichever is more, so that prose wraps between words and an ARN in a message is not cut in two either.
     Columns are taken by priority while they fit with every identifier whole and prose at its minimum; a
-    narrow low-priority column may still fit where a wide one did not, and a breakable identifier comes in
-    broken when the minimums fit (then only other breakable ones after it). The `keep` columns always come
-    in, long names broken as needed. The room left goes to the breakable identifiers first, whole if they can be, and is
-    then shared evenly among the prose columns (with the broken identifiers, when they could not be whole),
-    none wider than its longest cell.
+    narrow low-priority column may still fit where a wide one did not, and a breakable identifier (or one of
+    priority BREAK_NAMES_FOR or more) comes in with the names broken when the minimums fit. The `keep` columns
+    always come in, long names broken as needed. The room left goes to the breakable identifiers first, whole
+    if they can be, and is then shared evenly among the prose columns (with the broken identifiers, when they
+    could not be whole), none wider than its longest cell.
     """
     from rich.cells import cell_len
 
@@ -162,7 +165,8 @@ def fit(columns: Sequence[Column], cells: Sequence[Sequence[str]], width: int) -
     for i in by_priority:
         gap = _GAP if shown else 0
         c = columns[i]
-        if c.keep or need + comfortable[i] + gap <= width or (c.breakable and least + minimum[i] + gap <= width):
+        squeezed_in = c.breakable or (c.identifier and c.priority >= BREAK_NAMES_FOR)
+        if c.keep or need + comfortable[i] + gap <= width or (squeezed_in and least + minimum[i] + gap <= width):
             shown.append(i)
             need += comfortable[i] + gap
             least += minimum[i] + gap
@@ -263,8 +267,9 @@ def terminal_table(rows: Sequence[dict[str, Any]], columns: Sequence[Column], wi
     if layout is None:
         blocks: list[Any] = [Text(title)] if title else []
         for row in cells:
-            fields = [(c.header, v, not c.identifier) for c, v in zip(columns, row, strict=True)]
-            blocks += [_fields(fields, width), Text("")]
+            # an empty field is left out of its card, the labels of every card aligned alike
+            fields = [(c.header, v, not c.identifier) for c, v in zip(columns, row, strict=True) if v.strip()]
+            blocks += [_fields(fields, width, max(len(c.header) for c in columns) + 2), Text("")]
         return Group(*blocks[:-1])
     caption = None
     if layout.hidden:
@@ -278,15 +283,19 @@ def terminal_table(rows: Sequence[dict[str, Any]], columns: Sequence[Column], wi
         else:
             shown.append(RichColumn(columns[i].header, min_width=min(columns[i].min_width, layout.prose_widths[i]),
                                     max_width=layout.prose_widths[i], overflow="fold"))
-    t = Table(*shown, title=title, caption=caption, caption_style="dim", caption_justify="left",
-              header_style="bold", show_edge=False, pad_edge=False)
+    t = Table(*shown, title=title, header_style="bold", show_edge=False, pad_edge=False)
     for row in cells:
         t.add_row(*("\n".join(break_identifier(row[i], layout.ident_widths[i])) if i in layout.ident_widths
                     else row[i] for i in layout.shown))
-    return t
+    if caption is None:
+        return t
+    # Under the table, wrapped between words at the terminal's width: a table's own caption is wrapped at the
+    # table's, which a narrow table makes too narrow for a word.
+    return Group(t, Text(caption, style="dim", overflow="fold"))
 
 
-def _fields(fields: Sequence[tuple[str, str, bool]], width: int):  # -> rich.console.Group
+def _fields(fields: Sequence[tuple[str, str, bool]], width: int,
+            label_width: int | None = None):  # -> rich.console.Group
     """`FIELD  value` lines; prose wraps under itself, between words (a word longer than the room left
     of `width` stays whole on a line of its own); anything else stays on its line."""
     from rich.cells import cell_len
@@ -295,7 +304,7 @@ def _fields(fields: Sequence[tuple[str, str, bool]], width: int):  # -> rich.con
     from rich.table import Table
     from rich.text import Text
 
-    label_width = max(len(label) for label, _, _ in fields) + 2
+    label_width = label_width or max(len(label) for label, _, _ in fields) + 2
     lines: list[Any] = []
     for label, value, wrap in fields:
         room = width - label_width
@@ -401,12 +410,13 @@ def progress(settings: Settings, text: str, total: int) -> Iterator[Any]:
         yield advance
 
 
-# The UUID, the handle every other command takes, is never left out nor broken; STATE and LAST RESULT
-# say whether the mapping works, and stay too. Which mapping it is comes next (a long source is broken
-# over lines rather than pushing them out), then how it is configured.
+# Which mapping it is (the function and the stream or queue it reads: a long one is broken over lines), and
+# STATE and LAST RESULT, which say whether it works, stay at any width. The UUID, the handle the other
+# commands take, is whole or left out (said under the table; -o json has it): on an 80-column terminal it
+# makes way for the source. How the mapping is configured goes first.
 MAPPING_COLUMNS: list[Column] = [
-    ident("UUID", keep=True), ident("FUNCTION", "Function", priority=90, breakable=True, min_width=12),
-    ident("SOURCE", "Source", priority=80, breakable=True, min_width=16),
+    ident("UUID", priority=70), ident("FUNCTION", "Function", keep=True, breakable=True, min_width=12),
+    ident("SOURCE", "Source", keep=True, breakable=True, min_width=16),
     ident("STATE", "State", keep=True), ident("BATCH", "BatchSize", priority=20),
     ident("START", "StartingPosition", priority=30), prose("LAST RESULT", "LastProcessingResult", keep=True),
 ]
@@ -419,8 +429,12 @@ def mapping_row(m: dict[str, Any]) -> dict[str, Any]:
 
 
 def mappings(settings: Settings, items: list[dict[str, Any]]) -> None:
-    """A listing; as JSON or YAML, ListEventSourceMappings' own shape, as the AWS CLI prints it."""
-    emit(settings, {"EventSourceMappings": items}, [mapping_row(m) for m in items], MAPPING_COLUMNS)
+    """A listing: the table by function then source (the API's order is by UUID, which says nothing to a reader);
+    as JSON or YAML, ListEventSourceMappings' own document, in its order, as the AWS CLI prints it."""
+
+    rows = sorted((mapping_row(m) for m in items), key=lambda r: (r["Function"] or "", r["Source"] or "",
+                                                                  r.get("UUID") or ""))
+    emit(settings, {"EventSourceMappings": items}, rows, MAPPING_COLUMNS)
 
 
 def mapping(settings: Settings, item: dict[str, Any]) -> None:
@@ -535,7 +549,7 @@ def plan_lines(plan: Any) -> list[tuple[str, str]]:
             elif f.after is None and f.name == "EventSourceArn":
                 out.append(("", f"      {f.name}: {_value(f.before)} → (deleted)"))
             else:
-                out.append(("", f"      {f.name}: {_value(f.before)} → {_value(f.after)}"))
+                out += [("", f"      {name}: {before} → {after}") for name, before, after in leaf_changes(f)]
     for n in plan.notes:
         out.append(("yellow", f"! {n.key.describe()}: {n.text}"))
     if plan.unmanaged:
@@ -544,6 +558,33 @@ def plan_lines(plan: Any) -> list[tuple[str, str]]:
         for m in plan.unmanaged:
             out.append(("dim", f"    {m.uuid}  {m.title()}"))
     return out
+
+
+def leaf_changes(f: Any) -> list[tuple[str, str, str]]:
+    """A changed field as (dotted name, before, after) of each value that changed inside it: a structure
+    (DestinationConfig, ScalingConfig…) by its leaves, `DestinationConfig.OnFailure.Destination: orders-dlq →
+    jobs-dlq`, not two whole JSON documents. Lists are compared whole; two ARNs that differ only in their
+    resource show only that."""
+    def walk(name: str, before: Any, after: Any) -> list[tuple[str, str, str]]:
+        structures = all(isinstance(v, dict) or v is None for v in (before, after))
+        if structures and (isinstance(before, dict) or isinstance(after, dict)):
+            b, a = before or {}, after or {}
+            leaves = [leaf for k in sorted(set(b) | set(a), key=str) if b.get(k) != a.get(k)
+                      for leaf in walk(f"{name}.{k}", b.get(k), a.get(k))]
+            return leaves or [(name, _value(before), _value(after))]
+        if isinstance(before, dict) or isinstance(after, dict):  # a structure against a value: both whole
+            return [(name, _value(before), _value(after))]
+        return [(name, *_arn_pair(before, after))]
+
+    return walk(f.name, f.before, f.after)
+
+
+def _arn_pair(before: Any, after: Any) -> tuple[str, str]:
+    if isinstance(before, str) and isinstance(after, str) and before.startswith("arn:") and after.startswith("arn:"):
+        b, a = before.split(":", 5), after.split(":", 5)
+        if len(b) == len(a) == 6 and b[:5] == a[:5] and ":" not in b[5] + a[5]:
+            return b[5], a[5]
+    return _value(before), _value(after)
 
 
 def plan_summary(plan: Any) -> str:
@@ -584,8 +625,20 @@ def plan(settings: Settings, plan: Any) -> None:
     console = stdout_console(settings)
     console.soft_wrap = True
     for style, text in lines:
+        if console.is_terminal and text.startswith(("    # ", "! ")) and len(text) > console.width:
+            text = _wrapped(text, console.width)  # a long reason, at the terminal's width, its lines hanging in
         console.print(f"[{style}]{escape(text)}[/]" if style else escape(text))
     console.print(f"[bold]{escape(plan_summary(plan))}[/]")
+
+
+def _wrapped(text: str, width: int) -> str:
+    """A reason or a note as lines of `width`, broken between words (a word longer than that, an ARN, stays
+    whole), the lines after the first under the text after its `# ` or `! `."""
+    import textwrap
+
+    head = "    # " if text.startswith("    # ") else "! "
+    return "\n".join(textwrap.wrap(text, width=width, subsequent_indent=" " * len(head), break_long_words=False,
+                                    break_on_hyphens=False))
 
 
 def result_documents(results: list[Any]) -> list[dict[str, Any]]:
@@ -613,9 +666,13 @@ RESULT_COLUMNS: list[Column] = [
 
 
 def result_rows(results: list[Any]) -> list[dict[str, Any]]:
-    """apply.Results as table rows."""
-    return [{"Action": r.change.action.value, "Mapping": r.change.title(), "UUID": r.uuid or "",
-             "Result": f"{result_label(r)}: {r.message}"} for r in results]
+    """execute.Results as table rows; a done change's result does not repeat the UUID beside it."""
+    def said(r: Any) -> str:
+        message = r.message.replace(f" {r.uuid}", "") if r.uuid and r.status.value == "done" else r.message
+        return f"{result_label(r)}: {message}"
+
+    return [{"Action": r.change.action.value, "Mapping": r.change.title(), "UUID": r.uuid or "", "Result": said(r)}
+            for r in results]
 
 
 def results(settings: Settings, results: list[Any]) -> None:

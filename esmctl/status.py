@@ -26,6 +26,11 @@ PER_MAPPING_METRICS = {
     model.SQS: ["DeletedEventCount"],
 }
 AGE, RECORDS = "ms", "records"
+# What a row comes to, worst first: status lists them in this order, then by function and source.
+UNHEALTHY, LAGGING, NO_DATA, PAUSED, OK = "unhealthy", "lagging", "no data", "paused", "ok"
+VERDICTS = (UNHEALTHY, LAGGING, NO_DATA, PAUSED, OK)
+# Without --max-lag, an age this long is lagging (not unhealthy: no limit was given to judge it by).
+LAGGING_AGE = timedelta(minutes=1)
 NOT_CREATED = "not created: the spec lists it, AWS has no such mapping"
 NO_MAPPINGS_OF_FUNCTION = "no mappings: the function reads from no source"
 NO_MAPPINGS_OF_SOURCE = "no mappings: no function reads this source"
@@ -65,10 +70,21 @@ class Health:
     metrics: dict[str, float] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
     paused: model.Pause | None = None  # Disabled by `esmctl pause`, until `esmctl resume`
+    lagging: str = ""  # healthy, but behind (see assess): why
+    no_data: bool = False  # a lag limit applies, and the source said nothing in the window
 
     @property
     def healthy(self) -> bool:
         return not self.problems
+
+    @property
+    def verdict(self) -> str:
+        """UNHEALTHY, LAGGING, NO_DATA, PAUSED or OK: what the row comes to, worst first in VERDICTS."""
+        if self.problems:
+            return UNHEALTHY
+        if self.paused is not None:
+            return PAUSED
+        return LAGGING if self.lagging else NO_DATA if self.no_data else OK
 
     @property
     def iterator_age_ms(self) -> float | None:
@@ -79,7 +95,7 @@ class Health:
             "UUID": self.uuid, "FunctionArn": self.function_arn or None, "EventSourceArn": self.source_arn,
             "State": self.state or None, "StateTransitionReason": self.reason, "LastProcessingResult": self.last_result,
             "IteratorAgeMs": self.iterator_age_ms, "Lag": None, "Healthy": self.healthy,
-            "Problems": list(self.problems),
+            "Verdict": self.verdict, "Problems": list(self.problems),
         }
         if self.lag is not None:
             doc["Lag"] = {"Metric": self.lag.metric, "Unit": self.lag.unit, "Value": self.lag.value,
@@ -129,15 +145,46 @@ def format_lag(lag: Lag | None) -> str:
     return text
 
 
-def sparkline(lag: Lag | None, width: int = 12) -> str:
-    """The lag over the window as ▁▂▃▄▅▆▇█ (the last `width` periods): catching up, or falling behind."""
+def sparkline(lag: Lag | None, top: float | None = None, width: int = 12) -> str:
+    """The lag over the window as ▁▂▃▄▅▆▇█ (the last `width` periods): catching up, or falling behind.
+
+    `top` is what a full bar stands for — the --max-lag limit, or one scale shared by the rows — so that
+    bars compare: a healthy lag of a fraction of the limit stays low, whatever its own ups and downs
+    (values over `top` are full bars). Without it, the series' own maximum."""
     if lag is None or not lag.series:
         return ""
     values = [v for _, v in lag.series][-width:]
-    top = max(values)
+    top = max(values) if top is None else top
     if top <= 0:
         return "▁" * len(values)
-    return "".join("▁▂▃▄▅▆▇█"[min(7, int(v / top * 7.999))] for v in values)
+    return "".join("▁▂▃▄▅▆▇█"[max(0, min(7, int(v / top * 7.999)))] for v in values)
+
+
+def sparkline_scales(healths: list[Health], limits: Limits) -> dict[str, float]:
+    """The full bar of each unit: the limit when one is given, else the largest lag of that unit shown."""
+    scales: dict[str, float] = {}
+    for h in healths:
+        if h.lag is not None and h.lag.series:
+            scales[h.lag.unit] = max(scales.get(h.lag.unit, 0.0), max(v for _, v in h.lag.series))
+    if limits.age is not None:
+        scales[AGE] = limits.age.total_seconds() * 1000
+    if limits.records is not None:
+        scales[RECORDS] = float(limits.records)
+    return scales
+
+
+def ordered(healths: list[Health]) -> list[Health]:
+    """What is wrong first (VERDICTS' order), then by function and source: the way status lists them."""
+    return sorted(healths, key=lambda h: (VERDICTS.index(h.verdict), model.short_arn(h.function_arn) or "",
+                                          model.short_arn(h.source_arn) or "", h.uuid or ""))
+
+
+def summary(healths: list[Health]) -> str:
+    """`83 mappings, 1 unhealthy, 2 lagging`: the count of each verdict but ok (unhealthy always)."""
+    counts = {v: sum(1 for h in healths if h.verdict == v) for v in VERDICTS}
+    parts = [f"{len(healths)} mapping{'s' if len(healths) != 1 else ''}", f"{counts[UNHEALTHY]} unhealthy"]
+    parts += [f"{counts[v]} {v}" for v in (LAGGING, NO_DATA, PAUSED) if counts[v]]
+    return ", ".join(parts)
 
 
 @dataclass(frozen=True)
@@ -148,8 +195,11 @@ class Limits:
     records: int | None = None
 
 
-def assess(h: Health, *, expect_enabled: bool = True, limits: Limits = Limits()) -> Health:
-    """Fill `problems`: what makes the mapping unhealthy."""
+def assess(h: Health, *, expect_enabled: bool = True, limits: Limits = Limits(),
+           require_data: bool = False) -> Health:
+    """Fill `problems` (what makes the mapping unhealthy), and say whether it is lagging (a lag under the
+    limit but over half of it; without a limit, an age of LAGGING_AGE or more) or has no lag data where
+    a limit applies (a problem with `require_data`: a gate must not pass on silence)."""
     want = "Enabled" if expect_enabled else "Disabled"
     if not h.uuid:  # a spec's mapping not created yet, or (problems given) a function or source without any
         if not h.problems:
@@ -165,11 +215,22 @@ def assess(h: Health, *, expect_enabled: bool = True, limits: Limits = Limits())
         h.problems.append(h.last_result)
     lag = h.lag
     if lag is not None and lag.value is not None:
-        if lag.unit == AGE and limits.age is not None and lag.value > limits.age.total_seconds() * 1000:
-            limit = format_age(limits.age.total_seconds() * 1000)
-            h.problems.append(f"{lag.metric} {format_age(lag.value)} is over {limit}")
-        if lag.unit == RECORDS and limits.records is not None and lag.value > limits.records:
-            h.problems.append(f"{lag.metric} {lag.value:,.0f} records is over {limits.records:,}")
+        if lag.unit == AGE:
+            limit = limits.age.total_seconds() * 1000 if limits.age is not None else None
+            value, said, limit_said = lag.value, format_age(lag.value), format_age(limit)
+        else:
+            limit = limits.records
+            value, said, limit_said = lag.value, f"{lag.value:,.0f} records", f"{limit or 0:,}"
+        if limit is not None and value > limit:
+            h.problems.append(f"{lag.metric} {said} is over {limit_said}")
+        elif limit is not None and value >= limit / 2:
+            h.lagging = f"{lag.metric} {said}, over half of {limit_said}"
+        elif limit is None and lag.unit == AGE and value >= LAGGING_AGE.total_seconds() * 1000:
+            h.lagging = f"{lag.metric} {said} (no --max-lag to judge it by)"
+    elif lag is not None:
+        h.no_data = (limits.age if lag.unit == AGE else limits.records) is not None or require_data
+        if require_data:
+            h.problems.append(f"no {lag.metric} data in the window (--require-data)")
     if h.metrics.get("DroppedEventCount"):
         h.problems.append(f"{h.metrics['DroppedEventCount']:,.0f} events dropped in the window")
     return h

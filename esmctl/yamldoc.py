@@ -164,6 +164,8 @@ def load(path: str, text: str, variables: Mapping[str, str] | None = None, envir
         message = exc.problem or exc.context
         if exc.context == "expected a single document in the stream":
             message = "more than one document; a spec is a single YAML document"
+        elif mark and _tab_at(text, mark.line, mark.column):
+            message = "tabs cannot indent YAML: use spaces"
         raise YamlError([f"{where}: spec: {message}"]) from exc
     except yaml.reader.ReaderError as exc:  # a control character: find it ourselves, libyaml counts bytes
         index = max(text.find(chr(exc.character)), 0)
@@ -201,6 +203,14 @@ def _build(loader: Any, node: Any) -> Any:
         return items
 
     return build(node)
+
+
+def _tab_at(text: str, line: int, column: int) -> bool:
+    """Is the character where the parser stopped a tab in the line's indentation? (PyYAML says "found character
+    that cannot start any token", or "a tab character that violates indentation".)"""
+    lines = text.splitlines()
+    here = lines[line] if 0 <= line < len(lines) else ""
+    return column < len(here) and here[column] == "\t" and not here[:column].strip()
 
 
 def _check_nesting(loader_class: type, name: str, text: str) -> None:

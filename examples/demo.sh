@@ -18,7 +18,9 @@ for _ in $(seq 1 120); do grep -q AWS_REGION "$work/env" 2>/dev/null && break; s
 grep -q AWS_REGION "$work/env" || { cat "$work/log"; echo "the sandbox did not start" >&2; exit 1; }
 set -a; . "$work/env"; set +a   # the endpoint, keys, region, ACCOUNT and ORDERS_TABLE_STREAM
 
-step() { printf '\n\033[1m$ %s\033[0m\n' "$*"; "$@"; }
+# Bold commands at a terminal only: piped or redirected, the output is plain text (NO_COLOR too).
+if [ -t 1 ] && [ -z "${NO_COLOR:-}" ]; then bold=$'\033[1m' plain=$'\033[0m'; else bold='' plain=''; fi
+step() { printf '\n%s$ %s%s\n' "$bold" "$*" "$plain"; "$@"; }
 step esmctl validate examples/mappings.yaml
 step esmctl plan examples/mappings.yaml
 step esmctl apply examples/mappings.yaml

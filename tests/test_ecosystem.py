@@ -33,14 +33,15 @@ ESMCTL = os.path.join(os.path.dirname(sys.executable), "esmctl")
 
 
 def example_specs() -> list[tuple[str, str]]:
-    """Every spec in the repository: the examples and the README's spec blocks."""
+    """Every spec in the repository: the examples and the spec blocks of the README and docs/."""
     out = [(f"examples/{name}", open(os.path.join(ROOT, "examples", name)).read())
            for name in sorted(os.listdir(os.path.join(ROOT, "examples")))
            if name.endswith((".yaml", ".yml")) and "mappings:" in open(os.path.join(ROOT, "examples", name)).read()
            and "${REGION}" not in open(os.path.join(ROOT, "examples", name)).read()]  # specs for --targets: test_fleet
-    readme = open(os.path.join(ROOT, "README.md")).read()
-    out += [(f"README.md block {i}", block) for i, block in enumerate(re.findall(r"```yaml\n(.*?)```", readme, re.S))
-            if block.startswith("version: 1")]
+    for doc in ["README.md", *sorted(f"docs/{n}" for n in os.listdir(os.path.join(ROOT, "docs")) if n.endswith(".md"))]:
+        text = open(os.path.join(ROOT, doc)).read()
+        out += [(f"{doc} block {i}", block) for i, block in enumerate(re.findall(r"```yaml\n(.*?)```", text, re.S))
+                if block.startswith("version: 1")]
     assert len(out) >= 2
     return out
 

@@ -365,7 +365,7 @@ def test_the_examples_and_the_readme_targets_agree_with_the_schema_and_validate(
 
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     examples = os.path.join(root, "examples")
-    readme = open(os.path.join(root, "README.md")).read()
+    readme = open(os.path.join(root, "README.md")).read() + open(os.path.join(root, "docs", "fleet.md")).read()
     blocks = [b for b in re.findall(r"```yaml\n(.*?)```", readme, re.S) if "\ntargets:" in b and "mappings:" not in b]
     texts = [open(os.path.join(examples, "targets.yaml")).read(), *blocks]
     assert len(texts) >= 2

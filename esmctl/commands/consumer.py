@@ -17,13 +17,21 @@ CONSUMER_COLUMNS = [ident("NAME", "ConsumerName", keep=True), ident("STATUS", "C
                     ident("ARN", "ConsumerARN", priority=60)]
 
 
+def when(at: Any) -> str:
+    """A time with its zone, in UTC as the pause marks and CloudTrail have it (botocore gives the local zone)."""
+    from datetime import timezone
+
+    at = at if at.tzinfo is not None else at.replace(tzinfo=timezone.utc)
+    return at.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
 def consumer_row(c: dict[str, Any], users: list[dict]) -> dict[str, Any]:
     """A consumer as a row of CONSUMER_COLUMNS: who uses it, or that nothing does."""
     from esmctl.model import short_arn
 
     created = c.get("ConsumerCreationTimestamp")
     used = ", ".join(f"{short_arn(m['FunctionArn'])} ({m['UUID'][:8]})" for m in users)
-    return {**c, "Created": created.strftime("%Y-%m-%d %H:%M:%S") if hasattr(created, "strftime") else created,
+    return {**c, "Created": when(created) if hasattr(created, "astimezone") else created,
             "UsedBy": used or "nothing: unused consumers are billed per shard-hour"}
 
 

@@ -11,7 +11,7 @@ import click
 
 from esmctl.commands.shared import complete_function, var_option
 from esmctl.context import Settings, common_options, fleet_mode, fleet_options, pass_settings
-from esmctl.errors import EsmctlError, Outcome, UsageProblem
+from esmctl.errors import EsmctlError, Outcome
 from esmctl.render import ident, prose
 
 
@@ -125,7 +125,9 @@ def _spec_rows(settings: Settings, files: tuple[str, ...],
 
 
 def gather_health(settings: Settings, files: tuple[str, ...], functions: tuple[str, ...], sources: tuple[str, ...],
-                  variables: tuple[str, ...], window, limits, progress: bool = True) -> list[Any]:
+                  variables: tuple[str, ...], window, limits, progress: bool = True,
+                  require_data: bool = False) -> list[Any]:
+    """The assessed status.Health of what `scope` finds, in the order status lists them (status.ordered)."""
     from contextlib import nullcontext
 
     from esmctl import render, status
@@ -138,7 +140,8 @@ def gather_health(settings: Settings, files: tuple[str, ...], functions: tuple[s
         status.collect_metrics(settings.aws, [(h, m) for h, m, _ in rows], window)
     with explain("reading the tags of Disabled mappings (paused by esmctl pause?)"):
         status.read_pauses(settings.aws, rows)
-    return [status.assess(h, expect_enabled=enabled, limits=limits) for h, _, enabled in rows]
+    return status.ordered([status.assess(h, expect_enabled=enabled, limits=limits, require_data=require_data)
+                           for h, _, enabled in rows])
 
 
 # FUNCTION and SOURCE say which mapping a row is (broken over lines when long), the VERDICT is what the
@@ -153,17 +156,20 @@ STATUS_COLUMNS = [
 ]
 
 
-def status_rows(healths: list[Any], trend: bool = False) -> list[dict[str, str]]:
-    """Assessed status.Health values as rows of STATUS_COLUMNS; with trend, each lag's sparkline."""
+def status_rows(healths: list[Any], trend: bool = False, limits: Any = None) -> list[dict[str, str]]:
+    """Assessed status.Health values as rows of STATUS_COLUMNS; with trend, each lag's sparkline, a full bar
+    being the --max-lag limit (status.Limits), else the largest lag of the rows."""
     from esmctl.model import short_arn
-    from esmctl.status import format_lag, sparkline
+    from esmctl.status import Limits, format_lag, sparkline, sparkline_scales
 
+    scales = sparkline_scales(healths, limits or Limits()) if trend else {}
     rows = []
     for h in healths:
         metrics = ", ".join(f"{k.removesuffix('EventCount')}={v:g}" for k, v in h.metrics.items())
         lag = format_lag(h.lag)
-        if trend and sparkline(h.lag):
-            lag += f" {sparkline(h.lag)}"
+        line = sparkline(h.lag, scales.get(h.lag.unit)) if trend and h.lag is not None else ""
+        if line:
+            lag += f" {line}"
         rows.append({"Function": short_arn(h.function_arn) or "-", "Source": short_arn(h.source_arn) or "-",
                      "State": h.state,
                      "Reason": h.reason or "", "LastResult": h.last_result or "", "Lag": lag, "Metrics": metrics,
@@ -172,31 +178,40 @@ def status_rows(healths: list[Any], trend: bool = False) -> list[dict[str, str]]
 
 
 def _verdict(h: Any) -> str:
-    if not h.healthy:
+    from esmctl import status
+
+    verdict = h.verdict
+    if verdict == status.UNHEALTHY:
         return "UNHEALTHY: " + "; ".join(h.problems)
-    if h.paused is not None:
+    if verdict == status.PAUSED:
         return f"paused since {h.paused.since}" + (f" ({h.paused.reason})" if h.paused.reason else "")
+    if verdict == status.LAGGING:
+        return f"lagging: {h.lagging}"
+    if verdict == status.NO_DATA:
+        return "no data: no lag in the window to judge (--require-data makes it unhealthy)"
     return "ok"
 
 
-def _status_renderable(healths: list[Any], width: int):  # -> a rich renderable, redrawn by --watch
-    from esmctl import render
+def _status_renderable(healths: list[Any], width: int, limits: Any = None):  # -> a rich renderable, redrawn by --watch
+    from esmctl import render, status
 
-    bad = sum(1 for h in healths if not h.healthy)
-    title = f"{len(healths)} mapping(s), {bad} unhealthy" if healths else "no mappings"
+    title = status.summary(healths) if healths else "no mappings"
     title += f" — {time.strftime('%H:%M:%S')}, Ctrl-C to stop"
-    return render.terminal_table(status_rows(healths, trend=True), STATUS_COLUMNS, width, title=title)
+    return render.terminal_table(status_rows(healths, trend=True, limits=limits), STATUS_COLUMNS, width, title=title)
 
 
-def _print_status(settings: Settings, healths: list[Any], trend: bool = False) -> None:
-    from esmctl import render
+def _print_status(settings: Settings, healths: list[Any], trend: bool = False, limits: Any = None,
+                  summary: bool = True) -> None:
+    from esmctl import render, status
 
     if settings.output in ("json", "yaml"):
         render.dump(settings, [h.document() for h in healths])
     elif not healths:
         click.echo("No mappings found.", err=True)
     else:
-        render.table(settings, status_rows(healths, trend and sys.stdout.isatty()), STATUS_COLUMNS)
+        render.table(settings, status_rows(healths, trend and sys.stdout.isatty(), limits), STATUS_COLUMNS)
+        if summary:  # --watch says it on stderr with the time
+            click.echo(status.summary(healths) + ".")
 
 
 @click.command("status")
@@ -211,6 +226,8 @@ def _print_status(settings: Settings, healths: list[Any], trend: bool = False) -
               help="Unhealthy when lag is over this: a duration (5m, 300s) for streams and queues, a number of "
                    "records (50000records, 50000r) for Kafka; a unit is required. Repeatable.")
 @click.option("--max-iterator-age", type=Duration(), hidden=True, help="Same as --max-lag with a duration.")
+@click.option("--require-data", is_flag=True,
+              help="Unhealthy when a source has no lag data in the window (a gate that must not pass on silence).")
 @click.option("--watch", is_flag=True, help="Refresh in place until Ctrl-C.")
 @click.option("--interval", type=Duration(2, " (each refresh lists the mappings and reads CloudWatch)"), default="10s",
               show_default=True, help="Refresh interval with --watch (2s or more); with -o json, a line each.")
@@ -219,7 +236,8 @@ def _print_status(settings: Settings, healths: list[Any], trend: bool = False) -
 @common_options
 @pass_settings
 def status_cmd(settings: Settings, files: tuple[str, ...], functions: tuple[str, ...], sources: tuple[str, ...], window,
-               max_lag, max_iterator_age, watch: bool, interval, variables: tuple[str, ...]) -> Outcome:
+               max_lag, max_iterator_age, require_data: bool, watch: bool, interval,
+               variables: tuple[str, ...]) -> Outcome:
     """Are the mappings keeping up? State, LastProcessingResult and each source's lag, with a verdict.
 
     Lag is IteratorAge for Kinesis and DynamoDB (per function), the age of the oldest message (and the
@@ -227,9 +245,12 @@ def status_cmd(settings: Settings, files: tuple[str, ...], functions: tuple[str,
     Exit 0 when all are healthy, 3 when any is not, 1 on error. Healthy: State Enabled (or Disabled
     where the spec says Enabled: false), LastProcessingResult not "PROBLEM…", no dropped events, lag
     under --max-lag. A mapping `esmctl pause` disabled is "paused", not unhealthy, until `esmctl resume`.
+    What is wrong comes first (UNHEALTHY, lagging — over half of --max-lag, or a minute behind without
+    it —, no data where --max-lag asks, paused, ok), then by function and source, and a summary line.
     With FILES, the spec's mappings (missing ones are unhealthy: not created).
     A --function or --source with no mappings is unhealthy; a --function that does not exist is an error.
     """
+    from esmctl import status
     from esmctl.status import Limits
 
     ages = [v for k, v in max_lag if k == "age"] + ([max_iterator_age] if max_iterator_age else [])
@@ -238,7 +259,8 @@ def status_cmd(settings: Settings, files: tuple[str, ...], functions: tuple[str,
     trend = window.total_seconds() > 15 * 60
 
     def once() -> list[Any]:
-        return gather_health(settings, files, functions, sources, variables, window, limits, progress=not watch)
+        return gather_health(settings, files, functions, sources, variables, window, limits, progress=not watch,
+                             require_data=require_data)
 
     def code(healths: list[Any]) -> Outcome:
         return Outcome.UNHEALTHY if any(not h.healthy for h in healths) else Outcome.OK
@@ -250,13 +272,12 @@ def status_cmd(settings: Settings, files: tuple[str, ...], functions: tuple[str,
 
         return fleet.health(settings, files, variables, fleet.HealthCheck(
             "status", lambda own, pairs: gather_health(own, files, functions, sources, pairs, window, limits,
-                                                       progress=False),
+                                                       progress=False, require_data=require_data),
             healthy=lambda healths: code(healths) == Outcome.OK, key="mappings", document=lambda h: h.document(),
-            rows=status_rows, columns=STATUS_COLUMNS, empty="No mappings found.",
-            detail=lambda healths: f"{len(healths)} mapping(s), {sum(not h.healthy for h in healths)} unhealthy"))
+            rows=status_rows, columns=STATUS_COLUMNS, empty="No mappings found.", detail=status.summary))
     if not watch:
         healths = once()
-        _print_status(settings, healths, trend)
+        _print_status(settings, healths, trend, limits)
         return code(healths)
     healths: list[Any] = []
     try:
@@ -271,7 +292,7 @@ def status_cmd(settings: Settings, files: tuple[str, ...], functions: tuple[str,
                 while True:
                     healths = once()
                     # the width read at each refresh, so that a resized terminal gets a table that fits
-                    live.update(_status_renderable(healths, live.console.width), refresh=True)
+                    live.update(_status_renderable(healths, live.console.width, limits), refresh=True)
                     time.sleep(interval.total_seconds())
         else:
             while True:  # CI: plain output, one block per refresh; JSON Lines with -o json
@@ -281,9 +302,8 @@ def status_cmd(settings: Settings, files: tuple[str, ...], functions: tuple[str,
 
                     click.echo(json.dumps(queried(settings, [h.document() for h in healths]), separators=(",", ":")))
                 else:
-                    _print_status(settings, healths)
-                click.echo(f"# {time.strftime('%H:%M:%S')}: {sum(not h.healthy for h in healths)} unhealthy",
-                           err=True)
+                    _print_status(settings, healths, limits=limits, summary=False)
+                click.echo(f"# {time.strftime('%H:%M:%S')}: {status.summary(healths)}", err=True)
                 sys.stdout.flush()
                 time.sleep(interval.total_seconds())
     except KeyboardInterrupt:
@@ -304,17 +324,15 @@ def status_cmd(settings: Settings, files: tuple[str, ...], functions: tuple[str,
 def doctor_cmd(settings: Settings, files: tuple[str, ...], functions: tuple[str, ...], sources: tuple[str, ...],
                variables: tuple[str, ...]) -> Outcome:
     """Check mappings for what the Lambda guide warns about: concurrency, stalled shards,
-    permissions, region, SQS visibility timeout. Exit 3 on any error-severity finding.
+    permissions, region, SQS visibility timeout, an OnFailure destination that does not exist, two
+    qualifiers of one function on one source. Exit 3 on any error-severity finding.
 
-    The mappings are those `status` would show for the same arguments: a spec's mapping that does not
-    exist, or a function or source with no mappings, is an error finding (exit 3); a function that
-    does not exist is an error (exit 1).
+    The mappings are those `status` would show for the same arguments (without any, every mapping in
+    the region): a spec's mapping that does not exist, or a function or source with no mappings, is an
+    error finding (exit 3); a function that does not exist is an error (exit 1).
     """
     from esmctl import render
     from esmctl.doctor import ERROR
-
-    if not files and not functions and not sources:
-        raise UsageProblem("doctor: give a spec FILE, --function NAME or --source ARN")
 
     def healthy(findings: list[Any]) -> bool:
         return not any(f.severity == ERROR for f in findings)

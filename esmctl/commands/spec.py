@@ -6,6 +6,7 @@ printing is `render`. They return an Outcome; `cli` turns it into the exit code.
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 import click
@@ -32,6 +33,31 @@ def reconciliation(settings: Settings, files: tuple[str, ...], variables: tuple[
 
     loaded = load_spec(settings, files, variables)
     return reconcile.plan(settings.aws, loaded, reconcile.Options(prune=prune, margin=margin))
+
+
+def missing_functions(aws: Any, plan: Any) -> None:
+    """A mapping to create for a function (or alias) that does not exist would fail in apply: plan and diff
+    say so (exit 1), with where the spec names it; apply still carries out the other changes. One GetFunction
+    per function to create a mapping for (GetFunction has a quota of its own, apart from the mappings'
+    calls); the functions of existing mappings are not asked."""
+    from esmctl.aws import explain
+    from esmctl.errors import SpecError
+
+    wanted: dict[str, list[Any]] = {}
+    for c in plan.changes:
+        if c.after is not None and c.action in ("create", "replace", "handoff", "move"):
+            wanted.setdefault(c.after.key.function, []).append(c.after)
+    problems = []
+    for function, mappings in wanted.items():
+        with explain(f"looking up function {function}"):
+            found = aws.get_function(function)
+        if found is None:
+            from esmctl.model import short_arn
+
+            problems += [f"{m.where + ': ' if m.where else ''}FunctionName: {short_arn(function)} does not exist in "
+                         f"{aws.region}: create the function (or alias) first, or correct the name" for m in mappings]
+    if problems:
+        raise SpecError(problems)
 
 
 @click.command("validate")
@@ -123,6 +149,7 @@ def plan_cmd(settings: Settings, files: tuple[str, ...], prune: bool, variables:
 
         records = samples.read_records(sample)  # before AWS is asked anything: a bad file ends the run here
     rec = reconciliation(settings, files, variables, prune=prune, margin=handoff_margin)
+    missing_functions(settings.aws, rec.plan)
     if out is not None:  # first: a closed stdout (`| head`) must not lose the file
         from esmctl.plan import codec as planfile
 
@@ -160,6 +187,7 @@ def diff_cmd(settings: Settings, files: tuple[str, ...], prune: bool, variables:
         return fleet.plan(settings, "diff", files, variables, prune=prune, margin=handoff_margin, exit_on_changes=True)
 
     planned = reconciliation(settings, files, variables, prune=prune, margin=handoff_margin).plan
+    missing_functions(settings.aws, planned)
     render.plan(settings, planned)
     return Outcome.OK if planned.empty else Outcome.CHANGES
 
@@ -175,7 +203,8 @@ SAVED_RERUN = "plan again (`plan --out`) and apply the new plan"  # a saved plan
 @click.option("--allow-replace", is_flag=True,
               help="Allow delete+create for changes Lambda cannot make in place (a stream mapping's position is "
                    "not carried over).")
-@click.option("-y", "--yes", is_flag=True, help="Don't ask before deleting, replacing or handing off.")
+@click.option("-y", "--yes", is_flag=True, help="Don't ask (at a terminal apply asks before any change; elsewhere "
+                                                 "it needs --yes to delete, replace or hand off).")
 @click.option("--dry-run", is_flag=True, help="Show the plan; change nothing.")
 @click.option("--no-wait", is_flag=True, help="Don't wait for new and updated mappings to settle.")
 @click.option("--timeout", type=Seconds(), default=600, show_default=True,
@@ -251,7 +280,10 @@ def apply_cmd(settings: Settings, files: tuple[str, ...], prune: bool, variables
             raise EsmctlError(f"refusing to replace without --allow-replace (a new stream mapping does not keep "
                               f"the old one's position): {what}")
         destructive = [c for c in planned.changes if c.destructive]
-        if destructive:
+        if not yes and sys.stdin.isatty():  # at a terminal, as Terraform: any change (Enabled: false stops one)
+            risky = f" {len(destructive)} of them delete, replace or hand off mappings." if destructive else ""
+            confirm(f"Do you want to perform these actions?{risky}", yes, "")
+        elif destructive:  # elsewhere only these need --yes, as before
             confirm(f"{len(destructive)} change(s) delete, replace or hand off mappings. Go on?", yes,
                     f"refusing to delete, replace or hand off {len(destructive)} mapping(s) without confirmation")
     except EsmctlError:
@@ -263,7 +295,10 @@ def apply_cmd(settings: Settings, files: tuple[str, ...], prune: bool, variables
     with ctrl_c(settings, interrupt), \
             render.progress(settings, f"applying {len(planned.changes)} change(s)", len(planned.changes)) as advance:
         def step(r: Any) -> None:
-            advance(f"{render.result_label(r)}: {r.change.action} {r.change.title()}: {r.message}")
+            # Without a progress bar a done change is said once, in the results table; what went wrong is
+            # said as it happens too.
+            if render.animated(settings) or r.status != "done":
+                advance(f"{render.result_label(r)}: {r.change.action} {r.change.title()}: {r.message}")
 
         results = reconcile.apply(settings.aws, planned, concurrency=concurrency, wait=not no_wait,
                                   timeout=timeout, on_step=step, interrupt=interrupt,

@@ -103,14 +103,47 @@ def _clients(url: str, region: str, account: str | None = None) -> tuple[Any, ..
                  for service in ("iam", "lambda", "kinesis", "dynamodb", "sqs"))
 
 
-def create_role(url: str, account: str, name: str, external_id: str | None = None) -> str:
-    """A role in `account` that any principal may assume (with this sts:ExternalId, when given); its ARN."""
+def create_role(url: str, account: str, name: str, external_id: str | list[str] | None = None,
+                path: str = "/") -> str:
+    """A role in `account` that any principal may assume (with this sts:ExternalId, or one of these, when
+    given); its ARN."""
     statement: dict[str, Any] = {"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "sts:AssumeRole"}
     if external_id:
         statement["Condition"] = {"StringEquals": {"sts:ExternalId": external_id}}
     iam = account_client(url, "iam", account=account)
-    return iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(
+    return iam.create_role(RoleName=name, Path=path, AssumeRolePolicyDocument=json.dumps(
         {"Version": "2012-10-17", "Statement": [statement]}))["Role"]["Arn"]
+
+
+@dataclass(frozen=True)
+class Access:
+    """How a user reaches one account of the sandbox: a role to assume (a targets file's `role`), or a profile
+    of the AWS config files (its `profile`), with the sts:ExternalIds its trust policy asks for."""
+
+    account: str
+    role_arn: str | None = None
+    profile: str | None = None
+    external_ids: tuple[str, ...] = ()
+
+
+def seed_accounts(url: str, regions: dict[str, list[str]], access: list[Access]) -> str:
+    """Seed each account in its regions (`regions`: account -> regions, in order) as `seed` does moto's own,
+    and make the roles `access` names assumable there. A profile becomes a role of its own name in its
+    account, assumed with the environment's keys; the text of an AWS config file holding those profiles
+    is returned (empty when there are none)."""
+    for account, names in regions.items():
+        for region in names:
+            seed(url, region, account)
+    config = []
+    for way in access:
+        if way.role_arn:
+            resource = way.role_arn.split(":", 5)[5].removeprefix("role/")
+            path, _, name = resource.rpartition("/")
+            create_role(url, way.account, name, list(way.external_ids) or None, f"/{path}/" if path else "/")
+        elif way.profile:
+            role = create_role(url, way.account, way.profile)
+            config.append(f"[profile {way.profile}]\nrole_arn = {role}\ncredential_source = Environment\n")
+    return "\n".join(config)
 
 
 def seed(url: str, region: str = "us-east-1", account: str | None = None) -> dict[str, str]:
