@@ -186,6 +186,6 @@ def read_more(aws: Aws, live: list[model.Mapping], missing: Missing, reads: Read
                  positions={**reads.positions, **positions}, window=reads.window, now=reads.now)
 
 
-def _function_tags(aws: Aws, function_arn: str) -> dict[str, str]:
-    # None: no such function; the create says so, with AWS's own words
-    return aws.function_tags(function_arn) or {}
+def _function_tags(aws: Aws, function_arn: str) -> dict[str, str] | None:
+    # None: no such function (plan says so; the create would, with AWS's own words)
+    return aws.function_tags(function_arn)

@@ -616,8 +616,8 @@ def plan(settings: Settings, plan: Any) -> None:
             click.echo("```diff\n" + "\n".join(text for _, text in lines) + "\n```")
         click.echo(f"\n**{plan_summary(plan)}**" if lines else f"**{plan_summary(plan)}**")
         return
-    if not color_enabled(settings) or not (sys.stdout.isatty() or _forced_terminal()):
-        # rich would write no styles here: the lines as they are, without importing it (~25-60 ms)
+    if not (sys.stdout.isatty() or _forced_terminal()):
+        # not a terminal: no styles and no wrapping, so the lines as they are, without importing rich (~25-60 ms)
         click.echo("".join(f"{text}\n" for _, text in lines) + plan_summary(plan))
         return
     from rich.markup import escape

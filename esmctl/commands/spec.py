@@ -35,22 +35,27 @@ def reconciliation(settings: Settings, files: tuple[str, ...], variables: tuple[
     return reconcile.plan(settings.aws, loaded, reconcile.Options(prune=prune, margin=margin))
 
 
-def missing_functions(aws: Any, plan: Any) -> None:
+def missing_functions(aws: Any, plan: Any, known: dict[str, Any] | None = None) -> None:
     """A mapping to create for a function (or alias) that does not exist would fail in apply: plan and diff
     say so (exit 1), with where the spec names it; apply still carries out the other changes. One GetFunction
     per function to create a mapping for (GetFunction has a quota of its own, apart from the mappings'
-    calls); the functions of existing mappings are not asked."""
+    calls), none where the plan read the function already (`known`: the Reads' function tags, None for a
+    function that does not exist); the functions of existing mappings are not asked."""
     from esmctl.aws import explain
     from esmctl.errors import SpecError
+    from esmctl.plan.types import Action
 
     wanted: dict[str, list[Any]] = {}
     for c in plan.changes:
-        if c.after is not None and c.action in ("create", "replace", "handoff", "move"):
+        if c.after is not None and c.action in (Action.CREATE, Action.REPLACE, Action.HANDOFF, Action.MOVE):
             wanted.setdefault(c.after.key.function, []).append(c.after)
     problems = []
     for function, mappings in wanted.items():
-        with explain(f"looking up function {function}"):
-            found = aws.get_function(function)
+        if function in (known or {}):  # an unqualified function whose tags the plan read: it is known
+            found = known[function]
+        else:
+            with explain(f"looking up function {function}"):
+                found = aws.get_function(function)
         if found is None:
             from esmctl.model import short_arn
 
@@ -149,7 +154,7 @@ def plan_cmd(settings: Settings, files: tuple[str, ...], prune: bool, variables:
 
         records = samples.read_records(sample)  # before AWS is asked anything: a bad file ends the run here
     rec = reconciliation(settings, files, variables, prune=prune, margin=handoff_margin)
-    missing_functions(settings.aws, rec.plan)
+    missing_functions(settings.aws, rec.plan, rec.reads.function_tags)
     if out is not None:  # first: a closed stdout (`| head`) must not lose the file
         from esmctl.plan import codec as planfile
 
@@ -186,8 +191,9 @@ def diff_cmd(settings: Settings, files: tuple[str, ...], prune: bool, variables:
 
         return fleet.plan(settings, "diff", files, variables, prune=prune, margin=handoff_margin, exit_on_changes=True)
 
-    planned = reconciliation(settings, files, variables, prune=prune, margin=handoff_margin).plan
-    missing_functions(settings.aws, planned)
+    rec = reconciliation(settings, files, variables, prune=prune, margin=handoff_margin)
+    planned = rec.plan
+    missing_functions(settings.aws, planned, rec.reads.function_tags)
     render.plan(settings, planned)
     return Outcome.OK if planned.empty else Outcome.CHANGES
 

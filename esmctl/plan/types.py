@@ -305,7 +305,8 @@ class Reads:
     """What was read beyond the listing."""
 
     tags: dict[str, dict[str, str]] = field(default_factory=dict)  # live UUID -> tags
-    function_tags: dict[str, dict[str, str]] = field(default_factory=dict)  # unqualified function ARN -> tags
+    # unqualified function ARN -> its tags (None: there is no such function)
+    function_tags: dict[str, dict[str, str] | None] = field(default_factory=dict)
     positions: dict[str, Position | None] = field(default_factory=dict)  # function ARN -> newest datapoint
     window: timedelta = timedelta(minutes=15)  # how far back positions were looked for
     now: datetime = field(default_factory=lambda: datetime.now(timezone.utc))  # when they were read
