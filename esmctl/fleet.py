@@ -359,10 +359,11 @@ def pause_or_resume(settings: Settings, action: str, files: Sequence[str], funct
                     timeout: float = 300, concurrency: int = 4, interrupt: Interrupt,
                     guard: Callable[[], AbstractContextManager[None]]) -> Outcome:
     """`pause`/`resume --targets`: every target surveyed first (reads only), one confirmation for them all,
-    then each target's mappings paused or resumed (pauses.carry_out, as in one account and region). A target
+    then each target's mappings paused or resumed (pausing.carry_out, as in one account and region). A target
     fails alone; exit 1 when any failed."""
     from datetime import datetime, timezone
 
+    from esmctl import pausing
     from esmctl.context import confirm
     from esmctl.plan import pauses
 
@@ -372,7 +373,7 @@ def pause_or_resume(settings: Settings, action: str, files: Sequence[str], funct
 
     def survey(target: Target, own: Settings) -> tuple[str, Any, str | None]:
         selection = pauses.Selection(prepared.specs.get(target), functions, sources)
-        return OK, pauses.survey(own.aws, selection, action), None
+        return OK, pausing.survey(own.aws, selection, action), None
 
     surveyed = _run_with_progress(settings, fleet, survey, "reading")
     todo = sum(sum(i.todo for i in o.result) for o in surveyed if o.result is not None)
@@ -387,7 +388,7 @@ def pause_or_resume(settings: Settings, action: str, files: Sequence[str], funct
         if dry_run:
             results = [pauses.unchanged(i, action, dry_run=True) for i in items[target]]
         else:
-            results = pauses.carry_out(own.aws, items[target], action, mark=mark, concurrency=concurrency,
+            results = pausing.carry_out(own.aws, items[target], action, mark=mark, concurrency=concurrency,
                                        timeout=timeout, interrupt=interrupt)
         failed = [r for r in results if not r.ok]
         return (FAILED if failed else OK), results, (f"{len(failed)} of {len(results)} failed" if failed else None)

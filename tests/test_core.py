@@ -12,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from esmctl import model
+from esmctl import model, pausing
 from esmctl.execute import Executor, Interrupt
 from esmctl.plan import codec, pauses
 from esmctl.plan.planner import diff
@@ -249,7 +249,7 @@ def test_ctrl_c_in_the_executor_lets_the_call_in_flight_finish_and_starts_nothin
 # -- pause and resume as planners on the one executor ---------------------------------------------------------
 def item(state: str, tags: dict | None = None, spec: model.Mapping | None = None) -> pauses.Item:
     raw = reported.reported(KINESIS, state=state)
-    return pauses._classify(raw, spec, tags or {}, pauses.PAUSE if tags is None else pauses.RESUME)
+    return pauses.classify(raw, spec, tags or {}, pauses.PAUSE if tags is None else pauses.RESUME)
 
 
 def test_pause_plans_mark_then_disable_then_wait():
@@ -280,12 +280,12 @@ def test_pause_never_decides_on_a_mapping_whose_enabled_ness_is_not_known(state)
 def test_pause_and_resume_on_the_executor():
     aws = Lambda()
     raw = aws.add(reported.reported(KINESIS))
-    [paused] = pauses.carry_out(aws, [pauses._classify(raw, None, {}, pauses.PAUSE)], pauses.PAUSE,
+    [paused] = pausing.carry_out(aws, [pauses.classify(raw, None, {}, pauses.PAUSE)], pauses.PAUSE,
                                 mark="2026-11-23T12:00:00Z INC-1")
     assert paused.outcome == pauses.PAUSED and raw["State"] == "Disabled"
     assert [c[0] for c in aws.calls] == ["tag", "update"]
-    marked = pauses._classify(raw, None, aws.mapping_tags(raw["EventSourceMappingArn"]), pauses.RESUME)
-    [resumed] = pauses.carry_out(aws, [marked], pauses.RESUME)
+    marked = pauses.classify(raw, None, aws.mapping_tags(raw["EventSourceMappingArn"]), pauses.RESUME)
+    [resumed] = pausing.carry_out(aws, [marked], pauses.RESUME)
     assert resumed.outcome == pauses.RESUMED and raw["State"] == "Enabled"
     assert model.PAUSED_TAG not in aws.mapping_tags(raw["EventSourceMappingArn"])
 
@@ -347,5 +347,5 @@ def test_no_decision_rests_on_a_guessed_enabled_ness(world, prune):
     for m in live_mappings:
         raw = dict(m.params)
         for action in (pauses.PAUSE, pauses.RESUME):
-            chosen = pauses._classify(raw, None, tags.get(m.uuid), action)
+            chosen = pauses.classify(raw, None, tags.get(m.uuid), action)
             assert not (chosen.todo and m.uuid in unknown)

@@ -78,7 +78,7 @@ def interrupted_outcomes(results: list[Any], action: str) -> str:
 
 def _command(settings: Settings, action: str, files: tuple[str, ...], functions: tuple[str, ...],
              sources: tuple[str, ...], variables: tuple[str, ...], yes: bool, dry_run: bool, **run: Any) -> Any:
-    from esmctl import render
+    from esmctl import pausing, render
     from esmctl.execute import Interrupt
     from esmctl.plan import pauses
 
@@ -101,7 +101,7 @@ def _command(settings: Settings, action: str, files: tuple[str, ...], functions:
         confirm(f"{verb} {len(items)} mapping(s) ({names})? {effect[0].upper()}{effect[1:]}.", yes,
                 f"refusing to {action} {len(items)} mapping(s) without confirmation")
 
-    carry_out = pauses.pause if action == "pause" else pauses.resume
+    carry_out = pausing.pause if action == "pause" else pausing.resume
     interrupt = Interrupt()
     results = carry_out(settings.aws, selection, dry_run=dry_run, confirm=ask, interrupt=interrupt,
                         guard=lambda: ctrl_c(settings, interrupt), **run)

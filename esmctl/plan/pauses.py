@@ -1,13 +1,9 @@
-"""Pause and resume as planners: `esmctl pause` stops mappings for an incident, `esmctl resume` starts exactly
-those again. The work in one account and region, on one Aws:
+"""Pause and resume as planners, pure: what `esmctl pause` (stop mappings for an incident) and `esmctl resume`
+(start exactly those again) do to each mapping. esmctl/pausing.py reads the mappings and runs the plan.
 
-    survey(aws, selection, action)     one paginated listing → the mappings asked for; a mapping in Creating or
-                                       Updating is read again once it settles (whether it runs is never
-                                       guessed); ListTags only for those whose state leaves a doubt → Items
-    plan(items, action, mark)          pure: a plan.types.Plan of PAUSE or RESUME changes, typed steps
-    carry_out(aws, items, action)      that plan on execute.Executor, the one executor `apply` uses (pacing,
-                                       one poll for every wait, Ctrl-C, what exists now) → Results
-    pause(aws, selection) / resume(…)  all three, with a `confirm` hook before the writes
+    classify(mapping, spec, tags, action)  an Item: what to do to one mapping, or why nothing
+    plan(items, action, mark)              a plan.types.Plan of PAUSE or RESUME changes, typed steps
+    result_of(item, result, action, mark)  what the executor's result means to the person who paused
 
 A pause is marked with one tag, model.PAUSED_TAG (`esmctl:paused` = when [and why]). The mark is what
 tells a paused mapping from one Disabled by hand or by a spec: `resume` enables only marked mappings,
@@ -23,26 +19,17 @@ that leaves, wherever the process is killed, a state the same command, run again
              leave, killed before the enable, a Disabled mapping without the mark: stuck as if by hand.
              If the mapping does not come up Enabled, the mark stays, and resume can be run again.
 
-Throttling is ridden out by the session (botocore's retries and aws.Pacer); ResourceInUse by the executor,
-as for `apply`.
 """
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from esmctl import model
-from esmctl.aws import Aws, NotFound, explain
 from esmctl.plan.types import Action, Change, Plan, Reason, Status, Step, Tag, Untag, Update, WaitSettled
 
 if TYPE_CHECKING:
-    from esmctl.execute import Interrupt
     from esmctl.spec import Spec
 
 PAUSE, RESUME = Action.PAUSE, Action.RESUME
@@ -110,131 +97,8 @@ class Result:
                 "Paused": {"Since": self.pause.since, "Reason": self.pause.reason} if self.pause else None}
 
 
-# -- the whole command, in one account and region ----------------------------------------------------
-def pause(aws: Aws, selection: Selection, *, reason: str = "", dry_run: bool = False,
-          confirm: Callable[[list[Item]], None] | None = None, now: datetime | None = None,
-          concurrency: int = 4, timeout: float = 300, **run: Any) -> list[Result]:
-    """Disable the selected Enabled mappings, each marked paused (at `now`, with `reason`) first. `run`:
-    `interrupt`, `on_done` and `guard`, as _run takes them."""
-    return _run(aws, selection, PAUSE, dry_run=dry_run, confirm=confirm, concurrency=concurrency, timeout=timeout,
-                mark=model.pause_mark(now or datetime.now(timezone.utc), reason), **run)
-
-
-def resume(aws: Aws, selection: Selection, *, dry_run: bool = False,
-           confirm: Callable[[list[Item]], None] | None = None, concurrency: int = 4,
-           timeout: float = 300, **run: Any) -> list[Result]:
-    """Enable the selected mappings that `pause` marked (only those), then drop their marks."""
-    return _run(aws, selection, RESUME, dry_run=dry_run, confirm=confirm, concurrency=concurrency, timeout=timeout,
-                **run)
-
-
-def _run(aws: Aws, selection: Selection, action: Action, *, dry_run: bool,
-         confirm: Callable[[list[Item]], None] | None, concurrency: int, timeout: float, mark: str = "",
-         interrupt: Interrupt | None = None, on_done: Callable[[Result], None] | None = None,
-         guard: Callable[[], AbstractContextManager[None]] = nullcontext) -> list[Result]:
-    """Survey, ask (`confirm`), then carry out inside `guard()` (the command's Ctrl-C handling, which sets
-    `interrupt`: only the writes run under it, so Ctrl-C at the question ends esmctl at once)."""
-    items = survey(aws, selection, action, timeout=timeout)
-    if dry_run:
-        return [unchanged(i, action, dry_run=True) for i in items]
-    if confirm is not None and any(i.todo for i in items):
-        confirm([i for i in items if i.todo])
-    with guard():
-        return carry_out(aws, items, action, mark=mark, concurrency=concurrency, timeout=timeout,
-                         interrupt=interrupt, on_done=on_done)
-
-
-# -- reading ------------------------------------------------------------------------------------------
-def survey(aws: Aws, selection: Selection, action: Action, timeout: float = 120) -> list[Item]:
-    """What `action` would do to each mapping asked for. Reads only: one listing, a few ListTags; and, for
-    mappings in Creating or Updating, the polls that wait (up to `timeout`) for them to settle."""
-    action = Action(action)
-    from esmctl.listing import select_from
-
-    aws.region  # noqa: B018 - a missing profile or region is said once, before any call
-    if selection.spec is not None:
-        from esmctl.reconcile import resolve
-
-        with explain("resolving functions and consumers"):
-            desired = resolve(aws, selection.spec)
-        live = select_from(aws, selection.functions or None, selection.sources)
-        by_key: dict[model.Key, dict] = {}
-        for m in live:
-            if m.get("State") != "Deleting":
-                by_key.setdefault(model.live_mapping(m).key, m)
-        # --function and --source narrow the spec's mappings as they narrowed the listing
-        in_functions = _function_filter(aws, selection.functions)
-        desired = [d for d in desired if in_functions(d.key.function)
-                   and (not selection.sources or (d.source_arn or d.key.source) in selection.sources)]
-        chosen = [(by_key.get(d.key), d) for d in desired]
-    else:
-        live = select_from(aws, selection.functions or None, selection.sources)
-        chosen = [(m, None) for m in live]
-    chosen, unsettled = _settled(aws, chosen, timeout)
-    need_tags = [m for m, _ in chosen if m is not None and _needs_tags(m, action)]
-    with explain("reading tags"), ThreadPoolExecutor(max_workers=4) as pool:
-        tags = dict(zip([m["UUID"] for m in need_tags],
-                        pool.map(lambda m: _tags(aws, m), need_tags), strict=True))
-    items = [_classify(m, d, tags.get(m["UUID"]) if m else None, action) for m, d in chosen]
-    items += [Item(m.get("FunctionArn", ""), m.get("EventSourceArn") or model.live_mapping(m).key.source, m,
-                   failed=True, why=f"still {m.get('State')} after {timeout:g}s: whether it runs is not known until it "
-                                    f"settles; {RERUN[action]} then") for m in unsettled]
-    if selection.spec is None:
-        items += _unmatched(aws, selection, live)
-    return sorted(items, key=lambda i: (i.function_arn, i.source_arn or "", i.uuid or ""))
-
-
-def _settled(aws: Aws, chosen: list[tuple[dict | None, Any]], timeout: float
-             ) -> tuple[list[tuple[dict | None, Any]], list[dict]]:
-    """`chosen` with each mapping in Creating or Updating read again once it has settled (one poll a round
-    for all of them): whether it is meant to run decides what pause and resume do, and is not known before.
-    Also returns those still unsettled at the deadline (left out of `chosen`)."""
-    waiting = {m["UUID"]: False for m, _ in chosen if m is not None and _unknown(m)}
-    if not waiting:
-        return chosen, []
-    with explain("waiting for mappings in Creating or Updating to settle"):
-        settled, late = aws.watcher.wait_many(waiting, deadline=time.monotonic() + timeout)
-    out: list[tuple[dict | None, Any]] = []
-    for m, d in chosen:
-        if m is not None and m["UUID"] in waiting:
-            if m["UUID"] in late:
-                continue
-            m = settled.get(m["UUID"])  # None: deleted meanwhile
-            if m is None and d is None:
-                continue
-        out.append((m, d))
-    return out, [late[u] or {"UUID": u, "State": "gone"} for u in late]
-
-
-def _unknown(m: dict) -> bool:
-    return model.LiveState(m.get("State", "")).enabled is None and m.get("State") != "Deleting"
-
-
-def _function_filter(aws: Aws, functions: tuple[str, ...]) -> Callable[[str], bool]:
-    from esmctl.listing import matches_function
-
-    if not functions:
-        return lambda _arn: True
-    wanted = [aws.function_ref(f) for f in functions]
-    return lambda arn: matches_function(arn, wanted)
-
-
-def _needs_tags(m: dict, action: str) -> bool:
-    """Pause reads the tags of Disabled mappings only (paused already, or by hand?): an Enabled one is paused
-    whatever its tags say. Resume reads every mapping's: an Enabled one may keep the mark of a killed resume."""
-    if m.get("State") == "Deleting":
-        return False
-    return action == RESUME or not model.live_mapping(m).enabled
-
-
-def _tags(aws: Aws, m: dict) -> dict[str, str] | None:
-    try:
-        return aws.mapping_tags(m["EventSourceMappingArn"])
-    except NotFound:
-        return None  # deleted since the listing
-
-
-def _classify(m: dict | None, d: model.Mapping | None, tags: dict[str, str] | None, action: str) -> Item:
+# -- deciding ----------------------------------------------------------------------------------------
+def classify(m: dict | None, d: model.Mapping | None, tags: dict[str, str] | None, action: str) -> Item:
     if m is None:
         assert d is not None
         return Item(d.key.function, d.source_arn or d.key.source, why="not created: the spec lists it, AWS has no "
@@ -269,30 +133,6 @@ def _with(item: Item, **changes: Any) -> Item:
     from dataclasses import replace
 
     return replace(item, **changes)
-
-
-def _unmatched(aws: Aws, selection: Selection, live: list[dict]) -> list[Item]:
-    """A --function or --source that found no mapping: a failure (a misspelt name must not pass for done)."""
-    from esmctl import status
-    from esmctl.listing import matches_function
-
-    out = []
-    for name in selection.functions:
-        ref = aws.function_ref(name)
-        if any(matches_function(m["FunctionArn"], [ref]) for m in live):
-            continue
-        with explain(f"looking up function {name}"):
-            found = aws.get_function(name)
-        if found is None:
-            out.append(Item(ref.qualified_arn, None, failed=True, why=f"function {name} not found in {aws.region}"))
-        else:
-            why = status.NO_MAPPINGS_ON_THE_SOURCES if selection.sources else status.NO_MAPPINGS_OF_FUNCTION
-            out.append(Item(found["Configuration"]["FunctionArn"], None, failed=True, why=why))
-    for source in selection.sources:
-        if not any(m.get("EventSourceArn") == source for m in live):
-            why = status.NOT_READ_BY_THE_FUNCTIONS if selection.functions else status.NO_MAPPINGS_OF_SOURCE
-            out.append(Item("", source, failed=True, why=why))
-    return out
 
 
 # -- planning -----------------------------------------------------------------------------------------
@@ -330,29 +170,8 @@ def _change(item: Item, action: Action, mark: str) -> Change:
     return Change(action, live.key, (live,), None, (), tuple(steps), Reason("resume", text))
 
 
-# -- writing ------------------------------------------------------------------------------------------
-def carry_out(aws: Aws, items: list[Item], action: Action, *, mark: str = "", concurrency: int = 4,
-              timeout: float = 300, on_done: Callable[[Result], None] | None = None,
-              interrupt: Interrupt | None = None) -> list[Result]:
-    """Pause or resume the items to do on the one executor; the others are reported as they are.
-    `timeout`: seconds for every wait together."""
-    from esmctl.execute import Executor
-
-    action = Action(action)
-    planned = plan(items, action, mark)
-    by_uuid = {i.uuid: i for i in items if i.todo}
-
-    def step(r: Any) -> None:
-        if on_done is not None:
-            on_done(_result(by_uuid[r.change.uuid], r, action, mark))
-
-    executor = Executor(aws, concurrency=concurrency, timeout=timeout, on_step=step, interrupt=interrupt,
-                        rerun=RERUN[action])
-    done = {r.change.uuid: _result(by_uuid[r.change.uuid], r, action, mark) for r in executor.execute(planned)}
-    return [done[i.uuid] if i.todo else unchanged(i, action) for i in items]
-
-
-def _result(item: Item, r: Any, action: Action, mark: str) -> Result:
+# -- what it did --------------------------------------------------------------------------------------
+def result_of(item: Item, r: Any, action: Action, mark: str) -> Result:
     """What the executor's result for one mapping means to the person who paused or resumed it."""
     calls = [_API[type(s)] for s in r.done if s.sends]
     marked = any(isinstance(s, Tag) for s in r.done)
