@@ -37,6 +37,7 @@ import click
 from esmctl import model, render, spec
 from esmctl.aws import BOTOCORE_ERRORS, AssumeRole, Aws, Pacer, describe_error, explain, new_pacer
 from esmctl.context import Settings
+from esmctl.plan.types import Status
 from esmctl.targets import (
     AUTOMATIC,
     CHANGES,
@@ -320,6 +321,8 @@ def apply(settings: Settings, files: Sequence[str], variables: Sequence[str], *,
             applied = by_target[target].result
 
             def step(r: Any) -> None:
+                if not render.animated(settings) and r.status is Status.DONE:
+                    return  # piped, a done change is said once: in its target's results table
                 advance(f"{target.id}: {'ok' if r.ok else 'FAILED'}: {r.change.action} {r.change.title()}: "
                         f"{r.message}")
 

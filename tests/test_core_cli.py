@@ -192,3 +192,26 @@ def test_ctrl_c_during_apply_targets_stops_every_target_and_prints_all_results(e
     assert box.proxy.calls["CreateEventSourceMapping"] == 1  # nothing started after Ctrl-C
     r = esmctl("apply", spec, "--targets", targets, "--yes")
     assert r.exit_code == 0, r.stdout + r.stderr
+
+
+def test_pause_pipelines_its_waits_one_listing_a_round_for_every_mapping(esmctl, world, box):
+    lam = client(box, "lambda", direct=False)
+    for arn in streams(box, 8):
+        lam.create_event_source_mapping(FunctionName="audit-fn", EventSourceArn=arn, StartingPosition="LATEST")
+    box.proxy.transitional_views = 3  # each disable leaves its mapping Disabling for the next 3 reads of it
+    box.proxy.clear_counts()
+    r = esmctl("pause", "--function", "audit-fn", "--concurrency", "4", "--yes")
+    assert r.exit_code == 0, r.stdout + r.stderr
+    assert r.stdout.count("paused by esmctl pause") == 8
+    # the executor's last waits: one listing per round for all 8 (a round is a read of every mapping), never a
+    # Get per mapping, never a wait holding a worker while the other mappings queue behind it
+    assert box.proxy.calls["GetEventSourceMapping"] == 0
+    assert box.proxy.calls["ListEventSourceMappings"] <= 1 + 3 + 1  # the survey, three Disabling reads, Disabled
+
+
+def test_fleet_apply_piped_says_each_result_once(esmctl, box, tmp_path):
+    spec, targets = two_accounts(box, tmp_path)
+    r = esmctl("apply", spec, "--targets", targets, "--yes")
+    assert r.exit_code == 0, r.stdout + r.stderr
+    assert ": ok: " not in r.stderr  # piped: the results tables say it, once
+    assert r.stdout.count("created") == 2
