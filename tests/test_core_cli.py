@@ -73,8 +73,10 @@ def test_ctrl_c_at_a_question_exits_130_and_changes_nothing(world, box, tmp_path
         FunctionName="orders-fn", EventSourceArn=world["orders"], StartingPosition="LATEST")
     box.proxy.clear_counts()
     master, slave = pty.openpty()
+    # SIGINT as an interactive shell leaves it to a command (a CI runner may start us with it ignored)
     proc = subprocess.Popen([ESMCTL, "pause", "--function", "orders-fn"], stdin=slave, stdout=slave, stderr=slave,
-                            env=os.environ, close_fds=True)
+                            env=os.environ, close_fds=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.default_int_handler))
     os.close(slave)
     seen = b""
     while b"[y/N]" not in seen:
