@@ -329,7 +329,7 @@ def step_from(doc: dict[str, Any]) -> Step:
     params = dict(doc.get("params") or {})
     if kind is Create and params.get("StartingPositionTimestamp") is not None:
         params["StartingPositionTimestamp"] = model.instant(params["StartingPositionTimestamp"])
-    if "keys" in params and kind is not Create and kind is not Update:
+    if "keys" in params and kind not in (Create, Update):
         params["keys"] = tuple(params["keys"])
     return kind.from_fields(doc.get("uuid"), bool(doc.get("final")), params)
 

@@ -132,9 +132,10 @@ class RegisterConsumer(Step):
 
 
 @dataclass(frozen=True, kw_only=True)
-class Create(Step):
-    op: ClassVar[str] = "create"
-    params: dict[str, Any]  # CreateEventSourceMapping's
+class _Request(Step):
+    """A step that is one API request: its parameters are the step's whole content, in JSON too."""
+
+    params: dict[str, Any]
 
     def fields(self) -> dict[str, Any]:
         return self.params
@@ -142,22 +143,19 @@ class Create(Step):
     @classmethod
     def from_fields(cls, uuid: str | None, final: bool, fields: dict[str, Any]) -> Step:
         return cls(uuid=uuid, final=final, params=fields)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Create(_Request):
+    op: ClassVar[str] = "create"  # params: CreateEventSourceMapping's
 
     def describe(self) -> str:
         return "create"
 
 
 @dataclass(frozen=True, kw_only=True)
-class Update(Step):
-    op: ClassVar[str] = "update"
-    params: dict[str, Any]  # UpdateEventSourceMapping's, less the UUID
-
-    def fields(self) -> dict[str, Any]:
-        return self.params
-
-    @classmethod
-    def from_fields(cls, uuid: str | None, final: bool, fields: dict[str, Any]) -> Step:
-        return cls(uuid=uuid, final=final, params=fields)
+class Update(_Request):
+    op: ClassVar[str] = "update"  # params: UpdateEventSourceMapping's, less the UUID
 
     def describe(self) -> str:
         return f"update {self.target()}"
