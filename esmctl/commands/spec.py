@@ -261,7 +261,7 @@ def apply_cmd(settings: Settings, files: tuple[str, ...], prune: bool, variables
             what = "; ".join(f"{r.change.action} {r.change.title()}: {r.why}" for r in refused)
             raise EsmctlError(f"{len(refused)} of {len(planned.changes)} planned change(s) no longer hold, so "
                               f"nothing was applied (--partial applies the others; or plan again): {what}")
-        planned = planfile.without(planned, refused)
+        planned = planned.without({id(r.change) for r in refused})
     else:
         if partial:
             raise click.UsageError("--partial is for a saved plan (`plan --out FILE`, then `apply FILE`)")

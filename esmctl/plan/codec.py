@@ -244,8 +244,6 @@ def _as_planned(change: Change, m: model.Mapping) -> bool:
     return change.after is not None and m.key == change.key and not model.compare(change.after, m).changes
 
 
-def without(plan: Plan, refused: list[Refusal]) -> Plan:
-    return plan.without({id(r.change) for r in refused})
 
 
 # -- (de)serialising the plan's objects ------------------------------------------------------------
