@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from datetime import datetime, timedelta, timezone
 
 import boto3
@@ -117,3 +118,28 @@ class Clock:
         with self._lock:
             self.slept.append(seconds)
             self.now += seconds
+
+
+def ctrl_c_while_held(held, *argv: str, settle: float = 0.3, while_held=None) -> tuple[subprocess.Popen, str, str]:
+    """`esmctl ARGV` (`apply …`, `pause …`), Ctrl-C once the layer holds `held`, `settle` seconds (and
+    `while_held(proc)`), then the call let go: (process, stdout, stderr)."""
+    proc = subprocess.Popen([ESMCTL, *argv], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=os.environ)
+    try:
+        assert held.reached.wait(timeout=60), proc.stderr.read() if proc.poll() is not None else "never reached"
+        proc.send_signal(signal.SIGINT)
+        time.sleep(settle)
+        if while_held is not None:
+            while_held(proc)
+        held.release()
+        out, err = proc.communicate(timeout=60)
+    finally:
+        held.release(drop=True)
+        if proc.poll() is None:
+            proc.kill()
+    return proc, out, err
+
+
+def still_running(proc: subprocess.Popen) -> None:
+    """While its call is held: Ctrl-C lets the call in flight return, it does not abandon it."""
+    assert proc.poll() is None

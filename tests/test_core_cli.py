@@ -15,7 +15,7 @@ import subprocess
 import time
 
 from esmctl.sandbox import server
-from tests.helpers import ESMCTL, client, kinesis, mappings, spec_file
+from tests.helpers import ESMCTL, client, ctrl_c_while_held, kinesis, mappings, spec_file, still_running
 
 TAG = "esmctl:paused"
 KMS_KEY = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
@@ -31,31 +31,13 @@ def streams(box, count: int) -> list[str]:
     return arns
 
 
-def ctrl_c_when_held(held, *args: str) -> tuple[subprocess.Popen, str, str]:
-    """`esmctl ARGS`, SIGINT once the layer holds `held`, then the held call let go."""
-    proc = subprocess.Popen([ESMCTL, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env=os.environ)
-    try:
-        assert held.reached.wait(timeout=60), proc.stderr.read() if proc.poll() is not None else "never reached"
-        proc.send_signal(signal.SIGINT)
-        time.sleep(0.3)
-        assert proc.poll() is None  # the call in flight is let return, not abandoned
-        held.release()
-        out, err = proc.communicate(timeout=60)
-    finally:
-        held.release(drop=True)
-        if proc.poll() is None:
-            proc.kill()
-    return proc, out, err
-
-
 def test_ctrl_c_during_pause_reports_what_it_did_and_a_rerun_finishes(esmctl, world, box):
     lam = client(box, "lambda", direct=False)
     for arn in streams(box, 6):
         lam.create_event_source_mapping(FunctionName="audit-fn", EventSourceArn=arn, StartingPosition="LATEST")
     held = box.proxy.pause("UpdateEventSourceMapping", nth=2, when="before")
-    proc, out, err = ctrl_c_when_held(held, "pause", "--function", "audit-fn", "--concurrency", "2", "--yes",
-                                      "-o", "json")
+    proc, out, err = ctrl_c_while_held(held, "pause", "--function", "audit-fn", "--concurrency", "2", "--yes",
+                                       "-o", "json", while_held=still_running)
     assert proc.returncode == 130, err
     results = json.loads(out)
     assert {r["Outcome"] for r in results} <= {"paused", "interrupted", "not started"}
@@ -66,6 +48,16 @@ def test_ctrl_c_during_pause_reports_what_it_did_and_a_rerun_finishes(esmctl, wo
                         (r["Outcome"] == "interrupted" and "updated" in r["Message"])}
     r = esmctl("pause", "--function", "audit-fn", "--yes")
     assert r.exit_code == 0 and {m["State"] for m in mappings(box)} == {"Disabled"}
+
+
+def waiting_for_input(proc: subprocess.Popen) -> None:
+    """Until the process sits in read(2) on its terminal, as a person's Ctrl-C finds it. A signal sent between the
+    prompt's write and the read is only seen once the read returns (Python checks for signals between calls):
+    a race of microseconds for a person, not for a test that signals as soon as the prompt shows."""
+    deadline = time.monotonic() + 60
+    while open(f"/proc/{proc.pid}/syscall").read().split()[0] != "0":  # 0: read
+        assert time.monotonic() < deadline and proc.poll() is None, "never waited for input"
+        time.sleep(0.01)
 
 
 def sigint_as_at_a_terminal() -> None:
@@ -86,6 +78,7 @@ def test_ctrl_c_at_a_question_exits_130_and_changes_nothing(world, box, tmp_path
     seen = b""
     while b"[y/N]" not in seen:
         seen += os.read(master, 1024)
+    waiting_for_input(proc)
     proc.send_signal(signal.SIGINT)  # Ctrl-C at the question
     assert proc.wait(timeout=60) == 130
     os.close(master)
@@ -186,8 +179,8 @@ def test_apply_targets_dry_run_json_says_the_exit_code_the_process_has(esmctl, b
 def test_ctrl_c_during_apply_targets_stops_every_target_and_prints_all_results(esmctl, box, tmp_path):
     spec, targets = two_accounts(box, tmp_path)
     held = box.proxy.pause("CreateEventSourceMapping", nth=1, when="after")
-    proc, out, err = ctrl_c_when_held(held, "apply", spec, "--targets", targets, "--yes", "--max-concurrency", "1",
-                                      "-o", "json")
+    proc, out, err = ctrl_c_while_held(held, "apply", spec, "--targets", targets, "--yes", "--max-concurrency", "1",
+                                       "-o", "json", while_held=still_running)
     assert proc.returncode == 130, err
     doc = json.loads(out)
     assert doc["interrupted"] is True and doc["exitCode"] == 130

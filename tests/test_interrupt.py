@@ -18,7 +18,7 @@ import time
 
 import pytest
 
-from tests.helpers import ESMCTL, client, converges, kill_at, kinesis, mappings, put_age, spec_file
+from tests.helpers import ESMCTL, client, converges, ctrl_c_while_held, kill_at, kinesis, mappings, put_age, spec_file
 
 REPLACE_STEPS = [("DeleteEventSourceMapping", 1, "before"), ("DeleteEventSourceMapping", 1, "after"),
                  ("GetEventSourceMapping", 1, "after"), ("CreateEventSourceMapping", 1, "before"),
@@ -94,26 +94,6 @@ def wait_for(condition, timeout: float = 120) -> None:
         time.sleep(0.02)
 
 
-def ctrl_c_while_held(held, *args: str, settle: float = 0.3,
-                      while_held=None) -> tuple[subprocess.Popen, str, str]:
-    """`esmctl apply ARGS`, Ctrl-C once the layer holds `held`, `settle` seconds (and `while_held(proc)`), then
-    the call let go: (process, stdout, stderr)."""
-    proc = start_apply(*args)
-    try:
-        assert held.reached.wait(timeout=60)
-        proc.send_signal(signal.SIGINT)
-        time.sleep(settle)
-        if while_held is not None:
-            while_held(proc)
-        held.release()
-        out, err = proc.communicate(timeout=60)
-    finally:
-        held.release(drop=True)
-        if proc.poll() is None:
-            proc.kill()
-    return proc, out, err
-
-
 @pytest.mark.slow
 def test_ctrl_c_mid_apply_finishes_the_calls_in_flight_and_says_what_exists(esmctl, world, box, tmp_path):
     path = many(tmp_path, streams(box, 16))
@@ -123,7 +103,7 @@ def test_ctrl_c_mid_apply_finishes_the_calls_in_flight_and_says_what_exists(esmc
     def still_waiting(proc: subprocess.Popen) -> None:
         assert proc.poll() is None  # still waiting for the held call: it is not abandoned
 
-    proc, out, err = ctrl_c_while_held(held, path, "-o", "json", settle=0.5, while_held=still_waiting)
+    proc, out, err = ctrl_c_while_held(held, "apply", path, "-o", "json", settle=0.5, while_held=still_waiting)
     assert proc.returncode == 130, err
     assert "interrupted: finishing the calls in flight" in err
     doc = json.loads(out)
@@ -196,7 +176,7 @@ def test_a_second_ctrl_c_aborts_at_once(esmctl, world, box, tmp_path):
 def test_ctrl_c_while_planning_writes_nothing_and_exits_130(esmctl, world, box, tmp_path):
     path = many(tmp_path, streams(box, 2))
     held = box.proxy.pause("ListEventSourceMappings", nth=1, when="before")
-    proc, out, err = ctrl_c_while_held(held, path, "--yes")
+    proc, out, err = ctrl_c_while_held(held, "apply", path, "--yes")
     assert proc.returncode == 130 and "esmctl: interrupted" in err
     assert box.proxy.writes() == 0 and mappings(box) == []
 
@@ -208,7 +188,7 @@ def test_ctrl_c_between_the_delete_and_the_create_of_a_replace(esmctl, world, bo
     box.proxy.transitional_views = 2  # Deleting for a while
     box.proxy.clear_counts()
     held = box.proxy.pause("GetEventSourceMapping", nth=1, when="after")  # the first look: is it gone?
-    proc, out, err = ctrl_c_while_held(held, path, "--allow-replace", "--yes", "-o", "json")
+    proc, out, err = ctrl_c_while_held(held, "apply", path, "--allow-replace", "--yes", "-o", "json")
     assert proc.returncode == 130, err
     [result] = json.loads(out)["results"]
     assert result["status"] == "interrupted" and result["exists"] == []
