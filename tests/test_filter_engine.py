@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from esmctl.filters import rules
+from esmctl.filters import matching, rules
 from esmctl.filters.checks import criteria_problems, pattern_problems
 from esmctl.filters.engine import FilterSet, PatternError
 
@@ -53,8 +53,8 @@ def keeps(pattern, record, kind: str) -> bool:
 def matches(pattern: dict, event: dict) -> bool:
     """The rules alone, on a record's filterable JSON (no envelope); the generated fast path must agree."""
     parsed, record = rules.parse_pattern(json.dumps(pattern)), rules.loads(json.dumps(event))
-    slow = rules.compile_pattern(parsed)(record) is None
-    assert rules.compile_fast(parsed)(record) is slow
+    slow = matching.compile_pattern(parsed)(record) is None
+    assert matching.compile_fast(parsed)(record) is slow
     return slow
 
 
@@ -154,8 +154,8 @@ def test_numbers_compare_by_their_text():
     # invocation-eventfiltering, the note under the table: "300, 300.0, and 3.0e2 are not considered equal"
     for written, other in (("300", "300.0"), ("300.0", "3.0e2"), ("300", "3.0e2")):
         pattern = rules.parse_pattern('{"n": [' + written + ']}')
-        assert rules.compile_pattern(pattern)(rules.loads('{"n": ' + written + '}')) is None
-        assert rules.compile_pattern(pattern)(rules.loads('{"n": ' + other + '}')) is not None
+        assert matching.compile_pattern(pattern)(rules.loads('{"n": ' + written + '}')) is None
+        assert matching.compile_pattern(pattern)(rules.loads('{"n": ' + other + '}')) is not None
 
 
 def test_values_compare_by_json_type():
@@ -505,8 +505,8 @@ def test_a_pattern_built_from_a_record_matches_it_and_one_broken_value_breaks_it
     broken = json.loads(json.dumps(record))
     _put(broken, broken_path, breakers[broken_path])
     # the generated fast path and the matchers that say why agree
-    assert rules.compile_fast(pattern)(record) and rules.compile_pattern(pattern)(record) is None
-    assert not rules.compile_fast(pattern)(broken) and rules.compile_pattern(pattern)(broken) is not None
+    assert matching.compile_fast(pattern)(record) and matching.compile_pattern(pattern)(record) is None
+    assert not matching.compile_fast(pattern)(broken) and matching.compile_pattern(pattern)(broken) is not None
     for kind, wrap in (("sqs", lambda r: sqs(r)), ("kinesis", lambda r: kinesis(r))):
         payload = "body" if kind == "sqs" else "data"
         fs = FilterSet([json.dumps({payload: pattern})], kind)

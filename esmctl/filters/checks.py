@@ -8,7 +8,7 @@ import difflib
 import json
 from typing import Any
 
-from esmctl.filters import envelopes, rules
+from esmctl.filters import envelopes, matching, rules
 from esmctl.filters.envelopes import PAYLOAD_KEYS, Envelope
 from esmctl.filters.rules import Problem
 from esmctl.kinds import DYNAMODB, KIND_NAMES
@@ -184,4 +184,4 @@ def _absent_fails(pattern: dict, path: tuple) -> bool:
     sub = _at(pattern, path)
     if not path or sub is None:
         return False
-    return rules.compile_pattern({path[-1]: sub})({}) is not None
+    return matching.compile_pattern({path[-1]: sub})({}) is not None

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from esmctl.filters import envelopes, rules
+from esmctl.filters import envelopes, matching, rules
 from esmctl.filters.envelopes import ABSENT, DROP, JSON, PLAIN, Envelope
 
 
@@ -40,10 +40,10 @@ class Verdict:
 
 class _Filter:
     def __init__(self, pattern: dict, env: Envelope) -> None:
-        self.full = rules.compile_pattern(pattern)
-        self.metadata_only = rules.compile_pattern(pattern, skip=env.payload)
-        self.fast_full = rules.compile_fast(pattern)
-        self.fast_metadata_only = rules.compile_fast(pattern, skip=env.payload)
+        self.full = matching.compile_pattern(pattern)
+        self.metadata_only = matching.compile_pattern(pattern, skip=env.payload)
+        self.fast_full = matching.compile_fast(pattern)
+        self.fast_metadata_only = matching.compile_fast(pattern, skip=env.payload)
         sub = pattern.get(env.payload)
         self.wants = JSON if isinstance(sub, dict) else PLAIN if isinstance(sub, list) else None
         self.env = env
@@ -55,7 +55,7 @@ class _Filter:
             return False
         return self.fast_full if matcher is self.full else self.fast_metadata_only
 
-    def matcher(self, state: str) -> rules.Matcher | str:
+    def matcher(self, state: str) -> matching.Matcher | str:
         """The matcher for records whose payload is in this state, or why Lambda drops them all."""
         wants, env = self.wants, self.env
         if wants is None or state == wants or (state == ABSENT and wants == PLAIN):

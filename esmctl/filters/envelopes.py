@@ -13,7 +13,7 @@ import sys
 from dataclasses import dataclass
 from typing import Any
 
-from esmctl.filters.rules import _DECODER, loads
+from esmctl.filters.rules import DECODER, loads
 from esmctl.kinds import DOCDB, DYNAMODB, KAFKA, KINESIS, MQ, MSK, SQS
 
 # What Lambda does with a record whose payload is not in the format the pattern expects for it
@@ -96,7 +96,7 @@ def envelope(kind: str) -> Envelope:
 
 # ------------------------------------------------------------------------------------ records as seen
 
-_scan = _DECODER.scan_once
+_scan = DECODER.scan_once
 
 
 def view(env: Envelope, record: dict) -> tuple[dict, str]:
