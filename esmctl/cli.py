@@ -53,8 +53,8 @@ def show_error(exc: BaseException) -> None:
     elif isinstance(exc, click.Abort):
         click.echo("Aborted!", err=True)
     elif isinstance(exc, SpecError):
-        for line in exc.problems:
-            click.echo(line, err=True)
+        for problem in exc.problems:
+            click.echo(str(problem), err=True)
         n = len(exc.problems)
         click.echo(f"esmctl: error: {n} problem{'s' if n != 1 else ''} found in {exc.where}", err=True)
     elif isinstance(exc, Interrupted):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 EXIT_OK = 0
 EXIT_ERROR = 1  # including a partly failed apply
@@ -47,20 +48,57 @@ class UsageProblem(EsmctlError):
     """The command line asks for something that cannot be: a flag's value, a missing option."""
 
 
+@dataclass(frozen=True, order=True)
+class Place:
+    """Where something was written: a file (`<stdin>`), its line and column (1-based; 0: the file as a whole)."""
+
+    file: str
+    line: int = 0
+    column: int = 0
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.column}" if self.line else self.file
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One problem of what was given (a spec, a targets file, a plan), as data: where it was written (None: not
+    in a file), the field, what is wrong, and a code for what kind of problem it is. Formatted only at the edge:
+    `FILE:LINE:COL: field: message`."""
+
+    where: Place | None
+    field: str
+    message: str
+    code: str = ""
+
+    def __str__(self) -> str:
+        return ": ".join(str(part) for part in (self.where, self.field, self.message) if part)
+
+    def order(self) -> tuple[bool, Place | None]:
+        """Problems in the order they were written, file by file; those of no place first (sorted() keeps the
+        problems of one place in the order they were found)."""
+        return (self.where is not None, self.where)
+
+
+def in_order(problems: Iterable[Problem]) -> list[Problem]:
+    """Each problem once, in the order they were written (aliases and merges reach a value more than once)."""
+    return sorted(dict.fromkeys(problems), key=Problem.order)
+
+
 class SpecError(EsmctlError):
-    """A file with problems: every problem, one line each, `FILE:LINE:COL: field: message`."""
+    """A file with problems: every problem, shown one line each, `FILE:LINE:COL: field: message`."""
 
     where = "the spec"  # what the closing line names
 
-    def __init__(self, problems: list[str]) -> None:
+    def __init__(self, problems: list[Problem]) -> None:
         self.problems = problems
-        super().__init__("\n".join(problems))
+        super().__init__("\n".join(map(str, problems)))
 
 
 class TargetsError(SpecError):
     """A targets file with problems, one line each."""
 
-    def __init__(self, problems: list[str], where: str = "the targets file") -> None:
+    def __init__(self, problems: list[Problem], where: str = "the targets file") -> None:
         super().__init__(problems)
         self.where = where
 

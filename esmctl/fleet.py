@@ -200,7 +200,7 @@ class Fleet:
 
 def _describe(exc: BaseException) -> str:
     if isinstance(exc, SpecError):
-        return "\n".join(exc.problems)
+        return "\n".join(map(str, exc.problems))
     if isinstance(exc, EsmctlError):
         return exc.format_message()
     if isinstance(exc, BOTOCORE_ERRORS):

@@ -24,6 +24,7 @@ from functools import cache
 from typing import Any
 
 from esmctl import servicemodel
+from esmctl.errors import Place
 from esmctl.kinds import DOCDB, DYNAMODB, KAFKA, KAFKA_TYPES, KIND_NAMES, KINDS, KINESIS, MQ, MSK, SQS, STREAM_TYPES  # noqa: F401
 
 TRANSITIONAL_STATES = frozenset({"Creating", "Enabling", "Disabling", "Updating", "Deleting"})
@@ -609,7 +610,7 @@ class Mapping:
     source_arn: str | None  # the EventSourceArn; None for self-managed Kafka and an unregistered consumer
     uuid: str | None = None
     state: str = ""
-    where: str = ""  # FILE:LINE:COL of a desired mapping
+    where: Place | None = None  # of a desired mapping's entry in the spec
     consumer: Consumer | None = None
     tags: dict[str, str] | None = None  # desired: the tags the spec manages (None: not managed)
     moved_from: str | None = None  # desired: the qualified function ARN its `MovedFrom` names
@@ -659,7 +660,7 @@ def filters_hidden(raw: dict[str, Any]) -> bool:
     return bool(raw.get("KMSKeyArn")) and raw.get("FilterCriteria") is None
 
 
-def desired_mapping(params: dict[str, Any], function: FunctionRef, *, where: str = "",
+def desired_mapping(params: dict[str, Any], function: FunctionRef, *, where: Place | None = None,
                     consumer: Consumer | None = None, moved_from: FunctionRef | None = None) -> Mapping:
     """A spec's mapping with its function resolved (and its consumer, when it reads through one)."""
     kind = source_type(params)

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from esmctl import metrics, model
 from esmctl.aws import Aws, AwsError, explain
-from esmctl.errors import EsmctlError, SpecError
+from esmctl.errors import EsmctlError, Problem, SpecError
 from esmctl.plan.planner import diff
 from esmctl.plan.types import Missing, Plan, Reads
 from esmctl.spec import Spec
@@ -66,7 +66,7 @@ def plan(aws: Aws, spec: Spec, options: Options = Options()) -> Reconciliation:
     result = diff(desired, live, prune=options.prune, reads=reads, margin=options.margin)
     for _ in range(4):  # each round reads only what the last one asked for
         if result.problems:
-            raise SpecError([str(p) for p in result.problems])
+            raise SpecError(list(result.problems))
         if not result.missing:
             return Reconciliation(desired, live, result, reads, spec)
         if result.missing.settled:
@@ -106,7 +106,7 @@ def resolve(aws: Aws, spec: Spec) -> list[model.Mapping]:
     consumers: dict[str, list[dict]] = {}
     functions: dict[str, model.FunctionRef] = {}  # a spec names few functions, many times
     desired: list[model.Mapping] = []
-    problems: list[str] = []
+    problems: list[Problem] = []
     for entry in spec.mappings:
         function = functions.get(entry.function)
         if function is None:
@@ -125,15 +125,15 @@ def resolve(aws: Aws, spec: Spec) -> list[model.Mapping]:
             consumer = model.Consumer(entry.source, entry.consumer, found[0]["ConsumerARN"] if found else None)
         source_region = model.arn_region(entry.source)
         if source_region and function.region and source_region != function.region:
-            problems.append(f"{entry.where}: EventSourceArn: is in {source_region} but the function is in "
-                            f"{function.region}: they must be in the same region")
+            problems.append(Problem(entry.where, "EventSourceArn", f"is in {source_region} but the function is in "
+                                    f"{function.region}: they must be in the same region"))
         desired.append(model.desired_mapping(entry.params, function, where=entry.where, consumer=consumer,
                                              moved_from=moved_from))
     seen: dict[model.Key, model.Mapping] = {}
     for d in desired:
         if d.key in seen:
-            problems.append(f"{d.where}: mapping: the same mapping as at {seen[d.key].where} ({d.title()}): "
-                            "Lambda allows one mapping per function and source")
+            problems.append(Problem(d.where, "mapping", f"the same mapping as at {seen[d.key].where} ({d.title()}): "
+                                    "Lambda allows one mapping per function and source"))
         seen.setdefault(d.key, d)
     if problems:
         raise SpecError(problems)

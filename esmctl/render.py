@@ -489,7 +489,7 @@ def _change_document(c: Any) -> dict[str, Any]:
     if c.reason:
         entry["reason"] = c.reason.text
     if after is not None and after.where:
-        entry["where"] = after.where
+        entry["where"] = str(after.where)
     if c.start_at:
         entry["startingPositionTimestamp"] = jsonable(c.start_at)
     entry["steps"] = [s.describe() for s in c.steps]

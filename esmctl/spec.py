@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from esmctl import arns, model, regions, schema, servicemodel, yamldoc
-from esmctl.errors import SpecError, UsageProblem
+from esmctl.errors import Place, Problem, SpecError, UsageProblem, in_order
 from esmctl.filters import rules as filter_rules
 
 TOP_LEVEL = ("version", "region", "defaults", "mappings", "targets")  # targets: read by targets.py
@@ -31,7 +31,7 @@ class Desired:
     """One mapping the spec asks for, in the API's own parameter names."""
 
     params: dict[str, Any]
-    where: str  # FILE:LINE:COL of the mapping
+    where: Place  # of the mapping's entry
     consumer: str | None = None
     moved_from: str | None = None  # the function (name, name:alias or ARN) a mapping moves from
     warnings: list[str] = field(default_factory=list)  # FILE:LINE:COL: warning: ... (validate prints them)
@@ -66,7 +66,7 @@ def load_files(paths: list[str] | tuple[str, ...], variables: dict[str, str] | N
     """Read several spec files (`-` is standard input) as one spec; raise SpecError with every
     problem of every file. `targets`: the run is over the spec's `targets:` (targets.py reads them);
     otherwise a spec with targets is a problem, as they would be left out."""
-    problems: list[str] = []
+    problems: list[Problem] = []
     mappings: list[Desired] = []
     regions: dict[str, str] = {}
     with _collector_paused():
@@ -81,9 +81,9 @@ def load_files(paths: list[str] | tuple[str, ...], variables: dict[str, str] | N
                 continue
             problems.extend(doc.problems)
             if not targets and isinstance(doc.data, dict) and "targets" in doc.data:
-                problems.append(f"{doc.at(('targets',), key=True)}: targets: esmctl runs over a spec's targets when "
-                                "`targets:` starts a line of a YAML file (not standard input); else give them with "
-                                "--targets FILE")
+                problems.append(Problem(doc.at(('targets',), key=True), "targets", "esmctl runs over a spec's targets "
+                                        "when `targets:` starts a line of a YAML file (not standard input); else give "
+                                        "them with --targets FILE"))
             region, found = _check(doc, problems)
             mappings.extend(found)
             if region:
@@ -91,7 +91,7 @@ def load_files(paths: list[str] | tuple[str, ...], variables: dict[str, str] | N
     problems += _duplicates(mappings)
     region = _region(paths, regions, mappings, problems)
     if problems:
-        raise SpecError(sorted(dict.fromkeys(problems), key=_order))
+        raise SpecError(in_order(problems))
     return Spec(paths=list(paths), region=region, mappings=mappings)
 
 
@@ -109,7 +109,7 @@ def _collector_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _check(doc: yamldoc.Document, problems: list[str]) -> tuple[str | None, list[Desired]]:
+def _check(doc: yamldoc.Document, problems: list[Problem]) -> tuple[str | None, list[Desired]]:
     """The region and mappings of one document; its problems are added to `problems`."""
     data = doc.data
     problems += yamldoc.top_level_problems(doc, TOP_LEVEL, "spec", "mappings")
@@ -117,29 +117,29 @@ def _check(doc: yamldoc.Document, problems: list[str]) -> tuple[str | None, list
         return None, []
     region = data.get("region") if not doc.is_unfilled(("region",)) else None
     if region is not None and not isinstance(region, str):
-        problems.append(f"{doc.at(('region',))}: region: must be a string")
+        problems.append(Problem(doc.at(('region',)), "region", "must be a string"))
         region = None
     elif region is not None and regions.problem(region):
         # said here, and not as a mismatch with every ARN
-        problems.append(f"{doc.at(('region',))}: region: {regions.problem(region)}")
+        problems.append(Problem(doc.at(('region',)), "region", regions.problem(region)))
         region = None
     defaults = data.get("defaults") or {}
     if not isinstance(defaults, dict):
-        problems.append(f"{doc.at(('defaults',))}: defaults: must be a mapping of parameters")
+        problems.append(Problem(doc.at(('defaults',)), "defaults", "must be a mapping of parameters"))
         defaults = {}
     entries = data.get("mappings")
     if not isinstance(entries, list):
         where = doc.at(("mappings",)) if "mappings" in data else doc.at(())
-        problems.append(f"{where}: mappings: {'is required' if entries is None else 'must be a list'}")
+        problems.append(Problem(where, "mappings", "is required" if entries is None else "must be a list"))
         entries = []
 
     allowed = servicemodel.member_names() + list(RESERVED)
     for key in defaults:
         if key not in allowed:
-            problems.append(f"{doc.at(('defaults', key), key=True)}: defaults.{key}: unknown parameter"
-                            + schema.did_you_mean(str(key), allowed))
+            problems.append(Problem(doc.at(('defaults', key), key=True), f"defaults.{key}",
+                                    "unknown parameter" + schema.did_you_mean(str(key), allowed)))
         elif key in ("FunctionName", "EventSourceArn", "MovedFrom"):
-            problems.append(f"{doc.at(('defaults', key), key=True)}: defaults.{key}: set it on each mapping")
+            problems.append(Problem(doc.at(('defaults', key), key=True), f"defaults.{key}", "set it on each mapping"))
     problems += _surprises(doc, ("defaults",))
 
     desired = []
@@ -151,16 +151,16 @@ def _check(doc: yamldoc.Document, problems: list[str]) -> tuple[str | None, list
 
 
 def _mapping(doc: yamldoc.Document, base: Path, entry: Any, defaults: dict, allowed: list[str],
-             region: str | None, problems: list[str]) -> Desired | None:
+             region: str | None, problems: list[Problem]) -> Desired | None:
     if not isinstance(entry, dict):
-        problems.append(f"{doc.at(base)}: {yamldoc.label(base)}: must be a mapping of parameters")
+        problems.append(Problem(doc.at(base), yamldoc.label(base), "must be a mapping of parameters"))
         return None
     # A default applies where it is valid for the mapping's kind of source: a stream-only default
     # does not make every SQS mapping wrong.
     kind = model.source_type(entry) if isinstance(entry.get("EventSourceArn", ""), str) else ""
     applied = {k: v for k, v in defaults.items() if k in allowed and _applies(k, kind)}
 
-    def where(key: str, sub: Path = ()) -> str:
+    def where(key: str, sub: Path = ()) -> Place:
         if key in entry:
             return doc.at(base + (key,) + sub, key=not sub)
         if key in applied:
@@ -175,8 +175,8 @@ def _mapping(doc: yamldoc.Document, base: Path, entry: Any, defaults: dict, allo
 
     for key in entry:
         if key not in allowed:
-            problems.append(f"{doc.at(base + (key,), key=True)}: {key}: unknown parameter"
-                            + schema.did_you_mean(str(key), allowed))
+            problems.append(Problem(doc.at(base + (key,), key=True), str(key),
+                                    "unknown parameter" + schema.did_you_mean(str(key), allowed)))
     problems += _surprises(doc, base)
     # null unsets a parameter, e.g. one that `defaults` gives every mapping.
     params = {k: v for k, v in {**applied, **entry}.items() if k in allowed and v is not None}
@@ -188,51 +188,51 @@ def _mapping(doc: yamldoc.Document, base: Path, entry: Any, defaults: dict, allo
     for dotted, message in schema.check_shape(params, servicemodel.input_shape(), ""):
         api = _api_path(dotted)
         if not unfilled(api):
-            problems.append(f"{where(str(api[0]), api[1:])}: {dotted}: {message}")
+            problems.append(Problem(where(str(api[0]), api[1:]), dotted, message))
     # A value of the wrong type is said above, once: the rules below read only values of the types they expect.
     params, mistyped = _well_typed(params)
     if consumer is not None:
         if not isinstance(consumer, str) or not consumer:
-            problems.append(f"{where('Consumer')}: Consumer: must be a consumer name")
+            problems.append(Problem(where("Consumer"), "Consumer", "must be a consumer name"))
             consumer = None
         elif model.source_type(params) != model.KINESIS or model.is_consumer_arn(params.get("EventSourceArn", "")):
-            problems.append(f"{where('Consumer')}: Consumer: needs a Kinesis stream ARN as EventSourceArn")
+            problems.append(Problem(where("Consumer"), "Consumer", "needs a Kinesis stream ARN as EventSourceArn"))
         elif not unfilled(("Consumer",)):
-            problems += [f"{where('Consumer')}: {dotted}: {message}"
+            problems += [Problem(where("Consumer"), dotted, message)
                          for dotted, message in schema.consumer_name_problems(consumer)]
     if moved_from is not None:
         function = params.get("FunctionName")
         if not isinstance(moved_from, str) or not moved_from.strip():
-            problems.append(f"{where('MovedFrom')}: MovedFrom: must name the function the mapping moves from "
-                            "(name, name:alias or ARN)")
+            problems.append(Problem(where("MovedFrom"), "MovedFrom",
+                                    "must name the function the mapping moves from (name, name:alias or ARN)"))
             moved_from = None
         elif isinstance(function, str) and _same_function(moved_from, function):
-            problems.append(f"{where('MovedFrom')}: MovedFrom: names the mapping's own FunctionName")
+            problems.append(Problem(where("MovedFrom"), "MovedFrom", "names the mapping's own FunctionName"))
             moved_from = None
     # Without a source of the right type the kind of source is unknown, and so are the rules that depend on it.
     source_unknown = bool(mistyped & {"EventSourceArn", "SelfManagedEventSource"})
     for dotted, message in [] if source_unknown else schema.cross_field_problems(params):
         api = _api_path(dotted)
         if api[0] not in mistyped and not unfilled(api):
-            problems.append(f"{where(str(api[0]), api[1:])}: {dotted}: {message}")
+            problems.append(Problem(where(str(api[0]), api[1:]), dotted, message))
     for key in ("EventSourceArn", "FunctionName"):
         arn = arns.parse(params.get(key))
         if arn and arn.region and regions.problem(arn.region) and not unfilled((key,)):
-            problems.append(f"{where(key)}: {key}: {regions.problem(arn.region)}")
+            problems.append(Problem(where(key), key, regions.problem(arn.region)))
     warnings: list[str] = []
     for api, problem in _filter_problems(params):
         if not unfilled(api[:4]):
             name = yamldoc.label(api[:4]) + (f".{filter_rules.label(api[4:])}" if len(api) > 4 else "")
             if problem.error:
-                problems.append(f"{where(str(api[0]), api[1:])}: {name}: {problem.message}")
+                problems.append(Problem(where(str(api[0]), api[1:]), name, problem.message))
             else:
                 warnings.append(f"{where(str(api[0]), api[1:])}: warning: {name}: {problem.message}")
     source = params.get("EventSourceArn")
     source_region = model.arn_region(source) if isinstance(source, str) else ""
     if region and source_region and source_region != region and not regions.problem(source_region) \
             and not unfilled(("EventSourceArn",)):
-        problems.append(f"{where('EventSourceArn')}: EventSourceArn: is in {source_region}, "
-                        f"but the spec's region is {region}")
+        problems.append(Problem(where("EventSourceArn"), "EventSourceArn",
+                                f"is in {source_region}, but the spec's region is {region}"))
     return Desired(params=params, where=doc.at(base), consumer=consumer, moved_from=moved_from, warnings=warnings)
 
 
@@ -265,13 +265,13 @@ def _well_typed(params: dict[str, Any]) -> tuple[dict[str, Any], set[str]]:
     return out, mistyped
 
 
-def _surprises(doc: yamldoc.Document, base: Path) -> list[str]:
+def _surprises(doc: yamldoc.Document, base: Path) -> list[Problem]:
     """Filter patterns written as YAML are sent as JSON: a value YAML 1.1 reads otherwise (`NO` is
     false, `0755` is 493, `2024-01-01` a date) would silently change the filter."""
     out = []
     for path, message in doc.yaml11_surprises(base + _PATTERNS):
         if len(path) > len(base) + 3 and path[len(base) + 3] == "Pattern":
-            out.append(f"{doc.at(path)}: {yamldoc.label(path[len(base):])}: {message}")
+            out.append(Problem(doc.at(path), yamldoc.label(path[len(base):]), message))
     return out
 
 
@@ -280,13 +280,13 @@ def _applies(key: str, kind: str) -> bool:
 
 
 def _region(paths: list[str] | tuple[str, ...], regions: dict[str, str], mappings: list[Desired],
-            problems: list[str]) -> str | None:
+            problems: list[Problem]) -> str | None:
     """The spec's region: its `region:` (the same in every file), else the one its ARNs name."""
-    where = ", ".join(paths)
+    where = Place(", ".join(paths))
     named = set(regions.values())
     if len(named) > 1:
-        problems.append(f"{where}: region: the files name different regions ({', '.join(sorted(named))}): "
-                        "one run works in one region")
+        problems.append(Problem(where, "region", f"the files name different regions ({', '.join(sorted(named))}): "
+                                "one run works in one region"))
         return None
     if named:
         return named.pop()
@@ -294,16 +294,16 @@ def _region(paths: list[str] | tuple[str, ...], regions: dict[str, str], mapping
     arns = {model.arn_region(a) for a in named_by_arns
             if isinstance(a, str) and a.startswith("arn:") and "${" not in a} - {""}  # "${": said already
     if len(arns) > 1:
-        problems.append(f"{where}: region: the spec's ARNs are in several regions ({', '.join(sorted(arns))}): "
-                        "one run works in one region; split the spec, or set region:")
+        problems.append(Problem(where, "region", f"the spec's ARNs are in several regions ({', '.join(sorted(arns))}): "
+                                "one run works in one region; split the spec, or set region:"))
         return None
     return arns.pop() if arns else None
 
 
-def _duplicates(mappings: list[Desired]) -> list[str]:
+def _duplicates(mappings: list[Desired]) -> list[Problem]:
     """Two entries for one mapping, as far as the spelling tells without AWS (a name and an ARN of one
     function are compared once the account is known)."""
-    seen: dict[tuple, str] = {}
+    seen: dict[tuple, Place] = {}
     out = []
     for m in mappings:
         fn = m.params.get("FunctionName")
@@ -316,16 +316,11 @@ def _duplicates(mappings: list[Desired]) -> list[str]:
         key = (model.function_spelling_key(fn), source, part)
         if key in seen:
             what = ", topic" if m.kind in model.KAFKA_TYPES else ", queue" if m.kind == model.MQ else ""
-            out.append(f"{m.where}: mapping: the same mapping as at {seen[key]} (same function and source{what}): "
-                       "Lambda allows one")
+            out.append(Problem(m.where, "mapping", f"the same mapping as at {seen[key]} (same function and "
+                                                  f"source{what}): Lambda allows one"))
         else:
             seen[key] = m.where
     return out
-
-
-def _order(problem: str) -> tuple[str, int, int]:
-    m = re.match(r"^(.*?):(\d+):(\d+): ", problem)
-    return (m.group(1), int(m.group(2)), int(m.group(3))) if m else (problem, 0, 0)
 
 
 def _api_path(dotted: str) -> Path:

@@ -10,6 +10,7 @@ fleet.py runs jobs over the targets; this module only reads them.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -17,7 +18,7 @@ from typing import Any
 
 from esmctl import regions as known_regions
 from esmctl import schema, spec, yamldoc
-from esmctl.errors import SpecError, TargetsError
+from esmctl.errors import Place, Problem, SpecError, TargetsError, in_order
 
 TOP_LEVEL = ("version", "defaults", "targets")
 FIELDS = ("account", "name", "regions", "role", "profile", "external_id", "session_name", "variables")
@@ -48,7 +49,7 @@ class Target:
 
     account: str
     region: str
-    where: str  # FILE:LINE:COL of its entry
+    where: Place  # of its entry
     name: str | None = None
     role_arn: str | None = None
     profile: str | None = None
@@ -88,22 +89,22 @@ def load_targets(path: str, variables: dict[str, str] | None = None, text: str |
         raise TargetsError(problems)
     defaults = data.get("defaults") or {}
     if not isinstance(defaults, dict):
-        problems.append(f"{doc.at(('defaults',))}: defaults: must be a mapping of target fields")
+        problems.append(Problem(doc.at(('defaults',)), "defaults", "must be a mapping of target fields"))
         defaults = {}
     for key in defaults:
         if key in PER_TARGET:
-            problems.append(f"{doc.at(('defaults', key), key=True)}: defaults.{key}: set it on each target")
+            problems.append(Problem(doc.at(('defaults', key), key=True), f"defaults.{key}", "set it on each target"))
         elif key not in FIELDS:
-            problems.append(f"{doc.at(('defaults', key), key=True)}: defaults.{key}: unknown field"
-                            + schema.did_you_mean(str(key), list(FIELDS)))
+            problems.append(Problem(doc.at(('defaults', key), key=True), f"defaults.{key}",
+                                    "unknown field" + schema.did_you_mean(str(key), list(FIELDS))))
     entries = data.get("targets")
     if not isinstance(entries, list) or not entries:
         where = doc.at(("targets",)) if "targets" in data else doc.at(())
-        problems.append(f"{where}: targets: {'is required' if entries is None else 'must be a list of targets'}")
+        problems.append(Problem(where, "targets", "is required" if entries is None else "must be a list of targets"))
         entries = []
     targets = _targets(doc, ("targets",), entries, defaults, problems)
     if problems:
-        raise TargetsError(sorted(dict.fromkeys(problems), key=_order))
+        raise TargetsError(in_order(problems))
     return targets
 
 
@@ -115,42 +116,43 @@ def spec_targets(path: str, variables: dict[str, str] | None = None, text: str |
     except yamldoc.YamlError as exc:  # said with the spec's other problems, by its loading
         raise SpecError(exc.problems) from None
     entries = doc.data.get("targets") if isinstance(doc.data, dict) else None
-    problems = [p for p in doc.problems if re.match(r"^.*?:\d+:\d+: targets[\[.:]", p)]
+    problems = [p for p in doc.problems if p.field == "targets" or p.field.startswith(("targets.", "targets["))]
     if not isinstance(entries, list) or not entries:
-        problems.append(f"{doc.at(('targets',))}: targets: must be a list of targets (account, regions, role…)")
+        problems.append(Problem(doc.at(('targets',)), "targets", "must be a list of targets (account, regions, role…)"))
         entries = []
     targets = _targets(doc, ("targets",), entries, {}, problems)
     if problems:
-        raise TargetsError(sorted(dict.fromkeys(problems), key=_order), "the spec's targets")
+        raise TargetsError(in_order(problems), "the spec's targets")
     return targets
 
 
-def _targets(doc: yamldoc.Document, base: tuple, entries: list, defaults: dict, problems: list[str]) -> list[Target]:
+def _targets(doc: yamldoc.Document, base: tuple, entries: list, defaults: dict,
+             problems: list[Problem]) -> list[Target]:
     """The targets of a list of entries (account × regions each), their problems added to `problems`."""
     out: list[Target] = []
-    seen: dict[tuple[str, str], str] = {}
+    seen: dict[tuple[str, str], Place] = {}
     for i, entry in enumerate(entries):
         path = base + (i,)
         if not isinstance(entry, dict):
-            problems.append(f"{doc.at(path)}: {yamldoc.label(path)}: must be a mapping (account, regions, role…)")
+            problems.append(Problem(doc.at(path), yamldoc.label(path), "must be a mapping (account, regions, role…)"))
             continue
         found = _entry(doc, path, entry, defaults, problems)
         for target in found:
             key = (target.name or target.account, target.region)
             if key in seen:
-                problems.append(f"{target.where}: {yamldoc.label(path)}: {target.id} is the same target as at "
-                                f"{seen[key]} (targets of one account and region need different names)")
+                problems.append(Problem(target.where, yamldoc.label(path), f"{target.id} is the same target as at "
+                                        f"{seen[key]} (targets of one account and region need different names)"))
             else:
                 seen[key] = target.where
                 out.append(target)
     return out
 
 
-def _entry(doc: yamldoc.Document, base: tuple, entry: dict, defaults: dict, problems: list[str]) -> list[Target]:
+def _entry(doc: yamldoc.Document, base: tuple, entry: dict, defaults: dict, problems: list[Problem]) -> list[Target]:
     for key in entry:
         if key not in FIELDS:
-            problems.append(f"{doc.at(base + (key,), key=True)}: {yamldoc.label(base + (key,))}: unknown field"
-                            + schema.did_you_mean(str(key), list(FIELDS)))
+            problems.append(Problem(doc.at(base + (key,), key=True), yamldoc.label(base + (key,)),
+                                    "unknown field" + schema.did_you_mean(str(key), list(FIELDS))))
     inherited = {k: v for k, v in defaults.items() if k in FIELDS and k not in PER_TARGET}
     # A target's own way in replaces the defaults' (a profile here drops the defaults' role, and the reverse).
     if "profile" in entry:
@@ -164,7 +166,7 @@ def _entry(doc: yamldoc.Document, base: tuple, entry: dict, defaults: dict, prob
 
     def problem(key: str, message: str) -> None:
         path = at(key) if key in values else base
-        problems.append(f"{doc.at(path)}: {yamldoc.label(path if key in values else base + (key,))}: {message}")
+        problems.append(Problem(doc.at(path), yamldoc.label(path if key in values else base + (key,)), message))
 
     before = len(problems)
     account = _account(doc, at("account"), values.get("account"), problem)
@@ -178,13 +180,13 @@ def _entry(doc: yamldoc.Document, base: tuple, entry: dict, defaults: dict, prob
     for j, region in enumerate(regions):
         if not isinstance(region, str) or not _REGION.fullmatch(region):
             path = at("regions") + (j,)
-            problems.append(f"{doc.at(path)}: {yamldoc.label(path)}: {region!r} is not a region name (us-east-1…)")
+            problems.append(Problem(doc.at(path), yamldoc.label(path), f"{region!r} is not a region name (us-east-1…)"))
         elif regions.index(region) != j:
             path = at("regions") + (j,)
-            problems.append(f"{doc.at(path)}: {yamldoc.label(path)}: {region} is listed twice")
+            problems.append(Problem(doc.at(path), yamldoc.label(path), f"{region} is listed twice"))
         elif known_regions.problem(region):
             path = at("regions") + (j,)
-            problems.append(f"{doc.at(path)}: {yamldoc.label(path)}: {known_regions.problem(region)}")
+            problems.append(Problem(doc.at(path), yamldoc.label(path), known_regions.problem(region)))
     name = values.get("name")
     if name is not None and (not isinstance(name, str) or not _NAME.fullmatch(name)):
         problem("name", "must be letters, digits, '.', '_' or '-' (at most 64), starting with a letter or digit")
@@ -257,7 +259,7 @@ def _partition(region: str) -> str:
 
 
 def _variables(doc: yamldoc.Document, base: tuple, entry: dict, defaults: dict,
-               problems: list[str]) -> tuple[tuple[str, str], ...]:
+               problems: list[Problem]) -> tuple[tuple[str, str], ...]:
     """defaults.variables, then the target's own; each a NAME: scalar."""
     out: dict[str, str] = {}
     for path, values in ((("defaults", "variables"), defaults.get("variables")),
@@ -265,32 +267,27 @@ def _variables(doc: yamldoc.Document, base: tuple, entry: dict, defaults: dict,
         if values is None:
             continue
         if not isinstance(values, dict):
-            problems.append(f"{doc.at(path)}: {yamldoc.label(path)}: must be a mapping of NAME: value")
+            problems.append(Problem(doc.at(path), yamldoc.label(path), "must be a mapping of NAME: value"))
             continue
         for name, value in values.items():
-            where = f"{doc.at(path + (name,), key=True)}: {yamldoc.label(path + (name,))}"
+            where, label = doc.at(path + (name,), key=True), yamldoc.label(path + (name,))
             if not isinstance(name, str) or not _VARIABLE.fullmatch(name):
-                problems.append(f"{where}: {name!r} is not a placeholder name (letters, digits, _)")
+                problems.append(Problem(where, label, f"{name!r} is not a placeholder name (letters, digits, _)"))
             elif name in AUTOMATIC:
-                problems.append(f"{where}: esmctl sets {name} for each target")
+                problems.append(Problem(where, label, f"esmctl sets {name} for each target"))
             elif isinstance(value, bool):
                 out[name] = "true" if value else "false"
             elif isinstance(value, (str, int, float)):
                 out[name] = str(value)
             else:
-                problems.append(f"{doc.at(path + (name,))}: {yamldoc.label(path + (name,))}: must be a single "
-                                "value (text, a number or a boolean)")
+                problems.append(Problem(doc.at(path + (name,)), label,
+                                        "must be a single value (text, a number or a boolean)"))
     return tuple(sorted(out.items()))
 
 
-def _targets_field(problem: str) -> str:
+def _targets_field(problem: Problem) -> Problem:
     """yamldoc names the document `spec`; here it is the targets file."""
-    return re.sub(r"^(.*?:\d+:\d+): spec: ", r"\1: targets file: ", problem)
-
-
-def _order(problem: str) -> tuple[str, int, int]:
-    m = re.match(r"^(.*?):(\d+):(\d+): ", problem)
-    return (m.group(1), int(m.group(2)), int(m.group(3))) if m else (problem, 0, 0)
+    return dataclasses.replace(problem, field="targets file") if problem.field == yamldoc.DOCUMENT else problem
 
 
 # -- each target's spec -------------------------------------------------------------------------------
@@ -301,7 +298,7 @@ def load_specs(targets: list[Target], files: Sequence[str], given: dict[str, str
         texts = {path: yamldoc.read_text(path) for path in dict.fromkeys(files)}  # stdin is read once
     except yamldoc.YamlError as exc:
         raise SpecError(exc.problems) from None
-    found: dict[str, list[str]] = {}
+    found: dict[Problem, list[str]] = {}
     specs: dict[Target, spec.Spec] = {}
     for target in targets:
         try:
@@ -311,13 +308,14 @@ def load_specs(targets: list[Target], files: Sequence[str], given: dict[str, str
                 found.setdefault(problem, []).append(target.id)
             continue
         if loaded.region and loaded.region != target.region:
-            found.setdefault(f"{', '.join(files)}: region: the spec is for {loaded.region}, not {target.region}: use "
-                             "region: ${REGION} (and ${REGION} in its ARNs)", []).append(target.id)
+            found.setdefault(Problem(Place(", ".join(files)), "region", f"the spec is for {loaded.region}, not "
+                                     f"{target.region}: use region: ${{REGION}} (and ${{REGION}} in its ARNs)"),
+                             []).append(target.id)
             continue
         specs[target] = loaded
     if found:
-        raise SpecError([problem if len(ids) == len(targets) else
-                         f"{problem} (target{'s' if len(ids) > 1 else ''} {', '.join(ids)})"
+        raise SpecError([problem if len(ids) == len(targets) else dataclasses.replace(
+                         problem, message=f"{problem.message} (target{'s' if len(ids) > 1 else ''} {', '.join(ids)})")
                          for problem, ids in found.items()])
     return specs
 

@@ -21,6 +21,8 @@ from typing import Any
 import yaml
 from yaml import MappingNode, ScalarNode, SequenceNode
 
+from esmctl.errors import Place, Problem
+
 Path = tuple[Any, ...]  # dict keys and list indices of the constructed data
 
 # A spec of 10,000 mappings with every setting (filters, a destination, tags...) is about 10 MB of YAML (16 MB as
@@ -40,11 +42,23 @@ _BAD_VALUE = (yaml.YAMLError, ValueError, KeyError, AttributeError)  # what Safe
 
 
 class YamlError(Exception):
-    """Every problem found, one line each: `FILE:LINE:COL: FIELD: message`."""
+    """Every problem found (shown one line each: `FILE:LINE:COL: FIELD: message`)."""
 
-    def __init__(self, problems: list[str]) -> None:
-        super().__init__("\n".join(problems))
+    def __init__(self, problems: list[Problem]) -> None:
+        super().__init__("\n".join(map(str, problems)))
         self.problems = problems
+
+
+DOCUMENT = "spec"  # the field of a problem of the whole document (a targets file says its own name instead)
+
+
+def _whole(name: str, message: str) -> YamlError:
+    return YamlError([Problem(Place(name, 1, 1), DOCUMENT, message)])
+
+
+def place(name: str, mark: Any) -> Place:
+    """The place of a PyYAML mark (0-based) in file `name`."""
+    return Place(name, mark.line + 1, mark.column + 1)
 
 
 @dataclass
@@ -56,11 +70,11 @@ class Document:
     _values: dict[Path, Any] = field(default_factory=dict, repr=False)  # path -> PyYAML Mark (0-based)
     _keys: dict[Path, Any] = field(default_factory=dict, repr=False)
     _surprises: list[tuple[Path, str]] = field(default_factory=list, repr=False)
-    # With load(defer_missing=True): the missing placeholders, one line each, and the values that hold them.
-    problems: list[str] = field(default_factory=list)
+    # With load(defer_missing=True): the missing placeholders, one each, and the values that hold them.
+    problems: list[Problem] = field(default_factory=list)
     unfilled: frozenset[Path] = frozenset()
 
-    def at(self, path: Path, key: bool = False) -> str:
+    def at(self, path: Path, key: bool = False) -> Place:
         """FILE:LINE:COL of the value at path (of its key, with key=True), else of its nearest ancestor."""
         path = tuple(path)
         if key and path in self._keys:
@@ -69,7 +83,7 @@ class Document:
             while path and path not in self._values:
                 path = path[:-1]
             mark = self._values.get(path)
-        return f"{self.path}:{mark.line + 1}:{mark.column + 1}" if mark else f"{self.path}:1:1"
+        return place(self.path, mark) if mark else Place(self.path, 1, 1)
 
     def is_unfilled(self, path: Path) -> bool:
         """Whether the value at path (or one it is part of) holds a placeholder that has no value."""
@@ -103,15 +117,15 @@ def read_text(path: str, max_bytes: int = MAX_BYTES) -> str:
             with open(path, "rb") as fh:
                 raw = fh.read(max_bytes + 1)  # not getsize: a pipe or /dev/stdin has no size
     except OSError as exc:
-        raise YamlError([f"{name}:1:1: spec: cannot read: {exc.strerror}"]) from exc
+        raise _whole(name, f"cannot read: {exc.strerror}") from exc
     if len(raw) > max_bytes:
         size = f"{max_bytes} bytes" + (f" ({max_bytes / 2 ** 20:g} MiB)" if max_bytes >= 2 ** 20 else "")
-        raise YamlError([f"{name}:1:1: spec: more than {size}, the limit for one spec file (10,000 mappings with "
-                         "every setting take about 10 MB): split it into several files"])
+        raise _whole(name, f"more than {size}, the limit for one spec file (10,000 mappings with every setting take "
+                           "about 10 MB): split it into several files")
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise YamlError([f"{name}:1:1: spec: not UTF-8 text ({exc.reason} at byte {exc.start})"]) from exc
+        raise _whole(name, f"not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
 
 
 # The graph of the last text read without problems (name, text, loader, node): `--targets` reads one spec once per
@@ -157,21 +171,21 @@ def load(path: str, text: str, variables: Mapping[str, str] | None = None, envir
         missing = [reader.missing[k] for k in sorted(reader.missing, key=lambda k: k[:2])]
         return Document(name, data, reader.values, reader.keys, reader.surprises, missing, frozenset(reader.unfilled))
     except RecursionError as exc:  # PyYAML's pure-Python composer near 300 levels; see _check_nesting
-        raise YamlError([f"{name}:1:1: spec: nested more than {MAX_DEPTH} levels deep"]) from exc
+        raise _whole(name, f"nested more than {MAX_DEPTH} levels deep") from exc
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
-        where = f"{name}:{mark.line + 1}:{mark.column + 1}" if mark else f"{name}:1:1"
+        where = place(name, mark) if mark else Place(name, 1, 1)
         message = exc.problem or exc.context
         if exc.context == "expected a single document in the stream":
             message = "more than one document; a spec is a single YAML document"
         elif mark and _tab_at(text, mark.line, mark.column):
             message = "tabs cannot indent YAML: use spaces"
-        raise YamlError([f"{where}: spec: {message}"]) from exc
+        raise YamlError([Problem(where, DOCUMENT, message)]) from exc
     except yaml.reader.ReaderError as exc:  # a control character: find it ourselves, libyaml counts bytes
         index = max(text.find(chr(exc.character)), 0)
         line, col = text.count("\n", 0, index) + 1, index - text.rfind("\n", 0, index)
-        raise YamlError([f"{name}:{line}:{col}: spec: unacceptable character #x{exc.character:04x}: "
-                         f"{exc.reason}"]) from exc
+        raise YamlError([Problem(Place(name, line, col), DOCUMENT,
+                                 f"unacceptable character #x{exc.character:04x}: {exc.reason}")]) from exc
     finally:
         if loader is not None:
             loader.dispose()
@@ -229,9 +243,8 @@ def _check_nesting(loader_class: type, name: str, text: str) -> None:
             if isinstance(event, yaml.CollectionStartEvent):
                 depth += 1
                 if depth > MAX_DEPTH:
-                    mark = event.start_mark
-                    raise YamlError([f"{name}:{mark.line + 1}:{mark.column + 1}: spec: "
-                                     f"nested more than {MAX_DEPTH} levels deep"])
+                    raise YamlError([Problem(place(name, event.start_mark), DOCUMENT,
+                                             f"nested more than {MAX_DEPTH} levels deep")])
             elif isinstance(event, yaml.CollectionEndEvent):
                 depth -= 1
     finally:
@@ -246,8 +259,8 @@ class _Reader:
         self.values: dict[Path, Any] = {}  # path -> PyYAML Mark
         self.keys: dict[Path, Any] = {}
         self.surprises: list[tuple[Path, str]] = []
-        self.problems: dict[tuple[int, int, str], str] = {}
-        self.missing: dict[tuple[int, int, str], str] = {}  # placeholders without a value
+        self.problems: dict[tuple[int, int, str], Problem] = {}
+        self.missing: dict[tuple[int, int, str], Problem] = {}  # placeholders without a value
         self.unfilled: set[Path] = set()  # where they are
         self.unfilled_nodes: set[int] = set()
         self.count = 1
@@ -260,7 +273,7 @@ class _Reader:
         # one line per place and message, though aliases and merges may reach a node along several paths
         key = (mark.line, mark.column, message)
         (self.problems if found is None else found).setdefault(
-            key, f"{self.name}:{mark.line + 1}:{mark.column + 1}: {label(path)}: {message}")
+            key, Problem(place(self.name, mark), label(path), message))
 
     def walk(self, node: Any, path: Path, depth: int) -> None:
         """Record where node and everything under it were written, checking as it goes."""
@@ -282,7 +295,7 @@ class _Reader:
             return self.problem(node.start_mark, path, f"nested more than {MAX_DEPTH} levels deep")
         self.count += len(node.value)
         if self.count > self.max_nodes:
-            raise YamlError([f"{self.name}:1:1: spec: more than {self.max_nodes} values (an alias bomb?)"])
+            raise _whole(self.name, f"more than {self.max_nodes} values (an alias bomb?)")
         keys, active = self.keys, self.active
         active.add(id(node))
         if expected == MAP:
@@ -427,17 +440,18 @@ def _surprise(text: str, value: Any) -> str:
     return f"{text} is read by YAML 1.1 as {word}, which JSON cannot hold: quote it"
 
 
-def top_level_problems(doc: Document, allowed: tuple[str, ...], what: str, body: str) -> list[str]:
+def top_level_problems(doc: Document, allowed: tuple[str, ...], what: str, body: str) -> list[Problem]:
     """The problems of a document's top level (a `what` of `body`): not a mapping, keys not in `allowed`, a
     version other than 1."""
     from esmctl.schema import did_you_mean
 
     data = doc.data
     if not isinstance(data, dict):
-        return [f"{doc.at(())}: {what}: expected a mapping with version and {body}"]
-    problems = [f"{doc.at((key,), key=True)}: {key}: unknown top-level key" + did_you_mean(str(key), list(allowed))
+        return [Problem(doc.at(()), what, f"expected a mapping with version and {body}")]
+    problems = [Problem(doc.at((key,), key=True), str(key),
+                        "unknown top-level key" + did_you_mean(str(key), list(allowed)))
                 for key in data if key not in allowed]
     if data.get("version") != 1:
         where = doc.at(("version",)) if "version" in data else doc.at(())
-        problems.append(f"{where}: version: must be 1, not {data.get('version')!r}")
+        problems.append(Problem(where, "version", f"must be 1, not {data.get('version')!r}"))
     return problems

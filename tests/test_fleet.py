@@ -400,7 +400,7 @@ def test_a_bad_target_fails_under_both_the_schema_and_esmctl(tmp_path, target, w
     assert list(jsonschema.Draft202012Validator(targets_schema()).iter_errors(doc))
     with pytest.raises(TargetsError) as exc:
         load_targets("t.yaml", {}, text=yaml.safe_dump(doc))
-    assert f"targets[0].{where}" in exc.value.problems[0]
+    assert f"targets[0].{where}" in str(exc.value.problems[0])
 
 
 def test_web_identity_as_ci_has_it_is_the_base_of_every_assumed_role(esmctl, box, fleet, tmp_path, monkeypatch):

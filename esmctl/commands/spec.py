@@ -42,7 +42,7 @@ def missing_functions(aws: Any, plan: Any, known: dict[str, Any] | None = None) 
     calls), none where the plan read the function already (`known`: the Reads' function tags, None for a
     function that does not exist); the functions of existing mappings are not asked."""
     from esmctl.aws import explain
-    from esmctl.errors import SpecError
+    from esmctl.errors import Problem, SpecError
     from esmctl.plan.types import Action
 
     wanted: dict[str, list[Any]] = {}
@@ -59,8 +59,8 @@ def missing_functions(aws: Any, plan: Any, known: dict[str, Any] | None = None) 
         if found is None:
             from esmctl.model import short_arn
 
-            problems += [f"{m.where + ': ' if m.where else ''}FunctionName: {short_arn(function)} does not exist in "
-                         f"{aws.region}: create the function (or alias) first, or correct the name" for m in mappings]
+            problems += [Problem(m.where, "FunctionName", f"{short_arn(function)} does not exist in {aws.region}: "
+                                 "create the function (or alias) first, or correct the name") for m in mappings]
     if problems:
         raise SpecError(problems)
 
@@ -76,9 +76,9 @@ def missing_functions(aws: Any, plan: Any, known: dict[str, Any] | None = None) 
 def validate(settings: Settings, files: tuple[str, ...], variables: tuple[str, ...], each: bool) -> None:
     """Check spec files offline: no credentials, no network. Exit 0 if valid, 1 if not."""
     from esmctl import render
-    from esmctl.errors import SpecError
+    from esmctl.errors import Problem, SpecError
 
-    problems: list[str] = []
+    problems: list[Problem] = []
     places: list[str] = []  # what had them: the spec, the targets file, the spec's targets
     warnings: list[str] = []  # the filters' (esmctl.filters.checks): said, but the spec stays valid
     count = targets = 0
@@ -95,13 +95,14 @@ def validate(settings: Settings, files: tuple[str, ...], variables: tuple[str, .
                 count += len(loaded)
                 warnings += [w for m in loaded for w in m.warnings]
         except EsmctlError as exc:
-            problems += exc.problems if isinstance(exc, SpecError) else [exc.format_message()]
+            problems += exc.problems if isinstance(exc, SpecError) else [Problem(None, "", exc.format_message())]
             places.append(getattr(exc, "where", "the spec"))
     for line in warnings:
         click.echo(line, err=True)
     if problems:
         if settings.output in ("json", "yaml"):
-            render.dump(settings, {"valid": False, "files": list(files), "mappings": 0, "problems": problems})
+            render.dump(settings, {"valid": False, "files": list(files), "mappings": 0,
+                                   "problems": [str(p) for p in problems]})
         where = " and ".join(dict.fromkeys(places))
         if where != "the spec":
             from esmctl.errors import TargetsError

@@ -54,12 +54,12 @@ def schema_cmd(settings: Settings, files: tuple[str, ...], targets_file: bool, p
         raise EsmctlError("schema --check needs the jsonschema package: pip install jsonschema") from exc
     import yaml
 
-    from esmctl.errors import SpecError
-    from esmctl.yamldoc import YamlError, load, read_text
+    from esmctl.errors import Place, Problem, SpecError
+    from esmctl.yamldoc import YamlError, load, place, read_text
 
     validator = jsonschema.Draft202012Validator(document)
     for_targets = validator if targets_file else jsonschema.Draft202012Validator(targets_schema())
-    problems: list[str] = []
+    problems: list[Problem] = []
     places: list[str] = []  # the spec, the targets file: what the problems are in
     for path in targets:
         name = "<stdin>" if path == "-" else path
@@ -72,22 +72,22 @@ def schema_cmd(settings: Settings, files: tuple[str, ...], targets_file: bool, p
             continue
         except yaml.YAMLError as exc:  # as `validate` says it: FILE:LINE:COL
             mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
-            where = f"{name}:{mark.line + 1}:{mark.column + 1}" if mark else f"{name}:1:1"
             what = getattr(exc, "problem", None) or getattr(exc, "context", None) or str(exc).splitlines()[0]
-            problems.append(f"{where}: spec: not valid YAML: {what}")
+            where = place(name, mark) if mark else Place(name, 1, 1)
+            problems.append(Problem(where, "spec", f"not valid YAML: {what}"))
             places.append("the spec")
             continue
         try:  # where each value was written (placeholders left as they are: the schema accepts them)
             at = load(path, text, environ={}, defer_missing=True).at
         except YamlError:  # what the schema cannot say (a duplicate key): the file's name only
-            at = (lambda file: lambda _path: file)(name)
+            at = (lambda file: lambda _path: Place(file))(name)
         is_targets = targets_file or (isinstance(data, dict) and "targets" in data and "mappings" not in data)
         found = sorted((for_targets if is_targets else validator).iter_errors(data),
                        key=lambda e: list(map(str, e.absolute_path)))
         for error in found:
             where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.absolute_path).lstrip(".")
             what = where or ("targets file" if is_targets else "spec")
-            problems.append(f"{at(tuple(error.absolute_path))}: {what}: {_in_words(error)}")
+            problems.append(Problem(at(tuple(error.absolute_path)), what, _in_words(error)))
         if found:
             places.append("the targets file" if is_targets else "the spec")
     if problems:

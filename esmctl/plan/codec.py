@@ -20,7 +20,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from esmctl import __version__, model
-from esmctl.errors import EsmctlError
+from esmctl.errors import EsmctlError, Place
 from esmctl.plan.types import ALLOWED_STEPS, STEP_KINDS, Action, Change, Create, Note, Plan, Reason, Step, Update
 
 FORMAT = "esmctl-plan"
@@ -283,7 +283,7 @@ def _key_from(doc: dict[str, str]) -> model.Key:
 
 
 def _desired(d: model.Mapping) -> dict[str, Any]:
-    out: dict[str, Any] = {"function": d.key.function, "params": _plain(d.params), "where": d.where}
+    out: dict[str, Any] = {"function": d.key.function, "params": _plain(d.params), "where": str(d.where or "")}
     if d.tags is not None:
         out["tags"] = d.tags
     if d.consumer is not None:
@@ -300,8 +300,19 @@ def _desired_from(doc: dict[str, Any]) -> model.Mapping:
     c = doc.get("consumer")
     consumer = model.Consumer(c["stream"], c["name"], c.get("arn")) if c else None
     moved = model.function_ref(doc["movedFrom"], "", "") if doc.get("movedFrom") else None
-    return model.desired_mapping(params, model.function_ref(doc["function"], "", ""), where=doc.get("where", ""),
+    return model.desired_mapping(params, model.function_ref(doc["function"], "", ""), where=_place(doc.get("where")),
                                  consumer=consumer, moved_from=moved)
+
+
+def _place(text: Any) -> Place | None:
+    """A place as the plan file writes it (FILE:LINE:COL), back as a value."""
+    if not text:
+        return None
+    rest, _, column = str(text).rpartition(":")
+    file, _, line = rest.rpartition(":")
+    if file and line.isdigit() and column.isdigit():
+        return Place(file, int(line), int(column))
+    return Place(str(text))
 
 
 def _change(c: Change) -> dict[str, Any]:

@@ -40,6 +40,7 @@ from datetime import datetime
 from typing import Any
 
 from esmctl import model
+from esmctl.errors import Problem
 from esmctl.model import FieldChange, Key, Mapping
 from esmctl.plan.types import (
     NEW,
@@ -53,7 +54,6 @@ from esmctl.plan.types import (
     Note,
     Paused,
     Plan,
-    Problem,
     Reads,
     Reason,
     RecordTags,
@@ -356,11 +356,11 @@ class _Planner:
         what = ", ".join(f"{m.uuid} ({model.short_arn(m.key.function)})" for m in readers)
         old = model.short_arn(readers[0].key.function)
         self.problems.append(Problem(
-            d.where, "FunctionName", "second-reader",
+            d.where, "FunctionName",
             f"{model.short_arn(d.key.function)} would read {model.short_arn(d.source_arn or d.key.source)}, which "
             f"{what} reads already: every record would be processed twice. To switch, add `MovedFrom: {old}` "
             f"(the mapping moves in place and keeps its position); to keep both, list {old}'s mapping in the spec "
-            "too"))
+            "too", code="second-reader"))
 
     # -- a new identity: create, or move from the old mappings of the slot ------------------------
     def _create_or_move(self, d: Mapping, olds: list[Mapping]) -> Change:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any, ClassVar
 
+from esmctl.errors import Problem
 from esmctl.model import FieldChange, Key, Mapping, Pause
 
 
@@ -322,19 +323,6 @@ class Missing:
 
     def __bool__(self) -> bool:
         return bool(self.tags or self.positions or self.function_tags or self.settled)
-
-
-@dataclass(frozen=True)
-class Problem:
-    """What makes a spec unplannable, as data: formatted only at the edge."""
-
-    where: str  # FILE:LINE:COL of the spec's entry
-    path: str  # the field
-    code: str
-    message: str
-
-    def __str__(self) -> str:
-        return f"{self.where}: {self.path}: {self.message}" if self.where else f"{self.path}: {self.message}"
 
 
 @dataclass(frozen=True)
