@@ -18,7 +18,8 @@ from datetime import datetime, timezone
 from typing import Any
 
 from esmctl import model
-from esmctl.aws import Aws, NotFound, explain
+from esmctl.aws.calls import Aws
+from esmctl.aws.errors import NotFound, explain
 from esmctl.execute import Executor, Interrupt
 from esmctl.plan.pauses import (
     PAUSE,

@@ -20,7 +20,8 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from esmctl import metrics, model
-from esmctl.aws import Aws, AwsError, explain
+from esmctl.aws.calls import Aws
+from esmctl.aws.errors import AwsError, explain
 from esmctl.errors import EsmctlError, SpecError
 from esmctl.plan.planner import diff
 from esmctl.plan.types import Missing, Plan, Reads
