@@ -6,11 +6,11 @@ import os
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any, Protocol
 
 from esmctl import model
-from esmctl.aws.errors import InUse
+from esmctl.aws.errors import InUse, explain
 from esmctl.errors import EsmctlError
 
 
@@ -115,6 +115,12 @@ class Watcher:
                 return done, {u: latest.get(u) for u in pending}
             delay = min(max(0.5, delay * 2), poll_interval())
         return done, {}
+
+    def settle(self, uuids: Iterable[str], *, timeout: float) -> tuple[dict[str, dict | None], dict[str, dict | None]]:
+        """Wait for mappings in Creating or Updating to settle, one poll a round for all, for at most `timeout`
+        seconds. Returns (settled or gone: uuid -> mapping or None, still changing: uuid -> last seen)."""
+        with explain("waiting for mappings in Creating or Updating to settle"):
+            return self.wait_many(dict.fromkeys(uuids, False), deadline=time.monotonic() + timeout)
 
     def _poll_once(self, left: float) -> None:
         """Poll for every waiter (called with the lock held; released while AWS is asked)."""
