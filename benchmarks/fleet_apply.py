@@ -20,7 +20,7 @@ from collections import defaultdict
 sys.path.insert(0, os.path.dirname(__file__))
 import _common as bench  # noqa: E402
 
-from esmctl.aws import LAMBDA_BURST  # noqa: E402
+from esmctl.aws.pacing import LAMBDA_BURST  # noqa: E402
 from esmctl.sandbox import server  # noqa: E402
 
 A, B = "111111111111", "222222222222"

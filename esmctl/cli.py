@@ -67,7 +67,7 @@ def show_error(exc: BaseException) -> None:
 
 def _explain(exc: BaseException) -> str:
     if "botocore" in sys.modules:
-        from esmctl.aws import BOTOCORE_ERRORS, describe_error
+        from esmctl.aws.errors import BOTOCORE_ERRORS, describe_error
 
         if isinstance(exc, BOTOCORE_ERRORS):
             return describe_error(exc)

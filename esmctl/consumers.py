@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import time
 
-from esmctl.aws import Aws, InUse
+from esmctl.aws.calls import Aws
+from esmctl.aws.errors import InUse
 
 
 def ensure_consumer(aws: Aws, stream_arn: str, name: str, *, deadline: float | None = None,

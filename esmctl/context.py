@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 if TYPE_CHECKING:
-    from esmctl.aws import Aws
+    from esmctl.aws.calls import Aws
 
 OUTPUT_FORMATS = ("table", "json", "yaml", "markdown")
 
@@ -48,7 +48,7 @@ class Settings:
     @property
     def aws(self) -> Aws:
         if self._aws is None:
-            from esmctl.aws import Aws
+            from esmctl.aws.calls import Aws
 
             self._aws = Aws(self.profile, self.region, self.endpoint_url)
         return self._aws

@@ -121,7 +121,7 @@ def _event_counts(aws: Any, mappings: list[dict[str, Any]]) -> dict[str, tuple[f
     EventCount: one GetMetricData for them all."""
     from datetime import timedelta
 
-    from esmctl.aws import AwsError
+    from esmctl.aws.errors import AwsError
     from esmctl.metrics import time_range
 
     counted = [m["UUID"] for m in mappings
@@ -308,7 +308,7 @@ def check_destination(m: dict[str, Any], exists: bool | None) -> list[Finding]:
 def destination_exists(aws: Any, arn: str) -> bool | None:
     """Does an SQS queue, SNS topic or S3 bucket exist? None when it cannot be told (no access, another region,
     another kind of destination): only a sure "no" is a finding."""
-    from esmctl.aws import AwsError, NotFound
+    from esmctl.aws.errors import AwsError, NotFound
 
     parts = arn.split(":")
     if len(parts) < 6 or parts[2] not in DESTINATION_ACTIONS or (parts[3] and parts[3] != aws.region):
@@ -331,7 +331,7 @@ def destination_exists(aws: Any, arn: str) -> bool | None:
 
 def diagnose(aws: Any, mappings: list[dict[str, Any]]) -> list[Finding]:
     """Read what the checks need (shared across mappings) and run every check on every mapping."""
-    from esmctl.aws import AwsError
+    from esmctl.aws.errors import AwsError
 
     findings: list[Finding] = []
     functions: dict[str, dict | None] = {}

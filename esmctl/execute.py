@@ -29,7 +29,9 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from esmctl import model
-from esmctl.aws import Aws, Conflict, InvalidRequest, NotFound, WaitTimeout, Watcher
+from esmctl.aws.calls import Aws
+from esmctl.aws.errors import Conflict, InvalidRequest, NotFound
+from esmctl.aws.waiting import WaitTimeout, Watcher
 from esmctl.consumers import ensure_consumer
 from esmctl.errors import EsmctlError, Interrupted
 from esmctl.plan.types import (

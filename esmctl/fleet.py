@@ -35,7 +35,10 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from esmctl import model, render, spec
-from esmctl.aws import BOTOCORE_ERRORS, AssumeRole, Aws, Pacer, describe_error, explain, new_pacer
+from esmctl.aws.calls import Aws
+from esmctl.aws.errors import BOTOCORE_ERRORS, describe_error, explain
+from esmctl.aws.pacing import Pacer, new_pacer
+from esmctl.aws.session import AssumeRole
 from esmctl.context import Settings
 from esmctl.plan.types import Status
 from esmctl.targets import (

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from esmctl.context import Settings
 
 if TYPE_CHECKING:
-    from esmctl.aws import Aws
+    from esmctl.aws.calls import Aws
 
 
 def select(settings: Settings, functions: str | tuple[str, ...] | list[str] | None,
@@ -25,7 +25,7 @@ def select(settings: Settings, functions: str | tuple[str, ...] | list[str] | No
 def select_from(aws: Aws, functions: tuple[str, ...] | list[str] | None, sources: tuple[str, ...] | list[str]) \
         -> list[dict]:
     """`select` in one account and region: the work of a command that may run over several."""
-    from esmctl.aws import explain
+    from esmctl.aws.errors import explain
 
     with explain("listing mappings"):
         if len(sources) == 1:
@@ -60,7 +60,7 @@ def _same_function(live, want) -> bool:  # both model.FunctionRef
 def require_functions(aws: Aws, functions: tuple[str, ...] | list[str] | None, items: list[dict]) -> None:
     """A function asked for that has no mapping among `items` must exist: a misspelt name is an error (exit 1),
     as in `status` and `doctor`, not an empty answer. One GetFunction per such function, none per mapping."""
-    from esmctl.aws import explain
+    from esmctl.aws.errors import explain
     from esmctl.errors import EsmctlError
 
     for name in functions or ():

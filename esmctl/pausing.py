@@ -10,7 +10,6 @@ plan.pauses out on the one executor (`carry_out`); `pause`/`resume` do both, wit
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager, nullcontext
@@ -18,7 +17,8 @@ from datetime import datetime, timezone
 from typing import Any
 
 from esmctl import model
-from esmctl.aws import Aws, NotFound, explain
+from esmctl.aws.calls import Aws
+from esmctl.aws.errors import NotFound, explain
 from esmctl.execute import Executor, Interrupt
 from esmctl.plan.pauses import (
     PAUSE,
@@ -114,11 +114,10 @@ def _settled(aws: Aws, chosen: list[tuple[dict | None, Any]], timeout: float
     """`chosen` with each mapping in Creating or Updating read again once it has settled (one poll a round
     for all of them): whether it is meant to run decides what pause and resume do, and is not known before.
     Also returns those still unsettled at the deadline (left out of `chosen`)."""
-    waiting = {m["UUID"]: False for m, _ in chosen if m is not None and _unknown(m)}
+    waiting = {m["UUID"] for m, _ in chosen if m is not None and _unknown(m)}
     if not waiting:
         return chosen, []
-    with explain("waiting for mappings in Creating or Updating to settle"):
-        settled, late = aws.watcher.wait_many(waiting, deadline=time.monotonic() + timeout)
+    settled, late = aws.watcher.settle(waiting, timeout=timeout)
     out: list[tuple[dict | None, Any]] = []
     for m, d in chosen:
         if m is not None and m["UUID"] in waiting:

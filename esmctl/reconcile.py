@@ -13,14 +13,14 @@
 
 from __future__ import annotations
 
-import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from esmctl import metrics, model
-from esmctl.aws import Aws, AwsError, explain
+from esmctl.aws.calls import Aws
+from esmctl.aws.errors import AwsError, explain
 from esmctl.errors import EsmctlError, Problem, SpecError
 from esmctl.plan.planner import diff
 from esmctl.plan.types import Missing, Plan, Reads
@@ -82,8 +82,7 @@ def settle(aws: Aws, live: list[model.Mapping], uuids: frozenset[str], desired: 
            timeout: float) -> list[model.Mapping]:
     """`live` with the mappings in Creating or Updating whose enabled-ness the plan needs read again once they
     settle (one poll a round for all). Whether such a mapping runs is not known before: never guessed."""
-    with explain("waiting for mappings in Creating or Updating to settle"):
-        settled, late = aws.watcher.wait_many(dict.fromkeys(uuids, False), deadline=time.monotonic() + timeout)
+    settled, late = aws.watcher.settle(uuids, timeout=timeout)
     if late:
         what = ", ".join(f"{u} ({(m or {}).get('State', 'gone')})" for u, m in sorted(late.items()))
         raise EsmctlError(f"still changing after {timeout:g}s: {what}; whether they run decides the plan, and is not "

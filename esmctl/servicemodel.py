@@ -1,11 +1,15 @@
-"""What botocore's Lambda service model says about a mapping's fields, derived once per botocore version.
+"""What botocore's Lambda service model says about a mapping's fields.
 
 Which members CreateEventSourceMapping has that UpdateEventSourceMapping lacks (create-only: a change
 means a new mapping), which nested members the documentation calls immutable, which kinds of source
-a member is for. The model and the checks (model.py, schema.py) and the AWS client (aws.py) all read
+a member is for. The model and the checks (model.py, schema.py) and the AWS client (esmctl/aws/) all read
 botocore's data through the one loader here.
 
-Deriving these rules (and resolving the request shapes the spec checks walk) costs every command tens of
+What the model's structure says (members, types, enums, bounds) is derived from botocore's model. What it says
+only in its HTML documentation (a member's kinds of source, immutable members, the access types' rules) is read
+from servicemodel_rules.py, a table generated from that documentation (servicemodel_docs.py) and checked in.
+
+Deriving the structural rules (and resolving the request shapes the spec checks walk) costs every command tens of
 milliseconds, for answers that change only with botocore's data: they are kept in the user's cache directory
 ($XDG_CACHE_HOME/esmctl, else ~/.cache/esmctl), one file per botocore version, and derived again when that file
 is missing, unreadable, of another version or format, or cannot be written (then each run derives its own).
@@ -15,15 +19,14 @@ from __future__ import annotations
 
 import json
 import os
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache, cached_property
 from typing import Any
 
-from esmctl import kinds
+from esmctl import kinds, servicemodel_rules
 
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2
 # The requests whose shapes the checks walk, kept in the cache.
 _OPERATIONS = ("CreateEventSourceMapping", "UpdateEventSourceMapping")
 _KINESIS_MEMBERS = (("RegisterStreamConsumer", "ConsumerName"),)
@@ -85,7 +88,8 @@ def _loader_class() -> type:
 
 
 @cache
-def _service_model(service: str = "lambda"):
+def service_model(service: str = "lambda") -> Any:
+    """botocore's model of `service`, read through the shared loader."""
     import botocore.session
 
     session = botocore.session.get_session()
@@ -99,7 +103,7 @@ def input_shape(operation: str = "CreateEventSourceMapping") -> Any:
     shapes = rules().get("inputs")
     if shapes and operation in shapes:
         return _shape(operation)
-    return _service_model().operation_model(operation).input_shape
+    return service_model().operation_model(operation).input_shape
 
 
 def kinesis_member(operation: str, member: str) -> Any:
@@ -111,7 +115,7 @@ def kinesis_member(operation: str, member: str) -> Any:
 
 
 def _kinesis_member(operation: str, member: str) -> Any:
-    return _service_model("kinesis").operation_model(operation).input_shape.members[member]
+    return service_model("kinesis").operation_model(operation).input_shape.members[member]
 
 
 @cache
@@ -242,15 +246,10 @@ def _write(path: str, data: dict[str, Any]) -> None:
 
 
 def derive() -> dict[str, Any]:
-    """The rules, read from botocore's model (what the cache keeps)."""
+    """The structural rules, read from botocore's model (what the cache keeps)."""
     out: dict[str, Any] = {
         "create_only": sorted(_create_only()),
         "updatable": sorted(_updatable()) if _updatable() is not None else None,
-        "immutable": {k: sorted(v) for k, v in _immutable_members().items()},
-        "kinds": {m: sorted(_kinds_of(m)) for m in _member_names("CreateEventSourceMapping")},
-        "access_types": {name: {"kinds": sorted(t.kinds), "uri": t.uri, "requires": sorted(t.requires),
-                                "excludes": sorted(t.excludes), "create_only": t.create_only}
-                         for name, t in _access_types().items()},
     }
     try:
         out["inputs"] = {op: _flattened(_live_input_shape(op)) for op in _OPERATIONS}
@@ -261,7 +260,7 @@ def derive() -> dict[str, Any]:
 
 
 def _live_input_shape(operation: str) -> Any:
-    return _service_model().operation_model(operation).input_shape
+    return service_model().operation_model(operation).input_shape
 
 
 def _member_names(operation: str) -> list[str]:
@@ -269,11 +268,7 @@ def _member_names(operation: str) -> list[str]:
 
 
 # -- what the model says about the fields ----------------------------------------------------------
-# Kinds of source as the model's documentation names them in the "(Kinesis, DynamoDB Streams, Amazon
-# MSK, and self-managed Apache Kafka)" that opens a member's documentation.
-_SCOPE_WORDS = (("self-managed", kinds.KAFKA), ("Kinesis", kinds.KINESIS), ("DynamoDB", kinds.DYNAMODB),
-                ("SQS", kinds.SQS), ("MSK", kinds.MSK), ("MQ", kinds.MQ), ("DocumentDB", kinds.DOCDB))
-# Members the model describes in prose rather than with a scope.
+# Members the model describes in prose rather than with a scope: these come before servicemodel_rules.KINDS.
 _SCOPE_OVERRIDES = {
     "Topics": (kinds.MSK, kinds.KAFKA),
     "SelfManagedEventSource": (kinds.KAFKA,),
@@ -321,23 +316,25 @@ def updatable() -> frozenset[str]:
 def immutable_members() -> dict[str, frozenset[str]]:
     """Nested members of updatable structures that the model's documentation says cannot be updated
     (Kafka's ConsumerGroupId): field -> member names."""
-    return {k: frozenset(v) for k, v in rules()["immutable"].items()}
+    return {k: frozenset(v) for k, v in servicemodel_rules.IMMUTABLE.items()}
 
 
 @cache
 def kinds_of(member: str) -> frozenset[str]:
-    """The kinds of source a CreateEventSourceMapping member is for (every kind when the model says none)."""
-    found = rules()["kinds"].get(member)
-    if found is None:  # not a member of the request: the model says nothing of it
-        return frozenset(_SCOPE_OVERRIDES.get(member, kinds.KINDS))
-    return frozenset(found)
+    """The kinds of source a CreateEventSourceMapping member is for: the overrides' word, else the scope its
+    documentation opens with, else every kind (the model says none, or it is no member of the request)."""
+    if member in _SCOPE_OVERRIDES:
+        return frozenset(_SCOPE_OVERRIDES[member])
+    return frozenset(servicemodel_rules.KINDS.get(member, kinds.KINDS))
 
 
 @cache
 def access_types() -> dict[str, AccessType]:
-    """The rules of each SourceAccessConfiguration Type (see _access_types)."""
-    return {name: AccessType(frozenset(t["kinds"]), t["uri"], frozenset(t["requires"]), frozenset(t["excludes"]),
-                             t["create_only"]) for name, t in rules()["access_types"].items()}
+    """The rules of each SourceAccessConfiguration Type, as the model's documentation of the Type member gives
+    them (`<code>IAM_AUTH</code> – (Self-managed Apache Kafka) ... Omit the URI field for this type.`)."""
+    return {name: AccessType(frozenset(t["kinds"]) | frozenset(_ACCESS_TYPE_KINDS.get(name, ())), t["uri"],
+                             frozenset(t["requires"]), frozenset(t["excludes"]), t["create_only"])
+            for name, t in servicemodel_rules.ACCESS_TYPES.items()}
 
 
 # -- deriving them from botocore's model -------------------------------------------------------------------
@@ -356,28 +353,6 @@ def _updatable() -> frozenset[str] | None:
     return frozenset(members - {"UUID", "FunctionName"})
 
 
-def _immutable_members() -> dict[str, frozenset[str]]:
-    out: dict[str, frozenset[str]] = {}
-    for name, shape in _live_input_shape("UpdateEventSourceMapping").members.items():
-        if shape.type_name != "structure":
-            continue
-        fixed = frozenset(member for member, sub in shape.members.items()
-                          if re.search(r"cannot (be )?(update|change)", _text(sub.documentation)))
-        if fixed:
-            out[name] = fixed
-    return out
-
-
-def _kinds_of(member: str) -> frozenset[str]:
-    if member in _SCOPE_OVERRIDES:
-        return frozenset(_SCOPE_OVERRIDES[member])
-    shape = _live_input_shape("CreateEventSourceMapping").members.get(member)
-    scope = re.match(r"\s*\(([^)]*)\)", _text(shape.documentation if shape is not None else ""))
-    if not scope:
-        return frozenset(kinds.KINDS)
-    return frozenset(kind for word, kind in _SCOPE_WORDS if word in scope.group(1)) or frozenset(kinds.KINDS)
-
-
 @dataclass(frozen=True)
 class AccessType:
     """What the model's documentation says of one SourceAccessConfiguration Type."""
@@ -391,35 +366,3 @@ class AccessType:
 
 # The Lambda guide gives DocumentDB its credentials as BASIC_AUTH too; the model's list of types names MQ and Kafka.
 _ACCESS_TYPE_KINDS = {"BASIC_AUTH": (kinds.DOCDB,)}
-
-
-def _access_types() -> dict[str, AccessType]:
-    """The rules of each SourceAccessConfiguration Type, read from the model's documentation of the Type member:
-    `<code>IAM_AUTH</code> – (Self-managed Apache Kafka) ... Omit the URI field for this type.`"""
-    shape = _service_model().shape_for("SourceAccessConfiguration").members["Type"]
-    names = set(shape.enum)
-    found: dict[str, dict] = {}
-    for item in re.findall(r"<li>(.*?)</li>", shape.documentation or "", re.S):
-        m = re.match(r"\s*(?:<p>)?\s*<code>([A-Z0-9_]+)</code>\s*[–-]+\s*\(([^)]*)\)(.*)", item, re.S)
-        if not m or m.group(1) not in names:
-            continue
-        name, scope, text = m.group(1), m.group(2), " ".join(_text(m.group(3)).split())
-        rule = found.setdefault(name, {"kinds": set(_ACCESS_TYPE_KINDS.get(name, ())), "uri": True,
-                                       "requires": set(), "excludes": set(), "create_only": False})
-        rule["kinds"] |= {kind for word, kind in _SCOPE_WORDS if word.lower() in scope.lower()}
-        if re.search(r"omit the URI", text, re.I):
-            rule["uri"] = False
-        needs = re.search(r"requires (.*?)(?: and does not|\.|$)", text)
-        if needs:
-            rule["requires"] |= set(re.findall(r"[A-Z][A-Z0-9_]+", needs.group(1))) & names
-        others = re.search(r"does not support the other ([A-Z][A-Z0-9_]*) types", text)
-        if others:
-            rule["excludes"] |= {t for t in names if t.startswith(others.group(1) + "_")} - rule["requires"] - {name}
-        if re.search(r"cannot be specified in an UpdateEventSourceMapping", text):
-            rule["create_only"] = True
-    return {name: AccessType(frozenset(r["kinds"]), r["uri"], frozenset(r["requires"]), frozenset(r["excludes"]),
-                             r["create_only"]) for name, r in found.items()}
-
-
-def _text(html: str | None) -> str:
-    return re.sub(r"<[^>]+>", "", html or "")

@@ -241,7 +241,7 @@ def read_pauses(aws: Any, rows: list[tuple[Health, dict[str, Any] | None, bool]]
     expected can be, so only those have their tags read (ListTags, a few at a time). Returns how many."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from esmctl.aws import NotFound
+    from esmctl.aws.errors import NotFound
 
     doubtful = [(h, m) for h, m, enabled in rows if enabled and m is not None and m.get("EventSourceMappingArn")
                 and h.state in ("Disabled", "Disabling")]

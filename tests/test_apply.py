@@ -207,7 +207,7 @@ def test_a_lost_create_reply_is_adopted_not_duplicated(esmctl, world, box, tmp_p
 def test_existing_pair_created_elsewhere_is_adopted_and_updated(world, box, tmp_path):
     """The 409 path: someone created the pair between plan and apply."""
     from esmctl import reconcile, spec
-    from esmctl.aws import Aws
+    from esmctl.aws.calls import Aws
 
     aws = Aws(endpoint_url=box.url)
     planned = reconcile.plan(aws, spec.load_files([spec_file(tmp_path, [
@@ -324,7 +324,8 @@ def test_aws_loads_models_without_listing_every_service(monkeypatch, tmp_path):
     """The session's loader asks each service's own directory; botocore's answers still hold."""
     import botocore.loaders
 
-    from esmctl.aws import Aws, AwsError
+    from esmctl.aws.calls import Aws
+    from esmctl.aws.errors import AwsError
 
     listed = []
     real = botocore.loaders.Loader.list_available_services

@@ -275,7 +275,7 @@ def test_doctor_permissions_read_from_the_role(esmctl, world, box):
 def test_doctor_permissions_by_simulation_when_offered(world, box):
     from botocore.stub import Stubber
 
-    from esmctl.aws import Aws
+    from esmctl.aws.calls import Aws
     from esmctl.doctor import diagnose
 
     role = make_function(box, "sim-fn", None)

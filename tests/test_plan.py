@@ -344,12 +344,12 @@ def test_replace_of_a_queue_mapping_does_not_talk_of_stream_positions():
 
 
 def test_the_pacer_keeps_every_thread_under_the_rate_and_halves_it_when_throttled():
-    import esmctl.aws as aws_module
-    from esmctl.aws import Pacer
+    import esmctl.aws.pacing as pacing_module
+    from esmctl.aws.pacing import Pacer
 
     slept = []
-    real = aws_module.time.monotonic
-    aws_module.time.monotonic = lambda: 1000.0  # no time passes between calls: only the bucket counts
+    real = pacing_module.time.monotonic
+    pacing_module.time.monotonic = lambda: 1000.0  # no time passes between calls: only the bucket counts
     try:
         pacer = Pacer(15, 5, sleep=slept.append)
         for _ in range(35):
@@ -362,7 +362,7 @@ def test_the_pacer_keeps_every_thread_under_the_rate_and_halves_it_when_throttle
             pacer.speed_up()
         assert pacer.rate == 9.0
     finally:
-        aws_module.time.monotonic = real
+        pacing_module.time.monotonic = real
 
 
 @pytest.mark.parametrize("order", ["new first", "old first"])

@@ -11,7 +11,8 @@ from datetime import datetime, timezone
 from helpers import client, kinesis, spec_file
 
 from esmctl import model
-from esmctl.aws import Aws, Pacer, in_the_quota
+from esmctl.aws.calls import Aws
+from esmctl.aws.pacing import Pacer, in_the_quota
 from esmctl.sandbox.fidelity import FidelityProxy
 
 

@@ -1,4 +1,5 @@
-"""The service-model rules are derived once per botocore version and kept in the user's cache directory."""
+"""The structural service-model rules (members, shapes) are derived once per botocore version and kept in the user's
+cache directory."""
 
 from __future__ import annotations
 

@@ -42,7 +42,7 @@ def _users(settings: Settings, consumer_arn: str, listing: list[dict] | None = N
 
 
 def _find(settings: Settings, stream: str | None, name: str | None, arn: str | None) -> dict[str, Any]:
-    from esmctl.aws import explain
+    from esmctl.aws.errors import explain
 
     if bool(arn) == bool(stream and name):
         raise UsageProblem("give --stream and --name, or --arn")
@@ -88,7 +88,7 @@ def group() -> None:
 def register(settings: Settings, stream: str | None, name: str, no_wait: bool, timeout: float) -> None:
     """Register a consumer (or report the one that exists) and wait until it is ACTIVE."""
     from esmctl import render
-    from esmctl.aws import InUse, explain
+    from esmctl.aws.errors import InUse, explain
     from esmctl.consumers import ensure_consumer
 
     if not stream:
@@ -126,7 +126,7 @@ def register(settings: Settings, stream: str | None, name: str, no_wait: bool, t
 def list_cmd(settings: Settings, stream: str | None) -> None:
     """The stream's consumers and the mappings that use each; unused ones are flagged."""
     from esmctl import render
-    from esmctl.aws import explain
+    from esmctl.aws.errors import explain
 
     if not stream:
         raise UsageProblem("--stream is required")
@@ -151,7 +151,7 @@ def list_cmd(settings: Settings, stream: str | None) -> None:
 @pass_settings
 def describe(settings: Settings, stream: str | None, name: str | None, arn: str | None) -> None:
     """One consumer, and the mappings that use it."""
-    from esmctl.aws import explain
+    from esmctl.aws.errors import explain
 
     consumer = _find(settings, stream, name, arn)
     with explain("listing mappings"):
@@ -173,7 +173,7 @@ def deregister(settings: Settings, stream: str | None, name: str | None, arn: st
                no_wait: bool, timeout: float) -> None:
     """Deregister a consumer: refused while a mapping uses it, unless --force."""
     from esmctl import render
-    from esmctl.aws import explain
+    from esmctl.aws.errors import explain
     from esmctl.model import short_arn
 
     consumer = _find(settings, stream, name, arn)

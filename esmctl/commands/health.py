@@ -74,7 +74,7 @@ def scope(settings: Settings, files: tuple[str, ...], functions: tuple[str, ...]
     does not exist is an error (exit 1): a health gate must not pass on a misspelt name.
     """
     from esmctl import status
-    from esmctl.aws import explain
+    from esmctl.aws.errors import explain
     from esmctl.listing import matches_function, select
 
     if files:
@@ -107,7 +107,7 @@ def _spec_rows(settings: Settings, files: tuple[str, ...],
                variables: tuple[str, ...]) -> list[tuple[Any, dict | None, bool]]:
     """(Health, live mapping or None, expect enabled) for each mapping of the spec."""
     from esmctl import model, reconcile, status
-    from esmctl.aws import explain
+    from esmctl.aws.errors import explain
     from esmctl.commands.shared import load_spec
 
     loaded = load_spec(settings, files, variables)
@@ -131,7 +131,7 @@ def gather_health(settings: Settings, files: tuple[str, ...], functions: tuple[s
     from contextlib import nullcontext
 
     from esmctl import render, status
-    from esmctl.aws import explain
+    from esmctl.aws.errors import explain
 
     rows = scope(settings, files, functions, sources, variables)
     spinner = render.spinner(settings, "reading lag and mapping metrics from CloudWatch") if progress \

@@ -251,7 +251,7 @@ def _uuid(uuid: str | None, uuid_option: str | None, from_file: str | None = Non
 def settle(settings: Settings, uuid: str, *, no_wait: bool, timeout: float, gone: bool = False) -> dict | None:
     """Wait (with a spinner on stderr) until the mapping leaves Creating/Updating/... or is gone."""
     from esmctl import render
-    from esmctl.aws import explain
+    from esmctl.aws.errors import explain
 
     if no_wait:
         return None
@@ -270,7 +270,8 @@ def in_use_retried(settings: Settings, uuid: str, call: Callable[[], Any], *, no
     import time
 
     from esmctl import render
-    from esmctl.aws import InUse, WaitTimeout, explain
+    from esmctl.aws.errors import InUse, explain
+    from esmctl.aws.waiting import WaitTimeout
 
     while True:
         try:
@@ -334,7 +335,7 @@ def _create_command() -> click.Command:
                timeout: float, **opts: Any) -> None:
         """Create a mapping and wait until it is Enabled (or Disabled)."""
         from esmctl import render
-        from esmctl.aws import explain
+        from esmctl.aws.errors import explain
 
         params, _ = build_params(ctx, opts, "CreateEventSourceMapping")
         if function:
@@ -372,7 +373,7 @@ def _get_command() -> click.Command:
 
 def _existing(settings: Settings, uuid: str) -> dict:
     """The mapping, or a clear not-found."""
-    from esmctl.aws import explain
+    from esmctl.aws.errors import explain
 
     with explain(f"reading mapping {uuid}"):
         found = settings.aws.get_mapping(uuid)
@@ -385,7 +386,7 @@ def _update(settings: Settings, uuid: str, params: dict[str, Any], no_wait: bool
     import time
 
     from esmctl import render
-    from esmctl.aws import NotFound, explain
+    from esmctl.aws.errors import NotFound, explain
 
     deadline = time.monotonic() + timeout
     with explain(f"updating mapping {uuid}"):
@@ -407,7 +408,7 @@ def _end_pause(settings: Settings, uuid: str) -> None:
     """Enabled by hand, a paused mapping is no longer paused: its mark goes (after the enable, as `resume`
     orders it), so that a later manual disable is not undone by `esmctl resume`."""
     from esmctl import model
-    from esmctl.aws import explain
+    from esmctl.aws.errors import explain
 
     with explain(f"reading {uuid}'s tags"):
         arn = (settings.aws.get_mapping(uuid) or {}).get("EventSourceMappingArn")
@@ -492,7 +493,7 @@ def _delete_command() -> click.Command:
         import time
 
         from esmctl import render
-        from esmctl.aws import explain
+        from esmctl.aws.errors import explain
 
         uuid = _uuid(uuid, uuid_option)
         found = _existing(settings, uuid)

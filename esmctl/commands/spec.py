@@ -41,7 +41,7 @@ def missing_functions(aws: Any, plan: Any, known: dict[str, Any] | None = None) 
     per function to create a mapping for (GetFunction has a quota of its own, apart from the mappings'
     calls), none where the plan read the function already (`known`: the Reads' function tags, None for a
     function that does not exist); the functions of existing mappings are not asked."""
-    from esmctl.aws import explain
+    from esmctl.aws.errors import explain
     from esmctl.errors import Problem, SpecError
     from esmctl.plan.types import Action
 
@@ -326,7 +326,7 @@ def apply_cmd(settings: Settings, files: tuple[str, ...], prune: bool, variables
 def _saved_plan(settings: Settings, path: str) -> tuple[Any, list[Any]]:
     """A saved plan, checked against what is live now: (the plan, the changes that no longer hold)."""
     from esmctl import model, reconcile
-    from esmctl.aws import explain
+    from esmctl.aws.errors import explain
     from esmctl.plan import codec as planfile
 
     saved = planfile.load(path, refusal="nothing applied")
@@ -385,7 +385,7 @@ def export(settings: Settings, functions: tuple[str, ...], sources: tuple[str, .
     import yaml
 
     from esmctl import model, render
-    from esmctl.aws import explain
+    from esmctl.aws.errors import explain
     from esmctl.export import to_spec
     from esmctl.listing import require_functions, select
     from esmctl.reconcile import decrypted_filters

@@ -1,0 +1,48 @@
+"""The bottom of the AWS-like layer: forwarding a request to moto, and replying as AWS does."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import threading
+import urllib.parse
+from typing import Any
+
+
+class Upstream:
+    """Forwards to moto at `upstream` (only that host and port); `_lock` guards the layer's state."""
+
+    def __init__(self, upstream: str) -> None:
+        parsed = urllib.parse.urlsplit(upstream)
+        self.upstream_host, self.upstream_port = parsed.hostname, parsed.port
+        self._lock = threading.Lock()
+
+    def _forward(self, method: str, path: str, body: bytes, headers: dict[str, str]) -> tuple[int, dict, bytes]:
+        conn = http.client.HTTPConnection(self.upstream_host, self.upstream_port, timeout=60)
+        try:
+            # The client's Host goes on: moto writes it into the URLs it returns (SQS queue URLs), which
+            # must name this layer, not moto's own port.
+            fwd = {k: v for k, v in headers.items() if k.lower() not in ("content-length", "connection")}
+            fwd["Content-Length"] = str(len(body))
+            conn.request(method, path, body=body, headers=fwd)
+            resp = conn.getresponse()
+            data = resp.read()
+            return resp.status, dict(resp.getheaders()), data
+        finally:
+            conn.close()
+
+    def _upstream_json(self, method: str, path: str, body: Any = None, headers: dict | None = None) -> tuple[int, Any]:
+        raw = json.dumps(body).encode() if body is not None else b""
+        status, _, data = self._forward(method, path, raw, headers or {})
+        try:
+            return status, json.loads(data or b"null")
+        except ValueError:
+            return status, None
+
+    def _error(self, status: int, code: str, message: str, extra: dict | None = None) -> tuple[int, dict, bytes]:
+        # The header is what REST-JSON (Lambda) clients read; `__type` what JSON-1.1 (Kinesis) ones read.
+        body = {"__type": code, "Type": "User", "message": message, **(extra or {})}
+        return status, {"x-amzn-ErrorType": code, "Content-Type": "application/json"}, json.dumps(body).encode()
+
+    def _ok(self, body: Any, status: int = 200) -> tuple[int, dict, bytes]:
+        return status, {"Content-Type": "application/json"}, json.dumps(body).encode()
