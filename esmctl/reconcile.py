@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from esmctl import metrics, model
+from esmctl import collector, metrics, model
 from esmctl.aws.calls import Aws
 from esmctl.aws.errors import AwsError, explain
 from esmctl.errors import EsmctlError, Problem, SpecError
@@ -49,6 +49,11 @@ class Reconciliation:
 
 def plan(aws: Aws, spec: Spec, options: Options = Options()) -> Reconciliation:
     """What it takes to make AWS match the spec. Reads only; writes nothing."""
+    with collector.paused():  # the listing's pages and the comparison: many objects, no cycles
+        return _plan(aws, spec, options)
+
+
+def _plan(aws: Aws, spec: Spec, options: Options) -> Reconciliation:
     aws.region  # noqa: B018 - a missing profile or region is said once, before any call
     with ThreadPoolExecutor(max_workers=1) as pool:
         listing = aws.list_mappings_soon(pool)  # the slow part; its first page names the account

@@ -8,14 +8,11 @@ service's rules across fields. Nothing here touches AWS.
 
 from __future__ import annotations
 
-import gc
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from esmctl import arns, model, regions, schema, servicemodel, yamldoc
+from esmctl import arns, collector, model, regions, schema, servicemodel, yamldoc
 from esmctl.errors import Place, Problem, SpecError, UsageProblem, in_order
 from esmctl.filters import rules as filter_rules
 
@@ -69,7 +66,7 @@ def load_files(paths: list[str] | tuple[str, ...], variables: dict[str, str] | N
     problems: list[Problem] = []
     mappings: list[Desired] = []
     regions: dict[str, str] = {}
-    with _collector_paused():
+    with collector.paused():
         for path in paths:
             try:
                 text = (texts or {}).get(path)
@@ -93,20 +90,6 @@ def load_files(paths: list[str] | tuple[str, ...], variables: dict[str, str] | N
     if problems:
         raise SpecError(in_order(problems))
     return Spec(paths=list(paths), region=region, mappings=mappings)
-
-
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Reading a spec allocates tens of thousands of objects (YAML nodes, marks, values, botocore's
-    model on first use) and frees them by reference counting: the cyclic collector's passes meanwhile
-    find nothing, and took a quarter of reading 1,000 mappings."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def _check(doc: yamldoc.Document, problems: list[Problem]) -> tuple[str | None, list[Desired]]:

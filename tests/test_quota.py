@@ -36,8 +36,10 @@ def test_the_pacer_charges_the_control_plane_calls_and_getfunction_to_its_own_bu
         own.before_send()
     assert slept == [0.01, 0.02]
     for _ in range(4):
-        aws.list_mappings()  # the 6th call of the 15/s waits its turn: GetFunction took none of them
-    assert len(slept) == 3 and abs(slept[-1] - 1 / 15) < 1e-9
+        aws.list_mappings()  # the 3rd to 6th calls of the 15/s: a listing's pages are charged, never delayed
+    assert len(slept) == 2 and dict(pacer.charged) == {"ListTags": 1, "ListEventSourceMappings": 5}
+    pacer.before_send("before-send.lambda.CreateEventSourceMapping")  # a write after them pays for them
+    assert len(slept) == 3 and abs(slept[-1] - 2 / 15) < 1e-9
 
 
 def test_the_quota_apis():

@@ -7,10 +7,7 @@ written anywhere: a stream read consumes nothing, and a queue is never read.
 
 from __future__ import annotations
 
-import contextlib
-import gc
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import click
@@ -61,23 +58,11 @@ def test_cmd(settings: Settings, spec: str | None, function: str | None, source:
     Filters (one of):   --pattern JSON ...   |   SPEC --function F [--source ARN]   |   --uuid UUID
     Records (one of):   --records FILE   |   --payloads FILE --source-kind KIND   |   --from-stream ARN [--limit N]
     """
-    with _collector_paused():
+    from esmctl import collector
+
+    with collector.paused():  # the records: hundreds of thousands of containers, and no cycles
         _test(settings, spec, function, source, patterns, uuid, records_file, payloads_file, stream, limit,
               source_kind, show, variables)
-
-
-@contextlib.contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Python's cycle collector off while the records are read and judged: they are a few hundred thousand
-    acyclic containers, and the collector walked all of them again and again as each record's view was made
-    (two thirds of the time over 100,000 records). Nothing here makes cycles; the collector is back on after."""
-    was_on = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_on:
-            gc.enable()
 
 
 def _test(settings: Settings, spec: str | None, function: str | None, source: str | None,
