@@ -83,6 +83,34 @@ def _plan(aws: Aws, spec: Spec, options: Options) -> Reconciliation:
                       "plan again")
 
 
+def missing_functions(aws: Aws, rec: Reconciliation) -> None:
+    """A mapping to create for a function (or alias) that does not exist would fail in apply: plan and diff
+    say so (SpecError, exit 1), with where the spec names it; apply still carries out the other changes. One
+    GetFunction per function to create a mapping for (GetFunction has a quota of its own, apart from the
+    mappings' calls), none where the plan read the function already (the Reads' function tags, None for a
+    function that does not exist); the functions of existing mappings are not asked."""
+    from esmctl.plan.types import Action
+
+    known = rec.reads.function_tags
+    wanted: dict[str, list[model.Mapping]] = {}
+    for c in rec.plan.changes:
+        if c.after is not None and c.action in (Action.CREATE, Action.REPLACE, Action.HANDOFF, Action.MOVE):
+            wanted.setdefault(c.after.key.function, []).append(c.after)
+    problems = []
+    for function, mappings in wanted.items():
+        if function in known:  # an unqualified function whose tags the plan read: it is known
+            found = known[function]
+        else:
+            with explain(f"looking up function {function}"):
+                found = aws.get_function(function)
+        if found is None:
+            problems += [Problem(m.where, "FunctionName", f"{model.short_arn(function)} does not exist in "
+                                 f"{aws.region}: create the function (or alias) first, or correct the name")
+                         for m in mappings]
+    if problems:
+        raise SpecError(problems)
+
+
 def settle(aws: Aws, live: list[model.Mapping], uuids: frozenset[str], desired: list[model.Mapping],
            timeout: float) -> list[model.Mapping]:
     """`live` with the mappings in Creating or Updating whose enabled-ness the plan needs read again once they

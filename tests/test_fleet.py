@@ -483,3 +483,19 @@ def test_every_target_refused_is_still_one_document(esmctl, box, fleet):
     assert r.exit_code == 1 and "unexpected" not in r.stderr, r.stderr
     doc = document(r)
     assert len(doc) == 6 and all(d["status"] == "failed" and "--allow-replace" in d["error"] for d in doc.values())
+
+
+def test_a_function_missing_in_one_target_fails_its_diff_as_a_single_targets_diff_does(esmctl, box, fleet):
+    """plan and diff say that a mapping to create names a function that does not exist (exit 1, the spec's
+    line); over targets, the target where it is missing fails alone and the others show their changes."""
+    spec, targets = fleet
+    server.create_role(box.moto_url, "333333333333", ROLE)
+    server.account_client(box.moto_url, "lambda", "eu-west-1", "222222222222").delete_function(FunctionName="jobs-fn")
+    r = esmctl("diff", spec, "--targets", targets, "-o", "json")
+    assert r.exit_code == 1, r.stdout + r.stderr
+    statuses = {t: d["status"] for t, d in document(r).items()}
+    assert statuses.pop("222222222222/eu-west-1") == "failed"
+    assert set(statuses.values()) == {"changes"}
+    failed = document(r)["222222222222/eu-west-1"]
+    assert "spec.yaml:8:5: FunctionName: jobs-fn does not exist in eu-west-1" in failed["error"]
+    assert box.proxy.writes() == 0

@@ -35,36 +35,6 @@ def reconciliation(settings: Settings, files: tuple[str, ...], variables: tuple[
     return reconcile.plan(settings.aws, loaded, reconcile.Options(prune=prune, margin=margin))
 
 
-def missing_functions(aws: Any, plan: Any, known: dict[str, Any] | None = None) -> None:
-    """A mapping to create for a function (or alias) that does not exist would fail in apply: plan and diff
-    say so (exit 1), with where the spec names it; apply still carries out the other changes. One GetFunction
-    per function to create a mapping for (GetFunction has a quota of its own, apart from the mappings'
-    calls), none where the plan read the function already (`known`: the Reads' function tags, None for a
-    function that does not exist); the functions of existing mappings are not asked."""
-    from esmctl.aws.errors import explain
-    from esmctl.errors import Problem, SpecError
-    from esmctl.plan.types import Action
-
-    wanted: dict[str, list[Any]] = {}
-    for c in plan.changes:
-        if c.after is not None and c.action in (Action.CREATE, Action.REPLACE, Action.HANDOFF, Action.MOVE):
-            wanted.setdefault(c.after.key.function, []).append(c.after)
-    problems = []
-    for function, mappings in wanted.items():
-        if function in (known or {}):  # an unqualified function whose tags the plan read: it is known
-            found = known[function]
-        else:
-            with explain(f"looking up function {function}"):
-                found = aws.get_function(function)
-        if found is None:
-            from esmctl.model import short_arn
-
-            problems += [Problem(m.where, "FunctionName", f"{short_arn(function)} does not exist in {aws.region}: "
-                                 "create the function (or alias) first, or correct the name") for m in mappings]
-    if problems:
-        raise SpecError(problems)
-
-
 @click.command("validate")
 @files_argument
 @var_option
@@ -137,7 +107,7 @@ def plan_cmd(settings: Settings, files: tuple[str, ...], prune: bool, variables:
              sample_from_source: int | None) -> Outcome:
     """Show what `apply` would change, Terraform style (+ create, ~ update, ~ move, -/+ replace, <~> hand-off,
     - delete); --out saves it for `apply PLAN`."""
-    from esmctl import render
+    from esmctl import reconcile, render
 
     if context.fleet_mode(settings, files):
         from esmctl import fleet
@@ -155,7 +125,7 @@ def plan_cmd(settings: Settings, files: tuple[str, ...], prune: bool, variables:
 
         records = samples.read_records(sample)  # before AWS is asked anything: a bad file ends the run here
     rec = reconciliation(settings, files, variables, prune=prune, margin=handoff_margin)
-    missing_functions(settings.aws, rec.plan, rec.reads.function_tags)
+    reconcile.missing_functions(settings.aws, rec)
     if out is not None:  # first: a closed stdout (`| head`) must not lose the file
         from esmctl.plan import codec as planfile
 
@@ -185,7 +155,7 @@ def plan_cmd(settings: Settings, files: tuple[str, ...], prune: bool, variables:
 def diff_cmd(settings: Settings, files: tuple[str, ...], prune: bool, variables: tuple[str, ...],
              handoff_margin: float) -> Outcome:
     """Like plan; exit 0 in sync, 2 with changes, 1 on error (a CI drift gate)."""
-    from esmctl import render
+    from esmctl import reconcile, render
 
     if context.fleet_mode(settings, files):
         from esmctl import fleet
@@ -194,7 +164,7 @@ def diff_cmd(settings: Settings, files: tuple[str, ...], prune: bool, variables:
 
     rec = reconciliation(settings, files, variables, prune=prune, margin=handoff_margin)
     planned = rec.plan
-    missing_functions(settings.aws, planned, rec.reads.function_tags)
+    reconcile.missing_functions(settings.aws, rec)
     render.plan(settings, planned)
     return Outcome.OK if planned.empty else Outcome.CHANGES
 
