@@ -13,6 +13,8 @@ from __future__ import annotations
 import importlib
 import sys
 import traceback
+from collections.abc import Callable
+from typing import Any
 
 import click
 
@@ -172,14 +174,28 @@ class EsmctlGroup(click.Group):
                 click.echo(f"AWS calls: {counts}; throttled and retried: {settings._aws.throttled}", err=True)
 
 
+def _option_check(check: Callable[[str], Any]) -> Callable[[click.Context, click.Parameter, str | None], Any]:
+    """A plain check of a root option's value: its ValueError a usage error naming the option (the options
+    after a subcommand have commands/shared.option_check, which `esmctl --help` does not import)."""
+    def callback(ctx: click.Context, param: click.Parameter, value: str | None) -> Any:
+        if value is None:
+            return None
+        try:
+            return check(value)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), ctx=ctx, param=param) from exc
+
+    return callback
+
+
 @click.group(cls=EsmctlGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.option("--profile", envvar="AWS_PROFILE", help="AWS profile (also AWS_PROFILE).")
 @click.option("--region", envvar=["AWS_REGION", "AWS_DEFAULT_REGION"], help="AWS region (also AWS_REGION).")
-@click.option("--endpoint-url", callback=check_endpoint_url,
+@click.option("--endpoint-url", callback=_option_check(check_endpoint_url),
               help="Send AWS calls here (also AWS_ENDPOINT_URL), e.g. the sandbox.")
 @click.option("-o", "--output", type=click.Choice(OUTPUT_FORMATS), default="table", show_default=True,
               help="Output format; also accepted after the subcommand.")
-@click.option("--query", callback=compile_query, metavar="JMESPATH",
+@click.option("--query", callback=_option_check(compile_query), metavar="JMESPATH",
               help="A JMESPath expression applied to the JSON or YAML document, as the AWS CLI's --query (implies "
                    "-o json unless -o yaml).")
 # NO_COLOR is read by context.color_enabled, not bound here: click would read it as a boolean and
@@ -212,7 +228,10 @@ def cli(ctx: click.Context, profile: str | None, region: str | None, endpoint_ur
     if query is not None:
         settings.query = query
         settings.output = output if settings.output_given else "json"
-        check_query_output(settings)
+        try:
+            check_query_output(settings)
+        except ValueError as exc:
+            raise click.UsageError(str(exc)) from exc
     settings.color = settings.color and not no_color
     settings.verbose = settings.verbose or verbose
 

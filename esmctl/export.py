@@ -1,10 +1,9 @@
-"""Live mappings as a spec: only what differs from AWS's defaults, in the spec's own names."""
+"""Live mappings as a spec: only what differs from AWS's defaults, in the spec's own names, with warnings about
+what the spec cannot say (the command prints them)."""
 
 from __future__ import annotations
 
 from typing import Any
-
-import click
 
 from esmctl import model
 
@@ -14,10 +13,12 @@ _FIRST = ("StartingPosition", "StartingPositionTimestamp")
 
 def to_spec(live: list[dict[str, Any]], region: str, account: str, tags: dict[str, dict[str, str]] | None = None,
             filters: dict[str, Any] | None = None,
-            paused: dict[str, dict[str, str]] | None = None) -> dict[str, Any]:
-    """A spec that `validate` accepts and `diff` finds in sync with these mappings. `paused`: the tags of the
-    Disabled mappings (UUID -> tags), to tell one paused by `esmctl pause` from one disabled by design."""
+            paused: dict[str, dict[str, str]] | None = None) -> tuple[dict[str, Any], list[str]]:
+    """A spec that `validate` accepts and `diff` finds in sync with these mappings, and the warnings about what
+    it leaves out or says otherwise. `paused`: the tags of the Disabled mappings (UUID -> tags), to tell one
+    paused by `esmctl pause` from one disabled by design."""
     mappings = []
+    warnings: list[str] = []
     for raw in sorted(live, key=lambda m: (m["FunctionArn"], m.get("EventSourceArn", ""), m["UUID"])):
         m = model.live_mapping(raw, (filters or {}).get(raw["UUID"]))
         defaults = model.canonical({}, m.kind)
@@ -37,20 +38,20 @@ def to_spec(live: list[dict[str, Any]], region: str, account: str, tags: dict[st
             if key in entry or value in (None, {}, []) or _default(key, value, defaults):
                 continue
             if model.is_unreadable(value):
-                click.echo(f"esmctl: warning: {m.title()} ({m.uuid}): {key} {value.why}: left out of the export "
-                           "(esmctl plans no change to it)", err=True)
+                warnings.append(f"esmctl: warning: {m.title()} ({m.uuid}): {key} {value.why}: left out of the export "
+                                "(esmctl plans no change to it)")
                 continue
             entry[key] = model.plain(value)
         pause = model.read_pause((paused or {}).get(m.uuid))
         if pause is not None and entry.get("Enabled") is False:
             # Disabled for an incident, not by design: the spec says what it is once resumed.
             del entry["Enabled"]
-            click.echo(f"esmctl: warning: {m.title()} ({m.uuid}) is {pause.describe()}: exported as enabled (what "
-                       "it is once resumed); apply keeps it paused until `esmctl resume`", err=True)
+            warnings.append(f"esmctl: warning: {m.title()} ({m.uuid}) is {pause.describe()}: exported as enabled "
+                            "(what it is once resumed); apply keeps it paused until `esmctl resume`")
         if tags is not None:
             entry["Tags"] = model.managed_tags(tags.get(m.uuid, {}))
         mappings.append(entry)
-    return {"version": 1, "region": region, "mappings": mappings}
+    return {"version": 1, "region": region, "mappings": mappings}, warnings
 
 
 def _default(key: str, value: Any, defaults: dict[str, Any]) -> bool:

@@ -23,13 +23,14 @@ import pytest
 from rich.cells import cell_len
 from rich.console import Console
 
-from esmctl import doctor, render
-from esmctl.commands import consumer, health
+from esmctl import doctor
+from esmctl.commands import consumer, health, output
 from esmctl.context import Settings, color_enabled
 from esmctl.execute import Result
 from esmctl.model import Key
 from esmctl.plan.types import Action, Change
 from esmctl.status import Health, Lag
+from esmctl.views import mappings, results, tables
 from tests.reported import ACCOUNT, QUEUE, REGION, STREAM, TABLE_STREAM, consumer_arn, reported
 
 WIDTHS = (80, 100, 120, 200)
@@ -72,7 +73,7 @@ class Shown:
     records: bool = False
 
 
-def read_back(text: str, columns: list[render.Column]) -> Shown:
+def read_back(text: str, columns: list[tables.Column]) -> Shown:
     lines = text.splitlines()
     rule = next((i for i, line in enumerate(lines) if line.startswith("━")), None)
     if rule is None:
@@ -101,7 +102,7 @@ def read_back(text: str, columns: list[render.Column]) -> Shown:
     return Shown(headers, rows, hidden)
 
 
-def _read_records(lines: list[str], columns: list[render.Column]) -> Shown:
+def _read_records(lines: list[str], columns: list[tables.Column]) -> Shown:
     """`FIELD  value` blocks, one per row; a wrapped value goes on under itself."""
     width = max(len(c.header) for c in columns) + 2
     rows: list[dict[str, list[str]]] = []
@@ -125,7 +126,7 @@ def squeeze(lines: list[str]) -> str:
     return "".join("".join(lines).split())
 
 
-def check(text: str, width: int, columns: list[render.Column], rows: list[dict]) -> Shown:
+def check(text: str, width: int, columns: list[tables.Column], rows: list[dict]) -> Shown:
     """The rules for every terminal table; returns what was shown for more specific checks."""
     shown = read_back(text, columns)
     assert len(shown.rows) == len(rows), text
@@ -140,7 +141,7 @@ def check(text: str, width: int, columns: list[render.Column], rows: list[dict])
             if c.identifier and getattr(c, "breakable", False) and lines[0] != want:  # broken at separators
                 broken = [line for line in lines if line]
                 assert squeeze(broken) == squeeze([want]) and len(broken) > 1, (c.header, lines, text)
-                assert all(b[-1] in render._BREAK_AFTER or len(b) == max(map(len, broken)) for b in broken[:-1]), \
+                assert all(b[-1] in tables._BREAK_AFTER or len(b) == max(map(len, broken)) for b in broken[:-1]), \
                     (c.header, lines, text)  # at a separator, or (no separator near enough) at the edge
             elif c.identifier:  # whole, on the row's first line, nothing under it
                 assert lines[0] == want and not any(lines[1:]), (c.header, lines, text)
@@ -203,13 +204,13 @@ def verdict(h: Health) -> str:
 def test_list(terminal, width):
     items = live_mappings()
     out = terminal(width)
-    render.mappings(PLAIN, items)
+    output.mappings(PLAIN, items)
     by_function = [items[i] for i in (2, 3, 1, 0)]  # audit-fn:live, fanout-fn, jobs-fn, orders-processor-fn
-    shown = check(out.getvalue(), width, render.MAPPING_COLUMNS, [render.mapping_row(m) for m in by_function])
+    shown = check(out.getvalue(), width, mappings.MAPPING_COLUMNS, [mappings.mapping_row(m) for m in by_function])
     assert not shown.records
     # at 80 too: which stream or queue, and whether it works (a long source broken over lines where it must be)
     assert {"FUNCTION", "SOURCE", "STATE", "LAST RESULT"} <= set(shown.headers)
-    assert [squeeze(r["FUNCTION"]) for r in shown.rows] == [render.mapping_row(m)["Function"] for m in by_function]
+    assert [squeeze(r["FUNCTION"]) for r in shown.rows] == [mappings.mapping_row(m)["Function"] for m in by_function]
     if width == 80:
         assert "UUID" in shown.hidden  # the UUID makes way, and the caption says so
     if width == 200:
@@ -225,7 +226,7 @@ def test_status_shows_the_verdict_on_every_row(terminal, width):
     shown = check(out.getvalue(), width, health.STATUS_COLUMNS, health.status_rows(hs))
     assert not shown.records
     for h, row in zip(hs, shown.rows, strict=True):
-        assert squeeze(row["FUNCTION"]) == render.title(h.function_arn, h.source_arn).split(" <- ")[0]
+        assert squeeze(row["FUNCTION"]) == mappings.mapping_title(h.function_arn, h.source_arn).split(" <- ")[0]
         assert row["VERDICT"][0].startswith("ok" if h.healthy else "UNHEALTHY:")  # on the row's first line
         assert squeeze(row["VERDICT"]) == squeeze([verdict(h)])  # all of it, however wrapped
     assert {"FUNCTION", "SOURCE", "LAST RESULT", "LAG", "VERDICT"} <= set(shown.headers)
@@ -268,11 +269,11 @@ def test_status_with_names_too_long_for_a_row_breaks_them(terminal, width):
 
 
 def test_break_identifier():
-    assert render.break_identifier("dynamodb:orders-table/stream/2026-12-04T16:56:00.828433", 30) == [
+    assert tables.break_identifier("dynamodb:orders-table/stream/2026-12-04T16:56:00.828433", 30) == [
         "dynamodb:orders-table/stream/", "  2026-12-04T16:56:00.828433"]
-    assert render.break_identifier("sqs:jobs", 30) == ["sqs:jobs"]
-    assert render.break_identifier("x" * 25, 10) == ["x" * 10, "  " + "x" * 8, "  " + "x" * 7]  # at the edge
-    assert render.break_identifier("orders-fn <- kinesis:orders", 16) == ["orders-fn <- ", "  kinesis:orders"]
+    assert tables.break_identifier("sqs:jobs", 30) == ["sqs:jobs"]
+    assert tables.break_identifier("x" * 25, 10) == ["x" * 10, "  " + "x" * 8, "  " + "x" * 7]  # at the edge
+    assert tables.break_identifier("orders-fn <- kinesis:orders", 16) == ["orders-fn <- ", "  kinesis:orders"]
 
 
 def assess_default(h: Health) -> Health:
@@ -293,7 +294,7 @@ def test_doctor(terminal, width):
     fs = findings()
     assert len(fs) == 4
     out = terminal(width)
-    render.table(PLAIN, health.doctor_rows(fs), health.DOCTOR_COLUMNS)
+    output.table(PLAIN, health.doctor_rows(fs), health.DOCTOR_COLUMNS)
     shown = check(out.getvalue(), width, health.DOCTOR_COLUMNS, health.doctor_rows(fs))
     assert [r["SEVERITY"][0] for r in shown.rows] == ["WARNING", "ERROR", "ERROR", "ERROR"]
     assert {"MAPPING", "FINDING", "FIX"} <= set(shown.headers)  # what to do about it, at 80 columns too
@@ -313,7 +314,7 @@ def test_consumer_list(terminal, width):
     cs, users = consumers()
     rows = [consumer.consumer_row(c, users.get(c["ConsumerARN"], [])) for c in cs]
     out = terminal(width)
-    render.table(PLAIN, rows, consumer.CONSUMER_COLUMNS, empty="No consumers.")
+    output.table(PLAIN, rows, consumer.CONSUMER_COLUMNS, empty="No consumers.")
     shown = check(out.getvalue(), width, consumer.CONSUMER_COLUMNS, rows)
     assert [r["NAME"][0] for r in shown.rows] == ["fanout", "orphan-consumer"]
     assert "USED BY" in shown.headers
@@ -339,9 +340,9 @@ def apply_results() -> list[Result]:
 def test_apply_results(terminal, width):
     rs = apply_results()
     out = terminal(width)
-    render.results(PLAIN, rs)
-    shown = check(out.getvalue(), width, render.RESULT_COLUMNS, render.result_rows(rs))
-    assert [squeeze(r["RESULT"]) for r in shown.rows] == [squeeze([r["Result"]]) for r in render.result_rows(rs)]
+    output.results(PLAIN, rs)
+    shown = check(out.getvalue(), width, results.RESULT_COLUMNS, results.result_rows(rs))
+    assert [squeeze(r["RESULT"]) for r in shown.rows] == [squeeze([r["Result"]]) for r in results.result_rows(rs)]
     # a 63-character mapping name, and a result with a 57-character ARN that is not cut either
     assert shown.records == (width < 140)
     if width == 200:
@@ -349,16 +350,16 @@ def test_apply_results(terminal, width):
 
 
 def test_fit_leaves_out_the_lowest_priority_first_and_never_a_kept_column():
-    columns = [render.ident("ID", keep=True), render.prose("NOTE", priority=10), render.ident("KIND", priority=90),
-               render.prose("WHY", priority=50, min_width=12)]
+    columns = [tables.ident("ID", keep=True), tables.prose("NOTE", priority=10), tables.ident("KIND", priority=90),
+               tables.prose("WHY", priority=50, min_width=12)]
     cells = [["x" * 30, "a long note " * 3, "kinesis", "because of this and that"]]
-    assert render.fit(columns, cells, 200).hidden == []
-    assert render.fit(columns, cells, 60).hidden == ["NOTE"]
-    assert render.fit(columns, cells, 48).hidden == ["NOTE", "WHY"]
-    narrow = render.fit(columns, cells, 33)
+    assert tables.fit(columns, cells, 200).hidden == []
+    assert tables.fit(columns, cells, 60).hidden == ["NOTE"]
+    assert tables.fit(columns, cells, 48).hidden == ["NOTE", "WHY"]
+    narrow = tables.fit(columns, cells, 33)
     assert narrow.shown == [0] and narrow.hidden == ["NOTE", "KIND", "WHY"]
-    assert render.fit(columns, cells, 29) is None  # the kept ID does not fit: records instead
-    wide = render.fit(columns, cells, 70)
+    assert tables.fit(columns, cells, 29) is None  # the kept ID does not fit: records instead
+    wide = tables.fit(columns, cells, 70)
     assert wide.shown == [0, 1, 2, 3] and sum(wide.prose_widths.values()) == 70 - 30 - 7 - 9
 
 
@@ -367,7 +368,7 @@ def test_fit_leaves_out_the_lowest_priority_first_and_never_a_kept_column():
 def test_mapping_get_is_field_value_lines(terminal, width):
     item = live_mappings()[3]
     out = terminal(width)
-    render.mapping(PLAIN, item)
+    output.mapping(PLAIN, item)
     lines = out.getvalue().splitlines()
     assert len(lines) == len(item)  # a line per field: nothing broken, whatever the width
     column = lines[0].index(item["UUID"])
@@ -385,7 +386,7 @@ def test_mapping_get_piped_is_the_same_lines(esmctl, monkeypatch):
     item = live_mappings()[0]
     monkeypatch.setattr("esmctl.commands.mapping._existing", lambda _settings, _uuid: item)
     r = esmctl("mapping", "get", item["UUID"])
-    assert r.stdout.splitlines() == render.field_lines(list(item.items()))
+    assert r.stdout.splitlines() == tables.field_lines(list(item.items()))
     assert "EventSourceArn".ljust(len("MaximumBatchingWindowInSeconds  ")) + STREAM in r.stdout.splitlines()
     markdown = esmctl("mapping", "get", item["UUID"], "-o", "markdown").stdout
     assert markdown.startswith("| FIELD") and f"| {item['UUID']} " in markdown
@@ -411,8 +412,8 @@ def test_no_color_means_no_escapes_at_all(terminal, monkeypatch, no_color, color
         monkeypatch.setenv("NO_COLOR", no_color)
     settings = Settings(color=color_flag)
     assert color_enabled(settings) is coloured
-    render.mappings(settings, live_mappings())  # a bold header
-    render.stdout_console(settings).print("[bold]Plan:[/] [green]+ create[/]")
+    output.mappings(settings, live_mappings())  # a bold header
+    output.stdout_console(settings).print("[bold]Plan:[/] [green]+ create[/]")
     assert ("\x1b[" in out.getvalue()) is coloured, repr(out.getvalue()[:200])
 
 
@@ -489,8 +490,8 @@ def test_status_and_list_in_a_real_terminal(world, box, esmctl_process):
                                                 ("orders-fn", "ok")])
         code, text, errors = run_in_terminal(["list"], columns, env)
         assert code == 0, text + errors
-        by_function = sorted((render.mapping_row(m) for m in items), key=lambda r: (r["Function"], r["Source"]))
-        shown = check(text, columns, render.MAPPING_COLUMNS, by_function)  # the table's order
+        by_function = sorted((mappings.mapping_row(m) for m in items), key=lambda r: (r["Function"], r["Source"]))
+        shown = check(text, columns, mappings.MAPPING_COLUMNS, by_function)  # the table's order
         assert {"SOURCE", "STATE", "LAST RESULT"} <= set(shown.headers)
         assert ("UUID" in shown.headers) == (columns == 120)
         if columns == 120:
@@ -513,7 +514,7 @@ def test_arns_are_shown_as_they_are_not_as_emoji_or_markup(terminal):
     mq = {"EventSourceArn": BROKER, "Queues": ["q[1]"], "SourceAccessConfigurations": [{"Type": "BASIC_AUTH",
                                                                                         "URI": SECRET}]}
     out = terminal(200)
-    render.plan(PLAIN, diff([desired(mq)], []))
+    output.plan(PLAIN, diff([desired(mq)], []))
     assert SECRET in out.getvalue() and "q[1]" in out.getvalue()
 
 
@@ -524,9 +525,9 @@ def test_no_color_means_no_spinners_or_cursor_movements_either(monkeypatch, colo
     monkeypatch.setenv("TERM", "xterm-256color")
     monkeypatch.delenv("NO_COLOR", raising=False)
     settings = Settings(color=color)
-    with render.spinner(settings, "waiting"):
+    with output.spinner(settings, "waiting"):
         pass
-    with render.progress(settings, "applying", 1) as advance:
+    with output.progress(settings, "applying", 1) as advance:
         advance("ok: create orders-fn")
     assert ("\x1b[" in err.getvalue()) is color
     if not color:
@@ -537,7 +538,7 @@ def test_records_wrap_prose_between_words_even_with_a_word_too_long_for_the_room
     arn = "arn:aws:sqs:us-east-1:123456789012:payments-settlement-retry-queue"
     verdict = f"PROBLEM: Function call failed; lag 12m is over 5m for {arn} since the last deploy"
     console = Console(file=io.StringIO(), width=40, color_system=None, soft_wrap=False)
-    console.print(render._fields([("VERDICT", verdict, True)], 40), crop=False)
+    console.print(tables.record_lines([("VERDICT", verdict, True)], 40), crop=False)
     lines = console.file.getvalue().splitlines()
     assert " ".join(line.strip() for line in lines).removeprefix("VERDICT ").strip() == verdict  # nothing lost
     assert [line for line in lines if len(line) > 40] == [f"         {arn}"]  # only the word that cannot fit

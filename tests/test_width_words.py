@@ -8,7 +8,7 @@ import pty
 import subprocess
 
 from esmctl.model import FieldChange
-from esmctl.render import leaf_changes
+from esmctl.views.plan import leaf_changes
 from tests.helpers import ESMCTL, client, kinesis, spec_file
 
 

@@ -6,9 +6,11 @@ from typing import Any
 
 import click
 
-from esmctl.context import Settings, common_options, confirm, pass_settings
+from esmctl.commands import output
+from esmctl.commands.shared import common_options, pass_settings
+from esmctl.context import Settings
 from esmctl.errors import EsmctlError, UsageProblem
-from esmctl.render import ident, prose
+from esmctl.views.tables import ident, prose
 
 # The name is how a consumer is given to the other commands (with --stream); the ARN, too long for a
 # narrow terminal, goes after what the list is for: who uses it.
@@ -58,13 +60,12 @@ def _find(settings: Settings, stream: str | None, name: str | None, arn: str | N
 
 
 def _show(settings: Settings, consumer: dict[str, Any], users: list[dict]) -> None:
-    from esmctl import render
 
     if settings.output in ("json", "yaml"):
-        render.dump(settings, {**consumer, "Mappings": [m["UUID"] for m in users]})
+        output.dump(settings, {**consumer, "Mappings": [m["UUID"] for m in users]})
     else:
         row = consumer_row(consumer, users)
-        render.fields(settings, [(c.header, row.get(c.key)) for c in CONSUMER_COLUMNS] +
+        output.fields(settings, [(c.header, row.get(c.key)) for c in CONSUMER_COLUMNS] +
                       [("STREAM", row.get("StreamARN"))])
 
 
@@ -87,7 +88,6 @@ def group() -> None:
 @pass_settings
 def register(settings: Settings, stream: str | None, name: str, no_wait: bool, timeout: float) -> None:
     """Register a consumer (or report the one that exists) and wait until it is ACTIVE."""
-    from esmctl import render
     from esmctl.aws.errors import InUse, explain
     from esmctl.consumers import ensure_consumer
 
@@ -103,7 +103,7 @@ def register(settings: Settings, stream: str | None, name: str, no_wait: bool, t
         stream_arn = aws.stream_arn(stream)
         consumer = aws.describe_consumer(stream_arn=stream_arn, name=name)
         if consumer is not None:
-            render.message(settings, f"consumer {name} already exists ({consumer['ConsumerStatus']}): "
+            output.message(settings, f"consumer {name} already exists ({consumer['ConsumerStatus']}): "
                                      "not registered again")
         elif no_wait:
             try:
@@ -111,7 +111,7 @@ def register(settings: Settings, stream: str | None, name: str, no_wait: bool, t
             except InUse:  # registered meanwhile by someone else
                 consumer = aws.describe_consumer(stream_arn=stream_arn, name=name)
         if not no_wait:
-            with render.spinner(settings, f"waiting for consumer {name} to be ACTIVE") as update:
+            with output.spinner(settings, f"waiting for consumer {name} to be ACTIVE") as update:
                 consumer = ensure_consumer(aws, stream_arn, name, timeout=timeout,
                                            on_poll=lambda c: update(f"consumer {name}: "
                                                                     f"{(c or {}).get('ConsumerStatus')}"))
@@ -125,7 +125,6 @@ def register(settings: Settings, stream: str | None, name: str, no_wait: bool, t
 @pass_settings
 def list_cmd(settings: Settings, stream: str | None) -> None:
     """The stream's consumers and the mappings that use each; unused ones are flagged."""
-    from esmctl import render
     from esmctl.aws.errors import explain
 
     if not stream:
@@ -137,10 +136,10 @@ def list_cmd(settings: Settings, stream: str | None) -> None:
         listing = aws.list_mappings()
     rows = [consumer_row(c, _users(settings, c["ConsumerARN"], listing)) for c in consumers]
     if settings.output in ("json", "yaml"):
-        render.dump(settings, [{**c, "Mappings": [m["UUID"] for m in _users(settings, c["ConsumerARN"], listing)]}
+        output.dump(settings, [{**c, "Mappings": [m["UUID"] for m in _users(settings, c["ConsumerARN"], listing)]}
                                for c in consumers])
     else:
-        render.table(settings, rows, CONSUMER_COLUMNS, empty="No consumers.")
+        output.table(settings, rows, CONSUMER_COLUMNS, empty="No consumers.")
 
 
 @group.command("describe")
@@ -172,7 +171,6 @@ def describe(settings: Settings, stream: str | None, name: str | None, arn: str 
 def deregister(settings: Settings, stream: str | None, name: str | None, arn: str | None, yes: bool, force: bool,
                no_wait: bool, timeout: float) -> None:
     """Deregister a consumer: refused while a mapping uses it, unless --force."""
-    from esmctl import render
     from esmctl.aws.errors import explain
     from esmctl.model import short_arn
 
@@ -184,17 +182,17 @@ def deregister(settings: Settings, stream: str | None, name: str | None, arn: st
         using = ", ".join(f"{m['UUID']} ({short_arn(m['FunctionArn'])})" for m in users)
         raise EsmctlError(f"consumer {consumer_name} is used by {len(users)} mapping(s): {using}; those would "
                           "fail. Delete or move them first, or pass --force")
-    confirm(f"Deregister consumer {consumer_name}?", yes,
-            f"refusing to deregister {consumer_name} without confirmation")
+    output.confirm(f"Deregister consumer {consumer_name}?", yes,
+                   f"refusing to deregister {consumer_name} without confirmation")
     with explain(f"deregistering consumer {consumer_name}"):
         settings.aws.deregister_consumer(consumer_arn)
         if not no_wait:
-            with render.spinner(settings, f"waiting for consumer {consumer_name} to be gone"):
+            with output.spinner(settings, f"waiting for consumer {consumer_name} to be gone"):
                 settings.aws.wait_for_consumer(consumer_arn, gone=True, timeout=timeout)
     if settings.output in ("json", "yaml"):
-        render.dump(settings, {**consumer, "ConsumerStatus": "DELETED" if not no_wait else "DELETING"})
+        output.dump(settings, {**consumer, "ConsumerStatus": "DELETED" if not no_wait else "DELETING"})
     else:
-        render.message(settings, f"deregistered consumer {consumer_name}")
+        output.message(settings, f"deregistered consumer {consumer_name}")
 
 
 COMMANDS = [group]

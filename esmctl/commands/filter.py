@@ -12,8 +12,11 @@ from typing import Any
 
 import click
 
-from esmctl.context import Settings, common_options, pass_settings
+from esmctl.commands import output
+from esmctl.commands.shared import common_options, pass_settings
+from esmctl.context import Settings
 from esmctl.errors import EsmctlError
+from esmctl.views.tables import ident, prose
 
 SHOWN = 50  # table rows; -o json lists every record
 
@@ -185,7 +188,6 @@ def _from_mapping(settings: Settings, uuid: str) -> tuple[list[str], str]:
 
 
 def _report(settings: Settings, records: list[dict], verdicts: list[Any], show: int, filters: int) -> None:
-    from esmctl import render
     from esmctl.filters import samples
 
     kept = sum(v.kept for v in verdicts)
@@ -202,16 +204,16 @@ def _report(settings: Settings, records: list[dict], verdicts: list[Any], show: 
                 "records": [{"index": i, "kept": v.kept, "matched": v.matched, "reason": v.reason}
                             for i, v in enumerate(verdicts)]}
     if settings.output in ("json", "yaml"):
-        render.dump(settings, document)
+        output.dump(settings, document)
         return
     rows = [{"#": str(i), "record": samples.record_name(r),
              "verdict": ("kept by " + ", ".join(f"#{m}" for m in v.matched)) if v.matched else
              ("kept (no filters)" if v.kept else "dropped"),
              "why": v.reason} for i, (r, v) in enumerate(zip(records, verdicts, strict=True)) if i < show]
-    columns = [render.ident("#", keep=True), render.ident("record", priority=20, breakable=True),
-               render.ident("verdict", keep=True), render.prose("why", min_width=30)]
+    columns = [ident("#", keep=True), ident("record", priority=20, breakable=True),
+               ident("verdict", keep=True), prose("why", min_width=30)]
     if rows:
-        render.table(settings, rows, columns, empty="No records.")
+        output.table(settings, rows, columns, empty="No records.")
     if len(verdicts) > len(rows):
         click.echo(f"... {len(verdicts) - len(rows)} more record{'s' if len(verdicts) - len(rows) != 1 else ''} "
                    "(--show N, or -o json for every one)", err=True)

@@ -9,10 +9,19 @@ from typing import Any
 
 import click
 
-from esmctl.commands.shared import complete_function, var_option
-from esmctl.context import Settings, common_options, fleet_mode, fleet_options, pass_settings
+from esmctl.commands import output
+from esmctl.commands.shared import (
+    common_options,
+    complete_function,
+    fleet_mode,
+    fleet_options,
+    pass_settings,
+    var_option,
+)
+from esmctl.context import Settings
 from esmctl.errors import EsmctlError, Outcome
-from esmctl.render import ident, prose
+from esmctl.views.mappings import change_title_of, mapping_title
+from esmctl.views.tables import ident, prose, terminal_table
 
 
 class Duration(click.ParamType):
@@ -130,11 +139,11 @@ def gather_health(settings: Settings, files: tuple[str, ...], functions: tuple[s
     """The assessed status.Health of what `scope` finds, in the order status lists them (status.ordered)."""
     from contextlib import nullcontext
 
-    from esmctl import render, status
+    from esmctl import status
     from esmctl.aws.errors import explain
 
     rows = scope(settings, files, functions, sources, variables)
-    spinner = render.spinner(settings, "reading lag and mapping metrics from CloudWatch") if progress \
+    spinner = output.spinner(settings, "reading lag and mapping metrics from CloudWatch") if progress \
         else nullcontext()  # under --watch the live table is the progress
     with spinner, explain("reading metrics from CloudWatch"):
         status.collect_metrics(settings.aws, [(h, m) for h, m, _ in rows], window)
@@ -193,23 +202,23 @@ def _verdict(h: Any) -> str:
 
 
 def _status_renderable(healths: list[Any], width: int, limits: Any = None):  # -> a rich renderable, redrawn by --watch
-    from esmctl import render, status
+    from esmctl import status
 
     title = status.summary(healths) if healths else "no mappings"
     title += f" — {time.strftime('%H:%M:%S')}, Ctrl-C to stop"
-    return render.terminal_table(status_rows(healths, trend=True, limits=limits), STATUS_COLUMNS, width, title=title)
+    return terminal_table(status_rows(healths, trend=True, limits=limits), STATUS_COLUMNS, width, title=title)
 
 
 def _print_status(settings: Settings, healths: list[Any], trend: bool = False, limits: Any = None,
                   summary: bool = True) -> None:
-    from esmctl import render, status
+    from esmctl import status
 
     if settings.output in ("json", "yaml"):
-        render.dump(settings, [h.document() for h in healths])
+        output.dump(settings, [h.document() for h in healths])
     elif not healths:
         click.echo("No mappings found.", err=True)
     else:
-        render.table(settings, status_rows(healths, trend and sys.stdout.isatty(), limits), STATUS_COLUMNS)
+        output.table(settings, status_rows(healths, trend and sys.stdout.isatty(), limits), STATUS_COLUMNS)
         if summary:  # --watch says it on stderr with the time
             click.echo(status.summary(healths) + ".")
 
@@ -268,9 +277,9 @@ def status_cmd(settings: Settings, files: tuple[str, ...], functions: tuple[str,
     if fleet_mode(settings, files):
         if watch:
             raise click.UsageError("--watch shows one account and region: it does not go with --targets")
-        from esmctl import fleet
+        from esmctl.commands import fleet_runs
 
-        return fleet.health(settings, files, variables, fleet.HealthCheck(
+        return fleet_runs.health(settings, files, variables, fleet_runs.HealthCheck(
             "status", lambda own, pairs: gather_health(own, files, functions, sources, pairs, window, limits,
                                                        progress=False, require_data=require_data),
             healthy=lambda healths: code(healths) == Outcome.OK, key="mappings", document=lambda h: h.document(),
@@ -281,14 +290,10 @@ def status_cmd(settings: Settings, files: tuple[str, ...], functions: tuple[str,
         return code(healths)
     healths: list[Any] = []
     try:
-        from esmctl.render import animated
-
-        if sys.stdout.isatty() and animated(settings) and settings.output == "table":
+        if sys.stdout.isatty() and output.animated(settings) and settings.output == "table":
             from rich.live import Live
 
-            from esmctl.render import stdout_console
-
-            with Live(console=stdout_console(settings), auto_refresh=False) as live:
+            with Live(console=output.stdout_console(settings), auto_refresh=False) as live:
                 while True:
                     healths = once()
                     # the width read at each refresh, so that a resized terminal gets a table that fits
@@ -298,7 +303,7 @@ def status_cmd(settings: Settings, files: tuple[str, ...], functions: tuple[str,
             while True:  # CI: plain output, one block per refresh; JSON Lines with -o json
                 healths = once()
                 if settings.output == "json":
-                    from esmctl.render import queried
+                    from esmctl.views.document import queried
 
                     click.echo(json.dumps(queried(settings, [h.document() for h in healths]), separators=(",", ":")))
                 else:
@@ -331,27 +336,26 @@ def doctor_cmd(settings: Settings, files: tuple[str, ...], functions: tuple[str,
     the region): a spec's mapping that does not exist, or a function or source with no mappings, is an
     error finding (exit 3); a function that does not exist is an error (exit 1).
     """
-    from esmctl import render
     from esmctl.doctor import ERROR
 
     def healthy(findings: list[Any]) -> bool:
         return not any(f.severity == ERROR for f in findings)
 
     if fleet_mode(settings, files):
-        from esmctl import fleet
+        from esmctl.commands import fleet_runs
 
-        return fleet.health(settings, files, variables, fleet.HealthCheck(
+        return fleet_runs.health(settings, files, variables, fleet_runs.HealthCheck(
             "doctor", lambda own, pairs: doctor_findings(own, files, functions, sources, pairs, spinner=False)[0],
             healthy=healthy, key="findings", document=lambda f: f.document(), rows=doctor_rows,
             columns=DOCTOR_COLUMNS, empty="No findings.",
             detail=lambda found: f"{len(found)} finding(s), {sum(f.severity == ERROR for f in found)} error(s)"))
     findings, checked = doctor_findings(settings, files, functions, sources, variables)
     if settings.output in ("json", "yaml"):
-        render.dump(settings, [f.document() for f in findings])
+        output.dump(settings, [f.document() for f in findings])
     elif not findings:
         click.echo(f"No findings for {checked} mapping(s).", err=True)
     else:
-        render.table(settings, doctor_rows(findings), DOCTOR_COLUMNS)
+        output.table(settings, doctor_rows(findings), DOCTOR_COLUMNS)
     return Outcome.OK if healthy(findings) else Outcome.UNHEALTHY
 
 
@@ -361,13 +365,12 @@ def doctor_findings(settings: Settings, files: tuple[str, ...], functions: tuple
     mappings were checked."""
     from contextlib import nullcontext
 
-    from esmctl import render
     from esmctl.doctor import check_missing, diagnose
     from esmctl.status import NOT_CREATED
 
     rows = scope(settings, files, functions, sources, variables)
     live = [m for _, m, _ in rows if m is not None]
-    with render.spinner(settings, f"checking {len(live)} mapping(s)") if spinner else nullcontext():
+    with output.spinner(settings, f"checking {len(live)} mapping(s)") if spinner else nullcontext():
         findings = diagnose(settings.aws, live)
     fix = f"create it: esmctl apply {' '.join(files)}" if files else \
         "create one (esmctl mapping create), or check the name"
@@ -387,11 +390,10 @@ DOCTOR_COLUMNS = [
 
 def doctor_rows(findings: list[Any]) -> list[dict[str, str]]:
     """doctor.Findings as rows of DOCTOR_COLUMNS."""
-    from esmctl import render
 
     return [{"Severity": f.severity.upper(), "Check": f.check,
-             "Mapping": render.change_title_of(f.mapping) if f.mapping.get("UUID") else
-             render.title(f.mapping.get("FunctionArn"), f.mapping.get("EventSourceArn")),
+             "Mapping": change_title_of(f.mapping) if f.mapping.get("UUID") else
+             mapping_title(f.mapping.get("FunctionArn"), f.mapping.get("EventSourceArn")),
              "Finding": f.finding, "Fix": f.fix} for f in findings]
 
 

@@ -15,9 +15,11 @@ from typing import Any
 
 import click
 
-from esmctl.commands.shared import complete_function
-from esmctl.context import Settings, common_options, confirm, pass_settings
+from esmctl.commands import output
+from esmctl.commands.shared import common_options, complete_function, pass_settings
+from esmctl.context import Settings
 from esmctl.errors import EsmctlError, UsageProblem
+from esmctl.views.mappings import change_title_of
 
 # Model members with options of their own below (or none: Tags has --tag and --tags).
 _SPECIAL = {"UUID", "FunctionName", "EventSourceArn", "Tags"}
@@ -250,13 +252,12 @@ def _uuid(uuid: str | None, uuid_option: str | None, from_file: str | None = Non
 
 def settle(settings: Settings, uuid: str, *, no_wait: bool, timeout: float, gone: bool = False) -> dict | None:
     """Wait (with a spinner on stderr) until the mapping leaves Creating/Updating/... or is gone."""
-    from esmctl import render
     from esmctl.aws.errors import explain
 
     if no_wait:
         return None
     verb = "deleted" if gone else "settled"
-    with render.spinner(settings, f"waiting for {uuid} to be {verb}") as update, explain(f"waiting for {uuid}"):
+    with output.spinner(settings, f"waiting for {uuid} to be {verb}") as update, explain(f"waiting for {uuid}"):
         def show(m: dict | None) -> None:
             update(f"waiting for {uuid}: {m.get('State') if m else 'gone'}")
 
@@ -269,7 +270,6 @@ def in_use_retried(settings: Settings, uuid: str, call: Callable[[], Any], *, no
     when the mapping went away meanwhile (it was Deleting)."""
     import time
 
-    from esmctl import render
     from esmctl.aws.errors import InUse, explain
     from esmctl.aws.waiting import WaitTimeout
 
@@ -280,7 +280,7 @@ def in_use_retried(settings: Settings, uuid: str, call: Callable[[], Any], *, no
             left = deadline - time.monotonic()
             if no_wait or left <= 0:
                 raise
-        with render.spinner(settings, f"waiting for {uuid} to settle before changing it") as update, \
+        with output.spinner(settings, f"waiting for {uuid} to settle before changing it") as update, \
                 explain(f"waiting for {uuid}"):
             def show(m: dict | None) -> None:
                 update(f"waiting for {uuid} to settle before changing it: {m.get('State') if m else 'gone'}")
@@ -334,7 +334,6 @@ def _create_command() -> click.Command:
     def create(ctx: click.Context, settings: Settings, function: str | None, source: str | None, no_wait: bool,
                timeout: float, **opts: Any) -> None:
         """Create a mapping and wait until it is Enabled (or Disabled)."""
-        from esmctl import render
         from esmctl.aws.errors import explain
 
         params, _ = build_params(ctx, opts, "CreateEventSourceMapping")
@@ -352,7 +351,7 @@ def _create_command() -> click.Command:
         with explain(f"creating mapping of {params['FunctionName']} to {what}"):
             created = settings.aws.create_mapping({k: v for k, v in params.items()})
         final = settle(settings, created["UUID"], no_wait=no_wait, timeout=timeout)
-        render.mapping(settings, final or created)
+        output.mapping(settings, final or created)
 
     return create
 
@@ -364,9 +363,8 @@ def _get_command() -> click.Command:
     @pass_settings
     def get(settings: Settings, uuid: str | None, uuid_option: str | None) -> None:
         """Show one mapping."""
-        from esmctl import render
 
-        render.mapping(settings, _existing(settings, _uuid(uuid, uuid_option)))
+        output.mapping(settings, _existing(settings, _uuid(uuid, uuid_option)))
 
     return get
 
@@ -385,7 +383,6 @@ def _existing(settings: Settings, uuid: str) -> dict:
 def _update(settings: Settings, uuid: str, params: dict[str, Any], no_wait: bool, timeout: float) -> None:
     import time
 
-    from esmctl import render
     from esmctl.aws.errors import NotFound, explain
 
     deadline = time.monotonic() + timeout
@@ -401,7 +398,7 @@ def _update(settings: Settings, uuid: str, params: dict[str, Any], no_wait: bool
     if updated is None:
         raise EsmctlError(f"mapping {uuid} was deleted while esmctl waited to update it")
     final = settle(settings, uuid, no_wait=no_wait, timeout=max(0.0, deadline - time.monotonic()))
-    render.mapping(settings, final or updated)
+    output.mapping(settings, final or updated)
 
 
 def _end_pause(settings: Settings, uuid: str) -> None:
@@ -492,23 +489,22 @@ def _delete_command() -> click.Command:
         """
         import time
 
-        from esmctl import render
         from esmctl.aws.errors import explain
 
         uuid = _uuid(uuid, uuid_option)
         found = _existing(settings, uuid)
-        what = f"{uuid} ({render.change_title_of(found)})"
-        confirm(f"Delete mapping {what}? Its stream position cannot be recovered.", yes,
-                f"refusing to delete mapping {uuid} without confirmation")
+        what = f"{uuid} ({change_title_of(found)})"
+        output.confirm(f"Delete mapping {what}? Its stream position cannot be recovered.", yes,
+                       f"refusing to delete mapping {uuid} without confirmation")
         deadline = time.monotonic() + timeout
         with explain(f"deleting mapping {uuid}"):
             deleted = in_use_retried(settings, uuid, lambda: settings.aws.delete_mapping(uuid), no_wait=no_wait,
                                      deadline=deadline)
         settle(settings, uuid, no_wait=no_wait, timeout=max(0.0, deadline - time.monotonic()), gone=True)
         if settings.output in ("json", "yaml"):
-            render.dump(settings, deleted or {**found, "State": "Deleting"})
+            output.dump(settings, deleted or {**found, "State": "Deleting"})
         else:
-            render.message(settings, f"deleted mapping {what}")
+            output.message(settings, f"deleted mapping {what}")
 
     return delete
 
@@ -522,13 +518,12 @@ def _delete_command() -> click.Command:
 @pass_settings
 def list_cmd(settings: Settings, function: str | None, sources: tuple[str, ...]) -> None:
     """List mappings (one paginated listing)."""
-    from esmctl import render
     from esmctl.listing import require_functions, select
 
     items = select(settings, function, sources)
     if not sources:  # with sources, a function may just not read them
         require_functions(settings.aws, [function] if function else [], items)
-    render.mappings(settings, items)
+    output.mappings(settings, items)
 
 
 _BUILDERS = {"create": _create_command, "get": _get_command, "update": _update_command,

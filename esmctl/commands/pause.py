@@ -10,11 +10,20 @@ from typing import Any
 
 import click
 
-from esmctl import context
-from esmctl.commands.shared import Seconds, complete_function, ctrl_c, load_spec, var_option
-from esmctl.context import Settings, common_options, confirm, pass_settings
+from esmctl.commands import output, shared
+from esmctl.commands.shared import (
+    Seconds,
+    common_options,
+    complete_function,
+    ctrl_c,
+    load_spec,
+    pass_settings,
+    var_option,
+)
+from esmctl.context import Settings
 from esmctl.errors import EsmctlError, Interrupted, UsageProblem
-from esmctl.render import ident, prose
+from esmctl.views.mappings import change_title_of
+from esmctl.views.tables import ident, prose
 
 
 def _reason(ctx: click.Context, param: click.Parameter, value: str | None) -> str:
@@ -78,37 +87,37 @@ def interrupted_outcomes(results: list[Any], action: str) -> str:
 
 def _command(settings: Settings, action: str, files: tuple[str, ...], functions: tuple[str, ...],
              sources: tuple[str, ...], variables: tuple[str, ...], yes: bool, dry_run: bool, **run: Any) -> Any:
-    from esmctl import pausing, render
+    from esmctl import pausing
     from esmctl.execute import Interrupt
     from esmctl.plan import pauses
 
     if not files and not functions and not sources:
         raise UsageProblem(f"{action}: give a spec FILE, --function NAME or --source ARN")
-    if context.fleet_mode(settings, files):
-        from esmctl import fleet
+    if shared.fleet_mode(settings, files):
+        from esmctl.commands import fleet_runs
 
         interrupt = Interrupt()
-        return fleet.pause_or_resume(settings, action, files, functions, sources, variables, yes=yes,
-                                     dry_run=dry_run, rows=result_rows, columns=RESULT_COLUMNS, interrupt=interrupt,
-                                     guard=lambda: ctrl_c(settings, interrupt), **run)
+        return fleet_runs.pause_or_resume(settings, action, files, functions, sources, variables, yes=yes,
+                                          dry_run=dry_run, rows=result_rows, columns=RESULT_COLUMNS,
+                                          interrupt=interrupt, guard=lambda: ctrl_c(settings, interrupt), **run)
     selection = pauses.Selection(load_spec(settings, files, variables) if files else None, functions, sources)
     verb = {"pause": "Pause", "resume": "Resume"}[action]
     effect = {"pause": "they stop processing until `esmctl resume`",
               "resume": "they start processing again"}[action]
 
     def ask(items: list[Any]) -> None:
-        names = ", ".join(render.change_title_of(i.mapping) for i in items[:5]) + (", …" if len(items) > 5 else "")
-        confirm(f"{verb} {len(items)} mapping(s) ({names})? {effect[0].upper()}{effect[1:]}.", yes,
-                f"refusing to {action} {len(items)} mapping(s) without confirmation")
+        names = ", ".join(change_title_of(i.mapping) for i in items[:5]) + (", …" if len(items) > 5 else "")
+        output.confirm(f"{verb} {len(items)} mapping(s) ({names})? {effect[0].upper()}{effect[1:]}.", yes,
+                       f"refusing to {action} {len(items)} mapping(s) without confirmation")
 
     carry_out = pausing.pause if action == "pause" else pausing.resume
     interrupt = Interrupt()
     results = carry_out(settings.aws, selection, dry_run=dry_run, confirm=ask, interrupt=interrupt,
                         guard=lambda: ctrl_c(settings, interrupt), **run)
     if settings.output in ("json", "yaml"):
-        render.dump(settings, [r.document() for r in results])
+        output.dump(settings, [r.document() for r in results])
     else:
-        render.table(settings, result_rows(results), RESULT_COLUMNS, empty=f"No mappings to {action}.")
+        output.table(settings, result_rows(results), RESULT_COLUMNS, empty=f"No mappings to {action}.")
     if interrupt:
         raise Interrupted(interrupted_outcomes(results, action))
     failed = [r for r in results if not r.ok]
@@ -122,7 +131,7 @@ def _command(settings: Settings, action: str, files: tuple[str, ...], functions:
 @click.option("--reason", callback=_reason, metavar="TEXT",
               help="Why, kept in the pause mark (letters, digits, spaces and _ . : / = + - @).")
 @_run_options
-@context.fleet_options
+@shared.fleet_options
 @common_options
 @pass_settings
 def pause_cmd(settings: Settings, files: tuple[str, ...], functions: tuple[str, ...], sources: tuple[str, ...],
@@ -142,7 +151,7 @@ def pause_cmd(settings: Settings, files: tuple[str, ...], functions: tuple[str, 
 @click.command("resume")
 @_selection_options
 @_run_options
-@context.fleet_options
+@shared.fleet_options
 @common_options
 @pass_settings
 def resume_cmd(settings: Settings, files: tuple[str, ...], functions: tuple[str, ...], sources: tuple[str, ...],

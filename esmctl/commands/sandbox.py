@@ -7,7 +7,7 @@ import re
 
 import click
 
-from esmctl.context import common_options
+from esmctl.commands.shared import common_options
 
 
 @click.command("sandbox")
@@ -152,9 +152,9 @@ def _accounts(accounts: str | None, roles: tuple[str, ...], regions: list[str],
                 raise click.BadParameter(f"{role!r} is not a role name", param_hint="'--role'")
             access.setdefault((account, f"arn:aws:iam::{account}:role/{role}", None), set())
     if targets_file:
-        from esmctl import fleet
+        from esmctl.targets import load_targets
 
-        for target in fleet.load_targets(targets_file):
+        for target in load_targets(targets_file):
             names = seeded.setdefault(target.account, [])
             if target.region not in names:
                 names.append(target.region)

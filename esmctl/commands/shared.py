@@ -1,4 +1,5 @@
-"""What the commands share: options, reading specs, completion, and running writes under Ctrl-C.
+"""What the commands share: the global and fleet options, reading specs, completion, and running writes under
+Ctrl-C.
 
 Commands import from here, never from one another.
 """
@@ -8,19 +9,195 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
 import click
 
-from esmctl.context import Settings
+from esmctl.context import (
+    OUTPUT_FORMATS,
+    Settings,
+    check_endpoint_url,
+    check_query_output,
+    check_region,
+    compile_query,
+)
 from esmctl.errors import EXIT_INTERRUPTED, EsmctlError
 
 CACHE_SECONDS = 10  # how long completion trusts its listing
 
+
+# -- the global options, accepted after the subcommand too -------------------------------------------
+pass_settings = click.make_pass_decorator(Settings, ensure=True)
+
+
+def option_check(check: Callable[[Any], Any]) -> Callable[[click.Context, click.Parameter, Any], Any]:
+    """A plain check of an option's value (context.py's) as a click callback: its ValueError a usage error
+    that names the option."""
+    def callback(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+        if value is None:
+            return None
+        try:
+            return check(value)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), ctx=ctx, param=param) from exc
+
+    return callback
+
+
+def usage_checked(settings: Settings) -> None:
+    """--query with a table (context.check_query_output) as a usage error."""
+    try:
+        check_query_output(settings)
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from exc
+
+
+def _set_output(ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
+    if value is not None:
+        settings = ctx.ensure_object(Settings)
+        settings.output, settings.output_given = value, True
+        usage_checked(settings)
+
+
+def _set_query(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
+    if value is None:
+        return
+    settings = ctx.ensure_object(Settings)
+    settings.query = option_check(compile_query)(ctx, param, value)
+    if not settings.output_given:
+        settings.output = "json"
+    usage_checked(settings)
+
+
+def _set_no_color(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    if value:
+        ctx.ensure_object(Settings).color = False
+
+
+def _set_verbose(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    if value:
+        ctx.ensure_object(Settings).verbose = True
+
+
+def _set_aws(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
+    if value is None:
+        return
+    if param.name == "endpoint_url":
+        option_check(check_endpoint_url)(ctx, param, value)
+    if param.name == "region":
+        option_check(check_region)(ctx, param, value)
+    settings = ctx.ensure_object(Settings)
+    if settings._aws is not None:
+        raise click.UsageError(f"--{param.name.replace('_', '-')} came too late: AWS was already contacted")
+    setattr(settings, param.name, value)
+    if param.name == "region":
+        settings.region_from_flag = True
+
+
+def common_options(f: Callable[..., Any] | None = None, *, aws: bool = True) -> Any:
+    """The global options, accepted after the subcommand too, as the AWS CLI does
+    (`esmctl list --region eu-west-1 -o json`). `aws=False`: a command that calls no AWS API (the
+    sandbox, which has a --region of its own) takes only -o, --no-color and -v."""
+    if f is None:
+        return lambda g: common_options(g, aws=aws)
+    for name, text in (("--profile", "AWS profile."), ("--region", "AWS region."),
+                       ("--endpoint-url", "Send AWS calls here, e.g. the sandbox.")) if aws else ():
+        f = click.option(name, default=None, expose_value=False, callback=_set_aws, is_eager=True, help=text)(f)
+    f = click.option("-o", "--output", type=click.Choice(OUTPUT_FORMATS), default=None, expose_value=False,
+                     callback=_set_output, is_eager=True, help="Output format.")(f)
+    if aws:
+        f = click.option("--query", default=None, metavar="JMESPATH", expose_value=False, callback=_set_query,
+                         is_eager=True, help="Print only this part of the JSON or YAML document (as the AWS CLI).")(f)
+    f = click.option("--no-color", is_flag=True, expose_value=False, callback=_set_no_color,
+                     help="No colour (also NO_COLOR).")(f)
+    f = click.option("-v", "--verbose", is_flag=True, expose_value=False, callback=_set_verbose,
+                     help="Show tracebacks and AWS call counts.")(f)
+    return f
+
+
+def _set_fleet(ctx: click.Context, param: click.Parameter, value: Any) -> None:
+    if value is None or value == ():
+        return
+    fleet = ctx.ensure_object(Settings).fleet
+    if param.name == "region_order":
+        value = tuple(r.strip() for r in value.split(",") if r.strip())
+        if not value:
+            raise click.BadParameter("give regions separated by commas, e.g. us-east-1,eu-west-1", ctx=ctx, param=param)
+        for region in value:
+            option_check(check_region)(ctx, param, region)
+    setattr(fleet, param.name, value)
+
+
+def targets_option(f: Callable[..., Any]) -> Any:
+    return click.option("--targets", type=click.Path(dir_okay=False, allow_dash=True), default=None, metavar="FILE",
+                        expose_value=False, callback=_set_fleet,
+                        help="Run over the accounts and regions of this targets file (or a spec's `targets:`), "
+                             "in parallel.")(f)
+
+
+def fleet_options(f: Callable[..., Any]) -> Any:
+    """--targets FILE and how to run its targets (StackSets' operation preferences): shared by plan, diff,
+    apply, status and doctor. Without --targets (or a spec's `targets:`) a command works on one account and
+    region, as before."""
+    f = click.option("--region-order", default=None, metavar="R1,R2,...", expose_value=False, callback=_set_fleet,
+                     help="With --targets: one region after the other, in this order (all targets of the first "
+                          "before the next); regions not named follow.")(f)
+    f = click.option("--failure-tolerance", type=click.IntRange(0), default=None, metavar="N", expose_value=False,
+                     callback=_set_fleet, help="With --targets: start no more targets once more than N have "
+                                               "failed (default: every target runs).")(f)
+    f = click.option("--max-concurrency", type=click.IntRange(1, 64), default=None, metavar="N", expose_value=False,
+                     callback=_set_fleet, help="With --targets: targets at once (default: one per account and "
+                                               "region, up to 16).")(f)
+    return targets_option(f)
+
+
+_TARGETS_KEY = re.compile(r"^targets[ \t]*:", re.MULTILINE)
+
+
+def fleet_mode(settings: Settings, files: Sequence[str] = ()) -> bool:
+    """Whether the command runs over targets: --targets FILE, or a spec file with a top-level `targets:` (a
+    spec on standard input cannot name them). The fleet's options without targets are a usage error."""
+    fleet = settings.fleet
+    named = spec_naming_targets(files)
+    if named and fleet.targets and not fleet.in_spec:
+        raise click.UsageError(f"{named} has targets of its own: drop --targets {fleet.targets} (or its targets:)")
+    if named:
+        fleet.targets, fleet.in_spec = named, True
+    if fleet.targets:
+        return True
+    given = [name for name, value in (("--max-concurrency", fleet.max_concurrency),
+                                      ("--failure-tolerance", fleet.failure_tolerance),
+                                      ("--region-order", fleet.region_order)) if value]
+    if fleet.failure_tolerance == 0 and "--failure-tolerance" not in given:
+        given.append("--failure-tolerance")
+    if given:
+        raise click.UsageError(f"{', '.join(given)} needs --targets FILE")
+    return False
+
+
+def spec_naming_targets(files: Sequence[str]) -> str | None:
+    """The spec file with a top-level `targets:` (a look at its text; it is read properly later), if any."""
+    named = [path for path in files if path != "-" and _names_targets(path)]
+    if len(named) > 1:
+        raise click.UsageError(f"{' and '.join(named)} both have targets: only one file of a spec may name them")
+    return named[0] if named else None
+
+
+def _names_targets(path: str) -> bool:
+    """A cheap look for a top-level `targets:` key (the spec is read properly later)."""
+    try:
+        with open(path, encoding="utf-8", errors="replace") as fh:
+            return bool(_TARGETS_KEY.search(fh.read()))
+    except OSError:
+        return False  # said by the spec's loading, with the others
+
+
+# -- options of the spec commands -------------------------------------------------------------------
 def _check_vars(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]) -> tuple[str, ...]:
     """--var NAME=VALUE: one without `=` is a usage error (252), not a problem of the spec."""
     for pair in value:
@@ -94,7 +271,7 @@ def ctrl_c(settings: Settings, interrupt: Any) -> Iterator[None]:
     if threading.current_thread() is not threading.main_thread():  # only the main thread gets signals
         yield
         return
-    from esmctl import render
+    from esmctl.commands import output
 
     def on_sigint(_signum: int, _frame: Any) -> None:
         if not interrupt:
@@ -106,7 +283,7 @@ def ctrl_c(settings: Settings, interrupt: Any) -> Iterator[None]:
             sys.stdout.flush()
         except (RuntimeError, OSError, ValueError):
             pass
-        if render.animated(settings):
+        if output.animated(settings):
             os.write(2, b"\x1b[?25h")  # the progress bar hid the cursor
         os._exit(EXIT_INTERRUPTED)
 

@@ -1,7 +1,7 @@
 """`esmctl validate | plan | diff | apply | export`: reconcile YAML specs with the live mappings.
 
 The commands are thin: reading and planning is `reconcile.plan`, carrying out is `reconcile.apply`,
-printing is `render`. They return an Outcome; `cli` turns it into the exit code.
+printing is `output` (over esmctl/views). They return an Outcome; `cli` turns it into the exit code.
 """
 
 from __future__ import annotations
@@ -11,20 +11,25 @@ from typing import Any
 
 import click
 
-from esmctl import context
+from esmctl.commands import output, shared
 from esmctl.commands.shared import (
     Seconds,
+    common_options,
     complete_function,
     ctrl_c,
     files_argument,
     interrupted_summary,
     load_spec,
     margin_option,
+    pass_settings,
     prune_option,
     var_option,
 )
-from esmctl.context import Settings, common_options, confirm, pass_settings
+from esmctl.context import Settings
 from esmctl.errors import EsmctlError, Interrupted, Outcome
+from esmctl.views.document import queried
+from esmctl.views.plan import plan_document
+from esmctl.views.results import apply_document, result_label
 
 
 def reconciliation(settings: Settings, files: tuple[str, ...], variables: tuple[str, ...], *, prune: bool = False,
@@ -40,12 +45,11 @@ def reconciliation(settings: Settings, files: tuple[str, ...], variables: tuple[
 @var_option
 @click.option("--each", is_flag=True, help="Check each file as a spec of its own (pre-commit passes every staged file "
                                            "at once), not all the files as one spec.")
-@context.targets_option
+@shared.targets_option
 @common_options
 @pass_settings
 def validate(settings: Settings, files: tuple[str, ...], variables: tuple[str, ...], each: bool) -> None:
     """Check spec files offline: no credentials, no network. Exit 0 if valid, 1 if not."""
-    from esmctl import render
     from esmctl.errors import Problem, SpecError
 
     problems: list[Problem] = []
@@ -54,11 +58,11 @@ def validate(settings: Settings, files: tuple[str, ...], variables: tuple[str, .
     count = targets = 0
     for group in ([(f,) for f in files] if each else [files]):
         try:  # as plan loads it: a --region that is not the spec's is refused here too
-            named = context.spec_naming_targets(group)
+            named = shared.spec_naming_targets(group)
             if named or settings.fleet.targets:  # the spec as each target fills it
-                from esmctl import fleet
+                from esmctl.commands import fleet_runs
 
-                found, mappings = fleet.validate(group, variables, named or settings.fleet.targets, bool(named))
+                found, mappings = fleet_runs.validate(group, variables, named or settings.fleet.targets, bool(named))
                 count, targets = count + mappings, targets + found
             else:
                 loaded = load_spec(settings, group, variables).mappings
@@ -71,7 +75,7 @@ def validate(settings: Settings, files: tuple[str, ...], variables: tuple[str, .
         click.echo(line, err=True)
     if problems:
         if settings.output in ("json", "yaml"):
-            render.dump(settings, {"valid": False, "files": list(files), "mappings": 0,
+            output.dump(settings, {"valid": False, "files": list(files), "mappings": 0,
                                    "problems": [str(p) for p in problems]})
         where = " and ".join(dict.fromkeys(places))
         if where != "the spec":
@@ -80,7 +84,7 @@ def validate(settings: Settings, files: tuple[str, ...], variables: tuple[str, .
             raise TargetsError(problems, where)
         raise SpecError(problems)
     if settings.output in ("json", "yaml"):
-        render.dump(settings, {"valid": True, "files": list(files), "mappings": count, "problems": []})
+        output.dump(settings, {"valid": True, "files": list(files), "mappings": count, "problems": []})
     else:
         names = ", ".join("<stdin>" if f == "-" else f for f in files)  # as the problems name them
         where = f" over {targets} target{'s' if targets != 1 else ''}" if targets else ""
@@ -99,7 +103,7 @@ def validate(settings: Settings, files: tuple[str, ...], variables: tuple[str, .
               help="Records (as `filter test --records`): how many each filter change keeps before and after.")
 @click.option("--sample-from-source", type=click.IntRange(1, 10000), metavar="N",
               help="As --sample, with the newest N records of each Kinesis or DynamoDB stream (read, not consumed).")
-@context.fleet_options
+@shared.fleet_options
 @common_options
 @pass_settings
 def plan_cmd(settings: Settings, files: tuple[str, ...], prune: bool, variables: tuple[str, ...],
@@ -107,16 +111,16 @@ def plan_cmd(settings: Settings, files: tuple[str, ...], prune: bool, variables:
              sample_from_source: int | None) -> Outcome:
     """Show what `apply` would change, Terraform style (+ create, ~ update, ~ move, -/+ replace, <~> hand-off,
     - delete); --out saves it for `apply PLAN`."""
-    from esmctl import reconcile, render
+    from esmctl import reconcile
 
-    if context.fleet_mode(settings, files):
-        from esmctl import fleet
+    if shared.fleet_mode(settings, files):
+        from esmctl.commands import fleet_runs
 
         if out is not None or sample or sample_from_source:
             raise click.UsageError(f"{'--out saves' if out else '--sample tries'} the plan of one account and region: "
                                    "not with targets")
-        return fleet.plan(settings, "plan", files, variables, prune=prune, margin=handoff_margin,
-                          exit_on_changes=detailed_exitcode)
+        return fleet_runs.plan(settings, "plan", files, variables, prune=prune, margin=handoff_margin,
+                               exit_on_changes=detailed_exitcode)
 
     if sample and sample_from_source:
         raise click.UsageError("--sample FILE or --sample-from-source N, not both")
@@ -133,7 +137,7 @@ def plan_cmd(settings: Settings, files: tuple[str, ...], prune: bool, variables:
         planfile.save(out, rec.plan, rec.live, account=aws.account, region=aws.region, spec=rec.spec,
                       tags=rec.reads.tags)
         click.echo(f"esmctl: saved the plan to {out}: `esmctl apply {out}` carries out exactly this plan", err=True)
-    render.plan(settings, rec.plan)
+    output.plan(settings, rec.plan)
     if sample or sample_from_source:  # esmctl.filters.impact: the filter changes against records, on stderr
         from esmctl.filters import impact
 
@@ -149,23 +153,24 @@ def plan_cmd(settings: Settings, files: tuple[str, ...], prune: bool, variables:
 @prune_option
 @var_option
 @margin_option
-@context.fleet_options
+@shared.fleet_options
 @common_options
 @pass_settings
 def diff_cmd(settings: Settings, files: tuple[str, ...], prune: bool, variables: tuple[str, ...],
              handoff_margin: float) -> Outcome:
     """Like plan; exit 0 in sync, 2 with changes, 1 on error (a CI drift gate)."""
-    from esmctl import reconcile, render
+    from esmctl import reconcile
 
-    if context.fleet_mode(settings, files):
-        from esmctl import fleet
+    if shared.fleet_mode(settings, files):
+        from esmctl.commands import fleet_runs
 
-        return fleet.plan(settings, "diff", files, variables, prune=prune, margin=handoff_margin, exit_on_changes=True)
+        return fleet_runs.plan(settings, "diff", files, variables, prune=prune, margin=handoff_margin,
+                               exit_on_changes=True)
 
     rec = reconciliation(settings, files, variables, prune=prune, margin=handoff_margin)
     planned = rec.plan
     reconcile.missing_functions(settings.aws, rec)
-    render.plan(settings, planned)
+    output.plan(settings, planned)
     return Outcome.OK if planned.empty else Outcome.CHANGES
 
 
@@ -191,7 +196,7 @@ SAVED_RERUN = "plan again (`plan --out`) and apply the new plan"  # a saved plan
 @click.option("--partial", is_flag=True,
               help="With a saved plan: carry out the changes that still hold, though others moved since.")
 @margin_option
-@context.fleet_options
+@shared.fleet_options
 @common_options
 @pass_settings
 def apply_cmd(settings: Settings, files: tuple[str, ...], prune: bool, variables: tuple[str, ...],
@@ -199,19 +204,20 @@ def apply_cmd(settings: Settings, files: tuple[str, ...], prune: bool, variables
               partial: bool, handoff_margin: float) -> None:
     """Make the live mappings match the spec, or carry out a plan saved by `plan --out` exactly.
     Plans everything before the first write."""
-    from esmctl import reconcile, render
+    from esmctl import reconcile
     from esmctl.execute import Interrupt
     from esmctl.plan import codec as planfile
 
-    if context.fleet_mode(settings, files):
-        from esmctl import fleet
+    if shared.fleet_mode(settings, files):
+        from esmctl.commands import fleet_runs
 
         if partial:
             raise click.UsageError("--partial is for a saved plan of one account and region: not with targets")
         interrupt = Interrupt()
-        return fleet.apply(settings, files, variables, prune=prune, margin=handoff_margin, allow_replace=allow_replace,
-                           yes=yes, dry_run=dry_run, wait=not no_wait, timeout=timeout, concurrency=concurrency,
-                           interrupt=interrupt, guard=lambda: ctrl_c(settings, interrupt))
+        return fleet_runs.apply(settings, files, variables, prune=prune, margin=handoff_margin,
+                                allow_replace=allow_replace, yes=yes, dry_run=dry_run, wait=not no_wait,
+                                timeout=timeout, concurrency=concurrency, interrupt=interrupt,
+                                guard=lambda: ctrl_c(settings, interrupt))
 
     machine = settings.output in ("json", "yaml")
     refused: list[Any] = []
@@ -225,10 +231,10 @@ def apply_cmd(settings: Settings, files: tuple[str, ...], prune: bool, variables
         planned, refused = _saved_plan(settings, files[0])
         if refused and not partial:
             if machine:
-                render.dump(settings, {**render.apply_document(planned, [], applied=False),
+                output.dump(settings, {**apply_document(planned, [], applied=False),
                                        "refused": _refused_documents(refused)})
             else:
-                render.plan(settings, planned)
+                output.plan(settings, planned)
             what = "; ".join(f"{r.change.action} {r.change.title()}: {r.why}" for r in refused)
             raise EsmctlError(f"{len(refused)} of {len(planned.changes)} planned change(s) no longer hold, so "
                               f"nothing was applied (--partial applies the others; or plan again): {what}")
@@ -239,13 +245,13 @@ def apply_cmd(settings: Settings, files: tuple[str, ...], prune: bool, variables
         planned = reconciliation(settings, files, variables, prune=prune, margin=handoff_margin).plan
     if not machine:
         if planned.changes or not refused:  # not "No changes" when the rest was refused
-            render.plan(settings, planned)
+            output.plan(settings, planned)
         for r in refused:
             click.echo(f"esmctl: refused (moved since the plan): {r.change.action} {r.change.title()}: {r.why}",
                        err=True)
     if planned.empty or dry_run:
         if machine:
-            render.dump(settings, {**render.apply_document(planned, [], applied=False),
+            output.dump(settings, {**apply_document(planned, [], applied=False),
                                    **({"refused": _refused_documents(refused)} if refused else {})})
         if refused:
             raise EsmctlError(f"{len(refused)} planned change(s) refused: they moved since the plan")
@@ -259,32 +265,33 @@ def apply_cmd(settings: Settings, files: tuple[str, ...], prune: bool, variables
         destructive = [c for c in planned.changes if c.destructive]
         if not yes and sys.stdin.isatty():  # at a terminal, as Terraform: any change (Enabled: false stops one)
             risky = f" {len(destructive)} of them delete, replace or hand off mappings." if destructive else ""
-            confirm(f"Do you want to perform these actions?{risky}", yes, "")
+            output.confirm(f"Do you want to perform these actions?{risky}", yes, "")
         elif destructive:  # elsewhere only these need --yes, as before
-            confirm(f"{len(destructive)} change(s) delete, replace or hand off mappings. Go on?", yes,
-                    f"refusing to delete, replace or hand off {len(destructive)} mapping(s) without confirmation")
+            output.confirm(f"{len(destructive)} change(s) delete, replace or hand off mappings. Go on?", yes,
+                           f"refusing to delete, replace or hand off {len(destructive)} mapping(s) without "
+                           "confirmation")
     except EsmctlError:
         if machine:  # the one documented shape, nothing applied; the reason on stderr, exit 1
-            render.dump(settings, render.apply_document(planned, [], applied=False))
+            output.dump(settings, apply_document(planned, [], applied=False))
         raise
 
     interrupt = Interrupt()
     with ctrl_c(settings, interrupt), \
-            render.progress(settings, f"applying {len(planned.changes)} change(s)", len(planned.changes)) as advance:
+            output.progress(settings, f"applying {len(planned.changes)} change(s)", len(planned.changes)) as advance:
         def step(r: Any) -> None:
             # Without a progress bar a done change is said once, in the results table; what went wrong is
             # said as it happens too.
-            if render.animated(settings) or r.status != "done":
-                advance(f"{render.result_label(r)}: {r.change.action} {r.change.title()}: {r.message}")
+            if output.animated(settings) or r.status != "done":
+                advance(f"{result_label(r)}: {r.change.action} {r.change.title()}: {r.message}")
 
         results = reconcile.apply(settings.aws, planned, concurrency=concurrency, wait=not no_wait,
                                   timeout=timeout, on_step=step, interrupt=interrupt,
                                   **({"rerun": SAVED_RERUN} if saved else {}))
     if machine:
-        render.dump(settings, {**render.apply_document(planned, results, applied=True, interrupted=bool(interrupt)),
+        output.dump(settings, {**apply_document(planned, results, applied=True, interrupted=bool(interrupt)),
                                **({"refused": _refused_documents(refused)} if refused else {})})
     else:
-        render.results(settings, results)
+        output.results(settings, results)
     if interrupt:
         raise Interrupted(interrupted_summary(results, SAVED_RERUN if saved else "re-run apply"))
     failed = [r for r in results if not r.ok]
@@ -327,20 +334,19 @@ def _refused_documents(refused: list[Any]) -> list[dict[str, Any]]:
 @pass_settings
 def show_cmd(settings: Settings, path: str) -> None:
     """Print a plan saved by `plan --out`: text, JSON, or Markdown for a pull-request comment."""
-    from esmctl import render
     from esmctl.plan import codec as planfile
 
     saved = planfile.load(path)
     about = {"account": saved.account, "region": saved.region, "created": saved.created,
              "esmctl": saved.esmctl_version, "spec": saved.spec}
     if settings.output in ("json", "yaml"):
-        render.dump(settings, {**about, "plan": render.plan_document(saved.plan)})
+        output.dump(settings, {**about, "plan": plan_document(saved.plan)})
         return
     files = ", ".join(saved.spec.get("files") or []) or "(stdin)"
     head = (f"Plan for account {saved.account} in {saved.region}, made {saved.created} by esmctl "
             f"{saved.esmctl_version} from {files} (spec sha256 {saved.spec.get('sha256', '')[:12]})")
     click.echo(f"**{head}**\n" if settings.output == "markdown" else head)
-    render.plan(settings, saved.plan)
+    output.plan(settings, saved.plan)
 
 
 @click.command("export")
@@ -354,7 +360,7 @@ def export(settings: Settings, functions: tuple[str, ...], sources: tuple[str, .
     """Print the live mappings as a spec (only non-default fields) that `diff` finds in sync."""
     import yaml
 
-    from esmctl import model, render
+    from esmctl import model
     from esmctl.aws.errors import explain
     from esmctl.export import to_spec
     from esmctl.listing import require_functions, select
@@ -377,9 +383,11 @@ def export(settings: Settings, functions: tuple[str, ...], sources: tuple[str, .
                 tags[m["UUID"]] = aws.mapping_tags(m["EventSourceMappingArn"])
     paused = {u: t for u, t in tags.items() if model.PAUSED_TAG in t}
     with explain("finding the account"):
-        doc = to_spec(items, aws.region, aws.account, tags if with_tags else None, filters, paused)
+        doc, warnings = to_spec(items, aws.region, aws.account, tags if with_tags else None, filters, paused)
+    for warning in warnings:
+        click.echo(warning, err=True)
     if settings.query is not None:  # as on every JSON and YAML document
-        doc = render.queried(settings, doc)
+        doc = queried(settings, doc)
     if settings.output == "json":
         import json
 

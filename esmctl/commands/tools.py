@@ -6,7 +6,8 @@ import json
 
 import click
 
-from esmctl.context import Settings, common_options, pass_settings
+from esmctl.commands.shared import common_options, pass_settings
+from esmctl.context import Settings
 
 SHELLS = ("bash", "zsh", "fish")
 COMPLETE_VAR = "_ESMCTL_COMPLETE"
@@ -37,10 +38,10 @@ def schema_cmd(settings: Settings, files: tuple[str, ...], targets_file: bool, p
     document = targets_schema() if targets_file else spec_schema()
     targets = files + paths
     if not targets:
-        from esmctl.render import queried
+        from esmctl.views.document import queried
 
         if settings.output == "yaml":
-            from esmctl.render import dump
+            from esmctl.commands.output import dump
 
             dump(settings, document)
         else:  # a JSON Schema is JSON, whatever table/markdown would mean
