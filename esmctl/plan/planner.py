@@ -3,7 +3,9 @@
 Both sides are model.Mappings (AWS's defaults filled in), so a field left out of the spec equals
 its default. What a plan needs beyond one listing comes in `Reads`: the tags of the few mappings
 whose tags matter, and where an old mapping is for a hand-off. `diff` names what it missed in
-`Plan.missing`; the caller reads that and plans again.
+`Plan.missing`; the caller reads that and plans again. plan/known.py holds the live side and the
+reads (recording what is missing), plan/handoff.py where a hand-off starts and whether a move may
+delete its old end, plan/second_reader.py the refusal of a second mapping of a function on one stream.
 
 Each Change carries the steps `apply` carries out in order. The multi-step ones leave a state a
 later run recognises and finishes:
@@ -20,7 +22,7 @@ later run recognises and finishes:
 A slot is the data a mapping reads (model.slot): where the spec lists one mapping of a function in
 a slot, any other live mapping of that function there is the old end of a move. It is deleted
 without --allow-replace only when the new mapping provably starts at or before the old one's
-position (see `_proof`); nothing else that the spec does not list is deleted without --prune.
+position (see plan/handoff.py); nothing else that the spec does not list is deleted without --prune.
 
 A mapping `esmctl pause` disabled carries its mark (model.PAUSED_TAG): where the spec wants it Enabled,
 that is not drift. It stays Disabled (other changes are made, in place), is listed in `Plan.paused`
@@ -42,6 +44,9 @@ from typing import Any
 from esmctl import model
 from esmctl.errors import Problem
 from esmctl.model import FieldChange, Key, Mapping
+from esmctl.plan.handoff import Positions, batching_window
+from esmctl.plan.known import Known, unqualified
+from esmctl.plan.second_reader import second_reader
 from esmctl.plan.types import (
     NEW,
     ORDER,
@@ -50,7 +55,6 @@ from esmctl.plan.types import (
     Create,
     Delete,
     ForgetTags,
-    Missing,
     Note,
     Paused,
     Plan,
@@ -78,34 +82,14 @@ class _Planner:
         self.desired = desired
         self.reads = reads
         self.margin = margin
-        self.present = [m for m in live if m.state != "Deleting"]  # a Deleting mapping is as good as gone
-        self.deleting: dict[Key, list[Mapping]] = {}
-        for m in live:
-            if m.state == "Deleting":
-                self.deleting.setdefault(m.key, []).append(m)
-        # Indexes, so that planning stays linear in the number of mappings.
-        self.by_key: dict[Key, list[Mapping]] = {}
-        self.by_slot: dict[tuple[str, str], list[Mapping]] = {}
-        # unqualified function ARN -> its stream mappings that run, or may (Creating, Updating: not known yet)
-        self.streams_of: dict[str, list[Mapping]] = {}
-        self.by_function: dict[str, list[Mapping]] = {}  # unqualified function ARN -> its mappings
-        for m in self.present:
-            self.by_key.setdefault(m.key, []).append(m)
-            if (s := model.slot(m.key, m.kind)) is not None:
-                self.by_slot.setdefault(s, []).append(m)
-            if m.kind in model.STREAM_TYPES and m.enabled is not False:
-                self.streams_of.setdefault(_unqualified(m.key.function), []).append(m)
-            self.by_function.setdefault(_unqualified(m.key.function), []).append(m)
+        self.known = known = Known(live, reads)
+        self.positions = Positions(known, margin)
         self.wanted = {d.key for d in desired}
         self.slots: dict[tuple[str, str], int] = {}  # how many desired mappings each slot has
         for d in desired:
             s = model.slot(d.key, d.kind)
             if s is not None:
                 self.slots[s] = self.slots.get(s, 0) + 1
-        self.missing_tags: set[str] = set()
-        self.missing_positions: set[str] = set()
-        self.missing_function_tags: set[str] = set()
-        self.missing_settled: set[str] = set()
         self.problems: list[Problem] = []
         self.notes: list[Note] = []
         self.paused: list[Paused] = []
@@ -114,7 +98,7 @@ class _Planner:
         self.moves: dict[int, Mapping] = {}  # id(desired) -> the live mapping it moves
         claimed: set[str] = set()
         for d in desired:
-            if d.moved_from and not self.by_key.get(d.key) and (found := self._moved(d, claimed)) is not None:
+            if d.moved_from and not self.known.by_key.get(d.key) and (found := self._moved(d, claimed)) is not None:
                 self.moves[id(d)] = found
                 claimed.add(found.uuid)
         self.claimed = claimed
@@ -126,7 +110,7 @@ class _Planner:
         created: list[tuple[Mapping, Change]] = []  # new identities with no old end in their slot
         in_sync = 0
         for d in self.desired:
-            same = self.by_key.get(d.key, [])
+            same = self.known.by_key.get(d.key, [])
             if d.consumer is not None:
                 # A consumer's mappings share its name's identity across registrations: the one on the
                 # consumer's current ARN is this mapping; any on an earlier registration is the old end
@@ -139,9 +123,7 @@ class _Planner:
             moved = self.moves.get(id(d)) if current is None else None
             if d.moved_from and moved is None:
                 self._unmoved(d, current)
-            # Whether a mapping runs decides pauses, moves and positions: one in Creating or Updating is read
-            # again once it settles, never taken for Enabled (nor for Disabled) meanwhile.
-            self.missing_settled.update(m.uuid for m in (current, moved, *olds) if m is not None and m.enabled is None)
+            self.known.unsettled(current, moved, *olds)
             if current is not None:
                 taken.add(current.uuid)
                 pause = self._paused(d, current)
@@ -178,18 +160,16 @@ class _Planner:
                                               "it is left alone"))
                 taken.add(extra.uuid)
         for d, change in created:  # once every desired mapping has taken its live ones
-            if readers := self._other_qualifiers(d, taken):
-                self._second_reader(d, readers)
+            if (problem := second_reader(d, self.known, taken)) is not None:
+                self.problems.append(problem)
                 changes.remove(change)
         functions = {d.key.function for d in self.desired}
-        unmanaged = tuple(m for m in self.present if m.uuid not in taken and m.key.function in functions)
+        unmanaged = tuple(m for m in self.known.present if m.uuid not in taken and m.key.function in functions)
         if prune:
             changes += [self._delete(m) for m in unmanaged]
             unmanaged = ()
         changes.sort(key=lambda c: (ORDER[c.action], c.key))
-        missing = Missing(frozenset(self.missing_tags), frozenset(self.missing_positions),
-                          frozenset(self.missing_function_tags), frozenset(self.missing_settled))
-        return Plan(tuple(changes), unmanaged, tuple(self.notes), in_sync, missing, tuple(self.paused),
+        return Plan(tuple(changes), unmanaged, tuple(self.notes), in_sync, self.known.missing(), tuple(self.paused),
                     tuple(self.problems))
 
     # -- paused mappings ------------------------------------------------------------------------
@@ -198,7 +178,7 @@ class _Planner:
         the spec wants: an old end of a move). Tags are read only for such mappings."""
         if live.enabled is not False or not (d.enabled or any_spec):
             return None  # Enabled; or not known until it settles (Missing.settled): never guessed
-        tags = self._tags(live)
+        tags = self.known.tags(live)
         pause = model.read_pause(tags) if tags is not None else None
         if pause is not None and live.uuid not in self.paused_uuids:
             self.paused_uuids.add(live.uuid)
@@ -217,7 +197,7 @@ class _Planner:
         s = model.slot(d.key, d.kind)
         if s is None or self.slots.get(s) != 1:
             return []
-        return [m for m in self.by_slot.get(s, []) if m.key != d.key and m.key not in self.wanted
+        return [m for m in self.known.by_slot.get(s, []) if m.key != d.key and m.key not in self.wanted
                 and m.uuid not in self.claimed]
 
     def _moved(self, d: Mapping, claimed: set[str]) -> Mapping | None:
@@ -225,7 +205,7 @@ class _Planner:
         old_key = Key(d.moved_from or "", d.key.source, d.key.part)
         if old_key in self.wanted:
             return None  # the spec still lists it: nothing moved
-        found = [m for m in self.by_key.get(old_key, []) if m.uuid not in claimed]
+        found = [m for m in self.known.by_key.get(old_key, []) if m.uuid not in claimed]
         if d.consumer is not None and d.source_arn:
             found = sorted(found, key=lambda m: m.source_arn != d.source_arn)  # the current registration first
         return found[0] if found else None
@@ -234,7 +214,7 @@ class _Planner:
         """A `MovedFrom` that moves nothing: say what of the old function still reads this data."""
         old_function = d.moved_from or ""
         here = model.slot(d.key, d.kind) or (d.key.function, d.key.source)
-        left = [m for m in self.by_function.get(_unqualified(old_function), [])
+        left = [m for m in self.known.of_function(old_function)
                 if m.key.function == old_function and m.uuid not in self.claimed
                 and (model.slot(m.key, m.kind) or (m.key.function, m.key.source))[1:] == here[1:]]
         if not left:
@@ -248,19 +228,6 @@ class _Planner:
         self.notes.append(Note(d.key, f"MovedFrom {model.short_arn(old_function)}: {why}; {what} still reads this "
                                       f"data for {model.short_arn(old_function)} and is left alone"))
 
-    def _tags(self, m: Mapping) -> dict[str, str] | None:
-        if m.uuid not in self.reads.tags:
-            self.missing_tags.add(m.uuid)
-            return None
-        return self.reads.tags[m.uuid]
-
-    def _function_tags(self, function: str) -> dict[str, str] | None:
-        arn = _unqualified(function)
-        if arn not in self.reads.function_tags:
-            self.missing_function_tags.add(arn)
-            return None
-        return self.reads.function_tags[arn]
-
     # -- same identity: in sync, update, or replace (and a move to another function) ---------------
     def _in_place(self, d: Mapping, live: Mapping, move: bool = False,
                   pause: model.Pause | None = None) -> Change | None:
@@ -271,7 +238,7 @@ class _Planner:
             changes = [c for c in changes if c.name != "Enabled"]
         start = {"StartingPosition", "StartingPositionTimestamp"}
         if live.config.get("StartingPosition") == "AT_TIMESTAMP" and start & set(comparison.names):
-            tags = self._tags(live)
+            tags = self.known.tags(live)
             if tags is not None and model.HANDOFF_TAG in tags:
                 # Started where its predecessor was by a hand-off: the spec's start held at the time.
                 changes = [c for c in changes if c.name not in start]
@@ -285,7 +252,7 @@ class _Planner:
             return self._replace_in_place(d, live, changes, replace_by)
         tags_set, tags_removed = {}, []
         if d.tags is not None:
-            have = self._tags(live)
+            have = self.known.tags(live)
             if have is not None:
                 have = model.managed_tags(have)
                 tags_set = {k: v for k, v in d.tags.items() if have.get(k) != v}
@@ -324,7 +291,7 @@ class _Planner:
         if live.key == d.key and d.tags is None and tags:
             # Only the killed process would know the tags kept from the old mapping: record them on the
             # function before the delete; the next run's create takes them from there.
-            function = _unqualified(d.key.function)
+            function = unqualified(d.key.function)
             record = model.tag_record(d.key, tags, self.reads.now)
             if record is None:
                 unrecorded = ("; its tags are too many to record on the function first: set Tags in the spec, or "
@@ -342,41 +309,21 @@ class _Planner:
         return Change(Action.REPLACE, d.key, (live,), d, tuple(_shown(fields)), tuple(steps),
                       Reason("immutable", reason))
 
-    def _other_qualifiers(self, d: Mapping, taken: set[str]) -> list[Mapping]:
-        """Live mappings of d's function under another alias or version (or none) reading d's stream, that the
-        spec accounts for nowhere: a second mapping would have every record processed twice."""
-        if d.kind not in model.STREAM_TYPES:
-            return []
-        here = model.slot(d.key, d.kind)
-        return [m for m in self.by_function.get(_unqualified(d.key.function), [])
-                if m.key.function != d.key.function and m.uuid not in taken
-                and (s := model.slot(m.key, m.kind)) is not None and here is not None and s[1] == here[1]]
-
-    def _second_reader(self, d: Mapping, readers: list[Mapping]) -> None:
-        what = ", ".join(f"{m.uuid} ({model.short_arn(m.key.function)})" for m in readers)
-        old = model.short_arn(readers[0].key.function)
-        self.problems.append(Problem(
-            d.where, "FunctionName",
-            f"{model.short_arn(d.key.function)} would read {model.short_arn(d.source_arn or d.key.source)}, which "
-            f"{what} reads already: every record would be processed twice. To switch, add `MovedFrom: {old}` "
-            f"(the mapping moves in place and keeps its position); to keep both, list {old}'s mapping in the spec "
-            "too", code="second-reader"))
-
     # -- a new identity: create, or move from the old mappings of the slot ------------------------
     def _create_or_move(self, d: Mapping, olds: list[Mapping]) -> Change:
         fields = tuple(FieldChange(k, None, model.plain(d.config.get(k, v))) for k, v in sorted(d.params.items())
                        if k not in model.IDENTITY_FIELDS)
         if not olds:
-            waits: list[Step] = [WaitGone(uuid=m.uuid) for m in self.deleting.get(d.key, [])]
+            waits: list[Step] = [WaitGone(uuid=m.uuid) for m in self.known.deleting.get(d.key, [])]
             tags, reason = d.tags, ""
-            kept, stale = self._restored_tags(d)
+            kept, stale = self.known.restored_tags(d)
             steps = self._create_steps(d, tags=kept or tags)
             if kept:
                 reason = ("an interrupted replace deleted the old mapping: the new one gets the tags recorded on "
                           "the function before the delete")
             if stale:  # records this create uses up, or that are out of date: dropped once it is made
                 at = next(i for i, s in enumerate(steps) if isinstance(s, Create)) + 1
-                steps.insert(at, ForgetTags(arn=_unqualified(d.key.function), keys=tuple(stale)))
+                steps.insert(at, ForgetTags(arn=unqualified(d.key.function), keys=tuple(stale)))
             return Change(Action.CREATE, d.key, (), d, fields, tuple(waits + steps),
                           Reason("restored-tags" if kept else "", reason))
         tags = self._new_tags(d, olds)
@@ -387,11 +334,11 @@ class _Planner:
                                                                                    "StartingPositionTimestamp")]
         moved += tuple(_shown(differs))
         if d.kind == model.KINESIS:
-            start, unknown = self._start(olds)
+            start, unknown = self.positions.start(olds)
             if start is not None:
                 steps = self._create_steps(d, tags={**(tags or {}), model.HANDOFF_TAG: _uuids(olds)}, start_at=start,
                                            settle=True) + self._delete_steps(olds)
-                window = max(_window(m) for m in olds)
+                window = max(batching_window(m) for m in olds)
                 before = f"its {window:g}s batching window and " if window else ""
                 reason = (f"moves from {where_from}: the new mapping starts AT_TIMESTAMP {model.iso(start)} "
                           f"(the old one's position less {before}a {self.margin:g}s margin), then the old one is "
@@ -405,26 +352,6 @@ class _Planner:
         reason = (f"moves from {where_from}, but {why}: needs --allow-replace; the new mapping starts at its "
                   f"StartingPosition, then the old one is deleted" + _position_lost(d))
         return Change(Action.REPLACE, d.key, tuple(olds), d, moved, tuple(steps), Reason("position-unknown", reason))
-
-    def _restored_tags(self, d: Mapping) -> tuple[dict[str, str] | None, list[str]]:
-        """The tags an interrupted replace of d's identity recorded on the function (None: none to use), and
-        the record keys to drop once d is created: its own, and the function's records that are out of date
-        (older than a day, or of a mapping that exists: its replace finished but was killed before it
-        dropped the record). Read only where the spec does not manage d's tags."""
-        if d.tags is not None:
-            return None, []
-        tags = self._function_tags(d.key.function)
-        if not tags:
-            return None, []
-        live = {model.record_prefix(m.key) for m in self.by_function.get(_unqualified(d.key.function), [])}
-        mine, stale, kept = model.record_prefix(d.key), [], None
-        for prefix, record in model.tag_records(tags).items():
-            fresh = record.at is not None and self.reads.now - record.at <= model.TAG_RECORD_TTL
-            if prefix == mine and fresh and record.tags:
-                kept = record.tags
-            if prefix == mine or not fresh or prefix in live:
-                stale += record.keys
-        return kept, sorted(stale)
 
     def _finish(self, d: Mapping, current: Mapping, olds: list[Mapping], first: Change | None = None) -> Change:
         """The new mapping of a move exists and the old ones too (an interrupted hand-off, or a mapping made
@@ -440,7 +367,8 @@ class _Planner:
         replaced = first is not None and first.action is Action.REPLACE  # the new mapping is created again first
         steps = [*lead, WaitSettled(uuid=NEW if replaced else current.uuid, **settle), *self._delete_steps(olds)]
         before = ((current,) if replaced else ()) + tuple(olds)
-        unproven = [first.reason.text] if replaced else [why for old in olds if (why := self._proof(current, old))]
+        unproven = [first.reason.text] if replaced else [why for old in olds
+                                                         if (why := self.positions.proof(current, old))]
         if unproven:
             reason = (f"finishes a move from {where_from}, but {'; '.join(unproven)}: deleting the old mapping "
                       f"may skip the records between its position and where {current.uuid} started; needs "
@@ -456,61 +384,6 @@ class _Planner:
             reason += f" and runs cleanly (it reports {current.last_result!r} now)"
         return Change(Action.HANDOFF, d.key, before, d, fields, tuple(steps), Reason("finish-move", reason))
 
-    def _proof(self, new: Mapping, old: Mapping) -> str:
-        """"" when `new` provably starts at or before `old`'s position; else why it cannot be told."""
-        if new.kind == model.DYNAMODB:
-            return "a new DynamoDB stream holds other records than the old one"
-        start = new.config.get("StartingPosition")
-        if start == "TRIM_HORIZON":
-            return ""  # the whole stream: nothing skipped (records are processed again)
-        tags = self._tags(new)
-        if tags is None:
-            return "not read yet"
-        if old.uuid in (tags.get(model.HANDOFF_TAG) or "").split(","):
-            return ""  # a hand-off created it where the old one was
-        started = new.config.get("StartingPositionTimestamp")
-        what = f"{new.uuid} starts at {start or 'an unknown position'}"
-        if start != "AT_TIMESTAMP" or not isinstance(started, datetime):
-            return what
-        what += f" {model.iso(started)}"
-        if old.config.get("StartingPosition") == "AT_TIMESTAMP" and \
-                isinstance(old_start := old.config.get("StartingPositionTimestamp"), datetime) and started <= old_start:
-            return ""  # before the old one even started
-        position, unknown = self._start([old], margin=0)
-        if position is None:
-            return f"{what}, and {old.uuid}'s position is unknown ({unknown})"
-        if started <= position:
-            return ""
-        return f"{what}, after {old.uuid}'s position ({model.iso(position)})"
-
-    def _start(self, olds: list[Mapping], margin: float | None = None) -> tuple[datetime | None, str]:
-        """The earliest position of the old mappings less the margin, or why it cannot be told."""
-        starts, unknown = [], []
-        for old in olds:
-            if not old.live_state.running:
-                unknown.append(f"{old.uuid} is {old.live_state}")
-            elif old.last_result.upper().startswith("PROBLEM"):
-                unknown.append(f"{old.uuid} reports {old.last_result!r}")
-            elif sharing := [m for m in self.streams_of.get(_unqualified(old.key.function), [])
-                             if m is not old and _same_metric(m.key.function, old.key.function)]:
-                unknown.append(f"IteratorAge is per function, and {model.short_arn(old.key.function)} has "
-                               f"{len(sharing)} other stream mapping(s) that run or may run (Creating, Updating)")
-            elif old.key.function not in self.reads.positions:
-                self.missing_positions.add(old.key.function)
-                unknown.append("not read yet")
-            elif (position := self.reads.positions[old.key.function]) is None:
-                minutes = self.reads.window.total_seconds() / 60
-                unknown.append(f"no IteratorAge datapoint for {model.short_arn(old.key.function)} in the last "
-                               f"{minutes:g} minutes")
-            else:
-                # Records the old mapping had read but was still batching are older than its IteratorAge says:
-                # the whole window is covered, on top of the margin.
-                starts.append(model.handoff_start(position.at, position.iterator_age_ms,
-                                                  (self.margin if margin is None else margin) + _window(old)))
-        if unknown:
-            return None, "; ".join(unknown)
-        return min(starts), ""
-
     # -- steps ----------------------------------------------------------------------------------
     def _new_tags(self, d: Mapping, olds: list[Mapping]) -> dict[str, str] | None:
         """The spec's tags where it manages them; else the old mapping's, which a new one must keep."""
@@ -518,7 +391,7 @@ class _Planner:
             return d.tags
         kept: dict[str, str] = {}
         for old in olds:
-            kept.update(model.managed_tags(self._tags(old)))
+            kept.update(model.managed_tags(self.known.tags(old)))
         return kept or None
 
     def _create_steps(self, d: Mapping, *, tags: dict[str, str] | None, start_at: datetime | None = None,
@@ -544,17 +417,8 @@ class _Planner:
                       Reason("prune", f"not in the spec (--prune){lost}"))
 
 
-def _window(m: Mapping) -> float:
-    value = m.config.get("MaximumBatchingWindowInSeconds")
-    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else 0.0
-
-
 def _state(d: Mapping) -> str:
     return "Enabled" if d.enabled else "Disabled"
-
-
-def _unqualified(function_arn: str) -> str:
-    return ":".join(function_arn.split(":")[:7])
 
 
 def _kept_group(d: Mapping, live: Mapping) -> dict[str, Any]:
@@ -570,13 +434,6 @@ def _kept_group(d: Mapping, live: Mapping) -> dict[str, Any]:
 
 def _uuids(olds: list[Mapping]) -> str:
     return ",".join(m.uuid for m in olds)[:256]
-
-
-def _same_metric(function: str, old_function: str) -> bool:
-    """Do both mappings' invocations count in the IteratorAge series read for `old_function`?
-    The FunctionName series counts every alias and version; a Resource series only its own."""
-    a, b = model.function_ref(function, "", ""), model.function_ref(old_function, "", "")
-    return a.arn == b.arn and (not b.qualifier or a.qualifier == b.qualifier)
 
 
 def _position_lost(d: Mapping) -> str:
