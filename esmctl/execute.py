@@ -12,7 +12,7 @@ an earlier step, and the UUID of the mapping a change creates (steps with uuid N
 - Every wait shares one deadline: --timeout is for the whole apply.
 - A failed change says what exists now ("deleted X; creating Y failed; re-run apply to create it"), or,
   when a re-run would fail the same way (a function or source that does not exist, parameters AWS
-  refuses), what to correct in the spec.
+  refuses), what to correct in the spec (results.py words it).
 - A prune is skipped when another change of the same function failed: nothing is deleted on the
   strength of a change that did not happen.
 - Interrupted (Ctrl-C, see Interrupt), no change or step starts and every wait ends at once; the calls
@@ -25,12 +25,12 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from esmctl import model
 from esmctl.aws.calls import Aws
-from esmctl.aws.errors import Conflict, InvalidRequest, NotFound
+from esmctl.aws.errors import Conflict, NotFound
 from esmctl.aws.waiting import WaitTimeout, Watcher
 from esmctl.consumers import ensure_consumer
 from esmctl.errors import EsmctlError, Interrupted
@@ -51,24 +51,7 @@ from esmctl.plan.types import (
     WaitGone,
     WaitSettled,
 )
-
-
-@dataclass
-class Result:
-    change: Change
-    ok: bool
-    message: str
-    uuid: str | None = None  # the mapping that stands for the change now (new, updated, or deleted)
-    done: list[Step] = field(default_factory=list)
-    exists: list[str] = field(default_factory=list)  # UUIDs of the change's mappings that exist after it
-    skipped: bool = False
-    source: str | None = None  # a consumer's ARN, once registered (the plan could not know it)
-    status: Status | None = None
-    state: str = ""  # the State the mapping was last seen in, where a wait saw it
-
-    def __post_init__(self) -> None:
-        if self.status is None:
-            self.status = Status.DONE if self.ok else Status.SKIPPED if self.skipped else Status.FAILED
+from esmctl.results import Result, Run, calls_made, existing, standing, success, what_exists_now, what_to_fix
 
 
 class Interrupt:
@@ -106,20 +89,11 @@ class Deadline:
 
 
 @dataclass
-class _Run:
-    """What one change's steps have learnt so far."""
-
-    consumer_arn: str | None = None
-    new: str | None = None
-    adopted: bool = False
-
-
-@dataclass
 class _Partial:
     """A change whose steps ran up to its last waits."""
 
     change: Change
-    run: _Run
+    run: Run
     done: list[Step]
     waits: list[Step]
     result: Result
@@ -213,7 +187,7 @@ class Executor:
     # -- one change -------------------------------------------------------------------------------
     def _run(self, change: Change) -> _Partial:
         """A change's steps up to its last waits (those wait for every change at once, in _settle)."""
-        run = _Run(consumer_arn=change.after.consumer.arn if change.after and change.after.consumer else None)
+        run = Run(consumer_arn=change.after.consumer.arn if change.after and change.after.consumer else None)
         done: list[Step] = []
         steps = list(change.steps)
         waits: list[Step] = []
@@ -229,43 +203,43 @@ class Executor:
             except Exception as exc:  # noqa: BLE001 - one change's failure must not stop the others
                 return _Partial(change, run, done, [], self._failed(change, run, done, step, exc))
             done.append(step)
-        result = Result(change, True, _success(change, run), _standing(change, run), done,
-                        _existing(change, run, done), source=run.consumer_arn)
+        result = Result(change, True, success(change, run), standing(change, run), done,
+                        existing(change, run, done), source=run.consumer_arn)
         return _Partial(change, run, done, waits if self.wait else [], result)
 
-    def _do(self, step: Step, change: Change, run: _Run) -> None:
+    def _do(self, step: Step, change: Change, run: Run) -> None:
         self._handlers[type(step)](self, step, change, run)
 
-    def _register(self, step: RegisterConsumer, change: Change, run: _Run) -> None:
+    def _register(self, step: RegisterConsumer, change: Change, run: Run) -> None:
         consumer = ensure_consumer(self.aws, step.stream, step.name, deadline=self.deadline.at,
                                    on_poll=self.interrupt.check)
         run.consumer_arn = consumer["ConsumerARN"]
 
-    def _update(self, step: Update, change: Change, run: _Run) -> None:
+    def _update(self, step: Update, change: Change, run: Run) -> None:
         uuid = step.uuid or run.new
         self._retry_in_use(uuid, lambda: self.aws.update_mapping(uuid, step.params))
 
-    def _tag(self, step: Tag | RecordTags, change: Change, run: _Run) -> None:
+    def _tag(self, step: Tag | RecordTags, change: Change, run: Run) -> None:
         self.aws.tag_mapping(step.arn, step.tags)
 
-    def _untag(self, step: Untag | ForgetTags, change: Change, run: _Run) -> None:
+    def _untag(self, step: Untag | ForgetTags, change: Change, run: Run) -> None:
         self.aws.untag_mapping(step.arn, list(step.keys))
 
-    def _delete(self, step: Delete, change: Change, run: _Run) -> None:
+    def _delete(self, step: Delete, change: Change, run: Run) -> None:
         uuid = step.uuid or run.new
         try:
             self._retry_in_use(uuid, lambda: self.aws.delete_mapping(uuid))
         except NotFound:
             pass  # already gone: what the step wanted
 
-    def _wait_settled(self, step: WaitSettled, change: Change, run: _Run) -> None:
+    def _wait_settled(self, step: WaitSettled, change: Change, run: Run) -> None:
         uuid = step.uuid or run.new
         _check_settled(step, uuid, self._wait(uuid, gone=False), change)
 
-    def _wait_gone(self, step: WaitGone, change: Change, run: _Run) -> None:
+    def _wait_gone(self, step: WaitGone, change: Change, run: Run) -> None:
         self._wait(step.uuid or run.new, gone=True)
 
-    def _create(self, step: Create, change: Change, run: _Run) -> None:
+    def _create(self, step: Create, change: Change, run: Run) -> None:
         params = dict(step.params)
         if run.consumer_arn:
             params["EventSourceArn"] = run.consumer_arn
@@ -333,19 +307,19 @@ class Executor:
             raise EsmctlError(f"{exc.message} (--timeout {self.deadline.seconds:g}s is for the whole apply)") from exc
 
     # -- telling what happened ---------------------------------------------------------------------
-    def _failed(self, change: Change, run: _Run, done: list[Step], step: Step, exc: BaseException) -> Result:
+    def _failed(self, change: Change, run: Run, done: list[Step], step: Step, exc: BaseException) -> Result:
         error = exc.format_message() if isinstance(exc, EsmctlError) else f"{type(exc).__name__}: {exc}"
-        exists = _existing(change, run, done)
-        did_text = _did(done, run)
+        exists = existing(change, run, done)
+        did_text = calls_made(done, run)
         text = (f"{did_text}; " if did_text else "") + f"{step.describe()} failed: {error}"
-        text += ". " + _now(change, run, exists, _fix(change, step, exc), self.rerun)
+        text += ". " + what_exists_now(change, run, exists, what_to_fix(change, step, exc), self.rerun)
         return Result(change, False, text, run.new or change.uuid, done, exists, source=run.consumer_arn)
 
-    def _interrupted(self, change: Change, run: _Run, done: list[Step], step: Step, *,
+    def _interrupted(self, change: Change, run: Run, done: list[Step], step: Step, *,
                      cut_short: bool = False) -> Result:
         """A change Ctrl-C stopped before `step` (or, cut_short, during it): what was sent, what exists."""
-        exists = _existing(change, run, done)
-        did_text = _did(done, run)
+        exists = existing(change, run, done)
+        did_text = calls_made(done, run)
         sent = run.new or any(s.sends for s in done) or (cut_short and step.sends)
         if not sent:
             text, status = "interrupted before it began: nothing was sent for it", Status.NOT_STARTED
@@ -356,7 +330,7 @@ class Executor:
             else:
                 what = f"interrupted {'during' if cut_short else 'before'} the step: {step.describe()}"
             text, status = (f"{did_text}; " if did_text else "") + what, Status.INTERRUPTED
-        text += ". " + _now(change, run, exists, rerun=self.rerun)
+        text += ". " + what_exists_now(change, run, exists, rerun=self.rerun)
         return Result(change, False, text, run.new or change.uuid, done, exists, source=run.consumer_arn,
                       status=status)
 
@@ -377,98 +351,6 @@ def _check_settled(step: WaitSettled, uuid: str, latest: dict | None, change: Ch
         kept = ", ".join(m.uuid for m in change.before) or "the old mapping"
         raise EsmctlError(f"{uuid} is {state} but reports {result!r}: {kept} is kept until it runs cleanly")
     return state.name
-
-
-def _did(done: list[Step], run: _Run) -> str:
-    """The calls a change made, as a sentence: `deleted X; created Y`."""
-    return "; ".join(_past(s, run) for s in done if isinstance(s, (RegisterConsumer, Create, Delete, Update, Tag,
-                                                                      Untag)))
-
-
-def _past(step: Step, run: _Run) -> str:
-    if isinstance(step, Create):
-        return f"{'adopted' if run.adopted else 'created'} {run.new}" if run.new else "create"
-    if isinstance(step, RegisterConsumer):
-        return f"registered consumer {step.name}"
-    verb = {Delete: "deleted", Update: "updated", Tag: "tagged", Untag: "untagged"}[type(step)]
-    return f"{verb} {step.target()}"
-
-
-def _existing(change: Change, run: _Run, done: list[Step]) -> list[str]:
-    deleted = {s.uuid for s in done if isinstance(s, Delete)}
-    olds = [m.uuid for m in change.before if m.uuid not in deleted]
-    return ([run.new] if run.new else []) + olds
-
-
-def _fix(change: Change, step: Step, exc: BaseException) -> str | None:
-    """What to correct when AWS refused a create or an update for a reason a re-run cannot change
-    (a function or source that does not exist, parameters AWS refuses); None when a re-run may do."""
-    if not isinstance(step, (Create, Update)) or not isinstance(exc, (NotFound, InvalidRequest)):
-        return None
-    where = f" at {change.after.where}" if change.after is not None and change.after.where else ""
-    if isinstance(exc, InvalidRequest):
-        return (f"AWS refuses the request as it stands: correct what its message names (in the spec{where}, or "
-                "the function's execution role) before applying again")
-    if isinstance(step, Update):
-        return None  # the mapping went away meanwhile: a re-run plans a create
-    text = exc.message.lower()
-    function = model.short_arn(change.key.function)
-    if "function" in text:
-        return f"function {function} does not exist: create it, or correct FunctionName{where}"
-    source = model.short_arn(change.after.source_arn if change.after is not None else None) or change.key.source
-    if "source" in text or "stream" in text or "queue" in text:
-        return f"the source {source} does not exist: create it, or correct EventSourceArn{where}"
-    return f"function {function} or the source {source} does not exist: create it, or correct the spec{where}"
-
-
-def _now(change: Change, run: _Run, exists: list[str], fix: str | None = None, rerun: str = "re-run apply") -> str:
-    """What exists now, and what a re-run does about it (or, with `fix`, what to correct first)."""
-    if change.action is Action.DELETE:
-        return f"{change.uuid} still exists" if exists else f"{change.uuid} is gone"
-    if change.action is Action.PAUSE:
-        return f"{change.uuid}: {rerun}"
-    if change.action is Action.RESUME:
-        return f"{change.uuid} is still marked paused: {rerun}"
-    if change.action in (Action.UPDATE, Action.MOVE):
-        return f"{change.uuid} exists, unchanged; {fix}" if fix else \
-            f"{change.uuid} exists; {rerun} to finish the {change.action}"
-    olds = [m.uuid for m in change.before if m.uuid in exists]
-    if not exists:
-        return f"no mapping of {change.title()} exists now: {fix or f'{rerun} to create it'}"
-    if run.new and olds:
-        return f"both {run.new} and {', '.join(olds)} exist now: {rerun} to finish"
-    if run.new:
-        return f"{run.new} exists now: {rerun} to check it"
-    return f"{', '.join(olds)} is unchanged: nothing was replaced" + (f"; {fix}" if fix else "")
-
-
-def _success(change: Change, run: _Run) -> str:
-    if change.action in (Action.PAUSE, Action.RESUME):
-        return change.reason.text
-    new = f"{'adopted the existing mapping' if run.adopted else 'created'} {run.new or ''}".strip()
-    if any(isinstance(s, RegisterConsumer) for s in change.steps):
-        new = f"registered consumer {change.after.consumer.name}; {new}"
-    deleted = ", ".join(s.uuid for s in change.steps if isinstance(s, Delete))
-    updated = ", ".join(dict.fromkeys(s.uuid for s in change.steps if isinstance(s, Update) and s.uuid))
-    if change.action is Action.CREATE:
-        return new
-    if change.action is Action.UPDATE:
-        return "updated"
-    if change.action is Action.MOVE:
-        return f"moved from {model.short_arn(change.before[0].key.function)}"
-    if change.action is Action.DELETE:
-        return "deleted"
-    if run.new:  # a replace or a hand-off that made its new mapping
-        return f"{'replaced' if change.action is Action.REPLACE else 'handed off from'} {deleted}: {new}"
-    # finishing a move: the new mapping existed, perhaps updated first
-    return f"{f'updated {updated}; ' if updated else ''}finished the move: deleted {deleted}"
-
-
-def _standing(change: Change, run: _Run) -> str | None:
-    """The mapping that stands for the change now: the one it created, else the one it waited for (a
-    finished move's new end), else the one it changed."""
-    waited = next((s.uuid for s in change.steps if isinstance(s, WaitSettled) and s.uuid), None)
-    return run.new or (waited if change.action in (Action.REPLACE, Action.HANDOFF) else None) or change.uuid
 
 
 Executor._handlers = {

@@ -27,7 +27,7 @@ from esmctl.plan.types import Missing, Plan, Reads
 from esmctl.spec import Spec
 
 if TYPE_CHECKING:
-    from esmctl.execute import Result
+    from esmctl.results import Result
 
 
 @dataclass(frozen=True)

@@ -26,9 +26,9 @@ from rich.console import Console
 from esmctl import doctor
 from esmctl.commands import consumer, health, output
 from esmctl.context import Settings, color_enabled
-from esmctl.execute import Result
 from esmctl.model import Key
 from esmctl.plan.types import Action, Change
+from esmctl.results import Result
 from esmctl.status import Health, Lag
 from esmctl.views import mappings, results, tables
 from tests.reported import ACCOUNT, QUEUE, REGION, STREAM, TABLE_STREAM, consumer_arn, reported

@@ -39,7 +39,7 @@ RESULT_COLUMNS: list[Column] = [
 
 
 def result_rows(results: list[Any]) -> list[dict[str, Any]]:
-    """execute.Results as table rows; a done change's result does not repeat the UUID beside it."""
+    """results.Results as table rows; a done change's result does not repeat the UUID beside it."""
     def said(r: Any) -> str:
         message = r.message.replace(f" {r.uuid}", "") if r.uuid and r.status.value == "done" else r.message
         return f"{result_label(r)}: {message}"
