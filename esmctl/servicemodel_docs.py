@@ -156,8 +156,8 @@ def _literal(value: Any) -> str:
 
 
 def main() -> None:
+    """Write the table (quietly, as a generator: `git diff` shows what changed)."""
     TABLE.write_text(source(read()), encoding="utf-8")
-    print(f"wrote {TABLE}")
 
 
 if __name__ == "__main__":
