@@ -174,10 +174,10 @@ class EsmctlGroup(click.Group):
                 click.echo(f"AWS calls: {counts}; throttled and retried: {settings._aws.throttled}", err=True)
 
 
-def _option_check(check: Callable[[str], Any]) -> Callable[[click.Context, click.Parameter, str | None], Any]:
-    """A plain check of a root option's value: its ValueError a usage error naming the option (the options
-    after a subcommand have commands/shared.option_check, which `esmctl --help` does not import)."""
-    def callback(ctx: click.Context, param: click.Parameter, value: str | None) -> Any:
+def option_check(check: Callable[[Any], Any]) -> Callable[[click.Context, click.Parameter, Any], Any]:
+    """A plain check of an option's value (context.py's) as a click callback: its ValueError a usage error
+    that names the option. Here, for the root options, as `esmctl --help` imports no command module."""
+    def callback(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
         if value is None:
             return None
         try:
@@ -191,11 +191,11 @@ def _option_check(check: Callable[[str], Any]) -> Callable[[click.Context, click
 @click.group(cls=EsmctlGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.option("--profile", envvar="AWS_PROFILE", help="AWS profile (also AWS_PROFILE).")
 @click.option("--region", envvar=["AWS_REGION", "AWS_DEFAULT_REGION"], help="AWS region (also AWS_REGION).")
-@click.option("--endpoint-url", callback=_option_check(check_endpoint_url),
+@click.option("--endpoint-url", callback=option_check(check_endpoint_url),
               help="Send AWS calls here (also AWS_ENDPOINT_URL), e.g. the sandbox.")
 @click.option("-o", "--output", type=click.Choice(OUTPUT_FORMATS), default="table", show_default=True,
               help="Output format; also accepted after the subcommand.")
-@click.option("--query", callback=_option_check(compile_query), metavar="JMESPATH",
+@click.option("--query", callback=option_check(compile_query), metavar="JMESPATH",
               help="A JMESPath expression applied to the JSON or YAML document, as the AWS CLI's --query (implies "
                    "-o json unless -o yaml).")
 # NO_COLOR is read by context.color_enabled, not bound here: click would read it as a boolean and

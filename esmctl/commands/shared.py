@@ -18,6 +18,7 @@ from typing import Any
 
 import click
 
+from esmctl.cli import option_check
 from esmctl.context import (
     OUTPUT_FORMATS,
     Settings,
@@ -33,20 +34,6 @@ CACHE_SECONDS = 10  # how long completion trusts its listing
 
 # -- the global options, accepted after the subcommand too -------------------------------------------
 pass_settings = click.make_pass_decorator(Settings, ensure=True)
-
-
-def option_check(check: Callable[[Any], Any]) -> Callable[[click.Context, click.Parameter, Any], Any]:
-    """A plain check of an option's value (context.py's) as a click callback: its ValueError a usage error
-    that names the option."""
-    def callback(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
-        if value is None:
-            return None
-        try:
-            return check(value)
-        except ValueError as exc:
-            raise click.BadParameter(str(exc), ctx=ctx, param=param) from exc
-
-    return callback
 
 
 def usage_checked(settings: Settings) -> None:
