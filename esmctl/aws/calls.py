@@ -11,12 +11,12 @@ from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
-from esmctl import model
 from esmctl.aws.errors import AwsError, NotFound, explain
 from esmctl.aws.pacing import Pacer
 from esmctl.aws.session import AssumeRole, Clients
 from esmctl.aws.waiting import Watcher, poll_interval
 from esmctl.errors import EsmctlError
+from esmctl.mapping import identity
 
 
 class Aws(Clients):
@@ -50,10 +50,10 @@ class Aws(Clients):
                 self._account = self.client("sts").get_caller_identity()["Account"]
         return self._account
 
-    def function_ref(self, name_or_arn: str) -> model.FunctionRef:
+    def function_ref(self, name_or_arn: str) -> identity.FunctionRef:
         if name_or_arn.startswith("arn:"):
-            return model.function_ref(name_or_arn, self.region, "")
-        return model.function_ref(name_or_arn, self.region, self.account, self.partition)
+            return identity.function_ref(name_or_arn, self.region, "")
+        return identity.function_ref(name_or_arn, self.region, self.account, self.partition)
 
     # -- event source mappings ------------------------------------------------------------
     def list_mappings(self, source: str | None = None) -> list[dict]:
@@ -238,7 +238,7 @@ class Aws(Clients):
     def shard_count(self, source_arn: str) -> int | None:
         """Open shards of a Kinesis stream (or a consumer's stream) or a DynamoDB stream."""
         if ":kinesis:" in source_arn:
-            stream = model.stream_of(source_arn)
+            stream = identity.stream_of(source_arn)
             summary = self.client("kinesis").describe_stream_summary(StreamARN=stream)
             return summary["StreamDescriptionSummary"].get("OpenShardCount")
         if ":dynamodb:" in source_arn:

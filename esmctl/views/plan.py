@@ -51,7 +51,7 @@ def shown_fields(c: Any) -> list[Any]:
     are shown as `Tags.KEY` entries, the way an update shows its tag changes."""
     fields = list(c.fields)
     if c.action.value == "create" and c.after is not None and c.after.tags:
-        from esmctl.model import FieldChange
+        from esmctl.mapping.compare import FieldChange
 
         named = {f.name for f in fields}
         fields += [FieldChange(f"Tags.{k}", None, v) for k, v in sorted(c.after.tags.items())
