@@ -13,7 +13,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from esmctl import kinds
+from esmctl import arns, kinds
 from esmctl.mapping import defaults, identity
 
 ERROR, WARNING, INFO = "error", "warning", "info"
@@ -141,8 +141,9 @@ def _event_counts(aws: Any, mappings: list[dict[str, Any]]) -> dict[str, tuple[f
 
 
 def check_region(m: dict[str, Any]) -> list[Finding]:
-    fn_region = identity.arn_region(m.get("FunctionArn", ""))
-    src_region = identity.arn_region(m.get("EventSourceArn", ""))
+    function, source = arns.parse(m.get("FunctionArn")), arns.parse(m.get("EventSourceArn"))
+    fn_region = function.region if function is not None else ""
+    src_region = source.region if source is not None else ""
     if fn_region and src_region and fn_region != src_region:
         return [Finding(ERROR, "region", _ident(m), f"the function is in {fn_region}, the source in {src_region}",
                         "create the mapping for a function in the source's region")]
@@ -187,12 +188,12 @@ def needed_permissions(m: dict[str, Any]) -> list[tuple[str, str]]:
     source = m.get("EventSourceArn", "")
     kind = identity.source_type(m)
     out = [(a, source) for a in NEEDED_ACTIONS.get(kind, [])]
-    if kind == kinds.KINESIS and identity.is_consumer_arn(source):
+    if kind == kinds.KINESIS and arns.is_consumer(source):
         out.append(("kinesis:SubscribeToShard", source))
     dest = ((m.get("DestinationConfig") or {}).get("OnFailure") or {}).get("Destination")
     if dest:
-        service = dest.split(":")[2] if dest.count(":") >= 5 else ""
-        action = DESTINATION_ACTIONS.get(service)
+        destination = arns.parse(dest)
+        action = DESTINATION_ACTIONS.get(destination.service) if destination is not None else None
         if action:
             out.append((action, dest))
     return out
@@ -251,7 +252,7 @@ def check_permissions(m: dict[str, Any], role_arn: str | None, decide) -> list[F
     out = []
     if missing:
         out.append(Finding(ERROR, "permissions", _ident(m),
-                           f"the execution role {role_arn.rsplit('/', 1)[-1]} does not allow "
+                           f"the execution role {_role_name(role_arn)} does not allow "
                            f"{', '.join(missing)}", _permissions_fix(m, missing)))
     if unknown:
         out.append(Finding(INFO, "permissions", _ident(m),
@@ -307,21 +308,26 @@ def check_destination(m: dict[str, Any], exists: bool | None) -> list[Finding]:
                     f"create it, or set DestinationConfig.OnFailure.Destination to one that exists ({dest})")]
 
 
+def _role_name(role_arn: str) -> str:
+    role = arns.parse(role_arn)
+    return role.name if role is not None else role_arn
+
+
 def destination_exists(aws: Any, arn: str) -> bool | None:
     """Does an SQS queue, SNS topic or S3 bucket exist? None when it cannot be told (no access, another region,
     another kind of destination): only a sure "no" is a finding."""
     from esmctl.aws.errors import AwsError, NotFound
 
-    parts = arn.split(":")
-    if len(parts) < 6 or parts[2] not in DESTINATION_ACTIONS or (parts[3] and parts[3] != aws.region):
+    dest = arns.parse(arn)
+    if dest is None or dest.service not in DESTINATION_ACTIONS or (dest.region and dest.region != aws.region):
         return None
     try:
-        if parts[2] == "sqs":
-            aws.client("sqs").get_queue_url(QueueName=parts[5], QueueOwnerAWSAccountId=parts[4])
-        elif parts[2] == "sns":
+        if dest.service == "sqs":
+            aws.client("sqs").get_queue_url(QueueName=dest.resource, QueueOwnerAWSAccountId=dest.account)
+        elif dest.service == "sns":
             aws.client("sns").get_topic_attributes(TopicArn=arn)
         else:
-            aws.client("s3").head_bucket(Bucket=parts[5])
+            aws.client("s3").head_bucket(Bucket=dest.resource)
         return True
     except NotFound:
         return False

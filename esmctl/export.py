@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from esmctl.mapping import compare, defaults, identity, marks, values
+from esmctl import arns
+from esmctl.mapping import compare, defaults, marks, values
 
 _IDENTITY = ("Topics", "Queues", "SelfManagedEventSource")
 _FIRST = ("StartingPosition", "StartingPositionTimestamp")
@@ -24,10 +25,11 @@ def to_spec(live: list[dict[str, Any]], region: str, account: str, tags: dict[st
         kind_defaults = defaults.canonical({}, m.kind)
         entry: dict[str, Any] = {"FunctionName": _function_name(m.function, region, account)}
         source = raw.get("EventSourceArn")
-        if source and identity.is_consumer_arn(source):
+        consumer = arns.parse(source)
+        if consumer is not None and consumer.is_consumer:
             # By name, so that the spec survives the consumer being re-created (a new ARN).
-            entry["EventSourceArn"] = identity.stream_of(source)
-            entry["Consumer"] = identity.consumer_name(source)
+            entry["EventSourceArn"] = str(consumer.stream)
+            entry["Consumer"] = consumer.consumer_name
         elif source:
             entry["EventSourceArn"] = source
         for key in _IDENTITY:
@@ -62,7 +64,7 @@ def _default(key: str, value: Any, kind_defaults: dict[str, Any]) -> bool:
 
 def _function_name(arn: str, region: str, account: str) -> str:
     """The short name (with its qualifier) when the function is in this account and region."""
-    parts = arn.split(":")
-    if len(parts) >= 7 and parts[3] == region and parts[4] == account:
-        return ":".join(parts[6:])
+    function = arns.parse(arn)
+    if function is not None and function.is_function and function.region == region and function.account == account:
+        return function.resource.removeprefix("function:")
     return arn

@@ -53,8 +53,7 @@ def _same_function(live, want) -> bool:  # both identity.FunctionRef
         return False
     if want.qualifier and live.qualifier != want.qualifier:
         return False
-    region_account = lambda ref: ref.arn.split(":")[3:5]  # noqa: E731
-    return region_account(live) == region_account(want)
+    return (live.region, live.account) == (want.region, want.account)
 
 
 def require_functions(aws: Aws, functions: tuple[str, ...] | list[str] | None, items: list[dict]) -> None:

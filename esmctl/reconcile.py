@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from esmctl import collector, metrics
+from esmctl import arns, collector, metrics
 from esmctl.aws.calls import Aws
 from esmctl.aws.errors import AwsError, explain
 from esmctl.errors import EsmctlError, Problem, SpecError
@@ -156,7 +156,8 @@ def resolve(aws: Aws, spec: Spec) -> list[compare.Mapping]:
             found = [c for c in consumers[entry.source]
                      if c["ConsumerName"] == entry.consumer and c.get("ConsumerStatus") != "DELETING"]
             consumer = identity.Consumer(entry.source, entry.consumer, found[0]["ConsumerARN"] if found else None)
-        source_region = identity.arn_region(entry.source)
+        source = arns.parse(entry.source)
+        source_region = source.region if source is not None else ""
         if source_region and function.region and source_region != function.region:
             problems.append(Problem(entry.where, "EventSourceArn", f"is in {source_region} but the function is in "
                                     f"{function.region}: they must be in the same region"))

@@ -125,16 +125,14 @@ _ARN_WITHOUT_ACCOUNT = frozenset({"s3"})
 
 def _empty_arn_part(value: str) -> str:
     """The part of an ARN left empty (the region, the account...), where its service needs it; else ""."""
-    if not value.startswith("arn:"):
-        return ""
-    parts = value.split(":", 5)
-    if len(parts) < 6:
+    arn = arns.parse(value)
+    if arn is None:
         return ""  # not an ARN at all: the model's pattern says so
-    _, partition, service, region, account, resource = parts
-    for name, part, optional in (("partition", partition, False), ("service", service, False),
-                                 ("region", region, service in _ARN_WITHOUT_REGION),
-                                 ("account", account, service in _ARN_WITHOUT_ACCOUNT),
-                                 ("resource", resource, False)):
+    service = arn.service
+    for name, part, optional in (("partition", arn.partition, False), ("service", service, False),
+                                 ("region", arn.region, service in _ARN_WITHOUT_REGION),
+                                 ("account", arn.account, service in _ARN_WITHOUT_ACCOUNT),
+                                 ("resource", arn.resource, False)):
         if not part and not optional:
             return name
     return ""
@@ -152,9 +150,9 @@ _PATTERN_WORDS = {
 
 def _pattern_words(shape: Any, value: str) -> str:
     """Why a value does not match its shape's pattern, in words: botocore's ARN patterns run to 170 characters."""
-    parts = value.split(":", 5) if value.startswith("arn:") else []
-    if len(parts) == 6 and parts[4] and not re.fullmatch(r"\d{12}", parts[4]):
-        return f"its account ID {parts[4]!r} is not 12 digits"
+    arn = arns.parse(value)
+    if arn is not None and arn.account and not re.fullmatch(r"\d{12}", arn.account):
+        return f"its account ID {arn.account!r} is not 12 digits"
     pattern = shape.metadata["pattern"]
     return _PATTERN_WORDS.get(shape.name, f"does not match {pattern}" if len(pattern) <= 40
                               else f"is not a valid {shape.name}")
@@ -253,9 +251,8 @@ def cross_field_problems(p: dict[str, Any], kind: str | None = None) -> list[Pro
         if not p.get("EventSourceArn"):
             out.append(("EventSourceArn", "is required (for a self-managed Kafka cluster, SelfManagedEventSource "
                         "instead)"))
-        elif isinstance(p["EventSourceArn"], str) and identity.arn_service(p["EventSourceArn"]):
-            service = identity.arn_service(p["EventSourceArn"])
-            out.append(("EventSourceArn", f"is not a source Lambda reads ({service}): "
+        elif (source := arns.parse(p["EventSourceArn"])) is not None and source.service:
+            out.append(("EventSourceArn", f"is not a source Lambda reads ({source.service}): "
                         "a Kinesis stream or consumer, a DynamoDB stream, an SQS queue, an MSK cluster, an MQ "
                         "broker or a DocumentDB cluster"))
     source = arns.parse(p.get("EventSourceArn"))
@@ -365,11 +362,10 @@ def cross_field_problems(p: dict[str, Any], kind: str | None = None) -> list[Pro
             text = values.pattern_text(pattern) if pattern is not None else ""
             if len(text) > 4096:
                 out.append((where, f"is {len(text)} characters; the maximum is 4096"))
-    fn, src = p.get("FunctionName", ""), p.get("EventSourceArn", "")
-    if isinstance(fn, str) and fn.startswith("arn:") and isinstance(src, str) and src.startswith("arn:"):
-        if identity.arn_region(fn) and identity.arn_region(src) and identity.arn_region(fn) != identity.arn_region(src):
-            out.append(("EventSourceArn", f"is in {identity.arn_region(src)} but the function is in "
-                        f"{identity.arn_region(fn)}: they must be in the same region"))
+    fn, src = arns.parse(p.get("FunctionName")), arns.parse(p.get("EventSourceArn"))
+    if fn is not None and src is not None and fn.region and src.region and fn.region != src.region:
+        out.append(("EventSourceArn", f"is in {src.region} but the function is in {fn.region}: they must be in "
+                    "the same region"))
     return out
 
 

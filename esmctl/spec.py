@@ -180,7 +180,7 @@ def _mapping(doc: yamldoc.Document, base: Path, entry: Any, defaults: dict, allo
             problems.append(Problem(where("Consumer"), "Consumer", "must be a consumer name"))
             consumer = None
         elif (identity.source_type(params) != kinds.KINESIS
-              or identity.is_consumer_arn(params.get("EventSourceArn", ""))):
+              or arns.is_consumer(params.get("EventSourceArn"))):
             problems.append(Problem(where("Consumer"), "Consumer", "needs a Kinesis stream ARN as EventSourceArn"))
         elif not unfilled(("Consumer",)):
             problems += [Problem(where("Consumer"), dotted, message)
@@ -213,7 +213,8 @@ def _mapping(doc: yamldoc.Document, base: Path, entry: Any, defaults: dict, allo
             else:
                 warnings.append(f"{where(str(api[0]), api[1:])}: warning: {name}: {problem.message}")
     source = params.get("EventSourceArn")
-    source_region = identity.arn_region(source) if isinstance(source, str) else ""
+    source_arn = arns.parse(source)
+    source_region = source_arn.region if source_arn is not None else ""
     if region and source_region and source_region != region and not regions.problem(source_region) \
             and not unfilled(("EventSourceArn",)):
         problems.append(Problem(where("EventSourceArn"), "EventSourceArn",
@@ -276,13 +277,13 @@ def _region(paths: list[str] | tuple[str, ...], regions: dict[str, str], mapping
     if named:
         return named.pop()
     named_by_arns = (a for m in mappings for a in (m.params.get("EventSourceArn"), m.params.get("FunctionName")))
-    arns = {identity.arn_region(a) for a in named_by_arns
-            if isinstance(a, str) and a.startswith("arn:") and "${" not in a} - {""}  # "${": said already
-    if len(arns) > 1:
-        problems.append(Problem(where, "region", f"the spec's ARNs are in several regions ({', '.join(sorted(arns))}): "
-                                "one run works in one region; split the spec, or set region:"))
+    named = {arn.region for arn in map(arns.parse, named_by_arns)
+             if arn is not None and "${" not in str(arn)} - {""}  # "${": said already
+    if len(named) > 1:
+        problems.append(Problem(where, "region", f"the spec's ARNs are in several regions ({', '.join(sorted(named))}):"
+                                " one run works in one region; split the spec, or set region:"))
         return None
-    return arns.pop() if arns else None
+    return named.pop() if named else None
 
 
 def _duplicates(mappings: list[Desired]) -> list[Problem]:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from esmctl import kinds
+from esmctl import arns, kinds
 from esmctl.mapping import identity, marks
 from esmctl.metrics import function_dimensions, time_range
 
@@ -274,7 +274,8 @@ def lag_queries(h: Health) -> list[tuple[str, dict[str, Any]]]:
         return []
     namespace, name, _ = LAG_METRICS[h.kind]
     if h.kind == kinds.SQS:
-        queue = [{"Name": "QueueName", "Value": h.source_arn.rsplit(":", 1)[-1]}]
+        queue_arn = arns.parse(h.source_arn)
+        queue = [{"Name": "QueueName", "Value": queue_arn.name if queue_arn is not None else h.source_arn}]
         return [(f"sqs|{h.source_arn}", {"Namespace": namespace, "MetricName": name, "Dimensions": queue}),
                 (f"sqsn|{h.source_arn}", {"Namespace": namespace, "MetricName": "ApproximateNumberOfMessagesVisible",
                                           "Dimensions": queue})]

@@ -14,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from esmctl import schema, servicemodel
+from esmctl import arns, schema, servicemodel
 from esmctl.mapping import compare, defaults, identity, marks, requests, values
 from esmctl.plan.planner import diff  # noqa: F401
 from esmctl.plan.types import Action, Plan, Position, Reads  # noqa: F401
@@ -192,6 +192,39 @@ def test_identity_rules():
                                "Topics": ["t"]})
     assert a == ("kafka://a:1,b:1", "t")
 
+
+
+@pytest.mark.parametrize(("spelling", "want"), [
+    ("orders-fn", ("arn:aws:lambda:us-east-1:123456789012:function:orders-fn", "")),
+    ("orders-fn:$LATEST", ("arn:aws:lambda:us-east-1:123456789012:function:orders-fn", "")),
+    ("210987654321:function:orders-fn:3", ("arn:aws:lambda:us-east-1:210987654321:function:orders-fn", "3")),
+    ("arn:aws-cn:lambda:cn-north-1:210987654321:function:orders-fn:live",
+     ("arn:aws-cn:lambda:cn-north-1:210987654321:function:orders-fn", "live")),
+    # Lambda's pattern lets `function:` out of an ARN; this spelling stopped validate with an IndexError
+    ("arn:aws:lambda:eu-west-1:210987654321:orders-fn:live",
+     ("arn:aws:lambda:eu-west-1:210987654321:function:orders-fn", "live")),
+])
+def test_function_spellings(spelling, want):
+    ref = identity.function_ref(spelling, "us-east-1", "123456789012")
+    assert (ref.arn, ref.qualifier) == want
+    assert ref.name == "orders-fn"
+
+
+def test_arn_values():
+    consumer = arns.parse(STREAM + "/consumer/fanout:1700000000")
+    assert consumer.is_consumer and consumer.consumer_name == "fanout" and str(consumer.stream) == STREAM
+    assert identity.stream_of(str(consumer)) == STREAM and identity.stream_of("not an arn") == "not an arn"
+    assert identity.short_arn(str(consumer)) == "kinesis:orders/consumer/fanout"
+    assert identity.short_arn("kafka://b:9092") == "kafka:b:9092" and identity.short_arn("orders-fn") == "orders-fn"
+    table = arns.parse(TABLE_STREAM)
+    assert table.is_table_stream and str(table.table) == TABLE_STREAM.split("/stream/")[0]
+    function = arns.parse("arn:aws:lambda:us-east-1:123456789012:function:orders-fn:live")
+    assert (function.name, function.qualifier) == ("orders-fn", "live")
+    assert str(function.unqualified) == "arn:aws:lambda:us-east-1:123456789012:function:orders-fn"
+    assert arns.parse("arn:aws:iam::123456789012:role/service/esm-role").name == "esm-role"
+    for not_one in (None, 7, "", "orders-fn", "arn:aws:lambda:us-east-1:123456789012"):
+        assert arns.parse(not_one) is None and not arns.is_consumer(not_one)
+    assert identity.source_type({"EventSourceArn": 7}) == ""  # a mistyped value is said by the spec's checks
 
 def test_kafka_logging_needs_provisioned_mode():
     # The Lambda guide (esm-logging): only for Kafka mappings "and with Provisioned mode".

@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from esmctl import arns
 from esmctl.kinds import DOCDB, DYNAMODB, KAFKA, KINESIS, MQ, MSK, SQS
 
 # Fields of a mapping that are identity, not configuration: they are in its Key.
@@ -20,36 +21,24 @@ IDENTITY_FIELDS = frozenset({"FunctionName", "EventSourceArn", "Topics", "Queues
 
 
 # -- sources --------------------------------------------------------------------------------------
-def arn_service(arn: str | None) -> str:
-    parts = (arn or "").split(":")
-    return parts[2] if len(parts) > 5 and parts[0] == "arn" else ""
-
-
-def arn_region(arn: str | None) -> str:
-    parts = (arn or "").split(":")
-    return parts[3] if len(parts) > 4 else ""
-
-
 def source_type(params: dict[str, Any]) -> str:
     """The kind of source a mapping's parameters (spec or API) describe; "" when it cannot be told."""
-    arn = params.get("EventSourceArn") or ""
-    if not arn:
+    text = params.get("EventSourceArn")
+    if not text:
         return KAFKA if params.get("SelfManagedEventSource") else ""
-    return {"kinesis": KINESIS, "dynamodb": DYNAMODB, "sqs": SQS, "kafka": MSK, "mq": MQ,
-            "rds": DOCDB, "docdb": DOCDB}.get(arn_service(arn), "")
+    arn = arns.parse(text)
+    return SOURCE_SERVICES.get(arn.service, "") if arn is not None else ""
 
 
-def is_consumer_arn(arn: str | None) -> bool:
-    return bool(arn) and ":kinesis:" in arn and "/consumer/" in arn
+# The kind of source by the service of its ARN.
+SOURCE_SERVICES = {"kinesis": KINESIS, "dynamodb": DYNAMODB, "sqs": SQS, "kafka": MSK, "mq": MQ, "rds": DOCDB,
+                   "docdb": DOCDB}
 
 
-def stream_of(arn: str) -> str:
-    """The stream ARN of a Kinesis consumer ARN (or the ARN itself)."""
-    return arn.split("/consumer/")[0] if is_consumer_arn(arn) else arn
-
-
-def consumer_name(arn: str) -> str:
-    return arn.split("/consumer/", 1)[1].split(":")[0] if is_consumer_arn(arn) else ""
+def stream_of(text: str) -> str:
+    """The stream ARN of a Kinesis consumer ARN; any other text itself."""
+    arn = arns.parse(text)
+    return str(arn.stream) if arn is not None and arn.is_consumer else text
 
 
 def consumer_identity(stream_arn: str, name: str) -> str:
@@ -68,26 +57,8 @@ def short_arn(arn: str | None) -> str:
         return ""
     if arn.startswith("kafka://"):
         return "kafka:" + arn.removeprefix("kafka://")
-    parts = arn.split(":", 5)
-    if len(parts) < 6:
-        return arn
-    service, resource = parts[2], parts[5]
-    if service == "kinesis":
-        resource = resource.removeprefix("stream/")
-        if "/consumer/" in resource:
-            stream, consumer = resource.split("/consumer/", 1)
-            resource = f"{stream}/consumer/{consumer.split(':')[0]}"
-    elif service == "dynamodb":
-        resource = resource.removeprefix("table/")
-    elif service == "lambda":
-        return resource.removeprefix("function:")
-    elif service == "kafka":
-        resource = resource.removeprefix("cluster/").split("/")[0]
-    elif service == "mq":
-        resource = resource.removeprefix("broker:").split(":")[0]
-    elif service == "rds":
-        resource = resource.removeprefix("cluster:")
-    return f"{service}:{resource}"
+    parsed = arns.parse(arn)
+    return parsed.short() if parsed is not None else arn
 
 
 # -- functions ------------------------------------------------------------------------------------
@@ -104,11 +75,18 @@ class FunctionRef:
 
     @property
     def name(self) -> str:
-        return self.arn.rsplit(":", 1)[1]
+        arn = arns.parse(self.arn)
+        return arn.name if arn is not None else ""
 
     @property
     def region(self) -> str:
-        return arn_region(self.arn)
+        arn = arns.parse(self.arn)
+        return arn.region if arn is not None else ""
+
+    @property
+    def account(self) -> str:
+        arn = arns.parse(self.arn)
+        return arn.account if arn is not None else ""
 
 
 def function_ref(name_or_arn: str, region: str, account: str, partition: str = "aws") -> FunctionRef:
@@ -118,18 +96,20 @@ def function_ref(name_or_arn: str, region: str, account: str, partition: str = "
     call per function (the account comes from one STS call).
     """
     s = name_or_arn.strip()
-    if s.startswith("arn:"):
-        parts = s.split(":")
-        # arn:partition:lambda:region:account:function:name[:qualifier]
-        partition, region, account = parts[1], parts[3], parts[4]
-        rest = parts[6:]
-    elif ":function:" in s:  # account:function:name[:qualifier]
-        parts = s.split(":")
-        account, rest = parts[0], parts[2:]
+    arn = arns.parse(s)
+    if arn is not None:  # arn:partition:lambda:region:account:function:name[:qualifier]
+        partition, region, account = arn.partition, arn.region, arn.account
+        if arn.is_function:
+            name, qualifier = arn.name, arn.qualifier
+        else:  # Lambda's pattern lets `function:` out: arn:aws:lambda:REGION:ACCOUNT:NAME[:QUALIFIER]
+            name, _, qualifier = arn.resource.partition(":")
     else:
-        rest = s.split(":")
-    name = rest[0]
-    qualifier = rest[1] if len(rest) > 1 else ""
+        if ":function:" in s:  # account:function:name[:qualifier]
+            parts = s.split(":")
+            account, rest = parts[0], parts[2:]
+        else:
+            rest = s.split(":")
+        name, qualifier = rest[0], rest[1] if len(rest) > 1 else ""
     if qualifier == "$LATEST":
         qualifier = ""
     return FunctionRef(f"arn:{partition}:lambda:{region}:{account}:function:{name}", qualifier)
@@ -144,8 +124,8 @@ def without_latest(name_or_arn: str) -> str:
 def function_spelling_key(name_or_arn: str) -> tuple[str, str, str]:
     """What can be told of a function without AWS: (name, qualifier, "region:account" when an ARN)."""
     ref = function_ref(name_or_arn, "", "")
-    where = ":".join(ref.arn.split(":")[3:5]) if name_or_arn.strip().startswith("arn:") else ""
-    return ref.name, ref.qualifier, where
+    arn = arns.parse(name_or_arn.strip())
+    return ref.name, ref.qualifier, f"{arn.region}:{arn.account}" if arn is not None else ""
 
 
 # -- identity -------------------------------------------------------------------------------------
@@ -172,8 +152,9 @@ def source_identity(params: dict[str, Any]) -> tuple[str, str]:
         return arn, _first(params.get("Topics"))
     if kind == MQ:
         return arn, _first(params.get("Queues"))
-    if is_consumer_arn(arn):
-        return consumer_identity(arn, consumer_name(arn)), ""
+    parsed = arns.parse(arn)
+    if parsed is not None and parsed.is_consumer:
+        return consumer_identity(arn, parsed.consumer_name), ""
     return arn, ""
 
 
@@ -189,8 +170,9 @@ def slot(key: Key, kind: str) -> tuple[str, str] | None:
     """
     if kind == KINESIS:
         return key.function, stream_of(key.source)
-    if kind == DYNAMODB and "/stream/" in key.source:
-        return key.function, key.source.split("/stream/")[0]
+    stream = arns.parse(key.source) if kind == DYNAMODB else None
+    if stream is not None and stream.is_table_stream:
+        return key.function, str(stream.table)
     return None
 
 

@@ -5,7 +5,9 @@ that the plan can name what to read before planning again (plan.types.Missing).
 
 from __future__ import annotations
 
-from esmctl import kinds
+from functools import lru_cache
+
+from esmctl import arns, kinds
 from esmctl.mapping import identity, marks
 from esmctl.mapping.compare import Mapping
 from esmctl.mapping.identity import Key
@@ -88,6 +90,8 @@ class Known:
                        frozenset(self.missing_function_tags), frozenset(self.missing_settled))
 
 
+@lru_cache(maxsize=1 << 15)  # asked for each mapping, several times
 def unqualified(function_arn: str) -> str:
     """A function's ARN without its alias or version."""
-    return ":".join(function_arn.split(":")[:7])
+    arn = arns.parse(function_arn)
+    return str(arn.unqualified) if arn is not None else function_arn

@@ -124,10 +124,12 @@ def leaf_changes(f: Any) -> list[tuple[str, str, str]]:
 
 
 def _arn_pair(before: Any, after: Any) -> tuple[str, str]:
-    if isinstance(before, str) and isinstance(after, str) and before.startswith("arn:") and after.startswith("arn:"):
-        b, a = before.split(":", 5), after.split(":", 5)
-        if len(b) == len(a) == 6 and b[:5] == a[:5] and ":" not in b[5] + a[5]:
-            return b[5], a[5]
+    from esmctl import arns
+
+    b, a = arns.parse(before), arns.parse(after)
+    if b is not None and a is not None and b.with_resource("") == a.with_resource("") \
+            and ":" not in b.resource + a.resource:
+        return b.resource, a.resource
     return _value(before), _value(after)
 
 
