@@ -286,10 +286,10 @@ def check_qualifiers(mappings: list[dict[str, Any]]) -> list[Finding]:
             groups.setdefault((_unqualified(m["FunctionArn"]), m["EventSourceArn"]), []).append(m)
     out = []
     for (_, source), ms in groups.items():
-        arns = sorted({m["FunctionArn"] for m in ms})
-        if len(arns) < 2:
+        functions = sorted({m["FunctionArn"] for m in ms})
+        if len(functions) < 2:
             continue
-        names = [identity.short_arn(a) for a in arns]
+        names = [identity.short_arn(a) for a in functions]
         out.append(Finding(WARNING, "qualifiers", _ident(ms[0]),
                            f"{' and '.join(names)} both read {identity.short_arn(source)}: every record is processed "
                            f"by each ({', '.join(m['UUID'] for m in ms)})",

@@ -204,7 +204,7 @@ def read_more(aws: Aws, live: list[compare.Mapping], missing: Missing, reads: Re
     """`reads` and the tags and hand-off positions a plan missed: ListTags per mapping (only those), GetFunction
     per function of a create whose spec does not manage tags (what an interrupted replace recorded there),
     IteratorAge for the functions of hand-offs in one GetMetricData call per 500."""
-    arns = {m.uuid: m.arn for m in live}
+    mapping_arns = {m.uuid: m.arn for m in live}
     uuids = sorted(missing.tags)
     functions = sorted(missing.function_tags)
     # ListTags takes turns of the 15 requests/s the writes need: a few at a time. GetFunction has 100/s of its own
@@ -212,7 +212,7 @@ def read_more(aws: Aws, live: list[compare.Mapping], missing: Missing, reads: Re
     # mappings does not wait for its reads one function at a time.
     with ThreadPoolExecutor(max_workers=4) as pool, ThreadPoolExecutor(max_workers=16) as getters:
         got = getters.map(lambda f: _function_tags(aws, f), functions)
-        tags = dict(zip(uuids, pool.map(lambda u: aws.mapping_tags(arns[u]), uuids), strict=True))
+        tags = dict(zip(uuids, pool.map(lambda u: aws.mapping_tags(mapping_arns[u]), uuids), strict=True))
         function_tags = dict(zip(functions, got, strict=True))
     positions = metrics.newest_iterator_ages(aws, sorted(missing.positions), reads.window) \
         if missing.positions else {}
