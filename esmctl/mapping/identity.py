@@ -11,6 +11,7 @@ Identity (`Key`) is Lambda's own rule for refusing a duplicate (409):
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from esmctl import arns
@@ -35,6 +36,7 @@ SOURCE_SERVICES = {"kinesis": KINESIS, "dynamodb": DYNAMODB, "sqs": SQS, "kafka"
                    "docdb": DOCDB}
 
 
+@lru_cache(maxsize=1 << 15)  # the planner asks for each mapping's slot several times
 def stream_of(text: str) -> str:
     """The stream ARN of a Kinesis consumer ARN; any other text itself."""
     arn = arns.parse(text)
