@@ -1,7 +1,7 @@
 """How the planner scales: `plan.diff` over 1,000 … 5,000 in-sync Kinesis stream mappings, and a no-op `esmctl diff`.
 
-Pure part (no I/O): N desired and N live mappings built as esmctl builds them (model.desired_mapping from
-a spec entry, model.live_mapping from what AWS reports, defaults included), each mapping on its own
+Pure part (no I/O): N desired and N live mappings built as esmctl builds them (compare.desired_mapping from
+a spec entry, compare.live_mapping from what AWS reports, defaults included), each mapping on its own
 stream, ten streams per function (N/10 functions), BatchSize varied; only `plan.diff(desired, live)` is
 timed, the sizes taking turns. Goal: t(5000) ÷ t(1000) ≤ 6 — a linear planner, with room for noise
 (a quadratic one gives about 25).
@@ -22,7 +22,7 @@ import time
 sys.path.insert(0, os.path.dirname(__file__))
 import _common as bench  # noqa: E402
 
-from esmctl import model  # noqa: E402
+from esmctl.mapping import compare, identity  # noqa: E402
 from esmctl.plan import planner as plan  # noqa: E402
 
 REGION, ACCOUNT = bench.REGION, "123456789012"
@@ -57,16 +57,16 @@ def reported(i: int, function_arn: str) -> dict:
             "StateTransitionReason": "USER_INITIATED", "LastProcessingResult": "No records processed"}
 
 
-def population(n: int) -> tuple[list[model.Mapping], list[model.Mapping]]:
+def population(n: int) -> tuple[list[compare.Mapping], list[compare.Mapping]]:
     desired, live = [], []
     for i in range(n):
-        function = model.function_ref(function_name(i), REGION, ACCOUNT)
-        desired.append(model.desired_mapping(spec_entry(i), function, where=f"spec.yaml:{3 + 5 * i}:3"))
-        live.append(model.live_mapping(reported(i, function.qualified_arn)))
+        function = identity.function_ref(function_name(i), REGION, ACCOUNT)
+        desired.append(compare.desired_mapping(spec_entry(i), function, where=f"spec.yaml:{3 + 5 * i}:3"))
+        live.append(compare.live_mapping(reported(i, function.qualified_arn)))
     return desired, live
 
 
-def time_diff(desired: list[model.Mapping], live: list[model.Mapping]) -> float:
+def time_diff(desired: list[compare.Mapping], live: list[compare.Mapping]) -> float:
     gc.collect()
     t0 = time.perf_counter()
     result = plan.diff(desired, live)

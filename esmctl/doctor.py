@@ -13,20 +13,21 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from esmctl import model
+from esmctl import arns, kinds
+from esmctl.mapping import defaults, identity
 
 ERROR, WARNING, INFO = "error", "warning", "info"
 
 NEEDED_ACTIONS = {
-    model.KINESIS: ["kinesis:DescribeStream", "kinesis:DescribeStreamSummary", "kinesis:GetRecords",
+    kinds.KINESIS: ["kinesis:DescribeStream", "kinesis:DescribeStreamSummary", "kinesis:GetRecords",
                     "kinesis:GetShardIterator", "kinesis:ListShards", "kinesis:ListStreams"],
-    model.DYNAMODB: ["dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator",
+    kinds.DYNAMODB: ["dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator",
                      "dynamodb:ListStreams"],
-    model.SQS: ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"],
+    kinds.SQS: ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"],
 }
 # The AWS managed policy that grants NEEDED_ACTIONS for each kind of source (not the destinations').
-MANAGED_POLICY = {model.KINESIS: "AWSLambdaKinesisExecutionRole", model.DYNAMODB: "AWSLambdaDynamoDBExecutionRole",
-                  model.SQS: "AWSLambdaSQSQueueExecutionRole"}
+MANAGED_POLICY = {kinds.KINESIS: "AWSLambdaKinesisExecutionRole", kinds.DYNAMODB: "AWSLambdaDynamoDBExecutionRole",
+                  kinds.SQS: "AWSLambdaSQSQueueExecutionRole"}
 DESTINATION_ACTIONS = {"sqs": "sqs:SendMessage", "sns": "sns:Publish", "s3": "s3:PutObject"}
 
 
@@ -55,10 +56,10 @@ def check_missing(function_arn: str | None, source_arn: str | None, why: str, fi
 
 def check_stalls(m: dict[str, Any]) -> list[Finding]:
     """Retry forever + keep records forever + nowhere to send failures = a shard that can stall for days."""
-    kind = model.source_type(m)
-    if kind not in model.STREAM_TYPES:
+    kind = identity.source_type(m)
+    if kind not in kinds.STREAM_TYPES:
         return []
-    n = model.canonical(m, kind)
+    n = defaults.canonical(m, kind)
     if n["MaximumRetryAttempts"] == -1 and n["MaximumRecordAgeInSeconds"] == -1 \
             and not n["DestinationConfig"].get("OnFailure", {}).get("Destination"):
         return [Finding(WARNING, "stalled-shards", _ident(m),
@@ -75,7 +76,7 @@ def check_filters(m: dict[str, Any]) -> list[Finding]:
     from esmctl.filters.checks import never_matches
     from esmctl.filters.rules import parse_pattern
 
-    kind = model.source_type(m)
+    kind = identity.source_type(m)
     filters = (m.get("FilterCriteria") or {}).get("Filters") or []
     never = []
     for i, f in enumerate(filters):
@@ -87,7 +88,7 @@ def check_filters(m: dict[str, Any]) -> list[Finding]:
             never.append(f"#{i}: {why}")
     if not never:
         return []
-    lost = "deleted from the queue" if kind == model.SQS else "discarded"
+    lost = "deleted from the queue" if kind == kinds.SQS else "discarded"
     if len(never) == len(filters):
         return [Finding(ERROR, "filters", _ident(m), f"no filter can match a record of this source, so every record "
                         f"is {lost}: {'; '.join(never)}",
@@ -108,7 +109,7 @@ def check_filtered_out(m: dict[str, Any], polled: float, filtered: float) -> lis
     if polled < FILTERED_OUT_MIN_POLLED or filtered < polled / 2:
         return []
     share = filtered / polled
-    lost = "deleted from the queue" if model.source_type(m) == model.SQS else "discarded"
+    lost = "deleted from the queue" if identity.source_type(m) == kinds.SQS else "discarded"
     return [Finding(WARNING if share >= 0.9 else INFO, "filtered-out", _ident(m),
                     f"the filters {lost} {filtered:,.0f} of the {polled:,.0f} records polled in the last "
                     f"{FILTERED_OUT_WINDOW_MINUTES} minutes ({share:.0%}; FilteredOutEventCount)",
@@ -140,7 +141,9 @@ def _event_counts(aws: Any, mappings: list[dict[str, Any]]) -> dict[str, tuple[f
 
 
 def check_region(m: dict[str, Any]) -> list[Finding]:
-    fn_region, src_region = model.arn_region(m.get("FunctionArn", "")), model.arn_region(m.get("EventSourceArn", ""))
+    function, source = arns.parse(m.get("FunctionArn")), arns.parse(m.get("EventSourceArn"))
+    fn_region = function.region if function is not None else ""
+    src_region = source.region if source is not None else ""
     if fn_region and src_region and fn_region != src_region:
         return [Finding(ERROR, "region", _ident(m), f"the function is in {fn_region}, the source in {src_region}",
                         "create the mapping for a function in the source's region")]
@@ -183,14 +186,14 @@ def check_visibility(m: dict[str, Any], visibility: int | None, function_timeout
 def needed_permissions(m: dict[str, Any]) -> list[tuple[str, str]]:
     """(action, resource) pairs the execution role needs for this mapping."""
     source = m.get("EventSourceArn", "")
-    kind = model.source_type(m)
+    kind = identity.source_type(m)
     out = [(a, source) for a in NEEDED_ACTIONS.get(kind, [])]
-    if kind == model.KINESIS and model.is_consumer_arn(source):
+    if kind == kinds.KINESIS and arns.is_consumer(source):
         out.append(("kinesis:SubscribeToShard", source))
     dest = ((m.get("DestinationConfig") or {}).get("OnFailure") or {}).get("Destination")
     if dest:
-        service = dest.split(":")[2] if dest.count(":") >= 5 else ""
-        action = DESTINATION_ACTIONS.get(service)
+        destination = arns.parse(dest)
+        action = DESTINATION_ACTIONS.get(destination.service) if destination is not None else None
         if action:
             out.append((action, dest))
     return out
@@ -249,7 +252,7 @@ def check_permissions(m: dict[str, Any], role_arn: str | None, decide) -> list[F
     out = []
     if missing:
         out.append(Finding(ERROR, "permissions", _ident(m),
-                           f"the execution role {role_arn.rsplit('/', 1)[-1]} does not allow "
+                           f"the execution role {_role_name(role_arn)} does not allow "
                            f"{', '.join(missing)}", _permissions_fix(m, missing)))
     if unknown:
         out.append(Finding(INFO, "permissions", _ident(m),
@@ -261,7 +264,7 @@ def check_permissions(m: dict[str, Any], role_arn: str | None, decide) -> list[F
 def _permissions_fix(m: dict[str, Any], missing: list[str]) -> str:
     """Add them; the managed policy of this mapping's kind of source covers the source's actions, not the
     destination's, which are named apart."""
-    policy = MANAGED_POLICY.get(model.source_type(m))
+    policy = MANAGED_POLICY.get(identity.source_type(m))
     own = [a for a in missing if a not in DESTINATION_ACTIONS.values()]
     theirs = [a for a in missing if a in DESTINATION_ACTIONS.values()]
     parts = []
@@ -283,12 +286,12 @@ def check_qualifiers(mappings: list[dict[str, Any]]) -> list[Finding]:
             groups.setdefault((_unqualified(m["FunctionArn"]), m["EventSourceArn"]), []).append(m)
     out = []
     for (_, source), ms in groups.items():
-        arns = sorted({m["FunctionArn"] for m in ms})
-        if len(arns) < 2:
+        functions = sorted({m["FunctionArn"] for m in ms})
+        if len(functions) < 2:
             continue
-        names = [model.short_arn(a) for a in arns]
+        names = [identity.short_arn(a) for a in functions]
         out.append(Finding(WARNING, "qualifiers", _ident(ms[0]),
-                           f"{' and '.join(names)} both read {model.short_arn(source)}: every record is processed "
+                           f"{' and '.join(names)} both read {identity.short_arn(source)}: every record is processed "
                            f"by each ({', '.join(m['UUID'] for m in ms)})",
                            "delete the mapping of the qualifier that should not read it (esmctl mapping delete UUID)"))
     return out
@@ -300,9 +303,14 @@ def check_destination(m: dict[str, Any], exists: bool | None) -> list[Finding]:
     if not dest or exists is not False:
         return []
     return [Finding(ERROR, "destination", _ident(m),
-                    f"the OnFailure destination {model.short_arn(dest)} does not exist: records that fail are "
+                    f"the OnFailure destination {identity.short_arn(dest)} does not exist: records that fail are "
                     "discarded with nowhere to find them",
                     f"create it, or set DestinationConfig.OnFailure.Destination to one that exists ({dest})")]
+
+
+def _role_name(role_arn: str) -> str:
+    role = arns.parse(role_arn)
+    return role.name if role is not None else role_arn
 
 
 def destination_exists(aws: Any, arn: str) -> bool | None:
@@ -310,16 +318,16 @@ def destination_exists(aws: Any, arn: str) -> bool | None:
     another kind of destination): only a sure "no" is a finding."""
     from esmctl.aws.errors import AwsError, NotFound
 
-    parts = arn.split(":")
-    if len(parts) < 6 or parts[2] not in DESTINATION_ACTIONS or (parts[3] and parts[3] != aws.region):
+    dest = arns.parse(arn)
+    if dest is None or dest.service not in DESTINATION_ACTIONS or (dest.region and dest.region != aws.region):
         return None
     try:
-        if parts[2] == "sqs":
-            aws.client("sqs").get_queue_url(QueueName=parts[5], QueueOwnerAWSAccountId=parts[4])
-        elif parts[2] == "sns":
+        if dest.service == "sqs":
+            aws.client("sqs").get_queue_url(QueueName=dest.resource, QueueOwnerAWSAccountId=dest.account)
+        elif dest.service == "sns":
             aws.client("sns").get_topic_attributes(TopicArn=arn)
         else:
-            aws.client("s3").head_bucket(Bucket=parts[5])
+            aws.client("s3").head_bucket(Bucket=dest.resource)
         return True
     except NotFound:
         return False
@@ -351,7 +359,7 @@ def diagnose(aws: Any, mappings: list[dict[str, Any]]) -> list[Finding]:
     shards: dict[str, int | None] = {}
     for m in mappings:
         src = m.get("EventSourceArn", "")
-        if model.source_type(m) in model.STREAM_TYPES and src not in shards:
+        if identity.source_type(m) in kinds.STREAM_TYPES and src not in shards:
             try:
                 shards[src] = aws.shard_count(src)
             except AwsError:
@@ -360,7 +368,7 @@ def diagnose(aws: Any, mappings: list[dict[str, Any]]) -> list[Finding]:
     needed: dict[str, int] = {}
     total_shards: dict[str, int] = {}
     for m in mappings:
-        if model.source_type(m) in model.STREAM_TYPES and shards.get(m.get("EventSourceArn", "")) \
+        if identity.source_type(m) in kinds.STREAM_TYPES and shards.get(m.get("EventSourceArn", "")) \
                 and m.get("State") not in ("Disabled", "Disabling"):
             fn = _unqualified(m["FunctionArn"])
             count = shards[m["EventSourceArn"]]
@@ -405,11 +413,11 @@ def diagnose(aws: Any, mappings: list[dict[str, Any]]) -> list[Finding]:
         findings += check_filters(m)
         if m.get("UUID") in counts:
             findings += check_filtered_out(m, *counts[m["UUID"]])
-        kind = model.source_type(m)
-        if kind in model.STREAM_TYPES and m.get("State") not in ("Disabled", "Disabling"):
+        kind = identity.source_type(m)
+        if kind in kinds.STREAM_TYPES and m.get("State") not in ("Disabled", "Disabling"):
             fn = _unqualified(m["FunctionArn"])
             findings += check_concurrency(m, total_shards.get(fn, 0), needed.get(fn, 0), reserved, unreserved)
-        if kind == model.SQS:
+        if kind == kinds.SQS:
             src = m["EventSourceArn"]
             if src not in visibility:
                 try:
@@ -428,4 +436,4 @@ def diagnose(aws: Any, mappings: list[dict[str, Any]]) -> list[Finding]:
 
 
 def _unqualified(function_arn: str) -> str:
-    return model.function_ref(function_arn, "", "").arn
+    return identity.function_ref(function_arn, "", "").arn

@@ -28,12 +28,12 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from esmctl import model
 from esmctl.aws.calls import Aws
 from esmctl.aws.errors import Conflict, NotFound
 from esmctl.aws.waiting import WaitTimeout, Watcher
 from esmctl.consumers import ensure_consumer
 from esmctl.errors import EsmctlError, Interrupted
+from esmctl.mapping import compare, marks, requests, states, values
 from esmctl.plan.types import (
     Action,
     Change,
@@ -255,28 +255,28 @@ class Executor:
         want = change.after
         source = params.get("EventSourceArn")
         for raw in self.aws.list_mappings(source=source):
-            found = model.live_mapping(raw)
+            found = compare.live_mapping(raw)
             if found.key != change.key or found.state == "Deleting":
                 continue
             if change.action is Action.HANDOFF and (why := self._unproven_start(change, found)):
                 # Adopting it would delete the old mapping on the strength of a start nobody checked.
                 raise EsmctlError(f"a mapping of this identity exists ({found.uuid}) and {why}: the old mapping "
                                   "is kept; plan again (finishing the move without that needs --allow-replace)")
-            comparison = model.compare(want, found)
+            comparison = compare.compare(want, found)
             starts = {"StartingPosition", "StartingPositionTimestamp"}
             changes = [c for c in comparison.changes if c.name not in starts or change.start_at is None]
-            fixed = model.replace_reasons(model.Comparison(changes))
+            fixed = requests.replace_reasons(compare.Comparison(changes))
             if fixed:
                 raise EsmctlError(f"a mapping of this identity exists ({found.uuid}) with {', '.join(fixed)} "
                                   "different: plan again")
-            update = model.update_params(want, changes)
+            update = requests.update_params(want, changes)
             if update:
                 uuid = found.uuid
                 self._retry_in_use(uuid, lambda: self.aws.update_mapping(uuid, update))  # noqa: B023 - called at once
             return found.uuid
         raise EsmctlError("Lambda reported a conflict, but no mapping of this identity was found")
 
-    def _unproven_start(self, change: Change, found: model.Mapping) -> str:
+    def _unproven_start(self, change: Change, found: compare.Mapping) -> str:
         """"" when the mapping found in a hand-off's place provably starts at or before the old ones' position:
         the hand-off's own create (its tag names them), TRIM_HORIZON, or AT_TIMESTAMP at or before the
         hand-off's start; else what is known of its start."""
@@ -287,10 +287,10 @@ class Executor:
         if start == "AT_TIMESTAMP" and change.start_at is not None and started is not None \
                 and started <= change.start_at:
             return ""
-        named = (self.aws.mapping_tags(found.arn).get(model.HANDOFF_TAG) or "").split(",") if found.arn else []
+        named = (self.aws.mapping_tags(found.arn).get(marks.HANDOFF_TAG) or "").split(",") if found.arn else []
         if all(m.uuid in named for m in change.before):
             return ""
-        return f"starts at {start or 'an unknown position'}{f' {model.iso(started)}' if started else ''}, " \
+        return f"starts at {start or 'an unknown position'}{f' {values.iso(started)}' if started else ''}, " \
                "not provably at or before the old mapping's position"
 
     def _retry_in_use(self, uuid: str, call: Callable[[], Any]) -> Any:
@@ -339,7 +339,7 @@ def _check_settled(step: WaitSettled, uuid: str, latest: dict | None, change: Ch
     """The State a wait ended on, if it is what the step waited for; else why not (EsmctlError)."""
     if latest is None:
         raise EsmctlError(f"{uuid} disappeared")
-    state = model.LiveState(latest.get("State", ""))
+    state = states.LiveState(latest.get("State", ""))
     if not state.settled or (step.state and state.name != step.state):
         reason = latest.get("StateTransitionReason") or ""
         raise EsmctlError(f"{uuid} is {state}{f' ({reason})' if reason else ''}"

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from esmctl import model
+from esmctl import arns
+from esmctl.mapping import compare, defaults, marks, values
 
 _IDENTITY = ("Topics", "Queues", "SelfManagedEventSource")
 _FIRST = ("StartingPosition", "StartingPositionTimestamp")
@@ -20,14 +21,15 @@ def to_spec(live: list[dict[str, Any]], region: str, account: str, tags: dict[st
     mappings = []
     warnings: list[str] = []
     for raw in sorted(live, key=lambda m: (m["FunctionArn"], m.get("EventSourceArn", ""), m["UUID"])):
-        m = model.live_mapping(raw, (filters or {}).get(raw["UUID"]))
-        defaults = model.canonical({}, m.kind)
+        m = compare.live_mapping(raw, (filters or {}).get(raw["UUID"]))
+        kind_defaults = defaults.canonical({}, m.kind)
         entry: dict[str, Any] = {"FunctionName": _function_name(m.function, region, account)}
         source = raw.get("EventSourceArn")
-        if source and model.is_consumer_arn(source):
+        consumer = arns.parse(source)
+        if consumer is not None and consumer.is_consumer:
             # By name, so that the spec survives the consumer being re-created (a new ARN).
-            entry["EventSourceArn"] = model.stream_of(source)
-            entry["Consumer"] = model.consumer_name(source)
+            entry["EventSourceArn"] = str(consumer.stream)
+            entry["Consumer"] = consumer.consumer_name
         elif source:
             entry["EventSourceArn"] = source
         for key in _IDENTITY:
@@ -35,34 +37,34 @@ def to_spec(live: list[dict[str, Any]], region: str, account: str, tags: dict[st
                 entry[key] = raw[key]
         for key in (*_FIRST, *sorted(m.config)):
             value = m.config.get(key)
-            if key in entry or value in (None, {}, []) or _default(key, value, defaults):
+            if key in entry or value in (None, {}, []) or _default(key, value, kind_defaults):
                 continue
-            if model.is_unreadable(value):
+            if values.is_unreadable(value):
                 warnings.append(f"esmctl: warning: {m.title()} ({m.uuid}): {key} {value.why}: left out of the export "
                                 "(esmctl plans no change to it)")
                 continue
-            entry[key] = model.plain(value)
-        pause = model.read_pause((paused or {}).get(m.uuid))
+            entry[key] = values.plain(value)
+        pause = marks.read_pause((paused or {}).get(m.uuid))
         if pause is not None and entry.get("Enabled") is False:
             # Disabled for an incident, not by design: the spec says what it is once resumed.
             del entry["Enabled"]
             warnings.append(f"esmctl: warning: {m.title()} ({m.uuid}) is {pause.describe()}: exported as enabled "
                             "(what it is once resumed); apply keeps it paused until `esmctl resume`")
         if tags is not None:
-            entry["Tags"] = model.managed_tags(tags.get(m.uuid, {}))
+            entry["Tags"] = marks.managed_tags(tags.get(m.uuid, {}))
         mappings.append(entry)
     return {"version": 1, "region": region, "mappings": mappings}, warnings
 
 
-def _default(key: str, value: Any, defaults: dict[str, Any]) -> bool:
+def _default(key: str, value: Any, kind_defaults: dict[str, Any]) -> bool:
     """Whether AWS reports `value` for a field left at its default: the legacy "forever" values (10000 retries,
     604800 s) of older mappings mean -1, and written out they would mean 10000 times on a new mapping."""
-    return key in defaults and model.satisfies(key, defaults[key], value)
+    return key in kind_defaults and defaults.satisfies(key, kind_defaults[key], value)
 
 
 def _function_name(arn: str, region: str, account: str) -> str:
     """The short name (with its qualifier) when the function is in this account and region."""
-    parts = arn.split(":")
-    if len(parts) >= 7 and parts[3] == region and parts[4] == account:
-        return ":".join(parts[6:])
+    function = arns.parse(arn)
+    if function is not None and function.is_function and function.region == region and function.account == account:
+        return function.resource.removeprefix("function:")
     return arn

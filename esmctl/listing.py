@@ -40,21 +40,20 @@ def select_from(aws: Aws, functions: tuple[str, ...] | list[str] | None, sources
     return items
 
 
-def matches_function(function_arn: str, wanted: list) -> bool:  # wanted: model.FunctionRef
+def matches_function(function_arn: str, wanted: list) -> bool:  # wanted: identity.FunctionRef
     """Is the function (ARN, maybe qualified) one of these (any qualifier, unless one is given)?"""
-    from esmctl import model
+    from esmctl.mapping import identity
 
-    live = model.function_ref(function_arn, "", "")
+    live = identity.function_ref(function_arn, "", "")
     return any(_same_function(live, w) for w in wanted)
 
 
-def _same_function(live, want) -> bool:  # both model.FunctionRef
+def _same_function(live, want) -> bool:  # both identity.FunctionRef
     if live.name != want.name:
         return False
     if want.qualifier and live.qualifier != want.qualifier:
         return False
-    region_account = lambda ref: ref.arn.split(":")[3:5]  # noqa: E731
-    return region_account(live) == region_account(want)
+    return (live.region, live.account) == (want.region, want.account)
 
 
 def require_functions(aws: Aws, functions: tuple[str, ...] | list[str] | None, items: list[dict]) -> None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+from esmctl import arns
+
 
 def time_range(window: timedelta, now: datetime | None = None) -> tuple[datetime, datetime]:
     """From now − window rounded down to the minute, to now rounded up: the newest point counts."""
@@ -17,11 +19,11 @@ def time_range(window: timedelta, now: datetime | None = None) -> tuple[datetime
 
 def function_dimensions(function_arn: str) -> list[dict[str, str]]:
     """IteratorAge dimensions: FunctionName, plus Resource (name:qualifier) for an alias or version."""
-    parts = function_arn.split(":")
-    name = parts[6] if len(parts) > 6 else function_arn
+    arn = arns.parse(function_arn)
+    name = arn.name if arn is not None and arn.is_function else function_arn
     dims = [{"Name": "FunctionName", "Value": name}]
-    if len(parts) > 7 and parts[7]:
-        dims.append({"Name": "Resource", "Value": f"{name}:{parts[7]}"})
+    if arn is not None and arn.qualifier:
+        dims.append({"Name": "Resource", "Value": f"{name}:{arn.qualifier}"})
     return dims
 
 

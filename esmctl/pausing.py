@@ -16,10 +16,10 @@ from contextlib import AbstractContextManager, nullcontext
 from datetime import datetime, timezone
 from typing import Any
 
-from esmctl import model
 from esmctl.aws.calls import Aws
 from esmctl.aws.errors import NotFound, explain
 from esmctl.execute import Executor, Interrupt
+from esmctl.mapping import compare, identity, marks, states
 from esmctl.plan.pauses import (
     PAUSE,
     RERUN,
@@ -42,7 +42,7 @@ def pause(aws: Aws, selection: Selection, *, reason: str = "", dry_run: bool = F
     """Disable the selected Enabled mappings, each marked paused (at `now`, with `reason`) first. `run`:
     `interrupt`, `on_done` and `guard`, as _run takes them."""
     return _run(aws, selection, PAUSE, dry_run=dry_run, confirm=confirm, concurrency=concurrency, timeout=timeout,
-                mark=model.pause_mark(now or datetime.now(timezone.utc), reason), **run)
+                mark=marks.pause_mark(now or datetime.now(timezone.utc), reason), **run)
 
 
 def resume(aws: Aws, selection: Selection, *, dry_run: bool = False,
@@ -83,10 +83,10 @@ def survey(aws: Aws, selection: Selection, action: Action, timeout: float = 120)
         with explain("resolving functions and consumers"):
             desired = resolve(aws, selection.spec)
         live = select_from(aws, selection.functions or None, selection.sources)
-        by_key: dict[model.Key, dict] = {}
+        by_key: dict[identity.Key, dict] = {}
         for m in live:
             if m.get("State") != "Deleting":
-                by_key.setdefault(model.live_mapping(m).key, m)
+                by_key.setdefault(compare.live_mapping(m).key, m)
         # --function and --source narrow the spec's mappings as they narrowed the listing
         in_functions = _function_filter(aws, selection.functions)
         desired = [d for d in desired if in_functions(d.key.function)
@@ -101,7 +101,7 @@ def survey(aws: Aws, selection: Selection, action: Action, timeout: float = 120)
         tags = dict(zip([m["UUID"] for m in need_tags],
                         pool.map(lambda m: _tags(aws, m), need_tags), strict=True))
     items = [classify(m, d, tags.get(m["UUID"]) if m else None, action) for m, d in chosen]
-    items += [Item(m.get("FunctionArn", ""), m.get("EventSourceArn") or model.live_mapping(m).key.source, m,
+    items += [Item(m.get("FunctionArn", ""), m.get("EventSourceArn") or compare.live_mapping(m).key.source, m,
                    failed=True, why=f"still {m.get('State')} after {timeout:g}s: whether it runs is not known until it "
                                     f"settles; {RERUN[action]} then") for m in unsettled]
     if selection.spec is None:
@@ -131,7 +131,7 @@ def _settled(aws: Aws, chosen: list[tuple[dict | None, Any]], timeout: float
 
 
 def _unknown(m: dict) -> bool:
-    return model.LiveState(m.get("State", "")).enabled is None and m.get("State") != "Deleting"
+    return states.LiveState(m.get("State", "")).enabled is None and m.get("State") != "Deleting"
 
 
 def _function_filter(aws: Aws, functions: tuple[str, ...]) -> Callable[[str], bool]:
@@ -148,7 +148,7 @@ def _needs_tags(m: dict, action: str) -> bool:
     whatever its tags say. Resume reads every mapping's: an Enabled one may keep the mark of a killed resume."""
     if m.get("State") == "Deleting":
         return False
-    return action == RESUME or not model.live_mapping(m).enabled
+    return action == RESUME or not compare.live_mapping(m).enabled
 
 
 def _tags(aws: Aws, m: dict) -> dict[str, str] | None:

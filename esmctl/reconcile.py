@@ -18,10 +18,11 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from esmctl import collector, metrics, model
+from esmctl import arns, collector, metrics
 from esmctl.aws.calls import Aws
 from esmctl.aws.errors import AwsError, explain
 from esmctl.errors import EsmctlError, Problem, SpecError
+from esmctl.mapping import compare, identity, values
 from esmctl.plan.planner import diff
 from esmctl.plan.types import Missing, Plan, Reads
 from esmctl.spec import Spec
@@ -40,8 +41,8 @@ class Options:
 
 @dataclass
 class Reconciliation:
-    desired: list[model.Mapping]
-    live: list[model.Mapping]
+    desired: list[compare.Mapping]
+    live: list[compare.Mapping]
     plan: Plan
     reads: Reads  # what was read beyond the listing (tags, positions)
     spec: Spec
@@ -92,7 +93,7 @@ def missing_functions(aws: Aws, rec: Reconciliation) -> None:
     from esmctl.plan.types import Action
 
     known = rec.reads.function_tags
-    wanted: dict[str, list[model.Mapping]] = {}
+    wanted: dict[str, list[compare.Mapping]] = {}
     for c in rec.plan.changes:
         if c.after is not None and c.action in (Action.CREATE, Action.REPLACE, Action.HANDOFF, Action.MOVE):
             wanted.setdefault(c.after.key.function, []).append(c.after)
@@ -104,15 +105,15 @@ def missing_functions(aws: Aws, rec: Reconciliation) -> None:
             with explain(f"looking up function {function}"):
                 found = aws.get_function(function)
         if found is None:
-            problems += [Problem(m.where, "FunctionName", f"{model.short_arn(function)} does not exist in "
+            problems += [Problem(m.where, "FunctionName", f"{identity.short_arn(function)} does not exist in "
                                  f"{aws.region}: create the function (or alias) first, or correct the name")
                          for m in mappings]
     if problems:
         raise SpecError(problems)
 
 
-def settle(aws: Aws, live: list[model.Mapping], uuids: frozenset[str], desired: list[model.Mapping],
-           timeout: float) -> list[model.Mapping]:
+def settle(aws: Aws, live: list[compare.Mapping], uuids: frozenset[str], desired: list[compare.Mapping],
+           timeout: float) -> list[compare.Mapping]:
     """`live` with the mappings in Creating or Updating whose enabled-ness the plan needs read again once they
     settle (one poll a round for all). Whether such a mapping runs is not known before: never guessed."""
     settled, late = aws.watcher.settle(uuids, timeout=timeout)
@@ -133,11 +134,11 @@ def apply(aws: Aws, planned: Plan, **executor: Any) -> list[Result]:
 
 
 # -- the boxes -------------------------------------------------------------------------------------
-def resolve(aws: Aws, spec: Spec) -> list[model.Mapping]:
+def resolve(aws: Aws, spec: Spec) -> list[compare.Mapping]:
     """The spec's mappings with their identities: function ARNs and the ARNs of named consumers."""
     consumers: dict[str, list[dict]] = {}
-    functions: dict[str, model.FunctionRef] = {}  # a spec names few functions, many times
-    desired: list[model.Mapping] = []
+    functions: dict[str, identity.FunctionRef] = {}  # a spec names few functions, many times
+    desired: list[compare.Mapping] = []
     problems: list[Problem] = []
     for entry in spec.mappings:
         function = functions.get(entry.function)
@@ -154,14 +155,15 @@ def resolve(aws: Aws, spec: Spec) -> list[model.Mapping]:
                 consumers[entry.source] = aws.list_consumers(entry.source)
             found = [c for c in consumers[entry.source]
                      if c["ConsumerName"] == entry.consumer and c.get("ConsumerStatus") != "DELETING"]
-            consumer = model.Consumer(entry.source, entry.consumer, found[0]["ConsumerARN"] if found else None)
-        source_region = model.arn_region(entry.source)
+            consumer = identity.Consumer(entry.source, entry.consumer, found[0]["ConsumerARN"] if found else None)
+        source = arns.parse(entry.source)
+        source_region = source.region if source is not None else ""
         if source_region and function.region and source_region != function.region:
             problems.append(Problem(entry.where, "EventSourceArn", f"is in {source_region} but the function is in "
                                     f"{function.region}: they must be in the same region"))
-        desired.append(model.desired_mapping(entry.params, function, where=entry.where, consumer=consumer,
+        desired.append(compare.desired_mapping(entry.params, function, where=entry.where, consumer=consumer,
                                              moved_from=moved_from))
-    seen: dict[model.Key, model.Mapping] = {}
+    seen: dict[identity.Key, compare.Mapping] = {}
     for d in desired:
         if d.key in seen:
             problems.append(Problem(d.where, "mapping", f"the same mapping as at {seen[d.key].where} ({d.title()}): "
@@ -172,15 +174,15 @@ def resolve(aws: Aws, spec: Spec) -> list[model.Mapping]:
     return desired
 
 
-def read_live(aws: Aws, listing: list[dict], desired: list[model.Mapping]) -> list[model.Mapping]:
+def read_live(aws: Aws, listing: list[dict], desired: list[compare.Mapping]) -> list[compare.Mapping]:
     """Live mappings in canonical form. The listing hides KMS-encrypted filters: those of mappings the
     spec lists are read with GetEventSourceMapping (plain to a caller with kms:Decrypt)."""
     wanted = {d.key for d in desired}
     live = []
     for raw in listing:
-        mapping = model.live_mapping(raw)
-        if model.filters_hidden(raw) and mapping.key in wanted:
-            mapping = model.live_mapping(raw, decrypted_filters(aws, raw["UUID"]))
+        mapping = compare.live_mapping(raw)
+        if compare.filters_hidden(raw) and mapping.key in wanted:
+            mapping = compare.live_mapping(raw, decrypted_filters(aws, raw["UUID"]))
         live.append(mapping)
     return live
 
@@ -194,15 +196,15 @@ def decrypted_filters(aws: Aws, uuid: str) -> Any:
         return {}  # read with kms:Decrypt, and there are none
     error = got["FilterCriteriaError"]
     why = f"{error.get('ErrorCode', 'no FilterCriteria')}: {error.get('Message', '')}".strip(": ")
-    return model.unreadable(f"encrypted with {got.get('KMSKeyArn', 'a KMS key')}; {why}; kms:Decrypt on that "
+    return values.unreadable(f"encrypted with {got.get('KMSKeyArn', 'a KMS key')}; {why}; kms:Decrypt on that "
                             "key lets esmctl read them")
 
 
-def read_more(aws: Aws, live: list[model.Mapping], missing: Missing, reads: Reads) -> Reads:
+def read_more(aws: Aws, live: list[compare.Mapping], missing: Missing, reads: Reads) -> Reads:
     """`reads` and the tags and hand-off positions a plan missed: ListTags per mapping (only those), GetFunction
     per function of a create whose spec does not manage tags (what an interrupted replace recorded there),
     IteratorAge for the functions of hand-offs in one GetMetricData call per 500."""
-    arns = {m.uuid: m.arn for m in live}
+    mapping_arns = {m.uuid: m.arn for m in live}
     uuids = sorted(missing.tags)
     functions = sorted(missing.function_tags)
     # ListTags takes turns of the 15 requests/s the writes need: a few at a time. GetFunction has 100/s of its own
@@ -210,7 +212,7 @@ def read_more(aws: Aws, live: list[model.Mapping], missing: Missing, reads: Read
     # mappings does not wait for its reads one function at a time.
     with ThreadPoolExecutor(max_workers=4) as pool, ThreadPoolExecutor(max_workers=16) as getters:
         got = getters.map(lambda f: _function_tags(aws, f), functions)
-        tags = dict(zip(uuids, pool.map(lambda u: aws.mapping_tags(arns[u]), uuids), strict=True))
+        tags = dict(zip(uuids, pool.map(lambda u: aws.mapping_tags(mapping_arns[u]), uuids), strict=True))
         function_tags = dict(zip(functions, got, strict=True))
     positions = metrics.newest_iterator_ages(aws, sorted(missing.positions), reads.window) \
         if missing.positions else {}

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from esmctl import model
 from esmctl.aws.errors import InvalidRequest, NotFound
+from esmctl.mapping import identity
 from esmctl.plan.types import (
     Action,
     Change,
@@ -86,10 +86,10 @@ def what_to_fix(change: Change, step: Step, exc: BaseException) -> str | None:
     if isinstance(step, Update):
         return None  # the mapping went away meanwhile: a re-run plans a create
     text = exc.message.lower()
-    function = model.short_arn(change.key.function)
+    function = identity.short_arn(change.key.function)
     if "function" in text:
         return f"function {function} does not exist: create it, or correct FunctionName{where}"
-    source = model.short_arn(change.after.source_arn if change.after is not None else None) or change.key.source
+    source = identity.short_arn(change.after.source_arn if change.after is not None else None) or change.key.source
     if "source" in text or "stream" in text or "queue" in text:
         return f"the source {source} does not exist: create it, or correct EventSourceArn{where}"
     return f"function {function} or the source {source} does not exist: create it, or correct the spec{where}"
@@ -130,7 +130,7 @@ def success(change: Change, run: Run) -> str:
     if change.action is Action.UPDATE:
         return "updated"
     if change.action is Action.MOVE:
-        return f"moved from {model.short_arn(change.before[0].key.function)}"
+        return f"moved from {identity.short_arn(change.before[0].key.function)}"
     if change.action is Action.DELETE:
         return "deleted"
     if run.new:  # a replace or a hand-off that made its new mapping

@@ -13,7 +13,8 @@ import re
 from functools import cache
 from typing import Any
 
-from esmctl import arns, model, servicemodel
+from esmctl import arns, kinds, servicemodel
+from esmctl.mapping import defaults, identity, marks, values
 from esmctl.servicemodel import input_shape, kinds_of
 
 Problem = tuple[str, str]  # (field path, message)
@@ -76,7 +77,7 @@ def check_shape(value: Any, shape: Any, path: str) -> list[Problem]:
             problems.append((path, _pattern_words(shape, value) + f": {value!r}"))
     elif t == "timestamp":
         try:
-            model.instant(value)
+            values.instant(value)
         except ValueError as exc:
             return [(path, str(exc))]
     return problems
@@ -124,16 +125,14 @@ _ARN_WITHOUT_ACCOUNT = frozenset({"s3"})
 
 def _empty_arn_part(value: str) -> str:
     """The part of an ARN left empty (the region, the account...), where its service needs it; else ""."""
-    if not value.startswith("arn:"):
-        return ""
-    parts = value.split(":", 5)
-    if len(parts) < 6:
+    arn = arns.parse(value)
+    if arn is None:
         return ""  # not an ARN at all: the model's pattern says so
-    _, partition, service, region, account, resource = parts
-    for name, part, optional in (("partition", partition, False), ("service", service, False),
-                                 ("region", region, service in _ARN_WITHOUT_REGION),
-                                 ("account", account, service in _ARN_WITHOUT_ACCOUNT),
-                                 ("resource", resource, False)):
+    service = arn.service
+    for name, part, optional in (("partition", arn.partition, False), ("service", service, False),
+                                 ("region", arn.region, service in _ARN_WITHOUT_REGION),
+                                 ("account", arn.account, service in _ARN_WITHOUT_ACCOUNT),
+                                 ("resource", arn.resource, False)):
         if not part and not optional:
             return name
     return ""
@@ -151,9 +150,9 @@ _PATTERN_WORDS = {
 
 def _pattern_words(shape: Any, value: str) -> str:
     """Why a value does not match its shape's pattern, in words: botocore's ARN patterns run to 170 characters."""
-    parts = value.split(":", 5) if value.startswith("arn:") else []
-    if len(parts) == 6 and parts[4] and not re.fullmatch(r"\d{12}", parts[4]):
-        return f"its account ID {parts[4]!r} is not 12 digits"
+    arn = arns.parse(value)
+    if arn is not None and arn.account and not re.fullmatch(r"\d{12}", arn.account):
+        return f"its account ID {arn.account!r} is not 12 digits"
     pattern = shape.metadata["pattern"]
     return _PATTERN_WORDS.get(shape.name, f"does not match {pattern}" if len(pattern) <= 40
                               else f"is not a valid {shape.name}")
@@ -230,8 +229,8 @@ def _access_problems(items: Any, kind: str) -> list[Problem]:
             continue
         where = f"SourceAccessConfigurations[{i}]"
         if kind in kinds_of("SourceAccessConfigurations") and rule.kinds and kind not in rule.kinds:
-            out.append((f"{where}.Type", f"{name} is not for {model.KIND_NAMES[kind]} sources (only "
-                        f"{', '.join(model.KIND_NAMES[k] for k in model.KINDS if k in rule.kinds)})"))
+            out.append((f"{where}.Type", f"{name} is not for {kinds.KIND_NAMES[kind]} sources (only "
+                        f"{', '.join(kinds.KIND_NAMES[k] for k in kinds.KINDS if k in rule.kinds)})"))
         if not rule.uri and "URI" in item:
             out.append((f"{where}.URI", f"is not taken with {name}: leave it out (there is no secret to give)"))
         elif rule.uri and not item.get("URI"):
@@ -246,14 +245,14 @@ def _access_problems(items: Any, kind: str) -> list[Problem]:
 
 def cross_field_problems(p: dict[str, Any], kind: str | None = None) -> list[Problem]:
     """The service's rules that botocore's model does not enforce (lambda-esm-facts.md)."""
-    kind = kind if kind is not None else model.source_type(p)
+    kind = kind if kind is not None else identity.source_type(p)
     out: list[Problem] = []
     if not kind and "UUID" not in p:
         if not p.get("EventSourceArn"):
             out.append(("EventSourceArn", "is required (for a self-managed Kafka cluster, SelfManagedEventSource "
                         "instead)"))
-        elif isinstance(p["EventSourceArn"], str) and model.arn_service(p["EventSourceArn"]):
-            out.append(("EventSourceArn", f"is not a source Lambda reads ({model.arn_service(p['EventSourceArn'])}): "
+        elif (source := arns.parse(p["EventSourceArn"])) is not None and source.service:
+            out.append(("EventSourceArn", f"is not a source Lambda reads ({source.service}): "
                         "a Kinesis stream or consumer, a DynamoDB stream, an SQS queue, an MSK cluster, an MQ "
                         "broker or a DocumentDB cluster"))
     source = arns.parse(p.get("EventSourceArn"))
@@ -265,13 +264,13 @@ def cross_field_problems(p: dict[str, Any], kind: str | None = None) -> list[Pro
             if name in ("FunctionName", "EventSourceArn", "Enabled", "Tags", "UUID") \
                     or name not in input_shape().members or kind in kinds_of(name):
                 continue
-            sqs_destination = (kind, name) == (model.SQS, "DestinationConfig")
+            sqs_destination = (kind, name) == (kinds.SQS, "DestinationConfig")
             hint = ": set a dead-letter queue on the queue instead" if sqs_destination else ""
-            out.append((name, f"is not for {model.KIND_NAMES[kind]} sources (only "
-                        f"{', '.join(model.KIND_NAMES[k] for k in model.KINDS if k in kinds_of(name))}){hint}"))
+            out.append((name, f"is not for {kinds.KIND_NAMES[kind]} sources (only "
+                        f"{', '.join(kinds.KIND_NAMES[k] for k in kinds.KINDS if k in kinds_of(name))}){hint}"))
     pos = p.get("StartingPosition")
-    needs_position = (model.KINESIS, model.DYNAMODB, model.MSK, model.KAFKA)
-    if kind == model.KAFKA and model.queue_mode(p):
+    needs_position = (kinds.KINESIS, kinds.DYNAMODB, kinds.MSK, kinds.KAFKA)
+    if kind == kinds.KAFKA and defaults.queue_mode(p):
         # botocore's model: "When ConsumptionMode is Queue, the StartingPosition, StartingPositionTimestamp,
         # and MaximumBatchingWindowInSeconds parameters are not supported"; nor is -1 retries.
         for name in ("StartingPosition", "StartingPositionTimestamp", "MaximumBatchingWindowInSeconds"):
@@ -282,10 +281,10 @@ def cross_field_problems(p: dict[str, Any], kind: str | None = None) -> list[Pro
                         "default) to 10000"))
         pos = needs_position = None
     if needs_position and kind in needs_position and not pos and "UUID" not in p:
-        choices = "TRIM_HORIZON, LATEST" + (", AT_TIMESTAMP" if kind != model.DYNAMODB else "")
-        out.append(("StartingPosition", f"is required for a {model.KIND_NAMES[kind]} source ({choices})"))
+        choices = "TRIM_HORIZON, LATEST" + (", AT_TIMESTAMP" if kind != kinds.DYNAMODB else "")
+        out.append(("StartingPosition", f"is required for a {kinds.KIND_NAMES[kind]} source ({choices})"))
     if pos == "AT_TIMESTAMP":
-        if kind == model.DYNAMODB:
+        if kind == kinds.DYNAMODB:
             out.append(("StartingPosition", "AT_TIMESTAMP is not for DynamoDB sources (TRIM_HORIZON or LATEST)"))
         elif not p.get("StartingPositionTimestamp"):
             out.append(("StartingPositionTimestamp", "is required with StartingPosition AT_TIMESTAMP"))
@@ -293,20 +292,20 @@ def cross_field_problems(p: dict[str, Any], kind: str | None = None) -> list[Pro
         out.append(("StartingPositionTimestamp", "is only used with StartingPosition AT_TIMESTAMP"))
     if p.get("StartingPositionTimestamp") is not None:
         try:
-            at = model.instant(p["StartingPositionTimestamp"])
+            at = values.instant(p["StartingPositionTimestamp"])
         except ValueError:
             pass  # check_shape says so
         else:
             from datetime import datetime, timezone
 
             if at > datetime.now(timezone.utc):
-                out.append(("StartingPositionTimestamp", f"is {model.iso(at)}, in the future"))
+                out.append(("StartingPositionTimestamp", f"is {values.iso(at)}, in the future"))
     # Kafka's cap of KAFKA_DESTINATION_RETRIES applies to infinite retries (-1) with an on-failure destination only:
-    # AWS accepts an explicit 11-10000 there (lambda-esm-facts.md, "Corrections"); model.canonical reads the cap.
+    # AWS accepts an explicit 11-10000 there (lambda-esm-facts.md, "Corrections"); defaults.canonical reads the cap.
     age = p.get("MaximumRecordAgeInSeconds")
     if _is_int(age) and 0 <= age < 60:
         out.append(("MaximumRecordAgeInSeconds", f"is {age}; use -1 (no limit) or 60–604800"))
-    if kind == model.SQS:
+    if kind == kinds.SQS:
         batch = p.get("BatchSize")
         if _is_int(batch):
             if str(p.get("EventSourceArn", "")).endswith(".fifo") and batch > 10:
@@ -314,21 +313,21 @@ def cross_field_problems(p: dict[str, Any], kind: str | None = None) -> list[Pro
             elif batch > 10 and not (p.get("MaximumBatchingWindowInSeconds") or 0) >= 1:
                 out.append(("MaximumBatchingWindowInSeconds",
                             f"must be at least 1 when BatchSize ({batch}) is over 10 for SQS"))
-    if kind in (model.MSK, model.KAFKA) and "UUID" not in p and not p.get("Topics"):
+    if kind in (kinds.MSK, kinds.KAFKA) and "UUID" not in p and not p.get("Topics"):
         out.append(("Topics", "is required for a Kafka source (one topic)"))
     # MQ's Queues and SourceAccessConfigurations are optional (the model and the MQ parameter page).
-    if kind == model.DOCDB and "UUID" not in p and not (p.get("DocumentDBEventSourceConfig") or {}).get("DatabaseName"):
+    if kind == kinds.DOCDB and "UUID" not in p and not (p.get("DocumentDBEventSourceConfig") or {}).get("DatabaseName"):
         out.append(("DocumentDBEventSourceConfig.DatabaseName", "is required for a DocumentDB source"))
     if p.get("ScalingConfig") and p.get("ProvisionedPollerConfig"):
         out.append(("ProvisionedPollerConfig", "cannot be combined with ScalingConfig"))
     out += _poller_problems(p.get("ProvisionedPollerConfig"), kind)
-    if p.get("LoggingConfig") and not p.get("ProvisionedPollerConfig") and kind in (model.MSK, model.KAFKA):
+    if p.get("LoggingConfig") and not p.get("ProvisionedPollerConfig") and kind in (kinds.MSK, kinds.KAFKA):
         # The Lambda guide (esm-logging): "only available for Kafka event source mappings, and with
         # Provisioned mode".
         out.append(("LoggingConfig", "needs ProvisionedPollerConfig: Kafka event source mapping logging is only "
                     "for provisioned mode"))
     metrics = (p.get("MetricsConfig") or {}).get("Metrics") if isinstance(p.get("MetricsConfig"), dict) else None
-    if kind and kind not in (model.MSK, model.KAFKA) and isinstance(metrics, list):
+    if kind and kind not in (kinds.MSK, kinds.KAFKA) and isinstance(metrics, list):
         for name in ("ErrorCount", "KafkaMetrics"):  # botocore's model: "(Amazon MSK and self-managed Apache Kafka)"
             if name in metrics:
                 out.append(("MetricsConfig.Metrics", f"{name} is only for Kafka sources (Amazon MSK, self-managed "
@@ -336,7 +335,7 @@ def cross_field_problems(p: dict[str, Any], kind: str | None = None) -> list[Pro
     tags = p.get("Tags")
     if isinstance(tags, dict):
         for key in tags:
-            if isinstance(key, str) and key.lower().startswith(model.RESERVED_TAG_PREFIXES):
+            if isinstance(key, str) and key.lower().startswith(marks.RESERVED_TAG_PREFIXES):
                 owner = "AWS" if key.lower().startswith("aws:") else "esmctl's own bookkeeping (hand-offs)"
                 out.append((f"Tags.{key}", f"the {key.split(':')[0]}: prefix is reserved for {owner}"))
     dc = p.get("DestinationConfig")
@@ -344,7 +343,7 @@ def cross_field_problems(p: dict[str, Any], kind: str | None = None) -> list[Pro
         out.append(("DestinationConfig.OnSuccess", "is not supported for event source mappings"))
     destination = (dc.get("OnFailure") or {}).get("Destination") if isinstance(dc, dict) and \
         isinstance(dc.get("OnFailure"), dict) else None
-    if kind and kind not in (model.MSK, model.KAFKA) and isinstance(destination, str) \
+    if kind and kind not in (kinds.MSK, kinds.KAFKA) and isinstance(destination, str) \
             and destination.startswith("kafka://"):
         out.append(("DestinationConfig.OnFailure.Destination", "a kafka:// topic is only for Kafka sources (Amazon "
                     "MSK, self-managed Kafka): give an SQS queue, SNS topic or S3 bucket ARN"))
@@ -360,14 +359,13 @@ def cross_field_problems(p: dict[str, Any], kind: str | None = None) -> list[Pro
                 except ValueError as exc:
                     out.append((where, f"is not valid JSON: {exc}"))
                     continue
-            text = model.pattern_text(pattern) if pattern is not None else ""
+            text = values.pattern_text(pattern) if pattern is not None else ""
             if len(text) > 4096:
                 out.append((where, f"is {len(text)} characters; the maximum is 4096"))
-    fn, src = p.get("FunctionName", ""), p.get("EventSourceArn", "")
-    if isinstance(fn, str) and fn.startswith("arn:") and isinstance(src, str) and src.startswith("arn:"):
-        if model.arn_region(fn) and model.arn_region(src) and model.arn_region(fn) != model.arn_region(src):
-            out.append(("EventSourceArn", f"is in {model.arn_region(src)} but the function is in "
-                        f"{model.arn_region(fn)}: they must be in the same region"))
+    fn, src = arns.parse(p.get("FunctionName")), arns.parse(p.get("EventSourceArn"))
+    if fn is not None and src is not None and fn.region and src.region and fn.region != src.region:
+        out.append(("EventSourceArn", f"is in {src.region} but the function is in {fn.region}: they must be in "
+                    "the same region"))
     return out
 
 
@@ -375,7 +373,7 @@ def _poller_problems(config: Any, kind: str) -> list[Problem]:
     """ProvisionedPollerConfig ranges per kind (the model holds only the widest)."""
     if not isinstance(config, dict):
         return []
-    lo_min, hi_max = (2, 10000) if kind == model.SQS else (1, 2000)
+    lo_min, hi_max = (2, 10000) if kind == kinds.SQS else (1, 2000)
     out: list[Problem] = []
     low, high = config.get("MinimumPollers"), config.get("MaximumPollers")
     if _is_int(low) and low < lo_min:
@@ -384,7 +382,7 @@ def _poller_problems(config: Any, kind: str) -> list[Problem]:
         out.append(("ProvisionedPollerConfig.MaximumPollers", f"is {high}; allowed for this source: {lo_min}–{hi_max}"))
     if _is_int(low) and _is_int(high) and low > high:
         out.append(("ProvisionedPollerConfig.MinimumPollers", f"is {low}, more than MaximumPollers ({high})"))
-    if config.get("PollerGroupName") and kind not in (model.MSK, model.KAFKA, ""):
+    if config.get("PollerGroupName") and kind not in (kinds.MSK, kinds.KAFKA, ""):
         out.append(("ProvisionedPollerConfig.PollerGroupName", "is for Kafka sources only"))
     return out
 

@@ -2,7 +2,7 @@
 
 Which members CreateEventSourceMapping has that UpdateEventSourceMapping lacks (create-only: a change
 means a new mapping), which nested members the documentation calls immutable, which kinds of source
-a member is for. The model and the checks (model.py, schema.py) and the AWS client (esmctl/aws/) all read
+a member is for. The mapping model and the checks (mapping/, schema.py) and the AWS client (esmctl/aws/) all read
 botocore's data through the one loader here.
 
 What the model's structure says (members, types, enums, bounds) is derived from botocore's model. What it says

@@ -12,9 +12,10 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from esmctl import arns, collector, model, regions, schema, servicemodel, yamldoc
+from esmctl import arns, collector, kinds, regions, schema, servicemodel, yamldoc
 from esmctl.errors import Place, Problem, SpecError, UsageProblem, in_order
 from esmctl.filters import rules as filter_rules
+from esmctl.mapping import identity, values
 
 TOP_LEVEL = ("version", "region", "defaults", "mappings", "targets")  # targets: read by targets.py
 RESERVED = ("Consumer", "MovedFrom")  # esmctl's own keys in a mapping
@@ -43,7 +44,7 @@ class Desired:
 
     @property
     def kind(self) -> str:
-        return model.source_type(self.params)
+        return identity.source_type(self.params)
 
 
 @dataclass
@@ -140,7 +141,7 @@ def _mapping(doc: yamldoc.Document, base: Path, entry: Any, defaults: dict, allo
         return None
     # A default applies where it is valid for the mapping's kind of source: a stream-only default
     # does not make every SQS mapping wrong.
-    kind = model.source_type(entry) if isinstance(entry.get("EventSourceArn", ""), str) else ""
+    kind = identity.source_type(entry) if isinstance(entry.get("EventSourceArn", ""), str) else ""
     applied = {k: v for k, v in defaults.items() if k in allowed and _applies(k, kind)}
 
     def where(key: str, sub: Path = ()) -> Place:
@@ -167,7 +168,7 @@ def _mapping(doc: yamldoc.Document, base: Path, entry: Any, defaults: dict, allo
     moved_from = params.pop("MovedFrom", None)
     params = _to_api(params)
     if isinstance(params.get("FunctionName"), str):
-        params["FunctionName"] = model.without_latest(params["FunctionName"])
+        params["FunctionName"] = identity.without_latest(params["FunctionName"])
     for dotted, message in schema.check_shape(params, servicemodel.input_shape(), ""):
         api = _api_path(dotted)
         if not unfilled(api):
@@ -178,7 +179,8 @@ def _mapping(doc: yamldoc.Document, base: Path, entry: Any, defaults: dict, allo
         if not isinstance(consumer, str) or not consumer:
             problems.append(Problem(where("Consumer"), "Consumer", "must be a consumer name"))
             consumer = None
-        elif model.source_type(params) != model.KINESIS or model.is_consumer_arn(params.get("EventSourceArn", "")):
+        elif (identity.source_type(params) != kinds.KINESIS
+              or arns.is_consumer(params.get("EventSourceArn"))):
             problems.append(Problem(where("Consumer"), "Consumer", "needs a Kinesis stream ARN as EventSourceArn"))
         elif not unfilled(("Consumer",)):
             problems += [Problem(where("Consumer"), dotted, message)
@@ -211,7 +213,8 @@ def _mapping(doc: yamldoc.Document, base: Path, entry: Any, defaults: dict, allo
             else:
                 warnings.append(f"{where(str(api[0]), api[1:])}: warning: {name}: {problem.message}")
     source = params.get("EventSourceArn")
-    source_region = model.arn_region(source) if isinstance(source, str) else ""
+    source_arn = arns.parse(source)
+    source_region = source_arn.region if source_arn is not None else ""
     if region and source_region and source_region != region and not regions.problem(source_region) \
             and not unfilled(("EventSourceArn",)):
         problems.append(Problem(where("EventSourceArn"), "EventSourceArn",
@@ -225,7 +228,7 @@ def _filter_problems(params: dict[str, Any]) -> list[tuple[Path, Any]]:
     from esmctl import servicemodel
     from esmctl.filters.checks import criteria_problems
 
-    kind = model.source_type(params)
+    kind = identity.source_type(params)
     if kind and kind not in servicemodel.kinds_of("FilterCriteria"):
         return []  # a kind that takes no filters at all (DocumentDB): the field's own check says so, once
     return [(("FilterCriteria",) + api + problem.path, problem)
@@ -274,13 +277,13 @@ def _region(paths: list[str] | tuple[str, ...], regions: dict[str, str], mapping
     if named:
         return named.pop()
     named_by_arns = (a for m in mappings for a in (m.params.get("EventSourceArn"), m.params.get("FunctionName")))
-    arns = {model.arn_region(a) for a in named_by_arns
-            if isinstance(a, str) and a.startswith("arn:") and "${" not in a} - {""}  # "${": said already
-    if len(arns) > 1:
-        problems.append(Problem(where, "region", f"the spec's ARNs are in several regions ({', '.join(sorted(arns))}): "
-                                "one run works in one region; split the spec, or set region:"))
+    named = {arn.region for arn in map(arns.parse, named_by_arns)
+             if arn is not None and "${" not in str(arn)} - {""}  # "${": said already
+    if len(named) > 1:
+        problems.append(Problem(where, "region", f"the spec's ARNs are in several regions ({', '.join(sorted(named))}):"
+                                " one run works in one region; split the spec, or set region:"))
         return None
-    return arns.pop() if arns else None
+    return named.pop() if named else None
 
 
 def _duplicates(mappings: list[Desired]) -> list[Problem]:
@@ -293,12 +296,12 @@ def _duplicates(mappings: list[Desired]) -> list[Problem]:
         if not isinstance(fn, str) or not isinstance(m.params.get("EventSourceArn", ""), str):
             continue
         if m.consumer:
-            source, part = model.consumer_identity(m.source, m.consumer), ""
+            source, part = identity.consumer_identity(m.source, m.consumer), ""
         else:
-            source, part = model.source_identity(m.params)
-        key = (model.function_spelling_key(fn), source, part)
+            source, part = identity.source_identity(m.params)
+        key = (identity.function_spelling_key(fn), source, part)
         if key in seen:
-            what = ", topic" if m.kind in model.KAFKA_TYPES else ", queue" if m.kind == model.MQ else ""
+            what = ", topic" if m.kind in kinds.KAFKA_TYPES else ", queue" if m.kind == kinds.MQ else ""
             out.append(Problem(m.where, "mapping", f"the same mapping as at {seen[key]} (same function and "
                                                   f"source{what}): Lambda allows one"))
         else:
@@ -327,7 +330,7 @@ def _to_api(params: dict[str, Any]) -> dict[str, Any]:
         filters = []
         for f in fc["Filters"]:
             if isinstance(f, dict) and isinstance(f.get("Pattern"), (dict, list)):
-                f = {**f, "Pattern": model.pattern_text(f["Pattern"])}
+                f = {**f, "Pattern": values.pattern_text(f["Pattern"])}
             filters.append(f)
         params = {**params, "FilterCriteria": {**fc, "Filters": filters}}
     return params
@@ -346,6 +349,6 @@ def parse_vars(pairs: tuple[str, ...] | list[str]) -> dict[str, str]:
 
 def _same_function(a: str, b: str) -> bool:
     """Do two spellings name one function (and qualifier)? A name and an ARN of it do, in any account."""
-    (name_a, qualifier_a, where_a), (name_b, qualifier_b, where_b) = (model.function_spelling_key(a),
-                                                                      model.function_spelling_key(b))
+    (name_a, qualifier_a, where_a), (name_b, qualifier_b, where_b) = (identity.function_spelling_key(a),
+                                                                      identity.function_spelling_key(b))
     return (name_a, qualifier_a) == (name_b, qualifier_b) and (not where_a or not where_b or where_a == where_b)

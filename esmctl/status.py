@@ -2,7 +2,7 @@
 
 Lag is what the source says about how far behind the mapping is: IteratorAge for Kinesis and DynamoDB
 streams (per function), the age of the oldest message for an SQS queue, OffsetLag (records) for Kafka.
-A mapping `esmctl pause` disabled (tag model.PAUSED_TAG) is paused, not unhealthy: `read_pauses` reads
+A mapping `esmctl pause` disabled (tag marks.PAUSED_TAG) is paused, not unhealthy: `read_pauses` reads
 the tags of the Disabled mappings expected Enabled, and `assess` does not judge a paused one.
 The verdict is pure (`assess`); `collect_metrics` reads the metrics for many mappings in as few
 GetMetricData calls as possible (one per 500 queries).
@@ -15,15 +15,16 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from esmctl import model
+from esmctl import arns, kinds
+from esmctl.mapping import identity, marks
 from esmctl.metrics import function_dimensions, time_range
 
 PER_MAPPING_METRICS = {
     "common": ["PolledEventCount", "InvokedEventCount", "FilteredOutEventCount", "FailedInvokeEventCount",
                "DroppedEventCount"],
-    model.KINESIS: ["OnFailureDestinationDeliveredEventCount"],
-    model.DYNAMODB: ["OnFailureDestinationDeliveredEventCount"],
-    model.SQS: ["DeletedEventCount"],
+    kinds.KINESIS: ["OnFailureDestinationDeliveredEventCount"],
+    kinds.DYNAMODB: ["OnFailureDestinationDeliveredEventCount"],
+    kinds.SQS: ["DeletedEventCount"],
 }
 AGE, RECORDS = "ms", "records"
 # What a row comes to, worst first: status lists them in this order, then by function and source.
@@ -51,9 +52,9 @@ class Lag:
 
 # The lag metric of each kind of source: (namespace, name, unit, per function?)
 LAG_METRICS = {
-    model.KINESIS: ("AWS/Lambda", "IteratorAge", AGE), model.DYNAMODB: ("AWS/Lambda", "IteratorAge", AGE),
-    model.SQS: ("AWS/SQS", "ApproximateAgeOfOldestMessage", AGE),
-    model.MSK: ("AWS/Lambda", "OffsetLag", RECORDS), model.KAFKA: ("AWS/Lambda", "OffsetLag", RECORDS),
+    kinds.KINESIS: ("AWS/Lambda", "IteratorAge", AGE), kinds.DYNAMODB: ("AWS/Lambda", "IteratorAge", AGE),
+    kinds.SQS: ("AWS/SQS", "ApproximateAgeOfOldestMessage", AGE),
+    kinds.MSK: ("AWS/Lambda", "OffsetLag", RECORDS), kinds.KAFKA: ("AWS/Lambda", "OffsetLag", RECORDS),
 }
 
 
@@ -69,7 +70,7 @@ class Health:
     lag: Lag | None = None
     metrics: dict[str, float] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
-    paused: model.Pause | None = None  # Disabled by `esmctl pause`, until `esmctl resume`
+    paused: marks.Pause | None = None  # Disabled by `esmctl pause`, until `esmctl resume`
     lagging: str = ""  # healthy, but behind (see assess): why
     no_data: bool = False  # a lag limit applies, and the source said nothing in the window
 
@@ -175,8 +176,8 @@ def sparkline_scales(healths: list[Health], limits: Limits) -> dict[str, float]:
 
 def ordered(healths: list[Health]) -> list[Health]:
     """What is wrong first (VERDICTS' order), then by function and source: the way status lists them."""
-    return sorted(healths, key=lambda h: (VERDICTS.index(h.verdict), model.short_arn(h.function_arn) or "",
-                                          model.short_arn(h.source_arn) or "", h.uuid or ""))
+    return sorted(healths, key=lambda h: (VERDICTS.index(h.verdict), identity.short_arn(h.function_arn) or "",
+                                          identity.short_arn(h.source_arn) or "", h.uuid or ""))
 
 
 def summary(healths: list[Health]) -> str:
@@ -246,9 +247,9 @@ def read_pauses(aws: Any, rows: list[tuple[Health, dict[str, Any] | None, bool]]
     doubtful = [(h, m) for h, m, enabled in rows if enabled and m is not None and m.get("EventSourceMappingArn")
                 and h.state in ("Disabled", "Disabling")]
 
-    def pause_of(m: dict[str, Any]) -> model.Pause | None:
+    def pause_of(m: dict[str, Any]) -> marks.Pause | None:
         try:
-            return model.read_pause(aws.mapping_tags(m["EventSourceMappingArn"]))
+            return marks.read_pause(aws.mapping_tags(m["EventSourceMappingArn"]))
         except NotFound:
             return None  # deleted since the listing
 
@@ -260,7 +261,7 @@ def read_pauses(aws: Any, rows: list[tuple[Health, dict[str, Any] | None, bool]]
 
 def from_live(m: dict[str, Any]) -> Health:
     h = Health(m.get("UUID"), m.get("FunctionArn", ""), m.get("EventSourceArn", ""), m.get("State", "?"),
-               m.get("StateTransitionReason", ""), m.get("LastProcessingResult", ""), kind=model.source_type(m))
+               m.get("StateTransitionReason", ""), m.get("LastProcessingResult", ""), kind=identity.source_type(m))
     error = m.get("FilterCriteriaError")
     if error:  # Lambda itself cannot read the mapping's KMS-encrypted filters
         h.problems.append(f"FilterCriteriaError: {error.get('ErrorCode', '')}: {error.get('Message', '')}".strip(": "))
@@ -272,8 +273,9 @@ def lag_queries(h: Health) -> list[tuple[str, dict[str, Any]]]:
     if h.kind not in LAG_METRICS:
         return []
     namespace, name, _ = LAG_METRICS[h.kind]
-    if h.kind == model.SQS:
-        queue = [{"Name": "QueueName", "Value": h.source_arn.rsplit(":", 1)[-1]}]
+    if h.kind == kinds.SQS:
+        queue_arn = arns.parse(h.source_arn)
+        queue = [{"Name": "QueueName", "Value": queue_arn.name if queue_arn is not None else h.source_arn}]
         return [(f"sqs|{h.source_arn}", {"Namespace": namespace, "MetricName": name, "Dimensions": queue}),
                 (f"sqsn|{h.source_arn}", {"Namespace": namespace, "MetricName": "ApproximateNumberOfMessagesVisible",
                                           "Dimensions": queue})]
@@ -312,10 +314,10 @@ def collect_metrics(aws: Any, rows: list[tuple[Health, dict[str, Any] | None]], 
             continue
         points = sorted(series.get(ids[found[0][0]]) or [])
         _, name, unit = LAG_METRICS[h.kind]
-        scale = 1000 if h.kind == model.SQS else 1  # the queue's age is in seconds
+        scale = 1000 if h.kind == kinds.SQS else 1  # the queue's age is in seconds
         h.lag = Lag(name, unit, max(v for _, v in points) * scale if points else None,
                     [(t, v * scale) for t, v in points])
-        if h.kind == model.SQS:
+        if h.kind == kinds.SQS:
             visible = series.get(ids[found[1][0]]) or []
             h.lag.messages_visible = visible[0][1] if visible else None  # newest first
     for qid, (name, h) in targets.items():

@@ -1,7 +1,7 @@
 """What AWS reports for a mapping created with given parameters: the oracle of the in-memory tests.
 
 Written from AWS's documentation and replies (shared/docs/lambda-esm-facts.md), on purpose apart
-from esmctl.model's tables, so that the planner is tested against AWS's behaviour, not against itself.
+from esmctl.mapping.defaults' tables, so that the planner is tested against AWS's behaviour, not against itself.
 """
 
 from __future__ import annotations
@@ -12,7 +12,8 @@ import json
 from datetime import datetime, timezone
 from typing import Any
 
-from esmctl import model
+from esmctl import kinds
+from esmctl.mapping import compare, identity, values
 
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
@@ -42,7 +43,7 @@ def reported(params: dict[str, Any], *, state: str = "", uuid: str | None = None
     """The mapping AWS reports (Get/List, as botocore parses it) after CreateEventSourceMapping(params)."""
     p = {k: copy.deepcopy(v) for k, v in params.items() if v is not None}
     p.pop("Tags", None)
-    kind = model.source_type(p)
+    kind = identity.source_type(p)
     out: dict[str, Any] = {"UUID": uuid or next(_uuids)}
     fn = p.pop("FunctionName", "orders-fn")
     out["FunctionArn"] = function_arn or (fn if fn.startswith("arn:") else
@@ -52,15 +53,15 @@ def reported(params: dict[str, Any], *, state: str = "", uuid: str | None = None
     out["State"] = state or ("Enabled" if enabled else "Disabled")
     out["StateTransitionReason"] = "USER_INITIATED"
     out["LastProcessingResult"] = "No records processed"
-    if kind in (model.KINESIS, model.DYNAMODB):
+    if kind in (kinds.KINESIS, kinds.DYNAMODB):
         out.update(copy.deepcopy(_STREAM))
-    elif kind == model.SQS:
+    elif kind == kinds.SQS:
         out.update({"BatchSize": 10, "MaximumBatchingWindowInSeconds": 0, "FunctionResponseTypes": []})
     else:
         out["BatchSize"] = 100
-    if kind == model.MSK:
+    if kind == kinds.MSK:
         out["AmazonManagedKafkaEventSourceConfig"] = {"ConsumerGroupId": "generated-0001"}
-    if kind == model.KAFKA:
+    if kind == kinds.KAFKA:
         out["SelfManagedKafkaEventSourceConfig"] = {"ConsumerGroupId": "generated-0002"}
     for key, value in p.items():
         if key == "FilterCriteria":
@@ -72,13 +73,13 @@ def reported(params: dict[str, Any], *, state: str = "", uuid: str | None = None
         elif key == "DestinationConfig":
             value = {"OnFailure": {k: v for k, v in (value.get("OnFailure") or {}).items() if v}}
         elif key == "StartingPositionTimestamp":
-            value = model.instant(value).astimezone(timezone.utc)  # echoed as epoch; botocore parses it
+            value = values.instant(value).astimezone(timezone.utc)  # echoed as epoch; botocore parses it
         elif key in ("AmazonManagedKafkaEventSourceConfig", "SelfManagedKafkaEventSourceConfig"):
             value = {**out.get(key, {}), **value}
         elif key == "DocumentDBEventSourceConfig":
             value = {"FullDocument": "Default", **value}
         elif key == "ProvisionedPollerConfig":
-            value = {"MinimumPollers": 2 if kind == model.SQS else 1, "MaximumPollers": 200, **value}
+            value = {"MinimumPollers": 2 if kind == kinds.SQS else 1, "MaximumPollers": 200, **value}
         elif key == "SelfManagedEventSource":
             value = {"Endpoints": {"KAFKA_BOOTSTRAP_SERVERS": sorted(value["Endpoints"]["KAFKA_BOOTSTRAP_SERVERS"])}}
         out[key] = value
@@ -86,13 +87,13 @@ def reported(params: dict[str, Any], *, state: str = "", uuid: str | None = None
     return out
 
 
-def live(params: dict[str, Any], **kw: Any) -> model.Mapping:
-    return model.live_mapping(reported(params, **kw))
+def live(params: dict[str, Any], **kw: Any) -> compare.Mapping:
+    return compare.live_mapping(reported(params, **kw))
 
 
 def desired(params: dict[str, Any], *, consumer: str | None = None, registered: str | None = None,
-            where: str = "spec.yaml:3:3") -> model.Mapping:
-    ref = model.function_ref(params.get("FunctionName", "orders-fn"), REGION, ACCOUNT)
+            where: str = "spec.yaml:3:3") -> compare.Mapping:
+    ref = identity.function_ref(params.get("FunctionName", "orders-fn"), REGION, ACCOUNT)
     params = {"FunctionName": "orders-fn", **{k: v for k, v in params.items() if v is not None}}
-    c = model.Consumer(params["EventSourceArn"], consumer, registered) if consumer else None
-    return model.desired_mapping(params, ref, where=where, consumer=c)
+    c = identity.Consumer(params["EventSourceArn"], consumer, registered) if consumer else None
+    return compare.desired_mapping(params, ref, where=where, consumer=c)

@@ -12,8 +12,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from esmctl import model, pausing
+from esmctl import pausing
 from esmctl.execute import Executor, Interrupt
+from esmctl.mapping import compare, identity, marks, states
 from esmctl.plan import codec, pauses
 from esmctl.plan.planner import diff
 from esmctl.plan.types import (
@@ -56,7 +57,7 @@ def want_consumer(**params):
     ("Enabled", True, True), ("Enabling", True, False), ("Disabled", False, True), ("Disabling", False, False),
     ("Creating", None, False), ("Updating", None, False), ("Deleting", None, False)])
 def test_a_live_state_says_what_is_known_and_nothing_more(state, enabled, settled):
-    s = model.LiveState(state)
+    s = states.LiveState(state)
     assert (s.enabled, s.settled, s.going_away) == (enabled, settled, state == "Deleting")
     assert live(KINESIS, state=state).enabled is enabled
 
@@ -92,7 +93,7 @@ def test_another_stream_mapping_of_the_function_that_may_run_makes_the_position_
 def test_a_paused_mapping_that_is_updating_is_never_replaced():
     paused = live({**KINESIS, "BatchSize": 10}, state="Updating")
     want = desired({**KINESIS, "StartingPosition": "TRIM_HORIZON"})  # an immutable change: a replace
-    tags = {paused.uuid: {model.PAUSED_TAG: "2026-11-23T12:00:00Z INC-1"}}
+    tags = {paused.uuid: {marks.PAUSED_TAG: "2026-11-23T12:00:00Z INC-1"}}
     first = diff([want], [paused], reads=Reads(tags=tags))
     assert paused.uuid in first.missing.settled
     with pytest.raises(ValueError, match="cannot be carried out"):
@@ -148,7 +149,7 @@ def test_the_codec_round_trips_every_step_kind():
 
 
 def test_a_saved_plan_with_a_step_its_action_cannot_have_is_refused():
-    change = Change(Action.UPDATE, model.Key(FN, STREAM), (), None, (), (Delete(uuid="u-1"),))
+    change = Change(Action.UPDATE, identity.Key(FN, STREAM), (), None, (), (Delete(uuid="u-1"),))
     with pytest.raises(ValueError, match="a update with a delete step"):
         codec._check_steps(change, {"u-1"})
     assert Delete in ALLOWED_STEPS[Action.DELETE]
@@ -217,7 +218,7 @@ class Lambda:
 def test_the_executor_runs_each_step_kind_by_its_handler():
     aws = Lambda()
     old = aws.add(reported.reported(KINESIS))
-    have = model.live_mapping(old)
+    have = compare.live_mapping(old)
     want = desired({**KINESIS, "BatchSize": 7})
     p = diff([want], [have])
     [result] = Executor(aws).execute(p)
@@ -229,7 +230,7 @@ def test_ctrl_c_in_the_executor_lets_the_call_in_flight_finish_and_starts_nothin
     aws = Lambda()
     items = [aws.add(reported.reported({**KINESIS, "EventSourceArn": f"{STREAM}-{i}"})) for i in range(3)]
     want = [desired({**KINESIS, "EventSourceArn": f"{STREAM}-{i}", "BatchSize": 9}) for i in range(3)]
-    p = diff(want, [model.live_mapping(m) for m in items])
+    p = diff(want, [compare.live_mapping(m) for m in items])
     reached, release = threading.Event(), threading.Event()
     aws.hold = ("update", reached, release)
     interrupt = Interrupt()
@@ -247,7 +248,7 @@ def test_ctrl_c_in_the_executor_lets_the_call_in_flight_finish_and_starts_nothin
 
 
 # -- pause and resume as planners on the one executor ---------------------------------------------------------
-def item(state: str, tags: dict | None = None, spec: model.Mapping | None = None) -> pauses.Item:
+def item(state: str, tags: dict | None = None, spec: compare.Mapping | None = None) -> pauses.Item:
     raw = reported.reported(KINESIS, state=state)
     return pauses.classify(raw, spec, tags or {}, pauses.PAUSE if tags is None else pauses.RESUME)
 
@@ -258,15 +259,15 @@ def test_pause_plans_mark_then_disable_then_wait():
     [change] = pauses.plan([todo], pauses.PAUSE, "2026-11-23T12:00:00Z INC-1").changes
     assert change.action is Action.PAUSE
     assert [type(s) for s in change.steps] == [Tag, Update, WaitSettled]
-    assert change.steps[0].tags == {model.PAUSED_TAG: "2026-11-23T12:00:00Z INC-1"}
+    assert change.steps[0].tags == {marks.PAUSED_TAG: "2026-11-23T12:00:00Z INC-1"}
     assert change.steps[1].params == {"Enabled": False} and change.steps[2].state == "Disabled"
 
 
 def test_resume_plans_enable_then_wait_then_untag():
-    todo = item("Disabled", {model.PAUSED_TAG: "2026-11-23T12:00:00Z"})
+    todo = item("Disabled", {marks.PAUSED_TAG: "2026-11-23T12:00:00Z"})
     [change] = pauses.plan([todo], pauses.RESUME).changes
     assert [type(s) for s in change.steps] == [Update, WaitSettled, Untag]
-    assert change.steps[2].keys == (model.PAUSED_TAG,)
+    assert change.steps[2].keys == (marks.PAUSED_TAG,)
 
 
 @pytest.mark.parametrize("state", ["Creating", "Updating"])
@@ -287,7 +288,7 @@ def test_pause_and_resume_on_the_executor():
     marked = pauses.classify(raw, None, aws.mapping_tags(raw["EventSourceMappingArn"]), pauses.RESUME)
     [resumed] = pausing.carry_out(aws, [marked], pauses.RESUME)
     assert resumed.outcome == pauses.RESUMED and raw["State"] == "Enabled"
-    assert model.PAUSED_TAG not in aws.mapping_tags(raw["EventSourceMappingArn"])
+    assert marks.PAUSED_TAG not in aws.mapping_tags(raw["EventSourceMappingArn"])
 
 
 def test_a_plan_reason_is_code_and_words():
@@ -324,7 +325,7 @@ def worlds(draw):
             wanted.append(desired({**params, "EventSourceArn": STREAM}, consumer="fanout", registered=source))
         else:
             wanted.append(desired(params))
-    paused = {m.uuid: ({model.PAUSED_TAG: "2026-11-23T12:00:00Z"} if draw(st.booleans()) else {})
+    paused = {m.uuid: ({marks.PAUSED_TAG: "2026-11-23T12:00:00Z"} if draw(st.booleans()) else {})
               for m in live_mappings}
     return wanted, live_mappings, paused
 

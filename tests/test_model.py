@@ -14,7 +14,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from esmctl import model, schema, servicemodel
+from esmctl import arns, schema, servicemodel
+from esmctl.mapping import compare, defaults, identity, marks, requests, values
 from esmctl.plan.planner import diff  # noqa: F401
 from esmctl.plan.types import Action, Plan, Position, Reads  # noqa: F401
 from tests.reported import BROKER, CLUSTER, DLQ, DOCDB_CLUSTER, QUEUE, SECRET, STREAM, TABLE_STREAM, desired, reported
@@ -86,12 +87,12 @@ KINDS = {
 def specs(draw, kind: str | None = None):
     """A spec mapping esmctl accepts (checked against the model and the service's rules)."""
     kind = kind or draw(st.sampled_from(sorted(KINDS)))
-    identity, optional = KINDS[kind]
+    identifying, optional = KINDS[kind]
     params = {"FunctionName": "orders-fn"}
-    params.update({k: draw(v) if isinstance(v, st.SearchStrategy) else v for k, v in identity.items()})
+    params.update({k: draw(v) if isinstance(v, st.SearchStrategy) else v for k, v in identifying.items()})
     chosen = draw(st.lists(st.sampled_from(sorted(optional)), unique=True, max_size=len(optional)))
     params.update({k: draw(optional[k]) for k in chosen})
-    api = {k: model.to_api(k, v) for k, v in params.items()}
+    api = {k: requests.to_api(k, v) for k, v in params.items()}
     problems = schema.check_params(api)
     assert not problems, (params, problems)
     return kind, params
@@ -102,7 +103,7 @@ def specs(draw, kind: str | None = None):
 def test_a_spec_and_what_aws_reports_after_applying_it_are_in_sync(spec):
     _, params = spec
     want = desired(params)
-    have = model.live_mapping(reported(model.create_params(want)))
+    have = compare.live_mapping(reported(requests.create_params(want)))
     plan = diff([want], [have])
     assert plan.empty and not plan.notes, [c.fields for c in plan.changes] + list(plan.notes)
 
@@ -111,23 +112,23 @@ def test_a_spec_and_what_aws_reports_after_applying_it_are_in_sync(spec):
 @given(specs(), st.data())
 def test_removing_a_key_gives_exactly_the_update_that_restores_the_default(spec, data):
     kind, params = spec
-    kind = model.source_type(params)
+    kind = identity.source_type(params)
     # (a spec's -1 accepts the "forever" values older mappings report: removing an explicit 10000 or
     # 604800 is no change, by design — see test_explicit_legacy_values_are_applied_but_accept_them_for_minus_one)
-    updatable = sorted(k for k in params if k in servicemodel.updatable() and model.has_default(k, kind)
-                       and model.canonical({k: params[k]}, kind)[k] != model.DEFAULTS[k][kind]
-                       and params[k] != model.LEGACY_FOREVER.get(k))
+    updatable = sorted(k for k in params if k in servicemodel.updatable() and defaults.has_default(k, kind)
+                       and defaults.canonical({k: params[k]}, kind)[k] != defaults.DEFAULTS[k][kind]
+                       and params[k] != defaults.LEGACY_FOREVER.get(k))
     if not updatable:
         return
     key = data.draw(st.sampled_from(updatable))
-    have = model.live_mapping(reported(model.create_params(desired(params))))
+    have = compare.live_mapping(reported(requests.create_params(desired(params))))
     trimmed = {k: v for k, v in params.items() if k != key}
     [change] = diff([desired(trimmed)], [have]).changes
     assert change.action == Action.UPDATE
     [update] = [s for s in change.steps if s.op == "update"]
-    assert update.params == {key: model.clear_value(key, model.source_type(params))}
+    assert update.params == {key: defaults.clear_value(key, identity.source_type(params))}
     # and what AWS then reports is in sync
-    after = model.live_mapping(reported({**model.create_params(desired(trimmed))}, uuid=have.uuid))
+    after = compare.live_mapping(reported({**requests.create_params(desired(trimmed))}, uuid=have.uuid))
     assert diff([desired(trimmed)], [after]).empty
 
 
@@ -141,7 +142,7 @@ def test_no_change_update_can_make_is_planned_as_a_replace(pair):
             after[key] = copy.deepcopy(before[key])
         else:
             after.pop(key, None)
-    have = model.live_mapping(reported(model.create_params(desired(before))))
+    have = compare.live_mapping(reported(requests.create_params(desired(before))))
     plan = diff([desired(after)], [have])
     assert not [c for c in plan.changes if c.action == Action.REPLACE], plan.changes
 
@@ -168,29 +169,62 @@ def test_field_classes_come_from_botocore():
     datetime(2024, 1, 1, 0, 0, 0, 400000, tzinfo=timezone.utc),
 ])
 def test_instants_in_every_spelling(spelling):
-    assert model.instant(spelling) == datetime(2024, 1, 1, tzinfo=timezone.utc)
+    assert values.instant(spelling) == datetime(2024, 1, 1, tzinfo=timezone.utc)
 
 
 @pytest.mark.parametrize("bad", ["yesterday", True, None, float("nan"), [2024], 99999999999999, -1e20, 1e300,
                                  "9999-12-31T23:00:00-05:00"])
 def test_not_instants(bad):
     with pytest.raises(ValueError):
-        model.instant(bad)
+        values.instant(bad)
 
 
 def test_identity_rules():
-    fn = model.function_ref("orders-fn", "us-east-1", "123456789012")
-    consumer = model.Consumer(STREAM, "fanout")
-    by_name = model.desired_mapping({"EventSourceArn": STREAM}, fn, consumer=consumer)
-    by_arn = model.desired_mapping({"EventSourceArn": STREAM + "/consumer/fanout:1700000000"}, fn)
+    fn = identity.function_ref("orders-fn", "us-east-1", "123456789012")
+    consumer = identity.Consumer(STREAM, "fanout")
+    by_name = compare.desired_mapping({"EventSourceArn": STREAM}, fn, consumer=consumer)
+    by_arn = compare.desired_mapping({"EventSourceArn": STREAM + "/consumer/fanout:1700000000"}, fn)
     assert by_name.key == by_arn.key
-    alias = model.function_ref("orders-fn:live", "us-east-1", "123456789012")
-    assert model.desired_mapping({"EventSourceArn": STREAM}, alias).key != \
-        model.desired_mapping({"EventSourceArn": STREAM}, fn).key
-    a = model.source_identity({"SelfManagedEventSource": {"Endpoints": {"KAFKA_BOOTSTRAP_SERVERS": ["b:1", "a:1"]}},
+    alias = identity.function_ref("orders-fn:live", "us-east-1", "123456789012")
+    assert compare.desired_mapping({"EventSourceArn": STREAM}, alias).key != \
+        compare.desired_mapping({"EventSourceArn": STREAM}, fn).key
+    a = identity.source_identity({"SelfManagedEventSource": {"Endpoints": {"KAFKA_BOOTSTRAP_SERVERS": ["b:1", "a:1"]}},
                                "Topics": ["t"]})
     assert a == ("kafka://a:1,b:1", "t")
 
+
+
+@pytest.mark.parametrize(("spelling", "want"), [
+    ("orders-fn", ("arn:aws:lambda:us-east-1:123456789012:function:orders-fn", "")),
+    ("orders-fn:$LATEST", ("arn:aws:lambda:us-east-1:123456789012:function:orders-fn", "")),
+    ("210987654321:function:orders-fn:3", ("arn:aws:lambda:us-east-1:210987654321:function:orders-fn", "3")),
+    ("arn:aws-cn:lambda:cn-north-1:210987654321:function:orders-fn:live",
+     ("arn:aws-cn:lambda:cn-north-1:210987654321:function:orders-fn", "live")),
+    # Lambda's pattern lets `function:` out of an ARN; this spelling stopped validate with an IndexError
+    ("arn:aws:lambda:eu-west-1:210987654321:orders-fn:live",
+     ("arn:aws:lambda:eu-west-1:210987654321:function:orders-fn", "live")),
+])
+def test_function_spellings(spelling, want):
+    ref = identity.function_ref(spelling, "us-east-1", "123456789012")
+    assert (ref.arn, ref.qualifier) == want
+    assert ref.name == "orders-fn"
+
+
+def test_arn_values():
+    consumer = arns.parse(STREAM + "/consumer/fanout:1700000000")
+    assert consumer.is_consumer and consumer.consumer_name == "fanout" and str(consumer.stream) == STREAM
+    assert identity.stream_of(str(consumer)) == STREAM and identity.stream_of("not an arn") == "not an arn"
+    assert identity.short_arn(str(consumer)) == "kinesis:orders/consumer/fanout"
+    assert identity.short_arn("kafka://b:9092") == "kafka:b:9092" and identity.short_arn("orders-fn") == "orders-fn"
+    table = arns.parse(TABLE_STREAM)
+    assert table.is_table_stream and str(table.table) == TABLE_STREAM.split("/stream/")[0]
+    function = arns.parse("arn:aws:lambda:us-east-1:123456789012:function:orders-fn:live")
+    assert (function.name, function.qualifier) == ("orders-fn", "live")
+    assert str(function.unqualified) == "arn:aws:lambda:us-east-1:123456789012:function:orders-fn"
+    assert arns.parse("arn:aws:iam::123456789012:role/service/esm-role").name == "esm-role"
+    for not_one in (None, 7, "", "orders-fn", "arn:aws:lambda:us-east-1:123456789012"):
+        assert arns.parse(not_one) is None and not arns.is_consumer(not_one)
+    assert identity.source_type({"EventSourceArn": 7}) == ""  # a mistyped value is said by the spec's checks
 
 def test_kafka_logging_needs_provisioned_mode():
     # The Lambda guide (esm-logging): only for Kafka mappings "and with Provisioned mode".
@@ -251,16 +285,16 @@ def test_a_pause_mark_is_one_tag_value_that_reads_back():
     from datetime import timedelta
 
     at = datetime(2026, 11, 23, 13, 0, 5, 123, tzinfo=timezone(timedelta(hours=1)))
-    assert model.pause_mark(at) == "2026-11-23T12:00:05Z"
-    mark = model.pause_mark(at, "  INC-42   bad writes ")
+    assert marks.pause_mark(at) == "2026-11-23T12:00:05Z"
+    mark = marks.pause_mark(at, "  INC-42   bad writes ")
     assert mark == "2026-11-23T12:00:05Z INC-42 bad writes" and len(mark) <= 256
-    assert model.read_pause({model.PAUSED_TAG: mark}) == model.Pause("2026-11-23T12:00:05Z", "INC-42 bad writes")
-    assert model.read_pause({"team": "x"}) is None and model.read_pause(None) is None
-    long = model.pause_mark(at, "x" * model.PAUSE_REASON_MAX)
-    assert len(long) == 256 and not model.pause_reason_problem("x" * model.PAUSE_REASON_MAX)
+    assert marks.read_pause({marks.PAUSED_TAG: mark}) == marks.Pause("2026-11-23T12:00:05Z", "INC-42 bad writes")
+    assert marks.read_pause({"team": "x"}) is None and marks.read_pause(None) is None
+    long = marks.pause_mark(at, "x" * marks.PAUSE_REASON_MAX)
+    assert len(long) == 256 and not marks.pause_reason_problem("x" * marks.PAUSE_REASON_MAX)
 
 
 @pytest.mark.parametrize("reason,ok", [("Störung: Kafka @ team/orders = 42%", False), ("Störung Kafka @ team/orders",
                                        True), ("a,b", False), ("tab\there", False), ("", True)])
 def test_a_pause_reason_uses_what_a_tag_value_allows(reason, ok):
-    assert (model.pause_reason_problem(reason) == "") is ok
+    assert (marks.pause_reason_problem(reason) == "") is ok

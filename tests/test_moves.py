@@ -13,7 +13,7 @@ import threading
 
 import pytest
 
-from esmctl import model
+from esmctl.mapping import marks
 from tests.helpers import both_ends_of_a_move, client, converges, kill_at, kinesis, mappings, put_age, spec_file
 
 
@@ -117,4 +117,4 @@ def test_a_replace_killed_after_its_delete_keeps_the_tags(esmctl, world, box, tm
     assert new["StartingPosition"] == "LATEST"
     assert lam.list_tags(Resource=new["EventSourceMappingArn"])["Tags"] == {"team": "orders", "cost": "c-1"}
     function_tags = lam.list_tags(Resource=world["orders-fn"])["Tags"]
-    assert not [k for k in function_tags if k.startswith(model.TAG_RECORD_PREFIX)]  # the record is gone
+    assert not [k for k in function_tags if k.startswith(marks.TAG_RECORD_PREFIX)]  # the record is gone

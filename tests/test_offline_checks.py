@@ -10,7 +10,8 @@ import textwrap
 
 import pytest
 
-from esmctl import model, schema, servicemodel
+from esmctl import kinds, schema, servicemodel
+from esmctl.mapping import compare, defaults, requests
 from tests.helpers import client
 from tests.reported import BROKER, CLUSTER, DLQ, DOCDB_CLUSTER, QUEUE, SECRET, STREAM, desired, live
 from tests.test_fleet import fleet  # noqa: F401 - the fixture: 3 accounts × 2 regions
@@ -293,8 +294,8 @@ def test_kafka_takes_explicit_retries_over_10_with_a_destination(retries):
               "StartingPosition": "LATEST", "DestinationConfig": {"OnFailure": {"Destination": DLQ}},
               "MaximumRetryAttempts": retries}
     assert [p for p in schema.check_params(params) if p[0] == "MaximumRetryAttempts"] == []
-    assert model.canonical(params, model.MSK)["MaximumRetryAttempts"] == retries
-    assert model.canonical({**params, "MaximumRetryAttempts": -1}, model.MSK)["MaximumRetryAttempts"] == 10
+    assert defaults.canonical(params, kinds.MSK)["MaximumRetryAttempts"] == retries
+    assert defaults.canonical({**params, "MaximumRetryAttempts": -1}, kinds.MSK)["MaximumRetryAttempts"] == 10
 
 
 @pytest.mark.parametrize("body, field, kind", [
@@ -328,7 +329,7 @@ def test_what_aws_accepts_validates(esmctl, tmp_path, body):
 
 def test_provisioned_mode_left_by_the_spec_is_not_called_a_one_way_street():
     base = {"EventSourceArn": CLUSTER, "Topics": ["a"], "StartingPosition": "LATEST"}
-    comparison = model.compare(desired(base), live({**base, "ProvisionedPollerConfig": {"MinimumPollers": 2}}))
+    comparison = compare.compare(desired(base), live({**base, "ProvisionedPollerConfig": {"MinimumPollers": 2}}))
     notes = " ".join(comparison.notes)
     assert "ProvisionedPollerConfig" in notes and "no way" not in notes and "schema registry" in notes
 
@@ -338,12 +339,12 @@ def test_a_poller_group_dropped_from_the_spec_is_removed_with_an_empty_name():
     want = desired({**base, "ProvisionedPollerConfig": {"MinimumPollers": 2, "MaximumPollers": 20}})
     have = live({**base, "ProvisionedPollerConfig": {"MinimumPollers": 2, "MaximumPollers": 20,
                                                      "PollerGroupName": "shared"}})
-    comparison = model.compare(want, have)
+    comparison = compare.compare(want, have)
     [change] = comparison.changes
     assert change.name == "ProvisionedPollerConfig" and change.after["PollerGroupName"] == ""
-    assert model.update_params(want, comparison.changes)["ProvisionedPollerConfig"]["PollerGroupName"] == ""
+    assert requests.update_params(want, comparison.changes)["ProvisionedPollerConfig"]["PollerGroupName"] == ""
     gone = live({**base, "ProvisionedPollerConfig": {"MinimumPollers": 2, "MaximumPollers": 20}})
-    assert not model.compare(want, gone).changes  # once AWS removed it, in sync
+    assert not compare.compare(want, gone).changes  # once AWS removed it, in sync
 
 
 def test_the_botocore_floor_has_every_field_esmctl_relies_on():

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from esmctl import model
+from esmctl.mapping import compare, identity, marks
 from esmctl.plan.planner import diff  # noqa: F401
 from esmctl.plan.types import Action, Plan, Position, Reads  # noqa: F401
 from tests import reported
@@ -103,7 +103,7 @@ def test_filter_patterns_compare_as_json_in_any_order():
 
 def test_tags_only_where_the_spec_sets_them_and_never_esmctls_own():
     have = live(KINESIS)
-    tags = {have.uuid: {"team": "a", "extra": "x", "aws:cloudformation:stack-name": "s", model.HANDOFF_TAG: "u"}}
+    tags = {have.uuid: {"team": "a", "extra": "x", "aws:cloudformation:stack-name": "s", marks.HANDOFF_TAG: "u"}}
     assert plan([desired(KINESIS)], [have], tags=tags).empty
     [change] = plan([desired({**KINESIS, "Tags": {"team": "b"}})], [have], tags=tags).changes
     assert ops(change) == ["tag", "untag"]
@@ -200,11 +200,11 @@ def test_removing_source_access_configurations_of_kafka_clears_them():
 def test_kms_encrypted_filters_that_cannot_be_read_are_never_changed_blind():
     raw = {**KINESIS, "KMSKeyArn": "arn:aws:kms:us-east-1:123456789012:key/k",
            "FilterCriteria": {"Filters": [{"Pattern": '{"a": [1]}'}]}}
-    hidden = model.live_mapping({**live(raw).params, "FilterCriteria": None})
+    hidden = compare.live_mapping({**live(raw).params, "FilterCriteria": None})
     want = desired({**raw, "FilterCriteria": {"Filters": [{"Pattern": '{"a": [2]}'}]}})
     p = plan([want], [hidden])
     assert p.empty and "cannot be read" in p.notes[0].text
-    readable = model.live_mapping({**live(raw).params, "FilterCriteria": None}, live(raw).params["FilterCriteria"])
+    readable = compare.live_mapping({**live(raw).params, "FilterCriteria": None}, live(raw).params["FilterCriteria"])
     [change] = plan([want], [readable]).changes
     assert change.steps[0].params["FilterCriteria"] == {"Filters": [{"Pattern": '{"a": [2]}'}]}
 
@@ -238,7 +238,7 @@ def test_stream_to_consumer_is_a_handoff_from_the_datapoints_own_time():
     assert ops(change) == ["register-consumer", "create", "wait-settled", "delete", "wait-gone"]
     create = change.steps[1].params
     assert create["StartingPosition"] == "AT_TIMESTAMP" and create["StartingPositionTimestamp"] == change.start_at
-    assert create["Tags"] == {model.HANDOFF_TAG: old.uuid}
+    assert create["Tags"] == {marks.HANDOFF_TAG: old.uuid}
     assert "EventSourceArn" not in create  # the consumer's ARN is filled in once it is registered
     assert (change.steps[2].state, change.steps[2].healthy) == ("Enabled", True)
 
@@ -248,7 +248,7 @@ def test_handoff_keeps_the_old_mappings_unmanaged_tags():
     want = desired(KINESIS, consumer="fanout", registered=consumer_arn("fanout"))
     [change] = plan([want], [old], positions={FN: Position(NOW, 0)},
                     tags={old.uuid: {"team": "orders", "aws:x": "y"}}).changes
-    assert change.steps[0].params["Tags"] == {"team": "orders", model.HANDOFF_TAG: old.uuid}
+    assert change.steps[0].params["Tags"] == {"team": "orders", marks.HANDOFF_TAG: old.uuid}
     assert change.steps[0].params["EventSourceArn"] == consumer_arn("fanout")
 
 
@@ -258,7 +258,7 @@ def test_handoff_keeps_the_old_mappings_unmanaged_tags():
     ("Enabled", "OK", None, "no IteratorAge datapoint"),
 ])
 def test_handoff_whose_old_position_is_unknown_is_a_replace_that_needs_allow_replace(state, result, position, why):
-    old = model.live_mapping({**live(KINESIS, state=state).params, "LastProcessingResult": result})
+    old = compare.live_mapping({**live(KINESIS, state=state).params, "LastProcessingResult": result})
     [change] = plan([desired(KINESIS, consumer="fanout")], [old], positions={FN: position}).changes
     assert change.action == Action.REPLACE and change.needs_allow_replace
     assert why in change.reason.text and "position is unknown" in change.reason.text
@@ -317,7 +317,7 @@ def test_recreated_consumer_moves_the_mapping_to_its_new_arn():
 def test_a_mapping_started_by_a_handoff_keeps_its_timestamp_but_a_deliberate_one_is_a_replace():
     at = {"StartingPosition": "AT_TIMESTAMP", "StartingPositionTimestamp": NOW - timedelta(hours=1)}
     have = live({**KINESIS, **at})
-    tags = {have.uuid: {model.HANDOFF_TAG: "0000"}}
+    tags = {have.uuid: {marks.HANDOFF_TAG: "0000"}}
     kept = plan([desired(KINESIS)], [have], tags=tags)
     assert kept.empty and not kept.notes  # nothing to silence: a timestamp goes only with AT_TIMESTAMP
     [change] = plan([desired(KINESIS)], [have], tags={have.uuid: {}}).changes
@@ -386,7 +386,7 @@ def test_an_unregistered_consumer_moves_every_mapping_of_its_name():
 
 
 # -- paused by `esmctl pause` -----------------------------------------------------------------------
-PAUSED = {model.PAUSED_TAG: "2026-11-23T12:00:00Z poison in orders"}
+PAUSED = {marks.PAUSED_TAG: "2026-11-23T12:00:00Z poison in orders"}
 
 
 def test_a_paused_mapping_is_not_drift_and_stays_disabled():
@@ -459,9 +459,9 @@ def test_an_interrupted_handoff_to_a_paused_mapping_waits_and_deletes_nothing():
 
 def test_a_paused_mapping_moved_to_another_function_stays_paused():
     have = live(KINESIS, state="Disabled")
-    want = model.desired_mapping({**KINESIS, "FunctionName": "orders-fn:live"},
-                                 model.function_ref("orders-fn:live", reported.REGION, reported.ACCOUNT),
-                                 moved_from=model.function_ref("orders-fn", reported.REGION, reported.ACCOUNT))
+    want = compare.desired_mapping({**KINESIS, "FunctionName": "orders-fn:live"},
+                                 identity.function_ref("orders-fn:live", reported.REGION, reported.ACCOUNT),
+                                 moved_from=identity.function_ref("orders-fn", reported.REGION, reported.ACCOUNT))
     [change] = plan([want], [have], tags={have.uuid: PAUSED}).changes
     assert change.action == "move" and change.steps[0].params == {"FunctionName": want.key.function}
     assert "stays Disabled" in change.reason.text

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from esmctl import model
+from esmctl.mapping import compare, identity, marks, values
 from esmctl.plan.planner import diff  # noqa: F401
 from esmctl.plan.types import Action, Plan, Position, Reads  # noqa: F401
 from tests import reported
@@ -54,7 +54,7 @@ def test_a_new_mapping_that_provably_starts_at_or_before_the_old_position_finish
     old = live(old_params)
     new = live(new_params)
     if how == "tag":
-        tags = {new.uuid: {model.HANDOFF_TAG: f"0000,{old.uuid}"}}
+        tags = {new.uuid: {marks.HANDOFF_TAG: f"0000,{old.uuid}"}}
     # the spec says where the new mapping starts (else its start would be drift of its own)
     start = {k: v for k, v in new_params.items() if k.startswith("StartingPosition") or k == "Enabled"}
     want = want_consumer(**start)
@@ -69,7 +69,7 @@ def test_a_new_mapping_that_starts_after_the_old_position_needs_consent():
     new = live({**ON_CONSUMER, **start, "Enabled": False})
     [change] = plan([want_consumer(**start, Enabled=False)], [old, new], positions={FN: Position(NOW, 60_000)}).changes
     assert change.action == Action.REPLACE and change.needs_allow_replace
-    assert "after" in change.reason.text and model.iso(NOW - timedelta(seconds=60)) in change.reason.text
+    assert "after" in change.reason.text and values.iso(NOW - timedelta(seconds=60)) in change.reason.text
 
 
 def test_a_running_new_mapping_cannot_be_placed_by_the_functions_iterator_age():
@@ -91,7 +91,7 @@ def test_a_dynamodb_table_stream_move_is_never_finished_without_consent():
 
 def test_finishing_waits_for_the_new_mapping_to_run_cleanly():
     old = live(KINESIS)
-    new = model.live_mapping({**reported.reported({**ON_CONSUMER, "StartingPosition": "TRIM_HORIZON"}),
+    new = compare.live_mapping({**reported.reported({**ON_CONSUMER, "StartingPosition": "TRIM_HORIZON"}),
                               "LastProcessingResult": "PROBLEM: SubscribeToShard access denied"})
     [change] = plan([want_consumer(StartingPosition="TRIM_HORIZON")], [old, new]).changes
     assert change.action == Action.HANDOFF and (change.steps[0].state, change.steps[0].healthy) == ("Enabled", True)
@@ -100,15 +100,15 @@ def test_finishing_waits_for_the_new_mapping_to_run_cleanly():
 
 # -- moving to another function, alias or version ---------------------------------------------------
 def moved(params, moved_from, **kw):
-    ref = model.function_ref(params["FunctionName"], reported.REGION, reported.ACCOUNT)
-    old = model.function_ref(moved_from, reported.REGION, reported.ACCOUNT)
-    return model.desired_mapping(params, ref, where="spec.yaml:3:3", moved_from=old, **kw)
+    ref = identity.function_ref(params["FunctionName"], reported.REGION, reported.ACCOUNT)
+    old = identity.function_ref(moved_from, reported.REGION, reported.ACCOUNT)
+    return compare.desired_mapping(params, ref, where="spec.yaml:3:3", moved_from=old, **kw)
 
 
 @pytest.mark.parametrize("to,from_", [("audit-fn", "orders-fn"), ("orders-fn:live", "orders-fn"),
                                       ("orders-fn:2", "orders-fn:1")])
 def test_moved_from_is_an_in_place_update_of_the_function(to, from_):
-    old = live({**KINESIS, "FunctionName": from_}, function_arn=model.function_ref(
+    old = live({**KINESIS, "FunctionName": from_}, function_arn=identity.function_ref(
         from_, reported.REGION, reported.ACCOUNT).qualified_arn)
     want = moved({**KINESIS, "FunctionName": to, "BatchSize": 50}, from_)
     p = plan([want], [old])
@@ -117,7 +117,7 @@ def test_moved_from_is_an_in_place_update_of_the_function(to, from_):
     assert ops(change) == ["update", "wait-settled"]
     update = change.steps[0].params
     assert update == {"FunctionName": want.key.function, "BatchSize": 50}
-    assert change.fields[0] == model.FieldChange("FunctionName", old.key.function, want.key.function)
+    assert change.fields[0] == compare.FieldChange("FunctionName", old.key.function, want.key.function)
     assert not p.unmanaged
     # once moved, the same spec is in sync (MovedFrom stays harmless, like Terraform's moved blocks)
     after = live({**KINESIS, "FunctionName": to, "BatchSize": 50}, function_arn=want.key.function)
@@ -166,8 +166,8 @@ def test_a_replace_records_the_kept_tags_on_the_function_before_it_deletes():
                     tags={have.uuid: {"team": "orders", "aws:cloudformation:stack-name": "x"}}).changes
     assert ops(change) == ["record-tags", "delete", "wait-gone", "create", "forget-tags", "wait-settled"]
     record = change.steps[0].fields()
-    [(prefix, kept)] = model.tag_records(record["tags"]).items()
-    assert record["arn"] == FN and prefix == model.record_prefix(have.key) and kept.tags == {"team": "orders"}
+    [(prefix, kept)] = marks.tag_records(record["tags"]).items()
+    assert record["arn"] == FN and prefix == marks.record_prefix(have.key) and kept.tags == {"team": "orders"}
     assert change.steps[3].params["Tags"] == {"team": "orders"}
     assert change.steps[4].fields() == {"arn": FN, "keys": tuple(sorted(record["tags"]))}
     # The spec manages the tags: nothing to record, the spec has them.
@@ -178,7 +178,7 @@ def test_a_replace_records_the_kept_tags_on_the_function_before_it_deletes():
 
 def test_a_create_after_an_interrupted_replace_takes_the_recorded_tags():
     want = desired({**KINESIS, "StartingPosition": "TRIM_HORIZON"})
-    record = model.tag_record(want.key, {"team": "orders"}, datetime.now(timezone.utc) - timedelta(hours=1))
+    record = marks.tag_record(want.key, {"team": "orders"}, datetime.now(timezone.utc) - timedelta(hours=1))
     [change] = plan([want], [], function_tags={FN: {**record, "owner": "me"}}).changes
     assert change.action == Action.CREATE and ops(change) == ["create", "forget-tags", "wait-settled"]
     assert change.steps[0].params["Tags"] == {"team": "orders"}
@@ -191,13 +191,13 @@ def test_a_create_after_an_interrupted_replace_takes_the_recorded_tags():
 
 def test_records_that_are_out_of_date_are_dropped_never_applied():
     want = desired({**KINESIS, "StartingPosition": "TRIM_HORIZON"})
-    old_record = model.tag_record(want.key, {"team": "orders"}, datetime.now(timezone.utc) - timedelta(days=2))
+    old_record = marks.tag_record(want.key, {"team": "orders"}, datetime.now(timezone.utc) - timedelta(days=2))
     [change] = plan([want], [], function_tags={FN: old_record}).changes
     assert "Tags" not in change.steps[0].params and change.steps[1].keys == tuple(sorted(old_record))
     # A replace of another mapping finished but was killed before it dropped its record: that mapping exists,
     # so the next create on the function drops the record too.
     done = live({**KINESIS, "EventSourceArn": reported.OTHER_STREAM})
-    leftover = model.tag_record(done.key, {"team": "clicks"}, datetime.now(timezone.utc))
+    leftover = marks.tag_record(done.key, {"team": "clicks"}, datetime.now(timezone.utc))
     [change] = plan([want, desired({**KINESIS, "EventSourceArn": reported.OTHER_STREAM})], [done],
                     function_tags={FN: leftover}).changes
     assert ops(change) == ["create", "forget-tags", "wait-settled"] and "Tags" not in change.steps[0].params
@@ -228,7 +228,7 @@ def test_a_moved_from_that_moves_nothing_says_what_still_reads_the_data():
         f"MovedFrom orders-fn: this mapping exists already ({already.uuid}), so nothing moves; {old.uuid} "
         "(kinesis:orders) still reads this data for orders-fn and is left alone"]
     # the old one reads the stream, the spec a consumer of it: not the same mapping, so a create
-    p = plan([moved({**KINESIS, "FunctionName": "audit-fn"}, "orders-fn", consumer=model.Consumer(
+    p = plan([moved({**KINESIS, "FunctionName": "audit-fn"}, "orders-fn", consumer=identity.Consumer(
         STREAM, "fanout", consumer_arn("fanout")))], [old])
     assert [c.action for c in p.changes] == [Action.CREATE] and "move it first" in p.notes[0].text
 

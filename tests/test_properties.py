@@ -19,7 +19,8 @@ import pytest
 from hypothesis import HealthCheck, assume, event, given, settings
 from hypothesis import strategies as st
 
-from esmctl import model, schema, servicemodel
+from esmctl import kinds, schema, servicemodel
+from esmctl.mapping import compare, identity, marks
 from esmctl.plan.planner import diff  # noqa: F401
 from esmctl.plan.types import Action, Plan, Position, Reads  # noqa: F401
 from esmctl.sandbox import server
@@ -29,13 +30,13 @@ from tests.helpers import client, put_age, spec_file
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=timezone.utc)
 FUNCTIONS = ("orders-fn", "audit-fn", "orders-fn:live")
 SOURCES = {
-    model.KINESIS: [reported.STREAM, reported.OTHER_STREAM],
-    model.DYNAMODB: [reported.TABLE_STREAM, reported.TABLE_STREAM.replace("2024-01-01", "2025-01-01")],
-    model.SQS: [reported.QUEUE, reported.QUEUE + "-2"],
-    model.MSK: [reported.CLUSTER],
-    model.KAFKA: [None],
-    model.MQ: [reported.BROKER],
-    model.DOCDB: [reported.DOCDB_CLUSTER],
+    kinds.KINESIS: [reported.STREAM, reported.OTHER_STREAM],
+    kinds.DYNAMODB: [reported.TABLE_STREAM, reported.TABLE_STREAM.replace("2024-01-01", "2025-01-01")],
+    kinds.SQS: [reported.QUEUE, reported.QUEUE + "-2"],
+    kinds.MSK: [reported.CLUSTER],
+    kinds.KAFKA: [None],
+    kinds.MQ: [reported.BROKER],
+    kinds.DOCDB: [reported.DOCDB_CLUSTER],
 }
 BASIC_AUTH = [{"Type": "BASIC_AUTH", "URI": reported.SECRET}]
 
@@ -61,7 +62,7 @@ def params_of(draw: Any, kind: str, sources: dict[str, list] = SOURCES) -> dict[
     source = draw(st.sampled_from(sources[kind]))
     if source:
         p["EventSourceArn"] = source
-    if kind in (model.KINESIS, model.DYNAMODB):
+    if kind in (kinds.KINESIS, kinds.DYNAMODB):
         p["StartingPosition"] = draw(st.sampled_from(["LATEST", "TRIM_HORIZON"]))
         for name, values in (("BatchSize", [1, 100, 500]), ("ParallelizationFactor", [1, 2, 10]),
                              ("MaximumRetryAttempts", [-1, 0, 3]), ("BisectBatchOnFunctionError", [True, False]),
@@ -72,24 +73,24 @@ def params_of(draw: Any, kind: str, sources: dict[str, list] = SOURCES) -> dict[
             p["DestinationConfig"] = {"OnFailure": {"Destination": reported.DLQ}}
         if draw(st.booleans()):
             p["FunctionResponseTypes"] = ["ReportBatchItemFailures"]
-    elif kind == model.SQS:
+    elif kind == kinds.SQS:
         if draw(st.booleans()):
             p["BatchSize"] = draw(st.sampled_from([1, 10]))
         if draw(st.booleans()):
             p["MaximumBatchingWindowInSeconds"] = draw(st.sampled_from([0, 5]))
         if draw(st.booleans()):
             p["ScalingConfig"] = {"MaximumConcurrency": draw(st.sampled_from([2, 50]))}
-    elif kind in (model.MSK, model.KAFKA):
+    elif kind in (kinds.MSK, kinds.KAFKA):
         p["Topics"] = [draw(st.sampled_from(["orders", "refunds"]))]
         p["StartingPosition"] = draw(st.sampled_from(["LATEST", "TRIM_HORIZON"]))
-        if kind == model.KAFKA:
+        if kind == kinds.KAFKA:
             p["SelfManagedEventSource"] = {"Endpoints": {"KAFKA_BOOTSTRAP_SERVERS": ["b-2:9092", "b-1:9092"]}}
         if draw(st.booleans()):
             p["BatchSize"] = draw(st.sampled_from([10, 100]))
-    elif kind == model.MQ:
+    elif kind == kinds.MQ:
         p["Queues"] = [draw(st.sampled_from(["jobs", "mail"]))]
         p["SourceAccessConfigurations"] = BASIC_AUTH
-    elif kind == model.DOCDB:
+    elif kind == kinds.DOCDB:
         p["StartingPosition"] = "LATEST"
         p["SourceAccessConfigurations"] = BASIC_AUTH
         p["DocumentDBEventSourceConfig"] = {"DatabaseName": "orders",
@@ -101,7 +102,7 @@ def params_of(draw: Any, kind: str, sources: dict[str, list] = SOURCES) -> dict[
 
 @st.composite
 def mapping_params(draw: Any, sources: dict[str, list] = SOURCES, functions: tuple[str, ...] = FUNCTIONS) -> dict:
-    kind = draw(st.sampled_from((*model.KINDS, model.KINESIS, model.KINESIS)))  # moves happen on Kinesis most
+    kind = draw(st.sampled_from((*kinds.KINDS, kinds.KINESIS, kinds.KINESIS)))  # moves happen on Kinesis most
     return {"FunctionName": draw(st.sampled_from(functions)), **draw(params_of(kind, sources))}
 
 
@@ -148,12 +149,12 @@ class Account:
 
     @staticmethod
     def _function_arn(name: str) -> str:
-        return model.function_ref(name, reported.REGION, reported.ACCOUNT).qualified_arn
+        return identity.function_ref(name, reported.REGION, reported.ACCOUNT).qualified_arn
 
-    def live(self) -> list[model.Mapping]:
-        return [model.live_mapping(copy.deepcopy(m)) for m in self.reported.values()]
+    def live(self) -> list[compare.Mapping]:
+        return [compare.live_mapping(copy.deepcopy(m)) for m in self.reported.values()]
 
-    def plan(self, desired: list[model.Mapping], positions: dict[str, Position | None]) -> Plan:
+    def plan(self, desired: list[compare.Mapping], positions: dict[str, Position | None]) -> Plan:
         reads = Reads()
         live = self.live()
         result = diff(desired, live, reads=reads)
@@ -200,16 +201,16 @@ class Account:
         return done
 
 
-def desired_of(account: Account, spec: list[tuple[dict[str, Any], str | None, str | None]]) -> list[model.Mapping]:
+def desired_of(account: Account, spec: list[tuple[dict[str, Any], str | None, str | None]]) -> list[compare.Mapping]:
     out = []
     for params, consumer, moved_from in spec:
-        ref = model.function_ref(params["FunctionName"], reported.REGION, reported.ACCOUNT)
+        ref = identity.function_ref(params["FunctionName"], reported.REGION, reported.ACCOUNT)
         c = None
         if consumer:
-            c = model.Consumer(params["EventSourceArn"], consumer, account.consumers.get((params["EventSourceArn"],
+            c = identity.Consumer(params["EventSourceArn"], consumer, account.consumers.get((params["EventSourceArn"],
                                                                                          consumer)))
-        old = model.function_ref(moved_from, reported.REGION, reported.ACCOUNT) if moved_from else None
-        out.append(model.desired_mapping(params, ref, where="spec.yaml:3:3", consumer=c, moved_from=old))
+        old = identity.function_ref(moved_from, reported.REGION, reported.ACCOUNT) if moved_from else None
+        out.append(compare.desired_mapping(params, ref, where="spec.yaml:3:3", consumer=c, moved_from=old))
     keys = [d.key for d in out]
     assume(len(keys) == len(set(keys)))  # validate refuses a spec that lists one mapping twice
     return out
@@ -221,7 +222,7 @@ Entry = tuple[dict[str, Any], str | None, str | None]  # params, Consumer, Moved
 @st.composite
 def entry(draw: Any, sources: dict[str, list] = SOURCES, functions: tuple[str, ...] = FUNCTIONS) -> Entry:
     params = draw(mapping_params(sources, functions))
-    consumer = "fanout" if model.source_type(params) == model.KINESIS and draw(st.booleans()) else None
+    consumer = "fanout" if identity.source_type(params) == kinds.KINESIS and draw(st.booleans()) else None
     return params, consumer, None
 
 
@@ -230,18 +231,18 @@ def edited(draw: Any, live: Entry, sources: dict[str, list] = SOURCES, functions
     """What a spec may say of a live mapping: the same, other settings, another start, a consumer
     more or less, another function (moved or not), or another source of the same kind."""
     params, consumer, _ = live
-    kind = model.source_type(params)
+    kind = identity.source_type(params)
     how = draw(st.sampled_from(["same", "settings", "start", "consumer", "function", "source"]
-                               + ["consumer"] * 2 * (kind == model.KINESIS)))
+                               + ["consumer"] * 2 * (kind == kinds.KINESIS)))
     params, moved_from = copy.deepcopy(params), None
     if how == "settings":
         fresh = draw(params_of(kind, sources))
-        keep = {k: params[k] for k in model.IDENTITY_FIELDS if k in params}
+        keep = {k: params[k] for k in identity.IDENTITY_FIELDS if k in params}
         params = {**fresh, **keep, **({"StartingPosition": params["StartingPosition"]}
                                       if "StartingPosition" in params else {})}
     elif how == "start" and "StartingPosition" in params:
         params["StartingPosition"] = "TRIM_HORIZON" if params["StartingPosition"] == "LATEST" else "LATEST"
-    elif how == "consumer" and kind == model.KINESIS:
+    elif how == "consumer" and kind == kinds.KINESIS:
         consumer = None if consumer else "fanout"
     elif how == "function":
         old = params["FunctionName"]
@@ -272,7 +273,7 @@ def unsafe_deletes(plan: Plan, account: Account, positions: dict[str, Position |
         deleted = [s.uuid for s in change.steps if s.op == "delete"]
         for uuid in deleted:
             old = account.reported.get(uuid)
-            if old is None or model.source_type(old) not in model.STREAM_TYPES:
+            if old is None or identity.source_type(old) not in kinds.STREAM_TYPES:
                 continue
             create = next((s.params for s in change.steps if s.op == "create"), None)
             position = positions.get(old["FunctionArn"])
@@ -282,9 +283,9 @@ def unsafe_deletes(plan: Plan, account: Account, positions: dict[str, Position |
                       and old_position is not None and create["StartingPositionTimestamp"] <= old_position)
             else:  # finishing: the new mapping exists already
                 new = next(m for m in account.reported.values() if m["UUID"] == change.steps[0].uuid)
-                named = account.tags.get(new["EventSourceMappingArn"], {}).get(model.HANDOFF_TAG, "").split(",")
+                named = account.tags.get(new["EventSourceMappingArn"], {}).get(marks.HANDOFF_TAG, "").split(",")
                 started = new.get("StartingPositionTimestamp")
-                ok = model.source_type(new) == model.KINESIS and (
+                ok = identity.source_type(new) == kinds.KINESIS and (
                     new["StartingPosition"] == "TRIM_HORIZON" or uuid in named
                     or (started is not None and old_position is not None and started <= old_position
                         and not _shares_metric(account, new, old))
@@ -301,7 +302,7 @@ def _shares_metric(account: Account, new: dict, old: dict) -> bool:
 
 POSITIONS = st.sampled_from([{}, {reported.FN: Position(NOW, 30_000)},
                              {reported.FN: Position(NOW, 30_000),
-                              model.function_ref("audit-fn", reported.REGION, reported.ACCOUNT).arn:
+                              identity.function_ref("audit-fn", reported.REGION, reported.ACCOUNT).arn:
                                   Position(NOW - timedelta(minutes=3), 0)}])
 
 
@@ -314,7 +315,7 @@ def test_apply_then_plan_is_empty_and_no_position_is_lost_without_consent(pair, 
     for params, consumer, _ in live:
         arn = account.register(params["EventSourceArn"], consumer) if consumer else None
         if any(m["FunctionArn"] == Account._function_arn(params["FunctionName"])
-               and model.live_mapping(m).key == model.live_mapping(
+               and compare.live_mapping(m).key == compare.live_mapping(
                    reported.reported({**params, **({"EventSourceArn": arn} if arn else {})},
                                      function_arn=Account._function_arn(params["FunctionName"]))).key
                for m in account.reported.values()):
@@ -341,8 +342,8 @@ def test_apply_then_plan_is_empty_and_no_position_is_lost_without_consent(pair, 
 
 # -- end to end: the real CLI against the sandbox ---------------------------------------------------
 def sandbox_sources(world: dict[str, str]) -> dict[str, list]:
-    return {**SOURCES, model.KINESIS: [world["orders"], world["clicks"]],
-            model.DYNAMODB: [world["orders-table-stream"]], model.SQS: [world["jobs"], world["orders-dlq"]]}
+    return {**SOURCES, kinds.KINESIS: [world["orders"], world["clicks"]],
+            kinds.DYNAMODB: [world["orders-table-stream"]], kinds.SQS: [world["jobs"], world["orders-dlq"]]}
 
 
 def _write_spec(tmp: Any, spec: list[Entry]) -> str:

@@ -10,9 +10,9 @@ from datetime import datetime, timezone
 
 from helpers import client, kinesis, spec_file
 
-from esmctl import model
 from esmctl.aws.calls import Aws
 from esmctl.aws.pacing import Pacer, in_the_quota
+from esmctl.mapping import identity, marks
 from esmctl.sandbox.fidelity import FidelityProxy
 
 
@@ -67,8 +67,8 @@ def test_the_layer_charges_the_apis_aws_charges():
 def test_a_create_reads_its_functions_tag_records_by_getfunction_not_listtags(esmctl, world, box, tmp_path):
     # A create whose spec does not manage tags looks on its function for what an interrupted replace recorded:
     # one GetFunction per function, outside the 15/s the creates need.
-    key = model.Key(world["orders-fn"], world["clicks"], "")
-    record = model.tag_record(key, {"team": "clicks"}, datetime.now(timezone.utc))
+    key = identity.Key(world["orders-fn"], world["clicks"], "")
+    record = marks.tag_record(key, {"team": "clicks"}, datetime.now(timezone.utc))
     client(box, "lambda").tag_resource(Resource=world["orders-fn"], Tags=record)
     path = spec_file(tmp_path, [kinesis(world), kinesis(world, stream="clicks"),
                                 kinesis(world, fn="audit-fn")])

@@ -26,7 +26,7 @@ from rich.console import Console
 from esmctl import doctor
 from esmctl.commands import consumer, health, output
 from esmctl.context import Settings, color_enabled
-from esmctl.model import Key
+from esmctl.mapping.identity import Key
 from esmctl.plan.types import Action, Change
 from esmctl.results import Result
 from esmctl.status import Health, Lag

@@ -10,7 +10,8 @@ import json
 
 import yaml
 
-from esmctl import model, schema, servicemodel
+from esmctl import kinds, schema, servicemodel
+from esmctl.mapping import requests, values
 from esmctl.plan.planner import diff  # noqa: F401
 from esmctl.plan.types import Action, Plan, Position, Reads  # noqa: F401
 from tests import reported
@@ -56,7 +57,7 @@ def test_an_empty_destination_config_sends_the_clearing_value():
         [change] = diff([desired({**KINESIS, "DestinationConfig": empty})], [have]).changes
         assert change.steps[0].params == {"DestinationConfig": {"OnFailure": {"Destination": ""}}}, empty
         # a new mapping gets none: AWS refuses an OnFailure without a Destination, and none is the default
-        assert "DestinationConfig" not in model.create_params(desired({**KINESIS, "DestinationConfig": empty}))
+        assert "DestinationConfig" not in requests.create_params(desired({**KINESIS, "DestinationConfig": empty}))
 
 
 def test_apply_of_an_empty_destination_config_converges(esmctl, world, box, tmp_path):
@@ -120,8 +121,8 @@ mappings:
 
 
 def test_patterns_with_keys_yaml_typed_still_have_json_text():
-    assert model.pattern_text({True: [1], "kind": ["x"], 2: [3]}) == '{"2":[3],"kind":["x"],"true":[1]}'
-    assert model.parse_pattern({None: [1]}) == {"null": [1]}
+    assert values.pattern_text({True: [1], "kind": ["x"], 2: [3]}) == '{"2":[3],"kind":["x"],"true":[1]}'
+    assert values.parse_pattern({None: [1]}) == {"null": [1]}
 
 
 # -- 5. export writes what the legacy "forever" values mean ------------------------------------------
@@ -239,8 +240,8 @@ def test_the_rules_of_each_access_type_come_from_the_models_documentation():
     assert sorted(t for t, r in rules.items() if not r.uri) == ["IAM_AUTH", "IAM_OAUTHBEARER_AUTH"]
     assert rules["OAUTHBEARER_AUDIENCE"].requires == {"OAUTHBEARER_AUTH", "IAM_OAUTHBEARER_AUTH"}
     assert "OAUTHBEARER_SCOPE" in rules["IAM_OAUTHBEARER_AUTH"].excludes
-    assert rules["SASL_SCRAM_512_AUTH"].kinds == {model.MSK, model.KAFKA}
-    assert rules["VIRTUAL_HOST"].kinds == {model.MQ}
+    assert rules["SASL_SCRAM_512_AUTH"].kinds == {kinds.MSK, kinds.KAFKA}
+    assert rules["VIRTUAL_HOST"].kinds == {kinds.MQ}
 
 
 def test_the_thin_update_refuses_a_virtual_host():

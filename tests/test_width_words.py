@@ -7,7 +7,7 @@ import os
 import pty
 import subprocess
 
-from esmctl.model import FieldChange
+from esmctl.mapping.compare import FieldChange
 from esmctl.views.plan import leaf_changes
 from tests.helpers import ESMCTL, client, kinesis, spec_file
 

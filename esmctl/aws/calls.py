@@ -11,12 +11,13 @@ from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
-from esmctl import model
+from esmctl import arns
 from esmctl.aws.errors import AwsError, NotFound, explain
 from esmctl.aws.pacing import Pacer
 from esmctl.aws.session import AssumeRole, Clients
 from esmctl.aws.waiting import Watcher, poll_interval
 from esmctl.errors import EsmctlError
+from esmctl.mapping import identity
 
 
 class Aws(Clients):
@@ -50,10 +51,10 @@ class Aws(Clients):
                 self._account = self.client("sts").get_caller_identity()["Account"]
         return self._account
 
-    def function_ref(self, name_or_arn: str) -> model.FunctionRef:
+    def function_ref(self, name_or_arn: str) -> identity.FunctionRef:
         if name_or_arn.startswith("arn:"):
-            return model.function_ref(name_or_arn, self.region, "")
-        return model.function_ref(name_or_arn, self.region, self.account, self.partition)
+            return identity.function_ref(name_or_arn, self.region, "")
+        return identity.function_ref(name_or_arn, self.region, self.account, self.partition)
 
     # -- event source mappings ------------------------------------------------------------
     def list_mappings(self, source: str | None = None) -> list[dict]:
@@ -237,11 +238,12 @@ class Aws(Clients):
 
     def shard_count(self, source_arn: str) -> int | None:
         """Open shards of a Kinesis stream (or a consumer's stream) or a DynamoDB stream."""
-        if ":kinesis:" in source_arn:
-            stream = model.stream_of(source_arn)
-            summary = self.client("kinesis").describe_stream_summary(StreamARN=stream)
+        arn = arns.parse(source_arn)
+        service = arn.service if arn is not None else ""
+        if service == "kinesis":
+            summary = self.client("kinesis").describe_stream_summary(StreamARN=str(arn.stream))
             return summary["StreamDescriptionSummary"].get("OpenShardCount")
-        if ":dynamodb:" in source_arn:
+        if service == "dynamodb":
             client = self.client("dynamodbstreams")
             shards: list[dict] = []
             kwargs: dict[str, Any] = {"StreamArn": source_arn}
@@ -256,9 +258,11 @@ class Aws(Clients):
         return None
 
     def queue_visibility_timeout(self, queue_arn: str) -> int | None:
-        parts = queue_arn.split(":")
+        queue = arns.parse(queue_arn)
+        if queue is None:
+            return None
         sqs = self.client("sqs")
-        url = sqs.get_queue_url(QueueName=parts[5], QueueOwnerAWSAccountId=parts[4])["QueueUrl"]
+        url = sqs.get_queue_url(QueueName=queue.resource, QueueOwnerAWSAccountId=queue.account)["QueueUrl"]
         attrs = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["VisibilityTimeout"])["Attributes"]
         return int(attrs["VisibilityTimeout"]) if "VisibilityTimeout" in attrs else None
 
@@ -275,7 +279,8 @@ class Aws(Clients):
     def role_policy_documents(self, role_arn: str) -> list[dict]:
         """The role's inline and attached policy documents (when simulation is not available)."""
         iam = self.client("iam")
-        name = role_arn.rsplit("/", 1)[1]
+        role = arns.parse(role_arn)
+        name = role.name if role is not None else role_arn
         docs = []
         for page in iam.get_paginator("list_role_policies").paginate(RoleName=name):
             for policy in page["PolicyNames"]:
@@ -292,5 +297,5 @@ class Aws(Clients):
 def _account_of(mapping: dict) -> str | None:
     """The account of a listed mapping (arn:PARTITION:lambda:REGION:ACCOUNT:event-source-mapping:UUID): a listing
     holds the mappings of the account the caller acts in."""
-    parts = (mapping.get("EventSourceMappingArn") or "").split(":")
-    return parts[4] if len(parts) > 5 and parts[4].isdigit() else None
+    arn = arns.parse(mapping.get("EventSourceMappingArn"))
+    return arn.account if arn is not None and arn.account.isdigit() else None

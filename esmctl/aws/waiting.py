@@ -9,9 +9,9 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from typing import Any, Protocol
 
-from esmctl import model
 from esmctl.aws.errors import InUse, explain
 from esmctl.errors import EsmctlError
+from esmctl.mapping import states
 
 
 def poll_interval() -> float:
@@ -61,7 +61,7 @@ class Watcher:
                         if on_poll:
                             on_poll(mapping)
                         if (mapping is None) if gone else (mapping is None or
-                                                           mapping.get("State") not in model.TRANSITIONAL_STATES):
+                                                           mapping.get("State") not in states.TRANSITIONAL_STATES):
                             return mapping
                         need = number + 1
                     left = deadline - time.monotonic()
@@ -108,7 +108,7 @@ class Watcher:
                 latest = {u: listing.get(u) for u in pending}
             for uuid, gone in list(pending.items()):
                 m = latest[uuid]
-                if (m is None) if gone else (m is None or m.get("State") not in model.TRANSITIONAL_STATES):
+                if (m is None) if gone else (m is None or m.get("State") not in states.TRANSITIONAL_STATES):
                     done[uuid] = m
                     del pending[uuid]
             if pending and time.monotonic() >= deadline:

@@ -29,7 +29,7 @@ def when(at: Any) -> str:
 
 def consumer_row(c: dict[str, Any], users: list[dict]) -> dict[str, Any]:
     """A consumer as a row of CONSUMER_COLUMNS: who uses it, or that nothing does."""
-    from esmctl.model import short_arn
+    from esmctl.mapping.identity import short_arn
 
     created = c.get("ConsumerCreationTimestamp")
     used = ", ".join(f"{short_arn(m['FunctionArn'])} ({m['UUID'][:8]})" for m in users)
@@ -172,7 +172,7 @@ def deregister(settings: Settings, stream: str | None, name: str | None, arn: st
                no_wait: bool, timeout: float) -> None:
     """Deregister a consumer: refused while a mapping uses it, unless --force."""
     from esmctl.aws.errors import explain
-    from esmctl.model import short_arn
+    from esmctl.mapping.identity import short_arn
 
     consumer = _find(settings, stream, name, arn)
     consumer_arn, consumer_name = consumer["ConsumerARN"], consumer["ConsumerName"]

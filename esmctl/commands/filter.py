@@ -151,13 +151,14 @@ def _where(api: tuple, path: tuple) -> str:
 
 def _from_spec(path: str, function: str | None, source: str | None,
                variables: tuple[str, ...]) -> tuple[list[str], str]:
-    from esmctl import model, spec
+    from esmctl import spec
+    from esmctl.mapping import identity
 
     if not function:
         raise click.UsageError("SPEC needs --function: the function whose mapping's filters to test")
     loaded = spec.load_files([path], spec.parse_vars(variables))
-    wanted = model.function_spelling_key(function)[:2]
-    found = [m for m in loaded.mappings if model.function_spelling_key(m.function)[:2] == wanted
+    wanted = identity.function_spelling_key(function)[:2]
+    found = [m for m in loaded.mappings if identity.function_spelling_key(m.function)[:2] == wanted
              and (not source or m.source == source)]
     if not found:
         raise EsmctlError(f"{path}: no mapping of {function}" + (f" on {source}" if source else ""))
@@ -172,7 +173,7 @@ def _from_spec(path: str, function: str | None, source: str | None,
 
 
 def _from_mapping(settings: Settings, uuid: str) -> tuple[list[str], str]:
-    from esmctl import model
+    from esmctl.mapping import identity
 
     mapping = settings.aws.get_mapping(uuid)
     if mapping is None:
@@ -184,7 +185,7 @@ def _from_mapping(settings: Settings, uuid: str) -> tuple[list[str], str]:
                           f"{mapping.get('KMSKeyArn', 'a KMS key')}: kms:Decrypt on it lets GetEventSourceMapping "
                           "show them)")
     filters = (mapping.get("FilterCriteria") or {}).get("Filters") or []
-    return [f["Pattern"] for f in filters if "Pattern" in f], model.source_type(mapping)
+    return [f["Pattern"] for f in filters if "Pattern" in f], identity.source_type(mapping)
 
 
 def _report(settings: Settings, records: list[dict], verdicts: list[Any], show: int, filters: int) -> None:

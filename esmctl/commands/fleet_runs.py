@@ -19,11 +19,12 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from esmctl import model, spec
+from esmctl import spec
 from esmctl.commands import output
 from esmctl.context import Settings
 from esmctl.errors import EXIT_INTERRUPTED, EsmctlError, Interrupted, Outcome
 from esmctl.fleet import Fleet, Job, load
+from esmctl.mapping import marks
 from esmctl.plan.types import Status
 from esmctl.targets import AUTOMATIC, CHANGES, FAILED, OK, SKIPPED, UNHEALTHY, Applied, Target, TargetOutcome
 from esmctl.views.fleet import (
@@ -269,7 +270,7 @@ def pause_or_resume(settings: Settings, action: str, files: Sequence[str], funct
 
     prepared = prepare(settings, files, variables)
     fleet = prepared.fleet
-    mark = model.pause_mark(datetime.now(timezone.utc), reason) if action == pauses.PAUSE else ""
+    mark = marks.pause_mark(datetime.now(timezone.utc), reason) if action == pauses.PAUSE else ""
 
     def survey(target: Target, own: Settings) -> tuple[str, Any, str | None]:
         selection = pauses.Selection(prepared.specs.get(target), functions, sources)

@@ -115,16 +115,17 @@ def scope(settings: Settings, files: tuple[str, ...], functions: tuple[str, ...]
 def _spec_rows(settings: Settings, files: tuple[str, ...],
                variables: tuple[str, ...]) -> list[tuple[Any, dict | None, bool]]:
     """(Health, live mapping or None, expect enabled) for each mapping of the spec."""
-    from esmctl import model, reconcile, status
+    from esmctl import reconcile, status
     from esmctl.aws.errors import explain
     from esmctl.commands.shared import load_spec
+    from esmctl.mapping import compare
 
     loaded = load_spec(settings, files, variables)
     with explain("resolving functions and consumers"):
         desired = reconcile.resolve(settings.aws, loaded)
     with explain("listing mappings"):
         listing = settings.aws.list_mappings()
-    by_key = {model.live_mapping(m).key: m for m in listing if m.get("State") != "Deleting"}
+    by_key = {compare.live_mapping(m).key: m for m in listing if m.get("State") != "Deleting"}
     rows = []
     for d in desired:
         m = by_key.get(d.key)
@@ -168,7 +169,7 @@ STATUS_COLUMNS = [
 def status_rows(healths: list[Any], trend: bool = False, limits: Any = None) -> list[dict[str, str]]:
     """Assessed status.Health values as rows of STATUS_COLUMNS; with trend, each lag's sparkline, a full bar
     being the --max-lag limit (status.Limits), else the largest lag of the rows."""
-    from esmctl.model import short_arn
+    from esmctl.mapping.identity import short_arn
     from esmctl.status import Limits, format_lag, sparkline, sparkline_scales
 
     scales = sparkline_scales(healths, limits or Limits()) if trend else {}

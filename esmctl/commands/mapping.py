@@ -191,15 +191,15 @@ def _update(settings: Settings, uuid: str, params: dict[str, Any], no_wait: bool
 def _end_pause(settings: Settings, uuid: str) -> None:
     """Enabled by hand, a paused mapping is no longer paused: its mark goes (after the enable, as `resume`
     orders it), so that a later manual disable is not undone by `esmctl resume`."""
-    from esmctl import model
     from esmctl.aws.errors import explain
+    from esmctl.mapping import marks
 
     with explain(f"reading {uuid}'s tags"):
         arn = (settings.aws.get_mapping(uuid) or {}).get("EventSourceMappingArn")
-        if not arn or model.PAUSED_TAG not in settings.aws.mapping_tags(arn):
+        if not arn or marks.PAUSED_TAG not in settings.aws.mapping_tags(arn):
             return
     with explain(f"removing {uuid}'s pause mark"):
-        settings.aws.untag_mapping(arn, [model.PAUSED_TAG])
+        settings.aws.untag_mapping(arn, [marks.PAUSED_TAG])
     click.echo(f"{uuid} was paused by esmctl pause: enabled by hand, it is no longer paused (mark removed)", err=True)
 
 
@@ -220,7 +220,7 @@ def _update_command() -> click.Command:
         The change is checked against the mapping's kind of source (one read) with the same rules as a
         spec before anything is sent.
         """
-        from esmctl import model
+        from esmctl.mapping import defaults, identity
 
         params, file_uuid = build_params(ctx, opts, "UpdateEventSourceMapping")
         uuid = _uuid(uuid, uuid_option, file_uuid)
@@ -232,8 +232,8 @@ def _update_command() -> click.Command:
         live = _existing(settings, uuid)
         # The whole live mapping: a rule across fields (LoggingConfig needs provisioned pollers on Kafka, say)
         # holds or not by what the mapping has, not only by what this command names.
-        context = {k: v for k, v in live.items() if k not in model.READ_ONLY_FIELDS and v is not None}
-        check({"UUID": uuid, **params}, "UpdateEventSourceMapping", kind=model.source_type(live), context=context)
+        context = {k: v for k, v in live.items() if k not in defaults.READ_ONLY_FIELDS and v is not None}
+        check({"UUID": uuid, **params}, "UpdateEventSourceMapping", kind=identity.source_type(live), context=context)
         _update(settings, uuid, params, no_wait, timeout)
 
     return update

@@ -30,7 +30,7 @@ def _reason(ctx: click.Context, param: click.Parameter, value: str | None) -> st
     """--reason goes into a tag value: refused before anything is sent if it cannot."""
     if value is None:
         return ""
-    from esmctl.model import pause_reason_problem
+    from esmctl.mapping.marks import pause_reason_problem
 
     problem = pause_reason_problem(value)
     if problem:
@@ -67,7 +67,7 @@ RESULT_COLUMNS = [
 
 
 def result_rows(results: list[Any]) -> list[dict[str, str]]:
-    from esmctl.model import short_arn
+    from esmctl.mapping.identity import short_arn
 
     return [{"Outcome": r.outcome.upper() if r.outcome == "failed" else r.outcome,
              "Function": short_arn(r.item.function_arn) or "-", "Source": short_arn(r.item.source_arn) or "-",

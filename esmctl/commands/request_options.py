@@ -151,7 +151,7 @@ def convenience_options() -> list[click.Option]:
 def build_params(ctx: click.Context, opts: dict[str, Any], operation: str) -> tuple[dict[str, Any], str | None]:
     """The request's parameters from the options and --cli-input-yaml (an option wins over the file),
     and the UUID the file names, if any. Conflicting options are usage errors."""
-    from esmctl import model
+    from esmctl.mapping import values
 
     params: dict[str, Any] = {}
     file_uuid = None
@@ -199,7 +199,7 @@ def build_params(ctx: click.Context, opts: dict[str, Any], operation: str) -> tu
         params["Tags"] = {**params.get("Tags", {}), **dict(opts["tags"])}
     if "StartingPositionTimestamp" in params:
         try:
-            params["StartingPositionTimestamp"] = model.instant(params["StartingPositionTimestamp"])
+            params["StartingPositionTimestamp"] = values.instant(params["StartingPositionTimestamp"])
         except ValueError as exc:
             raise click.UsageError(f"--starting-position-timestamp: {exc}") from exc
     return params, file_uuid

@@ -326,14 +326,14 @@ def _listing(ctx: click.Context) -> list[dict]:
 def complete_uuid(ctx: click.Context, _param: click.Parameter, incomplete: str) -> list:
     from click.shell_completion import CompletionItem
 
-    from esmctl.model import short_arn
+    from esmctl.mapping.identity import short_arn
 
     return [CompletionItem(m["UUID"], help=f"{short_arn(m['FunctionArn'])} <- {short_arn(m['EventSourceArn'])}")
             for m in _listing(ctx) if m["UUID"].startswith(incomplete)]
 
 
 def complete_function(ctx: click.Context, _param: click.Parameter, incomplete: str) -> list:
-    from esmctl.model import short_arn
+    from esmctl.mapping.identity import short_arn
 
     names = sorted({short_arn(m["FunctionArn"]) for m in _listing(ctx)})
     return [n for n in names if n.startswith(incomplete)]

@@ -302,8 +302,9 @@ def apply_cmd(settings: Settings, files: tuple[str, ...], prune: bool, variables
 
 def _saved_plan(settings: Settings, path: str) -> tuple[Any, list[Any]]:
     """A saved plan, checked against what is live now: (the plan, the changes that no longer hold)."""
-    from esmctl import model, reconcile
+    from esmctl import reconcile
     from esmctl.aws.errors import explain
+    from esmctl.mapping import compare
     from esmctl.plan import codec as planfile
 
     saved = planfile.load(path, refusal="nothing applied")
@@ -316,8 +317,9 @@ def _saved_plan(settings: Settings, path: str) -> tuple[Any, list[Any]]:
     with explain("reading mappings"):
         # KMS-encrypted filters as the plan read them (decrypted), not the listing's hidden ones
         read = planfile.read_uuids(saved)
-        live = [model.live_mapping(raw, reconcile.decrypted_filters(aws, raw["UUID"]))
-                if model.filters_hidden(raw) and raw["UUID"] in read else model.live_mapping(raw) for raw in listing]
+        live = [compare.live_mapping(raw, reconcile.decrypted_filters(aws, raw["UUID"]))
+                if compare.filters_hidden(raw) and raw["UUID"] in read else compare.live_mapping(raw)
+                for raw in listing]
     with explain("reading tags"):
         refused = planfile.verify(saved, live, aws.mapping_tags)
     return saved.plan, refused
@@ -360,10 +362,10 @@ def export(settings: Settings, functions: tuple[str, ...], sources: tuple[str, .
     """Print the live mappings as a spec (only non-default fields) that `diff` finds in sync."""
     import yaml
 
-    from esmctl import model
     from esmctl.aws.errors import explain
     from esmctl.export import to_spec
     from esmctl.listing import require_functions, select
+    from esmctl.mapping import compare, marks
     from esmctl.reconcile import decrypted_filters
 
     items = select(settings, functions, sources)
@@ -377,11 +379,11 @@ def export(settings: Settings, functions: tuple[str, ...], sources: tuple[str, .
     filters = {}
     with explain("reading mappings"):
         for m in items:
-            if model.filters_hidden(m):
+            if compare.filters_hidden(m):
                 filters[m["UUID"]] = decrypted_filters(aws, m["UUID"])
             if with_tags or m.get("State") in ("Disabled", "Disabling"):  # a Disabled one may be paused
                 tags[m["UUID"]] = aws.mapping_tags(m["EventSourceMappingArn"])
-    paused = {u: t for u, t in tags.items() if model.PAUSED_TAG in t}
+    paused = {u: t for u, t in tags.items() if marks.PAUSED_TAG in t}
     with explain("finding the account"):
         doc, warnings = to_spec(items, aws.region, aws.account, tags if with_tags else None, filters, paused)
     for warning in warnings:

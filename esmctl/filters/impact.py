@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from esmctl import model
 from esmctl.filters import envelopes, samples
 from esmctl.filters.engine import FilterSet, PatternError
+from esmctl.kinds import MSK
+from esmctl.mapping import values
 
 EXAMPLES = 3
 
@@ -15,7 +16,7 @@ EXAMPLES = 3
 def _patterns(config: dict[str, Any] | None) -> list[Any] | None:
     """The patterns of a mapping's canonical FilterCriteria; None when they cannot be read (KMS)."""
     value = (config or {}).get("FilterCriteria")
-    if model.is_unreadable(value):
+    if values.is_unreadable(value):
         return None
     return [f.get("Pattern") for f in (value or {}).get("Filters") or [] if isinstance(f, dict)]
 
@@ -42,7 +43,7 @@ def lines(plan: Any, records: list[dict]) -> list[str]:
     kinds = {k for k in map(envelopes.guess_kind, records) if k}
     out: list[str] = []
     for change, old, new in _changed(plan):
-        family = envelopes.KAFKA if change.after.kind == model.MSK else change.after.kind
+        family = envelopes.KAFKA if change.after.kind == MSK else change.after.kind
         if not kinds or family in kinds:
             out += _change_lines(change, old, new, records)
     return out

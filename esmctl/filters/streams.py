@@ -9,8 +9,8 @@ from collections import deque
 from datetime import datetime
 from typing import Any
 
-from esmctl import model
 from esmctl.kinds import DYNAMODB, KINESIS, SQS
+from esmctl.mapping import identity
 
 MAX_READS_PER_SHARD = 1000  # GetRecords calls per shard: a bound on a stream far larger than --limit
 
@@ -21,9 +21,9 @@ class Unreadable(ValueError):
 
 def newest_records(aws: Any, arn: str, limit: int) -> tuple[str, list[dict]]:
     """(kind, the newest `limit` records of the stream, oldest first)."""
-    kind = model.source_type({"EventSourceArn": arn})
+    kind = identity.source_type({"EventSourceArn": arn})
     if kind == KINESIS:
-        return kind, _kinesis(aws, model.stream_of(arn), limit)
+        return kind, _kinesis(aws, identity.stream_of(arn), limit)
     if kind == DYNAMODB:
         return kind, _dynamodb(aws, arn, limit)
     if kind == SQS:

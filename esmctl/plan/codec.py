@@ -19,8 +19,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
-from esmctl import __version__, model
+from esmctl import __version__
 from esmctl.errors import EsmctlError, Place
+from esmctl.mapping import compare, identity, states, values
 from esmctl.plan.types import ALLOWED_STEPS, STEP_KINDS, Action, Change, Create, Note, Plan, Reason, Step, Update
 
 FORMAT = "esmctl-plan"
@@ -55,7 +56,7 @@ class SavedPlan:
     created: str
     spec: dict[str, Any]  # {"files": [...], "sha256": ...}
     reads: list[list[Fingerprint]] = field(default_factory=list)  # per change
-    absent: list[list[model.Key]] = field(default_factory=list)  # per change: identities it creates
+    absent: list[list[identity.Key]] = field(default_factory=list)  # per change: identities it creates
 
 
 @dataclass(frozen=True)
@@ -72,14 +73,14 @@ def spec_sha256(spec: Any) -> str:
     return _sha256(entries)
 
 
-def fingerprint(m: model.Mapping, tags: dict[str, str] | None = None) -> Fingerprint:
+def fingerprint(m: compare.Mapping, tags: dict[str, str] | None = None) -> Fingerprint:
     config = _plain(m.config)
     modified = m.params.get("LastModified")
     return Fingerprint(m.uuid or "", m.state, _plain(modified) if modified is not None else "", config,
                        _sha256(config), _sha256(tags) if tags is not None else None)
 
 
-def save(path: str, planned: Plan, live: list[model.Mapping], *, account: str, region: str, spec: Any,
+def save(path: str, planned: Plan, live: list[compare.Mapping], *, account: str, region: str, spec: Any,
          tags: dict[str, dict[str, str]] | None = None) -> dict[str, Any]:
     """Write the plan and what it read; return the document written."""
     by_uuid = {m.uuid: m for m in live}
@@ -92,7 +93,7 @@ def save(path: str, planned: Plan, live: list[model.Mapping], *, account: str, r
                         "absent": [_key(k) for k in absent]})
     doc = {
         "format": FORMAT, "formatVersion": FORMAT_VERSION, "esmctl": __version__,
-        "created": model.iso(datetime.now(timezone.utc)), "account": account, "region": region,
+        "created": values.iso(datetime.now(timezone.utc)), "account": account, "region": region,
         "spec": {"files": list(spec.paths), "sha256": spec_sha256(spec)},
         "changes": changes,
         "unmanaged": [_plain(m.params) for m in planned.unmanaged],
@@ -155,7 +156,7 @@ def load(path: str, refusal: str = "refused") -> SavedPlan:
             absent.append([_key_from(k) for k in c["absent"]])
         for change, fingerprints in zip(changes, reads, strict=True):
             _check_steps(change, {fp.uuid for fp in fingerprints})
-        plan = Plan(tuple(changes), tuple(model.live_mapping(_decoded(m)) for m in doc["unmanaged"]),
+        plan = Plan(tuple(changes), tuple(compare.live_mapping(_decoded(m)) for m in doc["unmanaged"]),
                     tuple(Note(_key_from(n["key"]), n["text"]) for n in doc["notes"]), doc["inSync"])
         return SavedPlan(plan, doc["account"], doc["region"], doc["esmctl"], doc["created"], doc["spec"],
                          reads, absent)
@@ -187,12 +188,12 @@ def read_uuids(saved: SavedPlan) -> set[str]:
     return {fp.uuid for reads in saved.reads for fp in reads}
 
 
-def verify(saved: SavedPlan, live: list[model.Mapping], tags_of: Any) -> list[Refusal]:
+def verify(saved: SavedPlan, live: list[compare.Mapping], tags_of: Any) -> list[Refusal]:
     """The changes whose fingerprints no longer hold, with what moved. `live`: one fresh listing, with the
     filters KMS hides read as the plan read them (reconcile.read_live); `tags_of(arn)`: reads a mapping's
     tags (only where the plan read them)."""
     now = {m.uuid: m for m in live}
-    by_key: dict[model.Key, list[model.Mapping]] = {}
+    by_key: dict[identity.Key, list[compare.Mapping]] = {}
     for m in now.values():
         if m.state != "Deleting":
             by_key.setdefault(m.key, []).append(m)
@@ -209,7 +210,7 @@ def verify(saved: SavedPlan, live: list[model.Mapping], tags_of: Any) -> list[Re
             current = fingerprint(m)
             # A mapping that was Creating or Updating when planned has only finished what was under way then;
             # the configuration (its Enabled included) says whether anything else moved.
-            settled = fp.state in model.TRANSITIONAL_STATES and current.state in model.SETTLED_STATES
+            settled = fp.state in states.TRANSITIONAL_STATES and current.state in states.SETTLED_STATES
             if current.state != fp.state and not settled:
                 moved.append(f"{fp.uuid} State: {fp.state} → {current.state}")
             # Whether a mapping in Creating or Updating runs was not known when planned ({"$unreadable": …});
@@ -240,8 +241,8 @@ def _unknown(value: Any) -> bool:
     return isinstance(value, dict) and set(value) == {"$unreadable"}
 
 
-def _as_planned(change: Change, m: model.Mapping) -> bool:
-    return change.after is not None and m.key == change.key and not model.compare(change.after, m).changes
+def _as_planned(change: Change, m: compare.Mapping) -> bool:
+    return change.after is not None and m.key == change.key and not compare.compare(change.after, m).changes
 
 
 
@@ -253,8 +254,8 @@ def _sha256(value: Any) -> str:
 
 def _plain(value: Any) -> Any:
     if isinstance(value, datetime):
-        return model.iso(value if value.tzinfo else value.replace(tzinfo=timezone.utc))
-    if model.is_unreadable(value):
+        return values.iso(value if value.tzinfo else value.replace(tzinfo=timezone.utc))
+    if values.is_unreadable(value):
         return {"$unreadable": value.why}
     if isinstance(value, dict):
         return {str(k): _plain(v) for k, v in value.items()}
@@ -267,22 +268,22 @@ def _plain(value: Any) -> Any:
 def _decoded(value: Any) -> Any:
     if isinstance(value, dict):
         if set(value) == {"$unreadable"}:
-            return model.unreadable(value["$unreadable"])
+            return values.unreadable(value["$unreadable"])
         return {k: _decoded(v) for k, v in value.items()}
     if isinstance(value, list):
         return [_decoded(v) for v in value]
     return value
 
 
-def _key(key: model.Key) -> dict[str, str]:
+def _key(key: identity.Key) -> dict[str, str]:
     return {"function": key.function, "source": key.source, "part": key.part}
 
 
-def _key_from(doc: dict[str, str]) -> model.Key:
-    return model.Key(doc["function"], doc["source"], doc.get("part", ""))
+def _key_from(doc: dict[str, str]) -> identity.Key:
+    return identity.Key(doc["function"], doc["source"], doc.get("part", ""))
 
 
-def _desired(d: model.Mapping) -> dict[str, Any]:
+def _desired(d: compare.Mapping) -> dict[str, Any]:
     out: dict[str, Any] = {"function": d.key.function, "params": _plain(d.params), "where": str(d.where or "")}
     if d.tags is not None:
         out["tags"] = d.tags
@@ -293,15 +294,16 @@ def _desired(d: model.Mapping) -> dict[str, Any]:
     return out
 
 
-def _desired_from(doc: dict[str, Any]) -> model.Mapping:
+def _desired_from(doc: dict[str, Any]) -> compare.Mapping:
     params = dict(doc["params"])
     if doc.get("tags") is not None:
         params["Tags"] = doc["tags"]
     c = doc.get("consumer")
-    consumer = model.Consumer(c["stream"], c["name"], c.get("arn")) if c else None
-    moved = model.function_ref(doc["movedFrom"], "", "") if doc.get("movedFrom") else None
-    return model.desired_mapping(params, model.function_ref(doc["function"], "", ""), where=_place(doc.get("where")),
-                                 consumer=consumer, moved_from=moved)
+    consumer = identity.Consumer(c["stream"], c["name"], c.get("arn")) if c else None
+    moved = identity.function_ref(doc["movedFrom"], "", "") if doc.get("movedFrom") else None
+    function = identity.function_ref(doc["function"], "", "")
+    return compare.desired_mapping(params, function, where=_place(doc.get("where")), consumer=consumer,
+                                   moved_from=moved)
 
 
 def _place(text: Any) -> Place | None:
@@ -337,7 +339,7 @@ def step_from(doc: dict[str, Any]) -> Step:
         raise ValueError(f"an unknown step {doc['op']!r}")
     params = dict(doc.get("params") or {})
     if kind is Create and params.get("StartingPositionTimestamp") is not None:
-        params["StartingPositionTimestamp"] = model.instant(params["StartingPositionTimestamp"])
+        params["StartingPositionTimestamp"] = values.instant(params["StartingPositionTimestamp"])
     if "keys" in params and kind not in (Create, Update):
         params["keys"] = tuple(params["keys"])
     return kind.from_fields(doc.get("uuid"), bool(doc.get("final")), params)
@@ -345,9 +347,9 @@ def step_from(doc: dict[str, Any]) -> Step:
 
 def _change_from(doc: dict[str, Any]) -> Change:
     return Change(Action(doc["action"]), _key_from(doc["key"]),
-                  tuple(model.live_mapping(_decoded(m)) for m in doc["before"]),
+                  tuple(compare.live_mapping(_decoded(m)) for m in doc["before"]),
                   _desired_from(doc["after"]) if doc.get("after") else None,
-                  tuple(model.FieldChange(f["name"], f["before"], f["after"]) for f in doc["fields"]),
+                  tuple(compare.FieldChange(f["name"], f["before"], f["after"]) for f in doc["fields"]),
                   tuple(step_from(s) for s in doc["steps"]),
                   Reason(doc.get("reasonCode", ""), doc.get("reason", "")),
-                  model.instant(doc["startAt"]) if doc.get("startAt") else None)
+                  values.instant(doc["startAt"]) if doc.get("startAt") else None)

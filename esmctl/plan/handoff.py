@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from esmctl import model
-from esmctl.model import Mapping
+from esmctl import kinds
+from esmctl.mapping import identity, marks, values
+from esmctl.mapping.compare import Mapping
 from esmctl.plan.known import Known, unqualified
 
 
@@ -24,7 +25,7 @@ class Positions:
 
     def proof(self, new: Mapping, old: Mapping) -> str:
         """"" when `new` provably starts at or before `old`'s position; else why it cannot be told."""
-        if new.kind == model.DYNAMODB:
+        if new.kind == kinds.DYNAMODB:
             return "a new DynamoDB stream holds other records than the old one"
         start = new.config.get("StartingPosition")
         if start == "TRIM_HORIZON":
@@ -32,13 +33,13 @@ class Positions:
         tags = self.known.tags(new)
         if tags is None:
             return "not read yet"
-        if old.uuid in (tags.get(model.HANDOFF_TAG) or "").split(","):
+        if old.uuid in (tags.get(marks.HANDOFF_TAG) or "").split(","):
             return ""  # a hand-off created it where the old one was
         started = new.config.get("StartingPositionTimestamp")
         what = f"{new.uuid} starts at {start or 'an unknown position'}"
         if start != "AT_TIMESTAMP" or not isinstance(started, datetime):
             return what
-        what += f" {model.iso(started)}"
+        what += f" {values.iso(started)}"
         if old.config.get("StartingPosition") == "AT_TIMESTAMP" and \
                 isinstance(old_start := old.config.get("StartingPositionTimestamp"), datetime) and started <= old_start:
             return ""  # before the old one even started
@@ -47,7 +48,7 @@ class Positions:
             return f"{what}, and {old.uuid}'s position is unknown ({unknown})"
         if started <= position:
             return ""
-        return f"{what}, after {old.uuid}'s position ({model.iso(position)})"
+        return f"{what}, after {old.uuid}'s position ({values.iso(position)})"
 
     def start(self, olds: list[Mapping], margin: float | None = None) -> tuple[datetime | None, str]:
         """The earliest position of the old mappings less the margin, or why it cannot be told."""
@@ -59,19 +60,19 @@ class Positions:
                 unknown.append(f"{old.uuid} reports {old.last_result!r}")
             elif sharing := [m for m in self.known.streams_of.get(unqualified(old.key.function), [])
                              if m is not old and _same_metric(m.key.function, old.key.function)]:
-                unknown.append(f"IteratorAge is per function, and {model.short_arn(old.key.function)} has "
+                unknown.append(f"IteratorAge is per function, and {identity.short_arn(old.key.function)} has "
                                f"{len(sharing)} other stream mapping(s) that run or may run (Creating, Updating)")
             elif old.key.function not in self.known.reads.positions:
                 self.known.missing_positions.add(old.key.function)
                 unknown.append("not read yet")
             elif (position := self.known.reads.positions[old.key.function]) is None:
                 minutes = self.known.reads.window.total_seconds() / 60
-                unknown.append(f"no IteratorAge datapoint for {model.short_arn(old.key.function)} in the last "
+                unknown.append(f"no IteratorAge datapoint for {identity.short_arn(old.key.function)} in the last "
                                f"{minutes:g} minutes")
             else:
                 # Records the old mapping had read but was still batching are older than its IteratorAge says:
                 # the whole window is covered, on top of the margin.
-                starts.append(model.handoff_start(position.at, position.iterator_age_ms,
+                starts.append(marks.handoff_start(position.at, position.iterator_age_ms,
                                                   (self.margin if margin is None else margin) + batching_window(old)))
         if unknown:
             return None, "; ".join(unknown)
@@ -87,5 +88,5 @@ def batching_window(m: Mapping) -> float:
 def _same_metric(function: str, old_function: str) -> bool:
     """Do both mappings' invocations count in the IteratorAge series read for `old_function`?
     The FunctionName series counts every alias and version; a Resource series only its own."""
-    a, b = model.function_ref(function, "", ""), model.function_ref(old_function, "", "")
+    a, b = identity.function_ref(function, "", ""), identity.function_ref(old_function, "", "")
     return a.arn == b.arn and (not b.qualifier or a.qualifier == b.qualifier)

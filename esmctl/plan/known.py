@@ -5,8 +5,12 @@ that the plan can name what to read before planning again (plan.types.Missing).
 
 from __future__ import annotations
 
-from esmctl import model
-from esmctl.model import Key, Mapping
+from functools import lru_cache
+
+from esmctl import arns, kinds
+from esmctl.mapping import identity, marks
+from esmctl.mapping.compare import Mapping
+from esmctl.mapping.identity import Key
 from esmctl.plan.types import Missing, Reads
 
 
@@ -28,9 +32,9 @@ class Known:
         self.by_function: dict[str, list[Mapping]] = {}  # unqualified function ARN -> its mappings
         for m in self.present:
             self.by_key.setdefault(m.key, []).append(m)
-            if (s := model.slot(m.key, m.kind)) is not None:
+            if (s := identity.slot(m.key, m.kind)) is not None:
                 self.by_slot.setdefault(s, []).append(m)
-            if m.kind in model.STREAM_TYPES and m.enabled is not False:
+            if m.kind in kinds.STREAM_TYPES and m.enabled is not False:
                 self.streams_of.setdefault(unqualified(m.key.function), []).append(m)
             self.by_function.setdefault(unqualified(m.key.function), []).append(m)
         self.missing_tags: set[str] = set()
@@ -70,10 +74,10 @@ class Known:
         tags = self.function_tags(d.key.function)
         if not tags:
             return None, []
-        live = {model.record_prefix(m.key) for m in self.of_function(d.key.function)}
-        mine, stale, kept = model.record_prefix(d.key), [], None
-        for prefix, record in model.tag_records(tags).items():
-            fresh = record.at is not None and self.reads.now - record.at <= model.TAG_RECORD_TTL
+        live = {marks.record_prefix(m.key) for m in self.of_function(d.key.function)}
+        mine, stale, kept = marks.record_prefix(d.key), [], None
+        for prefix, record in marks.tag_records(tags).items():
+            fresh = record.at is not None and self.reads.now - record.at <= marks.TAG_RECORD_TTL
             if prefix == mine and fresh and record.tags:
                 kept = record.tags
             if prefix == mine or not fresh or prefix in live:
@@ -86,6 +90,8 @@ class Known:
                        frozenset(self.missing_function_tags), frozenset(self.missing_settled))
 
 
+@lru_cache(maxsize=1 << 15)  # asked for each mapping, several times
 def unqualified(function_arn: str) -> str:
     """A function's ARN without its alias or version."""
-    return ":".join(function_arn.split(":")[:7])
+    arn = arns.parse(function_arn)
+    return str(arn.unqualified) if arn is not None else function_arn

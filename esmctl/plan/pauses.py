@@ -5,7 +5,7 @@
     plan(items, action, mark)              a plan.types.Plan of PAUSE or RESUME changes, typed steps
     result_of(item, result, action, mark)  what the executor's result means to the person who paused
 
-A pause is marked with one tag, model.PAUSED_TAG (`esmctl:paused` = when [and why]). The mark is what
+A pause is marked with one tag, marks.PAUSED_TAG (`esmctl:paused` = when [and why]). The mark is what
 tells a paused mapping from one Disabled by hand or by a spec: `resume` enables only marked mappings,
 and `plan`/`apply` leave a marked Disabled mapping Disabled. So each mapping's calls come in an order
 that leaves, wherever the process is killed, a state the same command, run again, finishes:
@@ -26,7 +26,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from esmctl import model
+from esmctl.mapping import compare, marks, states
 from esmctl.plan.types import Action, Change, Plan, Reason, Status, Step, Tag, Untag, Update, WaitSettled
 
 if TYPE_CHECKING:
@@ -57,7 +57,7 @@ class Item:
     function_arn: str
     source_arn: str | None
     mapping: dict | None = None  # as listed; None: a spec's mapping not created, or a selector that found none
-    pause: model.Pause | None = None  # its mark, when its tags were read
+    pause: marks.Pause | None = None  # its mark, when its tags were read
     todo: bool = False
     why: str = ""  # why nothing is done (todo False), or what will be done
     enable: bool = True  # resume: False where the spec says Enabled: false (only the mark goes)
@@ -82,7 +82,7 @@ class Result:
     outcome: str  # PAUSED, RESUMED, SKIPPED, FAILED, or WOULD[action]
     message: str
     state: str = ""  # as last seen
-    pause: model.Pause | None = None  # the mark now
+    pause: marks.Pause | None = None  # the mark now
     done: list[str] = field(default_factory=list)  # the calls made, in order
 
     @property
@@ -98,15 +98,15 @@ class Result:
 
 
 # -- deciding ----------------------------------------------------------------------------------------
-def classify(m: dict | None, d: model.Mapping | None, tags: dict[str, str] | None, action: str) -> Item:
+def classify(m: dict | None, d: compare.Mapping | None, tags: dict[str, str] | None, action: str) -> Item:
     if m is None:
         assert d is not None
         return Item(d.key.function, d.source_arn or d.key.source, why="not created: the spec lists it, AWS has no "
                                                                       "such mapping")
-    item = Item(m.get("FunctionArn", ""), m.get("EventSourceArn") or model.live_mapping(m).key.source, m,
-                model.read_pause(tags))
+    item = Item(m.get("FunctionArn", ""), m.get("EventSourceArn") or compare.live_mapping(m).key.source, m,
+                marks.read_pause(tags))
     state = m.get("State", "")
-    enabled = model.LiveState(state).enabled
+    enabled = states.LiveState(state).enabled
     if state == "Deleting":
         return _with(item, why="being deleted")
     if enabled is None:  # survey reads such a mapping again once it settles: never decided on a guess
@@ -146,11 +146,11 @@ def plan(items: list[Item], action: Action, mark: str = "") -> Plan:
 
 def _change(item: Item, action: Action, mark: str) -> Change:
     uuid, arn = item.uuid, item.arn
-    live = model.live_mapping(item.mapping or {})
+    live = compare.live_mapping(item.mapping or {})
     steps: list[Step]
     if action is PAUSE:
-        pause = model.read_pause({model.PAUSED_TAG: mark})
-        steps = [Tag(uuid=uuid, arn=arn, tags={model.PAUSED_TAG: mark}), Update(uuid=uuid, params={"Enabled": False}),
+        pause = marks.read_pause({marks.PAUSED_TAG: mark})
+        steps = [Tag(uuid=uuid, arn=arn, tags={marks.PAUSED_TAG: mark}), Update(uuid=uuid, params={"Enabled": False}),
                  WaitSettled(uuid=uuid, state="Disabled", final=True)]
         return Change(action, live.key, (live,), None, (), tuple(steps),
                       Reason("pause", f"Disabled; {pause.describe()}"))
@@ -160,7 +160,7 @@ def _change(item: Item, action: Action, mark: str) -> Change:
         steps.append(Update(uuid=uuid, params={"Enabled": True}))
     if enable or not live.live_state.settled:
         steps.append(WaitSettled(uuid=uuid, state="Enabled" if item.enable else "Disabled"))
-    steps.append(Untag(uuid=uuid, arn=arn, keys=(model.PAUSED_TAG,)))
+    steps.append(Untag(uuid=uuid, arn=arn, keys=(marks.PAUSED_TAG,)))
     if not item.enable:
         state = live.state
         left = "left Disabled" if live.enabled is False else f"left {state} (apply disables it)"
@@ -177,11 +177,11 @@ def result_of(item: Item, r: Any, action: Action, mark: str) -> Result:
     marked = any(isinstance(s, Tag) for s in r.done)
     if r.status is Status.DONE:
         if action is PAUSE:
-            return Result(item, PAUSED, r.message, "Disabled", model.read_pause({model.PAUSED_TAG: mark}), calls)
+            return Result(item, PAUSED, r.message, "Disabled", marks.read_pause({marks.PAUSED_TAG: mark}), calls)
         outcome = RESUMED if item.enable else SKIPPED
         state = "Enabled" if item.enable else item.state
         return Result(item, outcome, r.message, r.state or state, None, calls)
-    pause = model.read_pause({model.PAUSED_TAG: mark}) if marked else item.pause
+    pause = marks.read_pause({marks.PAUSED_TAG: mark}) if marked else item.pause
     outcome = {Status.INTERRUPTED: INTERRUPTED, Status.NOT_STARTED: NOT_STARTED}.get(r.status, FAILED)
     return Result(item, outcome, r.message, item.state, pause, calls)
 

@@ -1,6 +1,6 @@
 """Compare desired mappings with live ones and say what must change, step by step. Pure: no I/O.
 
-Both sides are model.Mappings (AWS's defaults filled in), so a field left out of the spec equals
+Both sides are compare.Mapping values (AWS's defaults filled in), so a field left out of the spec equals
 its default. What a plan needs beyond one listing comes in `Reads`: the tags of the few mappings
 whose tags matter, and where an old mapping is for a hand-off. `diff` names what it missed in
 `Plan.missing`; the caller reads that and plans again. plan/known.py holds the live side and the
@@ -19,12 +19,12 @@ later run recognises and finishes:
   move     (`MovedFrom:` another function, alias or version; same source)
                             update FunctionName in place: Lambda keeps the position
 
-A slot is the data a mapping reads (model.slot): where the spec lists one mapping of a function in
+A slot is the data a mapping reads (identity.slot): where the spec lists one mapping of a function in
 a slot, any other live mapping of that function there is the old end of a move. It is deleted
 without --allow-replace only when the new mapping provably starts at or before the old one's
 position (see plan/handoff.py); nothing else that the spec does not list is deleted without --prune.
 
-A mapping `esmctl pause` disabled carries its mark (model.PAUSED_TAG): where the spec wants it Enabled,
+A mapping `esmctl pause` disabled carries its mark (marks.PAUSED_TAG): where the spec wants it Enabled,
 that is not drift. It stays Disabled (other changes are made, in place), is listed in `Plan.paused`
 with a note, and nothing replaces it or moves its data elsewhere until `esmctl resume` enables it:
 a new mapping would undo the pause, and the paused one keeps the position to resume from. Only the
@@ -33,7 +33,7 @@ know.
 
 A same-identity replace whose spec does not manage Tags records the old mapping's tags on the
 function before deleting it, so that a run killed between the delete and the create still creates
-the new mapping with them (model.tag_record); records a later read finds stale are dropped.
+the new mapping with them (marks.tag_record); records a later read finds stale are dropped.
 """
 
 from __future__ import annotations
@@ -41,9 +41,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from esmctl import model
+from esmctl import kinds
 from esmctl.errors import Problem
-from esmctl.model import FieldChange, Key, Mapping
+from esmctl.mapping import compare, defaults, identity, marks, requests, values
+from esmctl.mapping.compare import FieldChange, Mapping
+from esmctl.mapping.identity import Key
 from esmctl.plan.handoff import Positions, batching_window
 from esmctl.plan.known import Known, unqualified
 from esmctl.plan.second_reader import second_reader
@@ -87,7 +89,7 @@ class _Planner:
         self.wanted = {d.key for d in desired}
         self.slots: dict[tuple[str, str], int] = {}  # how many desired mappings each slot has
         for d in desired:
-            s = model.slot(d.key, d.kind)
+            s = identity.slot(d.key, d.kind)
             if s is not None:
                 self.slots[s] = self.slots.get(s, 0) + 1
         self.problems: list[Problem] = []
@@ -173,13 +175,13 @@ class _Planner:
                     tuple(self.problems))
 
     # -- paused mappings ------------------------------------------------------------------------
-    def _paused(self, d: Mapping, live: Mapping, any_spec: bool = False) -> model.Pause | None:
+    def _paused(self, d: Mapping, live: Mapping, any_spec: bool = False) -> marks.Pause | None:
         """The pause mark of a Disabled live mapping, where the spec wants it Enabled (`any_spec`: whatever
         the spec wants: an old end of a move). Tags are read only for such mappings."""
         if live.enabled is not False or not (d.enabled or any_spec):
             return None  # Enabled; or not known until it settles (Missing.settled): never guessed
         tags = self.known.tags(live)
-        pause = model.read_pause(tags) if tags is not None else None
+        pause = marks.read_pause(tags) if tags is not None else None
         if pause is not None and live.uuid not in self.paused_uuids:
             self.paused_uuids.add(live.uuid)
             self.paused.append(Paused(live, pause))
@@ -188,13 +190,13 @@ class _Planner:
 
     def _held(self, d: Mapping, olds: list[Mapping], why: str) -> None:
         """A move whose mappings are paused waits: the new mapping would read what the pause holds back."""
-        where_from = ", ".join(f"{model.short_arn(m.source_arn or m.key.source)} ({m.uuid})" for m in olds)
+        where_from = ", ".join(f"{identity.short_arn(m.source_arn or m.key.source)} ({m.uuid})" for m in olds)
         self.notes.append(Note(d.key, f"a move from {where_from} waits: {why}; after `esmctl resume`, apply "
                                       "plans it"))
 
     def _slot_olds(self, d: Mapping) -> list[Mapping]:
         """Other live mappings of d's function in d's slot, when the spec lists only d there."""
-        s = model.slot(d.key, d.kind)
+        s = identity.slot(d.key, d.kind)
         if s is None or self.slots.get(s) != 1:
             return []
         return [m for m in self.known.by_slot.get(s, []) if m.key != d.key and m.key not in self.wanted
@@ -213,25 +215,25 @@ class _Planner:
     def _unmoved(self, d: Mapping, current: Mapping | None) -> None:
         """A `MovedFrom` that moves nothing: say what of the old function still reads this data."""
         old_function = d.moved_from or ""
-        here = model.slot(d.key, d.kind) or (d.key.function, d.key.source)
+        here = identity.slot(d.key, d.kind) or (d.key.function, d.key.source)
         left = [m for m in self.known.of_function(old_function)
                 if m.key.function == old_function and m.uuid not in self.claimed
-                and (model.slot(m.key, m.kind) or (m.key.function, m.key.source))[1:] == here[1:]]
+                and (identity.slot(m.key, m.kind) or (m.key.function, m.key.source))[1:] == here[1:]]
         if not left:
             return
-        what = ", ".join(f"{m.uuid} ({model.short_arn(m.source_arn or m.key.source)})" for m in left)
+        what = ", ".join(f"{m.uuid} ({identity.short_arn(m.source_arn or m.key.source)})" for m in left)
         if current is not None:
             why = f"this mapping exists already ({current.uuid}), so nothing moves"
         else:
             why = ("a move changes the function only (same source, topic or queue): move it first, then change "
                    "the source")
-        self.notes.append(Note(d.key, f"MovedFrom {model.short_arn(old_function)}: {why}; {what} still reads this "
-                                      f"data for {model.short_arn(old_function)} and is left alone"))
+        self.notes.append(Note(d.key, f"MovedFrom {identity.short_arn(old_function)}: {why}; {what} still reads this "
+                                      f"data for {identity.short_arn(old_function)} and is left alone"))
 
     # -- same identity: in sync, update, or replace (and a move to another function) ---------------
     def _in_place(self, d: Mapping, live: Mapping, move: bool = False,
-                  pause: model.Pause | None = None) -> Change | None:
-        comparison = model.compare(d, live)
+                  pause: marks.Pause | None = None) -> Change | None:
+        comparison = compare.compare(d, live)
         self.notes += [Note(d.key, n) for n in comparison.notes]
         changes = comparison.changes
         if pause is not None:  # Disabled by `esmctl pause`: not drift, and not to be undone here
@@ -239,10 +241,10 @@ class _Planner:
         start = {"StartingPosition", "StartingPositionTimestamp"}
         if live.config.get("StartingPosition") == "AT_TIMESTAMP" and start & set(comparison.names):
             tags = self.known.tags(live)
-            if tags is not None and model.HANDOFF_TAG in tags:
+            if tags is not None and marks.HANDOFF_TAG in tags:
                 # Started where its predecessor was by a hand-off: the spec's start held at the time.
                 changes = [c for c in changes if c.name not in start]
-        replace_by = model.replace_reasons(model.Comparison(changes))
+        replace_by = requests.replace_reasons(compare.Comparison(changes))
         if replace_by and pause is not None:
             # A new mapping would run (or, Disabled, lose the mark resume looks for) and start elsewhere.
             self.notes.append(Note(d.key, f"{', '.join(replace_by)} cannot be changed in place, and a paused "
@@ -254,14 +256,14 @@ class _Planner:
         if d.tags is not None:
             have = self.known.tags(live)
             if have is not None:
-                have = model.managed_tags(have)
+                have = marks.managed_tags(have)
                 tags_set = {k: v for k, v in d.tags.items() if have.get(k) != v}
                 tags_removed = sorted(k for k in have if k not in d.tags)
                 changes = changes + [FieldChange(f"Tags.{k}", have.get(k), v) for k, v in sorted(tags_set.items())]
                 changes += [FieldChange(f"Tags.{k}", have[k], None) for k in tags_removed]
         if not changes and not move:
             return None
-        params = model.update_params(d, [c for c in changes if not c.name.startswith("Tags.")])
+        params = requests.update_params(d, [c for c in changes if not c.name.startswith("Tags.")])
         if move:
             params = {"FunctionName": d.key.function, **params}
             changes = [FieldChange("FunctionName", live.key.function, d.key.function), *changes]
@@ -276,7 +278,7 @@ class _Planner:
             steps.append(WaitSettled(uuid=live.uuid, final=True))
         paused = f"{pause.describe()}: it stays Disabled" if pause is not None else ""
         if move:
-            reason = (f"moves {live.uuid} from {model.short_arn(live.key.function)} in place "
+            reason = (f"moves {live.uuid} from {identity.short_arn(live.key.function)} in place "
                       "(UpdateEventSourceMapping FunctionName): it goes on from its position")
             return Change(Action.MOVE, d.key, (live,), d, tuple(_shown(changes)), tuple(steps),
                           Reason("move", f"{reason}; {paused}" if paused else reason))
@@ -292,7 +294,7 @@ class _Planner:
             # Only the killed process would know the tags kept from the old mapping: record them on the
             # function before the delete; the next run's create takes them from there.
             function = unqualified(d.key.function)
-            record = model.tag_record(d.key, tags, self.reads.now)
+            record = marks.tag_record(d.key, tags, self.reads.now)
             if record is None:
                 unrecorded = ("; its tags are too many to record on the function first: set Tags in the spec, or "
                               "an interruption between the delete and the create loses them")
@@ -304,15 +306,15 @@ class _Planner:
         reason = (f"{', '.join(why)} cannot be changed in place: needs --allow-replace; the mapping is deleted, "
                   f"then created again" + _position_lost(d) + unrecorded)
         if move := (live.key.function != d.key.function):
-            reason = f"moves from {model.short_arn(live.key.function)}, but {reason}"
+            reason = f"moves from {identity.short_arn(live.key.function)}, but {reason}"
         fields = ([FieldChange("FunctionName", live.key.function, d.key.function)] if move else []) + changes
         return Change(Action.REPLACE, d.key, (live,), d, tuple(_shown(fields)), tuple(steps),
                       Reason("immutable", reason))
 
     # -- a new identity: create, or move from the old mappings of the slot ------------------------
     def _create_or_move(self, d: Mapping, olds: list[Mapping]) -> Change:
-        fields = tuple(FieldChange(k, None, model.plain(d.config.get(k, v))) for k, v in sorted(d.params.items())
-                       if k not in model.IDENTITY_FIELDS)
+        fields = tuple(FieldChange(k, None, values.plain(d.config.get(k, v))) for k, v in sorted(d.params.items())
+                       if k not in identity.IDENTITY_FIELDS)
         if not olds:
             waits: list[Step] = [WaitGone(uuid=m.uuid) for m in self.known.deleting.get(d.key, [])]
             tags, reason = d.tags, ""
@@ -327,20 +329,20 @@ class _Planner:
             return Change(Action.CREATE, d.key, (), d, fields, tuple(waits + steps),
                           Reason("restored-tags" if kept else "", reason))
         tags = self._new_tags(d, olds)
-        where_from = ", ".join(f"{model.short_arn(m.source_arn or m.key.source)} ({m.uuid})" for m in olds)
+        where_from = ", ".join(f"{identity.short_arn(m.source_arn or m.key.source)} ({m.uuid})" for m in olds)
         moved = tuple(FieldChange("EventSourceArn", m.source_arn, d.source_arn or d.key.source) for m in olds[:1])
         # what else the new mapping has that the old one had not: a reviewer must see it
-        differs = [c for c in model.compare(d, olds[0]).changes if c.name not in ("StartingPosition",
+        differs = [c for c in compare.compare(d, olds[0]).changes if c.name not in ("StartingPosition",
                                                                                    "StartingPositionTimestamp")]
         moved += tuple(_shown(differs))
-        if d.kind == model.KINESIS:
+        if d.kind == kinds.KINESIS:
             start, unknown = self.positions.start(olds)
             if start is not None:
-                steps = self._create_steps(d, tags={**(tags or {}), model.HANDOFF_TAG: _uuids(olds)}, start_at=start,
+                steps = self._create_steps(d, tags={**(tags or {}), marks.HANDOFF_TAG: _uuids(olds)}, start_at=start,
                                            settle=True) + self._delete_steps(olds)
                 window = max(batching_window(m) for m in olds)
                 before = f"its {window:g}s batching window and " if window else ""
-                reason = (f"moves from {where_from}: the new mapping starts AT_TIMESTAMP {model.iso(start)} "
+                reason = (f"moves from {where_from}: the new mapping starts AT_TIMESTAMP {values.iso(start)} "
                           f"(the old one's position less {before}a {self.margin:g}s margin), then the old one is "
                           "deleted; no record is skipped, records after that time are processed again")
                 return Change(Action.HANDOFF, d.key, tuple(olds), d, moved, tuple(steps), Reason("handoff", reason),
@@ -359,7 +361,7 @@ class _Planner:
         one provably starts at or before each old one's position, else records in between would be skipped.
         `first`: the change the new mapping itself needs (an update, a move, a replace); its steps come first,
         so that the wait sees the new mapping as the spec has it."""
-        where_from = ", ".join(f"{model.short_arn(m.source_arn)} ({m.uuid})" for m in olds)
+        where_from = ", ".join(f"{identity.short_arn(m.source_arn)} ({m.uuid})" for m in olds)
         fields = (first.fields if first else ()) + tuple(FieldChange("EventSourceArn", m.source_arn, None)
                                                          for m in olds)
         settle = {"state": _state(d), "healthy": True} if d.enabled else {"state": _state(d)}
@@ -374,7 +376,7 @@ class _Planner:
                       f"may skip the records between its position and where {current.uuid} started; needs "
                       "--allow-replace")
             return Change(Action.REPLACE, d.key, before, d, fields, tuple(steps), Reason("position-unproven", reason))
-        reason = (f"finishes a move: {where_from} also reads this data for {model.short_arn(d.key.function)}; "
+        reason = (f"finishes a move: {where_from} also reads this data for {identity.short_arn(d.key.function)}; "
                   f"it is deleted once {current.uuid} is {_state(d)}")
         if first is not None and first.action is Action.MOVE:
             reason = f"{first.reason.text}; then {reason}"
@@ -391,7 +393,7 @@ class _Planner:
             return d.tags
         kept: dict[str, str] = {}
         for old in olds:
-            kept.update(model.managed_tags(self.known.tags(old)))
+            kept.update(marks.managed_tags(self.known.tags(old)))
         return kept or None
 
     def _create_steps(self, d: Mapping, *, tags: dict[str, str] | None, start_at: datetime | None = None,
@@ -399,7 +401,7 @@ class _Planner:
         steps: list[Step] = []
         if d.consumer is not None and d.consumer.arn is None:
             steps.append(RegisterConsumer(stream=d.consumer.stream_arn, name=d.consumer.name))
-        params = model.create_params(d, tags=tags, start_at=start_at)
+        params = requests.create_params(d, tags=tags, start_at=start_at)
         for name, members in (keep or {}).items():
             params[name] = {**members, **(params.get(name) or {})}
         steps.append(Create(params=params))
@@ -412,7 +414,7 @@ class _Planner:
         return [s for m in olds for s in (Delete(uuid=m.uuid), WaitGone(uuid=m.uuid, final=True))]
 
     def _delete(self, m: Mapping) -> Change:
-        lost = "; a stream mapping's position is lost" if m.kind in model.STREAM_TYPES | model.KAFKA_TYPES else ""
+        lost = "; a stream mapping's position is lost" if m.kind in kinds.STREAM_TYPES | kinds.KAFKA_TYPES else ""
         return Change(Action.DELETE, m.key, (m,), None, (), tuple(self._delete_steps([m])),
                       Reason("prune", f"not in the spec (--prune){lost}"))
 
@@ -425,7 +427,7 @@ def _kept_group(d: Mapping, live: Mapping) -> dict[str, Any]:
     """A Kafka consumer group the spec does not name: the replacement joins the old one's group, which
     resumes from the group's committed offsets instead of starting over."""
     out = {}
-    for name, member in model.GENERATED_MEMBERS.items():
+    for name, member in defaults.GENERATED_MEMBERS.items():
         group = (live.config.get(name) or {}).get(member)
         if group and not (d.params.get(name) or {}).get(member):
             out[name] = {member: group}
@@ -437,7 +439,7 @@ def _uuids(olds: list[Mapping]) -> str:
 
 
 def _position_lost(d: Mapping) -> str:
-    if d.kind not in model.STREAM_TYPES | model.KAFKA_TYPES:
+    if d.kind not in kinds.STREAM_TYPES | kinds.KAFKA_TYPES:
         return ""
     start = d.config.get("StartingPosition")
     if start == "LATEST":
@@ -448,5 +450,5 @@ def _position_lost(d: Mapping) -> str:
 
 
 def _shown(changes: list[FieldChange]) -> list[FieldChange]:
-    return [FieldChange(c.name, model.plain(c.before), model.plain(c.after)) for c in changes]
+    return [FieldChange(c.name, values.plain(c.before), values.plain(c.after)) for c in changes]
 

@@ -16,7 +16,9 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, ClassVar
 
 from esmctl.errors import Problem
-from esmctl.model import FieldChange, Key, Mapping, Pause
+from esmctl.mapping.compare import FieldChange, Mapping
+from esmctl.mapping.identity import Key
+from esmctl.mapping.marks import Pause
 
 
 class Action(str, enum.Enum):
@@ -184,7 +186,7 @@ class Untag(Step):
 
 @dataclass(frozen=True, kw_only=True)
 class RecordTags(Step):
-    """Tags a replace keeps, recorded on the function before its delete (model.tag_record)."""
+    """Tags a replace keeps, recorded on the function before its delete (marks.tag_record)."""
 
     op: ClassVar[str] = "record-tags"
     arn: str  # the function's

@@ -32,7 +32,7 @@ from esmctl.sandbox.held_mappings import (
 ESM_PATH = "/2015-03-31/event-source-mappings"
 
 # What AWS returns for fields a request left unset (written from AWS's responses, on purpose
-# independent of esmctl.model's table).
+# independent of esmctl.mapping.defaults' table).
 _AWS_STREAM = {
     "BatchSize": 100, "MaximumBatchingWindowInSeconds": 0, "ParallelizationFactor": 1,
     "MaximumRetryAttempts": -1, "MaximumRecordAgeInSeconds": -1, "BisectBatchOnFunctionError": False,

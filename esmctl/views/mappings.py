@@ -19,7 +19,7 @@ MAPPING_COLUMNS: list[Column] = [
 
 
 def mapping_row(m: dict[str, Any]) -> dict[str, Any]:
-    from esmctl.model import short_arn
+    from esmctl.mapping.identity import short_arn
 
     return {**m, "Function": short_arn(m.get("FunctionArn")), "Source": short_arn(m.get("EventSourceArn"))}
 
@@ -33,14 +33,14 @@ def mapping_rows(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def mapping_title(function_arn: str | None, source_arn: str | None) -> str:
     """`orders-fn <- kinesis:orders`: how a mapping is named in messages."""
-    from esmctl.model import short_arn
+    from esmctl.mapping.identity import short_arn
 
     return f"{short_arn(function_arn)} <- {short_arn(source_arn)}"
 
 
 def change_title_of(m: dict[str, Any]) -> str:
     """The title of a live mapping as the API reports it."""
-    from esmctl import model
+    from esmctl.mapping import compare
 
-    return model.live_mapping(m).title()
+    return compare.live_mapping(m).title()
 

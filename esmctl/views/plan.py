@@ -51,7 +51,7 @@ def shown_fields(c: Any) -> list[Any]:
     are shown as `Tags.KEY` entries, the way an update shows its tag changes."""
     fields = list(c.fields)
     if c.action.value == "create" and c.after is not None and c.after.tags:
-        from esmctl.model import FieldChange
+        from esmctl.mapping.compare import FieldChange
 
         named = {f.name for f in fields}
         fields += [FieldChange(f"Tags.{k}", None, v) for k, v in sorted(c.after.tags.items())
@@ -124,10 +124,12 @@ def leaf_changes(f: Any) -> list[tuple[str, str, str]]:
 
 
 def _arn_pair(before: Any, after: Any) -> tuple[str, str]:
-    if isinstance(before, str) and isinstance(after, str) and before.startswith("arn:") and after.startswith("arn:"):
-        b, a = before.split(":", 5), after.split(":", 5)
-        if len(b) == len(a) == 6 and b[:5] == a[:5] and ":" not in b[5] + a[5]:
-            return b[5], a[5]
+    from esmctl import arns
+
+    b, a = arns.parse(before), arns.parse(after)
+    if b is not None and a is not None and b.with_resource("") == a.with_resource("") \
+            and ":" not in b.resource + a.resource:
+        return b.resource, a.resource
     return _value(before), _value(after)
 
 

@@ -1,0 +1,191 @@
+"""A mapping's identity: its kind of source, its function, and the Key Lambda refuses a duplicate of.
+
+Identity (`Key`) is Lambda's own rule for refusing a duplicate (409):
+  Kinesis, DynamoDB, SQS, DocumentDB   (qualified function ARN, source ARN)
+  Amazon MSK / Amazon MQ              + the topic / the queue (one function may read several)
+  self-managed Kafka                  (function, the sorted set of brokers, topic): it has no ARN
+  a Kinesis stream consumer           (function, stream ARN/consumer/NAME): the name, not the ARN's
+                                      creation epoch, so `Consumer: NAME` and the ARN are one mapping
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from esmctl import arns
+from esmctl.kinds import DOCDB, DYNAMODB, KAFKA, KINESIS, MQ, MSK, SQS
+
+# Fields of a mapping that are identity, not configuration: they are in its Key.
+IDENTITY_FIELDS = frozenset({"FunctionName", "EventSourceArn", "Topics", "Queues", "SelfManagedEventSource"})
+
+
+# -- sources --------------------------------------------------------------------------------------
+def source_type(params: dict[str, Any]) -> str:
+    """The kind of source a mapping's parameters (spec or API) describe; "" when it cannot be told."""
+    text = params.get("EventSourceArn")
+    if not text:
+        return KAFKA if params.get("SelfManagedEventSource") else ""
+    arn = arns.parse(text)
+    return SOURCE_SERVICES.get(arn.service, "") if arn is not None else ""
+
+
+# The kind of source by the service of its ARN.
+SOURCE_SERVICES = {"kinesis": KINESIS, "dynamodb": DYNAMODB, "sqs": SQS, "kafka": MSK, "mq": MQ, "rds": DOCDB,
+                   "docdb": DOCDB}
+
+
+@lru_cache(maxsize=1 << 15)  # the planner asks for each mapping's slot several times
+def stream_of(text: str) -> str:
+    """The stream ARN of a Kinesis consumer ARN; any other text itself."""
+    arn = arns.parse(text)
+    return str(arn.stream) if arn is not None and arn.is_consumer else text
+
+
+def consumer_identity(stream_arn: str, name: str) -> str:
+    """A consumer as identity: its stream and name, not the creation epoch AWS appends to its ARN."""
+    return f"{stream_of(stream_arn)}/consumer/{name}"
+
+
+def brokers(params: dict[str, Any]) -> list[str]:
+    endpoints = (params.get("SelfManagedEventSource") or {}).get("Endpoints") or {}
+    return sorted(endpoints.get("KAFKA_BOOTSTRAP_SERVERS") or [])
+
+
+def short_arn(arn: str | None) -> str:
+    """`kinesis:orders`, `sqs:jobs`, `orders-fn:live`: enough to recognise a source or function."""
+    if not arn:
+        return ""
+    if arn.startswith("kafka://"):
+        return "kafka:" + arn.removeprefix("kafka://")
+    parsed = arns.parse(arn)
+    return parsed.short() if parsed is not None else arn
+
+
+# -- functions ------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class FunctionRef:
+    """A function as the identity rule sees it: its ARN and qualifier (alias or version)."""
+
+    arn: str  # unqualified
+    qualifier: str = ""
+
+    @property
+    def qualified_arn(self) -> str:
+        return f"{self.arn}:{self.qualifier}" if self.qualifier else self.arn
+
+    @property
+    def name(self) -> str:
+        arn = arns.parse(self.arn)
+        return arn.name if arn is not None else ""
+
+    @property
+    def region(self) -> str:
+        arn = arns.parse(self.arn)
+        return arn.region if arn is not None else ""
+
+    @property
+    def account(self) -> str:
+        arn = arns.parse(self.arn)
+        return arn.account if arn is not None else ""
+
+
+def function_ref(name_or_arn: str, region: str, account: str, partition: str = "aws") -> FunctionRef:
+    """Resolve `fn`, `fn:alias`, `123456789012:function:fn`, or a full ARN to a FunctionRef.
+
+    Lambda accepts all of these spellings as the same function; esmctl resolves them without a
+    call per function (the account comes from one STS call).
+    """
+    s = name_or_arn.strip()
+    arn = arns.parse(s)
+    if arn is not None:  # arn:partition:lambda:region:account:function:name[:qualifier]
+        partition, region, account = arn.partition, arn.region, arn.account
+        if arn.is_function:
+            name, qualifier = arn.name, arn.qualifier
+        else:  # Lambda's pattern lets `function:` out: arn:aws:lambda:REGION:ACCOUNT:NAME[:QUALIFIER]
+            name, _, qualifier = arn.resource.partition(":")
+    else:
+        if ":function:" in s:  # account:function:name[:qualifier]
+            parts = s.split(":")
+            account, rest = parts[0], parts[2:]
+        else:
+            rest = s.split(":")
+        name, qualifier = rest[0], rest[1] if len(rest) > 1 else ""
+    if qualifier == "$LATEST":
+        qualifier = ""
+    return FunctionRef(f"arn:{partition}:lambda:{region}:{account}:function:{name}", qualifier)
+
+
+def without_latest(name_or_arn: str) -> str:
+    """A function's name or ARN without a `:$LATEST` qualifier: a mapping on `fn:$LATEST` invokes what one on
+    `fn` does, so esmctl sends, and knows a live mapping by, the unqualified function (as function_ref does)."""
+    return name_or_arn[: -len(":$LATEST")] if name_or_arn.endswith(":$LATEST") else name_or_arn
+
+
+def function_spelling_key(name_or_arn: str) -> tuple[str, str, str]:
+    """What can be told of a function without AWS: (name, qualifier, "region:account" when an ARN)."""
+    ref = function_ref(name_or_arn, "", "")
+    arn = arns.parse(name_or_arn.strip())
+    return ref.name, ref.qualifier, f"{arn.region}:{arn.account}" if arn is not None else ""
+
+
+# -- identity -------------------------------------------------------------------------------------
+@dataclass(frozen=True, order=True)
+class Key:
+    """A mapping's identity: the function (ARN with qualifier), the source, and a topic or queue."""
+
+    function: str
+    source: str
+    part: str = ""
+
+    def describe(self) -> str:
+        what = f"{short_arn(self.function)} <- {short_arn(self.source)}"
+        return f"{what} ({self.part})" if self.part else what
+
+
+def source_identity(params: dict[str, Any]) -> tuple[str, str]:
+    """The source half of a Key, from a mapping's parameters (spec or API)."""
+    kind = source_type(params)
+    arn = params.get("EventSourceArn") or ""
+    if kind == KAFKA:
+        return "kafka://" + ",".join(brokers(params)), _first(params.get("Topics"))
+    if kind == MSK:
+        return arn, _first(params.get("Topics"))
+    if kind == MQ:
+        return arn, _first(params.get("Queues"))
+    parsed = arns.parse(arn)
+    if parsed is not None and parsed.is_consumer:
+        return consumer_identity(arn, parsed.consumer_name), ""
+    return arn, ""
+
+
+def _first(items: Any) -> str:
+    return str(items[0]) if isinstance(items, list) and items else ""
+
+
+def slot(key: Key, kind: str) -> tuple[str, str] | None:
+    """The data a mapping reads: a Kinesis stream with all its consumers, a table with all its streams.
+
+    Within a slot the spec lists one mapping for, the spec owns the slot: another mapping of the
+    same function there is the old end of a hand-off (or of a replace, for DynamoDB).
+    """
+    if kind == KINESIS:
+        return key.function, stream_of(key.source)
+    stream = arns.parse(key.source) if kind == DYNAMODB else None
+    if stream is not None and stream.is_table_stream:
+        return key.function, str(stream.table)
+    return None
+
+
+@dataclass(frozen=True)
+class Consumer:
+    """A Kinesis enhanced fan-out consumer a mapping reads through."""
+
+    stream_arn: str
+    name: str
+    arn: str | None = None  # None: not registered yet; the executor registers it and fills the ARN in
+
+    @property
+    def identity(self) -> str:
+        return consumer_identity(self.stream_arn, self.name)
