@@ -13,11 +13,12 @@ import re
 from functools import cache
 from typing import Any
 
-from esmctl import arns, kinds, servicemodel
+from esmctl import arns, kinds, servicemodel, yamldoc
+from esmctl.errors import Problem
 from esmctl.mapping import defaults, identity, marks, values
 from esmctl.servicemodel import input_shape, kinds_of
 
-Problem = tuple[str, str]  # (field path, message)
+FieldProblem = tuple[str, str]  # (field path, message): placed in a file by the caller (errors.Problem)
 
 
 def did_you_mean(name: str, choices: list[str]) -> str:
@@ -27,11 +28,11 @@ def did_you_mean(name: str, choices: list[str]) -> str:
     return f" (did you mean {close[0]}?)" if close else ""
 
 
-def check_shape(value: Any, shape: Any, path: str) -> list[Problem]:
+def check_shape(value: Any, shape: Any, path: str) -> list[FieldProblem]:
     """Every way `value` breaks `shape`: type, required members, unknown keys, ranges, enums."""
     t = shape.type_name
     meta = shape.metadata
-    problems: list[Problem] = []
+    problems: list[FieldProblem] = []
     if t == "structure":
         if not isinstance(value, dict):
             return [(path, f"must be a mapping, not {_kind(value)}")]
@@ -169,7 +170,7 @@ def _pattern(text: str | None):
         return None
 
 
-def _range(n: int, meta: dict, path: str, unit: str) -> list[Problem]:
+def _range(n: int, meta: dict, path: str, unit: str) -> list[FieldProblem]:
     lo, hi = meta.get("min"), meta.get("max")
     what = f" {unit}" if unit else ""
     if lo is not None and n < lo:
@@ -192,7 +193,7 @@ def _kind(value: Any) -> str:
             float: "a number", type(None): "null"}.get(type(value), type(value).__name__)
 
 
-def check_params(params: dict[str, Any], operation: str = "CreateEventSourceMapping") -> list[Problem]:
+def check_params(params: dict[str, Any], operation: str = "CreateEventSourceMapping") -> list[FieldProblem]:
     """The model's checks, then the service's rules across fields."""
     problems = check_shape(params, input_shape(operation), "")
     if operation == "CreateEventSourceMapping":
@@ -207,7 +208,7 @@ def check_params(params: dict[str, Any], operation: str = "CreateEventSourceMapp
     return problems
 
 
-def consumer_name_problems(name: Any, path: str = "Consumer") -> list[Problem]:
+def consumer_name_problems(name: Any, path: str = "Consumer") -> list[FieldProblem]:
     """A Kinesis consumer name as RegisterStreamConsumer takes it (botocore's Kinesis model: length, pattern)."""
     return check_shape(name, servicemodel.kinesis_member("RegisterStreamConsumer", "ConsumerName"), path)
 
@@ -216,12 +217,12 @@ def _access_items(items: Any) -> list[tuple[int, dict]]:
     return [(i, item) for i, item in enumerate(items) if isinstance(item, dict)] if isinstance(items, list) else []
 
 
-def _access_problems(items: Any, kind: str) -> list[Problem]:
+def _access_problems(items: Any, kind: str) -> list[FieldProblem]:
     """SourceAccessConfigurations against the rules the model's documentation gives each Type: the kinds of
     source it is for, whether it takes a URI, the types it needs beside it or does not go with."""
     rules = servicemodel.access_types()
     present = {item.get("Type") for _, item in _access_items(items)}
-    out: list[Problem] = []
+    out: list[FieldProblem] = []
     for i, item in _access_items(items):
         name = item.get("Type")
         rule = rules.get(name) if isinstance(name, str) else None
@@ -243,10 +244,10 @@ def _access_problems(items: Any, kind: str) -> list[Problem]:
     return out
 
 
-def cross_field_problems(p: dict[str, Any], kind: str | None = None) -> list[Problem]:
+def cross_field_problems(p: dict[str, Any], kind: str | None = None) -> list[FieldProblem]:
     """The service's rules that botocore's model does not enforce (lambda-esm-facts.md)."""
     kind = kind if kind is not None else identity.source_type(p)
-    out: list[Problem] = []
+    out: list[FieldProblem] = []
     if not kind and "UUID" not in p:
         if not p.get("EventSourceArn"):
             out.append(("EventSourceArn", "is required (for a self-managed Kafka cluster, SelfManagedEventSource "
@@ -369,12 +370,12 @@ def cross_field_problems(p: dict[str, Any], kind: str | None = None) -> list[Pro
     return out
 
 
-def _poller_problems(config: Any, kind: str) -> list[Problem]:
+def _poller_problems(config: Any, kind: str) -> list[FieldProblem]:
     """ProvisionedPollerConfig ranges per kind (the model holds only the widest)."""
     if not isinstance(config, dict):
         return []
     lo_min, hi_max = (2, 10000) if kind == kinds.SQS else (1, 2000)
-    out: list[Problem] = []
+    out: list[FieldProblem] = []
     low, high = config.get("MinimumPollers"), config.get("MaximumPollers")
     if _is_int(low) and low < lo_min:
         out.append(("ProvisionedPollerConfig.MinimumPollers", f"is {low}; the minimum for this source is {lo_min}"))
@@ -394,3 +395,18 @@ def _is_int(value: Any) -> bool:
 def int_bounds(member: str, operation: str = "CreateEventSourceMapping") -> tuple[int | None, int | None]:
     shape = input_shape(operation).members[member]
     return shape.metadata.get("min"), shape.metadata.get("max")
+
+
+def top_level_problems(doc: yamldoc.Document, allowed: tuple[str, ...], what: str, body: str) -> list[Problem]:
+    """The problems of a document's top level (a `what` of `body`): not a mapping, keys not in `allowed`, a
+    version other than 1."""
+    data = doc.data
+    if not isinstance(data, dict):
+        return [Problem(doc.at(()), what, f"expected a mapping with version and {body}")]
+    problems = [Problem(doc.at((key,), key=True), str(key),
+                        "unknown top-level key" + did_you_mean(str(key), list(allowed)))
+                for key in data if key not in allowed]
+    if data.get("version") != 1:
+        where = doc.at(("version",)) if "version" in data else doc.at(())
+        problems.append(Problem(where, "version", f"must be 1, not {data.get('version')!r}"))
+    return problems

@@ -96,7 +96,7 @@ def load_files(paths: list[str] | tuple[str, ...], variables: dict[str, str] | N
 def _check(doc: yamldoc.Document, problems: list[Problem]) -> tuple[str | None, list[Desired]]:
     """The region and mappings of one document; its problems are added to `problems`."""
     data = doc.data
-    problems += yamldoc.top_level_problems(doc, TOP_LEVEL, "spec", "mappings")
+    problems += schema.top_level_problems(doc, TOP_LEVEL, "spec", "mappings")
     if not isinstance(data, dict):
         return None, []
     region = data.get("region") if not doc.is_unfilled(("region",)) else None

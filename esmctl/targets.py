@@ -84,7 +84,7 @@ def load_targets(path: str, variables: dict[str, str] | None = None, text: str |
     except yamldoc.YamlError as exc:
         raise TargetsError([_targets_field(p) for p in exc.problems]) from None
     data = doc.data
-    problems = yamldoc.top_level_problems(doc, TOP_LEVEL, "targets file", "targets")
+    problems = schema.top_level_problems(doc, TOP_LEVEL, "targets file", "targets")
     if not isinstance(data, dict):
         raise TargetsError(problems)
     defaults = data.get("defaults") or {}

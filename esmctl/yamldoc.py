@@ -438,20 +438,3 @@ def _surprise(text: str, value: Any) -> str:
         return f"{text} is read by YAML 1.1 as {value!r}: quote it or write {value!r}"
     word = "NaN" if math.isnan(value) else ("-Infinity" if value < 0 else "Infinity")
     return f"{text} is read by YAML 1.1 as {word}, which JSON cannot hold: quote it"
-
-
-def top_level_problems(doc: Document, allowed: tuple[str, ...], what: str, body: str) -> list[Problem]:
-    """The problems of a document's top level (a `what` of `body`): not a mapping, keys not in `allowed`, a
-    version other than 1."""
-    from esmctl.schema import did_you_mean
-
-    data = doc.data
-    if not isinstance(data, dict):
-        return [Problem(doc.at(()), what, f"expected a mapping with version and {body}")]
-    problems = [Problem(doc.at((key,), key=True), str(key),
-                        "unknown top-level key" + did_you_mean(str(key), list(allowed)))
-                for key in data if key not in allowed]
-    if data.get("version") != 1:
-        where = doc.at(("version",)) if "version" in data else doc.at(())
-        problems.append(Problem(where, "version", f"must be 1, not {data.get('version')!r}"))
-    return problems

@@ -90,3 +90,15 @@ def _same_metric(function: str, old_function: str) -> bool:
     The FunctionName series counts every alias and version; a Resource series only its own."""
     a, b = identity.function_ref(function, "", ""), identity.function_ref(old_function, "", "")
     return a.arn == b.arn and (not b.qualifier or a.qualifier == b.qualifier)
+
+
+def position_lost(d: Mapping) -> str:
+    """What a replace created at the spec's StartingPosition costs, in words for its reason."""
+    if d.kind not in kinds.STREAM_TYPES | kinds.KAFKA_TYPES:
+        return ""
+    start = d.config.get("StartingPosition")
+    if start == "LATEST":
+        return " (LATEST: records that arrive meanwhile are skipped)"
+    if start == "TRIM_HORIZON":
+        return " (TRIM_HORIZON: the whole stream is processed again)"
+    return " (the stream position is not carried over)"

@@ -46,7 +46,7 @@ from esmctl.errors import Problem
 from esmctl.mapping import compare, defaults, identity, marks, requests, values
 from esmctl.mapping.compare import FieldChange, Mapping
 from esmctl.mapping.identity import Key
-from esmctl.plan.handoff import Positions, batching_window
+from esmctl.plan.handoff import Positions, batching_window, position_lost
 from esmctl.plan.known import Known, unqualified
 from esmctl.plan.second_reader import second_reader
 from esmctl.plan.types import (
@@ -304,7 +304,7 @@ class _Planner:
                 create.insert(at, ForgetTags(arn=function, keys=tuple(sorted(record))))
         steps += create
         reason = (f"{', '.join(why)} cannot be changed in place: needs --allow-replace; the mapping is deleted, "
-                  f"then created again" + _position_lost(d) + unrecorded)
+                  f"then created again" + position_lost(d) + unrecorded)
         if move := (live.key.function != d.key.function):
             reason = f"moves from {identity.short_arn(live.key.function)}, but {reason}"
         fields = ([FieldChange("FunctionName", live.key.function, d.key.function)] if move else []) + changes
@@ -352,7 +352,7 @@ class _Planner:
             why = "a DynamoDB stream cannot start at a timestamp"
         steps = self._create_steps(d, tags=tags, settle=True) + self._delete_steps(olds)
         reason = (f"moves from {where_from}, but {why}: needs --allow-replace; the new mapping starts at its "
-                  f"StartingPosition, then the old one is deleted" + _position_lost(d))
+                  f"StartingPosition, then the old one is deleted" + position_lost(d))
         return Change(Action.REPLACE, d.key, tuple(olds), d, moved, tuple(steps), Reason("position-unknown", reason))
 
     def _finish(self, d: Mapping, current: Mapping, olds: list[Mapping], first: Change | None = None) -> Change:
@@ -436,17 +436,6 @@ def _kept_group(d: Mapping, live: Mapping) -> dict[str, Any]:
 
 def _uuids(olds: list[Mapping]) -> str:
     return ",".join(m.uuid for m in olds)[:256]
-
-
-def _position_lost(d: Mapping) -> str:
-    if d.kind not in kinds.STREAM_TYPES | kinds.KAFKA_TYPES:
-        return ""
-    start = d.config.get("StartingPosition")
-    if start == "LATEST":
-        return " (LATEST: records that arrive meanwhile are skipped)"
-    if start == "TRIM_HORIZON":
-        return " (TRIM_HORIZON: the whole stream is processed again)"
-    return " (the stream position is not carried over)"
 
 
 def _shown(changes: list[FieldChange]) -> list[FieldChange]:
