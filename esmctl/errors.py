@@ -48,7 +48,7 @@ class UsageProblem(EsmctlError):
     """The command line asks for something that cannot be: a flag's value, a missing option."""
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True)
 class Place:
     """Where something was written: a file (`<stdin>`), its line and column (1-based; 0: the file as a whole)."""
 
@@ -74,31 +74,38 @@ class Problem:
     def __str__(self) -> str:
         return ": ".join(str(part) for part in (self.where, self.field, self.message) if part)
 
-    def order(self) -> tuple[bool, Place | None]:
-        """Problems in the order they were written, file by file; those of no place first (sorted() keeps the
-        problems of one place in the order they were found)."""
-        return (self.where is not None, self.where)
-
 
 def in_order(problems: Iterable[Problem]) -> list[Problem]:
-    """Each problem once, in the order they were written (aliases and merges reach a value more than once)."""
-    return sorted(dict.fromkeys(problems), key=Problem.order)
+    """Each problem once (aliases and merges reach a value more than once), in the order they were written: those
+    of no place first, then file by file in the order the files were read (as given), line by line in each.
+    sorted() keeps the problems of one place in the order they were found."""
+    unique = list(dict.fromkeys(problems))
+    files: dict[str, int] = {}
+    for p in unique:
+        if p.where is not None:
+            files.setdefault(p.where.file, len(files))
+
+    def order(p: Problem) -> tuple[int, int, int, int]:
+        return (0, 0, 0, 0) if p.where is None else (1, files[p.where.file], p.where.line, p.where.column)
+
+    return sorted(unique, key=order)
 
 
 class SpecError(EsmctlError):
-    """A file with problems: every problem, shown one line each, `FILE:LINE:COL: field: message`."""
+    """A file with problems: every problem once, in the order they were written, shown one line each,
+    `FILE:LINE:COL: field: message`."""
 
     where = "the spec"  # what the closing line names
 
-    def __init__(self, problems: list[Problem]) -> None:
-        self.problems = problems
+    def __init__(self, problems: Iterable[Problem]) -> None:
+        self.problems = in_order(problems)
         super().__init__("\n".join(map(str, problems)))
 
 
 class TargetsError(SpecError):
     """A targets file with problems, one line each."""
 
-    def __init__(self, problems: list[Problem], where: str = "the targets file") -> None:
+    def __init__(self, problems: Iterable[Problem], where: str = "the targets file") -> None:
         super().__init__(problems)
         self.where = where
 

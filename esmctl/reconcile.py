@@ -72,7 +72,7 @@ def _plan(aws: Aws, spec: Spec, options: Options) -> Reconciliation:
     result = diff(desired, live, prune=options.prune, reads=reads, margin=options.margin)
     for _ in range(4):  # each round reads only what the last one asked for
         if result.problems:
-            raise SpecError(list(result.problems))
+            raise SpecError(result.problems)
         if not result.missing:
             return Reconciliation(desired, live, result, reads, spec)
         if result.missing.settled:

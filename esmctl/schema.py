@@ -406,7 +406,9 @@ def top_level_problems(doc: yamldoc.Document, allowed: tuple[str, ...], what: st
     problems = [Problem(doc.at((key,), key=True), str(key),
                         "unknown top-level key" + did_you_mean(str(key), list(allowed)))
                 for key in data if key not in allowed]
-    if data.get("version") != 1:
-        where = doc.at(("version",)) if "version" in data else doc.at(())
-        problems.append(Problem(where, "version", f"must be 1, not {data.get('version')!r}"))
+    if "version" not in data:
+        problems.append(Problem(doc.at(()), "version", "is required: write version: 1 at the top"))
+    elif data["version"] != 1 or isinstance(data["version"], bool):
+        problems.append(Problem(doc.at(("version",)), "version",
+                                f"must be 1, not {json.dumps(data['version'], default=str)}"))
     return problems

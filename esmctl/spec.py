@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from esmctl import arns, collector, kinds, regions, schema, servicemodel, yamldoc
-from esmctl.errors import Place, Problem, SpecError, UsageProblem, in_order
+from esmctl.errors import Place, Problem, SpecError, UsageProblem
 from esmctl.filters import rules as filter_rules
 from esmctl.mapping import identity, values
 
@@ -89,7 +89,7 @@ def load_files(paths: list[str] | tuple[str, ...], variables: dict[str, str] | N
     problems += _duplicates(mappings)
     region = _region(paths, regions, mappings, problems)
     if problems:
-        raise SpecError(in_order(problems))
+        raise SpecError(problems)
     return Spec(paths=list(paths), region=region, mappings=mappings)
 
 

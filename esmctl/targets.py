@@ -18,7 +18,7 @@ from typing import Any
 
 from esmctl import regions as known_regions
 from esmctl import schema, spec, yamldoc
-from esmctl.errors import Place, Problem, SpecError, TargetsError, in_order
+from esmctl.errors import Place, Problem, SpecError, TargetsError
 
 TOP_LEVEL = ("version", "defaults", "targets")
 FIELDS = ("account", "name", "regions", "role", "profile", "external_id", "session_name", "variables")
@@ -104,7 +104,7 @@ def load_targets(path: str, variables: dict[str, str] | None = None, text: str |
         entries = []
     targets = _targets(doc, ("targets",), entries, defaults, problems)
     if problems:
-        raise TargetsError(in_order(problems))
+        raise TargetsError(problems)
     return targets
 
 
@@ -122,7 +122,7 @@ def spec_targets(path: str, variables: dict[str, str] | None = None, text: str |
         entries = []
     targets = _targets(doc, ("targets",), entries, {}, problems)
     if problems:
-        raise TargetsError(in_order(problems), "the spec's targets")
+        raise TargetsError(problems, "the spec's targets")
     return targets
 
 

@@ -230,3 +230,15 @@ def test_kafka_queue_mode_is_created_and_stays_in_sync(esmctl, world, box, tmp_p
     box.proxy.clear_counts()
     r = esmctl("apply", spec_file(tmp_path, [{**queue, "StartingPosition": "LATEST"}], name="bad.yaml"))
     assert r.exit_code == 1 and "ConsumptionMode Queue" in r.stderr and box.proxy.writes() == 0
+
+
+def test_a_function_arn_without_function_colon_applies_and_then_diffs_clean(esmctl, world, box, tmp_path):
+    """Lambda's pattern allows `arn:aws:lambda:REGION:ACCOUNT:NAME` (no `function:`); plan resolves it, so
+    apply must create the mapping for that function too (the create sends the resolved function ARN)."""
+    fn = world["jobs-fn"].replace(":function:", ":")
+    path = spec_file(tmp_path, [{"FunctionName": fn, "EventSourceArn": world["jobs"]}])
+    r = esmctl("apply", path, "--yes")
+    assert r.exit_code == 0, r.stdout + r.stderr
+    [m] = [m for m in mappings(box) if m["EventSourceArn"] == world["jobs"]]
+    assert m["FunctionArn"] == world["jobs-fn"]
+    assert esmctl("diff", path).exit_code == 0

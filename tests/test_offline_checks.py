@@ -355,3 +355,20 @@ def test_the_botocore_floor_has_every_field_esmctl_relies_on():
     assert floor == servicemodel.MIN_BOTOCORE
     assert re.search(r'"boto3>=([\d.]+)"', text).group(1) == floor
     assert "ConsumptionMode" in servicemodel.input_shape().members["SelfManagedKafkaEventSourceConfig"].members
+
+
+def test_a_spec_without_version_is_told_to_write_it(esmctl, tmp_path):
+    r = esmctl("validate", write(tmp_path, "mappings: []\n"))
+    assert r.exit_code == 1
+    assert "spec.yaml:1:1: version: is required: write version: 1 at the top" in r.stderr and "None" not in r.stderr
+    r = esmctl("validate", write(tmp_path, 'version: "1"\nmappings: []\n'))
+    assert r.exit_code == 1 and 'spec.yaml:1:10: version: must be 1, not "1"' in r.stderr
+
+
+def test_functions_that_do_not_exist_are_said_in_the_order_the_spec_lists_them(esmctl, world, tmp_path):
+    body = "".join(f"  - FunctionName: {fn}\n    EventSourceArn: {world['jobs']}\n"
+                   for fn in ("zz-missing", "aa-missing:live", f"{world['jobs-fn']}:nope"))
+    r = esmctl("plan", write(tmp_path, f"version: 1\nmappings:\n{body}"))
+    assert r.exit_code == 1
+    lines = [os.path.basename(line.split(": ", 1)[0]) for line in r.stderr.splitlines() if "does not exist" in line]
+    assert lines == ["spec.yaml:3:5", "spec.yaml:5:5", "spec.yaml:7:5"], r.stderr

@@ -11,7 +11,7 @@ from datetime import datetime, timezone
 from helpers import client, kinesis, spec_file
 
 from esmctl.aws.calls import Aws
-from esmctl.aws.pacing import Pacer, in_the_quota
+from esmctl.aws.pacing import Pacer, in_the_quota, undelayed_listing
 from esmctl.mapping import identity, marks
 from esmctl.sandbox.fidelity import FidelityProxy
 
@@ -35,11 +35,18 @@ def test_the_pacer_charges_the_control_plane_calls_and_getfunction_to_its_own_bu
     for _ in range(40):
         own.before_send()
     assert slept == [0.01, 0.02]
-    for _ in range(4):
-        aws.list_mappings()  # the 3rd to 6th calls of the 15/s: a listing's pages are charged, never delayed
+    with undelayed_listing():
+        for _ in range(4):
+            aws.list_mappings()  # the 3rd to 6th calls of the 15/s: a plan's listing is charged, never delayed
     assert len(slept) == 2 and dict(pacer.charged) == {"ListTags": 1, "ListEventSourceMappings": 5}
     pacer.before_send("before-send.lambda.CreateEventSourceMapping")  # a write after them pays for them
     assert len(slept) == 3 and abs(slept[-1] - 2 / 15) < 1e-9
+    aws.list_mappings()  # any other listing (a wait's poll, beside the writes) waits its turn
+    assert len(slept) == 4 and abs(slept[-1] - 3 / 15) < 1e-9
+    pacer.slow_down()  # AWS throttled: from now on even a plan's listing waits its turn
+    with undelayed_listing():
+        aws.list_mappings()
+    assert len(slept) == 5 and abs(slept[-1] - 4 / 7.5) < 1e-9  # the debt of 4, at half the rate
 
 
 def test_the_quota_apis():

@@ -13,7 +13,7 @@ from typing import Any
 
 from esmctl import arns
 from esmctl.aws.errors import AwsError, NotFound, explain
-from esmctl.aws.pacing import Pacer
+from esmctl.aws.pacing import Pacer, undelayed_listing
 from esmctl.aws.session import AssumeRole, Clients
 from esmctl.aws.waiting import Watcher, poll_interval
 from esmctl.errors import EsmctlError
@@ -89,9 +89,13 @@ class Aws(Clients):
         account the listing names rather than asking STS."""
         with self._lock:
             self._listings += 1  # counted now: the account may be asked before the thread starts
-        future = pool.submit(self.list_mappings)
+        future = pool.submit(self._plans_listing)
         future.add_done_callback(lambda _: self._listing_ended())
         return future
+
+    def _plans_listing(self) -> list[dict]:
+        with undelayed_listing():  # what the user waits for, before anything is written
+            return self.list_mappings()
 
     def _listing_ended(self) -> None:
         with self._lock:

@@ -6,7 +6,8 @@ import os
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 # Lambda's control plane allows 15 requests/s per account and region, shared by every caller and
@@ -20,11 +21,24 @@ LAMBDA_BURST = 5
 # paced with the rest, they would take turns that the writes need. The pacer keeps each of them to its own rate.
 OWN_QUOTAS = {"GetFunction": 100.0, "GetPolicy": 15.0}
 OUTSIDE_THE_QUOTA = frozenset({*OWN_QUOTAS, "Invoke", "InvokeAsync", "InvokeWithResponseStream"})
-# A listing's pages go one after the other, each sent when the last has come back: at AWS's page times that stays
-# under the quota by itself, and a no-op diff over 5,000 mappings (50 pages) would otherwise spend 3 s waiting for
-# tokens. Its pages are charged, so the writes after a listing keep the account's average, but never delayed; a
-# 429 on a page is retried by botocore and slows the pacer down as any other.
+# The listing a plan starts with (plan, diff, apply) is what the user waits for, and nothing is written while it
+# runs: its pages go one after the other, each sent when the last has come back, and a no-op diff over 5,000
+# mappings (50 pages) would spend 3 s waiting for tokens. Inside `undelayed_listing()` its pages are charged (the
+# writes after it keep the account's average) but not delayed, as long as AWS has not throttled this account and
+# region: after a 429 the pacer has slowed down, and every page waits its turn again. Other listings (the waits'
+# polls, which run beside the writes) are paced as any call.
 CHARGED_NOT_DELAYED = frozenset({"ListEventSourceMappings"})
+_thread = threading.local()
+
+
+@contextmanager
+def undelayed_listing() -> Iterator[None]:
+    """This thread's listing is a plan's first read: see CHARGED_NOT_DELAYED."""
+    _thread.undelayed = True
+    try:
+        yield
+    finally:
+        _thread.undelayed = False
 
 
 def in_the_quota(operation: str) -> bool:
@@ -83,7 +97,9 @@ class Pacer:
             self._tokens = min(self.burst, self._tokens + (now - self._at) * self.rate)
             self._at = now
             self._tokens -= 1
-            wait = -self._tokens / self.rate if self._tokens < 0 and operation not in CHARGED_NOT_DELAYED else 0.0
+            undelayed = (operation in CHARGED_NOT_DELAYED and getattr(_thread, "undelayed", False)
+                         and self.rate >= self.ceiling)
+            wait = -self._tokens / self.rate if self._tokens < 0 and not undelayed else 0.0
         if wait:
             self._sleep(wait)
 

@@ -104,7 +104,10 @@ def create_params(want: Mapping, *, source_arn: str | None = None, tags: dict[st
                   start_at: datetime | None = None) -> dict[str, Any]:
     """CreateEventSourceMapping parameters: what the spec gives, in the API's shapes."""
     out = {name: to_api(name, copy.deepcopy(value)) for name, value in want.params.items() if value is not None}
-    out["FunctionName"] = want.params.get("FunctionName") or want.function
+    written = want.params.get("FunctionName")
+    # A name is sent as written; an ARN as the function ARN it resolved to (`arn:aws:lambda:R:A:NAME`, which
+    # Lambda's pattern allows without `function:`, is not read so by every endpoint).
+    out["FunctionName"] = written if written and not str(written).startswith("arn:") else want.function
     out.pop("EventSourceArn", None)
     if source_arn or want.source_arn:  # a consumer's ARN; none yet for one to be registered
         out["EventSourceArn"] = source_arn or want.source_arn
