@@ -283,7 +283,9 @@ def cross_field_problems(p: dict[str, Any], kind: str | None = None) -> list[Fie
         pos = needs_position = None
     if needs_position and kind in needs_position and not pos and "UUID" not in p:
         choices = "TRIM_HORIZON, LATEST" + (", AT_TIMESTAMP" if kind != kinds.DYNAMODB else "")
-        out.append(("StartingPosition", f"is required for a {kinds.KIND_NAMES[kind]} source ({choices})"))
+        name = kinds.KIND_NAMES[kind]
+        out.append(("StartingPosition", f"is required for {'an' if name[:1] in 'AEIOU' else 'a'} {name} source "
+                                        f"({choices})"))
     if pos == "AT_TIMESTAMP":
         if kind == kinds.DYNAMODB:
             out.append(("StartingPosition", "AT_TIMESTAMP is not for DynamoDB sources (TRIM_HORIZON or LATEST)"))
