@@ -166,6 +166,8 @@ def _entry(doc: yamldoc.Document, base: tuple, entry: dict, defaults: dict, prob
 
     def problem(key: str, message: str) -> None:
         path = at(key) if key in values else base
+        if key in values and doc.is_unfilled(path):
+            return  # a placeholder without a value: that is its problem, said once (by the reader)
         problems.append(Problem(doc.at(path), yamldoc.label(path if key in values else base + (key,)), message))
 
     before = len(problems)

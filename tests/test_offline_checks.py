@@ -372,3 +372,12 @@ def test_functions_that_do_not_exist_are_said_in_the_order_the_spec_lists_them(e
     assert r.exit_code == 1
     lines = [os.path.basename(line.split(": ", 1)[0]) for line in r.stderr.splitlines() if "does not exist" in line]
     assert lines == ["spec.yaml:3:5", "spec.yaml:5:5", "spec.yaml:7:5"], r.stderr
+
+
+def test_a_targets_placeholder_without_a_value_is_one_problem_not_two(esmctl, tmp_path):
+    path = write(tmp_path, 'version: 1\nregion: ${REGION}\ntargets:\n  - {account: "111111111111", regions: [us-east-1], '
+                           'role: deployer, external_id: "${EXT}"}\nmappings: []\n')
+    r = esmctl("validate", path)
+    assert r.exit_code == 1
+    assert [line.split(": ", 1)[1] for line in r.stderr.splitlines()[:-1]] == [
+        "targets[0].external_id: no value for ${EXT}: pass --var EXT=... or set it in the environment"], r.stderr
