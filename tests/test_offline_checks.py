@@ -375,8 +375,9 @@ def test_functions_that_do_not_exist_are_said_in_the_order_the_spec_lists_them(e
 
 
 def test_a_targets_placeholder_without_a_value_is_one_problem_not_two(esmctl, tmp_path):
-    path = write(tmp_path, 'version: 1\nregion: ${REGION}\ntargets:\n  - {account: "111111111111", regions: [us-east-1], '
-                           'role: deployer, external_id: "${EXT}"}\nmappings: []\n')
+    path = write(tmp_path, 'version: 1\nregion: ${REGION}\ntargets:\n'
+                           '  - {account: "111111111111", regions: [us-east-1], role: r, external_id: "${EXT}"}\n'
+                           'mappings: []\n')
     r = esmctl("validate", path)
     assert r.exit_code == 1
     assert [line.split(": ", 1)[1] for line in r.stderr.splitlines()[:-1]] == [
