@@ -120,13 +120,13 @@ def spec_targets(path: str, variables: dict[str, str] | None = None, text: str |
     if not isinstance(entries, list) or not entries:
         problems.append(Problem(doc.at(('targets',)), "targets", "must be a list of targets (account, regions, role…)"))
         entries = []
-    targets = _targets(doc, ("targets",), entries, {}, problems)
+    targets = _targets(doc, ("targets",), entries, None, problems)  # a spec's targets have no defaults
     if problems:
         raise TargetsError(problems, "the spec's targets")
     return targets
 
 
-def _targets(doc: yamldoc.Document, base: tuple, entries: list, defaults: dict,
+def _targets(doc: yamldoc.Document, base: tuple, entries: list, defaults: dict | None,
              problems: list[Problem]) -> list[Target]:
     """The targets of a list of entries (account × regions each), their problems added to `problems`."""
     out: list[Target] = []
@@ -148,7 +148,12 @@ def _targets(doc: yamldoc.Document, base: tuple, entries: list, defaults: dict,
     return out
 
 
-def _entry(doc: yamldoc.Document, base: tuple, entry: dict, defaults: dict, problems: list[Problem]) -> list[Target]:
+def _entry(doc: yamldoc.Document, base: tuple, entry: dict, defaults: dict | None,
+           problems: list[Problem]) -> list[Target]:
+    """One entry's targets (one a region); `defaults`: the targets file's (None: a spec's `targets:`, which have
+    none)."""
+    where_else = " (here or in defaults)" if defaults is not None else ""
+    defaults = defaults or {}
     for key in entry:
         if key not in FIELDS:
             problems.append(Problem(doc.at(base + (key,), key=True), yamldoc.label(base + (key,)),
@@ -174,7 +179,7 @@ def _entry(doc: yamldoc.Document, base: tuple, entry: dict, defaults: dict, prob
     account = _account(doc, at("account"), values.get("account"), problem)
     regions = values.get("regions")
     if regions is None:
-        problem("regions", "is required: a list of regions (here or in defaults)")
+        problem("regions", f"is required: a list of regions{where_else}")
         regions = []
     elif not isinstance(regions, list) or not regions:
         problem("regions", "must be a list of regions, e.g. [us-east-1, eu-west-1]")

@@ -382,3 +382,13 @@ def test_a_targets_placeholder_without_a_value_is_one_problem_not_two(esmctl, tm
     assert r.exit_code == 1
     assert [line.split(": ", 1)[1] for line in r.stderr.splitlines()[:-1]] == [
         "targets[0].external_id: no value for ${EXT}: pass --var EXT=... or set it in the environment"], r.stderr
+
+
+def test_a_target_without_regions_is_pointed_at_defaults_only_where_there_can_be_some(esmctl, tmp_path):
+    targets = write(tmp_path, 'version: 1\ntargets:\n  - {account: "111111111111"}\n', "targets.yaml")
+    r = esmctl("validate", write(tmp_path, "version: 1\nmappings: []\n"), "--targets", targets)
+    assert "targets[0].regions: is required: a list of regions (here or in defaults)" in r.stderr, r.stderr
+    spec = write(tmp_path, 'version: 1\ntargets:\n  - {account: "111111111111"}\nmappings: []\n')
+    r = esmctl("validate", spec)
+    assert r.exit_code == 1
+    assert "targets[0].regions: is required: a list of regions\n" in r.stderr, r.stderr
