@@ -37,6 +37,9 @@ class Options:
     margin: float = 60.0  # seconds before the old position a hand-off starts at
     window: timedelta = timedelta(minutes=15)  # how far back to look for the old position
     settle_timeout: float = 180  # how long to wait for a mapping in Creating or Updating the plan depends on
+    # plan and diff: a mapping to create for a function that does not exist is a problem (missing_functions);
+    # apply carries out the other changes and says so of that one
+    functions_must_exist: bool = False
 
 
 @dataclass
@@ -74,7 +77,10 @@ def _plan(aws: Aws, spec: Spec, options: Options) -> Reconciliation:
         if result.problems:
             raise SpecError(result.problems)
         if not result.missing:
-            return Reconciliation(desired, live, result, reads, spec)
+            rec = Reconciliation(desired, live, result, reads, spec)
+            if options.functions_must_exist:
+                missing_functions(aws, rec)
+            return rec
         if result.missing.settled:
             live = settle(aws, live, result.missing.settled, desired, options.settle_timeout)
         with explain("reading tags and positions"):

@@ -154,12 +154,12 @@ def plan(settings: Settings, command: str, files: Sequence[str], variables: Sequ
     from esmctl import reconcile
 
     prepared = prepare(settings, files, variables)
-    options = reconcile.Options(prune=prune, margin=margin)
+    # as a single target's plan and diff: a create for a function missing in a target fails that target
+    options = reconcile.Options(prune=prune, margin=margin, functions_must_exist=True)
 
     def job(target: Target, own: Settings) -> tuple[str, Any, str | None]:
-        rec = reconcile.plan(own.aws, prepared.specs[target], options)
-        reconcile.missing_functions(own.aws, rec)  # as a single target's plan and diff: a failure of the target
-        return (OK if rec.plan.empty else CHANGES), rec.plan, None
+        planned = reconcile.plan(own.aws, prepared.specs[target], options).plan
+        return (OK if planned.empty else CHANGES), planned, None
 
     outcomes = _run_with_progress(settings, prepared.fleet, job, "planning")
     code = show(settings, command, outcomes, PLAN_VIEW, changes_code=exit_on_changes)

@@ -33,11 +33,12 @@ from esmctl.views.results import apply_document, result_label
 
 
 def reconciliation(settings: Settings, files: tuple[str, ...], variables: tuple[str, ...], *, prune: bool = False,
-                   margin: float = 60):  # -> reconcile.Reconciliation
+                   margin: float = 60, functions_must_exist: bool = False):  # -> reconcile.Reconciliation
     from esmctl import reconcile
 
     loaded = load_spec(settings, files, variables)
-    return reconcile.plan(settings.aws, loaded, reconcile.Options(prune=prune, margin=margin))
+    options = reconcile.Options(prune=prune, margin=margin, functions_must_exist=functions_must_exist)
+    return reconcile.plan(settings.aws, loaded, options)
 
 
 @click.command("validate")
@@ -111,7 +112,6 @@ def plan_cmd(settings: Settings, files: tuple[str, ...], prune: bool, variables:
              sample_from_source: int | None) -> Outcome:
     """Show what `apply` would change, Terraform style (+ create, ~ update, ~ move, -/+ replace, <~> hand-off,
     - delete); --out saves it for `apply PLAN`."""
-    from esmctl import reconcile
 
     if shared.fleet_mode(settings, files):
         from esmctl.commands import fleet_runs
@@ -128,8 +128,7 @@ def plan_cmd(settings: Settings, files: tuple[str, ...], prune: bool, variables:
         from esmctl.filters import samples
 
         records = samples.read_records(sample)  # before AWS is asked anything: a bad file ends the run here
-    rec = reconciliation(settings, files, variables, prune=prune, margin=handoff_margin)
-    reconcile.missing_functions(settings.aws, rec)
+    rec = reconciliation(settings, files, variables, prune=prune, margin=handoff_margin, functions_must_exist=True)
     if out is not None:  # first: a closed stdout (`| head`) must not lose the file
         from esmctl.plan import codec as planfile
 
@@ -159,7 +158,6 @@ def plan_cmd(settings: Settings, files: tuple[str, ...], prune: bool, variables:
 def diff_cmd(settings: Settings, files: tuple[str, ...], prune: bool, variables: tuple[str, ...],
              handoff_margin: float) -> Outcome:
     """Like plan; exit 0 in sync, 2 with changes, 1 on error (a CI drift gate)."""
-    from esmctl import reconcile
 
     if shared.fleet_mode(settings, files):
         from esmctl.commands import fleet_runs
@@ -167,9 +165,8 @@ def diff_cmd(settings: Settings, files: tuple[str, ...], prune: bool, variables:
         return fleet_runs.plan(settings, "diff", files, variables, prune=prune, margin=handoff_margin,
                                exit_on_changes=True)
 
-    rec = reconciliation(settings, files, variables, prune=prune, margin=handoff_margin)
-    planned = rec.plan
-    reconcile.missing_functions(settings.aws, rec)
+    planned = reconciliation(settings, files, variables, prune=prune, margin=handoff_margin,
+                             functions_must_exist=True).plan
     output.plan(settings, planned)
     return Outcome.OK if planned.empty else Outcome.CHANGES
 
