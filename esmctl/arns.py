@@ -6,11 +6,8 @@ stream, a DynamoDB stream rather than its table, an SQS queue by name).
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from functools import lru_cache
-
-from esmctl import kinds
 
 
 @dataclass(frozen=True)
@@ -121,26 +118,15 @@ def _parse(text: str) -> Arn | None:
     return Arn(parts["partition"], parts["service"], parts["region"], parts["account"], parts["resource"])
 
 
-_KINESIS = re.compile(r"stream/[^/]+(/consumer/[^/]+)?")
-_DYNAMODB_STREAM = re.compile(r"table/[^/]+/stream/[^/]+")
-_DYNAMODB_TABLE = re.compile(r"table/[^/]+")
-
-
-def source_problem(arn: Arn, kind: str) -> str:
-    """Why a source ARN of this kind names nothing a mapping can read from; "" when its resource part is of the
-    right form."""
-    resource = arn.resource
-    if kind == kinds.KINESIS and not _KINESIS.fullmatch(resource):
-        name = resource.rsplit("/", 1)[-1] or "NAME"
-        return (f"is not a Kinesis stream's ARN: its resource part is stream/NAME "
-                f"({arn.with_resource('stream/' + name)}?)")
-    if kind == kinds.DYNAMODB and not _DYNAMODB_STREAM.fullmatch(resource):
-        if _DYNAMODB_TABLE.fullmatch(resource):
-            return (f"this is the table's ARN; a mapping reads its stream: {arn.with_resource(resource + '/stream/')}"
-                    "<label> (the table's LatestStreamArn)")
-        return "is not a DynamoDB stream's ARN: its resource part is table/TABLE/stream/LABEL"
-    if kind == kinds.SQS and "/" in resource:
-        if resource.startswith("queue/"):
-            return f"an SQS queue's ARN ends in the queue's name, without queue/: {arn.with_resource(resource[6:])}"
-        return "an SQS queue's ARN ends in the queue's name, which has no /"
-    return ""
+def texts_in(value: object, out: set[str]) -> set[str]:
+    """Every text in `value` (nested in mappings and lists) that may be an ARN, as written and stripped."""
+    if isinstance(value, str):
+        if "arn:" in value[:6]:
+            out.update((value, value.strip()))
+    elif isinstance(value, dict):
+        for item in value.values():
+            texts_in(item, out)
+    elif isinstance(value, list):
+        for item in value:
+            texts_in(item, out)
+    return out

@@ -4,8 +4,9 @@ place, `cli.exit_code_for` (as the AWS CLI v2's error handler does), never where
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 EXIT_OK = 0
 EXIT_ERROR = 1  # including a partly failed apply
@@ -58,6 +59,17 @@ class Place:
 
     def __str__(self) -> str:
         return f"{self.file}:{self.line}:{self.column}" if self.line else self.file
+
+
+def located(file: str, marks: Mapping[tuple, Any], key_marks: Mapping[tuple, Any], path: tuple,
+            key: bool = False) -> Place:
+    """Where the value at `path` of a document was written (its key, with key=True), else its nearest ancestor:
+    `marks` and `key_marks` hold the 0-based marks of a YAML reader (path -> mark with .line and .column)."""
+    mark = key_marks.get(path) if key else None
+    while mark is None and path and path not in marks:
+        path = path[:-1]
+    mark = mark or marks.get(path)
+    return Place(file, mark.line + 1, mark.column + 1) if mark else Place(file, 1, 1)
 
 
 @dataclass(frozen=True)

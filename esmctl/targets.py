@@ -84,7 +84,8 @@ def load_targets(path: str, variables: dict[str, str] | None = None, text: str |
     except yamldoc.YamlError as exc:
         raise TargetsError([_targets_field(p) for p in exc.problems]) from None
     data = doc.data
-    problems = schema.top_level_problems(doc, TOP_LEVEL, "targets file", "targets")
+    problems = [Problem(doc.at(path, key=key), name, message)
+                for path, key, name, message in schema.top_level_problems(data, TOP_LEVEL, "targets file", "targets")]
     if not isinstance(data, dict):
         raise TargetsError(problems)
     defaults = data.get("defaults") or {}

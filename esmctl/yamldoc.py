@@ -21,7 +21,7 @@ from typing import Any
 import yaml
 from yaml import MappingNode, ScalarNode, SequenceNode
 
-from esmctl.errors import Place, Problem
+from esmctl.errors import Place, Problem, located
 
 Path = tuple[Any, ...]  # dict keys and list indices of the constructed data
 
@@ -67,23 +67,17 @@ class Document:
 
     path: str
     data: Any
-    _values: dict[Path, Any] = field(default_factory=dict, repr=False)  # path -> PyYAML Mark (0-based)
-    _keys: dict[Path, Any] = field(default_factory=dict, repr=False)
-    _surprises: list[tuple[Path, str]] = field(default_factory=list, repr=False)
+    marks: dict[Path, Any] = field(default_factory=dict, repr=False)  # path -> PyYAML Mark (0-based)
+    key_marks: dict[Path, Any] = field(default_factory=dict, repr=False)
+    # (path, its label, message): unquoted scalars that YAML 1.1 reads differently from JSON
+    surprises: list[tuple[Path, str, str]] = field(default_factory=list, repr=False)
     # With load(defer_missing=True): the missing placeholders, one each, and the values that hold them.
     problems: list[Problem] = field(default_factory=list)
     unfilled: frozenset[Path] = frozenset()
 
     def at(self, path: Path, key: bool = False) -> Place:
         """FILE:LINE:COL of the value at path (of its key, with key=True), else of its nearest ancestor."""
-        path = tuple(path)
-        if key and path in self._keys:
-            mark = self._keys[path]
-        else:
-            while path and path not in self._values:
-                path = path[:-1]
-            mark = self._values.get(path)
-        return place(self.path, mark) if mark else Place(self.path, 1, 1)
+        return located(self.path, self.marks, self.key_marks, tuple(path), key)
 
     def is_unfilled(self, path: Path) -> bool:
         """Whether the value at path (or one it is part of) holds a placeholder that has no value."""
@@ -93,7 +87,7 @@ class Document:
     def yaml11_surprises(self, prefix: Path) -> list[tuple[Path, str]]:
         """Unquoted scalars under prefix that YAML 1.1 reads differently from JSON (`NO` -> false, `0755` -> 493)."""
         prefix = tuple(prefix)
-        return [(p, message) for p, message in self._surprises if p[: len(prefix)] == prefix]
+        return [(p, message) for p, _, message in self.surprises if p[: len(prefix)] == prefix]
 
 
 def label(path: Path) -> str:
@@ -258,7 +252,7 @@ class _Reader:
         self.name, self.loader, self.variables, self.max_nodes = name, loader, variables, max_nodes
         self.values: dict[Path, Any] = {}  # path -> PyYAML Mark
         self.keys: dict[Path, Any] = {}
-        self.surprises: list[tuple[Path, str]] = []
+        self.surprises: list[tuple[Path, str, str]] = []
         self.problems: dict[tuple[int, int, str], Problem] = {}
         self.missing: dict[tuple[int, int, str], Problem] = {}  # placeholders without a value
         self.unfilled: set[Path] = set()  # where they are
@@ -282,11 +276,12 @@ class _Reader:
             if node.tag != STR or "${" in node.value:  # a plain string, the most common value, needs nothing
                 surprise = self.scalar(node, path)[1]
                 if surprise:
-                    self.surprises.append((path, surprise))
+                    self.surprises.append((path, label(path), surprise))
                 if id(node) in self.unfilled_nodes:
                     self.unfilled.add(path)
             elif not node.style and node.value[:1] in _NUMBER_START and _JSON_NUMBER.fullmatch(node.value):
-                self.surprises.append((path, _number_as_text(node.value)))  # 1e3: YAML 1.1 floats need a dot
+                # 1e3: YAML 1.1 floats need a dot
+                self.surprises.append((path, label(path), _number_as_text(node.value)))
             return
         expected = MAP if isinstance(node, MappingNode) else SEQ
         if node.tag != expected:
@@ -313,7 +308,7 @@ class _Reader:
                     key, surprise = self.scalar(key_node, path, is_key=True)
                     child = path + (key,)
                     if surprise:
-                        self.surprises.append((child, "key " + surprise))
+                        self.surprises.append((child, label(child), "key " + surprise))
                 if child in keys:  # merge() leaves no legitimate repeats
                     self.problem(key_node.start_mark, child, f"duplicate key (first at line {keys[child].line + 1})")
                     continue

@@ -19,7 +19,7 @@ import pytest
 from hypothesis import HealthCheck, assume, event, given, settings
 from hypothesis import strategies as st
 
-from esmctl import kinds, schema, servicemodel
+from esmctl import kinds, rules, schema, servicemodel
 from esmctl.mapping import compare, identity, marks
 from esmctl.plan.planner import diff  # noqa: F401
 from esmctl.plan.types import Action, Plan, Position, Reads  # noqa: F401
@@ -95,8 +95,9 @@ def params_of(draw: Any, kind: str, sources: dict[str, list] = SOURCES) -> dict[
         p["SourceAccessConfigurations"] = BASIC_AUTH
         p["DocumentDBEventSourceConfig"] = {"DatabaseName": "orders",
                                             **({"FullDocument": "UpdateLookup"} if draw(st.booleans()) else {})}
-    assume(not schema.cross_field_problems(p))
-    assume(not list(schema.check_shape({"FunctionName": "f", **p}, servicemodel.input_shape(), "")))
+    assume(not rules.cross_field_problems(p, rules.facts_of(p)))
+    whole = {"FunctionName": "f", **p}
+    assume(not list(schema.check_shape(whole, servicemodel.input_shape(), "", rules.facts_of(whole))))
     return p
 
 
@@ -250,7 +251,7 @@ def edited(draw: Any, live: Entry, sources: dict[str, list] = SOURCES, functions
         moved_from = old if draw(st.booleans()) else None
     elif how == "source":
         params["EventSourceArn"] = draw(st.sampled_from(sources[kind]))
-    assume(not schema.cross_field_problems(params))
+    assume(not rules.cross_field_problems(params, rules.facts_of(params)))
     return params, consumer, moved_from
 
 

@@ -346,3 +346,33 @@ mappings:
     assert "<stdin>:3:5: mapping: the same mapping as at" in r.stderr
     r = esmctl("validate", one, "-", "--var", "JOBS_BATCH=5", input=two.replace("jobs-fn", "audit-fn"))
     assert r.exit_code == 0 and "valid (3 mappings)" in r.stderr
+
+
+def test_a_spec_reads_each_arn_once_and_its_rules_parse_nothing_again(tmp_path, monkeypatch):
+    """The checks run as passes over facts made once: three mappings on one stream, with an ARN default, parse each
+    distinct ARN text once (it was 19 parses a mapping), and the rules still see them (a table ARN where its stream
+    belongs is said, at its place)."""
+    from esmctl import arns, entries, spec
+    from esmctl.errors import SpecError
+
+    seen: list[str] = []
+    parse = arns.parse
+    monkeypatch.setattr(entries.arns, "parse", lambda text: seen.append(text) or parse(text))
+    stream = "arn:aws:kinesis:us-east-1:123456789012:stream/orders"
+    dlq = "arn:aws:sqs:us-east-1:123456789012:dlq"
+    table = "arn:aws:dynamodb:us-east-1:123456789012:table/orders"
+    path = write(tmp_path, f"""\
+        version: 1
+        defaults:
+          DestinationConfig: {{OnFailure: {{Destination: {dlq}}}}}
+        mappings:
+          - {{FunctionName: a-fn, EventSourceArn: {stream}, StartingPosition: LATEST}}
+          - {{FunctionName: b-fn, EventSourceArn: {stream}, StartingPosition: LATEST}}
+          - {{FunctionName: c-fn, EventSourceArn: {table}, StartingPosition: LATEST}}
+        """)
+    with pytest.raises(SpecError) as caught:
+        spec.load(path)
+    assert sorted(seen) == sorted({stream, dlq, table})
+    [problem] = caught.value.problems
+    assert (problem.where.line, problem.field) == (7, "EventSourceArn")
+    assert "this is the table's ARN" in problem.message

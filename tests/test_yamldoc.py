@@ -373,8 +373,8 @@ def test_both_loaders_agree_on_data_and_places(monkeypatch):
     monkeypatch.delattr(yaml, "CSafeLoader", raising=False)
     pure = doc(text)
     assert pure.data == d.data
-    assert {p: pure.at(p) for p in d._values} == {p: d.at(p) for p in d._values}
-    assert {p: pure.at(p, key=True) for p in d._keys} == {p: d.at(p, key=True) for p in d._keys}
+    assert {p: pure.at(p) for p in d.marks} == {p: d.at(p) for p in d.marks}
+    assert {p: pure.at(p, key=True) for p in d.key_marks} == {p: d.at(p, key=True) for p in d.key_marks}
 
 
 def test_equal_keys_of_different_types_are_duplicates():

@@ -209,11 +209,12 @@ def check(params: dict[str, Any], operation: str, kind: str | None = None,
           context: dict[str, Any] | None = None) -> None:
     """The model's checks, then the service's rules for the mapping's kind of source (with `context`,
     the live mapping's values, for the rules across fields): every problem, as one usage error."""
-    from esmctl import schema, servicemodel
+    from esmctl import rules, schema, servicemodel
 
-    problems = schema.check_shape(params, servicemodel.input_shape(operation), "")
+    problems = schema.check_shape(params, servicemodel.input_shape(operation), "", rules.facts_of(params, kind))
     given = set(params) | ({"MaximumBatchingWindowInSeconds"} if "BatchSize" in params else set())
-    problems += [(f, m) for f, m in schema.cross_field_problems({**(context or {}), **params}, kind)
+    whole = {**(context or {}), **params}
+    problems += [(f, m) for f, m in rules.cross_field_problems(whole, rules.facts_of(whole, kind))
                  if context is None or re.split(r"[.\[]", f)[0] in given]
     if problems:
         raise UsageProblem("; ".join(f"{field or 'parameters'}: {msg}" for field, msg in problems))

@@ -10,6 +10,7 @@ Identity (`Key`) is Lambda's own rule for refusing a duplicate (409):
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -24,11 +25,14 @@ IDENTITY_FIELDS = frozenset({"FunctionName", "EventSourceArn", "Topics", "Queues
 # -- sources --------------------------------------------------------------------------------------
 def source_type(params: dict[str, Any]) -> str:
     """The kind of source a mapping's parameters (spec or API) describe; "" when it cannot be told."""
-    text = params.get("EventSourceArn")
-    if not text:
+    return kind_of(params, arns.parse(params.get("EventSourceArn")))
+
+
+def kind_of(params: dict[str, Any], source: arns.Arn | None) -> str:
+    """source_type, with the parameters' EventSourceArn read already (`source`: None when it is no ARN)."""
+    if not params.get("EventSourceArn"):
         return KAFKA if params.get("SelfManagedEventSource") else ""
-    arn = arns.parse(text)
-    return SOURCE_SERVICES.get(arn.service, "") if arn is not None else ""
+    return SOURCE_SERVICES.get(source.service, "") if source is not None else ""
 
 
 # The kind of source by the service of its ARN.
@@ -48,6 +52,12 @@ def consumer_identity(stream_arn: str, name: str) -> str:
     return f"{stream_of(stream_arn)}/consumer/{name}"
 
 
+def consumer_key(stream_arn: str, parsed: arns.Arn | None, name: str) -> str:
+    """consumer_identity, with the stream's (or a consumer's) ARN read already."""
+    stream = str(parsed.stream) if parsed is not None and parsed.is_consumer else stream_arn
+    return f"{stream}/consumer/{name}"
+
+
 def brokers(params: dict[str, Any]) -> list[str]:
     endpoints = (params.get("SelfManagedEventSource") or {}).get("Endpoints") or {}
     return sorted(endpoints.get("KAFKA_BOOTSTRAP_SERVERS") or [])
@@ -61,6 +71,32 @@ def short_arn(arn: str | None) -> str:
         return "kafka:" + arn.removeprefix("kafka://")
     parsed = arns.parse(arn)
     return parsed.short() if parsed is not None else arn
+
+
+# Why a source ARN names nothing a mapping can read, by its kind (offline: the resource part's form).
+_KINESIS = re.compile(r"stream/[^/]+(/consumer/[^/]+)?")
+_DYNAMODB_STREAM = re.compile(r"table/[^/]+/stream/[^/]+")
+_DYNAMODB_TABLE = re.compile(r"table/[^/]+")
+
+
+def source_problem(arn: arns.Arn, kind: str) -> str:
+    """Why a source ARN of this kind names nothing a mapping can read from; "" when its resource part is of the
+    right form."""
+    resource = arn.resource
+    if kind == KINESIS and not _KINESIS.fullmatch(resource):
+        name = resource.rsplit("/", 1)[-1] or "NAME"
+        return (f"is not a Kinesis stream's ARN: its resource part is stream/NAME "
+                f"({arn.with_resource('stream/' + name)}?)")
+    if kind == DYNAMODB and not _DYNAMODB_STREAM.fullmatch(resource):
+        if _DYNAMODB_TABLE.fullmatch(resource):
+            return (f"this is the table's ARN; a mapping reads its stream: {arn.with_resource(resource + '/stream/')}"
+                    "<label> (the table's LatestStreamArn)")
+        return "is not a DynamoDB stream's ARN: its resource part is table/TABLE/stream/LABEL"
+    if kind == SQS and "/" in resource:
+        if resource.startswith("queue/"):
+            return f"an SQS queue's ARN ends in the queue's name, without queue/: {arn.with_resource(resource[6:])}"
+        return "an SQS queue's ARN ends in the queue's name, which has no /"
+    return ""
 
 
 # -- functions ------------------------------------------------------------------------------------
@@ -98,7 +134,10 @@ def function_ref(name_or_arn: str, region: str, account: str, partition: str = "
     call per function (the account comes from one STS call).
     """
     s = name_or_arn.strip()
-    arn = arns.parse(s)
+    return _ref(s, arns.parse(s), region, account, partition)
+
+
+def _ref(s: str, arn: arns.Arn | None, region: str, account: str, partition: str) -> FunctionRef:
     if arn is not None:  # arn:partition:lambda:region:account:function:name[:qualifier]
         partition, region, account = arn.partition, arn.region, arn.account
         if arn.is_function:
@@ -125,9 +164,14 @@ def without_latest(name_or_arn: str) -> str:
 
 def function_spelling_key(name_or_arn: str) -> tuple[str, str, str]:
     """What can be told of a function without AWS: (name, qualifier, "region:account" when an ARN)."""
-    ref = function_ref(name_or_arn, "", "")
-    arn = arns.parse(name_or_arn.strip())
-    return ref.name, ref.qualifier, f"{arn.region}:{arn.account}" if arn is not None else ""
+    return spelling_key(name_or_arn, arns.parse(name_or_arn.strip()))
+
+
+def spelling_key(name_or_arn: str, arn: arns.Arn | None) -> tuple[str, str, str]:
+    """function_spelling_key, with the ARN the stripped spelling is read already (None when it is no ARN)."""
+    ref = _ref(name_or_arn.strip(), arn, "", "", "aws")
+    name = ref.arn.rsplit(":", 1)[-1]
+    return name, ref.qualifier, f"{arn.region}:{arn.account}" if arn is not None else ""
 
 
 # -- identity -------------------------------------------------------------------------------------
@@ -146,7 +190,12 @@ class Key:
 
 def source_identity(params: dict[str, Any]) -> tuple[str, str]:
     """The source half of a Key, from a mapping's parameters (spec or API)."""
-    kind = source_type(params)
+    parsed = arns.parse(params.get("EventSourceArn") or "")
+    return source_identity_of(params, kind_of(params, parsed), parsed)
+
+
+def source_identity_of(params: dict[str, Any], kind: str, parsed: arns.Arn | None) -> tuple[str, str]:
+    """source_identity, with the kind and the EventSourceArn read already."""
     arn = params.get("EventSourceArn") or ""
     if kind == KAFKA:
         return "kafka://" + ",".join(brokers(params)), _first(params.get("Topics"))
@@ -154,9 +203,8 @@ def source_identity(params: dict[str, Any]) -> tuple[str, str]:
         return arn, _first(params.get("Topics"))
     if kind == MQ:
         return arn, _first(params.get("Queues"))
-    parsed = arns.parse(arn)
     if parsed is not None and parsed.is_consumer:
-        return consumer_identity(arn, parsed.consumer_name), ""
+        return f"{parsed.stream}/consumer/{parsed.consumer_name}", ""
     return arn, ""
 
 

@@ -1,0 +1,359 @@
+"""The mappings spec files ask for: the files read, and each mapping checked once.
+
+The checks run as passes, in the order in which the facts build on each other, and none goes back to a module an
+earlier pass used: the documents' structure (their entries, the defaults that may apply); every ARN in them
+parsed, once; each mapping's kind of source and identity; its values (filter patterns as the API's JSON text,
+its starting time); the rules of botocore's model and of the service, which read those facts and parse nothing
+again; the filters; the regions. A problem is found as a path in its document and placed (FILE:LINE:COL) at
+the end; one whose value holds a placeholder without a value is left out (that placeholder is its problem).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timezone
+from typing import Any, NamedTuple
+
+from esmctl import arns, errors, kinds, regions, rules, schema, servicemodel, yamldoc
+from esmctl.errors import Place, Problem
+from esmctl.filters import checks as filter_checks
+from esmctl.filters import rules as filter_rules
+from esmctl.mapping import defaults as aws_defaults
+from esmctl.mapping import identity, values
+from esmctl.yamldoc import Document
+
+TOP_LEVEL = ("version", "region", "defaults", "mappings", "targets")  # targets: read by targets.py
+RESERVED = ("Consumer", "MovedFrom")  # esmctl's own keys in a mapping
+_PATTERNS = ("FilterCriteria", "Filters")
+
+Path = tuple[Any, ...]
+_NOT = arns.Arn("", "", "", "", "")  # no ARN: is_consumer is false
+
+
+
+@dataclass
+class Desired:
+    """One mapping the spec asks for, in the API's own parameter names."""
+
+    params: dict[str, Any]
+    where: Place  # of the mapping's entry
+    consumer: str | None = None
+    moved_from: str | None = None  # the function (name, name:alias or ARN) a mapping moves from
+    warnings: list[str] = field(default_factory=list)  # FILE:LINE:COL: warning: ... (validate prints them)
+
+    @property
+    def function(self) -> str:
+        return self.params["FunctionName"]
+
+    @property
+    def source(self) -> str:
+        return self.params.get("EventSourceArn", "")
+
+    @property
+    def kind(self) -> str:
+        return identity.source_type(self.params)
+
+
+class Found(NamedTuple):
+    """A problem found in a document, to be placed: the path of the value (of its key, with key=True), the field
+    it names, what is wrong; `guarded`: left out when the value holds a placeholder without a value."""
+
+    doc: Document
+    path: Path
+    key: bool
+    field: str
+    message: str
+    guarded: bool = True
+    warning: bool = False
+    owner: int = -1  # the entry a warning is of (its index in the passes)
+
+
+@dataclass
+class _Entry:
+    """One entry of `mappings:` on its way through the passes."""
+
+    doc: Document
+    base: Path  # ("mappings", i)
+    entry: dict[str, Any]
+    defaults: dict[str, Any]  # its document's
+    params: dict[str, Any] = field(default_factory=dict)
+    applied: dict[str, Any] = field(default_factory=dict)  # the defaults it takes
+    consumer: Any = None
+    moved_from: Any = None
+    kind: str = ""
+    mistyped: set[str] = field(default_factory=set)
+    facts: rules.Facts = rules.NO_FACTS
+    key: tuple | None = None  # its identity as far as the spelling tells, for duplicates
+    same_function: bool = False  # MovedFrom names its own FunctionName
+
+
+@dataclass
+class Checked:
+    problems: list[Problem]
+    mappings: list[Desired]
+    region: str | None  # the spec's `region:`, else the region of its ARNs
+
+
+def check(paths: list[str], texts: dict[str, str] | None, variables: dict[str, str] | None,
+          targets: bool) -> Checked:
+    """Read the spec files `paths` (`texts`: some of them given already; `-` is standard input), and check the
+    mappings they ask for: every problem of every file (`targets`: the run is over the spec's `targets:`, which
+    targets.py reads; else a spec with targets is a problem)."""
+    problems: list[Problem] = []
+    found: list[Found] = []
+    entries: list[_Entry] = []
+    documents: list[Document] = []
+    spec_regions: dict[str, str] = {}
+    for path in paths:
+        read = _read(path, (texts or {}).get(path), variables, targets, documents, problems, found, spec_regions)
+        entries = entries + read
+    allowed = servicemodel.member_names() + list(RESERVED)
+
+    # Every ARN, read once.
+    arn_texts: set[str] = set()
+    for e in entries:
+        arns.texts_in(e.entry, arn_texts)
+        arns.texts_in(e.defaults, arn_texts)
+    parsed = {text: arns.parse(text) for text in arn_texts}
+
+    def spot(e: _Entry, api: Path) -> tuple[Path, bool]:
+        """Where a parameter (or a part of it) of a mapping was written: its entry, else its defaults."""
+        name, sub = api[0], api[1:]
+        if name in e.entry:
+            return e.base + (name,) + sub, not sub
+        if name in e.applied:
+            return ("defaults", name) + sub, not sub
+        return e.base, False
+    def arn(value: Any) -> arns.Arn | None:
+        return parsed.get(value) if isinstance(value, str) else None
+
+    def keyed(params: dict[str, Any]) -> bool:
+        """Whether a self-managed Kafka mapping's brokers are of the types its identity is read from (else the
+        type is its problem, said once, and no duplicate is looked for)."""
+        source = params.get("SelfManagedEventSource", {})
+        endpoints = source.get("Endpoints", {}) if isinstance(source, dict) else None
+        servers = endpoints.get("KAFKA_BOOTSTRAP_SERVERS", []) if isinstance(endpoints, dict) else None
+        return isinstance(servers, list) and all(isinstance(s, str) for s in servers)
+
+    # Each mapping's kind of source, the defaults that apply to it, its identity.
+    for e in entries:
+        source = e.entry.get("EventSourceArn", "")
+        kind = identity.kind_of(e.entry, arn(source)) if isinstance(source, str) else ""
+        # A default applies where it is valid for the mapping's kind of source: a stream-only default does not
+        # make every SQS mapping wrong.
+        e.applied = {k: v for k, v in e.defaults.items()
+                     if k in allowed and (not kind or k in RESERVED or kind in servicemodel.kinds_of(k))}
+        # null unsets a parameter, e.g. one that `defaults` gives every mapping.
+        e.params = {k: v for k, v in {**e.applied, **e.entry}.items() if k in allowed and v is not None}
+        e.consumer, e.moved_from = e.params.pop("Consumer", None), e.params.pop("MovedFrom", None)
+        function = e.params.get("FunctionName")
+        if isinstance(function, str):
+            e.params["FunctionName"] = function = identity.without_latest(function)
+        source = e.params.get("EventSourceArn")
+        e.kind = identity.kind_of(e.params, arn(source))
+        e.facts = rules.Facts(parsed, e.kind, identity.source_problem(arn(source), e.kind) if arn(source) else "")
+        if isinstance(e.moved_from, str) and e.moved_from.strip() and isinstance(function, str):
+            (name_a, qualifier_a, where_a), (name_b, qualifier_b, where_b) = (
+                identity.spelling_key(e.moved_from, arn(e.moved_from.strip())),
+                identity.spelling_key(function, arn(function.strip())))
+            e.same_function = (name_a, qualifier_a) == (name_b, qualifier_b) and (
+                not where_a or not where_b or where_a == where_b)
+        if isinstance(function, str) and isinstance(source if source is not None else "", str) and keyed(e.params):
+            if isinstance(e.consumer, str) and e.consumer:
+                ident = identity.consumer_key(e.params.get("EventSourceArn", ""), arn(source), e.consumer), ""
+            else:
+                ident = identity.source_identity_of(e.params, e.kind, arn(source))
+            e.key = (identity.spelling_key(function, arn(function.strip())), *ident)
+
+    # Its values: filter patterns written as YAML are sent as the API's JSON text; its starting time.
+    for e in entries:
+        fc = e.params.get("FilterCriteria")
+        if isinstance(fc, dict) and isinstance(fc.get("Filters"), list):
+            filters = [{**f, "Pattern": values.pattern_text(f["Pattern"])}
+                       if isinstance(f, dict) and isinstance(f.get("Pattern"), (dict, list)) else f
+                       for f in fc["Filters"]]
+            e.params["FilterCriteria"] = {**fc, "Filters": filters}
+        at = e.params.get("StartingPositionTimestamp")
+        if at is not None:
+            try:
+                moment = values.instant(at)
+            except ValueError as exc:
+                e.facts = replace(e.facts, unreadable_time=str(exc))
+            else:
+                if moment > datetime.now(timezone.utc):
+                    e.facts = replace(e.facts, future_time=values.iso(moment))
+    for e in entries:
+        if aws_defaults.queue_mode(e.params):
+            e.facts = replace(e.facts, queue_mode=True)
+
+    # The rules: botocore's model, then the service's across fields.
+    for doc in documents:
+        found += [Found(doc, path, key, name, message, guarded=False)
+                  for path, key, name, message in schema.top_level_problems(doc.data, TOP_LEVEL, "spec", "mappings")]
+    seen_defaults: set[int] = set()
+    for e in entries:
+        if id(e.defaults) not in seen_defaults:
+            seen_defaults.add(id(e.defaults))
+            found += [Found(e.doc, path, key, f"defaults.{name}", message, guarded=False)
+                      for path, key, name, message in schema.unknown_keys(e.defaults, allowed, ("defaults",),
+                                                                          "parameter")]
+        found += [Found(e.doc, path, key, name, message, guarded=False)
+                  for path, key, name, message in schema.unknown_keys(e.entry, allowed, e.base, "parameter")]
+        found += [Found(e.doc, *spot(e, schema.path_of(dotted)), dotted, message)
+                  for dotted, message in schema.check_shape(e.params, servicemodel.input_shape(), "", e.facts)]
+        # A value of the wrong type is said above, once: the rules below read only values of the types they expect.
+        e.params, e.mistyped = schema.well_typed_params(e.params)
+        if e.consumer is not None:
+            if not isinstance(e.consumer, str) or not e.consumer:
+                found.append(Found(e.doc, *spot(e, ("Consumer",)), "Consumer", "must be a consumer name", False))
+                e.consumer = None
+            elif e.kind != kinds.KINESIS or (arn(e.params.get("EventSourceArn")) or _NOT).is_consumer:
+                found.append(Found(e.doc, *spot(e, ("Consumer",)), "Consumer",
+                                   "needs a Kinesis stream ARN as EventSourceArn", False))
+            else:
+                found += [Found(e.doc, *spot(e, ("Consumer",)), dotted, message)
+                          for dotted, message in schema.consumer_name_problems(e.consumer)]
+        if e.moved_from is not None:
+            if not isinstance(e.moved_from, str) or not e.moved_from.strip():
+                found.append(Found(e.doc, *spot(e, ("MovedFrom",)), "MovedFrom",
+                                   "must name the function the mapping moves from (name, name:alias or ARN)", False))
+                e.moved_from = None
+            elif e.same_function:
+                found.append(Found(e.doc, *spot(e, ("MovedFrom",)), "MovedFrom",
+                                   "names the mapping's own FunctionName", False))
+                e.moved_from = None
+        # Without a source of the right type the kind of source is unknown, and so are the rules that depend on it.
+        if not e.mistyped & {"EventSourceArn", "SelfManagedEventSource"}:
+            found += [Found(e.doc, *spot(e, schema.path_of(dotted)), dotted, message)
+                      for dotted, message in rules.cross_field_problems(e.params, e.facts)
+                      if schema.path_of(dotted)[0] not in e.mistyped]
+
+    # The filters, for the mapping's kind of source (DocumentDB takes none: the field's own rule says so, once).
+    for i, e in enumerate(entries):
+        if e.kind and e.kind not in servicemodel.kinds_of("FilterCriteria"):
+            continue
+        for api, problem in filter_checks.criteria_problems(e.params.get("FilterCriteria"), e.kind):
+            name = "FilterCriteria" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in api[:3])
+            if problem.path:
+                name += f".{filter_rules.label(problem.path)}"
+            found.append(Found(e.doc, *spot(e, ("FilterCriteria",) + api + problem.path), name, problem.message,
+                               warning=not problem.error, owner=i))
+
+    # The regions: the spec's `region:`, its ARNs', and that they agree.
+    for doc in documents:
+        region = spec_regions.get(doc.path)
+        if region and regions.problem(region):  # said here, and not as a mismatch with every ARN
+            found.append(Found(doc, ("region",), False, "region", regions.problem(region), False))
+            del spec_regions[doc.path]
+    for e in entries:
+        for key in ("EventSourceArn", "FunctionName"):
+            where = arn(e.params.get(key))
+            if where and where.region and regions.problem(where.region):
+                found.append(Found(e.doc, *spot(e, (key,)), key, regions.problem(where.region)))
+        source = arn(e.params.get("EventSourceArn"))
+        region = spec_regions.get(e.doc.path)
+        if region and source is not None and source.region and source.region != region \
+                and not regions.problem(source.region):
+            found.append(Found(e.doc, *spot(e, ("EventSourceArn",)), "EventSourceArn",
+                               f"is in {source.region}, but the spec's region is {region}"))
+
+    # Placed, at the end: FILE:LINE:COL for every problem and every mapping; duplicates; the spec's one region.
+    warnings: dict[int, list[str]] = {}
+    for f in found:
+        if f.guarded and f.doc.unfilled and any(f.path[:n] in f.doc.unfilled for n in range(1, len(f.path) + 1)):
+            continue
+        where = errors.located(f.doc.path, f.doc.marks, f.doc.key_marks, f.path, f.key)
+        if f.warning:
+            warnings.setdefault(f.owner, []).append(f"{where}: warning: {f.field}: {f.message}")
+        else:
+            problems.append(Problem(where, f.field, f.message))
+    mappings = [Desired(e.params, errors.located(e.doc.path, e.doc.marks, e.doc.key_marks, e.base),
+                        e.consumer, e.moved_from, warnings.get(i, [])) for i, e in enumerate(entries)]
+    # Two entries for one mapping, as far as the spelling tells without AWS (a name and an ARN of one function are
+    # compared once the account is known).
+    seen: dict[tuple, Place] = {}
+    for e, m in zip(entries, mappings, strict=True):
+        if e.key is None:
+            continue
+        if e.key in seen:
+            what = ", topic" if e.kind in kinds.KAFKA_TYPES else ", queue" if e.kind == kinds.MQ else ""
+            problems.append(Problem(m.where, "mapping", f"the same mapping as at {seen[e.key]} (same function and "
+                                                       f"source{what}): Lambda allows one"))
+        else:
+            seen[e.key] = m.where
+    # The spec's region: its `region:` (the same in every file), else the one its ARNs name.
+    region = None
+    named = set(spec_regions.values())
+    if len(named) > 1:
+        problems.append(Problem(Place(", ".join(paths)), "region", f"the files name different regions "
+                                f"({', '.join(sorted(named))}): one run works in one region"))
+    elif named:
+        region = named.pop()
+    else:
+        named = {a.region for e in entries for a in (arn(e.params.get("EventSourceArn")), arn(e.params.get(
+            "FunctionName"))) if a is not None and "${" not in str(a)} - {""}  # "${": said already
+        if len(named) > 1:
+            problems.append(Problem(Place(", ".join(paths)), "region", f"the spec's ARNs are in several regions "
+                                    f"({', '.join(sorted(named))}): one run works in one region; split the spec, or "
+                                    "set region:"))
+        elif named:
+            region = named.pop()
+    return Checked(problems, mappings, region)
+
+
+
+
+def _read(path: str, text: str | None, variables: dict[str, str] | None, targets: bool, documents: list[Document],
+          problems: list[Problem], found: list[Found], spec_regions: dict[str, str]) -> list[_Entry]:
+    """One file's document and its entries, with the problems of its structure (what is not where a spec has
+    it). A placeholder without a value is one problem among the file's others, not the end of its checks."""
+    try:
+        doc = yamldoc.load(path, yamldoc.read_text(path) if text is None else text, variables, defer_missing=True)
+    except yamldoc.YamlError as exc:
+        problems.extend(exc.problems)
+        return []
+    problems.extend(doc.problems)
+    documents.append(doc)
+
+    def surprises(base: Path) -> list[Found]:
+        """Filter patterns written as YAML are sent as JSON: a value YAML 1.1 reads otherwise (`NO` is false,
+        `0755` is 493, `2024-01-01` a date) would silently change the filter."""
+        prefix, at = base + _PATTERNS, len(base) + 3
+        return [Found(doc, where, False, label.split(".", 1)[1], message, False)
+                for where, label, message in doc.surprises
+                if where[:len(prefix)] == prefix and len(where) > at and where[at] == "Pattern"]
+
+    data = doc.data
+    if not targets and isinstance(data, dict) and "targets" in data:
+        found.append(Found(doc, ("targets",), True, "targets", "esmctl runs over a spec's targets when `targets:` "
+                           "starts a line of a YAML file (not standard input); else give them with --targets FILE",
+                           False))
+    if not isinstance(data, dict):
+        return []
+    region = data.get("region") if ("region",) not in doc.unfilled else None
+    if region is not None and not isinstance(region, str):
+        found.append(Found(doc, ("region",), False, "region", "must be a string", False))
+    elif region is not None:
+        spec_regions[doc.path] = region
+    defaults = data.get("defaults") or {}
+    if not isinstance(defaults, dict):
+        found.append(Found(doc, ("defaults",), False, "defaults", "must be a mapping of parameters", False))
+        defaults = {}
+    listed = data.get("mappings")
+    if not isinstance(listed, list):
+        found.append(Found(doc, ("mappings",) if "mappings" in data else (), False, "mappings",
+                           "is required" if listed is None else "must be a list", False))
+        listed = []
+    for key in defaults:
+        if key in ("FunctionName", "EventSourceArn", "MovedFrom"):
+            found.append(Found(doc, ("defaults", key), True, f"defaults.{key}", "set it on each mapping", False))
+    found += surprises(("defaults",))
+    out = []
+    for i, entry in enumerate(listed):
+        base = ("mappings", i)
+        if not isinstance(entry, dict):
+            found.append(Found(doc, base, False, f"mappings[{i}]", "must be a mapping of parameters", False))
+            continue
+        found += surprises(base)
+        out.append(_Entry(doc, base, entry, defaults))
+    return out
