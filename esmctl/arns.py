@@ -119,12 +119,15 @@ def _parse(text: str) -> Arn | None:
 
 
 def texts_in(value: object, out: set[str]) -> set[str]:
-    """Every text in `value` (nested in mappings and lists) that may be an ARN, as written and stripped."""
+    """Every text in `value` (nested in mappings, their keys too, and lists) that may be an ARN: as written,
+    stripped, and without a `:$LATEST` qualifier (a function's ARN is read in all three forms)."""
     if isinstance(value, str):
-        if "arn:" in value[:6]:
-            out.update((value, value.strip()))
+        stripped = value.strip()
+        if stripped.startswith("arn:"):
+            out.update((value, stripped, value.removesuffix(":$LATEST"), stripped.removesuffix(":$LATEST")))
     elif isinstance(value, dict):
-        for item in value.values():
+        for key, item in value.items():
+            texts_in(key, out)
             texts_in(item, out)
     elif isinstance(value, list):
         for item in value:

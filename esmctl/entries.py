@@ -66,6 +66,7 @@ class Found(NamedTuple):
     guarded: bool = True
     warning: bool = False
     owner: int = -1  # the entry a warning is of (its index in the passes)
+    guard: Path | None = None  # the value whose placeholder leaves it out, when not the one at `path`
 
 
 @dataclass
@@ -76,7 +77,8 @@ class _Entry:
     base: Path  # ("mappings", i)
     entry: dict[str, Any]
     defaults: dict[str, Any]  # its document's
-    params: dict[str, Any] = field(default_factory=dict)
+    params: dict[str, Any] = field(default_factory=dict)  # in the API's form: what botocore's model checks
+    typed: dict[str, Any] = field(default_factory=dict)  # params without values of the wrong type: what rules read
     applied: dict[str, Any] = field(default_factory=dict)  # the defaults it takes
     consumer: Any = None
     moved_from: Any = None
@@ -103,11 +105,14 @@ def check(paths: list[str], texts: dict[str, str] | None, variables: dict[str, s
     found: list[Found] = []
     entries: list[_Entry] = []
     documents: list[Document] = []
+    tops: list[tuple[Document, dict[str, Any]]] = []  # each document's defaults
     spec_regions: dict[str, str] = {}
     for path in paths:
-        read = _read(path, (texts or {}).get(path), variables, targets, documents, problems, found, spec_regions)
+        read = _read(path, (texts or {}).get(path), variables, targets, documents, tops, problems, found,
+                     spec_regions)
         entries = entries + read
     allowed = servicemodel.member_names() + list(RESERVED)
+    members = servicemodel.input_shape().members
 
     # Every ARN, read once.
     arn_texts: set[str] = set()
@@ -115,6 +120,9 @@ def check(paths: list[str], texts: dict[str, str] | None, variables: dict[str, s
         arns.texts_in(e.entry, arn_texts)
         arns.texts_in(e.defaults, arn_texts)
     parsed = {text: arns.parse(text) for text in arn_texts}
+
+    def arn(value: Any) -> arns.Arn | None:
+        return parsed.get(value) if isinstance(value, str) else None
 
     def spot(e: _Entry, api: Path) -> tuple[Path, bool]:
         """Where a parameter (or a part of it) of a mapping was written: its entry, else its defaults."""
@@ -124,16 +132,32 @@ def check(paths: list[str], texts: dict[str, str] | None, variables: dict[str, s
         if name in e.applied:
             return ("defaults", name) + sub, not sub
         return e.base, False
-    def arn(value: Any) -> arns.Arn | None:
-        return parsed.get(value) if isinstance(value, str) else None
 
-    def keyed(params: dict[str, Any]) -> bool:
-        """Whether a self-managed Kafka mapping's brokers are of the types its identity is read from (else the
-        type is its problem, said once, and no duplicate is looked for)."""
-        source = params.get("SelfManagedEventSource", {})
-        endpoints = source.get("Endpoints", {}) if isinstance(source, dict) else None
-        servers = endpoints.get("KAFKA_BOOTSTRAP_SERVERS", []) if isinstance(endpoints, dict) else None
-        return isinstance(servers, list) and all(isinstance(s, str) for s in servers)
+    # Its values, the entry's and its defaults' apart (which defaults apply is known once its kind is): filter
+    # patterns written as YAML in the API's JSON text; the values of the wrong type left out (botocore's model
+    # says which, once, below), so that the rules read only values of the types they expect; its starting time.
+    sides: dict[int, tuple[dict[str, Any], dict[str, Any], set[str], Any]] = {}
+    for e in entries:
+        for side in (e.entry, e.defaults):
+            if id(side) in sides:
+                continue
+            given = dict(side)
+            fc = given.get("FilterCriteria")
+            if isinstance(fc, dict) and isinstance(fc.get("Filters"), list):
+                given["FilterCriteria"] = {**fc, "Filters": [
+                    {**f, "Pattern": values.pattern_text(f["Pattern"])}
+                    if isinstance(f, dict) and isinstance(f.get("Pattern"), (dict, list)) else f
+                    for f in fc["Filters"]]}
+            typed, lost = values.well_typed_params({k: v for k, v in given.items() if v is not None}, members)
+            moment: Any = None
+            if given.get("StartingPositionTimestamp") is not None:
+                try:
+                    at = values.instant(given["StartingPositionTimestamp"])
+                except ValueError as exc:
+                    moment = ("unreadable_time", str(exc))
+                else:
+                    moment = ("future_time", values.iso(at)) if at > datetime.now(timezone.utc) else None
+            sides[id(side)] = (given, typed, lost, moment)
 
     # Each mapping's kind of source, the defaults that apply to it, its identity.
     for e in entries:
@@ -144,65 +168,54 @@ def check(paths: list[str], texts: dict[str, str] | None, variables: dict[str, s
         e.applied = {k: v for k, v in e.defaults.items()
                      if k in allowed and (not kind or k in RESERVED or kind in servicemodel.kinds_of(k))}
         # null unsets a parameter, e.g. one that `defaults` gives every mapping.
-        e.params = {k: v for k, v in {**e.applied, **e.entry}.items() if k in allowed and v is not None}
+        names = [k for k, v in {**e.applied, **e.entry}.items() if k in allowed and v is not None]
+        (entry, entry_typed, entry_lost, entry_moment) = sides[id(e.entry)]
+        (tops_given, tops_typed, tops_lost, tops_moment) = sides[id(e.defaults)]
+        e.params = {k: entry[k] if k in e.entry else tops_given[k] for k in names}
+        e.typed = {k: entry_typed[k] if k in e.entry else tops_typed[k] for k in names
+                   if k in (entry_typed if k in e.entry else tops_typed)}
+        e.mistyped = {k for k in names if k in (entry_lost if k in e.entry else tops_lost)}
         e.consumer, e.moved_from = e.params.pop("Consumer", None), e.params.pop("MovedFrom", None)
-        function = e.params.get("FunctionName")
+        e.typed.pop("Consumer", None), e.typed.pop("MovedFrom", None)
+        function = e.typed.get("FunctionName")
         if isinstance(function, str):
-            e.params["FunctionName"] = function = identity.without_latest(function)
-        source = e.params.get("EventSourceArn")
-        e.kind = identity.kind_of(e.params, arn(source))
-        e.facts = rules.Facts(parsed, e.kind, identity.source_problem(arn(source), e.kind) if arn(source) else "")
+            e.params["FunctionName"] = e.typed["FunctionName"] = function = identity.without_latest(function)
+        source = e.typed.get("EventSourceArn")
+        e.kind = identity.kind_of(e.typed, arn(source))
+        moment = (entry_moment if "StartingPositionTimestamp" in e.entry else tops_moment) \
+            if "StartingPositionTimestamp" in names else None
+        e.facts = rules.Facts(parsed, e.kind, identity.source_problem(arn(source), e.kind) if arn(source) else "",
+                              **dict([moment] if moment else []))
         if isinstance(e.moved_from, str) and e.moved_from.strip() and isinstance(function, str):
             (name_a, qualifier_a, where_a), (name_b, qualifier_b, where_b) = (
                 identity.spelling_key(e.moved_from, arn(e.moved_from.strip())),
                 identity.spelling_key(function, arn(function.strip())))
             e.same_function = (name_a, qualifier_a) == (name_b, qualifier_b) and (
                 not where_a or not where_b or where_a == where_b)
-        if isinstance(function, str) and isinstance(source if source is not None else "", str) and keyed(e.params):
+        if isinstance(function, str):
             if isinstance(e.consumer, str) and e.consumer:
-                ident = identity.consumer_key(e.params.get("EventSourceArn", ""), arn(source), e.consumer), ""
+                ident = identity.consumer_key(e.typed.get("EventSourceArn", ""), arn(source), e.consumer), ""
             else:
-                ident = identity.source_identity_of(e.params, e.kind, arn(source))
+                ident = identity.source_identity_of(e.typed, e.kind, arn(source))
             e.key = (identity.spelling_key(function, arn(function.strip())), *ident)
-
-    # Its values: filter patterns written as YAML are sent as the API's JSON text; its starting time.
     for e in entries:
-        fc = e.params.get("FilterCriteria")
-        if isinstance(fc, dict) and isinstance(fc.get("Filters"), list):
-            filters = [{**f, "Pattern": values.pattern_text(f["Pattern"])}
-                       if isinstance(f, dict) and isinstance(f.get("Pattern"), (dict, list)) else f
-                       for f in fc["Filters"]]
-            e.params["FilterCriteria"] = {**fc, "Filters": filters}
-        at = e.params.get("StartingPositionTimestamp")
-        if at is not None:
-            try:
-                moment = values.instant(at)
-            except ValueError as exc:
-                e.facts = replace(e.facts, unreadable_time=str(exc))
-            else:
-                if moment > datetime.now(timezone.utc):
-                    e.facts = replace(e.facts, future_time=values.iso(moment))
-    for e in entries:
-        if aws_defaults.queue_mode(e.params):
+        if aws_defaults.queue_mode(e.typed):
             e.facts = replace(e.facts, queue_mode=True)
 
     # The rules: botocore's model, then the service's across fields.
-    for doc in documents:
-        found += [Found(doc, path, key, name, message, guarded=False)
-                  for path, key, name, message in schema.top_level_problems(doc.data, TOP_LEVEL, "spec", "mappings")]
-    seen_defaults: set[int] = set()
+    # A document's top level first: of two problems at one place, it is said first.
+    found[:0] = [Found(doc, path, key, name, message, guarded=False) for doc in documents
+                 for path, key, name, message in schema.top_level_problems(doc.data, TOP_LEVEL, "spec", "mappings")]
+    for doc, defaults in tops:
+        found += [Found(doc, path, key, f"defaults.{name}", message, guarded=False)
+                  for path, key, name, message in schema.unknown_keys(defaults, allowed, ("defaults",), "parameter")]
     for e in entries:
-        if id(e.defaults) not in seen_defaults:
-            seen_defaults.add(id(e.defaults))
-            found += [Found(e.doc, path, key, f"defaults.{name}", message, guarded=False)
-                      for path, key, name, message in schema.unknown_keys(e.defaults, allowed, ("defaults",),
-                                                                          "parameter")]
         found += [Found(e.doc, path, key, name, message, guarded=False)
                   for path, key, name, message in schema.unknown_keys(e.entry, allowed, e.base, "parameter")]
         found += [Found(e.doc, *spot(e, schema.path_of(dotted)), dotted, message)
                   for dotted, message in schema.check_shape(e.params, servicemodel.input_shape(), "", e.facts)]
         # A value of the wrong type is said above, once: the rules below read only values of the types they expect.
-        e.params, e.mistyped = schema.well_typed_params(e.params)
+        e.params = e.typed
         if e.consumer is not None:
             if not isinstance(e.consumer, str) or not e.consumer:
                 found.append(Found(e.doc, *spot(e, ("Consumer",)), "Consumer", "must be a consumer name", False))
@@ -212,7 +225,7 @@ def check(paths: list[str], texts: dict[str, str] | None, variables: dict[str, s
                                    "needs a Kinesis stream ARN as EventSourceArn", False))
             else:
                 found += [Found(e.doc, *spot(e, ("Consumer",)), dotted, message)
-                          for dotted, message in schema.consumer_name_problems(e.consumer)]
+                          for dotted, message in schema.consumer_name_problems(e.consumer, "Consumer", e.facts)]
         if e.moved_from is not None:
             if not isinstance(e.moved_from, str) or not e.moved_from.strip():
                 found.append(Found(e.doc, *spot(e, ("MovedFrom",)), "MovedFrom",
@@ -237,12 +250,12 @@ def check(paths: list[str], texts: dict[str, str] | None, variables: dict[str, s
             if problem.path:
                 name += f".{filter_rules.label(problem.path)}"
             found.append(Found(e.doc, *spot(e, ("FilterCriteria",) + api + problem.path), name, problem.message,
-                               warning=not problem.error, owner=i))
+                               warning=not problem.error, owner=i, guard=spot(e, ("FilterCriteria",) + api[:3])[0]))
 
     # The regions: the spec's `region:`, its ARNs', and that they agree.
     for doc in documents:
         region = spec_regions.get(doc.path)
-        if region and regions.problem(region):  # said here, and not as a mismatch with every ARN
+        if region is not None and regions.problem(region):  # said here, and not as a mismatch with every ARN
             found.append(Found(doc, ("region",), False, "region", regions.problem(region), False))
             del spec_regions[doc.path]
     for e in entries:
@@ -260,7 +273,8 @@ def check(paths: list[str], texts: dict[str, str] | None, variables: dict[str, s
     # Placed, at the end: FILE:LINE:COL for every problem and every mapping; duplicates; the spec's one region.
     warnings: dict[int, list[str]] = {}
     for f in found:
-        if f.guarded and f.doc.unfilled and any(f.path[:n] in f.doc.unfilled for n in range(1, len(f.path) + 1)):
+        guard = f.path if f.guard is None else f.guard
+        if f.guarded and f.doc.unfilled and any(guard[:n] in f.doc.unfilled for n in range(1, len(guard) + 1)):
             continue
         where = errors.located(f.doc.path, f.doc.marks, f.doc.key_marks, f.path, f.key)
         if f.warning:
@@ -298,13 +312,17 @@ def check(paths: list[str], texts: dict[str, str] | None, variables: dict[str, s
                                     "set region:"))
         elif named:
             region = named.pop()
+    # Each file's problems together, the files in the order given (SpecError shows them so).
+    files = ["<stdin>" if path == "-" else path for path in paths]
+    problems.sort(key=lambda p: files.index(p.where.file) if p.where and p.where.file in files else len(files))
     return Checked(problems, mappings, region)
 
 
 
 
 def _read(path: str, text: str | None, variables: dict[str, str] | None, targets: bool, documents: list[Document],
-          problems: list[Problem], found: list[Found], spec_regions: dict[str, str]) -> list[_Entry]:
+          tops: list[tuple[Document, dict[str, Any]]], problems: list[Problem], found: list[Found],
+          spec_regions: dict[str, str]) -> list[_Entry]:
     """One file's document and its entries, with the problems of its structure (what is not where a spec has
     it). A placeholder without a value is one problem among the file's others, not the end of its checks."""
     try:
@@ -339,6 +357,7 @@ def _read(path: str, text: str | None, variables: dict[str, str] | None, targets
     if not isinstance(defaults, dict):
         found.append(Found(doc, ("defaults",), False, "defaults", "must be a mapping of parameters", False))
         defaults = {}
+    tops.append((doc, defaults))
     listed = data.get("mappings")
     if not isinstance(listed, list):
         found.append(Found(doc, ("mappings",) if "mappings" in data else (), False, "mappings",

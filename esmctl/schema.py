@@ -82,41 +82,6 @@ def check_shape(value: Any, shape: Any, path: str, facts: rules.Facts) -> list[F
     return problems
 
 
-_SCALAR_TYPES: dict[str, tuple[type, ...]] = {"string": (str,), "boolean": (bool,), "integer": (int,), "long": (int,)}
-
-
-def well_typed(value: Any, shape: Any) -> tuple[Any, bool]:
-    """`value` without the parts whose type breaks `shape` (check_shape says what they are), so that the rules
-    across fields read only values of the types they expect; and whether anything was left out. A list with an
-    item of the wrong type is left out whole: its other items keep their places in the messages."""
-    t = shape.type_name
-    if t == "structure" or t == "map":
-        if not isinstance(value, dict):
-            return None, True
-        out, dropped = {}, False
-        for key, sub in value.items():
-            member = shape.members.get(key) if t == "structure" else shape.value
-            if member is None:
-                out[key] = sub  # an unknown field: check_shape says so, and no rule reads it
-                continue
-            kept, lost = well_typed(sub, member)
-            dropped |= lost
-            if kept is not None:
-                out[key] = kept
-        return out, dropped
-    if t == "list":
-        if not isinstance(value, list):
-            return None, True
-        items = [well_typed(item, shape.member) for item in value]
-        if any(lost for _, lost in items):
-            return None, True
-        return [kept for kept, _ in items], False
-    expected = _SCALAR_TYPES.get(t)
-    if expected and (not isinstance(value, expected) or (t != "boolean" and isinstance(value, bool))):
-        return None, True
-    return value, False
-
-
 # Services whose ARNs have no region, or no account either (S3 buckets, an on-failure destination).
 _ARN_WITHOUT_REGION = frozenset({"s3", "iam", "cloudfront", "route53"})
 _ARN_WITHOUT_ACCOUNT = frozenset({"s3"})
@@ -204,10 +169,9 @@ def check_params(params: dict[str, Any], operation: str = "CreateEventSourceMapp
     return problems
 
 
-def consumer_name_problems(name: Any, path: str = "Consumer") -> list[FieldProblem]:
+def consumer_name_problems(name: Any, path: str, facts: rules.Facts) -> list[FieldProblem]:
     """A Kinesis consumer name as RegisterStreamConsumer takes it (botocore's Kinesis model: length, pattern)."""
-    shape = servicemodel.kinesis_member("RegisterStreamConsumer", "ConsumerName")
-    return check_shape(name, shape, path, rules.NO_FACTS)
+    return check_shape(name, servicemodel.kinesis_member("RegisterStreamConsumer", "ConsumerName"), path, facts)
 
 
 def int_bounds(member: str, operation: str = "CreateEventSourceMapping") -> tuple[int | None, int | None]:
@@ -251,19 +215,3 @@ def path_of(dotted: str) -> Path:
             out.append(m.group(1))
         out.extend(int(i) for i in re.findall(r"\[(\d+)\]", m.group(2)))
     return tuple(out)
-
-
-def well_typed_params(params: dict[str, Any]) -> tuple[dict[str, Any], set[str]]:
-    """The parameters without values (or parts of them) of the wrong type, and the parameters that had some."""
-    members = input_shape().members
-    out, mistyped = {}, set()
-    for key, value in params.items():
-        if key not in members:
-            out[key] = value
-            continue
-        kept, lost = well_typed(value, members[key])
-        if lost:
-            mistyped.add(key)
-        if kept is not None:
-            out[key] = kept
-    return out, mistyped

@@ -93,9 +93,11 @@ def register(settings: Settings, stream: str | None, name: str, no_wait: bool, t
 
     if not stream:
         raise UsageProblem("--stream is required")
+    from esmctl import rules
     from esmctl.schema import consumer_name_problems
 
-    problems = consumer_name_problems(name, "--name")  # as botocore's Kinesis model has it: before any call
+    # as botocore's Kinesis model has it: before any call
+    problems = consumer_name_problems(name, "--name", rules.facts_of({"ConsumerName": name}))
     if problems:
         raise UsageProblem(f"--name: {problems[0][1]}")
     aws = settings.aws

@@ -152,3 +152,55 @@ def _plain(value: Any) -> Any:
 def plain(value: Any) -> Any:
     """A canonical value as JSON data (instants as ISO 8601 text)."""
     return _plain(value)
+
+
+# -- values of the types botocore's model gives them ----------------------------------------------
+_SCALAR_TYPES: dict[str, tuple[type, ...]] = {"string": (str,), "boolean": (bool,), "integer": (int,), "long": (int,)}
+
+
+def well_typed(value: Any, shape: Any) -> tuple[Any, bool]:
+    """`value` without the parts whose type breaks `shape` (check_shape says what they are), so that the rules
+    across fields read only values of the types they expect; and whether anything was left out. A list with an
+    item of the wrong type is left out whole: its other items keep their places in the messages."""
+    t = shape.type_name
+    if t == "structure" or t == "map":
+        if not isinstance(value, dict):
+            return None, True
+        out, dropped = {}, False
+        for key, sub in value.items():
+            member = shape.members.get(key) if t == "structure" else shape.value
+            if member is None:
+                out[key] = sub  # an unknown field: check_shape says so, and no rule reads it
+                continue
+            kept, lost = well_typed(sub, member)
+            dropped |= lost
+            if kept is not None:
+                out[key] = kept
+        return out, dropped
+    if t == "list":
+        if not isinstance(value, list):
+            return None, True
+        items = [well_typed(item, shape.member) for item in value]
+        if any(lost for _, lost in items):
+            return None, True
+        return [kept for kept, _ in items], False
+    expected = _SCALAR_TYPES.get(t)
+    if expected and (not isinstance(value, expected) or (t != "boolean" and isinstance(value, bool))):
+        return None, True
+    return value, False
+
+
+def well_typed_params(params: dict[str, Any], members: dict[str, Any]) -> tuple[dict[str, Any], set[str]]:
+    """The parameters (of a request whose `members` are botocore's shapes) without values, or parts of them, of
+    the wrong type; and the parameters that had some. A parameter that is no member is kept as it is."""
+    out, mistyped = {}, set()
+    for key, value in params.items():
+        if key not in members:
+            out[key] = value
+            continue
+        kept, lost = well_typed(value, members[key])
+        if lost:
+            mistyped.add(key)
+        if kept is not None:
+            out[key] = kept
+    return out, mistyped
