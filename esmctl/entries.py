@@ -11,7 +11,6 @@ the end; one whose value holds a placeholder without a value is left out (that p
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timezone
 from typing import Any, NamedTuple
 
 from esmctl import arns, errors, kinds, regions, rules, schema, servicemodel, yamldoc
@@ -133,31 +132,12 @@ def check(paths: list[str], texts: dict[str, str] | None, variables: dict[str, s
             return ("defaults", name) + sub, not sub
         return e.base, False
 
-    # Its values, the entry's and its defaults' apart (which defaults apply is known once its kind is): filter
-    # patterns written as YAML in the API's JSON text; the values of the wrong type left out (botocore's model
-    # says which, once, below), so that the rules read only values of the types they expect; its starting time.
-    sides: dict[int, tuple[dict[str, Any], dict[str, Any], set[str], Any]] = {}
+    # Its values, the entry's and its defaults' apart (which defaults apply is known once its kind is).
+    sides: dict[int, values.Given] = {}
     for e in entries:
         for side in (e.entry, e.defaults):
-            if id(side) in sides:
-                continue
-            given = dict(side)
-            fc = given.get("FilterCriteria")
-            if isinstance(fc, dict) and isinstance(fc.get("Filters"), list):
-                given["FilterCriteria"] = {**fc, "Filters": [
-                    {**f, "Pattern": values.pattern_text(f["Pattern"])}
-                    if isinstance(f, dict) and isinstance(f.get("Pattern"), (dict, list)) else f
-                    for f in fc["Filters"]]}
-            typed, lost = values.well_typed_params({k: v for k, v in given.items() if v is not None}, members)
-            moment: Any = None
-            if given.get("StartingPositionTimestamp") is not None:
-                try:
-                    at = values.instant(given["StartingPositionTimestamp"])
-                except ValueError as exc:
-                    moment = ("unreadable_time", str(exc))
-                else:
-                    moment = ("future_time", values.iso(at)) if at > datetime.now(timezone.utc) else None
-            sides[id(side)] = (given, typed, lost, moment)
+            if id(side) not in sides:
+                sides[id(side)] = values.given(side, members)
 
     # Each mapping's kind of source, the defaults that apply to it, its identity.
     for e in entries:
@@ -169,12 +149,11 @@ def check(paths: list[str], texts: dict[str, str] | None, variables: dict[str, s
                      if k in allowed and (not kind or k in RESERVED or kind in servicemodel.kinds_of(k))}
         # null unsets a parameter, e.g. one that `defaults` gives every mapping.
         names = [k for k, v in {**e.applied, **e.entry}.items() if k in allowed and v is not None]
-        (entry, entry_typed, entry_lost, entry_moment) = sides[id(e.entry)]
-        (tops_given, tops_typed, tops_lost, tops_moment) = sides[id(e.defaults)]
-        e.params = {k: entry[k] if k in e.entry else tops_given[k] for k in names}
-        e.typed = {k: entry_typed[k] if k in e.entry else tops_typed[k] for k in names
-                   if k in (entry_typed if k in e.entry else tops_typed)}
-        e.mistyped = {k for k in names if k in (entry_lost if k in e.entry else tops_lost)}
+        own, shared = sides[id(e.entry)], sides[id(e.defaults)]
+        e.params = {k: (own if k in e.entry else shared).api[k] for k in names}
+        e.typed = {k: (own if k in e.entry else shared).typed[k] for k in names
+                   if k in (own if k in e.entry else shared).typed}
+        e.mistyped = {k for k in names if k in (own if k in e.entry else shared).mistyped}
         e.consumer, e.moved_from = e.params.pop("Consumer", None), e.params.pop("MovedFrom", None)
         e.typed.pop("Consumer", None), e.typed.pop("MovedFrom", None)
         function = e.typed.get("FunctionName")
@@ -182,10 +161,10 @@ def check(paths: list[str], texts: dict[str, str] | None, variables: dict[str, s
             e.params["FunctionName"] = e.typed["FunctionName"] = function = identity.without_latest(function)
         source = e.typed.get("EventSourceArn")
         e.kind = identity.kind_of(e.typed, arn(source))
-        moment = (entry_moment if "StartingPositionTimestamp" in e.entry else tops_moment) \
-            if "StartingPositionTimestamp" in names else None
+        time = own if "StartingPositionTimestamp" in e.entry else shared
+        timed = "StartingPositionTimestamp" in names
         e.facts = rules.Facts(parsed, e.kind, identity.source_problem(arn(source), e.kind) if arn(source) else "",
-                              **dict([moment] if moment else []))
+                              time.unreadable_time if timed else "", time.future_time if timed else "")
         if isinstance(e.moved_from, str) and e.moved_from.strip() and isinstance(function, str):
             (name_a, qualifier_a, where_a), (name_b, qualifier_b, where_b) = (
                 identity.spelling_key(e.moved_from, arn(e.moved_from.strip())),

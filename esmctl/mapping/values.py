@@ -9,7 +9,7 @@ import copy
 import json
 import re
 from datetime import date, datetime, timezone
-from typing import Any
+from typing import Any, NamedTuple
 
 
 class _Unreadable:
@@ -204,3 +204,36 @@ def well_typed_params(params: dict[str, Any], members: dict[str, Any]) -> tuple[
         if kept is not None:
             out[key] = kept
     return out, mistyped
+
+
+class Given(NamedTuple):
+    """A mapping's parameters (or the defaults of a spec) as written, read once: in the API's form (filter patterns
+    written as data in its JSON text), without the values of the wrong type (`mistyped`: the parameters that had
+    some), and what its StartingPositionTimestamp is: unreadable (why), or in the future (when, ISO 8601)."""
+
+    api: dict[str, Any]
+    typed: dict[str, Any]
+    mistyped: set[str]
+    unreadable_time: str = ""
+    future_time: str = ""
+
+
+def given(params: dict[str, Any], members: dict[str, Any]) -> Given:
+    """`params` read as Given says (`members`: botocore's shapes of the request's parameters)."""
+    api = dict(params)
+    fc = api.get("FilterCriteria")
+    if isinstance(fc, dict) and isinstance(fc.get("Filters"), list):
+        api["FilterCriteria"] = {**fc, "Filters": [
+            {**f, "Pattern": pattern_text(f["Pattern"])} if isinstance(f, dict) and isinstance(f.get("Pattern"),
+                                                                                             (dict, list)) else f
+            for f in fc["Filters"]]}
+    typed, mistyped = well_typed_params({k: v for k, v in api.items() if v is not None}, members)
+    unreadable = future = ""
+    if api.get("StartingPositionTimestamp") is not None:
+        try:
+            at = instant(api["StartingPositionTimestamp"])
+        except ValueError as exc:
+            unreadable = str(exc)
+        else:
+            future = iso(at) if at > datetime.now(timezone.utc) else ""
+    return Given(api, typed, mistyped, unreadable, future)
