@@ -148,12 +148,11 @@ def check(paths: list[str], texts: dict[str, str] | None, variables: dict[str, s
         e.applied = {k: v for k, v in e.defaults.items()
                      if k in allowed and (not kind or k in RESERVED or kind in servicemodel.kinds_of(k))}
         # null unsets a parameter, e.g. one that `defaults` gives every mapping.
-        names = [k for k, v in {**e.applied, **e.entry}.items() if k in allowed and v is not None]
-        own, shared = sides[id(e.entry)], sides[id(e.defaults)]
-        e.params = {k: (own if k in e.entry else shared).api[k] for k in names}
-        e.typed = {k: (own if k in e.entry else shared).typed[k] for k in names
-                   if k in (own if k in e.entry else shared).typed}
-        e.mistyped = {k for k in names if k in (own if k in e.entry else shared).mistyped}
+        given = {k: sides[id(e.entry if k in e.entry else e.defaults)]
+                 for k, v in {**e.applied, **e.entry}.items() if k in allowed and v is not None}
+        e.params = {k: side.api[k] for k, side in given.items()}
+        e.typed = {k: side.typed[k] for k, side in given.items() if k in side.typed}
+        e.mistyped = {k for k, side in given.items() if k in side.mistyped}
         e.consumer, e.moved_from = e.params.pop("Consumer", None), e.params.pop("MovedFrom", None)
         e.typed.pop("Consumer", None), e.typed.pop("MovedFrom", None)
         function = e.typed.get("FunctionName")
@@ -161,10 +160,9 @@ def check(paths: list[str], texts: dict[str, str] | None, variables: dict[str, s
             e.params["FunctionName"] = e.typed["FunctionName"] = function = identity.without_latest(function)
         source = e.typed.get("EventSourceArn")
         e.kind = identity.kind_of(e.typed, arn(source))
-        time = own if "StartingPositionTimestamp" in e.entry else shared
-        timed = "StartingPositionTimestamp" in names
+        time = given.get("StartingPositionTimestamp", values.Given({}, {}, set()))
         e.facts = rules.Facts(parsed, e.kind, identity.source_problem(arn(source), e.kind) if arn(source) else "",
-                              time.unreadable_time if timed else "", time.future_time if timed else "")
+                              time.unreadable_time, time.future_time)
         if isinstance(e.moved_from, str) and e.moved_from.strip() and isinstance(function, str):
             (name_a, qualifier_a, where_a), (name_b, qualifier_b, where_b) = (
                 identity.spelling_key(e.moved_from, arn(e.moved_from.strip())),
