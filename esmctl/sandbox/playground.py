@@ -80,16 +80,20 @@ class Playground:
 
     def __init__(self, box: Any, region: str = "us-east-1", *, interval: float = 10.0, poll: float = 0.5,
                  backfill: timedelta = BACKFILL) -> None:
-        import boto3
+        import botocore.session
         from botocore.config import Config
 
-        # Made here, not in the thread: boto3's default session is not thread-safe.
-        session = boto3.session.Session()
+        from esmctl import servicemodel
+
+        # Made here, not in the thread: boto3's default session is not thread-safe. Its models are read by the
+        # process's shared loader, once (a test suite starts a playground for every test that shows one).
+        session = botocore.session.Session()
+        session.register_component("data_loader", servicemodel.shared_loader(session))
         kw = {"endpoint_url": box.moto_url, "region_name": region, "aws_access_key_id": "testing",
               "aws_secret_access_key": "testing",
               "config": Config(retries={"max_attempts": 2}, connect_timeout=5, read_timeout=30)}
-        self._lambda = session.client("lambda", **kw)
-        self._cloudwatch = session.client("cloudwatch", **kw)
+        self._lambda = session.create_client("lambda", **kw)
+        self._cloudwatch = session.create_client("cloudwatch", **kw)
         self.proxy, self.region, self._moto_url = box.proxy, region, box.moto_url
         self.interval, self.poll, self.backfill = interval, poll, backfill
         self.series: dict[tuple[str, str], Series] = {}
