@@ -22,14 +22,20 @@ def checkout(tmp_path) -> str:
     return str(copy)
 
 
-def test_the_demo_piped_writes_no_escape_codes(tmp_path):
-    repo = checkout(tmp_path)
-    # its own .venv, seeing this one's packages (no downloads but the build's): the demo installs esmctl into it
-    subprocess.run([sys.executable, "-m", "venv", os.path.join(repo, ".venv")], check=True, timeout=120)
+def venv_seeing_ours(path: str) -> None:
+    """A virtualenv at `path` that sees this one's packages, pip among them (no downloads but the build's; not a
+    copy of pip from ensurepip, ~3 s of CPU each)."""
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", path], check=True, capture_output=True,
+                   timeout=120)
     ours = [p for p in sys.path if p.endswith("site-packages") and p.startswith(sys.prefix)]
-    [site] = [os.path.join(d, "site-packages") for d in glob.glob(os.path.join(repo, ".venv", "lib", "python*"))]
+    [site] = [os.path.join(d, "site-packages") for d in glob.glob(os.path.join(path, "lib", "python*"))]
     with open(os.path.join(site, "ours.pth"), "w") as fh:
         fh.write("\n".join(ours) + "\n")
+
+
+def test_the_demo_piped_writes_no_escape_codes(tmp_path):
+    repo = checkout(tmp_path)
+    venv_seeing_ours(os.path.join(repo, ".venv"))  # the demo installs esmctl into it
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("AWS_", "ESMCTL_")) and k not in ("NO_COLOR", "VIRTUAL_ENV", "PYTHONPATH")}
     env["TERM"] = "xterm-256color"  # a terminal type, but the output is a pipe
@@ -46,7 +52,7 @@ def test_an_editable_install_prints_no_setuptools_warning_block(tmp_path):
     warns in a block of asterisks ("Please be careful with folders in your working directory…")."""
     repo = checkout(tmp_path)
     venv = tmp_path / "venv"
-    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, capture_output=True, timeout=120)
+    venv_seeing_ours(str(venv))
     r = subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "install", "-v", "--no-deps",
                         "--disable-pip-version-check", "-e", repo], capture_output=True, text=True,
                        timeout=600)
