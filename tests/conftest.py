@@ -16,6 +16,10 @@ from esmctl.cli import cli
 from esmctl.sandbox import server
 
 REGION = "us-east-1"
+# pytest keeps the test modules whose asserts it rewrote as bytecode (in the ignored __pycache__/) unless nothing may
+# be written: with PYTHONDONTWRITEBYTECODE, as some shells and CI images set it, every worker of every run parsed and
+# rewrote all of them again (~2 s of CPU each).
+sys.dont_write_bytecode = False
 REAL_ENV = dict(os.environ)  # before the fixtures point AWS_* at the emulator: for tests marked `aws`
 
 
