@@ -9,6 +9,8 @@ import shutil
 import subprocess
 import sys
 
+import pytest
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
@@ -33,6 +35,7 @@ def venv_seeing_ours(path: str) -> None:
         fh.write("\n".join(ours) + "\n")
 
 
+@pytest.mark.slow
 def test_the_demo_piped_writes_no_escape_codes(tmp_path):
     repo = checkout(tmp_path)
     venv_seeing_ours(os.path.join(repo, ".venv"))  # the demo installs esmctl into it
@@ -47,6 +50,7 @@ def test_the_demo_piped_writes_no_escape_codes(tmp_path):
     assert "Editable installation" not in r.stderr and "be careful" not in r.stderr
 
 
+@pytest.mark.slow
 def test_an_editable_install_prints_no_setuptools_warning_block(tmp_path):
     """pip -v shows what the build printed: setuptools' editable strategy for a flat layout without `package-dir`
     warns in a block of asterisks ("Please be careful with folders in your working directory…")."""

@@ -314,6 +314,7 @@ def run_gitlab_job(pipeline: dict, name: str, ci: dict) -> subprocess.CompletedP
                           capture_output=True, text=True, timeout=300)
 
 
+@pytest.mark.slow
 def test_the_gitlab_example_runs_as_written(box, ci):
     pipeline = yaml.safe_load(open(os.path.join(ROOT, "examples", "gitlab-ci.yml")))
     assert pipeline["variables"]["ESMCTL_INSTALL"].startswith("git+https://")

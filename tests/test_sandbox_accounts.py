@@ -77,6 +77,7 @@ def in_a_terminal(env: dict, command: str) -> tuple[int, str]:
     return proc.wait(timeout=240), seen.decode(errors="replace")
 
 
+@pytest.mark.slow
 def test_the_readmes_fleet_commands_run_as_written_against_the_sandbox(tmp_path):
     sandbox, *commands = readme_commands("Many accounts and regions")
     assert sandbox.split("#")[0].split() == ["esmctl", "sandbox", "--targets", "examples/targets.yaml"]
@@ -101,6 +102,7 @@ def test_the_readmes_fleet_commands_run_as_written_against_the_sandbox(tmp_path)
     assert not os.path.exists(env["AWS_CONFIG_FILE"])  # the profiles went with the sandbox
 
 
+@pytest.mark.slow
 def test_the_readmes_incident_runbook_runs_as_written_in_a_terminal(tmp_path):
     commands = readme_commands("When something goes wrong downstream")
     assert [c.split()[1] for c in commands] == ["apply", "pause", "status", "diff", "resume"]
@@ -119,6 +121,7 @@ def test_the_readmes_incident_runbook_runs_as_written_in_a_terminal(tmp_path):
         assert [d["State"] for d in json.loads(r.stdout)] == ["Enabled"]
 
 
+@pytest.mark.slow
 def test_accounts_and_a_role(tmp_path):
     targets = tmp_path / "two.yaml"
     targets.write_text('version: 1\ndefaults: {role: esmctl-deployer, regions: [us-east-1, eu-west-1],\n'
