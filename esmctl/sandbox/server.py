@@ -7,6 +7,7 @@ import io
 import json
 import logging
 import os
+import threading
 import urllib.request
 import zipfile
 from dataclasses import dataclass
@@ -35,9 +36,13 @@ class Sandbox:
             self.proxy.reset()
 
     def stop(self) -> None:
-        if self.proxy:
-            self.proxy.stop()
+        # Side by side: each server notices it should stop at its next poll, up to half a second.
+        stopping = threading.Thread(target=self.proxy.stop) if self.proxy else None
+        if stopping:
+            stopping.start()
         self.moto.stop()
+        if stopping:
+            stopping.join()
 
 
 def _post(url: str, body: dict) -> None:
