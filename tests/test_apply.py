@@ -400,3 +400,39 @@ def test_a_create_aws_refuses_says_what_to_correct_not_to_re_run(esmctl, world, 
     assert "AWS refuses the request as it stands: correct what its message names (in the spec at " in r.stderr
     assert "does not have permissions to call GetRecords" in r.stderr
     assert live(box) == []
+
+
+def test_sessions_share_only_what_botocore_would_compute_the_same_way():
+    """The memo of handlers' signatures and event aliases every session shares answers as botocore does, and a
+    session made after it still has its own handlers, credentials and region."""
+    import functools
+
+    import botocore.hooks
+    from botocore.compat import accepts_kwargs
+
+    from esmctl.aws.session import Clients, _share_what_sessions_recompute
+
+    _share_what_sessions_recompute()
+
+    def plain(a, **kwargs): ...
+
+    def strict(a): ...
+
+    class Handler:
+        def method(self, **kwargs): ...
+
+        def __call__(self, a): ...
+
+    for func in (plain, strict, Handler().method, Handler(), functools.partial(plain, 1), lambda **kw: None):
+        assert botocore.hooks.accepts_kwargs(func) == accepts_kwargs(func)
+        assert botocore.hooks.accepts_kwargs(func) == accepts_kwargs(func)  # asked again: the memo's answer
+    fresh = botocore.hooks.EventAliaser(botocore.hooks.HierarchicalEmitter())
+    for _ in range(2):  # worked out, then remembered
+        assert fresh._alias_event_name("before-call.autoscaling.CreateLaunchConfiguration") == \
+            "before-call.auto-scaling.CreateLaunchConfiguration"
+        assert fresh._alias_event_name("creating-client-class.sdb") == "creating-client-class.simpledb"
+        assert fresh._alias_event_name("needs-retry.lambda") == "needs-retry.lambda"
+    one, two = Clients(region="us-east-1"), Clients(region="eu-west-1")
+    assert one.session is not two.session and one.session._events is not two.session._events
+    assert (one.region, two.region) == ("us-east-1", "eu-west-1")
+    assert one.credentials().access_key == two.credentials().access_key == "testing"

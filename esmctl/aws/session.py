@@ -42,6 +42,44 @@ def _skip_the_last_collection() -> None:
 
 
 @functools.cache
+def _share_what_sessions_recompute() -> None:
+    """A botocore session registers some 3,600 built-in handlers, and for each one botocore reads the handler's
+    signature (inspect) and maps the event name through its aliases, from scratch in every session: ~8 of the ~12 ms
+    a session costs. Both answers depend only on what they are given (a function's code, an event name), so one
+    memo per process serves every session: a fleet makes one per target, the test suite thousands. No credential,
+    profile or setting is in them. Left as botocore has it if its internals are not where they were."""
+    import botocore.hooks
+
+    original_accepts = getattr(botocore.hooks, "accepts_kwargs", None)
+    aliaser = getattr(botocore.hooks, "EventAliaser", None)
+    original_alias = getattr(aliaser, "_alias_event_name", None)
+    aliases = getattr(botocore.hooks, "EVENT_ALIASES", None)
+    if original_accepts is None or original_alias is None or aliases is None:
+        return
+    accepts: dict[Any, Any] = {}
+
+    def accepts_kwargs(func: Any) -> Any:
+        code = getattr(getattr(func, "__func__", func), "__code__", None)
+        if code is None or hasattr(func, "__signature__"):  # partials, callable objects: asked each time
+            return original_accepts(func)
+        if code not in accepts:
+            accepts[code] = original_accepts(func)
+        return accepts[code]
+
+    names: dict[str, str] = {}
+
+    def _alias_event_name(self: Any, event_name: str) -> str:
+        if self._event_aliases is not aliases:
+            return original_alias(self, event_name)
+        if event_name not in names:
+            names[event_name] = original_alias(self, event_name)
+        return names[event_name]
+
+    botocore.hooks.accepts_kwargs = accepts_kwargs
+    aliaser._alias_event_name = _alias_event_name
+
+
+@functools.cache
 def _local_zone() -> Any:
     from dateutil.tz import tzlocal
 
@@ -127,6 +165,7 @@ class Clients:
             return self._shares.session
         with self._lock:
             if self._session is None:
+                _share_what_sessions_recompute()
                 try:
                     session = botocore.session.Session(profile=self._profile)
                     session.register_component("data_loader", servicemodel.shared_loader(session))
