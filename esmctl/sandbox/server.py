@@ -7,6 +7,7 @@ import io
 import json
 import logging
 import os
+import socket
 import threading
 import urllib.request
 import zipfile
@@ -36,13 +37,26 @@ class Sandbox:
             self.proxy.reset()
 
     def stop(self) -> None:
-        # Side by side: each server notices it should stop at its next poll, up to half a second.
-        stopping = threading.Thread(target=self.proxy.stop) if self.proxy else None
-        if stopping:
-            stopping.start()
-        self.moto.stop()
-        if stopping:
-            stopping.join()
+        # Side by side, each server woken by a connection until it has stopped: a server notices that it should
+        # stop when its wait for requests ends, after up to half a second otherwise.
+        servers = [self.moto_url] + ([self.proxy.url] if self.proxy else [])
+        stopping = [threading.Thread(target=self.moto.stop)] + \
+            ([threading.Thread(target=self.proxy.stop)] if self.proxy else [])
+        for thread in stopping:
+            thread.start()
+        while any(thread.is_alive() for thread in stopping):
+            for url in servers:
+                _wake(url)
+            for thread in stopping:
+                thread.join(0.02)
+
+
+def _wake(url: str) -> None:
+    host, _, port = url.removeprefix("http://").rpartition(":")
+    try:
+        socket.create_connection((host, int(port)), timeout=0.1).close()
+    except OSError:
+        pass  # stopped already
 
 
 def _post(url: str, body: dict) -> None:
