@@ -5,6 +5,7 @@ front of it; state is reset before every test. The CLI is driven through click's
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -21,6 +22,12 @@ REGION = "us-east-1"
 # rewrote all of them again (~2 s of CPU each).
 sys.dont_write_bytecode = False
 REAL_ENV = dict(os.environ)  # before the fixtures point AWS_* at the emulator: for tests marked `aws`
+
+# Tests send Ctrl-C to the esmctl they start, which must take it as a terminal's would. Run from a shell that ignores
+# SIGINT (a script's background job), every process the suite starts would ignore it too: SIG_IGN is inherited
+# across exec, a handler is not. Python's own handler here leaves the children the default.
+if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.fixture(scope="session")
