@@ -29,7 +29,6 @@ Path = tuple[Any, ...]
 _NOT = arns.Arn("", "", "", "", "")  # no ARN: is_consumer is false
 
 
-
 @dataclass
 class Desired:
     """One mapping the spec asks for, in the API's own parameter names."""
@@ -154,7 +153,8 @@ def check(paths: list[str], texts: dict[str, str] | None, variables: dict[str, s
         e.typed = {k: side.typed[k] for k, side in given.items() if k in side.typed}
         e.mistyped = {k for k, side in given.items() if k in side.mistyped}
         e.consumer, e.moved_from = e.params.pop("Consumer", None), e.params.pop("MovedFrom", None)
-        e.typed.pop("Consumer", None), e.typed.pop("MovedFrom", None)
+        for reserved in RESERVED:  # esmctl's own keys, not the API's
+            e.typed.pop(reserved, None)
         function = e.typed.get("FunctionName")
         if isinstance(function, str):
             e.params["FunctionName"] = e.typed["FunctionName"] = function = identity.without_latest(function)
@@ -223,7 +223,7 @@ def check(paths: list[str], texts: dict[str, str] | None, variables: dict[str, s
         if e.kind and e.kind not in servicemodel.kinds_of("FilterCriteria"):
             continue
         for api, problem in filter_checks.criteria_problems(e.params.get("FilterCriteria"), e.kind):
-            name = "FilterCriteria" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in api[:3])
+            name = yamldoc.label(("FilterCriteria",) + api[:3])
             if problem.path:
                 name += f".{filter_rules.label(problem.path)}"
             found.append(Found(e.doc, *spot(e, ("FilterCriteria",) + api + problem.path), name, problem.message,
@@ -232,14 +232,14 @@ def check(paths: list[str], texts: dict[str, str] | None, variables: dict[str, s
     # The regions: the spec's `region:`, its ARNs', and that they agree.
     for doc in documents:
         region = spec_regions.get(doc.path)
-        if region is not None and regions.problem(region):  # said here, and not as a mismatch with every ARN
-            found.append(Found(doc, ("region",), False, "region", regions.problem(region), False))
+        if region is not None and (wrong := regions.problem(region)):  # said here, not as a mismatch with each ARN
+            found.append(Found(doc, ("region",), False, "region", wrong, False))
             del spec_regions[doc.path]
     for e in entries:
         for key in ("EventSourceArn", "FunctionName"):
             where = arn(e.params.get(key))
-            if where and where.region and regions.problem(where.region):
-                found.append(Found(e.doc, *spot(e, (key,)), key, regions.problem(where.region)))
+            if where and where.region and (wrong := regions.problem(where.region)):
+                found.append(Found(e.doc, *spot(e, (key,)), key, wrong))
         source = arn(e.params.get("EventSourceArn"))
         region = spec_regions.get(e.doc.path)
         if region and source is not None and source.region and source.region != region \
@@ -295,8 +295,6 @@ def check(paths: list[str], texts: dict[str, str] | None, variables: dict[str, s
     return Checked(problems, mappings, region)
 
 
-
-
 def _read(path: str, text: str | None, variables: dict[str, str] | None, targets: bool, documents: list[Document],
           tops: list[tuple[Document, dict[str, Any]]], problems: list[Problem], found: list[Found],
           spec_regions: dict[str, str]) -> list[_Entry]:
@@ -314,9 +312,8 @@ def _read(path: str, text: str | None, variables: dict[str, str] | None, targets
         """Filter patterns written as YAML are sent as JSON: a value YAML 1.1 reads otherwise (`NO` is false,
         `0755` is 493, `2024-01-01` a date) would silently change the filter."""
         prefix, at = base + _PATTERNS, len(base) + 3
-        return [Found(doc, where, False, label.split(".", 1)[1], message, False)
-                for where, label, message in doc.surprises
-                if where[:len(prefix)] == prefix and len(where) > at and where[at] == "Pattern"]
+        return [Found(doc, where, False, yamldoc.label(where[len(base):]), message, False)
+                for where, message in doc.yaml11_surprises(prefix) if len(where) > at and where[at] == "Pattern"]
 
     data = doc.data
     if not targets and isinstance(data, dict) and "targets" in data:

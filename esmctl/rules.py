@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from typing import Any
 
 from esmctl import arns, kinds, servicemodel
@@ -41,16 +40,8 @@ def facts_of(params: dict[str, Any], kind: str | None = None) -> Facts:
     parsed = {text: arns.parse(text) for text in arns.texts_in(params, set())}
     source = parsed.get(params.get("EventSourceArn")) if isinstance(params.get("EventSourceArn"), str) else None
     kind = kind if kind is not None else identity.kind_of(params, source)
-    unreadable = future = ""
-    if params.get("StartingPositionTimestamp") is not None:
-        try:
-            at = values.instant(params["StartingPositionTimestamp"])
-        except ValueError as exc:
-            unreadable = str(exc)
-        else:
-            future = values.iso(at) if at > datetime.now(timezone.utc) else ""
-    return Facts(parsed, kind, identity.source_problem(source, kind) if source else "", unreadable, future,
-                 defaults.queue_mode(params))
+    return Facts(parsed, kind, identity.source_problem(source, kind) if source else "",
+                 *values.starting_time(params.get("StartingPositionTimestamp")), defaults.queue_mode(params))
 
 
 def arn_of(facts: Facts, value: Any) -> arns.Arn | None:

@@ -69,8 +69,8 @@ class Document:
     data: Any
     marks: dict[Path, Any] = field(default_factory=dict, repr=False)  # path -> PyYAML Mark (0-based)
     key_marks: dict[Path, Any] = field(default_factory=dict, repr=False)
-    # (path, its label, message): unquoted scalars that YAML 1.1 reads differently from JSON
-    surprises: list[tuple[Path, str, str]] = field(default_factory=list, repr=False)
+    # (path, message): unquoted scalars that YAML 1.1 reads differently from JSON
+    surprises: list[tuple[Path, str]] = field(default_factory=list, repr=False)
     # With load(defer_missing=True): the missing placeholders, one each, and the values that hold them.
     problems: list[Problem] = field(default_factory=list)
     unfilled: frozenset[Path] = frozenset()
@@ -87,7 +87,7 @@ class Document:
     def yaml11_surprises(self, prefix: Path) -> list[tuple[Path, str]]:
         """Unquoted scalars under prefix that YAML 1.1 reads differently from JSON (`NO` -> false, `0755` -> 493)."""
         prefix = tuple(prefix)
-        return [(p, message) for p, _, message in self.surprises if p[: len(prefix)] == prefix]
+        return [(p, message) for p, message in self.surprises if p[: len(prefix)] == prefix]
 
 
 def label(path: Path) -> str:
@@ -252,7 +252,7 @@ class _Reader:
         self.name, self.loader, self.variables, self.max_nodes = name, loader, variables, max_nodes
         self.values: dict[Path, Any] = {}  # path -> PyYAML Mark
         self.keys: dict[Path, Any] = {}
-        self.surprises: list[tuple[Path, str, str]] = []
+        self.surprises: list[tuple[Path, str]] = []
         self.problems: dict[tuple[int, int, str], Problem] = {}
         self.missing: dict[tuple[int, int, str], Problem] = {}  # placeholders without a value
         self.unfilled: set[Path] = set()  # where they are
@@ -276,12 +276,11 @@ class _Reader:
             if node.tag != STR or "${" in node.value:  # a plain string, the most common value, needs nothing
                 surprise = self.scalar(node, path)[1]
                 if surprise:
-                    self.surprises.append((path, label(path), surprise))
+                    self.surprises.append((path, surprise))
                 if id(node) in self.unfilled_nodes:
                     self.unfilled.add(path)
             elif not node.style and node.value[:1] in _NUMBER_START and _JSON_NUMBER.fullmatch(node.value):
-                # 1e3: YAML 1.1 floats need a dot
-                self.surprises.append((path, label(path), _number_as_text(node.value)))
+                self.surprises.append((path, _number_as_text(node.value)))  # 1e3: YAML 1.1 floats need a dot
             return
         expected = MAP if isinstance(node, MappingNode) else SEQ
         if node.tag != expected:
@@ -308,7 +307,7 @@ class _Reader:
                     key, surprise = self.scalar(key_node, path, is_key=True)
                     child = path + (key,)
                     if surprise:
-                        self.surprises.append((child, label(child), "key " + surprise))
+                        self.surprises.append((child, "key " + surprise))
                 if child in keys:  # merge() leaves no legitimate repeats
                     self.problem(key_node.start_mark, child, f"duplicate key (first at line {keys[child].line + 1})")
                     continue

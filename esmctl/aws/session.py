@@ -6,9 +6,7 @@ themselves and, for Lambda, are paced. AssumeRole gives a session a role's crede
 
 from __future__ import annotations
 
-import atexit
 import functools
-import gc
 import os
 import threading
 import time
@@ -20,25 +18,12 @@ import botocore.credentials
 import botocore.session
 from botocore.config import Config
 
-from esmctl import servicemodel
+from esmctl import collector, servicemodel
 from esmctl.aws.errors import BOTOCORE_ERRORS, describe_error, translated
 from esmctl.aws.pacing import Pacer, in_the_quota, new_pacer
 from esmctl.errors import EsmctlError, UsageProblem
 
 DEFAULT_MAX_ATTEMPTS = 8
-
-
-_last_collection_skipped = False
-
-
-def _skip_the_last_collection() -> None:
-    """botocore's models, with what a command read, are some 80,000 objects that live until the process
-    ends; the interpreter's last garbage collection walks them all (~55 ms of every command). Frozen at
-    exit, they are left to the operating system, which frees the process's memory anyway."""
-    global _last_collection_skipped
-    if not _last_collection_skipped:
-        _last_collection_skipped = True
-        atexit.register(gc.freeze)
 
 
 @functools.cache
@@ -180,7 +165,7 @@ class Clients:
                     # Configuration, not a failed call: said the same wherever it surfaces.
                     raise EsmctlError(f"opening the AWS session: {describe_error(exc)}") from exc
                 self._session = session
-                _skip_the_last_collection()
+                collector.skip_the_last_collection()
             return self._session
 
     def credentials(self) -> Any:

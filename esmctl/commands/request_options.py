@@ -211,10 +211,11 @@ def check(params: dict[str, Any], operation: str, kind: str | None = None,
     the live mapping's values, for the rules across fields): every problem, as one usage error."""
     from esmctl import rules, schema, servicemodel
 
-    problems = schema.check_shape(params, servicemodel.input_shape(operation), "", rules.facts_of(params, kind))
-    given = set(params) | ({"MaximumBatchingWindowInSeconds"} if "BatchSize" in params else set())
     whole = {**(context or {}), **params}
-    problems += [(f, m) for f, m in rules.cross_field_problems(whole, rules.facts_of(whole, kind))
+    facts = rules.facts_of(whole, kind)  # of the change and the live mapping it lands on: a superset of the change's
+    problems = schema.check_shape(params, servicemodel.input_shape(operation), "", facts)
+    given = set(params) | ({"MaximumBatchingWindowInSeconds"} if "BatchSize" in params else set())
+    problems += [(f, m) for f, m in rules.cross_field_problems(whole, facts)
                  if context is None or re.split(r"[.\[]", f)[0] in given]
     if problems:
         raise UsageProblem("; ".join(f"{field or 'parameters'}: {msg}" for field, msg in problems))

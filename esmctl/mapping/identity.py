@@ -49,7 +49,7 @@ def stream_of(text: str) -> str:
 
 def consumer_identity(stream_arn: str, name: str) -> str:
     """A consumer as identity: its stream and name, not the creation epoch AWS appends to its ARN."""
-    return f"{stream_of(stream_arn)}/consumer/{name}"
+    return consumer_key(stream_arn, arns.parse(stream_arn), name)
 
 
 def consumer_key(stream_arn: str, parsed: arns.Arn | None, name: str) -> str:
@@ -204,7 +204,7 @@ def source_identity_of(params: dict[str, Any], kind: str, parsed: arns.Arn | Non
     if kind == MQ:
         return arn, _first(params.get("Queues"))
     if parsed is not None and parsed.is_consumer:
-        return f"{parsed.stream}/consumer/{parsed.consumer_name}", ""
+        return consumer_key(arn, parsed, parsed.consumer_name), ""
     return arn, ""
 
 

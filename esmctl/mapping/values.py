@@ -228,12 +228,16 @@ def given(params: dict[str, Any], members: dict[str, Any]) -> Given:
                                                                                              (dict, list)) else f
             for f in fc["Filters"]]}
     typed, mistyped = well_typed_params({k: v for k, v in api.items() if v is not None}, members)
-    unreadable = future = ""
-    if api.get("StartingPositionTimestamp") is not None:
-        try:
-            at = instant(api["StartingPositionTimestamp"])
-        except ValueError as exc:
-            unreadable = str(exc)
-        else:
-            future = iso(at) if at > datetime.now(timezone.utc) else ""
-    return Given(api, typed, mistyped, unreadable, future)
+    return Given(api, typed, mistyped, *starting_time(api.get("StartingPositionTimestamp")))
+
+
+def starting_time(value: Any) -> tuple[str, str]:
+    """What is wrong with a StartingPositionTimestamp (None: there is none): why it cannot be read, or when it is,
+    in ISO 8601, if that is in the future; ("", "") when it is fine."""
+    if value is None:
+        return "", ""
+    try:
+        at = instant(value)
+    except ValueError as exc:
+        return str(exc), ""
+    return "", iso(at) if at > datetime.now(timezone.utc) else ""
