@@ -68,10 +68,21 @@ def aws_env(request, monkeypatch):
     yield
 
 
+@pytest.fixture(scope="session")
+def seeded(box):
+    """The example resources seeded once per worker, and moto's state with them, restored for each test."""
+    box.reset()
+    names = server.seed(box.moto_url, REGION)
+    return names, box.snapshot()
+
+
 @pytest.fixture
-def world(box):
-    """The sandbox's example resources: functions, streams, a table stream, queues (name -> ARN)."""
-    return server.seed(box.moto_url, REGION)
+def world(box, seeded):
+    """The sandbox's example resources: functions, streams, a table stream, queues (name -> ARN); seeded as
+    `server.seed` seeds them, restored from a snapshot (~5 ms) instead of seeded again (~60 ms)."""
+    names, snapshot = seeded
+    box.restore(snapshot)
+    return dict(names)
 
 
 @dataclass

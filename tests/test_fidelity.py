@@ -595,6 +595,38 @@ def test_reset_forgets_everything_the_layer_holds(box, world):
         assert "StartingPositionTimestamp" not in client.get_event_source_mapping(UUID=k["UUID"])
 
 
+def _what_a_world_holds(box) -> dict:
+    lam_, kin, sqs = (server.account_client(box.url, s) for s in ("lambda", "kinesis", "sqs"))
+    jobs = sqs.get_queue_url(QueueName="jobs")["QueueUrl"]
+    shards = {s["StreamName"]: kin.describe_stream_summary(StreamName=s["StreamName"])["StreamDescriptionSummary"]
+              ["OpenShardCount"] for s in kin.list_streams()["StreamSummaries"]}
+    return {"functions": sorted(f["FunctionArn"] for f in lam_.list_functions()["Functions"]), "shards": shards,
+            "queues": sorted(sqs.list_queues()["QueueUrls"]),
+            "jobs": sqs.get_queue_attributes(QueueUrl=jobs, AttributeNames=["ApproximateNumberOfMessages"])
+            ["Attributes"]["ApproximateNumberOfMessages"],
+            "mappings": lam_.list_event_source_mappings()["EventSourceMappings"]}
+
+
+def test_a_restored_snapshot_is_the_world_seed_made_and_each_restore_starts_from_it_again(box):
+    box.reset()
+    names = server.seed(box.moto_url, REGION)
+    seeded = _what_a_world_holds(box)
+    snapshot = box.snapshot()
+    # what a test does after a restore: a mapping, messages taken, a stream gone, something the layer holds
+    lam(box).create_event_source_mapping(FunctionName="orders-fn", EventSourceArn=names["orders"],
+                                         StartingPosition="LATEST")
+    lam(box).create_event_source_mapping(**msk())
+    sqs = server.account_client(box.url, "sqs")
+    sqs.receive_message(QueueUrl=sqs.get_queue_url(QueueName="jobs")["QueueUrl"], MaxNumberOfMessages=10)
+    server.account_client(box.url, "kinesis").delete_stream(StreamName="clicks")
+    assert _what_a_world_holds(box) != seeded
+    for _ in range(2):
+        box.restore(snapshot)
+        assert box.proxy.held.all() == [] and box.proxy.calls == {}
+        assert _what_a_world_holds(box) == seeded and seeded["jobs"] == "10" and seeded["mappings"] == []
+        sqs.receive_message(QueueUrl=sqs.get_queue_url(QueueName="jobs")["QueueUrl"], MaxNumberOfMessages=10)
+
+
 # -- accounts: STS AssumeRole, and state per account and region ------------------------------------
 OTHER = "222222222222"
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+import copyreg
 import functools
 import io
 import json
@@ -36,6 +38,28 @@ class Sandbox:
         if self.proxy:
             self.proxy.reset()
 
+    def snapshot(self) -> Snapshot:
+        """What moto holds now, every service in every account and region, to `restore` later: a test suite seeds a
+        world once and restores it before each test (~2 ms) instead of seeding it again (~60 ms of CPU, 16 calls).
+        moto runs in this process (`start` ran it), so its state is copied, not made again over HTTP."""
+        from moto.core.base_backend import BackendDict, backend_lock
+
+        with backend_lock:
+            services = list(BackendDict._instances)
+            return Snapshot(_copied({service: dict(service) for service in services}, services))
+
+    def restore(self, snapshot: Snapshot) -> None:
+        """The sandbox as it was at `snapshot`: moto and the layer reset, then moto given a copy of what it held (the
+        snapshot stays as it was, for the next restore)."""
+        from moto.core.base_backend import BackendDict, backend_lock
+
+        self.reset()
+        with backend_lock:
+            for service, accounts in _copied(snapshot.services, list(snapshot.services)).items():
+                dict.update(service, accounts)
+                if service not in BackendDict._instances:
+                    BackendDict._instances.append(service)
+
     def stop(self) -> None:
         # Side by side, each server woken by a connection until it has stopped: a server notices that it should
         # stop when its wait for requests ends, after up to half a second otherwise.
@@ -49,6 +73,35 @@ class Sandbox:
                 _wake(url)
             for thread in stopping:
                 thread.join(0.02)
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """moto's state at `Sandbox.snapshot`: each service's backends (moto's module-level dict, kept as itself) and a
+    copy of what it held, account by account."""
+    services: dict[Any, dict[str, Any]]
+
+
+def _copied(state: Any, services: list[Any]) -> Any:
+    """A deep copy of moto's state that keeps the services' dicts themselves (moto's modules hold them) and gives every
+    copy locks and conditions of its own (an SQS queue waits on one; Python's copy refuses them)."""
+    kinds = [kind for kind in (threading.Condition, type(threading.Lock()), type(threading.RLock()))
+             if kind not in copyreg.dispatch_table]
+    with _COPYING:
+        for kind in kinds:
+            copyreg.dispatch_table[kind] = _fresh
+        try:
+            return copy.deepcopy(state, {id(service): service for service in services})
+        finally:
+            for kind in kinds:
+                del copyreg.dispatch_table[kind]
+
+
+def _fresh(lock: Any) -> tuple[type, tuple]:
+    return type(lock), ()
+
+
+_COPYING = threading.Lock()
 
 
 def _wake(url: str) -> None:
