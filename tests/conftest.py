@@ -134,7 +134,8 @@ def pytest_xdist_auto_num_workers(config):
 
 
 def pytest_collection_modifyitems(config, items):
-    """Tests marked slow first (in their order), the rest after: xdist hands the first tests out one per worker in
-    turn, so the long ones run side by side from the start, and the short ones fill in behind them instead of one
-    long test running alone at the end."""
+    """Tests marked slow first (in their order), the rest after. With `--maxschedchunk 1` (pyproject's addopts) xdist
+    hands tests out two at a start and one at a time after, so the long ones run side by side from the start and
+    the short ones fill in behind them; without it, xdist's first chunk (a quarter of a worker's share, ~70 tests)
+    gave every slow test to one worker, which ran for 84 s while the others were done at 62 s."""
     items.sort(key=lambda item: item.get_closest_marker("slow") is None)

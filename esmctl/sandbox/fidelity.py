@@ -68,8 +68,8 @@ class FidelityProxy(MappingApi):
     def __init__(self, upstream: str, *, transitional_views: int = 0, page_size: int = 100,
                  latency: float = 0.0, rate_limit: float | None = None, legacy_sentinels: bool = False,
                  port: int = 0, clock: Callable[[], float] = time.monotonic,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
-        super().__init__(upstream)
+                 sleep: Callable[[float], None] = time.sleep, app: Callable[..., Any] | None = None) -> None:
+        super().__init__(upstream, app)
         self.transitional_views = transitional_views
         self.page_size = page_size
         self.latency = latency

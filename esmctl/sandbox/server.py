@@ -137,7 +137,7 @@ def start(port: int = 0, *, fidelity: bool = True, **proxy_options: Any) -> Sand
     proxy = None
     if fidelity:
         try:
-            proxy = FidelityProxy(moto_url, port=port, **proxy_options).start()
+            proxy = FidelityProxy(moto_url, port=port, app=moto._server.app, **proxy_options).start()
         except OSError as exc:
             moto.stop()
             from esmctl.errors import EsmctlError

@@ -6,18 +6,25 @@ import http.client
 import json
 import threading
 import urllib.parse
+from collections.abc import Callable
 from typing import Any
 
 
 class Upstream:
-    """Forwards to moto at `upstream` (only that host and port); `_lock` guards the layer's state."""
+    """Forwards to moto at `upstream` (only that host and port); `_lock` guards the layer's state.
 
-    def __init__(self, upstream: str) -> None:
+    `app`, moto's WSGI application when moto runs in this process (`server.start`), is called in place, as moto's
+    server would call it: no connection, request parsing or thread per call (~1 ms of the ~4 ms a call costs)."""
+
+    def __init__(self, upstream: str, app: Callable[..., Any] | None = None) -> None:
         parsed = urllib.parse.urlsplit(upstream)
         self.upstream_host, self.upstream_port = parsed.hostname, parsed.port
+        self._app = app
         self._lock = threading.Lock()
 
     def _forward(self, method: str, path: str, body: bytes, headers: dict[str, str]) -> tuple[int, dict, bytes]:
+        if self._app is not None:
+            return self._call_in_place(method, path, body, headers)
         conn = http.client.HTTPConnection(self.upstream_host, self.upstream_port, timeout=60)
         try:
             # The client's Host goes on: moto writes it into the URLs it returns (SQS queue URLs), which
@@ -30,6 +37,20 @@ class Upstream:
             return resp.status, dict(resp.getheaders()), data
         finally:
             conn.close()
+
+    def _call_in_place(self, method: str, path: str, body: bytes, headers: dict[str, str]) -> tuple[int, dict, bytes]:
+        from werkzeug.test import EnvironBuilder, run_wsgi_app
+
+        fwd = [(k, v) for k, v in headers.items() if k.lower() not in ("content-length", "connection")]
+        environ = EnvironBuilder(path=path, method=method, headers=fwd, data=body,
+                                 environ_base={"REMOTE_ADDR": "127.0.0.1"}).get_environ()
+        environ["SERVER_NAME"], environ["SERVER_PORT"] = self.upstream_host, str(self.upstream_port)
+        app_iter, status, reply_headers = run_wsgi_app(self._app, environ, buffered=True)
+        try:
+            data = b"".join(app_iter)
+        finally:
+            getattr(app_iter, "close", lambda: None)()
+        return int(status.split(" ", 1)[0]), dict(reply_headers.items()), data
 
     def _upstream_json(self, method: str, path: str, body: Any = None, headers: dict | None = None) -> tuple[int, Any]:
         raw = json.dumps(body).encode() if body is not None else b""
