@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import textwrap
 
+import pytest
 import yaml
 
 from tests.helpers import client
@@ -436,3 +437,25 @@ def test_sessions_share_only_what_botocore_would_compute_the_same_way():
     assert one.session is not two.session and one.session._events is not two.session._events
     assert (one.region, two.region) == ("us-east-1", "eu-west-1")
     assert one.credentials().access_key == two.credentials().access_key == "testing"
+
+
+@pytest.mark.parametrize("zone", ["UTC", "Europe/Berlin", "America/New_York"])
+def test_timestamps_are_the_instants_and_text_botocore_gives(monkeypatch, zone):
+    """The epoch seconds of a reply become the datetimes botocore's own parser makes (its tzlocal), by the C
+    library's local time: equal, with the same offset and the same ISO 8601 text, DST or not."""
+    import time
+
+    import botocore.utils
+
+    from esmctl.aws.session import _timestamp
+
+    monkeypatch.setenv("TZ", zone)
+    time.tzset()
+    try:
+        for value in (0, 1700000000, 1711846800.5, 1730595600.25, 1782000000.123456, "2024-05-01T00:00:00Z"):
+            ours, botocores = _timestamp(value), botocore.utils.parse_timestamp(value)
+            assert ours == botocores and ours.utcoffset() == botocores.utcoffset()
+            assert ours.isoformat() == botocores.isoformat()
+    finally:
+        monkeypatch.undo()
+        time.tzset()

@@ -11,7 +11,7 @@ import os
 import threading
 import time
 from collections.abc import Callable, Iterator
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any
 
 import botocore.credentials
@@ -64,19 +64,13 @@ def _share_what_sessions_recompute() -> None:
     aliaser._alias_event_name = _alias_event_name
 
 
-@functools.cache
-def _local_zone() -> Any:
-    from dateutil.tz import tzlocal
-
-    return tzlocal()
-
-
 def _timestamp(value: Any) -> datetime:
-    """botocore's parse_timestamp, with one local time zone for every value: botocore makes a new one for each
-    (a listing of 5,000 mappings: 130 -> 70 ms). The same datetimes."""
+    """botocore's parse_timestamp for the epoch seconds Lambda returns, in the local time zone as the C library
+    gives it (the offset in force at that moment) instead of dateutil's tzlocal, whose conversion is Python: the
+    same instants and the same ISO 8601 text, ~2 µs a value instead of 8-25 (a listing of 5,000 mappings has 5,000)."""
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         try:
-            return datetime.fromtimestamp(value, _local_zone())
+            return datetime.fromtimestamp(value, timezone.utc).astimezone()
         except (OverflowError, OSError, ValueError):
             pass
     import botocore.utils
