@@ -63,14 +63,22 @@ def seed_account(box, account: str, region: str) -> None:
     sqs.create_queue(QueueName="jobs")
 
 
-@pytest.fixture
-def fleet(box, tmp_path):
-    """3 accounts × 2 regions; the deployer role exists in the first two accounts only."""
+@pytest.fixture(scope="module")
+def seeded_fleet(box):
+    """The fleet's accounts seeded once per worker, moto's state kept to restore for each test."""
+    box.reset()
     for account in ACCOUNTS:
         for region in REGIONS:
             seed_account(box, account, region)
     for account in ACCOUNTS[:2]:
         server.create_role(box.moto_url, account, ROLE)
+    return box.snapshot()
+
+
+@pytest.fixture
+def fleet(box, seeded_fleet, tmp_path):
+    """3 accounts × 2 regions; the deployer role exists in the first two accounts only."""
+    box.restore(seeded_fleet)
     (tmp_path / "spec.yaml").write_text(SPEC)
     (tmp_path / "targets.yaml").write_text(TARGETS)
     box.proxy.clear_counts()

@@ -14,7 +14,7 @@ from esmctl import kinds, schema, servicemodel
 from esmctl.mapping import compare, defaults, requests
 from tests.helpers import client
 from tests.reported import BROKER, CLUSTER, DLQ, DOCDB_CLUSTER, QUEUE, SECRET, STREAM, desired, live
-from tests.test_fleet import fleet  # noqa: F401 - the fixture: 3 accounts × 2 regions
+from tests.test_fleet import fleet, seeded_fleet  # noqa: F401 - the fixtures: 3 accounts × 2 regions
 
 
 def write(tmp_path, text: str, name: str = "spec.yaml") -> str:

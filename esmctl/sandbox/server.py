@@ -12,6 +12,7 @@ import os
 import socket
 import threading
 import urllib.request
+import weakref
 import zipfile
 from dataclasses import dataclass
 from typing import Any
@@ -83,22 +84,31 @@ class Snapshot:
 
 
 def _copied(state: Any, services: list[Any]) -> Any:
-    """A deep copy of moto's state that keeps the services' dicts themselves (moto's modules hold them) and gives every
-    copy locks and conditions of its own (an SQS queue waits on one; Python's copy refuses them)."""
+    """A deep copy of moto's state that keeps the services' dicts themselves (moto's modules hold them), gives every
+    copy locks and conditions of its own (an SQS queue waits on one; Python's copy refuses them), and fills its
+    weak-valued indexes (Lambda's functions by ARN) with the copies: Python's copy of a WeakValueDictionary keeps the
+    originals, which die with the state a reset drops."""
     kinds = [kind for kind in (threading.Condition, type(threading.Lock()), type(threading.RLock()))
              if kind not in copyreg.dispatch_table]
     with _COPYING:
         for kind in kinds:
             copyreg.dispatch_table[kind] = _fresh
+        python_s = weakref.WeakValueDictionary.__deepcopy__
+        weakref.WeakValueDictionary.__deepcopy__ = _weak_values_copied  # type: ignore[method-assign]
         try:
             return copy.deepcopy(state, {id(service): service for service in services})
         finally:
+            weakref.WeakValueDictionary.__deepcopy__ = python_s  # type: ignore[method-assign]
             for kind in kinds:
                 del copyreg.dispatch_table[kind]
 
 
 def _fresh(lock: Any) -> tuple[type, tuple]:
     return type(lock), ()
+
+
+def _weak_values_copied(self: weakref.WeakValueDictionary, memo: dict) -> weakref.WeakValueDictionary:
+    return type(self)({copy.deepcopy(key, memo): copy.deepcopy(value, memo) for key, value in list(self.items())})
 
 
 _COPYING = threading.Lock()
