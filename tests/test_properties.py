@@ -23,7 +23,6 @@ from esmctl import kinds, rules, schema, servicemodel
 from esmctl.mapping import compare, identity, marks
 from esmctl.plan.planner import diff  # noqa: F401
 from esmctl.plan.types import Action, Plan, Position, Reads  # noqa: F401
-from esmctl.sandbox import server
 from tests import reported
 from tests.helpers import client, put_age, spec_file
 
@@ -363,9 +362,10 @@ def _write_spec(tmp: Any, spec: list[Entry]) -> str:
 @settings(max_examples=int(os.environ.get("ESMCTL_E2E_PROPERTY_EXAMPLES", 10)), deadline=None, database=None,
           suppress_health_check=list(HealthCheck))
 @given(data=st.data())
-def test_apply_then_diff_exits_0_end_to_end(box, esmctl, tmp_path_factory, data):
-    box.reset()
-    world = server.seed(box.moto_url, reported.REGION)
+def test_apply_then_diff_exits_0_end_to_end(box, esmctl, seeded, tmp_path_factory, data):
+    names, snapshot = seeded  # the world of conftest.py, in reported.REGION, restored for each example
+    box.restore(snapshot)
+    world = dict(names)
     sources = sandbox_sources(world)
     live, spec = data.draw(live_and_spec(sources, ("orders-fn", "audit-fn")))
     desired_of(Account(), spec)  # a spec that lists one mapping twice is not valid: not this test's business
