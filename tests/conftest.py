@@ -68,6 +68,15 @@ def aws_env(request, monkeypatch):
     yield
 
 
+@pytest.fixture
+def instant_backoff(monkeypatch):
+    """botocore's wait before retrying a 429 (a random part of 1 s, then of 2 s, ...) taken as none: a test counts
+    the 429s answered and the calls retried; the wait between them is botocore's, and only made the test wait."""
+    from botocore.retries.standard import ExponentialBackoff
+
+    monkeypatch.setattr(ExponentialBackoff, "delay_amount", lambda self, context: 0.0)
+
+
 @pytest.fixture(scope="session")
 def seeded(box):
     """The example resources seeded once per worker, and moto's state with them, restored for each test."""

@@ -232,7 +232,7 @@ def test_one_failure_does_not_stop_the_others(esmctl, world, box, tmp_path):
     assert [x["ok"] for x in results["results"] if "missing-fn" in x["function"]] == [False]
 
 
-def test_throttling_is_ridden_out_by_every_thread(esmctl, world, box, tmp_path):
+def test_throttling_is_ridden_out_by_every_thread(esmctl, world, box, tmp_path, instant_backoff):
     """429s met by creates running side by side are retried until every create is done. Counted 429s, not a rate
     against the clock: how many calls a busy machine gets in under a rate must not decide whether any are
     throttled. (The pacer's halving on a 429 is tested in memory, against a clock that does not move.)"""

@@ -239,7 +239,7 @@ def test_delete_while_creating_with_no_wait_or_out_of_time_fails_in_one_line(esm
     assert len(client(box, "lambda", direct=False).list_event_source_mappings()["EventSourceMappings"]) == 1
 
 
-def test_throttling_is_retried(esmctl, world, box):
+def test_throttling_is_retried(esmctl, world, box, instant_backoff):
     box.proxy.force_throttle = 2
     r = esmctl("list", "-o", "json")
     assert r.exit_code == 0, r.stderr

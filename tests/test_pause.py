@@ -220,7 +220,7 @@ def test_status_shows_a_paused_mapping_as_paused_not_unhealthy(esmctl, world, bo
     assert r.exit_code == 3 and "state is Disabled, expected Enabled" in r.stdout and "paused since" in r.stdout
 
 
-def test_pause_rides_out_throttling_and_mappings_still_creating(esmctl, world, box, tmp_path):
+def test_pause_rides_out_throttling_and_mappings_still_creating(esmctl, world, box, tmp_path, instant_backoff):
     kinesis_client, lam = client(box, "kinesis"), client(box, "lambda", direct=False)
     for i in range(8):
         kinesis_client.create_stream(StreamName=f"s{i}", ShardCount=1)
