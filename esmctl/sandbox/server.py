@@ -47,10 +47,11 @@ class Sandbox:
 
         with backend_lock:
             services = list(BackendDict._instances)
-            return Snapshot(_copied({service: dict(service) for service in services}, services))
+            moto_s = _copied({service: dict(service) for service in services}, services)
+        return Snapshot(moto_s, self.proxy.state() if self.proxy else None)
 
     def restore(self, snapshot: Snapshot) -> None:
-        """The sandbox as it was at `snapshot`: moto and the layer reset, then moto given a copy of what it held (the
+        """The sandbox as it was at `snapshot`: moto and the layer reset, then each given a copy of what it held (the
         snapshot stays as it was, for the next restore)."""
         from moto.core.base_backend import BackendDict, backend_lock
 
@@ -60,6 +61,8 @@ class Sandbox:
                 dict.update(service, accounts)
                 if service not in BackendDict._instances:
                     BackendDict._instances.append(service)
+        if self.proxy and snapshot.layer is not None:
+            self.proxy.load_state(snapshot.layer)
 
     def stop(self) -> None:
         # Side by side, each server woken by a connection until it has stopped: a server notices that it should
@@ -79,8 +82,10 @@ class Sandbox:
 @dataclass(frozen=True)
 class Snapshot:
     """moto's state at `Sandbox.snapshot`: each service's backends (moto's module-level dict, kept as itself) and a
-    copy of what it held, account by account."""
+    copy of what it held, account by account; and what the layer held of its mappings and accounts (the kinds moto
+    cannot hold, qualified FunctionArns, consumer sources, the keys AssumeRole gave: `FidelityProxy.state`)."""
     services: dict[Any, dict[str, Any]]
+    layer: dict[str, Any] | None = None
 
 
 def _copied(state: Any, services: list[Any]) -> Any:
