@@ -680,6 +680,26 @@ def test_keys_assumed_before_a_snapshot_act_in_their_account_after_a_restore(box
     assert [m["UUID"] for m in theirs.list_event_source_mappings()["EventSourceMappings"]] == [made["UUID"]]
 
 
+def test_a_snapshot_keeps_s3s_objects_and_bucket_names(box, monkeypatch):
+    """An object's bytes are in a file moto closes at a reset (every key it ever made, the snapshot's copies too),
+    and S3 keeps which account owns each bucket name beside its backends (one namespace for all)."""
+    monkeypatch.setenv("MOTO_S3_ALLOW_CROSSACCOUNT_ACCESS", "true")
+    box.reset()
+    s3, theirs = server.account_client(box.url, "s3"), server.account_client(box.url, "s3", account=OTHER)
+    s3.create_bucket(Bucket="failed-events")
+    s3.put_object(Bucket="failed-events", Key="k", Body=b"v")
+    snapshot = box.snapshot()
+    for _ in range(2):
+        box.restore(snapshot)
+        assert s3.get_object(Bucket="failed-events", Key="k")["Body"].read() == b"v"
+    assert theirs.get_object(Bucket="failed-events", Key="k")["Body"].read() == b"v"
+    with pytest.raises(ClientError) as exc:
+        theirs.create_bucket(Bucket="failed-events")
+    assert code(exc) == "BucketAlreadyExists"
+    s3.create_bucket(Bucket="failed-events")  # one's own bucket again: as it was, its objects kept
+    assert [o["Key"] for o in s3.list_objects_v2(Bucket="failed-events")["Contents"]] == ["k"]
+
+
 def test_assume_role_acts_in_the_roles_account_and_is_refused_for_a_missing_role(box):
     role = server.create_role(box.moto_url, OTHER, "deployer")
     assert assumed(box, role, "sts").get_caller_identity()["Account"] == OTHER
