@@ -644,6 +644,62 @@ def assumed(box, role_arn: str, service: str = "lambda", region: str = REGION, *
                         config=Config(retries={"total_max_attempts": 1}))
 
 
+def test_a_snapshot_keeps_what_the_layer_holds_for_its_mappings(box):
+    """Mappings made before a snapshot come back as they were: the kinds the layer holds, the alias in a
+    FunctionArn, a consumer source and a StartingPositionTimestamp (moto keeps none of these)."""
+    box.reset()
+    names = server.seed(box.moto_url, REGION)
+    client, kinesis = lam(box), server.account_client(box.url, "kinesis")
+    client.create_alias(FunctionName="orders-fn", Name="live",
+                        FunctionVersion=client.publish_version(FunctionName="orders-fn")["Version"])
+    consumer = kinesis.register_stream_consumer(StreamARN=names["clicks"], ConsumerName="efo")["Consumer"]
+    made = [client.create_event_source_mapping(FunctionName="orders-fn:live", EventSourceArn=names["orders"],
+                                               StartingPosition="AT_TIMESTAMP", StartingPositionTimestamp=1700000000),
+            client.create_event_source_mapping(FunctionName="audit-fn", EventSourceArn=consumer["ConsumerARN"],
+                                               StartingPosition="LATEST"),
+            client.create_event_source_mapping(**mq())]
+    client.tag_resource(Resource=made[2]["EventSourceMappingArn"], Tags={"team": "a"})
+    seen = [client.get_event_source_mapping(UUID=m["UUID"]) for m in made]
+    snapshot = box.snapshot()
+    for _ in range(2):
+        box.restore(snapshot)
+        assert [client.get_event_source_mapping(UUID=m["UUID"]) for m in made] == seen
+        assert client.list_tags(Resource=made[2]["EventSourceMappingArn"])["Tags"] == {"team": "a"}
+        client.delete_event_source_mapping(UUID=made[2]["UUID"])  # the restored copy changes, not the snapshot
+
+
+def test_keys_assumed_before_a_snapshot_act_in_their_account_after_a_restore(box):
+    box.reset()
+    server.seed(box.moto_url, REGION, account=OTHER)
+    role = server.create_role(box.moto_url, OTHER, "deployer")
+    theirs = assumed(box, role)
+    box.restore(box.snapshot())
+    made = theirs.create_event_source_mapping(**mq())  # a kind the layer holds, in the role's account
+    assert made["EventSourceMappingArn"].split(":")[4] == OTHER
+    assert theirs.get_event_source_mapping(UUID=made["UUID"])["UUID"] == made["UUID"]
+    assert [m["UUID"] for m in theirs.list_event_source_mappings()["EventSourceMappings"]] == [made["UUID"]]
+
+
+def test_a_snapshot_keeps_s3s_objects_and_bucket_names(box, monkeypatch):
+    """An object's bytes are in a file moto closes at a reset (every key it ever made, the snapshot's copies too),
+    and S3 keeps which account owns each bucket name beside its backends (one namespace for all)."""
+    monkeypatch.setenv("MOTO_S3_ALLOW_CROSSACCOUNT_ACCESS", "true")
+    box.reset()
+    s3, theirs = server.account_client(box.url, "s3"), server.account_client(box.url, "s3", account=OTHER)
+    s3.create_bucket(Bucket="failed-events")
+    s3.put_object(Bucket="failed-events", Key="k", Body=b"v")
+    snapshot = box.snapshot()
+    for _ in range(2):
+        box.restore(snapshot)
+        assert s3.get_object(Bucket="failed-events", Key="k")["Body"].read() == b"v"
+    assert theirs.get_object(Bucket="failed-events", Key="k")["Body"].read() == b"v"
+    with pytest.raises(ClientError) as exc:
+        theirs.create_bucket(Bucket="failed-events")
+    assert code(exc) == "BucketAlreadyExists"
+    s3.create_bucket(Bucket="failed-events")  # one's own bucket again: as it was, its objects kept
+    assert [o["Key"] for o in s3.list_objects_v2(Bucket="failed-events")["Contents"]] == ["k"]
+
+
 def test_assume_role_acts_in_the_roles_account_and_is_refused_for_a_missing_role(box):
     role = server.create_role(box.moto_url, OTHER, "deployer")
     assert assumed(box, role, "sts").get_caller_identity()["Account"] == OTHER

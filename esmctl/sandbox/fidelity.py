@@ -44,6 +44,7 @@ server, the knobs and counts, fault injection (pauses.py: held calls) and Kinesi
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 import threading
@@ -170,6 +171,26 @@ class FidelityProxy(MappingApi):
             self.unreserved_concurrency = 1000
             self.consumer_creating_views = 0
             self._creating.clear()
+
+    # What the layer holds of the emulated world, beside moto: its knobs, counts, pauses and listings are not in it.
+    _STATE = ("_pending", "_consumer_sources", "_qualified", "_timestamps", "_key_accounts", "overrides", "_creating")
+
+    def state(self) -> dict[str, Any]:
+        """A copy of what the layer holds of the world (for `Sandbox.snapshot`): the mappings it keeps and their tags,
+        what it remembers of moto's mappings (qualified FunctionArns, consumer sources, StartingPositionTimestamps,
+        transitional states, AWS-only fields) and the account of each key AssumeRole gave."""
+        with self._lock:
+            return copy.deepcopy({"held": self.held.state(), **{name: getattr(self, name) for name in self._STATE}})
+
+    def load_state(self, state: dict[str, Any]) -> None:
+        """The layer holding a copy of `state` (from `state()`) instead of what it held."""
+        state = copy.deepcopy(state)
+        self.held.load(state.pop("held"))
+        with self._lock:
+            for name in self._STATE:
+                value = getattr(self, name)
+                value.clear()
+                value.update(state[name])
 
     def writes(self) -> int:
         """Calls that change something (Create/Update/Delete/Tag/Untag/Register/Deregister)."""

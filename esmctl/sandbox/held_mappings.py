@@ -258,6 +258,16 @@ class HeldMappings:
             self._mappings.clear()
             self._tags.clear()
 
+    def state(self) -> dict[str, Any]:
+        """A copy of the store (mappings and tags), for `load`."""
+        with self._lock:
+            return copy.deepcopy({"mappings": self._mappings, "tags": self._tags})
+
+    def load(self, state: dict[str, Any]) -> None:
+        with self._lock:
+            self._mappings = copy.deepcopy(state["mappings"])
+            self._tags = copy.deepcopy(state["tags"])
+
     def get(self, uuid: str) -> dict[str, Any] | None:
         with self._lock:
             m = self._mappings.get(uuid)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import copyreg
+import dataclasses
 import functools
 import io
 import json
@@ -47,19 +48,25 @@ class Sandbox:
 
         with backend_lock:
             services = list(BackendDict._instances)
-            return Snapshot(_copied({service: dict(service) for service in services}, services))
+            held, beside = _copied(({service: dict(service) for service in services},
+                                    {service: _beside(service) for service in services}), services, live=False)
+        return Snapshot(held, self.proxy.state() if self.proxy else None, beside)
 
     def restore(self, snapshot: Snapshot) -> None:
-        """The sandbox as it was at `snapshot`: moto and the layer reset, then moto given a copy of what it held (the
+        """The sandbox as it was at `snapshot`: moto and the layer reset, then each given a copy of what it held (the
         snapshot stays as it was, for the next restore)."""
         from moto.core.base_backend import BackendDict, backend_lock
 
         self.reset()
         with backend_lock:
-            for service, accounts in _copied(snapshot.services, list(snapshot.services)).items():
+            held, beside = _copied((snapshot.services, snapshot.beside), list(snapshot.services))
+            for service, accounts in held.items():
                 dict.update(service, accounts)
+                vars(service).update(beside.get(service, {}))
                 if service not in BackendDict._instances:
                     BackendDict._instances.append(service)
+        if self.proxy and snapshot.layer is not None:
+            self.proxy.load_state(snapshot.layer)
 
     def stop(self) -> None:
         # Side by side, each server woken by a connection until it has stopped: a server notices that it should
@@ -79,15 +86,31 @@ class Sandbox:
 @dataclass(frozen=True)
 class Snapshot:
     """moto's state at `Sandbox.snapshot`: each service's backends (moto's module-level dict, kept as itself) and a
-    copy of what it held, account by account."""
+    copy of what it held, account by account; and what the layer held of its mappings and accounts (the kinds moto
+    cannot hold, qualified FunctionArns, consumer sources, the keys AssumeRole gave: `FidelityProxy.state`)."""
     services: dict[Any, dict[str, Any]]
+    layer: dict[str, Any] | None = None
+    # What a service keeps beside its backends, in attributes of its dict (S3: which account owns each bucket name).
+    beside: dict[Any, dict[str, Any]] = dataclasses.field(default_factory=dict)
 
 
-def _copied(state: Any, services: list[Any]) -> Any:
+_BACKEND_DICT_S = ("backend", "service_name", "_use_boto3_regions", "_additional_regions", "_id")
+
+
+def _beside(service: Any) -> dict[str, Any]:
+    """The attributes a service's dict has beyond a BackendDict's own (moto's S3: `bucket_accounts`, the bucket
+    names of every account, read to find another account's bucket and to refuse a name taken)."""
+    return {name: value for name, value in vars(service).items() if name not in _BACKEND_DICT_S}
+
+
+def _copied(state: Any, services: list[Any], *, live: bool = True) -> Any:
     """A deep copy of moto's state that keeps the services' dicts themselves (moto's modules hold them), gives every
     copy locks and conditions of its own (an SQS queue waits on one; Python's copy refuses them), and fills its
     weak-valued indexes (Lambda's functions by ARN) with the copies: Python's copy of a WeakValueDictionary keeps the
-    originals, which die with the state a reset drops."""
+    originals, which die with the state a reset drops.
+
+    moto tracks every model it makes (`instances_tracked`, a class's list), and a reset disposes of them: S3 closes
+    the file of every key, its bytes gone. Copies that are not `live` (a snapshot's) are taken off those lists."""
     kinds = [kind for kind in (threading.Condition, type(threading.Lock()), type(threading.RLock()))
              if kind not in copyreg.dispatch_table]
     with _COPYING:
@@ -95,12 +118,27 @@ def _copied(state: Any, services: list[Any]) -> Any:
             copyreg.dispatch_table[kind] = _fresh
         python_s = weakref.WeakValueDictionary.__deepcopy__
         weakref.WeakValueDictionary.__deepcopy__ = _weak_values_copied  # type: ignore[method-assign]
+        memo = {id(service): service for service in services}
         try:
-            return copy.deepcopy(state, {id(service): service for service in services})
+            copied = copy.deepcopy(state, memo)
+            if not live:
+                _untracked(memo)
+            return copied
         finally:
             weakref.WeakValueDictionary.__deepcopy__ = python_s  # type: ignore[method-assign]
             for kind in kinds:
                 del copyreg.dispatch_table[kind]
+
+
+def _untracked(memo: dict[int, Any]) -> None:
+    from moto.core.model_instances import model_data
+
+    copies = {id(value) for key, value in memo.items() if key != id(memo)}
+    for models in list(model_data.values()):
+        for model in list(models.values()):
+            tracked = getattr(model, "instances_tracked", None)
+            if tracked and any(id(instance) in copies for instance in tracked):
+                tracked[:] = [instance for instance in tracked if id(instance) not in copies]
 
 
 def _fresh(lock: Any) -> tuple[type, tuple]:
