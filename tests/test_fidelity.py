@@ -630,6 +630,25 @@ def test_a_restored_snapshot_is_the_world_seed_made_and_each_restore_starts_from
         lam(box).delete_function(FunctionName="jobs-fn")
 
 
+def test_the_layer_hands_moto_what_its_server_would(box, world):
+    """moto is called in place, as its server would call it: a header name with an underscore is dropped (werkzeug's
+    server drops it: WSGI cannot tell it from a dash), so `x_moto_account_id` cannot choose moto's account; an error
+    moto does not handle is werkzeug's 500 page, not one of the layer's."""
+    server.seed(box.moto_url, REGION, account="999999999999")
+    client = lam(box)
+    client.meta.events.register("before-sign.lambda.ListFunctions",
+                                lambda request, **_: request.headers.add_header("x_moto_account_id", "999999999999"))
+    assert {f["FunctionArn"].split(":")[4] for f in client.list_functions()["Functions"]} == {server.ACCOUNT}
+
+    def broken(environ, start_response):
+        raise RuntimeError("moto fell over")
+
+    from esmctl.sandbox.upstream import Upstream
+
+    status, _, body = Upstream(box.moto_url, app=broken)._forward("GET", "/", b"", {"Host": "127.0.0.1"})
+    assert status == 500 and b"Internal Server Error" in body and b"fidelity layer" not in body
+
+
 # -- accounts: STS AssumeRole, and state per account and region ------------------------------------
 OTHER = "222222222222"
 

@@ -39,13 +39,27 @@ class Upstream:
             conn.close()
 
     def _call_in_place(self, method: str, path: str, body: bytes, headers: dict[str, str]) -> tuple[int, dict, bytes]:
+        """What moto's server would make of the request, without the connection: the headers it would keep (werkzeug's
+        server drops a name with an underscore, which WSGI cannot tell from a dash, but for the S3 metadata moto
+        keeps), and werkzeug's 500 page for an error moto does not handle itself."""
+        from moto.core.request import (
+            PRESERVED_HEADER_NAMES_ENVIRON_KEY,
+            environ_key_for_header,
+            should_preserve_original_header_name,
+        )
+        from werkzeug.exceptions import InternalServerError
         from werkzeug.test import EnvironBuilder, run_wsgi_app
 
-        fwd = [(k, v) for k, v in headers.items() if k.lower() not in ("content-length", "connection")]
+        fwd = [(k, v) for k, v in headers.items() if k.lower() not in ("content-length", "connection")
+               and ("_" not in k or should_preserve_original_header_name(k))]
         environ = EnvironBuilder(path=path, method=method, headers=fwd, data=body,
                                  environ_base={"REMOTE_ADDR": "127.0.0.1"}).get_environ()
         environ["SERVER_NAME"], environ["SERVER_PORT"] = self.upstream_host, str(self.upstream_port)
-        app_iter, status, reply_headers = run_wsgi_app(self._app, environ, buffered=True)
+        environ[PRESERVED_HEADER_NAMES_ENVIRON_KEY] = {environ_key_for_header(k): k for k, _ in fwd if "_" in k}
+        try:
+            app_iter, status, reply_headers = run_wsgi_app(self._app, environ, buffered=True)
+        except Exception:  # as werkzeug's server answers it
+            app_iter, status, reply_headers = run_wsgi_app(InternalServerError(), environ, buffered=True)
         try:
             data = b"".join(app_iter)
         finally:
