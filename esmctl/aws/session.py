@@ -67,7 +67,8 @@ def _share_what_sessions_recompute() -> None:
 def _timestamp(value: Any) -> datetime:
     """botocore's parse_timestamp for the epoch seconds Lambda returns, in the local time zone as the C library
     gives it (the offset in force at that moment) instead of dateutil's tzlocal, whose conversion is Python: the
-    same instants and the same ISO 8601 text, ~2 µs a value instead of 8-25 (a listing of 5,000 mappings has 5,000)."""
+    same instants, ~2 µs a value instead of 8-25 (a listing of 5,000 mappings has 5,000). The offsets and ISO 8601
+    text are tzlocal's too, but where tzlocal's rule is wrong (Lord Howe's half-hour DST, Casablanca in Ramadan)."""
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         try:
             return datetime.fromtimestamp(value, timezone.utc).astimezone()
