@@ -98,6 +98,10 @@ def load_targets(path: str, variables: dict[str, str] | None = None, text: str |
         elif key not in FIELDS:
             problems.append(Problem(doc.at(('defaults', key), key=True), f"defaults.{key}",
                                     "unknown field" + schema.did_you_mean(str(key), list(FIELDS))))
+    if "variables" in defaults:  # said once here; each target then inherits the well-formed ones (a problem of
+        # the defaults is not one of every target, which would hide what else is wrong: two targets the same)
+        defaults = {**defaults, "variables": _variable_values(doc, ("defaults", "variables"), defaults["variables"],
+                                                               problems)}
     entries = data.get("targets")
     if not isinstance(entries, list) or not entries:
         where = doc.at(("targets",)) if "targets" in data else doc.at(())
@@ -269,28 +273,33 @@ def _partition(region: str) -> str:
 def _variables(doc: yamldoc.Document, base: tuple, entry: dict, defaults: dict,
                problems: list[Problem]) -> tuple[tuple[str, str], ...]:
     """defaults.variables, then the target's own; each a NAME: scalar."""
-    out: dict[str, str] = {}
-    for path, values in ((("defaults", "variables"), defaults.get("variables")),
-                         (base + ("variables",), entry.get("variables"))):
-        if values is None:
-            continue
-        if not isinstance(values, dict):
-            problems.append(Problem(doc.at(path), yamldoc.label(path), "must be a mapping of NAME: value"))
-            continue
-        for name, value in values.items():
-            where, label = doc.at(path + (name,), key=True), yamldoc.label(path + (name,))
-            if not isinstance(name, str) or not _VARIABLE.fullmatch(name):
-                problems.append(Problem(where, label, f"{name!r} is not a placeholder name (letters, digits, _)"))
-            elif name in AUTOMATIC:
-                problems.append(Problem(where, label, f"esmctl sets {name} for each target"))
-            elif isinstance(value, bool):
-                out[name] = "true" if value else "false"
-            elif isinstance(value, (str, int, float)):
-                out[name] = str(value)
-            else:
-                problems.append(Problem(doc.at(path + (name,)), label,
-                                        "must be a single value (text, a number or a boolean)"))
+    out = {**_variable_values(doc, ("defaults", "variables"), defaults.get("variables"), problems),
+           **_variable_values(doc, base + ("variables",), entry.get("variables"), problems)}
     return tuple(sorted(out.items()))
+
+
+def _variable_values(doc: yamldoc.Document, path: tuple, values: Any, problems: list[Problem]) -> dict[str, str]:
+    """The NAME: scalar pairs of one `variables:` mapping as text, its problems added to `problems`."""
+    out: dict[str, str] = {}
+    if values is None:
+        return out
+    if not isinstance(values, dict):
+        problems.append(Problem(doc.at(path), yamldoc.label(path), "must be a mapping of NAME: value"))
+        return out
+    for name, value in values.items():
+        where, label = doc.at(path + (name,), key=True), yamldoc.label(path + (name,))
+        if not isinstance(name, str) or not _VARIABLE.fullmatch(name):
+            problems.append(Problem(where, label, f"{name!r} is not a placeholder name (letters, digits, _)"))
+        elif name in AUTOMATIC:
+            problems.append(Problem(where, label, f"esmctl sets {name} for each target"))
+        elif isinstance(value, bool):
+            out[name] = "true" if value else "false"
+        elif isinstance(value, (str, int, float)):
+            out[name] = str(value)
+        else:
+            problems.append(Problem(doc.at(path + (name,)), label,
+                                    "must be a single value (text, a number or a boolean)"))
+    return out
 
 
 def _targets_field(problem: Problem) -> Problem:

@@ -392,3 +392,27 @@ def test_a_target_without_regions_is_pointed_at_defaults_only_where_there_can_be
     r = esmctl("validate", spec)
     assert r.exit_code == 1
     assert "targets[0].regions: is required: a list of regions\n" in r.stderr, r.stderr
+
+
+def test_a_problem_of_the_targets_defaults_is_said_once_and_hides_no_other():
+    """A bad `defaults.variables` is the defaults' problem, said once: it used to count as a problem of every target,
+    which then made no target, and two targets the same went unsaid until it was fixed."""
+    from esmctl import targets
+    from esmctl.errors import TargetsError
+
+    text = ('version: 1\ndefaults: {regions: [us-east-1], variables: {BATCH: [1, 2], ACCOUNT: x, QUEUE: jobs}}\n'
+            'targets:\n  - {account: "111111111111"}\n  - {account: "111111111111"}\n'
+            '  - {account: "222222222222", variables: {Z: [3]}}\n')
+    with pytest.raises(TargetsError) as caught:
+        targets.load_targets("t.yaml", text=text)
+    assert [str(p) for p in caught.value.problems] == [
+        "t.yaml:2:53: defaults.variables.BATCH: must be a single value (text, a number or a boolean)",
+        "t.yaml:2:61: defaults.variables.ACCOUNT: esmctl sets ACCOUNT for each target",
+        "t.yaml:5:5: targets[1]: 111111111111/us-east-1 is the same target as at t.yaml:4:5 (targets of one account "
+        "and region need different names)",
+        "t.yaml:6:46: targets[2].variables.Z: must be a single value (text, a number or a boolean)"]
+    fixed = text.replace("BATCH: [1, 2], ACCOUNT: x, ", "").replace('  - {account: "111111111111"}\n', "", 1)
+    fixed = fixed.replace(", variables: {Z: [3]}", ", variables: {QUEUE: other}")
+    assert [t.spec_variables({}) for t in targets.load_targets("t.yaml", text=fixed)] == [
+        {"QUEUE": "jobs", "ACCOUNT": "111111111111", "REGION": "us-east-1"},
+        {"QUEUE": "other", "ACCOUNT": "222222222222", "REGION": "us-east-1"}]
