@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import textwrap
 
 import pytest
@@ -449,6 +450,7 @@ def test_timestamps_are_the_instants_and_text_botocore_gives(monkeypatch, zone):
 
     from esmctl.aws.session import _timestamp
 
+    before = os.environ["TZ"]  # UTC, as every test has it
     monkeypatch.setenv("TZ", zone)
     time.tzset()
     try:
@@ -457,5 +459,5 @@ def test_timestamps_are_the_instants_and_text_botocore_gives(monkeypatch, zone):
             assert ours == botocores and ours.utcoffset() == botocores.utcoffset()
             assert ours.isoformat() == botocores.isoformat()
     finally:
-        monkeypatch.undo()
-        time.tzset()
+        monkeypatch.setenv("TZ", before)
+        time.tzset()  # the process's time zone, not only the variable
