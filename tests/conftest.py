@@ -47,8 +47,7 @@ def aws_env(request, monkeypatch):
             monkeypatch.delenv(key, raising=False)
     if "box" in request.fixturenames:
         box = request.getfixturevalue("box")
-        if not {"world", "fleet"} & set(request.fixturenames):  # those restore a snapshot, which resets first
-            box.reset()
+        box.reset()
         box.proxy.transitional_views = 0
         box.proxy.page_size = 100
         box.proxy.latency = 0.0

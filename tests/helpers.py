@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import os
 import signal
 import subprocess
@@ -11,8 +10,9 @@ import threading
 import time
 from datetime import datetime, timedelta, timezone
 
-import boto3
 import yaml
+
+from esmctl.sandbox import server
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
@@ -20,16 +20,9 @@ ACCOUNT = "123456789012"
 
 def client(box, service: str, direct: bool = True):
     """A boto3 client for setting up and checking state: straight to moto, or (direct=False) through
-    the AWS-like layer, which answers as AWS does. One per endpoint, service and AWS_* environment in a
-    worker (making one costs ~4 ms of CPU; the suite asks for thousands)."""
-    return _client(box.moto_url if direct else box.url, service,
-                   tuple(sorted((k, v) for k, v in os.environ.items() if k.startswith("AWS_"))))
-
-
-@functools.lru_cache(maxsize=256)
-def _client(url: str, service: str, _env: tuple):
-    return boto3.client(service, endpoint_url=url, region_name=REGION, aws_access_key_id="testing",
-                        aws_secret_access_key="testing")
+    the AWS-like layer, which answers as AWS does (the sandbox's shared one: made once per endpoint, service and
+    AWS_* environment in a worker)."""
+    return server.account_client(box.moto_url if direct else box.url, service, REGION)
 
 
 def spec_file(tmp_path, mappings: list[dict], name: str = "spec.yaml", **top) -> str:

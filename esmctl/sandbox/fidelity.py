@@ -180,11 +180,12 @@ class FidelityProxy(MappingApi):
         what it remembers of moto's mappings (qualified FunctionArns, consumer sources, StartingPositionTimestamps,
         transitional states, AWS-only fields) and the account of each key AssumeRole gave."""
         with self._lock:
-            return copy.deepcopy({"held": self.held.state(), **{name: getattr(self, name) for name in self._STATE}})
+            mine = copy.deepcopy({name: getattr(self, name) for name in self._STATE})
+        return {"held": self.held.state(), **mine}
 
     def load_state(self, state: dict[str, Any]) -> None:
         """The layer holding a copy of `state` (from `state()`) instead of what it held."""
-        state = copy.deepcopy(state)
+        state = copy.deepcopy(state)  # one copy: `state` stays as it was, for the next restore
         self.held.load(state.pop("held"))
         with self._lock:
             for name in self._STATE:

@@ -264,9 +264,9 @@ class HeldMappings:
             return copy.deepcopy({"mappings": self._mappings, "tags": self._tags})
 
     def load(self, state: dict[str, Any]) -> None:
+        """The store as `state` (from `state`), which it takes as its own: the caller hands it a copy."""
         with self._lock:
-            self._mappings = copy.deepcopy(state["mappings"])
-            self._tags = copy.deepcopy(state["tags"])
+            self._mappings, self._tags = state["mappings"], state["tags"]
 
     def get(self, uuid: str) -> dict[str, Any] | None:
         with self._lock:

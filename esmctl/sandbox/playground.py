@@ -85,7 +85,7 @@ class Playground:
 
         from esmctl import servicemodel
 
-        # Made here, not in the thread: boto3's default session is not thread-safe. Its models are read by the
+        # Made here, not in the thread: a botocore session is not thread-safe. Its models are read by the
         # process's shared loader, once (a test suite starts a playground for every test that shows one).
         session = botocore.session.Session()
         session.register_component("data_loader", servicemodel.shared_loader(session))

@@ -23,13 +23,13 @@ class Upstream:
         self._lock = threading.Lock()
 
     def _forward(self, method: str, path: str, body: bytes, headers: dict[str, str]) -> tuple[int, dict, bytes]:
+        # The client's Host goes on: moto writes it into the URLs it returns (SQS queue URLs), which must name this
+        # layer, not moto's own port. The body's length is said anew.
+        fwd = {k: v for k, v in headers.items() if k.lower() not in ("content-length", "connection")}
         if self._app is not None:
-            return self._call_in_place(method, path, body, headers)
+            return self._call_in_place(method, path, body, fwd)
         conn = http.client.HTTPConnection(self.upstream_host, self.upstream_port, timeout=60)
         try:
-            # The client's Host goes on: moto writes it into the URLs it returns (SQS queue URLs), which
-            # must name this layer, not moto's own port.
-            fwd = {k: v for k, v in headers.items() if k.lower() not in ("content-length", "connection")}
             fwd["Content-Length"] = str(len(body))
             conn.request(method, path, body=body, headers=fwd)
             resp = conn.getresponse()
@@ -50,8 +50,7 @@ class Upstream:
         from werkzeug.exceptions import InternalServerError
         from werkzeug.test import EnvironBuilder, run_wsgi_app
 
-        fwd = [(k, v) for k, v in headers.items() if k.lower() not in ("content-length", "connection")
-               and ("_" not in k or should_preserve_original_header_name(k))]
+        fwd = [(k, v) for k, v in headers.items() if "_" not in k or should_preserve_original_header_name(k)]
         environ = EnvironBuilder(path=path, method=method, headers=fwd, data=body,
                                  environ_base={"REMOTE_ADDR": "127.0.0.1"}).get_environ()
         environ["SERVER_NAME"], environ["SERVER_PORT"] = self.upstream_host, str(self.upstream_port)
