@@ -4,7 +4,9 @@
 the spec; every target is reached by AssumeRole, and the layer adds `--latency` (100 ms) to every call. Each
 round runs the fleet command and each target alone (`--targets` with one target), taking turns.
 Goal (issue 21): fleet ÷ slowest single target ≤ 1.25 (the targets run in parallel; issue 17: ≤ 1.5 at 500).
-Usage: python benchmarks/fleet_diff.py [--runs 3] [--latency 0.1] [--mappings 300] [--check]
+`--serve` sets the accounts up, prints the environment, the spec and the targets files, and waits (for profiling by
+hand).
+Usage: python benchmarks/fleet_diff.py [--runs 3] [--latency 0.1] [--mappings 300] [--serve] [--check]
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import os
 import statistics
 import sys
+import time
 
 sys.path.insert(0, os.path.dirname(__file__))
 import _common as bench  # noqa: E402
@@ -27,6 +30,7 @@ def main() -> None:
     ap = bench.parser(__doc__, runs=3)
     ap.add_argument("--latency", type=float, default=0.1, help="seconds added to every call")
     ap.add_argument("--mappings", type=int, default=300, help=f"per target, a multiple of {FUNCTIONS}")
+    ap.add_argument("--serve", action="store_true", help="set up, print how to reach it, and wait")
     args = ap.parse_args()
     queues = args.mappings // FUNCTIONS
     box = server.start(0)
@@ -49,6 +53,11 @@ def main() -> None:
                  for a in ACCOUNTS for r in REGIONS}
         environ = bench.env(box.url)
         box.proxy.latency = args.latency
+        if args.serve:
+            print(" ".join(f"{k}={v}" for k, v in environ.items() if k.startswith(("AWS_", "ESMCTL_"))), spec, fleet,
+                  alone["444444444444/ap-southeast-2"], flush=True)
+            while True:
+                time.sleep(3600)
         fleet_runs: list[bench.Run] = []
         single: dict[str, list[bench.Run]] = {t: [] for t in alone}
         for _ in range(args.runs):
