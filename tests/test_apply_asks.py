@@ -9,6 +9,7 @@ import re
 import subprocess
 
 from tests.helpers import ESMCTL, client, kinesis, mappings, spec_file
+from tests.test_fleet import fleet, seeded_fleet  # noqa: F401 - the fixtures: 3 accounts × 2 regions
 
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
@@ -53,6 +54,18 @@ def test_apply_asks_before_any_change_at_a_terminal(world, box, tmp_path):
     assert code == 0 and b"[y/N]" not in seen and [m["BatchSize"] for m in mappings(box)] == [7]
     code, seen = at_a_terminal(["apply", path], None)
     assert code == 0 and b"[y/N]" not in seen and b"No changes" in seen
+
+
+def test_apply_over_targets_asks_once_before_any_change_at_a_terminal(box, fleet):  # noqa: F811 - the fixture
+    """As in one account and region: creates and updates are changes too (a review found them made unasked)."""
+    spec, targets = fleet
+    code, seen = at_a_terminal(["apply", spec, "--targets", targets], "n")
+    assert code == 1 and seen.count(b"[y/N]") == 1, seen
+    assert b"Do you want to perform these actions in 4 target(s)? [y/N]" in seen  # the third account's role fails
+    assert b"nothing was changed" in seen and box.proxy.writes() == 0
+    code, seen = at_a_terminal(["apply", spec, "--targets", targets], "y")
+    assert code == 1 and box.proxy.writes() > 0  # every target but the third account's converged
+    assert b"4 in sync, 2 failed." in seen and box.proxy.calls["CreateEventSourceMapping"] == 8  # 2 × 4 targets
 
 
 def test_a_delete_at_a_terminal_says_so_in_the_one_question(world, box, tmp_path):

@@ -201,18 +201,12 @@ def apply(settings: Settings, files: Sequence[str], variables: Sequence[str], *,
                                          "keep the old one's position): "
                                          + "; ".join(f"{c.title()}: {c.reason}" for c in blocked))
     destructive = {o.target: sum(c.destructive for c in o.result.plan.changes) for o in todo if o.status == CHANGES}
-    count = sum(destructive.values())
-    if count and not yes:
-        if sys.stdin.isatty():
-            where = sum(1 for n in destructive.values() if n)
-            output.confirm(f"{count} change(s) in {where} target(s) delete, replace or hand off mappings. Go on?",
-                           yes, "refusing")
-        else:
-            for o in todo:
-                if destructive.get(o.target):
-                    o.status, o.error = FAILED, (f"refusing to delete, replace or hand off {destructive[o.target]} "
-                                                 "mapping(s) without confirmation: pass --yes (stdin is not a "
-                                                 "terminal, so esmctl cannot ask)")
+    if destructive and not output.consent_to_apply(yes, sum(destructive.values()), len(destructive)):
+        for o in todo:  # nothing can be asked: a target whose changes need --yes fails alone
+            if destructive.get(o.target):
+                o.status, o.error = FAILED, (f"refusing to delete, replace or hand off {destructive[o.target]} "
+                                             "mapping(s) without confirmation: pass --yes (stdin is not a "
+                                             "terminal, so esmctl cannot ask)")
     go = [o for o in todo if o.status == CHANGES]
     total = sum(len(o.result.plan.changes) for o in go)
     with guard(), output.progress(settings, f"applying {total} change(s) in {len(go)} target(s)", total) as advance:

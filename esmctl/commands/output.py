@@ -181,6 +181,21 @@ def results(settings: Settings, results: list[Any]) -> None:
     table(settings, result_rows(results), RESULT_COLUMNS, empty="Nothing to do.")
 
 
+def consent_to_apply(yes: bool, destructive: int, targets: int | None = None) -> bool:
+    """apply's question, as Terraform asks it: at a terminal without --yes, once, before any change (`Enabled:
+    false` stops processing as `pause` does), the changes that delete, replace or hand off counted in it. True
+    with --yes or a yes at the terminal; False where nothing can be asked (the caller refuses the destructive
+    changes there, which alone need --yes). `targets`: the number of targets with changes, for --targets."""
+    if yes:
+        return True
+    if not sys.stdin.isatty():
+        return False
+    where = f" in {targets} target(s)" if targets is not None else ""
+    risky = f" {destructive} of them delete, replace or hand off mappings." if destructive else ""
+    confirm(f"Do you want to perform these actions{where}?{risky}", yes, "")
+    return True
+
+
 def confirm(question: str, yes: bool, refusal: str) -> None:
     """Go on only with --yes, or after a yes at a terminal; otherwise stop before any write."""
     from esmctl.errors import EsmctlError, Interrupted

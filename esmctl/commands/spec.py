@@ -6,7 +6,6 @@ printing is `output` (over esmctl/views). They return an Outcome; `cli` turns it
 
 from __future__ import annotations
 
-import sys
 from typing import Any
 
 import click
@@ -259,14 +258,10 @@ def apply_cmd(settings: Settings, files: tuple[str, ...], prune: bool, variables
             what = "; ".join(f"{c.title()}: {c.reason}" for c in blocked)
             raise EsmctlError(f"refusing to replace without --allow-replace (a new stream mapping does not keep "
                               f"the old one's position): {what}")
-        destructive = [c for c in planned.changes if c.destructive]
-        if not yes and sys.stdin.isatty():  # at a terminal, as Terraform: any change (Enabled: false stops one)
-            risky = f" {len(destructive)} of them delete, replace or hand off mappings." if destructive else ""
-            output.confirm(f"Do you want to perform these actions?{risky}", yes, "")
-        elif destructive:  # elsewhere only these need --yes, as before
-            output.confirm(f"{len(destructive)} change(s) delete, replace or hand off mappings. Go on?", yes,
-                           f"refusing to delete, replace or hand off {len(destructive)} mapping(s) without "
-                           "confirmation")
+        destructive = sum(c.destructive for c in planned.changes)
+        if not output.consent_to_apply(yes, destructive) and destructive:
+            raise EsmctlError(f"refusing to delete, replace or hand off {destructive} mapping(s) without "
+                              "confirmation: pass --yes (stdin is not a terminal, so esmctl cannot ask)")
     except EsmctlError:
         if machine:  # the one documented shape, nothing applied; the reason on stderr, exit 1
             output.dump(settings, apply_document(planned, [], applied=False))
