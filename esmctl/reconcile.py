@@ -162,6 +162,10 @@ def resolve(aws: Aws, spec: Spec) -> list[compare.Mapping]:
             found = [c for c in consumers[entry.source]
                      if c["ConsumerName"] == entry.consumer and c.get("ConsumerStatus") != "DELETING"]
             consumer = identity.Consumer(entry.source, entry.consumer, found[0]["ConsumerARN"] if found else None)
+        if function.account and function.account != aws.account:  # an ARN (or account:function:name) names it
+            problems.append(Problem(entry.where, "FunctionName", f"is in account {function.account}, but these "
+                                    f"credentials act in {aws.account}: a mapping is made in its function's "
+                                    "account, with that account's credentials"))
         source = arns.parse(entry.source)
         source_region = source.region if source is not None else ""
         if source_region and function.region and source_region != function.region:

@@ -507,3 +507,22 @@ def test_a_function_missing_in_one_target_fails_its_diff_as_a_single_targets_dif
     failed = document(r)["222222222222/eu-west-1"]
     assert "spec.yaml:8:5: FunctionName: jobs-fn does not exist in eu-west-1" in failed["error"]
     assert box.proxy.writes() == 0
+
+
+def test_a_function_of_another_account_fails_that_target_and_nothing_is_written_there(esmctl, box, fleet, tmp_path):
+    """A spec whose FunctionName ARN names one account: the targets in other accounts fail with the spec's place
+    (a review found the mapping made on the other account's function of that name, by moto)."""
+    (tmp_path / "s.yaml").write_text("version: 1\nregion: ${REGION}\nmappings:\n"
+                                     "  - FunctionName: arn:aws:lambda:${REGION}:111111111111:function:jobs-fn\n"
+                                     "    EventSourceArn: arn:aws:sqs:${REGION}:${ACCOUNT}:jobs\n")
+    (tmp_path / "t.yaml").write_text('version: 1\ndefaults: {regions: [us-east-1], role: esmctl-deployer}\n'
+                                     'targets:\n  - {account: "111111111111"}\n  - {account: "222222222222"}\n')
+    r = esmctl("apply", str(tmp_path / "s.yaml"), "--targets", str(tmp_path / "t.yaml"), "--yes", "-o", "json")
+    assert r.exit_code == 1
+    targets = document(r)
+    assert targets["111111111111/us-east-1"]["status"] == "ok"
+    assert targets["222222222222/us-east-1"]["status"] == "failed"
+    assert targets["222222222222/us-east-1"]["error"].endswith(
+        "s.yaml:4:5: FunctionName: is in account 111111111111, but these credentials act in 222222222222: a mapping "
+        "is made in its function's account, with that account's credentials"), targets["222222222222/us-east-1"]
+    assert live(box, "222222222222", "us-east-1") == [] and len(live(box, "111111111111", "us-east-1")) == 1
