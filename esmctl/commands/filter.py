@@ -114,7 +114,7 @@ def _test(settings: Settings, spec: str | None, function: str | None, source: st
             raise click.UsageError("--payloads needs --source-kind (kinesis, dynamodb, sqs, kafka or mq) to wrap them")
         records = samples.read_payloads(payloads_file, envelopes.envelope(kind), stream or source or "")
     else:
-        records = samples.read_records(records_file or "-")
+        records = samples.read_records(records_file or "-", kind)
         kind = kind or next((k for k in map(envelopes.guess_kind, records) if k), "")
         if not kind:
             raise click.UsageError(f"{records_file}: cannot tell the kind of source of these records: give "

@@ -134,6 +134,26 @@ def view(env: Envelope, record: dict) -> tuple[dict, str]:
     return {**record, env.payload: text}, PLAIN
 
 
+def encoding_problem(env: Envelope, record: dict) -> str | None:
+    """What is wrong with the way a record carries its payload: Kinesis, Kafka and Amazon MQ records carry theirs
+    base64-encoded, so a payload that is not base64 text is a mistake of the file the record came from (Lambda's
+    filters never see such a record), not a record they drop. None when nothing is."""
+    if env.encoding != "base64":
+        return None
+    if env.kind == KINESIS and type(record.get("kinesis")) is dict:
+        record = record["kinesis"]
+    raw = record.get(env.payload)
+    if raw is None:
+        return None
+    try:
+        if not isinstance(raw, str):
+            raise ValueError
+        binascii.a2b_base64(raw, strict_mode=True) if _STRICT_BASE64 else base64.b64decode(raw, validate=True)
+    except (binascii.Error, ValueError):
+        return f"{env.payload} is not base64 text: {env.name} records carry it base64-encoded"
+    return None
+
+
 def _unbase64(raw: Any) -> str | None:
     if not isinstance(raw, str):
         return None

@@ -26,9 +26,10 @@ def _read(path: str) -> str:
         raise EsmctlError(f"{name}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
 
 
-def read_records(path: str) -> list[dict]:
+def read_records(path: str, kind: str | None = None) -> list[dict]:
     """Records as the function receives them: one JSON document (an event, an array, one record) or JSON
-    lines (each an event or a record)."""
+    lines (each an event or a record), of the kind of source `kind` or the one each record's shape tells; a
+    payload not encoded as its source encodes it is said as a problem of the file."""
     text = _read(path)
     try:  # json's own parser: rules.loads keeps each number's text, for payloads, at twice the time
         documents = [json.loads(text)]
@@ -52,6 +53,12 @@ def read_records(path: str) -> list[dict]:
         if bad is not None:
             raise EsmctlError(f"{path}: record {len(records) + bad} is not a JSON object")
         records += found
+    for i, record in enumerate(records):
+        env = envelopes.ENVELOPES.get(kind or envelopes.guess_kind(record) or "")
+        problem = envelopes.encoding_problem(env, record) if env is not None else None
+        if problem:
+            name = record_name(record)
+            raise EsmctlError(f"{path}: record {i}{f' ({name})' if name else ''}: {problem}")
     return records
 
 
