@@ -317,6 +317,18 @@ def test_usage_errors(esmctl, box, fleet, args, message):
     assert r.exit_code == 252 and "--watch" in r.stderr
 
 
+def test_a_saved_plan_with_targets_is_a_usage_error(esmctl, box, fleet, tmp_path):
+    """A saved plan is of one account and region: with --targets it is refused as a usage error (252), not read as
+    a spec with a dozen problems (exit 1), so that a CI gate tells the typo from a failure (a review found it)."""
+    _, targets = fleet
+    saved = tmp_path / "plan.json"
+    saved.write_text('{"format": "esmctl-plan", "version": 1}\n')
+    r = esmctl("apply", str(saved), "--targets", targets, "--yes")
+    assert r.exit_code == 252, r.stderr
+    assert "a saved plan is of one account and region: `esmctl apply PLAN`, not with targets" in r.stderr
+    assert box.proxy.calls == {}
+
+
 def test_targets_of_one_account_and_region_share_one_pacer(tmp_path):
     from esmctl.context import FleetOptions, Settings
     from esmctl.fleet import Fleet

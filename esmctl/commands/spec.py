@@ -209,6 +209,8 @@ def apply_cmd(settings: Settings, files: tuple[str, ...], prune: bool, variables
 
         if partial:
             raise click.UsageError("--partial is for a saved plan of one account and region: not with targets")
+        if any(planfile.is_saved_plan(f) for f in files):
+            raise click.UsageError("a saved plan is of one account and region: `esmctl apply PLAN`, not with targets")
         interrupt = Interrupt()
         return fleet_runs.apply(settings, files, variables, prune=prune, margin=handoff_margin,
                                 allow_replace=allow_replace, yes=yes, dry_run=dry_run, wait=not no_wait,
