@@ -2,7 +2,7 @@
 
 Commands return an Outcome (or nothing, for ok) and raise esmctl's errors; `EsmctlGroup.main`
 alone turns them into the exit code: 0 ok, 1 error, 2 changes found, 3 unhealthy, 130 interrupted
-(Ctrl-C), 252 usage.
+(Ctrl-C), 141 the output's reader gone, 252 usage.
 Every failure leaves through `EsmctlGroup.invoke` as one plain line, with the traceback only under
 --verbose. botocore and rich are imported by commands when they run, never here, and a command's
 module only when that command runs, so `esmctl --help` stays fast.
@@ -23,6 +23,7 @@ from esmctl.context import OUTPUT_FORMATS, Settings, check_endpoint_url, check_q
 from esmctl.errors import (
     EXIT_ERROR,
     EXIT_INTERRUPTED,
+    EXIT_READER_GONE,
     EXIT_USAGE,
     EsmctlError,
     Interrupted,
@@ -148,6 +149,10 @@ class EsmctlGroup(click.Group):
         except (EsmctlError, click.ClickException, click.Abort) as exc:
             show_error(exc)
             code = exit_code_for(exc)
+        try:
+            sys.stdout.flush()  # what is left of the output, before the interpreter's own flush at exit
+        except BrokenPipeError:
+            code = _reader_gone()
         if standalone_mode:
             sys.exit(code)
         return code
@@ -164,6 +169,8 @@ class EsmctlGroup(click.Group):
             raise
         except KeyboardInterrupt:
             raise Interrupted() from None
+        except BrokenPipeError:
+            raise click.exceptions.Exit(_reader_gone()) from None
         except Exception as exc:  # the last line of defence: one line, never a dump
             if settings.verbose:
                 traceback.print_exc()
@@ -172,6 +179,18 @@ class EsmctlGroup(click.Group):
             if settings.verbose and settings._aws is not None and settings._aws.calls:
                 counts = ", ".join(f"{k}={v}" for k, v in sorted(settings._aws.calls.items()))
                 click.echo(f"AWS calls: {counts}; throttled and retried: {settings._aws.throttled}", err=True)
+
+
+def _reader_gone() -> int:
+    """The output's reader went away (`esmctl … | head`): no message, as a tool that SIGPIPE ends says none, and
+    what is left of the output goes nowhere (else Python complains again as it flushes at exit)."""
+    import os
+
+    try:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except (OSError, ValueError):  # no file behind stdout (a test's runner)
+        pass
+    return EXIT_READER_GONE
 
 
 def option_check(check: Callable[[Any], Any]) -> Callable[[click.Context, click.Parameter, Any], Any]:
@@ -218,7 +237,7 @@ def cli(ctx: click.Context, profile: str | None, region: str | None, endpoint_ur
     Editors, shells: esmctl schema, esmctl completion bash|zsh|fish
 
     Exit codes: 0 ok, 1 error, 2 changes found (diff, plan --detailed-exitcode), 3 unhealthy,
-    130 interrupted (Ctrl-C), 252 usage error.
+    130 interrupted (Ctrl-C), 141 the output's reader gone (| head), 252 usage error.
     """
     settings = ctx.ensure_object(Settings)
     settings.profile, settings.region, settings.endpoint_url = profile, region, endpoint_url

@@ -14,6 +14,7 @@ EXIT_CHANGES = 2  # changes found by `diff` / `plan --detailed-exitcode`, and no
 EXIT_UNHEALTHY = 3  # `status`, `doctor`
 EXIT_INTERRUPTED = 130  # Ctrl-C: 128 + SIGINT, what a shell reports for a process Ctrl-C ended
 EXIT_USAGE = 252  # a usage error (as the AWS CLI v2): a CI drift gate must tell a typo from drift
+EXIT_READER_GONE = 141  # the output's reader went away (`| head`): 128 + SIGPIPE, as a shell reports a tool it ended
 
 
 class Outcome(enum.IntEnum):

@@ -215,3 +215,12 @@ def test_fleet_apply_piped_says_each_result_once(esmctl, box, tmp_path):
     assert r.exit_code == 0, r.stdout + r.stderr
     assert ": ok: " not in r.stderr  # piped: the results tables say it, once
     assert r.stdout.count("created") == 2
+
+
+def test_a_reader_that_goes_away_ends_esmctl_quietly_with_141():
+    """`esmctl … | head`: once the reader has gone, nothing more is said and the exit code is a shell's for a tool
+    SIGPIPE ended (a review saw `esmctl: error: unexpected BrokenPipeError` and exit 1, which is an error's)."""
+    proc = subprocess.Popen([ESMCTL, "schema"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc.stdout.close()  # the reader gone before the first write: every write fails
+    stderr = proc.stderr.read()
+    assert proc.wait(timeout=60) == 141 and stderr == b"", stderr
