@@ -237,7 +237,7 @@ def cli(ctx: click.Context, profile: str | None, region: str | None, endpoint_ur
     Editors, shells: esmctl schema, esmctl completion bash|zsh|fish
 
     Exit codes: 0 ok, 1 error, 2 changes found (diff, plan --detailed-exitcode), 3 unhealthy,
-    130 interrupted (Ctrl-C), 141 the output's reader gone (| head), 252 usage error.
+    130 interrupted (Ctrl-C), 141 the output's reader gone, 252 usage error.
     """
     settings = ctx.ensure_object(Settings)
     settings.profile, settings.region, settings.endpoint_url = profile, region, endpoint_url
