@@ -76,3 +76,17 @@ def test_json_output_still_lists_problems_and_warnings_go_to_stderr(esmctl, tmp_
     path = write(tmp_path, QUEUE, "        - Pattern:\n            data:\n              kind: [order]\n")
     r = esmctl("validate", path, "-o", "json")
     assert r.exit_code == 0 and '"valid": true' in r.stdout and "warning:" in r.stderr
+
+
+def test_plan_and_apply_say_the_specs_warnings_as_validate_does(esmctl, world, box, tmp_path):
+    """A filter that can never match (so Lambda deletes every SQS message) is said before the plan, not first by
+    doctor after the write (a review found plan and apply silent about it)."""
+    from tests.helpers import spec_file
+
+    path = spec_file(tmp_path, [{"FunctionName": "jobs-fn", "EventSourceArn": world["jobs"],
+                                 "FilterCriteria": {"Filters": [{"Pattern": {"data": {"type": ["order"]}}}]}}])
+    warning = f"{path}:9:11: warning: FilterCriteria.Filters[0].Pattern.data: SQS records have no `data`"
+    for command in (["plan", path], ["diff", path], ["apply", path, "--yes"]):
+        r = esmctl(*command)
+        assert r.exit_code in (0, 2), (command, r.stderr)
+        assert r.stderr.count(warning) == 1, (command, r.stderr)

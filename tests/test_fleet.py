@@ -538,3 +538,15 @@ def test_a_function_of_another_account_fails_that_target_and_nothing_is_written_
         "s.yaml:4:5: FunctionName: is in account 111111111111, but these credentials act in 222222222222: a mapping "
         "is made in its function's account, with that account's credentials"), targets["222222222222/us-east-1"]
     assert live(box, "222222222222", "us-east-1") == [] and len(live(box, "111111111111", "us-east-1")) == 1
+
+
+def test_a_specs_warning_is_said_once_however_many_targets_share_it(esmctl, box, fleet, tmp_path):
+    (tmp_path / "s.yaml").write_text("version: 1\nregion: ${REGION}\nmappings:\n  - FunctionName: jobs-fn\n"
+                                     "    EventSourceArn: arn:aws:sqs:${REGION}:${ACCOUNT}:jobs\n"
+                                     "    FilterCriteria: {Filters: [{Pattern: {data: {type: [order]}}}]}\n")
+    (tmp_path / "t.yaml").write_text('version: 1\ndefaults: {regions: [us-east-1, eu-west-1], role: esmctl-deployer}\n'
+                                     'targets:\n  - {account: "111111111111"}\n  - {account: "222222222222"}\n')
+    for command in (["plan"], ["apply", "--yes"]):
+        r = esmctl(*command, str(tmp_path / "s.yaml"), "--targets", str(tmp_path / "t.yaml"))
+        assert r.exit_code == 0, r.stderr
+        assert r.stderr.count("warning: FilterCriteria.Filters[0].Pattern.data: SQS records have no `data`") == 1

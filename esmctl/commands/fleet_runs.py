@@ -21,6 +21,7 @@ import click
 
 from esmctl import spec
 from esmctl.commands import output
+from esmctl.commands.shared import say_warnings
 from esmctl.context import Settings
 from esmctl.errors import EXIT_INTERRUPTED, EsmctlError, Interrupted, Outcome
 from esmctl.fleet import Fleet, Job, load
@@ -154,6 +155,7 @@ def plan(settings: Settings, command: str, files: Sequence[str], variables: Sequ
     from esmctl import reconcile
 
     prepared = prepare(settings, files, variables)
+    say_warnings(prepared.specs.values())
     # as a single target's plan and diff: a create for a function missing in a target fails that target
     options = reconcile.Options(prune=prune, margin=margin, functions_must_exist=True)
 
@@ -178,6 +180,7 @@ def apply(settings: Settings, files: Sequence[str], variables: Sequence[str], *,
 
     deadline = time.monotonic() + timeout
     prepared = prepare(settings, files, variables)
+    say_warnings(prepared.specs.values())
     fleet = prepared.fleet
     options = reconcile.Options(prune=prune, margin=margin)
 

@@ -12,7 +12,7 @@ import os
 import re
 import sys
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -236,6 +236,13 @@ def load_spec(settings: Settings, files: tuple[str, ...], variables: tuple[str, 
             raise EsmctlError(f"{where}: the spec is for region {loaded.region}, but this run uses {settings.region}")
         settings.region = loaded.region
     return loaded
+
+
+def say_warnings(specs: Iterable[Any]) -> None:
+    """The specs' warnings (the filters' checks: a pattern that can never match, say), on stderr before the plan,
+    as validate says them and Terraform's plan says its warnings: once each, however many targets share them."""
+    for line in dict.fromkeys(w for loaded in specs for m in loaded.mappings for w in m.warnings):
+        click.echo(line, err=True)
 
 
 def say(text: str) -> None:

@@ -36,6 +36,7 @@ def reconciliation(settings: Settings, files: tuple[str, ...], variables: tuple[
     from esmctl import reconcile
 
     loaded = load_spec(settings, files, variables)
+    shared.say_warnings([loaded])
     options = reconcile.Options(prune=prune, margin=margin, functions_must_exist=functions_must_exist)
     return reconcile.plan(settings.aws, loaded, options)
 
