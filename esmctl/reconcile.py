@@ -37,9 +37,6 @@ class Options:
     margin: float = 60.0  # seconds before the old position a hand-off starts at
     window: timedelta = timedelta(minutes=15)  # how far back to look for the old position
     settle_timeout: float = 180  # how long to wait for a mapping in Creating or Updating the plan depends on
-    # plan and diff: a mapping to create for a function that does not exist is a problem (missing_functions);
-    # apply carries out the other changes and says so of that one
-    functions_must_exist: bool = False
 
 
 @dataclass
@@ -78,8 +75,7 @@ def _plan(aws: Aws, spec: Spec, options: Options) -> Reconciliation:
             raise SpecError(result.problems)
         if not result.missing:
             rec = Reconciliation(desired, live, result, reads, spec)
-            if options.functions_must_exist:
-                missing_functions(aws, rec)
+            missing_functions(aws, rec)
             return rec
         if result.missing.settled:
             live = settle(aws, live, result.missing.settled, desired, options.settle_timeout)
@@ -91,8 +87,8 @@ def _plan(aws: Aws, spec: Spec, options: Options) -> Reconciliation:
 
 
 def missing_functions(aws: Aws, rec: Reconciliation) -> None:
-    """A mapping to create for a function (or alias) that does not exist would fail in apply: plan and diff
-    say so (SpecError, exit 1), with where the spec names it; apply still carries out the other changes. One
+    """A mapping to create for a function (or alias) that does not exist would fail in apply: plan, diff and
+    apply say so (SpecError, exit 1) with where the spec names it, before anything is written. One
     GetFunction per function to create a mapping for (GetFunction has a quota of its own, apart from the
     mappings' calls), none where the plan read the function already (the Reads' function tags, None for a
     function that does not exist); the functions of existing mappings are not asked."""

@@ -223,14 +223,18 @@ def test_existing_pair_created_elsewhere_is_adopted_and_updated(world, box, tmp_
 
 
 def test_one_failure_does_not_stop_the_others(esmctl, world, box, tmp_path):
-    path = spec_file(tmp_path, [kinesis(world), kinesis(world, fn="missing-fn"), kinesis(world, fn="audit-fn")])
+    """A change AWS refuses, which no plan could foresee, fails alone; the next apply makes the rest."""
+    box.proxy.fail_next["CreateEventSourceMapping"] = (
+        400, "InvalidParameterValueException",
+        "The provided execution role does not have permissions to call GetRecords on Kinesis")
+    path = spec_file(tmp_path, [kinesis(world), kinesis(world, fn="audit-fn"), kinesis(world, stream="clicks")])
     r = esmctl("apply", path)
     assert r.exit_code == 1
     assert "1 of 3 change(s) failed" in r.stderr
-    assert "FAILED" in r.stdout and "Function not found" in r.stdout
-    assert {m["FunctionArn"].split(":")[-1] for m in live(box)} == {"orders-fn", "audit-fn"}
+    assert "FAILED" in r.stdout and "does not have permissions to call GetRecords" in r.stdout
+    assert len(live(box)) == 2
     results = json.loads(esmctl("apply", path, "-o", "json").stdout)
-    assert [x["ok"] for x in results["results"] if "missing-fn" in x["function"]] == [False]
+    assert [x["ok"] for x in results["results"]] == [True] and len(live(box)) == 3
 
 
 def test_throttling_is_ridden_out_by_every_thread(esmctl, world, box, tmp_path, instant_backoff):
@@ -376,19 +380,32 @@ def test_a_create_without_tags_shows_none(esmctl, world, box, tmp_path):
     assert not [name for name in change["fields"] if name.startswith("Tags")]
 
 
-def test_a_create_for_a_function_that_does_not_exist_says_what_to_fix(esmctl, world, box, tmp_path):
+def test_a_create_for_a_function_that_does_not_exist_is_refused_before_any_write(esmctl, world, box, tmp_path):
+    """As plan and diff say it: apply (and its --dry-run) refuses the spec before anything is written, rather than
+    making the other changes and failing that one (a review found apply partial, and --dry-run clean)."""
     path = spec_file(tmp_path, [kinesis(world), kinesis(world, fn="no-such-fn", stream="clicks")])
     assert esmctl("validate", path).exit_code == 0  # offline: only AWS knows the function is missing
-    r = esmctl("apply", path)
-    assert r.exit_code == 1 and "1 of 2 change(s) failed" in r.stderr
-    [line] = [x for x in r.stderr.splitlines() if x.startswith("FAILED")]
-    assert "re-run apply" not in line and "re-run" not in r.stdout + r.stderr
-    assert "function no-such-fn does not exist: create it, or correct FunctionName at" in line
-    assert f"{path}:6:3" in line  # where the spec names it
-    results = json.loads(esmctl("apply", path, "-o", "json").stdout)["results"]
-    [failed] = [x for x in results if not x["ok"]]
-    assert failed["exists"] == [] and "function no-such-fn does not exist" in failed["message"]
-    assert "re-run apply" not in failed["message"]
+    expected = (f"{path}:6:3: FunctionName: no-such-fn does not exist in us-east-1: create the function (or alias) "
+                "first, or correct the name")
+    for command in (["plan", path], ["apply", path, "--dry-run"], ["apply", path, "--yes"]):
+        r = esmctl(*command)
+        assert r.exit_code == 1 and r.stderr.splitlines()[0] == expected, (command, r.stderr)
+    assert live(box) == [] and box.proxy.writes() == 0
+
+
+def test_a_function_gone_between_the_plan_and_the_create_says_what_to_fix(esmctl, world, box, tmp_path):
+    """Deleted after the plan read it: the create's 404 says what to correct and where, not to re-run."""
+    assert esmctl("apply", spec_file(tmp_path, [kinesis(world)])).exit_code == 0
+    path = spec_file(tmp_path, [kinesis(world), kinesis(world, fn="audit-fn", stream="clicks")])
+    box.proxy.fail_next["CreateEventSourceMapping"] = (
+        404, "ResourceNotFoundException", "Function not found: arn:aws:lambda:us-east-1:123456789012:function:audit-fn")
+    r = esmctl("apply", path, "-o", "json")
+    assert r.exit_code == 1 and "1 of 1 change(s) failed" in r.stderr
+    [failed] = json.loads(r.stdout)["results"]
+    assert not failed["ok"] and failed["exists"] == []
+    assert "function audit-fn does not exist: create it, or correct FunctionName at" in failed["message"]
+    assert f"{path}:6:3" in failed["message"]  # where the spec names it
+    assert "re-run" not in failed["message"] and "re-run" not in r.stderr
 
 
 def test_a_create_aws_refuses_says_what_to_correct_not_to_re_run(esmctl, world, box, tmp_path):

@@ -91,9 +91,11 @@ def test_piped_apply_says_each_result_once_and_the_uuid_once(world, box, tmp_pat
     for m in mappings(box):  # each UUID said once in all the output
         assert (r.stdout + r.stderr).count(m["UUID"]) == 1
     # a failure is still said as it happens, on stderr, and in the table
-    failing = spec_file(tmp_path, [kinesis(world, fn="no-such-fn", stream="clicks")], "failing.yaml")
+    failing = spec_file(tmp_path, [kinesis(world, fn="audit-fn", stream="clicks")], "failing.yaml")
+    box.proxy.fail_next["CreateEventSourceMapping"] = (
+        400, "InvalidParameterValueException", "The provided execution role does not have permissions")
     r = subprocess.run([ESMCTL, "apply", failing], capture_output=True, text=True, timeout=120)
-    assert r.returncode == 1 and "FAILED: create no-such-fn" in r.stderr and "FAILED:" in r.stdout
+    assert r.returncode == 1 and "FAILED: create audit-fn" in r.stderr and "FAILED:" in r.stdout
 
 
 def test_a_reason_a_tag_cannot_hold_gets_one_that_can(esmctl, world, box, tmp_path):

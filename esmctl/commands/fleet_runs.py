@@ -157,7 +157,7 @@ def plan(settings: Settings, command: str, files: Sequence[str], variables: Sequ
     prepared = prepare(settings, files, variables)
     say_warnings(prepared.specs.values())
     # as a single target's plan and diff: a create for a function missing in a target fails that target
-    options = reconcile.Options(prune=prune, margin=margin, functions_must_exist=True)
+    options = reconcile.Options(prune=prune, margin=margin)
 
     def job(target: Target, own: Settings) -> tuple[str, Any, str | None]:
         planned = reconcile.plan(own.aws, prepared.specs[target], options).plan

@@ -32,12 +32,12 @@ from esmctl.views.results import apply_document, result_label
 
 
 def reconciliation(settings: Settings, files: tuple[str, ...], variables: tuple[str, ...], *, prune: bool = False,
-                   margin: float = 60, functions_must_exist: bool = False):  # -> reconcile.Reconciliation
+                   margin: float = 60):  # -> reconcile.Reconciliation
     from esmctl import reconcile
 
     loaded = load_spec(settings, files, variables)
     shared.say_warnings([loaded])
-    options = reconcile.Options(prune=prune, margin=margin, functions_must_exist=functions_must_exist)
+    options = reconcile.Options(prune=prune, margin=margin)
     return reconcile.plan(settings.aws, loaded, options)
 
 
@@ -128,7 +128,7 @@ def plan_cmd(settings: Settings, files: tuple[str, ...], prune: bool, variables:
         from esmctl.filters import samples
 
         records = samples.read_records(sample)  # before AWS is asked anything: a bad file ends the run here
-    rec = reconciliation(settings, files, variables, prune=prune, margin=handoff_margin, functions_must_exist=True)
+    rec = reconciliation(settings, files, variables, prune=prune, margin=handoff_margin)
     if out is not None:  # first: a closed stdout (`| head`) must not lose the file
         from esmctl.plan import codec as planfile
 
@@ -165,8 +165,7 @@ def diff_cmd(settings: Settings, files: tuple[str, ...], prune: bool, variables:
         return fleet_runs.plan(settings, "diff", files, variables, prune=prune, margin=handoff_margin,
                                exit_on_changes=True)
 
-    planned = reconciliation(settings, files, variables, prune=prune, margin=handoff_margin,
-                             functions_must_exist=True).plan
+    planned = reconciliation(settings, files, variables, prune=prune, margin=handoff_margin).plan
     output.plan(settings, planned)
     return Outcome.OK if planned.empty else Outcome.CHANGES
 
