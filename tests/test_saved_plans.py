@@ -144,3 +144,16 @@ def test_a_saved_plan_cut_short_says_to_plan_again_and_is_saved_before_its_outpu
     proc = subprocess.run(f"{ESMCTL} plan {path} --out {other} | head -c 1", shell=True, capture_output=True,
                           text=True, timeout=120, env=os.environ)
     assert other.exists() and json.load(open(other))["format"] == "esmctl-plan", proc.stderr
+
+
+def test_show_of_a_spec_says_it_is_not_a_saved_plan(esmctl, tmp_path):
+    """Not "a damaged plan file (cut short?)", which sends the user looking for a truncated upload (a review)."""
+    path = tmp_path / "mappings.yaml"
+    path.write_text("version: 1\nmappings: []\n")
+    r = esmctl("show", str(path))
+    assert r.exit_code == 1
+    assert r.stderr.strip() == (f"esmctl: error: {path}: not a plan saved by `plan --out` (for a spec, `esmctl plan "
+                                f"{path}` shows its plan)")
+    cut = tmp_path / "plan.json"
+    cut.write_text('{"format": "esmctl-plan", "formatVersion": 1, "plan": {"chan')
+    assert "a damaged plan file (cut short?)" in esmctl("show", str(cut)).stderr

@@ -6,6 +6,7 @@ printing is `output` (over esmctl/views). They return an Outcome; `cli` turns it
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import click
@@ -332,6 +333,8 @@ def show_cmd(settings: Settings, path: str) -> None:
     """Print a plan saved by `plan --out`: text, JSON, or Markdown for a pull-request comment."""
     from esmctl.plan import codec as planfile
 
+    if not planfile.is_saved_plan(path) and os.path.isfile(path):
+        raise EsmctlError(f"{path}: not a plan saved by `plan --out` (for a spec, `esmctl plan {path}` shows its plan)")
     saved = planfile.load(path)
     about = {"account": saved.account, "region": saved.region, "created": saved.created,
              "esmctl": saved.esmctl_version, "spec": saved.spec}
