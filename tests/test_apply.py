@@ -91,6 +91,7 @@ def test_replace_is_refused_without_allow_replace_then_runs_delete_first(esmctl,
     plan = esmctl("plan", path)
     assert "-/+ replace orders-fn <- kinesis:orders" in plan.stdout
     assert 'StartingPosition: "TRIM_HORIZON" → "LATEST"' in plan.stdout
+    assert "1 to replace, 0 to delete (replacing needs --allow-replace)." in plan.stdout
     box.proxy.clear_counts()
     r = esmctl("apply", path, "--yes")
     assert r.exit_code == 1
@@ -103,6 +104,7 @@ def test_replace_is_refused_without_allow_replace_then_runs_delete_first(esmctl,
     box.proxy.transitional_views = 2  # Deleting lingers: a create-first replace would get 409
     r = esmctl("apply", path, "--allow-replace", "--yes")
     assert r.exit_code == 0, r.stderr
+    assert "1 to replace, 0 to delete." in r.stdout and "(replacing needs --allow-replace)" not in r.stdout
     [m] = live(box)
     assert m["UUID"] != old and m["StartingPosition"] == "LATEST"
     writes = [op for op in box.proxy.log if op in ("DeleteEventSourceMapping", "CreateEventSourceMapping")]

@@ -57,8 +57,6 @@ def _apply_section(settings: Settings, applied: Applied) -> None:
 
 PLAN_VIEW = View(section=output.plan, document=lambda p: {"plan": plan_document(p)}, detail=plan_detail,
                  ok="in sync")
-PLANNED_VIEW = View(section=lambda s, a: output.plan(s, a.plan), document=lambda a: {}, detail=lambda a: "",
-                    ok="in sync")
 APPLY_VIEW = View(section=_apply_section,
                   document=lambda a: apply_document(a.plan, a.results, applied=a.applied, interrupted=a.interrupted),
                   detail=apply_detail, ok="in sync")
@@ -191,7 +189,9 @@ def apply(settings: Settings, files: Sequence[str], variables: Sequence[str], *,
     outcomes = _run_with_progress(settings, fleet, plan_job, "planning")
     machine = settings.output in ("json", "yaml")
     if not machine:
-        target_sections(settings, outcomes, PLANNED_VIEW)
+        planned = View(section=lambda s, a: output.plan(s, a.plan, replace_allowed=allow_replace),
+                       document=lambda a: {}, detail=lambda a: "", ok="in sync")
+        target_sections(settings, outcomes, planned)
     todo = [o for o in outcomes if o.status == CHANGES]
     if dry_run or not todo:
         _finish(outcomes, show(settings, "apply", outcomes, APPLY_VIEW, sections=False, changes_code=False))

@@ -150,8 +150,9 @@ def mapping(settings: Settings, item: dict[str, Any]) -> None:
         fields(settings, list(item.items()))
 
 
-def plan(settings: Settings, plan: Any) -> None:
-    """The plan on stdout: text (coloured at a terminal), JSON/YAML, or a Markdown diff block."""
+def plan(settings: Settings, plan: Any, replace_allowed: bool = False) -> None:
+    """The plan on stdout: text (coloured at a terminal), JSON/YAML, or a Markdown diff block (`replace_allowed`:
+    an apply given --allow-replace, whose summary does not remind of it)."""
     if settings.output in ("json", "yaml"):
         dump(settings, plan_document(plan))
         return
@@ -160,11 +161,12 @@ def plan(settings: Settings, plan: Any) -> None:
         # A ```diff block keeps + and - lines from turning into bullets in a pull-request comment.
         if lines:
             click.echo("```diff\n" + "\n".join(text for _, text in lines) + "\n```")
-        click.echo(f"\n**{plan_summary(plan)}**" if lines else f"**{plan_summary(plan)}**")
+        summary = plan_summary(plan, replace_allowed)
+        click.echo(f"\n**{summary}**" if lines else f"**{summary}**")
         return
     if not (sys.stdout.isatty() or _forced_terminal()):
         # not a terminal: no styles and no wrapping, so the lines as they are, without importing rich (~25-60 ms)
-        click.echo("".join(f"{text}\n" for _, text in lines) + plan_summary(plan))
+        click.echo("".join(f"{text}\n" for _, text in lines) + plan_summary(plan, replace_allowed))
         return
     from rich.markup import escape
 
@@ -174,7 +176,7 @@ def plan(settings: Settings, plan: Any) -> None:
         if console.is_terminal and text.startswith(("    # ", "! ")) and len(text) > console.width:
             text = wrapped(text, console.width)  # a long reason, at the terminal's width, its lines hanging in
         console.print(f"[{style}]{escape(text)}[/]" if style else escape(text))
-    console.print(f"[bold]{escape(plan_summary(plan))}[/]")
+    console.print(f"[bold]{escape(plan_summary(plan, replace_allowed))}[/]")
 
 
 def results(settings: Settings, results: list[Any]) -> None:

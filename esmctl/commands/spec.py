@@ -244,7 +244,7 @@ def apply_cmd(settings: Settings, files: tuple[str, ...], prune: bool, variables
         planned = reconciliation(settings, files, variables, prune=prune, margin=handoff_margin).plan
     if not machine:
         if planned.changes or not refused:  # not "No changes" when the rest was refused
-            output.plan(settings, planned)
+            output.plan(settings, planned, replace_allowed=allow_replace)
         for r in refused:
             click.echo(f"esmctl: refused (moved since the plan): {r.change.action} {r.change.title()}: {r.why}",
                        err=True)

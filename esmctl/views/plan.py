@@ -133,7 +133,9 @@ def _arn_pair(before: Any, after: Any) -> tuple[str, str]:
     return _value(before), _value(after)
 
 
-def plan_summary(plan: Any) -> str:
+def plan_summary(plan: Any, replace_allowed: bool = False) -> str:
+    """The plan's last line: what it does, counted (`replace_allowed`: an apply given --allow-replace, which needs
+    no reminder of it)."""
     paused = f"{len(plan.paused)} paused by esmctl pause (esmctl resume enables them)" if plan.paused else ""
     if plan.empty:
         return "No changes. The live mappings match the spec" + (f"; {paused}." if paused else ".")
@@ -145,7 +147,7 @@ def plan_summary(plan: Any) -> str:
         line += f", {plan.count(Action.MOVE)} to move"
     if plan.count(Action.HANDOFF):
         line += f", {plan.count(Action.HANDOFF)} to hand off"
-    if plan.count(Action.REPLACE):
+    if plan.count(Action.REPLACE) and not replace_allowed:
         line += " (replacing needs --allow-replace)"
     return line + (f"; {paused}." if paused else ".")
 
