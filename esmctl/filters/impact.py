@@ -31,7 +31,7 @@ def _changed(plan: Any) -> list[tuple[Any, list | None, list]]:
             continue
         before = change.before[0] if change.before else None
         old, new = (_patterns(before.config) if before else None), _patterns(after.config)
-        if new is None or (before is not None and values.same_json(old, new)):
+        if new is None or (before is not None and old == new):
             continue
         out.append((change, old, new))
     return out

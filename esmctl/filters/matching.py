@@ -12,8 +12,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from esmctl.filters.rules import COMPARISONS, MISSING, Path, is_number, label, literal_key
-from esmctl.mapping.values import JsonFloat, number_text
+from esmctl.filters.rules import COMPARISONS, MISSING, JsonFloat, Path, is_number, label, literal_key, number_text
 
 
 class Miss:

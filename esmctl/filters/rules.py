@@ -9,8 +9,6 @@ import operator
 from dataclasses import dataclass
 from typing import Any
 
-from esmctl.mapping.values import JsonFloat, number_text
-
 Path = tuple[Any, ...]
 MISSING: Any = type("Missing", (), {"__repr__": lambda self: "<missing>"})()
 
@@ -18,6 +16,18 @@ OPERATORS = ("anything-but", "numeric", "exists", "prefix", "suffix", "equals-ig
 # EventBridge has these two; the Lambda guide's list of operators does not.
 NOT_IN_LAMBDA_GUIDE = ("wildcard", "cidr")
 COMPARISONS = {"<": operator.lt, "<=": operator.le, "=": operator.eq, ">": operator.gt, ">=": operator.ge}
+
+
+class JsonFloat(float):
+    """A JSON number with a fraction or an exponent, keeping its text: Lambda compares numbers in
+    equality rules by their text (the guide: 300, 300.0 and 3.0e2 are not equal)."""
+
+    text: str
+
+    def __new__(cls, text: str) -> JsonFloat:
+        self = super().__new__(cls, text)
+        self.text = text
+        return self
 
 
 DECODER = json.JSONDecoder(parse_float=JsonFloat)
@@ -49,6 +59,12 @@ def parse_pattern(pattern: str | dict) -> Any:
 
 def is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def number_text(value: Any) -> str:
+    if isinstance(value, JsonFloat):
+        return value.text
+    return repr(value) if isinstance(value, float) else str(value)
 
 
 def literal_key(value: Any) -> Any:

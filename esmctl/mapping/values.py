@@ -76,32 +76,11 @@ def iso(moment: datetime) -> str:
     return moment.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
 
 
-class JsonFloat(float):
-    """A JSON number with a fraction or an exponent, keeping its text: Lambda compares numbers in a filter's
-    equality rules by their text (the guide: 300, 300.0 and 3.0e2 are not equal)."""
-
-    text: str
-
-    def __new__(cls, text: str) -> JsonFloat:
-        self = super().__new__(cls, text)
-        self.text = text
-        return self
-
-
-def number_text(value: Any) -> str:
-    """A number as JSON writes it (a JsonFloat as it was written)."""
-    if isinstance(value, JsonFloat):
-        return value.text
-    return repr(value) if isinstance(value, float) else str(value)
-
-
 def parse_pattern(pattern: Any) -> Any:
-    """A filter pattern as JSON data, so spacing and key order never count as a change, with each number that
-    has a fraction or an exponent as a JsonFloat: 300 and 300.0 match different records, so they differ here too
-    (same_json); the pattern written as data in a spec has its floats as json.dumps sends them."""
+    """A filter pattern as JSON data, so spacing and key order never count as a change."""
     if isinstance(pattern, str):
         try:
-            return json.loads(pattern, parse_float=JsonFloat)
+            return json.loads(pattern)
         except ValueError:
             return pattern
     return _json_keys(pattern)
@@ -121,8 +100,6 @@ def _json_keys(value: Any) -> Any:
         return {k if isinstance(k, str) else _key_text(k): _json_keys(v) for k, v in value.items()}
     if isinstance(value, list):
         return [_json_keys(v) for v in value]
-    if type(value) is float:
-        return JsonFloat(repr(value))
     return value
 
 
@@ -152,12 +129,9 @@ def copied(value: Any) -> Any:
 
 def same_json(a: Any, b: Any) -> bool:
     """Equality by JSON type: `true` is not `1` and `false` is not `0` (Python's == says they are), as Lambda
-    matches filter patterns by type. 1 and 1.0 stay one number, as they are in JSON, but in a filter pattern
-    (parse_pattern's JsonFloat), where numbers are compared by their text: there 300 is not 300.0."""
+    matches filter patterns by type. 1 and 1.0 stay one number, as they are in JSON."""
     if isinstance(a, bool) or isinstance(b, bool):
         return type(a) is type(b) and a == b
-    if isinstance(a, JsonFloat) or isinstance(b, JsonFloat):
-        return isinstance(a, (int, float)) and isinstance(b, (int, float)) and number_text(a) == number_text(b)
     if isinstance(a, dict) and isinstance(b, dict):
         return a.keys() == b.keys() and all(same_json(v, b[k]) for k, v in a.items())
     if isinstance(a, list) and isinstance(b, list):
