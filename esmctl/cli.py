@@ -150,7 +150,8 @@ class EsmctlGroup(click.Group):
             show_error(exc)
             code = exit_code_for(exc)
         try:
-            sys.stdout.flush()  # what is left of the output, before the interpreter's own flush at exit
+            if sys.stdout is not None:  # None when esmctl was started with stdout closed (>&-)
+                sys.stdout.flush()  # what is left of the output, before the interpreter's own flush at exit
         except BrokenPipeError:
             code = _reader_gone()
         if standalone_mode:
@@ -188,7 +189,7 @@ def _reader_gone() -> int:
 
     try:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-    except (OSError, ValueError):  # no file behind stdout (a test's runner)
+    except (AttributeError, OSError, ValueError):  # no file behind stdout (closed, or a test's runner)
         pass
     return EXIT_READER_GONE
 

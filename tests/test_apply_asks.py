@@ -63,6 +63,8 @@ def test_apply_over_targets_asks_once_before_any_change_at_a_terminal(box, fleet
     assert code == 1 and seen.count(b"[y/N]") == 1, seen
     assert b"Do you want to perform these actions in 4 target(s)? [y/N]" in seen  # the third account's role fails
     assert b"nothing was changed" in seen and box.proxy.writes() == 0
+    code, seen = at_a_terminal(["apply", spec, "--targets", targets, "-o", "json"], "n")
+    assert code == 1 and b'"applied": false' in seen and box.proxy.writes() == 0  # the one document, as without -o
     code, seen = at_a_terminal(["apply", spec, "--targets", targets], "y")
     assert code == 1 and box.proxy.writes() > 0  # every target but the third account's converged
     assert b"4 in sync, 2 failed." in seen and box.proxy.calls["CreateEventSourceMapping"] == 8  # 2 × 4 targets

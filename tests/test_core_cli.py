@@ -224,3 +224,11 @@ def test_a_reader_that_goes_away_ends_esmctl_quietly_with_141():
     proc.stdout.close()  # the reader gone before the first write: every write fails
     stderr = proc.stderr.read()
     assert proc.wait(timeout=60) == 141 and stderr == b"", stderr
+
+
+
+def test_a_closed_stdout_is_no_traceback():
+    """Started with stdout closed (`esmctl --version >&-`): no Python traceback (a review found one)."""
+    r = subprocess.run([ESMCTL, "--version"], capture_output=False, stderr=subprocess.PIPE, text=True, timeout=60,
+                       preexec_fn=lambda: os.close(1))
+    assert "Traceback" not in r.stderr and r.returncode == 0, r.stderr

@@ -118,6 +118,10 @@ def test_show_renders_a_saved_plan_as_text_json_and_markdown(esmctl, world, box,
     assert md.startswith("**Plan for account") and "```diff" in md
     r = esmctl("show", str(tmp_path / "nope.json"))
     assert r.exit_code == 1 and "cannot read the plan" in r.stderr
+    with open(plan_path) as fh:  # from a pipe, which is read once (a review found it read twice)
+        piped = subprocess.run([ESMCTL, "show", "/dev/stdin"], input=fh.read(), capture_output=True, text=True,
+                               timeout=60)
+    assert piped.returncode == 0 and "Plan for account 123456789012" in piped.stdout, piped.stderr
 
 
 def test_a_plan_saved_while_a_mapping_was_creating_applies_once_it_settled(esmctl, world, box, tmp_path):

@@ -204,7 +204,13 @@ def apply(settings: Settings, files: Sequence[str], variables: Sequence[str], *,
                                          "keep the old one's position): "
                                          + "; ".join(f"{c.title()}: {c.reason}" for c in blocked))
     destructive = {o.target: sum(c.destructive for c in o.result.plan.changes) for o in todo if o.status == CHANGES}
-    if destructive and not output.consent_to_apply(yes, sum(destructive.values()), len(destructive)):
+    try:
+        agreed = not destructive or output.consent_to_apply(yes, sum(destructive.values()), len(destructive))
+    except EsmctlError:  # "no" at the question: JSON and YAML still get their one document, nothing applied
+        if machine:
+            show(settings, "apply", outcomes, APPLY_VIEW, sections=False, changes_code=False)
+        raise
+    if not agreed:
         for o in todo:  # nothing can be asked: a target whose changes need --yes fails alone
             if destructive.get(o.target):
                 o.status, o.error = FAILED, (f"refusing to delete, replace or hand off {destructive[o.target]} "

@@ -333,7 +333,7 @@ def show_cmd(settings: Settings, path: str) -> None:
     """Print a plan saved by `plan --out`: text, JSON, or Markdown for a pull-request comment."""
     from esmctl.plan import codec as planfile
 
-    if not planfile.is_saved_plan(path) and os.path.isfile(path):
+    if os.path.isfile(path) and not planfile.is_saved_plan(path):  # a pipe is read once, by load
         raise EsmctlError(f"{path}: not a plan saved by `plan --out` (for a spec, `esmctl plan {path}` shows its plan)")
     saved = planfile.load(path)
     about = {"account": saved.account, "region": saved.region, "created": saved.created,
