@@ -3,6 +3,7 @@ what the spec cannot say (the command prints them)."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from esmctl import arns
@@ -10,6 +11,20 @@ from esmctl.mapping import compare, defaults, marks, values
 
 _IDENTITY = ("Topics", "Queues", "SelfManagedEventSource")
 _FIRST = ("StartingPosition", "StartingPositionTimestamp")
+
+
+def _filters_as_written(criteria: dict[str, Any]) -> dict[str, Any]:
+    """A mapping's filters for the spec: each pattern as YAML data, but as its JSON text where data would write a
+    number of it otherwise (2.50 as 2.5, 1E3 as 1000.0), which Lambda would match otherwise."""
+    out = []
+    for f in criteria.get("Filters") or []:
+        text = f.get("Pattern") if isinstance(f, dict) else None
+        try:
+            data = json.loads(text) if isinstance(text, str) else text
+        except ValueError:
+            data = text
+        out.append({"Pattern": data if values.written_numbers([data]) == values.written_numbers([text]) else text})
+    return {"Filters": out}
 
 
 def to_spec(live: list[dict[str, Any]], region: str, account: str, tags: dict[str, dict[str, str]] | None = None,
@@ -43,7 +58,7 @@ def to_spec(live: list[dict[str, Any]], region: str, account: str, tags: dict[st
                 warnings.append(f"esmctl: warning: {m.title()} ({m.uuid}): {key} {value.why}: left out of the export "
                                 "(esmctl plans no change to it)")
                 continue
-            entry[key] = values.plain(value)
+            entry[key] = _filters_as_written(m.params[key]) if key == "FilterCriteria" else values.plain(value)
         pause = marks.read_pause((paused or {}).get(m.uuid))
         if pause is not None and entry.get("Enabled") is False:
             # Disabled for an incident, not by design: the spec says what it is once resumed.

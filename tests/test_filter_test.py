@@ -313,3 +313,31 @@ def test_plan_sample_from_source_reads_each_stream_and_never_a_queue(esmctl, box
     assert "jobs-fn <- sqs:orders-dlq: not sampled: its source cannot be read without side effects" in r.stderr
     r = esmctl("plan", spec, "--sample-from-source", "12", "--sample", "x.json")
     assert r.exit_code == 252
+
+
+def test_a_filter_number_written_otherwise_is_drift_export_keeps_its_text_and_yaml_shows_it(esmctl, world, box,
+                                                                                            tmp_path):
+    """End to end, as a review tried it: a spec's [300] against a live [300.0] is drift that apply corrects; a live
+    pattern whose numbers YAML data would rewrite (2.50, 1E3) is exported as its text, so export then diff is in
+    sync; and the YAML outputs of plan and export write such filters."""
+    lam = client(box, "lambda", direct=False)
+    lam.create_event_source_mapping(FunctionName="audit-fn", EventSourceArn=world["clicks"],
+                                    StartingPosition="TRIM_HORIZON",
+                                    FilterCriteria={"Filters": [{"Pattern": '{"data": {"n": [300.0]}}'},
+                                                                {"Pattern": '{"data": {"q": [2.50, 1E3]}}'}]})
+
+    def spec(n: object) -> str:
+        patterns = [{"Pattern": {"data": {"n": [n]}}}, {"Pattern": '{"data": {"q": [2.50, 1E3]}}'}]
+        return spec_file(tmp_path, [{"FunctionName": "audit-fn", "EventSourceArn": world["clicks"],
+                                     "StartingPosition": "TRIM_HORIZON", "FilterCriteria": {"Filters": patterns}}])
+
+    assert esmctl("diff", spec(300.0)).exit_code == 0
+    r = esmctl("diff", spec(300))
+    assert r.exit_code == 2 and "300.0" in r.stdout, r.stdout + r.stderr
+    assert esmctl("plan", spec(300), "-o", "yaml").exit_code == 0
+    exported = esmctl("export")
+    assert exported.exit_code == 0 and "2.50" in exported.stdout and "1E3" in exported.stdout, exported.stderr
+    (tmp_path / "exported.yaml").write_text(exported.stdout)
+    assert esmctl("diff", str(tmp_path / "exported.yaml")).exit_code == 0
+    assert esmctl("apply", spec(300), "--yes").exit_code == 0
+    assert esmctl("diff", spec(300)).exit_code == 0

@@ -465,3 +465,28 @@ def test_a_paused_mapping_moved_to_another_function_stays_paused():
     [change] = plan([want], [have], tags={have.uuid: PAUSED}).changes
     assert change.action == "move" and change.steps[0].params == {"FunctionName": want.key.function}
     assert "stays Disabled" in change.reason.text
+
+
+
+@pytest.mark.parametrize("spec_pattern,live_text,in_sync", [
+    ({"n": [300]}, '{"n": [300]}', True),
+    ({"n": [300.0]}, '{"n": [300.0]}', True),
+    ({"n": ["300"]}, '{"n": ["300"]}', True),
+    ('{"n": [2.50]}', '{ "n" : [2.50] }', True),
+    ({"n": [{"numeric": [">", 300]}]}, '{"n": [{"numeric": [">", 300.0]}]}', True),  # a range: by value
+    ({"n": [300]}, '{"n": [300.0]}', False),
+    ({"n": [300.0]}, '{"n": [300]}', False),
+    ({"n": [300.0]}, '{"n": [3.0e2]}', False),
+    ({"n": [300]}, '{"n": ["300"]}', None),  # another type: a change as any other, between the data
+])
+def test_an_equality_rules_number_is_compared_by_its_text_as_lambda_matches_it(spec_pattern, live_text, in_sync):
+    """Lambda compares the numbers of a filter's equality rules by their text: 300, 300.0 and 3.0e2 keep different
+    records, so a spec's 300 against a live 300.0 is drift (a review found it reported in sync); a numeric range's
+    numbers compare by value."""
+    have = live({**KINESIS, "FilterCriteria": {"Filters": [{"Pattern": live_text}]}})
+    want = desired({**KINESIS, "FilterCriteria": {"Filters": [{"Pattern": spec_pattern}]}})
+    changes = compare.compare(want, have).changes
+    assert (changes == []) is bool(in_sync), changes
+    if in_sync is False:  # the same data: shown as the texts found and to send, where the numbers differ
+        [change] = changes
+        assert change.before == {"Filters": [{"Pattern": live_text}]}

@@ -19,7 +19,7 @@ from esmctl.mapping.defaults import (
 )
 from esmctl.mapping.identity import Consumer, FunctionRef, Key, source_identity, source_type, without_latest
 from esmctl.mapping.states import LiveState
-from esmctl.mapping.values import is_unreadable, plain, unreadable
+from esmctl.mapping.values import is_unreadable, pattern_text, plain, unreadable, written_numbers
 
 
 @dataclass(frozen=True)
@@ -151,7 +151,24 @@ def compare(want: Mapping, have: Mapping) -> Comparison:
             h = _drop_unsettable(name, w, h, out)
         if not satisfies(name, w, h):
             out.changes.append(FieldChange(name, h, w))
+        elif name == "FilterCriteria" and _patterns(want) is not None and _patterns(have) is not None \
+                and written_numbers(_patterns(want)) != written_numbers(_patterns(have)):
+            # the same data, but a number of an equality rule written otherwise (300 and 300.0 keep different
+            # records): the change shown as the patterns' texts, where the numbers differ
+            out.changes.append(FieldChange(name, _texts(_patterns(have)), _texts(_patterns(want))))
     return out
+
+
+def _patterns(m: Mapping) -> list[Any] | None:
+    """The filter patterns of a mapping as given (texts, or a spec's data); None when they cannot be read."""
+    criteria = m.params.get("FilterCriteria")
+    if not isinstance(criteria, dict) or not isinstance(criteria.get("Filters"), list):
+        return None
+    return [f.get("Pattern") for f in criteria["Filters"] if isinstance(f, dict)]
+
+
+def _texts(patterns: list[Any]) -> dict[str, Any]:
+    return {"Filters": [{"Pattern": pattern_text(p)} for p in patterns]}
 
 
 def _compare_members(name: str, w: Any, h: Any, kind: str, out: Comparison) -> None:

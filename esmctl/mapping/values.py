@@ -86,6 +86,44 @@ def parse_pattern(pattern: Any) -> Any:
     return _json_keys(pattern)
 
 
+class _Written:
+    """A number of a pattern's JSON text, as written."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+
+def written_numbers(patterns: Any) -> list[Any]:
+    """What of a mapping's filter patterns (their texts, or data as a spec writes them) canonical comparison
+    leaves out: the text of each number of an equality rule, as Lambda compares them (the guide: 300, 300.0 and
+    3.0e2 are not equal). A numeric rule's numbers compare by value, as Lambda compares them. Data is read as
+    pattern_text would send it (json.dumps: 300.0 for a float). Sorted, as the patterns are a set."""
+    def shape(value: Any, numeric: bool = False) -> Any:
+        if isinstance(value, dict):
+            return ("o", tuple(sorted((str(k), shape(v, k == "numeric")) for k, v in value.items())))
+        if isinstance(value, list):
+            return ("a", tuple(shape(v, numeric) for v in value))
+        if isinstance(value, _Written):
+            return ("v", float(value.text)) if numeric else ("n", value.text)
+        if isinstance(value, bool) or value is None or isinstance(value, str):
+            return ("l", value)
+        if isinstance(value, (int, float)):
+            return ("v", float(value)) if numeric else ("n", repr(value) if isinstance(value, float) else str(value))
+        return ("l", repr(value))
+
+    out = []
+    for pattern in patterns:
+        if isinstance(pattern, str):
+            try:
+                pattern = json.loads(pattern, parse_float=_Written, parse_int=_Written)
+            except ValueError:
+                pass
+        out.append(shape(pattern))
+    return sorted(out, key=repr)
+
+
 def pattern_text(pattern: Any) -> str:
     """The JSON text the API takes for a pattern given as data or as text."""
     if isinstance(pattern, str):
