@@ -107,7 +107,7 @@ def check(paths: list[str], texts: dict[str, str] | None, variables: dict[str, s
     spec_regions: dict[str, str] = {}
     for path in paths:
         read = _read(path, (texts or {}).get(path), variables, targets, documents, tops, problems, found,
-                     spec_regions)
+                     spec_regions, len(entries))
         entries = entries + read
     allowed = servicemodel.member_names() + list(RESERVED)
     members = servicemodel.input_shape().members
@@ -297,7 +297,7 @@ def check(paths: list[str], texts: dict[str, str] | None, variables: dict[str, s
 
 def _read(path: str, text: str | None, variables: dict[str, str] | None, targets: bool, documents: list[Document],
           tops: list[tuple[Document, dict[str, Any]]], problems: list[Problem], found: list[Found],
-          spec_regions: dict[str, str]) -> list[_Entry]:
+          spec_regions: dict[str, str], first: int = 0) -> list[_Entry]:
     """One file's document and its entries, with the problems of its structure (what is not where a spec has
     it). A placeholder without a value is one problem among the file's others, not the end of its checks."""
     try:
@@ -308,12 +308,14 @@ def _read(path: str, text: str | None, variables: dict[str, str] | None, targets
     problems.extend(doc.problems)
     documents.append(doc)
 
-    def surprises(base: Path) -> list[Found]:
+    def surprises(base: Path, owner: int = -1) -> list[Found]:
         """Filter patterns written as YAML are sent as JSON: a value YAML 1.1 reads otherwise (`NO` is false,
         `0755` is 493, `2024-01-01` a date) would silently change the filter."""
         prefix, at = base + _PATTERNS, len(base) + 3
         return [Found(doc, where, False, yamldoc.label(where[len(base):]), message, False)
-                for where, message in doc.yaml11_surprises(prefix) if len(where) > at and where[at] == "Pattern"]
+                for where, message in doc.yaml11_surprises(prefix) if len(where) > at and where[at] == "Pattern"] + [
+            Found(doc, where, False, yamldoc.label(where[len(base):]), message, False, warning=True, owner=owner)
+            for where, message in doc.rewritten_numbers(prefix) if len(where) > at and where[at] == "Pattern"]
 
     data = doc.data
     if not targets and isinstance(data, dict) and "targets" in data:
@@ -347,6 +349,6 @@ def _read(path: str, text: str | None, variables: dict[str, str] | None, targets
         if not isinstance(entry, dict):
             found.append(Found(doc, base, False, f"mappings[{i}]", "must be a mapping of parameters", False))
             continue
-        found += surprises(base)
+        found += surprises(base, first + len(out))
         out.append(_Entry(doc, base, entry, defaults))
     return out

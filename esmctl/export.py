@@ -3,7 +3,7 @@ what the spec cannot say (the command prints them)."""
 
 from __future__ import annotations
 
-import json
+import re
 from typing import Any
 
 from esmctl import arns
@@ -15,16 +15,27 @@ _FIRST = ("StartingPosition", "StartingPositionTimestamp")
 
 def _filters_as_written(criteria: dict[str, Any]) -> dict[str, Any]:
     """A mapping's filters for the spec: each pattern as YAML data, but as its JSON text where data would write a
-    number of it otherwise (2.50 as 2.5, 1E3 as 1000.0), which Lambda would match otherwise."""
+    number of it otherwise (2.50 as 2.5, 1E3 as 1000.0), which Lambda would match otherwise, or where YAML 1.1
+    would read a number of it as text (1e-06: its floats need a dot), as the spec is read back."""
     out = []
     for f in criteria.get("Filters") or []:
         text = f.get("Pattern") if isinstance(f, dict) else None
-        try:
-            data = json.loads(text) if isinstance(text, str) else text
-        except ValueError:
-            data = text
-        out.append({"Pattern": data if values.written_numbers([data]) == values.written_numbers([text]) else text})
+        data = values.parse_pattern(text)
+        keeps = values.written_numbers([data]) == values.written_numbers([text]) and _yaml_reads_back(data)
+        out.append({"Pattern": data if keeps else text})
     return {"Filters": out}
+
+
+_YAML11_FLOAT = re.compile(r"[-+]?([0-9][0-9_]*)?\.[0-9.]*([eE][-+][0-9]+)?")
+
+
+def _yaml_reads_back(value: Any) -> bool:
+    """Whether every float of value, written as JSON writes it, is a float to YAML 1.1 too."""
+    if isinstance(value, dict):
+        return all(_yaml_reads_back(v) for v in value.values())
+    if isinstance(value, list):
+        return all(_yaml_reads_back(v) for v in value)
+    return not isinstance(value, float) or _YAML11_FLOAT.fullmatch(repr(value)) is not None
 
 
 def to_spec(live: list[dict[str, Any]], region: str, account: str, tags: dict[str, dict[str, str]] | None = None,

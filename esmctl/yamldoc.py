@@ -74,6 +74,8 @@ class Document:
     # With load(defer_missing=True): the missing placeholders, one each, and the values that hold them.
     problems: list[Problem] = field(default_factory=list)
     unfilled: frozenset[Path] = frozenset()
+    # (path, message): plain numbers that JSON writes with another text (2.50 as 2.5, 1.0e+3 as 1000.0)
+    rewritten: list[tuple[Path, str]] = field(default_factory=list, repr=False)
 
     def at(self, path: Path, key: bool = False) -> Place:
         """FILE:LINE:COL of the value at path (of its key, with key=True), else of its nearest ancestor."""
@@ -88,6 +90,11 @@ class Document:
         """Unquoted scalars under prefix that YAML 1.1 reads differently from JSON (`NO` -> false, `0755` -> 493)."""
         prefix = tuple(prefix)
         return [(p, message) for p, message in self.surprises if p[: len(prefix)] == prefix]
+
+    def rewritten_numbers(self, prefix: Path) -> list[tuple[Path, str]]:
+        """Plain numbers under prefix that JSON writes with another text than the spec's (2.50 is sent as 2.5)."""
+        prefix = tuple(prefix)
+        return [(p, message) for p, message in self.rewritten if p[: len(prefix)] == prefix]
 
 
 def label(path: Path) -> str:
@@ -163,7 +170,8 @@ def load(path: str, text: str, variables: Mapping[str, str] | None = None, envir
             with _reuse_lock:
                 _reusable[:] = [(name, text, loader, node)]
         missing = [reader.missing[k] for k in sorted(reader.missing, key=lambda k: k[:2])]
-        return Document(name, data, reader.values, reader.keys, reader.surprises, missing, frozenset(reader.unfilled))
+        return Document(name, data, reader.values, reader.keys, reader.surprises, missing, frozenset(reader.unfilled),
+                        reader.rewritten)
     except RecursionError as exc:  # PyYAML's pure-Python composer near 300 levels; see _check_nesting
         raise _whole(name, f"nested more than {MAX_DEPTH} levels deep") from exc
     except yaml.MarkedYAMLError as exc:
@@ -253,6 +261,7 @@ class _Reader:
         self.values: dict[Path, Any] = {}  # path -> PyYAML Mark
         self.keys: dict[Path, Any] = {}
         self.surprises: list[tuple[Path, str]] = []
+        self.rewritten: list[tuple[Path, str]] = []
         self.problems: dict[tuple[int, int, str], Problem] = {}
         self.missing: dict[tuple[int, int, str], Problem] = {}  # placeholders without a value
         self.unfilled: set[Path] = set()  # where they are
@@ -369,6 +378,11 @@ class _Reader:
             return text, None
         like_json = not node.style and _reads_as_json(tag, text)
         if like_json and not is_key:
+            if tag == FLOAT or text.startswith("-0"):
+                sent = repr(float(text)) if tag == FLOAT else str(int(text))
+                if sent != text:
+                    self.rewritten.append((path, f"{text} is sent as {sent}, and Lambda compares a filter's numbers "
+                                                 f"by their text: write the pattern as a JSON string to keep {text}"))
             return None, None  # construction cannot fail either
         if tag not in _SCALAR_TAGS:
             self.problem(node.start_mark, path, f"unsupported tag {tag.replace(_TAG, '!!')}")

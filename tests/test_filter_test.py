@@ -324,10 +324,13 @@ def test_a_filter_number_written_otherwise_is_drift_export_keeps_its_text_and_ya
     lam.create_event_source_mapping(FunctionName="audit-fn", EventSourceArn=world["clicks"],
                                     StartingPosition="TRIM_HORIZON",
                                     FilterCriteria={"Filters": [{"Pattern": '{"data": {"n": [300.0]}}'},
-                                                                {"Pattern": '{"data": {"q": [2.50, 1E3]}}'}]})
+                                                                {"Pattern": '{"data": {"q": [2.50, 1E3, 1e-06]}}'},
+                                                                {"Pattern": '{"data": {"a": [1]}, "data": {"b": [2]}}'}
+                                                                ]})
 
     def spec(n: object) -> str:
-        patterns = [{"Pattern": {"data": {"n": [n]}}}, {"Pattern": '{"data": {"q": [2.50, 1E3]}}'}]
+        patterns = [{"Pattern": {"data": {"n": [n]}}}, {"Pattern": '{"data": {"q": [2.50, 1E3, 1e-06]}}'},
+                    {"Pattern": {"data": {"a": [1], "b": [2]}}}]
         return spec_file(tmp_path, [{"FunctionName": "audit-fn", "EventSourceArn": world["clicks"],
                                      "StartingPosition": "TRIM_HORIZON", "FilterCriteria": {"Filters": patterns}}])
 
@@ -339,5 +342,7 @@ def test_a_filter_number_written_otherwise_is_drift_export_keeps_its_text_and_ya
     assert exported.exit_code == 0 and "2.50" in exported.stdout and "1E3" in exported.stdout, exported.stderr
     (tmp_path / "exported.yaml").write_text(exported.stdout)
     assert esmctl("diff", str(tmp_path / "exported.yaml")).exit_code == 0
+    (tmp_path / "exported.json").write_text(esmctl("export", "-o", "json").stdout)  # 1e-06 is text to YAML 1.1
+    assert esmctl("diff", str(tmp_path / "exported.json")).exit_code == 0
     assert esmctl("apply", spec(300), "--yes").exit_code == 0
     assert esmctl("diff", spec(300)).exit_code == 0

@@ -90,3 +90,23 @@ def test_plan_and_apply_say_the_specs_warnings_as_validate_does(esmctl, world, b
         r = esmctl(*command)
         assert r.exit_code in (0, 2), (command, r.stderr)
         assert r.stderr.count(warning) == 1, (command, r.stderr)
+
+
+
+def test_a_number_yaml_data_cannot_keep_as_written_is_a_warning(esmctl, tmp_path):
+    """Lambda compares a filter's numbers by their text, and a pattern written as YAML data is sent as JSON writes
+    its numbers: 2.50 as 2.5. Said, with how to keep it (a review found apply rewriting such a live filter)."""
+    path = tmp_path / "spec.yaml"
+    path.write_text("version: 1\nmappings:\n  - FunctionName: jobs-fn\n"
+                    "    EventSourceArn: arn:aws:sqs:us-east-1:123456789012:jobs\n"
+                    "    FilterCriteria: {Filters: [{Pattern: {body: {n: [2.50, -0, 1.0e+3, 7, 2.5]}}}]}\n")
+    r = esmctl("validate", str(path))
+    assert r.exit_code == 0, r.stderr
+    lines = [line for line in r.stderr.splitlines() if "warning:" in line]
+    assert lines == [
+        f"{path}:5:54: warning: FilterCriteria.Filters[0].Pattern.body.n[0]: 2.50 is sent as 2.5, and Lambda compares "
+        "a filter's numbers by their text: write the pattern as a JSON string to keep 2.50",
+        f"{path}:5:60: warning: FilterCriteria.Filters[0].Pattern.body.n[1]: -0 is sent as 0, and Lambda compares "
+        "a filter's numbers by their text: write the pattern as a JSON string to keep -0",
+        f"{path}:5:64: warning: FilterCriteria.Filters[0].Pattern.body.n[2]: 1.0e+3 is sent as 1000.0, and Lambda "
+        "compares a filter's numbers by their text: write the pattern as a JSON string to keep 1.0e+3"], r.stderr

@@ -478,6 +478,10 @@ def test_a_paused_mapping_moved_to_another_function_stays_paused():
     ({"n": [300.0]}, '{"n": [300]}', False),
     ({"n": [300.0]}, '{"n": [3.0e2]}', False),
     ({"n": [300]}, '{"n": ["300"]}', None),  # another type: a change as any other, between the data
+    ({"body": {"numeric": [300]}}, '{"body": {"numeric": [300.0]}}', False),  # a field named numeric: equality
+    # a key given twice is ANDed (the guide's DynamoDB example): one half of it is another filter
+    ({"d": {"O": {"n": [2]}}}, '{"d": {"N": {"s": [1]}}, "d": {"O": {"n": [2]}}}', None),
+    ({"d": {"N": {"s": [1]}, "O": {"n": [2]}}}, '{"d": {"N": {"s": [1]}}, "d": {"O": {"n": [2]}}}', True),
 ])
 def test_an_equality_rules_number_is_compared_by_its_text_as_lambda_matches_it(spec_pattern, live_text, in_sync):
     """Lambda compares the numbers of a filter's equality rules by their text: 300, 300.0 and 3.0e2 keep different

@@ -9,6 +9,8 @@ import operator
 from dataclasses import dataclass
 from typing import Any
 
+from esmctl.mapping.values import merged
+
 Path = tuple[Any, ...]
 MISSING: Any = type("Missing", (), {"__repr__": lambda self: "<missing>"})()
 
@@ -38,22 +40,10 @@ def loads(text: str) -> Any:
     return DECODER.decode(text)
 
 
-def _merged(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    """A key given twice in a pattern: the Lambda guide's DynamoDB page ANDs `"dynamodb": {NewImage...},
-    "dynamodb": {OldImage...}`, so objects under one key are merged (a later rule list wins, as JSON's)."""
-    out: dict[str, Any] = {}
-    for key, value in pairs:
-        if isinstance(out.get(key), dict) and isinstance(value, dict):
-            out[key] = _merged([*out[key].items(), *value.items()])
-        else:
-            out[key] = value
-    return out
-
-
 def parse_pattern(pattern: str | dict) -> Any:
     """A filter's Pattern (JSON text, or data written in a spec) as data. Raises ValueError on bad JSON."""
     if isinstance(pattern, str):
-        return json.loads(pattern, object_pairs_hook=_merged, parse_float=JsonFloat)
+        return json.loads(pattern, object_pairs_hook=merged, parse_float=JsonFloat)
     return pattern
 
 

@@ -80,10 +80,22 @@ def parse_pattern(pattern: Any) -> Any:
     """A filter pattern as JSON data, so spacing and key order never count as a change."""
     if isinstance(pattern, str):
         try:
-            return json.loads(pattern)
+            return json.loads(pattern, object_pairs_hook=merged)  # a key given twice is ANDed, as Lambda reads it
         except ValueError:
             return pattern
     return _json_keys(pattern)
+
+
+def merged(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A key given twice in a pattern: the Lambda guide's DynamoDB page ANDs `"dynamodb": {NewImage...},
+    "dynamodb": {OldImage...}`, so objects under one key are merged (a later rule list wins, as JSON's)."""
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if isinstance(out.get(key), dict) and isinstance(value, dict):
+            out[key] = merged([*out[key].items(), *value.items()])
+        else:
+            out[key] = value
+    return out
 
 
 class _Written:
@@ -100,11 +112,11 @@ def written_numbers(patterns: Any) -> list[Any]:
     leaves out: the text of each number of an equality rule, as Lambda compares them (the guide: 300, 300.0 and
     3.0e2 are not equal). A numeric rule's numbers compare by value, as Lambda compares them. Data is read as
     pattern_text would send it (json.dumps: 300.0 for a float). Sorted, as the patterns are a set."""
-    def shape(value: Any, numeric: bool = False) -> Any:
-        if isinstance(value, dict):
-            return ("o", tuple(sorted((str(k), shape(v, k == "numeric")) for k, v in value.items())))
+    def shape(value: Any, numeric: bool = False, rule: bool = False) -> Any:
+        if isinstance(value, dict):  # in a rule list, an operator's object: only there is `numeric` the operator
+            return ("o", tuple(sorted((str(k), shape(v, rule and k == "numeric")) for k, v in value.items())))
         if isinstance(value, list):
-            return ("a", tuple(shape(v, numeric) for v in value))
+            return ("a", tuple(shape(v, numeric, rule=not numeric) for v in value))
         if isinstance(value, _Written):
             return ("v", float(value.text)) if numeric else ("n", value.text)
         if isinstance(value, bool) or value is None or isinstance(value, str):
@@ -117,7 +129,7 @@ def written_numbers(patterns: Any) -> list[Any]:
     for pattern in patterns:
         if isinstance(pattern, str):
             try:
-                pattern = json.loads(pattern, parse_float=_Written, parse_int=_Written)
+                pattern = json.loads(pattern, parse_float=_Written, parse_int=_Written, object_pairs_hook=merged)
             except ValueError:
                 pass
         out.append(shape(pattern))
