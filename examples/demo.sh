@@ -13,7 +13,15 @@ work=$(mktemp -d)
 port=$(python -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 esmctl sandbox --seed --port "$port" >"$work/env" 2>"$work/log" &
 sandbox=$!
-trap 'kill $sandbox 2>/dev/null; wait $sandbox 2>/dev/null; rm -rf "$work"' EXIT
+# Stopped at the end however the demo ends; if it has not stopped within 10 s, it is killed: the demo never hangs.
+stop_sandbox() {
+    kill "$sandbox" 2>/dev/null || true
+    for _ in $(seq 1 40); do kill -0 "$sandbox" 2>/dev/null || break; sleep 0.25; done
+    kill -9 "$sandbox" 2>/dev/null || true
+    wait "$sandbox" 2>/dev/null || true
+    rm -rf "$work"
+}
+trap stop_sandbox EXIT
 for _ in $(seq 1 120); do grep -q AWS_REGION "$work/env" 2>/dev/null && break; sleep 0.25; done
 grep -q AWS_REGION "$work/env" || { cat "$work/log"; echo "the sandbox did not start" >&2; exit 1; }
 set -a; . "$work/env"; set +a   # the endpoint, keys, region, ACCOUNT and ORDERS_TABLE_STREAM
