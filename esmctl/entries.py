@@ -295,6 +295,12 @@ def check(paths: list[str], texts: dict[str, str] | None, variables: dict[str, s
     return Checked(problems, mappings, region)
 
 
+def _in_numeric_rule(path: Path) -> bool:
+    """Whether a path within a pattern is an operand of a `numeric` operator (whose numbers Lambda compares by
+    value): `numeric` as the key of an object in a rule list, not a field of the record named so."""
+    return any(part == "numeric" and i and isinstance(path[i - 1], int) for i, part in enumerate(path))
+
+
 def _read(path: str, text: str | None, variables: dict[str, str] | None, targets: bool, documents: list[Document],
           tops: list[tuple[Document, dict[str, Any]]], problems: list[Problem], found: list[Found],
           spec_regions: dict[str, str], first: int = 0) -> list[_Entry]:
@@ -315,7 +321,8 @@ def _read(path: str, text: str | None, variables: dict[str, str] | None, targets
         return [Found(doc, where, False, yamldoc.label(where[len(base):]), message, False)
                 for where, message in doc.yaml11_surprises(prefix) if len(where) > at and where[at] == "Pattern"] + [
             Found(doc, where, False, yamldoc.label(where[len(base):]), message, False, warning=True, owner=owner)
-            for where, message in doc.rewritten_numbers(prefix) if len(where) > at and where[at] == "Pattern"]
+            for where, message in doc.rewritten_numbers(prefix) if len(where) > at and where[at] == "Pattern"
+            and not _in_numeric_rule(where[at + 1:])]
 
     data = doc.data
     if not targets and isinstance(data, dict) and "targets" in data:
@@ -342,7 +349,7 @@ def _read(path: str, text: str | None, variables: dict[str, str] | None, targets
     for key in defaults:
         if key in ("FunctionName", "EventSourceArn", "MovedFrom"):
             found.append(Found(doc, ("defaults", key), True, f"defaults.{key}", "set it on each mapping", False))
-    found += surprises(("defaults",))
+    found += surprises(("defaults",), first)  # said with the file's first mapping: the defaults are every one's
     out = []
     for i, entry in enumerate(listed):
         base = ("mappings", i)

@@ -9,6 +9,7 @@ written, and the values keep their places for later checks. Nothing here touches
 from __future__ import annotations
 
 import datetime
+import json
 import math
 import os
 import re
@@ -76,6 +77,7 @@ class Document:
     unfilled: frozenset[Path] = frozenset()
     # (path, message): plain numbers that JSON writes with another text (2.50 as 2.5, 1.0e+3 as 1000.0)
     rewritten: list[tuple[Path, str]] = field(default_factory=list, repr=False)
+    _by_entry: dict[str, dict[Path, list[tuple[Path, str]]]] = field(default_factory=dict, repr=False, compare=False)
 
     def at(self, path: Path, key: bool = False) -> Place:
         """FILE:LINE:COL of the value at path (of its key, with key=True), else of its nearest ancestor."""
@@ -88,13 +90,24 @@ class Document:
 
     def yaml11_surprises(self, prefix: Path) -> list[tuple[Path, str]]:
         """Unquoted scalars under prefix that YAML 1.1 reads differently from JSON (`NO` -> false, `0755` -> 493)."""
-        prefix = tuple(prefix)
-        return [(p, message) for p, message in self.surprises if p[: len(prefix)] == prefix]
+        return self._under("surprises", tuple(prefix))
 
     def rewritten_numbers(self, prefix: Path) -> list[tuple[Path, str]]:
         """Plain numbers under prefix that JSON writes with another text than the spec's (2.50 is sent as 2.5)."""
-        prefix = tuple(prefix)
-        return [(p, message) for p, message in self.rewritten if p[: len(prefix)] == prefix]
+        return self._under("rewritten", tuple(prefix))
+
+    def _under(self, name: str, prefix: Path) -> list[tuple[Path, str]]:
+        """The (path, message) pairs of list `name` under prefix. Asked once per mapping of a spec: indexed once by
+        the first two steps of their paths (("mappings", 7)), so that a spec is not read once per mapping."""
+        found: list[tuple[Path, str]] = getattr(self, name)
+        if len(prefix) < 2:
+            return [(p, message) for p, message in found if p[: len(prefix)] == prefix]
+        if name not in self._by_entry:
+            by: dict[Path, list[tuple[Path, str]]] = {}
+            for pair in found:
+                by.setdefault(pair[0][:2], []).append(pair)
+            self._by_entry[name] = by
+        return [(p, message) for p, message in self._by_entry[name].get(prefix[:2], []) if p[: len(prefix)] == prefix]
 
 
 def label(path: Path) -> str:
@@ -379,7 +392,7 @@ class _Reader:
         like_json = not node.style and _reads_as_json(tag, text)
         if like_json and not is_key:
             if tag == FLOAT or text.startswith("-0"):
-                sent = repr(float(text)) if tag == FLOAT else str(int(text))
+                sent = json.dumps(float(text)) if tag == FLOAT else str(int(text))
                 if sent != text:
                     self.rewritten.append((path, f"{text} is sent as {sent}, and Lambda compares a filter's numbers "
                                                  f"by their text: write the pattern as a JSON string to keep {text}"))

@@ -110,3 +110,20 @@ def test_a_number_yaml_data_cannot_keep_as_written_is_a_warning(esmctl, tmp_path
         "a filter's numbers by their text: write the pattern as a JSON string to keep -0",
         f"{path}:5:64: warning: FilterCriteria.Filters[0].Pattern.body.n[2]: 1.0e+3 is sent as 1000.0, and Lambda "
         "compares a filter's numbers by their text: write the pattern as a JSON string to keep 1.0e+3"], r.stderr
+
+
+def test_the_number_warning_skips_range_operands_and_covers_defaults(esmctl, tmp_path):
+    """A numeric range's numbers compare by value: no warning for them (a re-review found one), while a record field
+    that happens to be named `numeric` is an equality rule; a pattern in `defaults:` is warned of too."""
+    path = tmp_path / "spec.yaml"
+    path.write_text("version: 1\ndefaults:\n  FilterCriteria: {Filters: [{Pattern: {body: {p: [2.50]}}}]}\n"
+                    "mappings:\n  - FunctionName: jobs-fn\n"
+                    "    EventSourceArn: arn:aws:sqs:us-east-1:123456789012:jobs\n"
+                    "  - FunctionName: audit-fn\n    EventSourceArn: arn:aws:sqs:us-east-1:123456789012:jobs\n"
+                    "    FilterCriteria: {Filters: [{Pattern: {body: {price: [{numeric: ['>=', 2.50, '<', 1.0e+3]}], "
+                    "numeric: [7.10]}}}]}\n")
+    r = esmctl("validate", str(path))
+    assert r.exit_code == 0, r.stderr
+    said = [line.split(": warning: ")[1].split(":")[0] for line in r.stderr.splitlines() if ": warning: " in line]
+    assert said == ["FilterCriteria.Filters[0].Pattern.body.p[0]", "FilterCriteria.Filters[0].Pattern.body.numeric[0]"]
+    assert f"{path}:3:52: warning:" in r.stderr  # the defaults' place
