@@ -346,3 +346,12 @@ def test_a_filter_number_written_otherwise_is_drift_export_keeps_its_text_and_ya
     assert esmctl("diff", str(tmp_path / "exported.json")).exit_code == 0
     assert esmctl("apply", spec(300), "--yes").exit_code == 0
     assert esmctl("diff", spec(300)).exit_code == 0
+
+
+def test_filter_test_of_a_spec_says_each_warning_once(esmctl, world, tmp_path):
+    spec = spec_file(tmp_path, [{"FunctionName": "jobs-fn", "EventSourceArn": world["jobs"],
+                                 "FilterCriteria": {"Filters": [{"Pattern": {"data": {"kind": ["order"]}}}]}}])
+    records = tmp_path / "records.json"
+    records.write_text(json.dumps({"messageId": "1", "body": "{}", "eventSource": "aws:sqs"}))
+    r = esmctl("filter", "test", spec, "--function", "jobs-fn", "--records", str(records))
+    assert r.stderr.count("SQS records have no `data`") == 1, r.stderr

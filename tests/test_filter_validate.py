@@ -127,3 +127,21 @@ def test_the_number_warning_skips_range_operands_and_covers_defaults(esmctl, tmp
     said = [line.split(": warning: ")[1].split(":")[0] for line in r.stderr.splitlines() if ": warning: " in line]
     assert said == ["FilterCriteria.Filters[0].Pattern.body.p[0]", "FilterCriteria.Filters[0].Pattern.body.numeric[0]"]
     assert f"{path}:3:52: warning:" in r.stderr  # the defaults' place
+
+
+def test_validate_says_each_warning_once_with_anchors_and_targets(esmctl, tmp_path):
+    """Mappings sharing a pattern through a YAML anchor, or a spec checked for each of its targets, say its warning
+    once (a review saw it once per mapping, and validate --targets said none)."""
+    spec = tmp_path / "spec.yaml"
+    spec.write_text("version: 1\nregion: ${REGION}\nmappings:\n"
+                    "  - FunctionName: jobs-fn\n    EventSourceArn: arn:aws:sqs:${REGION}:${ACCOUNT}:jobs\n"
+                    "    FilterCriteria: &f {Filters: [{Pattern: {data: {kind: [order]}}}]}\n"
+                    "  - FunctionName: audit-fn\n    EventSourceArn: arn:aws:sqs:${REGION}:${ACCOUNT}:jobs\n"
+                    "    FilterCriteria: *f\n")
+    targets = tmp_path / "targets.yaml"
+    targets.write_text('version: 1\ntargets:\n  - {account: "111111111111", regions: [us-east-1, eu-west-1]}\n')
+    for args in ([str(spec), "--var", "REGION=us-east-1", "--var", "ACCOUNT=123456789012"],
+                 [str(spec), "--targets", str(targets)]):
+        r = esmctl("validate", *args)
+        assert r.exit_code == 0, r.stderr
+        assert r.stderr.count("SQS records have no `data`") == 1, r.stderr

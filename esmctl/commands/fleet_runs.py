@@ -138,12 +138,14 @@ def _check_load(path: str, files: Sequence[str], given: dict[str, str]) -> None:
         raise click.UsageError("the targets file and a spec cannot both be standard input")
 
 
-def validate(files: Sequence[str], variables: Sequence[str], path: str, in_spec: bool) -> tuple[int, int]:
-    """`validate` with targets: the spec checked for each target, offline. Returns (targets, mappings)."""
+def validate(files: Sequence[str], variables: Sequence[str], path: str, in_spec: bool) -> tuple[int, int, list[str]]:
+    """`validate` with targets: the spec checked for each target, offline. Returns (targets, mappings, the specs'
+    warnings)."""
     given = spec.parse_vars(variables)
     _check_load(path, files, given)
     targets, specs = load(path, in_spec, files, given)
-    return len(targets), sum(len(s.mappings) for s in specs.values())
+    return len(targets), sum(len(s.mappings) for s in specs.values()), \
+        [w for s in specs.values() for m in s.mappings for w in m.warnings]
 
 
 def plan(settings: Settings, command: str, files: Sequence[str], variables: Sequence[str], *, prune: bool,

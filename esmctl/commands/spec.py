@@ -64,8 +64,9 @@ def validate(settings: Settings, files: tuple[str, ...], variables: tuple[str, .
             if named or settings.fleet.targets:  # the spec as each target fills it
                 from esmctl.commands import fleet_runs
 
-                found, mappings = fleet_runs.validate(group, variables, named or settings.fleet.targets, bool(named))
-                count, targets = count + mappings, targets + found
+                found, mappings, said = fleet_runs.validate(group, variables, named or settings.fleet.targets,
+                                                            bool(named))
+                count, targets, warnings = count + mappings, targets + found, warnings + said
             else:
                 loaded = load_spec(settings, group, variables).mappings
                 count += len(loaded)
@@ -73,7 +74,7 @@ def validate(settings: Settings, files: tuple[str, ...], variables: tuple[str, .
         except EsmctlError as exc:
             problems += exc.problems if isinstance(exc, SpecError) else [Problem(None, "", exc.format_message())]
             places.append(getattr(exc, "where", "the spec"))
-    for line in warnings:
+    for line in dict.fromkeys(warnings):  # once each: mappings sharing a pattern (a YAML anchor), or the targets
         click.echo(line, err=True)
     if problems:
         if settings.output in ("json", "yaml"):
