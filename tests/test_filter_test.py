@@ -251,6 +251,25 @@ def test_plan_sample_tells_what_a_filter_change_keeps_before_and_after(esmctl, b
     assert r.exit_code == 1 and f"{bad}:1: not JSON" in r.stderr
 
 
+def test_plan_sample_tries_the_numbers_as_written(esmctl, box, world, tmp_path):
+    """A change of a number's text only (2.5 to 2.50) keeps other records: the sample says so (a review found no
+    line at all, the change judged on the data, where 2.5 is 2.50)."""
+    client(box, "lambda", direct=False).create_event_source_mapping(
+        FunctionName="orders-fn", EventSourceArn=world["orders"], StartingPosition="LATEST",
+        FilterCriteria={"Filters": [{"Pattern": '{"data": {"n": [2.5]}}'}]})
+    spec = spec_file(tmp_path, [{"FunctionName": "orders-fn", "EventSourceArn": world["orders"],
+                                 "StartingPosition": "LATEST",
+                                 "FilterCriteria": {"Filters": [{"Pattern": '{"data": {"n": [2.50]}}'}]}}])
+    sample = tmp_path / "sample.jsonl"
+    sample.write_text("\n".join(json.dumps({"kinesis": {"partitionKey": f"c-{i}", "sequenceNumber": str(i),
+                                                        "data": b64('{"n": ' + n + '}')}})
+                                for i, n in enumerate(["2.5", "2.50"])))
+    r = esmctl("plan", spec, "--sample", str(sample))
+    assert r.exit_code == 0, r.stderr
+    assert "keeps 1 of 2 sample records before, 1 after" in r.stderr, r.stderr
+    assert "dropped: record 0 (c-0/0)" in r.stderr
+
+
 def test_a_live_mapping_with_kms_encrypted_filters(esmctl, box, world, tmp_path):
     key = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
     uuid = client(box, "lambda", direct=False).create_event_source_mapping(

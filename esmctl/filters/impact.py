@@ -13,12 +13,19 @@ from esmctl.mapping import values
 EXAMPLES = 3
 
 
-def _patterns(config: dict[str, Any] | None) -> list[Any] | None:
-    """The patterns of a mapping's canonical FilterCriteria; None when they cannot be read (KMS)."""
-    value = (config or {}).get("FilterCriteria")
+def _patterns(mapping: Any) -> list[Any] | None:
+    """A mapping's filter patterns as they are (live) or will be (desired) sent: texts, a spec's data as JSON writes
+    it, so that their numbers are the texts Lambda compares; None when they cannot be read (KMS)."""
+    value = mapping.params.get("FilterCriteria")
     if values.is_unreadable(value):
         return None
-    return [f.get("Pattern") for f in (value or {}).get("Filters") or [] if isinstance(f, dict)]
+    return [values.pattern_text(f.get("Pattern")) for f in (value or {}).get("Filters") or [] if isinstance(f, dict)]
+
+
+def _same(before: Any, after: Any, old: list, new: list) -> bool:
+    """The same filters: the same data and, in equality rules, the same numbers' texts."""
+    return values.same_json(before.config.get("FilterCriteria"), after.config.get("FilterCriteria")) \
+        and values.written_numbers(old) == values.written_numbers(new)
 
 
 def _changed(plan: Any) -> list[tuple[Any, list | None, list]]:
@@ -30,8 +37,8 @@ def _changed(plan: Any) -> list[tuple[Any, list | None, list]]:
         if after is None or after.kind not in envelopes.ENVELOPES:
             continue
         before = change.before[0] if change.before else None
-        old, new = (_patterns(before.config) if before else None), _patterns(after.config)
-        if new is None or (before is not None and old == new):
+        old, new = (_patterns(before) if before else None), _patterns(after)
+        if new is None or (before is not None and old is not None and _same(before, after, old, new)):
             continue
         out.append((change, old, new))
     return out
