@@ -21,7 +21,6 @@ an earlier step, and the UUID of the mapping a change creates (steps with uuid N
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -56,24 +55,34 @@ from esmctl.results import Result, Run, calls_made, existing, standing, success,
 
 class Interrupt:
     """Ctrl-C during an apply, as the executor's threads see it. Once set, no change or step starts and
-    every wait ends at once (its sleep raises Interrupted); a call already sent is let return."""
+    every wait ends within POLL seconds (its sleep raises Interrupted); a call already sent is let return.
+
+    set() takes no lock, as it runs in a signal handler: the handler runs in the main thread, which may then be
+    inside a wait holding that wait's lock (a threading.Event's, as this was: Ctrl-C there could hang esmctl)."""
+
+    POLL = 0.05  # how soon a wait notices
 
     def __init__(self) -> None:
-        self._event = threading.Event()
+        self._set = False
 
     def set(self) -> None:
-        self._event.set()
+        self._set = True
 
     def __bool__(self) -> bool:
-        return self._event.is_set()
+        return self._set
 
     def sleep(self, seconds: float) -> None:
         """time.sleep for the waits, cut short by Ctrl-C."""
-        if self._event.wait(max(0.0, seconds)):
-            raise Interrupted()
+        end = time.monotonic() + max(0.0, seconds)
+        while not self._set:
+            left = end - time.monotonic()
+            if left <= 0:
+                return
+            time.sleep(min(left, self.POLL))
+        raise Interrupted()
 
     def check(self, *_: Any) -> None:
-        if self._event.is_set():
+        if self._set:
             raise Interrupted()
 
 

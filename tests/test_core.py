@@ -13,6 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from esmctl import pausing
+from esmctl.errors import Interrupted
 from esmctl.execute import Executor, Interrupt
 from esmctl.mapping import compare, identity, marks, states
 from esmctl.plan import codec, pauses
@@ -245,6 +246,23 @@ def test_ctrl_c_in_the_executor_lets_the_call_in_flight_finish_and_starts_nothin
     assert [r.status for r in out] == [Status.INTERRUPTED, Status.NOT_STARTED, Status.NOT_STARTED]
     assert out[0].message.startswith(f"updated {items[0]['UUID']}; interrupted")
     assert len([c for c in aws.calls if c[0] == "update"]) == 1 and aws.mappings[items[0]["UUID"]]["BatchSize"] == 9
+
+
+def test_ctrl_c_s_handler_sets_the_interrupt_without_taking_a_lock():
+    """The handler runs in the main thread, which may then be inside one of the Interrupt's own waits: set() must
+    not take a lock such a wait holds (a threading.Event's did, so that Ctrl-C could hang esmctl)."""
+    import signal
+
+    interrupt = Interrupt()
+    assert not [v for v in vars(interrupt).values() if hasattr(v, "acquire") or hasattr(v, "wait")]
+    previous = signal.signal(signal.SIGALRM, lambda *_: interrupt.set())
+    try:
+        signal.setitimer(signal.ITIMER_REAL, 0.05)
+        with pytest.raises(Interrupted):
+            interrupt.sleep(60)  # the signal comes during the wait, in this (the main) thread
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 # -- pause and resume as planners on the one executor ---------------------------------------------------------

@@ -82,3 +82,22 @@ def test_a_port_out_of_range_is_a_usage_error(esmctl):
     r = esmctl("sandbox", "--port", "99999")
     assert r.exit_code == 252 and "Traceback" not in r.stderr and "unexpected" not in r.stderr
     assert "Invalid value for '--port': 99999 is not in the range 0<=x<=65535" in r.stderr
+
+
+def test_sandbox_stops_on_sigterm(tmp_path):
+    """kill (SIGTERM), as examples/demo.sh stops it: it stops as on Ctrl-C. Its handler once set an Event the main
+    thread was waiting on, which can deadlock on the Event's own lock: a demo run then waited 600 s for it."""
+    exe = os.path.join(os.path.dirname(sys.executable), "esmctl")
+    out = tmp_path / "out"
+    with open(out, "w") as fh:
+        proc = subprocess.Popen([exe, "sandbox", "--port", "0", "--no-playground"], stdout=fh, stderr=subprocess.PIPE,
+                                text=True)
+    try:
+        deadline = time.monotonic() + 120  # a bound on a hang, not a measure
+        while "AWS_DEFAULT_REGION" not in out.read_text() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert "AWS_DEFAULT_REGION" in out.read_text()
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0 and "sandbox stopped" in err and "Traceback" not in err, err

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+from typing import Any
 
 import click
 
@@ -47,7 +48,7 @@ def sandbox(port: int, seed: bool, playground: bool | None, raw: bool, seed_regi
     functions get healthy-looking data.
     """
     import signal
-    import threading
+    import time
 
     from esmctl.sandbox import server
 
@@ -58,11 +59,12 @@ def sandbox(port: int, seed: bool, playground: bool | None, raw: bool, seed_regi
     regions += [r for r in seeded.pop(server.ACCOUNT, []) if r not in regions]
     seed = seed or bool(seeded)
     box = server.start(port, fidelity=not raw)
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
     simulation = None
     config_file = None
     try:
+        # SIGTERM ends the sandbox as Ctrl-C does, by an exception in the main thread: a handler that set an Event
+        # the main thread was waiting on could deadlock on the Event's own lock, and the sandbox then never stopped
+        signal.signal(signal.SIGTERM, _terminated)
         made = server.seed(box.url, seed_region) if seed else {}
         for region in regions[1:] if seed else ():
             server.seed(box.url, region)
@@ -108,9 +110,9 @@ def sandbox(port: int, seed: bool, playground: bool | None, raw: bool, seed_regi
         import sys
 
         sys.stdout.flush()
-        while not stop.wait(0.5):
-            pass
-    except KeyboardInterrupt:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:  # Ctrl-C, or SIGTERM (_terminated)
         pass
     finally:
         if simulation:
@@ -124,6 +126,10 @@ def sandbox(port: int, seed: bool, playground: bool | None, raw: bool, seed_regi
         from esmctl import collector
 
         collector.skip_the_last_collection()  # moto's models are most of the heap
+
+
+def _terminated(_signum: int, _frame: Any) -> None:
+    raise KeyboardInterrupt
 
 
 def _regions(value: str) -> list[str]:
