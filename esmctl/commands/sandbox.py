@@ -115,6 +115,7 @@ def sandbox(port: int, seed: bool, playground: bool | None, raw: bool, seed_regi
     except KeyboardInterrupt:  # Ctrl-C, or SIGTERM (_terminated)
         pass
     finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)  # a second one while stopping ends it at once
         if simulation:
             simulation.stop()
         box.stop()
