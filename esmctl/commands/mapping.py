@@ -73,8 +73,12 @@ def in_use_retried(settings: Settings, uuid: str, call: Callable[[], Any], *, no
             return call()
         except InUse:
             left = deadline - time.monotonic()
-            if no_wait or left <= 0:
+            if no_wait:
                 raise
+            if left <= 0:  # --timeout ran out before the first refusal came back: said as when it runs out waiting
+                state = (settings.aws.get_mapping(uuid) or {}).get("State", "gone")
+                raise EsmctlError(f"timed out waiting for {uuid} to be settled (last seen: {state}): it is busy "
+                                  "(ResourceInUse), and --timeout ran out") from None
         with output.spinner(settings, f"waiting for {uuid} to settle before changing it") as update, \
                 explain(f"waiting for {uuid}"):
             def show(m: dict | None) -> None:
