@@ -54,6 +54,7 @@ class Watcher:
         with self._cond:
             self._waiting[uuid] += 1
             need = self._started + 1
+            looked = False  # past the deadline without ever having seen the mapping: one look, to say its state
             try:
                 while True:
                     number, mapping = self._seen.get(uuid, (0, None))
@@ -65,12 +66,14 @@ class Watcher:
                             return mapping
                         need = number + 1
                     left = deadline - time.monotonic()
-                    if left <= 0:
+                    if left <= 0 and (uuid in self._seen or looked):
                         state = "still there" if gone and mapping else (mapping or {}).get("State", "unknown")
                         raise WaitTimeout(f"timed out waiting for {uuid} to be {'gone' if gone else 'settled'} "
                                           f"(last seen: {state})")
+                    if left <= 0:  # the deadline came before the first look (a slow start): the timeout says the state
+                        looked, left = True, 0.0
                     if self._polling:
-                        self._cond.wait(timeout=left)
+                        self._cond.wait(timeout=left or None)
                     else:
                         self._poll_once(left)
             finally:
