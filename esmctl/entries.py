@@ -320,8 +320,10 @@ def _read(path: str, text: str | None, variables: dict[str, str] | None, targets
         prefix, at = base + _PATTERNS, len(base) + 3
         return [Found(doc, where, False, yamldoc.label(where[len(base):]), message, False)
                 for where, message in doc.yaml11_surprises(prefix) if len(where) > at and where[at] == "Pattern"] + [
-            Found(doc, where, False, yamldoc.label(where[len(base):]), message, False, warning=True, owner=owner)
-            for where, message in doc.rewritten_numbers(prefix) if len(where) > at and where[at] == "Pattern"
+            Found(doc, where, False, yamldoc.label(where[len(base):]), f"{text} is sent as {sent}, and Lambda compares "
+                  f"a filter's numbers by their text: write the pattern as a JSON string to keep {text}", False,
+                  warning=True, owner=owner)
+            for where, text, sent in doc.rewritten_numbers(prefix) if len(where) > at and where[at] == "Pattern"
             and not _in_numeric_rule(where[at + 1:])]
 
     data = doc.data

@@ -8,9 +8,6 @@ written, and the values keep their places for later checks. Nothing here touches
 
 from __future__ import annotations
 
-import datetime
-import json
-import math
 import os
 import re
 import sys
@@ -23,6 +20,7 @@ import yaml
 from yaml import MappingNode, ScalarNode, SequenceNode
 
 from esmctl.errors import Place, Problem, located
+from esmctl.yaml11 import FLOAT, JSON_NUMBER, NUMBER_START, TAG, json_text, number_as_text, reads_as_json, surprise
 
 Path = tuple[Any, ...]  # dict keys and list indices of the constructed data
 
@@ -33,12 +31,8 @@ MAX_NODES = 1_000_000  # also stops alias bombs before they expand
 MAX_DEPTH = 100  # real specs nest about 10 deep; the pure-Python composer gives up near 300
 MAX_FLOW_BRACKETS = 10_000  # see _check_nesting
 _PLACEHOLDER = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
-_JSON_NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?")
-_NUMBER_START = frozenset("-0123456789")
-_TAG = "tag:yaml.org,2002:"
-STR, MAP, SEQ, MERGE = _TAG + "str", _TAG + "map", _TAG + "seq", _TAG + "merge"
-INT, FLOAT, BOOL, NULL = _TAG + "int", _TAG + "float", _TAG + "bool", _TAG + "null"
-_SCALAR_TAGS = {_TAG + t for t in ("str", "int", "float", "bool", "null", "timestamp")}
+STR, MAP, SEQ, MERGE = TAG + "str", TAG + "map", TAG + "seq", TAG + "merge"
+_SCALAR_TAGS = {TAG + t for t in ("str", "int", "float", "bool", "null", "timestamp")}
 _BAD_VALUE = (yaml.YAMLError, ValueError, KeyError, AttributeError)  # what SafeConstructor raises on `!!int x`
 
 
@@ -75,9 +69,9 @@ class Document:
     # With load(defer_missing=True): the missing placeholders, one each, and the values that hold them.
     problems: list[Problem] = field(default_factory=list)
     unfilled: frozenset[Path] = frozenset()
-    # (path, message): plain numbers that JSON writes with another text (2.50 as 2.5, 1.0e+3 as 1000.0)
-    rewritten: list[tuple[Path, str]] = field(default_factory=list, repr=False)
-    _by_entry: dict[str, dict[Path, list[tuple[Path, str]]]] = field(default_factory=dict, repr=False, compare=False)
+    # (path, as written, as JSON writes it): plain numbers JSON writes otherwise (2.50 as 2.5, 1.0e+3 as 1000.0)
+    rewritten: list[tuple[Path, str, str]] = field(default_factory=list, repr=False)
+    _by_entry: dict[str, dict[Path, list[Any]]] = field(default_factory=dict, repr=False, compare=False)
 
     def at(self, path: Path, key: bool = False) -> Place:
         """FILE:LINE:COL of the value at path (of its key, with key=True), else of its nearest ancestor."""
@@ -92,22 +86,22 @@ class Document:
         """Unquoted scalars under prefix that YAML 1.1 reads differently from JSON (`NO` -> false, `0755` -> 493)."""
         return self._under("surprises", tuple(prefix))
 
-    def rewritten_numbers(self, prefix: Path) -> list[tuple[Path, str]]:
-        """Plain numbers under prefix that JSON writes with another text than the spec's (2.50 is sent as 2.5)."""
+    def rewritten_numbers(self, prefix: Path) -> list[tuple[Path, str, str]]:
+        """Plain numbers under prefix that JSON writes otherwise than the spec (2.50 as 2.5): (path, text, JSON's)."""
         return self._under("rewritten", tuple(prefix))
 
-    def _under(self, name: str, prefix: Path) -> list[tuple[Path, str]]:
-        """The (path, message) pairs of list `name` under prefix. Asked once per mapping of a spec: indexed once by
-        the first two steps of their paths (("mappings", 7)), so that a spec is not read once per mapping."""
-        found: list[tuple[Path, str]] = getattr(self, name)
+    def _under(self, name: str, prefix: Path) -> list[Any]:
+        """The items of list `name` (each a path first) under prefix. Asked once per mapping of a spec: indexed once
+        by the first two steps of their paths (("mappings", 7)), so that a spec is not read once per mapping."""
+        found: list[Any] = getattr(self, name)
         if len(prefix) < 2:
-            return [(p, message) for p, message in found if p[: len(prefix)] == prefix]
+            return [item for item in found if item[0][: len(prefix)] == prefix]
         if name not in self._by_entry:
-            by: dict[Path, list[tuple[Path, str]]] = {}
-            for pair in found:
-                by.setdefault(pair[0][:2], []).append(pair)
+            by: dict[Path, list[Any]] = {}
+            for item in found:
+                by.setdefault(item[0][:2], []).append(item)
             self._by_entry[name] = by
-        return [(p, message) for p, message in self._by_entry[name].get(prefix[:2], []) if p[: len(prefix)] == prefix]
+        return [item for item in self._by_entry[name].get(prefix[:2], []) if item[0][: len(prefix)] == prefix]
 
 
 def label(path: Path) -> str:
@@ -274,7 +268,7 @@ class _Reader:
         self.values: dict[Path, Any] = {}  # path -> PyYAML Mark
         self.keys: dict[Path, Any] = {}
         self.surprises: list[tuple[Path, str]] = []
-        self.rewritten: list[tuple[Path, str]] = []
+        self.rewritten: list[tuple[Path, str, str]] = []
         self.problems: dict[tuple[int, int, str], Problem] = {}
         self.missing: dict[tuple[int, int, str], Problem] = {}  # placeholders without a value
         self.unfilled: set[Path] = set()  # where they are
@@ -301,12 +295,12 @@ class _Reader:
                     self.surprises.append((path, surprise))
                 if id(node) in self.unfilled_nodes:
                     self.unfilled.add(path)
-            elif not node.style and node.value[:1] in _NUMBER_START and _JSON_NUMBER.fullmatch(node.value):
-                self.surprises.append((path, _number_as_text(node.value)))  # 1e3: YAML 1.1 floats need a dot
+            elif not node.style and node.value[:1] in NUMBER_START and JSON_NUMBER.fullmatch(node.value):
+                self.surprises.append((path, number_as_text(node.value)))  # 1e3: YAML 1.1 floats need a dot
             return
         expected = MAP if isinstance(node, MappingNode) else SEQ
         if node.tag != expected:
-            return self.problem(node.start_mark, path, f"unsupported tag {node.tag.replace(_TAG, '!!')}")
+            return self.problem(node.start_mark, path, f"unsupported tag {node.tag.replace(TAG, '!!')}")
         if depth >= MAX_DEPTH:
             return self.problem(node.start_mark, path, f"nested more than {MAX_DEPTH} levels deep")
         self.count += len(node.value)
@@ -389,23 +383,22 @@ class _Reader:
         text, tag = node.value, node.tag
         if tag == STR:
             return text, None
-        like_json = not node.style and _reads_as_json(tag, text)
+        like_json = not node.style and reads_as_json(tag, text)
         if like_json and not is_key:
             if tag == FLOAT or text.startswith("-0"):
-                sent = json.dumps(float(text)) if tag == FLOAT else str(int(text))
-                if sent != text:
-                    self.rewritten.append((path, f"{text} is sent as {sent}, and Lambda compares a filter's numbers "
-                                                 f"by their text: write the pattern as a JSON string to keep {text}"))
+                written = json_text(tag, text)
+                if written != text:
+                    self.rewritten.append((path, text, written))
             return None, None  # construction cannot fail either
         if tag not in _SCALAR_TAGS:
-            self.problem(node.start_mark, path, f"unsupported tag {tag.replace(_TAG, '!!')}")
+            self.problem(node.start_mark, path, f"unsupported tag {tag.replace(TAG, '!!')}")
             return text, None
         try:
             value = self.loader.construct_object(node)  # remembered: construction later reuses it
         except _BAD_VALUE:
-            self.problem(node.start_mark, path, f"{text!r} is not a valid {tag.replace(_TAG, '!!')}")
+            self.problem(node.start_mark, path, f"{text!r} is not a valid {tag.replace(TAG, '!!')}")
             return text, None
-        return value, None if node.style or like_json else _surprise(text, value)
+        return value, None if node.style or like_json else surprise(text, value)
 
     def fill(self, node: Any, path: Path) -> None:
         """${NAME} from the variables; a plain scalar that is just a placeholder is typed as if written so."""
@@ -427,35 +420,3 @@ class _Reader:
         # An empty value stays "" (not null, which would silently unset a parameter).
         if not node.style and not missing and _PLACEHOLDER.fullmatch(text) and node.value.strip():
             node.tag = self.loader.resolve(ScalarNode, node.value, (True, False))
-
-
-def _reads_as_json(tag: str, text: str) -> bool:
-    """Whether a plain scalar PyYAML resolved to tag means the same in JSON."""
-    if tag == INT or tag == FLOAT:
-        return _JSON_NUMBER.fullmatch(text) is not None
-    if tag == BOOL:
-        return text == "true" or text == "false"
-    return tag == NULL and text == "null"
-
-
-def _number_as_text(text: str) -> str:
-    """A plain scalar JSON reads as a number that YAML 1.1 reads as text (`1e3`: its floats need a dot and a
-    signed exponent)."""
-    value = float(text)
-    if not math.isfinite(value):
-        return f"{text} is read by YAML 1.1 as the text {text!r}, and as a number JSON cannot hold it: quote it"
-    return f"{text} is read by YAML 1.1 as the text {text!r}, not a number: write {value!r}, or quote it"
-
-
-def _surprise(text: str, value: Any) -> str:
-    """How YAML 1.1 reads a plain scalar that JSON would read otherwise, and what to write instead."""
-    if value is None or isinstance(value, bool):
-        word = {None: "null", True: "true", False: "false"}[value]
-        shown = f'"{text}"' if text else "an empty value"
-        return f"{shown} is read by YAML 1.1 as {word}: quote it ('{text}') or write {word}"
-    if isinstance(value, datetime.date):
-        return f"{text} is read as a {'date and time' if isinstance(value, datetime.datetime) else 'date'}: quote it"
-    if math.isfinite(value):
-        return f"{text} is read by YAML 1.1 as {value!r}: quote it or write {value!r}"
-    word = "NaN" if math.isnan(value) else ("-Infinity" if value < 0 else "Infinity")
-    return f"{text} is read by YAML 1.1 as {word}, which JSON cannot hold: quote it"

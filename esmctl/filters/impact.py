@@ -8,24 +8,9 @@ from typing import Any
 from esmctl.filters import envelopes, samples
 from esmctl.filters.engine import FilterSet, PatternError
 from esmctl.kinds import MSK
-from esmctl.mapping import values
+from esmctl.mapping import compare, values
 
 EXAMPLES = 3
-
-
-def _patterns(mapping: Any) -> list[Any] | None:
-    """A mapping's filter patterns as they are (live) or will be (desired) sent: texts, a spec's data as JSON writes
-    it, so that their numbers are the texts Lambda compares; None when they cannot be read (KMS)."""
-    value = mapping.params.get("FilterCriteria")
-    if values.is_unreadable(value):
-        return None
-    return [values.pattern_text(f.get("Pattern")) for f in (value or {}).get("Filters") or [] if isinstance(f, dict)]
-
-
-def _same(before: Any, after: Any, old: list, new: list) -> bool:
-    """The same filters: the same data and, in equality rules, the same numbers' texts."""
-    return values.same_json(before.config.get("FilterCriteria"), after.config.get("FilterCriteria")) \
-        and values.written_numbers(old) == values.written_numbers(new)
 
 
 def _changed(plan: Any) -> list[tuple[Any, list | None, list]]:
@@ -37,8 +22,10 @@ def _changed(plan: Any) -> list[tuple[Any, list | None, list]]:
         if after is None or after.kind not in envelopes.ENVELOPES:
             continue
         before = change.before[0] if change.before else None
-        old, new = (_patterns(before) if before else None), _patterns(after)
-        if new is None or (before is not None and old is not None and _same(before, after, old, new)):
+        old, new = (compare.patterns_sent(before) if before else None), compare.patterns_sent(after)
+        if new is None or (before is not None and old is not None and compare.written_alike(before, after)
+                           and values.same_json(before.config.get("FilterCriteria"),
+                                                after.config.get("FilterCriteria"))):
             continue
         out.append((change, old, new))
     return out

@@ -151,24 +151,29 @@ def compare(want: Mapping, have: Mapping) -> Comparison:
             h = _drop_unsettable(name, w, h, out)
         if not satisfies(name, w, h):
             out.changes.append(FieldChange(name, h, w))
-        elif name == "FilterCriteria" and _patterns(want) is not None and _patterns(have) is not None \
-                and written_numbers(_patterns(want)) != written_numbers(_patterns(have)):
+        elif name == "FilterCriteria" and not written_alike(want, have):
             # the same data, but a number of an equality rule written otherwise (300 and 300.0 keep different
             # records): the change shown as the patterns' texts, where the numbers differ
-            out.changes.append(FieldChange(name, _texts(_patterns(have)), _texts(_patterns(want))))
+            before, after = ({"Filters": [{"Pattern": p} for p in patterns_sent(m) or []]} for m in (have, want))
+            out.changes.append(FieldChange(name, before, after))
     return out
 
 
-def _patterns(m: Mapping) -> list[Any] | None:
-    """The filter patterns of a mapping as given (texts, or a spec's data); None when they cannot be read."""
+def patterns_sent(m: Mapping) -> list[str] | None:
+    """A mapping's filter patterns as they are (live) or will be (desired) sent: JSON texts, a spec's data as JSON
+    writes it, so that their numbers are the texts Lambda compares; None when they cannot be read (KMS)."""
     criteria = m.params.get("FilterCriteria")
-    if not isinstance(criteria, dict) or not isinstance(criteria.get("Filters"), list):
+    if is_unreadable(criteria):
         return None
-    return [f.get("Pattern") for f in criteria["Filters"] if isinstance(f, dict)]
+    filters = criteria.get("Filters") if isinstance(criteria, dict) else None
+    return [pattern_text(f.get("Pattern")) for f in filters or [] if isinstance(f, dict)]
 
 
-def _texts(patterns: list[Any]) -> dict[str, Any]:
-    return {"Filters": [{"Pattern": pattern_text(p)} for p in patterns]}
+def written_alike(a: Mapping, b: Mapping) -> bool:
+    """Whether the numbers of two mappings' filters' equality rules are written alike (what canonical comparison
+    leaves out); True where either cannot be read."""
+    pa, pb = patterns_sent(a), patterns_sent(b)
+    return pa is None or pb is None or written_numbers(pa) == written_numbers(pb)
 
 
 def _compare_members(name: str, w: Any, h: Any, kind: str, out: Comparison) -> None:

@@ -122,7 +122,7 @@ def written_numbers(patterns: Any) -> list[Any]:
         if isinstance(value, bool) or value is None or isinstance(value, str):
             return ("l", value)
         if isinstance(value, (int, float)):
-            return ("v", float(value)) if numeric else ("n", repr(value) if isinstance(value, float) else str(value))
+            return ("v", float(value)) if numeric else ("n", json.dumps(value))
         return ("l", repr(value))
 
     out = []
