@@ -797,8 +797,26 @@ def test_the_rate_limit_is_per_account_and_region(box, world):
     assert box.proxy.throttled["ListEventSourceMappings"] == 9
 
 
+def test_latency_is_a_calls_whole_time_its_work_included(box, world):
+    """A call to AWS takes about as long whatever else is asked of it: the emulator's own work (one Python process,
+    where AWS serves accounts and regions apart) is within the latency, not added to it, so that calls made at once
+    are not answered one after the other as that process gets to them (a fleet's 12 targets, their pages)."""
+    clock = Clock()
+    box.proxy.clock, box.proxy.sleep, box.proxy.latency = clock, clock.sleep, 0.25
+    for work, waited in ((0.1, [0.15]), (0.4, [])):  # the work took 0.1 s: 0.15 s more; 0.4 s: no more
+        held = box.proxy.pause("ListEventSourceMappings")
+        call = threading.Thread(target=lam(box).list_event_source_mappings)
+        call.start()
+        assert held.reached.wait(10)
+        clock.advance(work)
+        held.release()
+        call.join(10)
+        assert clock.slept == pytest.approx(waited)
+        clock.slept.clear()
+
+
 def test_latency_waits_through_the_sleep_it_is_given(box, world):
     clock = Clock()
-    box.proxy.sleep, box.proxy.latency = clock.sleep, 0.25
+    box.proxy.clock, box.proxy.sleep, box.proxy.latency = clock, clock.sleep, 0.25
     lam(box).list_event_source_mappings()
     assert clock.slept == [0.25]  # once per call, before it is answered
