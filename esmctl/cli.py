@@ -117,6 +117,12 @@ COMMANDS: dict[str, tuple[str, str]] = {
 
 
 class EsmctlGroup(click.Group):
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        try:  # --help and --version print here, before invoke
+            return super().parse_args(ctx, args)
+        except BrokenPipeError:
+            raise click.exceptions.Exit(_reader_gone()) from None
+
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted({*self.commands, *COMMANDS})
 

@@ -14,6 +14,8 @@ import signal
 import subprocess
 import time
 
+import pytest
+
 from esmctl.sandbox import server
 from tests.helpers import ESMCTL, client, ctrl_c_while_held, kinesis, mappings, spec_file, still_running
 
@@ -217,10 +219,12 @@ def test_fleet_apply_piped_says_each_result_once(esmctl, box, tmp_path):
     assert r.stdout.count("created") == 2
 
 
-def test_a_reader_that_goes_away_ends_esmctl_quietly_with_141():
+@pytest.mark.parametrize("argv", [["schema"], ["--help"], ["--version"], ["list", "--help"]])
+def test_a_reader_that_goes_away_ends_esmctl_quietly_with_141(argv):
     """`esmctl … | head`: once the reader has gone, nothing more is said and the exit code is a shell's for a tool
-    SIGPIPE ended (a review saw `esmctl: error: unexpected BrokenPipeError` and exit 1, which is an error's)."""
-    proc = subprocess.Popen([ESMCTL, "schema"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    SIGPIPE ended (a review saw `esmctl: error: unexpected BrokenPipeError` and exit 1, which is an error's; `esmctl
+    --help | true` and `--version` exited 1 too, which click says for them)."""
+    proc = subprocess.Popen([ESMCTL, *argv], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     proc.stdout.close()  # the reader gone before the first write: every write fails
     stderr = proc.stderr.read()
     assert proc.wait(timeout=60) == 141 and stderr == b"", stderr
