@@ -295,6 +295,9 @@ def check(paths: list[str], texts: dict[str, str] | None, variables: dict[str, s
     return Checked(problems, mappings, region)
 
 
+_NOT_JSON = ("Infinity", "-Infinity", "NaN")  # what json.dumps writes for floats JSON cannot hold
+
+
 def _in_numeric_rule(path: Path) -> bool:
     """Whether a path within a pattern is an operand of a `numeric` operator (whose numbers Lambda compares by
     value): `numeric` as the key of an object in a rule list, not a field of the record named so."""
@@ -318,13 +321,18 @@ def _read(path: str, text: str | None, variables: dict[str, str] | None, targets
         """Filter patterns written as YAML are sent as JSON: a value YAML 1.1 reads otherwise (`NO` is false,
         `0755` is 493, `2024-01-01` a date) would silently change the filter."""
         prefix, at = base + _PATTERNS, len(base) + 3
+        rewritten = [(where, text, sent) for where, text, sent in doc.rewritten_numbers(prefix)
+                     if len(where) > at and where[at] == "Pattern"]
         return [Found(doc, where, False, yamldoc.label(where[len(base):]), message, False)
                 for where, message in doc.yaml11_surprises(prefix) if len(where) > at and where[at] == "Pattern"] + [
+            # beyond a double: JSON data would send Infinity, which is not JSON (Lambda refuses the pattern)
+            Found(doc, where, False, yamldoc.label(where[len(base):]), f"{text} is beyond the range of a number "
+                  f"(a double): it would be sent as {sent}, which is not JSON", False)
+            for where, text, sent in rewritten if sent in _NOT_JSON] + [
             Found(doc, where, False, yamldoc.label(where[len(base):]), f"{text} is sent as {sent}, and Lambda compares "
                   f"a filter's numbers by their text: write the pattern as a JSON string to keep {text}", False,
                   warning=True, owner=owner)
-            for where, text, sent in doc.rewritten_numbers(prefix) if len(where) > at and where[at] == "Pattern"
-            and not _in_numeric_rule(where[at + 1:])]
+            for where, text, sent in rewritten if sent not in _NOT_JSON and not _in_numeric_rule(where[at + 1:])]
 
     data = doc.data
     if not targets and isinstance(data, dict) and "targets" in data:

@@ -129,6 +129,28 @@ def test_the_number_warning_skips_range_operands_and_covers_defaults(esmctl, tmp
     assert f"{path}:3:52: warning:" in r.stderr  # the defaults' place
 
 
+def test_a_number_beyond_a_double_in_a_data_pattern_is_a_problem_and_plan_sends_nothing(esmctl, box, tmp_path):
+    """1.0e+400 in a pattern written as YAML data is infinite as a double: JSON data would send `Infinity`, which is
+    not JSON, and Lambda refuses the pattern at apply. A problem of the spec where it is written, equality rule or
+    range operand (it was a warning that the number is "sent as Infinity", and the spec valid)."""
+    path = tmp_path / "spec.yaml"
+    path.write_text("version: 1\nmappings:\n  - FunctionName: jobs-fn\n"
+                    "    EventSourceArn: arn:aws:sqs:us-east-1:123456789012:jobs\n"
+                    "    FilterCriteria: {Filters: [{Pattern: {body: {n: [1.0e+400], m: [{numeric: ['<', "
+                    "-1.0e+999]}]}}}]}\n")
+    r = esmctl("validate", str(path))
+    assert r.exit_code == 1, r.stderr
+    assert r.stderr.splitlines()[:2] == [
+        f"{path}:5:54: FilterCriteria.Filters[0].Pattern.body.n[0]: 1.0e+400 is beyond the range of a number (a "
+        "double): it would be sent as Infinity, which is not JSON",
+        f"{path}:5:85: FilterCriteria.Filters[0].Pattern.body.m[0].numeric[1]: -1.0e+999 is beyond the range of a "
+        "number (a double): it would be sent as -Infinity, which is not JSON"], r.stderr
+    assert "warning" not in r.stderr
+    before = sum(box.proxy.calls.values())
+    assert esmctl("plan", str(path)).exit_code == 1
+    assert sum(box.proxy.calls.values()) == before  # nothing asked of AWS
+
+
 def test_validate_says_each_warning_once_with_anchors_and_targets(esmctl, tmp_path):
     """Mappings sharing a pattern through a YAML anchor, or a spec checked for each of its targets, say its warning
     once (a review saw it once per mapping, and validate --targets said none)."""
