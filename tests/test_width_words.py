@@ -38,6 +38,30 @@ def test_leaves_of_added_and_removed_structures():
     assert leaf_changes(FieldChange("BatchSize", 10, 20)) == [("BatchSize", "10", "20")]
 
 
+def test_one_filter_pattern_of_several_changed_is_shown_alone():
+    """A change to one pattern of a mapping's filters shows that pattern alone (as data, or as its text for a number
+    written otherwise), not both whole lists, where the untouched patterns looked changed too; without an index, as
+    the patterns are a set, compared in canonical order, not the spec's. Two or more patterns changed (or added, or
+    removed) show the lists whole, as which pattern became which is not known."""
+    kept = {"Pattern": {"body": {"b": ["x"]}}}
+    before = {"Filters": [{"Pattern": {"body": {"a": ["1"]}}}, kept]}
+    after = {"Filters": [{"Pattern": {"body": {"a": ["2"]}}}, kept]}
+    assert leaf_changes(FieldChange("FilterCriteria", before, after)) == [
+        ("FilterCriteria.Filters, one of 2", '{"Pattern": {"body": {"a": ["1"]}}}',
+         '{"Pattern": {"body": {"a": ["2"]}}}')]
+    texts = ({"Filters": [{"Pattern": '{"a":[1E+2]}'}, {"Pattern": '{"b":["x"]}'}]},
+             {"Filters": [{"Pattern": '{"a":[100]}'}, {"Pattern": '{"b":["x"]}'}]})
+    assert leaf_changes(FieldChange("FilterCriteria", *texts)) == [
+        ("FilterCriteria.Filters, one of 2", '{"Pattern": "{\\"a\\":[1E+2]}"}', '{"Pattern": "{\\"a\\":[100]}"}')]
+    two = {"Filters": [{"Pattern": {"body": {"a": ["2"]}}}, {"Pattern": {"body": {"b": ["y"]}}}]}
+    added = {"Filters": [*before["Filters"], {"Pattern": {"c": ["z"]}}]}
+    for whole in (two, added):
+        [(name, _, shown)] = leaf_changes(FieldChange("FilterCriteria", before, whole))
+        assert name == "FilterCriteria.Filters" and shown.count("Pattern") == len(whole["Filters"])
+    one = ({"Filters": [{"Pattern": {"a": ["1"]}}]}, {"Filters": [{"Pattern": {"a": ["2"]}}]})
+    assert leaf_changes(FieldChange("FilterCriteria", *one))[0][0] == "FilterCriteria.Filters"  # one of one: whole
+
+
 def test_a_long_reason_wraps_at_the_terminals_width(world, box, tmp_path):
     client(box, "lambda", direct=False).create_event_source_mapping(
         FunctionName="orders-fn", EventSourceArn=world["orders"], StartingPosition="LATEST")

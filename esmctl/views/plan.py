@@ -107,9 +107,17 @@ def plan_lines(plan: Any) -> list[tuple[str, str]]:
 def leaf_changes(f: Any) -> list[tuple[str, str, str]]:
     """A changed field as (dotted name, before, after) of each value that changed inside it: a structure
     (DestinationConfig, ScalingConfig…) by its leaves, `DestinationConfig.OnFailure.Destination: orders-dlq →
-    jobs-dlq`, not two whole JSON documents. Lists are compared whole; two ARNs that differ only in their
-    resource show only that."""
+    jobs-dlq`, not two whole JSON documents. Lists are compared whole, but for one structure that differs among
+    otherwise the same, which is shown alone (one filter pattern of several: `FilterCriteria.Filters, one of 3:
+    {"Pattern": …} → {"Pattern": …}`; without an index, as the lists are sets in canonical order, not the spec's);
+    two ARNs that differ only in their resource show only that."""
     def walk(name: str, before: Any, after: Any) -> list[tuple[str, str, str]]:
+        if isinstance(before, list) and isinstance(after, list) and len(before) == len(after):
+            differ = [i for i, (b, a) in enumerate(zip(before, after, strict=True)) if b != a]
+            if len(before) > 1 and len(differ) == 1:  # the lists of structures a mapping has are sets, sorted
+                i = differ[0]
+                if isinstance(before[i], dict) and isinstance(after[i], dict):
+                    return [(f"{name}, one of {len(before)}", _value(before[i]), _value(after[i]))]
         structures = all(isinstance(v, dict) or v is None for v in (before, after))
         if structures and (isinstance(before, dict) or isinstance(after, dict)):
             b, a = before or {}, after or {}
