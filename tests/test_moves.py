@@ -76,6 +76,16 @@ def test_a_new_handoff_mapping_that_reports_a_problem_does_not_take_over(esmctl,
     assert left["UUID"] == new
 
 
+def test_the_plans_last_line_counts_the_mappings_a_handoff_deletes(esmctl, world, box, tmp_path):
+    """A hand-off deletes the old end of its move: the summary line says how many, as it is in no other count (a
+    review read `0 to delete` and missed that a mapping of the function on the stream's consumer would go)."""
+    old, new = both_ends_of_a_move(box, world, "TRIM_HORIZON")
+    r = esmctl("plan", spec_file(tmp_path, [kinesis(world, Consumer="fanout")]))
+    assert r.stdout.rstrip().endswith("0 to delete, 1 to hand off (1 old mapping deleted once the new ones run)."), \
+        r.stdout
+    assert f"{old}" in r.stdout
+
+
 def test_a_409_during_a_handoff_adopts_only_a_mapping_that_starts_in_time(esmctl, world, box, tmp_path):
     lam = client(box, "lambda", direct=False)
     old = lam.create_event_source_mapping(FunctionName="orders-fn", EventSourceArn=world["orders"],

@@ -154,7 +154,12 @@ def plan_summary(plan: Any, replace_allowed: bool = False) -> str:
     if plan.count(Action.MOVE):
         line += f", {plan.count(Action.MOVE)} to move"
     if plan.count(Action.HANDOFF):
-        line += f", {plan.count(Action.HANDOFF)} to hand off"
+        from esmctl.plan.types import Delete
+
+        # the mappings a hand-off deletes are in no other count: a reviewer of the line must see them
+        olds = sum(isinstance(s, Delete) for c in plan.changes if c.action is Action.HANDOFF for s in c.steps)
+        line += f", {plan.count(Action.HANDOFF)} to hand off ({olds} old mapping{'s' if olds != 1 else ''} deleted " \
+                "once the new ones run)"
     if plan.count(Action.REPLACE) and not replace_allowed:
         line += " (replacing needs --allow-replace)"
     return line + (f"; {paused}." if paused else ".")
