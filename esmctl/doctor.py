@@ -347,11 +347,16 @@ def diagnose(aws: Any, mappings: list[dict[str, Any]]) -> list[Finding]:
         arn = m["FunctionArn"]
         if arn not in functions:
             functions[arn] = aws.get_function(arn)
+    # Reserved concurrency is the function's: GetFunction of a version or alias gives "only details that are
+    # specific to that version", so the unqualified function's is read (once, where no mapping names it).
     reserved_of: dict[str, int | None] = {}
-    for arn, fn in functions.items():
-        value = ((fn or {}).get("Concurrency") or {}).get("ReservedConcurrentExecutions")
-        if reserved_of.get(_unqualified(arn)) is None:
-            reserved_of[_unqualified(arn)] = value
+    for arn in list(functions):
+        function = _unqualified(arn)
+        if function not in reserved_of:
+            if function not in functions:
+                functions[function] = aws.get_function(function)
+            fn = functions[function]
+            reserved_of[function] = ((fn or {}).get("Concurrency") or {}).get("ReservedConcurrentExecutions")
     try:
         unreserved = aws.account_settings().get("AccountLimit", {}).get("UnreservedConcurrentExecutions")
     except AwsError:
