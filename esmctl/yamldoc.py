@@ -317,6 +317,9 @@ class _Reader:
                 if not isinstance(key_node, ScalarNode):
                     self.problem(key_node.start_mark, path, f"a key must be a single value, not a {key_node.id}")
                     continue
+                if key_node.tag == STR and "${" in key_node.value and id(key_node) not in self.filled:
+                    self.filled.add(id(key_node))  # a key is filled as a value is (a tag's key, say)
+                    self.fill(key_node, path)
                 if key_node.tag == STR:
                     child = path + (key_node.value,)
                 else:
@@ -373,6 +376,9 @@ class _Reader:
         self.merging.discard(id(node))
 
     def key(self, node: Any, path: Path) -> Any:
+        if node.tag == STR and "${" in node.value and id(node) not in self.filled:
+            self.filled.add(id(node))
+            self.fill(node, path)
         return node.value if node.tag == STR else self.scalar(node, path, is_key=True)[0]
 
     def scalar(self, node: Any, path: Path, is_key: bool = False) -> tuple[Any, str | None]:

@@ -241,6 +241,18 @@ def test_placeholder_in_an_aliased_value_filled_once():
     assert d.data == {"a": "${B}", "b": "${B}"}  # a value is not read again for placeholders
 
 
+def test_placeholders_in_keys_are_filled_or_said_missing():
+    """`Tags: {"${TEAM_KEY}": orders}`: a key is filled as a value is, and one without a value is a problem where it
+    is written (a review found the literal `${TEAM_KEY}` sent as a tag key, and no problem said); filled keys that
+    meet are a duplicate key; a document read again for other variables (a fleet's targets) gets their keys."""
+    text = "tags:\n  ${K}: orders\n  owner: x\n"
+    assert doc(text, variables={"K": "team"}).data == {"tags": {"team": "orders", "owner": "x"}}
+    assert doc(text, variables={"K": "unit"}).data == {"tags": {"unit": "orders", "owner": "x"}}
+    assert problems(text) == ["spec.yaml:2:3: tags: no value for ${K}: pass --var K=... or set it in the environment"]
+    assert problems(text, variables={"K": "owner"}) == ["spec.yaml:3:3: tags.owner: duplicate key (first at line 2)"]
+    assert doc("base: &b\n  ${K}: 1\nm:\n  <<: *b\n  z: 2\n", variables={"K": "k"}).data["m"] == {"k": 1, "z": 2}
+
+
 def test_keys_that_are_not_scalars_are_errors():
     assert problems("? [a, b]\n: 1\n") == ["spec.yaml:1:3: spec: a key must be a single value, not a sequence"]
     assert problems("m:\n  <<: {a: 1}\n  ? {x: 1}\n  : 2\n") == [
