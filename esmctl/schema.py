@@ -106,6 +106,8 @@ _PATTERN_WORDS = {
     "KMSKeyArn": "is not a KMS key ARN",
     "DestinationArn": "is not an SQS queue, SNS topic or S3 bucket ARN, nor a kafka:// topic",
     "Endpoint": "is not a broker address (HOST:PORT)",
+    "TagKey": "can hold letters, digits, spaces and _ . : / = + - @ only",
+    "TagValue": "can hold letters, digits, spaces and _ . : / = + - @ only",
 }
 
 
@@ -121,13 +123,43 @@ def _pattern_words(shape: Any, arn: arns.Arn | None) -> str:
 
 @cache
 def _pattern(text: str | None):
-    """botocore's patterns are Java regexes; the few Python cannot compile are skipped."""
+    """botocore's patterns are Java regexes. Python's `re` has no Unicode categories (`\\p{L}`): a pattern that is
+    one character class of them and of plain characters (the tags': `([\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*)`) is
+    matched by category; any other Python cannot compile is skipped."""
     if not text:
         return None
     try:
         return re.compile(text)
     except re.error:
-        return None
+        return _CategoryClass.of(text)
+
+
+class _CategoryClass:
+    """`([\\p{X}…chars]*)`: a string of characters each in one of the Unicode categories or among the chars."""
+
+    _WHOLE = re.compile(r"\^?\(?\[((?:\\p\{[A-Z][a-z]?\}|\\.|[^\]\\])+)\]\*\)?\$?")
+    _PART = re.compile(r"\\p\{([A-Z][a-z]?)\}|\\(.)|(.)")
+
+    def __init__(self, categories: tuple[str, ...], chars: frozenset[str]) -> None:
+        self.categories, self.chars = categories, chars
+
+    @classmethod
+    def of(cls, pattern: str) -> _CategoryClass | None:
+        whole = cls._WHOLE.fullmatch(pattern)
+        if whole is None:
+            return None
+        categories, chars = [], set()
+        for category, escaped, char in cls._PART.findall(whole.group(1)):
+            if category:
+                categories.append(category)
+            else:
+                chars.add(escaped or char)
+        return cls(tuple(categories), frozenset(chars)) if categories else None
+
+    def fullmatch(self, value: str) -> bool:
+        import unicodedata
+
+        return all(c in self.chars or unicodedata.category(c).startswith(self.categories) for c in value)
 
 
 def _range(n: int, meta: dict, path: str, unit: str) -> list[FieldProblem]:

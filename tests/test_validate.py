@@ -51,3 +51,18 @@ def test_validate_refuses_a_spec_for_another_region_as_plan_does(esmctl, specs, 
     assert esmctl("validate", *each, "--region", "eu-west-1", west).exit_code == 0
     assert esmctl("validate", *each, east).exit_code == 0  # AWS_REGION (us-east-1) is only a default
     assert esmctl("--region", "eu-west-1", "validate", *each, east).exit_code == 1
+
+
+def test_tag_keys_and_values_follow_the_models_pattern(esmctl, tmp_path):
+    """botocore's TagKey and TagValue pattern, `([\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*)`, is a Java regex Python's `re`
+    cannot compile (Unicode categories): matched by category, so that `,` `;` `{` are refused offline (a review found
+    them valid, to fail at TagResource after the run's other changes), and letters of any script pass."""
+    path = tmp_path / "spec.yaml"
+    path.write_text("version: 1\nmappings:\n  - FunctionName: jobs-fn\n"
+                    "    EventSourceArn: arn:aws:sqs:us-east-1:123456789012:jobs\n"
+                    '    Tags: {owner: "a,b;c", "x{y}": "1", team: "naïve ok", cost: "c-1 ½"}\n')
+    r = esmctl("validate", str(path))
+    assert r.exit_code == 1
+    assert r.stderr.splitlines()[:2] == [
+        f"{path}:5:19: Tags.owner: can hold letters, digits, spaces and _ . : / = + - @ only: 'a,b;c'",
+        f"{path}:5:36: Tags.x{{y}}: can hold letters, digits, spaces and _ . : / = + - @ only: 'x{{y}}'"], r.stderr
