@@ -213,7 +213,7 @@ class Executor:
                 return _Partial(change, run, done, [], self._failed(change, run, done, step, exc))
             done.append(step)
         result = Result(change, True, success(change, run), standing(change, run), done,
-                        existing(change, run, done), source=run.consumer_arn)
+                        existing(change, run, done), source=run.consumer_arn, state=run.state)
         return _Partial(change, run, done, waits if self.wait else [], result)
 
     def _do(self, step: Step, change: Change, run: Run) -> None:
@@ -243,7 +243,7 @@ class Executor:
 
     def _wait_settled(self, step: WaitSettled, change: Change, run: Run) -> None:
         uuid = step.uuid or run.new
-        _check_settled(step, uuid, self._wait(uuid, gone=False), change)
+        run.state = _check_settled(step, uuid, self._wait(uuid, gone=False), change)
 
     def _wait_gone(self, step: WaitGone, change: Change, run: Run) -> None:
         self._wait(step.uuid or run.new, gone=True)
@@ -322,7 +322,8 @@ class Executor:
         did_text = calls_made(done, run)
         text = (f"{did_text}; " if did_text else "") + f"{step.describe()} failed: {error}"
         text += ". " + what_exists_now(change, run, exists, what_to_fix(change, step, exc), self.rerun)
-        return Result(change, False, text, run.new or change.uuid, done, exists, source=run.consumer_arn)
+        return Result(change, False, text, run.new or change.uuid, done, exists, source=run.consumer_arn,
+                      state=run.state)
 
     def _interrupted(self, change: Change, run: Run, done: list[Step], step: Step, *,
                      cut_short: bool = False) -> Result:
@@ -341,7 +342,7 @@ class Executor:
             text, status = (f"{did_text}; " if did_text else "") + what, Status.INTERRUPTED
         text += ". " + what_exists_now(change, run, exists, rerun=self.rerun)
         return Result(change, False, text, run.new or change.uuid, done, exists, source=run.consumer_arn,
-                      status=status)
+                      status=status, state=run.state)
 
 
 def _check_settled(step: WaitSettled, uuid: str, latest: dict | None, change: Change) -> str:

@@ -51,6 +51,7 @@ class Run:
     consumer_arn: str | None = None
     new: str | None = None
     adopted: bool = False
+    state: str = ""  # the State a wait last saw the mapping in
 
 
 def calls_made(done: list[Step], run: Run) -> str:

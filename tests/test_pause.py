@@ -202,6 +202,18 @@ def test_json_shape(esmctl, world, box, tmp_path):
     assert (doc["Outcome"], doc["State"], doc["Paused"]) == ("resumed", "Enabled", None)
 
 
+def test_a_resume_whose_untag_failed_says_the_state_it_saw(esmctl, world, box, tmp_path):
+    """Enabled and waited for, then the mark's removal refused: the result says it failed and that the mapping is
+    Enabled, as the wait saw it (a review read `Disabled`, the state before, and took the consumer for stopped)."""
+    assert esmctl("apply", spec_file(tmp_path, [kinesis(world)])).exit_code == 0
+    assert esmctl("pause", "--function", "orders-fn", "--yes").exit_code == 0
+    box.proxy.fail_next["UntagResource"] = (403, "AccessDeniedException", "denied")
+    r = esmctl("resume", "--function", "orders-fn", "--yes", "-o", "json")
+    [doc] = json.loads(r.stdout)
+    assert r.exit_code == 1 and doc["Outcome"] == "failed" and "still marked paused" in doc["Message"], doc
+    assert doc["State"] == "Enabled" == mappings(box)[0]["State"]
+
+
 def test_status_shows_a_paused_mapping_as_paused_not_unhealthy(esmctl, world, box, tmp_path):
     path = two_mappings(world, tmp_path)
     assert esmctl("apply", path).exit_code == 0

@@ -183,7 +183,7 @@ def result_of(item: Item, r: Any, action: Action, mark: str) -> Result:
         return Result(item, outcome, r.message, r.state or state, None, calls)
     pause = marks.read_pause({marks.PAUSED_TAG: mark}) if marked else item.pause
     outcome = {Status.INTERRUPTED: INTERRUPTED, Status.NOT_STARTED: NOT_STARTED}.get(r.status, FAILED)
-    return Result(item, outcome, r.message, item.state, pause, calls)
+    return Result(item, outcome, r.message, r.state or item.state, pause, calls)  # as a wait last saw it, if one did
 
 
 _API = {Tag: "TagResource", Update: "UpdateEventSourceMapping", Untag: "UntagResource"}
