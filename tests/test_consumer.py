@@ -46,7 +46,10 @@ def test_list_shows_users_and_flags_orphans(esmctl, world, box):
     m = client(box, "lambda", direct=False).create_event_source_mapping(
         FunctionName="orders-fn", EventSourceArn=used["ConsumerARN"], StartingPosition="LATEST")
     r = esmctl("consumer", "list", "--stream", "orders", "-o", "json")
-    by_name = {c["ConsumerName"]: c for c in json.loads(r.stdout)}
+    by_name = {c["ConsumerName"]: c for c in json.loads(r.stdout)["Consumers"]}  # ListStreamConsumers' document
+    # an AWS CLI query works as it is (a review got null from a bare list, exit 0, as if there were none)
+    names = esmctl("consumer", "list", "--stream", "orders", "--query", "Consumers[].ConsumerName").stdout
+    assert sorted(json.loads(names)) == ["orphan", "used"]
     assert by_name["used"]["Mappings"] == [m["UUID"]] and by_name["orphan"]["Mappings"] == []
     table = esmctl("consumer", "list", "--stream", "orders").stdout
     orphan_line = next(line for line in table.splitlines() if line.startswith("orphan"))

@@ -137,9 +137,10 @@ def list_cmd(settings: Settings, stream: str | None) -> None:
     with explain("listing mappings"):
         listing = aws.list_mappings()
     rows = [consumer_row(c, _users(settings, c["ConsumerARN"], listing)) for c in consumers]
-    if settings.output in ("json", "yaml"):
-        output.dump(settings, [{**c, "Mappings": [m["UUID"] for m in _users(settings, c["ConsumerARN"], listing)]}
-                               for c in consumers])
+    if settings.output in ("json", "yaml"):  # ListStreamConsumers' own document: an AWS CLI --query works as it is
+        output.dump(settings, {"Consumers": [{**c, "Mappings": [m["UUID"] for m in _users(settings, c["ConsumerARN"],
+                                                                                          listing)]}
+                                             for c in consumers]})
     else:
         output.table(settings, rows, CONSUMER_COLUMNS, empty="No consumers.")
 
