@@ -427,7 +427,7 @@ def test_global_options_after_every_command_and_group(esmctl, world, box):
     r = esmctl("mapping", "--region", "eu-west-1", "list", "-o", "json")  # a group takes them too
     assert r.exit_code == 0 and listed(r) == []
     r = esmctl("consumer", "--no-color", "list", "--stream", "orders", "-o", "json")
-    assert r.exit_code == 0 and json.loads(r.stdout) == []
+    assert r.exit_code == 0 and json.loads(r.stdout) == {"Consumers": []}
     import yaml
 
     schema = esmctl("schema", "-o", "yaml")
@@ -529,3 +529,39 @@ def test_list_json_and_query_are_the_aws_clis(esmctl, world, box, tmp_path):
 def test_a_bad_query_is_a_usage_error(esmctl, args, error):
     r = esmctl(*args)
     assert r.exit_code == 252 and error in one_clear_line(r.stderr)
+
+
+def test_the_thin_commands_check_filter_patterns_as_a_spec_does(esmctl, world, box):
+    """`--filter` is checked for the mapping's kind of source before anything is sent: a malformed pattern is a
+    usage error (a review made one with `mapping create` that `export` then wrote and `diff` refused), a pattern on a
+    key the records do not have is a warning; `update` checks against the live mapping's kind."""
+    box.proxy.clear_counts()
+    base = ["mapping", "create", "--function", "orders-fn", "--source", world["orders"], "--starting-position", "LATEST"]
+    r = esmctl(*base, "--filter", '{"data": 1}')
+    assert r.exit_code == 252 and "FilterCriteria.Filters[0].Pattern.data: must be a list of rules" in r.stderr
+    assert box.proxy.writes() == 0
+    r = esmctl(*base, "--filter", '{"body": {"a": ["x"]}}', "-o", "json")
+    assert r.exit_code == 0 and "warning: FilterCriteria.Filters[0].Pattern.body: Kinesis records have no `body`" \
+        in r.stderr
+    r = esmctl("mapping", "update", json.loads(r.stdout)["UUID"], "--filter", '{"data": 1}')
+    assert r.exit_code == 252 and "Pattern.data: must be a list of rules" in r.stderr
+    assert box.proxy.writes() == 1  # the one create
+
+
+def test_create_refuses_a_file_that_names_a_mapping(esmctl, world, box, tmp_path):
+    """A --cli-input-yaml meant for `update` (its UUID: names the mapping) given to `create` is a usage error, as any
+    field create does not take: it made a new mapping beside the one the file names (the AWS CLI: Unknown parameter
+    in input: "UUID")."""
+    path = tmp_path / "in.yaml"
+    path.write_text("UUID: 00000000-0000-0000-0000-000000000000\nBatchSize: 7\n")
+    box.proxy.clear_counts()
+    r = esmctl("mapping", "create", "--function", "orders-fn", "--source", world["orders"], "--starting-position",
+               "LATEST", "--cli-input-yaml", str(path))
+    assert r.exit_code == 252 and "UUID: unknown field" in r.stderr and box.proxy.writes() == 0
+
+
+@pytest.mark.parametrize("command", [["list"], ["status"], ["doctor"], ["export"], ["pause", "--yes"]])
+def test_a_source_that_is_not_an_arn_is_a_usage_error(esmctl, world, box, command):
+    """--source takes ARNs: a typo is said (252), not answered "No mappings found" with exit 0."""
+    r = esmctl(*command, "--source", "not-an-arn")
+    assert r.exit_code == 252 and "'not-an-arn' is not an ARN" in r.stderr, r.stderr

@@ -16,6 +16,7 @@ from esmctl.commands.shared import (
     fleet_mode,
     fleet_options,
     pass_settings,
+    source_arns,
     var_option,
 )
 from esmctl.context import Settings
@@ -228,7 +229,8 @@ def _print_status(settings: Settings, healths: list[Any], trend: bool = False, l
 @click.argument("files", nargs=-1, type=click.Path(allow_dash=True))
 @click.option("--function", "functions", multiple=True, metavar="NAME|ARN",
               shell_complete=complete_function, help="Only these functions; repeatable.")
-@click.option("--source", "sources", multiple=True, metavar="ARN", help="Only these sources; repeatable.")
+@click.option("--source", "sources", multiple=True, metavar="ARN", callback=source_arns,
+              help="Only these sources; repeatable.")
 @click.option("--window", type=Duration(60, " (CloudWatch's datapoints are a minute each)"), default="15m",
               show_default=True,
               help="Lag is the Maximum over this window (90s, 15m, 1h); over 15m, a terminal shows its trend.")
@@ -322,7 +324,8 @@ def status_cmd(settings: Settings, files: tuple[str, ...], functions: tuple[str,
 @click.option("--function", "functions", multiple=True, metavar="NAME|ARN",
               shell_complete=complete_function, help="Check this function's mappings (with FILES: only its); "
                                                       "repeatable.")
-@click.option("--source", "sources", multiple=True, metavar="ARN", help="Only these sources; repeatable.")
+@click.option("--source", "sources", multiple=True, metavar="ARN", callback=source_arns,
+              help="Only these sources; repeatable.")
 @var_option
 @fleet_options
 @common_options

@@ -14,7 +14,7 @@ import click
 
 from esmctl.commands import output
 from esmctl.commands.request_options import ModelCommand, build_params, check, tag
-from esmctl.commands.shared import common_options, complete_function, pass_settings
+from esmctl.commands.shared import common_options, complete_function, pass_settings, source_arns
 from esmctl.context import Settings
 from esmctl.errors import EsmctlError
 from esmctl.views.mappings import change_title_of
@@ -127,7 +127,10 @@ def _create_command() -> click.Command:
         """Create a mapping and wait until it is Enabled (or Disabled)."""
         from esmctl.aws.errors import explain
 
-        params, _ = build_params(ctx, opts, "CreateEventSourceMapping")
+        params, file_uuid = build_params(ctx, opts, "CreateEventSourceMapping")
+        if file_uuid is not None:  # a file meant for `mapping update`: never a new mapping beside the one it names
+            raise click.UsageError("UUID: unknown field (create makes a new mapping; `esmctl mapping update` takes "
+                                   "a file with UUID)")
         if function:
             params["FunctionName"] = function
         if source:
@@ -303,7 +306,7 @@ def _delete_command() -> click.Command:
 @click.command("list")
 @click.option("--function", "--function-name", "function", metavar="NAME|ARN", shell_complete=complete_function,
               help="Only this function (name, name:alias or ARN).")
-@click.option("--source", "--event-source-arn", "sources", multiple=True, metavar="ARN",
+@click.option("--source", "--event-source-arn", "sources", multiple=True, metavar="ARN", callback=source_arns,
               help="Only this event source; repeatable.")
 @common_options
 @pass_settings

@@ -18,6 +18,7 @@ from esmctl.commands.shared import (
     ctrl_c,
     load_spec,
     pass_settings,
+    source_arns,
     var_option,
 )
 from esmctl.context import Settings
@@ -40,7 +41,7 @@ def _reason(ctx: click.Context, param: click.Parameter, value: str | None) -> st
 
 def _selection_options(f):
     f = var_option(f)
-    f = click.option("--source", "sources", multiple=True, metavar="ARN",
+    f = click.option("--source", "sources", multiple=True, metavar="ARN", callback=source_arns,
                      help="The mappings of this event source; repeatable.")(f)
     f = click.option("--function", "functions", multiple=True, metavar="NAME|ARN", shell_complete=complete_function,
                      help="The mappings of this function (every alias and version, unless one is given); "

@@ -137,7 +137,9 @@ def _remember(member: str):
 def convenience_options() -> list[click.Option]:
     """Shorter ways to say common things, beside the AWS CLI's names."""
     return [
-        click.Option(["--on-failure"], metavar="ARN", help="OnFailure destination: an SQS or SNS ARN. '' removes it."),
+        click.Option(["--on-failure"], metavar="ARN",
+                     help="OnFailure destination (streams and Kafka): an SQS queue, SNS topic or S3 bucket ARN, or "
+                          "kafka://TOPIC (Kafka, the same cluster). '' removes it."),
         click.Option(["--filter", "filters"], multiple=True, metavar="PATTERN",
                      help="A filter pattern (JSON); repeat for more. Replaces the filters."),
         click.Option(["--report-batch-item-failures/--no-report-batch-item-failures"], default=None,
@@ -217,6 +219,18 @@ def check(params: dict[str, Any], operation: str, kind: str | None = None,
     given = set(params) | ({"MaximumBatchingWindowInSeconds"} if "BatchSize" in params else set())
     problems += [(f, m) for f, m in rules.cross_field_problems(whole, facts)
                  if context is None or re.split(r"[.\[]", f)[0] in given]
+    if facts.kind and "FilterCriteria" in params:  # the patterns, as a spec's are (its kind of source known)
+        from esmctl import yamldoc
+        from esmctl.filters import checks
+        from esmctl.filters import rules as filter_rules
+
+        for api, problem in checks.criteria_problems(params["FilterCriteria"], facts.kind):
+            name = yamldoc.label(("FilterCriteria",) + api[:3]) + (
+                f".{filter_rules.label(problem.path)}" if problem.path else "")
+            if problem.error:
+                problems.append((name, problem.message))
+            else:
+                click.echo(f"esmctl: warning: {name}: {problem.message}", err=True)
     if problems:
         raise UsageProblem("; ".join(f"{field or 'parameters'}: {msg}" for field, msg in problems))
 

@@ -36,6 +36,17 @@ CACHE_SECONDS = 10  # how long completion trusts its listing
 pass_settings = click.make_pass_decorator(Settings, ensure=True)
 
 
+def source_arns(_ctx: click.Context, _param: click.Parameter, value: tuple[str, ...]) -> tuple[str, ...]:
+    """--source ARN: an ARN, else a usage error (a typo would select nothing and read as "no mappings")."""
+    from esmctl import arns
+
+    for given in value:
+        if arns.parse(given) is None:
+            raise click.BadParameter(f"{given!r} is not an ARN (a stream, consumer, queue, table stream, cluster or "
+                                     "broker: arn:aws:kinesis:us-east-1:123456789012:stream/orders, …)")
+    return value
+
+
 def usage_checked(settings: Settings) -> None:
     """--query with a table (context.check_query_output) as a usage error."""
     try:

@@ -23,6 +23,7 @@ from esmctl.commands.shared import (
     margin_option,
     pass_settings,
     prune_option,
+    source_arns,
     var_option,
 )
 from esmctl.context import Settings
@@ -352,7 +353,8 @@ def show_cmd(settings: Settings, path: str) -> None:
 @click.command("export")
 @click.option("--function", "functions", multiple=True, metavar="NAME|ARN",
               shell_complete=complete_function, help="Only these functions; repeatable.")
-@click.option("--source", "sources", multiple=True, metavar="ARN", help="Only these sources; repeatable.")
+@click.option("--source", "sources", multiple=True, metavar="ARN", callback=source_arns,
+              help="Only these sources; repeatable.")
 @click.option("--with-tags", is_flag=True, help="Include tags (one ListTags call per mapping).")
 @common_options
 @pass_settings
