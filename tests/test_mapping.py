@@ -536,7 +536,8 @@ def test_the_thin_commands_check_filter_patterns_as_a_spec_does(esmctl, world, b
     usage error (a review made one with `mapping create` that `export` then wrote and `diff` refused), a pattern on a
     key the records do not have is a warning; `update` checks against the live mapping's kind."""
     box.proxy.clear_counts()
-    base = ["mapping", "create", "--function", "orders-fn", "--source", world["orders"], "--starting-position", "LATEST"]
+    base = ["mapping", "create", "--function", "orders-fn", "--source", world["orders"],
+            "--starting-position", "LATEST"]
     r = esmctl(*base, "--filter", '{"data": 1}')
     assert r.exit_code == 252 and "FilterCriteria.Filters[0].Pattern.data: must be a list of rules" in r.stderr
     assert box.proxy.writes() == 0
