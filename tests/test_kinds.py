@@ -213,6 +213,9 @@ def test_mapping_create_of_self_managed_kafka(esmctl, world, box):
     assert r.exit_code == 0, r.stderr
     created = json.loads(r.stdout)
     assert created["Topics"] == ["orders"] and "EventSourceArn" not in created
+    # the listing's table names what it reads, as plans do: its brokers and topic (a review saw a blank SOURCE)
+    [row] = [line for line in esmctl("list").stdout.splitlines() if created["UUID"] in line]
+    assert "kafka:b-1.example.com:9092 orders" in row
 
 
 def test_kafka_queue_mode_is_created_and_stays_in_sync(esmctl, world, box, tmp_path):

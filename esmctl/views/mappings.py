@@ -19,9 +19,13 @@ MAPPING_COLUMNS: list[Column] = [
 
 
 def mapping_row(m: dict[str, Any]) -> dict[str, Any]:
-    from esmctl.mapping.identity import short_arn
+    from esmctl.mapping.identity import short_arn, source_identity
 
-    return {**m, "Function": short_arn(m.get("FunctionArn")), "Source": short_arn(m.get("EventSourceArn"))}
+    source = m.get("EventSourceArn")
+    if not source and m.get("SelfManagedEventSource"):  # self-managed Kafka has no ARN: its brokers and topic
+        servers, topic = source_identity(m)
+        source = f"{servers} {topic}".strip()
+    return {**m, "Function": short_arn(m.get("FunctionArn")), "Source": short_arn(source)}
 
 
 
