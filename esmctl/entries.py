@@ -188,7 +188,8 @@ def check(paths: list[str], texts: dict[str, str] | None, variables: dict[str, s
                   for path, key, name, message in schema.unknown_keys(defaults, allowed, ("defaults",), "parameter")]
     for e in entries:
         found += [Found(e.doc, path, key, name, message, guarded=False)
-                  for path, key, name, message in schema.unknown_keys(e.entry, allowed, e.base, "parameter")]
+                  for path, key, name, message in schema.unknown_keys(e.entry, allowed, e.base, "parameter")
+                  if tuple(path) not in e.doc.unfilled_keys]  # a key without its value is said missing, once
         found += [Found(e.doc, *spot(e, schema.path_of(dotted)), dotted, message)
                   for dotted, message in schema.check_shape(e.params, servicemodel.input_shape(), "", e.facts)]
         # A value of the wrong type is said above, once: the rules below read only values of the types they expect.

@@ -71,6 +71,7 @@ class Document:
     unfilled: frozenset[Path] = frozenset()
     # (path, as written, as JSON writes it): plain numbers JSON writes otherwise (2.50 as 2.5, 1.0e+3 as 1000.0)
     rewritten: list[tuple[Path, str, str]] = field(default_factory=list, repr=False)
+    unfilled_keys: frozenset[Path] = frozenset()  # keys (paths) that hold a placeholder without a value
     _by_entry: dict[str, dict[Path, list[Any]]] = field(default_factory=dict, repr=False, compare=False)
 
     def at(self, path: Path, key: bool = False) -> Place:
@@ -173,12 +174,12 @@ def load(path: str, text: str, variables: Mapping[str, str] | None = None, envir
         finally:
             for filled, value, tag in reader.touched:  # the graph as written, for the next variables
                 filled.value, filled.tag = value, tag
-        if not reader.problems:
+        if not reader.problems and not reader.merged_filled_keys:  # else the flattening depended on the variables
             with _reuse_lock:
                 _reusable[:] = [(name, text, loader, node)]
         missing = [reader.missing[k] for k in sorted(reader.missing, key=lambda k: k[:2])]
         return Document(name, data, reader.values, reader.keys, reader.surprises, missing, frozenset(reader.unfilled),
-                        reader.rewritten)
+                        reader.rewritten, unfilled_keys=frozenset(reader.unfilled_keys))
     except RecursionError as exc:  # PyYAML's pure-Python composer near 300 levels; see _check_nesting
         raise _whole(name, f"nested more than {MAX_DEPTH} levels deep") from exc
     except yaml.MarkedYAMLError as exc:
@@ -273,6 +274,8 @@ class _Reader:
         self.missing: dict[tuple[int, int, str], Problem] = {}  # placeholders without a value
         self.unfilled: set[Path] = set()  # where they are
         self.unfilled_nodes: set[int] = set()
+        self.unfilled_keys: set[Path] = set()  # keys that hold a placeholder without a value
+        self.merged_filled_keys = False  # a merge's keys held placeholders: which pairs it kept depends on them
         self.count = 1
         self.active: set[int] = set()  # collections being walked: meeting one again is a recursive alias
         self.merging: set[int] = set()
@@ -322,6 +325,9 @@ class _Reader:
                     self.fill(key_node, path)
                 if key_node.tag == STR:
                     child = path + (key_node.value,)
+                    if id(key_node) in self.unfilled_nodes:  # said once, as missing: no check of what it names
+                        self.unfilled.add(child)
+                        self.unfilled_keys.add(child)
                 else:
                     key, surprise = self.scalar(key_node, path, is_key=True)
                     child = path + (key,)
@@ -376,9 +382,12 @@ class _Reader:
         self.merging.discard(id(node))
 
     def key(self, node: Any, path: Path) -> Any:
-        if node.tag == STR and "${" in node.value and id(node) not in self.filled:
-            self.filled.add(id(node))
-            self.fill(node, path)
+        """A key of a mapping being merged, filled: the merge keeps the mapping's own pairs over merged ones by it."""
+        if id(node) in self.filled or (node.tag == STR and "${" in node.value):  # filled already, or to fill
+            self.merged_filled_keys = True
+            if id(node) not in self.filled:
+                self.filled.add(id(node))
+                self.fill(node, path)
         return node.value if node.tag == STR else self.scalar(node, path, is_key=True)[0]
 
     def scalar(self, node: Any, path: Path, is_key: bool = False) -> tuple[Any, str | None]:

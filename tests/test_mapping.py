@@ -566,3 +566,5 @@ def test_a_source_that_is_not_an_arn_is_a_usage_error(esmctl, world, box, comman
     """--source takes ARNs: a typo is said (252), not answered "No mappings found" with exit 0."""
     r = esmctl(*command, "--source", "not-an-arn")
     assert r.exit_code == 252 and "'not-an-arn' is not an ARN" in r.stderr, r.stderr
+    r = esmctl(*command, "--source", "kafka://b1:9092")  # what a plan names it by, but nothing is selected by it
+    assert r.exit_code == 252 and "has no source ARN to select it by: select it with --function" in r.stderr

@@ -81,9 +81,26 @@ def test_the_plans_last_line_counts_the_mappings_a_handoff_deletes(esmctl, world
     review read `0 to delete` and missed that a mapping of the function on the stream's consumer would go)."""
     old, new = both_ends_of_a_move(box, world, "TRIM_HORIZON")
     r = esmctl("plan", spec_file(tmp_path, [kinesis(world, Consumer="fanout")]))
-    assert r.stdout.rstrip().endswith("0 to delete, 1 to hand off (1 old mapping deleted once the new ones run)."), \
-        r.stdout
+    assert r.stdout.rstrip().endswith("0 to delete, 1 to hand off (1 old mapping of moves deleted once the new ones "
+                                      "run)."), r.stdout
     assert f"{old}" in r.stdout
+    assert json.loads(esmctl("plan", spec_file(tmp_path, [kinesis(world, Consumer="fanout")]), "-o", "json").stdout)[
+        "summary"]["old_ends_deleted"] == 1
+
+
+def test_a_move_whose_position_is_unknown_counts_every_old_end_it_deletes(esmctl, world, box, tmp_path):
+    """A move planned as a replace (the old ends' position unknown) deletes every other mapping of the function in
+    the slot, one made by hand too: the line counts those beyond the one it replaces (a re-review read `1 to replace,
+    0 to delete` of a plan that deleted two)."""
+    register = client(box, "kinesis", direct=False).register_stream_consumer
+    b = [register(StreamARN=world["orders"], ConsumerName=n)["Consumer"]["ConsumerARN"] for n in ("a", "b")][1]
+    lam = client(box, "lambda", direct=False)
+    for source in (world["orders"], b):
+        lam.create_event_source_mapping(FunctionName="orders-fn", EventSourceArn=source, StartingPosition="LATEST")
+    path = spec_file(tmp_path, [kinesis(world, StartingPosition="LATEST", Consumer="a")])
+    r = esmctl("plan", path)
+    assert "1 to replace, 0 to delete (1 old mapping of moves deleted once the new ones run)" in r.stdout, r.stdout
+    assert json.loads(esmctl("plan", path, "-o", "json").stdout)["summary"]["old_ends_deleted"] == 1
 
 
 def test_a_409_during_a_handoff_adopts_only_a_mapping_that_starts_in_time(esmctl, world, box, tmp_path):

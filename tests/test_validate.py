@@ -66,3 +66,17 @@ def test_tag_keys_and_values_follow_the_models_pattern(esmctl, tmp_path):
     assert r.stderr.splitlines()[:2] == [
         f"{path}:5:19: Tags.owner: can hold letters, digits, spaces and _ . : / = + - @ only: 'a,b;c'",
         f"{path}:5:36: Tags.x{{y}}: can hold letters, digits, spaces and _ . : / = + - @ only: 'x{{y}}'"], r.stderr
+
+
+def test_a_key_without_its_value_is_said_once(esmctl, tmp_path):
+    """A placeholder without a value in a key is one problem, "no value for ${…}": not also the checks of what the
+    unfilled key would name (an unknown parameter, a tag key's characters), which a review found said beside it."""
+    path = tmp_path / "spec.yaml"
+    path.write_text("version: 1\nmappings:\n  - FunctionName: jobs-fn\n"
+                    "    EventSourceArn: arn:aws:sqs:us-east-1:123456789012:jobs\n"
+                    '    Tags: {"${TEAM_KEY}": orders}\n    ${F}: 10\n')
+    r = esmctl("validate", str(path))
+    assert r.exit_code == 1
+    assert [line.split(": ", 2)[2] for line in r.stderr.splitlines()[:-1]] == [
+        "no value for ${TEAM_KEY}: pass --var TEAM_KEY=... or set it in the environment",
+        "no value for ${F}: pass --var F=... or set it in the environment"], r.stderr

@@ -58,6 +58,9 @@ def test_one_filter_pattern_of_several_changed_is_shown_alone():
     for whole in (two, added):
         [(name, _, shown)] = leaf_changes(FieldChange("FilterCriteria", before, whole))
         assert name == "FilterCriteria.Filters" and shown.count("Pattern") == len(whole["Filters"])
+    moved = {"Filters": [kept, {"Pattern": {"z": ["5"]}}]}  # sorts elsewhere: still one changed (a re-review)
+    assert leaf_changes(FieldChange("FilterCriteria", before, moved)) == [
+        ("FilterCriteria.Filters, one of 2", '{"Pattern": {"body": {"a": ["1"]}}}', '{"Pattern": {"z": ["5"]}}')]
     one = ({"Filters": [{"Pattern": {"a": ["1"]}}]}, {"Filters": [{"Pattern": {"a": ["2"]}}]})
     assert leaf_changes(FieldChange("FilterCriteria", *one))[0][0] == "FilterCriteria.Filters"  # one of one: whole
 

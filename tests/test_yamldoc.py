@@ -251,6 +251,18 @@ def test_placeholders_in_keys_are_filled_or_said_missing():
     assert problems(text) == ["spec.yaml:2:3: tags: no value for ${K}: pass --var K=... or set it in the environment"]
     assert problems(text, variables={"K": "owner"}) == ["spec.yaml:3:3: tags.owner: duplicate key (first at line 2)"]
     assert doc("base: &b\n  ${K}: 1\nm:\n  <<: *b\n  z: 2\n", variables={"K": "k"}).data["m"] == {"k": 1, "z": 2}
+    missing = doc(text, defer_missing=True)
+    assert missing.unfilled_keys == {("tags", "${K}")} and missing.is_unfilled(("tags", "${K}"))
+
+
+def test_a_merge_whose_keys_are_filled_is_merged_anew_for_each_targets_variables():
+    """Which pairs a `<<:` merge keeps (a mapping's own key over a merged one) depends on the filled keys: a document
+    read again for another target's variables is composed again, not reused flattened for the last one's (a review
+    found a fleet's second target without a merged tag)."""
+    text = "base: &t\n  ${TK}: fromanchor\nm:\n  <<: *t\n  team: own\n"
+    for value, merged in (("team", {"team": "own"}), ("owner", {"owner": "fromanchor", "team": "own"}),
+                          ("team", {"team": "own"})):
+        assert load("spec.yaml", text, {"TK": value}, environ={}).data["m"] == merged
 
 
 def test_keys_that_are_not_scalars_are_errors():

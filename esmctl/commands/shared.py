@@ -37,12 +37,14 @@ pass_settings = click.make_pass_decorator(Settings, ensure=True)
 
 
 def source_arns(_ctx: click.Context, _param: click.Parameter, value: tuple[str, ...]) -> tuple[str, ...]:
-    """--source ARN: an ARN (or the `kafka://BROKERS` a self-managed Kafka mapping is named by in a spec's rows), else
-    a usage error (a typo would select nothing and read as "no mappings")."""
+    """--source ARN: an ARN, else a usage error (a typo would select nothing and read as "no mappings")."""
     from esmctl import arns
 
     for given in value:
-        if arns.parse(given) is None and not given.startswith("kafka://"):
+        if given.startswith(("kafka://", "kafka:")):
+            raise click.BadParameter(f"{given!r}: a self-managed Kafka mapping has no source ARN to select it by: "
+                                     "select it with --function")
+        if arns.parse(given) is None:
             raise click.BadParameter(f"{given!r} is not an ARN (a stream, consumer, queue, table stream, cluster or "
                                      "broker: arn:aws:kinesis:us-east-1:123456789012:stream/orders, …)")
     return value

@@ -341,6 +341,15 @@ class Plan:
         return sum(1 for c in self.changes if c.action == action)
 
     @property
+    def old_ends(self) -> int:
+        """The old ends of moves the plan deletes, which no count above holds: every mapping a hand-off deletes,
+        and those a replace deletes beyond the one it replaces (a move whose position is unknown deletes each
+        mapping of the function in the slot, one made by hand too)."""
+        deletes = [(c.action, sum(isinstance(s, Delete) for s in c.steps)) for c in self.changes
+                   if c.action in (Action.HANDOFF, Action.REPLACE)]
+        return sum(n - (action is Action.REPLACE and n > 0) for action, n in deletes)
+
+    @property
     def empty(self) -> bool:
         return not self.changes
 

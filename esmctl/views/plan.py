@@ -72,7 +72,8 @@ def plan_document(plan: Any) -> dict[str, Any]:
         "paused": [{"uuid": p.mapping.uuid, "function": p.mapping.key.function,
                     "source": p.mapping.source_arn or p.mapping.key.source, "short": p.mapping.title(),
                     "since": p.pause.since, "reason": p.pause.reason} for p in plan.paused],
-        "summary": {**{a.value: plan.count(a) for a in PLAN_ACTIONS}, "in_sync": plan.in_sync},
+        "summary": {**{a.value: plan.count(a) for a in PLAN_ACTIONS}, "old_ends_deleted": plan.old_ends,
+                    "in_sync": plan.in_sync},
     }
 
 
@@ -112,12 +113,12 @@ def leaf_changes(f: Any) -> list[tuple[str, str, str]]:
     {"Pattern": …} → {"Pattern": …}`; without an index, as the lists are sets in canonical order, not the spec's);
     two ARNs that differ only in their resource show only that."""
     def walk(name: str, before: Any, after: Any) -> list[tuple[str, str, str]]:
-        if isinstance(before, list) and isinstance(after, list) and len(before) == len(after):
-            differ = [i for i, (b, a) in enumerate(zip(before, after, strict=True)) if b != a]
-            if len(before) > 1 and len(differ) == 1:  # the lists of structures a mapping has are sets, sorted
-                i = differ[0]
-                if isinstance(before[i], dict) and isinstance(after[i], dict):
-                    return [(f"{name}, one of {len(before)}", _value(before[i]), _value(after[i]))]
+        if isinstance(before, list) and isinstance(after, list) and len(before) == len(after) > 1:
+            # the lists of structures a mapping has are sets: one item gone and one come is one item changed
+            gone = [b for b in before if b not in after]
+            came = [a for a in after if a not in before]
+            if len(gone) == len(came) == 1 and isinstance(gone[0], dict) and isinstance(came[0], dict):
+                return [(f"{name}, one of {len(before)}", _value(gone[0]), _value(came[0]))]
         structures = all(isinstance(v, dict) or v is None for v in (before, after))
         if structures and (isinstance(before, dict) or isinstance(after, dict)):
             b, a = before or {}, after or {}
@@ -154,12 +155,10 @@ def plan_summary(plan: Any, replace_allowed: bool = False) -> str:
     if plan.count(Action.MOVE):
         line += f", {plan.count(Action.MOVE)} to move"
     if plan.count(Action.HANDOFF):
-        from esmctl.plan.types import Delete
-
-        # the mappings a hand-off deletes are in no other count: a reviewer of the line must see them
-        olds = sum(isinstance(s, Delete) for c in plan.changes if c.action is Action.HANDOFF for s in c.steps)
-        line += f", {plan.count(Action.HANDOFF)} to hand off ({olds} old mapping{'s' if olds != 1 else ''} deleted " \
-                "once the new ones run)"
+        line += f", {plan.count(Action.HANDOFF)} to hand off"
+    if plan.old_ends:  # in no count above: a reviewer of the line must see them
+        line += f" ({plan.old_ends} old mapping{'s' if plan.old_ends != 1 else ''} of moves deleted once the new " \
+                "ones run)"
     if plan.count(Action.REPLACE) and not replace_allowed:
         line += " (replacing needs --allow-replace)"
     return line + (f"; {paused}." if paused else ".")
