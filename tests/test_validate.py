@@ -53,16 +53,22 @@ def test_validate_refuses_a_spec_for_another_region_as_plan_does(esmctl, specs, 
     assert esmctl("--region", "eu-west-1", "validate", *each, east).exit_code == 1
 
 
+def validate_jobs_mapping(esmctl, tmp_path, lines: str):
+    """`esmctl validate` of one SQS mapping of jobs-fn with `lines` more: (the spec's path, the result), exit 1."""
+    path = tmp_path / "spec.yaml"
+    path.write_text("version: 1\nmappings:\n  - FunctionName: jobs-fn\n"
+                    "    EventSourceArn: arn:aws:sqs:us-east-1:123456789012:jobs\n" + lines)
+    r = esmctl("validate", str(path))
+    assert r.exit_code == 1, r.stderr
+    return path, r
+
+
 def test_tag_keys_and_values_follow_the_models_pattern(esmctl, tmp_path):
     """botocore's TagKey and TagValue pattern, `([\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*)`, is a Java regex Python's `re`
     cannot compile (Unicode categories): matched by category, so that `,` `;` `{` are refused offline (a review found
     them valid, to fail at TagResource after the run's other changes), and letters of any script pass."""
-    path = tmp_path / "spec.yaml"
-    path.write_text("version: 1\nmappings:\n  - FunctionName: jobs-fn\n"
-                    "    EventSourceArn: arn:aws:sqs:us-east-1:123456789012:jobs\n"
-                    '    Tags: {owner: "a,b;c", "x{y}": "1", team: "naïve ok", cost: "c-1 ½"}\n')
-    r = esmctl("validate", str(path))
-    assert r.exit_code == 1
+    path, r = validate_jobs_mapping(esmctl, tmp_path, '    Tags: {owner: "a,b;c", "x{y}": "1", team: "naïve ok", '
+                                    'cost: "c-1 ½"}\n')
     assert r.stderr.splitlines()[:2] == [
         f"{path}:5:19: Tags.owner: can hold letters, digits, spaces and _ . : / = + - @ only: 'a,b;c'",
         f"{path}:5:36: Tags.x{{y}}: can hold letters, digits, spaces and _ . : / = + - @ only: 'x{{y}}'"], r.stderr
@@ -71,12 +77,7 @@ def test_tag_keys_and_values_follow_the_models_pattern(esmctl, tmp_path):
 def test_a_key_without_its_value_is_said_once(esmctl, tmp_path):
     """A placeholder without a value in a key is one problem, "no value for ${…}": not also the checks of what the
     unfilled key would name (an unknown parameter, a tag key's characters), which a review found said beside it."""
-    path = tmp_path / "spec.yaml"
-    path.write_text("version: 1\nmappings:\n  - FunctionName: jobs-fn\n"
-                    "    EventSourceArn: arn:aws:sqs:us-east-1:123456789012:jobs\n"
-                    '    Tags: {"${TEAM_KEY}": orders}\n    ${F}: 10\n')
-    r = esmctl("validate", str(path))
-    assert r.exit_code == 1
+    _, r = validate_jobs_mapping(esmctl, tmp_path, '    Tags: {"${TEAM_KEY}": orders}\n    ${F}: 10\n')
     assert [line.split(": ", 2)[2] for line in r.stderr.splitlines()[:-1]] == [
         "no value for ${TEAM_KEY}: pass --var TEAM_KEY=... or set it in the environment",
         "no value for ${F}: pass --var F=... or set it in the environment"], r.stderr
