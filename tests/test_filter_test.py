@@ -139,6 +139,19 @@ def test_a_live_mapping_by_uuid(esmctl, box, world, tmp_path):
     assert out["records"][2]["reason"] == 'data.amount is "20"'
 
 
+def test_records_of_another_kind_of_source_are_a_usage_error(esmctl, tmp_path):
+    """SQS messages tried against a Kinesis filter would all be "dropped: data is missing", which reads as a broken
+    filter: the kind of the records is told, and refused (252), as a stream of the wrong kind is."""
+    records = tmp_path / "sqs.json"
+    records.write_text(json.dumps({"Records": [{"messageId": "m1", "receiptHandle": "r", "body": '{"type": "order"}',
+                                                "eventSource": "aws:sqs"}]}))
+    r = esmctl("filter", "test", "--pattern", '{"data": {"type": ["order"]}}', "--records", str(records),
+               "--source-kind", "kinesis")
+    assert r.exit_code == 252 and f"{records} holds sqs records, but the filters are for kinesis" in r.stderr
+    r = esmctl("filter", "test", "--pattern", '{"body": {"type": ["order"]}}', "--records", str(records))
+    assert r.exit_code == 0 and "1 of 1 record kept" in r.stdout + r.stderr
+
+
 def test_bad_input(esmctl, tmp_path):
     path = tmp_path / "records.jsonl"
     path.write_text('{"messageId": "1", "body": "x"}\n{oops\n')
@@ -245,6 +258,14 @@ def test_plan_sample_tells_what_a_filter_change_keeps_before_and_after(esmctl, b
     assert 'dropped: record 1 (c-1/1): data.type is "refund"' in r.stderr
     assert 'dropped: record 3 (c-3/3): data.type is "refund"' in r.stderr
     assert "record 4" not in r.stderr  # dropped before too: not a change
+    # SQS messages in the sample are not the Kinesis mapping's records: not counted for it (a review saw them taken
+    # for Kinesis records and counted as kept or dropped); the records keep their numbers in the file
+    sqs = {"messageId": "m1", "receiptHandle": "r", "body": '{"type": "order"}', "eventSource": "aws:sqs"}
+    mixed = tmp_path / "mixed.jsonl"
+    mixed.write_text(json.dumps(sqs) + "\n" + sample.read_text())
+    r = esmctl("plan", spec, "--sample", str(mixed))
+    assert "keeps 4 of 5 sample records before, 2 after" in r.stderr, r.stderr
+    assert 'dropped: record 2 (c-1/1): data.type is "refund"' in r.stderr
     bad = tmp_path / "bad.jsonl"
     bad.write_text("{nope\n")
     r = esmctl("plan", spec, "--sample", str(bad))

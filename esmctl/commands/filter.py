@@ -115,6 +115,11 @@ def _test(settings: Settings, spec: str | None, function: str | None, source: st
         records = samples.read_payloads(payloads_file, envelopes.envelope(kind), stream or source or "")
     else:
         records = samples.read_records(records_file or "-", kind)
+        if kind:  # records of another kind of source would all be "dropped" for lack of its keys: said instead
+            other = next((k for k in map(envelopes.guess_kind, records) if k and k != _family(kind)), None)
+            if other:
+                raise click.UsageError(f"{records_file or '-'} holds {other} records, but the filters are for "
+                                       f"{_family(kind)}: give records of the mapping's kind of source")
         kind = kind or next((k for k in map(envelopes.guess_kind, records) if k), "")
         if not kind:
             raise click.UsageError(f"{records_file}: cannot tell the kind of source of these records: give "

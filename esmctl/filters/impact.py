@@ -34,12 +34,14 @@ def _changed(plan: Any) -> list[tuple[Any, list | None, list]]:
 def lines(plan: Any, records: list[dict]) -> list[str]:
     """One line per mapping of the plan whose filters change (and whose kind of source the sample's records
     are of), then its examples of newly dropped records."""
-    kinds = {k for k in map(envelopes.guess_kind, records) if k}
+    guessed = [envelopes.guess_kind(r) for r in records]
+    kinds = {k for k in guessed if k}
     out: list[str] = []
     for change, old, new in _changed(plan):
         family = envelopes.KAFKA if change.after.kind == MSK else change.after.kind
-        if not kinds or family in kinds:
-            out += _change_lines(change, old, new, records)
+        if not kinds or family in kinds:  # each mapping tried on the records of its kind (and those of no telling)
+            mine = [i for i, k in enumerate(guessed) if k is None or k == family]
+            out += _change_lines(change, old, new, [records[i] for i in mine], numbers=mine)
     return out
 
 
@@ -63,7 +65,9 @@ def lines_from_sources(aws: Any, plan: Any, limit: int) -> list[str]:
     return out
 
 
-def _change_lines(change: Any, old: list | None, new: list, records: list[dict], what: str = "sample") -> list[str]:
+def _change_lines(change: Any, old: list | None, new: list, records: list[dict], what: str = "sample",
+                  numbers: list[int] | None = None) -> list[str]:
+    """`numbers`: each record's number in the sample (its place among them all), where `records` are some of them."""
     after, before = change.after, (change.before[0] if change.before else None)
     try:
         verdicts_after = list(FilterSet(new, after.kind).run(records))
@@ -80,7 +84,8 @@ def _change_lines(change: Any, old: list | None, new: list, records: list[dict],
     lost = [i for i in range(n) if not kept_after[i] and (kept_before is None or kept_before[i])]
     for i in lost[:EXAMPLES]:
         name = samples.record_name(records[i])
-        out.append(f"    dropped: record {i}{f' ({name})' if name else ''}: {verdicts_after[i].reason}")
+        number = numbers[i] if numbers is not None else i
+        out.append(f"    dropped: record {number}{f' ({name})' if name else ''}: {verdicts_after[i].reason}")
     if len(lost) > EXAMPLES:
         out.append(f"    ... and {len(lost) - EXAMPLES} more dropped")
     return out
