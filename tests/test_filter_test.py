@@ -152,6 +152,18 @@ def test_records_of_another_kind_of_source_are_a_usage_error(esmctl, tmp_path):
     assert r.exit_code == 0 and "1 of 1 record kept" in r.stdout + r.stderr
 
 
+def test_why_a_record_was_dropped_shows_its_numbers_as_written(esmctl, tmp_path):
+    """Lambda compares an equality rule's numbers by their text: the reason shows the record's number as it wrote it
+    (`1E-7`), not Python's float (`1e-07`), which hid why it did not match a pattern's `1e-7` (a review)."""
+    payloads = tmp_path / "p.txt"
+    payloads.write_text('{"n":3.00e2}\n{"n":1E-7}\n{"n":[1.50, "x"]}\n')
+    r = esmctl("filter", "test", "--pattern", '{"body":{"n":[1e-7]}}', "--payloads", str(payloads),
+               "--source-kind", "sqs")
+    assert r.exit_code == 0
+    for shown in ("body.n is 3.00e2", "body.n is 1E-7", 'body.n is [1.50, "x"]'):
+        assert shown in r.stdout, r.stdout
+
+
 def test_bad_input(esmctl, tmp_path):
     path = tmp_path / "records.jsonl"
     path.write_text('{"messageId": "1", "body": "x"}\n{oops\n')

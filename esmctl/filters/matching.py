@@ -29,8 +29,20 @@ class Miss:
             return f"{self.label} is missing"
         if type(value) is dict:
             return f"{self.label} is an object"
-        text = _quote(value) if type(value) is str else _ENCODER.encode(value)
+        text = _shown(value)
         return f"{self.label} is {text if len(text) <= 40 else text[:37] + '...'}"
+
+
+def _shown(value: Any) -> str:
+    """A record's value as JSON, its numbers as the record wrote them (JSON's encoder writes a float's repr: 1e-07
+    for 1E-7, which Lambda, comparing numbers by their text, does not take for it)."""
+    if type(value) is str:
+        return _quote(value)
+    if isinstance(value, JsonFloat):
+        return value.text
+    if isinstance(value, list):
+        return "[" + ", ".join(_shown(v) for v in value) + "]"
+    return _ENCODER.encode(value)
 
 
 _quote = json.encoder.encode_basestring  # type: ignore[attr-defined]
