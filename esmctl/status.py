@@ -73,6 +73,7 @@ class Health:
     paused: marks.Pause | None = None  # Disabled by `esmctl pause`, until `esmctl resume`
     lagging: str = ""  # healthy, but behind (see assess): why
     no_data: bool = False  # a lag limit applies, and the source said nothing in the window
+    source_name: str = ""  # what it reads, for a reader, where it has no ARN (self-managed Kafka)
 
     @property
     def healthy(self) -> bool:
@@ -177,7 +178,7 @@ def sparkline_scales(healths: list[Health], limits: Limits) -> dict[str, float]:
 def ordered(healths: list[Health]) -> list[Health]:
     """What is wrong first (VERDICTS' order), then by function and source: the way status lists them."""
     return sorted(healths, key=lambda h: (VERDICTS.index(h.verdict), identity.short_arn(h.function_arn) or "",
-                                          identity.short_arn(h.source_arn) or "", h.uuid or ""))
+                                          identity.short_arn(h.source_arn or h.source_name) or "", h.uuid or ""))
 
 
 def summary(healths: list[Health]) -> str:
@@ -261,7 +262,8 @@ def read_pauses(aws: Any, rows: list[tuple[Health, dict[str, Any] | None, bool]]
 
 def from_live(m: dict[str, Any]) -> Health:
     h = Health(m.get("UUID"), m.get("FunctionArn", ""), m.get("EventSourceArn", ""), m.get("State", "?"),
-               m.get("StateTransitionReason", ""), m.get("LastProcessingResult", ""), kind=identity.source_type(m))
+               m.get("StateTransitionReason", ""), m.get("LastProcessingResult", ""), kind=identity.source_type(m),
+               source_name=identity.source_name(m))
     error = m.get("FilterCriteriaError")
     if error:  # Lambda itself cannot read the mapping's KMS-encrypted filters
         h.problems.append(f"FilterCriteriaError: {error.get('ErrorCode', '')}: {error.get('Message', '')}".strip(": "))

@@ -216,6 +216,8 @@ def test_mapping_create_of_self_managed_kafka(esmctl, world, box):
     # the listing's table names what it reads, as plans do: its brokers and topic (a review saw a blank SOURCE)
     [row] = [line for line in esmctl("list").stdout.splitlines() if created["UUID"] in line]
     assert "kafka:b-1.example.com:9092 orders" in row
+    [row] = [line for line in esmctl("status", "--function", "orders-fn").stdout.splitlines() if "orders-fn" in line]
+    assert "kafka:b-1.example.com:9092 orders" in row, row
 
 
 def test_kafka_queue_mode_is_created_and_stays_in_sync(esmctl, world, box, tmp_path):

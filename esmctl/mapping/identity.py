@@ -188,6 +188,15 @@ class Key:
         return f"{what} ({self.part})" if self.part else what
 
 
+def source_name(params: dict[str, Any]) -> str:
+    """What a mapping reads, for a reader: its EventSourceArn, or for self-managed Kafka, which has none, its
+    brokers and topic (`kafka://b1:9092 orders`, as plans name it)."""
+    if params.get("EventSourceArn") or not params.get("SelfManagedEventSource"):
+        return params.get("EventSourceArn") or ""
+    servers, topic = source_identity(params)
+    return f"{servers} {topic}".strip()
+
+
 def source_identity(params: dict[str, Any]) -> tuple[str, str]:
     """The source half of a Key, from a mapping's parameters (spec or API)."""
     parsed = arns.parse(params.get("EventSourceArn") or "")

@@ -19,13 +19,9 @@ MAPPING_COLUMNS: list[Column] = [
 
 
 def mapping_row(m: dict[str, Any]) -> dict[str, Any]:
-    from esmctl.mapping.identity import short_arn, source_identity
+    from esmctl.mapping.identity import short_arn, source_name
 
-    source = m.get("EventSourceArn")
-    if not source and m.get("SelfManagedEventSource"):  # self-managed Kafka has no ARN: its brokers and topic
-        servers, topic = source_identity(m)
-        source = f"{servers} {topic}".strip()
-    return {**m, "Function": short_arn(m.get("FunctionArn")), "Source": short_arn(source)}
+    return {**m, "Function": short_arn(m.get("FunctionArn")), "Source": short_arn(source_name(m))}
 
 
 
