@@ -28,7 +28,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from esmctl import spec
+from esmctl import collector, spec
 from esmctl.aws.calls import Aws
 from esmctl.aws.errors import BOTOCORE_ERRORS, describe_error, explain
 from esmctl.aws.pacing import Pacer, new_pacer
@@ -151,11 +151,15 @@ class Fleet:
             if on_done is not None:
                 on_done(outcome)
 
-        for wave in waves(targets, self.settings.fleet.region_order):
-            if not wave:
-                continue
-            with ThreadPoolExecutor(max_workers=min(self.concurrency, len(wave)), thread_name_prefix="target") as pool:
-                list(pool.map(one, wave))
+        # The cycle collector paused for the whole run: the targets' threads parse and compare many acyclic objects
+        # at once, and one thread's pause (collector.paused) must not be ended by another's.
+        with collector.paused():
+            for wave in waves(targets, self.settings.fleet.region_order):
+                if not wave:
+                    continue
+                with ThreadPoolExecutor(max_workers=min(self.concurrency, len(wave)),
+                                        thread_name_prefix="target") as pool:
+                    list(pool.map(one, wave))
         return [outcomes[t] for t in targets]
 
     def _attempt(self, target: Target, job: Job) -> TargetOutcome:

@@ -550,3 +550,28 @@ def test_a_specs_warning_is_said_once_however_many_targets_share_it(esmctl, box,
         r = esmctl(*command, str(tmp_path / "s.yaml"), "--targets", str(tmp_path / "t.yaml"))
         assert r.exit_code == 0, r.stderr
         assert r.stderr.count("warning: FilterCriteria.Filters[0].Pattern.data: SQS records have no `data`") == 1
+
+
+def test_the_cycle_collector_stays_paused_while_any_target_plans(esmctl, box, fleet, monkeypatch):
+    """Each target's plan pauses the cycle collector (collector.paused), which is process-wide: one target's plan
+    that ends must not start it again under the others', still parsing and comparing (the fleet pauses it for the
+    whole run). Every target's plan begins and ends with it paused."""
+    import gc
+
+    from esmctl import reconcile
+
+    seen: list[bool] = []
+    real = reconcile.plan
+
+    def plan(*args, **kwargs):
+        seen.append(gc.isenabled())
+        try:
+            return real(*args, **kwargs)
+        finally:
+            seen.append(gc.isenabled())
+
+    monkeypatch.setattr(reconcile, "plan", plan)
+    spec, targets = fleet
+    assert esmctl("plan", spec, "--targets", targets).exit_code == 1  # the third account's role is refused
+    assert len(seen) == 8 and not any(seen), seen  # 4 targets planned, at their start and end
+    assert gc.isenabled()  # and on again after the run
