@@ -59,9 +59,10 @@ def compile_query(value: str) -> Any:
     """--query: a JMESPath expression (jmespath comes with botocore), compiled once. ValueError says why not."""
     import jmespath
     import jmespath.exceptions
+    import jmespath.functions
 
     try:
-        return jmespath.compile(value)
+        compiled = jmespath.compile(value)
     except jmespath.exceptions.JMESPathError as exc:
         if isinstance(exc, jmespath.exceptions.IncompleteExpressionError):
             why = "it ends too soon"
@@ -70,6 +71,20 @@ def compile_query(value: str) -> Any:
             if getattr(exc, "lex_position", None) is not None:
                 why += f" at character {exc.lex_position + 1}"
         raise ValueError(f"{value!r} is not a JMESPath expression: {why}") from exc
+    unknown = sorted(_functions(compiled.parsed) - set(jmespath.functions.Functions.FUNCTION_TABLE))
+    if unknown:  # else found only once the command has run (and written), as it prints
+        raise ValueError(f"{value!r}: JMESPath has no function {', '.join(f'{n}()' for n in unknown)}")
+    return compiled
+
+
+def _functions(node: Any) -> set[str]:
+    """The names of the functions a parsed JMESPath expression calls."""
+    if not isinstance(node, dict):
+        return set()
+    found = {node["value"]} if node.get("type") == "function_expression" else set()
+    for child in node.get("children", ()):
+        found |= _functions(child)
+    return found
 
 
 def check_query_output(settings: Settings) -> None:

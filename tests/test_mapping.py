@@ -568,3 +568,18 @@ def test_a_source_that_is_not_an_arn_is_a_usage_error(esmctl, world, box, comman
     assert r.exit_code == 252 and "'not-an-arn' is not an ARN" in r.stderr, r.stderr
     r = esmctl(*command, "--source", "kafka://b1:9092")  # what a plan names it by, but nothing is selected by it
     assert r.exit_code == 252 and "has no source ARN to select it by: select it with --function" in r.stderr
+
+
+def test_a_query_that_cannot_run_is_a_usage_error_before_anything_is_sent(esmctl, world, box):
+    """A --query calling a function JMESPath lacks is refused with the command line (252), before the command writes
+    (a review saw `mapping update … --query 'foo(@)'` make the update, then fail as "unexpected"); a query that
+    does not fit the output's types is a usage error too, said as one."""
+    created = json.loads(esmctl("mapping", "create", "--function", "jobs-fn", "--source", world["jobs"],
+                                "-o", "json").stdout)
+    box.proxy.clear_counts()
+    r = esmctl("mapping", "update", created["UUID"], "--batch-size", "7", "--query", "foo(BatchSize)")
+    assert r.exit_code == 252 and "JMESPath has no function foo()" in r.stderr and box.proxy.writes() == 0
+    r = esmctl("list", "--query", "length(EventSourceMappings[0].BatchSize)")
+    assert r.exit_code == 252 and "In function length(), invalid type for value" in r.stderr
+    assert "unexpected" not in r.stderr
+    assert json.loads(esmctl("list", "--query", "length(EventSourceMappings)").stdout) == 1

@@ -21,5 +21,15 @@ def jsonable(value: Any) -> Any:
 def queried(settings: Settings, data: Any) -> Any:
     """The document as JSON has it, narrowed by --query when given."""
     data = jsonable(data)
-    return settings.query.search(data) if settings.query is not None else data
+    if settings.query is None:
+        return data
+    import jmespath.exceptions
+
+    from esmctl.errors import UsageProblem
+
+    try:
+        return settings.query.search(data)
+    except jmespath.exceptions.JMESPathError as exc:  # a type or arity error, found on the document
+        raise UsageProblem(f"--query {settings.query.expression!r}: {exc}: the command ran, but its output does not "
+                           "fit the query (see it with -o json)") from None
 
