@@ -47,12 +47,7 @@ def aws_env(request, monkeypatch):
             monkeypatch.delenv(key, raising=False)
     if "box" in request.fixturenames:
         box = request.getfixturevalue("box")
-        box.reset()
-        box.proxy.transitional_views = 0
-        box.proxy.page_size = 100
-        box.proxy.latency = 0.0
-        box.proxy.rate_limit = None
-        box.proxy.legacy_sentinels = False
+        box.reset()  # the layer's knobs too, as server.start gave them
         monkeypatch.setenv("AWS_ENDPOINT_URL", box.url)
     else:
         monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")

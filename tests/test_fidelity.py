@@ -820,3 +820,19 @@ def test_latency_waits_through_the_sleep_it_is_given(box, world):
     box.proxy.clock, box.proxy.sleep, box.proxy.latency = clock, clock.sleep, 0.25
     lam(box).list_event_source_mappings()
     assert clock.slept == [0.25]  # once per call, before it is answered
+
+
+def test_reset_and_restore_put_every_knob_back_as_start_gave_it(box, world):
+    """A user's suite restores a snapshot before each test: the layer's knobs (latency, rate limit, transitional
+    views, page size, legacy sentinels) go back to what `server.start` gave, as the clock and the injected failures
+    already did (a review found a test's latency and real-clock rate limit leaking into the next)."""
+    snapshot = box.snapshot()
+    proxy = box.proxy
+    proxy.latency, proxy.rate_limit, proxy.transitional_views, proxy.page_size = 0.5, 15, 3, 2
+    proxy.legacy_sentinels = True
+    box.restore(snapshot)
+    assert (proxy.latency, proxy.rate_limit, proxy.transitional_views, proxy.page_size, proxy.legacy_sentinels) == \
+        (0.0, None, 0, 100, False)
+    proxy.latency = 0.5
+    box.reset()
+    assert proxy.latency == 0.0

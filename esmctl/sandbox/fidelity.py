@@ -80,6 +80,9 @@ class FidelityProxy(MappingApi):
         self.clock, self.sleep = clock, sleep
         self._default_clock, self._default_sleep = clock, sleep
         self.legacy_sentinels = legacy_sentinels
+        # the knobs as given: reset() (and so Sandbox.reset and restore) puts them back
+        self._knobs = {"transitional_views": transitional_views, "page_size": page_size, "latency": latency,
+                       "rate_limit": rate_limit, "legacy_sentinels": legacy_sentinels}
         self.calls: Counter[str] = Counter()
         self.log: list[str] = []  # operations in the order they arrived
         self.throttled: Counter[str] = Counter()
@@ -159,6 +162,8 @@ class FidelityProxy(MappingApi):
             self._identity_locks.clear()
             self._buckets.clear()
             self.clock, self.sleep = self._default_clock, self._default_sleep
+            for name, value in self._knobs.items():
+                setattr(self, name, value)
             self._key_accounts.clear()
             self._snapshots.clear()
             self.kms_decrypt_denied = False
