@@ -161,3 +161,12 @@ def test_show_of_a_spec_says_it_is_not_a_saved_plan(esmctl, tmp_path):
     cut = tmp_path / "plan.json"
     cut.write_text('{"format": "esmctl-plan", "formatVersion": 1, "plan": {"chan')
     assert "a damaged plan file (cut short?)" in esmctl("show", str(cut)).stderr
+
+
+def test_a_plan_is_not_saved_to_standard_output(esmctl, world, box, tmp_path, monkeypatch):
+    """`--out -` is a usage error: it wrote a file named `-` and advised `esmctl apply -`, which reads a spec from
+    standard input, while `show -` said the file was no plan (a review)."""
+    monkeypatch.chdir(tmp_path)
+    r = esmctl("plan", spec_file(tmp_path, [kinesis(world)]), "--out", "-")
+    assert r.exit_code == 252 and "a saved plan goes to a file" in r.stderr
+    assert not (tmp_path / "-").exists()
