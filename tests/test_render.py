@@ -542,3 +542,15 @@ def test_records_wrap_prose_between_words_even_with_a_word_too_long_for_the_room
     lines = console.file.getvalue().splitlines()
     assert " ".join(line.strip() for line in lines).removeprefix("VERDICT ").strip() == verdict  # nothing lost
     assert [line for line in lines if len(line) > 40] == [f"         {arn}"]  # only the word that cannot fit
+
+
+def test_a_records_identifier_too_long_for_the_width_is_broken_at_its_separators():
+    """A card's SOURCE longer than the terminal (a DynamoDB stream ARN at 60 columns) goes on over lines, broken after
+    `:` and `/`, within the width, as tables break identifiers (a review saw the terminal wrap it mid-word)."""
+    source = "dynamodb:orders-table/stream/2026-12-07T06:57:29.804013"
+    console = Console(file=io.StringIO(), width=40, color_system=None, soft_wrap=False)
+    console.print(tables.record_lines([("SOURCE", source, False), ("STATE", "Enabled", False)], 40, 14), crop=False)
+    lines = console.file.getvalue().splitlines()
+    assert all(len(line) <= 40 for line in lines), lines
+    assert "".join(line[14:].strip() for line in lines[:-1]) == source and lines[0].startswith("SOURCE")
+    assert lines[-1].split() == ["STATE", "Enabled"]

@@ -244,6 +244,10 @@ def record_lines(fields: Sequence[tuple[str, str, bool]], width: int,
             for i, row in enumerate(rows):
                 lines.append(Text.assemble(((label if i == 0 else "").ljust(label_width), "bold"), row,
                                            no_wrap=True, overflow="ignore"))
+        elif cell_len(value) > room > 0:  # an identifier too long for the room: broken after its separators
+            for i, part in enumerate(break_identifier(value, room)):
+                lines.append(Text.assemble(((label if i == 0 else "").ljust(label_width), "bold"), part,
+                                           no_wrap=True, overflow="ignore"))
         else:
             label = label.ljust(label_width) if value else label
             lines.append(Text.assemble((label, "bold"), value, no_wrap=True, overflow="ignore"))
