@@ -134,6 +134,12 @@ def _pattern(text: str | None):
         return _CategoryClass.of(text)
 
 
+def tag_value_refused(value: str) -> list[str]:
+    """The characters of `value` botocore's TagValue pattern does not allow, each once, sorted."""
+    allowed = _pattern(servicemodel.service_model().shape_for("TagValue").metadata.get("pattern"))
+    return sorted({c for c in value if allowed is not None and not allowed.fullmatch(c)})
+
+
 class _CategoryClass:
     """`([\\p{X}…chars]*)`: a string of characters each in one of the Unicode categories or among the chars."""
 

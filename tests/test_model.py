@@ -291,10 +291,12 @@ def test_a_pause_mark_is_one_tag_value_that_reads_back():
     assert marks.read_pause({marks.PAUSED_TAG: mark}) == marks.Pause("2026-11-23T12:00:05Z", "INC-42 bad writes")
     assert marks.read_pause({"team": "x"}) is None and marks.read_pause(None) is None
     long = marks.pause_mark(at, "x" * marks.PAUSE_REASON_MAX)
-    assert len(long) == 256 and not marks.pause_reason_problem("x" * marks.PAUSE_REASON_MAX)
+    assert len(long) == 256 and not marks.pause_reason_problem("x" * marks.PAUSE_REASON_MAX, [])
 
 
 @pytest.mark.parametrize("reason,ok", [("Störung: Kafka @ team/orders = 42%", False), ("Störung Kafka @ team/orders",
                                        True), ("a,b", False), ("tab\there", False), ("", True)])
 def test_a_pause_reason_uses_what_a_tag_value_allows(reason, ok):
-    assert (marks.pause_reason_problem(reason) == "") is ok
+    from esmctl.schema import tag_value_refused
+
+    assert (marks.pause_reason_problem(reason, tag_value_refused(reason)) == "") is ok

@@ -32,8 +32,9 @@ def _reason(ctx: click.Context, param: click.Parameter, value: str | None) -> st
     if value is None:
         return ""
     from esmctl.mapping.marks import pause_reason_problem
+    from esmctl.schema import tag_value_refused
 
-    problem = pause_reason_problem(value)
+    problem = pause_reason_problem(value, tag_value_refused(value))
     if problem:
         raise click.BadParameter(problem, ctx=ctx, param=param)
     return value

@@ -89,8 +89,7 @@ def tag_records(function_tags: dict[str, str]) -> dict[str, TagRecord]:
 # -- pause marks ----------------------------------------------------------------------------------
 # The mark is one tag, so that a pause or a resume changes it in one call: `esmctl:paused` =
 # "2026-11-23T12:00:00Z" or "2026-11-23T12:00:00Z the reason". Tag values allow letters, digits,
-# white space and _ . : / = + - @ (botocore's TagValue pattern), up to 256 characters.
-_TAG_PUNCTUATION = frozenset("_.:/=+-@")
+# white space and _ . : / = + - @ (botocore's TagValue pattern, schema.tag_value_refused), up to 256 characters.
 PAUSE_REASON_MAX = _TAG_VALUE_MAX - len("2026-11-23T12:00:00Z ")
 
 
@@ -105,13 +104,11 @@ class Pause:
         return f"paused by esmctl pause at {self.since}" + (f" ({self.reason})" if self.reason else "")
 
 
-def pause_reason_problem(reason: str) -> str:
-    """Why a --reason cannot go into a tag value ("" when it can)."""
-    import unicodedata
-
+def pause_reason_problem(reason: str, bad: list[str]) -> str:
+    """Why a --reason cannot go into a tag value ("" when it can); `bad`: its characters a tag value does not allow
+    (schema.tag_value_refused)."""
     if len(reason) > PAUSE_REASON_MAX:
         return f"is {len(reason)} characters long; at most {PAUSE_REASON_MAX} fit in the tag beside the time"
-    bad = sorted({c for c in reason if c not in _TAG_PUNCTUATION and unicodedata.category(c)[0] not in "LZN"})
     if bad:
         # an apostrophe goes (ledger's -> ledgers), anything else becomes a space
         fixed = " ".join("".join("" if c in "'’`\"" else " " if c in bad else c for c in reason).split())
