@@ -3,10 +3,9 @@ what the spec cannot say (the command prints them)."""
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
-from esmctl import arns
+from esmctl import arns, yaml11
 from esmctl.mapping import compare, defaults, marks, values
 
 _IDENTITY = ("Topics", "Queues", "SelfManagedEventSource")
@@ -26,16 +25,13 @@ def _filters_as_written(criteria: dict[str, Any]) -> dict[str, Any]:
     return {"Filters": out}
 
 
-_YAML11_FLOAT = re.compile(r"[-+]?([0-9][0-9_]*)?\.[0-9.]*([eE][-+][0-9]+)?")
-
-
 def _yaml_reads_back(value: Any) -> bool:
     """Whether every float of value, written as JSON writes it, is a float to YAML 1.1 too."""
     if isinstance(value, dict):
         return all(_yaml_reads_back(v) for v in value.values())
     if isinstance(value, list):
         return all(_yaml_reads_back(v) for v in value)
-    return not isinstance(value, float) or _YAML11_FLOAT.fullmatch(repr(value)) is not None
+    return not isinstance(value, float) or yaml11.plain_tag(repr(value)) == yaml11.FLOAT
 
 
 def to_spec(live: list[dict[str, Any]], region: str, account: str, tags: dict[str, dict[str, str]] | None = None,

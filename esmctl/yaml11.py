@@ -16,6 +16,13 @@ JSON_NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?"
 NUMBER_START = frozenset("-0123456789")
 
 
+def plain_tag(text: str) -> str:
+    """The tag PyYAML's safe loader gives `text` written as a plain scalar (YAML 1.1's resolvers)."""
+    import yaml
+
+    return yaml.resolver.Resolver().resolve(yaml.ScalarNode, text, (True, False))
+
+
 def json_text(tag: str, text: str) -> str:
     """A plain number (int or float tag) as JSON writes the value YAML reads from it: 2.50 as 2.5, -0 as 0."""
     return json.dumps(float(text)) if tag == FLOAT else str(int(text))
