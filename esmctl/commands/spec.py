@@ -43,14 +43,14 @@ def reconciliation(settings: Settings, files: tuple[str, ...], variables: tuple[
     return reconcile.plan(settings.aws, loaded, options)
 
 
-
-def _plan_file(value: str | None) -> str | None:
+def _plan_file(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
     """--out FILE: a file; `-` (standard output, where the plan is shown, and standard input for `apply -`, a spec)
     is a usage error."""
     if value == "-":
         raise click.BadParameter("a saved plan goes to a file (`-` is not one: `apply -` reads a spec from standard "
                                  "input): give a path, e.g. --out plan.esmctl")
     return value
+
 
 @click.command("validate")
 @files_argument
@@ -110,7 +110,7 @@ def validate(settings: Settings, files: tuple[str, ...], variables: tuple[str, .
 @var_option
 @click.option("--detailed-exitcode", is_flag=True, help="Exit 2 when there are changes, 0 when none, 1 on error.")
 @click.option("--out", "out", type=click.Path(dir_okay=False, writable=True), default=None, metavar="FILE",
-              callback=lambda _ctx, _param, value: _plan_file(value),
+              callback=_plan_file,
               help="Also save the plan here: `apply FILE` carries out exactly this plan, or refuses what moved since.")
 @margin_option
 @click.option("--sample", type=click.Path(allow_dash=True, dir_okay=False), metavar="FILE",

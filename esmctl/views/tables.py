@@ -234,19 +234,17 @@ def record_lines(fields: Sequence[tuple[str, str, bool]], width: int,
             grid = Table.grid(RichColumn(width=label_width, no_wrap=True, style="bold"), RichColumn(overflow="fold"))
             grid.add_row(label, value)
             lines.append(grid)
-        elif wrap:  # between words by hand: rich would fold the long word or cut the line
+        elif wrap or cell_len(value) > room > 0:
+            # prose between words by hand (rich would fold the long word or cut the line); an identifier too long
+            # for the room after its separators, as tables break it
             rows: list[str] = []
-            for word in value.split():
+            for word in value.split() if wrap else ():
                 if rows and cell_len(rows[-1]) + 1 + cell_len(word) <= room:
                     rows[-1] += " " + word
                 else:
                     rows.append(word)
-            for i, row in enumerate(rows):
+            for i, row in enumerate(rows if wrap else break_identifier(value, room)):
                 lines.append(Text.assemble(((label if i == 0 else "").ljust(label_width), "bold"), row,
-                                           no_wrap=True, overflow="ignore"))
-        elif cell_len(value) > room > 0:  # an identifier too long for the room: broken after its separators
-            for i, part in enumerate(break_identifier(value, room)):
-                lines.append(Text.assemble(((label if i == 0 else "").ljust(label_width), "bold"), part,
                                            no_wrap=True, overflow="ignore"))
         else:
             label = label.ljust(label_width) if value else label
