@@ -320,9 +320,7 @@ class _Reader:
                 if not isinstance(key_node, ScalarNode):
                     self.problem(key_node.start_mark, path, f"a key must be a single value, not a {key_node.id}")
                     continue
-                if key_node.tag == STR and "${" in key_node.value and id(key_node) not in self.filled:
-                    self.filled.add(id(key_node))  # a key is filled as a value is (a tag's key, say)
-                    self.fill(key_node, path)
+                self.filled_key(key_node, path)
                 if key_node.tag == STR:
                     child = path + (key_node.value,)
                     if id(key_node) in self.unfilled_nodes:  # said once, as missing: no check of what it names
@@ -381,13 +379,20 @@ class _Reader:
         node.value = list(unique.values())  # overridden merged values are never constructed
         self.merging.discard(id(node))
 
+    def filled_key(self, node: Any, path: Path) -> bool:
+        """Fill a key's placeholders, as a value's are (a tag's key, say), once: whether it held any."""
+        if id(node) in self.filled:
+            return True
+        if node.tag == STR and "${" in node.value:
+            self.filled.add(id(node))
+            self.fill(node, path)
+            return True
+        return False
+
     def key(self, node: Any, path: Path) -> Any:
         """A key of a mapping being merged, filled: the merge keeps the mapping's own pairs over merged ones by it."""
-        if id(node) in self.filled or (node.tag == STR and "${" in node.value):  # filled already, or to fill
+        if self.filled_key(node, path):
             self.merged_filled_keys = True
-            if id(node) not in self.filled:
-                self.filled.add(id(node))
-                self.fill(node, path)
         return node.value if node.tag == STR else self.scalar(node, path, is_key=True)[0]
 
     def scalar(self, node: Any, path: Path, is_key: bool = False) -> tuple[Any, str | None]:
