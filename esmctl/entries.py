@@ -16,7 +16,6 @@ from typing import Any, NamedTuple
 from esmctl import arns, errors, kinds, regions, rules, schema, servicemodel, yamldoc
 from esmctl.errors import Place, Problem
 from esmctl.filters import checks as filter_checks
-from esmctl.filters import rules as filter_rules
 from esmctl.mapping import defaults as aws_defaults
 from esmctl.mapping import identity, values
 from esmctl.yamldoc import Document
@@ -224,9 +223,7 @@ def check(paths: list[str], texts: dict[str, str] | None, variables: dict[str, s
         if e.kind and e.kind not in servicemodel.kinds_of("FilterCriteria"):
             continue
         for api, problem in filter_checks.criteria_problems(e.params.get("FilterCriteria"), e.kind):
-            name = yamldoc.label(("FilterCriteria",) + api[:3])
-            if problem.path:
-                name += f".{filter_rules.label(problem.path)}"
+            name = filter_checks.problem_field(api, problem)
             found.append(Found(e.doc, *spot(e, ("FilterCriteria",) + api + problem.path), name, problem.message,
                                warning=not problem.error, owner=i, guard=spot(e, ("FilterCriteria",) + api[:3])[0]))
 

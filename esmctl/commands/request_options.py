@@ -220,13 +220,10 @@ def check(params: dict[str, Any], operation: str, kind: str | None = None,
     problems += [(f, m) for f, m in rules.cross_field_problems(whole, facts)
                  if context is None or re.split(r"[.\[]", f)[0] in given]
     if facts.kind and "FilterCriteria" in params:  # the patterns, as a spec's are (its kind of source known)
-        from esmctl import yamldoc
         from esmctl.filters import checks
-        from esmctl.filters import rules as filter_rules
 
         for api, problem in checks.criteria_problems(params["FilterCriteria"], facts.kind):
-            name = yamldoc.label(("FilterCriteria",) + api[:3]) + (
-                f".{filter_rules.label(problem.path)}" if problem.path else "")
+            name = checks.problem_field(api, problem)
             if problem.error:
                 problems.append((name, problem.message))
             else:

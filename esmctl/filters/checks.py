@@ -121,6 +121,12 @@ def _type_name(kind: Any) -> str:
     return "string" if isinstance(kind, tuple) else kind
 
 
+def problem_field(api: tuple, problem: Problem) -> str:
+    """The field a problem of criteria_problems is of, as a spec's problems name theirs:
+    `FilterCriteria.Filters[0].Pattern.data.type`."""
+    return rules.label(("FilterCriteria",) + api[:3]) + (f".{rules.label(problem.path)}" if problem.path else "")
+
+
 def criteria_problems(filter_criteria: Any, kind: str) -> list[tuple[tuple, Problem]]:
     """The problems of a mapping's FilterCriteria for its kind of source, each with its path in the API's
     terms (("Filters", 0, "Pattern") + the path in the pattern). Patterns that are not JSON are left to
