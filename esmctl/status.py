@@ -76,6 +76,11 @@ class Health:
     source_name: str = ""  # what it reads, for a reader, where it has no ARN (self-managed Kafka)
 
     @property
+    def source(self) -> str:
+        """What it reads, for a reader: its source ARN, else its name (self-managed Kafka's brokers and topic)."""
+        return self.source_arn or self.source_name
+
+    @property
     def healthy(self) -> bool:
         return not self.problems
 
@@ -178,7 +183,7 @@ def sparkline_scales(healths: list[Health], limits: Limits) -> dict[str, float]:
 def ordered(healths: list[Health]) -> list[Health]:
     """What is wrong first (VERDICTS' order), then by function and source: the way status lists them."""
     return sorted(healths, key=lambda h: (VERDICTS.index(h.verdict), identity.short_arn(h.function_arn) or "",
-                                          identity.short_arn(h.source_arn or h.source_name) or "", h.uuid or ""))
+                                          identity.short_arn(h.source) or "", h.uuid or ""))
 
 
 def summary(healths: list[Health]) -> str:

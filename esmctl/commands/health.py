@@ -181,8 +181,7 @@ def status_rows(healths: list[Any], trend: bool = False, limits: Any = None) -> 
         line = sparkline(h.lag, scales.get(h.lag.unit)) if trend and h.lag is not None else ""
         if line:
             lag += f" {line}"
-        rows.append({"Function": short_arn(h.function_arn) or "-", "Source": short_arn(h.source_arn or h.source_name)
-                     or "-",
+        rows.append({"Function": short_arn(h.function_arn) or "-", "Source": short_arn(h.source) or "-",
                      "State": h.state,
                      "Reason": h.reason or "", "LastResult": h.last_result or "", "Lag": lag, "Metrics": metrics,
                      "Verdict": _verdict(h)})
