@@ -19,7 +19,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from esmctl import arns, collector, metrics
-from esmctl.aws.calls import Aws
+from esmctl.aws.calls import Aws, Listing
 from esmctl.aws.errors import AwsError, explain
 from esmctl.errors import EsmctlError, Problem, SpecError
 from esmctl.mapping import compare, identity, values
@@ -48,24 +48,28 @@ class Reconciliation:
     spec: Spec
 
 
-def plan(aws: Aws, spec: Spec, options: Options = Options()) -> Reconciliation:
-    """What it takes to make AWS match the spec. Reads only; writes nothing."""
-    with collector.paused():  # the listing's pages and the comparison: many objects, no cycles
-        return _plan(aws, spec, options)
+def plan(aws: Aws, spec: Spec, options: Options = Options(), listing: Listing | None = None) -> Reconciliation:
+    """What it takes to make AWS match the spec. Reads only; writes nothing. `listing`: the listing of `aws`'s
+    mappings, begun while the spec was read (else it begins here)."""
+    if listing is None:
+        aws.region  # noqa: B018 - a missing profile or region is said once, before any call
+        listing = aws.list_mappings_soon()  # the slow part; its first page names the account
+    try:
+        with collector.paused():  # the listing's pages and the comparison: many objects, no cycles
+            return _plan(aws, spec, options, listing)
+    finally:
+        listing.abandon()  # ended by then, unless the plan failed first
 
 
-def _plan(aws: Aws, spec: Spec, options: Options) -> Reconciliation:
-    aws.region  # noqa: B018 - a missing profile or region is said once, before any call
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        listing = aws.list_mappings_soon(pool)  # the slow part; its first page names the account
-        try:
-            with explain("resolving functions and consumers"):
-                desired = resolve(aws, spec)
-        except AwsError:
-            if listing.exception() is None:
-                raise
-        with explain("listing mappings"):
-            raw = listing.result()  # when it failed, its error is the one to say
+def _plan(aws: Aws, spec: Spec, options: Options, listing: Listing) -> Reconciliation:
+    try:
+        with explain("resolving functions and consumers"):
+            desired = resolve(aws, spec)
+    except AwsError:
+        if not listing.failed():
+            raise
+    with explain("listing mappings"):
+        raw = listing.result()  # when it failed, its error is the one to say
     with explain("reading mappings"):
         live = read_live(aws, raw, desired)
     reads = Reads(window=options.window)

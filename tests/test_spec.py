@@ -175,6 +175,43 @@ def test_spec_region_wins_over_the_environment_but_not_over_the_flag(esmctl, wor
     assert r.exit_code == 1 and "the spec is for region us-east-1, but --region is eu-west-1" in r.stderr
 
 
+def test_the_listing_begun_for_the_environment_is_not_used_for_a_spec_of_another_region(esmctl, world, box, tmp_path,
+                                                                                         monkeypatch):
+    # the listing begins while the spec is read, in the environment's region; a spec for another region is planned
+    # from that region's mappings: the one that exists there is in sync, not to be created
+    path = write(tmp_path, f"""\
+        version: 1
+        region: us-east-1
+        mappings:
+          - FunctionName: jobs-fn
+            EventSourceArn: {world['jobs']}
+        """)
+    assert esmctl("apply", path, "--yes").exit_code == 0
+    monkeypatch.setenv("AWS_REGION", "eu-west-1")
+    r = esmctl("diff", path)
+    assert r.exit_code == 0 and "No changes" in r.stdout, (r.stdout, r.stderr)
+
+
+def test_a_spec_with_a_problem_is_said_without_waiting_for_the_listing(esmctl, world, box, tmp_path):
+    # the listing of the mappings begins as the spec is read; a spec found wrong is said at once, exit 1, nothing
+    # written, while the listing is still held at its first page
+    path = write(tmp_path, f"""\
+        version: 1
+        mappings:
+          - FunctionName: jobs-fn
+            EventSourceArn: {world['jobs']}
+            BatchSize: lots
+        """)
+    held = box.proxy.pause("ListEventSourceMappings")
+    try:
+        r = esmctl("apply", path, "--yes")
+        assert held.reached.wait(10)  # it had begun
+        assert r.exit_code == 1 and "BatchSize" in r.stderr, r.stderr
+        assert box.proxy.writes() == 0
+    finally:
+        held.release()
+
+
 def test_names_and_arns_are_checked_against_the_model_patterns(esmctl, tmp_path, offline):
     path = write(tmp_path, """\
         version: 1

@@ -8,6 +8,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterable
+from concurrent.futures import Future
 from datetime import datetime
 from typing import Any
 
@@ -18,6 +19,45 @@ from esmctl.aws.session import AssumeRole, Clients
 from esmctl.aws.waiting import Watcher, poll_interval
 from esmctl.errors import EsmctlError
 from esmctl.mapping import identity
+
+
+class Listing:
+    """A plan's listing of every mapping, under way in a thread of its own while the plan does other work (the
+    spec read, functions resolved): the slow part, mostly waiting for pages. Until its first page is in, the Aws's
+    `account` waits for the account the listing names rather than asking STS. The thread is a daemon, and
+    abandon() ends it at its next page: a spec found wrong is said at once, not after the listing."""
+
+    def __init__(self, aws: Aws) -> None:
+        self.aws = aws
+        self._future: Future[list[dict]] = Future()
+        self._stop = threading.Event()
+        with aws._lock:
+            aws._listings += 1  # counted now: the account may be asked before the thread starts
+        threading.Thread(target=self._run, name="esmctl-listing", daemon=True).start()
+
+    def _run(self) -> None:
+        self._future.set_running_or_notify_cancel()
+        try:
+            with undelayed_listing():  # what the user waits for, before anything is written
+                self._future.set_result(self.aws.list_mappings(stop=self._stop))
+        except BaseException as exc:  # noqa: BLE001 - the caller's to raise, as result() does
+            self._future.set_exception(exc)
+        finally:
+            with self.aws._lock:
+                self.aws._listings -= 1
+            self.aws._first_page.set()
+
+    def result(self) -> list[dict]:
+        """Every mapping; the listing's error if it failed."""
+        return self._future.result()
+
+    def failed(self) -> bool:
+        """Whether the listing failed (waits for it to end)."""
+        return self._future.exception() is not None
+
+    def abandon(self) -> None:
+        """Not needed after all: it stops at its next page."""
+        self._stop.set()
 
 
 class Aws(Clients):
@@ -57,8 +97,9 @@ class Aws(Clients):
         return identity.function_ref(name_or_arn, self.region, self.account, self.partition)
 
     # -- event source mappings ------------------------------------------------------------
-    def list_mappings(self, source: str | None = None) -> list[dict]:
-        """Every mapping (of one source), in one paginated listing (AWS pages at 100).
+    def list_mappings(self, source: str | None = None, stop: threading.Event | None = None) -> list[dict]:
+        """Every mapping (of one source), in one paginated listing (AWS pages at 100); `stop` set ends it at the
+        next page (what it had read is returned).
 
         Functions are matched by the callers: some endpoints match the FunctionName filter as an
         exact string against the spelling used at creation.
@@ -75,6 +116,8 @@ class Aws(Clients):
                     self._account = _account_of(found[0])
                 self._first_page.set()
                 out.extend(found)
+                if stop is not None and stop.is_set():
+                    break
             return out
         except AwsError as exc:
             self._listing_failed = exc
@@ -84,23 +127,9 @@ class Aws(Clients):
                 self._listings -= 1
             self._first_page.set()
 
-    def list_mappings_soon(self, pool: Any) -> Any:
-        """list_mappings() in `pool`'s thread (a Future); until its first page is in, `account` waits for the
-        account the listing names rather than asking STS."""
-        with self._lock:
-            self._listings += 1  # counted now: the account may be asked before the thread starts
-        future = pool.submit(self._plans_listing)
-        future.add_done_callback(lambda _: self._listing_ended())
-        return future
-
-    def _plans_listing(self) -> list[dict]:
-        with undelayed_listing():  # what the user waits for, before anything is written
-            return self.list_mappings()
-
-    def _listing_ended(self) -> None:
-        with self._lock:
-            self._listings -= 1
-        self._first_page.set()
+    def list_mappings_soon(self) -> Listing:
+        """list_mappings() begun in a thread of its own, for a plan: see Listing."""
+        return Listing(self)
 
     def get_mapping(self, uuid: str) -> dict | None:
         try:
