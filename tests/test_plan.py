@@ -478,6 +478,8 @@ def test_a_paused_mapping_moved_to_another_function_stays_paused():
     ({"n": [300.0]}, '{"n": [300]}', False),
     ({"n": [300.0]}, '{"n": [3.0e2]}', False),
     ({"n": [300]}, '{"n": ["300"]}', None),  # another type: a change as any other, between the data
+    ({"n": [True]}, '{"n": [1]}', None),  # Python's True == 1; JSON's and Lambda's true is not 1
+    ({"n": [0]}, '{"n": [false]}', None),
     ({"body": {"numeric": [300]}}, '{"body": {"numeric": [300.0]}}', False),  # a field named numeric: equality
     # a key given twice is ANDed (the guide's DynamoDB example): one half of it is another filter
     ({"d": {"O": {"n": [2]}}}, '{"d": {"N": {"s": [1]}}, "d": {"O": {"n": [2]}}}', None),
@@ -494,3 +496,10 @@ def test_an_equality_rules_number_is_compared_by_its_text_as_lambda_matches_it(s
     if in_sync is False:  # the same data: shown as the texts found and to send, where the numbers differ
         [change] = changes
         assert change.before == {"Filters": [{"Pattern": live_text}]}
+
+
+def test_a_value_that_cannot_be_read_is_noted_even_where_both_sides_cannot_be_read():
+    # the comparison's shortcut for equal configurations does not take two unreadable values for the same value
+    hidden = live({**KINESIS, "KMSKeyArn": "arn:aws:kms:us-east-1:123456789012:key/k", "FilterCriteria": None})
+    comparison = compare.compare(hidden, hidden)
+    assert comparison.changes == [] and any("FilterCriteria: cannot be read" in n for n in comparison.notes)

@@ -19,7 +19,7 @@ from esmctl.mapping.defaults import (
 )
 from esmctl.mapping.identity import Consumer, FunctionRef, Key, source_identity, source_type, without_latest
 from esmctl.mapping.states import LiveState
-from esmctl.mapping.values import is_unreadable, pattern_text, plain, unreadable, written_numbers
+from esmctl.mapping.values import is_unreadable, pattern_text, plain, same_json, unreadable, written_numbers
 
 
 @dataclass(frozen=True)
@@ -124,6 +124,8 @@ class Comparison:
 
 def compare(want: Mapping, have: Mapping) -> Comparison:
     """Every field whose desired value the live mapping does not satisfy."""
+    if _alike(want, have):  # most of a plan's mappings: what the field by field walk would find, at a tenth
+        return Comparison()
     out = Comparison()
     kind = want.kind or have.kind
     for name in sorted(set(want.config) | set(have.config)):
@@ -157,6 +159,17 @@ def compare(want: Mapping, have: Mapping) -> Comparison:
             before, after = ({"Filters": [{"Pattern": p} for p in patterns_sent(m) or []]} for m in (have, want))
             out.changes.append(FieldChange(name, before, after))
     return out
+
+
+def _alike(want: Mapping, have: Mapping) -> bool:
+    """Nothing to change, nothing to note: the configurations equal, every live value readable, the filters the
+    same as JSON has them (Python's == takes true for 1: only the filters' free JSON can hold either, as the model
+    types every other field, and the spec's checks and botocore's parser hold the values to it) and their numbers
+    written alike."""
+    if want.config != have.config or any(is_unreadable(v) for v in have.config.values()):
+        return False
+    filters = want.config.get("FilterCriteria")
+    return filters is None or (same_json(filters, have.config["FilterCriteria"]) and written_alike(want, have))
 
 
 def patterns_sent(m: Mapping) -> list[str] | None:

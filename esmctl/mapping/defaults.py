@@ -144,13 +144,19 @@ def config_fields() -> frozenset[str]:
     return frozenset(servicemodel.member_names()) - IDENTITY_FIELDS - {"Tags"}
 
 
+_IMMUTABLE = frozenset({str, int, float, bool})
+_FORMED_FROM_ANY = frozenset({"FilterCriteria", "StartingPositionTimestamp"})  # canonical_value's, whatever the type
+
+
 def canonical(params: dict[str, Any], kind: str) -> dict[str, Any]:
     """A mapping's configuration in canonical form with AWS's defaults for the kind filled in."""
     fields = config_fields()
     out: dict[str, Any] = {}
     for name, value in params.items():
         if name in fields and value is not None:
-            out[name] = canonical_value(name, value, kind)
+            # a number, text or flag is its own canonical form (but a timestamp's text, or filters that are not)
+            out[name] = value if type(value) in _IMMUTABLE and name not in _FORMED_FROM_ANY \
+                else canonical_value(name, value, kind)
     if "Enabled" not in out and params.get("State"):
         enabled = LiveState(params["State"]).enabled
         out["Enabled"] = enabled if enabled is not None else unreadable(f"{params['State']}: not known until it "
