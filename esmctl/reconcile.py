@@ -68,10 +68,16 @@ def _plan(aws: Aws, spec: Spec, options: Options, listing: Listing) -> Reconcili
     except AwsError:
         if not listing.failed():
             raise
-    with explain("listing mappings"):
-        raw = listing.result()  # when it failed, its error is the one to say
-    with explain("reading mappings"):
-        live = read_live(aws, raw, desired)
+        desired = []  # the listing's error is the one to say, at the end of its pages
+    live: list[compare.Mapping] = []
+    pages = listing.pages()  # each read as it comes, while the next is asked for
+    while True:
+        with explain("listing mappings"):
+            page = next(pages, None)  # when it failed, its error is the one to say
+        if page is None:
+            break
+        with explain("reading mappings"):
+            live += read_live(aws, page, desired)
     reads = Reads(window=options.window)
     result = diff(desired, live, prune=options.prune, reads=reads, margin=options.margin)
     for _ in range(4):  # each round reads only what the last one asked for

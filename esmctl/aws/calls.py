@@ -5,10 +5,10 @@ Not-found becomes None where absence is an answer; failures are esmctl.aws.error
 
 from __future__ import annotations
 
+import queue
 import threading
 import time
-from collections.abc import Callable, Iterable
-from concurrent.futures import Future
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 from typing import Any
 
@@ -23,37 +23,49 @@ from esmctl.mapping import identity
 
 class Listing:
     """A plan's listing of every mapping, under way in a thread of its own while the plan does other work (the
-    spec read, functions resolved): the slow part, mostly waiting for pages. Until its first page is in, the Aws's
-    `account` waits for the account the listing names rather than asking STS. The thread is a daemon, and
-    abandon() ends it at its next page: a spec found wrong is said at once, not after the listing."""
+    spec read, functions resolved): the slow part, mostly waiting for pages, which the plan reads as they come
+    (pages()). Until its first page is in, the Aws's `account` waits for the account the listing names rather than
+    asking STS. The thread is a daemon, and abandon() ends it at its next page: a spec found wrong is said at once,
+    not after the listing."""
 
     def __init__(self, aws: Aws) -> None:
         self.aws = aws
-        self._future: Future[list[dict]] = Future()
+        self._pages: queue.SimpleQueue[list[dict] | None] = queue.SimpleQueue()  # None: the end
+        self._ended = threading.Event()
+        self._error: BaseException | None = None
         self._stop = threading.Event()
         with aws._lock:
             aws._listings += 1  # counted now: the account may be asked before the thread starts
         threading.Thread(target=self._run, name="esmctl-listing", daemon=True).start()
 
     def _run(self) -> None:
-        self._future.set_running_or_notify_cancel()
         try:
             with undelayed_listing():  # what the user waits for, before anything is written
-                self._future.set_result(self.aws.list_mappings(stop=self._stop))
-        except BaseException as exc:  # noqa: BLE001 - the caller's to raise, as result() does
-            self._future.set_exception(exc)
+                for page in self.aws.mapping_pages():
+                    self._pages.put(page)
+                    if self._stop.is_set():
+                        break
+        except BaseException as exc:  # noqa: BLE001 - the reader's to raise, at the end of the pages
+            self._error = exc
         finally:
             with self.aws._lock:
                 self.aws._listings -= 1
             self.aws._first_page.set()
+            self._ended.set()
+            self._pages.put(None)
 
-    def result(self) -> list[dict]:
-        """Every mapping; the listing's error if it failed."""
-        return self._future.result()
+    def pages(self) -> Iterator[list[dict]]:
+        """Each page's mappings as it comes in; the listing's error, if it failed, after the pages before it. Read
+        once."""
+        while (page := self._pages.get()) is not None:
+            yield page
+        if self._error is not None:
+            raise self._error
 
     def failed(self) -> bool:
         """Whether the listing failed (waits for it to end)."""
-        return self._future.exception() is not None
+        self._ended.wait()
+        return self._error is not None
 
     def abandon(self) -> None:
         """Not needed after all: it stops at its next page."""
@@ -97,28 +109,27 @@ class Aws(Clients):
         return identity.function_ref(name_or_arn, self.region, self.account, self.partition)
 
     # -- event source mappings ------------------------------------------------------------
-    def list_mappings(self, source: str | None = None, stop: threading.Event | None = None) -> list[dict]:
-        """Every mapping (of one source), in one paginated listing (AWS pages at 100); `stop` set ends it at the
-        next page (what it had read is returned).
+    def list_mappings(self, source: str | None = None) -> list[dict]:
+        """Every mapping (of one source), in one paginated listing (AWS pages at 100).
 
         Functions are matched by the callers: some endpoints match the FunctionName filter as an
         exact string against the spelling used at creation.
         """
+        return [m for page in self.mapping_pages(source) for m in page]
+
+    def mapping_pages(self, source: str | None = None) -> Iterator[list[dict]]:
+        """list_mappings() page by page; the first page in names the account."""
         kwargs: dict[str, str] = {"EventSourceArn": source} if source else {}
         with self._lock:
             self._listings += 1
         try:
             paginator = self.client("lambda").get_paginator("list_event_source_mappings")
-            out: list[dict] = []
             for page in paginator.paginate(**kwargs):
                 found = page.get("EventSourceMappings", [])
                 if found and self._account is None:
                     self._account = _account_of(found[0])
                 self._first_page.set()
-                out.extend(found)
-                if stop is not None and stop.is_set():
-                    break
-            return out
+                yield found
         except AwsError as exc:
             self._listing_failed = exc
             raise
