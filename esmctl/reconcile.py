@@ -1,9 +1,11 @@
 """The reconcile pipeline, on one screen: a spec in; the plan, then the changes that carry it out.
 
+    aws.list_mappings_soon()                 every live mapping: one paginated listing, in a thread of its own,
+                                             begun as the spec is read (commands/shared.load_spec_listing)
     spec.load(files)                         desired entries, each with its FILE:LINE:COL
       └─ resolve(aws, spec)                  function ARNs (one STS call), consumer ARNs (one call per stream)
-    aws.list_mappings()                      every live mapping: one paginated listing
-      └─ read_live(aws, listing, desired)    + filters by GetEventSourceMapping where KMS hides them
+    read_live(aws, page, desired)            each page as it comes; + filters by GetEventSourceMapping where KMS
+                                             hides them
     plan.diff(desired, live, reads)          pure: identity, defaults, update / replace / hand-off
       ├─ settle(aws, live, missing)          mappings in Creating/Updating it depends on, read once settled
       └─ read_more(aws, live, missing)       tags and positions, only where the plan needs them
