@@ -171,25 +171,13 @@ def test_spec_region_wins_over_the_environment_but_not_over_the_flag(esmctl, wor
     r = esmctl("plan", path)
     assert r.exit_code == 0, r.stderr
     assert "+ create jobs-fn <- sqs:jobs" in r.stdout
-    r = esmctl("--region", "eu-west-1", "plan", path)
-    assert r.exit_code == 1 and "the spec is for region us-east-1, but --region is eu-west-1" in r.stderr
-
-
-def test_the_listing_begun_for_the_environment_is_not_used_for_a_spec_of_another_region(esmctl, world, box, tmp_path,
-                                                                                         monkeypatch):
-    # the listing begins while the spec is read, in the environment's region; a spec for another region is planned
-    # from that region's mappings: the one that exists there is in sync, not to be created
-    path = write(tmp_path, f"""\
-        version: 1
-        region: us-east-1
-        mappings:
-          - FunctionName: jobs-fn
-            EventSourceArn: {world['jobs']}
-        """)
+    # the listing begins while the spec is read, in the environment's region; the spec's region is planned from its
+    # own mappings: once applied, in sync
     assert esmctl("apply", path, "--yes").exit_code == 0
-    monkeypatch.setenv("AWS_REGION", "eu-west-1")
     r = esmctl("diff", path)
     assert r.exit_code == 0 and "No changes" in r.stdout, (r.stdout, r.stderr)
+    r = esmctl("--region", "eu-west-1", "plan", path)
+    assert r.exit_code == 1 and "the spec is for region us-east-1, but --region is eu-west-1" in r.stderr
 
 
 def test_a_spec_with_a_problem_is_said_without_waiting_for_the_listing(esmctl, world, box, tmp_path):
