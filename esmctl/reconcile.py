@@ -1,9 +1,10 @@
 """The reconcile pipeline, on one screen: a spec in; the plan, then the changes that carry it out.
 
-    aws.list_mappings_soon()                 every live mapping: one paginated listing, in a thread of its own,
-                                             begun as the spec is read (commands/shared.load_spec_listing)
-    spec.load(files)                         desired entries, each with its FILE:LINE:COL
-      └─ resolve(aws, spec)                  function ARNs (one STS call), consumer ARNs (one call per stream)
+    spec.load(files)                         desired entries, each with its FILE:LINE:COL; nothing is asked of
+                                             AWS before the spec is checked
+    aws.list_mappings_soon()                 every live mapping: one paginated listing, in a thread of its own
+      └─ resolve(aws, spec)                  meanwhile: function ARNs (one STS call), consumer ARNs (one call per
+                                             stream)
     read_live(aws, page, desired)            each page as it comes; + filters by GetEventSourceMapping where KMS
                                              hides them
     plan.diff(desired, live, reads)          pure: identity, defaults, update / replace / hand-off
@@ -50,12 +51,10 @@ class Reconciliation:
     spec: Spec
 
 
-def plan(aws: Aws, spec: Spec, options: Options = Options(), listing: Listing | None = None) -> Reconciliation:
-    """What it takes to make AWS match the spec. Reads only; writes nothing. `listing`: the listing of `aws`'s
-    mappings, begun while the spec was read (else it begins here)."""
-    if listing is None:
-        aws.region  # noqa: B018 - a missing profile or region is said once, before any call
-        listing = aws.list_mappings_soon()  # the slow part; its first page names the account
+def plan(aws: Aws, spec: Spec, options: Options = Options()) -> Reconciliation:
+    """What it takes to make AWS match the spec. Reads only; writes nothing."""
+    aws.region  # noqa: B018 - a missing profile or region is said once, before any call
+    listing = aws.list_mappings_soon()  # the slow part, in its own thread; its first page names the account
     try:
         with collector.paused():  # the listing's pages and the comparison: many objects, no cycles
             return _plan(aws, spec, options, listing)

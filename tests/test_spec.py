@@ -171,8 +171,7 @@ def test_spec_region_wins_over_the_environment_but_not_over_the_flag(esmctl, wor
     r = esmctl("plan", path)
     assert r.exit_code == 0, r.stderr
     assert "+ create jobs-fn <- sqs:jobs" in r.stdout
-    # the listing begins while the spec is read, in the environment's region; the spec's region is planned from its
-    # own mappings: once applied, in sync
+    # the spec's region is planned from its own mappings: once applied, in sync
     assert esmctl("apply", path, "--yes").exit_code == 0
     r = esmctl("diff", path)
     assert r.exit_code == 0 and "No changes" in r.stdout, (r.stdout, r.stderr)
@@ -180,9 +179,9 @@ def test_spec_region_wins_over_the_environment_but_not_over_the_flag(esmctl, wor
     assert r.exit_code == 1 and "the spec is for region us-east-1, but --region is eu-west-1" in r.stderr
 
 
-def test_a_spec_with_a_problem_is_said_without_waiting_for_the_listing(esmctl, world, box, tmp_path):
-    # the listing of the mappings begins as the spec is read; a spec found wrong is said at once, exit 1, nothing
-    # written, while the listing is still held at its first page
+def test_a_spec_with_a_problem_asks_nothing_of_aws(esmctl, world, box, tmp_path):
+    # checked before anything is asked: no listing, no role, no credentials resolved (with an MFA profile or a
+    # credential_process, a typo would otherwise prompt first)
     path = write(tmp_path, f"""\
         version: 1
         mappings:
@@ -190,14 +189,11 @@ def test_a_spec_with_a_problem_is_said_without_waiting_for_the_listing(esmctl, w
             EventSourceArn: {world['jobs']}
             BatchSize: lots
         """)
-    held = box.proxy.pause("ListEventSourceMappings")
-    try:
-        r = esmctl("apply", path, "--yes")
-        assert held.reached.wait(10)  # it had begun
-        assert r.exit_code == 1 and "BatchSize" in r.stderr, r.stderr
-        assert box.proxy.writes() == 0
-    finally:
-        held.release()
+    box.proxy.clear_counts()
+    for command in (["plan"], ["diff"], ["apply", "--yes"]):
+        r = esmctl(*command, path)
+        assert r.exit_code == 1 and f"{path}:5:5: BatchSize" in r.stderr, r.stderr
+    assert box.proxy.calls == {}
 
 
 def test_names_and_arns_are_checked_against_the_model_patterns(esmctl, tmp_path, offline):

@@ -22,11 +22,10 @@ from esmctl.mapping import identity
 
 
 class Listing:
-    """A plan's listing of every mapping, under way in a thread of its own while the plan does other work (the
-    spec read, functions resolved): the slow part, mostly waiting for pages, which the plan reads as they come
-    (pages()). Until its first page is in, the Aws's `account` waits for the account the listing names rather than
-    asking STS. The thread is a daemon, and abandon() ends it at its next page: a spec found wrong is said at once,
-    not after the listing."""
+    """A plan's listing of every mapping, under way in a thread of its own while the plan resolves the spec's
+    functions and consumers: the slow part, mostly waiting for pages, which the plan reads as they come (pages()).
+    Until its first page is in, the Aws's `account` waits for the account the listing names rather than asking STS.
+    The thread is a daemon, and abandon() ends it at its next page: a plan that fails first says so at once."""
 
     def __init__(self, aws: Aws) -> None:
         self.aws = aws

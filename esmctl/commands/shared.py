@@ -252,32 +252,6 @@ def load_spec(settings: Settings, files: tuple[str, ...], variables: tuple[str, 
     return loaded
 
 
-def load_spec_listing(settings: Settings, files: tuple[str, ...], variables: tuple[str, ...]):
-    """load_spec, with the listing of every mapping (Aws.list_mappings_soon) begun first, in the region the run
-    uses unless the spec names another: the listing is mostly waiting for pages, and the spec is read meanwhile. A
-    read; a spec with problems stops it (and writes nothing); a spec for another region reads its own.
-    -> (spec.Spec, calls.Listing | None)"""
-    from esmctl.aws.calls import Aws
-
-    aws = settings._aws or Aws(settings.profile, settings.region, settings.endpoint_url)
-    try:
-        region = aws.region
-    except EsmctlError:  # no region yet, or no such profile: the spec may name one; else said when it is used
-        return load_spec(settings, files, variables), None
-    listing = aws.list_mappings_soon()
-    try:
-        loaded = load_spec(settings, files, variables)
-    except BaseException:
-        listing.abandon()
-        raise
-    if settings._aws is None and (settings.region or region) == region:
-        settings._aws = aws
-    if settings._aws is not aws:
-        listing.abandon()
-        return loaded, None
-    return loaded, listing
-
-
 def say_warnings(specs: Iterable[Any]) -> None:
     """The specs' warnings (the filters' checks: a pattern that can never match, say), on stderr before the plan,
     as validate says them and Terraform's plan says its warnings: once each, however many targets share them."""

@@ -35,12 +35,12 @@ from esmctl.views.results import apply_document, result_label
 
 def reconciliation(settings: Settings, files: tuple[str, ...], variables: tuple[str, ...], *, prune: bool = False,
                    margin: float = 60):  # -> reconcile.Reconciliation
-    loaded, listing = shared.load_spec_listing(settings, files, variables)
-    from esmctl import reconcile  # imported while the listing waits for its pages
+    from esmctl import reconcile
 
+    loaded = load_spec(settings, files, variables)  # checked before anything is asked of AWS
     shared.say_warnings([loaded])
     options = reconcile.Options(prune=prune, margin=margin)
-    return reconcile.plan(settings.aws, loaded, options, listing)
+    return reconcile.plan(settings.aws, loaded, options)
 
 
 def _plan_file(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
