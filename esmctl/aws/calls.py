@@ -25,7 +25,8 @@ class Listing:
     """A plan's listing of every mapping, under way in a thread of its own while the plan resolves the spec's
     functions and consumers: the slow part, mostly waiting for pages, which the plan reads as they come (pages()).
     Until its first page is in, the Aws's `account` waits for the account the listing names rather than asking STS.
-    The thread is a daemon, and abandon() ends it at its next page: a plan that fails first says so at once."""
+    abandon() ends it at its next page: a plan that fails first says so without waiting for the rest. Not a daemon:
+    the process ends once it has, never inside a credential prompt (an MFA code) it is answering."""
 
     def __init__(self, aws: Aws) -> None:
         self.aws = aws
@@ -35,7 +36,7 @@ class Listing:
         self._stop = threading.Event()
         with aws._lock:
             aws._listings += 1  # counted now: the account may be asked before the thread starts
-        threading.Thread(target=self._run, name="esmctl-listing", daemon=True).start()
+        threading.Thread(target=self._run, name="esmctl-listing").start()
 
     def _run(self) -> None:
         try:
