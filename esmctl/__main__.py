@@ -1,3 +1,3 @@
-from esmctl.cli import main
+from esmctl import main
 
 main()

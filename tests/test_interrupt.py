@@ -14,6 +14,8 @@ import json
 import os
 import signal
 import subprocess
+import sys
+import textwrap
 import time
 
 import pytest
@@ -198,3 +200,23 @@ def test_ctrl_c_between_the_delete_and_the_create_of_a_replace(esmctl, world, bo
     assert box.proxy.calls["CreateEventSourceMapping"] == 0  # nothing started after Ctrl-C
     [new] = converges(esmctl, box, path, "--allow-replace")
     assert new["UUID"] != old["UUID"] and new["StartingPosition"] == "LATEST"
+
+
+def test_ctrl_c_while_esmctl_loads_is_an_interrupt_not_a_traceback():
+    # Ctrl-C in the first tenth of a second lands in the imports, before the CLI's own handling: the KeyboardInterrupt
+    # raised at the import of click stands for it (a signal's timing would make the verdict the machine's speed)
+    script = textwrap.dedent("""\
+        import sys
+
+        class CtrlC:
+            def find_spec(self, name, path=None, target=None):
+                if name == "click":
+                    raise KeyboardInterrupt
+
+        sys.meta_path.insert(0, CtrlC())
+        sys.argv = ["esmctl", "--version"]
+        import esmctl
+        esmctl.main()
+        """)
+    r = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert (r.returncode, r.stdout, r.stderr) == (130, "", "esmctl: interrupted\n")
