@@ -34,8 +34,7 @@ class Listing:
         self._ended = threading.Event()
         self._error: BaseException | None = None
         self._stop = threading.Event()
-        with aws._lock:
-            aws._listings += 1  # counted now: the account may be asked before the thread starts
+        aws._listing_begun()  # counted now: the account may be asked before the thread starts
         threading.Thread(target=self._run, name="esmctl-listing").start()
 
     def _run(self) -> None:
@@ -48,9 +47,7 @@ class Listing:
         except BaseException as exc:  # noqa: BLE001 - the reader's to raise, at the end of the pages
             self._error = exc
         finally:
-            with self.aws._lock:
-                self.aws._listings -= 1
-            self.aws._first_page.set()
+            self.aws._listing_ended()
             self._ended.set()
             self._pages.put(None)
 
@@ -120,8 +117,7 @@ class Aws(Clients):
     def mapping_pages(self, source: str | None = None) -> Iterator[list[dict]]:
         """list_mappings() page by page; the first page in names the account."""
         kwargs: dict[str, str] = {"EventSourceArn": source} if source else {}
-        with self._lock:
-            self._listings += 1
+        self._listing_begun()
         try:
             paginator = self.client("lambda").get_paginator("list_event_source_mappings")
             for page in paginator.paginate(**kwargs):
@@ -134,9 +130,16 @@ class Aws(Clients):
             self._listing_failed = exc
             raise
         finally:
-            with self._lock:
-                self._listings -= 1
-            self._first_page.set()
+            self._listing_ended()
+
+    def _listing_begun(self) -> None:
+        with self._lock:
+            self._listings += 1
+
+    def _listing_ended(self) -> None:
+        with self._lock:
+            self._listings -= 1
+        self._first_page.set()  # whoever waits for the account stops waiting: named, or asked of STS
 
     def list_mappings_soon(self) -> Listing:
         """list_mappings() begun in a thread of its own, for a plan: see Listing."""

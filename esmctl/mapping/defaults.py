@@ -16,7 +16,16 @@ from esmctl import servicemodel
 from esmctl.kinds import DOCDB, DYNAMODB, KAFKA, KINDS, KINESIS, MSK, SQS
 from esmctl.mapping.identity import IDENTITY_FIELDS
 from esmctl.mapping.states import LiveState
-from esmctl.mapping.values import copied, instant, is_unreadable, parse_pattern, same_json, sorted_json, unreadable
+from esmctl.mapping.values import (
+    SCALARS,
+    copied,
+    instant,
+    is_unreadable,
+    parse_pattern,
+    same_json,
+    sorted_json,
+    unreadable,
+)
 
 # What the service reports that describes a mapping rather than configures it.
 READ_ONLY_FIELDS = frozenset({
@@ -102,8 +111,13 @@ def queue_mode(params: dict[str, Any]) -> bool:
 LEGACY_FOREVER = {"MaximumRetryAttempts": 10000, "MaximumRecordAgeInSeconds": 604800}
 
 
+_FORMED_FROM_SCALARS = frozenset({"FilterCriteria", "StartingPositionTimestamp"})  # given as text, formed below
+
+
 def canonical_value(name: str, value: Any, kind: str) -> Any:
     """One field's value in the form both sides are compared in."""
+    if type(value) in SCALARS and name not in _FORMED_FROM_SCALARS:  # a number, text or flag is its own form
+        return value
     if is_unreadable(value):
         return value
     if name == "FilterCriteria":
@@ -144,19 +158,13 @@ def config_fields() -> frozenset[str]:
     return frozenset(servicemodel.member_names()) - IDENTITY_FIELDS - {"Tags"}
 
 
-_IMMUTABLE = frozenset({str, int, float, bool})
-_FORMED_FROM_ANY = frozenset({"FilterCriteria", "StartingPositionTimestamp"})  # canonical_value's, whatever the type
-
-
 def canonical(params: dict[str, Any], kind: str) -> dict[str, Any]:
     """A mapping's configuration in canonical form with AWS's defaults for the kind filled in."""
     fields = config_fields()
     out: dict[str, Any] = {}
     for name, value in params.items():
         if name in fields and value is not None:
-            # a number, text or flag is its own canonical form (but a timestamp's text, or filters that are not)
-            out[name] = value if type(value) in _IMMUTABLE and name not in _FORMED_FROM_ANY \
-                else canonical_value(name, value, kind)
+            out[name] = canonical_value(name, value, kind)
     if "Enabled" not in out and params.get("State"):
         enabled = LiveState(params["State"]).enabled
         out["Enabled"] = enabled if enabled is not None else unreadable(f"{params['State']}: not known until it "

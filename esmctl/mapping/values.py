@@ -163,7 +163,8 @@ def sorted_json(items: list[Any]) -> list[Any]:
     return sorted(items, key=lambda item: json.dumps(item, sort_keys=True, default=str))
 
 
-_IMMUTABLE = frozenset({str, int, float, bool, type(None)})
+SCALARS = frozenset({str, int, float, bool})  # JSON's numbers, texts and flags: each its own copy
+_IMMUTABLE = SCALARS | {type(None)}
 
 
 def copied(value: Any) -> Any:
