@@ -5,7 +5,7 @@
     aws.list_mappings_soon()                 every live mapping: one paginated listing, in a thread of its own
       └─ resolve(aws, spec)                  meanwhile: function ARNs (one STS call), consumer ARNs (one call per
                                              stream)
-    read_live(aws, page, desired)            each page as it comes; + filters by GetEventSourceMapping where KMS
+    read_live(aws, page, wanted)             each page as it comes; + filters by GetEventSourceMapping where KMS
                                              hides them
     plan.diff(desired, live, reads)          pure: identity, defaults, update / replace / hand-off
       ├─ settle(aws, live, missing)          mappings in Creating/Updating it depends on, read once settled
@@ -16,6 +16,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Set
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import timedelta
@@ -71,6 +72,7 @@ def _plan(aws: Aws, spec: Spec, options: Options, listing: Listing) -> Reconcili
             raise
         desired = []  # the listing's error is the one to say, at the end of its pages
     live: list[compare.Mapping] = []
+    wanted = {d.key for d in desired}  # once, not once a page
     pages = listing.pages()  # each read as it comes, while the next is asked for
     while True:
         with explain("listing mappings"):
@@ -78,7 +80,7 @@ def _plan(aws: Aws, spec: Spec, options: Options, listing: Listing) -> Reconcili
         if page is None:
             break
         with explain("reading mappings"):
-            live += read_live(aws, page, desired)
+            live += read_live(aws, page, wanted)
     reads = Reads(window=options.window)
     result = diff(desired, live, prune=options.prune, reads=reads, margin=options.margin)
     for _ in range(4):  # each round reads only what the last one asked for
@@ -134,7 +136,7 @@ def settle(aws: Aws, live: list[compare.Mapping], uuids: frozenset[str], desired
         what = ", ".join(f"{u} ({(m or {}).get('State', 'gone')})" for u, m in sorted(late.items()))
         raise EsmctlError(f"still changing after {timeout:g}s: {what}; whether they run decides the plan, and is not "
                           "known until they settle: plan again then")
-    fresh = read_live(aws, [m for m in settled.values() if m is not None], desired)
+    fresh = read_live(aws, [m for m in settled.values() if m is not None], {d.key for d in desired})
     by_uuid = {m.uuid: m for m in fresh}
     return [by_uuid.get(m.uuid, m) for m in live if m.uuid not in settled or m.uuid in by_uuid]
 
@@ -191,10 +193,9 @@ def resolve(aws: Aws, spec: Spec) -> list[compare.Mapping]:
     return desired
 
 
-def read_live(aws: Aws, listing: list[dict], desired: list[compare.Mapping]) -> list[compare.Mapping]:
+def read_live(aws: Aws, listing: list[dict], wanted: Set[identity.Key]) -> list[compare.Mapping]:
     """Live mappings in canonical form. The listing hides KMS-encrypted filters: those of mappings the
-    spec lists are read with GetEventSourceMapping (plain to a caller with kms:Decrypt)."""
-    wanted = {d.key for d in desired}
+    spec lists (`wanted`: their keys) are read with GetEventSourceMapping (plain to a caller with kms:Decrypt)."""
     live = []
     for raw in listing:
         mapping = compare.live_mapping(raw)

@@ -158,13 +158,22 @@ def config_fields() -> frozenset[str]:
     return frozenset(servicemodel.member_names()) - IDENTITY_FIELDS - {"Tags"}
 
 
+@cache
+def _defaults_of(kind: str) -> tuple[tuple[str, Any, bool], ...]:
+    """DEFAULTS for one kind: (field, value, whether the value is a scalar, given as it is)."""
+    return tuple((name, per_kind[kind], type(per_kind[kind]) in SCALARS)
+                 for name, per_kind in DEFAULTS.items() if kind in per_kind)
+
+
 def canonical(params: dict[str, Any], kind: str) -> dict[str, Any]:
     """A mapping's configuration in canonical form with AWS's defaults for the kind filled in."""
     fields = config_fields()
     out: dict[str, Any] = {}
     for name, value in params.items():
         if name in fields and value is not None:
-            out[name] = canonical_value(name, value, kind)
+            # canonical_value's first rule, here: a plan reads tens of thousands of such values
+            out[name] = value if type(value) in SCALARS and name not in _FORMED_FROM_SCALARS \
+                else canonical_value(name, value, kind)
     if "Enabled" not in out and params.get("State"):
         enabled = LiveState(params["State"]).enabled
         out["Enabled"] = enabled if enabled is not None else unreadable(f"{params['State']}: not known until it "
@@ -172,9 +181,9 @@ def canonical(params: dict[str, Any], kind: str) -> dict[str, Any]:
     if kind == KAFKA and queue_mode(out):
         for name, value in QUEUE_MODE_DEFAULTS.items():
             out.setdefault(name, value)
-    for name, per_kind in DEFAULTS.items():
-        if name not in out and kind in per_kind:
-            out[name] = copied(per_kind[kind])
+    for name, value, scalar in _defaults_of(kind):
+        if name not in out:
+            out[name] = value if scalar else copied(value)
     if out.get("MaximumRetryAttempts") == -1 and kafka_retries_capped(out, kind):
         out["MaximumRetryAttempts"] = KAFKA_DESTINATION_RETRIES
     return out
