@@ -171,9 +171,7 @@ def canonical(params: dict[str, Any], kind: str) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for name, value in params.items():
         if name in fields and value is not None:
-            # canonical_value's first rule, here: a plan reads tens of thousands of such values
-            out[name] = value if type(value) in SCALARS and name not in _FORMED_FROM_SCALARS \
-                else canonical_value(name, value, kind)
+            out[name] = canonical_value(name, value, kind)
     if "Enabled" not in out and params.get("State"):
         enabled = LiveState(params["State"]).enabled
         out["Enabled"] = enabled if enabled is not None else unreadable(f"{params['State']}: not known until it "
