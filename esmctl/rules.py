@@ -33,6 +33,7 @@ class Facts:
 
 
 NO_FACTS = Facts()
+ON_FAILURE_SERVICES = frozenset({"sqs", "sns", "s3"})  # where Lambda sends what a mapping gave up on
 
 
 def facts_of(params: dict[str, Any], kind: str | None = None) -> Facts:
@@ -175,6 +176,11 @@ def cross_field_problems(p: dict[str, Any], facts: Facts) -> list[FieldProblem]:
             and destination.startswith("kafka://"):
         out.append(("DestinationConfig.OnFailure.Destination", "a kafka:// topic is only for Kafka sources (Amazon "
                     "MSK, self-managed Kafka): give an SQS queue, SNS topic or S3 bucket ARN"))
+    target = arn_of(facts, destination)
+    if target is not None and target.service and target.service not in ON_FAILURE_SERVICES:
+        kafka = ", nor a kafka:// topic" if kind in (kinds.MSK, kinds.KAFKA) else ""
+        out.append(("DestinationConfig.OnFailure.Destination", "is not an SQS queue, SNS topic or S3 bucket ARN"
+                    f"{kafka} (an ARN of {target.service}): Lambda sends failed batches to those only"))
     out += _access_problems(p.get("SourceAccessConfigurations"), kind)
     fc = p.get("FilterCriteria")
     if isinstance(fc, dict):

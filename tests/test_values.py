@@ -350,3 +350,40 @@ def test_a_spec_of_ten_thousand_mappings_loads(esmctl, tmp_path):
     r = esmctl("validate", str(path))
     assert r.exit_code == 0, r.stderr
     assert "valid (10000 mappings)" in r.stderr
+
+
+def test_an_on_failure_destination_is_a_queue_topic_or_bucket():
+    """Lambda sends what a stream or Kafka mapping gave up on to SQS, SNS or S3 only (the facts sheet): a table,
+    a function or an event bus there is refused offline, not by AWS half-way through an apply."""
+    stream = "arn:aws:kinesis:us-east-1:123456789012:stream/orders"
+    msk = "arn:aws:kafka:us-east-1:123456789012:cluster/orders/0a1b2c3d-1"
+
+    def problems(source: str, destination: str, **more: object) -> list[tuple[str, str]]:
+        params = {"FunctionName": "orders-fn", "EventSourceArn": source, "StartingPosition": "LATEST",
+                  "DestinationConfig": {"OnFailure": {"Destination": destination}}, **more}
+        return [p for p in schema.check_params(params) if p[0] == "DestinationConfig.OnFailure.Destination"]
+
+    for fine in ("arn:aws:sqs:us-east-1:123456789012:dlq", "arn:aws:sns:us-east-1:123456789012:failures",
+                 "arn:aws:s3:::failed-batches", ""):
+        assert problems(stream, fine) == [], fine
+    assert problems(msk, "kafka://failures", Topics=["orders"]) == []
+    assert problems(stream, "arn:aws:dynamodb:us-east-1:123456789012:table/x") == [
+        ("DestinationConfig.OnFailure.Destination", "is not an SQS queue, SNS topic or S3 bucket ARN (an ARN of "
+         "dynamodb): Lambda sends failed batches to those only")]
+    assert problems(msk, "arn:aws:lambda:us-east-1:123456789012:function:x", Topics=["orders"]) == [
+        ("DestinationConfig.OnFailure.Destination", "is not an SQS queue, SNS topic or S3 bucket ARN, nor a kafka:// "
+         "topic (an ARN of lambda): Lambda sends failed batches to those only")]
+
+
+def test_validate_places_a_wrong_kind_of_destination(esmctl, tmp_path):
+    path = tmp_path / "spec.yaml"
+    path.write_text("version: 1\nmappings:\n  - FunctionName: orders-fn\n"
+                    "    EventSourceArn: arn:aws:kinesis:us-east-1:123456789012:stream/orders\n"
+                    "    StartingPosition: LATEST\n"
+                    "    DestinationConfig: {OnFailure: {Destination: 'arn:aws:events:us-east-1:123456789012:"
+                    "event-bus/default'}}\n")
+    r = esmctl("validate", str(path))
+    assert r.exit_code == 1
+    assert r.stderr.splitlines()[0] == (f"{path}:6:50: DestinationConfig.OnFailure.Destination: is not an SQS queue, "
+                                        "SNS topic or S3 bucket ARN (an ARN of events): Lambda sends failed "
+                                        "batches to those only")
