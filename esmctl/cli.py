@@ -47,9 +47,14 @@ def exit_code_for(exc: BaseException) -> int:
     return next((code for kind, code in EXIT_CODES if isinstance(exc, kind)), EXIT_ERROR)
 
 
+_NO_COMMAND = getattr(click.exceptions, "NoArgsIsHelpError", ())  # click 8.2+; 8.1 prints the help and exits 0
+
+
 def show_error(exc: BaseException) -> None:
     """An error as the user sees it: one line (a spec's problems one line each, then how many)."""
-    if isinstance(exc, click.UsageError):
+    if isinstance(exc, _NO_COMMAND):  # `esmctl`, `esmctl mapping`: the help, as it is, no error line around it
+        click.echo(exc.format_message(), err=True)
+    elif isinstance(exc, click.UsageError):
         # One line, as every other error (click's own is a Usage:/Try/Error: block of four).
         hint = f" (see '{exc.ctx.command_path} --help')" if exc.ctx is not None else ""
         click.echo(f"esmctl: error: {exc.format_message()}{hint}", err=True)
@@ -158,6 +163,8 @@ class EsmctlGroup(click.Group):
         try:
             if sys.stdout is not None:  # None when esmctl was started with stdout closed (>&-)
                 sys.stdout.flush()  # what is left of the output, before the interpreter's own flush at exit
+                if _pipe_closed(sys.stdout):
+                    raise BrokenPipeError
         except BrokenPipeError:
             code = _reader_gone()
         if standalone_mode:
@@ -186,6 +193,25 @@ class EsmctlGroup(click.Group):
             if settings.verbose and settings._aws is not None and settings._aws.calls:
                 counts = ", ".join(f"{k}={v}" for k, v in sorted(settings._aws.calls.items()))
                 click.echo(f"AWS calls: {counts}; throttled and retried: {settings._aws.throttled}", err=True)
+
+
+def _pipe_closed(stream: Any) -> bool:
+    """Whether `stream` is a pipe whose reader has gone. Python's buffered writer reports a write the pipe cut
+    short (the reader left part-way: `esmctl schema | head -1`) as a short count, not an error, so the end of the
+    output can vanish without a BrokenPipeError; the pipe then polls as an error."""
+    import os
+    import select
+    import stat
+
+    try:
+        fd = stream.fileno()
+        if not stat.S_ISFIFO(os.fstat(fd).st_mode) or not hasattr(select, "poll"):
+            return False
+        poller = select.poll()
+        poller.register(fd, select.POLLOUT)
+        return any(events & select.POLLERR for _, events in poller.poll(0))
+    except (AttributeError, OSError, ValueError):  # no file behind it (a test's runner), or closed
+        return False
 
 
 def _reader_gone() -> int:

@@ -231,6 +231,17 @@ def test_a_reader_that_goes_away_ends_esmctl_quietly_with_141(argv):
 
 
 
+def test_a_reader_that_leaves_part_way_through_a_large_write_is_141_too():
+    """`esmctl schema | head -1`: the reader leaves while one write of the 146 KB schema is under way (a pipe holds
+    64 KiB). Python's writer counts that write as short, not as an error: a review saw exit 0, the output's end
+    gone without a word."""
+    proc = subprocess.Popen([ESMCTL, "schema"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdout.read(10) == b'{\n  "$sche'  # it is writing, and cannot finish before the pipe is read
+    proc.stdout.close()
+    stderr = proc.stderr.read()
+    assert proc.wait(timeout=60) == 141 and stderr == b"", stderr
+
+
 def test_a_closed_stdout_is_no_traceback():
     """Started with stdout closed (`esmctl --version >&-`): no Python traceback (a review found one)."""
     r = subprocess.run([ESMCTL, "--version"], capture_output=False, stderr=subprocess.PIPE, text=True, timeout=60,

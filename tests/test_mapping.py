@@ -304,6 +304,16 @@ def test_usage_errors_exit_252(esmctl):
     assert esmctl("-o", "xml", "list").exit_code == 252
 
 
+@pytest.mark.parametrize("argv", [[], ["mapping"], ["consumer"]])
+def test_a_group_without_a_command_shows_its_help_as_a_usage_error(esmctl_process, argv):
+    """`esmctl` alone: the help on stderr and the usage code, not the help inside an `esmctl: error:` line with a
+    hint glued to its last row (a review saw that)."""
+    r = esmctl_process(*argv)
+    assert r.exit_code == 252 and r.stdout == ""
+    assert r.stderr.startswith("Usage: esmctl" + "".join(f" {a}" for a in argv) + " [OPTIONS] COMMAND [ARGS]...\n")
+    assert "esmctl: error" not in r.stderr and "(see '" not in r.stderr
+
+
 def test_help_does_not_import_boto3_or_rich():
     code = ("import sys; from esmctl.cli import cli\n"
             "try:\n    cli(['--help'], standalone_mode=False)\nexcept SystemExit: pass\n"
