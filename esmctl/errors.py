@@ -73,6 +73,20 @@ def located(file: str, marks: Mapping[tuple, Any], key_marks: Mapping[tuple, Any
     return Place(file, mark.line + 1, mark.column + 1) if mark else Place(file, 1, 1)
 
 
+class Spot:
+    """Where an entry of a document was written, and each of its fields, found when asked: an apply's failure
+    names the field to correct at its own line, while a spec of thousands of entries places none it need not."""
+
+    __slots__ = ("file", "marks", "key_marks", "path")
+
+    def __init__(self, file: str, marks: Mapping[tuple, Any], key_marks: Mapping[tuple, Any], path: tuple) -> None:
+        self.file, self.marks, self.key_marks, self.path = file, marks, key_marks, path
+
+    def of(self, field: str) -> Place:
+        """The place of the entry's `field` (the entry's own, where the field is not written in it)."""
+        return located(self.file, self.marks, self.key_marks, self.path + (field,))
+
+
 @dataclass(frozen=True)
 class Problem:
     """One problem of what was given (a spec, a targets file, a plan), as data: where it was written (None: not

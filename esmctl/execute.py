@@ -320,8 +320,8 @@ class Executor:
         error = exc.format_message() if isinstance(exc, EsmctlError) else f"{type(exc).__name__}: {exc}"
         exists = existing(change, run, done)
         did_text = calls_made(done, run)
-        text = (f"{did_text}; " if did_text else "") + f"{step.describe()} failed: {error}"
-        text += ". " + what_exists_now(change, run, exists, what_to_fix(change, step, exc), self.rerun)
+        text = (f"{did_text}; " if did_text else "") + f"{step.describe()} failed: {error.rstrip('.')}"
+        text += "; " + what_exists_now(change, run, exists, what_to_fix(change, step, exc), self.rerun)
         return Result(change, False, text, run.new or change.uuid, done, exists, source=run.consumer_arn,
                       state=run.state)
 
@@ -340,7 +340,7 @@ class Executor:
             else:
                 what = f"interrupted {'during' if cut_short else 'before'} the step: {step.describe()}"
             text, status = (f"{did_text}; " if did_text else "") + what, Status.INTERRUPTED
-        text += ". " + what_exists_now(change, run, exists, rerun=self.rerun)
+        text += "; " + what_exists_now(change, run, exists, rerun=self.rerun)
         return Result(change, False, text, run.new or change.uuid, done, exists, source=run.consumer_arn,
                       status=status, state=run.state)
 

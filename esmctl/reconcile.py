@@ -120,9 +120,9 @@ def missing_functions(aws: Aws, rec: Reconciliation) -> None:
             with explain(f"looking up function {function}"):
                 found = aws.get_function(function)
         if found is None:
-            problems += [Problem(m.where, "FunctionName", f"{identity.short_arn(function)} does not exist in "
-                                 f"{aws.region}: create the function (or alias) first, or correct the name")
-                         for m in mappings]
+            problems += [Problem(m.place_of("FunctionName"), "FunctionName", f"{identity.short_arn(function)} does "
+                                 f"not exist in {aws.region}: create the function (or alias) first, or correct the "
+                                 "name") for m in mappings]
     if problems:
         raise SpecError(problems)
 
@@ -181,7 +181,7 @@ def resolve(aws: Aws, spec: Spec) -> list[compare.Mapping]:
             problems.append(Problem(entry.where, "EventSourceArn", f"is in {source_region} but the function is in "
                                     f"{function.region}: they must be in the same region"))
         desired.append(compare.desired_mapping(entry.params, function, where=entry.where, consumer=consumer,
-                                             moved_from=moved_from))
+                                             moved_from=moved_from, spot=entry.spot))
     seen: dict[identity.Key, compare.Mapping] = {}
     for d in desired:
         if d.key in seen:

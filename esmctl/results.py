@@ -81,6 +81,11 @@ def what_to_fix(change: Change, step: Step, exc: BaseException) -> str | None:
     if not isinstance(step, (Create, Update)) or not isinstance(exc, (NotFound, InvalidRequest)):
         return None
     where = f" at {change.after.where}" if change.after is not None and change.after.where else ""
+
+    def at(name: str) -> str:  # the field's own place, where the spec is at hand
+        place = change.after.place_of(name) if change.after is not None else None
+        return f" at {place}" if place else ""
+
     if isinstance(exc, InvalidRequest):
         return (f"AWS refuses the request as it stands: correct what its message names (in the spec{where}, or "
                 "the function's execution role) before applying again")
@@ -89,10 +94,10 @@ def what_to_fix(change: Change, step: Step, exc: BaseException) -> str | None:
     text = exc.message.lower()
     function = identity.short_arn(change.key.function)
     if "function" in text:
-        return f"function {function} does not exist: create it, or correct FunctionName{where}"
+        return f"function {function} does not exist: create it, or correct FunctionName{at('FunctionName')}"
     source = identity.short_arn(change.after.source_arn if change.after is not None else None) or change.key.source
     if "source" in text or "stream" in text or "queue" in text:
-        return f"the source {source} does not exist: create it, or correct EventSourceArn{where}"
+        return f"the source {source} does not exist: create it, or correct EventSourceArn{at('EventSourceArn')}"
     return f"function {function} or the source {source} does not exist: create it, or correct the spec{where}"
 
 

@@ -387,7 +387,7 @@ def test_a_create_for_a_function_that_does_not_exist_is_refused_before_any_write
     making the other changes and failing that one (a review found apply partial, and --dry-run clean)."""
     path = spec_file(tmp_path, [kinesis(world), kinesis(world, fn="no-such-fn", stream="clicks")])
     assert esmctl("validate", path).exit_code == 0  # offline: only AWS knows the function is missing
-    expected = (f"{path}:6:3: FunctionName: no-such-fn does not exist in us-east-1: create the function (or alias) "
+    expected = (f"{path}:6:17: FunctionName: no-such-fn does not exist in us-east-1: create the function (or alias) "
                 "first, or correct the name")
     for command in (["plan", path], ["apply", path, "--dry-run"], ["apply", path, "--yes"]):
         r = esmctl(*command)
@@ -406,8 +406,23 @@ def test_a_function_gone_between_the_plan_and_the_create_says_what_to_fix(esmctl
     [failed] = json.loads(r.stdout)["results"]
     assert not failed["ok"] and failed["exists"] == []
     assert "function audit-fn does not exist: create it, or correct FunctionName at" in failed["message"]
-    assert f"{path}:6:3" in failed["message"]  # where the spec names it
+    assert f"{path}:6:17" in failed["message"]  # where the spec names it
     assert "re-run" not in failed["message"] and "re-run" not in r.stderr
+
+
+def test_a_source_that_does_not_exist_names_the_event_source_arn_at_its_own_line(esmctl, world, box, tmp_path):
+    """AWS refuses a create whose queue does not exist: the result says to correct EventSourceArn where the spec
+    writes it (line 4), not where the entry begins (3:3), and reads as one sentence (a review saw the entry and
+    `Invalid EventSourceArn. no mapping of …`)."""
+    queue = world["jobs"].rsplit(":", 1)[0] + ":no-such-queue"
+    path = spec_file(tmp_path, [{"FunctionName": "audit-fn", "EventSourceArn": queue}])
+    r = esmctl("apply", path, "--yes", "-o", "json")
+    assert r.exit_code == 1, r.stdout + r.stderr
+    [failed] = json.loads(r.stdout)["results"]
+    assert failed["message"].endswith(f"; no mapping of audit-fn <- sqs:no-such-queue exists now: the source "
+                                      f"sqs:no-such-queue does not exist: create it, or correct EventSourceArn at "
+                                      f"{path}:4:19"), failed["message"]
+    assert ". no mapping" not in failed["message"] and live(box) == []
 
 
 def test_a_create_aws_refuses_says_what_to_correct_not_to_re_run(esmctl, world, box, tmp_path):

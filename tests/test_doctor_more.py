@@ -110,9 +110,9 @@ def test_plan_and_diff_notice_a_function_that_does_not_exist(esmctl, world, box,
     for command in ("plan", "diff"):
         r = esmctl(command, path)
         assert r.exit_code == 1, (r.stdout, r.stderr)
-        assert f"{path}:6:3: FunctionName: no-such-fn does not exist in us-east-1: create the function (or alias) " \
+        assert f"{path}:6:17: FunctionName: no-such-fn does not exist in us-east-1: create the function (or alias) " \
                "first, or correct the name" in r.stderr
-        assert f"{path}:9:3: FunctionName: orders-fn:nope does not exist" in r.stderr
+        assert f"{path}:9:17: FunctionName: orders-fn:nope does not exist" in r.stderr
         assert "Plan:" not in r.stdout
     assert box.proxy.calls["GET functions"] == 6  # one per function (and alias) to create for, per run
     assert box.proxy.calls["CreateEventSourceMapping"] == 0

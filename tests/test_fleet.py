@@ -517,7 +517,7 @@ def test_a_function_missing_in_one_target_fails_its_diff_as_a_single_targets_dif
     assert statuses.pop("222222222222/eu-west-1") == "failed"
     assert set(statuses.values()) == {"changes"}
     failed = document(r)["222222222222/eu-west-1"]
-    assert "spec.yaml:8:5: FunctionName: jobs-fn does not exist in eu-west-1" in failed["error"]
+    assert "spec.yaml:8:19: FunctionName: jobs-fn does not exist in eu-west-1" in failed["error"]
     assert box.proxy.writes() == 0
 
 

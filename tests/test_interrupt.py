@@ -195,7 +195,7 @@ def test_ctrl_c_between_the_delete_and_the_create_of_a_replace(esmctl, world, bo
     [result] = json.loads(out)["results"]
     assert result["status"] == "interrupted" and result["exists"] == []
     assert result["stepsDone"] == [f"delete {old['UUID']}"]
-    assert result["message"] == (f"deleted {old['UUID']}; interrupted while waiting until {old['UUID']} is gone. "
+    assert result["message"] == (f"deleted {old['UUID']}; interrupted while waiting until {old['UUID']} is gone; "
                                  "no mapping of orders-fn <- kinesis:orders exists now: re-run apply to create it")
     assert box.proxy.calls["CreateEventSourceMapping"] == 0  # nothing started after Ctrl-C
     [new] = converges(esmctl, box, path, "--allow-replace")

@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from esmctl.errors import Place
+from esmctl.errors import Place, Spot
 from esmctl.mapping.defaults import (
     CLEAR_MEMBERS,
     DEFAULTS,
@@ -42,6 +42,11 @@ class Mapping:
     consumer: Consumer | None = None
     tags: dict[str, str] | None = None  # desired: the tags the spec manages (None: not managed)
     moved_from: str | None = None  # desired: the qualified function ARN its `MovedFrom` names
+    spot: Spot | None = field(default=None, compare=False, repr=False)  # desired: where each field was written
+
+    def place_of(self, name: str) -> Place | None:
+        """Where the spec wrote the field `name` of this desired mapping (else its entry; None: not from a spec)."""
+        return self.spot.of(name) if self.spot is not None else self.where
 
     @property
     def function(self) -> str:
@@ -89,7 +94,8 @@ def filters_hidden(raw: dict[str, Any]) -> bool:
 
 
 def desired_mapping(params: dict[str, Any], function: FunctionRef, *, where: Place | None = None,
-                    consumer: Consumer | None = None, moved_from: FunctionRef | None = None) -> Mapping:
+                    consumer: Consumer | None = None, moved_from: FunctionRef | None = None,
+                    spot: Spot | None = None) -> Mapping:
     """A spec's mapping with its function resolved (and its consumer, when it reads through one)."""
     kind = source_type(params)
     params = dict(params)
@@ -100,7 +106,7 @@ def desired_mapping(params: dict[str, Any], function: FunctionRef, *, where: Pla
         (source, part), arn = source_identity(params), params.get("EventSourceArn")
     return Mapping(Key(function.qualified_arn, source, part), kind, canonical(params, kind), params, arn,
                    where=where, consumer=consumer, tags=dict(tags) if tags is not None else None,
-                   moved_from=moved_from.qualified_arn if moved_from is not None else None)
+                   moved_from=moved_from.qualified_arn if moved_from is not None else None, spot=spot)
 
 
 @dataclass(frozen=True)
