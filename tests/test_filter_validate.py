@@ -3,6 +3,8 @@ the source's records never match is a warning that names what they have."""
 
 from __future__ import annotations
 
+import json
+
 QUEUE = "arn:aws:sqs:us-east-1:123456789012:jobs"
 STREAM = "arn:aws:kinesis:us-east-1:123456789012:stream/orders"
 TABLE_STREAM = "arn:aws:dynamodb:us-east-1:123456789012:table/t/stream/2024-01-01T00:00:00.000"
@@ -76,6 +78,8 @@ def test_json_output_still_lists_problems_and_warnings_go_to_stderr(esmctl, tmp_
     path = write(tmp_path, QUEUE, "        - Pattern:\n            data:\n              kind: [order]\n")
     r = esmctl("validate", path, "-o", "json")
     assert r.exit_code == 0 and '"valid": true' in r.stdout and "warning:" in r.stderr
+    doc = json.loads(r.stdout)  # and in the document, for a CI job that annotates from it (a review missed them)
+    assert doc["warnings"] == [line for line in r.stderr.splitlines() if ": warning: " in line] != []
 
 
 def test_plan_and_apply_say_the_specs_warnings_as_validate_does(esmctl, world, box, tmp_path):

@@ -39,6 +39,7 @@ def test_each_reports_every_broken_file_by_its_own_name(esmctl, specs, tmp_path)
     assert r.exit_code == 1
     doc = json.loads(r.stdout)
     assert doc["valid"] is False and [p.split(":")[0] for p in doc["problems"]] == [broken]
+    assert doc["mappings"] is None and doc["warnings"] == []  # not a count of 0 (a review read it so)
     assert "BatchSzie" in r.stderr and r.stderr.endswith("esmctl: error: 1 problem found in the spec\n")
 
 

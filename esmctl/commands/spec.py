@@ -84,12 +84,13 @@ def validate(settings: Settings, files: tuple[str, ...], variables: tuple[str, .
         except EsmctlError as exc:
             problems += exc.problems if isinstance(exc, SpecError) else [Problem(None, "", exc.format_message())]
             places.append(getattr(exc, "where", "the spec"))
-    for line in dict.fromkeys(warnings):  # once each: mappings sharing a pattern (a YAML anchor), or the targets
+    warnings = list(dict.fromkeys(warnings))  # once each: mappings sharing a pattern (a YAML anchor), or the targets
+    for line in warnings:
         click.echo(line, err=True)
     if problems:
-        if settings.output in ("json", "yaml"):
-            output.dump(settings, {"valid": False, "files": list(files), "mappings": 0,
-                                   "problems": [str(p) for p in problems]})
+        if settings.output in ("json", "yaml"):  # a spec with problems has no count of mappings
+            output.dump(settings, {"valid": False, "files": list(files), "mappings": None,
+                                   "problems": [str(p) for p in problems], "warnings": warnings})
         where = " and ".join(dict.fromkeys(places))
         if where != "the spec":
             from esmctl.errors import TargetsError
@@ -97,7 +98,8 @@ def validate(settings: Settings, files: tuple[str, ...], variables: tuple[str, .
             raise TargetsError(problems, where)
         raise SpecError(problems)
     if settings.output in ("json", "yaml"):
-        output.dump(settings, {"valid": True, "files": list(files), "mappings": count, "problems": []})
+        output.dump(settings, {"valid": True, "files": list(files), "mappings": count, "problems": [],
+                               "warnings": warnings})
     else:
         names = ", ".join("<stdin>" if f == "-" else f for f in files)  # as the problems name them
         where = f" over {targets} target{'s' if targets != 1 else ''}" if targets else ""
