@@ -371,7 +371,7 @@ def test_functions_that_do_not_exist_are_said_in_the_order_the_spec_lists_them(e
     r = esmctl("plan", write(tmp_path, f"version: 1\nmappings:\n{body}"))
     assert r.exit_code == 1
     lines = [os.path.basename(line.split(": ", 1)[0]) for line in r.stderr.splitlines() if "does not exist" in line]
-    assert lines == ["spec.yaml:3:5", "spec.yaml:5:5", "spec.yaml:7:5"], r.stderr
+    assert lines == ["spec.yaml:3:19", "spec.yaml:5:19", "spec.yaml:7:19"], r.stderr  # on FunctionName, in order
 
 
 def test_a_targets_placeholder_without_a_value_is_one_problem_not_two(esmctl, tmp_path):
