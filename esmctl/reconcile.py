@@ -88,7 +88,7 @@ def _plan(aws: Aws, spec: Spec, options: Options, listing: Listing) -> Reconcili
             raise SpecError(result.problems)
         if not result.missing:
             rec = Reconciliation(desired, live, result, reads, spec)
-            missing_functions(aws, rec)
+            missing_resources(aws, rec)
             return rec
         if result.missing.settled:
             live = settle(aws, live, result.missing.settled, desired, options.settle_timeout)
@@ -99,20 +99,28 @@ def _plan(aws: Aws, spec: Spec, options: Options, listing: Listing) -> Reconcili
                       "plan again")
 
 
-def missing_functions(aws: Aws, rec: Reconciliation) -> None:
-    """A mapping to create for a function (or alias) that does not exist would fail in apply: plan, diff and
-    apply say so (SpecError, exit 1) with where the spec names it, before anything is written. One
-    GetFunction per function to create a mapping for (GetFunction has a quota of its own, apart from the
-    mappings' calls), none where the plan read the function already (the Reads' function tags, None for a
-    function that does not exist); the functions of existing mappings are not asked."""
+def missing_resources(aws: Aws, rec: Reconciliation) -> None:
+    """A mapping to create for a function (or alias) or a source that does not exist would fail in apply, after
+    the other changes were made: plan, diff and apply say so (SpecError, exit 1) with where the spec names it,
+    before anything is written. One GetFunction per function to create a mapping for (GetFunction has a quota of
+    its own, apart from the mappings' calls), none where the plan read the function already (the Reads' function
+    tags, None for a function that does not exist); one read of each new source (a Kinesis or DynamoDB stream, an
+    SQS queue of the account) in its own service, none for a source a live mapping reads. The functions and
+    sources of existing mappings are not asked."""
     from esmctl.plan.types import Action
 
     known = rec.reads.function_tags
     wanted: dict[str, list[compare.Mapping]] = {}
+    sources: dict[str, list[compare.Mapping]] = {}
+    read_by_live = {m.source_arn for m in rec.live}
     for c in rec.plan.changes:
         if c.after is not None and c.action in (Action.CREATE, Action.REPLACE, Action.HANDOFF, Action.MOVE):
             wanted.setdefault(c.after.key.function, []).append(c.after)
-    problems = []
+            if c.after.consumer is None and c.after.source_arn and c.after.source_arn not in read_by_live:
+                sources.setdefault(c.after.source_arn, []).append(c.after)
+    with ThreadPoolExecutor(max_workers=8) as pool:  # other services' quotas: asked together
+        exists = dict(zip(sources, pool.map(aws.source_exists, sources), strict=True))
+    problems: list[tuple[compare.Mapping, str, str]] = []  # (mapping, field, message)
     for function, mappings in wanted.items():
         if function in known:  # an unqualified function whose tags the plan read: it is known
             found = known[function]
@@ -120,11 +128,16 @@ def missing_functions(aws: Aws, rec: Reconciliation) -> None:
             with explain(f"looking up function {function}"):
                 found = aws.get_function(function)
         if found is None:
-            problems += [Problem(m.place_of("FunctionName"), "FunctionName", f"{identity.short_arn(function)} does "
-                                 f"not exist in {aws.region}: create the function (or alias) first, or correct the "
-                                 "name") for m in mappings]
+            problems += [(m, "FunctionName", f"{identity.short_arn(function)} does not exist in {aws.region}: create "
+                          "the function (or alias) first, or correct the name") for m in mappings]
+    for source, mappings in sources.items():
+        if exists[source] is False:
+            problems += [(m, "EventSourceArn", f"{identity.short_arn(source)} does not exist in {aws.region}: create "
+                          "it first, or correct the ARN") for m in mappings]
     if problems:
-        raise SpecError(problems)
+        order = {id(m): i for i, m in enumerate(rec.desired)}  # as the spec lists them
+        problems.sort(key=lambda p: order.get(id(p[0]), len(order)))
+        raise SpecError([Problem(m.place_of(name), name, message) for m, name, message in problems])
 
 
 def settle(aws: Aws, live: list[compare.Mapping], uuids: frozenset[str], desired: list[compare.Mapping],

@@ -410,19 +410,47 @@ def test_a_function_gone_between_the_plan_and_the_create_says_what_to_fix(esmctl
     assert "re-run" not in failed["message"] and "re-run" not in r.stderr
 
 
-def test_a_source_that_does_not_exist_names_the_event_source_arn_at_its_own_line(esmctl, world, box, tmp_path):
-    """AWS refuses a create whose queue does not exist: the result says to correct EventSourceArn where the spec
-    writes it (line 4), not where the entry begins (3:3), and reads as one sentence (a review saw the entry and
-    `Invalid EventSourceArn. no mapping of …`)."""
-    queue = world["jobs"].rsplit(":", 1)[0] + ":no-such-queue"
-    path = spec_file(tmp_path, [{"FunctionName": "audit-fn", "EventSourceArn": queue}])
+def test_a_source_gone_between_the_plan_and_the_create_names_event_source_arn_at_its_own_line(esmctl, world, box,
+                                                                                               tmp_path):
+    """AWS refuses a create whose queue went away after the plan read it: the result says to correct EventSourceArn
+    where the spec writes it (line 4), not where the entry begins (3:3), and reads as one sentence (a review saw the
+    entry and `Invalid EventSourceArn. no mapping of …`)."""
+    path = spec_file(tmp_path, [{"FunctionName": "audit-fn", "EventSourceArn": world["jobs"]}])
+    box.proxy.fail_next["CreateEventSourceMapping"] = (404, "ResourceNotFoundException", "Invalid EventSourceArn.")
     r = esmctl("apply", path, "--yes", "-o", "json")
     assert r.exit_code == 1, r.stdout + r.stderr
     [failed] = json.loads(r.stdout)["results"]
-    assert failed["message"].endswith(f"; no mapping of audit-fn <- sqs:no-such-queue exists now: the source "
-                                      f"sqs:no-such-queue does not exist: create it, or correct EventSourceArn at "
-                                      f"{path}:4:19"), failed["message"]
-    assert ". no mapping" not in failed["message"] and live(box) == []
+    assert failed["message"].endswith("ResourceNotFoundException: Invalid EventSourceArn; no mapping of audit-fn <- "
+                                      "sqs:jobs exists now: the source sqs:jobs does not exist: create it, or correct "
+                                      f"EventSourceArn at {path}:4:19"), failed["message"]
+    assert live(box) == []
+
+
+def test_a_source_that_does_not_exist_is_refused_before_any_write(esmctl, world, box, tmp_path):
+    """As a missing function: a Kinesis stream or an SQS queue that does not exist is said by plan, apply --dry-run
+    and apply, on the EventSourceArn it names, before anything is written (a review saw apply make the other
+    mappings, then fail). A source a live mapping reads is not asked again; one these credentials may not read is
+    not taken for missing."""
+    queue = world["jobs"].rsplit(":", 1)[0] + ":no-such-queue"
+    stream = world["orders"].rsplit("/", 1)[0] + "/no-such-stream"
+    path = spec_file(tmp_path, [kinesis(world), {"FunctionName": "audit-fn", "EventSourceArn": queue},
+                                kinesis(world, fn="audit-fn", stream="orders") | {"EventSourceArn": stream}])
+    expected = [f"{path}:7:19: EventSourceArn: sqs:no-such-queue does not exist in us-east-1: create it first, or "
+                "correct the ARN",
+                f"{path}:9:19: EventSourceArn: kinesis:no-such-stream does not exist in us-east-1: create it first, or "
+                "correct the ARN"]
+    for command in (["plan", path], ["apply", path, "--dry-run"], ["apply", path, "--yes"]):
+        r = esmctl(*command)
+        assert r.exit_code == 1 and r.stderr.splitlines()[:2] == expected, (command, r.stderr)
+    assert live(box) == [] and box.proxy.writes() == 0
+    assert esmctl("apply", spec_file(tmp_path, [kinesis(world)]), "--yes").exit_code == 0
+    box.proxy.clear_counts()
+    r = esmctl("plan", spec_file(tmp_path, [kinesis(world), kinesis(world, fn="audit-fn")]))
+    assert r.exit_code == 0 and box.proxy.calls["DescribeStreamSummary"] == 0  # orders: a live mapping reads it
+    box.proxy.fail_next["GetQueueUrl"] = (403, "AccessDenied", "not allowed")
+    r = esmctl("apply", spec_file(tmp_path, [{"FunctionName": "audit-fn", "EventSourceArn": world["jobs"]}]), "--yes")
+    assert r.exit_code == 0, r.stderr  # not known, so not refused: the create says what AWS thinks
+    assert "GetQueueUrl" not in box.proxy.fail_next  # it was asked, and refused
 
 
 def test_a_create_aws_refuses_says_what_to_correct_not_to_re_run(esmctl, world, box, tmp_path):

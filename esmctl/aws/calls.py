@@ -203,6 +203,29 @@ class Aws(Clients):
         except NotFound:
             return None
 
+    def source_exists(self, source_arn: str) -> bool | None:
+        """Does a Kinesis stream, DynamoDB stream or SQS queue exist? None when it cannot be told (no access to
+        ask, another kind of source): only a sure "no" stops a plan. One read of the source's own service, outside
+        Lambda's 15 requests/s."""
+        arn = arns.parse(source_arn)
+        if arn is None or arn.region != self.region or arn.account != self.account:
+            return None  # another account's may be readable to Lambda's role and not to these credentials
+        service = arn.service
+        try:
+            if service == "kinesis" and not arn.is_consumer:
+                self.client("kinesis").describe_stream_summary(StreamARN=source_arn)
+            elif service == "dynamodb" and "/stream/" in source_arn:
+                self.client("dynamodbstreams").describe_stream(StreamArn=source_arn, Limit=1)
+            elif service == "sqs":
+                self.client("sqs").get_queue_url(QueueName=arn.resource, QueueOwnerAWSAccountId=arn.account)
+            else:
+                return None
+            return True
+        except NotFound:
+            return False
+        except AwsError as exc:
+            return False if exc.code in ("AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist") else None
+
     # -- Kinesis stream consumers (enhanced fan-out) -------------------------------------------
     def stream_arn(self, name_or_arn: str) -> str:
         if name_or_arn.startswith("arn:"):
