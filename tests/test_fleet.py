@@ -169,6 +169,22 @@ def test_status_and_doctor_over_targets(esmctl, box, fleet):
     assert r.exit_code == 1 and all("no-such-fn not found" in t["error"] for t in document(r).values())
 
 
+def test_status_and_doctor_of_a_spec_that_names_its_own_targets(esmctl, box, fleet, tmp_path):
+    """A spec with `targets:` runs over them for status and doctor as for plan and apply, each target's spec read
+    and checked once (a review saw every target fail: status and doctor read the spec again, as one without
+    targets)."""
+    spec = tmp_path / "own.yaml"
+    spec.write_text(SPEC + 'targets:\n  - {account: "111111111111", role: esmctl-deployer, regions: [us-east-1, '
+                           'eu-west-1], variables: {ORDERS_BATCH: 100}}\n')
+    assert esmctl("apply", str(spec), "--yes").exit_code == 0
+    r = esmctl("status", str(spec), "-o", "json")
+    assert r.exit_code == 0, r.stdout + r.stderr
+    assert {t: len(d["mappings"]) for t, d in document(r).items()} == {"111111111111/us-east-1": 2,
+                                                                        "111111111111/eu-west-1": 2}
+    r = esmctl("doctor", str(spec), "-o", "json")
+    assert r.exit_code == 0 and {d["status"] for d in document(r).values()} == {"ok"}, r.stdout + r.stderr
+
+
 def test_failure_tolerance_and_region_order(esmctl, box, fleet):
     spec, targets = fleet
     r = esmctl("plan", spec, "--targets", targets, "--region-order", "eu-west-1,us-east-1", "--max-concurrency", "1",

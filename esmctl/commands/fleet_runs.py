@@ -325,7 +325,7 @@ class HealthCheck:
     """How `status` or `doctor` runs on one target and shows what it found."""
 
     command: str  # status, doctor
-    run: Callable[[Settings, tuple[str, ...]], list[Any]]  # a target's Settings and --var pairs -> its items
+    run: Callable[[Settings, Any], list[Any]]  # a target's Settings and checked spec (None without one) -> items
     healthy: Callable[[list[Any]], bool]
     key: str  # the items' key in the JSON document: mappings, findings
     document: Callable[[Any], dict[str, Any]]
@@ -340,8 +340,7 @@ def health(settings: Settings, files: Sequence[str], variables: Sequence[str], c
     prepared = prepare(settings, files, variables)
 
     def job(target: Target, own: Settings) -> tuple[str, Any, str | None]:
-        pairs = tuple(f"{k}={v}" for k, v in target.spec_variables(prepared.given).items())
-        items = check.run(own, pairs)
+        items = check.run(own, prepared.specs.get(target))  # as prepare checked it: not read again per target
         return (OK if check.healthy(items) else UNHEALTHY), items, None
 
     outcomes = _run_with_progress(settings, prepared.fleet, job, "checking")

@@ -75,20 +75,21 @@ class MaxLag(click.ParamType):
 
 
 def scope(settings: Settings, files: tuple[str, ...], functions: tuple[str, ...], sources: tuple[str, ...],
-          variables: tuple[str, ...]) -> list[tuple[Any, dict | None, bool]]:
+          variables: tuple[str, ...], loaded: Any = None) -> list[tuple[Any, dict | None, bool]]:
     """What `status` and `doctor` are about, as (Health, live mapping or None, expect enabled).
 
     With FILES, the spec's mappings (narrowed to --function/--source when given), a missing one with
     no live mapping. Without, the live mappings of the functions and sources asked for; a function
     or source asked for that has none is a row of its own that is unhealthy, and a function that
-    does not exist is an error (exit 1): a health gate must not pass on a misspelt name.
+    does not exist is an error (exit 1): a health gate must not pass on a misspelt name. `loaded`: the spec
+    of FILES read and checked already (a target's, over targets), else they are read here.
     """
     from esmctl import status
     from esmctl.aws.errors import explain
     from esmctl.listing import matches_function, select
 
     if files:
-        rows = _spec_rows(settings, files, variables)
+        rows = _spec_rows(settings, files, variables, loaded)
         if functions:
             wanted = [settings.aws.function_ref(f) for f in functions]
             rows = [r for r in rows if matches_function(r[0].function_arn, wanted)]
@@ -113,15 +114,16 @@ def scope(settings: Settings, files: tuple[str, ...], functions: tuple[str, ...]
     return rows
 
 
-def _spec_rows(settings: Settings, files: tuple[str, ...],
-               variables: tuple[str, ...]) -> list[tuple[Any, dict | None, bool]]:
+def _spec_rows(settings: Settings, files: tuple[str, ...], variables: tuple[str, ...],
+               loaded: Any = None) -> list[tuple[Any, dict | None, bool]]:
     """(Health, live mapping or None, expect enabled) for each mapping of the spec."""
     from esmctl import reconcile, status
     from esmctl.aws.errors import explain
     from esmctl.commands.shared import load_spec
     from esmctl.mapping import compare
 
-    loaded = load_spec(settings, files, variables)
+    if loaded is None:
+        loaded = load_spec(settings, files, variables)
     with explain("resolving functions and consumers"):
         desired = reconcile.resolve(settings.aws, loaded)
     with explain("listing mappings"):
@@ -137,14 +139,14 @@ def _spec_rows(settings: Settings, files: tuple[str, ...],
 
 def gather_health(settings: Settings, files: tuple[str, ...], functions: tuple[str, ...], sources: tuple[str, ...],
                   variables: tuple[str, ...], window, limits, progress: bool = True,
-                  require_data: bool = False) -> list[Any]:
+                  require_data: bool = False, loaded: Any = None) -> list[Any]:
     """The assessed status.Health of what `scope` finds, in the order status lists them (status.ordered)."""
     from contextlib import nullcontext
 
     from esmctl import status
     from esmctl.aws.errors import explain
 
-    rows = scope(settings, files, functions, sources, variables)
+    rows = scope(settings, files, functions, sources, variables, loaded)
     spinner = output.spinner(settings, "reading lag and mapping metrics from CloudWatch") if progress \
         else nullcontext()  # under --watch the live table is the progress
     with spinner, explain("reading metrics from CloudWatch"):
@@ -283,8 +285,8 @@ def status_cmd(settings: Settings, files: tuple[str, ...], functions: tuple[str,
         from esmctl.commands import fleet_runs
 
         return fleet_runs.health(settings, files, variables, fleet_runs.HealthCheck(
-            "status", lambda own, pairs: gather_health(own, files, functions, sources, pairs, window, limits,
-                                                       progress=False, require_data=require_data),
+            "status", lambda own, loaded: gather_health(own, files, functions, sources, (), window, limits,
+                                                        progress=False, require_data=require_data, loaded=loaded),
             healthy=lambda healths: code(healths) == Outcome.OK, key="mappings", document=lambda h: h.document(),
             rows=status_rows, columns=STATUS_COLUMNS, empty="No mappings found.", detail=status.summary))
     if not watch:
@@ -349,7 +351,8 @@ def doctor_cmd(settings: Settings, files: tuple[str, ...], functions: tuple[str,
         from esmctl.commands import fleet_runs
 
         return fleet_runs.health(settings, files, variables, fleet_runs.HealthCheck(
-            "doctor", lambda own, pairs: doctor_findings(own, files, functions, sources, pairs, spinner=False)[0],
+            "doctor", lambda own, loaded: doctor_findings(own, files, functions, sources, (), spinner=False,
+                                                          loaded=loaded)[0],
             healthy=healthy, key="findings", document=lambda f: f.document(), rows=doctor_rows,
             columns=DOCTOR_COLUMNS, empty="No findings.",
             detail=lambda found: f"{len(found)} finding(s), {sum(f.severity == ERROR for f in found)} error(s)"))
@@ -364,7 +367,7 @@ def doctor_cmd(settings: Settings, files: tuple[str, ...], functions: tuple[str,
 
 
 def doctor_findings(settings: Settings, files: tuple[str, ...], functions: tuple[str, ...], sources: tuple[str, ...],
-                    variables: tuple[str, ...], spinner: bool = True) -> tuple[list[Any], int]:
+                    variables: tuple[str, ...], spinner: bool = True, loaded: Any = None) -> tuple[list[Any], int]:
     """doctor's findings for the mappings `status` would show (the missing ones first), and how many live
     mappings were checked."""
     from contextlib import nullcontext
@@ -372,7 +375,7 @@ def doctor_findings(settings: Settings, files: tuple[str, ...], functions: tuple
     from esmctl.doctor import check_missing, diagnose
     from esmctl.status import NOT_CREATED
 
-    rows = scope(settings, files, functions, sources, variables)
+    rows = scope(settings, files, functions, sources, variables, loaded)
     live = [m for _, m, _ in rows if m is not None]
     with output.spinner(settings, f"checking {len(live)} mapping(s)") if spinner else nullcontext():
         findings = diagnose(settings.aws, live)
