@@ -38,6 +38,7 @@ class Desired:
     moved_from: str | None = None  # the function (name, name:alias or ARN) a mapping moves from
     warnings: list[str] = field(default_factory=list)  # FILE:LINE:COL: warning: ... (validate prints them)
     spot: errors.Spot | None = field(default=None, compare=False, repr=False)  # where each of its fields was written
+    key: tuple | None = field(default=None, compare=False, repr=False)  # its identity as spelt (function, source…)
 
     @property
     def function(self) -> str:
@@ -259,7 +260,8 @@ def check(paths: list[str], texts: dict[str, str] | None, variables: dict[str, s
             problems.append(Problem(where, f.field, f.message))
     mappings = [Desired(e.params, errors.located(e.doc.path, e.doc.marks, e.doc.key_marks, e.base),
                         e.consumer, e.moved_from, warnings.get(i, []),
-                        errors.Spot(e.doc.path, e.doc.marks, e.doc.key_marks, e.base)) for i, e in enumerate(entries)]
+                        errors.Spot(e.doc.path, e.doc.marks, e.doc.key_marks, e.base), e.key)
+                for i, e in enumerate(entries)]
     # Two entries for one mapping, as far as the spelling tells without AWS (a name and an ARN of one function are
     # compared once the account is known).
     seen: dict[tuple, Place] = {}

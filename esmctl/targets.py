@@ -330,11 +330,28 @@ def load_specs(targets: list[Target], files: Sequence[str], given: dict[str, str
                              []).append(target.id)
             continue
         specs[target] = loaded
+    _shared_mappings(specs, found)
     if found:
-        raise SpecError([problem if len(ids) == len(targets) else dataclasses.replace(
+        raise SpecError([problem if not ids or len(ids) == len(targets) else dataclasses.replace(
                          problem, message=f"{problem.message} (target{'s' if len(ids) > 1 else ''} {', '.join(ids)})")
                          for problem, ids in found.items()])
     return specs
+
+
+def _shared_mappings(specs: dict[Target, spec.Spec], found: dict[Problem, list[str]]) -> None:
+    """Two targets of one account and region whose specs ask for the same mapping (function and source, as
+    spelt) would each undo the other's settings on every run: a problem, as the same mapping twice in one spec
+    is."""
+    claimed: dict[tuple[str, str, tuple], Target] = {}
+    for target, loaded in specs.items():
+        for m in loaded.mappings:
+            if m.key is None:
+                continue
+            first = claimed.setdefault((target.account, target.region, m.key), target)
+            if first is not target:
+                found.setdefault(Problem(m.where, "mapping", f"targets {first.id} and {target.id} are both in account "
+                                         f"{target.account}, {target.region}, and both ask for this mapping: Lambda "
+                                         "allows one, and each run would undo the other's settings"), [])
 
 
 def waves(targets: Sequence[Target], region_order: Sequence[str]) -> list[list[Target]]:

@@ -143,7 +143,7 @@ def test_exit_codes_follow_the_policy_failure_wins(esmctl, box, fleet, tmp_path)
     assert esmctl("plan", spec, "--targets", targets).exit_code == 0
     assert esmctl("plan", spec, "--targets", targets, "--detailed-exitcode").exit_code == 2
     # a failure anywhere wins over drift
-    (tmp_path / "targets.yaml").write_text(TARGETS + '  - {account: "111111111111", name: nobody, role: nobody}\n')
+    (tmp_path / "targets.yaml").write_text(TARGETS + '  - {account: "444444444444", name: nobody, role: nobody}\n')
     r = esmctl("diff", spec, "--targets", targets)
     assert r.exit_code == 1 and "nobody/us-east-1" in r.stderr
     assert "222222222222/eu-west-1  222222222222  eu-west-1  changes" in r.stdout
@@ -183,6 +183,31 @@ def test_status_and_doctor_of_a_spec_that_names_its_own_targets(esmctl, box, fle
                                                                         "111111111111/eu-west-1": 2}
     r = esmctl("doctor", str(spec), "-o", "json")
     assert r.exit_code == 0 and {d["status"] for d in document(r).values()} == {"ok"}, r.stdout + r.stderr
+
+
+def test_two_targets_of_one_account_and_region_cannot_ask_for_the_same_mapping(esmctl, box, fleet, tmp_path):
+    """Named targets may share an account and region, but not a mapping: each run would undo the other's
+    BatchSize (a review saw apply report both in sync, then every diff flip it). Refused before anything is
+    asked of AWS, as the same mapping twice in one spec is; told apart by their own mappings, they are fine."""
+    spec, _ = fleet
+    targets = tmp_path / "twice.yaml"
+    targets.write_text('version: 1\ndefaults: {role: esmctl-deployer, regions: [us-east-1]}\ntargets:\n'
+                       '  - {account: "111111111111", name: a, variables: {ORDERS_BATCH: 500}}\n'
+                       '  - {account: "111111111111", name: b, variables: {ORDERS_BATCH: 200}}\n')
+    for command in (["validate"], ["apply", "--yes"]):
+        r = esmctl(*command, spec, "--targets", str(targets))
+        assert r.exit_code == 1, r.stdout + r.stderr
+        assert r.stderr.splitlines()[0] == (f"{spec}:4:5: mapping: targets a/us-east-1 and b/us-east-1 are both in "
+                                            "account 111111111111, us-east-1, and both ask for this mapping: Lambda "
+                                            "allows one, and each run would undo the other's settings")
+    assert box.proxy.writes() == 0 and live(box, "111111111111", "us-east-1") == []
+    apart = tmp_path / "apart.yaml"  # each target its own function: allowed
+    apart.write_text(SPEC.replace("FunctionName: orders-fn", "FunctionName: ${ORDERS_FN}").split("  - FunctionName: "
+                                                                                                  "jobs-fn")[0])
+    targets.write_text(targets.read_text().replace("variables: {ORDERS_BATCH: 500}",
+                                                   "variables: {ORDERS_BATCH: 500, ORDERS_FN: orders-fn}")
+                       .replace("variables: {ORDERS_BATCH: 200}", "variables: {ORDERS_BATCH: 200, ORDERS_FN: jobs-fn}"))
+    assert esmctl("validate", str(apart), "--targets", str(targets)).exit_code == 0
 
 
 def test_failure_tolerance_and_region_order(esmctl, box, fleet):
