@@ -41,7 +41,7 @@ from esmctl.views.fleet import (
     target_rows,
 )
 from esmctl.views.plan import plan_document, plan_summary
-from esmctl.views.results import apply_document
+from esmctl.views.results import apply_document, result_label
 
 if TYPE_CHECKING:
     from esmctl.execute import Interrupt
@@ -227,7 +227,7 @@ def apply(settings: Settings, files: Sequence[str], variables: Sequence[str], *,
             def step(r: Any) -> None:
                 if not output.animated(settings) and r.status is Status.DONE:
                     return  # piped, a done change is said once: in its target's results table
-                advance(f"{target.id}: {'ok' if r.ok else 'FAILED'}: {r.change.action} {r.change.title()}: "
+                advance(f"{target.id}: {result_label(r)}: {r.change.action} {r.change.title()}: "
                         f"{r.message}")
 
             applied.results = reconcile.apply(own.aws, applied.plan, concurrency=concurrency, wait=wait,
