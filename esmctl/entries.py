@@ -93,6 +93,7 @@ class Checked:
     problems: list[Problem]
     mappings: list[Desired]
     region: str | None  # the spec's `region:`, else the region of its ARNs
+    region_where: Place | None = None  # where the spec says it: its `region:`, else the first ARN in it
 
 
 def check(paths: list[str], texts: dict[str, str] | None, variables: dict[str, str] | None,
@@ -275,13 +276,14 @@ def check(paths: list[str], texts: dict[str, str] | None, variables: dict[str, s
         else:
             seen[e.key] = m.where
     # The spec's region: its `region:` (the same in every file), else the one its ARNs name.
-    region = None
+    region = region_where = None
     named = set(spec_regions.values())
     if len(named) > 1:
         problems.append(Problem(Place(", ".join(paths)), "region", f"the files name different regions "
                                 f"({', '.join(sorted(named))}): one run works in one region"))
     elif named:
         region = named.pop()
+        region_where = next(doc.at(("region",)) for doc in documents if doc.path in spec_regions)
     else:
         named = {a.region for e in entries for a in (arn(e.params.get("EventSourceArn")), arn(e.params.get(
             "FunctionName"))) if a is not None and "${" not in str(a)} - {""}  # "${": said already
@@ -291,10 +293,13 @@ def check(paths: list[str], texts: dict[str, str] | None, variables: dict[str, s
                                     "set region:"))
         elif named:
             region = named.pop()
+            region_where = next(e.doc.at(spot(e, (key,))[0]) for e in entries
+                                for key in ("EventSourceArn", "FunctionName")
+                                if (a := arn(e.params.get(key))) is not None and a.region == region)
     # Each file's problems together, the files in the order given (SpecError shows them so).
     files = ["<stdin>" if path == "-" else path for path in paths]
     problems.sort(key=lambda p: files.index(p.where.file) if p.where and p.where.file in files else len(files))
-    return Checked(problems, mappings, region)
+    return Checked(problems, mappings, region, region_where)
 
 
 _NOT_JSON = ("Infinity", "-Infinity", "NaN")  # what json.dumps writes for floats JSON cannot hold

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from esmctl import collector, entries
-from esmctl.errors import SpecError, UsageProblem
+from esmctl.errors import Place, SpecError, UsageProblem
 
 
 @dataclass
@@ -19,6 +19,7 @@ class Spec:
     paths: list[str]
     region: str | None  # the spec's `region:`, else the region of its ARNs
     mappings: list[entries.Desired]
+    region_where: Place | None = None  # where it says so
 
 
 def load(path: str, variables: dict[str, str] | None = None, text: str | None = None) -> Spec:
@@ -35,7 +36,7 @@ def load_files(paths: list[str] | tuple[str, ...], variables: dict[str, str] | N
         checked = entries.check(list(paths), texts, variables, targets)
     if checked.problems:
         raise SpecError(checked.problems)
-    return Spec(paths=list(paths), region=checked.region, mappings=checked.mappings)
+    return Spec(paths=list(paths), region=checked.region, mappings=checked.mappings, region_where=checked.region_where)
 
 
 def parse_vars(pairs: tuple[str, ...] | list[str]) -> dict[str, str]:

@@ -325,7 +325,8 @@ def load_specs(targets: list[Target], files: Sequence[str], given: dict[str, str
                 found.setdefault(problem, []).append(target.id)
             continue
         if loaded.region and loaded.region != target.region:
-            found.setdefault(Problem(Place(", ".join(files)), "region", f"the spec is for {loaded.region}, not "
+            found.setdefault(Problem(loaded.region_where or Place(", ".join(files)), "region", f"the spec is for "
+                                     f"{loaded.region}, not "
                                      f"{target.region}: use region: ${{REGION}} (and ${{REGION}} in its ARNs)"),
                              []).append(target.id)
             continue

@@ -338,7 +338,7 @@ def test_a_spec_problem_of_some_targets_names_them_and_nothing_is_sent(esmctl, b
     r = esmctl("plan", str(tmp_path / "s.yaml"), "--targets", str(tmp_path / "t.yaml"))
     assert r.exit_code == 1
     assert r.stderr.splitlines()[0] == (
-        f"{tmp_path / 's.yaml'}: region: the spec is for us-east-1, not eu-west-1: use region: ${{REGION}} (and "
+        f"{tmp_path / 's.yaml'}:2:9: region: the spec is for us-east-1, not eu-west-1: use region: ${{REGION}} (and "
         "${REGION} in its ARNs) (targets 111111111111/eu-west-1, 222222222222/eu-west-1)")
     assert box.proxy.calls == {}
 

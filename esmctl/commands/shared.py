@@ -243,7 +243,7 @@ def load_spec(settings: Settings, files: tuple[str, ...], variables: tuple[str, 
     if loaded.region and loaded.region != settings.region:
         # The spec's region (its `region:`, else its ARNs') wins over the environment's default;
         # a --region that disagrees is a mistake.
-        where = ", ".join(files)
+        where = loaded.region_where or ", ".join(files)
         if settings.region_from_flag:
             raise EsmctlError(f"{where}: the spec is for region {loaded.region}, but --region is {settings.region}")
         if settings._aws is not None:
