@@ -52,8 +52,11 @@ def test_a_mapping_edited_between_plan_and_apply_is_refused_and_nothing_else_is_
     doc = json.loads(esmctl("apply", plan_path, "--yes", "-o", "json").stdout)
     assert doc["applied"] is False and doc["refused"][0]["uuid"] == orders["UUID"]
     # --partial: what still holds goes ahead (the queue's mapping); the edited one is refused, exit 1.
-    r = esmctl("apply", plan_path, "--yes", "--partial")
-    assert r.exit_code == 1 and "refused" in r.stderr
+    r = esmctl("apply", plan_path, "--yes", "--partial", "-o", "json")
+    assert r.exit_code == 1 and "1 refused as moved since the plan" in r.stderr
+    doc = json.loads(r.stdout)  # the document says what was not applied too (docs/plan-format.md)
+    assert doc["applied"] is True and [r["status"] for r in doc["results"]] == ["done"]
+    assert [(x["uuid"], x["action"]) for x in doc["refused"]] == [(orders["UUID"], "update")]
     by_source = {m["EventSourceArn"]: m for m in mappings(box)}
     assert world["jobs"] in by_source and by_source[world["orders"]]["BatchSize"] == 100
 
