@@ -160,12 +160,13 @@ def test_a_prune_of_an_updating_mapping_waits_and_retries(esmctl, world, box, tm
 
 
 def test_creates_run_before_prunes_and_a_failed_create_keeps_the_old_mapping(esmctl, world, box, tmp_path):
-    """A mistyped new source must not cost the live mapping: the prune waits for the create."""
+    """A new source AWS refuses must not cost the live mapping: the prune waits for the create. (A source that
+    does not exist is refused by the plan itself, before anything is written: AWS refuses this one.)"""
     lam = client(box, "lambda", direct=False)
     old = lam.create_event_source_mapping(FunctionName="jobs-fn", EventSourceArn=world["jobs"])["UUID"]
-    typo = world["jobs"].replace(":jobs", ":jbos")
-    r = esmctl("apply", spec_file(tmp_path, [{"FunctionName": "jobs-fn", "EventSourceArn": typo}]),
-               "--prune", "--yes", "-o", "json")
+    box.proxy.fail_next["CreateEventSourceMapping"] = (400, "InvalidParameterValueException",
+                                                       "Cannot access stream: the function's role may not read it")
+    r = esmctl("apply", spec_file(tmp_path, [kinesis(world, fn="jobs-fn")]), "--prune", "--yes", "-o", "json")
     assert r.exit_code == 1
     results = {x["action"]: x for x in json.loads(r.stdout)["results"]}
     assert not results["create"]["ok"]
