@@ -118,7 +118,7 @@ def missing_resources(aws: Aws, rec: Reconciliation) -> None:
             wanted.setdefault(c.after.key.function, []).append(c.after)
             if c.after.consumer is None and c.after.source_arn and c.after.source_arn not in read_by_live:
                 sources.setdefault(c.after.source_arn, []).append(c.after)
-    with ThreadPoolExecutor(max_workers=8) as pool:  # other services' quotas: asked together
+    with ThreadPoolExecutor(max_workers=4) as pool:  # other services' quotas (Kinesis's: 20 a second)
         exists = dict(zip(sources, pool.map(aws.source_exists, sources), strict=True))
     problems: list[tuple[compare.Mapping, str, str]] = []  # (mapping, field, message)
     for function, mappings in wanted.items():

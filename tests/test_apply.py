@@ -447,10 +447,15 @@ def test_a_source_that_does_not_exist_is_refused_before_any_write(esmctl, world,
     box.proxy.clear_counts()
     r = esmctl("plan", spec_file(tmp_path, [kinesis(world), kinesis(world, fn="audit-fn")]))
     assert r.exit_code == 0 and box.proxy.calls["DescribeStreamSummary"] == 0  # orders: a live mapping reads it
-    box.proxy.fail_next["GetQueueUrl"] = (403, "AccessDenied", "not allowed")
+    box.proxy.fail_next["ListQueues"] = (403, "AccessDenied", "not allowed")
     r = esmctl("apply", spec_file(tmp_path, [{"FunctionName": "audit-fn", "EventSourceArn": world["jobs"]}]), "--yes")
     assert r.exit_code == 0, r.stderr  # not known, so not refused: the create says what AWS thinks
-    assert "GetQueueUrl" not in box.proxy.fail_next  # it was asked, and refused
+    assert "ListQueues" not in box.proxy.fail_next  # it was asked, and refused
+    # A 404 that is no answer of Kinesis's own (a proxy's page, an endpoint that serves Lambda only): not known.
+    box.proxy.fail_next["DescribeStreamSummary"] = (404, "", "<html>Not Found</html>")
+    r = esmctl("plan", spec_file(tmp_path, [kinesis(world, fn="jobs-fn", stream="clicks")]))
+    assert r.exit_code == 0 and "+ create jobs-fn <- kinesis:clicks" in r.stdout, r.stdout + r.stderr
+    assert "DescribeStreamSummary" not in box.proxy.fail_next
 
 
 def test_a_create_aws_refuses_says_what_to_correct_not_to_re_run(esmctl, world, box, tmp_path):

@@ -82,6 +82,7 @@ class Aws(Clients):
         self._first_page = threading.Event()
         self._listing_failed: AwsError | None = None
         self._watcher: Watcher | None = None
+        self._unanswered: set[str] = set()  # services that gave no answer of their own to a read that may fail
 
     def use_account(self, account: str) -> None:
         """The account these credentials act in is known (a role's own account): no GetCallerIdentity."""
@@ -204,27 +205,40 @@ class Aws(Clients):
             return None
 
     def source_exists(self, source_arn: str) -> bool | None:
-        """Does a Kinesis stream, DynamoDB stream or SQS queue exist? None when it cannot be told (no access to
-        ask, another kind of source): only a sure "no" stops a plan. One read of the source's own service, outside
-        Lambda's 15 requests/s."""
+        """Does a Kinesis stream, DynamoDB stream or SQS queue of this account and region exist? None when it
+        cannot be told: no access to ask, another account or region (Lambda's role may read what these
+        credentials cannot), another kind of source, its service not answering. Only a sure "no" stops a plan:
+        Kinesis's and DynamoDB Streams' ResourceNotFoundException, or a listing of the account's queues by the
+        name that succeeds without it (SQS says a queue it will not show "does not exist or you do not have
+        access to it"). One read in the source's own service, outside Lambda's 15 requests/s."""
         arn = arns.parse(source_arn)
         if arn is None or arn.region != self.region or arn.account != self.account:
-            return None  # another account's may be readable to Lambda's role and not to these credentials
+            return None
         service = arn.service
-        try:
-            if service == "kinesis" and not arn.is_consumer:
-                self.client("kinesis").describe_stream_summary(StreamARN=source_arn)
-            elif service == "dynamodb" and "/stream/" in source_arn:
-                self.client("dynamodbstreams").describe_stream(StreamArn=source_arn, Limit=1)
-            elif service == "sqs":
-                self.client("sqs").get_queue_url(QueueName=arn.resource, QueueOwnerAWSAccountId=arn.account)
-            else:
+        if service == "dynamodb" and "/stream/" in source_arn:
+            service = "dynamodbstreams"
+        elif service not in ("kinesis", "sqs") or arn.is_consumer:
+            return None
+        with self._lock:
+            if service in self._unanswered:  # once is enough to wait for a service that does not answer
                 return None
-            return True
-        except NotFound:
-            return False
+        try:
+            if service == "kinesis":
+                self.client("kinesis").describe_stream_summary(StreamARN=source_arn)
+                return True
+            if service == "dynamodbstreams":
+                self.client("dynamodbstreams").describe_stream(StreamArn=source_arn, Limit=1)
+                return True
+            urls = [url for page in self.client("sqs").get_paginator("list_queues").paginate(
+                QueueNamePrefix=arn.resource, PaginationConfig={"PageSize": 1000}) for url in page.get("QueueUrls", [])]
+            return any(url.rsplit("/", 1)[-1] == arn.resource for url in urls)
         except AwsError as exc:
-            return False if exc.code in ("AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist") else None
+            if exc.code == "ResourceNotFoundException":
+                return False
+            if not exc.code:  # no answer of the service's own (a connection refused, a proxy's page)
+                with self._lock:
+                    self._unanswered.add(service)
+            return None
 
     # -- Kinesis stream consumers (enhanced fan-out) -------------------------------------------
     def stream_arn(self, name_or_arn: str) -> str:
