@@ -11,6 +11,9 @@ module only when that command runs, so `esmctl --help` stays fast.
 from __future__ import annotations
 
 import importlib
+import io
+import os
+import stat
 import sys
 import traceback
 from collections.abc import Callable
@@ -163,8 +166,6 @@ class EsmctlGroup(click.Group):
         try:
             if sys.stdout is not None:  # None when esmctl was started with stdout closed (>&-)
                 sys.stdout.flush()  # what is left of the output, before the interpreter's own flush at exit
-                if _pipe_closed(sys.stdout):
-                    raise BrokenPipeError
         except BrokenPipeError:
             code = _reader_gone()
         if standalone_mode:
@@ -195,23 +196,40 @@ class EsmctlGroup(click.Group):
                 click.echo(f"AWS calls: {counts}; throttled and retried: {settings._aws.throttled}", err=True)
 
 
-def _pipe_closed(stream: Any) -> bool:
-    """Whether `stream` is a pipe whose reader has gone. Python's buffered writer reports a write the pipe cut
-    short (the reader left part-way: `esmctl schema | head -1`) as a short count, not an error, so the end of the
-    output can vanish without a BrokenPipeError; the pipe then polls as an error."""
-    import os
-    import select
-    import stat
+class _WholeWrites(io.RawIOBase):
+    """Standard output on a pipe, every write whole or an error. Python's buffered writer counts a write the
+    reader cut short (it left part-way through one large write: `esmctl schema | head -1`) as short, not as an
+    error, and its callers drop the rest without a word; here the rest is written again, and the pipe's error
+    (BrokenPipeError, exit 141) comes as it would for any later write."""
 
+    def __init__(self, fd: int) -> None:
+        super().__init__()
+        self._fd = fd
+
+    def writable(self) -> bool:
+        return True
+
+    def fileno(self) -> int:
+        return self._fd
+
+    def write(self, data: Any) -> int:
+        view = memoryview(data).cast("B")
+        while view:
+            view = view[os.write(self._fd, view):]
+        return len(data) if isinstance(data, bytes) else memoryview(data).nbytes
+
+
+def _whole_writes_on_a_pipe() -> None:
+    out = sys.stdout
     try:
-        fd = stream.fileno()
-        if not stat.S_ISFIFO(os.fstat(fd).st_mode) or not hasattr(select, "poll"):
-            return False
-        poller = select.poll()
-        poller.register(fd, select.POLLOUT)
-        return any(events & select.POLLERR for _, events in poller.poll(0))
-    except (AttributeError, OSError, ValueError):  # no file behind it (a test's runner), or closed
-        return False
+        if out is None or out is not sys.__stdout__ or not stat.S_ISFIFO(os.fstat(out.fileno()).st_mode):
+            return  # a terminal or a file takes every write whole; a test's runner has its own stdout
+    except (AttributeError, OSError, ValueError):
+        return
+    out.flush()
+    sys.stdout = io.TextIOWrapper(io.BufferedWriter(_WholeWrites(out.fileno())), encoding=out.encoding,
+                                  errors=out.errors, line_buffering=out.line_buffering,
+                                  write_through=getattr(out, "write_through", False))
 
 
 def _reader_gone() -> int:
@@ -289,4 +307,5 @@ def cli(ctx: click.Context, profile: str | None, region: str | None, endpoint_ur
 
 
 def main() -> None:
+    _whole_writes_on_a_pipe()
     cli(prog_name="esmctl")

@@ -244,6 +244,19 @@ def test_a_reader_that_leaves_part_way_through_a_large_write_is_141_too():
     assert proc.wait(timeout=60) == 141 and stderr == b"", stderr
 
 
+def test_a_reader_gone_when_nothing_was_lost_is_not_141(tmp_path):
+    """141 says output was lost, not that the reader has gone: `esmctl validate spec | true` writes nothing to
+    stdout, and exits 0 (a review saw 141 from a check made after the fact, which also turned a drift gate's 2
+    into 141 at random)."""
+    spec = tmp_path / "spec.yaml"
+    spec.write_text("version: 1\nmappings:\n  - FunctionName: f\n    EventSourceArn: arn:aws:sqs:us-east-1:"
+                    "123456789012:q\n")
+    proc = subprocess.Popen([ESMCTL, "validate", str(spec)], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc.stdout.close()  # gone before esmctl ends, having read nothing: nothing was written to it either
+    stderr = proc.stderr.read()
+    assert proc.wait(timeout=60) == 0 and b"valid (1 mapping)" in stderr, stderr
+
+
 def test_a_closed_stdout_is_no_traceback():
     """Started with stdout closed (`esmctl --version >&-`): no Python traceback (a review found one)."""
     r = subprocess.run([ESMCTL, "--version"], capture_output=False, stderr=subprocess.PIPE, text=True, timeout=60,
