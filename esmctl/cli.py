@@ -50,12 +50,11 @@ def exit_code_for(exc: BaseException) -> int:
     return next((code for kind, code in EXIT_CODES if isinstance(exc, kind)), EXIT_ERROR)
 
 
-_NO_COMMAND = getattr(click.exceptions, "NoArgsIsHelpError", ())  # click 8.2+; 8.1 prints the help and exits 0
 
 
 def show_error(exc: BaseException) -> None:
     """An error as the user sees it: one line (a spec's problems one line each, then how many)."""
-    if isinstance(exc, _NO_COMMAND):  # `esmctl`, `esmctl mapping`: the help, as it is, no error line around it
+    if isinstance(exc, click.exceptions.NoArgsIsHelpError):  # `esmctl`, `esmctl mapping`: the help, no error line
         click.echo(exc.format_message(), err=True)
     elif isinstance(exc, click.UsageError):
         # One line, as every other error (click's own is a Usage:/Try/Error: block of four).

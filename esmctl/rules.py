@@ -176,8 +176,8 @@ def cross_field_problems(p: dict[str, Any], facts: Facts) -> list[FieldProblem]:
             and destination.startswith("kafka://"):
         out.append(("DestinationConfig.OnFailure.Destination", "a kafka:// topic is only for Kafka sources (Amazon "
                     "MSK, self-managed Kafka): give an SQS queue, SNS topic or S3 bucket ARN"))
-    target = arn_of(facts, destination)
-    if target is not None and target.service and target.service not in ON_FAILURE_SERVICES:
+    target = arn_of(facts, destination)  # (an SQS source takes no destination at all: said once, above)
+    if target is not None and target.service and target.service not in ON_FAILURE_SERVICES and kind != kinds.SQS:
         kafka = ", nor a kafka:// topic" if kind in (kinds.MSK, kinds.KAFKA) else ""
         out.append(("DestinationConfig.OnFailure.Destination", "is not an SQS queue, SNS topic or S3 bucket ARN"
                     f"{kafka} (an ARN of {target.service}): Lambda sends failed batches to those only"))

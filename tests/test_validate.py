@@ -48,7 +48,7 @@ def test_validate_refuses_a_spec_for_another_region_as_plan_does(esmctl, specs, 
     east, west, _ = specs
     r = esmctl("validate", *each, "--region", "eu-west-1", east)
     assert r.exit_code == 1
-    assert f"{east}:4:19: the spec is for region us-east-1, but --region is eu-west-1" in r.stderr  # its ARN
+    assert f"{east}:4:19: region: the spec is for region us-east-1, but --region is eu-west-1" in r.stderr  # its ARN
     assert esmctl("validate", *each, "--region", "eu-west-1", west).exit_code == 0
     assert esmctl("validate", *each, east).exit_code == 0  # AWS_REGION (us-east-1) is only a default
     assert esmctl("--region", "eu-west-1", "validate", *each, east).exit_code == 1

@@ -367,6 +367,11 @@ def test_an_on_failure_destination_is_a_queue_topic_or_bucket():
                  "arn:aws:s3:::failed-batches", ""):
         assert problems(stream, fine) == [], fine
     assert problems(msk, "kafka://failures", Topics=["orders"]) == []
+    queue = {"FunctionName": "jobs-fn", "EventSourceArn": "arn:aws:sqs:us-east-1:123456789012:jobs",
+             "DestinationConfig": {"OnFailure": {"Destination": "arn:aws:dynamodb:us-east-1:123456789012:table/x"}}}
+    assert [p for p in schema.check_params(queue) if p[0].startswith("DestinationConfig")] == [
+        ("DestinationConfig", "is not for SQS sources (only Kinesis, DynamoDB, Amazon MSK, self-managed Kafka): set a "
+         "dead-letter queue on the queue instead")]  # said once, not again as a wrong kind of destination
     assert problems(stream, "arn:aws:dynamodb:us-east-1:123456789012:table/x") == [
         ("DestinationConfig.OnFailure.Destination", "is not an SQS queue, SNS topic or S3 bucket ARN (an ARN of "
          "dynamodb): Lambda sends failed batches to those only")]

@@ -245,9 +245,11 @@ def load_spec(settings: Settings, files: tuple[str, ...], variables: tuple[str, 
         # a --region that disagrees is a mistake.
         where = loaded.region_where or ", ".join(files)
         if settings.region_from_flag:
-            raise EsmctlError(f"{where}: the spec is for region {loaded.region}, but --region is {settings.region}")
+            raise EsmctlError(f"{where}: region: the spec is for region {loaded.region}, but --region is "
+                              f"{settings.region}")
         if settings._aws is not None:
-            raise EsmctlError(f"{where}: the spec is for region {loaded.region}, but this run uses {settings.region}")
+            raise EsmctlError(f"{where}: region: the spec is for region {loaded.region}, but this run uses "
+                              f"{settings.region}")
         settings.region = loaded.region
     return loaded
 
