@@ -192,7 +192,10 @@ class EsmctlGroup(click.Group):
         finally:
             if settings.verbose and settings._aws is not None and settings._aws.calls:
                 counts = ", ".join(f"{k}={v}" for k, v in sorted(settings._aws.calls.items()))
-                click.echo(f"AWS calls: {counts}; throttled and retried: {settings._aws.throttled}", err=True)
+                try:
+                    click.echo(f"AWS calls: {counts}; throttled and retried: {settings._aws.throttled}", err=True)
+                except BrokenPipeError:  # stderr's reader is gone: the command's own outcome stands
+                    pass
 
 
 class _WholeWrites(io.RawIOBase):

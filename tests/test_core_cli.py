@@ -257,6 +257,17 @@ def test_a_reader_gone_when_nothing_was_lost_is_not_141(tmp_path):
     assert proc.wait(timeout=60) == 0 and b"valid (1 mapping)" in stderr, stderr
 
 
+def test_verbose_with_stderr_gone_keeps_the_commands_exit_code(world, box):
+    """`esmctl -v list 2>&1 | head -c 10`: the reader of stderr goes before -v's last line (the AWS calls made); the
+    command's own outcome stands (a review saw exit 1, click's for a pipe error, from that line)."""
+    lam = client(box, "lambda", direct=False)
+    lam.create_event_source_mapping(FunctionName="jobs-fn", EventSourceArn=world["jobs"])
+    proc = subprocess.Popen([ESMCTL, "-v", "list", "-o", "json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc.stderr.close()  # gone before esmctl says anything there
+    out = proc.stdout.read()
+    assert proc.wait(timeout=60) == 0 and json.loads(out)["EventSourceMappings"]
+
+
 def test_a_closed_stdout_is_no_traceback():
     """Started with stdout closed (`esmctl --version >&-`): no Python traceback (a review found one)."""
     r = subprocess.run([ESMCTL, "--version"], capture_output=False, stderr=subprocess.PIPE, text=True, timeout=60,

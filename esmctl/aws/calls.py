@@ -229,9 +229,16 @@ class Aws(Clients):
             if service == "dynamodbstreams":
                 self.client("dynamodbstreams").describe_stream(StreamArn=source_arn, Limit=1)
                 return True
-            urls = [url for page in self.client("sqs").get_paginator("list_queues").paginate(
-                QueueNamePrefix=arn.resource, PaginationConfig={"PageSize": 1000}) for url in page.get("QueueUrls", [])]
-            return any(url.rsplit("/", 1)[-1] == arn.resource for url in urls)
+            sqs = self.client("sqs")
+            pages = sqs.get_paginator("list_queues").paginate(QueueNamePrefix=arn.resource,
+                                                              PaginationConfig={"PageSize": 1000})
+            if any(url.rsplit("/", 1)[-1] == arn.resource for page in pages for url in page.get("QueueUrls", [])):
+                return True
+            try:  # not listed: a queue made a moment ago may not be yet, and is found by its name
+                sqs.get_queue_url(QueueName=arn.resource, QueueOwnerAWSAccountId=arn.account)
+                return True
+            except AwsError as exc:  # the listing, and SQS's "does not exist (or no access)", agree
+                return False if exc.code in ("AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist") else None
         except AwsError as exc:
             if exc.code == "ResourceNotFoundException":
                 return False
