@@ -340,15 +340,18 @@ def load_specs(targets: list[Target], files: Sequence[str], given: dict[str, str
 
 
 def _shared_mappings(specs: dict[Target, spec.Spec], found: dict[Problem, list[str]]) -> None:
-    """Two targets of one account and region whose specs ask for the same mapping (function and source, as
-    spelt) would each undo the other's settings on every run: a problem, as the same mapping twice in one spec
-    is."""
+    """Two targets of one account and region whose specs ask for the same mapping (function and source; a function
+    by its name or by its ARN in that account and region) would each undo the other's settings on every run: a
+    problem, as the same mapping twice in one spec is."""
     claimed: dict[tuple[str, str, tuple], Target] = {}
     for target, loaded in specs.items():
+        here = f"{target.region}:{target.account}"
         for m in loaded.mappings:
             if m.key is None:
                 continue
-            first = claimed.setdefault((target.account, target.region, m.key), target)
+            (name, qualifier, where), *source = m.key  # a function's ARN here is its name here
+            key = ((name, qualifier, "" if where == here else where), *source)
+            first = claimed.setdefault((target.account, target.region, key), target)
             if first is not target:
                 found.setdefault(Problem(m.where, "mapping", f"targets {first.id} and {target.id} are both in account "
                                          f"{target.account}, {target.region}, and both ask for this mapping: Lambda "

@@ -201,6 +201,17 @@ def test_two_targets_of_one_account_and_region_cannot_ask_for_the_same_mapping(e
                                             "account 111111111111, us-east-1, and both ask for this mapping: Lambda "
                                             "allows one, and each run would undo the other's settings")
     assert box.proxy.writes() == 0 and live(box, "111111111111", "us-east-1") == []
+    by_arn = tmp_path / "by-arn.yaml"  # one target names the function, the other gives its ARN: the same mapping
+    by_arn.write_text(SPEC.replace("FunctionName: orders-fn", "FunctionName: ${ORDERS_FN}").split(
+        "  - FunctionName: jobs-fn")[0])
+    targets.write_text(targets.read_text().replace(
+        "variables: {ORDERS_BATCH: 500}", "variables: {ORDERS_BATCH: 500, ORDERS_FN: orders-fn}").replace(
+        "variables: {ORDERS_BATCH: 200}",
+        "variables: {ORDERS_BATCH: 200, ORDERS_FN: 'arn:aws:lambda:us-east-1:111111111111:function:orders-fn'}"))
+    r = esmctl("validate", str(by_arn), "--targets", str(targets))
+    assert r.exit_code == 1 and "targets a/us-east-1 and b/us-east-1 are both in account" in r.stderr, r.stderr
+    targets.write_text(targets.read_text().replace(", ORDERS_FN: orders-fn}", "}").replace(
+        ", ORDERS_FN: 'arn:aws:lambda:us-east-1:111111111111:function:orders-fn'}", "}"))
     apart = tmp_path / "apart.yaml"  # each target its own function: allowed
     apart.write_text(SPEC.replace("FunctionName: orders-fn", "FunctionName: ${ORDERS_FN}").split("  - FunctionName: "
                                                                                                   "jobs-fn")[0])
