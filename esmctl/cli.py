@@ -216,9 +216,10 @@ class _WholeWrites(io.RawIOBase):
 
     def write(self, data: Any) -> int:
         view = memoryview(data).cast("B")
+        whole = len(view)
         while view:
             view = view[os.write(self._fd, view):]
-        return len(data) if isinstance(data, bytes) else memoryview(data).nbytes
+        return whole
 
 
 def _whole_writes_on_a_pipe() -> None:

@@ -293,7 +293,7 @@ def check(paths: list[str], texts: dict[str, str] | None, variables: dict[str, s
                                     "set region:"))
         elif named:
             region = named.pop()
-            region_where = next(e.doc.at(spot(e, (key,))[0]) for e in entries
+            region_where = next(e.doc.at(e.base + (key,)) for e in entries  # never in defaults
                                 for key in ("EventSourceArn", "FunctionName")
                                 if (a := arn(e.params.get(key))) is not None and a.region == region)
     # Each file's problems together, the files in the order given (SpecError shows them so).
