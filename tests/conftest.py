@@ -45,6 +45,8 @@ def aws_env(request, monkeypatch):
     for key in list(os.environ):
         if key.startswith("AWS_") or key.startswith("ESMCTL_"):
             monkeypatch.delenv(key, raising=False)
+    for key in ("ACCOUNT", "REGION", "ORDERS_TABLE_STREAM"):  # what `esmctl sandbox --seed` exports (the README has
+        monkeypatch.delenv(key, raising=False)  # a newcomer paste it), which a spec's ${NAME} would take
     if "box" in request.fixturenames:
         box = request.getfixturevalue("box")
         box.reset()  # the layer's knobs too, as server.start gave them
