@@ -82,24 +82,52 @@ def _plan(aws: Aws, spec: Spec, options: Options, listing: Listing) -> Reconcili
         with explain("reading mappings"):
             live += read_live(aws, page, wanted)
     reads = Reads(window=options.window)
-    result = diff(desired, live, prune=options.prune, reads=reads, margin=options.margin)
-    for _ in range(4):  # each round reads only what the last one asked for
-        if result.problems:
-            raise SpecError(result.problems)
-        if not result.missing:
-            rec = Reconciliation(desired, live, result, reads, spec)
-            missing_resources(aws, rec)
-            return rec
-        if result.missing.settled:
-            live = settle(aws, live, result.missing.settled, desired, options.settle_timeout)
-        with explain("reading tags and positions"):
-            reads = read_more(aws, live, result.missing, reads)
+    with NewSources(aws, desired, live) as sources:  # read beside the plan's own reads (tags, functions)
         result = diff(desired, live, prune=options.prune, reads=reads, margin=options.margin)
+        for _ in range(4):  # each round reads only what the last one asked for
+            if result.problems:
+                raise SpecError(result.problems)
+            if not result.missing:
+                rec = Reconciliation(desired, live, result, reads, spec)
+                missing_resources(aws, rec, sources)
+                return rec
+            if result.missing.settled:
+                live = settle(aws, live, result.missing.settled, desired, options.settle_timeout)
+            with explain("reading tags and positions"):
+                reads = read_more(aws, live, result.missing, reads)
+            result = diff(desired, live, prune=options.prune, reads=reads, margin=options.margin)
     raise EsmctlError(f"the plan still misses reads after 4 rounds ({result.missing}): mappings keep changing; "
                       "plan again")
 
 
-def missing_resources(aws: Aws, rec: Reconciliation) -> None:
+class NewSources:
+    """Whether the sources no live mapping reads exist (`Aws.source_exists`), asked as soon as the listing has
+    ended: only a create reads from such a source, and these reads, in the sources' own services, run while the
+    plan reads what it needs of Lambda (a create's function, tags), instead of after it. A source the plan then
+    needs and that was not asked (the live mappings changed while it settled) is asked when it is needed."""
+
+    def __init__(self, aws: Aws, desired: list[compare.Mapping], live: list[compare.Mapping]) -> None:
+        read_by_live = {m.source_arn for m in live}
+        new = dict.fromkeys(d.source_arn for d in desired
+                            if d.consumer is None and d.source_arn and d.source_arn not in read_by_live)
+        self._aws = aws
+        # other services' quotas (Kinesis's: 20 a second): 4 at a time
+        self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="sources") if new else None
+        self._asked = {arn: self._pool.submit(aws.source_exists, arn) for arn in new} if self._pool else {}
+
+    def exists(self, source_arn: str) -> bool | None:
+        asked = self._asked.get(source_arn)
+        return asked.result() if asked is not None else self._aws.source_exists(source_arn)
+
+    def __enter__(self) -> NewSources:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        if self._pool is not None:  # a plan that failed first leaves what has not begun unasked
+            self._pool.shutdown(wait=False, cancel_futures=True)
+
+
+def missing_resources(aws: Aws, rec: Reconciliation, sources: NewSources) -> None:
     """A mapping to create for a function (or alias) or a source that does not exist would fail in apply, after
     the other changes were made: plan, diff and apply say so (SpecError, exit 1) with where the spec names it,
     before anything is written. One GetFunction per function to create a mapping for (GetFunction has a quota of
@@ -111,33 +139,35 @@ def missing_resources(aws: Aws, rec: Reconciliation) -> None:
 
     known = rec.reads.function_tags
     wanted: dict[str, list[compare.Mapping]] = {}
-    sources: dict[str, list[compare.Mapping]] = {}
+    new: dict[str, list[compare.Mapping]] = {}
     read_by_live = {m.source_arn for m in rec.live}
     for c in rec.plan.changes:
         if c.after is not None and c.action in (Action.CREATE, Action.REPLACE, Action.HANDOFF, Action.MOVE):
             wanted.setdefault(c.after.key.function, []).append(c.after)
             if c.after.consumer is None and c.after.source_arn and c.after.source_arn not in read_by_live:
-                sources.setdefault(c.after.source_arn, []).append(c.after)
-    with ThreadPoolExecutor(max_workers=4) as pool:  # other services' quotas (Kinesis's: 20 a second)
-        exists = dict(zip(sources, pool.map(aws.source_exists, sources), strict=True))
+                new.setdefault(c.after.source_arn, []).append(c.after)
+    unknown = [f for f in wanted if f not in known]  # an unqualified function whose tags the plan read is known
+    if unknown:
+        with ThreadPoolExecutor(max_workers=16) as getters:  # GetFunction's 100/s, as read_more's
+            found = dict(zip(unknown, getters.map(lambda f: _looked_up(aws, f), unknown), strict=True))
     problems: list[tuple[compare.Mapping, str, str]] = []  # (mapping, field, message)
     for function, mappings in wanted.items():
-        if function in known:  # an unqualified function whose tags the plan read: it is known
-            found = known[function]
-        else:
-            with explain(f"looking up function {function}"):
-                found = aws.get_function(function)
-        if found is None:
+        if (known[function] if function in known else found[function]) is None:
             problems += [(m, "FunctionName", f"{identity.short_arn(function)} does not exist in {aws.region}: create "
                           "the function (or alias) first, or correct the name") for m in mappings]
-    for source, mappings in sources.items():
-        if exists[source] is False:
+    for source, mappings in new.items():
+        if sources.exists(source) is False:
             problems += [(m, "EventSourceArn", f"{identity.short_arn(source)} does not exist in {aws.region}: create "
                           "it first, or correct the ARN") for m in mappings]
     if problems:
         order = {id(m): i for i, m in enumerate(rec.desired)}  # as the spec lists them
         problems.sort(key=lambda p: order.get(id(p[0]), len(order)))
         raise SpecError([Problem(m.place_of(name), name, message) for m, name, message in problems])
+
+
+def _looked_up(aws: Aws, function: str) -> dict | None:
+    with explain(f"looking up function {function}"):
+        return aws.get_function(function)
 
 
 def settle(aws: Aws, live: list[compare.Mapping], uuids: frozenset[str], desired: list[compare.Mapping],

@@ -458,6 +458,46 @@ def test_a_source_that_does_not_exist_is_refused_before_any_write(esmctl, world,
     assert "DescribeStreamSummary" not in box.proxy.fail_next
 
 
+def _held_while(box, held_op: str, run, arrived: str, count: int = 1) -> bool:
+    """Hold the first `held_op` call that `run()` (in a thread) makes; whether `count` calls of `arrived` come
+    while it is held. The held call is let go either way."""
+    import threading
+    import time
+
+    held = box.proxy.pause(held_op, nth=1, when="before")
+    worker = threading.Thread(target=run)
+    worker.start()
+    try:
+        assert held.reached.wait(timeout=60)
+        deadline = time.monotonic() + 20  # only how long a failing test waits for what never comes
+        while box.proxy.calls[arrived] < count and time.monotonic() < deadline:
+            time.sleep(0.01)
+        return box.proxy.calls[arrived] >= count
+    finally:
+        held.release()
+        worker.join(timeout=120)
+
+
+def test_a_new_source_is_read_while_the_plan_reads_its_function(esmctl, world, box, tmp_path):
+    """A create's source (one read in its own service) is asked beside its function's GetFunction, not after all
+    of the plan's Lambda reads: with the GetFunction held, the stream is asked all the same."""
+    path = spec_file(tmp_path, [kinesis(world, fn="jobs-fn", stream="clicks")])
+    out = {}
+    assert _held_while(box, "GET functions", lambda: out.update(r=esmctl("plan", path)), "DescribeStreamSummary")
+    assert out["r"].exit_code == 0 and "+ create jobs-fn <- kinesis:clicks" in out["r"].stdout
+    assert box.proxy.calls["DescribeStreamSummary"] == 1
+
+
+def test_the_functions_of_creates_that_manage_tags_are_looked_up_at_once(esmctl, world, box, tmp_path):
+    """A spec that manages tags has no tag records to read, so the plan looks its creates' functions up for
+    missing ones: several at a time (GetFunction has 100/s of its own), not one after the other."""
+    path = spec_file(tmp_path, [kinesis(world, Tags={"team": "a"}), kinesis(world, fn="audit-fn", Tags={"team": "a"}),
+                                kinesis(world, fn="jobs-fn", Tags={"team": "a"})])
+    out = {}
+    assert _held_while(box, "GET functions", lambda: out.update(r=esmctl("plan", path)), "GET functions", count=3)
+    assert out["r"].exit_code == 0 and out["r"].stdout.count("+ create") == 3, out["r"].stdout
+
+
 def test_a_create_aws_refuses_says_what_to_correct_not_to_re_run(esmctl, world, box, tmp_path):
     box.proxy.fail_next["CreateEventSourceMapping"] = (
         400, "InvalidParameterValueException",
@@ -505,6 +545,41 @@ def test_sessions_share_only_what_botocore_would_compute_the_same_way():
     assert one.session is not two.session and one.session._events is not two.session._events
     assert (one.region, two.region) == ("us-east-1", "eu-west-1")
     assert one.credentials().access_key == two.credentials().access_key == "testing"
+
+
+def test_calls_go_on_while_another_services_client_is_made(box):
+    """Making a client (a service model loaded, ~0.1 s of CPU) held every other thread's calls of that session, as
+    each call is counted under the lock it was made under: an apply's GetFunctions waited for the source checks'
+    SQS client. A Lambda call now completes while an SQS client is being made."""
+    import threading
+
+    from esmctl.aws.session import Clients
+
+    clients = Clients(region="us-east-1")
+    lam = clients.client("lambda")
+    making, let_go = threading.Event(), threading.Event()
+    create = clients.session.create_client
+
+    def slow_create(service, *args, **kwargs):
+        if service == "sqs":
+            making.set()
+            assert let_go.wait(timeout=60)
+        return create(service, *args, **kwargs)
+
+    clients.session.create_client = slow_create
+    maker = threading.Thread(target=lambda: clients.client("sqs"))
+    maker.start()
+    try:
+        assert making.wait(timeout=60)
+        done = threading.Event()
+        caller = threading.Thread(target=lambda: (lam.list_functions(), done.set()))
+        caller.start()
+        assert done.wait(timeout=20)  # only how long a failing test waits
+        assert clients.calls["ListFunctions"] == 1
+    finally:
+        let_go.set()
+        maker.join(timeout=60)
+    assert clients.client("sqs") is clients.client("sqs")  # made once
 
 
 @pytest.mark.parametrize("zone", ["UTC", "Europe/Berlin", "America/New_York"])

@@ -189,8 +189,13 @@ class Clients:
         return self.session.get_partition_for_region(self.region)
 
     def client(self, service: str) -> Any:
+        made = self._clients.get(service)
+        if made is not None:
+            return made
         session, region = self.session, self.region
-        with self._lock:
+        # Made under the session's own lock, not this one, which every call takes to be counted (`_count`):
+        # threads calling a service already made are not held while another service's client is made.
+        with self._creating:
             if service not in self._clients:
                 retries: dict[str, Any] = {"mode": os.environ.get("AWS_RETRY_MODE", "standard")}
                 if "AWS_MAX_ATTEMPTS" not in os.environ:
@@ -198,7 +203,7 @@ class Clients:
                 config = Config(retries=retries, connect_timeout=5, read_timeout=60,
                                 max_pool_connections=32, user_agent_extra="esmctl")
                 try:
-                    with translated(), self._creating:
+                    with translated():
                         client = session.create_client(service, region_name=region,
                                                        endpoint_url=self._endpoint_url, config=config)
                 except ValueError as exc:  # botocore's "Invalid endpoint: …", e.g. from AWS_ENDPOINT_URL
