@@ -488,6 +488,43 @@ def test_a_new_source_is_read_while_the_plan_reads_its_function(esmctl, world, b
     assert box.proxy.calls["DescribeStreamSummary"] == 1
 
 
+def test_a_plan_that_fails_first_does_not_wait_for_its_source_checks(box, world, tmp_path):
+    """The source checks run beside the plan's Lambda reads: when one of those fails, esmctl says so and exits, not
+    after the check in flight (a service that does not answer held it for minutes; a review found it)."""
+    import subprocess
+    import sys
+
+    path = spec_file(tmp_path, [kinesis(world, fn="jobs-fn", stream="clicks")])
+    held = box.proxy.pause("DescribeStreamSummary", nth=1, when="before")  # until the end (the layer's 30 s)
+    function = box.proxy.pause("GET functions", nth=1, when="before")
+    exe = os.path.join(os.path.dirname(sys.executable), "esmctl")
+    proc = subprocess.Popen([exe, "plan", path], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert held.reached.wait(timeout=60) and function.reached.wait(timeout=60)
+        box.proxy.fail_next["GET functions"] = (403, "AccessDeniedException", "not allowed")
+        function.release(drop=True)  # no reply: botocore asks again, and is refused
+        out, err = proc.communicate(timeout=20)  # only how long a failing test waits
+    finally:
+        proc.kill()
+        held.release()
+    assert proc.returncode == 1 and "not allowed" in err, err
+
+
+def test_no_source_is_asked_for_a_mapping_held_by_a_paused_old_end(esmctl, world, box, tmp_path):
+    """A mapping the plan does not create asks nothing of its source's service: a new stream of a table whose old
+    stream's mapping is paused is held, not created (a review saw a DescribeStream asked for it)."""
+    old = world["orders-table-stream"]
+    assert esmctl("apply", spec_file(tmp_path, [{"FunctionName": "orders-fn", "EventSourceArn": old,
+                                                 "StartingPosition": "LATEST"}]), "--yes").exit_code == 0
+    assert esmctl("pause", "--function", "orders-fn", "--yes").exit_code == 0
+    newer = old.rsplit("/", 1)[0] + "/2099-01-01T00:00:00.000"
+    box.proxy.clear_counts()
+    r = esmctl("plan", spec_file(tmp_path, [{"FunctionName": "orders-fn", "EventSourceArn": newer,
+                                            "StartingPosition": "LATEST"}]))
+    assert r.exit_code == 0 and "+ create" not in r.stdout, r.stdout + r.stderr
+    assert box.proxy.calls["DescribeStream"] == 0, dict(box.proxy.calls)
+
+
 def test_the_functions_of_creates_that_manage_tags_are_looked_up_at_once(esmctl, world, box, tmp_path):
     """A spec that manages tags has no tag records to read, so the plan looks its creates' functions up for
     missing ones: several at a time (GetFunction has 100/s of its own), not one after the other."""

@@ -836,3 +836,28 @@ def test_reset_and_restore_put_every_knob_back_as_start_gave_it(box, world):
     proxy.latency = 0.5
     box.reset()
     assert proxy.latency == 0.0
+
+
+def test_the_layer_takes_many_connections_at_once():
+    """An AWS endpoint takes every connection its callers open at once. The layer's listen queue held 5: under
+    load, the sixth of an apply's 20 threads (or of a fleet's 12 targets) had its connection dropped by the kernel
+    and sent again a second later. Here nothing accepts (the layer is made, not started): 40 connections are all
+    taken by the kernel all the same."""
+    import socket
+
+    from esmctl.sandbox.fidelity import FidelityProxy
+
+    proxy = FidelityProxy("http://127.0.0.1:9", port=0)
+    host, port = proxy._server.server_address[:2]
+    socks = []
+    try:
+        for _ in range(40):
+            s = socket.socket()
+            s.settimeout(5)  # a dropped connection is sent again after 1 s, and dropped again
+            s.connect((host, port))
+            socks.append(s)
+    finally:
+        for s in socks:
+            s.close()
+        proxy._server.server_close()
+    assert len(socks) == 40

@@ -47,6 +47,7 @@ from __future__ import annotations
 import copy
 import json
 import re
+import socket
 import threading
 import time
 import urllib.parse
@@ -60,6 +61,15 @@ from esmctl.sandbox.mapping_api import ESM_PATH, MappingApi
 from esmctl.sandbox.pauses import Dropped, PausedCall
 
 _CONSUMER_EPOCH = re.compile(r"(/consumer/[^:/]+):\d+$")  # the epoch AWS appends to consumer ARNs
+
+
+class _Server(ThreadingHTTPServer):
+    """The layer's HTTP server. An AWS endpoint takes as many connections at once as its callers open; socketserver's
+    listen queue holds 5, and the kernel drops the sixth caller's connection until its client sends it again, a
+    second later: 20 threads of one apply (or 12 targets of a fleet) opening their connections at once waited 1 s
+    for a few of them, at random."""
+
+    request_queue_size = socket.SOMAXCONN
 
 
 class FidelityProxy(MappingApi):
@@ -109,7 +119,7 @@ class FidelityProxy(MappingApi):
         self._snapshots: dict[str, list[dict]] = {}  # NextMarker token -> the rest of a listing
         self._buckets: dict[tuple[str, str], tuple[float, float]] = {}  # (account, region) -> (tokens, at)
         self._key_accounts: dict[str, str] = {}  # access key issued by AssumeRole -> the role's account
-        self._server = ThreadingHTTPServer(("127.0.0.1", port), self._handler())
+        self._server = _Server(("127.0.0.1", port), self._handler())
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
