@@ -16,8 +16,6 @@
 
 from __future__ import annotations
 
-import queue
-import threading
 from collections.abc import Set
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -84,8 +82,10 @@ def _plan(aws: Aws, spec: Spec, options: Options, listing: Listing) -> Reconcili
         with explain("reading mappings"):
             live += read_live(aws, page, wanted)
     reads = Reads(window=options.window)
+    result = diff(desired, live, prune=options.prune, reads=reads, margin=options.margin)
+    if result.problems:  # said before anything more is asked of AWS
+        raise SpecError(result.problems)
     with NewSources(aws, desired, live) as sources:  # read beside the plan's own reads (tags, functions)
-        result = diff(desired, live, prune=options.prune, reads=reads, margin=options.margin)
         for _ in range(4):  # each round reads only what the last one asked for
             if result.problems:
                 raise SpecError(result.problems)
@@ -103,56 +103,34 @@ def _plan(aws: Aws, spec: Spec, options: Options, listing: Listing) -> Reconcili
 
 
 class NewSources:
-    """Whether the sources of plain creates exist (`Aws.source_exists`), asked as soon as the listing has ended:
-    these reads, in the sources' own services, run while the plan reads what it needs of Lambda (a create's
-    function, tags) instead of after it. Asked early: a mapping whose data (stream, table, queue) no live mapping
-    reads, so its create depends on nothing the plan reads later (a hand-off, a replace, a move held by a paused
-    old end do). `missing_resources` asks the others, when the plan has them as creates.
+    """Whether the sources of plain creates exist (`Aws.source_exists`), asked once the listing has ended and the
+    plan has no problems: these reads, in the sources' own services, run while the plan reads what it needs of
+    Lambda (a create's function, tags) instead of after it. Asked early: a mapping whose data (stream, table,
+    queue) no live mapping reads, so its create depends on nothing the plan reads later (a hand-off, a replace, a
+    move held by a paused old end do). `missing_resources` asks the others, when the plan has them as creates.
 
-    Daemon threads, 4 at a time (other services' quotas: Kinesis's 20 a second): a plan that fails first ends the
-    process at once, not after the reads in flight (a service that does not answer holds one for minutes). The
-    listing, which ended before, has resolved the credentials: no prompt is in a thread the exit abandons."""
+    4 threads (other services' quotas: Kinesis's 20 a second). A plan that fails meanwhile asks no more, and ends
+    once the reads under way have: not daemons, as the listing's thread is not, for a read may be refreshing the
+    credentials (a credential_process, which can prompt) that the process must not abandon halfway."""
 
     def __init__(self, aws: Aws, desired: list[compare.Mapping], live: list[compare.Mapping]) -> None:
         read = {_data(m) for m in live}
+        new = dict.fromkeys(d.source_arn for d in desired
+                            if d.consumer is None and d.source_arn and _data(d) not in read)
         self._aws = aws
-        self._answers: dict[str, bool | None | BaseException] = {}
-        self._done = {arn: threading.Event() for arn in dict.fromkeys(
-            d.source_arn for d in desired if d.consumer is None and d.source_arn and _data(d) not in read)}
-        self._todo: queue.SimpleQueue[str] = queue.SimpleQueue()
-        for arn in self._done:
-            self._todo.put(arn)
-        self._closed = threading.Event()
-        for _ in range(min(4, len(self._done))):
-            threading.Thread(target=self._ask, name="esmctl-sources", daemon=True).start()
-
-    def _ask(self) -> None:
-        while not self._closed.is_set():
-            try:
-                arn = self._todo.get_nowait()
-            except queue.Empty:
-                return
-            try:
-                self._answers[arn] = self._aws.source_exists(arn)
-            except BaseException as exc:  # noqa: BLE001 - the plan's to raise, when it needs the answer
-                self._answers[arn] = exc
-            self._done[arn].set()
+        self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="esmctl-sources") if new else None
+        self._asked = {arn: self._pool.submit(aws.source_exists, arn) for arn in new} if self._pool else {}
 
     def exists(self, source_arn: str) -> bool | None:
-        done = self._done.get(source_arn)
-        if done is None:
-            return self._aws.source_exists(source_arn)
-        done.wait()
-        answer = self._answers[source_arn]
-        if isinstance(answer, BaseException):
-            raise answer
-        return answer
+        asked = self._asked.get(source_arn)
+        return asked.result() if asked is not None else self._aws.source_exists(source_arn)
 
     def __enter__(self) -> NewSources:
         return self
 
     def __exit__(self, *_: object) -> None:
-        self._closed.set()  # what has not begun is not asked
+        if self._pool is not None:  # what has not begun is not asked; what has, ends before the process does
+            self._pool.shutdown(wait=False, cancel_futures=True)
 
 
 def _data(m: compare.Mapping) -> str:

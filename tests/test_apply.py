@@ -488,14 +488,15 @@ def test_a_new_source_is_read_while_the_plan_reads_its_function(esmctl, world, b
     assert box.proxy.calls["DescribeStreamSummary"] == 1
 
 
-def test_a_plan_that_fails_first_does_not_wait_for_its_source_checks(box, world, tmp_path):
-    """The source checks run beside the plan's Lambda reads: when one of those fails, esmctl says so and exits, not
-    after the check in flight (a service that does not answer held it for minutes; a review found it)."""
+def test_a_plan_that_fails_meanwhile_ends_once_its_source_reads_have(box, world, tmp_path):
+    """The source checks run beside the plan's Lambda reads. When one of those fails, esmctl says so and asks no
+    more; a read already under way is not abandoned halfway (it may be running a credential_process, which can
+    prompt): the process ends once it has."""
     import subprocess
     import sys
 
     path = spec_file(tmp_path, [kinesis(world, fn="jobs-fn", stream="clicks")])
-    held = box.proxy.pause("DescribeStreamSummary", nth=1, when="before")  # until the end (the layer's 30 s)
+    held = box.proxy.pause("DescribeStreamSummary", nth=1, when="before")  # until released (the layer's 30 s)
     function = box.proxy.pause("GET functions", nth=1, when="before")
     exe = os.path.join(os.path.dirname(sys.executable), "esmctl")
     proc = subprocess.Popen([exe, "plan", path], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -503,11 +504,37 @@ def test_a_plan_that_fails_first_does_not_wait_for_its_source_checks(box, world,
         assert held.reached.wait(timeout=60) and function.reached.wait(timeout=60)
         box.proxy.fail_next["GET functions"] = (403, "AccessDeniedException", "not allowed")
         function.release(drop=True)  # no reply: botocore asks again, and is refused
-        out, err = proc.communicate(timeout=20)  # only how long a failing test waits
+        said = proc.stderr.readline()  # the plan's error, said before the end
+        assert "not allowed" in said, said
+        with pytest.raises(subprocess.TimeoutExpired):  # the source's read is held: the process waits for it
+            proc.wait(timeout=2)
+        held.release()
+        proc.communicate(timeout=60)
     finally:
         proc.kill()
         held.release()
-    assert proc.returncode == 1 and "not allowed" in err, err
+    assert proc.returncode == 1
+    assert box.proxy.calls["DescribeStreamSummary"] == 1
+
+
+def test_a_plan_with_problems_asks_no_source(esmctl, world, box, tmp_path):
+    """A plan's problems (here a second mapping of a function on a stream it reads) are said before anything
+    more is asked of AWS: the spec's new sources are not asked (a review saw them asked anyway)."""
+    import threading
+
+    lam = client(box, "lambda")
+    version = lam.publish_version(FunctionName="orders-fn")["Version"]
+    lam.create_alias(FunctionName="orders-fn", Name="live", FunctionVersion=version)
+    assert esmctl("apply", spec_file(tmp_path, [kinesis(world)]), "--yes").exit_code == 0
+    box.proxy.clear_counts()
+    r = esmctl("plan", spec_file(tmp_path, [kinesis(world, FunctionName="orders-fn:live"),
+                                            kinesis(world, fn="jobs-fn", stream="clicks"),
+                                            {"FunctionName": "audit-fn", "EventSourceArn": world["jobs"]}]))
+    for thread in threading.enumerate():  # the source reads a plan began, if any, have ended
+        if thread.name.startswith("esmctl-sources"):
+            thread.join(timeout=60)
+    assert r.exit_code == 1 and "orders-fn" in r.stderr, r.stderr
+    assert box.proxy.calls["DescribeStreamSummary"] == box.proxy.calls["ListQueues"] == 0, dict(box.proxy.calls)
 
 
 def test_no_source_is_asked_for_a_mapping_held_by_a_paused_old_end(esmctl, world, box, tmp_path):
