@@ -50,8 +50,6 @@ def exit_code_for(exc: BaseException) -> int:
     return next((code for kind, code in EXIT_CODES if isinstance(exc, kind)), EXIT_ERROR)
 
 
-
-
 def show_error(exc: BaseException) -> None:
     """An error as the user sees it: one line (a spec's problems one line each, then how many)."""
     if isinstance(exc, click.exceptions.NoArgsIsHelpError):  # `esmctl`, `esmctl mapping`: the help, no error line

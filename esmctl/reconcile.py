@@ -16,8 +16,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Set
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterable, Set
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
@@ -107,7 +107,7 @@ class NewSources:
     plan has no problems: these reads, in the sources' own services, run while the plan reads what it needs of
     Lambda (a create's function, tags) instead of after it. Asked early: a mapping whose data (stream, table,
     queue) no live mapping reads, so its create depends on nothing the plan reads later (a hand-off, a replace, a
-    move held by a paused old end do). `missing_resources` asks the others, when the plan has them as creates.
+    move held by a paused old end do). `missing_resources` asks the others (`ask`), when the plan has them as creates.
 
     4 threads (other services' quotas: Kinesis's 20 a second). A plan that fails meanwhile asks no more, and ends
     once the reads under way have: not daemons, as the listing's thread is not, for a read may be refreshing the
@@ -115,15 +115,22 @@ class NewSources:
 
     def __init__(self, aws: Aws, desired: list[compare.Mapping], live: list[compare.Mapping]) -> None:
         read = {_data(m) for m in live}
-        new = dict.fromkeys(d.source_arn for d in desired
-                            if d.consumer is None and d.source_arn and _data(d) not in read)
         self._aws = aws
-        self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="esmctl-sources") if new else None
-        self._asked = {arn: self._pool.submit(aws.source_exists, arn) for arn in new} if self._pool else {}
+        self._pool: ThreadPoolExecutor | None = None
+        self._asked: dict[str, Future[bool | None]] = {}
+        self.ask(d.source_arn for d in desired if d.consumer is None and d.source_arn and _data(d) not in read)
+
+    def ask(self, sources: Iterable[str]) -> None:
+        """Ask about these sources too (those not asked yet)."""
+        for arn in sources:
+            if arn not in self._asked:
+                if self._pool is None:
+                    self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="esmctl-sources")
+                self._asked[arn] = self._pool.submit(self._aws.source_exists, arn)
 
     def exists(self, source_arn: str) -> bool | None:
-        asked = self._asked.get(source_arn)
-        return asked.result() if asked is not None else self._aws.source_exists(source_arn)
+        self.ask([source_arn])
+        return self._asked[source_arn].result()
 
     def __enter__(self) -> NewSources:
         return self
@@ -158,13 +165,15 @@ def missing_resources(aws: Aws, rec: Reconciliation, sources: NewSources) -> Non
             wanted.setdefault(c.after.key.function, []).append(c.after)
             if c.after.consumer is None and c.after.source_arn and c.after.source_arn not in read_by_live:
                 new.setdefault(c.after.source_arn, []).append(c.after)
-    unknown = [f for f in wanted if f not in known]  # an unqualified function whose tags the plan read is known
+    sources.ask(new)  # those not asked already, beside the functions' lookups
+    found = dict(known)  # an unqualified function whose tags the plan read is known
+    unknown = [f for f in wanted if f not in found]
     if unknown:
         with ThreadPoolExecutor(max_workers=16) as getters:  # GetFunction's 100/s, as read_more's
-            found = dict(zip(unknown, getters.map(lambda f: _looked_up(aws, f), unknown), strict=True))
+            found.update(zip(unknown, getters.map(lambda f: _looked_up(aws, f), unknown), strict=True))
     problems: list[tuple[compare.Mapping, str, str]] = []  # (mapping, field, message)
     for function, mappings in wanted.items():
-        if (known[function] if function in known else found[function]) is None:
+        if found[function] is None:
             problems += [(m, "FunctionName", f"{identity.short_arn(function)} does not exist in {aws.region}: create "
                           "the function (or alias) first, or correct the name") for m in mappings]
     for source, mappings in new.items():

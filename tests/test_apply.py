@@ -552,6 +552,27 @@ def test_no_source_is_asked_for_a_mapping_held_by_a_paused_old_end(esmctl, world
     assert box.proxy.calls["DescribeStream"] == 0, dict(box.proxy.calls)
 
 
+def test_a_new_stream_of_a_table_a_live_mapping_reads_is_asked_when_the_plan_creates_on_it(esmctl, world, box,
+                                                                                           tmp_path):
+    """A create on a table another live mapping reads is not a plain create (its data is read already): its new
+    stream is asked once the plan has it as a create, once. (moto's DescribeStream answers any stream label of a
+    table, so whether a missing one is refused is shown by the plain creates' test above.)"""
+    old = world["orders-table-stream"]
+    assert esmctl("apply", spec_file(tmp_path, [{"FunctionName": "orders-fn", "EventSourceArn": old,
+                                                 "StartingPosition": "LATEST"}]), "--yes").exit_code == 0
+    newer = old.rsplit("/", 1)[0] + "/2099-01-01T00:00:00.000"
+    path = spec_file(tmp_path, [{"FunctionName": "orders-fn", "EventSourceArn": old, "StartingPosition": "LATEST"},
+                                {"FunctionName": "audit-fn", "EventSourceArn": newer, "StartingPosition": "LATEST"}])
+    box.proxy.clear_counts()
+    r = esmctl("plan", path)
+    assert r.exit_code == 0 and "+ create audit-fn <- dynamodb:orders-table/stream/2099-01-01" in r.stdout, r.stderr
+    assert box.proxy.calls["DescribeStream"] == 1, dict(box.proxy.calls)
+    box.proxy.clear_counts()
+    assert esmctl("plan", spec_file(tmp_path, [{"FunctionName": "orders-fn", "EventSourceArn": old,
+                                                "StartingPosition": "LATEST"}])).exit_code == 0
+    assert box.proxy.calls["DescribeStream"] == 0  # the stream a live mapping reads is not asked
+
+
 def test_the_functions_of_creates_that_manage_tags_are_looked_up_at_once(esmctl, world, box, tmp_path):
     """A spec that manages tags has no tag records to read, so the plan looks its creates' functions up for
     missing ones: several at a time (GetFunction has 100/s of its own), not one after the other."""
