@@ -178,12 +178,21 @@ def missing_resources(aws: Aws, rec: Reconciliation, sources: NewSources) -> Non
                           "the function (or alias) first, or correct the name") for m in mappings]
     for source, mappings in new.items():
         if sources.exists(source) is False:
-            problems += [(m, "EventSourceArn", f"{identity.short_arn(source)} does not exist in {aws.region}: create "
-                          "it first, or correct the ARN") for m in mappings]
+            problems += [(m, "EventSourceArn", _not_there(source, aws.region)) for m in mappings]
     if problems:
         order = {id(m): i for i, m in enumerate(rec.desired)}  # as the spec lists them
         problems.sort(key=lambda p: order.get(id(p[0]), len(order)))
         raise SpecError([Problem(m.place_of(name), name, message) for m, name, message in problems])
+
+
+def _not_there(source: str, region: str) -> str:
+    arn = arns.parse(source)
+    if arn is not None and arn.is_consumer:  # its ARN ends in the time it was registered: short_arn leaves it out
+        stream = arn.stream
+        return (f"{identity.short_arn(str(stream))}/consumer/{arn.resource.split('/consumer/', 1)[1]} is not a "
+                f"registered consumer in {region}: register it first, or correct the ARN (`esmctl consumer list "
+                f"--stream {stream.resource.split('/', 1)[-1]}` shows each consumer's)")
+    return f"{identity.short_arn(source)} does not exist in {region}: create it first, or correct the ARN"
 
 
 def _looked_up(aws: Aws, function: str) -> dict | None:

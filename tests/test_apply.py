@@ -555,8 +555,7 @@ def test_no_source_is_asked_for_a_mapping_held_by_a_paused_old_end(esmctl, world
 def test_a_new_stream_of_a_table_a_live_mapping_reads_is_asked_when_the_plan_creates_on_it(esmctl, world, box,
                                                                                            tmp_path):
     """A create on a table another live mapping reads is not a plain create (its data is read already): its new
-    stream is asked once the plan has it as a create, once. (moto's DescribeStream answers any stream label of a
-    table, so whether a missing one is refused is shown by the plain creates' test above.)"""
+    stream is asked once the plan has it as a create, once; a label the table never had is refused."""
     old = world["orders-table-stream"]
     assert esmctl("apply", spec_file(tmp_path, [{"FunctionName": "orders-fn", "EventSourceArn": old,
                                                  "StartingPosition": "LATEST"}]), "--yes").exit_code == 0
@@ -565,12 +564,45 @@ def test_a_new_stream_of_a_table_a_live_mapping_reads_is_asked_when_the_plan_cre
                                 {"FunctionName": "audit-fn", "EventSourceArn": newer, "StartingPosition": "LATEST"}])
     box.proxy.clear_counts()
     r = esmctl("plan", path)
-    assert r.exit_code == 0 and "+ create audit-fn <- dynamodb:orders-table/stream/2099-01-01" in r.stdout, r.stderr
+    assert r.exit_code == 1 and r.stderr.startswith(f"{path}:7:19: EventSourceArn: dynamodb:orders-table/stream/"
+                                                    "2099-01-01T00:00:00.000 does not exist in us-east-1"), r.stderr
     assert box.proxy.calls["DescribeStream"] == 1, dict(box.proxy.calls)
     box.proxy.clear_counts()
     assert esmctl("plan", spec_file(tmp_path, [{"FunctionName": "orders-fn", "EventSourceArn": old,
                                                 "StartingPosition": "LATEST"}])).exit_code == 0
     assert box.proxy.calls["DescribeStream"] == 0  # the stream a live mapping reads is not asked
+
+
+def test_a_consumer_or_table_stream_that_does_not_exist_is_refused_before_any_write(esmctl, world, box, tmp_path):
+    """A Kinesis consumer ARN names one registration (its time included) and a table stream ARN one stream of the
+    table: one that is not there is said by plan and apply at the EventSourceArn, before anything is written, as a
+    missing stream or queue is (a consumer's ARN was not asked at all, and the apply failed after the other
+    changes); the ones that are there are made."""
+    registered = client(box, "kinesis", direct=False).register_stream_consumer(
+        StreamARN=world["orders"], ConsumerName="efo")["Consumer"]["ConsumerARN"]
+    table = world["orders-table-stream"]
+    wrong = [registered.rsplit(":", 1)[0] + ":1000000000", table.rsplit("/", 1)[0] + "/2000-01-01T00:00:00.000"]
+    def spec(consumer: str, stream: str) -> str:
+        latest = {"StartingPosition": "LATEST"}
+        return spec_file(tmp_path, [kinesis(world, fn="jobs-fn", stream="clicks"),
+                                    {"FunctionName": "audit-fn", "EventSourceArn": consumer, **latest},
+                                    {"FunctionName": "orders-fn", "EventSourceArn": stream, **latest}])
+
+    path = spec(*wrong)
+    box.proxy.clear_counts()
+    for command in (["plan", path], ["apply", path, "--yes"]):
+        r = esmctl(*command)
+        assert r.exit_code == 1, (command, r.stdout, r.stderr)
+        assert r.stderr.splitlines()[:2] == [
+            f"{path}:7:19: EventSourceArn: kinesis:orders/consumer/efo:1000000000 is not a registered consumer in "
+            "us-east-1: register it first, or correct the ARN (`esmctl consumer list --stream orders` shows each "
+            "consumer's)",
+            f"{path}:10:19: EventSourceArn: dynamodb:orders-table/stream/2000-01-01T00:00:00.000 does not exist in "
+            "us-east-1: create it first, or correct the ARN"], (command, r.stderr)
+    assert live(box) == [] and box.proxy.writes() == 0
+    path = spec(registered, table)
+    assert esmctl("apply", path, "--yes").exit_code == 0
+    assert esmctl("diff", path).exit_code == 0 and len(live(box)) == 3
 
 
 def test_the_functions_of_creates_that_manage_tags_are_looked_up_at_once(esmctl, world, box, tmp_path):

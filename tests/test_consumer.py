@@ -209,8 +209,15 @@ def test_dynamodb_stream_change_needs_allow_replace(esmctl, world, box, tmp_path
     lam = client(box, "lambda", direct=False)
     lam.create_event_source_mapping(FunctionName="audit-fn", EventSourceArn=world["orders-table-stream"],
                                     StartingPosition="LATEST")
-    # the table's stream was turned off and on again: a new stream label, the same table
-    new_stream = world["orders-table-stream"].split("/stream/")[0] + "/stream/2099-01-01T00:00:00.000"
+    # the table made again (as its stream turned off and on would): a new stream label, the same table
+    ddb = client(box, "dynamodb")
+    ddb.delete_table(TableName="orders-table")
+    new_stream = ddb.create_table(
+        TableName="orders-table", KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST",
+        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"},
+    )["TableDescription"]["LatestStreamArn"]
+    assert new_stream != world["orders-table-stream"]
     path = tmp_path / "spec.yaml"
     path.write_text(yaml.safe_dump({"version": 1, "mappings": [
         {"FunctionName": "audit-fn", "EventSourceArn": new_stream, "StartingPosition": "LATEST"}]}))

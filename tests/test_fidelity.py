@@ -861,3 +861,31 @@ def test_the_layer_takes_many_connections_at_once():
             s.close()
         proxy._server.server_close()
     assert len(socks) == 40
+
+
+def test_a_source_that_is_not_there_is_refused_as_aws_refuses_it(box, world):
+    """moto makes a mapping on any consumer ARN of a stream and describes any stream label of a table; AWS knows
+    only the consumers registered (an ARN names one registration, its time included) and the streams a table has."""
+    client, kinesis = lam(box), server.account_client(box.url, "kinesis")
+    streams = server.account_client(box.url, "dynamodbstreams")
+    registered = kinesis.register_stream_consumer(StreamARN=world["orders"], ConsumerName="efo")["Consumer"]
+    registered = registered["ConsumerARN"]
+    other_time = registered.rsplit(":", 1)[0] + ":1000000000"
+    never = world["orders"] + "/consumer/never:1000000000"
+    for arn in (other_time, never):
+        with pytest.raises(ClientError) as refused:
+            client.create_event_source_mapping(FunctionName="audit-fn", EventSourceArn=arn, StartingPosition="LATEST")
+        assert refused.value.response["Error"]["Code"] == "ResourceNotFoundException", arn
+        with pytest.raises(ClientError) as refused:
+            kinesis.describe_stream_consumer(ConsumerARN=arn)
+        assert refused.value.response["Error"]["Code"] == "ResourceNotFoundException", arn
+    assert kinesis.describe_stream_consumer(ConsumerARN=registered)["ConsumerDescription"]["ConsumerARN"] == registered
+    made = client.create_event_source_mapping(FunctionName="audit-fn", EventSourceArn=registered,
+                                              StartingPosition="LATEST")
+    assert made["EventSourceArn"] == registered
+    assert [m["UUID"] for m in client.list_event_source_mappings()["EventSourceMappings"]] == [made["UUID"]]
+    label = world["orders-table-stream"]
+    assert streams.describe_stream(StreamArn=label)["StreamDescription"]["StreamArn"] == label
+    with pytest.raises(ClientError) as refused:
+        streams.describe_stream(StreamArn=label.rsplit("/", 1)[0] + "/2000-01-01T00:00:00.000")
+    assert refused.value.response["Error"]["Code"] == "ResourceNotFoundException"

@@ -205,24 +205,28 @@ class Aws(Clients):
             return None
 
     def source_exists(self, source_arn: str) -> bool | None:
-        """Does a Kinesis stream, DynamoDB stream or SQS queue of this account and region exist? None when it
-        cannot be told: no access to ask, another account or region (Lambda's role may read what these
-        credentials cannot), another kind of source, its service not answering. Only a sure "no" stops a plan:
-        Kinesis's and DynamoDB Streams' ResourceNotFoundException, or a listing of the account's queues by the
-        name that succeeds without it (SQS says a queue it will not show "does not exist or you do not have
-        access to it"). One read in the source's own service, outside Lambda's 15 requests/s."""
+        """Does a Kinesis stream or stream consumer, DynamoDB stream or SQS queue of this account and region
+        exist? None when it cannot be told: no access to ask, another account or region (Lambda's role may read
+        what these credentials cannot), another kind of source, its service not answering. Only a sure "no"
+        stops a plan: Kinesis's and DynamoDB Streams' ResourceNotFoundException (a consumer ARN names one
+        registration, its creation time included), or a listing of the account's queues by the name that
+        succeeds without it (SQS says a queue it will not show "does not exist or you do not have access to
+        it"). One read in the source's own service, outside Lambda's 15 requests/s."""
         arn = arns.parse(source_arn)
         if arn is None or arn.region != self.region or arn.account != self.account:
             return None
         service = arn.service
         if service == "dynamodb" and "/stream/" in source_arn:
             service = "dynamodbstreams"
-        elif service not in ("kinesis", "sqs") or arn.is_consumer:
+        elif service not in ("kinesis", "sqs"):
             return None
         with self._lock:
             if service in self._unanswered:  # once is enough to wait for a service that does not answer
                 return None
         try:
+            if service == "kinesis" and arn.is_consumer:
+                self.client("kinesis").describe_stream_consumer(ConsumerARN=source_arn)
+                return True
             if service == "kinesis":
                 self.client("kinesis").describe_stream_summary(StreamARN=source_arn)
                 return True

@@ -80,13 +80,20 @@ class Accounts(Upstream):
                     self._key_accounts[key] = account
         return status, reply_headers, data
 
+    @staticmethod
+    def _as_layer(account: str, region: str, service: str, content_type: str, target: str = "") -> dict[str, str]:
+        """Headers of the layer's own request to moto's `service` in `account` and `region` (moto reads the
+        service and region from the signature's scope, the account from x-moto-account-id)."""
+        return {"x-moto-account-id": account, "Content-Type": content_type,
+                **({"X-Amz-Target": target} if target else {}),
+                "Authorization": f"AWS4-HMAC-SHA256 Credential=AKIAFIDELITYLAYER000/20240101/{region}/{service}/"
+                                 "aws4_request, SignedHeaders=host, Signature=0"}
+
     def _role_trust(self, account: str, name: str) -> dict | None:
         """The role's trust policy (None: no such role in that account), from moto's IAM in that account."""
         query = urllib.parse.urlencode({"Action": "GetRole", "RoleName": name, "Version": "2010-05-08"}).encode()
-        status, _, data = self._forward("POST", "/", query, {
-            "x-moto-account-id": account, "Content-Type": "application/x-www-form-urlencoded",
-            "Authorization": "AWS4-HMAC-SHA256 Credential=AKIAFIDELITYLAYER000/20240101/us-east-1/iam/aws4_request, "
-                             "SignedHeaders=host, Signature=0"})
+        status, _, data = self._forward("POST", "/", query, self._as_layer(account, "us-east-1", "iam",
+                                                                           "application/x-www-form-urlencoded"))
         if status != 200:
             return None
         try:

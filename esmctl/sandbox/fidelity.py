@@ -46,7 +46,6 @@ from __future__ import annotations
 
 import copy
 import json
-import re
 import socket
 import threading
 import time
@@ -57,10 +56,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from esmctl.sandbox.held_mappings import HeldMappings
-from esmctl.sandbox.mapping_api import ESM_PATH, MappingApi
+from esmctl.sandbox.mapping_api import CONSUMER_EPOCH, ESM_PATH, MappingApi
 from esmctl.sandbox.pauses import Dropped, PausedCall
-
-_CONSUMER_EPOCH = re.compile(r"(/consumer/[^:/]+):\d+$")  # the epoch AWS appends to consumer ARNs
 
 
 class _Server(ThreadingHTTPServer):
@@ -352,9 +349,32 @@ class FidelityProxy(MappingApi):
         if op in ("DescribeStreamConsumer", "ListStreamConsumers", "DeregisterStreamConsumer"):
             req = json.loads(body or b"{}")
             if req.get("ConsumerARN"):
-                req["ConsumerARN"] = _CONSUMER_EPOCH.sub(r"\1", req["ConsumerARN"])
+                if self._consumer(req["ConsumerARN"]) is None:  # not registered, or not at that time
+                    account = req["ConsumerARN"].split(":")[4] if req["ConsumerARN"].count(":") >= 5 else ""
+                    return 400, {"Content-Type": "application/x-amz-json-1.1"}, json.dumps({
+                        "__type": "ResourceNotFoundException",
+                        "message": f"Consumer {req['ConsumerARN']}, account {account} not found."}).encode()
+                req["ConsumerARN"] = CONSUMER_EPOCH.sub(r"\1", req["ConsumerARN"])
                 body = json.dumps(req).encode()
             return self._consumer_reply(op, *self._forward(method, path, body, headers))
+        if op == "DescribeStream" and (headers.get("X-Amz-Target") or "").startswith("DynamoDBStreams_"):
+            return self._table_stream(method, path, headers, body)
+        return self._forward(method, path, body, headers)
+
+    def _table_stream(self, method: str, path: str, headers: dict, body: bytes) -> tuple[int, dict, bytes]:
+        """DynamoDB Streams' DescribeStream of a table's stream by its label (its time of creation): moto describes
+        any label of an existing table; AWS only the streams the table has had (here its latest)."""
+        arn = str(json.loads(body or b"{}").get("StreamArn") or "")
+        parts = arn.split(":")
+        table = parts[5].split("/")[1] if len(parts) >= 6 and parts[5].count("/") >= 3 else ""
+        if table:
+            status, reply = self._upstream_json("POST", "/", {"TableName": table}, self._as_layer(
+                parts[4], parts[3], "dynamodb", "application/x-amz-json-1.0", "DynamoDB_20120810.DescribeTable"))
+            latest = ((reply or {}).get("Table") or {}).get("LatestStreamArn") if isinstance(reply, dict) else None
+            if status < 300 and latest != arn:
+                return 400, {"Content-Type": "application/x-amz-json-1.0"}, json.dumps({
+                    "__type": "com.amazonaws.dynamodb.v20120810#ResourceNotFoundException",
+                    "message": f"Requested resource not found: Stream: {arn} not found"}).encode()
         return self._forward(method, path, body, headers)
 
     def _held_tags(self, op: str, arn: str, path: str, body: bytes) -> tuple[int, dict, bytes]:
