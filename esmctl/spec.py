@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from esmctl import collector, entries
+from esmctl import collector, entries, yamldoc
 from esmctl.errors import Place, SpecError, UsageProblem
 
 
@@ -40,11 +40,14 @@ def load_files(paths: list[str] | tuple[str, ...], variables: dict[str, str] | N
 
 
 def parse_vars(pairs: tuple[str, ...] | list[str]) -> dict[str, str]:
+    """--var NAME=VALUE pairs: one without `=`, or whose NAME no ${NAME} could be, is a usage error."""
     out = {}
     for pair in pairs:
         name, sep, value = pair.partition("=")
         if not sep or not name:
-
             raise UsageProblem(f"--var {pair!r}: expected NAME=VALUE")
+        if not yamldoc.VARIABLE_NAME.fullmatch(name):
+            raise UsageProblem(f"--var {pair!r}: {name!r} is not a variable name: letters, digits and _ (not "
+                               "first), as in ${NAME}")
         out[name] = value
     return out

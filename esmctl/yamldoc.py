@@ -30,7 +30,9 @@ MAX_BYTES = 32 << 20
 MAX_NODES = 1_000_000  # also stops alias bombs before they expand
 MAX_DEPTH = 100  # real specs nest about 10 deep; the pure-Python composer gives up near 300
 MAX_FLOW_BRACKETS = 10_000  # see _check_nesting
-_PLACEHOLDER = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+# ${NAME}, or $${…} for a literal ${…} (as Terraform writes it); ${…} around anything but a name is a problem.
+_PLACEHOLDER = re.compile(r"(\$?)\$\{([^{}]*)\}")
+VARIABLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 STR, MAP, SEQ, MERGE = TAG + "str", TAG + "map", TAG + "seq", TAG + "merge"
 _SCALAR_TAGS = {TAG + t for t in ("str", "int", "float", "bool", "null", "timestamp")}
 _BAD_VALUE = (yaml.YAMLError, ValueError, KeyError, AttributeError)  # what SafeConstructor raises on `!!int x`
@@ -421,22 +423,33 @@ class _Reader:
         return value, None if node.style or like_json else surprise(text, value)
 
     def fill(self, node: Any, path: Path) -> None:
-        """${NAME} from the variables; a plain scalar that is just a placeholder is typed as if written so."""
+        """${NAME} from the variables, $${…} as a literal ${…}; a plain scalar that is just a placeholder is typed as
+        if written so."""
         missing = False
 
         def value_of(m: re.Match) -> str:
             nonlocal missing
-            if m.group(1) in self.variables:
-                return self.variables[m.group(1)]
+            escaped, name = m.groups()
+            if escaped:
+                return m.group(0)[1:]
+            if not VARIABLE_NAME.fullmatch(name):
+                missing = True
+                self.unfilled_nodes.add(id(node))
+                self.problem(node.start_mark, path, f"${{{name}}} is not a placeholder: a variable's name is letters, "
+                                                    "digits and _ (not first); write $${ for a literal ${")
+                return m.group(0)
+            if name in self.variables:
+                return self.variables[name]
             missing = True
             self.unfilled_nodes.add(id(node))
-            self.problem(node.start_mark, path, f"no value for ${{{m.group(1)}}}: pass --var {m.group(1)}=... "
-                                     f"or set it in the environment", self.missing)
+            self.problem(node.start_mark, path, f"no value for ${{{name}}}: pass --var {name}=... "
+                                                "or set it in the environment", self.missing)
             return m.group(0)
 
         text = node.value
         self.touched.append((node, text, node.tag))
         node.value = _PLACEHOLDER.sub(value_of, text)
+        whole = _PLACEHOLDER.fullmatch(text)
         # An empty value stays "" (not null, which would silently unset a parameter).
-        if not node.style and not missing and _PLACEHOLDER.fullmatch(text) and node.value.strip():
+        if not node.style and not missing and whole and not whole.group(1) and node.value.strip():
             node.tag = self.loader.resolve(ScalarNode, node.value, (True, False))

@@ -199,6 +199,9 @@ def test_a_var_without_a_value_is_a_usage_error(esmctl, tmp_path):
         assert r.exit_code == 252, (command, r.stderr)
         assert "Invalid value for '--var': 'ACCOUNT': expected NAME=VALUE" in r.stderr
         assert "found in the spec" not in r.stderr
+        r = esmctl(command, path, "--var", "team-name=payments")  # no ${…} could use it: it was taken and ignored
+        assert r.exit_code == 252, (command, r.stderr)
+        assert "Invalid value for '--var': 'team-name=payments': 'team-name' is not a variable name" in r.stderr
 
 
 @pytest.mark.parametrize("field, body", [

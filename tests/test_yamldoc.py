@@ -221,6 +221,18 @@ def test_every_missing_placeholder_reported():
              "spec.yaml:4:4: c: no value for ${A}: pass --var A=... or set it in the environment"]
 
 
+def test_a_literal_placeholder_is_written_with_two_dollars_and_a_name_that_is_none_is_a_problem():
+    """`$${…}` is a literal `${…}` (a filter may match such text), never filled nor typed; `${team-name}` cannot be a
+    variable (--var refuses that name), so it is said, not kept as text: a filter on it would match nothing."""
+    d = doc("a: $${user}\nb: x-$${A}-${A}\nc: $${N}\n", variables={"A": "1", "N": "5"})
+    assert d.data == {"a": "${user}", "b": "x-${A}-1", "c": "${N}"}
+    assert problems("a: ${team-name}\nb: ${}\nc: [\"${ok}\"]\n", variables={"ok": "x", "team-name": "y"}) == [
+        "spec.yaml:1:4: a: ${team-name} is not a placeholder: a variable's name is letters, digits and _ (not "
+        "first); write $${ for a literal ${",
+        "spec.yaml:2:4: b: ${} is not a placeholder: a variable's name is letters, digits and _ (not first); write "
+        "$${ for a literal ${"]
+
+
 def test_missing_placeholders_deferred_leave_the_rest_of_the_document():
     d = doc("a: ${A}\nb:\n  - x-${B}\n  - &c ${C}\nd: *c\ne: 5\n", defer_missing=True)
     assert [str(p) for p in d.problems] == [

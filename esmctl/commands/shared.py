@@ -200,11 +200,14 @@ def _names_targets(path: str) -> bool:
 
 # -- options of the spec commands -------------------------------------------------------------------
 def _check_vars(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]) -> tuple[str, ...]:
-    """--var NAME=VALUE: one without `=` is a usage error (252), not a problem of the spec."""
-    for pair in value:
-        name, sep, _ = pair.partition("=")
-        if not sep or not name:
-            raise click.BadParameter(f"{pair!r}: expected NAME=VALUE", ctx=ctx, param=param)
+    """--var NAME=VALUE: a pair spec.parse_vars refuses is a usage error (252), not a problem of the spec."""
+    from esmctl import spec
+    from esmctl.errors import UsageProblem
+
+    try:
+        spec.parse_vars(value)
+    except UsageProblem as exc:
+        raise click.BadParameter(str(exc).removeprefix("--var "), ctx=ctx, param=param) from None
     return value
 
 
