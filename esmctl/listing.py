@@ -10,7 +10,7 @@ if TYPE_CHECKING:
     from esmctl.aws.calls import Aws
 
 
-def select(settings: Settings, functions: str | tuple[str, ...] | list[str] | None,
+def select(settings: Settings, functions: tuple[str, ...] | list[str] | None,
            sources: tuple[str, ...] | list[str]) -> list[dict]:
     """Live mappings of some functions (any spelling; any qualifier unless one is given) and/or sources.
 
@@ -19,7 +19,7 @@ def select(settings: Settings, functions: str | tuple[str, ...] | list[str] | No
     """
     aws = settings.aws
     aws.region  # noqa: B018 - a missing profile or region is said once, before the listing
-    return select_from(aws, [functions] if isinstance(functions, str) else functions, sources)
+    return select_from(aws, functions, sources)
 
 
 def select_from(aws: Aws, functions: tuple[str, ...] | list[str] | None, sources: tuple[str, ...] | list[str]) \

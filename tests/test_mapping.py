@@ -75,6 +75,12 @@ def test_list_matches_any_spelling_of_the_function(esmctl, world, box):
         assert sorted(m["UUID"] for m in listed(r)) == sorted([by_name, by_arn]), spelling
     r = esmctl("mapping", "list", "--source", world["jobs"], "-o", "json")
     assert [m["UUID"] for m in listed(r)] == [by_arn]
+    audit = [m["UUID"] for m in listed(esmctl("list", "--function", "audit-fn", "-o", "json"))]
+    # --function repeats, as on status, doctor, export and pause (the last one alone was listed)
+    r = esmctl("list", "--function", "orders-fn", "--function-name", "audit-fn", "-o", "json")
+    assert sorted(m["UUID"] for m in listed(r)) == sorted([by_name, by_arn, *audit])
+    r = esmctl("list", "--function", "orders-fn", "--function", "no-such-fn")
+    assert r.exit_code == 1 and "function no-such-fn not found" in r.stderr, r.stderr
 
 
 def test_list_follows_pages(esmctl, world, box):

@@ -304,19 +304,19 @@ def _delete_command() -> click.Command:
 
 
 @click.command("list")
-@click.option("--function", "--function-name", "function", metavar="NAME|ARN", shell_complete=complete_function,
-              help="Only this function (name, name:alias or ARN).")
+@click.option("--function", "--function-name", "functions", multiple=True, metavar="NAME|ARN",
+              shell_complete=complete_function, help="Only this function (name, name:alias or ARN); repeatable.")
 @click.option("--source", "--event-source-arn", "sources", multiple=True, metavar="ARN", callback=source_arns,
               help="Only this event source; repeatable.")
 @common_options
 @pass_settings
-def list_cmd(settings: Settings, function: str | None, sources: tuple[str, ...]) -> None:
+def list_cmd(settings: Settings, functions: tuple[str, ...], sources: tuple[str, ...]) -> None:
     """List mappings (one paginated listing)."""
     from esmctl.listing import require_functions, select
 
-    items = select(settings, function, sources)
+    items = select(settings, functions, sources)
     if not sources:  # with sources, a function may just not read them
-        require_functions(settings.aws, [function] if function else [], items)
+        require_functions(settings.aws, functions, items)
     output.mappings(settings, items)
 
 
