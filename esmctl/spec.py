@@ -32,11 +32,31 @@ def load_files(paths: list[str] | tuple[str, ...], variables: dict[str, str] | N
     """Read several spec files (`-` is standard input) as one spec; raise SpecError with every
     problem of every file. `targets`: the run is over the spec's `targets:` (targets.py reads them);
     otherwise a spec with targets is a problem, as they would be left out."""
+    paths = distinct(paths)
     with collector.paused():
-        checked = entries.check(list(paths), texts, variables, targets)
+        checked = entries.check(paths, texts, variables, targets)
     if checked.problems:
         raise SpecError(checked.problems)
     return Spec(paths=list(paths), region=checked.region, mappings=checked.mappings, region_where=checked.region_where)
+
+
+def distinct(paths: list[str] | tuple[str, ...]) -> list[str]:
+    """The files, each once: a file named twice (`base.yaml specs/*.yaml` whose glob finds base.yaml too, or
+    `./m.yaml m.yaml`) is read once, not taken for a second copy of each of its mappings."""
+    import os
+
+    out: list[str] = []
+    seen: set[tuple[int, int] | str] = set()
+    for path in paths:
+        try:
+            st = os.stat(path) if path != "-" else None
+            ident: tuple[int, int] | str = (st.st_dev, st.st_ino) if st else "-"
+        except OSError:  # said when it is read
+            ident = path
+        if ident not in seen:
+            seen.add(ident)
+            out.append(path)
+    return out
 
 
 def parse_vars(pairs: tuple[str, ...] | list[str]) -> dict[str, str]:

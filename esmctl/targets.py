@@ -311,8 +311,9 @@ def _targets_field(problem: Problem) -> Problem:
 def load_specs(targets: list[Target], files: Sequence[str], given: dict[str, str]) -> dict[Target, spec.Spec]:
     """Each target's spec (its variables filled), every one checked before anything is asked of AWS. A
     problem of every target is said once; one of some targets names them."""
+    files = spec.distinct(files)
     try:
-        texts = {path: yamldoc.read_text(path) for path in dict.fromkeys(files)}  # stdin is read once
+        texts = {path: yamldoc.read_text(path) for path in files}  # stdin is read once
     except yamldoc.YamlError as exc:
         raise SpecError(exc.problems) from None
     found: dict[Problem, list[str]] = {}

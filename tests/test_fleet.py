@@ -448,6 +448,9 @@ def test_the_examples_and_the_readme_targets_agree_with_the_schema_and_validate(
         _json_like(yaml.safe_load(open(os.path.join(examples, "fleet.yaml")).read())))
     r = esmctl("validate", os.path.join(examples, "fleet.yaml"), "--targets", os.path.join(examples, "targets.yaml"))
     assert r.exit_code == 0 and "(10 mappings over 5 targets)" in r.stderr, r.stderr
+    r = esmctl("validate", os.path.join(examples, "fleet.yaml"), os.path.join(examples, "..", "examples", "fleet.yaml"),
+               "--targets", os.path.join(examples, "targets.yaml"))  # one file named twice: read once
+    assert r.exit_code == 0 and "(10 mappings over 5 targets)" in r.stderr, r.stderr
     r = esmctl("schema", "--targets")
     jsonschema.Draft202012Validator.check_schema(json.loads(r.stdout))
     r = esmctl("schema", "--check", os.path.join(examples, "targets.yaml"), os.path.join(examples, "fleet.yaml"))

@@ -32,6 +32,15 @@ def test_each_file_on_its_own(esmctl, specs):
     assert r.stderr == f"{east}, {west}, {again}: valid (3 mappings)\n"
 
 
+def test_a_file_named_twice_is_read_once(esmctl, specs, tmp_path, monkeypatch):
+    """`base.yaml specs/*.yaml` whose glob finds base.yaml too, or `./m.yaml m.yaml`: one file, not a second copy of
+    each of its mappings said to be the same mapping as itself."""
+    east, _, _ = specs
+    monkeypatch.chdir(tmp_path)
+    r = esmctl("validate", east, "./east.yaml", "../" + tmp_path.name + "/east.yaml")
+    assert r.exit_code == 0 and r.stderr.endswith(": valid (1 mapping)\n"), r.stderr
+
+
 def test_each_reports_every_broken_file_by_its_own_name(esmctl, specs, tmp_path):
     east, west, _ = specs
     broken = spec_file(tmp_path, [{"FunctionName": "f", "EventSourceArn": EAST_QUEUE, "BatchSzie": 5}], "b.yaml")
