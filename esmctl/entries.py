@@ -10,6 +10,7 @@ the end; one whose value holds a placeholder without a value is left out (that p
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field, replace
 from typing import Any, NamedTuple
 
@@ -302,7 +303,17 @@ def check(paths: list[str], texts: dict[str, str] | None, variables: dict[str, s
     return Checked(problems, mappings, region, region_where)
 
 
+_LOOKS_DECIMAL = re.compile(r"[-+]?(0[0-9_]+|[0-9][0-9_]*(:[0-5]?[0-9])+)")  # YAML 1.1 octal and base-60 integers
 _NOT_JSON = ("Infinity", "-Infinity", "NaN")  # what json.dumps writes for floats JSON cannot hold
+
+
+def _value_at(data: Any, path: Path) -> Any:
+    for step in path:
+        try:
+            data = data[step]
+        except (KeyError, IndexError, TypeError):
+            return None
+    return data
 
 
 def _in_numeric_rule(path: Path) -> bool:
@@ -339,7 +350,15 @@ def _read(path: str, text: str | None, variables: dict[str, str] | None, targets
             Found(doc, where, False, yamldoc.label(where[len(base):]), f"{text} is sent as {sent}, and Lambda compares "
                   f"a filter's numbers by their text: write the pattern as a JSON string to keep {text}", False,
                   warning=True, owner=owner)
-            for where, text, sent in rewritten if sent not in _NOT_JSON and not _in_numeric_rule(where[at + 1:])]
+            for where, text, sent in rewritten if sent not in _NOT_JSON and not _in_numeric_rule(where[at + 1:])] + [
+            # a parameter's number that YAML 1.1 reads otherwise than it looks: 010 is 8, 1:30 is 90 (`--var N=010`
+            # alike); 0x10 and 1_000 are what they look
+            Found(doc, where, False, yamldoc.label(where[len(base):]), f"{text} is read by YAML 1.1 as {value!r} "
+                  f"({'base 60' if ':' in text else 'octal'}): write {value!r}, or the number meant", False,
+                  warning=True, owner=owner)
+            for where, message in doc.yaml11_surprises(base) if where[:len(prefix)] != prefix
+            and _LOOKS_DECIMAL.fullmatch(text := message.split(" is read ", 1)[0])
+            and isinstance(value := _value_at(doc.data, where), int) and not isinstance(value, bool)]
 
     data = doc.data
     if not targets and isinstance(data, dict) and "targets" in data:

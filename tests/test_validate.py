@@ -91,3 +91,25 @@ def test_a_key_without_its_value_is_said_once(esmctl, tmp_path):
     assert [line.split(": ", 2)[2] for line in r.stderr.splitlines()[:-1]] == [
         "no value for ${TEAM_KEY}: pass --var TEAM_KEY=... or set it in the environment",
         "no value for ${F}: pass --var F=... or set it in the environment"], r.stderr
+
+
+def test_a_number_yaml_reads_otherwise_than_it_looks_is_a_warning(esmctl, tmp_path):
+    """YAML 1.1 reads 010 as 8 and 1:30 as 90, a value from --var too: said where it was written (and by plan), as
+    the filters' checks say theirs; 0x10, 1_000 and 12 are what they look, and nothing is said of them."""
+    path = tmp_path / "spec.yaml"
+    path.write_text("version: 1\ndefaults:\n  MaximumBatchingWindowInSeconds: 0x10\nmappings:\n"
+                    "  - FunctionName: orders-fn\n"
+                    "    EventSourceArn: arn:aws:kinesis:us-east-1:123456789012:stream/orders\n"
+                    "    StartingPosition: LATEST\n    BatchSize: 010\n    TumblingWindowInSeconds: 1:30\n"
+                    "    MaximumRetryAttempts: ${N}\n    MaximumRecordAgeInSeconds: 1_000\n"
+                    "    ParallelizationFactor: 2\n")
+    r = esmctl("validate", str(path), "--var", "N=010")
+    assert r.exit_code == 0, r.stderr
+    assert r.stderr.splitlines() == [
+        f"{path}:8:16: warning: BatchSize: 010 is read by YAML 1.1 as 8 (octal): write 8, or the number meant",
+        f"{path}:9:30: warning: TumblingWindowInSeconds: 1:30 is read by YAML 1.1 as 90 (base 60): write 90, or the "
+        "number meant",
+        f"{path}:10:27: warning: MaximumRetryAttempts: 010 is read by YAML 1.1 as 8 (octal): write 8, or the number "
+        "meant",
+        f"{path}: valid (1 mapping)"]
+    assert esmctl("validate", str(path), "--var", "N=10").stderr.count("warning") == 2
