@@ -243,7 +243,7 @@ def check(paths: list[str], texts: dict[str, str] | None, variables: dict[str, s
             if where and where.region and (wrong := regions.problem(where.region)):
                 found.append(Found(e.doc, *spot(e, (key,)), key, wrong))
         source = arn(e.params.get("EventSourceArn"))
-        region = spec_regions.get(e.doc.path)
+        region = spec_regions.get(e.doc.path) or next(iter(spec_regions.values()), None)  # another file's says
         if region and source is not None and source.region and source.region != region \
                 and not regions.problem(source.region):
             found.append(Found(e.doc, *spot(e, ("EventSourceArn",)), "EventSourceArn",
@@ -276,27 +276,23 @@ def check(paths: list[str], texts: dict[str, str] | None, variables: dict[str, s
                                                        f"source{what}): Lambda allows one"))
         else:
             seen[e.key] = m.where
-    # The spec's region: its `region:` (the same in every file), else the one its ARNs name.
+    # The spec's region: its `region:` (the same in every file), else the one its ARNs name. One run works in one.
     region = region_where = None
-    named = set(spec_regions.values())
-    if len(named) > 1:
-        problems.append(Problem(Place(", ".join(paths)), "region", f"the files name different regions "
-                                f"({', '.join(sorted(named))}): one run works in one region"))
-    elif named:
-        region = named.pop()
-        region_where = next(doc.at(("region",)) for doc in documents if doc.path in spec_regions)
+    said = [(doc.at(("region",)), spec_regions[doc.path]) for doc in documents if doc.path in spec_regions]
+    if said:
+        region_where, region = said[0]
+        problems += [Problem(where, "region", f"{other}, but {region_where} says {region}: one run works in one "
+                                              "region") for where, other in said[1:] if other != region]
     else:
-        named = {a.region for e in entries for a in (arn(e.params.get("EventSourceArn")), arn(e.params.get(
-            "FunctionName"))) if a is not None and "${" not in str(a)} - {""}  # "${": said already
-        if len(named) > 1:
-            problems.append(Problem(Place(", ".join(paths)), "region", f"the spec's ARNs are in several regions "
-                                    f"({', '.join(sorted(named))}): one run works in one region; split the spec, or "
-                                    "set region:"))
-        elif named:
-            region = named.pop()
-            region_where = next(e.doc.at(e.base + (key,)) for e in entries  # never in defaults
-                                for key in ("EventSourceArn", "FunctionName")
-                                if (a := arn(e.params.get(key))) is not None and a.region == region)
+        named = [(e.doc.at(e.base + (key,)), key, a.region) for e in entries  # never in defaults
+                 for key in ("EventSourceArn", "FunctionName")
+                 if (a := arn(e.params.get(key))) is not None and a.region and "${" not in str(a)]  # "${": said already
+        if named:
+            region_where, _, region = named[0]
+            other = next(((where, key, r) for where, key, r in named if r != region), None)
+            if other is not None:
+                problems.append(Problem(other[0], other[1], f"is in {other[2]}, but {region_where} is in {region}: one "
+                                        "run works in one region; split the spec, or set region:"))
     # Each file's problems together, the files in the order given (SpecError shows them so).
     files = ["<stdin>" if path == "-" else path for path in paths]
     problems.sort(key=lambda p: files.index(p.where.file) if p.where and p.where.file in files else len(files))

@@ -113,3 +113,23 @@ def test_a_number_yaml_reads_otherwise_than_it_looks_is_a_warning(esmctl, tmp_pa
         "meant",
         f"{path}: valid (1 mapping)"]
     assert esmctl("validate", str(path), "--var", "N=10").stderr.count("warning") == 2
+
+
+def test_a_spec_in_two_regions_is_said_where_the_second_is_written(esmctl, tmp_path):
+    """One run works in one region: the problem is at the ARN (or the file's `region:`) that names another, beside
+    where the first is written (it was said at the files' names alone); a file without `region:` is held to
+    another file's."""
+    two = spec_file(tmp_path, [{"FunctionName": "jobs-fn", "EventSourceArn": EAST_QUEUE},
+                               {"FunctionName": "jobs-fn", "EventSourceArn": WEST_QUEUE}], "two.yaml")
+    r = esmctl("validate", two)
+    assert r.exit_code == 1 and r.stderr.splitlines()[0] == (
+        f"{two}:6:19: EventSourceArn: is in eu-west-1, but {two}:4:19 is in us-east-1: one run works in one region; "
+        "split the spec, or set region:"), r.stderr
+    east = spec_file(tmp_path, [], "r1.yaml", region="us-east-1")
+    west = spec_file(tmp_path, [], "r2.yaml", region="eu-west-1")
+    r = esmctl("validate", east, west)
+    assert r.exit_code == 1 and r.stderr.splitlines()[0] == (
+        f"{west}:2:9: region: eu-west-1, but {east}:2:9 says us-east-1: one run works in one region"), r.stderr
+    r = esmctl("validate", east, spec_file(tmp_path, [{"FunctionName": "jobs-fn", "EventSourceArn": WEST_QUEUE}],
+                                           "w.yaml"))
+    assert r.exit_code == 1 and "EventSourceArn: is in eu-west-1, but the spec's region is us-east-1" in r.stderr
