@@ -27,6 +27,7 @@ from esmctl.plan.pauses import (
     Item,
     Result,
     Selection,
+    agreed,
     classify,
     plan,
     result_of,
@@ -37,7 +38,7 @@ from esmctl.plan.types import Action
 
 # -- the whole command, in one account and region ----------------------------------------------------
 def pause(aws: Aws, selection: Selection, *, reason: str = "", dry_run: bool = False,
-          confirm: Callable[[list[Item]], None] | None = None, now: datetime | None = None,
+          confirm: Callable[[list[Item]], bool] | None = None, now: datetime | None = None,
           concurrency: int = 4, timeout: float = 300, **run: Any) -> list[Result]:
     """Disable the selected Enabled mappings, each marked paused (at `now`, with `reason`) first. `run`:
     `interrupt`, `on_done` and `guard`, as _run takes them."""
@@ -46,7 +47,7 @@ def pause(aws: Aws, selection: Selection, *, reason: str = "", dry_run: bool = F
 
 
 def resume(aws: Aws, selection: Selection, *, dry_run: bool = False,
-           confirm: Callable[[list[Item]], None] | None = None, concurrency: int = 4,
+           confirm: Callable[[list[Item]], bool] | None = None, concurrency: int = 4,
            timeout: float = 300, **run: Any) -> list[Result]:
     """Enable the selected mappings that `pause` marked (only those), then drop their marks."""
     return _run(aws, selection, RESUME, dry_run=dry_run, confirm=confirm, concurrency=concurrency, timeout=timeout,
@@ -54,16 +55,18 @@ def resume(aws: Aws, selection: Selection, *, dry_run: bool = False,
 
 
 def _run(aws: Aws, selection: Selection, action: Action, *, dry_run: bool,
-         confirm: Callable[[list[Item]], None] | None, concurrency: int, timeout: float, mark: str = "",
+         confirm: Callable[[list[Item]], bool] | None, concurrency: int, timeout: float, mark: str = "",
          interrupt: Interrupt | None = None, on_done: Callable[[Result], None] | None = None,
          guard: Callable[[], AbstractContextManager[None]] = nullcontext) -> list[Result]:
-    """Survey, ask (`confirm`), then carry out inside `guard()` (the command's Ctrl-C handling, which sets
-    `interrupt`: only the writes run under it, so Ctrl-C at the question ends esmctl at once)."""
+    """Survey, ask (`confirm`: True when a person answered), then carry out inside `guard()` (the command's Ctrl-C
+    handling, which sets `interrupt`: only the writes run under it, so Ctrl-C at the question ends esmctl at once).
+    After an answer the mappings are read again, and only what was agreed to and is still to do is done
+    (`agreed`): a mapping disabled by hand while the question was up is not marked paused."""
     items = survey(aws, selection, action, timeout=timeout)
     if dry_run:
         return [unchanged(i, action, dry_run=True) for i in items]
-    if confirm is not None and any(i.todo for i in items):
-        confirm([i for i in items if i.todo])
+    if confirm is not None and any(i.todo for i in items) and confirm([i for i in items if i.todo]):
+        items = agreed(items, survey(aws, selection, action, timeout=timeout), action)
     with guard():
         return carry_out(aws, items, action, mark=mark, concurrency=concurrency, timeout=timeout,
                          interrupt=interrupt, on_done=on_done)

@@ -144,3 +144,26 @@ def ctrl_c_while_held(held, *argv: str, settle: float = 0.3, while_held=None) ->
 def still_running(proc: subprocess.Popen) -> None:
     """While its call is held: Ctrl-C lets the call in flight return, it does not abandon it."""
     assert proc.poll() is None
+
+
+def answer_at_a_terminal(args: list[str], meanwhile, answer: str = "y") -> tuple[int, str]:
+    """Run esmctl in a pseudo-terminal, do `meanwhile()` while its question is up, then answer."""
+    import pty
+
+    master, slave = pty.openpty()
+    proc = subprocess.Popen([ESMCTL, *args], stdin=slave, stdout=slave, stderr=slave, close_fds=True,
+                            env={**os.environ, "COLUMNS": "400"})  # a table's lines as they are, not wrapped
+    os.close(slave)
+    seen = b""
+    while b"[y/N]" not in seen:
+        seen += os.read(master, 1024)
+    meanwhile()
+    os.write(master, answer.encode() + b"\n")
+    code = proc.wait(timeout=60)
+    try:
+        while chunk := os.read(master, 65536):
+            seen += chunk
+    except OSError:  # the terminal's other end is closed
+        pass
+    os.close(master)
+    return code, seen.decode(errors="replace")

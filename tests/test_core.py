@@ -288,6 +288,28 @@ def test_resume_plans_enable_then_wait_then_untag():
     assert change.steps[2].keys == (marks.PAUSED_TAG,)
 
 
+def test_after_the_question_only_what_was_agreed_to_and_is_still_to_do_is_done():
+    """What pause and resume read before their question may change while it is up (a review disabled a mapping by
+    hand then, and pause marked it: resume would have enabled it)."""
+    def at(state: str, uuid: str, tags: dict | None = None, spec: compare.Mapping | None = None) -> pauses.Item:
+        action = pauses.PAUSE if tags is None else pauses.RESUME
+        return pauses.classify(reported.reported(KINESIS, state=state, uuid=uuid), spec, tags or {}, action)
+
+    asked = [at("Enabled", "a"), at("Enabled", "b"), at("Disabled", "c")]
+    now = [at("Enabled", "a"), at("Disabled", "b"), at("Enabled", "c")]
+    a, b, c = pauses.agreed(asked, now, pauses.PAUSE)
+    assert a.todo and a == now[0]
+    assert not b.todo and not b.failed and b.why == "changed since the question: Disabled, not by esmctl pause: " \
+                                                   "resume leaves it Disabled"
+    assert not c.todo and c.failed and c.why.startswith("changed since the question (Enabled: mark it paused, then "
+                                                        "disable it): not done without asking again; run esmctl pause")
+    assert [ch.uuid for ch in pauses.plan([a, b, c], pauses.PAUSE, "2026-11-23T12:00:00Z").changes] == ["a"]
+    mark = {marks.PAUSED_TAG: "2026-11-23T12:00:00Z"}
+    off = desired({**KINESIS, "Enabled": False})  # the spec says Enabled: false now: only the mark would go
+    [d] = pauses.agreed([at("Disabled", "d", mark)], [at("Disabled", "d", mark, off)], pauses.RESUME)
+    assert not d.todo and d.failed and "run esmctl resume again" in d.why
+
+
 @pytest.mark.parametrize("state", ["Creating", "Updating"])
 def test_pause_never_decides_on_a_mapping_whose_enabled_ness_is_not_known(state):
     # Disabled by hand and Updating: taken for Enabled, it would get the pause mark, and resume would enable it.

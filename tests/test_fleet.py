@@ -9,12 +9,13 @@ from __future__ import annotations
 import json
 import os
 import re
+import subprocess
 
 import pytest
 import yaml
 
 from esmctl.sandbox import server
-from tests.helpers import kill_at
+from tests.helpers import ESMCTL, answer_at_a_terminal, kill_at
 
 ACCOUNTS = ("111111111111", "222222222222", "333333333333")
 REGIONS = ("us-east-1", "eu-west-1")
@@ -545,6 +546,27 @@ def test_pause_and_resume_across_targets_are_idempotent_and_survive_a_kill(esmct
     box.proxy.clear_counts()
     assert esmctl("resume", "--function", "orders-fn", "--targets", targets, "--yes").exit_code == 0
     assert box.proxy.writes() == 0
+
+
+def test_pause_over_targets_does_only_what_was_agreed_to_when_the_answer_came(box, fleet):
+    """Every target read again after the one question: a mapping disabled by hand meanwhile is not marked paused
+    (resume would enable it), as in one account and region."""
+    spec, targets = fleet
+    server.create_role(box.moto_url, "333333333333", ROLE)
+    assert subprocess.run([ESMCTL, "apply", spec, "--targets", targets, "--yes"], capture_output=True).returncode == 0
+    lam = server.account_client(box.url, "lambda", "eu-west-1", "222222222222")
+    [by_hand] = [m for m in live(box, "222222222222", "eu-west-1") if ":kinesis:" in m["EventSourceArn"]]
+
+    def colleague() -> None:
+        lam.update_event_source_mapping(UUID=by_hand["UUID"], Enabled=False)
+
+    code, out = answer_at_a_terminal(["pause", "--function", "orders-fn", "--targets", targets], colleague)
+    assert code == 0 and "Pause 6 mapping(s) in 6 target(s)?" in out, out
+    assert "changed since the question: Disabled, not by esmctl pause" in out, out
+    assert not lam.list_tags(Resource=by_hand["EventSourceMappingArn"])["Tags"]
+    states = {(a, r): m["State"] for a in ACCOUNTS for r in REGIONS for m in live(box, a, r)
+              if ":kinesis:" in m["EventSourceArn"]}
+    assert set(states.values()) == {"Disabled"} and len(states) == 6
 
 
 def test_every_target_refused_is_still_one_document(esmctl, box, fleet):

@@ -11,7 +11,7 @@ import json
 import pytest
 import yaml
 
-from tests.helpers import ESMCTL, client, kill_at, kinesis, mappings, spec_file
+from tests.helpers import ESMCTL, answer_at_a_terminal, client, kill_at, kinesis, mappings, spec_file
 
 TAG = "esmctl:paused"
 
@@ -148,6 +148,42 @@ def test_pause_asks_at_a_terminal(world, box, tmp_path):
         os.close(master)
         [m] = mappings(box)
         assert (m["UUID"], m["State"]) == (uuid, state)
+
+
+def test_pause_and_resume_do_only_what_was_agreed_to_when_the_answer_came(world, box):
+    """While the question is up a colleague disables one mapping by hand and enables another: pause does not mark
+    the first (resume would enable it) and does not stop the second without asking; resume alike (a review)."""
+    lam = client(box, "lambda", direct=False)
+    asked = lam.create_event_source_mapping(FunctionName="orders-fn", EventSourceArn=world["orders"],
+                                            StartingPosition="LATEST")["UUID"]
+    stays = lam.create_event_source_mapping(FunctionName="orders-fn", EventSourceArn=world["clicks"],
+                                            StartingPosition="LATEST")["UUID"]
+    by_hand = lam.create_event_source_mapping(FunctionName="orders-fn", EventSourceArn=world["jobs"],
+                                              Enabled=False)["UUID"]
+
+    def colleague() -> None:
+        lam.update_event_source_mapping(UUID=asked, Enabled=False)
+        lam.update_event_source_mapping(UUID=by_hand, Enabled=True)
+
+    box.proxy.clear_counts()
+    code, out = answer_at_a_terminal(["pause", "--function", "orders-fn"], colleague)
+    assert code == 1 and "Pause 2 mapping(s)" in out, out
+    assert "changed since the question: Disabled, not by esmctl pause" in out, out
+    assert "changed since the question (Enabled: mark it paused, then disable it): not done without asking" in out
+    assert box.proxy.calls["TagResource"] == 1 and box.proxy.calls["UpdateEventSourceMapping"] == 3  # `stays` only
+    states = {m["UUID"]: m["State"] for m in mappings(box)}
+    assert states == {asked: "Disabled", stays: "Disabled", by_hand: "Enabled"}
+    assert not lam.list_tags(Resource=lam.get_event_source_mapping(UUID=asked)["EventSourceMappingArn"])["Tags"]
+
+    def enabled_by_hand() -> None:  # resume's question is about `stays`, which a colleague starts by hand
+        lam.update_event_source_mapping(UUID=stays, Enabled=True)
+        lam.update_event_source_mapping(UUID=stays, Enabled=False)  # and stops again: no mark now, as by hand
+        arn = lam.get_event_source_mapping(UUID=stays)["EventSourceMappingArn"]
+        lam.untag_resource(Resource=arn, TagKeys=["esmctl:paused"])
+
+    code, out = answer_at_a_terminal(["resume", "--function", "orders-fn"], enabled_by_hand)
+    assert code == 0 and "Resume 1 mapping(s)" in out and "changed since the question: Disabled" in out, out
+    assert {m["UUID"]: m["State"] for m in mappings(box)} == {asked: "Disabled", stays: "Disabled", by_hand: "Enabled"}
 
 
 def test_pause_of_a_spec_pauses_its_mappings_only(esmctl, world, box, tmp_path):

@@ -286,9 +286,16 @@ def pause_or_resume(settings: Settings, action: str, files: Sequence[str], funct
     if todo and not dry_run:
         where = sum(1 for o in surveyed if o.result and any(i.todo for i in o.result))
         effect = "they stop processing until `esmctl resume`" if action == pauses.PAUSE else "they start again"
-        output.confirm(f"{action.capitalize()} {todo} mapping(s) in {where} target(s)? "
-                       f"{effect[0].upper()}{effect[1:]}.", yes,
-                       f"refusing to {action} {todo} mapping(s) without confirmation")
+        if output.confirm(f"{action.capitalize()} {todo} mapping(s) in {where} target(s)? "
+                          f"{effect[0].upper()}{effect[1:]}.", yes,
+                          f"refusing to {action} {todo} mapping(s) without confirmation"):
+            # read again after the answer: only what was agreed to and is still to do is done (pausing._run)
+            asked = {o.target: o.result for o in surveyed if o.status == OK}
+            again = {o.target: o for o in _run_with_progress(settings, fleet, survey, "reading again", list(asked))}
+            surveyed = [again.get(o.target, o) for o in surveyed]
+            for o in surveyed:
+                if o.status == OK and o.target in asked:
+                    o.result = pauses.agreed(asked[o.target], o.result, action)
     items = {o.target: o.result for o in surveyed if o.status == OK}
 
     def carry_out(target: Target, own: Settings) -> tuple[str, Any, str | None]:
@@ -358,8 +365,9 @@ def _interrupted_counts(results: Sequence[Any]) -> str:
                               if count[s]])
 
 
-def _run_with_progress(settings: Settings, fleet: Fleet, job: Job, verb: str) -> list[TargetOutcome]:
-    n = len(fleet.targets)
+def _run_with_progress(settings: Settings, fleet: Fleet, job: Job, verb: str,
+                       targets: list[Target] | None = None) -> list[TargetOutcome]:
+    n = len(fleet.targets if targets is None else targets)
     with output.progress(settings, f"{verb} {n} target(s)", n) as advance:
         animated = output.animated(settings)
 
@@ -367,7 +375,7 @@ def _run_with_progress(settings: Settings, fleet: Fleet, job: Job, verb: str) ->
             if animated:  # in CI the document says it all; a terminal shows each target as it ends
                 advance(f"{o.target.id}: {o.status}")
 
-        return fleet.run(job, on_done=done)
+        return fleet.run(job, targets, on_done=done)
 
 
 def _finish(outcomes: list[TargetOutcome], code: int) -> Outcome:

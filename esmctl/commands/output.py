@@ -198,12 +198,13 @@ def consent_to_apply(yes: bool, destructive: int, targets: int | None = None) ->
     return True
 
 
-def confirm(question: str, yes: bool, refusal: str) -> None:
-    """Go on only with --yes, or after a yes at a terminal; otherwise stop before any write."""
+def confirm(question: str, yes: bool, refusal: str) -> bool:
+    """Go on only with --yes, or after a yes at a terminal; otherwise stop before any write. True when a person
+    answered (time passed: what was read before the question may have changed), False with --yes."""
     from esmctl.errors import EsmctlError, Interrupted
 
     if yes:
-        return
+        return False
     if not sys.stdin.isatty():
         raise EsmctlError(f"{refusal}: pass --yes (stdin is not a terminal, so esmctl cannot ask)")
     try:
@@ -213,3 +214,4 @@ def confirm(question: str, yes: bool, refusal: str) -> None:
         raise Interrupted("interrupted at the question: nothing was changed") from None
     if not answer:
         raise EsmctlError("aborted: nothing was changed")
+    return True

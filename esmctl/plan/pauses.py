@@ -129,6 +129,24 @@ def classify(m: dict | None, d: compare.Mapping | None, tags: dict[str, str] | N
     return _with(item, todo=True, why=f"{item.pause.describe()}: enable it, then remove the mark")
 
 
+def agreed(asked: list[Item], now: list[Item], action: Action) -> list[Item]:
+    """The mappings as read again after the question (`now`), doing only what was asked and agreed to (`asked`):
+    one to do now but not then, or otherwise (resume: enable it, or only drop the mark), is not done without a
+    new question; one not to do now says what changed. Pure."""
+    action = Action(action)
+    then = {i.uuid: i for i in asked if i.todo}
+    out = []
+    for item in now:
+        before = then.get(item.uuid) if item.uuid else None
+        if item.todo and (before is None or before.enable != item.enable):
+            item = _with(item, todo=False, failed=True, why=f"changed since the question ({item.why}): not done "
+                                                           f"without asking again; {RERUN[action]}")
+        elif before is not None and not item.todo:
+            item = _with(item, why=f"changed since the question: {item.why}")
+        out.append(item)
+    return out
+
+
 def _with(item: Item, **changes: Any) -> Item:
     from dataclasses import replace
 
