@@ -226,7 +226,8 @@ class Executor:
 
     def _update(self, step: Update, change: Change, run: Run) -> None:
         uuid = step.uuid or run.new
-        self._retry_in_use(uuid, lambda: self.aws.update_mapping(uuid, step.params))
+        reply = self._retry_in_use(uuid, lambda: self.aws.update_mapping(uuid, step.params))
+        run.state = (reply or {}).get("State") or run.state  # as last seen (Disabling), if the run ends here
 
     def _tag(self, step: Tag | RecordTags, change: Change, run: Run) -> None:
         self.aws.tag_mapping(step.arn, step.tags)
@@ -253,7 +254,8 @@ class Executor:
         if run.consumer_arn:
             params["EventSourceArn"] = run.consumer_arn
         try:
-            run.new = self.aws.create_mapping(params)["UUID"]
+            created = self.aws.create_mapping(params)
+            run.new, run.state = created["UUID"], created.get("State") or run.state
         except Conflict:
             run.new = self._adopt(change, params)
             run.adopted = True

@@ -51,7 +51,7 @@ class Run:
     consumer_arn: str | None = None
     new: str | None = None
     adopted: bool = False
-    state: str = ""  # the State a wait last saw the mapping in
+    state: str = ""  # the State the mapping was last seen in: by a wait, or in a create or update reply
 
 
 def calls_made(done: list[Step], run: Run) -> str:

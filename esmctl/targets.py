@@ -370,6 +370,7 @@ def waves(targets: Sequence[Target], region_order: Sequence[str]) -> list[list[T
 
 # -- what running one did ----------------------------------------------------------------------------
 OK, CHANGES, UNHEALTHY, FAILED, SKIPPED = "ok", "changes", "unhealthy", "failed", "skipped"
+INTERRUPTED = "interrupted"  # Ctrl-C cut its writes short, and none of them failed
 
 
 @dataclass

@@ -198,6 +198,27 @@ def test_ctrl_c_during_apply_targets_stops_every_target_and_prints_all_results(e
     assert r.exit_code == 0, r.stdout + r.stderr
 
 
+def test_ctrl_c_during_pause_targets_says_interrupted_and_the_state_last_seen(esmctl, box, tmp_path):
+    """Cut short after its disable went out, a target is `interrupted` (not FAILED: nothing failed), and its mapping
+    is shown as the disable's reply left it, Disabling (the listing's Enabled, before, read as if the stop had not
+    happened: a review)."""
+    spec, targets = two_accounts(box, tmp_path)
+    assert esmctl("apply", spec, "--targets", targets, "--yes").exit_code == 0
+    box.proxy.transitional_views = 50  # Disabling for as long as anyone looks
+    held = box.proxy.pause("UpdateEventSourceMapping", nth=1, when="after")
+    proc, out, err = ctrl_c_while_held(held, "pause", "--function", "orders-fn", "--targets", targets, "--yes",
+                                       "--max-concurrency", "1", "-o", "json", while_held=still_running)
+    assert proc.returncode == 130, err
+    doc = json.loads(out)
+    started, later = doc["targets"]
+    assert (started["status"], started["exitCode"], later["status"]) == ("interrupted", 130, "skipped"), doc
+    [m] = started["mappings"]
+    assert (m["Outcome"], m["State"]) == ("interrupted", "Disabling"), m
+    assert doc["summary"]["interrupted"] == 1 and doc["summary"]["failed"] == 0, doc["summary"]
+    r = esmctl("pause", "--function", "orders-fn", "--targets", targets, "--yes", "--max-concurrency", "1")
+    assert "INTERRUPTED" not in r.stdout
+
+
 def test_pause_pipelines_its_waits_one_listing_a_round_for_every_mapping(esmctl, world, box):
     lam = client(box, "lambda", direct=False)
     for arn in streams(box, 8):

@@ -27,7 +27,18 @@ from esmctl.errors import EXIT_INTERRUPTED, EsmctlError, Interrupted, Outcome
 from esmctl.fleet import Fleet, Job, load
 from esmctl.mapping import marks
 from esmctl.plan.types import Status
-from esmctl.targets import AUTOMATIC, CHANGES, FAILED, OK, SKIPPED, UNHEALTHY, Applied, Target, TargetOutcome
+from esmctl.targets import (
+    AUTOMATIC,
+    CHANGES,
+    FAILED,
+    INTERRUPTED,
+    OK,
+    SKIPPED,
+    UNHEALTHY,
+    Applied,
+    Target,
+    TargetOutcome,
+)
 from esmctl.views.fleet import (
     TARGET_COLUMNS,
     View,
@@ -236,8 +247,10 @@ def apply(settings: Settings, files: Sequence[str], variables: Sequence[str], *,
             applied.applied = True
             applied.interrupted = bool(interrupt)
             failed = [r for r in applied.results if not r.ok]
-            if failed:
+            if any(r.status not in (Status.INTERRUPTED, Status.NOT_STARTED) for r in failed):
                 return FAILED, applied, f"{len(failed)} of {len(applied.results)} change(s) failed"
+            if failed:  # Ctrl-C cut it short, and nothing failed
+                return INTERRUPTED, applied, None
             return OK, applied, None
 
         by_target = {o.target: o for o in outcomes}
@@ -305,7 +318,9 @@ def pause_or_resume(settings: Settings, action: str, files: Sequence[str], funct
             results = pausing.carry_out(own.aws, items[target], action, mark=mark, concurrency=concurrency,
                                        timeout=timeout, interrupt=interrupt)
         failed = [r for r in results if not r.ok]
-        return (FAILED if failed else OK), results, (f"{len(failed)} of {len(results)} failed" if failed else None)
+        if any(r.outcome not in (pauses.INTERRUPTED, pauses.NOT_STARTED) for r in failed):
+            return FAILED, results, f"{len(failed)} of {len(results)} failed"
+        return (INTERRUPTED if failed else OK), results, None  # Ctrl-C cut it short, and nothing failed
 
     by_target = {o.target: o for o in surveyed}
     with guard():

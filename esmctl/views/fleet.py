@@ -9,8 +9,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from esmctl.context import Settings
-from esmctl.errors import EXIT_CHANGES, EXIT_ERROR, EXIT_OK, EXIT_UNHEALTHY, worst
-from esmctl.targets import CHANGES, FAILED, OK, SKIPPED, UNHEALTHY, Applied, TargetOutcome
+from esmctl.errors import EXIT_CHANGES, EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, EXIT_UNHEALTHY, worst
+from esmctl.plan.types import Status
+from esmctl.targets import CHANGES, FAILED, INTERRUPTED, OK, SKIPPED, UNHEALTHY, Applied, TargetOutcome
 from esmctl.views.tables import ident, prose
 
 
@@ -37,15 +38,19 @@ def plan_detail(plan: Any) -> str:
 def apply_detail(applied: Applied) -> str:
     if not applied.applied:
         return plan_detail(applied.plan) + ("" if applied.plan.empty else " (not applied)")
-    failed = sum(not r.ok for r in applied.results)
-    done = len(applied.results) - failed
-    return f"{done} change(s) applied" + (f", {failed} failed" if failed else "")
+    cut = sum(r.status in (Status.INTERRUPTED, Status.NOT_STARTED) for r in applied.results)
+    failed = sum(not r.ok for r in applied.results) - cut
+    done = len(applied.results) - failed - cut
+    return f"{done} change(s) applied" + (f", {failed} failed" if failed else "") + (f", {cut} cut short by Ctrl-C"
+                                                                                    if cut else "")
 
 
 def target_code(outcome: TargetOutcome, changes_code: bool = True) -> int:
     """A target's own exit status, by the policy of the whole run."""
     if outcome.status in (FAILED, SKIPPED):
         return EXIT_ERROR
+    if outcome.status == INTERRUPTED:
+        return EXIT_INTERRUPTED
     if outcome.status == UNHEALTHY:
         return EXIT_UNHEALTHY
     if outcome.status == CHANGES and changes_code:
@@ -77,7 +82,7 @@ TARGET_COLUMNS = [ident("TARGET", "Target", keep=True), ident("ACCOUNT", "Accoun
 def target_rows(outcomes: Sequence[TargetOutcome], view: View) -> list[dict[str, Any]]:
     """The targets table: a row per target, its status and what it found (or the first line of its error)."""
     return [{"Target": o.target.id, "Account": o.target.account, "Region": o.target.region,
-             "Status": {FAILED: "FAILED", SKIPPED: "NOT STARTED"}.get(o.status, o.status),
+             "Status": {FAILED: "FAILED", SKIPPED: "NOT STARTED", INTERRUPTED: "INTERRUPTED"}.get(o.status, o.status),
              "Detail": (o.error or "").splitlines()[0] if o.status in (FAILED, SKIPPED) or o.result is None
              else view.detail(o.result)} for o in outcomes]
 
@@ -85,7 +90,8 @@ def target_rows(outcomes: Sequence[TargetOutcome], view: View) -> list[dict[str,
 def summary_line(outcomes: Sequence[TargetOutcome], view: View) -> str:
     """`3 target(s): 2 in sync, 1 failed.`"""
     counted = counts(outcomes)
-    words = {OK: view.ok, CHANGES: "with changes", UNHEALTHY: "unhealthy", FAILED: "failed", SKIPPED: "not started"}
+    words = {OK: view.ok, CHANGES: "with changes", UNHEALTHY: "unhealthy", FAILED: "failed", SKIPPED: "not started",
+             INTERRUPTED: "interrupted"}
     return f"{len(outcomes)} target(s): " + ", ".join(f"{counted[s]} {words[s]}" for s in words if counted[s]) + "."
 
 
@@ -104,4 +110,4 @@ def error_lines(outcome: TargetOutcome, markdown: bool) -> list[str]:
 
 def counts(outcomes: Sequence[TargetOutcome]) -> dict[str, int]:
     return {"targets": len(outcomes), **{s: sum(o.status == s for o in outcomes)
-                                         for s in (OK, CHANGES, UNHEALTHY, FAILED, SKIPPED)}}
+                                         for s in (OK, CHANGES, UNHEALTHY, FAILED, SKIPPED, INTERRUPTED)}}
