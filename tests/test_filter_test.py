@@ -173,6 +173,10 @@ def test_bad_input(esmctl, tmp_path):
                str(path), "--source-kind", "sqs")
     assert r.exit_code == 1
     assert 'filter 0: body.n[0].numeric[1]: a numeric range needs numbers, not a string "5"' in r.stderr
+    long = '{"body": {"x": ["' + "a" * 4100 + '"]}}'  # the model's limit is 4096 (a review saw it pass, exit 0)
+    r = esmctl("filter", "test", "--pattern", '{"body": ["x"]}', "--pattern", long, "--payloads", str(path),
+               "--source-kind", "sqs")
+    assert r.exit_code == 1 and "filter 1: has 4121 characters; the maximum is 4096" in r.stderr, r.stderr
     r = esmctl("filter", "test", "--records", str(path))
     assert r.exit_code == 252 and "give the filters one way" in r.stderr
     r = esmctl("filter", "test", "--pattern", '{"body": ["x"]}', "--payloads", str(path))

@@ -133,3 +133,15 @@ def test_a_spec_in_two_regions_is_said_where_the_second_is_written(esmctl, tmp_p
     r = esmctl("validate", east, spec_file(tmp_path, [{"FunctionName": "jobs-fn", "EventSourceArn": WEST_QUEUE}],
                                            "w.yaml"))
     assert r.exit_code == 1 and "EventSourceArn: is in eu-west-1, but the spec's region is us-east-1" in r.stderr
+
+
+def test_a_pattern_longer_than_the_model_allows_is_said_once(esmctl, tmp_path):
+    """As the model says it (written as YAML, its JSON text is what counts); it was said twice, two ways."""
+    long = "a" * 4100
+    path, r = validate_jobs_mapping(esmctl, tmp_path, "    FilterCriteria:\n      Filters:\n"
+                                    f'        - Pattern: {{body: {{x: ["{long}"]}}}}\n'
+                                    f"""        - Pattern: '{{"body": {{"x": ["{long}"]}}}}'\n""")
+    assert r.exit_code == 1
+    assert [line.split(": ", 2)[2] for line in r.stderr.splitlines()] == [
+        "has 4119 characters; the maximum is 4096 (allowed: 0–4096)",
+        "has 4121 characters; the maximum is 4096 (allowed: 0–4096)", "2 problems found in the spec"], r.stderr

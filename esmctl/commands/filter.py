@@ -127,7 +127,18 @@ def _test(settings: Settings, spec: str | None, function: str | None, source: st
 
     if kind in envelopes.UNFILTERABLE:
         raise EsmctlError("Lambda doesn't support event filtering for DocumentDB")
-    problems = criteria_problems({"Filters": [{"Pattern": t} for t in texts]}, kind)
+    criteria = {"Filters": [{"Pattern": t} for t in texts]}
+    if not spec and not uuid:  # --pattern: what the API's model refuses (a spec's were checked with the spec)
+        from esmctl import rules, schema, servicemodel
+
+        refused = schema.check_shape(criteria, servicemodel.input_shape().members["FilterCriteria"], "FilterCriteria",
+                                     rules.Facts(kind=kind))
+        if refused:
+            index = [int(d.split("[", 1)[1].split("]", 1)[0]) if "[" in d else None for d, _ in refused]
+            lines = [f"{_where(('Filters', i, 'Pattern') if i is not None else (), ())}: {message}"
+                     for i, (_, message) in zip(index, refused, strict=True)]
+            raise EsmctlError("the filters have problems Lambda refuses:\n  " + "\n  ".join(lines))
+    problems = criteria_problems(criteria, kind)
     for api, problem in problems:
         if not problem.error and not spec:  # a spec's mapping said its own warnings, with their places
             click.echo(f"warning: {_where(api, problem.path)}: {problem.message}", err=True)
