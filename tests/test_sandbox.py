@@ -101,3 +101,34 @@ def test_sandbox_stops_on_sigterm(tmp_path):
         proc.send_signal(signal.SIGTERM)
         _, err = proc.communicate(timeout=60)
     assert proc.returncode == 0 and "sandbox stopped" in err and "Traceback" not in err, err
+
+
+def test_each_sandbox_a_process_starts_is_an_empty_world_and_one_runs_at_a_time(tmp_path):
+    """The Python helpers as a suite of one's own calls them, a sandbox per test: moto keeps its state in the
+    process, so the second sandbox held the first one's functions (seed then failed on them), and two running at
+    once shared one world (a review). Now each starts empty, and a second while one runs is refused, saying why."""
+    script = tmp_path / "user_tests.py"
+    script.write_text(
+        "from esmctl.errors import EsmctlError\n"
+        "from esmctl.sandbox import server\n"
+        "for test in ('first', 'second'):\n"
+        "    box = server.start()\n"
+        "    try:\n"
+        "        lam = server.account_client(box.url, 'lambda')\n"
+        "        print(test, len(lam.list_functions()['Functions']))\n"
+        "        server.seed(box.url)\n"
+        "        try:\n"
+        "            server.start()\n"
+        "        except EsmctlError as exc:\n"
+        "            print('refused:', exc)\n"
+        "    finally:\n"
+        "        box.stop()\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    r = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120,
+                       env={**env, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+                            "AWS_REGION": "us-east-1"})
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert lines[0] == "first 0" and lines[2] == "second 0", r.stdout
+    assert lines[1].startswith("refused: a sandbox already runs in this process (http://127.0.0.1:"), r.stdout
+    assert "stop it first, or reset() or restore() it" in lines[1]

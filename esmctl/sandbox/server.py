@@ -71,7 +71,7 @@ class Sandbox:
 
     def stop(self) -> None:
         # Side by side, each server woken by a connection until it has stopped: a server notices that it should
-        # stop when its wait for requests ends, after up to half a second otherwise.
+        # stop when its wait for requests ends, after up to half a second otherwise. Then another may start.
         servers = [self.moto_url] + ([self.proxy.url] if self.proxy else [])
         stopping = [threading.Thread(target=self.moto.stop)] + \
             ([threading.Thread(target=self.proxy.stop)] if self.proxy else [])
@@ -82,6 +82,8 @@ class Sandbox:
                 _wake(url)
             for thread in stopping:
                 thread.join(0.02)
+        with _starting:
+            _running[:] = [box for box in _running if box is not self]
 
 
 @dataclass(frozen=True)
@@ -167,22 +169,43 @@ def _post(url: str, body: dict) -> None:
     urllib.request.urlopen(req, timeout=10).read()
 
 
+_running: list[Sandbox] = []  # the sandbox of this process, while it runs (moto's state is one per process)
+_starting = threading.Lock()
+
+
 def start(port: int = 0, *, fidelity: bool = True, **proxy_options: Any) -> Sandbox:
-    """moto on 127.0.0.1 (a random port with 0); the fidelity layer takes `port` when enabled."""
+    """moto on 127.0.0.1 (a random port with 0); the fidelity layer takes `port` when enabled. An empty world each
+    time: moto keeps its state in this process, so one sandbox runs at a time here (a second would share the first's
+    world); `stop` one before starting another, or `reset`/`restore` the one running."""
+    from esmctl.errors import EsmctlError
+
     try:
         from moto.server import ThreadedMotoServer
     except ImportError as exc:
-        from esmctl.errors import EsmctlError
-
         raise EsmctlError("the sandbox needs moto's server mode: pip install 'esmctl[sandbox]'") from exc
-    logging.getLogger("werkzeug").setLevel(logging.CRITICAL)
-    _list_moto_modules_once()
-    moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0 if fidelity else port, verbose=False)
-    moto.start()
-    host, moto_port = moto.get_host_and_port()
-    moto_url = f"http://{host}:{moto_port}"
-    # Writing to a mapped source would make moto run the function in Docker.
-    _post(moto_url + "/moto-api/config", {"lambda": {"use_docker": False}})
+    with _starting:
+        if _running:
+            raise EsmctlError(f"a sandbox already runs in this process ({_running[0].url}): moto keeps one world per "
+                              "process, which a second sandbox would share; stop it first, or reset() or restore() it")
+        logging.getLogger("werkzeug").setLevel(logging.CRITICAL)
+        _list_moto_modules_once()
+        moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0 if fidelity else port, verbose=False)
+        moto.start()
+        host, moto_port = moto.get_host_and_port()
+        moto_url = f"http://{host}:{moto_port}"
+        try:
+            _post(moto_url + "/moto-api/reset", {})  # what an earlier sandbox of this process left
+            # Writing to a mapped source would make moto run the function in Docker.
+            _post(moto_url + "/moto-api/config", {"lambda": {"use_docker": False}})
+        except BaseException:
+            moto.stop()
+            raise
+        sandbox = _with_layer(moto, moto_url, port, fidelity, proxy_options)
+        _running.append(sandbox)
+        return sandbox
+
+
+def _with_layer(moto: Any, moto_url: str, port: int, fidelity: bool, proxy_options: dict[str, Any]) -> Sandbox:
     proxy = None
     if fidelity:
         try:
