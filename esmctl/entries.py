@@ -284,15 +284,16 @@ def check(paths: list[str], texts: dict[str, str] | None, variables: dict[str, s
         problems += [Problem(where, "region", f"{other}, but {region_where} says {region}: one run works in one "
                                               "region") for where, other in said[1:] if other != region]
     else:
-        named = [(e.doc.at(e.base + (key,)), key, a.region) for e in entries  # never in defaults
-                 for key in ("EventSourceArn", "FunctionName")
-                 if (a := arn(e.params.get(key))) is not None and a.region and "${" not in str(a)]  # "${": said already
-        if named:
-            region_where, _, region = named[0]
-            other = next(((where, key, r) for where, key, r in named if r != region), None)
+        named = ((e, key, a.region) for e in entries for key in ("EventSourceArn", "FunctionName")  # never in defaults
+                 if (a := arn(e.params.get(key))) is not None and a.region and "${" not in str(a))  # "${": said already
+        first = next(named, None)
+        if first is not None:
+            region, region_where = first[2], first[0].doc.at(first[0].base + (first[1],))
+            other = next(((e, key, r) for e, key, r in named if r != region), None)  # placed only if there is one
             if other is not None:
-                problems.append(Problem(other[0], other[1], f"is in {other[2]}, but {region_where} is in {region}: one "
-                                        "run works in one region; split the spec, or set region:"))
+                e, key, elsewhere = other
+                problems.append(Problem(e.doc.at(e.base + (key,)), key, f"is in {elsewhere}, but {region_where} is in "
+                                        f"{region}: one run works in one region; split the spec, or set region:"))
     # Each file's problems together, the files in the order given (SpecError shows them so).
     files = ["<stdin>" if path == "-" else path for path in paths]
     problems.sort(key=lambda p: files.index(p.where.file) if p.where and p.where.file in files else len(files))
