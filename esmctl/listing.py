@@ -28,16 +28,55 @@ def select_from(aws: Aws, functions: tuple[str, ...] | list[str] | None, sources
     from esmctl.aws.errors import explain
 
     with explain("listing mappings"):
-        if len(sources) == 1:
+        if len(sources) == 1 and not _a_stream(sources[0]):
             items = aws.list_mappings(source=sources[0])
+        elif len(sources) == 1 and (consumers := _consumers(aws, sources[0])) is not None:
+            found = {m["UUID"]: m for arn in (sources[0], *consumers) for m in aws.list_mappings(source=arn)}
+            items = list(found.values())  # once each, whether or not the stream's filter finds its consumers' too
         else:
             items = aws.list_mappings()
             if sources:
-                items = [m for m in items if m.get("EventSourceArn") in set(sources)]
+                items = [m for m in items if reads_one_of(m.get("EventSourceArn"), sources)]
         if functions:
             wanted = [aws.function_ref(f) for f in functions]
             items = [m for m in items if matches_function(m["FunctionArn"], wanted)]
     return items
+
+
+def reads_one_of(source_arn: str | None, sources: tuple[str, ...] | list[str]) -> bool:
+    """Does a mapping whose EventSourceArn is `source_arn` read one of `sources`? A Kinesis stream given as a source
+    is read by its mappings and by those of its consumers (enhanced fan-out): `pause --source STREAM` stops every
+    function reading the stream, not only those that poll it themselves."""
+    from esmctl import arns
+
+    if not source_arn:
+        return False
+    if source_arn in sources:
+        return True
+    arn = arns.parse(source_arn)
+    return arn is not None and arn.is_consumer and str(arn.stream) in sources
+
+
+def _a_stream(source: str) -> bool:
+    from esmctl import arns
+
+    arn = arns.parse(source)
+    return arn is not None and arn.service == "kinesis" and not arn.is_consumer
+
+
+_FEW = 10  # consumers of one stream (AWS allows 20): a filtered listing each, else one listing of everything
+
+
+def _consumers(aws: Aws, stream: str) -> list[str] | None:
+    """The ARNs of a stream's consumers, when few: None when there are many, or they cannot be read (Kinesis's
+    quota and permissions are its own), and everything is listed and filtered here instead."""
+    from esmctl.aws.errors import AwsError
+
+    try:
+        found = [c["ConsumerARN"] for c in aws.list_consumers(stream)]
+    except AwsError:
+        return None
+    return found if len(found) < _FEW else None
 
 
 def matches_function(function_arn: str, wanted: list) -> bool:  # wanted: identity.FunctionRef

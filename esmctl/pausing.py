@@ -77,7 +77,7 @@ def survey(aws: Aws, selection: Selection, action: Action, timeout: float = 120)
     """What `action` would do to each mapping asked for. Reads only: one listing, a few ListTags; and, for
     mappings in Creating or Updating, the polls that wait (up to `timeout`) for them to settle."""
     action = Action(action)
-    from esmctl.listing import select_from
+    from esmctl.listing import reads_one_of, select_from
 
     aws.region  # noqa: B018 - a missing profile or region is said once, before any call
     if selection.spec is not None:
@@ -93,7 +93,7 @@ def survey(aws: Aws, selection: Selection, action: Action, timeout: float = 120)
         # --function and --source narrow the spec's mappings as they narrowed the listing
         in_functions = _function_filter(aws, selection.functions)
         desired = [d for d in desired if in_functions(d.key.function)
-                   and (not selection.sources or (d.source_arn or d.key.source) in selection.sources)]
+                   and (not selection.sources or reads_one_of(d.source_arn or d.key.source, selection.sources))]
         chosen = [(by_key.get(d.key), d) for d in desired]
     else:
         live = select_from(aws, selection.functions or None, selection.sources)
@@ -164,7 +164,7 @@ def _tags(aws: Aws, m: dict) -> dict[str, str] | None:
 def _unmatched(aws: Aws, selection: Selection, live: list[dict]) -> list[Item]:
     """A --function or --source that found no mapping: a failure (a misspelt name must not pass for done)."""
     from esmctl import status
-    from esmctl.listing import matches_function
+    from esmctl.listing import matches_function, reads_one_of
 
     out = []
     for name in selection.functions:
@@ -179,7 +179,7 @@ def _unmatched(aws: Aws, selection: Selection, live: list[dict]) -> list[Item]:
             why = status.NO_MAPPINGS_ON_THE_SOURCES if selection.sources else status.NO_MAPPINGS_OF_FUNCTION
             out.append(Item(found["Configuration"]["FunctionArn"], None, failed=True, why=why))
     for source in selection.sources:
-        if not any(m.get("EventSourceArn") == source for m in live):
+        if not any(reads_one_of(m.get("EventSourceArn"), [source]) for m in live):
             why = status.NOT_READ_BY_THE_FUNCTIONS if selection.functions else status.NO_MAPPINGS_OF_SOURCE
             out.append(Item("", source, failed=True, why=why))
     return out

@@ -357,3 +357,29 @@ def test_export_of_a_paused_mapping_is_what_it_is_once_resumed(esmctl, world, bo
     assert esmctl("diff", str(exported)).exit_code == 0  # paused, so in sync
     assert esmctl("resume", "--source", world["orders"], "--yes").exit_code == 0
     assert esmctl("diff", str(exported)).exit_code == 0
+
+
+def test_a_stream_given_as_source_is_read_through_its_consumers_too(esmctl, world, box):
+    """`pause --source STREAM` in an incident stops every function reading the stream: one reading it through an
+    enhanced fan-out consumer too (it went on reading: a review); `status --source STREAM` shows them all. A
+    consumer's ARN as --source is that consumer's mappings only."""
+    lam = client(box, "lambda", direct=False)
+    consumer = client(box, "kinesis", direct=False).register_stream_consumer(
+        StreamARN=world["orders"], ConsumerName="fanout")["Consumer"]["ConsumerARN"]
+    polls = lam.create_event_source_mapping(FunctionName="orders-fn", EventSourceArn=world["orders"],
+                                            StartingPosition="LATEST")["UUID"]
+    fans = lam.create_event_source_mapping(FunctionName="audit-fn", EventSourceArn=consumer,
+                                           StartingPosition="LATEST")["UUID"]
+    other = lam.create_event_source_mapping(FunctionName="audit-fn", EventSourceArn=world["clicks"],
+                                            StartingPosition="LATEST")["UUID"]
+    r = esmctl("status", "--source", world["orders"], "-o", "json")
+    assert sorted(m["UUID"] for m in json.loads(r.stdout)) == sorted([polls, fans]), r.stdout
+    r = esmctl("pause", "--source", consumer, "--dry-run", "-o", "json")
+    assert [d["UUID"] for d in json.loads(r.stdout)] == [fans], r.stdout
+    box.proxy.clear_counts()
+    r = esmctl("pause", "--source", world["orders"], "--reason", "INC-9", "--yes")
+    assert r.exit_code == 0, r.stdout + r.stderr
+    assert box.proxy.calls["ListEventSourceMappings"] <= 3  # the stream's and its consumer's listings, a wait
+    assert {m["UUID"]: m["State"] for m in mappings(box)} == {polls: "Disabled", fans: "Disabled", other: "Enabled"}
+    assert esmctl("resume", "--source", world["orders"], "--yes").exit_code == 0
+    assert {m["State"] for m in mappings(box)} == {"Enabled"}

@@ -86,7 +86,7 @@ def scope(settings: Settings, files: tuple[str, ...], functions: tuple[str, ...]
     """
     from esmctl import status
     from esmctl.aws.errors import explain
-    from esmctl.listing import matches_function, select
+    from esmctl.listing import matches_function, reads_one_of, select
 
     if files:
         rows = _spec_rows(settings, files, variables, loaded)
@@ -94,7 +94,7 @@ def scope(settings: Settings, files: tuple[str, ...], functions: tuple[str, ...]
             wanted = [settings.aws.function_ref(f) for f in functions]
             rows = [r for r in rows if matches_function(r[0].function_arn, wanted)]
         if sources:
-            rows = [r for r in rows if r[0].source_arn in sources]
+            rows = [r for r in rows if reads_one_of(r[0].source_arn, sources)]
         return rows
     live = select(settings, functions or None, sources)
     rows = [(status.from_live(m), m, True) for m in live]
@@ -108,7 +108,7 @@ def scope(settings: Settings, files: tuple[str, ...], functions: tuple[str, ...]
             rows.append((status.Health(None, found["Configuration"]["FunctionArn"], None, "", problems=[why]), None,
                          True))
     for source in sources:
-        if not any(m.get("EventSourceArn") == source for m in live):
+        if not any(reads_one_of(m.get("EventSourceArn"), [source]) for m in live):
             why = status.NOT_READ_BY_THE_FUNCTIONS if functions else status.NO_MAPPINGS_OF_SOURCE
             rows.append((status.Health(None, "", source, "", problems=[why]), None, True))
     return rows
