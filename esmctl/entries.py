@@ -336,10 +336,14 @@ def _read(path: str, text: str | None, variables: dict[str, str] | None, targets
         """Filter patterns written as YAML are sent as JSON: a value YAML 1.1 reads otherwise (`NO` is false,
         `0755` is 493, `2024-01-01` a date) would silently change the filter."""
         prefix, at = base + _PATTERNS, len(base) + 3
+        if not doc.surprises and not doc.rewritten:  # most specs: nothing anywhere
+            return []
+        surprising = doc.yaml11_surprises(base)  # the entry's (or the defaults'), filters' and parameters'
         rewritten = [(where, text, sent) for where, text, sent in doc.rewritten_numbers(prefix)
                      if len(where) > at and where[at] == "Pattern"]
         return [Found(doc, where, False, yamldoc.label(where[len(base):]), message, False)
-                for where, message in doc.yaml11_surprises(prefix) if len(where) > at and where[at] == "Pattern"] + [
+                for where, message in surprising if len(where) > at and where[:len(prefix)] == prefix
+                and where[at] == "Pattern"] + [
             # beyond a double: JSON data would send Infinity, which is not JSON (Lambda refuses the pattern)
             Found(doc, where, False, yamldoc.label(where[len(base):]), f"{text} is beyond the range of a number "
                   f"(a double): it would be sent as {sent}, which is not JSON", False)
@@ -353,7 +357,7 @@ def _read(path: str, text: str | None, variables: dict[str, str] | None, targets
             Found(doc, where, False, yamldoc.label(where[len(base):]), f"{text} is read by YAML 1.1 as {value!r} "
                   f"({'base 60' if ':' in text else 'octal'}): write {value!r}, or the number meant", False,
                   warning=True, owner=owner)
-            for where, message in doc.yaml11_surprises(base) if where[:len(prefix)] != prefix
+            for where, message in surprising if where[:len(prefix)] != prefix
             and _LOOKS_DECIMAL.fullmatch(text := message.split(" is read ", 1)[0])
             and isinstance(value := _value_at(doc.data, where), int) and not isinstance(value, bool)]
 
