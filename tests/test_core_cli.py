@@ -102,6 +102,28 @@ def test_mapping_enable_of_a_paused_mapping_ends_the_pause(esmctl, world, box):
     assert mappings(box)[0]["State"] == "Disabled"
 
 
+def test_mapping_disable_of_a_running_mapping_with_a_pause_mark_is_by_hand(esmctl, world, box):
+    """A pause cut short between its mark and its disable leaves a running mapping marked; disabled by hand later
+    with `mapping disable` (or `mapping update --no-enabled`), it was then enabled by `resume`. The hand's disable
+    removes the mark; a paused mapping disabled again keeps it."""
+    lam = client(box, "lambda", direct=False)
+    uuids = [lam.create_event_source_mapping(FunctionName="orders-fn", EventSourceArn=world[s],
+                                             StartingPosition="LATEST")["UUID"] for s in ("orders", "clicks")]
+    arns = [lam.get_event_source_mapping(UUID=u)["EventSourceMappingArn"] for u in uuids]
+    for arn in arns:  # what `pause` killed after its TagResource leaves
+        lam.tag_resource(Resource=arn, Tags={TAG: "2026-12-07T10:00:00Z INC-1"})
+    r = esmctl("mapping", "disable", uuids[0])
+    assert r.exit_code == 0 and "disabled by hand now, it is not paused" in r.stderr, r.stderr
+    assert esmctl("mapping", "update", uuids[1], "--no-enabled").exit_code == 0
+    assert all(TAG not in lam.list_tags(Resource=arn)["Tags"] for arn in arns)
+    assert esmctl("resume", "--function", "orders-fn", "--yes").exit_code == 0
+    assert {m["State"] for m in mappings(box)} == {"Disabled"}  # by hand: resume leaves them so
+    lam.update_event_source_mapping(UUID=uuids[0], Enabled=True)
+    assert esmctl("pause", "--function", "orders-fn", "--yes").exit_code == 0
+    r = esmctl("mapping", "disable", uuids[0])  # paused already: still the pause's
+    assert r.exit_code == 0 and "mark removed" not in r.stderr and TAG in lam.list_tags(Resource=arns[0])["Tags"]
+
+
 def test_mapping_update_is_checked_against_the_whole_live_mapping(esmctl, world, box):
     source = json.dumps({"Endpoints": {"KAFKA_BOOTSTRAP_SERVERS": ["b-1.example.com:9092"]}})
     r = esmctl("mapping", "create", "--function", "orders-fn", "--self-managed-event-source", source,

@@ -174,11 +174,19 @@ def _existing(settings: Settings, uuid: str) -> dict:
     return found
 
 
-def _update(settings: Settings, uuid: str, params: dict[str, Any], no_wait: bool, timeout: float) -> None:
+def _update(settings: Settings, uuid: str, params: dict[str, Any], no_wait: bool, timeout: float,
+            live: dict | None = None) -> None:
+    """The update, its wait, the mapping shown; and a pause mark that no longer holds removed (_end_pause)."""
     import time
 
     from esmctl.aws.errors import NotFound, explain
+    from esmctl.mapping import states
 
+    ran = False  # disabled by hand while it ran: a pause mark on it is an interrupted pause's, not a pause
+    if params.get("Enabled") is False:
+        with explain(f"reading mapping {uuid}"):
+            live = live or settings.aws.get_mapping(uuid) or {}
+        ran = states.LiveState(live.get("State", "")).enabled is not False
     deadline = time.monotonic() + timeout
     with explain(f"updating mapping {uuid}"):
         try:
@@ -193,11 +201,17 @@ def _update(settings: Settings, uuid: str, params: dict[str, Any], no_wait: bool
         raise EsmctlError(f"mapping {uuid} was deleted while esmctl waited to update it")
     final = settle(settings, uuid, no_wait=no_wait, timeout=max(0.0, deadline - time.monotonic()))
     output.mapping(settings, final or updated)
+    if params.get("Enabled") is True:
+        _end_pause(settings, uuid, "was paused by esmctl pause: enabled by hand, it is no longer paused")
+    elif ran:
+        _end_pause(settings, uuid, "was marked paused by an esmctl pause cut short before its disable: disabled by "
+                                   "hand now, it is not paused (resume leaves it Disabled)")
 
 
-def _end_pause(settings: Settings, uuid: str) -> None:
-    """Enabled by hand, a paused mapping is no longer paused: its mark goes (after the enable, as `resume`
-    orders it), so that a later manual disable is not undone by `esmctl resume`."""
+def _end_pause(settings: Settings, uuid: str, what: str) -> None:
+    """A mapping enabled by hand is no longer paused, and one disabled by hand while it ran never was (a mark on it
+    is that of a pause cut short between its mark and its disable): the mark goes (after the update, as `resume`
+    orders it), so that `esmctl resume` does not undo a manual disable."""
     from esmctl.aws.errors import explain
     from esmctl.mapping import marks
 
@@ -207,7 +221,7 @@ def _end_pause(settings: Settings, uuid: str) -> None:
             return
     with explain(f"removing {uuid}'s pause mark"):
         settings.aws.untag_mapping(arn, [marks.PAUSED_TAG])
-    click.echo(f"{uuid} was paused by esmctl pause: enabled by hand, it is no longer paused (mark removed)", err=True)
+    click.echo(f"{uuid} {what} (mark removed)", err=True)
 
 
 def _update_command() -> click.Command:
@@ -241,7 +255,7 @@ def _update_command() -> click.Command:
         # holds or not by what the mapping has, not only by what this command names.
         context = {k: v for k, v in live.items() if k not in defaults.READ_ONLY_FIELDS and v is not None}
         check({"UUID": uuid, **params}, "UpdateEventSourceMapping", kind=identity.source_type(live), context=context)
-        _update(settings, uuid, params, no_wait, timeout)
+        _update(settings, uuid, params, no_wait, timeout, live)
 
     return update
 
@@ -259,8 +273,6 @@ def _switch(name: str, enabled: bool, summary: str):
                     timeout: float) -> None:
             uuid = _uuid(uuid, uuid_option)
             _update(settings, uuid, {"Enabled": enabled}, no_wait, timeout)
-            if enabled:
-                _end_pause(settings, uuid)
 
         return command
 
