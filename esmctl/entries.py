@@ -242,12 +242,15 @@ def check(paths: list[str], texts: dict[str, str] | None, variables: dict[str, s
             where = arn(e.params.get(key))
             if where and where.region and (wrong := regions.problem(where.region)):
                 found.append(Found(e.doc, *spot(e, (key,)), key, wrong))
-        source = arn(e.params.get("EventSourceArn"))
+        # The source's region, else (self-managed Kafka has no source ARN) the function's; a function in another
+        # region than its source is the rules' to say.
+        key = "EventSourceArn" if arn(e.params.get("EventSourceArn")) is not None else "FunctionName"
+        named = arn(e.params.get(key))
         region = spec_regions.get(e.doc.path) or next(iter(spec_regions.values()), None)  # another file's says
-        if region and source is not None and source.region and source.region != region \
-                and not regions.problem(source.region):
-            found.append(Found(e.doc, *spot(e, ("EventSourceArn",)), "EventSourceArn",
-                               f"is in {source.region}, but the spec's region is {region}"))
+        if region and named is not None and named.region and named.region != region \
+                and not regions.problem(named.region):
+            found.append(Found(e.doc, *spot(e, (key,)), key,
+                               f"is in {named.region}, but the spec's region is {region}"))
 
     # Placed, at the end: FILE:LINE:COL for every problem and every mapping; duplicates; the spec's one region.
     warnings: dict[int, list[str]] = {}
@@ -359,7 +362,8 @@ def _read(path: str, text: str | None, variables: dict[str, str] | None, targets
                   warning=True, owner=owner)
             for where, message in surprising if where[:len(prefix)] != prefix
             and _LOOKS_DECIMAL.fullmatch(text := message.split(" is read ", 1)[0])
-            and isinstance(value := _value_at(doc.data, where), int) and not isinstance(value, bool)]
+            and isinstance(value := _value_at(doc.data, where), int) and not isinstance(value, bool)
+            and (":" in text or int(text.replace("_", ""), 10) != value)]  # 07 is 7 either way
 
     data = doc.data
     if not targets and isinstance(data, dict) and "targets" in data:

@@ -74,8 +74,20 @@ def to_spec(live: list[dict[str, Any]], region: str, account: str, tags: dict[st
                             "(what it is once resumed); apply keeps it paused until `esmctl resume`")
         if tags is not None:
             entry["Tags"] = marks.managed_tags(tags.get(m.uuid, {}))
-        mappings.append(entry)
+        mappings.append(_literal(entry))
     return {"version": 1, "region": region, "mappings": mappings}, warnings
+
+
+def _literal(value: Any) -> Any:
+    """Text as it is when the spec is read back: a `${` written `$${`, which a spec reads as a literal `${` (a filter
+    may match such text); else it would be read as a placeholder."""
+    if isinstance(value, str):
+        return value.replace("${", "$${")
+    if isinstance(value, dict):
+        return {_literal(k): _literal(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_literal(v) for v in value]
+    return value
 
 
 def _default(key: str, value: Any, kind_defaults: dict[str, Any]) -> bool:

@@ -190,8 +190,8 @@ def _not_there(source: str, region: str) -> str:
     if arn is not None and arn.is_consumer:  # its ARN ends in the time it was registered: short_arn leaves it out
         stream = arn.stream
         return (f"{identity.short_arn(str(stream))}/consumer/{arn.resource.split('/consumer/', 1)[1]} is not a "
-                f"registered consumer in {region}: register it first, or correct the ARN (`esmctl consumer list "
-                f"--stream {stream.resource.split('/', 1)[-1]}` shows each consumer's)")
+                f"registered consumer in {region} (or is being deregistered): register it first, or correct the ARN "
+                f"(`esmctl consumer list --stream {stream.resource.split('/', 1)[-1]}` shows each consumer's)")
     return f"{identity.short_arn(source)} does not exist in {region}: create it first, or correct the ARN"
 
 

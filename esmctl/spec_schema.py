@@ -16,7 +16,7 @@ from esmctl import servicemodel
 
 DIALECT = "https://json-schema.org/draft/2020-12/schema"
 # ${NAME}, filled from --var or the environment: accepted wherever a value is.
-PLACEHOLDER = {"type": "string", "pattern": r"\$\{[A-Za-z_][A-Za-z0-9_]*\}",
+PLACEHOLDER = {"type": "string", "pattern": r"(^|[^$])\$\{[A-Za-z_][A-Za-z0-9_]*\}",  # $${ is a literal ${
                "description": "A ${NAME} placeholder, filled from --var NAME=VALUE or the environment."}
 
 

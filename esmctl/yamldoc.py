@@ -30,9 +30,10 @@ MAX_BYTES = 32 << 20
 MAX_NODES = 1_000_000  # also stops alias bombs before they expand
 MAX_DEPTH = 100  # real specs nest about 10 deep; the pure-Python composer gives up near 300
 MAX_FLOW_BRACKETS = 10_000  # see _check_nesting
-# ${NAME}, or $${…} for a literal ${…} (as Terraform writes it); ${…} around anything but a name is a problem.
-_PLACEHOLDER = re.compile(r"(\$?)\$\{([^{}]*)\}")
+# ${NAME}; $${ is a literal ${ (as Terraform writes it); any other ${ is a problem (`${team-name}`, `${{ x }}`).
 VARIABLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_PLACEHOLDER = re.compile(r"\$\$\{|\$\{(" + VARIABLE_NAME.pattern + r")\}|\$\{")
+_WHOLE_PLACEHOLDER = re.compile(r"\$\{" + VARIABLE_NAME.pattern + r"\}")
 STR, MAP, SEQ, MERGE = TAG + "str", TAG + "map", TAG + "seq", TAG + "merge"
 _SCALAR_TAGS = {TAG + t for t in ("str", "int", "float", "bool", "null", "timestamp")}
 _BAD_VALUE = (yaml.YAMLError, ValueError, KeyError, AttributeError)  # what SafeConstructor raises on `!!int x`
@@ -429,13 +430,15 @@ class _Reader:
 
         def value_of(m: re.Match) -> str:
             nonlocal missing
-            escaped, name = m.groups()
-            if escaped:
-                return m.group(0)[1:]
-            if not VARIABLE_NAME.fullmatch(name):
+            name = m.group(1)
+            if m.group(0) == "$${":
+                return "${"
+            if name is None:  # a ${ that opens no ${NAME}
                 missing = True
                 self.unfilled_nodes.add(id(node))
-                self.problem(node.start_mark, path, f"${{{name}}} is not a placeholder: a variable's name is letters, "
+                end = m.string.find("}", m.start())
+                written = m.string[m.start():end + 1 if 0 <= end < m.start() + 40 else m.start() + 12]
+                self.problem(node.start_mark, path, f"{written} is not a placeholder: a variable's name is letters, "
                                                     "digits and _ (not first); write $${ for a literal ${")
                 return m.group(0)
             if name in self.variables:
@@ -449,7 +452,6 @@ class _Reader:
         text = node.value
         self.touched.append((node, text, node.tag))
         node.value = _PLACEHOLDER.sub(value_of, text)
-        whole = _PLACEHOLDER.fullmatch(text)
         # An empty value stays "" (not null, which would silently unset a parameter).
-        if not node.style and not missing and whole and not whole.group(1) and node.value.strip():
+        if not node.style and not missing and _WHOLE_PLACEHOLDER.fullmatch(text) and node.value.strip():
             node.tag = self.loader.resolve(ScalarNode, node.value, (True, False))

@@ -85,6 +85,11 @@ def test_schema_is_json_schema_2020_12_from_the_model(esmctl):
     batch = mapping["BatchSize"]["anyOf"][0]["anyOf"][0]
     assert (batch["minimum"], batch["maximum"]) == (1, 10000)
     assert "Consumer" in mapping and "The maximum number of records" in mapping["BatchSize"]["description"]
+    validator = jsonschema.Draft202012Validator(doc)
+    spec = {"version": 1, "mappings": [{"FunctionName": "f", "EventSourceArn": "arn:aws:sqs:us-east-1:123456789012:q"}]}
+    for value, valid in (("${N}", True), ("x-${N}", True), ("$${N}", False), ("$$${N}", False), ("${N-1}", False)):
+        spec["mappings"][0]["BatchSize"] = value  # a placeholder stands for a number; $${ is a literal ${ (text)
+        assert validator.is_valid(spec) is valid, value
 
 
 @pytest.mark.parametrize("shell,marker", [("bash", "complete -o nosort -F _esmctl_completion esmctl"),

@@ -38,7 +38,16 @@ def test_a_file_named_twice_is_read_once(esmctl, specs, tmp_path, monkeypatch):
     east, _, _ = specs
     monkeypatch.chdir(tmp_path)
     r = esmctl("validate", east, "./east.yaml", "../" + tmp_path.name + "/east.yaml")
-    assert r.exit_code == 0 and r.stderr.endswith(": valid (1 mapping)\n"), r.stderr
+    assert r.exit_code == 0 and r.stderr == f"{east}: valid (1 mapping)\n", r.stderr
+    r = esmctl("validate", east, "./east.yaml", "-o", "json")
+    assert json.loads(r.stdout)["files"] == [east]
+    # a spec that names its own targets, named twice: one file, not two that both name targets
+    (tmp_path / "fleet.yaml").write_text("version: 1\nregion: ${REGION}\ntargets:\n"
+                                         "  - {account: '111111111111', regions: [us-east-1]}\nmappings:\n"
+                                         "  - FunctionName: jobs-fn\n    EventSourceArn: arn:aws:sqs:${REGION}:"
+                                         "${ACCOUNT}:jobs\n")
+    r = esmctl("validate", "fleet.yaml", "./fleet.yaml")
+    assert r.exit_code == 0 and "valid (1 mapping over 1 target)" in r.stderr, r.stderr
 
 
 def test_each_reports_every_broken_file_by_its_own_name(esmctl, specs, tmp_path):
@@ -102,7 +111,7 @@ def test_a_number_yaml_reads_otherwise_than_it_looks_is_a_warning(esmctl, tmp_pa
                     "    EventSourceArn: arn:aws:kinesis:us-east-1:123456789012:stream/orders\n"
                     "    StartingPosition: LATEST\n    BatchSize: 010\n    TumblingWindowInSeconds: 1:30\n"
                     "    MaximumRetryAttempts: ${N}\n    MaximumRecordAgeInSeconds: 1_000\n"
-                    "    ParallelizationFactor: 2\n")
+                    "    ParallelizationFactor: 07\n")  # 7 read either way: nothing to say
     r = esmctl("validate", str(path), "--var", "N=010")
     assert r.exit_code == 0, r.stderr
     assert r.stderr.splitlines() == [
@@ -133,6 +142,11 @@ def test_a_spec_in_two_regions_is_said_where_the_second_is_written(esmctl, tmp_p
     r = esmctl("validate", east, spec_file(tmp_path, [{"FunctionName": "jobs-fn", "EventSourceArn": WEST_QUEUE}],
                                            "w.yaml"))
     assert r.exit_code == 1 and "EventSourceArn: is in eu-west-1, but the spec's region is us-east-1" in r.stderr
+    kafka = {"FunctionName": "arn:aws:lambda:eu-west-1:123456789012:function:f", "Topics": ["orders"],
+             "SelfManagedEventSource": {"Endpoints": {"KAFKA_BOOTSTRAP_SERVERS": ["b-1.example.com:9092"]}},
+             "StartingPosition": "LATEST"}  # no source ARN: its function's region is held to the spec's
+    r = esmctl("validate", spec_file(tmp_path, [kafka], "k.yaml", region="us-east-1"))
+    assert r.exit_code == 1 and "FunctionName: is in eu-west-1, but the spec's region is us-east-1" in r.stderr
 
 
 def test_a_pattern_longer_than_the_model_allows_is_said_once(esmctl, tmp_path):

@@ -224,8 +224,17 @@ def test_every_missing_placeholder_reported():
 def test_a_literal_placeholder_is_written_with_two_dollars_and_a_name_that_is_none_is_a_problem():
     """`$${…}` is a literal `${…}` (a filter may match such text), never filled nor typed; `${team-name}` cannot be a
     variable (--var refuses that name), so it is said, not kept as text: a filter on it would match nothing."""
-    d = doc("a: $${user}\nb: x-$${A}-${A}\nc: $${N}\n", variables={"A": "1", "N": "5"})
-    assert d.data == {"a": "${user}", "b": "x-${A}-1", "c": "${N}"}
+    d = doc("a: $${user}\nb: x-$${A}-${A}\nc: $${N}\nd: $${{ x }}\ne: $$${N}\n", variables={"A": "1", "N": "5"})
+    assert d.data == {"a": "${user}", "b": "x-${A}-1", "c": "${N}", "d": "${{ x }}", "e": "$${N}"}
+    # a ${ that opens no ${NAME}, a brace inside it too (a review saw `${{ github.sha }}` kept, and
+    # `${x${A}}` filled inside and kept outside, as text a filter would never match)
+    assert problems("a: ${{ github.sha }}\nb: ${x${A}}\nc: price ${\n", variables={"A": "1"}) == [
+        "spec.yaml:1:4: a: ${{ github.sha } is not a placeholder: a variable's name is letters, digits and _ (not "
+        "first); write $${ for a literal ${",
+        "spec.yaml:2:4: b: ${x${A} is not a placeholder: a variable's name is letters, digits and _ (not first); "
+        "write $${ for a literal ${",
+        "spec.yaml:3:4: c: ${ is not a placeholder: a variable's name is letters, digits and _ (not first); write "
+        "$${ for a literal ${"]
     assert problems("a: ${team-name}\nb: ${}\nc: [\"${ok}\"]\n", variables={"ok": "x", "team-name": "y"}) == [
         "spec.yaml:1:4: a: ${team-name} is not a placeholder: a variable's name is letters, digits and _ (not "
         "first); write $${ for a literal ${",

@@ -224,9 +224,9 @@ class Aws(Clients):
             if service in self._unanswered:  # once is enough to wait for a service that does not answer
                 return None
         try:
-            if service == "kinesis" and arn.is_consumer:
-                self.client("kinesis").describe_stream_consumer(ConsumerARN=source_arn)
-                return True
+            if service == "kinesis" and arn.is_consumer:  # one being deregistered is as good as gone
+                found = self.client("kinesis").describe_stream_consumer(ConsumerARN=source_arn)
+                return found["ConsumerDescription"].get("ConsumerStatus") != "DELETING"
             if service == "kinesis":
                 self.client("kinesis").describe_stream_summary(StreamARN=source_arn)
                 return True

@@ -183,7 +183,9 @@ def fleet_mode(settings: Settings, files: Sequence[str] = ()) -> bool:
 
 def spec_naming_targets(files: Sequence[str]) -> str | None:
     """The spec file with a top-level `targets:` (a look at its text; it is read properly later), if any."""
-    named = [path for path in files if path != "-" and _names_targets(path)]
+    from esmctl import spec
+
+    named = [path for path in spec.distinct(files) if path != "-" and _names_targets(path)]  # each file once
     if len(named) > 1:
         raise click.UsageError(f"{' and '.join(named)} both have targets: only one file of a spec may name them")
     return named[0] if named else None

@@ -62,8 +62,10 @@ def _plan_file(_ctx: click.Context, _param: click.Parameter, value: str | None) 
 @pass_settings
 def validate(settings: Settings, files: tuple[str, ...], variables: tuple[str, ...], each: bool) -> None:
     """Check spec files offline: no credentials, no network. Exit 0 if valid, 1 if not."""
+    from esmctl import spec
     from esmctl.errors import Problem, SpecError
 
+    files = tuple(spec.distinct(files))  # a file named twice is one file
     problems: list[Problem] = []
     places: list[str] = []  # what had them: the spec, the targets file, the spec's targets
     warnings: list[str] = []  # the filters' (esmctl.filters.checks): said, but the spec stays valid
