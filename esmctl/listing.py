@@ -30,10 +30,7 @@ def select_from(aws: Aws, functions: tuple[str, ...] | list[str] | None, sources
     with explain("listing mappings"):
         if len(sources) == 1 and not _a_stream(sources[0]):
             items = aws.list_mappings(source=sources[0])
-        elif len(sources) == 1 and (consumers := _consumers(aws, sources[0])) is not None:
-            found = {m["UUID"]: m for arn in (sources[0], *consumers) for m in aws.list_mappings(source=arn)}
-            items = list(found.values())  # once each, whether or not the stream's filter finds its consumers' too
-        else:
+        else:  # a stream's mappings include those of its consumers, deregistered ones too: every mapping is looked at
             items = aws.list_mappings()
             if sources:
                 items = [m for m in items if reads_one_of(m.get("EventSourceArn"), sources)]
@@ -62,21 +59,6 @@ def _a_stream(source: str) -> bool:
 
     arn = arns.parse(source)
     return arn is not None and arn.service == "kinesis" and not arn.is_consumer
-
-
-_FEW = 10  # consumers of one stream (AWS allows 20): a filtered listing each, else one listing of everything
-
-
-def _consumers(aws: Aws, stream: str) -> list[str] | None:
-    """The ARNs of a stream's consumers, when few: None when there are many, or they cannot be read (Kinesis's
-    quota and permissions are its own), and everything is listed and filtered here instead."""
-    from esmctl.aws.errors import AwsError
-
-    try:
-        found = [c["ConsumerARN"] for c in aws.list_consumers(stream)]
-    except AwsError:
-        return None
-    return found if len(found) < _FEW else None
 
 
 def matches_function(function_arn: str, wanted: list) -> bool:  # wanted: identity.FunctionRef

@@ -292,6 +292,8 @@ def _variable_values(doc: yamldoc.Document, path: tuple, values: Any, problems: 
             problems.append(Problem(where, label, f"{name!r} is not a placeholder name (letters, digits, _)"))
         elif name in AUTOMATIC:
             problems.append(Problem(where, label, f"esmctl sets {name} for each target"))
+        elif surprised := doc.yaml11_surprises(path + (name,)):  # 010 is 8 to YAML 1.1, `yes` true: not as written
+            problems.append(Problem(doc.at(path + (name,)), label, surprised[0][1]))
         elif isinstance(value, bool):
             out[name] = "true" if value else "false"
         elif isinstance(value, (str, int, float)):

@@ -436,8 +436,8 @@ class _Reader:
             if name is None:  # a ${ that opens no ${NAME}
                 missing = True
                 self.unfilled_nodes.add(id(node))
-                end = m.string.find("}", m.start())
-                written = m.string[m.start():end + 1 if 0 <= end < m.start() + 40 else m.start() + 12]
+                line = re.split(r"[\r\n]", m.string[m.start():m.start() + 40], maxsplit=1)[0]  # one line said
+                written = line[:line.find("}") + 1] if "}" in line else line[:12]
                 self.problem(node.start_mark, path, f"{written} is not a placeholder: a variable's name is letters, "
                                                     "digits and _ (not first); write $${ for a literal ${")
                 return m.group(0)

@@ -122,6 +122,10 @@ def test_mapping_disable_of_a_running_mapping_with_a_pause_mark_is_by_hand(esmct
     assert esmctl("pause", "--function", "orders-fn", "--yes").exit_code == 0
     r = esmctl("mapping", "disable", uuids[0])  # paused already: still the pause's
     assert r.exit_code == 0 and "mark removed" not in r.stderr and TAG in lam.list_tags(Resource=arns[0])["Tags"]
+    box.proxy.transitional_views = 2  # paused and Updating (a change of its batch size): waited for, still paused
+    assert lam.update_event_source_mapping(UUID=uuids[0], BatchSize=50)["State"] == "Updating"
+    r = esmctl("mapping", "disable", uuids[0])
+    assert r.exit_code == 0 and "mark removed" not in r.stderr and TAG in lam.list_tags(Resource=arns[0])["Tags"]
 
 
 def test_mapping_update_is_checked_against_the_whole_live_mapping(esmctl, world, box):
@@ -239,6 +243,22 @@ def test_ctrl_c_during_pause_targets_says_interrupted_and_the_state_last_seen(es
     assert doc["summary"]["interrupted"] == 1 and doc["summary"]["failed"] == 0, doc["summary"]
     r = esmctl("pause", "--function", "orders-fn", "--targets", targets, "--yes", "--max-concurrency", "1")
     assert "INTERRUPTED" not in r.stdout
+
+
+def test_a_fleet_target_with_a_failure_and_a_change_ctrl_c_cut_short_counts_each_as_it_is(esmctl, box, tmp_path):
+    spec, targets = two_accounts(box, tmp_path)
+    assert esmctl("apply", spec, "--targets", targets, "--yes").exit_code == 0
+    server.account_client(box.url, "lambda", "us-east-1", ACCOUNTS[0]).create_event_source_mapping(
+        FunctionName="orders-fn", EventSourceArn=f"arn:aws:kinesis:us-east-1:{ACCOUNTS[0]}:stream/clicks",
+        StartingPosition="LATEST")
+    box.proxy.fail_next["UpdateEventSourceMapping"] = (400, "InvalidParameterValueException", "refused (injected)")
+    held = box.proxy.pause("TagResource", nth=2, when="after")  # the first target's second mapping
+    proc, out, err = ctrl_c_while_held(held, "pause", "--function", "orders-fn", "--targets", targets, "--yes",
+                                       "--max-concurrency", "1", "--concurrency", "1", "-o", "json")
+    assert proc.returncode == 130, err
+    first = json.loads(out)["targets"][0]
+    assert sorted(m["Outcome"] for m in first["mappings"]) == ["failed", "interrupted"], first["mappings"]
+    assert (first["status"], first["error"]) == ("failed", "1 of 2 failed, 1 cut short by Ctrl-C"), first
 
 
 def test_pause_pipelines_its_waits_one_listing_a_round_for_every_mapping(esmctl, world, box):

@@ -419,3 +419,23 @@ def test_a_problem_of_the_targets_defaults_is_said_once_and_hides_no_other():
     assert [t.spec_variables({}) for t in targets.load_targets("t.yaml", text=fixed)] == [
         {"QUEUE": "jobs", "ACCOUNT": "111111111111", "REGION": "us-east-1"},
         {"QUEUE": "other", "ACCOUNT": "222222222222", "REGION": "us-east-1"}]
+
+
+def test_a_targets_variable_yaml_reads_otherwise_than_written_is_a_problem():
+    """A variable is text put into the spec: `010` unquoted was 8 to YAML 1.1 and `yes` true, so `BatchSize: ${N}`
+    planned 8 without a word (a review); quoted, or written as meant, it is what it says."""
+    from esmctl import targets
+    from esmctl.errors import TargetsError
+
+    text = ('version: 1\ndefaults: {regions: [us-east-1], variables: {N: 010, M: yes, K: 10, S: "010"}}\n'
+            'targets:\n  - {account: "111111111111", variables: {T: 1:30}}\n')
+    with pytest.raises(TargetsError) as caught:
+        targets.load_targets("t.yaml", text=text)
+    assert [str(p) for p in caught.value.problems] == [
+        "t.yaml:2:49: defaults.variables.N: 010 is read by YAML 1.1 as 8: quote it or write 8",
+        "t.yaml:2:57: defaults.variables.M: \"yes\" is read by YAML 1.1 as true: quote it ('yes') or write true",
+        "t.yaml:4:46: targets[0].variables.T: 1:30 is read by YAML 1.1 as 90: quote it or write 90"]
+    fixed = text.replace("N: 010, M: yes", "N: '010', M: true").replace("T: 1:30", "T: '1:30'")
+    [target] = targets.load_targets("t.yaml", text=fixed)
+    assert {k: v for k, v in target.spec_variables({}).items() if k in "NMKST"} == {
+        "N": "010", "M": "true", "K": "10", "S": "010", "T": "1:30"}

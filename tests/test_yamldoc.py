@@ -228,13 +228,15 @@ def test_a_literal_placeholder_is_written_with_two_dollars_and_a_name_that_is_no
     assert d.data == {"a": "${user}", "b": "x-${A}-1", "c": "${N}", "d": "${{ x }}", "e": "$${N}"}
     # a ${ that opens no ${NAME}, a brace inside it too (a review saw `${{ github.sha }}` kept, and
     # `${x${A}}` filled inside and kept outside, as text a filter would never match)
-    assert problems("a: ${{ github.sha }}\nb: ${x${A}}\nc: price ${\n", variables={"A": "1"}) == [
+    assert problems('a: ${{ github.sha }}\nb: ${x${A}}\nc: price ${\nd: "${\\nx}"\n', variables={"A": "1"}) == [
         "spec.yaml:1:4: a: ${{ github.sha } is not a placeholder: a variable's name is letters, digits and _ (not "
         "first); write $${ for a literal ${",
         "spec.yaml:2:4: b: ${x${A} is not a placeholder: a variable's name is letters, digits and _ (not first); "
         "write $${ for a literal ${",
         "spec.yaml:3:4: c: ${ is not a placeholder: a variable's name is letters, digits and _ (not first); write "
-        "$${ for a literal ${"]
+        "$${ for a literal ${",
+        "spec.yaml:4:4: d: ${ is not a placeholder: a variable's name is letters, digits and _ (not first); write "
+        "$${ for a literal ${"]  # one line: a line break in the value is not said
     assert problems("a: ${team-name}\nb: ${}\nc: [\"${ok}\"]\n", variables={"ok": "x", "team-name": "y"}) == [
         "spec.yaml:1:4: a: ${team-name} is not a placeholder: a variable's name is letters, digits and _ (not "
         "first); write $${ for a literal ${",

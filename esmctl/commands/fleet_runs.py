@@ -246,12 +246,13 @@ def apply(settings: Settings, files: Sequence[str], variables: Sequence[str], *,
                                               interrupt=interrupt, rerun="re-run apply --targets")
             applied.applied = True
             applied.interrupted = bool(interrupt)
-            failed = [r for r in applied.results if not r.ok]
-            if any(r.status not in (Status.INTERRUPTED, Status.NOT_STARTED) for r in failed):
-                return FAILED, applied, f"{len(failed)} of {len(applied.results)} change(s) failed"
-            if failed:  # Ctrl-C cut it short, and nothing failed
-                return INTERRUPTED, applied, None
-            return OK, applied, None
+            cut = [r for r in applied.results if r.status in (Status.INTERRUPTED, Status.NOT_STARTED)]
+            failed = [r for r in applied.results if not r.ok and r.status not in (Status.INTERRUPTED,
+                                                                                    Status.NOT_STARTED)]
+            if failed:
+                return FAILED, applied, (f"{len(failed)} of {len(applied.results)} change(s) failed"
+                                         + (f", {len(cut)} cut short by Ctrl-C" if cut else ""))
+            return (INTERRUPTED if cut else OK), applied, None  # Ctrl-C cut it short, and nothing failed
 
         by_target = {o.target: o for o in outcomes}
         done = fleet.run(apply_job, [o.target for o in go], failed_before=sum(o.status == FAILED for o in outcomes),
@@ -317,10 +318,12 @@ def pause_or_resume(settings: Settings, action: str, files: Sequence[str], funct
         else:
             results = pausing.carry_out(own.aws, items[target], action, mark=mark, concurrency=concurrency,
                                        timeout=timeout, interrupt=interrupt)
-        failed = [r for r in results if not r.ok]
-        if any(r.outcome not in (pauses.INTERRUPTED, pauses.NOT_STARTED) for r in failed):
-            return FAILED, results, f"{len(failed)} of {len(results)} failed"
-        return (INTERRUPTED if failed else OK), results, None  # Ctrl-C cut it short, and nothing failed
+        cut = [r for r in results if r.outcome in (pauses.INTERRUPTED, pauses.NOT_STARTED)]
+        failed = [r for r in results if not r.ok and r.outcome not in (pauses.INTERRUPTED, pauses.NOT_STARTED)]
+        if failed:
+            return FAILED, results, (f"{len(failed)} of {len(results)} failed"
+                                     + (f", {len(cut)} cut short by Ctrl-C" if cut else ""))
+        return (INTERRUPTED if cut else OK), results, None  # Ctrl-C cut it short, and nothing failed
 
     by_target = {o.target: o for o in surveyed}
     with guard():

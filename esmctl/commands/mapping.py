@@ -182,12 +182,14 @@ def _update(settings: Settings, uuid: str, params: dict[str, Any], no_wait: bool
     from esmctl.aws.errors import NotFound, explain
     from esmctl.mapping import states
 
+    deadline = time.monotonic() + timeout
     ran = False  # disabled by hand while it ran: a pause mark on it is an interrupted pause's, not a pause
     if params.get("Enabled") is False:
         with explain(f"reading mapping {uuid}"):
             live = live or settings.aws.get_mapping(uuid) or {}
-        ran = states.LiveState(live.get("State", "")).enabled is not False
-    deadline = time.monotonic() + timeout
+        if states.LiveState(live.get("State", "")).enabled is None:  # Creating, Updating: whether it ran is not
+            live = settle(settings, uuid, no_wait=no_wait, timeout=timeout) or {}  # known until it settles
+        ran = states.LiveState(live.get("State", "")).enabled is True  # unknown (--no-wait): the mark stays
     with explain(f"updating mapping {uuid}"):
         try:
             updated = in_use_retried(settings, uuid, lambda: settings.aws.update_mapping(uuid, params),
