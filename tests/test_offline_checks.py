@@ -397,18 +397,25 @@ def test_a_target_without_regions_is_pointed_at_defaults_only_where_there_can_be
     assert "targets[0].regions: is required: a list of regions\n" in r.stderr, r.stderr
 
 
+def targets_problems(text: str) -> list[str]:
+    """The problems of a targets file `t.yaml` holding `text`, one line each."""
+    from esmctl import targets
+    from esmctl.errors import TargetsError
+
+    with pytest.raises(TargetsError) as caught:
+        targets.load_targets("t.yaml", text=text)
+    return [str(p) for p in caught.value.problems]
+
+
 def test_a_problem_of_the_targets_defaults_is_said_once_and_hides_no_other():
     """A bad `defaults.variables` is the defaults' problem, said once: it used to count as a problem of every target,
     which then made no target, and two targets the same went unsaid until it was fixed."""
     from esmctl import targets
-    from esmctl.errors import TargetsError
 
     text = ('version: 1\ndefaults: {regions: [us-east-1], variables: {BATCH: [1, 2], ACCOUNT: x, QUEUE: jobs}}\n'
             'targets:\n  - {account: "111111111111"}\n  - {account: "111111111111"}\n'
             '  - {account: "222222222222", variables: {Z: [3]}}\n')
-    with pytest.raises(TargetsError) as caught:
-        targets.load_targets("t.yaml", text=text)
-    assert [str(p) for p in caught.value.problems] == [
+    assert targets_problems(text) == [
         "t.yaml:2:53: defaults.variables.BATCH: must be a single value (text, a number or a boolean)",
         "t.yaml:2:61: defaults.variables.ACCOUNT: esmctl sets ACCOUNT for each target",
         "t.yaml:5:5: targets[1]: 111111111111/us-east-1 is the same target as at t.yaml:4:5 (targets of one account "
@@ -425,13 +432,10 @@ def test_a_targets_variable_yaml_reads_otherwise_than_written_is_a_problem():
     """A variable is text put into the spec: `010` unquoted was 8 to YAML 1.1 and `yes` true, so `BatchSize: ${N}`
     planned 8 without a word (a review); quoted, or written as meant, it is what it says."""
     from esmctl import targets
-    from esmctl.errors import TargetsError
 
     text = ('version: 1\ndefaults: {regions: [us-east-1], variables: {N: 010, M: yes, K: 10, S: "010"}}\n'
             'targets:\n  - {account: "111111111111", variables: {T: 1:30}}\n')
-    with pytest.raises(TargetsError) as caught:
-        targets.load_targets("t.yaml", text=text)
-    assert [str(p) for p in caught.value.problems] == [
+    assert targets_problems(text) == [
         "t.yaml:2:49: defaults.variables.N: 010 is read by YAML 1.1 as 8: quote it or write 8",
         "t.yaml:2:57: defaults.variables.M: \"yes\" is read by YAML 1.1 as true: quote it ('yes') or write true",
         "t.yaml:4:46: targets[0].variables.T: 1:30 is read by YAML 1.1 as 90: quote it or write 90"]
