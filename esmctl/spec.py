@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from esmctl import collector, entries, yamldoc
+from esmctl import collector, entries, placeholders
 from esmctl.errors import Place, SpecError, UsageProblem
 
 
@@ -66,7 +66,7 @@ def parse_vars(pairs: tuple[str, ...] | list[str]) -> dict[str, str]:
         name, sep, value = pair.partition("=")
         if not sep or not name:
             raise UsageProblem(f"--var {pair!r}: expected NAME=VALUE")
-        if not yamldoc.VARIABLE_NAME.fullmatch(name):
+        if not placeholders.VARIABLE_NAME.fullmatch(name):
             raise UsageProblem(f"--var {pair!r}: {name!r} is not a variable name: letters, digits and _ (not "
                                "first), as in ${NAME}")
         out[name] = value

@@ -12,11 +12,11 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from esmctl import servicemodel
+from esmctl import placeholders, servicemodel
 
 DIALECT = "https://json-schema.org/draft/2020-12/schema"
 # ${NAME}, filled from --var or the environment: accepted wherever a value is.
-PLACEHOLDER = {"type": "string", "pattern": r"(^|[^$])\$\{[A-Za-z_][A-Za-z0-9_]*\}",  # $${ is a literal ${
+PLACEHOLDER = {"type": "string", "pattern": r"(^|[^$])\$\{" + placeholders.NAME + r"\}",  # $${ is a literal ${
                "description": "A ${NAME} placeholder, filled from --var NAME=VALUE or the environment."}
 
 

@@ -16,8 +16,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from esmctl import placeholders, schema, spec, yamldoc
 from esmctl import regions as known_regions
-from esmctl import schema, spec, yamldoc
 from esmctl.errors import Place, Problem, SpecError, TargetsError
 
 TOP_LEVEL = ("version", "defaults", "targets")
@@ -35,7 +35,7 @@ PATTERNS = {
     "session_name": r"[\w+=,.@-]{2,64}",  # STS's RoleSessionName
     "external_id": r"[\w+=,.@:/-]{2,1224}",  # STS's ExternalId
     "name": r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}",
-    "variable": r"[A-Za-z_][A-Za-z0-9_]*",
+    "variable": placeholders.NAME,
 }
 _ACCOUNT, _REGION, _ROLE_ARN, _ROLE_NAME, _SESSION_NAME, _EXTERNAL_ID, _NAME, _VARIABLE = (
     re.compile(PATTERNS[k], re.ASCII)

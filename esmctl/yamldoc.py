@@ -9,7 +9,6 @@ written, and the values keep their places for later checks. Nothing here touches
 from __future__ import annotations
 
 import os
-import re
 import sys
 import threading
 from collections.abc import Mapping
@@ -19,6 +18,7 @@ from typing import Any
 import yaml
 from yaml import MappingNode, ScalarNode, SequenceNode
 
+from esmctl import placeholders
 from esmctl.errors import Place, Problem, located
 from esmctl.yaml11 import FLOAT, JSON_NUMBER, NUMBER_START, TAG, json_text, number_as_text, reads_as_json, surprise
 
@@ -30,10 +30,6 @@ MAX_BYTES = 32 << 20
 MAX_NODES = 1_000_000  # also stops alias bombs before they expand
 MAX_DEPTH = 100  # real specs nest about 10 deep; the pure-Python composer gives up near 300
 MAX_FLOW_BRACKETS = 10_000  # see _check_nesting
-# ${NAME}; $${ is a literal ${ (as Terraform writes it); any other ${ is a problem (`${team-name}`, `${{ x }}`).
-VARIABLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-_PLACEHOLDER = re.compile(r"\$\$\{|\$\{(" + VARIABLE_NAME.pattern + r")\}|\$\{")
-_WHOLE_PLACEHOLDER = re.compile(r"\$\{" + VARIABLE_NAME.pattern + r"\}")
 STR, MAP, SEQ, MERGE = TAG + "str", TAG + "map", TAG + "seq", TAG + "merge"
 _SCALAR_TAGS = {TAG + t for t in ("str", "int", "float", "bool", "null", "timestamp")}
 _BAD_VALUE = (yaml.YAMLError, ValueError, KeyError, AttributeError)  # what SafeConstructor raises on `!!int x`
@@ -424,34 +420,17 @@ class _Reader:
         return value, None if node.style or like_json else surprise(text, value)
 
     def fill(self, node: Any, path: Path) -> None:
-        """${NAME} from the variables, $${…} as a literal ${…}; a plain scalar that is just a placeholder is typed as
-        if written so."""
-        missing = False
-
-        def value_of(m: re.Match) -> str:
-            nonlocal missing
-            name = m.group(1)
-            if m.group(0) == "$${":
-                return "${"
-            if name is None:  # a ${ that opens no ${NAME}
-                missing = True
-                self.unfilled_nodes.add(id(node))
-                line = re.split(r"[\r\n]", m.string[m.start():m.start() + 40], maxsplit=1)[0]  # one line said
-                written = line[:line.find("}") + 1] if "}" in line else line[:12]
-                self.problem(node.start_mark, path, f"{written} is not a placeholder: a variable's name is letters, "
-                                                    "digits and _ (not first); write $${ for a literal ${")
-                return m.group(0)
-            if name in self.variables:
-                return self.variables[name]
-            missing = True
-            self.unfilled_nodes.add(id(node))
-            self.problem(node.start_mark, path, f"no value for ${{{name}}}: pass --var {name}=... "
-                                                "or set it in the environment", self.missing)
-            return m.group(0)
-
+        """The placeholders filled (esmctl.placeholders); a plain scalar that is just one is typed as if written so."""
         text = node.value
         self.touched.append((node, text, node.tag))
-        node.value = _PLACEHOLDER.sub(value_of, text)
+        node.value, bad, missing = placeholders.fill(text, self.variables)
+        for written in bad:
+            self.problem(node.start_mark, path, f"{written} {placeholders.NOT_ONE}")
+        for name in missing:
+            self.problem(node.start_mark, path, f"no value for ${{{name}}}: pass --var {name}=... "
+                                                "or set it in the environment", self.missing)
+        if bad or missing:
+            self.unfilled_nodes.add(id(node))
         # An empty value stays "" (not null, which would silently unset a parameter).
-        if not node.style and not missing and _WHOLE_PLACEHOLDER.fullmatch(text) and node.value.strip():
+        elif not node.style and placeholders.whole(text) and node.value.strip():
             node.tag = self.loader.resolve(ScalarNode, node.value, (True, False))
