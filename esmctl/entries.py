@@ -245,12 +245,10 @@ def check(paths: list[str], texts: dict[str, str] | None, variables: dict[str, s
         # The source's region, else (self-managed Kafka has no source ARN) the function's; a function in another
         # region than its source is the rules' to say.
         key = "EventSourceArn" if arn(e.params.get("EventSourceArn")) is not None else "FunctionName"
-        named = arn(e.params.get(key))
+        its = arn(e.params.get(key))
         region = spec_regions.get(e.doc.path) or next(iter(spec_regions.values()), None)  # another file's says
-        if region and named is not None and named.region and named.region != region \
-                and not regions.problem(named.region):
-            found.append(Found(e.doc, *spot(e, (key,)), key,
-                               f"is in {named.region}, but the spec's region is {region}"))
+        if region and its is not None and its.region and its.region != region and not regions.problem(its.region):
+            found.append(Found(e.doc, *spot(e, (key,)), key, f"is in {its.region}, but the spec's region is {region}"))
 
     # Placed, at the end: FILE:LINE:COL for every problem and every mapping; duplicates; the spec's one region.
     warnings: dict[int, list[str]] = {}

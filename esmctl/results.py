@@ -37,11 +37,16 @@ class Result:
     skipped: bool = False
     source: str | None = None  # a consumer's ARN, once registered (the plan could not know it)
     status: Status | None = None
-    state: str = ""  # the State the mapping was last seen in, where a wait saw it
+    state: str = ""  # the State the mapping was last seen in: by a wait, or in a create or update reply
 
     def __post_init__(self) -> None:
         if self.status is None:
             self.status = Status.DONE if self.ok else Status.SKIPPED if self.skipped else Status.FAILED
+
+    @property
+    def cut_short(self) -> bool:
+        """Ctrl-C stopped it (before it began, or half-way): not done, and not failed either."""
+        return self.status in (Status.INTERRUPTED, Status.NOT_STARTED)
 
 
 @dataclass

@@ -131,12 +131,10 @@ def _test(settings: Settings, spec: str | None, function: str | None, source: st
     if not spec and not uuid:  # --pattern: what the API's model refuses (a spec's were checked with the spec)
         from esmctl import rules, schema, servicemodel
 
-        refused = schema.check_shape(criteria, servicemodel.input_shape().members["FilterCriteria"], "FilterCriteria",
-                                     rules.Facts(kind=kind))
-        if refused:
-            index = [int(d.split("[", 1)[1].split("]", 1)[0]) if "[" in d else None for d, _ in refused]
-            lines = [f"{_where(('Filters', i, 'Pattern') if i is not None else (), ())}: {message}"
-                     for i, (_, message) in zip(index, refused, strict=True)]
+        shape = servicemodel.input_shape().members["FilterCriteria"].members["Filters"].member.members["Pattern"]
+        lines = [f"{_where(('Filters', i, 'Pattern'), ())}: {message}" for i, text in enumerate(texts)
+                 for _, message in schema.check_shape(text, shape, "", rules.Facts(kind=kind))]
+        if lines:
             raise EsmctlError("the filters have problems Lambda refuses:\n  " + "\n  ".join(lines))
     problems = criteria_problems(criteria, kind)
     for api, problem in problems:

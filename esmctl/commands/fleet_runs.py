@@ -246,13 +246,8 @@ def apply(settings: Settings, files: Sequence[str], variables: Sequence[str], *,
                                               interrupt=interrupt, rerun="re-run apply --targets")
             applied.applied = True
             applied.interrupted = bool(interrupt)
-            cut = [r for r in applied.results if r.status in (Status.INTERRUPTED, Status.NOT_STARTED)]
-            failed = [r for r in applied.results if not r.ok and r.status not in (Status.INTERRUPTED,
-                                                                                    Status.NOT_STARTED)]
-            if failed:
-                return FAILED, applied, (f"{len(failed)} of {len(applied.results)} change(s) failed"
-                                         + (f", {len(cut)} cut short by Ctrl-C" if cut else ""))
-            return (INTERRUPTED if cut else OK), applied, None  # Ctrl-C cut it short, and nothing failed
+            status, error = _ended(applied.results, "change(s) ")
+            return status, applied, error
 
         by_target = {o.target: o for o in outcomes}
         done = fleet.run(apply_job, [o.target for o in go], failed_before=sum(o.status == FAILED for o in outcomes),
@@ -318,12 +313,8 @@ def pause_or_resume(settings: Settings, action: str, files: Sequence[str], funct
         else:
             results = pausing.carry_out(own.aws, items[target], action, mark=mark, concurrency=concurrency,
                                        timeout=timeout, interrupt=interrupt)
-        cut = [r for r in results if r.outcome in (pauses.INTERRUPTED, pauses.NOT_STARTED)]
-        failed = [r for r in results if not r.ok and r.outcome not in (pauses.INTERRUPTED, pauses.NOT_STARTED)]
-        if failed:
-            return FAILED, results, (f"{len(failed)} of {len(results)} failed"
-                                     + (f", {len(cut)} cut short by Ctrl-C" if cut else ""))
-        return (INTERRUPTED if cut else OK), results, None  # Ctrl-C cut it short, and nothing failed
+        status, error = _ended(results)
+        return status, results, error
 
     by_target = {o.target: o for o in surveyed}
     with guard():
@@ -381,6 +372,16 @@ def _interrupted_counts(results: Sequence[Any]) -> str:
     parts = [f"{count['done']} of {len(results)} change(s) done"]
     return ", ".join(parts + [f"{count[s]} {s.replace('-', ' ')}" for s in ("interrupted", "not-started", "failed")
                               if count[s]])
+
+
+def _ended(results: Sequence[Any], noun: str = "") -> tuple[str, str | None]:
+    """A target's status once its writes have run, and its error: failed where one failed; interrupted where Ctrl-C
+    cut one short (`cut_short`) and none failed."""
+    cut = sum(r.cut_short for r in results)
+    failed = sum(not r.ok for r in results) - cut
+    if failed:
+        return FAILED, f"{failed} of {len(results)} {noun}failed" + (f", {cut} cut short by Ctrl-C" if cut else "")
+    return (INTERRUPTED if cut else OK), None
 
 
 def _run_with_progress(settings: Settings, fleet: Fleet, job: Job, verb: str,

@@ -110,7 +110,7 @@ def _command(settings: Settings, action: str, files: tuple[str, ...], functions:
     def ask(items: list[Any]) -> bool:
         names = ", ".join(change_title_of(i.mapping) for i in items[:5]) + (", …" if len(items) > 5 else "")
         return output.confirm(f"{verb} {len(items)} mapping(s) ({names})? {effect[0].upper()}{effect[1:]}.", yes,
-                       f"refusing to {action} {len(items)} mapping(s) without confirmation")
+                              f"refusing to {action} {len(items)} mapping(s) without confirmation")
 
     carry_out = pausing.pause if action == "pause" else pausing.resume
     interrupt = Interrupt()

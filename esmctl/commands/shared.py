@@ -203,6 +203,8 @@ def _names_targets(path: str) -> bool:
 # -- options of the spec commands -------------------------------------------------------------------
 def _check_vars(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]) -> tuple[str, ...]:
     """--var NAME=VALUE: a pair spec.parse_vars refuses is a usage error (252), not a problem of the spec."""
+    if not value:
+        return value
     from esmctl import spec
     from esmctl.errors import UsageProblem
 

@@ -89,6 +89,11 @@ class Result:
     def ok(self) -> bool:
         return self.outcome not in (FAILED, INTERRUPTED, NOT_STARTED)
 
+    @property
+    def cut_short(self) -> bool:
+        """Ctrl-C stopped it (before it began, or half-way): not done, and not failed either."""
+        return self.outcome in (INTERRUPTED, NOT_STARTED)
+
     def document(self) -> dict[str, Any]:
         """`-o json`: one object per mapping (README, "Pause and resume")."""
         return {"UUID": self.item.uuid, "FunctionArn": self.item.function_arn or None,

@@ -10,7 +10,6 @@ from typing import Any
 
 from esmctl.context import Settings
 from esmctl.errors import EXIT_CHANGES, EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, EXIT_UNHEALTHY, worst
-from esmctl.plan.types import Status
 from esmctl.targets import CHANGES, FAILED, INTERRUPTED, OK, SKIPPED, UNHEALTHY, Applied, TargetOutcome
 from esmctl.views.tables import ident, prose
 
@@ -38,7 +37,7 @@ def plan_detail(plan: Any) -> str:
 def apply_detail(applied: Applied) -> str:
     if not applied.applied:
         return plan_detail(applied.plan) + ("" if applied.plan.empty else " (not applied)")
-    cut = sum(r.status in (Status.INTERRUPTED, Status.NOT_STARTED) for r in applied.results)
+    cut = sum(r.cut_short for r in applied.results)
     failed = sum(not r.ok for r in applied.results) - cut
     done = len(applied.results) - failed - cut
     return f"{done} change(s) applied" + (f", {failed} failed" if failed else "") + (f", {cut} cut short by Ctrl-C"
