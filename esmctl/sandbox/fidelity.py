@@ -38,8 +38,8 @@ It counts every request by operation, so tests and benchmarks can assert what wa
 Only 127.0.0.1: it binds there and forwards only to the upstream it is given.
 
 Built in layers, each a module: upstream.py (forwarding to moto, AWS's error replies), accounts.py
-(who a request acts for, AssumeRole), mapping_api.py (the event source mapping API), and here the
-server, the knobs and counts, fault injection (pauses.py: held calls) and Kinesis consumers.
+(who a request acts for, AssumeRole), streams.py (Kinesis consumers, table streams), mapping_api.py (the event
+source mapping API), and here the server, the knobs and counts, and fault injection (pauses.py: held calls).
 """
 
 from __future__ import annotations
@@ -56,7 +56,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from esmctl.sandbox.held_mappings import HeldMappings
-from esmctl.sandbox.mapping_api import CONSUMER_EPOCH, ESM_PATH, MappingApi
+from esmctl.sandbox.mapping_api import ESM_PATH, MappingApi
 from esmctl.sandbox.pauses import Dropped, PausedCall
 
 
@@ -344,37 +344,9 @@ class FidelityProxy(MappingApi):
                 return self._held_tags(op, arn, path, body)
         if op in ("AssumeRole", "AssumeRoleWithWebIdentity"):
             return self._assume_role(method, path, headers, body)
-        if op == "RegisterStreamConsumer":
-            return self._consumer_reply(op, *self._register_consumer(method, path, headers, body))
-        if op in ("DescribeStreamConsumer", "ListStreamConsumers", "DeregisterStreamConsumer"):
-            req = json.loads(body or b"{}")
-            if req.get("ConsumerARN"):
-                if self._consumer(req["ConsumerARN"]) is None:  # not registered, or not at that time
-                    account = req["ConsumerARN"].split(":")[4] if req["ConsumerARN"].count(":") >= 5 else ""
-                    return 400, {"Content-Type": "application/x-amz-json-1.1"}, json.dumps({
-                        "__type": "ResourceNotFoundException",
-                        "message": f"Consumer {req['ConsumerARN']}, account {account} not found."}).encode()
-                req["ConsumerARN"] = CONSUMER_EPOCH.sub(r"\1", req["ConsumerARN"])
-                body = json.dumps(req).encode()
-            return self._consumer_reply(op, *self._forward(method, path, body, headers))
-        if op == "DescribeStream" and (headers.get("X-Amz-Target") or "").startswith("DynamoDBStreams_"):
-            return self._table_stream(method, path, headers, body)
-        return self._forward(method, path, body, headers)
-
-    def _table_stream(self, method: str, path: str, headers: dict, body: bytes) -> tuple[int, dict, bytes]:
-        """DynamoDB Streams' DescribeStream of a table's stream by its label (its time of creation): moto describes
-        any label of an existing table; AWS only the streams the table has had (here its latest)."""
-        arn = str(json.loads(body or b"{}").get("StreamArn") or "")
-        parts = arn.split(":")
-        table = parts[5].split("/")[1] if len(parts) >= 6 and parts[5].count("/") >= 3 else ""
-        if table:
-            status, reply = self._upstream_json("POST", "/", {"TableName": table}, self._as_layer(
-                parts[4], parts[3], "dynamodb", "application/x-amz-json-1.0", "DynamoDB_20120810.DescribeTable"))
-            latest = ((reply or {}).get("Table") or {}).get("LatestStreamArn") if isinstance(reply, dict) else None
-            if status < 300 and latest != arn:
-                return 400, {"Content-Type": "application/x-amz-json-1.0"}, json.dumps({
-                    "__type": "com.amazonaws.dynamodb.v20120810#ResourceNotFoundException",
-                    "message": f"Requested resource not found: Stream: {arn} not found"}).encode()
+        streams = self._stream_call(op, method, path, headers, body)
+        if streams is not None:
+            return streams
         return self._forward(method, path, body, headers)
 
     def _held_tags(self, op: str, arn: str, path: str, body: bytes) -> tuple[int, dict, bytes]:
@@ -386,39 +358,6 @@ class FidelityProxy(MappingApi):
             query = urllib.parse.parse_qs(urllib.parse.urlsplit(path).query)
             self.held.untag(arn, query.get("tagKeys", []))
         return 204, {}, b""
-
-    def _consumer_reply(self, op: str, status: int, headers: dict, data: bytes) -> tuple[int, dict, bytes]:
-        """Consumer ARNs as AWS writes them (with the creation epoch), and CREATING for a while."""
-        if status >= 300:
-            return status, headers, data
-        reply = json.loads(data or b"{}")
-        found = [reply["Consumer"]] if "Consumer" in reply else []
-        found += [reply["ConsumerDescription"]] if "ConsumerDescription" in reply else []
-        found += reply.get("Consumers", [])
-        with self._lock:
-            for c in found:
-                bare = c["ConsumerARN"]
-                if op == "RegisterStreamConsumer" and self.consumer_creating_views:
-                    self._creating[bare] = self.consumer_creating_views
-                left = self._creating.get(bare, 0)
-                if left:
-                    c["ConsumerStatus"] = "CREATING"
-                    if op == "DescribeStreamConsumer":
-                        self._creating[bare] = left - 1
-                c["ConsumerARN"] = f"{bare}:{int(float(c.get('ConsumerCreationTimestamp') or 0))}"
-        return status, headers, json.dumps(reply).encode()
-
-    def _register_consumer(self, method: str, path: str, headers: dict, body: bytes) -> tuple[int, dict, bytes]:
-        req = json.loads(body or b"{}")
-        list_headers = {**headers, "X-Amz-Target": "Kinesis_20131202.ListStreamConsumers"}
-        _, existing = self._upstream_json("POST", "/", {"StreamARN": req.get("StreamARN")}, list_headers)
-        for c in (existing or {}).get("Consumers", []):
-            if c.get("ConsumerName") == req.get("ConsumerName"):
-                return 400, {"Content-Type": "application/x-amz-json-1.1"}, json.dumps({
-                    "__type": "ResourceInUseException",
-                    "message": f"Consumer {c['ConsumerARN']} under stream {req.get('StreamARN')} already exists",
-                }).encode()
-        return self._forward(method, path, body, headers)
 
     def _handler(self):
         proxy = self

@@ -10,13 +10,11 @@ from __future__ import annotations
 import contextlib
 import copy
 import json
-import re
 import threading
 import urllib.parse
 import uuid as uuidlib
 from typing import Any
 
-from esmctl.sandbox.accounts import Accounts
 from esmctl.sandbox.held_mappings import (
     AwsError,
     conflict_message,
@@ -29,9 +27,9 @@ from esmctl.sandbox.held_mappings import (
     update_request,
     updated_mapping,
 )
+from esmctl.sandbox.streams import Streams
 
 ESM_PATH = "/2015-03-31/event-source-mappings"
-CONSUMER_EPOCH = re.compile(r"(/consumer/[^:/]+):\d+$")  # the epoch AWS appends to consumer ARNs
 
 # What AWS returns for fields a request left unset (written from AWS's responses, on purpose
 # independent of esmctl.mapping.defaults' table).
@@ -58,7 +56,7 @@ def _aws_defaults(source: str) -> dict[str, Any]:
 LIST, READ, WRITE = "list", "read", "write"
 
 
-class MappingApi(Accounts):
+class MappingApi(Streams):
     """The mapping API's behaviours. The state they keep (`_pending` transitional states, `held` mappings,
     consumer sources, qualifiers, timestamps, listing snapshots) and the knobs they read
     (`transitional_views`, `page_size`, `legacy_sentinels`, `kms_decrypt_denied`, `overrides`,
@@ -162,22 +160,6 @@ class MappingApi(Accounts):
             raise AwsError(404, "ResourceNotFoundException", f"Function not found: {function_name}")
         base = body["Configuration"]["FunctionArn"].split(":function:")[0] + f":function:{name}"
         return f"{base}:{qualifier}" if qualifier else base
-
-    def _consumer(self, consumer_arn: str) -> dict | None:
-        """The registered consumer `consumer_arn` names, as Kinesis describes it, its ARN with the creation epoch
-        AWS writes into it (moto's has none); None when there is none: no such name on the stream, or one
-        registered at another time (a consumer ARN names one registration)."""
-        parts = consumer_arn.split(":")
-        if len(parts) < 6:
-            return None
-        bare = CONSUMER_EPOCH.sub(r"\1", consumer_arn)
-        status, reply = self._upstream_json("POST", "/", {"ConsumerARN": bare}, self._as_layer(
-            parts[4], parts[3], "kinesis", "application/x-amz-json-1.1", "Kinesis_20131202.DescribeStreamConsumer"))
-        described = (reply or {}).get("ConsumerDescription") if status < 300 and isinstance(reply, dict) else None
-        if not described:
-            return None
-        full = f"{described['ConsumerARN']}:{int(float(described.get('ConsumerCreationTimestamp') or 0))}"
-        return {**described, "ConsumerARN": full} if full == consumer_arn else None
 
     def _remember_qualifier(self, uuid: str, moto_arn: str, function_name: str) -> None:
         """moto answers the unqualified ARN of a mapping on an alias or version: keep AWS's."""
