@@ -36,6 +36,7 @@ class Sandbox:
 
     def reset(self) -> None:
         _post(self.moto_url + "/moto-api/reset", {})
+        # Writing to a mapped source would make moto run the function in Docker.
         _post(self.moto_url + "/moto-api/config", {"lambda": {"use_docker": False}})
         if self.proxy:
             self.proxy.reset()
@@ -193,10 +194,8 @@ def start(port: int = 0, *, fidelity: bool = True, **proxy_options: Any) -> Sand
         moto.start()
         host, moto_port = moto.get_host_and_port()
         moto_url = f"http://{host}:{moto_port}"
-        try:
-            _post(moto_url + "/moto-api/reset", {})  # what an earlier sandbox of this process left
-            # Writing to a mapped source would make moto run the function in Docker.
-            _post(moto_url + "/moto-api/config", {"lambda": {"use_docker": False}})
+        try:  # what an earlier sandbox of this process left goes (and Docker stays off: Sandbox.reset)
+            Sandbox(moto, moto_url, None).reset()
         except BaseException:
             moto.stop()
             raise
