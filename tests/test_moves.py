@@ -145,3 +145,23 @@ def test_a_replace_killed_after_its_delete_keeps_the_tags(esmctl, world, box, tm
     assert lam.list_tags(Resource=new["EventSourceMappingArn"])["Tags"] == {"team": "orders", "cost": "c-1"}
     function_tags = lam.list_tags(Resource=world["orders-fn"])["Tags"]
     assert not [k for k in function_tags if k.startswith(marks.TAG_RECORD_PREFIX)]  # the record is gone
+
+
+@pytest.mark.parametrize("operation,when", [("DeleteEventSourceMapping", "after"),
+                                            ("CreateEventSourceMapping", "before")])
+def test_a_kafka_replace_killed_after_its_delete_keeps_the_consumer_group(esmctl, world, box, tmp_path, operation,
+                                                                          when):
+    cluster = "arn:aws:kafka:us-east-1:123456789012:cluster/demo/abcd1234-aaaa-bbbb-cccc-123456789012-1"
+    topic = {"FunctionName": "audit-fn", "EventSourceArn": cluster, "Topics": ["orders"], "Tags": {"team": "t"}}
+    assert esmctl("apply", spec_file(tmp_path, [{**topic, "StartingPosition": "TRIM_HORIZON"}]), "--yes").exit_code == 0
+    [old] = mappings(box)
+    group = old["AmazonManagedKafkaEventSourceConfig"]["ConsumerGroupId"]
+    path = spec_file(tmp_path, [{**topic, "StartingPosition": "LATEST"}])
+    kill_at(box, [path, "--allow-replace"], operation, 1, when)
+    assert mappings(box) == []
+    plan = esmctl("plan", path)
+    assert "+ create" in plan.stdout and f"consumer group {group}" in plan.stdout, plan.stdout
+    [new] = converges(esmctl, box, path, "--allow-replace")
+    assert new["UUID"] != old["UUID"] and new["AmazonManagedKafkaEventSourceConfig"]["ConsumerGroupId"] == group
+    function_tags = client(box, "lambda", direct=False).list_tags(Resource=world["audit-fn"])["Tags"]
+    assert not [k for k in function_tags if k.startswith(marks.TAG_RECORD_PREFIX)]  # the record is gone

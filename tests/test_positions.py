@@ -160,6 +160,72 @@ def test_a_kafka_replace_keeps_the_consumer_group_the_spec_does_not_name():
     assert create["AmazonManagedKafkaEventSourceConfig"] == {"ConsumerGroupId": "mine"}
 
 
+def test_a_kafka_replace_records_the_group_it_keeps_and_a_create_after_an_interruption_joins_it():
+    topic = {"EventSourceArn": CLUSTER, "Topics": ["orders"], "StartingPosition": "LATEST", "Tags": {"a": "b"}}
+    have = live({k: v for k, v in topic.items() if k != "Tags"})  # ConsumerGroupId "generated-0001"
+    want = desired({**topic, "StartingPosition": "TRIM_HORIZON"})  # the spec manages the tags, names no group
+    [change] = plan([want], [have], tags={have.uuid: {"a": "b"}}).changes
+    assert ops(change) == ["record-tags", "delete", "wait-gone", "create", "forget-tags", "wait-settled"]
+    [(_, record)] = marks.tag_records(change.steps[0].fields()["tags"]).items()
+    assert record.keep == {"AmazonManagedKafkaEventSourceConfig": {"ConsumerGroupId": "generated-0001"}}
+    assert record.tags == {}  # the spec has them
+    assert "joins consumer group generated-0001, the old mapping's" in change.reason.text
+    assert "TRIM_HORIZON" not in change.reason.text  # the group's offsets decide where it starts, not the spec
+    # killed between the delete and the create: the next run's create joins the recorded group
+    [change] = plan([want], [], function_tags={FN: change.steps[0].fields()["tags"]}).changes
+    assert change.action == Action.CREATE and ops(change) == ["create", "forget-tags", "wait-settled"]
+    assert change.steps[0].params["AmazonManagedKafkaEventSourceConfig"] == {"ConsumerGroupId": "generated-0001"}
+    assert change.steps[0].params["Tags"] == {"a": "b"} and "consumer group generated-0001" in change.reason.text
+    # a spec that names a group has it, record or not; a new group is said to start at the spec's position
+    named = desired({**topic, "AmazonManagedKafkaEventSourceConfig": {"ConsumerGroupId": "mine"}})
+    record = marks.tag_record(named.key, {}, datetime.now(timezone.utc), record.keep)
+    [change] = plan([named], [], function_tags={FN: record}).changes
+    assert change.steps[0].params["AmazonManagedKafkaEventSourceConfig"] == {"ConsumerGroupId": "mine"}
+    [change] = plan([named], [have], tags={have.uuid: {"a": "b"}}).changes
+    assert "a new consumer group, LATEST" in change.reason.text and "record-tags" not in ops(change)
+
+
+def test_a_kafka_replace_shows_the_generated_group_kept():
+    brokers = {"SelfManagedEventSource": {"Endpoints": {"KAFKA_BOOTSTRAP_SERVERS": ["k1:9092"]}},
+               "Topics": ["events"]}
+    have = live({**brokers, "SelfManagedKafkaEventSourceConfig": {"ConsumptionMode": "Queue",
+                                                                  "ConsumerGroupId": "g-1"}})
+    want = desired({**brokers, "StartingPosition": "TRIM_HORIZON",
+                    "SelfManagedKafkaEventSourceConfig": {"ConsumptionMode": "Stream"}})
+    [change] = plan([want], [have]).changes
+    assert change.action == Action.REPLACE
+    [shown] = [c for c in change.fields if c.name == "SelfManagedKafkaEventSourceConfig"]
+    assert shown.before == {"ConsumptionMode": "Queue", "ConsumerGroupId": "g-1"}
+    assert shown.after == {"ConsumptionMode": "Stream", "ConsumerGroupId": "g-1"}  # not "(unset)": it is kept
+    create = next(s for s in change.steps if s.op == "create").params
+    assert create["SelfManagedKafkaEventSourceConfig"]["ConsumerGroupId"] == "g-1"
+
+
+def test_what_aws_cannot_unset_in_place_and_changes_what_is_read_is_a_replace():
+    docdb = {"EventSourceArn": reported.DOCDB_CLUSTER, "StartingPosition": "LATEST"}
+    have = live({**docdb, "DocumentDBEventSourceConfig": {"DatabaseName": "db", "CollectionName": "orders"}})
+    # no collection: every collection of the database (the model: CollectionName cannot be "")
+    [change] = plan([desired({**docdb, "DocumentDBEventSourceConfig": {"DatabaseName": "db"}})], [have]).changes
+    assert change.action == Action.REPLACE and change.needs_allow_replace
+    assert "DocumentDBEventSourceConfig.CollectionName cannot be changed in place" in change.reason.text
+    # another collection is an update in place
+    [change] = plan([desired({**docdb, "DocumentDBEventSourceConfig": {"DatabaseName": "db",
+                                                                       "CollectionName": "users"}})], [have]).changes
+    assert change.action == Action.UPDATE
+    # SQS: provisioned mode left for MaximumConcurrency, which AWS does not combine with it
+    polled = live({"EventSourceArn": reported.QUEUE, "ProvisionedPollerConfig": {"MinimumPollers": 4,
+                                                                                 "MaximumPollers": 50}})
+    [change] = plan([desired({"EventSourceArn": reported.QUEUE, "ScalingConfig": {"MaximumConcurrency": 5}})],
+                    [polled]).changes
+    assert change.action == Action.REPLACE and "ProvisionedPollerConfig cannot be changed in place" in \
+        change.reason.text
+    create = next(s for s in change.steps if s.op == "create").params
+    assert create["ScalingConfig"] == {"MaximumConcurrency": 5} and "ProvisionedPollerConfig" not in create
+    # without ScalingConfig the poller configuration stays, with a note (as before)
+    p = plan([desired({"EventSourceArn": reported.QUEUE})], [polled])
+    assert p.empty and any("ProvisionedPollerConfig stays" in n.text for n in p.notes)
+
+
 def test_a_replace_records_the_kept_tags_on_the_function_before_it_deletes():
     have = live(KINESIS)
     [change] = plan([desired({**KINESIS, "StartingPosition": "TRIM_HORIZON"})], [have],

@@ -10,10 +10,12 @@ from esmctl.errors import Place, Spot
 from esmctl.mapping.defaults import (
     CLEAR_MEMBERS,
     DEFAULTS,
+    EXCLUDED_BY,
     GENERATED_MEMBERS,
     MEMBERWISE,
     NESTED_DEFAULTS,
     NO_WAY_BACK,
+    UNSET_BY_REPLACE,
     canonical,
     satisfies,
 )
@@ -149,6 +151,9 @@ def compare(want: Mapping, have: Mapping) -> Comparison:
             if name == "StartingPositionTimestamp":
                 continue  # only with AT_TIMESTAMP, which StartingPosition's own comparison covers
             if h not in (None, {}, [], "") and h != DEFAULTS.get(name, {}).get(kind):
+                if want.config.get(EXCLUDED_BY.get(name, "")) not in (None, {}, [], ""):
+                    out.changes.append(FieldChange(name, h, None))  # to go: a replace (requests.replace_reasons)
+                    continue
                 why = NO_WAY_BACK.get(name, "AWS has no default for it to go back to")
                 out.notes.append(f"{name} stays {json.dumps(plain(h))}: the spec no longer sets it, but {why}; "
                                  "set it in the spec to silence this")
@@ -199,16 +204,17 @@ def _compare_members(name: str, w: Any, h: Any, kind: str, out: Comparison) -> N
     """A structure every mapping of the kind has: each member the spec leaves out is its default."""
     want = {**NESTED_DEFAULTS.get(name, {}).get(kind, {}), **(w or {})}
     have = dict(h or {})
-    if GENERATED_MEMBERS.get(name) not in want:
-        have.pop(GENERATED_MEMBERS.get(name), None)
+    generated = GENERATED_MEMBERS.get(name)
+    kept = have.pop(generated, None) if generated not in want else None  # what AWS generated stays (immutable)
     have = _drop_unsettable(name, want, have, out)
     if want != have:
-        out.changes.append(FieldChange(name, h, want))
+        out.changes.append(FieldChange(name, h, {**want, generated: kept} if kept is not None else want))
 
 
 def _drop_unsettable(name: str, want: dict, have: dict, out: Comparison) -> dict:
-    """Members set on the mapping that the spec no longer sets, where AWS has no way to unset them."""
-    dropped = sorted(set(have) - set(want))
+    """Members set on the mapping that the spec no longer sets, where AWS has no way to unset them (but those
+    without which the mapping would read other data: left in, their removal is a replace)."""
+    dropped = sorted(set(have) - set(want) - set(UNSET_BY_REPLACE.get(name, ())))
     if dropped:
         out.notes.append(f"{name}: {', '.join(dropped)} stays as it is: AWS documents no way to unset it in "
                          "place; set it in the spec to silence this")

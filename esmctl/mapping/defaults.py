@@ -84,6 +84,15 @@ NO_WAY_BACK: dict[str, str] = {
     "LoggingConfig": "AWS documents no way to unset it in place",
     "SourceAccessConfigurations": "it is required for this kind of source",
 }
+# What a replace takes, where a difference of what a mapping reads cannot be undone in place (a change of one is
+# planned as a replace, needing --allow-replace, never left as a note):
+# - a member the spec no longer sets that AWS cannot unset (CollectionName: the model's minimum length is 1), and
+#   without which the mapping reads other data (no collection: every collection of the database);
+UNSET_BY_REPLACE: dict[str, tuple[str, ...]] = {"DocumentDBEventSourceConfig": ("CollectionName",)}
+# - a field the spec no longer sets that AWS cannot unset in place (NO_WAY_BACK), where a field the spec does set
+#   excludes it (the facts sheet: ScalingConfig is exclusive with ProvisionedPollerConfig): kept, the mapping would
+#   hold both.
+EXCLUDED_BY: dict[str, str] = {"ProvisionedPollerConfig": "ScalingConfig"}
 # Self-managed Kafka in ConsumptionMode Queue (a share group): AWS's defaults that differ from Stream mode's
 # (botocore's model: "the value -1 (infinite retries) is not supported and the default is 0").
 QUEUE_MODE_DEFAULTS: dict[str, Any] = {"MaximumRetryAttempts": 0}

@@ -4,7 +4,7 @@ on the function."""
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
 from esmctl.mapping.identity import Key
@@ -24,10 +24,10 @@ def managed_tags(tags: dict[str, str] | None) -> dict[str, str]:
     return {k: v for k, v in (tags or {}).items() if not k.startswith(RESERVED_TAG_PREFIXES)}
 
 
-# A same-identity replace records the tags it keeps from the old mapping on the function before the
-# delete (base64 of zlib'd JSON, in tag values of at most 256 characters): a run killed between the
-# delete and the create leaves them there for the next run's create. A record is for that next run: one
-# older than TAG_RECORD_TTL is dropped, never applied.
+# A same-identity replace records what it keeps from the old mapping (its tags, a Kafka mapping's consumer group) on
+# the function before the delete (base64 of zlib'd JSON, in tag values of at most 256 characters): a run killed
+# between the delete and the create (or whose create failed) leaves them there for the next run's create. A record
+# is for that next run: one older than TAG_RECORD_TTL is dropped, never applied.
 TAG_RECORD_PREFIX = "esmctl:tags:"
 TAG_RECORD_TTL = timedelta(days=1)
 _TAG_VALUE_MAX = 256
@@ -39,6 +39,7 @@ class TagRecord:
     keys: tuple[str, ...]  # the function tags that hold it
     tags: dict[str, str]  # {} when it cannot be read
     at: datetime | None  # when it was recorded
+    keep: dict[str, dict[str, str]] = field(default_factory=dict)  # settings the new mapping keeps: {field: members}
 
 
 def record_prefix(key: Key) -> str:
@@ -48,12 +49,15 @@ def record_prefix(key: Key) -> str:
     return f"{TAG_RECORD_PREFIX}{digest}:"
 
 
-def tag_record(key: Key, tags: dict[str, str], at: datetime) -> dict[str, str] | None:
-    """Function tags that hold `tags` for a mapping of `key`; None when they would take too many."""
+def tag_record(key: Key, tags: dict[str, str], at: datetime,
+               keep: dict[str, dict[str, str]] | None = None) -> dict[str, str] | None:
+    """Function tags that hold `tags` (and `keep`, settings such as a Kafka consumer group) for a mapping of `key`;
+    None when they would take too many."""
     import base64
     import zlib
 
-    body = json.dumps({"at": iso(at), "tags": tags}, sort_keys=True, separators=(",", ":")).encode()
+    body = json.dumps({"at": iso(at), "tags": tags, **({"keep": keep} if keep else {})}, sort_keys=True,
+                      separators=(",", ":")).encode()
     payload = base64.b64encode(zlib.compress(body)).decode()
     chunks = [payload[i:i + _TAG_VALUE_MAX] for i in range(0, len(payload), _TAG_VALUE_MAX)]
     if len(chunks) > _TAG_RECORD_CHUNKS:
@@ -79,10 +83,11 @@ def tag_records(function_tags: dict[str, str]) -> dict[str, TagRecord]:
         try:
             body = json.loads(zlib.decompress(base64.b64decode("".join(function_tags[k] for k in keys))))
             tags = {str(k): str(v) for k, v in body["tags"].items()}
+            keep = {str(k): {str(m): str(v) for m, v in members.items()} for k, members in body.get("keep", {}).items()}
             at = instant(body["at"])
         except (ValueError, KeyError, TypeError, AttributeError, binascii.Error, zlib.error):
-            tags, at = {}, None  # unreadable (edited by hand?): dropped, never applied
-        out[prefix] = TagRecord(keys, tags, at)
+            tags, keep, at = {}, {}, None  # unreadable (edited by hand?): dropped, never applied
+        out[prefix] = TagRecord(keys, tags, at, keep)
     return out
 
 

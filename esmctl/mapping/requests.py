@@ -12,9 +12,11 @@ from esmctl.kinds import KAFKA
 from esmctl.mapping.compare import Comparison, FieldChange, Mapping
 from esmctl.mapping.defaults import (
     CLEAR_MEMBERS,
+    EXCLUDED_BY,
     MEMBERWISE,
     NESTED_DEFAULTS,
     QUEUE_MODE_DEFAULTS,
+    UNSET_BY_REPLACE,
     clear_value,
     queue_mode,
 )
@@ -57,13 +59,17 @@ def without_create_only_items(name: str, value: Any) -> Any:
 
 
 def replace_reasons(comparison: Comparison) -> list[str]:
-    """The changes UpdateEventSourceMapping cannot make (from botocore's model): each needs a new mapping."""
+    """The changes UpdateEventSourceMapping cannot make (from botocore's model, and what AWS cannot unset in place
+    where the mapping would read other data or hold what the spec's settings exclude): each needs a new mapping."""
 
     out = []
     immutable = servicemodel.immutable_members()
     for change in comparison.changes:
-        if change.name in servicemodel.create_only():
+        if change.name in servicemodel.create_only() or (change.name in EXCLUDED_BY and change.after is None):
             out.append(change.name)
+        elif unset := [m for m in UNSET_BY_REPLACE.get(change.name, ()) if isinstance(change.before, dict)
+                       and change.before.get(m) is not None and (change.after or {}).get(m) is None]:
+            out += [f"{change.name}.{m}" for m in unset]
         elif change.name in immutable and isinstance(change.after, dict):
             before = change.before if isinstance(change.before, dict) else {}
             for member in sorted(immutable[change.name]):

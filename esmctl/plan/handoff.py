@@ -92,13 +92,21 @@ def _same_metric(function: str, old_function: str) -> bool:
     return a.arn == b.arn and (not b.qualifier or a.qualifier == b.qualifier)
 
 
-def position_lost(d: Mapping) -> str:
-    """What a replace created at the spec's StartingPosition costs, in words for its reason."""
+def position_lost(d: Mapping, group_kept: str | None = None) -> str:
+    """What a replace created at the spec's StartingPosition costs, in words for its reason. `group_kept`: the Kafka
+    consumer group the new mapping joins, the old one's: it resumes from the group's committed offsets (Kafka reads
+    StartingPosition only for a group without them)."""
     if d.kind not in kinds.STREAM_TYPES | kinds.KAFKA_TYPES:
         return ""
+    if group_kept:
+        return (f" (it joins consumer group {group_kept}, the old mapping's: it resumes from the group's committed "
+                "offsets)")
     start = d.config.get("StartingPosition")
+    kafka = d.kind in kinds.KAFKA_TYPES
     if start == "LATEST":
-        return " (LATEST: records that arrive meanwhile are skipped)"
+        return f" ({'a new consumer group, ' if kafka else ''}LATEST: records that arrive meanwhile are skipped)"
     if start == "TRIM_HORIZON":
-        return " (TRIM_HORIZON: the whole stream is processed again)"
-    return " (the stream position is not carried over)"
+        return (" (a new consumer group, TRIM_HORIZON: the topic is read again from its oldest records)" if kafka
+                else " (TRIM_HORIZON: the whole stream is processed again)")
+    return " (a new consumer group: the committed offsets are not carried over)" if kafka \
+        else " (the stream position is not carried over)"

@@ -8,7 +8,7 @@ from __future__ import annotations
 from functools import lru_cache
 
 from esmctl import arns, kinds
-from esmctl.mapping import identity, marks
+from esmctl.mapping import defaults, identity, marks
 from esmctl.mapping.compare import Mapping
 from esmctl.mapping.identity import Key
 from esmctl.plan.types import Missing, Reads
@@ -64,25 +64,30 @@ class Known:
             return None
         return self.reads.function_tags[arn]
 
-    def restored_tags(self, d: Mapping) -> tuple[dict[str, str] | None, list[str]]:
-        """The tags an interrupted replace of d's identity recorded on the function (None: none to use), and
-        the record keys to drop once d is created: its own, and the function's records that are out of date
-        (older than a day, or of a mapping that exists: its replace finished but was killed before it
-        dropped the record). Read only where the spec does not manage d's tags."""
-        if d.tags is not None:
-            return None, []
+    def restored(self, d: Mapping) -> tuple[dict[str, str] | None, dict[str, dict[str, str]], list[str]]:
+        """What an interrupted replace of d's identity recorded on the function: the tags (None: none to use; read
+        only where the spec does not manage d's tags), the settings to keep (a Kafka consumer group the spec does
+        not name), and the record keys to drop once d is created: its own, and the function's records that are out
+        of date (older than a day, or of a mapping that exists: its replace finished but was killed before it
+        dropped the record)."""
+        groups = {name: member for name, member in defaults.GENERATED_MEMBERS.items()
+                  if not (d.params.get(name) or {}).get(member)}
+        if d.tags is not None and d.kind not in kinds.KAFKA_TYPES:
+            return None, {}, []
         tags = self.function_tags(d.key.function)
         if not tags:
-            return None, []
+            return None, {}, []
         live = {marks.record_prefix(m.key) for m in self.of_function(d.key.function)}
-        mine, stale, kept = marks.record_prefix(d.key), [], None
+        mine, stale, kept, keep = marks.record_prefix(d.key), [], None, {}
         for prefix, record in marks.tag_records(tags).items():
             fresh = record.at is not None and self.reads.now - record.at <= marks.TAG_RECORD_TTL
-            if prefix == mine and fresh and record.tags:
-                kept = record.tags
+            if prefix == mine and fresh:
+                kept = record.tags if record.tags and d.tags is None else None
+                keep = {name: {member: record.keep[name][member]} for name, member in groups.items()
+                        if record.keep.get(name, {}).get(member)}
             if prefix == mine or not fresh or prefix in live:
                 stale += record.keys
-        return kept, sorted(stale)
+        return kept, keep, sorted(stale)
 
     def missing(self) -> Missing:
         """What planning asked for that was not read."""

@@ -31,9 +31,10 @@ a new mapping would undo the pause, and the paused one keeps the position to res
 tags of a Disabled mapping the spec wants Enabled, or of a Disabled old end of a move, are read to
 know.
 
-A same-identity replace whose spec does not manage Tags records the old mapping's tags on the
-function before deleting it, so that a run killed between the delete and the create still creates
-the new mapping with them (marks.tag_record); records a later read finds stale are dropped.
+A same-identity replace records what the new mapping keeps of the old one (its tags, where the spec
+does not manage Tags; a Kafka consumer group the spec does not name) on the function before deleting
+it, so that a run killed between the delete and the create (or whose create failed) still creates the
+new mapping with them (marks.tag_record); records a later read finds stale are dropped.
 """
 
 from __future__ import annotations
@@ -287,24 +288,27 @@ class _Planner:
 
     def _replace_in_place(self, d: Mapping, live: Mapping, changes: list[FieldChange], why: list[str]) -> Change:
         tags = self._new_tags(d, [live])
+        keep = _kept_group(d, live)
         steps: list[Step] = [Delete(uuid=live.uuid), WaitGone(uuid=live.uuid)]
-        create = self._create_steps(d, tags=tags, keep=_kept_group(d, live))
+        create = self._create_steps(d, tags=tags, keep=keep)
         unrecorded = ""
-        if live.key == d.key and d.tags is None and tags:
-            # Only the killed process would know the tags kept from the old mapping: record them on the
-            # function before the delete; the next run's create takes them from there.
+        kept_tags = tags if d.tags is None and tags else {}
+        if live.key == d.key and (kept_tags or keep):
+            # Only the killed process would know what the new mapping keeps of the old one (its tags, its
+            # consumer group): record it on the function before the delete; the next run's create takes it.
             function = unqualified(d.key.function)
-            record = marks.tag_record(d.key, tags, self.reads.now)
-            if record is None:
+            record = marks.tag_record(d.key, kept_tags, self.reads.now, keep)
+            if record is None:  # too many tags: the group alone
                 unrecorded = ("; its tags are too many to record on the function first: set Tags in the spec, or "
                               "an interruption between the delete and the create loses them")
-            else:
+                record = marks.tag_record(d.key, {}, self.reads.now, keep) if keep else None
+            if record is not None:
                 steps.insert(0, RecordTags(uuid=live.uuid, arn=function, tags=record))
                 at = next(i for i, s in enumerate(create) if isinstance(s, Create)) + 1
                 create.insert(at, ForgetTags(arn=function, keys=tuple(sorted(record))))
         steps += create
         reason = (f"{', '.join(why)} cannot be changed in place: needs --allow-replace; the mapping is deleted, "
-                  f"then created again" + position_lost(d) + unrecorded)
+                  f"then created again" + position_lost(d, _group_kept(d, live, keep)) + unrecorded)
         if move := (live.key.function != d.key.function):
             reason = f"moves from {identity.short_arn(live.key.function)}, but {reason}"
         fields = ([FieldChange("FunctionName", live.key.function, d.key.function)] if move else []) + changes
@@ -318,16 +322,19 @@ class _Planner:
         if not olds:
             waits: list[Step] = [WaitGone(uuid=m.uuid) for m in self.known.deleting.get(d.key, [])]
             tags, reason = d.tags, ""
-            kept, stale = self.known.restored_tags(d)
-            steps = self._create_steps(d, tags=kept or tags)
-            if kept:
-                reason = ("an interrupted replace deleted the old mapping: the new one gets the tags recorded on "
-                          "the function before the delete")
+            kept, keep, stale = self.known.restored(d)
+            steps = self._create_steps(d, tags=kept or tags, keep=keep)
+            if kept or keep:
+                what = [*(["the tags"] if kept else []),
+                        *(f"consumer group {m} (it resumes from the group's committed offsets)"
+                          for members in keep.values() for m in members.values())]
+                reason = ("an interrupted replace deleted the old mapping: the new one gets "
+                          f"{' and '.join(what)}, recorded on the function before the delete")
             if stale:  # records this create uses up, or that are out of date: dropped once it is made
                 at = next(i for i, s in enumerate(steps) if isinstance(s, Create)) + 1
                 steps.insert(at, ForgetTags(arn=unqualified(d.key.function), keys=tuple(stale)))
             return Change(Action.CREATE, d.key, (), d, fields, tuple(waits + steps),
-                          Reason("restored-tags" if kept else "", reason))
+                          Reason("restored-tags" if kept or keep else "", reason))
         tags = self._new_tags(d, olds)
         where_from = ", ".join(f"{identity.short_arn(m.source_arn or m.key.source)} ({m.uuid})" for m in olds)
         moved = tuple(FieldChange("EventSourceArn", m.source_arn, d.source_arn or d.key.source) for m in olds[:1])
@@ -432,6 +439,16 @@ def _kept_group(d: Mapping, live: Mapping) -> dict[str, Any]:
         if group and not (d.params.get(name) or {}).get(member):
             out[name] = {member: group}
     return out
+
+
+def _group_kept(d: Mapping, live: Mapping, keep: dict[str, Any]) -> str | None:
+    """The Kafka consumer group a replace's new mapping joins where it is the old one's (None: another, or none)."""
+    for name, member in defaults.GENERATED_MEMBERS.items():
+        old = (live.config.get(name) or {}).get(member)
+        new = (keep.get(name) or {}).get(member) or (d.params.get(name) or {}).get(member)
+        if old and new == old:
+            return old
+    return None
 
 
 def _uuids(olds: list[Mapping]) -> str:
