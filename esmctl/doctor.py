@@ -28,7 +28,10 @@ NEEDED_ACTIONS = {
 # The AWS managed policy that grants NEEDED_ACTIONS for each kind of source (not the destinations').
 MANAGED_POLICY = {kinds.KINESIS: "AWSLambdaKinesisExecutionRole", kinds.DYNAMODB: "AWSLambdaDynamoDBExecutionRole",
                   kinds.SQS: "AWSLambdaSQSQueueExecutionRole"}
-DESTINATION_ACTIONS = {"sqs": "sqs:SendMessage", "sns": "sns:Publish", "s3": "s3:PutObject"}
+# What an on-failure destination needs (the Lambda guide's on-failure pages), each action with the suffix of the
+# destination's ARN it applies to: S3's PutObject to the bucket's objects, its ListBucket to the bucket.
+DESTINATION_ACTIONS = {"sqs": (("sqs:SendMessage", ""),), "sns": (("sns:Publish", ""),),
+                       "s3": (("s3:PutObject", "/*"), ("s3:ListBucket", ""))}
 
 
 @dataclass
@@ -60,7 +63,7 @@ def check_stalls(m: dict[str, Any]) -> list[Finding]:
     if kind not in kinds.STREAM_TYPES:
         return []
     n = defaults.canonical(m, kind)
-    if n["MaximumRetryAttempts"] == -1 and n["MaximumRecordAgeInSeconds"] == -1 \
+    if all(defaults.satisfies(name, -1, n[name]) for name in ("MaximumRetryAttempts", "MaximumRecordAgeInSeconds")) \
             and not n["DestinationConfig"].get("OnFailure", {}).get("Destination"):
         return [Finding(WARNING, "stalled-shards", _ident(m),
                         "a failing batch is retried until its records expire (MaximumRetryAttempts -1, "
@@ -187,16 +190,21 @@ def needed_permissions(m: dict[str, Any]) -> list[tuple[str, str]]:
     """(action, resource) pairs the execution role needs for this mapping."""
     source = m.get("EventSourceArn", "")
     kind = identity.source_type(m)
-    out = [(a, source) for a in NEEDED_ACTIONS.get(kind, [])]
-    if kind == kinds.KINESIS and arns.is_consumer(source):
+    parsed = arns.parse(source)
+    # Through a Kinesis consumer: the stream's actions apply to the stream, SubscribeToShard to the consumer.
+    stream = str(parsed.stream) if parsed is not None and parsed.is_consumer else source
+    out = [(a, stream) for a in NEEDED_ACTIONS.get(kind, [])]
+    if stream != source:
         out.append(("kinesis:SubscribeToShard", source))
+    return out + _destination_permissions(m)
+
+
+def _destination_permissions(m: dict[str, Any]) -> list[tuple[str, str]]:
     dest = ((m.get("DestinationConfig") or {}).get("OnFailure") or {}).get("Destination")
-    if dest:
-        destination = arns.parse(dest)
-        action = DESTINATION_ACTIONS.get(destination.service) if destination is not None else None
-        if action:
-            out.append((action, dest))
-    return out
+    destination = arns.parse(dest) if dest else None
+    if destination is None:
+        return []
+    return [(action, dest + suffix) for action, suffix in DESTINATION_ACTIONS.get(destination.service, ())]
 
 
 def allowed_by_documents(documents: list[Any], action: str, resource: str) -> bool | None:
@@ -242,18 +250,19 @@ def check_permissions(m: dict[str, Any], role_arn: str | None, decide) -> list[F
     """`decide(role, action, resource)` -> True/False, or None when it cannot be told."""
     if not role_arn:
         return []
-    missing, unknown = [], []
+    missing: list[tuple[str, str]] = []
+    unknown = []
     for action, resource in needed_permissions(m):
         verdict = decide(role_arn, action, resource)
         if verdict is None:
             unknown.append(action)
         elif not verdict:
-            missing.append(action)
+            missing.append((action, resource))
     out = []
     if missing:
         out.append(Finding(ERROR, "permissions", _ident(m),
                            f"the execution role {_role_name(role_arn)} does not allow "
-                           f"{', '.join(missing)}", _permissions_fix(m, missing)))
+                           f"{', '.join(a for a, _ in missing)}", _permissions_fix(m, missing)))
     if unknown:
         out.append(Finding(INFO, "permissions", _ident(m),
                            f"could not tell whether the role allows {', '.join(unknown)}",
@@ -261,19 +270,19 @@ def check_permissions(m: dict[str, Any], role_arn: str | None, decide) -> list[F
     return out
 
 
-def _permissions_fix(m: dict[str, Any], missing: list[str]) -> str:
+def _permissions_fix(m: dict[str, Any], missing: list[tuple[str, str]]) -> str:
     """Add them; the managed policy of this mapping's kind of source covers the source's actions, not the
-    destination's, which are named apart."""
+    destination's, which are named apart, each with the resource it applies to."""
     policy = MANAGED_POLICY.get(identity.source_type(m))
-    own = [a for a in missing if a not in DESTINATION_ACTIONS.values()]
-    theirs = [a for a in missing if a in DESTINATION_ACTIONS.values()]
+    destination = _destination_permissions(m)
+    own = [a for a, r in missing if (a, r) not in destination]
+    theirs = [(a, r) for a, r in missing if (a, r) in destination]
     parts = []
     if own:
         parts.append(f"attach the {policy} managed policy to the role" if policy
                      else f"allow {', '.join(own)} on the source")
     if theirs:
-        dest = ((m.get("DestinationConfig") or {}).get("OnFailure") or {}).get("Destination", "")
-        parts.append(f"allow {', '.join(theirs)} on {dest}")
+        parts.append("allow " + ", ".join(f"{a} on {r}" for a, r in theirs))
     return "; ".join(parts)
 
 

@@ -236,7 +236,7 @@ def assess(h: Health, *, expect_enabled: bool = True, limits: Limits = Limits(),
             h.lagging = f"{lag.metric} {said} (no --max-lag to judge it by)"
     elif lag is not None:
         h.no_data = (limits.age if lag.unit == AGE else limits.records) is not None or require_data
-        if require_data:
+        if require_data and expect_enabled:  # a mapping meant to be Disabled publishes none: silence is its health
             h.problems.append(f"no {lag.metric} data in the window (--require-data)")
     if h.metrics.get("DroppedEventCount"):
         h.problems.append(f"{h.metrics['DroppedEventCount']:,.0f} events dropped in the window")

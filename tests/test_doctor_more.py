@@ -123,3 +123,43 @@ def test_plan_and_diff_notice_a_function_that_does_not_exist(esmctl, world, box,
     assert esmctl("diff", spec_file(tmp_path, [{"FunctionName": "orders-fn", "EventSourceArn": world["orders"],
                                                  "StartingPosition": "LATEST"}], "one.yaml")).exit_code == 0
     assert box.proxy.calls["GET functions"] == 0
+
+
+def test_permissions_apply_to_the_resources_iam_checks_them_on(esmctl, world, box):
+    """An S3 destination needs PutObject on the bucket's objects and ListBucket on the bucket (the Lambda guide's
+    on-failure pages); a mapping through a Kinesis consumer needs the stream's actions on the stream and
+    SubscribeToShard on the consumer."""
+    stream = world["orders"]
+    stream_actions = {"Effect": "Allow", "Action": ["kinesis:Describe*", "kinesis:Get*", "kinesis:List*"],
+                      "Resource": stream}
+    function(box, "s3-fn", stream_actions, {"Effect": "Allow", "Action": "s3:PutObject",
+                                            "Resource": "arn:aws:s3:::failures/*"},
+             {"Effect": "Allow", "Action": "s3:ListBucket", "Resource": "arn:aws:s3:::failures"})
+    function(box, "s3-bucket-only-fn", stream_actions, {"Effect": "Allow", "Action": "s3:PutObject",
+                                                        "Resource": "arn:aws:s3:::failures"})
+    arn = client(box, "kinesis", direct=False).register_stream_consumer(
+        StreamARN=stream, ConsumerName="fan")["Consumer"]["ConsumerARN"]
+    function(box, "fan-fn", stream_actions, {"Effect": "Allow", "Action": "kinesis:SubscribeToShard",
+                                             "Resource": f"{stream}/consumer/*"})
+    client(box, "s3").create_bucket(Bucket="failures")
+    lam = client(box, "lambda", direct=False)
+    for name in ("s3-fn", "s3-bucket-only-fn"):
+        lam.create_event_source_mapping(FunctionName=name, EventSourceArn=stream, StartingPosition="LATEST",
+                                        MaximumRetryAttempts=1,
+                                        DestinationConfig={"OnFailure": {"Destination": "arn:aws:s3:::failures"}})
+    lam.create_event_source_mapping(FunctionName="fan-fn", EventSourceArn=arn, StartingPosition="LATEST",
+                                    MaximumRetryAttempts=1)
+    found = {f["mapping"]["FunctionArn"].rsplit(":", 1)[1]: f for f in doctor(esmctl)[1] if f["check"] == "permissions"}
+    assert sorted(found) == ["s3-bucket-only-fn"], found  # neither a false error for s3-fn nor for fan-fn
+    assert found["s3-bucket-only-fn"]["fix"] == ("allow s3:PutObject on arn:aws:s3:::failures/*, s3:ListBucket on "
+                                                 "arn:aws:s3:::failures")
+
+
+def test_the_older_forever_values_stall_a_shard_as_minus_one_does():
+    from esmctl.doctor import check_stalls
+
+    stream = "arn:aws:kinesis:us-east-1:123456789012:stream/orders"
+    legacy = {"EventSourceArn": stream, "StartingPosition": "LATEST", "MaximumRetryAttempts": 10000,
+              "MaximumRecordAgeInSeconds": 604800, "FunctionArn": "arn:aws:lambda:us-east-1:123456789012:function:f"}
+    assert [f.check for f in check_stalls(legacy)] == ["stalled-shards"]
+    assert check_stalls({**legacy, "MaximumRetryAttempts": 9999}) == []

@@ -177,6 +177,9 @@ def test_bad_input(esmctl, tmp_path):
     r = esmctl("filter", "test", "--pattern", '{"body": ["x"]}', "--pattern", long, "--payloads", str(path),
                "--source-kind", "sqs")
     assert r.exit_code == 1 and "filter 1: has 4121 characters; the maximum is 4096" in r.stderr, r.stderr
+    many = [a for n in range(11) for a in ("--pattern", f'{{"body": ["v{n}"]}}')]  # validate refuses 11 (a review)
+    r = esmctl("filter", "test", *many, "--payloads", str(path), "--source-kind", "sqs")
+    assert r.exit_code == 1 and "filters: has 11 filters; Lambda allows at most 10" in r.stderr, r.stderr
     r = esmctl("filter", "test", "--records", str(path))
     assert r.exit_code == 252 and "give the filters one way" in r.stderr
     r = esmctl("filter", "test", "--pattern", '{"body": ["x"]}', "--payloads", str(path))

@@ -70,6 +70,17 @@ def test_no_data_is_said_and_require_data_fails_the_gate(esmctl, world, box):
     assert esmctl("status", "--max-lag", "5m", "--require-data").exit_code == 0
 
 
+def test_require_data_asks_no_lag_of_a_mapping_the_spec_keeps_disabled():
+    off = Health("u1", "arn:aws:lambda:us-east-1:123456789012:function:a", "", "Disabled", kind="kinesis",
+                 lag=Lag("IteratorAge", "ms", None, []))
+    five_minutes = Limits(age=timedelta(minutes=5))
+    assert assess(off, expect_enabled=False, limits=five_minutes, require_data=True).problems == []
+    on = Health("u2", "arn:aws:lambda:us-east-1:123456789012:function:a", "", "Enabled", kind="kinesis",
+                lag=Lag("IteratorAge", "ms", None, []))
+    assert assess(on, limits=five_minutes, require_data=True).problems == [
+        "no IteratorAge data in the window (--require-data)"]
+
+
 def test_list_is_by_function_then_source(esmctl, world, box):
     for fn, source in (("orders-fn", "orders"), ("jobs-fn", "jobs"), ("audit-fn", "orders"), ("orders-fn", "clicks"),
                        ("audit-fn", "clicks")):

@@ -137,6 +137,10 @@ def _test(settings: Settings, spec: str | None, function: str | None, source: st
         if lines:
             raise EsmctlError("the filters have problems Lambda refuses:\n  " + "\n  ".join(lines))
     problems = criteria_problems(criteria, kind)
+    refused = [f"{_where(api, problem.path)}: {problem.message}" for api, problem in problems
+               if problem.error and not spec and not uuid]  # a spec's were refused with the spec; a live mapping's
+    if refused:                                                 # Lambda took
+        raise EsmctlError("the filters have problems Lambda refuses:\n  " + "\n  ".join(refused))
     for api, problem in problems:
         if not problem.error and not spec:  # a spec's mapping said its own warnings, with their places
             click.echo(f"warning: {_where(api, problem.path)}: {problem.message}", err=True)
