@@ -274,7 +274,7 @@ def check(paths: list[str], texts: dict[str, str] | None, variables: dict[str, s
         if e.key in seen:
             what = ", topic" if e.kind in kinds.KAFKA_TYPES else ", queue" if e.kind == kinds.MQ else ""
             problems.append(Problem(m.where, "mapping", f"the same mapping as at {seen[e.key]} (same function and "
-                                                       f"source{what}): Lambda allows one"))
+                                                       f"source{what}): Lambda allows one mapping of each"))
         else:
             seen[e.key] = m.where
     # The spec's region: its `region:` (the same in every file), else the one its ARNs name. One run works in one.
