@@ -22,13 +22,13 @@ def test_register_is_idempotent_and_waits_for_active(esmctl, world, box):
     box.proxy.consumer_creating_views = 2
     r = esmctl("consumer", "register", "--stream", "orders", "--name", "fanout", "-o", "json")
     assert r.exit_code == 0, r.stderr
-    doc = json.loads(r.stdout)
+    doc = json.loads(r.stdout)["Consumer"]  # RegisterStreamConsumer's document, as the AWS CLI prints it
     assert doc["ConsumerStatus"] == "ACTIVE" and doc["ConsumerName"] == "fanout"
     assert doc["ConsumerARN"].startswith(world["orders"] + "/consumer/fanout:")
     assert box.proxy.calls["DescribeStreamConsumer"] >= 3  # absent, CREATING, CREATING, ACTIVE
     r = esmctl("consumer", "register", "--stream", world["orders"], "--name", "fanout", "-o", "json")
     assert r.exit_code == 0 and "already exists" in r.stderr
-    assert json.loads(r.stdout)["ConsumerARN"] == doc["ConsumerARN"]
+    assert json.loads(r.stdout)["Consumer"]["ConsumerARN"] == doc["ConsumerARN"]
     assert box.proxy.calls["RegisterStreamConsumer"] == 1
     assert len(consumers(box, world)) == 1
 
@@ -36,7 +36,7 @@ def test_register_is_idempotent_and_waits_for_active(esmctl, world, box):
 def test_register_no_wait(esmctl, world, box):
     box.proxy.consumer_creating_views = 5
     r = esmctl("consumer", "register", "--stream", "orders", "--name", "fast", "--no-wait", "-o", "json")
-    assert r.exit_code == 0 and json.loads(r.stdout)["ConsumerStatus"] == "CREATING"
+    assert r.exit_code == 0 and json.loads(r.stdout)["Consumer"]["ConsumerStatus"] == "CREATING"
 
 
 def test_list_shows_users_and_flags_orphans(esmctl, world, box):
@@ -63,7 +63,10 @@ def test_describe_by_name_and_by_arn(esmctl, world, box):
         StreamARN=world["orders"], ConsumerName="c1")["Consumer"]["ConsumerARN"]
     a = json.loads(esmctl("consumer", "describe", "--stream", "orders", "--name", "c1", "-o", "json").stdout)
     b = json.loads(esmctl("consumer", "describe", "--arn", arn, "-o", "json").stdout)
-    assert a["ConsumerARN"] == b["ConsumerARN"] == arn
+    assert a["ConsumerDescription"]["ConsumerARN"] == b["ConsumerDescription"]["ConsumerARN"] == arn
+    # the AWS CLI's document: its --query works as it is (a review got null)
+    r = esmctl("consumer", "describe", "--arn", arn, "--query", "ConsumerDescription.ConsumerARN")
+    assert json.loads(r.stdout) == arn
     r = esmctl("consumer", "describe", "--stream", "orders", "--name", "nope")
     assert r.exit_code == 1 and "consumer nope not found" in r.stderr
     assert esmctl("consumer", "describe", "--name", "c1").exit_code == 252
@@ -95,9 +98,11 @@ def test_deregister_with_force(esmctl, world, box):
         StreamARN=world["orders"], ConsumerName="c1")["Consumer"]["ConsumerARN"]
     client(box, "lambda", direct=False).create_event_source_mapping(FunctionName="orders-fn", EventSourceArn=arn,
                                                                     StartingPosition="LATEST")
-    r = esmctl("consumer", "deregister", "--arn", arn, "--force", "--yes")
+    r = esmctl("consumer", "deregister", "--arn", arn, "--force", "--yes", "-o", "json")
     assert r.exit_code == 0, r.stderr
     assert consumers(box, world) == []
+    doc = json.loads(r.stdout)  # a status Kinesis has (not an invented DELETED), and whether it is gone
+    assert doc["ConsumerDescription"]["ConsumerStatus"] == "DELETING" and doc["Gone"] is True
 
 
 def spec(tmp_path, world, consumer: str | None, fn="orders-fn", **extra) -> str:

@@ -124,6 +124,9 @@ def test_completion_of_uuids_and_functions_from_one_cached_listing(world, box, t
         tab_pressed_just_after()
         assert complete(words, tmp_path) == expected, words
     assert box.proxy.calls["ListEventSourceMappings"] == 1  # cached for the next few seconds
+    # the region given after the subcommand, as before it: another listing (a review was offered us-east-1's)
+    assert complete("esmctl mapping get --region eu-west-1 ", tmp_path) == []
+    assert complete("esmctl --region eu-west-1 mapping get ", tmp_path) == []
     assert complete("esmctl mapping create --starting-position ", tmp_path) == ["TRIM_HORIZON", "LATEST",
                                                                                  "AT_TIMESTAMP"]
 

@@ -496,6 +496,23 @@ def test_a_bad_aws_endpoint_url_variable_is_a_usage_error(esmctl, monkeypatch):
                                         "AWS_ENDPOINT_URL): give http(s)://HOST[:PORT], e.g. http://127.0.0.1:4566")
 
 
+def test_a_setting_botocore_cannot_read_is_an_error_of_the_configuration_not_of_the_endpoint(esmctl, monkeypatch,
+                                                                                                tmp_path):
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "abc")
+    r = esmctl("list")
+    assert r.exit_code == 1, r.stderr  # not 252: the command line is right (a review saw "not an endpoint URL")
+    line = one_clear_line(r.stderr)
+    assert "the AWS configuration cannot be used" in line and "'abc'" in line and "endpoint" not in line
+    monkeypatch.delenv("AWS_MAX_ATTEMPTS")
+    config = tmp_path / "config"
+    config.write_text("[profile cp]\nregion = us-east-1\ncredential_process = echo not-json\n")
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(config))
+    for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        monkeypatch.delenv(key)
+    r = esmctl("--profile", "cp", "list")
+    assert r.exit_code == 1 and "the AWS configuration cannot be used" in one_clear_line(r.stderr), r.stderr
+
+
 @pytest.mark.slow
 def test_list_json_and_query_are_the_aws_clis(esmctl, world, box, tmp_path):
     """`list -o json` is the AWS CLI's document, and --query picks from it the same way."""
@@ -600,3 +617,22 @@ def test_a_query_that_cannot_run_is_a_usage_error_before_anything_is_sent(esmctl
     assert r.exit_code == 252 and "In function length(), invalid type for value" in r.stderr
     assert "unexpected" not in r.stderr
     assert json.loads(esmctl("list", "--query", "length(EventSourceMappings)").stdout) == 1
+
+
+def test_json_parameters_and_patterns_take_file_urls_as_the_aws_cli_does(esmctl, world, tmp_path):
+    """`--filter-criteria file://fc.json`, as the Lambda guide's filtering examples write it (a review got "not
+    valid JSON"), and `--filter file://pattern.json`."""
+    made = json.loads(esmctl("mapping", "create", "--function", "orders-fn", "--source", world["orders"],
+                             "--starting-position", "LATEST", "-o", "json").stdout)
+    (tmp_path / "fc.json").write_text('{"Filters": [{"Pattern": "{\\"data\\": {\\"a\\": [1]}}"}]}')
+    r = esmctl("mapping", "update", made["UUID"], "--filter-criteria", f"file://{tmp_path}/fc.json", "-o", "json")
+    assert r.exit_code == 0, r.stderr
+    assert json.loads(json.loads(r.stdout)["FilterCriteria"]["Filters"][0]["Pattern"]) == {"data": {"a": [1]}}
+    (tmp_path / "p.json").write_text('{"data": {"b": ["x"]}}\n')
+    r = esmctl("mapping", "update", made["UUID"], "--filter", f"file://{tmp_path}/p.json", "-o", "json")
+    assert json.loads(json.loads(r.stdout)["FilterCriteria"]["Filters"][0]["Pattern"]) == {"data": {"b": ["x"]}}
+    r = esmctl("mapping", "update", made["UUID"], "--filter-criteria", f"file://{tmp_path}/nope.json")
+    assert r.exit_code == 252 and f"cannot read {tmp_path}/nope.json" in r.stderr and "Traceback" not in r.stderr
+    (tmp_path / "bad.json").write_text("{oops")
+    r = esmctl("mapping", "update", made["UUID"], "--filter-criteria", f"file://{tmp_path}/bad.json")
+    assert r.exit_code == 252 and f"not valid JSON in {tmp_path}/bad.json" in r.stderr

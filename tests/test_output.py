@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 
+import yaml
+
 from tests.helpers import client, kinesis, put_age, spec_file
 
 
@@ -83,3 +85,18 @@ def test_export_after_a_handoff_validates_and_diffs_clean(esmctl, world, box, tm
     assert esmctl("diff", str(exported)).exit_code == 0
     missing = esmctl("export", "--function", "nope-fn")  # a misspelt function is an error, not an empty spec
     assert missing.exit_code == 1 and "function nope-fn not found" in missing.stderr and missing.stdout == ""
+
+
+def test_text_is_printed_as_it_is_and_a_single_yaml_value_alone(esmctl, world, box):
+    """`café` in a filter shows as `café` in JSON, YAML and the table (as the AWS CLI v2 prints it), and `-o yaml
+    --query` of one value prints that value, without YAML's `...` end marker (a review saw both)."""
+    pattern = '{"data": {"name": ["café"]}}'
+    made = json.loads(esmctl("mapping", "create", "--function", "orders-fn", "--source", world["orders"],
+                             "--starting-position", "LATEST", "--filter", pattern, "-o", "json").stdout)
+    for fmt in ("json", "yaml", "table"):
+        r = esmctl("mapping", "get", made["UUID"], "-o", fmt)
+        assert r.exit_code == 0 and "café" in r.stdout and "\\u00e9" not in r.stdout and "\\xE9" not in r.stdout, fmt
+    r = esmctl("list", "-o", "yaml", "--query", "length(EventSourceMappings)")
+    assert r.stdout == "1\n"
+    assert yaml.safe_load(esmctl("export", "-o", "yaml").stdout)["mappings"][0]["FilterCriteria"] == {
+        "Filters": [{"Pattern": {"data": {"name": ["café"]}}}]}

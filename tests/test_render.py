@@ -538,7 +538,7 @@ def test_records_wrap_prose_between_words_even_with_a_word_too_long_for_the_room
     arn = "arn:aws:sqs:us-east-1:123456789012:payments-settlement-retry-queue"
     verdict = f"PROBLEM: Function call failed; lag 12m is over 5m for {arn} since the last deploy"
     console = Console(file=io.StringIO(), width=40, color_system=None, soft_wrap=False)
-    console.print(tables.record_lines([("VERDICT", verdict, True)], 40), crop=False)
+    console.print(tables.record_lines([("VERDICT", verdict, tables.PROSE)], 40), crop=False)
     lines = console.file.getvalue().splitlines()
     assert " ".join(line.strip() for line in lines).removeprefix("VERDICT ").strip() == verdict  # nothing lost
     assert [line for line in lines if len(line) > 40] == [f"         {arn}"]  # only the word that cannot fit
@@ -549,8 +549,19 @@ def test_a_records_identifier_too_long_for_the_width_is_broken_at_its_separators
     `:` and `/`, within the width, as tables break identifiers (a review saw the terminal wrap it mid-word)."""
     source = "dynamodb:orders-table/stream/2026-12-07T06:57:29.804013"
     console = Console(file=io.StringIO(), width=40, color_system=None, soft_wrap=False)
-    console.print(tables.record_lines([("SOURCE", source, False), ("STATE", "Enabled", False)], 40, 14), crop=False)
+    fields = [("SOURCE", source, tables.BREAKABLE), ("STATE", "Enabled", tables.WHOLE)]
+    console.print(tables.record_lines(fields, 40, 14), crop=False)
     lines = console.file.getvalue().splitlines()
     assert all(len(line) <= 40 for line in lines), lines
     assert "".join(line[14:].strip() for line in lines[:-1]) == source and lines[0].startswith("SOURCE")
     assert lines[-1].split() == ["STATE", "Enabled"]
+
+
+def test_a_uuid_in_a_card_is_never_broken():
+    """A UUID too long for the room beside its label goes whole on the line under it (a review copied half a UUID
+    from `list` at 45 columns)."""
+    uuid = "dfcbfad9-e75f-48b5-9458-6ef415af0afe"
+    console = Console(file=io.StringIO(), width=45, color_system=None, soft_wrap=False)
+    console.print(tables.record_lines([("UUID", uuid, tables.WHOLE), ("STATE", "Enabled", tables.WHOLE)], 45, 14),
+                  crop=False)
+    assert console.file.getvalue().splitlines() == ["UUID", uuid, "STATE         Enabled"]

@@ -94,7 +94,8 @@ def test_every_problem_with_its_line(esmctl, tmp_path, offline):
         f"{path}:9:5: MaximumRecordAgeInSeconds: is 30; use -1 (no limit) or 60–604800",
         f"{path}:12:20: FilterCriteria.Filters[0].Pattern: is not valid JSON",
         f"{path}:16:5: ParallelizationFactor: is not for SQS sources (only Kinesis, DynamoDB)",
-        f"{path}:17:5: mapping: the same mapping as at {path}:5:5 (same function and source): Lambda allows one mapping of each",
+        f"{path}:17:5: mapping: the same mapping as at {path}:5:5 (same function and source): Lambda allows one "
+        "mapping of each",
         f"{path}:22:5: Enabled: must be true or false, not a string 'yes'",
     ]
     for want in expected:
@@ -417,7 +418,8 @@ def test_a_spec_reads_each_arn_once_and_its_rules_parse_nothing_again(tmp_path, 
     ("mappings:\n" + "- {FunctionName: f, SelfManagedEventSource: {Endpoints: {KAFKA_BOOTSTRAP_SERVERS: [1]}},"
      " Topics: [orders], StartingPosition: LATEST}\n" * 2,
      ["s.yaml:3:84: SelfManagedEventSource.Endpoints.KAFKA_BOOTSTRAP_SERVERS[0]: must be a string, not a number 1",
-      "s.yaml:4:3: mapping: the same mapping as at s.yaml:3:3 (same function and source, topic): Lambda allows one mapping of each",
+      "s.yaml:4:3: mapping: the same mapping as at s.yaml:3:3 (same function and source, topic): Lambda allows one "
+      "mapping of each",
       "s.yaml:4:84: SelfManagedEventSource.Endpoints.KAFKA_BOOTSTRAP_SERVERS[0]: must be a string, not a number 1"]),
 ])
 def test_what_the_spec_checks_say_in_the_cases_a_review_found(tmp_path, monkeypatch, body, expected):

@@ -206,10 +206,16 @@ class Clients:
                     with translated():
                         client = session.create_client(service, region_name=region,
                                                        endpoint_url=self._endpoint_url, config=config)
-                except ValueError as exc:  # botocore's "Invalid endpoint: …", e.g. from AWS_ENDPOINT_URL
-                    url = self._endpoint_url or os.environ.get("AWS_ENDPOINT_URL") or str(exc).split(": ", 1)[-1]
-                    raise UsageProblem(f"{url!r} is not an endpoint URL (--endpoint-url, AWS_ENDPOINT_URL): give "
-                                       "http(s)://HOST[:PORT], e.g. http://127.0.0.1:4566") from exc
+                except ValueError as exc:
+                    if str(exc).startswith("Invalid endpoint: "):  # botocore's, e.g. from AWS_ENDPOINT_URL
+                        url = self._endpoint_url or os.environ.get("AWS_ENDPOINT_URL") or str(exc).split(": ", 1)[-1]
+                        raise UsageProblem(f"{url!r} is not an endpoint URL (--endpoint-url, AWS_ENDPOINT_URL): "
+                                           "give http(s)://HOST[:PORT], e.g. http://127.0.0.1:4566") from exc
+                    # A setting botocore cannot read (AWS_MAX_ATTEMPTS=abc), a credential_process that printed no
+                    # JSON…: the configuration, not the command line.
+                    raise EsmctlError(f"the AWS configuration cannot be used ({describe_error(exc)}): check the "
+                                      "profile's settings (credential_process, …) and the AWS_* environment "
+                                      "variables") from exc
                 client.meta.events.register("before-call", self._count)
                 if service == "lambda" and self.pacer is not None:
                     client.meta.events.register("before-send", self.pacer.before_send)

@@ -59,10 +59,12 @@ def _find(settings: Settings, stream: str | None, name: str | None, arn: str | N
     return found
 
 
-def _show(settings: Settings, consumer: dict[str, Any], users: list[dict]) -> None:
-
+def _show(settings: Settings, consumer: dict[str, Any], users: list[dict], wrapper: str = "ConsumerDescription",
+          **extra: Any) -> None:
+    """-o json|yaml: the AWS CLI's document (DescribeStreamConsumer's `ConsumerDescription`, RegisterStreamConsumer's
+    `Consumer`), so that its --query works as it is, with the UUIDs of the mappings that use the consumer."""
     if settings.output in ("json", "yaml"):
-        output.dump(settings, {**consumer, "Mappings": [m["UUID"] for m in users]})
+        output.dump(settings, {wrapper: {**consumer, "Mappings": [m["UUID"] for m in users]}, **extra})
     else:
         row = consumer_row(consumer, users)
         output.fields(settings, [(c.header, row.get(c.key)) for c in CONSUMER_COLUMNS] +
@@ -118,7 +120,7 @@ def register(settings: Settings, stream: str | None, name: str, no_wait: bool, t
                                            on_poll=lambda c: update(f"consumer {name}: "
                                                                     f"{(c or {}).get('ConsumerStatus')}"))
         full = aws.describe_consumer(arn=consumer["ConsumerARN"]) or consumer
-    _show(settings, full, [])
+    _show(settings, full, [], "Consumer")
 
 
 @group.command("list")
@@ -192,8 +194,8 @@ def deregister(settings: Settings, stream: str | None, name: str | None, arn: st
         if not no_wait:
             with output.spinner(settings, f"waiting for consumer {consumer_name} to be gone"):
                 settings.aws.wait_for_consumer(consumer_arn, gone=True, timeout=timeout)
-    if settings.output in ("json", "yaml"):
-        output.dump(settings, {**consumer, "ConsumerStatus": "DELETED" if not no_wait else "DELETING"})
+    if settings.output in ("json", "yaml"):  # as deregistered: DELETING; `Gone`: waited until it was
+        output.dump(settings, {"ConsumerDescription": {**consumer, "ConsumerStatus": "DELETING"}, "Gone": not no_wait})
     else:
         output.message(settings, f"deregistered consumer {consumer_name}")
 

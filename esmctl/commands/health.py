@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 import time
 from typing import Any
@@ -308,9 +307,10 @@ def status_cmd(settings: Settings, files: tuple[str, ...], functions: tuple[str,
             while True:  # CI: plain output, one block per refresh; JSON Lines with -o json
                 healths = once()
                 if settings.output == "json":
+                    from esmctl.commands.output import json_text
                     from esmctl.views.document import queried
 
-                    click.echo(json.dumps(queried(settings, [h.document() for h in healths]), separators=(",", ":")))
+                    click.echo(json_text(queried(settings, [h.document() for h in healths]), separators=(",", ":")))
                 else:
                     _print_status(settings, healths, limits=limits, summary=False)
                 click.echo(f"# {time.strftime('%H:%M:%S')}: {status.summary(healths)}", err=True)

@@ -27,11 +27,23 @@ def dump(settings: Settings, data: Any) -> None:
     """Print data as JSON or YAML, whichever -o asked for (only the part --query picks, when given)."""
     data = queried(settings, data)
     if settings.output == "yaml":
-        import yaml
-
-        click.echo(yaml.safe_dump(jsonable(data), sort_keys=False, default_flow_style=False), nl=False)
+        click.echo(yaml_text(jsonable(data)), nl=False)
     else:
-        click.echo(json.dumps(jsonable(data), indent=2))
+        click.echo(json_text(jsonable(data), indent=2))
+
+
+def json_text(data: Any, **kw: Any) -> str:
+    """JSON as the AWS CLI v2 prints it: text as it is (`café`, not `caf\\u00e9`)."""
+    return json.dumps(data, ensure_ascii=False, **kw)
+
+
+def yaml_text(data: Any, **kw: Any) -> str:
+    """A YAML document, text as it is; a single value without the `...` that ends a bare scalar's document (what
+    `$(esmctl … -o yaml --query …)` would keep)."""
+    import yaml
+
+    text = yaml.safe_dump(data, sort_keys=False, default_flow_style=False, allow_unicode=True, **kw)
+    return text[:-len("...\n")] if text.endswith("\n...\n") else text
 
 
 def _console_colour(settings: Settings) -> dict[str, Any]:

@@ -7,6 +7,7 @@ plus a few shorter ones (`--source`, `--on-failure`, `--filter`, `--tag`); and t
 from __future__ import annotations
 
 import json
+import os
 import re
 from typing import Any
 
@@ -66,18 +67,33 @@ class Upper(click.Choice):
         return super().convert(value, param, ctx)
 
 
+def file_text(value: str, param: click.Parameter | None, ctx: click.Context | None) -> str:
+    """A value as the AWS CLI takes one: `file://PATH` is the file's text."""
+    if not value.startswith("file://"):
+        return value
+    path = os.path.expanduser(value.removeprefix("file://"))
+    try:
+        with open(path, encoding="utf-8") as fh:
+            return fh.read()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise click.BadParameter(f"cannot read {path}: {getattr(exc, 'strerror', None) or exc}", ctx, param) \
+            from None
+
+
 class Json(click.ParamType):
-    """A structure or list as JSON, as the AWS CLI takes it."""
+    """A structure or list as JSON, as the AWS CLI takes it (or `file://PATH`, a file of it)."""
 
     name = "json"
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
         if not isinstance(value, str):
             return value
+        text = file_text(value, param, ctx)
         try:
-            return json.loads(value)
+            return json.loads(text)
         except ValueError as exc:
-            self.fail(f"not valid JSON: {exc}", param, ctx)
+            where = f" in {value.removeprefix('file://')}" if value.startswith("file://") else ""
+            self.fail(f"not valid JSON{where}: {exc}", param, ctx)
 
 
 def tag(value: str) -> tuple[str, str]:
@@ -141,7 +157,8 @@ def convenience_options() -> list[click.Option]:
                      help="OnFailure destination (streams and Kafka): an SQS queue, SNS topic or S3 bucket ARN, or "
                           "kafka://TOPIC (Kafka, the same cluster). '' removes it."),
         click.Option(["--filter", "filters"], multiple=True, metavar="PATTERN",
-                     help="A filter pattern (JSON); repeat for more. Replaces the filters."),
+                     callback=lambda ctx, param, value: tuple(file_text(v, param, ctx) for v in value),
+                     help="A filter pattern (JSON, or file://PATH); repeat for more. Replaces the filters."),
         click.Option(["--report-batch-item-failures/--no-report-batch-item-failures"], default=None,
                      help="FunctionResponseTypes ReportBatchItemFailures, or none."),
         click.Option(["--maximum-concurrency"], type=int, help="ScalingConfig MaximumConcurrency (SQS, 2–1000)."),

@@ -325,9 +325,11 @@ def interrupted_summary(results: list[Any], rerun: str = "re-run apply") -> str:
 # -- dynamic completion ------------------------------------------------------------------------------
 def _listing(ctx: click.Context) -> list[dict]:
     """The region's mappings for completion: one listing, cached for a few seconds; nothing on error."""
-    # While completing, click parses without running the root command: its options are in its params.
-    root = ctx.find_root().params
-    settings = Settings(profile=root.get("profile"), region=root.get("region"), endpoint_url=root.get("endpoint_url"))
+    # While completing, click parses without running the root command: its options are in its params; those given
+    # after the subcommand (`mapping get --region X`) in the Settings their callbacks filled, which come first.
+    root, after = ctx.find_root().params, ctx.find_object(Settings) or Settings()
+    settings = Settings(**{name: getattr(after, name) or root.get(name) for name in ("profile", "region",
+                                                                                     "endpoint_url")})
     key = f"{settings.profile}|{settings.region or os.environ.get('AWS_REGION')}|" \
           f"{settings.endpoint_url or os.environ.get('AWS_ENDPOINT_URL')}"
     cache_dir = os.path.join(os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "esmctl")

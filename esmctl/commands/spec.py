@@ -374,7 +374,6 @@ def show_cmd(settings: Settings, path: str) -> None:
 @pass_settings
 def export(settings: Settings, functions: tuple[str, ...], sources: tuple[str, ...], with_tags: bool) -> None:
     """Print the live mappings as a spec (only non-default fields) that `diff` finds in sync."""
-    import yaml
 
     from esmctl.aws.errors import explain
     from esmctl.export import to_spec
@@ -404,12 +403,12 @@ def export(settings: Settings, functions: tuple[str, ...], sources: tuple[str, .
         click.echo(warning, err=True)
     if settings.query is not None:  # as on every JSON and YAML document
         doc = queried(settings, doc)
-    if settings.output == "json":
-        import json
+    from esmctl.commands.output import json_text, yaml_text
 
-        click.echo(json.dumps(doc, indent=2))
+    if settings.output == "json":
+        click.echo(json_text(doc, indent=2))
     else:
-        click.echo(yaml.safe_dump(doc, sort_keys=False, default_flow_style=False, width=120), nl=False)
+        click.echo(yaml_text(doc, width=120), nl=False)
 
 
 COMMANDS = [validate, plan_cmd, diff_cmd, apply_cmd, export, show_cmd]

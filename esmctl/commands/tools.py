@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 import click
 
 from esmctl.commands.shared import common_options, pass_settings
@@ -45,7 +43,9 @@ def schema_cmd(settings: Settings, files: tuple[str, ...], targets_file: bool, p
 
             dump(settings, document)
         else:  # a JSON Schema is JSON, whatever table/markdown would mean
-            click.echo(json.dumps(queried(settings, document), indent=2))
+            from esmctl.commands.output import json_text
+
+            click.echo(json_text(queried(settings, document), indent=2))
         return
     try:
         import jsonschema

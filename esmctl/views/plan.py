@@ -16,8 +16,8 @@ def _value(v: Any) -> str:
     if v is None:
         return "(unset)"
     if isinstance(v, (dict, list)):
-        return json.dumps(jsonable(v), separators=(", ", ": "), sort_keys=True)
-    return json.dumps(v) if isinstance(v, (str, bool)) else str(v)
+        return json.dumps(jsonable(v), separators=(", ", ": "), sort_keys=True, ensure_ascii=False)
+    return json.dumps(v, ensure_ascii=False) if isinstance(v, (str, bool)) else str(v)
 
 
 

@@ -190,7 +190,8 @@ def terminal_table(rows: Sequence[dict[str, Any]], columns: Sequence[Column], wi
         blocks: list[Any] = [Text(title)] if title else []
         for row in cells:
             # an empty field is left out of its card, the labels of every card aligned alike
-            fields = [(c.header, v, not c.identifier) for c, v in zip(columns, row, strict=True) if v.strip()]
+            fields = [(c.header, v, PROSE if not c.identifier else BREAKABLE if c.breakable else WHOLE)
+                      for c, v in zip(columns, row, strict=True) if v.strip()]
             blocks += [record_lines(fields, width, max(len(c.header) for c in columns) + 2), Text("")]
         return Group(*blocks[:-1])
     caption = None
@@ -216,10 +217,14 @@ def terminal_table(rows: Sequence[dict[str, Any]], columns: Sequence[Column], wi
     return Group(t, Text(caption, style="dim", overflow="fold"))
 
 
-def record_lines(fields: Sequence[tuple[str, str, bool]], width: int,
+PROSE, BREAKABLE, WHOLE = "prose", "breakable", "whole"  # how a record's value may be laid out over lines
+
+
+def record_lines(fields: Sequence[tuple[str, str, str]], width: int,
             label_width: int | None = None):  # -> rich.console.Group
-    """`FIELD  value` lines; prose wraps under itself, between words (a word longer than the room left
-    of `width` stays whole on a line of its own); anything else stays on its line."""
+    """`FIELD  value` lines; PROSE wraps under itself, between words (a word longer than the room left
+    of `width` stays whole on a line of its own); a BREAKABLE identifier too long for the room is broken at its
+    separators, as tables break it; a WHOLE one (a UUID, to be copied) goes whole on the line under its label."""
     from rich.cells import cell_len
     from rich.console import Group
     from rich.table import Column as RichColumn
@@ -228,8 +233,11 @@ def record_lines(fields: Sequence[tuple[str, str, bool]], width: int,
 
     label_width = label_width or max(len(label) for label, _, _ in fields) + 2
     lines: list[Any] = []
-    for label, value, wrap in fields:
-        room = width - label_width
+    for label, value, how in fields:
+        room, wrap = width - label_width, how == PROSE
+        if how == WHOLE and cell_len(value) > room > 0:
+            lines += [Text(label, style="bold"), Text(value, no_wrap=True, overflow="ignore")]
+            continue
         if wrap and all(cell_len(word) <= room for word in value.split()):
             grid = Table.grid(RichColumn(width=label_width, no_wrap=True, style="bold"), RichColumn(overflow="fold"))
             grid.add_row(label, value)
@@ -265,9 +273,9 @@ def field_value(value: Any) -> str:
     if value is None:
         return ""
     if isinstance(value, (dict, list, tuple)):
-        return json.dumps(jsonable(value), separators=(",", ":"))
+        return json.dumps(jsonable(value), separators=(",", ":"), ensure_ascii=False)
     text = str(value)
-    return json.dumps(text) if "\n" in text or "\r" in text else text
+    return json.dumps(text, ensure_ascii=False) if "\n" in text or "\r" in text else text
 
 
 def plain_table(headers: Sequence[str], cells: Sequence[Sequence[str]], markdown: bool = False) -> str:
