@@ -162,7 +162,8 @@ def load(path: str, text: str, variables: Mapping[str, str] | None = None, envir
             _check_nesting(loader_class, name, text)
             loader = loader_class(text)
             node = loader.get_single_node()
-        reader = _Reader(name, loader, {**(os.environ if environ is None else environ), **(variables or {})}, max_nodes)
+        reader = _Reader(name, loader, {**(os.environ if environ is None else environ), **(variables or {})}, max_nodes,
+                         text)
         try:
             if node is not None:
                 reader.walk(node, (), 0)
@@ -263,8 +264,9 @@ def _check_nesting(loader_class: type, name: str, text: str) -> None:
 class _Reader:
     """One walk over the composed graph: checks, fills placeholders, records marks; problems by position."""
 
-    def __init__(self, name: str, loader: Any, variables: Mapping[str, str], max_nodes: int) -> None:
-        self.name, self.loader, self.variables, self.max_nodes = name, loader, variables, max_nodes
+    def __init__(self, name: str, loader: Any, variables: Mapping[str, str], max_nodes: int, text: str = "") -> None:
+        self.name, self.loader, self.variables, self.max_nodes, self.text = name, loader, variables, max_nodes, text
+        self._lines: list[str] | None = None
         self.values: dict[Path, Any] = {}  # path -> PyYAML Mark
         self.keys: dict[Path, Any] = {}
         self.surprises: list[tuple[Path, str]] = []
@@ -431,6 +433,19 @@ class _Reader:
                                                 "or set it in the environment", self.missing)
         if bad or missing:
             self.unfilled_nodes.add(id(node))
-        # An empty value stays "" (not null, which would silently unset a parameter).
-        elif not node.style and placeholders.whole(text) and node.value.strip():
+        # An empty value stays "" (not null, which would silently unset a parameter); one written with a tag
+        # (`!!str ${N}`) keeps its tag.
+        elif not node.style and placeholders.whole(text) and node.value.strip() and not self.tagged(node):
             node.tag = self.loader.resolve(ScalarNode, node.value, (True, False))
+
+    def tagged(self, node: Any) -> bool:
+        """Was the scalar written with a tag (`!!str ${N}`, `! ${N}`, `&a !!str ${N}`)? The composed node has the
+        tag either way (a plain `${N}` resolves to a string): its text says. A node starts at its anchor or tag."""
+        if self._lines is None:
+            self._lines = self.text.splitlines()
+        line, column = node.start_mark.line, node.start_mark.column
+        rest = self._lines[line][column:] if line < len(self._lines) else ""
+        if rest.startswith("&"):  # an anchor first: its tag, if any, follows it (on this line or the next)
+            rest = rest.split(None, 1)[1] if len(rest.split(None, 1)) > 1 else \
+                next((x.lstrip() for x in self._lines[line + 1:] if x.strip()), "")
+        return rest.startswith("!")

@@ -190,6 +190,27 @@ def test_placeholders_typed_like_yaml_when_plain_and_whole():
     assert d.data == {"n": 500, "quoted": "500", "text": "batch-500", "flag": False, "twice": "500500"}
 
 
+def test_a_placeholder_written_with_a_tag_keeps_it():
+    """`!!str ${N}` is text whatever N holds (a tag's value `010` was the number 8); the tag is read from the text,
+    as the composed node has STR either way. Each filled again for other variables, as a fleet's targets are."""
+    text = """\
+        a: !!str ${N}
+        b: &x !!str ${N}
+        c: ! ${N}
+        d: &y
+          !!str ${N}
+        e: ${N}
+        f: *x
+    """
+    assert doc(text, variables={"N": "010"}).data == {"a": "010", "b": "010", "c": "010", "d": "010", "e": 8,
+                                                      "f": "010"}
+    assert doc(text, variables={"N": "true"}).data == {"a": "true", "b": "true", "c": "true", "d": "true", "e": True,
+                                                       "f": "true"}
+    with pytest.raises(YamlError) as bad:
+        doc("n: !!int ${N}\n", variables={"N": "x"})
+    assert "is not a valid !!int" in str(bad.value.problems[0])
+
+
 def test_placeholders_inside_anchors_and_merges():
     d = doc("""\
         defaults: &defaults
