@@ -439,13 +439,9 @@ class _Reader:
             node.tag = self.loader.resolve(ScalarNode, node.value, (True, False))
 
     def tagged(self, node: Any) -> bool:
-        """Was the scalar written with a tag (`!!str ${N}`, `! ${N}`, `&a !!str ${N}`)? The composed node has the
-        tag either way (a plain `${N}` resolves to a string): its text says. A node starts at its anchor or tag."""
-        if self._lines is None:
-            self._lines = self.text.splitlines()
-        line, column = node.start_mark.line, node.start_mark.column
-        rest = self._lines[line][column:] if line < len(self._lines) else ""
-        if rest.startswith("&"):  # an anchor first: its tag, if any, follows it (on this line or the next)
-            rest = rest.split(None, 1)[1] if len(rest.split(None, 1)) > 1 else \
-                next((x.lstrip() for x in self._lines[line + 1:] if x.strip()), "")
-        return rest.startswith("!")
+        """Written with a tag (`!!str ${N}`, `! ${N}`, `&a !!str ${N}`)? The composed node has STR either way: the
+        text says (a node starts at its anchor, or at its tag; a tag may follow its anchor on the next line)."""
+        self._lines = self._lines if self._lines is not None else self.text.splitlines()
+        rest = " ".join(self._lines[node.start_mark.line:node.start_mark.line + 2])[node.start_mark.column:]
+        words = rest.split(None, 1) or [""]
+        return words[-1 if rest.startswith("&") else 0].startswith("!")
