@@ -8,30 +8,13 @@ count per stream, one role read per role, one read per destination.
 
 from __future__ import annotations
 
-import fnmatch
-import json
 from dataclasses import dataclass
 from typing import Any
 
-from esmctl import arns, kinds
+from esmctl import arns, kinds, permissions
 from esmctl.mapping import defaults, identity
 
 ERROR, WARNING, INFO = "error", "warning", "info"
-
-NEEDED_ACTIONS = {
-    kinds.KINESIS: ["kinesis:DescribeStream", "kinesis:DescribeStreamSummary", "kinesis:GetRecords",
-                    "kinesis:GetShardIterator", "kinesis:ListShards", "kinesis:ListStreams"],
-    kinds.DYNAMODB: ["dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator",
-                     "dynamodb:ListStreams"],
-    kinds.SQS: ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"],
-}
-# The AWS managed policy that grants NEEDED_ACTIONS for each kind of source (not the destinations').
-MANAGED_POLICY = {kinds.KINESIS: "AWSLambdaKinesisExecutionRole", kinds.DYNAMODB: "AWSLambdaDynamoDBExecutionRole",
-                  kinds.SQS: "AWSLambdaSQSQueueExecutionRole"}
-# What an on-failure destination needs (the Lambda guide's on-failure pages), each action with the suffix of the
-# destination's ARN it applies to: S3's PutObject to the bucket's objects, its ListBucket to the bucket.
-DESTINATION_ACTIONS = {"sqs": (("sqs:SendMessage", ""),), "sns": (("sns:Publish", ""),),
-                       "s3": (("s3:PutObject", "/*"), ("s3:ListBucket", ""))}
 
 
 @dataclass
@@ -186,73 +169,13 @@ def check_visibility(m: dict[str, Any], visibility: int | None, function_timeout
                     "(AWS suggests 6× the function timeout)")]
 
 
-def needed_permissions(m: dict[str, Any]) -> list[tuple[str, str]]:
-    """(action, resource) pairs the execution role needs for this mapping."""
-    source = m.get("EventSourceArn", "")
-    kind = identity.source_type(m)
-    parsed = arns.parse(source)
-    # Through a Kinesis consumer: the stream's actions apply to the stream, SubscribeToShard to the consumer.
-    stream = str(parsed.stream) if parsed is not None and parsed.is_consumer else source
-    out = [(a, stream) for a in NEEDED_ACTIONS.get(kind, [])]
-    if stream != source:
-        out.append(("kinesis:SubscribeToShard", source))
-    return out + _destination_permissions(m)
-
-
-def _destination_permissions(m: dict[str, Any]) -> list[tuple[str, str]]:
-    dest = ((m.get("DestinationConfig") or {}).get("OnFailure") or {}).get("Destination")
-    destination = arns.parse(dest) if dest else None
-    if destination is None:
-        return []
-    return [(action, dest + suffix) for action, suffix in DESTINATION_ACTIONS.get(destination.service, ())]
-
-
-def allowed_by_documents(documents: list[Any], action: str, resource: str) -> bool | None:
-    """A reading of identity policies: True or False where the statements decide it, None where a
-    condition they carry could go either way (only IAM's policy simulator can tell then)."""
-    allowed, undecided, denied_maybe = False, False, False
-    for doc in documents:
-        if isinstance(doc, str):
-            doc = json.loads(doc)
-        statements = doc.get("Statement", [])
-        if isinstance(statements, dict):
-            statements = [statements]
-        for st in statements:
-            if not (_matches(st, "Action", action, str.lower) and _matches(st, "Resource", resource)):
-                continue
-            conditional = bool(st.get("Condition"))
-            if st.get("Effect") == "Deny":
-                if not conditional:
-                    return False
-                denied_maybe = True
-            elif st.get("Effect") == "Allow":
-                if conditional:
-                    undecided = True
-                else:
-                    allowed = True
-    if denied_maybe or (undecided and not allowed):
-        return None
-    return allowed
-
-
-def _matches(statement: dict[str, Any], element: str, value: str, fold=lambda s: s) -> bool:  # noqa: ANN001
-    """Does Action/Resource (or NotAction/NotResource) of a statement cover the value?"""
-    for name, inverted in ((element, False), (f"Not{element}", True)):
-        if name in statement:
-            patterns = statement[name]
-            patterns = [patterns] if isinstance(patterns, str) else patterns
-            hit = any(fnmatch.fnmatchcase(fold(value), fold(p)) for p in patterns)
-            return hit != inverted
-    return element == "Resource"  # an identity policy without Resource applies to every resource
-
-
 def check_permissions(m: dict[str, Any], role_arn: str | None, decide) -> list[Finding]:  # noqa: ANN001
     """`decide(role, action, resource)` -> True/False, or None when it cannot be told."""
     if not role_arn:
         return []
     missing: list[tuple[str, str]] = []
     unknown = []
-    for action, resource in needed_permissions(m):
+    for action, resource in permissions.needed(m):
         verdict = decide(role_arn, action, resource)
         if verdict is None:
             unknown.append(action)
@@ -262,28 +185,12 @@ def check_permissions(m: dict[str, Any], role_arn: str | None, decide) -> list[F
     if missing:
         out.append(Finding(ERROR, "permissions", _ident(m),
                            f"the execution role {_role_name(role_arn)} does not allow "
-                           f"{', '.join(a for a, _ in missing)}", _permissions_fix(m, missing)))
+                           f"{', '.join(a for a, _ in missing)}", permissions.fix(m, missing)))
     if unknown:
         out.append(Finding(INFO, "permissions", _ident(m),
                            f"could not tell whether the role allows {', '.join(unknown)}",
                            "check the role's policies, or run with iam:SimulatePrincipalPolicy allowed"))
     return out
-
-
-def _permissions_fix(m: dict[str, Any], missing: list[tuple[str, str]]) -> str:
-    """Add them; the managed policy of this mapping's kind of source covers the source's actions, not the
-    destination's, which are named apart, each with the resource it applies to."""
-    policy = MANAGED_POLICY.get(identity.source_type(m))
-    destination = _destination_permissions(m)
-    own = [a for a, r in missing if (a, r) not in destination]
-    theirs = [(a, r) for a, r in missing if (a, r) in destination]
-    parts = []
-    if own:
-        parts.append(f"attach the {policy} managed policy to the role" if policy
-                     else f"allow {', '.join(own)} on the source")
-    if theirs:
-        parts.append("allow " + ", ".join(f"{a} on {r}" for a, r in theirs))
-    return "; ".join(parts)
 
 
 def check_qualifiers(mappings: list[dict[str, Any]]) -> list[Finding]:
@@ -328,7 +235,8 @@ def destination_exists(aws: Any, arn: str) -> bool | None:
     from esmctl.aws.errors import AwsError, NotFound
 
     dest = arns.parse(arn)
-    if dest is None or dest.service not in DESTINATION_ACTIONS or (dest.region and dest.region != aws.region):
+    if dest is None or dest.service not in permissions.DESTINATION_ACTIONS or (dest.region
+                                                                               and dest.region != aws.region):
         return None
     try:
         if dest.service == "sqs":
@@ -410,7 +318,7 @@ def diagnose(aws: Any, mappings: list[dict[str, Any]]) -> list[Finding]:
                 except AwsError:
                     role_docs[role] = None
             docs = role_docs[role]
-            verdict = None if docs is None else allowed_by_documents(docs, action, resource)
+            verdict = None if docs is None else permissions.allowed_by_documents(docs, action, resource)
         decisions[key] = verdict
         return verdict
 

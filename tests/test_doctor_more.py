@@ -137,20 +137,26 @@ def test_permissions_apply_to_the_resources_iam_checks_them_on(esmctl, world, bo
              {"Effect": "Allow", "Action": "s3:ListBucket", "Resource": "arn:aws:s3:::failures"})
     function(box, "s3-bucket-only-fn", stream_actions, {"Effect": "Allow", "Action": "s3:PutObject",
                                                         "Resource": "arn:aws:s3:::failures"})
+    # scoped to the keys Lambda writes (aws/lambda/<UUID>/…): enough; denied them: not
+    function(box, "s3-scoped-fn", stream_actions, {"Effect": "Allow", "Action": "s3:PutObject",
+                                                   "Resource": "arn:aws:s3:::failures/aws/lambda/*"},
+             {"Effect": "Allow", "Action": "s3:ListBucket", "Resource": "arn:aws:s3:::failures"})
+    function(box, "s3-denied-fn", stream_actions, {"Effect": "Allow", "Action": "s3:*", "Resource": "*"},
+             {"Effect": "Deny", "Action": "s3:PutObject", "Resource": "arn:aws:s3:::failures/aws/*"})
     arn = client(box, "kinesis", direct=False).register_stream_consumer(
         StreamARN=stream, ConsumerName="fan")["Consumer"]["ConsumerARN"]
     function(box, "fan-fn", stream_actions, {"Effect": "Allow", "Action": "kinesis:SubscribeToShard",
                                              "Resource": f"{stream}/consumer/*"})
     client(box, "s3").create_bucket(Bucket="failures")
     lam = client(box, "lambda", direct=False)
-    for name in ("s3-fn", "s3-bucket-only-fn"):
+    for name in ("s3-fn", "s3-bucket-only-fn", "s3-scoped-fn", "s3-denied-fn"):
         lam.create_event_source_mapping(FunctionName=name, EventSourceArn=stream, StartingPosition="LATEST",
                                         MaximumRetryAttempts=1,
                                         DestinationConfig={"OnFailure": {"Destination": "arn:aws:s3:::failures"}})
     lam.create_event_source_mapping(FunctionName="fan-fn", EventSourceArn=arn, StartingPosition="LATEST",
                                     MaximumRetryAttempts=1)
     found = {f["mapping"]["FunctionArn"].rsplit(":", 1)[1]: f for f in doctor(esmctl)[1] if f["check"] == "permissions"}
-    assert sorted(found) == ["s3-bucket-only-fn"], found  # neither a false error for s3-fn nor for fan-fn
+    assert sorted(found) == ["s3-bucket-only-fn", "s3-denied-fn"], found  # no false error for the others
     assert found["s3-bucket-only-fn"]["fix"] == ("allow s3:PutObject on arn:aws:s3:::failures/*, s3:ListBucket on "
                                                  "arn:aws:s3:::failures")
 

@@ -248,7 +248,7 @@ def test_doctor_sums_concurrency_over_the_functions_mappings_and_qualifiers(esmc
 
 
 def test_doctor_policies_it_cannot_decide_are_unknown_not_denied():
-    from esmctl.doctor import allowed_by_documents
+    from esmctl.permissions import allowed_by_documents
 
     stream = "arn:aws:kinesis:us-east-1:123456789012:stream/orders"
     conditional = {"Statement": [{"Effect": "Allow", "Action": "kinesis:*", "Resource": "*",
