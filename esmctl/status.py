@@ -235,8 +235,9 @@ def assess(h: Health, *, expect_enabled: bool = True, limits: Limits = Limits(),
         elif limit is None and lag.unit == AGE and value >= LAGGING_AGE.total_seconds() * 1000:
             h.lagging = f"{lag.metric} {said} (no --max-lag to judge it by)"
     elif lag is not None:
-        h.no_data = (limits.age if lag.unit == AGE else limits.records) is not None or require_data
-        if require_data and expect_enabled:  # a mapping meant to be Disabled publishes none: silence is its health
+        # a mapping meant to be Disabled publishes none: silence is its health, not "no data"
+        h.no_data = expect_enabled and ((limits.age if lag.unit == AGE else limits.records) is not None or require_data)
+        if require_data and expect_enabled:
             h.problems.append(f"no {lag.metric} data in the window (--require-data)")
     if h.metrics.get("DroppedEventCount"):
         h.problems.append(f"{h.metrics['DroppedEventCount']:,.0f} events dropped in the window")

@@ -398,7 +398,7 @@ class _Reader:
 
     def scalar(self, node: Any, path: Path, is_key: bool = False) -> tuple[Any, str | None]:
         """A scalar's value (None for a plain value JSON reads alike) and, if YAML 1.1 reads it otherwise, why."""
-        if node.tag == STR and not is_key and "${" in node.value and id(node) not in self.filled:
+        if node.tag in _SCALAR_TAGS and not is_key and "${" in node.value and id(node) not in self.filled:
             self.filled.add(id(node))
             self.fill(node, path)
         text, tag = node.value, node.tag

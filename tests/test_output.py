@@ -87,10 +87,10 @@ def test_export_after_a_handoff_validates_and_diffs_clean(esmctl, world, box, tm
     assert missing.exit_code == 1 and "function nope-fn not found" in missing.stderr and missing.stdout == ""
 
 
-def test_text_is_printed_as_it_is_and_a_single_yaml_value_alone(esmctl, world, box):
+def test_text_is_printed_as_it_is_and_a_single_yaml_value_alone(esmctl, world, box, tmp_path):
     """`café` in a filter shows as `café` in JSON, YAML and the table (as the AWS CLI v2 prints it), and `-o yaml
     --query` of one value prints that value, without YAML's `...` end marker (a review saw both)."""
-    pattern = '{"data": {"name": ["café"]}}'
+    pattern = '{"data": {"name": ["café", "a\u0085b"]}}'
     made = json.loads(esmctl("mapping", "create", "--function", "orders-fn", "--source", world["orders"],
                              "--starting-position", "LATEST", "--filter", pattern, "-o", "json").stdout)
     for fmt in ("json", "yaml", "table"):
@@ -99,4 +99,28 @@ def test_text_is_printed_as_it_is_and_a_single_yaml_value_alone(esmctl, world, b
     r = esmctl("list", "-o", "yaml", "--query", "length(EventSourceMappings)")
     assert r.stdout == "1\n"
     assert yaml.safe_load(esmctl("export", "-o", "yaml").stdout)["mappings"][0]["FilterCriteria"] == {
-        "Filters": [{"Pattern": {"data": {"name": ["café"]}}}]}
+        "Filters": [{"Pattern": {"data": {"name": ["café", "a\u0085b"]}}}]}
+    for fmt in ("yaml", "json"):  # a NEL written raw reads back as a line break (a review saw diff exit 2)
+        (tmp_path / f"e.{fmt}").write_text(esmctl("export", "-o", fmt).stdout)
+        assert esmctl("diff", str(tmp_path / f"e.{fmt}")).exit_code == 0, fmt
+
+
+def test_what_text_cannot_hold_as_it_is_is_escaped():
+    """JSON: NEL and the line separators (YAML reads them as breaks) and lone surrogates (no encoding writes them)
+    as \\u escapes; YAML: escapes throughout when a NEL is there."""
+    from esmctl.views.document import json_text, yaml_text
+
+    data = {"p": "café a\u0085b \u2028 \ud800"}
+    text = json_text(data)
+    assert "café" in text and "\\u0085" in text and "\\u2028" in text and "\\ud800" in text
+    assert json.loads(text) == data and yaml.safe_load(text) == data
+    assert yaml.safe_load(yaml_text({"p": "a\u0085b"})) == {"p": "a\u0085b"}
+    assert "café" in yaml_text({"p": "café"})
+
+
+def test_a_plan_of_a_pattern_with_a_lone_surrogate_prints(esmctl, world, tmp_path):
+    path = spec_file(tmp_path, [{"FunctionName": "jobs-fn", "EventSourceArn": world["jobs"],
+                                 "FilterCriteria": {"Filters": [{"Pattern": '{"body": {"x": ["\\ud800"]}}'}]}}])
+    for args in (["plan", path], ["plan", path, "-o", "json"], ["plan", path, "-o", "markdown"]):
+        r = esmctl(*args)
+        assert r.exit_code == 0 and "\\ud800" in r.stdout, (args, r.stdout, r.stderr)

@@ -74,7 +74,8 @@ def test_require_data_asks_no_lag_of_a_mapping_the_spec_keeps_disabled():
     off = Health("u1", "arn:aws:lambda:us-east-1:123456789012:function:a", "", "Disabled", kind="kinesis",
                  lag=Lag("IteratorAge", "ms", None, []))
     five_minutes = Limits(age=timedelta(minutes=5))
-    assert assess(off, expect_enabled=False, limits=five_minutes, require_data=True).problems == []
+    judged = assess(off, expect_enabled=False, limits=five_minutes, require_data=True)
+    assert judged.problems == [] and judged.verdict == "ok"  # not "no data (--require-data makes it unhealthy)"
     on = Health("u2", "arn:aws:lambda:us-east-1:123456789012:function:a", "", "Enabled", kind="kinesis",
                 lag=Lag("IteratorAge", "ms", None, []))
     assert assess(on, limits=five_minutes, require_data=True).problems == [

@@ -206,9 +206,10 @@ def test_a_placeholder_written_with_a_tag_keeps_it():
                                                       "f": "010"}
     assert doc(text, variables={"N": "true"}).data == {"a": "true", "b": "true", "c": "true", "d": "true", "e": True,
                                                        "f": "true"}
+    assert doc("n: !!int ${N}\n", variables={"N": "7"}).data == {"n": 7}
     with pytest.raises(YamlError) as bad:
         doc("n: !!int ${N}\n", variables={"N": "x"})
-    assert "is not a valid !!int" in str(bad.value.problems[0])
+    assert "'x' is not a valid !!int" in str(bad.value.problems[0])
 
 
 def test_placeholders_inside_anchors_and_merges():

@@ -6,7 +6,6 @@ something is printed.
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from collections.abc import Iterator, Sequence
@@ -16,7 +15,7 @@ from typing import Any
 import click
 
 from esmctl.context import Settings, color_enabled
-from esmctl.views.document import jsonable, queried
+from esmctl.views.document import json_text, jsonable, queried, yaml_text
 from esmctl.views.mappings import MAPPING_COLUMNS, mapping_rows
 from esmctl.views.plan import plan_document, plan_lines, plan_summary, wrapped
 from esmctl.views.results import RESULT_COLUMNS, result_rows
@@ -31,19 +30,6 @@ def dump(settings: Settings, data: Any) -> None:
     else:
         click.echo(json_text(jsonable(data), indent=2))
 
-
-def json_text(data: Any, **kw: Any) -> str:
-    """JSON as the AWS CLI v2 prints it: text as it is (`café`, not `caf\\u00e9`)."""
-    return json.dumps(data, ensure_ascii=False, **kw)
-
-
-def yaml_text(data: Any, **kw: Any) -> str:
-    """A YAML document, text as it is; a single value without the `...` that ends a bare scalar's document (what
-    `$(esmctl … -o yaml --query …)` would keep)."""
-    import yaml
-
-    text = yaml.safe_dump(data, sort_keys=False, default_flow_style=False, allow_unicode=True, **kw)
-    return text[:-len("...\n")] if text.endswith("\n...\n") else text
 
 
 def _console_colour(settings: Settings) -> dict[str, Any]:

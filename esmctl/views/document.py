@@ -2,10 +2,49 @@
 
 from __future__ import annotations
 
+import json
+import re
 from datetime import datetime
+from functools import cache
 from typing import Any
 
 from esmctl.context import Settings
+
+# Written as escapes in JSON, text as it is: NEL and the line and paragraph separators, which YAML (and so a spec
+# read back from `export -o json`) takes for line breaks, and lone surrogates, which no encoding can write.
+_ESCAPED = re.compile("[\u0085\u2028\u2029\ud800-\udfff]")
+
+
+def json_text(data: Any, **kw: Any) -> str:
+    """JSON as the AWS CLI v2 prints it: text as it is (`café`, not `caf\\u00e9`), but for _ESCAPED."""
+    return _ESCAPED.sub(lambda m: f"\\u{ord(m.group()):04x}", json.dumps(data, ensure_ascii=False, **kw))
+
+
+def yaml_text(data: Any, **kw: Any) -> str:
+    """A YAML document, text as it is; a single value without the `...` that ends a bare scalar's document (what
+    `$(esmctl … -o yaml --query …)` would keep)."""
+    import yaml
+
+    text = yaml.dump(data, Dumper=_dumper(), sort_keys=False, default_flow_style=False, allow_unicode=True, **kw)
+    return text[:-len("...\n")] if text.endswith("\n...\n") else text
+
+
+@cache
+def _dumper() -> type:
+    """PyYAML's safe dumper, but a text holding NEL or a line or paragraph separator is written double-quoted, where
+    they are escapes: plain or single-quoted, PyYAML writes them as they are, and a reader takes them for line
+    breaks (an exported filter would read back changed)."""
+    import yaml
+
+    class Dumper(yaml.SafeDumper):
+        pass
+
+    def text(dumper: Any, value: str) -> Any:
+        style = '"' if any(c in value for c in "\x85\u2028\u2029") else None
+        return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+    Dumper.add_representer(str, text)
+    return Dumper
 
 
 def jsonable(value: Any) -> Any:

@@ -3,10 +3,9 @@ a document (`-o json|yaml`, docs/plan-format.md). Returns lines and documents; c
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-from esmctl.views.document import jsonable
+from esmctl.views.document import json_text, jsonable
 
 _PLAN_STYLE = {"create": "green", "update": "yellow", "move": "yellow", "replace": "red", "delete": "red",
                "handoff": "magenta"}
@@ -16,8 +15,8 @@ def _value(v: Any) -> str:
     if v is None:
         return "(unset)"
     if isinstance(v, (dict, list)):
-        return json.dumps(jsonable(v), separators=(", ", ": "), sort_keys=True, ensure_ascii=False)
-    return json.dumps(v, ensure_ascii=False) if isinstance(v, (str, bool)) else str(v)
+        return json_text(jsonable(v), separators=(", ", ": "), sort_keys=True)
+    return json_text(v) if isinstance(v, (str, bool)) else str(v)
 
 
 

@@ -11,12 +11,11 @@ tables, tabulate the plain and Markdown ones; both are imported only when someth
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from esmctl.views.document import jsonable
+from esmctl.views.document import json_text, jsonable
 
 
 @dataclass(frozen=True)
@@ -273,9 +272,9 @@ def field_value(value: Any) -> str:
     if value is None:
         return ""
     if isinstance(value, (dict, list, tuple)):
-        return json.dumps(jsonable(value), separators=(",", ":"), ensure_ascii=False)
+        return json_text(jsonable(value), separators=(",", ":"))
     text = str(value)
-    return json.dumps(text, ensure_ascii=False) if "\n" in text or "\r" in text else text
+    return json_text(text) if "\n" in text or "\r" in text else text
 
 
 def plain_table(headers: Sequence[str], cells: Sequence[Sequence[str]], markdown: bool = False) -> str:
