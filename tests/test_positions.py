@@ -185,20 +185,31 @@ def test_a_kafka_replace_records_the_group_it_keeps_and_a_create_after_an_interr
     assert "a new consumer group, LATEST" in change.reason.text and "record-tags" not in ops(change)
 
 
-def test_a_kafka_replace_shows_the_generated_group_kept():
+def test_a_kafka_replace_shows_the_generated_group_kept_but_not_into_another_consumption_mode():
     brokers = {"SelfManagedEventSource": {"Endpoints": {"KAFKA_BOOTSTRAP_SERVERS": ["k1:9092"]}},
                "Topics": ["events"]}
-    have = live({**brokers, "SelfManagedKafkaEventSourceConfig": {"ConsumptionMode": "Queue",
-                                                                  "ConsumerGroupId": "g-1"}})
+    registry = {"SchemaRegistryURI": "https://registry.example.com", "EventRecordFormat": "JSON",
+                "SchemaValidationConfigs": [{"Attribute": "VALUE"}]}
+    have = live({**brokers, "StartingPosition": "LATEST",
+                 "SelfManagedKafkaEventSourceConfig": {"ConsumptionMode": "Stream", "ConsumerGroupId": "g-1"}})
     want = desired({**brokers, "StartingPosition": "TRIM_HORIZON",
-                    "SelfManagedKafkaEventSourceConfig": {"ConsumptionMode": "Stream"}})
+                    "SelfManagedKafkaEventSourceConfig": {"SchemaRegistryConfig": registry}})
     [change] = plan([want], [have]).changes
     assert change.action == Action.REPLACE
     [shown] = [c for c in change.fields if c.name == "SelfManagedKafkaEventSourceConfig"]
-    assert shown.before == {"ConsumptionMode": "Queue", "ConsumerGroupId": "g-1"}
-    assert shown.after == {"ConsumptionMode": "Stream", "ConsumerGroupId": "g-1"}  # not "(unset)": it is kept
+    assert shown.after["ConsumerGroupId"] == "g-1"  # not "(unset)": it is kept (a review)
     create = next(s for s in change.steps if s.op == "create").params
     assert create["SelfManagedKafkaEventSourceConfig"]["ConsumerGroupId"] == "g-1"
+    # Queue mode reads as a share group, and Kafka keeps one kind of group under an ID: a new one
+    queued = live({**brokers, "SelfManagedKafkaEventSourceConfig": {"ConsumptionMode": "Queue",
+                                                                    "ConsumerGroupId": "g-2"}})
+    streamed = desired({**brokers, "StartingPosition": "TRIM_HORIZON",
+                        "SelfManagedKafkaEventSourceConfig": {"ConsumptionMode": "Stream"}})
+    [change] = plan([streamed], [queued]).changes
+    [shown] = [c for c in change.fields if c.name == "SelfManagedKafkaEventSourceConfig"]
+    assert "ConsumerGroupId" not in shown.after and "a new consumer group" in change.reason.text
+    create = next(s for s in change.steps if s.op == "create").params
+    assert "ConsumerGroupId" not in create["SelfManagedKafkaEventSourceConfig"]
 
 
 def test_what_aws_cannot_unset_in_place_and_changes_what_is_read_is_a_replace():

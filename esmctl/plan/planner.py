@@ -432,7 +432,10 @@ def _state(d: Mapping) -> str:
 
 def _kept_group(d: Mapping, live: Mapping) -> dict[str, Any]:
     """A Kafka consumer group the spec does not name: the replacement joins the old one's group, which
-    resumes from the group's committed offsets instead of starting over."""
+    resumes from the group's committed offsets instead of starting over. Not across a change of ConsumptionMode:
+    a Queue mode mapping reads as a share group, and Kafka keeps one kind of group under an ID."""
+    if defaults.queue_mode(d.config) != defaults.queue_mode(live.config):
+        return {}
     out = {}
     for name, member in defaults.GENERATED_MEMBERS.items():
         group = (live.config.get(name) or {}).get(member)
