@@ -487,7 +487,7 @@ def test_a_new_source_is_read_while_the_plan_reads_its_function(esmctl, world, b
     of the plan's Lambda reads: with the GetFunction held, the stream is asked all the same."""
     path = spec_file(tmp_path, [kinesis(world, fn="jobs-fn", stream="clicks")])
     out = {}
-    assert _held_while(box, "GET functions", lambda: out.update(r=esmctl("plan", path)), "DescribeStreamSummary")
+    assert _held_while(box, "GetFunction", lambda: out.update(r=esmctl("plan", path)), "DescribeStreamSummary")
     assert out["r"].exit_code == 0 and "+ create jobs-fn <- kinesis:clicks" in out["r"].stdout
     assert box.proxy.calls["DescribeStreamSummary"] == 1
 
@@ -501,12 +501,12 @@ def test_a_plan_that_fails_meanwhile_ends_once_its_source_reads_have(box, world,
 
     path = spec_file(tmp_path, [kinesis(world, fn="jobs-fn", stream="clicks")])
     held = box.proxy.pause("DescribeStreamSummary", nth=1, when="before")  # until released (the layer's 30 s)
-    function = box.proxy.pause("GET functions", nth=1, when="before")
+    function = box.proxy.pause("GetFunction", nth=1, when="before")
     exe = os.path.join(os.path.dirname(sys.executable), "esmctl")
     proc = subprocess.Popen([exe, "plan", path], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         assert held.reached.wait(timeout=60) and function.reached.wait(timeout=60)
-        box.proxy.fail_next["GET functions"] = (403, "AccessDeniedException", "not allowed")
+        box.proxy.fail_next["GetFunction"] = (403, "AccessDeniedException", "not allowed")
         function.release(drop=True)  # no reply: botocore asks again, and is refused
         said = proc.stderr.readline()  # the plan's error, said before the end
         assert "not allowed" in said, said
@@ -635,7 +635,7 @@ def test_the_functions_of_creates_that_manage_tags_are_looked_up_at_once(esmctl,
     path = spec_file(tmp_path, [kinesis(world, Tags={"team": "a"}), kinesis(world, fn="audit-fn", Tags={"team": "a"}),
                                 kinesis(world, fn="jobs-fn", Tags={"team": "a"})])
     out = {}
-    assert _held_while(box, "GET functions", lambda: out.update(r=esmctl("plan", path)), "GET functions", count=3)
+    assert _held_while(box, "GetFunction", lambda: out.update(r=esmctl("plan", path)), "GetFunction", count=3)
     assert out["r"].exit_code == 0 and out["r"].stdout.count("+ create") == 3, out["r"].stdout
 
 

@@ -114,7 +114,7 @@ def test_plan_and_diff_notice_a_function_that_does_not_exist(esmctl, world, box,
                "first, or correct the name" in r.stderr
         assert f"{path}:9:17: FunctionName: orders-fn:nope does not exist" in r.stderr
         assert "Plan:" not in r.stdout
-    assert box.proxy.calls["GET functions"] == 6  # one per function (and alias) to create for, per run
+    assert box.proxy.calls["GetFunction"] == 6  # one per function (and alias) to create for, per run
     assert box.proxy.calls["CreateEventSourceMapping"] == 0
     # a mapping that exists is not asked about: its function is not looked up
     client(box, "lambda").create_event_source_mapping(FunctionName="orders-fn", EventSourceArn=world["orders"],
@@ -122,7 +122,7 @@ def test_plan_and_diff_notice_a_function_that_does_not_exist(esmctl, world, box,
     box.proxy.clear_counts()
     assert esmctl("diff", spec_file(tmp_path, [{"FunctionName": "orders-fn", "EventSourceArn": world["orders"],
                                                  "StartingPosition": "LATEST"}], "one.yaml")).exit_code == 0
-    assert box.proxy.calls["GET functions"] == 0
+    assert box.proxy.calls["GetFunction"] == 0
 
 
 def test_permissions_apply_to_the_resources_iam_checks_them_on(esmctl, world, box):

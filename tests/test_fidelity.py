@@ -889,3 +889,48 @@ def test_a_source_that_is_not_there_is_refused_as_aws_refuses_it(box, world):
     with pytest.raises(ClientError) as refused:
         streams.describe_stream(StreamArn=label.rsplit("/", 1)[0] + "/2000-01-01T00:00:00.000")
     assert refused.value.response["Error"]["Code"] == "ResourceNotFoundException"
+
+
+def test_every_lambda_call_is_named_counted_and_faulted_by_its_operation(box, world):
+    """Operation names from botocore's model: CreateFunction, GetFunction, Invoke… were all "POST/GET functions",
+    so fail_next, pause and throttle_next of them did nothing (a review, as a user writing tests of their own)."""
+    client = lam(box)
+    box.proxy.clear_counts()
+    client.get_function(FunctionName="orders-fn")
+    assert box.proxy.calls["GetFunction"] == 1
+    box.proxy.fail_next["GetFunction"] = (500, "ServiceException", "injected")
+    with pytest.raises(ClientError) as exc:
+        client.get_function(FunctionName="orders-fn")
+    assert code(exc) == "ServiceException"
+    box.proxy.throttle_next["PutFunctionConcurrency"] = 1
+    with pytest.raises(ClientError) as exc:
+        client.put_function_concurrency(FunctionName="orders-fn", ReservedConcurrentExecutions=5)
+    assert code(exc) == "TooManyRequestsException"
+    # every control-plane API shares the 15/s (GetAccountSettings, concurrency…); GetFunction has a quota of its own
+    box.proxy.clock = Clock()  # no time passes: only the calls count
+    box.proxy.rate_limit = 2
+    client.get_account_settings()
+    client.put_function_concurrency(FunctionName="orders-fn", ReservedConcurrentExecutions=5)
+    with pytest.raises(ClientError) as exc:
+        client.list_event_source_mappings()
+    assert code(exc) == "TooManyRequestsException"
+    client.get_function(FunctionName="orders-fn")  # its own 100/s
+    box.proxy.rate_limit = 0
+    # a lost reply, for any operation: carried out, then a 500
+    uuid = client.create_event_source_mapping(FunctionName="jobs-fn", EventSourceArn=world["jobs"])["UUID"]
+    box.proxy.lose_reply.add("UpdateEventSourceMapping")
+    with pytest.raises(ClientError):
+        client.update_event_source_mapping(UUID=uuid, BatchSize=5)
+    assert client.get_event_source_mapping(UUID=uuid)["BatchSize"] == 5 and not box.proxy.lose_reply
+
+
+def test_a_marker_no_listing_gave_is_a_400_and_a_consumer_deregistered_by_name_is_that_one(box, world):
+    with pytest.raises(ClientError) as exc:
+        lam(box).list_event_source_mappings(Marker="not-a-marker")
+    assert code(exc) == "InvalidParameterValueException"
+    kinesis = boto3.client("kinesis", endpoint_url=box.url, region_name=REGION, aws_access_key_id="testing",
+                           aws_secret_access_key="testing")
+    for name in ("a", "b"):
+        kinesis.register_stream_consumer(StreamARN=world["orders"], ConsumerName=name)
+    kinesis.deregister_stream_consumer(StreamARN=world["orders"], ConsumerName="a")  # moto deleted "b"
+    assert [c["ConsumerName"] for c in kinesis.list_stream_consumers(StreamARN=world["orders"])["Consumers"]] == ["b"]

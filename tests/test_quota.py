@@ -13,7 +13,6 @@ from helpers import client, kinesis, spec_file
 from esmctl.aws.calls import Aws
 from esmctl.aws.pacing import Pacer, in_the_quota, undelayed_listing
 from esmctl.mapping import identity, marks
-from esmctl.sandbox.fidelity import FidelityProxy
 
 
 def test_the_pacer_charges_the_control_plane_calls_and_getfunction_to_its_own_bucket(box, world):
@@ -58,7 +57,12 @@ def test_the_quota_apis():
 
 
 def test_the_layer_charges_the_apis_aws_charges():
-    charged = FidelityProxy.in_the_quota
+    """Each call named by botocore's model, then charged as esmctl's pacer charges it."""
+    from esmctl.sandbox.routes import lambda_operation
+
+    def charged(method: str, path: str) -> bool:
+        return in_the_quota(lambda_operation(method, path))
+
     assert charged("POST", "/2015-03-31/event-source-mappings/")
     assert charged("GET", "/2015-03-31/event-source-mappings/?MaxItems=100")
     assert charged("GET", "/2017-03-31/tags/arn%3Aaws%3Alambda%3Aus-east-1%3A123456789012%3Afunction%3Afn")
@@ -69,6 +73,8 @@ def test_the_layer_charges_the_apis_aws_charges():
     assert not charged("GET", "/2015-03-31/functions/arn%3Aaws%3Alambda%3Aus-east-1%3A1%3Afunction%3Afn?Qualifier=1")
     assert not charged("GET", "/2015-03-31/functions/fn/policy")  # GetPolicy: 15/s of its own
     assert not charged("POST", "/2015-03-31/functions/fn/invocations")  # Invoke
+    assert charged("GET", "/2016-08-19/account-settings/")  # GetAccountSettings (never charged before)
+    assert charged("PUT", "/2017-10-31/functions/fn/concurrency")  # PutFunctionConcurrency
 
 
 def test_a_create_reads_its_functions_tag_records_by_getfunction_not_listtags(esmctl, world, box, tmp_path):
@@ -82,7 +88,7 @@ def test_a_create_reads_its_functions_tag_records_by_getfunction_not_listtags(es
     box.proxy.clear_counts()
     assert esmctl("apply", path).exit_code == 0
     assert box.proxy.calls["ListTags"] == 0
-    assert box.proxy.calls["GET functions"] == 2  # orders-fn and audit-fn, once each
+    assert box.proxy.calls["GetFunction"] == 2  # orders-fn and audit-fn, once each
     clicks = [m for m in client(box, "lambda").list_event_source_mappings()["EventSourceMappings"]
               if m["EventSourceArn"] == world["clicks"]]
     assert client(box, "lambda").list_tags(Resource=clicks[0]["EventSourceMappingArn"])["Tags"] == {"team": "clicks"}

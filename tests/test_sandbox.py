@@ -132,3 +132,32 @@ def test_each_sandbox_a_process_starts_is_an_empty_world_and_one_runs_at_a_time(
     assert lines[0] == "first 0" and lines[2] == "second 0", r.stdout
     assert lines[1].startswith("refused: a sandbox already runs in this process (http://127.0.0.1:"), r.stdout
     assert "stop it first, or reset() or restore() it" in lines[1]
+
+
+def test_a_stopped_sandbox_answers_nothing_and_leaves_nothing_behind(tmp_path):
+    """A client kept past one sandbox reached the stopped layer over its kept-alive connection, unseen by the next
+    sandbox on that port (its counts and knobs), and every start/seed/stop left threads and descriptors (a review)."""
+    script = tmp_path / "user_tests.py"
+    script.write_text(
+        "import gc, os, socket, threading, boto3\n"
+        "from esmctl.sandbox import server\n"
+        "s = socket.socket(); s.bind(('127.0.0.1', 0)); port = s.getsockname()[1]; s.close()\n"
+        "lam = boto3.client('lambda', endpoint_url=f'http://127.0.0.1:{port}', region_name='us-east-1')\n"
+        "for _ in range(2):\n"
+        "    box = server.start(port)\n"
+        "    lam.list_event_source_mappings()\n"
+        "    print('counted', box.proxy.calls['ListEventSourceMappings'])\n"
+        "    box.stop()\n"
+        "def held():\n"
+        "    gc.collect()\n"
+        "    return len(os.listdir('/proc/self/fd')), threading.active_count()\n"
+        "before = held()\n"
+        "for _ in range(3):\n"
+        "    box = server.start(); server.seed(box.url); box.stop()\n"
+        "print('held', before == held(), before, held())\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    r = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=180,
+                       env={**env, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"})
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.splitlines() == ["counted 1", "counted 1", r.stdout.splitlines()[2]]
+    assert r.stdout.splitlines()[2].startswith("held True"), r.stdout

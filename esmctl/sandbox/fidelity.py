@@ -44,6 +44,7 @@ source mapping API), and here the server, the knobs and counts, and fault inject
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 import socket
@@ -55,9 +56,11 @@ from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from esmctl.aws.pacing import in_the_quota
 from esmctl.sandbox.held_mappings import HeldMappings
 from esmctl.sandbox.mapping_api import ESM_PATH, MappingApi
 from esmctl.sandbox.pauses import Dropped, PausedCall
+from esmctl.sandbox.routes import LAMBDA_PATH, lambda_operation
 
 
 class _Server(ThreadingHTTPServer):
@@ -67,6 +70,32 @@ class _Server(ThreadingHTTPServer):
     for a few of them, at random."""
 
     request_queue_size = socket.SOMAXCONN
+    daemon_threads = True
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._open: set[socket.socket] = set()  # the connections being served (kept alive between calls)
+        self._open_lock = threading.Lock()
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        with self._open_lock:
+            self._open.add(request)
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request: Any) -> None:
+        with self._open_lock:
+            self._open.discard(request)
+        super().shutdown_request(request)
+
+    def close_connections(self) -> None:
+        """End every connection still open: a stopped layer answers nothing. A client kept alive past one sandbox
+        (a session's boto3 client, seed's cached ones) would otherwise go on talking to it, unseen by the next
+        sandbox on that port and its knobs, and each connection kept a thread and a descriptor."""
+        with self._open_lock:
+            still = list(self._open)
+        for connection in still:
+            with contextlib.suppress(OSError):
+                connection.shutdown(socket.SHUT_RDWR)  # its handler reads the end and closes it
 
 
 class FidelityProxy(MappingApi):
@@ -117,7 +146,6 @@ class FidelityProxy(MappingApi):
         self._buckets: dict[tuple[str, str], tuple[float, float]] = {}  # (account, region) -> (tokens, at)
         self._key_accounts: dict[str, str] = {}  # access key issued by AssumeRole -> the role's account
         self._server = _Server(("127.0.0.1", port), self._handler())
-        self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     @property
@@ -133,6 +161,7 @@ class FidelityProxy(MappingApi):
         self._release_pauses()
         self._server.shutdown()
         self._server.server_close()
+        self._server.close_connections()
 
     def pause(self, operation: str, nth: int = 1, when: str = "before") -> PausedCall:
         """Hold the nth call of `operation` from now (counting the calls the layer carries out,
@@ -218,32 +247,14 @@ class FidelityProxy(MappingApi):
         if "/operation/" in path:  # smithy rpc-v2
             return path.rsplit("/operation/", 1)[1].split("?")[0]
         route = path.split("?")[0].rstrip("/")
-        if route.startswith(ESM_PATH):
-            has_id = route != ESM_PATH
-            return {("POST", False): "CreateEventSourceMapping", ("GET", False): "ListEventSourceMappings",
-                    ("GET", True): "GetEventSourceMapping", ("PUT", True): "UpdateEventSourceMapping",
-                    ("DELETE", True): "DeleteEventSourceMapping"}.get((method, has_id), f"{method} {route}")
-        if "/tags/" in route:
-            return {"GET": "ListTags", "POST": "TagResource", "DELETE": "UntagResource"}.get(method, method)
-        if route.endswith("/account-settings"):
-            return "GetAccountSettings"
-        if "/functions" in route:
-            return f"{method} functions"
+        if LAMBDA_PATH.match(route):
+            return lambda_operation(method, path) or f"{method} {route}"
         if body:
             query = urllib.parse.parse_qs(body.decode(errors="replace"))
             if "Action" in query:
                 return query["Action"][0]
         query = urllib.parse.parse_qs(urllib.parse.urlsplit(path).query)
         return query.get("Action", [f"{method} {route}"])[0]
-
-    @staticmethod
-    def in_the_quota(method: str, path: str) -> bool:
-        """Whether a Lambda call counts against the 15 requests/s: GetFunction (100/s), GetPolicy (15/s) and
-        invocations have quotas of their own, as on AWS."""
-        parts = path.split("?")[0].rstrip("/").split("/")  # "", version, "functions", NAME, ...
-        own = len(parts) >= 4 and parts[2] == "functions" and (method, tuple(parts[4:])) in {
-            ("GET", ()), ("GET", ("policy",)), ("POST", ("invocations",))}
-        return not own
 
     def _take_token(self, scope: tuple[str, str]) -> bool:
         """A token bucket per account and region, shared by every Lambda control-plane call there, as AWS's
@@ -304,8 +315,9 @@ class FidelityProxy(MappingApi):
                     self.bodies.setdefault(op, []).append(json.loads(body))
                 except ValueError:
                     pass
-        lambda_call = path.startswith(("/2015-03-31/", "/2017-03-31/", "/2018-10-31/"))
-        if lambda_call and self.in_the_quota(method, path):
+        # Every Lambda control-plane call shares the 15 requests/s, but those with quotas of their own (GetFunction,
+        # GetPolicy, invocations: the facts sheet), as esmctl's own pacer counts them.
+        if LAMBDA_PATH.match(path) and in_the_quota(op):
             with self._lock:
                 forced = self.force_throttle > 0 or self.throttle_next[op] > 0
                 if self.throttle_next[op] > 0:
@@ -327,6 +339,12 @@ class FidelityProxy(MappingApi):
         self._hold(pauses, "before")
         reply = self._carry_out(method, path, headers, body, op)
         self._hold(pauses, "after")
+        with self._lock:
+            lost = op in self.lose_reply and reply[0] < 300
+            if lost:
+                self.lose_reply.discard(op)
+        if lost:  # carried out, the reply lost on its way: what a client sees of a dropped connection
+            return self._error(500, "ServiceException", "The reply was lost (injected)")
         return reply
 
     def _carry_out(self, method: str, path: str, headers: dict[str, str], body: bytes,

@@ -311,9 +311,6 @@ class MappingApi(Streams):
                 if self.transitional_views:
                     self._pending[created["UUID"]] = ["Creating", self.transitional_views, None]
                 reply = self._dress(created, WRITE)
-        if "CreateEventSourceMapping" in self.lose_reply:
-            self.lose_reply.discard("CreateEventSourceMapping")
-            return self._error(500, "ServiceException", "The reply was lost (injected)")
         return self._ok(reply, status)
 
     def _list(self, path: str, headers: dict) -> tuple[int, dict, bytes]:
@@ -322,6 +319,8 @@ class MappingApi(Streams):
         on AWS is one pass however it is paged. Only the page is dressed, with the state of the moment."""
         query = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(path).query))
         token, _, offset = (query.get("Marker") or "").rpartition(":")
+        if not offset.isdigit() and query.get("Marker") is not None:  # not a NextMarker this listing gave
+            return self._error(400, "InvalidParameterValueException", "Invalid Marker")
         start = int(offset or 0)
         size = min(int(query.get("MaxItems") or self.page_size), self.page_size)
         with self._lock:

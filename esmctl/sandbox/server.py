@@ -85,6 +85,10 @@ class Sandbox:
                 thread.join(0.02)
         with _starting:
             _running[:] = [box for box in _running if box is not self]
+        # The clients seed and account_client keep per URL: their connections led to the servers just stopped
+        # (and a sandbox started on the same port later gets clients of its own).
+        _account_client.cache_clear()
+        _clients.cache_clear()
 
 
 @dataclass(frozen=True)

@@ -29,12 +29,19 @@ class Streams(Accounts):
             return self._consumer_reply(op, *self._register_consumer(method, path, headers, body))
         if op in _CONSUMER_CALLS:
             req = json.loads(body or b"{}")
+            if op == "DeregisterStreamConsumer" and not req.get("ConsumerARN") and req.get("ConsumerName"):
+                # moto deregisters the stream's other consumers when named so: the one named, by its ARN
+                _, listed = self._upstream_json("POST", "/", {"StreamARN": req.get("StreamARN")}, {
+                    **headers, "X-Amz-Target": "Kinesis_20131202.ListStreamConsumers"})
+                named = [c for c in (listed or {}).get("Consumers", []) if c.get("ConsumerName") == req["ConsumerName"]]
+                if not named:
+                    return _not_found(f"Consumer {req['ConsumerName']} under stream {req.get('StreamARN')} not found.")
+                body = json.dumps({"ConsumerARN": named[0]["ConsumerARN"]}).encode()
+                return self._consumer_reply(op, *self._forward(method, path, body, headers))
             if req.get("ConsumerARN"):
                 if self._consumer(req["ConsumerARN"]) is None:  # not registered, or not at that time
                     account = req["ConsumerARN"].split(":")[4] if req["ConsumerARN"].count(":") >= 5 else ""
-                    return 400, {"Content-Type": "application/x-amz-json-1.1"}, json.dumps({
-                        "__type": "ResourceNotFoundException",
-                        "message": f"Consumer {req['ConsumerARN']}, account {account} not found."}).encode()
+                    return _not_found(f"Consumer {req['ConsumerARN']}, account {account} not found.")
                 req["ConsumerARN"] = CONSUMER_EPOCH.sub(r"\1", req["ConsumerARN"])
                 body = json.dumps(req).encode()
             return self._consumer_reply(op, *self._forward(method, path, body, headers))
@@ -107,3 +114,7 @@ class Streams(Accounts):
                 }).encode()
         return self._forward(method, path, body, headers)
 
+
+def _not_found(message: str) -> tuple[int, dict, bytes]:
+    return 400, {"Content-Type": "application/x-amz-json-1.1"}, json.dumps(
+        {"__type": "ResourceNotFoundException", "message": message}).encode()
