@@ -371,12 +371,13 @@ def _read(path: str, text: str | None, variables: dict[str, str] | None, targets
     if not isinstance(data, dict):
         return []
     region = data.get("region") if ("region",) not in doc.unfilled else None
-    if region is not None and not isinstance(region, str):
+    if ("region" in data and region is None and ("region",) not in doc.unfilled) or \
+            (region is not None and not isinstance(region, str)):  # `region:` left empty is no region either
         found.append(Found(doc, ("region",), False, "region", "must be a string", False))
     elif region is not None:
         spec_regions[doc.path] = region
-    defaults = data.get("defaults") or {}
-    if not isinstance(defaults, dict):
+    defaults = data.get("defaults", {})
+    if not isinstance(defaults, dict):  # `defaults: []`, `defaults:` left empty: not a mapping (the schema agrees)
         found.append(Found(doc, ("defaults",), False, "defaults", "must be a mapping of parameters", False))
         defaults = {}
     tops.append((doc, defaults))

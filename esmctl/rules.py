@@ -123,7 +123,7 @@ def cross_field_problems(p: dict[str, Any], facts: Facts) -> list[FieldProblem]:
     if pos == "AT_TIMESTAMP":
         if kind == kinds.DYNAMODB:
             out.append(("StartingPosition", "AT_TIMESTAMP is not for DynamoDB sources (TRIM_HORIZON or LATEST)"))
-        elif not p.get("StartingPositionTimestamp"):
+        elif p.get("StartingPositionTimestamp") in (None, ""):  # 0 is the epoch, a time like any other
             out.append(("StartingPositionTimestamp", "is required with StartingPosition AT_TIMESTAMP"))
     elif p.get("StartingPositionTimestamp") is not None and pos:
         out.append(("StartingPositionTimestamp", "is only used with StartingPosition AT_TIMESTAMP"))

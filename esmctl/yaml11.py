@@ -58,3 +58,10 @@ def surprise(text: str, value: Any) -> str:
         return f"{text} is read by YAML 1.1 as {value!r}: quote it or write {value!r}"
     word = "NaN" if math.isnan(value) else ("-Infinity" if value < 0 else "Infinity")
     return f"{text} is read by YAML 1.1 as {word}, which JSON cannot hold: quote it"
+
+
+def key_text(key: Any) -> str:
+    """The text JSON names a key YAML read as `key` by (`on` is true: "true"; `1.50` is 1.5: "1.5")."""
+    if key is None or isinstance(key, (bool, int, float)):
+        return json.dumps(key)
+    return key.isoformat() if isinstance(key, (datetime.date, datetime.datetime)) else str(key)

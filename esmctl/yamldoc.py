@@ -18,7 +18,7 @@ from typing import Any
 import yaml
 from yaml import MappingNode, ScalarNode, SequenceNode
 
-from esmctl import placeholders
+from esmctl import placeholders, yaml11
 from esmctl.errors import Place, Problem, located
 from esmctl.yaml11 import FLOAT, JSON_NUMBER, NUMBER_START, TAG, json_text, number_as_text, reads_as_json, surprise
 
@@ -419,6 +419,8 @@ class _Reader:
         except _BAD_VALUE:
             self.problem(node.start_mark, path, f"{text!r} is not a valid {tag.replace(TAG, '!!')}")
             return text, None
+        if is_key:  # JSON names a key by text: one YAML reads as another value's text (`1.50:` is "1.5") is a surprise
+            return value, None if node.style or yaml11.key_text(value) == text else surprise(text, value)
         return value, None if node.style or like_json else surprise(text, value)
 
     def fill(self, node: Any, path: Path) -> None:

@@ -387,6 +387,29 @@ def test_the_pre_commit_hooks_check_each_staged_file_on_its_own(tmp_path):
         assert "east.yaml" not in r.stderr and "again.yaml" not in r.stderr, (hook["id"], r.stderr)
 
 
+def test_schema_check_reads_as_validate_reads_within_its_limits(esmctl, tmp_path):
+    """A 400-byte alias bomb took schema --check minutes and gigabytes (validate refuses it at once); a duplicate
+    key passed it; its problems lost their places when validate's reader refused the file (a review)."""
+    bomb = tmp_path / "bomb.yaml"
+    levels = ["x0: &a0 [a,a,a,a,a,a,a,a,a,a]"] + [f"x{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]"
+                                                  for i in range(1, 11)]
+    bomb.write_text("version: 1\n" + "\n".join(levels) + "\nmappings: []\n")
+    r = esmctl("schema", "--check", str(bomb))
+    assert r.exit_code == 1 and "(an alias bomb?)" in r.stderr, r.stderr
+    dup = tmp_path / "dup.yaml"
+    dup.write_text("version: 1\nmappings:\n  - FunctionName: f\n    EventSourceArn: arn:aws:sqs:us-east-1:1:q\n"
+                   "    BatchSize: 100\n    BatchSize: 200\n")
+    r = esmctl("schema", "--check", str(dup))
+    assert r.exit_code == 1 and f"{dup}:6:5: mappings[0].BatchSize: duplicate key (first at line 5)" in r.stderr
+    # and both refuse what one took: `defaults: []` and `region:` left empty (validate took them)
+    for top in ("defaults: []", "defaults:", "region:"):
+        spec = tmp_path / "top.yaml"
+        spec.write_text(f"version: 1\n{top}\nmappings:\n  - FunctionName: f\n"
+                        "    EventSourceArn: arn:aws:sqs:us-east-1:123456789012:q\n")
+        assert [esmctl(cmd, *args, str(spec)).exit_code for cmd, *args in (("validate",), ("schema", "--check"))] \
+            == [1, 1], top
+
+
 def test_schema_check_of_bad_yaml_is_a_spec_error_with_its_place(esmctl, tmp_path):
     unclosed = tmp_path / "mappings.yaml"
     unclosed.write_text("version: 1\nmappings: [\n")
@@ -395,8 +418,8 @@ def test_schema_check_of_bad_yaml_is_a_spec_error_with_its_place(esmctl, tmp_pat
     good = os.path.join(ROOT, "examples", "mappings.yaml")
     r = esmctl("schema", "--check", str(unclosed), str(quote), good, str(tmp_path / "missing.yaml"))
     assert r.exit_code == 1
-    assert r.stderr.splitlines() == [  # one line each, no traceback, nothing "unexpected"
-        f"{unclosed}:3:1: spec: not valid YAML: expected the node content, but found '<stream end>'",
-        f"{quote}:5:1: spec: not valid YAML: found unexpected end of stream",
+    assert r.stderr.splitlines() == [  # one line each, as validate says them: no traceback, nothing "unexpected"
+        f"{unclosed}:3:1: spec: did not find expected node content",
+        f"{quote}:5:1: spec: found unexpected end of stream",
         f"{tmp_path / 'missing.yaml'}:1:1: spec: cannot read: No such file or directory",
         "esmctl: error: 3 problems found in the spec"]

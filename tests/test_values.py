@@ -392,3 +392,14 @@ def test_validate_places_a_wrong_kind_of_destination(esmctl, tmp_path):
     assert r.stderr.splitlines()[0] == (f"{path}:6:50: DestinationConfig.OnFailure.Destination: is not an SQS queue, "
                                         "SNS topic or S3 bucket ARN (an ARN of events): Lambda sends failed "
                                         "batches to those only")
+
+
+def test_the_epoch_is_a_starting_position_timestamp_like_any_other():
+    """`StartingPositionTimestamp: 0` was "is required" (a falsy test took the epoch for nothing; a review)."""
+    from esmctl import spec
+
+    text = ("version: 1\nmappings:\n  - FunctionName: orders-fn\n"
+            "    EventSourceArn: arn:aws:kinesis:us-east-1:123456789012:stream/orders\n"
+            "    StartingPosition: AT_TIMESTAMP\n    StartingPositionTimestamp: 0\n")
+    [m] = spec.load("s.yaml", text=text).mappings
+    assert m.params["StartingPositionTimestamp"] == 0

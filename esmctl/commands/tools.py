@@ -53,35 +53,23 @@ def schema_cmd(settings: Settings, files: tuple[str, ...], targets_file: bool, p
         from esmctl.errors import EsmctlError
 
         raise EsmctlError("schema --check needs the jsonschema package: pip install jsonschema") from exc
-    import yaml
 
-    from esmctl.errors import Place, Problem, SpecError
-    from esmctl.yamldoc import YamlError, load, place, read_text
+    from esmctl.errors import Problem, SpecError
+    from esmctl.yamldoc import YamlError, load, read_text
 
     validator = jsonschema.Draft202012Validator(document)
     for_targets = validator if targets_file else jsonschema.Draft202012Validator(targets_schema())
     problems: list[Problem] = []
     places: list[str] = []  # the spec, the targets file: what the problems are in
     for path in targets:
-        name = "<stdin>" if path == "-" else path
-        try:
-            text = read_text(path)
-            data = _json_like(yaml.safe_load(text))
-        except YamlError as exc:  # cannot read it
+        try:  # read as `validate` reads it, within its limits (an alias bomb, nesting), each value where written;
+            # placeholders left as they are (the schema accepts them)
+            doc = load(path, read_text(path), environ={}, defer_missing=True)
+        except YamlError as exc:  # cannot read it (a duplicate key, a tag, a bad ${…}: what no schema can say)
             problems += exc.problems
             places.append("the spec")
             continue
-        except yaml.YAMLError as exc:  # as `validate` says it: FILE:LINE:COL
-            mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
-            what = getattr(exc, "problem", None) or getattr(exc, "context", None) or str(exc).splitlines()[0]
-            where = place(name, mark) if mark else Place(name, 1, 1)
-            problems.append(Problem(where, "spec", f"not valid YAML: {what}"))
-            places.append("the spec")
-            continue
-        try:  # where each value was written (placeholders left as they are: the schema accepts them)
-            at = load(path, text, environ={}, defer_missing=True).at
-        except YamlError:  # what the schema cannot say (a duplicate key): the file's name only
-            at = (lambda file: lambda _path: Place(file))(name)
+        data, at = _json_like(doc.data), doc.at
         is_targets = targets_file or (isinstance(data, dict) and "targets" in data and "mappings" not in data)
         found = sorted((for_targets if is_targets else validator).iter_errors(data),
                        key=lambda e: list(map(str, e.absolute_path)))

@@ -11,6 +11,8 @@ import re
 from datetime import date, datetime, timezone
 from typing import Any, NamedTuple
 
+from esmctl.yaml11 import key_text
+
 
 class _Unreadable:
     """A live value esmctl could not read (filters encrypted with a KMS key it cannot decrypt with)."""
@@ -147,16 +149,10 @@ def _json_keys(value: Any) -> Any:
     """Data with every key as the text JSON gives it: YAML can make keys of `on` (true), `1` or a date, and
     keys of several types cannot be sorted (the spec's checks say which key YAML read so)."""
     if isinstance(value, dict):
-        return {k if isinstance(k, str) else _key_text(k): _json_keys(v) for k, v in value.items()}
+        return {k if isinstance(k, str) else key_text(k): _json_keys(v) for k, v in value.items()}
     if isinstance(value, list):
         return [_json_keys(v) for v in value]
     return value
-
-
-def _key_text(key: Any) -> str:
-    if key is None or isinstance(key, (bool, int, float)):
-        return json.dumps(key)
-    return key.isoformat() if isinstance(key, (date, datetime)) else str(key)
 
 
 def sorted_json(items: list[Any]) -> list[Any]:
