@@ -299,7 +299,8 @@ class _Reader:
                     self.surprises.append((path, surprise))
                 if id(node) in self.unfilled_nodes:
                     self.unfilled.add(path)
-            elif not node.style and node.value[:1] in NUMBER_START and JSON_NUMBER.fullmatch(node.value):
+            if node.tag == STR and not node.style and node.value[:1] in NUMBER_START and \
+                    JSON_NUMBER.fullmatch(node.value) and not self.tagged(node):  # or a placeholder filled so
                 self.surprises.append((path, number_as_text(node.value)))  # 1e3: YAML 1.1 floats need a dot
             return
         expected = MAP if isinstance(node, MappingNode) else SEQ

@@ -198,6 +198,11 @@ def test_a_key_yaml_reads_as_another_texts_value_is_a_surprise():
                                                  "key 1.50 is read by YAML 1.1 as 1.5: quote it or write 1.5"]
 
 
+def test_a_placeholder_filled_with_what_yaml_reads_as_text_and_json_as_a_number_is_said_as_the_literal_is():
+    d = doc("a: ${N}\nb: !!str 1e3\nc: 1e3\n", variables={"N": "1e3"})
+    assert [(p, m.split(" is read")[0]) for p, m in d.surprises] == [(("a",), "1e3"), (("c",), "1e3")]
+
+
 def test_a_placeholder_written_with_a_tag_keeps_it():
     """`!!str ${N}` is text whatever N holds (a tag's value `010` was the number 8); the tag is read from the text,
     as the composed node has STR either way. Each filled again for other variables, as a fleet's targets are."""
