@@ -123,11 +123,7 @@ def test_each_sandbox_a_process_starts_is_an_empty_world_and_one_runs_at_a_time(
         "            print('refused:', exc)\n"
         "    finally:\n"
         "        box.stop()\n")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    r = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120,
-                       env={**env, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-                            "AWS_REGION": "us-east-1"})
-    assert r.returncode == 0, r.stderr
+    r = user_script(script)
     lines = r.stdout.splitlines()
     assert lines[0] == "first 0" and lines[2] == "second 0", r.stdout
     assert lines[1].startswith("refused: a sandbox already runs in this process (http://127.0.0.1:"), r.stdout
@@ -155,9 +151,16 @@ def test_a_stopped_sandbox_answers_nothing_and_leaves_nothing_behind(tmp_path):
         "for _ in range(3):\n"
         "    box = server.start(); server.seed(box.url); box.stop()\n"
         "print('held', before == held(), before, held())\n")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    r = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=180,
-                       env={**env, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"})
-    assert r.returncode == 0, r.stderr
+    r = user_script(script)
     assert r.stdout.splitlines() == ["counted 1", "counted 1", r.stdout.splitlines()[2]]
     assert r.stdout.splitlines()[2].startswith("held True"), r.stdout
+
+
+def user_script(script) -> subprocess.CompletedProcess:  # noqa: ANN001 - a path
+    """A script of a user's own tests, run with keys of its own and nothing else of AWS's environment."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    r = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=180,
+                       env={**env, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+                            "AWS_REGION": "us-east-1"})
+    assert r.returncode == 0, r.stderr
+    return r
