@@ -3,15 +3,17 @@
 A new mapping that takes over a stream from an old one starts AT_TIMESTAMP where the old one is: its position
 (the time of the newest record it processed, from IteratorAge) less the margin and its batching window, so
 that no record is skipped. The old end of a move is deleted without --allow-replace only when the new mapping
-provably starts at or before its position. Pure: what is not read yet is recorded in plan.known.Known.
+provably starts at or before its position. A replace of a Kafka mapping keeps the old one's consumer group
+(kept_group), which decides where the new one starts. Pure: what is not read yet is recorded in plan.known.Known.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from esmctl import kinds
-from esmctl.mapping import identity, marks, values
+from esmctl.mapping import defaults, identity, marks, values
 from esmctl.mapping.compare import Mapping
 from esmctl.plan.known import Known, unqualified
 
@@ -110,3 +112,27 @@ def position_lost(d: Mapping, group_kept: str | None = None) -> str:
                 else " (TRIM_HORIZON: the whole stream is processed again)")
     return " (a new consumer group: the committed offsets are not carried over)" if kafka \
         else " (the stream position is not carried over)"
+
+
+def kept_group(d: Mapping, live: Mapping) -> dict[str, Any]:
+    """A Kafka consumer group the spec does not name: the replacement joins the old one's group, which
+    resumes from the group's committed offsets instead of starting over. Not across a change of ConsumptionMode:
+    a Queue mode mapping reads as a share group, and Kafka keeps one kind of group under an ID."""
+    if defaults.queue_mode(d.config) != defaults.queue_mode(live.config):
+        return {}
+    out = {}
+    for name, member in defaults.GENERATED_MEMBERS.items():
+        group = (live.config.get(name) or {}).get(member)
+        if group and not (d.params.get(name) or {}).get(member):
+            out[name] = {member: group}
+    return out
+
+
+def group_kept(d: Mapping, live: Mapping, keep: dict[str, Any]) -> str | None:
+    """The Kafka consumer group a replace's new mapping joins where it is the old one's (None: another, or none)."""
+    for name, member in defaults.GENERATED_MEMBERS.items():
+        old = (live.config.get(name) or {}).get(member)
+        new = (keep.get(name) or {}).get(member) or (d.params.get(name) or {}).get(member)
+        if old and new == old:
+            return old
+    return None

@@ -44,10 +44,10 @@ from typing import Any
 
 from esmctl import kinds
 from esmctl.errors import Problem
-from esmctl.mapping import compare, defaults, identity, marks, requests, values
+from esmctl.mapping import compare, identity, marks, requests, values
 from esmctl.mapping.compare import FieldChange, Mapping
 from esmctl.mapping.identity import Key
-from esmctl.plan.handoff import Positions, batching_window, position_lost
+from esmctl.plan.handoff import Positions, batching_window, group_kept, kept_group, position_lost
 from esmctl.plan.known import Known, unqualified
 from esmctl.plan.second_reader import second_reader
 from esmctl.plan.types import (
@@ -288,7 +288,7 @@ class _Planner:
 
     def _replace_in_place(self, d: Mapping, live: Mapping, changes: list[FieldChange], why: list[str]) -> Change:
         tags = self._new_tags(d, [live])
-        keep = _kept_group(d, live)
+        keep = kept_group(d, live)
         steps: list[Step] = [Delete(uuid=live.uuid), WaitGone(uuid=live.uuid)]
         create = self._create_steps(d, tags=tags, keep=keep)
         unrecorded = ""
@@ -308,7 +308,7 @@ class _Planner:
                 create.insert(at, ForgetTags(arn=function, keys=tuple(sorted(record))))
         steps += create
         reason = (f"{', '.join(why)} cannot be changed in place: needs --allow-replace; the mapping is deleted, "
-                  f"then created again" + position_lost(d, _group_kept(d, live, keep)) + unrecorded)
+                  f"then created again" + position_lost(d, group_kept(d, live, keep)) + unrecorded)
         if move := (live.key.function != d.key.function):
             reason = f"moves from {identity.short_arn(live.key.function)}, but {reason}"
         fields = ([FieldChange("FunctionName", live.key.function, d.key.function)] if move else []) + changes
@@ -428,30 +428,6 @@ class _Planner:
 
 def _state(d: Mapping) -> str:
     return "Enabled" if d.enabled else "Disabled"
-
-
-def _kept_group(d: Mapping, live: Mapping) -> dict[str, Any]:
-    """A Kafka consumer group the spec does not name: the replacement joins the old one's group, which
-    resumes from the group's committed offsets instead of starting over. Not across a change of ConsumptionMode:
-    a Queue mode mapping reads as a share group, and Kafka keeps one kind of group under an ID."""
-    if defaults.queue_mode(d.config) != defaults.queue_mode(live.config):
-        return {}
-    out = {}
-    for name, member in defaults.GENERATED_MEMBERS.items():
-        group = (live.config.get(name) or {}).get(member)
-        if group and not (d.params.get(name) or {}).get(member):
-            out[name] = {member: group}
-    return out
-
-
-def _group_kept(d: Mapping, live: Mapping, keep: dict[str, Any]) -> str | None:
-    """The Kafka consumer group a replace's new mapping joins where it is the old one's (None: another, or none)."""
-    for name, member in defaults.GENERATED_MEMBERS.items():
-        old = (live.config.get(name) or {}).get(member)
-        new = (keep.get(name) or {}).get(member) or (d.params.get(name) or {}).get(member)
-        if old and new == old:
-            return old
-    return None
 
 
 def _uuids(olds: list[Mapping]) -> str:
