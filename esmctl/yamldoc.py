@@ -36,11 +36,12 @@ _BAD_VALUE = (yaml.YAMLError, ValueError, KeyError, AttributeError)  # what Safe
 
 
 class YamlError(Exception):
-    """Every problem found (shown one line each: `FILE:LINE:COL: FIELD: message`)."""
+    """Every problem found (shown one line each: `FILE:LINE:COL: FIELD: message`); `missing`: those of placeholders
+    without a value among them."""
 
-    def __init__(self, problems: list[Problem]) -> None:
+    def __init__(self, problems: list[Problem], missing: tuple[Problem, ...] = ()) -> None:
         super().__init__("\n".join(map(str, problems)))
-        self.problems = problems
+        self.problems, self.missing = problems, missing
 
 
 DOCUMENT = "spec"  # the field of a problem of the whole document (a targets file says its own name instead)
@@ -169,7 +170,7 @@ def load(path: str, text: str, variables: Mapping[str, str] | None = None, envir
                 reader.walk(node, (), 0)
             if reader.problems or (reader.missing and not defer_missing):
                 found = {**reader.missing, **reader.problems}
-                raise YamlError([found[k] for k in sorted(found, key=lambda k: k[:2])])
+                raise YamlError([found[k] for k in sorted(found, key=lambda k: k[:2])], tuple(reader.missing.values()))
             data = _build(loader, node) if node is not None else None
         finally:
             for filled, value, tag in reader.touched:  # the graph as written, for the next variables
@@ -230,8 +231,7 @@ def _build(loader: Any, node: Any) -> Any:
 
 
 def _tab_at(text: str, line: int, column: int) -> bool:
-    """Is the character where the parser stopped a tab in the line's indentation? (PyYAML says "found character
-    that cannot start any token", or "a tab character that violates indentation".)"""
+    """Is the character where the parser stopped a tab in the line's indentation (PyYAML: "found character…")?"""
     lines = text.splitlines()
     here = lines[line] if 0 <= line < len(lines) else ""
     return column < len(here) and here[column] == "\t" and not here[:column].strip()
@@ -293,14 +293,15 @@ class _Reader:
         """Record where node and everything under it were written, checking as it goes."""
         self.values[path] = node.start_mark
         if isinstance(node, ScalarNode):
-            if node.tag != STR or "${" in node.value:  # a plain string, the most common value, needs nothing
+            written = node.value
+            if node.tag != STR or "${" in written:  # a plain string, the most common value, needs nothing
                 surprise = self.scalar(node, path)[1]
                 if surprise:
                     self.surprises.append((path, surprise))
                 if id(node) in self.unfilled_nodes:
                     self.unfilled.add(path)
-            if node.tag == STR and not node.style and node.value[:1] in NUMBER_START and \
-                    JSON_NUMBER.fullmatch(node.value) and not self.tagged(node):  # or a placeholder filled so
+            if node.tag == STR and not node.style and node.value[:1] in NUMBER_START and JSON_NUMBER.fullmatch(
+                    node.value) and ("${" not in written or placeholders.whole(written)) and not self.tagged(node):
                 self.surprises.append((path, number_as_text(node.value)))  # 1e3: YAML 1.1 floats need a dot
             return
         expected = MAP if isinstance(node, MappingNode) else SEQ
@@ -436,8 +437,7 @@ class _Reader:
                                                 "or set it in the environment", self.missing)
         if bad or missing:
             self.unfilled_nodes.add(id(node))
-        # An empty value stays "" (not null, which would silently unset a parameter); one written with a tag
-        # (`!!str ${N}`) keeps its tag.
+        # An empty value stays "" (not null, which would unset a parameter); one written with a tag keeps its tag.
         elif not node.style and placeholders.whole(text) and node.value.strip() and not self.tagged(node):
             node.tag = self.loader.resolve(ScalarNode, node.value, (True, False))
 

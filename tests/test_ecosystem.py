@@ -401,6 +401,10 @@ def test_schema_check_reads_as_validate_reads_within_its_limits(esmctl, tmp_path
                    "    BatchSize: 100\n    BatchSize: 200\n")
     r = esmctl("schema", "--check", str(dup))
     assert r.exit_code == 1 and f"{dup}:6:5: mappings[0].BatchSize: duplicate key (first at line 5)" in r.stderr
+    # its placeholders are left as they are, whatever else the file has (no "pass --var", which it has not)
+    dup.write_text(dup.read_text() + "    Tags: {team: '${TEAM}'}\n")
+    r = esmctl("schema", "--check", str(dup))
+    assert r.exit_code == 1 and "${TEAM}" not in r.stderr and "1 problem found" in r.stderr, r.stderr
     # and both refuse what one took: `defaults: []` and `region:` left empty (validate took them)
     for top in ("defaults: []", "defaults:", "region:"):
         spec = tmp_path / "top.yaml"

@@ -199,8 +199,9 @@ def test_a_key_yaml_reads_as_another_texts_value_is_a_surprise():
 
 
 def test_a_placeholder_filled_with_what_yaml_reads_as_text_and_json_as_a_number_is_said_as_the_literal_is():
-    d = doc("a: ${N}\nb: !!str 1e3\nc: 1e3\n", variables={"N": "1e3"})
+    d = doc("a: ${N}\nb: !!str 1e3\nc: 1e3\nd: ${A}.${B}\ne: ${A}${B}\n", variables={"N": "1e3", "A": "1", "B": "5"})
     assert [(p, m.split(" is read")[0]) for p, m in d.surprises] == [(("a",), "1e3"), (("c",), "1e3")]
+    assert d.data["d"] == "1.5" and d.data["e"] == "15"  # several placeholders make text, as ever (a review)
 
 
 def test_a_placeholder_written_with_a_tag_keeps_it():

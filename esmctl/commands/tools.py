@@ -66,8 +66,8 @@ def schema_cmd(settings: Settings, files: tuple[str, ...], targets_file: bool, p
             # placeholders left as they are (the schema accepts them)
             doc = load(path, read_text(path), environ={}, defer_missing=True)
         except YamlError as exc:  # cannot read it (a duplicate key, a tag, a bad ${…}: what no schema can say)
-            problems += exc.problems
-            places.append("the spec")
+            problems += [p for p in exc.problems if p not in exc.missing]  # placeholders are left as they are
+            places.append("the targets file" if targets_file else "the spec")
             continue
         data, at = _json_like(doc.data), doc.at
         is_targets = targets_file or (isinstance(data, dict) and "targets" in data and "mappings" not in data)
