@@ -548,6 +548,23 @@ def test_pause_and_resume_across_targets_are_idempotent_and_survive_a_kill(esmct
     assert box.proxy.writes() == 0
 
 
+def test_a_source_over_targets_is_each_targets_own(esmctl, box, fleet):
+    """`--source arn:aws:kinesis:${REGION}:${ACCOUNT}:stream/orders` over targets: filled for each target, as its
+    spec is (it was sent as written and paused nothing, each target FAILED "no function reads this source")."""
+    spec, targets = fleet
+    server.create_role(box.moto_url, "333333333333", ROLE)
+    assert esmctl("apply", spec, "--targets", targets).exit_code == 0
+    source = "arn:aws:kinesis:${REGION}:${ACCOUNT}:stream/orders"
+    r = esmctl("pause", "--source", source, "--targets", targets, "--yes")
+    assert r.exit_code == 0, r.stdout + r.stderr
+    assert {m["State"] for a in ACCOUNTS for rg in REGIONS for m in live(box, a, rg)
+            if m["EventSourceArn"].endswith(":stream/orders")} == {"Disabled"}
+    r = esmctl("pause", "--source", source)  # one region: the ARN itself
+    assert r.exit_code == 252 and "filled for each target with --targets" in r.stderr
+    r = esmctl("pause", "--source", "arn:aws:kinesis:${REGION}:${NOPE}:stream/orders", "--targets", targets, "--yes")
+    assert r.exit_code == 252 and "no value for ${NOPE}" in r.stderr
+
+
 def test_pause_over_targets_does_only_what_was_agreed_to_when_the_answer_came(box, fleet):
     """Every target read again after the one question: a mapping disabled by hand meanwhile is not marked paused
     (resume would enable it), as in one account and region."""

@@ -285,9 +285,10 @@ def pause_or_resume(settings: Settings, action: str, files: Sequence[str], funct
     prepared = prepare(settings, files, variables)
     fleet = prepared.fleet
     mark = marks.pause_mark(datetime.now(timezone.utc), reason) if action == pauses.PAUSE else ""
+    own_sources = {t: _filled_sources(sources, t.spec_variables(prepared.given)) for t in fleet.targets}
 
     def survey(target: Target, own: Settings) -> tuple[str, Any, str | None]:
-        selection = pauses.Selection(prepared.specs.get(target), functions, sources)
+        selection = pauses.Selection(prepared.specs.get(target), functions, own_sources[target])
         return OK, pausing.survey(own.aws, selection, action), None
 
     surveyed = _run_with_progress(settings, fleet, survey, "reading")
@@ -409,3 +410,19 @@ def _finish(outcomes: list[TargetOutcome], code: int) -> Outcome:
     return Outcome(code)
 
 
+def _filled_sources(sources: Sequence[str], variables: dict[str, str]) -> tuple[str, ...]:
+    """--source over targets, each target's own: `arn:aws:kinesis:${REGION}:${ACCOUNT}:stream/orders` filled with its
+    ACCOUNT, REGION and variables, as its spec is (one ARN of one account and region selects nothing elsewhere)."""
+    from esmctl import arns, placeholders
+
+    out = []
+    for source in sources:
+        value, bad, missing = placeholders.fill(source, variables)
+        if bad or missing:
+            raise click.BadParameter(f"{source!r}: " + (f"{bad[0]} {placeholders.NOT_ONE}" if bad else
+                                                        f"no value for ${{{missing[0]}}}: pass --var {missing[0]}=..."),
+                                     param_hint="--source")
+        if arns.parse(value) is None:
+            raise click.BadParameter(f"{source!r} filled is {value!r}, not an ARN", param_hint="--source")
+        out.append(value)
+    return tuple(out)

@@ -95,7 +95,11 @@ def _command(settings: Settings, action: str, files: tuple[str, ...], functions:
 
     if not files and not functions and not sources:
         raise UsageProblem(f"{action}: give a spec FILE, --function NAME or --source ARN")
-    if shared.fleet_mode(settings, files):
+    fleet = shared.fleet_mode(settings, files)
+    if not fleet and any("${" in s for s in sources):
+        raise UsageProblem("--source: ${NAME} is filled for each target with --targets; in one region, give the ARN "
+                           "itself")
+    if fleet:
         from esmctl.commands import fleet_runs
 
         interrupt = Interrupt()
