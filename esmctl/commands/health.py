@@ -307,8 +307,7 @@ def status_cmd(settings: Settings, files: tuple[str, ...], functions: tuple[str,
             while True:  # CI: plain output, one block per refresh; JSON Lines with -o json
                 healths = once()
                 if settings.output == "json":
-                    from esmctl.commands.output import json_text
-                    from esmctl.views.document import queried
+                    from esmctl.views.document import json_text, queried
 
                     click.echo(json_text(queried(settings, [h.document() for h in healths]), separators=(",", ":")))
                 else:

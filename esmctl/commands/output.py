@@ -31,7 +31,6 @@ def dump(settings: Settings, data: Any) -> None:
         click.echo(json_text(jsonable(data), indent=2))
 
 
-
 def _console_colour(settings: Settings) -> dict[str, Any]:
     # rich's no_color drops colours but keeps bold, dim and underline; with no colour system at all
     # it writes no style escapes, which is what --no-color and NO_COLOR promise.

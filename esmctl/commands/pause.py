@@ -6,6 +6,7 @@ region (one Aws); this module reads the options, asks before writing, prints, an
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import click
@@ -42,7 +43,8 @@ def _reason(ctx: click.Context, param: click.Parameter, value: str | None) -> st
 
 def _selection_options(f):
     f = var_option(f)
-    f = click.option("--source", "sources", multiple=True, metavar="ARN", callback=source_arns,
+    f = click.option("--source", "sources", multiple=True, metavar="ARN",
+                     callback=functools.partial(source_arns, placeholders=True),
                      help="The mappings of this event source; repeatable.")(f)
     f = click.option("--function", "functions", multiple=True, metavar="NAME|ARN", shell_complete=complete_function,
                      help="The mappings of this function (every alias and version, unless one is given); "

@@ -36,13 +36,14 @@ CACHE_SECONDS = 10  # how long completion trusts its listing
 pass_settings = click.make_pass_decorator(Settings, ensure=True)
 
 
-def source_arns(_ctx: click.Context, _param: click.Parameter, value: tuple[str, ...]) -> tuple[str, ...]:
+def source_arns(_ctx: click.Context, _param: click.Parameter, value: tuple[str, ...],
+                placeholders: bool = False) -> tuple[str, ...]:
     """--source ARN: an ARN, else a usage error (a typo would select nothing and read as "no mappings")."""
     from esmctl import arns
 
     for given in value:
-        if "${" in given and _ctx.command.name in ("pause", "resume"):
-            continue  # filled for each target with --targets (fleet_runs); without, refused there (pause.py)
+        if placeholders and "${" in given:
+            continue  # pause/resume: filled for each target with --targets (fleet_runs); refused without (pause.py)
         if given.startswith(("kafka://", "kafka:")):
             raise click.BadParameter(f"{given!r}: a self-managed Kafka mapping has no source ARN to select it by: "
                                      "select it with --function")

@@ -403,7 +403,7 @@ def export(settings: Settings, functions: tuple[str, ...], sources: tuple[str, .
         click.echo(warning, err=True)
     if settings.query is not None:  # as on every JSON and YAML document
         doc = queried(settings, doc)
-    from esmctl.commands.output import json_text, yaml_text
+    from esmctl.views.document import json_text, yaml_text
 
     if settings.output == "json":
         click.echo(json_text(doc, indent=2))

@@ -43,7 +43,7 @@ def schema_cmd(settings: Settings, files: tuple[str, ...], targets_file: bool, p
 
             dump(settings, document)
         else:  # a JSON Schema is JSON, whatever table/markdown would mean
-            from esmctl.commands.output import json_text
+            from esmctl.views.document import json_text
 
             click.echo(json_text(queried(settings, document), indent=2))
         return
@@ -53,7 +53,6 @@ def schema_cmd(settings: Settings, files: tuple[str, ...], targets_file: bool, p
         from esmctl.errors import EsmctlError
 
         raise EsmctlError("schema --check needs the jsonschema package: pip install jsonschema") from exc
-
     from esmctl.errors import Problem, SpecError
     from esmctl.yamldoc import YamlError, load, read_text
 

@@ -17,7 +17,7 @@ from esmctl.mapping.defaults import (
     NO_WAY_BACK,
     UNSET_BY_REPLACE,
     canonical,
-    queue_mode,
+    group_carries,
     satisfies,
 )
 from esmctl.mapping.identity import Consumer, FunctionRef, Key, source_identity, source_type, without_latest
@@ -209,7 +209,7 @@ def _compare_members(name: str, w: Any, h: Any, kind: str, out: Comparison) -> N
     kept = have.pop(generated, None) if generated not in want else None  # what AWS generated stays (immutable)
     have = _drop_unsettable(name, want, have, out)
     if want != have:  # the group stays (immutable in place; a replace joins it, but in another ConsumptionMode)
-        carried = kept is not None and queue_mode({name: want}) == queue_mode({name: h or {}})
+        carried = kept is not None and group_carries({name: want}, {name: h or {}})
         out.changes.append(FieldChange(name, h, {**want, generated: kept} if carried else want))
 
 

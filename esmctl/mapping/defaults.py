@@ -116,6 +116,12 @@ def queue_mode(params: dict[str, Any]) -> bool:
     return ((params.get("SelfManagedKafkaEventSourceConfig") or {}).get("ConsumptionMode") == "Queue")
 
 
+def group_carries(want: dict[str, Any], have: dict[str, Any]) -> bool:
+    """Whether a new mapping with `want`'s settings may join the consumer group of one with `have`'s: only in one
+    ConsumptionMode (a Queue mode mapping reads as a share group, and Kafka keeps one kind of group under an ID)."""
+    return queue_mode(want) == queue_mode(have)
+
+
 # Older mappings report the pre-2020 "forever" values; a spec's -1 (or nothing) accepts them.
 LEGACY_FOREVER = {"MaximumRetryAttempts": 10000, "MaximumRecordAgeInSeconds": 604800}
 

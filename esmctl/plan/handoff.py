@@ -116,9 +116,8 @@ def position_lost(d: Mapping, group_kept: str | None = None) -> str:
 
 def kept_group(d: Mapping, live: Mapping) -> dict[str, Any]:
     """A Kafka consumer group the spec does not name: the replacement joins the old one's group, which
-    resumes from the group's committed offsets instead of starting over. Not across a change of ConsumptionMode:
-    a Queue mode mapping reads as a share group, and Kafka keeps one kind of group under an ID."""
-    if defaults.queue_mode(d.config) != defaults.queue_mode(live.config):
+    resumes from the group's committed offsets instead of starting over (within one ConsumptionMode)."""
+    if not defaults.group_carries(d.config, live.config):
         return {}
     out = {}
     for name, member in defaults.GENERATED_MEMBERS.items():
