@@ -68,6 +68,24 @@ def test_a_paused_mapping_gets_other_changes_and_stays_disabled(esmctl, world, b
     assert esmctl("diff", path).exit_code == 0
 
 
+def test_a_replace_that_waits_for_resume_is_not_called_a_match(esmctl, world, box, tmp_path):
+    assert esmctl("apply", two_mappings(world, tmp_path)).exit_code == 0
+    assert esmctl("pause", "--function", "orders-fn", "--yes").exit_code == 0
+    path = two_mappings(world, tmp_path, StartingPosition="LATEST")  # a replace, held while paused
+    d = esmctl("diff", path)
+    assert d.exit_code == 0, d.stdout + d.stderr  # nothing to do now (docs/incidents.md)
+    assert "match the spec" not in d.stdout
+    assert d.stdout.rstrip().endswith("No changes to make now; 2 paused by esmctl pause (esmctl resume enables "
+                                      "them); 1 change waiting for esmctl resume (see the notes).")
+    assert json.loads(esmctl("plan", path, "-o", "json").stdout)["summary"]["waiting"] == 1
+    saved = str(tmp_path / "plan.json")
+    assert esmctl("plan", path, "--out", saved).exit_code == 0
+    assert "1 change waiting for esmctl resume" in esmctl("show", saved).stdout
+    assert esmctl("resume", "--function", "orders-fn", "--yes").exit_code == 0
+    r = esmctl("plan", path)
+    assert "waiting" not in r.stdout and "1 to replace" in r.stdout
+
+
 def test_resume_enables_only_what_pause_disabled(esmctl, world, box, tmp_path):
     path = two_mappings(world, tmp_path)
     assert esmctl("apply", path).exit_code == 0

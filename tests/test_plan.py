@@ -14,6 +14,7 @@ import pytest
 from esmctl.mapping import compare, identity, marks
 from esmctl.plan.planner import diff  # noqa: F401
 from esmctl.plan.types import Action, Plan, Position, Reads  # noqa: F401
+from esmctl.views.plan import plan_document, plan_summary
 from tests import reported
 from tests.reported import desired, live
 
@@ -430,6 +431,11 @@ def test_a_paused_mapping_is_not_replaced():
     p = plan([desired({**KINESIS, "StartingPosition": "LATEST"})], [have], tags={have.uuid: PAUSED})
     assert p.empty and len(p.paused) == 1
     assert any("StartingPosition" in n.text and "not replaced" in n.text for n in p.notes)
+    # the live mapping does not match the spec: the summary must not say it does
+    assert p.waiting == (p.notes[-1].key,)
+    assert plan_summary(p) == ("No changes to make now; 1 paused by esmctl pause (esmctl resume enables them); "
+                               "1 change waiting for esmctl resume (see the notes).")
+    assert plan_document(p)["summary"]["waiting"] == 1
 
 
 def test_a_paused_old_end_of_a_move_holds_the_move():
@@ -438,6 +444,7 @@ def test_a_paused_old_end_of_a_move_holds_the_move():
              positions={FN: Position(NOW, 0)})
     assert p.empty and not p.unmanaged and [x.mapping.uuid for x in p.paused] == [old.uuid]
     assert any("waits" in n.text and old.uuid in n.text for n in p.notes)
+    assert len(p.waiting) == 1 and "1 change waiting for esmctl resume" in plan_summary(p)
     assert plan([desired(KINESIS, consumer="fanout")], [old], tags={old.uuid: PAUSED}, prune=True).empty
 
 
@@ -445,6 +452,7 @@ def test_a_paused_mapping_the_spec_disables_is_in_sync_without_reading_tags():
     have = live(KINESIS, state="Disabled")
     first = diff([desired({**KINESIS, "Enabled": False})], [have])
     assert first.empty and not first.missing and first.in_sync == 1 and not first.paused
+    assert not first.waiting and plan_summary(first) == "No changes. The live mappings match the spec."
 
 
 def test_an_interrupted_handoff_to_a_paused_mapping_waits_and_deletes_nothing():

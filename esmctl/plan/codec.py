@@ -99,6 +99,7 @@ def save(path: str, planned: Plan, live: list[compare.Mapping], *, account: str,
         "unmanaged": [_plain(m.params) for m in planned.unmanaged],
         "notes": [{"key": _key(n.key), "text": n.text} for n in planned.notes],
         "inSync": planned.in_sync,
+        "waiting": [_key(k) for k in planned.waiting],
     }
     doc["sha256"] = _sha256(doc)  # of everything above: an edited file is refused, not carried out
     text = json.dumps(doc, indent=1, sort_keys=False) + "\n"
@@ -157,7 +158,8 @@ def load(path: str, refusal: str = "refused") -> SavedPlan:
         for change, fingerprints in zip(changes, reads, strict=True):
             _check_steps(change, {fp.uuid for fp in fingerprints})
         plan = Plan(tuple(changes), tuple(compare.live_mapping(_decoded(m)) for m in doc["unmanaged"]),
-                    tuple(Note(_key_from(n["key"]), n["text"]) for n in doc["notes"]), doc["inSync"])
+                    tuple(Note(_key_from(n["key"]), n["text"]) for n in doc["notes"]), doc["inSync"],
+                    waiting=tuple(_key_from(k) for k in doc.get("waiting", [])))
         return SavedPlan(plan, doc["account"], doc["region"], doc["esmctl"], doc["created"], doc["spec"],
                          reads, absent)
     except (KeyError, TypeError, ValueError) as exc:

@@ -97,6 +97,7 @@ class _Planner:
         self.notes: list[Note] = []
         self.paused: list[Paused] = []
         self.paused_uuids: set[str] = set()
+        self.waiting: list[Key] = []  # desired mappings whose replace or move waits for `esmctl resume`
         # A mapping a `MovedFrom` names is that entry's, before any slot rule may take it for an old end.
         self.moves: dict[int, Mapping] = {}  # id(desired) -> the live mapping it moves
         claimed: set[str] = set()
@@ -173,7 +174,7 @@ class _Planner:
             unmanaged = ()
         changes.sort(key=lambda c: (ORDER[c.action], c.key))
         return Plan(tuple(changes), unmanaged, tuple(self.notes), in_sync, self.known.missing(), tuple(self.paused),
-                    tuple(self.problems))
+                    tuple(self.problems), tuple(dict.fromkeys(self.waiting)))
 
     # -- paused mappings ------------------------------------------------------------------------
     def _paused(self, d: Mapping, live: Mapping, any_spec: bool = False) -> marks.Pause | None:
@@ -192,6 +193,7 @@ class _Planner:
     def _held(self, d: Mapping, olds: list[Mapping], why: str) -> None:
         """A move whose mappings are paused waits: the new mapping would read what the pause holds back."""
         where_from = ", ".join(f"{identity.short_arn(m.source_arn or m.key.source)} ({m.uuid})" for m in olds)
+        self.waiting.append(d.key)
         self.notes.append(Note(d.key, f"a move from {where_from} waits: {why}; after `esmctl resume`, apply "
                                       "plans it"))
 
@@ -250,6 +252,7 @@ class _Planner:
             # A new mapping would run (or, Disabled, lose the mark resume looks for) and start elsewhere.
             self.notes.append(Note(d.key, f"{', '.join(replace_by)} cannot be changed in place, and a paused "
                                           "mapping is not replaced: after `esmctl resume`, apply plans the replace"))
+            self.waiting.append(d.key)
             return None
         if replace_by:
             return self._replace_in_place(d, live, changes, replace_by)

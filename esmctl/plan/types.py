@@ -336,6 +336,7 @@ class Plan:
     missing: Missing = Missing()
     paused: tuple[Paused, ...] = ()
     problems: tuple[Problem, ...] = ()  # a plan with problems is refused whole
+    waiting: tuple[Key, ...] = ()  # desired mappings whose replace or move waits for `esmctl resume` (a note each)
 
     def count(self, action: Action) -> int:
         return sum(1 for c in self.changes if c.action == action)
@@ -356,4 +357,4 @@ class Plan:
     def without(self, dropped: set[int]) -> Plan:
         """The plan less the changes whose id() is in `dropped`."""
         return Plan(tuple(c for c in self.changes if id(c) not in dropped), self.unmanaged, self.notes, self.in_sync,
-                    self.missing, self.paused, self.problems)
+                    self.missing, self.paused, self.problems, self.waiting)

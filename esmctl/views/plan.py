@@ -72,7 +72,7 @@ def plan_document(plan: Any) -> dict[str, Any]:
                     "source": p.mapping.source_arn or p.mapping.key.source, "short": p.mapping.title(),
                     "since": p.pause.since, "reason": p.pause.reason} for p in plan.paused],
         "summary": {**{a.value: plan.count(a) for a in PLAN_ACTIONS}, "old_ends_deleted": plan.old_ends,
-                    "in_sync": plan.in_sync},
+                    "in_sync": plan.in_sync, "waiting": len(plan.waiting)},
     }
 
 
@@ -145,6 +145,11 @@ def plan_summary(plan: Any, replace_allowed: bool = False) -> str:
     """The plan's last line: what it does, counted (`replace_allowed`: an apply given --allow-replace, which needs
     no reminder of it)."""
     paused = f"{len(plan.paused)} paused by esmctl pause (esmctl resume enables them)" if plan.paused else ""
+    if plan.waiting:  # the live mappings do not match the spec: say so, even when nothing is to be done now
+        paused = "; ".join(filter(None, [paused, f"{len(plan.waiting)} change{'s' if len(plan.waiting) != 1 else ''}"
+                                         " waiting for esmctl resume (see the notes)"]))
+    if plan.empty and plan.waiting:
+        return f"No changes to make now; {paused}."
     if plan.empty:
         return "No changes. The live mappings match the spec" + (f"; {paused}." if paused else ".")
     from esmctl.plan.types import Action
