@@ -220,7 +220,9 @@ def assess(h: Health, *, expect_enabled: bool = True, limits: Limits = Limits(),
         h.problems.append(f"state is {h.state}, expected {want}{detail}")
     if (h.last_result or "").upper().startswith("PROBLEM"):
         h.problems.append(h.last_result)
-    lag = h.lag
+    # Meant to be off, a mapping's lag is shown, not judged: what it would read waits, as it should (a queue's oldest
+    # message ages while nothing reads it), and silence (no IteratorAge) is its health, not "no data".
+    lag = h.lag if expect_enabled else None
     if lag is not None and lag.value is not None:
         if lag.unit == AGE:
             limit = limits.age.total_seconds() * 1000 if limits.age is not None else None
@@ -235,9 +237,8 @@ def assess(h: Health, *, expect_enabled: bool = True, limits: Limits = Limits(),
         elif limit is None and lag.unit == AGE and value >= LAGGING_AGE.total_seconds() * 1000:
             h.lagging = f"{lag.metric} {said} (no --max-lag to judge it by)"
     elif lag is not None:
-        # a mapping meant to be Disabled publishes none: silence is its health, not "no data"
-        h.no_data = expect_enabled and ((limits.age if lag.unit == AGE else limits.records) is not None or require_data)
-        if require_data and expect_enabled:
+        h.no_data = (limits.age if lag.unit == AGE else limits.records) is not None or require_data
+        if require_data:
             h.problems.append(f"no {lag.metric} data in the window (--require-data)")
     if h.metrics.get("DroppedEventCount"):
         h.problems.append(f"{h.metrics['DroppedEventCount']:,.0f} events dropped in the window")

@@ -82,6 +82,22 @@ def test_require_data_asks_no_lag_of_a_mapping_the_spec_keeps_disabled():
         "no IteratorAge data in the window (--require-data)"]
 
 
+def test_the_queue_age_of_a_mapping_the_spec_keeps_disabled_is_shown_not_judged():
+    # nothing reads a queue whose one mapping is meant to be off: its oldest message ages, as it should
+    five_minutes = Limits(age=timedelta(minutes=5))
+    off = Health("u1", "arn:aws:lambda:us-east-1:123456789012:function:a", "arn:aws:sqs:us-east-1:123456789012:q",
+                 "Disabled", kind="sqs", lag=Lag("ApproximateAgeOfOldestMessage", "ms", 3_600_000, []))
+    judged = assess(off, expect_enabled=False, limits=five_minutes)
+    assert judged.problems == [] and judged.verdict == "ok" and judged.lag.value == 3_600_000
+    half = Health("u1", "arn:aws:lambda:us-east-1:123456789012:function:a", "", "Disabled", kind="kinesis",
+                  lag=Lag("IteratorAge", "ms", 200_000, []))
+    assert assess(half, expect_enabled=False, limits=five_minutes).verdict == "ok"
+    # meant to be Enabled, the same age is what a gate is for
+    on = Health("u2", "arn:aws:lambda:us-east-1:123456789012:function:a", "arn:aws:sqs:us-east-1:123456789012:q",
+                "Enabled", kind="sqs", lag=Lag("ApproximateAgeOfOldestMessage", "ms", 3_600_000, []))
+    assert assess(on, limits=five_minutes).problems == ["ApproximateAgeOfOldestMessage 60.0 min is over 5.0 min"]
+
+
 def test_list_is_by_function_then_source(esmctl, world, box):
     for fn, source in (("orders-fn", "orders"), ("jobs-fn", "jobs"), ("audit-fn", "orders"), ("orders-fn", "clicks"),
                        ("audit-fn", "clicks")):
