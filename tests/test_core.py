@@ -281,6 +281,19 @@ def test_pause_plans_mark_then_disable_then_wait():
     assert change.steps[1].params == {"Enabled": False} and change.steps[2].state == "Disabled"
 
 
+def test_pause_again_after_an_interrupted_one_waits_for_disabled_and_keeps_the_first_mark():
+    """Killed after its disable, a pause left the mapping marked and Disabling: run again, it is not `already
+    paused` (records may still be read) until it is Disabled; it waits, sending nothing, and keeps the first mark."""
+    first = {marks.PAUSED_TAG: "2026-11-23T12:00:00Z INC-1"}
+    disabling = pauses.classify(reported.reported(KINESIS, state="Disabling"), None, first, pauses.PAUSE)
+    assert disabling.todo and "wait until it is Disabled" in disabling.why
+    [change] = pauses.plan([disabling], pauses.PAUSE, "2026-11-23T12:30:00Z INC-2").changes
+    assert [type(s) for s in change.steps] == [WaitSettled] and change.steps[0].state == "Disabled"
+    assert "INC-1" in change.reason.text and "INC-2" not in change.reason.text
+    done = pauses.classify(reported.reported(KINESIS, state="Disabled"), None, first, pauses.PAUSE)
+    assert not done.todo and done.why.startswith("already paused")
+
+
 def test_resume_plans_enable_then_wait_then_untag():
     todo = item("Disabled", {marks.PAUSED_TAG: "2026-11-23T12:00:00Z"})
     [change] = pauses.plan([todo], pauses.RESUME).changes

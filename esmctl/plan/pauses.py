@@ -119,6 +119,9 @@ def classify(m: dict | None, d: compare.Mapping | None, tags: dict[str, str] | N
     if action == PAUSE:
         if enabled:
             return _with(item, todo=True, why=f"{state}: mark it paused, then disable it")
+        if item.pause is not None and state == "Disabling":  # an interrupted pause: not paused until Disabled
+            return _with(item, todo=True, why=f"Disabling, {item.pause.describe()} (an interrupted pause?): wait "
+                                              "until it is Disabled")
         if item.pause is not None:
             return _with(item, why=f"already {item.pause.describe()}")
         return _with(item, why=f"{state}, not by esmctl pause: resume leaves it {state}")
@@ -175,6 +178,8 @@ def _change(item: Item, action: Action, mark: str) -> Change:
         pause = marks.read_pause({marks.PAUSED_TAG: mark})
         steps = [Tag(uuid=uuid, arn=arn, tags={marks.PAUSED_TAG: mark}), Update(uuid=uuid, params={"Enabled": False}),
                  WaitSettled(uuid=uuid, state="Disabled", final=True)]
+        if live.enabled is False and item.pause is not None:  # marked and Disabling: its pause, finished
+            pause, steps = item.pause, steps[2:]
         return Change(action, live.key, (live,), None, (), tuple(steps),
                       Reason("pause", f"Disabled; {pause.describe()}"))
     steps = []
@@ -200,7 +205,8 @@ def result_of(item: Item, r: Any, action: Action, mark: str) -> Result:
     marked = any(isinstance(s, Tag) for s in r.done)
     if r.status is Status.DONE:
         if action is PAUSE:
-            return Result(item, PAUSED, r.message, "Disabled", marks.read_pause({marks.PAUSED_TAG: mark}), calls)
+            pause = marks.read_pause({marks.PAUSED_TAG: mark}) if marked else item.pause
+            return Result(item, PAUSED, r.message, "Disabled", pause, calls)
         outcome = RESUMED if item.enable else SKIPPED
         state = "Enabled" if item.enable else item.state
         return Result(item, outcome, r.message, r.state or state, None, calls)
