@@ -595,6 +595,36 @@ def test_create_refuses_a_file_that_names_a_mapping(esmctl, world, box, tmp_path
     assert r.exit_code == 252 and "UUID: unknown field" in r.stderr and box.proxy.writes() == 0
 
 
+def test_a_cli_input_yaml_problem_is_said_at_its_file_line_and_column(esmctl, world, box, tmp_path):
+    """--cli-input-yaml is read as a spec is: a repeated key is a problem (it was the last one, silently), and a
+    value AWS would refuse is said where the file wrote it; nothing is sent."""
+    path = tmp_path / "in.yaml"
+    create = ["mapping", "create", "--function", "orders-fn", "--source", world["orders"], "--starting-position",
+              "LATEST", "--cli-input-yaml", str(path)]
+    box.proxy.clear_counts()
+    path.write_text("BatchSize: 7\nBatchSize: 70\n")
+    r = esmctl(*create)
+    assert r.exit_code == 252 and f"{path}:2:1: BatchSize: " in r.stderr and "Traceback" not in r.stderr, r.stderr
+    path.write_text("TumblingWindowInSeconds: 60\nDestinationConfig:\n  OnFailure:\n    Destination: 12\n")
+    r = esmctl(*create)
+    assert r.exit_code == 252 and f"{path}:4:18: DestinationConfig.OnFailure.Destination" in r.stderr, r.stderr
+    path.write_text("BatchSize: [7\n")
+    r = esmctl(*create)
+    assert r.exit_code == 252 and r.stderr.startswith(f"esmctl: error: {path}:"), r.stderr
+    path.write_text("BatchSize: 0\n")  # an option given for it wins, and is not said to be in the file
+    r = esmctl(*create, "--batch-size", "0")
+    assert r.exit_code == 252 and f"{path}:" not in r.stderr and "BatchSize" in r.stderr, r.stderr
+    path.write_text("- BatchSize: 7\n")
+    r = esmctl(*create)
+    assert r.exit_code == 252 and "expected a mapping of API parameters" in r.stderr, r.stderr
+    pattern = '{"data": {"note": ["${HOME}"]}}'
+    path.write_text(f"FilterCriteria: {{Filters: [{{Pattern: '{pattern}'}}]}}\n")  # the AWS CLI fills no ${NAME}
+    r = esmctl(*create, "-o", "json")
+    assert r.exit_code == 0, r.stderr
+    assert json.loads(r.stdout)["FilterCriteria"]["Filters"] == [{"Pattern": pattern}]
+    assert box.proxy.calls["CreateEventSourceMapping"] == 1
+
+
 @pytest.mark.parametrize("command", [["list"], ["status"], ["doctor"], ["export"], ["pause", "--yes"]])
 def test_a_source_that_is_not_an_arn_is_a_usage_error(esmctl, world, box, command):
     """--source takes ARNs: a typo is said (252), not answered "No mappings found" with exit 0."""

@@ -175,18 +175,13 @@ def build_params(ctx: click.Context, opts: dict[str, Any], operation: str) -> tu
     params: dict[str, Any] = {}
     file_uuid = None
     input_file = opts.get("input_file")
+    members = dict(ctx.meta.get("esmctl.members", {}))
     if input_file is not None:
-        import yaml
-
-        try:
-            loaded = yaml.safe_load(input_file) or {}
-        except yaml.YAMLError as exc:
-            raise click.UsageError(f"{input_file.name}: not valid YAML: {exc}".replace("\n", " ")) from exc
-        if not isinstance(loaded, dict):
-            raise click.UsageError(f"{input_file.name}: expected a mapping of API parameters")
+        doc = _input_document(input_file)
+        loaded = dict(doc.data or {})
         file_uuid = loaded.pop("UUID", None)
         params.update(loaded)
-    members = dict(ctx.meta.get("esmctl.members", {}))
+        ctx.meta["esmctl.input"] = doc  # where each of the file's parameters was written, for check()
     for member, value in members.items():
         params[member] = list(value) if isinstance(value, tuple) else value
 
@@ -224,6 +219,37 @@ def build_params(ctx: click.Context, opts: dict[str, Any], operation: str) -> tu
     return params, file_uuid
 
 
+def _input_document(input_file: Any) -> Any:
+    """--cli-input-yaml's file, read as a spec is read (safe YAML, no repeated key, within the reader's limits),
+    with no ${NAME} filled, as the AWS CLI fills none; a problem is said at its FILE:LINE:COL."""
+    import dataclasses
+
+    from esmctl import yamldoc
+
+    name = "<stdin>" if input_file.name in ("-", "<stdin>") else input_file.name
+    try:
+        doc = yamldoc.load(name, input_file.read(), variables={}, environ={}, defer_missing=True)
+    except yamldoc.YamlError as exc:
+        raise UsageProblem("\n".join(str(dataclasses.replace(p, field="--cli-input-yaml"))
+                                     if p.field == yamldoc.DOCUMENT else str(p) for p in exc.problems)) from exc
+    except UnicodeDecodeError as exc:
+        raise UsageProblem(f"{name}: --cli-input-yaml: not UTF-8 text ({exc.reason})") from exc
+    if not isinstance(doc.data, dict) and doc.data is not None:
+        raise UsageProblem(f"{doc.at(())}: --cli-input-yaml: expected a mapping of API parameters")
+    return doc
+
+
+def _placed(field: str, params: dict[str, Any]) -> str:
+    """A problem's field, after FILE:LINE:COL where --cli-input-yaml wrote it (an option given for it wins)."""
+    ctx = click.get_current_context(silent=True)
+    doc = ctx.meta.get("esmctl.input") if ctx is not None else None
+    path = tuple(int(step) if step.isdigit() else step for step in re.findall(r"[^.\[\]]+", field or ""))
+    if doc is None or not path or not isinstance(doc.data, dict) or path[0] not in doc.data \
+            or path[0] in ctx.meta.get("esmctl.members", {}) or params.get(path[0]) is not doc.data[path[0]]:
+        return field or "parameters"
+    return f"{doc.at(path)}: {field}"
+
+
 def check(params: dict[str, Any], operation: str, kind: str | None = None,
           context: dict[str, Any] | None = None) -> None:
     """The model's checks, then the service's rules for the mapping's kind of source (with `context`,
@@ -246,7 +272,7 @@ def check(params: dict[str, Any], operation: str, kind: str | None = None,
             else:
                 click.echo(f"esmctl: warning: {name}: {problem.message}", err=True)
     if problems:
-        raise UsageProblem("; ".join(f"{field or 'parameters'}: {msg}" for field, msg in problems))
+        raise UsageProblem("; ".join(f"{_placed(field, params)}: {msg}" for field, msg in problems))
 
 
 class ModelCommand(click.Command):
