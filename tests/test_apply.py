@@ -191,7 +191,7 @@ def test_diff_and_detailed_exitcode_and_json_plan(esmctl, world, box, tmp_path):
     assert esmctl("plan", path, "--detailed-exitcode").exit_code == 2
     doc = json.loads(esmctl("plan", path, "-o", "json").stdout)
     assert doc["summary"] == {"create": 1, "update": 0, "move": 0, "replace": 0, "handoff": 0, "delete": 0,
-                              "old_ends_deleted": 0, "in_sync": 0}
+                              "old_ends_deleted": 0, "in_sync": 0, "waiting": 0}
     [change] = doc["changes"]
     assert change["action"] == "create" and change["source"] == world["orders"]
     assert change["function"] == f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:orders-fn"
