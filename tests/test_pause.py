@@ -80,7 +80,10 @@ def test_a_replace_that_waits_for_resume_is_not_called_a_match(esmctl, world, bo
     assert json.loads(esmctl("plan", path, "-o", "json").stdout)["summary"]["waiting"] == 1
     saved = str(tmp_path / "plan.json")
     assert esmctl("plan", path, "--out", saved).exit_code == 0
-    assert "1 change waiting for esmctl resume" in esmctl("show", saved).stdout
+    shown = esmctl("show", saved).stdout
+    assert "1 change waiting for esmctl resume" in shown and "2 paused by esmctl pause" in shown, shown
+    doc = json.loads(esmctl("show", saved, "-o", "json").stdout)["plan"]
+    assert sorted(p["source"] for p in doc["paused"]) == sorted([world["orders"], world["jobs"]])
     assert esmctl("resume", "--function", "orders-fn", "--yes").exit_code == 0
     r = esmctl("plan", path)
     assert "waiting" not in r.stdout and "1 to replace" in r.stdout

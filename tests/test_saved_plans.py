@@ -173,3 +173,69 @@ def test_a_plan_is_not_saved_to_standard_output(esmctl, world, box, tmp_path, mo
     r = esmctl("plan", spec_file(tmp_path, [kinesis(world)]), "--out", "-")
     assert r.exit_code == 252 and "a saved plan goes to a file" in r.stderr
     assert not (tmp_path / "-").exists()
+
+
+def test_a_json_spec_with_a_format_key_of_its_own_is_a_spec_and_a_reordered_plan_a_plan(esmctl, world, box,
+                                                                                        tmp_path):
+    """Whether a file is a saved plan is its top level's `format` to say: a JSON spec with a tag (or a filter field)
+    named "format" was taken for a damaged plan, and a plan whose keys a tool reordered for a spec."""
+    spec = tmp_path / "spec.json"
+    spec.write_text(json.dumps({"version": 1, "mappings": [sqs(world, Tags={"format": "v2"})]}))
+    r = esmctl("apply", str(spec), "--yes")
+    assert r.exit_code == 0, r.stdout + r.stderr
+    assert [m["EventSourceArn"] for m in mappings(box)] == [world["jobs"]]
+    plan_path = tmp_path / "plan.json"
+    assert esmctl("plan", spec_file(tmp_path, [sqs(world, BatchSize=5)]), "--out", str(plan_path)).exit_code == 0
+    plan_path.write_text(json.dumps(json.loads(plan_path.read_text()), sort_keys=True))  # "account" first
+    r = esmctl("show", str(plan_path))
+    assert r.exit_code == 0 and "~ update jobs-fn <- sqs:jobs" in r.stdout, r.stdout + r.stderr
+
+
+def test_a_move_whose_new_identity_was_taken_meanwhile_is_refused_before_anything_is_written(esmctl, world, box,
+                                                                                             tmp_path):
+    assert esmctl("apply", spec_file(tmp_path, [sqs(world)], name="old.yaml")).exit_code == 0
+    path = spec_file(tmp_path, [sqs(world, fn="orders-fn", MovedFrom="jobs-fn"), kinesis(world)])
+    plan_path = str(tmp_path / "plan.json")
+    r = esmctl("plan", path, "--out", plan_path)
+    assert r.exit_code == 0 and "~ move" in r.stdout, r.stdout
+    client(box, "lambda", direct=False).create_event_source_mapping(FunctionName="orders-fn",
+                                                                    EventSourceArn=world["jobs"])
+    box.proxy.clear_counts()
+    r = esmctl("apply", plan_path, "--yes")
+    assert r.exit_code == 1 and "exists now" in r.stderr and "nothing was applied" in r.stderr, r.stderr
+    assert box.proxy.writes() == 0  # not the create first, then a 409 on the move
+
+
+def test_a_mapping_moved_to_another_function_by_hand_is_refused_naming_the_function(esmctl, world, box, tmp_path):
+    path, plan_path = reviewed(esmctl, world, box, tmp_path)
+    [orders] = mappings(box)
+    client(box, "lambda", direct=False).update_event_source_mapping(UUID=orders["UUID"], FunctionName="audit-fn")
+    r = esmctl("apply", plan_path, "--yes")
+    assert r.exit_code == 1 and f"{orders['UUID']} FunctionName: orders-fn → audit-fn" in r.stderr, r.stderr
+
+
+def test_a_saved_plan_takes_no_handoff_margin_and_show_takes_query_after_it(esmctl, world, box, tmp_path):
+    path, plan_path = reviewed(esmctl, world, box, tmp_path)
+    for margin in ("60", "60.0", "61"):  # 60 is the default's value, but given: it is not this plan's
+        r = esmctl("apply", plan_path, "--handoff-margin", margin, "--dry-run")
+        assert r.exit_code == 252 and "--handoff-margin belong to `plan --out`" in r.stderr, (margin, r.stderr)
+    r = esmctl("show", plan_path, "-o", "json", "--query", "plan.summary.create")
+    assert r.exit_code == 0 and r.stdout.strip() == "1", r.stdout + r.stderr
+
+
+def test_a_create_whose_source_went_away_since_the_plan_is_refused_before_anything_is_written(esmctl, world, box,
+                                                                                              tmp_path):
+    """A consumer deregistered (or registered again: another ARN) after `plan --out`: the plan's create would fail
+    half-way through the apply, the other changes made, saying to correct the spec."""
+    kinesis_client = client(box, "kinesis", direct=False)
+    kinesis_client.register_stream_consumer(StreamARN=world["orders"], ConsumerName="fan")
+    path = spec_file(tmp_path, [kinesis(world, Consumer="fan"), sqs(world)])
+    plan_path = str(tmp_path / "plan.json")
+    assert esmctl("plan", path, "--out", plan_path).exit_code == 0
+    arn = kinesis_client.describe_stream_consumer(StreamARN=world["orders"], ConsumerName="fan")
+    kinesis_client.deregister_stream_consumer(ConsumerARN=arn["ConsumerDescription"]["ConsumerARN"])
+    box.proxy.clear_counts()
+    r = esmctl("apply", plan_path, "--yes")
+    assert r.exit_code == 1 and "nothing was applied" in r.stderr, r.stderr
+    assert "its source kinesis:orders/consumer/fan does not exist now (a consumer registered again" in r.stderr
+    assert box.proxy.writes() == 0 and mappings(box) == []

@@ -106,7 +106,7 @@ def _set_aws(ctx: click.Context, param: click.Parameter, value: str | None) -> N
 def common_options(f: Callable[..., Any] | None = None, *, aws: bool = True) -> Any:
     """The global options, accepted after the subcommand too, as the AWS CLI does
     (`esmctl list --region eu-west-1 -o json`). `aws=False`: a command that calls no AWS API (the
-    sandbox, which has a --region of its own) takes only -o, --no-color and -v."""
+    sandbox, which has a --region of its own; `show`) takes only -o, --query, --no-color and -v."""
     if f is None:
         return lambda g: common_options(g, aws=aws)
     for name, text in (("--profile", "AWS profile."), ("--region", "AWS region."),
@@ -114,9 +114,8 @@ def common_options(f: Callable[..., Any] | None = None, *, aws: bool = True) -> 
         f = click.option(name, default=None, expose_value=False, callback=_set_aws, is_eager=True, help=text)(f)
     f = click.option("-o", "--output", type=click.Choice(OUTPUT_FORMATS), default=None, expose_value=False,
                      callback=_set_output, is_eager=True, help="Output format.")(f)
-    if aws:
-        f = click.option("--query", default=None, metavar="JMESPATH", expose_value=False, callback=_set_query,
-                         is_eager=True, help="Print only this part of the JSON or YAML document (as the AWS CLI).")(f)
+    f = click.option("--query", default=None, metavar="JMESPATH", expose_value=False, callback=_set_query,
+                     is_eager=True, help="Print only this part of the JSON or YAML document (as the AWS CLI).")(f)
     f = click.option("--no-color", is_flag=True, expose_value=False, callback=_set_no_color,
                      help="No colour (also NO_COLOR).")(f)
     f = click.option("-v", "--verbose", is_flag=True, expose_value=False, callback=_set_verbose,

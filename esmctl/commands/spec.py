@@ -240,7 +240,10 @@ def apply_cmd(settings: Settings, files: tuple[str, ...], prune: bool, variables
         raise click.UsageError("a saved plan is applied on its own: `esmctl apply PLAN`, no spec files beside it")
     saved = len(files) == 1 and planfile.is_saved_plan(files[0])
     if saved:
-        if prune or variables or handoff_margin != 60:
+        from click.core import ParameterSource
+
+        given = click.get_current_context().get_parameter_source("handoff_margin") is not ParameterSource.DEFAULT
+        if prune or variables or given:
             raise click.UsageError("a saved plan is carried out as it was planned: --prune, --var and "
                                    "--handoff-margin belong to `plan --out`")
         planned, refused = _saved_plan(settings, files[0])
@@ -333,6 +336,9 @@ def _saved_plan(settings: Settings, path: str) -> tuple[Any, list[Any]]:
                 for raw in listing]
     with explain("reading tags"):
         refused = planfile.verify(saved, live, aws.mapping_tags)
+    with explain("reading the new mappings' sources"):
+        said = {id(r.change) for r in refused}
+        refused += [r for r in planfile.gone_sources(saved, aws.source_exists) if id(r.change) not in said]
     return saved.plan, refused
 
 

@@ -21,8 +21,20 @@ from typing import Any
 
 from esmctl import __version__
 from esmctl.errors import EsmctlError, Place
-from esmctl.mapping import compare, identity, states, values
-from esmctl.plan.types import ALLOWED_STEPS, STEP_KINDS, Action, Change, Create, Note, Plan, Reason, Step, Update
+from esmctl.mapping import compare, identity, marks, states, values
+from esmctl.plan.types import (
+    ALLOWED_STEPS,
+    STEP_KINDS,
+    Action,
+    Change,
+    Create,
+    Note,
+    Paused,
+    Plan,
+    Reason,
+    Step,
+    Update,
+)
 
 FORMAT = "esmctl-plan"
 FORMAT_VERSION = 1
@@ -88,7 +100,8 @@ def save(path: str, planned: Plan, live: list[compare.Mapping], *, account: str,
     for c in planned.changes:
         touched = dict.fromkeys([m.uuid for m in c.before] + [s.uuid for s in c.steps if s.uuid])
         reads = [fingerprint(by_uuid[u], (tags or {}).get(u)) for u in touched if u in by_uuid]
-        absent = [c.key] if any(isinstance(s, Create) for s in c.steps) else []
+        # the identities it makes: a create's, a move's (the mapping takes the new function's identity)
+        absent = [c.key] if c.action is Action.MOVE or any(isinstance(s, Create) for s in c.steps) else []
         changes.append({**_change(c), "reads": [f.document() for f in reads],
                         "absent": [_key(k) for k in absent]})
     doc = {
@@ -100,6 +113,8 @@ def save(path: str, planned: Plan, live: list[compare.Mapping], *, account: str,
         "notes": [{"key": _key(n.key), "text": n.text} for n in planned.notes],
         "inSync": planned.in_sync,
         "waiting": [_key(k) for k in planned.waiting],
+        "paused": [{"mapping": _plain(p.mapping.params), "since": p.pause.since, "reason": p.pause.reason}
+                   for p in planned.paused],
     }
     doc["sha256"] = _sha256(doc)  # of everything above: an edited file is refused, not carried out
     text = json.dumps(doc, indent=1, sort_keys=False) + "\n"
@@ -113,7 +128,7 @@ def save(path: str, planned: Plan, live: list[compare.Mapping], *, account: str,
 
 # -- reading -----------------------------------------------------------------------------------------
 def is_saved_plan(path: str) -> bool:
-    """Is `path` a file `plan --out` wrote? (A spec may be JSON too: it has no `format` key.)"""
+    """Is `path` a file `plan --out` wrote? (A spec may be JSON too: it has no top-level `format` key.)"""
     if path == "-":
         return False
     try:
@@ -121,13 +136,23 @@ def is_saved_plan(path: str) -> bool:
             head = f.read(256)
     except (OSError, UnicodeDecodeError):
         return False
-    head = head.lstrip()
-    # A plan cut short (a full disk, a partial upload) is still one: it must be refused as a damaged plan, not read
-    # as a spec. A spec has no `format` key, and `plan --out` writes that key first.
-    return head.startswith("{") and ('"format"' in head or _PLAN_HEAD.startswith(" ".join(head.split())))
+    head = "".join(head.split())
+    if not head.startswith("{"):
+        return False
+    # `plan --out` writes `"format": "esmctl-plan"` first: a plan cut short (a full disk, a partial upload) is still
+    # one, to be refused as a damaged plan, not read as a spec. Else the top level says, read whole (a JSON spec may
+    # have a "format" key deeper down, a tag's or a filter's; a plan's keys may have been reordered).
+    if head.startswith(_PLAN_HEAD) or _PLAN_HEAD.startswith(head):
+        return True
+    try:
+        with open(path, encoding="utf-8") as f:
+            doc = json.load(f)
+    except (OSError, ValueError):
+        return False
+    return isinstance(doc, dict) and doc.get("format") == FORMAT
 
 
-_PLAN_HEAD = f'{{ "format": "{FORMAT}"'  # how a plan file starts, whitespace aside
+_PLAN_HEAD = f'{{"format":"{FORMAT}"'  # how a plan file starts, whitespace aside
 
 
 def load(path: str, refusal: str = "refused") -> SavedPlan:
@@ -159,7 +184,9 @@ def load(path: str, refusal: str = "refused") -> SavedPlan:
             _check_steps(change, {fp.uuid for fp in fingerprints})
         plan = Plan(tuple(changes), tuple(compare.live_mapping(_decoded(m)) for m in doc["unmanaged"]),
                     tuple(Note(_key_from(n["key"]), n["text"]) for n in doc["notes"]), doc["inSync"],
-                    waiting=tuple(_key_from(k) for k in doc.get("waiting", [])))
+                    waiting=tuple(_key_from(k) for k in doc.get("waiting", [])),
+                    paused=tuple(Paused(compare.live_mapping(_decoded(p["mapping"])),
+                                        marks.Pause(p["since"], p["reason"])) for p in doc.get("paused", [])))
         return SavedPlan(plan, doc["account"], doc["region"], doc["esmctl"], doc["created"], doc["spec"],
                          reads, absent)
     except (KeyError, TypeError, ValueError) as exc:
@@ -202,6 +229,7 @@ def verify(saved: SavedPlan, live: list[compare.Mapping], tags_of: Any) -> list[
     refusals = []
     for change, reads, absent in zip(saved.plan.changes, saved.reads, saved.absent, strict=True):
         moved = []
+        planned_on = {m.uuid: m.key.function for m in change.before}
         for fp in reads:
             m = now.get(fp.uuid)
             if fp.state == "Deleting" and (m is None or m.state == "Deleting"):
@@ -209,6 +237,9 @@ def verify(saved: SavedPlan, live: list[compare.Mapping], tags_of: Any) -> list[
             if m is None:
                 moved.append(f"{fp.uuid} is gone")
                 continue
+            if planned_on.get(fp.uuid, m.key.function) != m.key.function and not _as_planned(change, m):
+                moved.append(f"{fp.uuid} FunctionName: {identity.short_arn(planned_on[fp.uuid])} → "
+                             f"{identity.short_arn(m.key.function)}")
             current = fingerprint(m)
             # A mapping that was Creating or Updating when planned has only finished what was under way then;
             # the configuration (its Enabled included) says whether anything else moved.
@@ -237,6 +268,21 @@ def verify(saved: SavedPlan, live: list[compare.Mapping], tags_of: Any) -> list[
         if moved:
             refusals.append(Refusal(change, "; ".join(moved)))
     return refusals
+
+
+def gone_sources(saved: SavedPlan, exists: Any) -> list[Refusal]:
+    """The creates whose source is surely gone since the plan (`exists(arn)`: True, False, or None when it cannot
+    be told): a Kinesis consumer registered again has another ARN, and the plan's would make nothing."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    creates = [(c, s.params["EventSourceArn"]) for c in saved.plan.changes for s in c.steps
+               if isinstance(s, Create) and s.params.get("EventSourceArn")]
+    arns = list(dict.fromkeys(arn for _, arn in creates))
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        known = dict(zip(arns, pool.map(exists, arns), strict=True))
+    return [Refusal(c, f"its source {identity.short_arn(arn)} does not exist now"
+                       + (" (a consumer registered again has another ARN)" if "/consumer/" in arn else ""))
+            for c, arn in creates if known[arn] is False]
 
 
 def _unknown(value: Any) -> bool:
