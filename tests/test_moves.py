@@ -129,13 +129,15 @@ def test_a_409_during_a_handoff_adopts_only_a_mapping_that_starts_in_time(esmctl
     assert sorted(m["UUID"] for m in mappings(box)) == sorted([old, by_hand])
 
 
-@pytest.mark.parametrize("operation,when", [("DeleteEventSourceMapping", "after"),
-                                            ("CreateEventSourceMapping", "before")])
-def test_a_replace_killed_after_its_delete_keeps_the_tags(esmctl, world, box, tmp_path, operation, when):
+@pytest.mark.parametrize("operation,when,moved", [("DeleteEventSourceMapping", "after", False),
+                                                  ("CreateEventSourceMapping", "before", False),
+                                                  ("CreateEventSourceMapping", "before", True)])
+def test_a_replace_killed_after_its_delete_keeps_the_tags(esmctl, world, box, tmp_path, operation, when, moved):
     lam = client(box, "lambda", direct=False)
-    lam.create_event_source_mapping(FunctionName="orders-fn", EventSourceArn=world["orders"],
+    lam.create_event_source_mapping(FunctionName="audit-fn" if moved else "orders-fn", EventSourceArn=world["orders"],
                                     StartingPosition="TRIM_HORIZON", Tags={"team": "orders", "cost": "c-1"})
-    path = spec_file(tmp_path, [kinesis(world, StartingPosition="LATEST")])  # the spec does not manage tags
+    moved_from = {"MovedFrom": "audit-fn"} if moved else {}
+    path = spec_file(tmp_path, [kinesis(world, StartingPosition="LATEST", **moved_from)])  # tags not managed
     kill_at(box, [path, "--allow-replace"], operation, 1, when)
     assert mappings(box) == []  # the old one is gone, the new one not there yet
     plan = esmctl("plan", path)
@@ -147,21 +149,27 @@ def test_a_replace_killed_after_its_delete_keeps_the_tags(esmctl, world, box, tm
     assert not [k for k in function_tags if k.startswith(marks.TAG_RECORD_PREFIX)]  # the record is gone
 
 
-@pytest.mark.parametrize("operation,when", [("DeleteEventSourceMapping", "after"),
-                                            ("CreateEventSourceMapping", "before")])
+@pytest.mark.parametrize("operation,when,moved", [("DeleteEventSourceMapping", "after", False),
+                                                  ("CreateEventSourceMapping", "before", False),
+                                                  ("CreateEventSourceMapping", "before", True)])
 def test_a_kafka_replace_killed_after_its_delete_keeps_the_consumer_group(esmctl, world, box, tmp_path, operation,
-                                                                          when):
+                                                                          when, moved):
+    """`moved`: the replace also moves the mapping to another function (MovedFrom): the record was made only for a
+    replace of the same identity, and the re-run created the new mapping in a new group (a review)."""
     cluster = "arn:aws:kafka:us-east-1:123456789012:cluster/demo/abcd1234-aaaa-bbbb-cccc-123456789012-1"
     topic = {"FunctionName": "audit-fn", "EventSourceArn": cluster, "Topics": ["orders"], "Tags": {"team": "t"}}
-    assert esmctl("apply", spec_file(tmp_path, [{**topic, "StartingPosition": "TRIM_HORIZON"}]), "--yes").exit_code == 0
+    first = {**topic, "FunctionName": "orders-fn"} if moved else topic
+    assert esmctl("apply", spec_file(tmp_path, [{**first, "StartingPosition": "TRIM_HORIZON"}]), "--yes").exit_code == 0
     [old] = mappings(box)
     group = old["AmazonManagedKafkaEventSourceConfig"]["ConsumerGroupId"]
-    path = spec_file(tmp_path, [{**topic, "StartingPosition": "LATEST"}])
+    moved_from = {"MovedFrom": "orders-fn"} if moved else {}
+    path = spec_file(tmp_path, [{**topic, "StartingPosition": "LATEST", **moved_from}])
     kill_at(box, [path, "--allow-replace"], operation, 1, when)
     assert mappings(box) == []
     plan = esmctl("plan", path)
     assert "+ create" in plan.stdout and f"consumer group {group}" in plan.stdout, plan.stdout
     [new] = converges(esmctl, box, path, "--allow-replace")
     assert new["UUID"] != old["UUID"] and new["AmazonManagedKafkaEventSourceConfig"]["ConsumerGroupId"] == group
+    assert new["FunctionArn"] == world["audit-fn"]
     function_tags = client(box, "lambda", direct=False).list_tags(Resource=world["audit-fn"])["Tags"]
     assert not [k for k in function_tags if k.startswith(marks.TAG_RECORD_PREFIX)]  # the record is gone

@@ -31,10 +31,10 @@ a new mapping would undo the pause, and the paused one keeps the position to res
 tags of a Disabled mapping the spec wants Enabled, or of a Disabled old end of a move, are read to
 know.
 
-A same-identity replace records what the new mapping keeps of the old one (its tags, where the spec
-does not manage Tags; a Kafka consumer group the spec does not name) on the function before deleting
-it, so that a run killed between the delete and the create (or whose create failed) still creates the
-new mapping with them (marks.tag_record); records a later read finds stale are dropped.
+A replace (one that moves to another function too) records what the new mapping keeps of the old one (its
+tags, where the spec does not manage Tags; a Kafka consumer group the spec does not name) on the new mapping's
+function before deleting it, so that a run killed between the delete and the create (or whose create failed)
+still creates the new mapping with them (marks.tag_record); records a later read finds stale are dropped.
 """
 
 from __future__ import annotations
@@ -296,9 +296,10 @@ class _Planner:
         create = self._create_steps(d, tags=tags, keep=keep)
         unrecorded = ""
         kept_tags = tags if d.tags is None and tags else {}
-        if live.key == d.key and (kept_tags or keep):
+        if kept_tags or keep:
             # Only the killed process would know what the new mapping keeps of the old one (its tags, its
-            # consumer group): record it on the function before the delete; the next run's create takes it.
+            # consumer group): record it on the new mapping's function before the delete (a move's too: the old
+            # function's mapping is gone by then); the next run's create of d's identity takes it.
             function = unqualified(d.key.function)
             record = marks.tag_record(d.key, kept_tags, self.reads.now, keep)
             if record is None:  # too many tags: the group alone
