@@ -205,6 +205,12 @@ class Executor:
         for step in steps:
             if self.interrupt:
                 return _Partial(change, run, done, [], self._interrupted(change, run, done, step))
+            if step.sends and not any(s.sends for s in done) and not self.deadline.left():
+                # A change begun past the deadline would end in its first wait, half-made (a replace: deleted)
+                text = (f"skipped: the --timeout deadline ({self.deadline.seconds:g}s for the whole apply) passed "
+                        f"before it began; nothing was sent for it; {self.rerun}")
+                return _Partial(change, run, done, [], Result(change, False, text, change.uuid, done,
+                                                              existing(change, run, done), skipped=True))
             try:
                 self._do(step, change, run)
             except Interrupted:

@@ -203,3 +203,37 @@ def test_timeout_is_one_deadline_for_the_whole_apply(esmctl, world, box, tmp_pat
     assert all("timed out" in x["message"] and "whole apply" in x["message"] for x in results)
     after = box.proxy.calls["ListEventSourceMappings"] + box.proxy.calls["GetEventSourceMapping"] - polls["at release"]
     assert after <= 1  # at most one look at the mappings once the deadline is past, for all three waits
+
+
+def test_no_change_begins_once_the_timeout_has_passed(esmctl, world, box, tmp_path):
+    """Past --timeout, a replace that had not begun was still begun: its delete sent, its wait for the delete at once
+    out of time, so the stream was left without a mapping (a review). It is skipped instead, nothing sent for it."""
+    functions = ("orders-fn", "audit-fn", "jobs-fn")
+    lam = client(box, "lambda", direct=False)
+    before = {fn: lam.create_event_source_mapping(FunctionName=fn, EventSourceArn=world["orders"],
+                                                  StartingPosition="TRIM_HORIZON")["UUID"] for fn in functions}
+    path = spec_file(tmp_path, [kinesis(world, fn=fn, StartingPosition="LATEST") for fn in functions])
+    held = box.proxy.pause("DeleteEventSourceMapping", nth=1, when="after")  # the first replace outlasts the 1 s
+
+    def let_go() -> None:
+        assert held.reached.wait(60)
+        time.sleep(1.5)
+        held.release()
+
+    releaser = threading.Thread(target=let_go)
+    releaser.start()
+    try:
+        r = esmctl("apply", path, "--allow-replace", "--timeout", "1", "--concurrency", "1", "--yes", "-o", "json")
+    finally:
+        held.release()
+        releaser.join(60)
+    assert r.exit_code == 1, r.stdout + r.stderr
+    results = json.loads(r.stdout)["results"]
+    skipped = [x for x in results if "deadline (1s for the whole apply) passed before it began" in x["message"]]
+    assert len(skipped) == 2 and all("nothing was sent for it" in x["message"] for x in skipped), results
+    live = {m["FunctionArn"].rsplit(":", 1)[1]: m for m in mappings(box)}
+    untouched = [fn for fn in functions if live.get(fn, {}).get("UUID") == before[fn]]
+    assert len(untouched) == 2 and all(live[fn]["StartingPosition"] == "TRIM_HORIZON" for fn in untouched)
+    r = esmctl("apply", path, "--allow-replace", "--yes")
+    assert r.exit_code == 0, r.stdout + r.stderr
+    assert sorted(m["StartingPosition"] for m in mappings(box)) == ["LATEST"] * 3
