@@ -158,7 +158,7 @@ class Executor:
                 targets[step.uuid or p.run.new] = isinstance(step, WaitGone)
         settled: dict[str, dict | None] | None = {}
         late: dict[str, dict | None] = {}
-        began = False
+        began, failure = False, None
         if targets and self.interrupt:
             settled = None
         elif targets:
@@ -167,12 +167,16 @@ class Executor:
                 settled, late = self.watcher.wait_many(targets, deadline=self.deadline.at)
             except Interrupted:
                 settled = None
+            except Exception as exc:  # noqa: BLE001 - a poll failed (denied, unreachable): each wait says so
+                failure = exc
         results = []
         for p in partials:
             result = p.result
-            if settled is None and p.waits:  # Ctrl-C: these waits never ended
+            if failure is not None and p.waits:
+                result = self._failed(p.change, p.run, p.done, p.waits[0], failure)
+            elif settled is None and p.waits:  # Ctrl-C: these waits never ended
                 result = self._interrupted(p.change, p.run, p.done, p.waits[0], cut_short=began)
-            for step in p.waits if settled is not None else ():
+            for step in p.waits if settled is not None and failure is None else ():
                 uuid = step.uuid or p.run.new
                 if uuid in late:
                     state = "still there" if isinstance(step, WaitGone) and late[uuid] else \

@@ -237,3 +237,85 @@ def test_no_change_begins_once_the_timeout_has_passed(esmctl, world, box, tmp_pa
     r = esmctl("apply", path, "--allow-replace", "--yes")
     assert r.exit_code == 0, r.stdout + r.stderr
     assert sorted(m["StartingPosition"] for m in mappings(box)) == ["LATEST"] * 3
+
+
+def test_a_wait_rides_out_polls_throttled_beyond_botocores_retries_and_keeps_every_result(esmctl, world, box,
+                                                                                           tmp_path, instant_backoff):
+    """Lambda's 15 requests/s is shared by every caller: a poll of the final waits still throttled after botocore's
+    8 attempts ended the apply with that one error, every result lost (-o json printed nothing), though all the
+    mappings were made. A poll that fails so is a poll to make again, until the deadline."""
+    box.proxy.transitional_views = 2
+    queues = ("jobs", "jobs-dlq", "orders-dlq")
+    path = spec_file(tmp_path, [{"FunctionName": "jobs-fn", "EventSourceArn": world[q]} for q in queues])
+    held = box.proxy.pause("ListEventSourceMappings", nth=2)  # the first poll for the three creates
+
+    def throttle_then_release() -> None:
+        assert held.reached.wait(60)
+        box.proxy.throttle_next["ListEventSourceMappings"] = 20  # more than two polls' 8 attempts each
+        held.release()
+
+    releaser = threading.Thread(target=throttle_then_release)
+    releaser.start()
+    try:
+        r = esmctl("apply", path, "--yes", "-o", "json")
+    finally:
+        held.release()
+        releaser.join(60)
+    assert r.exit_code == 0, r.stdout + r.stderr
+    assert [x["status"] for x in json.loads(r.stdout)["results"]] == ["done"] * 3
+    assert box.proxy.throttled["ListEventSourceMappings"] == 20
+    assert all(m["State"] == "Enabled" for m in mappings(box))
+
+
+def test_a_replace_rides_out_a_throttled_wait_between_its_delete_and_its_create(esmctl, world, box, tmp_path,
+                                                                                 instant_backoff):
+    """The wait for the delete, throttled beyond botocore's retries, failed the replace half-way: the old mapping
+    deleted, the new one never made, with most of the deadline left."""
+    client(box, "lambda", direct=False).create_event_source_mapping(
+        FunctionName="orders-fn", EventSourceArn=world["orders"], StartingPosition="TRIM_HORIZON")
+    box.proxy.transitional_views = 2  # (the mapping above is Enabled at once): the delete leaves it Deleting
+    path = spec_file(tmp_path, [kinesis(world, StartingPosition="LATEST")])
+    held = box.proxy.pause("GetEventSourceMapping", nth=1)  # the wait for the delete's first look
+
+    def throttle_then_release() -> None:
+        assert held.reached.wait(60)
+        box.proxy.throttle_next["GetEventSourceMapping"] = 20
+        held.release()
+
+    releaser = threading.Thread(target=throttle_then_release)
+    releaser.start()
+    try:
+        r = esmctl("apply", path, "--yes", "--allow-replace")
+    finally:
+        held.release()
+        releaser.join(60)
+    assert r.exit_code == 0, r.stdout + r.stderr
+    assert box.proxy.throttled["GetEventSourceMapping"] == 20
+    [new] = mappings(box)
+    assert new["StartingPosition"] == "LATEST"
+
+
+def test_a_final_wait_whose_poll_fails_says_so_for_each_change_and_keeps_the_results(esmctl, world, box, tmp_path):
+    """A poll that fails otherwise (access denied meanwhile) fails the waits it served, each change saying what
+    exists now; the results and the JSON document are still printed."""
+    box.proxy.transitional_views = 2
+    queues = ("jobs", "jobs-dlq", "orders-dlq")
+    path = spec_file(tmp_path, [{"FunctionName": "jobs-fn", "EventSourceArn": world[q]} for q in queues])
+    held = box.proxy.pause("ListEventSourceMappings", nth=2)
+
+    def deny_then_release() -> None:
+        assert held.reached.wait(60)
+        box.proxy.fail_next["ListEventSourceMappings"] = (403, "AccessDeniedException", "denied (injected)")
+        held.release()
+
+    releaser = threading.Thread(target=deny_then_release)
+    releaser.start()
+    try:
+        r = esmctl("apply", path, "--yes", "-o", "json")
+    finally:
+        held.release()
+        releaser.join(60)
+    assert r.exit_code == 1, r.stdout + r.stderr
+    results = json.loads(r.stdout)["results"]
+    assert [x["status"] for x in results] == ["failed"] * 3
+    assert all("AccessDeniedException" in x["message"] and "exists now" in x["message"] for x in results), results

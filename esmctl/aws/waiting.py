@@ -9,7 +9,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from typing import Any, Protocol
 
-from esmctl.aws.errors import InUse, explain
+from esmctl.aws.errors import InUse, Throttled, explain
 from esmctl.errors import EsmctlError
 from esmctl.mapping import states
 
@@ -104,11 +104,13 @@ class Watcher:
         while pending:
             if delay:
                 self._sleep(max(0.0, min(delay, deadline - time.monotonic())))
-            if len(pending) <= 2:
-                latest = {u: self._aws.get_mapping(u) for u in pending}
-            else:
-                listing = {m["UUID"]: m for m in self._aws.list_mappings()}
-                latest = {u: listing.get(u) for u in pending}
+            try:
+                latest = {**latest, **self._look(pending)}
+            except Throttled:  # still throttled after botocore's retries: a poll, not the wait, failed; poll again
+                delay = min(max(0.5, delay * 2), poll_interval())
+                if time.monotonic() >= deadline:
+                    return done, {u: latest.get(u) for u in pending}
+                continue
             for uuid, gone in list(pending.items()):
                 m = latest[uuid]
                 if (m is None) if gone else (m is None or m.get("State") not in states.TRANSITIONAL_STATES):
@@ -125,6 +127,14 @@ class Watcher:
         with explain("waiting for mappings in Creating or Updating to settle"):
             return self.wait_many(dict.fromkeys(uuids, False), deadline=time.monotonic() + timeout)
 
+    def _look(self, uuids: Iterable[str]) -> dict[str, dict | None]:
+        """The mappings as they are now (None: gone): a Get for one or two, else one paginated listing."""
+        uuids = list(uuids)
+        if len(uuids) <= 2:
+            return {u: self._aws.get_mapping(u) for u in uuids}
+        listing = {m["UUID"]: m for m in self._aws.list_mappings()}
+        return {u: listing.get(u) for u in uuids}
+
     def _poll_once(self, left: float) -> None:
         """Poll for every waiter (called with the lock held; released while AWS is asked)."""
         self._polling = True
@@ -136,11 +146,9 @@ class Watcher:
         try:
             if delay:
                 self._sleep(min(delay, left))
-            if len(pending) <= 2:
-                seen = {u: self._aws.get_mapping(u) for u in pending}
-            else:
-                listing = {m["UUID"]: m for m in self._aws.list_mappings()}
-                seen = {u: listing.get(u) for u in pending}
+            seen = self._look(pending)
+        except Throttled:
+            pass  # still throttled after botocore's retries: nothing seen this round; the waiters poll again
         finally:
             self._cond.acquire()
             self._polling = False
