@@ -319,3 +319,15 @@ def test_a_final_wait_whose_poll_fails_says_so_for_each_change_and_keeps_the_res
     results = json.loads(r.stdout)["results"]
     assert [x["status"] for x in results] == ["failed"] * 3
     assert all("AccessDeniedException" in x["message"] and "exists now" in x["message"] for x in results), results
+
+
+def test_timeout_bounds_the_plans_wait_for_a_mapping_in_creating_too(esmctl, world, box, tmp_path):
+    """`--timeout` is for the whole apply: the plan's wait for a mapping in Creating took its own 180 s, whatever
+    --timeout said (a review waited 180 s with --timeout 5)."""
+    box.proxy.transitional_views = 10_000  # Creating for as long as anyone looks
+    client(box, "lambda", direct=False).create_event_source_mapping(
+        FunctionName="orders-fn", EventSourceArn=world["orders"], StartingPosition="TRIM_HORIZON")
+    path = spec_file(tmp_path, [kinesis(world, BatchSize=50)])
+    r = esmctl("apply", path, "--yes", "--timeout", "1")
+    assert r.exit_code == 1 and "still changing after 1s" in r.stderr, r.stdout + r.stderr
+    assert box.proxy.writes() == 1  # the create above: nothing written by the apply

@@ -193,7 +193,8 @@ def apply(settings: Settings, files: Sequence[str], variables: Sequence[str], *,
     prepared = prepare(settings, files, variables)
     say_warnings(prepared.specs.values())
     fleet = prepared.fleet
-    options = reconcile.Options(prune=prune, margin=margin)
+    options = reconcile.Options(prune=prune, margin=margin, settle_timeout=min(reconcile.Options.settle_timeout,
+                                                                             timeout))
 
     def plan_job(target: Target, own: Settings) -> tuple[str, Any, str | None]:
         planned = reconcile.plan(own.aws, prepared.specs[target], options).plan
@@ -217,8 +218,10 @@ def apply(settings: Settings, files: Sequence[str], variables: Sequence[str], *,
                                          "keep the old one's position): "
                                          + "; ".join(f"{c.title()}: {c.reason}" for c in blocked))
     destructive = {o.target: sum(c.destructive for c in o.result.plan.changes) for o in todo if o.status == CHANGES}
+    asked = time.monotonic()
     try:
         agreed = not destructive or output.consent_to_apply(yes, sum(destructive.values()), len(destructive))
+        deadline += time.monotonic() - asked  # the time a person took to answer is not the apply's
     except EsmctlError:  # "no" at the question: JSON and YAML still get their one document, nothing applied
         if machine:
             show(settings, "apply", outcomes, APPLY_VIEW, sections=False, changes_code=False)

@@ -7,6 +7,7 @@ printing is `output` (over esmctl/views). They return an Outcome; `cli` turns it
 from __future__ import annotations
 
 import os
+import time
 from typing import Any
 
 import click
@@ -34,12 +35,15 @@ from esmctl.views.results import apply_document, result_label
 
 
 def reconciliation(settings: Settings, files: tuple[str, ...], variables: tuple[str, ...], *, prune: bool = False,
-                   margin: float = 60):  # -> reconcile.Reconciliation
+                   margin: float = 60, timeout: float | None = None):  # -> reconcile.Reconciliation
+    """`timeout`: apply's, which bounds the plan's wait for mappings in Creating or Updating too."""
     from esmctl import reconcile
 
     loaded = load_spec(settings, files, variables)  # checked before anything is asked of AWS
     shared.say_warnings([loaded])
     options = reconcile.Options(prune=prune, margin=margin)
+    if timeout is not None:
+        options = reconcile.Options(prune=prune, margin=margin, settle_timeout=min(options.settle_timeout, timeout))
     return reconcile.plan(settings.aws, loaded, options)
 
 
@@ -234,6 +238,7 @@ def apply_cmd(settings: Settings, files: tuple[str, ...], prune: bool, variables
                                 timeout=timeout, concurrency=concurrency, interrupt=interrupt,
                                 guard=lambda: ctrl_c(settings, interrupt))
 
+    started = time.monotonic()  # --timeout is for the whole apply: the plan's waits too
     machine = settings.output in ("json", "yaml")
     refused: list[Any] = []
     if len(files) > 1 and any(planfile.is_saved_plan(f) for f in files):
@@ -260,7 +265,7 @@ def apply_cmd(settings: Settings, files: tuple[str, ...], prune: bool, variables
     else:
         if partial:
             raise click.UsageError("--partial is for a saved plan (`plan --out FILE`, then `apply FILE`)")
-        planned = reconciliation(settings, files, variables, prune=prune, margin=handoff_margin).plan
+        planned = reconciliation(settings, files, variables, prune=prune, margin=handoff_margin, timeout=timeout).plan
     if not machine:
         if planned.changes or not refused:  # not "No changes" when the rest was refused
             output.plan(settings, planned, replace_allowed=allow_replace)
@@ -281,7 +286,10 @@ def apply_cmd(settings: Settings, files: tuple[str, ...], prune: bool, variables
             raise EsmctlError(f"refusing to replace without --allow-replace (a new stream mapping does not keep "
                               f"the old one's position): {what}")
         destructive = sum(c.destructive for c in planned.changes)
-        if not output.consent_to_apply(yes, destructive) and destructive:
+        asked = time.monotonic()
+        agreed = output.consent_to_apply(yes, destructive)
+        started += time.monotonic() - asked  # the time a person took to answer is not the apply's
+        if not agreed and destructive:
             raise EsmctlError(f"refusing to delete, replace or hand off {destructive} mapping(s) without "
                               "confirmation: pass --yes (stdin is not a terminal, so esmctl cannot ask)")
     except EsmctlError:
@@ -299,7 +307,8 @@ def apply_cmd(settings: Settings, files: tuple[str, ...], prune: bool, variables
                 advance(f"{result_label(r)}: {r.change.action} {r.change.title()}: {r.message}")
 
         results = reconcile.apply(settings.aws, planned, concurrency=concurrency, wait=not no_wait,
-                                  timeout=timeout, on_step=step, interrupt=interrupt,
+                                  timeout=max(0.0, timeout - (time.monotonic() - started)), on_step=step,
+                                  interrupt=interrupt,
                                   **({"rerun": SAVED_RERUN} if saved else {}))
     if machine:
         output.dump(settings, {**apply_document(planned, results, applied=True, interrupted=bool(interrupt)),
