@@ -89,9 +89,9 @@ class Interrupt:
 class Deadline:
     """One time limit for a whole apply."""
 
-    def __init__(self, seconds: float) -> None:
-        self.seconds = seconds
-        self.at = time.monotonic() + seconds
+    def __init__(self, seconds: float, started: float | None = None) -> None:
+        self.seconds = seconds  # --timeout, as given
+        self.at = (time.monotonic() if started is None else started) + seconds
 
     def left(self) -> float:
         return max(0.0, self.at - time.monotonic())
@@ -111,13 +111,14 @@ class _Partial:
 class Executor:
     _handlers: ClassVar[dict[type[Step], Callable[..., None]]]  # each step kind's, below the class
     def __init__(self, aws: Aws, *, concurrency: int = 4, wait: bool = True, timeout: float = 600,
-                 on_step: Callable[[Result], None] | None = None, interrupt: Interrupt | None = None,
-                 rerun: str = "re-run apply") -> None:
+                 started: float | None = None, on_step: Callable[[Result], None] | None = None,
+                 interrupt: Interrupt | None = None, rerun: str = "re-run apply") -> None:
+        """`timeout` counts from `started` (time.monotonic(); default now): an apply's began with its plan."""
         self.aws = aws
         self.rerun = rerun  # what finishes a change that failed half-way (a saved plan is carried out once)
         self.concurrency = max(1, concurrency)
         self.wait = wait
-        self.deadline = Deadline(timeout)
+        self.deadline = Deadline(timeout, started)
         self.on_step = on_step or (lambda _r: None)  # after each change: for progress
         self.interrupt = interrupt if interrupt is not None else Interrupt()
         # The executor's own watcher, whose waits Ctrl-C ends at once (one poll still serves every thread).

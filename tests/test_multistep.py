@@ -230,7 +230,8 @@ def test_no_change_begins_once_the_timeout_has_passed(esmctl, world, box, tmp_pa
     assert r.exit_code == 1, r.stdout + r.stderr
     results = json.loads(r.stdout)["results"]
     skipped = [x for x in results if "deadline (1s for the whole apply) passed before it began" in x["message"]]
-    assert len(skipped) == 2 and all("nothing was sent for it" in x["message"] for x in skipped), results
+    said = [x["message"] for x in results]
+    assert len(skipped) == 2 and all("nothing was sent for it" in x["message"] for x in skipped), said
     live = {m["FunctionArn"].rsplit(":", 1)[1]: m for m in mappings(box)}
     untouched = [fn for fn in functions if live.get(fn, {}).get("UUID") == before[fn]]
     assert len(untouched) == 2 and all(live[fn]["StartingPosition"] == "TRIM_HORIZON" for fn in untouched)

@@ -189,7 +189,7 @@ def apply(settings: Settings, files: Sequence[str], variables: Sequence[str], *,
     finish, and every target's results are shown before Interrupted is raised."""
     from esmctl import reconcile
 
-    deadline = time.monotonic() + timeout
+    started = time.monotonic()  # --timeout is for the whole apply: the plans' waits too
     prepared = prepare(settings, files, variables)
     say_warnings(prepared.specs.values())
     fleet = prepared.fleet
@@ -221,7 +221,7 @@ def apply(settings: Settings, files: Sequence[str], variables: Sequence[str], *,
     asked = time.monotonic()
     try:
         agreed = not destructive or output.consent_to_apply(yes, sum(destructive.values()), len(destructive))
-        deadline += time.monotonic() - asked  # the time a person took to answer is not the apply's
+        started += time.monotonic() - asked  # the time a person took to answer is not the apply's
     except EsmctlError:  # "no" at the question: JSON and YAML still get their one document, nothing applied
         if machine:
             show(settings, "apply", outcomes, APPLY_VIEW, sections=False, changes_code=False)
@@ -245,7 +245,7 @@ def apply(settings: Settings, files: Sequence[str], variables: Sequence[str], *,
                         f"{r.message}")
 
             applied.results = reconcile.apply(own.aws, applied.plan, concurrency=concurrency, wait=wait,
-                                              timeout=max(0.0, deadline - time.monotonic()), on_step=step,
+                                              timeout=timeout, started=started, on_step=step,
                                               interrupt=interrupt, rerun="re-run apply --targets")
             applied.applied = True
             applied.interrupted = bool(interrupt)

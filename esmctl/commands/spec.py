@@ -307,8 +307,7 @@ def apply_cmd(settings: Settings, files: tuple[str, ...], prune: bool, variables
                 advance(f"{result_label(r)}: {r.change.action} {r.change.title()}: {r.message}")
 
         results = reconcile.apply(settings.aws, planned, concurrency=concurrency, wait=not no_wait,
-                                  timeout=max(0.0, timeout - (time.monotonic() - started)), on_step=step,
-                                  interrupt=interrupt,
+                                  timeout=timeout, started=started, on_step=step, interrupt=interrupt,
                                   **({"rerun": SAVED_RERUN} if saved else {}))
     if machine:
         output.dump(settings, {**apply_document(planned, results, applied=True, interrupted=bool(interrupt)),
