@@ -179,21 +179,22 @@ def test_creates_run_before_prunes_and_a_failed_create_keeps_the_old_mapping(esm
 def test_timeout_is_one_deadline_for_the_whole_apply(esmctl, world, box, tmp_path):
     box.proxy.transitional_views = 10_000  # never settles
     path = spec_file(tmp_path, [kinesis(world), kinesis(world, fn="audit-fn"), kinesis(world, fn="jobs-fn")])
-    # The last create is held, carried out, until well past the 1 s the apply has: then no wait has any time
-    # left, however slow the machine. A wait with a second of its own would poll again and again meanwhile.
+    # The last create is held, carried out, until past the 2 s the apply has (they count from before the hold was
+    # reached: from the apply's start, its plan's reads included): then no wait has any time left, however slow the
+    # machine. A wait with time of its own would poll again and again meanwhile.
     held = box.proxy.pause("CreateEventSourceMapping", nth=3, when="after")
     polls = {}
 
     def let_go() -> None:
         assert held.reached.wait(60)
-        time.sleep(1.5)
+        time.sleep(2.1)
         polls["at release"] = box.proxy.calls["ListEventSourceMappings"] + box.proxy.calls["GetEventSourceMapping"]
         held.release()
 
     releaser = threading.Thread(target=let_go)
     releaser.start()
     try:
-        r = esmctl("apply", path, "--timeout", "1", "--concurrency", "1", "-o", "json")
+        r = esmctl("apply", path, "--timeout", "2", "--concurrency", "1", "-o", "json")
     finally:
         held.release()
         releaser.join(60)
@@ -213,23 +214,23 @@ def test_no_change_begins_once_the_timeout_has_passed(esmctl, world, box, tmp_pa
     before = {fn: lam.create_event_source_mapping(FunctionName=fn, EventSourceArn=world["orders"],
                                                   StartingPosition="TRIM_HORIZON")["UUID"] for fn in functions}
     path = spec_file(tmp_path, [kinesis(world, fn=fn, StartingPosition="LATEST") for fn in functions])
-    held = box.proxy.pause("DeleteEventSourceMapping", nth=1, when="after")  # the first replace outlasts the 1 s
+    held = box.proxy.pause("DeleteEventSourceMapping", nth=1, when="after")  # the first replace outlasts the 2 s
 
     def let_go() -> None:
         assert held.reached.wait(60)
-        time.sleep(1.5)
+        time.sleep(2.1)  # the 2 s count from the apply's start, before the hold was reached: past them, surely
         held.release()
 
     releaser = threading.Thread(target=let_go)
     releaser.start()
     try:
-        r = esmctl("apply", path, "--allow-replace", "--timeout", "1", "--concurrency", "1", "--yes", "-o", "json")
+        r = esmctl("apply", path, "--allow-replace", "--timeout", "2", "--concurrency", "1", "--yes", "-o", "json")
     finally:
         held.release()
         releaser.join(60)
     assert r.exit_code == 1, r.stdout + r.stderr
     results = json.loads(r.stdout)["results"]
-    skipped = [x for x in results if "deadline (1s for the whole apply) passed before it began" in x["message"]]
+    skipped = [x for x in results if "deadline (2s for the whole apply) passed before it began" in x["message"]]
     said = [x["message"] for x in results]
     assert len(skipped) == 2 and all("nothing was sent for it" in x["message"] for x in skipped), said
     live = {m["FunctionArn"].rsplit(":", 1)[1]: m for m in mappings(box)}
