@@ -295,8 +295,20 @@ class Executor:
             if update:
                 uuid = found.uuid
                 self._retry_in_use(uuid, lambda: self.aws.update_mapping(uuid, update))  # noqa: B023 - called at once
+            self._adopt_tags(found, params.get("Tags") or {}, want.tags if want is not None else None)
             return found.uuid
         raise EsmctlError("Lambda reported a conflict, but no mapping of this identity was found")
+
+    def _adopt_tags(self, found: compare.Mapping, tags: dict[str, str], managed: dict[str, str] | None) -> None:
+        """The tags the create would have set, on the mapping adopted instead; where the spec manages Tags
+        (`managed`), its other tags a spec can manage go, as an update's would."""
+        if not found.arn or (not tags and managed is None):
+            return
+        have = self.aws.mapping_tags(found.arn)
+        if missing := {k: v for k, v in tags.items() if have.get(k) != v}:
+            self.aws.tag_mapping(found.arn, missing)
+        if managed is not None and (extra := sorted(set(marks.managed_tags(have)) - set(managed))):
+            self.aws.untag_mapping(found.arn, extra)
 
     def _unproven_start(self, change: Change, found: compare.Mapping) -> str:
         """"" when the mapping found in a hand-off's place provably starts at or before the old ones' position:

@@ -228,6 +228,24 @@ def test_existing_pair_created_elsewhere_is_adopted_and_updated(world, box, tmp_
     assert (m["BatchSize"], m["MaximumRetryAttempts"]) == (77, 4)
 
 
+def test_a_mapping_adopted_gets_the_tags_the_create_would_have_set(esmctl, world, box, tmp_path):
+    """Adopted after a 409, a mapping was updated but not tagged: `ok`, then `diff` found the tags at once."""
+    from esmctl import reconcile, spec
+    from esmctl.aws.calls import Aws
+
+    aws = Aws(endpoint_url=box.url)
+    path = spec_file(tmp_path, [kinesis(world, BatchSize=5, Tags={"team": "orders"})])
+    planned = reconcile.plan(aws, spec.load_files([path])).plan
+    lam = client(box, "lambda", direct=False)
+    lam.create_event_source_mapping(FunctionName="orders-fn", EventSourceArn=world["orders"],
+                                    StartingPosition="TRIM_HORIZON", BatchSize=9, Tags={"owner": "someone"})
+    [result] = reconcile.apply(aws, planned)
+    assert result.ok and result.message.startswith("adopted the existing mapping")
+    [m] = live(box)
+    assert m["BatchSize"] == 5 and lam.list_tags(Resource=m["EventSourceMappingArn"])["Tags"] == {"team": "orders"}
+    assert esmctl("diff", path).exit_code == 0
+
+
 def test_one_failure_does_not_stop_the_others(esmctl, world, box, tmp_path):
     """A change AWS refuses, which no plan could foresee, fails alone; the next apply makes the rest."""
     box.proxy.fail_next["CreateEventSourceMapping"] = (
