@@ -22,7 +22,7 @@ from typing import Any
 import click
 
 from esmctl import __version__
-from esmctl.context import OUTPUT_FORMATS, Settings, check_endpoint_url, check_query_output, compile_query
+from esmctl.context import OUTPUT_FORMATS, Settings, check_endpoint_url, check_query_output, check_region, compile_query
 from esmctl.errors import (
     EXIT_ERROR,
     EXIT_INTERRUPTED,
@@ -161,7 +161,7 @@ class EsmctlGroup(click.Group):
             show_error(exc)
             code = exit_code_for(exc)
         try:
-            if sys.stdout is not None:  # None when esmctl was started with stdout closed (>&-)
+            if sys.stdout is not None:  # (None: a caller of main's own, with stdout closed)
                 sys.stdout.flush()  # what is left of the output, before the interpreter's own flush at exit
         except BrokenPipeError:
             code = _reader_gone()
@@ -259,9 +259,18 @@ def option_check(check: Callable[[Any], Any]) -> Callable[[click.Context, click.
     return callback
 
 
+def _region_given(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """--region on the command line checked at once, as after the subcommand; AWS_REGION when AWS is first asked
+    (context.Settings.aws), so that a command that asks AWS nothing is not refused for it."""
+    if value is not None and ctx.get_parameter_source(param.name) is click.core.ParameterSource.COMMANDLINE:
+        return option_check(check_region)(ctx, param, value)
+    return value
+
+
 @click.group(cls=EsmctlGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.option("--profile", envvar="AWS_PROFILE", help="AWS profile (also AWS_PROFILE).")
-@click.option("--region", envvar=["AWS_REGION", "AWS_DEFAULT_REGION"], help="AWS region (also AWS_REGION).")
+@click.option("--region", envvar=["AWS_REGION", "AWS_DEFAULT_REGION"], callback=_region_given,
+              help="AWS region (also AWS_REGION).")
 @click.option("--endpoint-url", callback=option_check(check_endpoint_url),
               help="Send AWS calls here (also AWS_ENDPOINT_URL), e.g. the sandbox.")
 @click.option("-o", "--output", type=click.Choice(OUTPUT_FORMATS), default="table", show_default=True,
@@ -308,5 +317,10 @@ def cli(ctx: click.Context, profile: str | None, region: str | None, endpoint_ur
 
 
 def main() -> None:
+    if sys.stdout is None:  # started with stdout closed (>&-): the output would be lost, and the exit code say 0
+        if sys.stderr is not None:
+            sys.stderr.write("esmctl: error: standard output is closed: nowhere to write the output (redirect it to "
+                             "a file, or to /dev/null); nothing was done\n")
+        sys.exit(EXIT_ERROR)
     _whole_writes_on_a_pipe()
     cli(prog_name="esmctl")

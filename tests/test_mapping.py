@@ -666,3 +666,33 @@ def test_json_parameters_and_patterns_take_file_urls_as_the_aws_cli_does(esmctl,
     (tmp_path / "bad.json").write_text("{oops")
     r = esmctl("mapping", "update", made["UUID"], "--filter-criteria", f"file://{tmp_path}/bad.json")
     assert r.exit_code == 252 and f"not valid JSON in {tmp_path}/bad.json" in r.stderr
+
+
+def test_a_bad_timeout_or_region_is_a_usage_error_and_nothing_is_sent(esmctl, world, box, monkeypatch):
+    """A review: `mapping disable UUID --timeout -5` disabled the mapping, then said "timed out" (exit 1); `--region`
+    before the subcommand and AWS_REGION were not checked (a typo listed nothing, exit 0)."""
+    lam = client(box, "lambda")
+    uuid = lam.create_event_source_mapping(FunctionName="jobs-fn", EventSourceArn=world["jobs"])["UUID"]
+    box.proxy.clear_counts()
+    for command in (["mapping", "disable", uuid], ["mapping", "enable", uuid], ["consumer", "register", "--stream",
+                                                                                 world["orders"], "--name", "c"]):
+        for bad in ("-5", "nan", "inf"):
+            r = esmctl(*command, "--timeout", bad)
+            assert r.exit_code == 252 and "finite number of seconds" in r.stderr, (command, bad, r.stderr)
+    r = esmctl("--region", "us-east1", "list")
+    assert r.exit_code == 252 and "did you mean us-east-1?" in r.stderr, r.stderr
+    monkeypatch.setenv("AWS_REGION", "eu-wst-1")
+    r = esmctl("list")
+    assert r.exit_code == 252 and "AWS_REGION: 'eu-wst-1' is not an AWS region (did you mean eu-west-1?)" in r.stderr
+    assert esmctl("list", "--region", "us-east-1").exit_code == 0  # the flag wins over the environment
+    assert box.proxy.writes() == 0
+
+
+def test_a_closed_standard_output_is_an_error_before_anything_is_done(world, box):
+    """`esmctl list >&-` printed "unexpected AttributeError"; `list -o json >&-` exited 0, its output lost."""
+    from tests.helpers import ESMCTL
+
+    for args in ("list", "list -o json", f"mapping create --function jobs-fn --source {world['jobs']}"):
+        r = subprocess.run(["bash", "-c", f"{ESMCTL} {args} >&-"], capture_output=True, text=True, timeout=60)
+        assert r.returncode == 1 and "standard output is closed" in r.stderr and "unexpected" not in r.stderr, r
+    assert box.proxy.writes() == 0

@@ -7,7 +7,7 @@ from typing import Any
 import click
 
 from esmctl.commands import output
-from esmctl.commands.shared import common_options, pass_settings
+from esmctl.commands.shared import Seconds, common_options, pass_settings
 from esmctl.context import Settings
 from esmctl.errors import EsmctlError, UsageProblem
 from esmctl.views.tables import ident, prose
@@ -85,7 +85,8 @@ def group() -> None:
 @stream_option
 @click.option("--name", required=True, help="Consumer name.")
 @click.option("--no-wait", is_flag=True, help="Don't wait for ACTIVE.")
-@click.option("--timeout", type=float, default=300, show_default=True)
+@click.option("--timeout", type=Seconds(), default=300, show_default=True,
+              help="Seconds to wait for the consumer's status to settle.")
 @common_options
 @pass_settings
 def register(settings: Settings, stream: str | None, name: str, no_wait: bool, timeout: float) -> None:
@@ -170,7 +171,8 @@ def describe(settings: Settings, stream: str | None, name: str | None, arn: str 
 @click.option("-y", "--yes", is_flag=True, help="Don't ask.")
 @click.option("--force", is_flag=True, help="Deregister even while mappings use it (they then fail).")
 @click.option("--no-wait", is_flag=True, help="Don't wait until it is gone.")
-@click.option("--timeout", type=float, default=300, show_default=True)
+@click.option("--timeout", type=Seconds(), default=300, show_default=True,
+              help="Seconds to wait for the consumer's status to settle.")
 @common_options
 @pass_settings
 def deregister(settings: Settings, stream: str | None, name: str | None, arn: str | None, yes: bool, force: bool,

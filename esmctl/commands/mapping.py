@@ -14,14 +14,14 @@ import click
 
 from esmctl.commands import output
 from esmctl.commands.request_options import ModelCommand, build_params, check, tag
-from esmctl.commands.shared import common_options, complete_function, pass_settings, source_arns
+from esmctl.commands.shared import Seconds, common_options, complete_function, pass_settings, source_arns
 from esmctl.context import Settings
 from esmctl.errors import EsmctlError
 from esmctl.views.mappings import change_title_of
 
 
 def wait_options(f):
-    f = click.option("--timeout", type=float, default=300, show_default=True,
+    f = click.option("--timeout", type=Seconds(), default=300, show_default=True,
                      help="Seconds to wait for the mapping to settle.")(f)
     f = click.option("--no-wait", is_flag=True, help="Return at once; don't wait for a transitional state to end.")(f)
     return f
