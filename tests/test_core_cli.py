@@ -337,7 +337,8 @@ def test_verbose_with_stderr_gone_keeps_the_commands_exit_code(world, box):
 
 
 def test_a_closed_stdout_is_no_traceback():
-    """Started with stdout closed (`esmctl --version >&-`): no Python traceback (a review found one)."""
+    """Started with stdout closed (`esmctl --version >&-`): no Python traceback (a review found one), and not exit 0
+    with the output lost: one line, exit 1."""
     r = subprocess.run([ESMCTL, "--version"], capture_output=False, stderr=subprocess.PIPE, text=True, timeout=60,
                        preexec_fn=lambda: os.close(1))
-    assert "Traceback" not in r.stderr and r.returncode == 0, r.stderr
+    assert "Traceback" not in r.stderr and r.returncode == 1 and "standard output is closed" in r.stderr, r.stderr
