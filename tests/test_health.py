@@ -163,6 +163,18 @@ def test_watch_prints_plain_blocks_when_not_a_terminal(esmctl, world, box, monke
     assert r.stdout.count("kinesis:orders") == 2 and "\x1b[" not in r.stdout
 
 
+def test_watch_interrupted_before_its_first_refresh_has_no_verdict(esmctl, world, box, monkeypatch):
+    """Ctrl-C while the first refresh was still reading exited 0: healthy, though nothing was measured."""
+    stream_mapping(box, world)
+
+    def interrupted(*_args, **_kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("esmctl.commands.health.gather_health", interrupted)
+    r = esmctl("status", "--watch", "-o", "json")
+    assert r.exit_code == 130 and "before the first refresh ended" in r.stderr, (r.exit_code, r.stderr)
+
+
 # -- doctor -----------------------------------------------------------------------------------
 
 

@@ -19,7 +19,7 @@ from esmctl.commands.shared import (
     var_option,
 )
 from esmctl.context import Settings
-from esmctl.errors import EsmctlError, Outcome
+from esmctl.errors import EsmctlError, Interrupted, Outcome
 from esmctl.views.mappings import change_title_of, mapping_title
 from esmctl.views.tables import ident, prose, terminal_table
 
@@ -292,7 +292,7 @@ def status_cmd(settings: Settings, files: tuple[str, ...], functions: tuple[str,
         healths = once()
         _print_status(settings, healths, trend, limits)
         return code(healths)
-    healths: list[Any] = []
+    healths: list[Any] | None = None  # None until the first refresh ends
     try:
         if sys.stdout.isatty() and output.animated(settings) and settings.output == "table":
             from rich.live import Live
@@ -316,7 +316,8 @@ def status_cmd(settings: Settings, files: tuple[str, ...], functions: tuple[str,
                 sys.stdout.flush()
                 time.sleep(interval.total_seconds())
     except KeyboardInterrupt:
-        pass
+        if healths is None:  # no refresh ended: no verdict to exit with (0 would say healthy, unmeasured)
+            raise Interrupted("interrupted before the first refresh ended: no verdict") from None
     return code(healths)
 
 
