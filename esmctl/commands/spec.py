@@ -148,7 +148,8 @@ def plan_cmd(settings: Settings, files: tuple[str, ...], prune: bool, variables:
     if sample:
         from esmctl.filters import samples
 
-        records = samples.read_records(sample)  # before AWS is asked anything: a bad file ends the run here
+        # before AWS is asked anything: a bad file ends the run here
+        records = samples.read_records(sample, option="--sample")
     rec = reconciliation(settings, files, variables, prune=prune, margin=handoff_margin)
     if out is not None:  # first: a closed stdout (`| head`) must not lose the file
         from esmctl.plan import codec as planfile

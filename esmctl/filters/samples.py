@@ -26,10 +26,10 @@ def _read(path: str) -> str:
         raise EsmctlError(f"{name}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
 
 
-def read_records(path: str, kind: str | None = None) -> list[dict]:
+def read_records(path: str, kind: str | None = None, option: str = "--records") -> list[dict]:
     """Records as the function receives them: one JSON document (an event, an array, one record) or JSON
     lines (each an event or a record), of the kind of source `kind` or the one each record's shape tells; a
-    payload not encoded as its source encodes it is said as a problem of the file."""
+    payload not encoded as its source encodes it is said as a problem of the file (`option`: the one it came by)."""
     text = _read(path)
     try:  # json's own parser: rules.loads keeps each number's text, for payloads, at twice the time
         documents = [json.loads(text)]
@@ -40,9 +40,9 @@ def read_records(path: str, kind: str | None = None) -> list[dict]:
                 continue
             try:
                 documents.append(json.loads(line))
-            except ValueError as exc:
-                raise EsmctlError(f"{path}:{number}: not JSON ({exc}); --records takes a Lambda event, a JSON "
-                                  "array of records or one record per line") from None
+            except json.JSONDecodeError as exc:
+                raise EsmctlError(f"{path}:{number}:{exc.colno}: not JSON ({exc.msg}); {option} takes a Lambda event, "
+                                  "a JSON array of records or one record per line") from None
     records = []
     for document in documents:
         try:
