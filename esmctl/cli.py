@@ -268,7 +268,9 @@ def _region_given(ctx: click.Context, param: click.Parameter, value: str | None)
 
 
 @click.group(cls=EsmctlGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
-@click.option("--profile", envvar="AWS_PROFILE", help="AWS profile (also AWS_PROFILE).")
+# AWS_PROFILE is botocore's to read, not bound here: named as --profile, it would win over AWS_ACCESS_KEY_ID and
+# AWS_SECRET_ACCESS_KEY, which the AWS CLI and the SDKs take before it.
+@click.option("--profile", help="AWS profile (also AWS_PROFILE).")
 @click.option("--region", envvar=["AWS_REGION", "AWS_DEFAULT_REGION"], callback=_region_given,
               help="AWS region (also AWS_REGION).")
 @click.option("--endpoint-url", callback=option_check(check_endpoint_url),

@@ -696,3 +696,20 @@ def test_a_closed_standard_output_is_an_error_before_anything_is_done(world, box
         r = subprocess.run(["bash", "-c", f"{ESMCTL} {args} >&-"], capture_output=True, text=True, timeout=60)
         assert r.returncode == 1 and "standard output is closed" in r.stderr and "unexpected" not in r.stderr, r
     assert box.proxy.writes() == 0
+
+
+def test_keys_in_the_environment_win_over_aws_profile_as_the_aws_cli_has_it(esmctl, world, box, tmp_path,
+                                                                             monkeypatch):
+    """AWS_PROFILE was bound to --profile, which made botocore skip AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY: with a
+    profile of a region only, "no AWS credentials found: set AWS_PROFILE or AWS_ACCESS_KEY_ID…", both set."""
+    client(box, "lambda").create_event_source_mapping(FunctionName="jobs-fn", EventSourceArn=world["jobs"])
+    config = tmp_path / "config"
+    config.write_text("[profile p2]\nregion = us-east-1\n")
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(config))
+    monkeypatch.setenv("AWS_PROFILE", "p2")  # the keys: the fixture's, in the environment
+    r = esmctl("list", "-o", "json")
+    assert r.exit_code == 0 and len(json.loads(r.stdout)["EventSourceMappings"]) == 1, r.stderr
+    monkeypatch.setenv("AWS_PROFILE", "nope")
+    r = esmctl("list")
+    assert r.exit_code != 0 and "nope" in r.stderr, r.stderr  # a profile that does not exist is still said
+    assert esmctl("list", "--profile", "p2").exit_code == 1  # --profile given: its credentials (none), as the CLI's

@@ -332,7 +332,7 @@ def _listing(ctx: click.Context) -> list[dict]:
     root, after = ctx.find_root().params, ctx.find_object(Settings) or Settings()
     settings = Settings(**{name: getattr(after, name) or root.get(name) for name in ("profile", "region",
                                                                                      "endpoint_url")})
-    key = f"{settings.profile}|{settings.region or os.environ.get('AWS_REGION')}|" \
+    key = f"{settings.profile or os.environ.get('AWS_PROFILE')}|{settings.region or os.environ.get('AWS_REGION')}|" \
           f"{settings.endpoint_url or os.environ.get('AWS_ENDPOINT_URL')}"
     cache_dir = os.path.join(os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "esmctl")
     path = os.path.join(cache_dir, "completion.json")
