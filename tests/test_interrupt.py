@@ -220,3 +220,14 @@ def test_ctrl_c_while_esmctl_loads_is_an_interrupt_not_a_traceback():
         """)
     r = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
     assert (r.returncode, r.stdout, r.stderr) == (130, "", "esmctl: interrupted\n")
+
+
+def test_ctrl_c_while_mapping_create_waits_says_the_mapping_was_made(world, box):
+    """The spinner that showed the new UUID is erased by Ctrl-C: `esmctl: interrupted` alone left the user to make it
+    again (a 409) or to list to find it."""
+    box.proxy.transitional_views = 50  # Creating for a while
+    held = box.proxy.pause("GetEventSourceMapping", nth=1)  # the wait's first look
+    proc, out, err = ctrl_c_while_held(held, "mapping", "create", "--function", "jobs-fn", "--source", world["jobs"])
+    [made] = mappings(box)
+    assert proc.returncode == 130, err
+    assert f"interrupted while waiting for {made['UUID']} to be settled: the request was made" in err, err

@@ -16,7 +16,7 @@ from esmctl.commands import output
 from esmctl.commands.request_options import ModelCommand, build_params, check, tag
 from esmctl.commands.shared import Seconds, common_options, complete_function, pass_settings, source_arns
 from esmctl.context import Settings
-from esmctl.errors import EsmctlError
+from esmctl.errors import EsmctlError, Interrupted
 from esmctl.views.mappings import change_title_of
 
 
@@ -52,11 +52,17 @@ def settle(settings: Settings, uuid: str, *, no_wait: bool, timeout: float, gone
     if no_wait:
         return None
     verb = "deleted" if gone else "settled"
-    with output.spinner(settings, f"waiting for {uuid} to be {verb}") as update, explain(f"waiting for {uuid}"):
-        def show(m: dict | None) -> None:
-            update(f"waiting for {uuid}: {m.get('State') if m else 'gone'}")
+    seen = {"State": "as the request left it"}
+    try:
+        with output.spinner(settings, f"waiting for {uuid} to be {verb}") as update, explain(f"waiting for {uuid}"):
+            def show(m: dict | None) -> None:
+                seen["State"] = m.get("State") if m else "gone"
+                update(f"waiting for {uuid}: {seen['State']}")
 
-        return settings.aws.wait_for_mapping(uuid, gone=gone, timeout=timeout, on_poll=show)
+            return settings.aws.wait_for_mapping(uuid, gone=gone, timeout=timeout, on_poll=show)
+    except KeyboardInterrupt:  # the change was sent: say what exists (the spinner that showed it is gone)
+        raise Interrupted(f"interrupted while waiting for {uuid} to be {verb}: the request was made; last seen: "
+                          f"{seen['State']} (esmctl mapping get {uuid})") from None
 
 
 def in_use_retried(settings: Settings, uuid: str, call: Callable[[], Any], *, no_wait: bool, deadline: float) -> Any:
