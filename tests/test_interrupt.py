@@ -231,3 +231,26 @@ def test_ctrl_c_while_mapping_create_waits_says_the_mapping_was_made(world, box)
     [made] = mappings(box)
     assert proc.returncode == 130, err
     assert f"interrupted while waiting for {made['UUID']} to be settled: the request was made" in err, err
+
+
+def test_sigterm_mid_apply_is_taken_as_ctrl_c_and_the_results_say_what_exists(world, box, tmp_path):
+    """CI cancelling a job, `timeout` and Kubernetes send SIGTERM: the apply ended at once (143), with the changes
+    made and nothing said of them."""
+    path = spec_file(tmp_path, [kinesis(world), kinesis(world, fn="audit-fn"), kinesis(world, stream="clicks")])
+    held = box.proxy.pause("CreateEventSourceMapping", nth=1, when="after")
+    proc = subprocess.Popen([ESMCTL, "apply", path, "--yes", "--concurrency", "1"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=os.environ)
+    try:
+        assert held.reached.wait(timeout=60)
+        proc.send_signal(signal.SIGTERM)
+        time.sleep(0.3)
+        assert proc.poll() is None  # the call in flight is let return
+        held.release()
+        out, err = proc.communicate(timeout=60)
+    finally:
+        held.release(drop=True)
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130, err
+    assert "terminated: finishing the calls in flight" in err and "0 of 3 change(s) done, 1 interrupted" in err, err
+    assert len(mappings(box)) == 1 and "exists now" in out + err

@@ -292,10 +292,14 @@ def ctrl_c(settings: Settings, interrupt: Any) -> Iterator[None]:
         return
     from esmctl.commands import output
 
-    def on_sigint(_signum: int, _frame: Any) -> None:
+    def on_sigint(signum: int, _frame: Any) -> None:
+        # SIGTERM (CI cancelling a job, `timeout`, Kubernetes) as Ctrl-C: the results still say what exists, and the
+        # exit code is an interruption's (130), as the JSON documents' exitCode says
         if not interrupt:
             interrupt.set()
-            say("esmctl: interrupted: finishing the calls in flight (Ctrl-C again to abort at once)")
+            say("esmctl: interrupted: finishing the calls in flight (Ctrl-C again to abort at once)"
+                if signum == signal.SIGINT else
+                "esmctl: terminated: finishing the calls in flight (a second signal aborts at once)")
             return
         say("esmctl: aborted: the calls in flight were abandoned; `esmctl plan` shows what exists now")
         try:
@@ -306,11 +310,12 @@ def ctrl_c(settings: Settings, interrupt: Any) -> Iterator[None]:
             os.write(2, b"\x1b[?25h")  # the progress bar hid the cursor
         os._exit(EXIT_INTERRUPTED)
 
-    previous = signal.signal(signal.SIGINT, on_sigint)
+    previous = signal.signal(signal.SIGINT, on_sigint), signal.signal(signal.SIGTERM, on_sigint)
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, previous)
+        signal.signal(signal.SIGINT, previous[0])
+        signal.signal(signal.SIGTERM, previous[1])
 
 
 def interrupted_summary(results: list[Any], rerun: str = "re-run apply") -> str:
