@@ -713,3 +713,37 @@ def test_keys_in_the_environment_win_over_aws_profile_as_the_aws_cli_has_it(esmc
     r = esmctl("list")
     assert r.exit_code != 0 and "nope" in r.stderr, r.stderr  # a profile that does not exist is still said
     assert esmctl("list", "--profile", "p2").exit_code == 1  # --profile given: its credentials (none), as the CLI's
+
+
+def test_an_endpoint_that_answers_with_a_web_page_is_an_error_not_an_empty_account(esmctl):
+    """A proxy's or captive portal's page answered 200 at the endpoint: botocore read it as an empty reply, so `list`
+    said "No mappings found.", `doctor` "No findings" (exit 0), `mapping get` printed nothing (exit 0)."""
+    import http.server
+    import threading
+
+    class Page(http.server.BaseHTTPRequestHandler):
+        def answer(self) -> None:
+            self.rfile.read(int(self.headers.get("content-length") or 0))
+            body = b"<html><body>Sign in to continue</body></html>"
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        do_GET = do_POST = do_PUT = do_DELETE = answer
+
+        def log_message(self, *_args) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Page)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        for command in (["list"], ["doctor"], ["status"], ["mapping", "get", "76d69268-0000-4000-8000-000000000000"]):
+            r = esmctl(*command, "--endpoint-url", url)
+            assert r.exit_code == 1 and "not an AWS response" in r.stderr and "unexpected" not in r.stderr, \
+                (command, r.exit_code, r.stdout, r.stderr)
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -15,6 +15,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 import botocore.credentials
+import botocore.parsers
 import botocore.session
 from botocore.config import Config
 
@@ -79,6 +80,16 @@ def _timestamp(value: Any) -> datetime:
     return botocore.utils.parse_timestamp(value)
 
 
+def _an_aws_reply(http_response: Any = None, model: Any = None, **_: Any) -> None:
+    """A success answered with an HTML page (a proxy's, a captive portal's, a web server at the endpoint URL) is not
+    AWS's: botocore reads it as an empty reply (no mapping, no findings, exit 0); it is an error."""
+    if getattr(http_response, "status_code", 500) >= 300 or getattr(model, "has_streaming_output", True):
+        return  # (a streamed body is the caller's to read)
+    head = (getattr(http_response, "content", b"") or b"")[:64].lstrip().lower()
+    if head.startswith((b"<!doctype html", b"<html")):  # by what it is (an emulator may say text/html of JSON)
+        raise botocore.parsers.ResponseParserError(f"{getattr(model, 'name', 'the call')}: not an AWS reply (HTML)")
+
+
 class _Client:
     """A botocore client whose calls (and paginators) raise esmctl's typed errors."""
 
@@ -95,7 +106,10 @@ class _Client:
 
         def call(*args: Any, **kwargs: Any) -> Any:
             with translated():
-                return attr(*args, **kwargs)
+                try:
+                    return attr(*args, **kwargs)
+                except KeyError as exc:  # inside botocore's parser (an XML reply without its result): not AWS's
+                    raise botocore.parsers.ResponseParserError(f"{name}: {exc!r}") from exc
 
         return call
 
@@ -217,6 +231,7 @@ class Clients:
                                       "profile's settings (credential_process, …) and the AWS_* environment "
                                       "variables") from exc
                 client.meta.events.register("before-call", self._count)
+                client.meta.events.register("after-call", _an_aws_reply)
                 if service == "lambda" and self.pacer is not None:
                     client.meta.events.register("before-send", self.pacer.before_send)
                     client.meta.events.register_first("needs-retry", self._throttled)  # before the retrier
