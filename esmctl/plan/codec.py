@@ -139,17 +139,10 @@ def is_saved_plan(path: str) -> bool:
     head = "".join(head.split())
     if not head.startswith("{"):
         return False
-    # `plan --out` writes `"format": "esmctl-plan"` first: a plan cut short (a full disk, a partial upload) is still
-    # one, to be refused as a damaged plan, not read as a spec. Else the top level says, read whole (a JSON spec may
-    # have a "format" key deeper down, a tag's or a filter's; a plan's keys may have been reordered).
-    if head.startswith(_PLAN_HEAD) or _PLAN_HEAD.startswith(head):
-        return True
-    try:
-        with open(path, encoding="utf-8") as f:
-            doc = json.load(f)
-    except (OSError, ValueError):
-        return False
-    return isinstance(doc, dict) and doc.get("format") == FORMAT
+    # `plan --out` writes `"format": "esmctl-plan"` first, at the top level: a plan cut short (a full disk, a partial
+    # upload) is still one, to be refused as a damaged plan, not read as a spec; a JSON spec may have a "format" key
+    # deeper down (a tag's, a filter's field), and is read as a spec, within the spec reader's limits.
+    return head.startswith(_PLAN_HEAD) or _PLAN_HEAD.startswith(head)
 
 
 _PLAN_HEAD = f'{{"format":"{FORMAT}"'  # how a plan file starts, whitespace aside
@@ -262,8 +255,9 @@ def verify(saved: SavedPlan, live: list[compare.Mapping], tags_of: Any) -> list[
         mine = {fp.uuid for fp in reads}
         for key in absent:
             others = [m for m in by_key.get(key, []) if m.uuid not in mine]
-            if others:
-                done = " and is as planned: applied already?" if all(_as_planned(change, m) for m in others) else ""
+            if others:  # (a move's own mapping keeps its UUID: one in the way is never this plan's result)
+                done = " and is as planned: applied already?" if change.action is not Action.MOVE and all(
+                    _as_planned(change, m) for m in others) else ""
                 moved.append(f"a mapping of this identity exists now ({', '.join(m.uuid for m in others)}){done}")
         if moved:
             refusals.append(Refusal(change, "; ".join(moved)))
