@@ -207,7 +207,7 @@ class Executor:
         waits: list[Step] = []
         while steps and steps[-1].final:
             waits.insert(0, steps.pop())
-        for step in steps:
+        for i, step in enumerate(steps):
             if self.interrupt:
                 return _Partial(change, run, done, [], self._interrupted(change, run, done, step))
             if step.sends and not any(s.sends for s in done) and not self.deadline.left():
@@ -216,6 +216,11 @@ class Executor:
                         f"before it began; nothing was sent for it; {self.rerun}")
                 return _Partial(change, run, done, [], Result(change, False, text, change.uuid, done,
                                                               existing(change, run, done), skipped=True))
+            if isinstance(step, Delete) and not self.deadline.left() and any(isinstance(s, Create) for s in steps[i:]):
+                # past the deadline, a delete whose create comes after it would leave nothing reading the data
+                late = EsmctlError(f"not sent: the --timeout deadline ({self.deadline.seconds:g}s for the whole "
+                                   "apply) passed before it")
+                return _Partial(change, run, done, [], self._failed(change, run, done, step, late))
             try:
                 self._do(step, change, run)
             except Interrupted:

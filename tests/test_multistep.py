@@ -333,3 +333,34 @@ def test_timeout_bounds_the_plans_wait_for_a_mapping_in_creating_too(esmctl, wor
     r = esmctl("apply", path, "--yes", "--timeout", "1")
     assert r.exit_code == 1 and "still changing after 1s" in r.stderr, r.stdout + r.stderr
     assert box.proxy.writes() == 1  # the create above: nothing written by the apply
+
+
+def test_no_delete_of_a_replace_goes_out_once_the_timeout_has_passed(esmctl, world, box, tmp_path):
+    """A replace that recorded the old mapping's tags on the function first had begun, so its delete still went out
+    past the deadline, and its wait failed at once: the stream left without a mapping (a review)."""
+    lam = client(box, "lambda", direct=False)
+    old = lam.create_event_source_mapping(FunctionName="orders-fn", EventSourceArn=world["orders"],
+                                          StartingPosition="TRIM_HORIZON", Tags={"team": "orders"})["UUID"]
+    path = spec_file(tmp_path, [kinesis(world, StartingPosition="LATEST")])  # tags not managed: recorded first
+    held = box.proxy.pause("TagResource", nth=1, when="after")
+
+    def let_go() -> None:
+        assert held.reached.wait(60)
+        time.sleep(2.1)  # past the 2 s, which count from before the hold was reached
+        held.release()
+
+    releaser = threading.Thread(target=let_go)
+    releaser.start()
+    try:
+        r = esmctl("apply", path, "--allow-replace", "--timeout", "2", "--yes")
+    finally:
+        held.release()
+        releaser.join(60)
+    assert r.exit_code == 1 and "not sent: the --timeout deadline (2s for the whole apply) passed before it" in r.stdout
+    assert box.proxy.calls["DeleteEventSourceMapping"] == 0
+    [kept] = mappings(box)
+    assert kept["UUID"] == old
+    assert esmctl("apply", path, "--allow-replace", "--yes").exit_code == 0  # and the next apply finishes
+    [new] = mappings(box)
+    assert new["StartingPosition"] == "LATEST" and lam.list_tags(Resource=new["EventSourceMappingArn"])["Tags"] == {
+        "team": "orders"}
