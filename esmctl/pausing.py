@@ -130,7 +130,8 @@ def _settled(aws: Aws, chosen: list[tuple[dict | None, Any]], timeout: float
             if m is None and d is None:
                 continue
         out.append((m, d))
-    return out, [late[u] or {"UUID": u, "State": "gone"} for u in late]
+    listed = {m["UUID"]: m for m, _ in chosen if m is not None}
+    return out, [{**listed[u], "State": (late[u] or {}).get("State", "gone")} for u in late]
 
 
 def _unknown(m: dict) -> bool:

@@ -364,3 +364,18 @@ def test_no_delete_of_a_replace_goes_out_once_the_timeout_has_passed(esmctl, wor
     [new] = mappings(box)
     assert new["StartingPosition"] == "LATEST" and lam.list_tags(Resource=new["EventSourceMappingArn"])["Tags"] == {
         "team": "orders"}
+
+
+def test_a_mapping_no_throttled_poll_could_read_is_not_called_gone(esmctl, world, box, tmp_path, instant_backoff):
+    """Every poll of a mapping in Creating throttled until the deadline: the wait said it was gone."""
+    box.proxy.transitional_views = 10_000
+    uuid = client(box, "lambda", direct=False).create_event_source_mapping(
+        FunctionName="orders-fn", EventSourceArn=world["orders"], StartingPosition="TRIM_HORIZON")["UUID"]
+    box.proxy.throttle_next["GetEventSourceMapping"] = 100_000
+    r = esmctl("apply", spec_file(tmp_path, [kinesis(world, BatchSize=50)]), "--yes", "--timeout", "1")
+    assert r.exit_code == 1, r.stdout + r.stderr
+    assert f"still changing after 1s: {uuid} (not known (every poll of it was throttled))" in r.stderr, r.stderr
+    r = esmctl("pause", "--function", "orders-fn", "--yes", "--timeout", "1", "-o", "json")
+    [row] = json.loads(r.stdout)
+    assert (row["UUID"], row["FunctionArn"], row["State"]) == (uuid, world["orders-fn"],
+                                                                "not known (every poll of it was throttled)"), row

@@ -31,6 +31,11 @@ class WaitTimeout(EsmctlError):
     """A wait ran out of time; says which state the mapping was last seen in."""
 
 
+def _unread(uuid: str) -> dict:
+    """What a wait says of a mapping no poll could read before its deadline (each throttled): not gone."""
+    return {"UUID": uuid, "State": "not known (every poll of it was throttled)"}
+
+
 class Watcher:
     """Waits for many mappings at once, for any number of threads.
 
@@ -109,7 +114,7 @@ class Watcher:
             except Throttled:  # still throttled after botocore's retries: a poll, not the wait, failed; poll again
                 delay = min(max(0.5, delay * 2), poll_interval())
                 if time.monotonic() >= deadline:
-                    return done, {u: latest.get(u) for u in pending}
+                    return done, {u: latest[u] if u in latest else _unread(u) for u in pending}
                 continue
             for uuid, gone in list(pending.items()):
                 m = latest[uuid]
