@@ -14,6 +14,7 @@ import pytest
 from esmctl.mapping import compare, identity, marks
 from esmctl.plan.planner import diff  # noqa: F401
 from esmctl.plan.types import Action, Plan, Position, Reads  # noqa: F401
+from esmctl.views.fleet import plan_detail
 from esmctl.views.plan import plan_document, plan_summary
 from tests import reported
 from tests.reported import desired, live
@@ -436,6 +437,7 @@ def test_a_paused_mapping_is_not_replaced():
     assert plan_summary(p) == ("No changes to make now; 1 paused by esmctl pause (esmctl resume enables them); "
                                "1 change waiting for esmctl resume (see the notes).")
     assert plan_document(p)["summary"]["waiting"] == 1
+    assert plan_detail(p) == "no changes now, 1 waiting for esmctl resume"  # a target's, over --targets
 
 
 def test_a_paused_old_end_of_a_move_holds_the_move():

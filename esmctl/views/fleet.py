@@ -26,12 +26,13 @@ class View:
 
 
 def plan_detail(plan: Any) -> str:
+    waiting = f"{len(plan.waiting)} waiting for esmctl resume" if plan.waiting else ""
     if plan.empty:
-        return "in sync"
+        return f"no changes now, {waiting}" if waiting else "in sync"
     from esmctl.plan.types import PLAN_ACTIONS
 
     counts = [f"{plan.count(a)} to {a}" for a in PLAN_ACTIONS if plan.count(a)]
-    return ", ".join(counts).replace("to handoff", "to hand off")
+    return ", ".join(counts + ([waiting] if waiting else [])).replace("to handoff", "to hand off")
 
 
 def apply_detail(applied: Applied) -> str:
