@@ -144,12 +144,12 @@ _reuse_lock = threading.Lock()
 
 
 def load(path: str, text: str, variables: Mapping[str, str] | None = None, environ: Mapping[str, str] | None = None,
-         max_nodes: int = MAX_NODES, defer_missing: bool = False) -> Document:
+         max_nodes: int = MAX_NODES, defer_missing: bool = False, fill: bool = True) -> Document:
     """Parse one document, fill ${NAME} from variables then environ (default os.environ); raise YamlError.
 
     defer_missing: placeholders without a value are not fatal: the document is returned with them left as
     written, their problems in Document.problems and their places in Document.unfilled, so that the other
-    problems of the file can be found too."""
+    problems of the file can be found too. fill=False: ${NAME} is text (--cli-input-yaml, as the AWS CLI has it)."""
     name = "<stdin>" if path == "-" else path
     loader = None
     with _reuse_lock:  # taken, so that no other thread walks the same graph meanwhile
@@ -165,6 +165,7 @@ def load(path: str, text: str, variables: Mapping[str, str] | None = None, envir
             node = loader.get_single_node()
         reader = _Reader(name, loader, {**(os.environ if environ is None else environ), **(variables or {})}, max_nodes,
                          text)
+        reader.fills = fill
         try:
             if node is not None:
                 reader.walk(node, (), 0)
@@ -263,6 +264,8 @@ def _check_nesting(loader_class: type, name: str, text: str) -> None:
 
 class _Reader:
     """One walk over the composed graph: checks, fills placeholders, records marks; problems by position."""
+
+    fills = True  # ${NAME} are placeholders
 
     def __init__(self, name: str, loader: Any, variables: Mapping[str, str], max_nodes: int, text: str = "") -> None:
         self.name, self.loader, self.variables, self.max_nodes, self.text = name, loader, variables, max_nodes, text
@@ -386,7 +389,7 @@ class _Reader:
         """Fill a key's placeholders, as a value's are (a tag's key, say), once: whether it held any."""
         if id(node) in self.filled:
             return True
-        if node.tag == STR and "${" in node.value:
+        if node.tag == STR and "${" in node.value and self.fills:
             self.filled.add(id(node))
             self.fill(node, path)
             return True
@@ -400,7 +403,8 @@ class _Reader:
 
     def scalar(self, node: Any, path: Path, is_key: bool = False) -> tuple[Any, str | None]:
         """A scalar's value (None for a plain value JSON reads alike) and, if YAML 1.1 reads it otherwise, why."""
-        if node.tag in _SCALAR_TAGS and not is_key and "${" in node.value and id(node) not in self.filled:
+        if self.fills and "${" in node.value and node.tag in _SCALAR_TAGS and not is_key \
+                and id(node) not in self.filled:
             self.filled.add(id(node))
             self.fill(node, path)
         text, tag = node.value, node.tag

@@ -617,7 +617,7 @@ def test_a_cli_input_yaml_problem_is_said_at_its_file_line_and_column(esmctl, wo
     path.write_text("- BatchSize: 7\n")
     r = esmctl(*create)
     assert r.exit_code == 252 and "expected a mapping of API parameters" in r.stderr, r.stderr
-    pattern = '{"data": {"note": ["${HOME}"]}}'
+    pattern = '{"data": {"note": ["${HOME}", "$${HOME}", "${user.name}"]}}'  # text, each as written
     path.write_text(f"FilterCriteria: {{Filters: [{{Pattern: '{pattern}'}}]}}\n")  # the AWS CLI fills no ${NAME}
     r = esmctl(*create, "-o", "json")
     assert r.exit_code == 0, r.stderr

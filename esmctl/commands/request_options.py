@@ -162,7 +162,7 @@ def convenience_options() -> list[click.Option]:
         click.Option(["--report-batch-item-failures/--no-report-batch-item-failures"], default=None,
                      help="FunctionResponseTypes ReportBatchItemFailures, or none."),
         click.Option(["--maximum-concurrency"], type=int, help="ScalingConfig MaximumConcurrency (SQS, 2–1000)."),
-        click.Option(["--cli-input-yaml", "input_file"], type=click.File("r"),
+        click.Option(["--cli-input-yaml", "input_file"], type=click.Path(dir_okay=False, allow_dash=True),
                      help="More parameters from a YAML (or JSON) file, with the API's names; options win."),
     ]
 
@@ -219,21 +219,18 @@ def build_params(ctx: click.Context, opts: dict[str, Any], operation: str) -> tu
     return params, file_uuid
 
 
-def _input_document(input_file: Any) -> Any:
+def _input_document(path: str) -> Any:
     """--cli-input-yaml's file, read as a spec is read (safe YAML, no repeated key, within the reader's limits),
-    with no ${NAME} filled, as the AWS CLI fills none; a problem is said at its FILE:LINE:COL."""
+    its ${NAME} text, as the AWS CLI has it; a problem is said at its FILE:LINE:COL."""
     import dataclasses
 
     from esmctl import yamldoc
 
-    name = "<stdin>" if input_file.name in ("-", "<stdin>") else input_file.name
     try:
-        doc = yamldoc.load(name, input_file.read(), variables={}, environ={}, defer_missing=True)
+        doc = yamldoc.load(path, yamldoc.read_text(path), fill=False)
     except yamldoc.YamlError as exc:
         raise UsageProblem("\n".join(str(dataclasses.replace(p, field="--cli-input-yaml"))
                                      if p.field == yamldoc.DOCUMENT else str(p) for p in exc.problems)) from exc
-    except UnicodeDecodeError as exc:
-        raise UsageProblem(f"{name}: --cli-input-yaml: not UTF-8 text ({exc.reason})") from exc
     if not isinstance(doc.data, dict) and doc.data is not None:
         raise UsageProblem(f"{doc.at(())}: --cli-input-yaml: expected a mapping of API parameters")
     return doc
