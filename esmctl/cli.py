@@ -324,5 +324,7 @@ def main() -> None:
             sys.stderr.write("esmctl: error: standard output is closed: nowhere to write the output (redirect it to "
                              "a file, or to /dev/null); nothing was done\n")
         sys.exit(EXIT_ERROR)
+    if sys.stderr is None:  # started with stderr closed (2>&-): the output still goes to stdout; messages nowhere
+        sys.stderr = open(os.devnull, "w")  # noqa: SIM115 - for the life of the process
     _whole_writes_on_a_pipe()
     cli(prog_name="esmctl")

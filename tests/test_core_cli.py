@@ -342,3 +342,30 @@ def test_a_closed_stdout_is_no_traceback():
     r = subprocess.run([ESMCTL, "--version"], capture_output=False, stderr=subprocess.PIPE, text=True, timeout=60,
                        preexec_fn=lambda: os.close(1))
     assert "Traceback" not in r.stderr and r.returncode == 1 and "standard output is closed" in r.stderr, r.stderr
+
+
+def test_a_closed_stderr_loses_the_messages_not_the_results(world, box, tmp_path):
+    """`esmctl apply … -o json 2>&-` failed silently (exit 1, "unexpected AttributeError" with nowhere to say it)."""
+    path = spec_file(tmp_path, [kinesis(world)])
+    r = subprocess.run(["bash", "-c", f"{ESMCTL} apply {path} --yes -o json 2>&-"], capture_output=True, text=True,
+                       timeout=60)
+    assert r.returncode == 0 and json.loads(r.stdout)["results"][0]["status"] == "done", (r.returncode, r.stdout)
+
+
+def test_what_a_signal_handler_says_with_stderr_gone_does_not_end_the_run(monkeypatch):
+    """SIGTERM with stderr closed, or its reader gone (a CI cancel that also ended `tee`): the handler's line raised
+    out of the handler, and the results of the writes under way were lost."""
+    from esmctl.commands import shared
+
+    monkeypatch.setattr("sys.stderr", None)
+    shared.say("esmctl: terminated: finishing the calls in flight")  # no AttributeError
+
+    def gone(*_args):
+        raise BrokenPipeError
+
+    class Broken:
+        write = flush = staticmethod(gone)
+
+    monkeypatch.setattr("sys.stderr", Broken())
+    monkeypatch.setattr("os.write", gone)
+    shared.say("esmctl: terminated: finishing the calls in flight")  # no BrokenPipeError

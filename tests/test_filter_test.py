@@ -291,6 +291,9 @@ def test_plan_sample_tells_what_a_filter_change_keeps_before_and_after(esmctl, b
     r = esmctl("plan", spec, "--sample", str(bad))
     assert r.exit_code == 1, r.stderr  # the option given, one FILE:LINE:COL
     assert f"{bad}:1:2: not JSON (Expecting property name enclosed in double quotes); --sample takes" in r.stderr
+    bad.write_text('{\n  "Records": [\n    {"body": "x",}\n  ]\n}\n')  # an event written over lines: said where
+    r = esmctl("plan", spec, "--sample", str(bad))
+    assert f"{bad}:3:18: not JSON (Expecting property name enclosed in double quotes)" in r.stderr, r.stderr
 
 
 def test_plan_sample_tries_the_numbers_as_written(esmctl, box, world, tmp_path):

@@ -668,7 +668,7 @@ def test_json_parameters_and_patterns_take_file_urls_as_the_aws_cli_does(esmctl,
     assert r.exit_code == 252 and f"not valid JSON in {tmp_path}/bad.json" in r.stderr
 
 
-def test_a_bad_timeout_or_region_is_a_usage_error_and_nothing_is_sent(esmctl, world, box, monkeypatch):
+def test_a_bad_timeout_or_region_is_a_usage_error_and_nothing_is_sent(esmctl, world, box, monkeypatch, tmp_path):
     """A review: `mapping disable UUID --timeout -5` disabled the mapping, then said "timed out" (exit 1); `--region`
     before the subcommand and AWS_REGION were not checked (a typo listed nothing, exit 0)."""
     lam = client(box, "lambda")
@@ -685,6 +685,13 @@ def test_a_bad_timeout_or_region_is_a_usage_error_and_nothing_is_sent(esmctl, wo
     r = esmctl("list")
     assert r.exit_code == 252 and "AWS_REGION: 'eu-wst-1' is not an AWS region (did you mean eu-west-1?)" in r.stderr
     assert esmctl("list", "--region", "us-east-1").exit_code == 0  # the flag wins over the environment
+    monkeypatch.delenv("AWS_REGION")
+    config = tmp_path / "config"
+    config.write_text("[default]\nregion = us-esat-1\n")
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(config))
+    r = esmctl("list")
+    assert r.exit_code == 252 and "the AWS profile's region: 'us-esat-1' is not an AWS region (did you mean " \
+        "us-east-1?)" in r.stderr, r.stderr
     assert box.proxy.writes() == 0
 
 
@@ -722,9 +729,11 @@ def test_an_endpoint_that_answers_with_a_web_page_is_an_error_not_an_empty_accou
     import threading
 
     class Page(http.server.BaseHTTPRequestHandler):
+        body = b""
+
         def answer(self) -> None:
             self.rfile.read(int(self.headers.get("content-length") or 0))
-            body = b"<html><body>Sign in to continue</body></html>"
+            body = self.body
             self.send_response(200)
             self.send_header("Content-Type", "text/html; charset=utf-8")
             self.send_header("Content-Length", str(len(body)))
@@ -739,11 +748,16 @@ def test_an_endpoint_that_answers_with_a_web_page_is_an_error_not_an_empty_accou
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Page)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     url = f"http://127.0.0.1:{server.server_address[1]}"
+    pages = [b"<html><body>Sign in to continue</body></html>", b"\xef\xbb\xbf<!DOCTYPE html><html></html>",
+             b"<!-- portal -->\n<!DOCTYPE html><html></html>", b'<?xml version="1.0"?><!DOCTYPE html PUBLIC "x">',
+             b"<head><title>Proxy</title></head>", b"Access denied by proxy"]
     try:
-        for command in (["list"], ["doctor"], ["status"], ["mapping", "get", "76d69268-0000-4000-8000-000000000000"]):
-            r = esmctl(*command, "--endpoint-url", url)
-            assert r.exit_code == 1 and "not an AWS response" in r.stderr and "unexpected" not in r.stderr, \
-                (command, r.exit_code, r.stdout, r.stderr)
+        for page in pages:
+            Page.body = page
+            for command in (["list"], ["doctor"], ["mapping", "get", "76d69268-0000-4000-8000-000000000000"]):
+                r = esmctl(*command, "--endpoint-url", url)
+                assert r.exit_code == 1 and "not an AWS response" in r.stderr and "unexpected" not in r.stderr, \
+                    (page, command, r.exit_code, r.stdout, r.stderr)
     finally:
         server.shutdown()
         server.server_close()

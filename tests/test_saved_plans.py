@@ -178,12 +178,17 @@ def test_a_plan_is_not_saved_to_standard_output(esmctl, world, box, tmp_path, mo
 def test_a_json_spec_with_a_format_key_of_its_own_is_a_spec(esmctl, world, box,
                                                                                         tmp_path):
     """Whether a file is a saved plan is its top level's `format` to say: a JSON spec with a tag (or a filter field)
-    named "format" was taken for a damaged plan."""
+    named "format" was taken for a damaged plan; a plan whose keys a tool reordered is still one."""
     spec = tmp_path / "spec.json"
     spec.write_text(json.dumps({"version": 1, "mappings": [sqs(world, Tags={"format": "v2"})]}))
     r = esmctl("apply", str(spec), "--yes")
     assert r.exit_code == 0, r.stdout + r.stderr
     assert [m["EventSourceArn"] for m in mappings(box)] == [world["jobs"]]
+    plan_path = tmp_path / "plan.json"
+    assert esmctl("plan", spec_file(tmp_path, [sqs(world, BatchSize=5)]), "--out", str(plan_path)).exit_code == 0
+    plan_path.write_text(json.dumps(json.loads(plan_path.read_text()), sort_keys=True))  # `jq -S`: "account" first
+    r = esmctl("show", str(plan_path))
+    assert r.exit_code == 0 and "~ update jobs-fn <- sqs:jobs" in r.stdout, r.stdout + r.stderr
     deep = tmp_path / "deep.json"  # read as a spec, within its reader's limits: not a RecursionError
     deep.write_text('{"version": 1, "mappings": ' + "[" * 100_000 + "]" * 100_000 + "}")
     r = esmctl("apply", str(deep), "--dry-run")

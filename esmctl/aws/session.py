@@ -81,13 +81,28 @@ def _timestamp(value: Any) -> datetime:
 
 
 def _an_aws_reply(http_response: Any = None, model: Any = None, **_: Any) -> None:
-    """A success answered with an HTML page (a proxy's, a captive portal's, a web server at the endpoint URL) is not
-    AWS's: botocore reads it as an empty reply (no mapping, no findings, exit 0); it is an error."""
+    """A success answered with something else (a proxy's or a captive portal's page, a web server at the endpoint
+    URL) is not AWS's: botocore reads a JSON service's reply that is not JSON as an empty one (no mapping, no
+    findings, exit 0); it is an error. Judged by the body (an emulator may say text/html of JSON)."""
     if getattr(http_response, "status_code", 500) >= 300 or getattr(model, "has_streaming_output", True):
         return  # (a streamed body is the caller's to read)
-    head = (getattr(http_response, "content", b"") or b"")[:64].lstrip().lower()
-    if head.startswith((b"<!doctype html", b"<html")):  # by what it is (an emulator may say text/html of JSON)
-        raise botocore.parsers.ResponseParserError(f"{getattr(model, 'name', 'the call')}: not an AWS reply (HTML)")
+    body = getattr(http_response, "content", b"") or b""
+    head = body[:128].lstrip()
+    if not head:
+        return
+    if model.service_model.protocol in ("json", "rest-json"):
+        if head[:1] in (b"{", b"["):
+            return
+        try:
+            import json
+
+            json.loads(body)
+            return
+        except ValueError:
+            pass
+    elif b"<html" not in head.lower() and b"<!doctype html" not in head.lower():  # XML protocols: not a web page
+        return
+    raise botocore.parsers.ResponseParserError(f"{model.name}: not an AWS reply")
 
 
 class _Client:
@@ -193,9 +208,16 @@ class Clients:
 
     @property
     def region(self) -> str:
-        region = self._region or self.session.get_config_variable("region")
+        if self._region:
+            return self._region
+        region = self.session.get_config_variable("region")
         if not region:
             raise EsmctlError("no AWS region: pass --region or set AWS_REGION")
+        from esmctl import regions
+
+        if why := regions.problem(region):  # the profile's (a typo there would list nothing, and exit 0)
+            raise UsageProblem(f"the AWS profile's region: {why}")
+        self._region = region
         return region
 
     @property

@@ -276,8 +276,11 @@ def say(text: str) -> None:
     try:
         sys.stderr.write(text + "\n")
         sys.stderr.flush()
-    except (RuntimeError, OSError, ValueError):
-        os.write(2, (text + "\n").encode())
+    except (RuntimeError, OSError, ValueError, AttributeError):
+        try:
+            os.write(2, (text + "\n").encode())
+        except OSError:  # stderr gone (its reader ended, or closed): the results on stdout still say what happened
+            pass
 
 
 @contextmanager

@@ -33,7 +33,7 @@ def read_records(path: str, kind: str | None = None, option: str = "--records") 
     text = _read(path)
     try:  # json's own parser: rules.loads keeps each number's text, for payloads, at twice the time
         documents = [json.loads(text)]
-    except ValueError:
+    except json.JSONDecodeError as whole:
         documents = []
         for number, line in enumerate(text.splitlines(), 1):
             if not line.strip():
@@ -41,7 +41,9 @@ def read_records(path: str, kind: str | None = None, option: str = "--records") 
             try:
                 documents.append(json.loads(line))
             except json.JSONDecodeError as exc:
-                raise EsmctlError(f"{path}:{number}:{exc.colno}: not JSON ({exc.msg}); {option} takes a Lambda event, "
+                # its first line no record: one document (an event written over lines), said as a whole
+                bad, at = (whole, whole.lineno) if not documents else (exc, number)
+                raise EsmctlError(f"{path}:{at}:{bad.colno}: not JSON ({bad.msg}); {option} takes a Lambda event, "
                                   "a JSON array of records or one record per line") from None
     records = []
     for document in documents:

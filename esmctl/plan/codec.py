@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
@@ -140,9 +141,21 @@ def is_saved_plan(path: str) -> bool:
     if not head.startswith("{"):
         return False
     # `plan --out` writes `"format": "esmctl-plan"` first, at the top level: a plan cut short (a full disk, a partial
-    # upload) is still one, to be refused as a damaged plan, not read as a spec; a JSON spec may have a "format" key
-    # deeper down (a tag's, a filter's field), and is read as a spec, within the spec reader's limits.
-    return head.startswith(_PLAN_HEAD) or _PLAN_HEAD.startswith(head)
+    # upload) is still one, to be refused as a damaged plan, not read as a spec. Else the top level says (a plan whose
+    # keys a tool reordered; a JSON spec may have a "format" key deeper down, a tag's or a filter's), read whole
+    # within the spec reader's limits.
+    if head.startswith(_PLAN_HEAD) or _PLAN_HEAD.startswith(head):
+        return True
+    from esmctl.yamldoc import MAX_BYTES
+
+    try:
+        if f'"{FORMAT}"' not in head and os.path.getsize(path) > MAX_BYTES:
+            return False  # the spec reader refuses it, as a spec
+        with open(path, encoding="utf-8") as f:
+            doc = json.load(f)
+    except (OSError, ValueError, RecursionError):
+        return False
+    return isinstance(doc, dict) and doc.get("format") == FORMAT
 
 
 _PLAN_HEAD = f'{{"format":"{FORMAT}"'  # how a plan file starts, whitespace aside
