@@ -8,6 +8,7 @@ import subprocess
 import sys
 import threading
 import time
+from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 
 import yaml
@@ -121,14 +122,15 @@ class Clock:
             self.now += seconds
 
 
-def ctrl_c_while_held(held, *argv: str, settle: float = 0.3, while_held=None) -> tuple[subprocess.Popen, str, str]:
-    """`esmctl ARGV` (`apply …`, `pause …`), Ctrl-C once the layer holds `held`, `settle` seconds (and
+def ctrl_c_while_held(held, *argv: str, settle: float = 0.3, while_held=None,
+                      sig: int = signal.SIGINT) -> tuple[subprocess.Popen, str, str]:
+    """`esmctl ARGV` (`apply …`, `pause …`), Ctrl-C (or `sig`) once the layer holds `held`, `settle` seconds (and
     `while_held(proc)`), then the call let go: (process, stdout, stderr)."""
     proc = subprocess.Popen([ESMCTL, *argv], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             env=os.environ)
     try:
         assert held.reached.wait(timeout=60), proc.stderr.read() if proc.poll() is not None else "never reached"
-        proc.send_signal(signal.SIGINT)
+        proc.send_signal(sig)
         time.sleep(settle)
         if while_held is not None:
             while_held(proc)
@@ -167,3 +169,23 @@ def answer_at_a_terminal(args: list[str], meanwhile, answer: str = "y") -> tuple
         pass
     os.close(master)
     return code, seen.decode(errors="replace")
+
+
+@contextmanager
+def once_held(box, operation: str, then, nth: int = 1, when: str = "before"):
+    """The nth `operation` from now held by the layer; once it is, `then()` (a knob set, a sleep past a deadline),
+    and the call let go. For a `with` around the command that makes the call."""
+    held = box.proxy.pause(operation, nth=nth, when=when)
+
+    def go() -> None:
+        assert held.reached.wait(60)
+        then()
+        held.release()
+
+    releaser = threading.Thread(target=go)
+    releaser.start()
+    try:
+        yield held
+    finally:
+        held.release()
+        releaser.join(60)

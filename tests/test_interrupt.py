@@ -20,7 +20,18 @@ import time
 
 import pytest
 
-from tests.helpers import ESMCTL, client, converges, ctrl_c_while_held, kill_at, kinesis, mappings, put_age, spec_file
+from tests.helpers import (
+    ESMCTL,
+    client,
+    converges,
+    ctrl_c_while_held,
+    kill_at,
+    kinesis,
+    mappings,
+    put_age,
+    spec_file,
+    still_running,
+)
 
 REPLACE_STEPS = [("DeleteEventSourceMapping", 1, "before"), ("DeleteEventSourceMapping", 1, "after"),
                  ("GetEventSourceMapping", 1, "after"), ("CreateEventSourceMapping", 1, "before"),
@@ -238,19 +249,8 @@ def test_sigterm_mid_apply_is_taken_as_ctrl_c_and_the_results_say_what_exists(wo
     made and nothing said of them."""
     path = spec_file(tmp_path, [kinesis(world), kinesis(world, fn="audit-fn"), kinesis(world, stream="clicks")])
     held = box.proxy.pause("CreateEventSourceMapping", nth=1, when="after")
-    proc = subprocess.Popen([ESMCTL, "apply", path, "--yes", "--concurrency", "1"], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env=os.environ)
-    try:
-        assert held.reached.wait(timeout=60)
-        proc.send_signal(signal.SIGTERM)
-        time.sleep(0.3)
-        assert proc.poll() is None  # the call in flight is let return
-        held.release()
-        out, err = proc.communicate(timeout=60)
-    finally:
-        held.release(drop=True)
-        if proc.poll() is None:
-            proc.kill()
+    proc, out, err = ctrl_c_while_held(held, "apply", path, "--yes", "--concurrency", "1", sig=signal.SIGTERM,
+                                       while_held=still_running)  # the call in flight is let return
     assert proc.returncode == 130, err
     assert "terminated: finishing the calls in flight" in err and "0 of 3 change(s) done, 1 interrupted" in err, err
     assert len(mappings(box)) == 1 and "exists now" in out + err

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from tests.helpers import client, kinesis, mappings, put_age, spec_file
+from tests.helpers import client, kinesis, mappings, once_held, put_age, spec_file
 
 
 def consumer_spec(world, consumer=None, **extra):
@@ -214,20 +214,9 @@ def test_no_change_begins_once_the_timeout_has_passed(esmctl, world, box, tmp_pa
     before = {fn: lam.create_event_source_mapping(FunctionName=fn, EventSourceArn=world["orders"],
                                                   StartingPosition="TRIM_HORIZON")["UUID"] for fn in functions}
     path = spec_file(tmp_path, [kinesis(world, fn=fn, StartingPosition="LATEST") for fn in functions])
-    held = box.proxy.pause("DeleteEventSourceMapping", nth=1, when="after")  # the first replace outlasts the 2 s
-
-    def let_go() -> None:
-        assert held.reached.wait(60)
-        time.sleep(2.1)  # the 2 s count from the apply's start, before the hold was reached: past them, surely
-        held.release()
-
-    releaser = threading.Thread(target=let_go)
-    releaser.start()
-    try:
+    # the first replace's delete held past the 2 s, which count from the apply's start, before the hold was reached
+    with once_held(box, "DeleteEventSourceMapping", lambda: time.sleep(2.1), when="after"):
         r = esmctl("apply", path, "--allow-replace", "--timeout", "2", "--concurrency", "1", "--yes", "-o", "json")
-    finally:
-        held.release()
-        releaser.join(60)
     assert r.exit_code == 1, r.stdout + r.stderr
     results = json.loads(r.stdout)["results"]
     skipped = [x for x in results if "deadline (2s for the whole apply) passed before it began" in x["message"]]
@@ -249,20 +238,10 @@ def test_a_wait_rides_out_polls_throttled_beyond_botocores_retries_and_keeps_eve
     box.proxy.transitional_views = 2
     queues = ("jobs", "jobs-dlq", "orders-dlq")
     path = spec_file(tmp_path, [{"FunctionName": "jobs-fn", "EventSourceArn": world[q]} for q in queues])
-    held = box.proxy.pause("ListEventSourceMappings", nth=2)  # the first poll for the three creates
-
-    def throttle_then_release() -> None:
-        assert held.reached.wait(60)
-        box.proxy.throttle_next["ListEventSourceMappings"] = 20  # more than two polls' 8 attempts each
-        held.release()
-
-    releaser = threading.Thread(target=throttle_then_release)
-    releaser.start()
-    try:
+    # the first poll for the three creates held, then more 429s than two polls' 8 attempts each
+    with once_held(box, "ListEventSourceMappings", lambda: box.proxy.throttle_next.update(ListEventSourceMappings=20),
+                   nth=2):
         r = esmctl("apply", path, "--yes", "-o", "json")
-    finally:
-        held.release()
-        releaser.join(60)
     assert r.exit_code == 0, r.stdout + r.stderr
     assert [x["status"] for x in json.loads(r.stdout)["results"]] == ["done"] * 3
     assert box.proxy.throttled["ListEventSourceMappings"] == 20
@@ -277,20 +256,9 @@ def test_a_replace_rides_out_a_throttled_wait_between_its_delete_and_its_create(
         FunctionName="orders-fn", EventSourceArn=world["orders"], StartingPosition="TRIM_HORIZON")
     box.proxy.transitional_views = 2  # (the mapping above is Enabled at once): the delete leaves it Deleting
     path = spec_file(tmp_path, [kinesis(world, StartingPosition="LATEST")])
-    held = box.proxy.pause("GetEventSourceMapping", nth=1)  # the wait for the delete's first look
-
-    def throttle_then_release() -> None:
-        assert held.reached.wait(60)
-        box.proxy.throttle_next["GetEventSourceMapping"] = 20
-        held.release()
-
-    releaser = threading.Thread(target=throttle_then_release)
-    releaser.start()
-    try:
+    # the wait for the delete's first look held, then 20 429s
+    with once_held(box, "GetEventSourceMapping", lambda: box.proxy.throttle_next.update(GetEventSourceMapping=20)):
         r = esmctl("apply", path, "--yes", "--allow-replace")
-    finally:
-        held.release()
-        releaser.join(60)
     assert r.exit_code == 0, r.stdout + r.stderr
     assert box.proxy.throttled["GetEventSourceMapping"] == 20
     [new] = mappings(box)
@@ -303,20 +271,10 @@ def test_a_final_wait_whose_poll_fails_says_so_for_each_change_and_keeps_the_res
     box.proxy.transitional_views = 2
     queues = ("jobs", "jobs-dlq", "orders-dlq")
     path = spec_file(tmp_path, [{"FunctionName": "jobs-fn", "EventSourceArn": world[q]} for q in queues])
-    held = box.proxy.pause("ListEventSourceMappings", nth=2)
-
-    def deny_then_release() -> None:
-        assert held.reached.wait(60)
-        box.proxy.fail_next["ListEventSourceMappings"] = (403, "AccessDeniedException", "denied (injected)")
-        held.release()
-
-    releaser = threading.Thread(target=deny_then_release)
-    releaser.start()
-    try:
+    denied = (403, "AccessDeniedException", "denied (injected)")
+    with once_held(box, "ListEventSourceMappings", lambda: box.proxy.fail_next.update(ListEventSourceMappings=denied),
+                   nth=2):
         r = esmctl("apply", path, "--yes", "-o", "json")
-    finally:
-        held.release()
-        releaser.join(60)
     assert r.exit_code == 1, r.stdout + r.stderr
     results = json.loads(r.stdout)["results"]
     assert [x["status"] for x in results] == ["failed"] * 3
@@ -342,20 +300,9 @@ def test_no_delete_of_a_replace_goes_out_once_the_timeout_has_passed(esmctl, wor
     old = lam.create_event_source_mapping(FunctionName="orders-fn", EventSourceArn=world["orders"],
                                           StartingPosition="TRIM_HORIZON", Tags={"team": "orders"})["UUID"]
     path = spec_file(tmp_path, [kinesis(world, StartingPosition="LATEST")])  # tags not managed: recorded first
-    held = box.proxy.pause("TagResource", nth=1, when="after")
-
-    def let_go() -> None:
-        assert held.reached.wait(60)
-        time.sleep(2.1)  # past the 2 s, which count from before the hold was reached
-        held.release()
-
-    releaser = threading.Thread(target=let_go)
-    releaser.start()
-    try:
+    # the tag record held past the 2 s, which count from before the hold was reached
+    with once_held(box, "TagResource", lambda: time.sleep(2.1), when="after"):
         r = esmctl("apply", path, "--allow-replace", "--timeout", "2", "--yes")
-    finally:
-        held.release()
-        releaser.join(60)
     assert r.exit_code == 1 and "not sent: the --timeout deadline (2s for the whole apply) passed before it" in r.stdout
     assert box.proxy.calls["DeleteEventSourceMapping"] == 0
     [kept] = mappings(box)
