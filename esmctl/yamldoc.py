@@ -164,8 +164,7 @@ def load(path: str, text: str, variables: Mapping[str, str] | None = None, envir
             loader = loader_class(text)
             node = loader.get_single_node()
         reader = _Reader(name, loader, {**(os.environ if environ is None else environ), **(variables or {})}, max_nodes,
-                         text)
-        reader.fills = fill
+                         text, fill)
         try:
             if node is not None:
                 reader.walk(node, (), 0)
@@ -263,12 +262,12 @@ def _check_nesting(loader_class: type, name: str, text: str) -> None:
 
 
 class _Reader:
-    """One walk over the composed graph: checks, fills placeholders, records marks; problems by position."""
+    """One walk over the composed graph: checks, fills placeholders (`fills`), records marks; problems by position."""
 
-    fills = True  # ${NAME} are placeholders
-
-    def __init__(self, name: str, loader: Any, variables: Mapping[str, str], max_nodes: int, text: str = "") -> None:
+    def __init__(self, name: str, loader: Any, variables: Mapping[str, str], max_nodes: int, text: str = "",
+                 fills: bool = True) -> None:
         self.name, self.loader, self.variables, self.max_nodes, self.text = name, loader, variables, max_nodes, text
+        self.fills = fills
         self._lines: list[str] | None = None
         self.values: dict[Path, Any] = {}  # path -> PyYAML Mark
         self.keys: dict[Path, Any] = {}
