@@ -438,6 +438,12 @@ def test_a_paused_mapping_is_not_replaced():
                                "1 change waiting for esmctl resume (see the notes).")
     assert plan_document(p)["summary"]["waiting"] == 1
     assert plan_detail(p) == "no changes now, 1 waiting for esmctl resume"  # a target's, over --targets
+    from esmctl.commands.fleet_runs import PLAN_VIEW
+    from esmctl.targets import TargetOutcome
+    from esmctl.views.fleet import summary_line
+
+    outcomes = [TargetOutcome(None, "ok", p), TargetOutcome(None, "ok", Plan(()))]
+    assert summary_line(outcomes, PLAN_VIEW) == "2 target(s): 1 in sync, 1 with changes waiting for esmctl resume."
 
 
 def test_a_paused_old_end_of_a_move_holds_the_move():

@@ -90,8 +90,12 @@ def target_rows(outcomes: Sequence[TargetOutcome], view: View) -> list[dict[str,
 def summary_line(outcomes: Sequence[TargetOutcome], view: View) -> str:
     """`3 target(s): 2 in sync, 1 failed.`"""
     counted = counts(outcomes)
-    words = {OK: view.ok, CHANGES: "with changes", UNHEALTHY: "unhealthy", FAILED: "failed", SKIPPED: "not started",
-             INTERRUPTED: "interrupted"}
+    # nothing to do now, but a change waits for `esmctl resume`: not in sync (a plan's, or an apply's, result)
+    waiting = sum(1 for o in outcomes if o.status == OK and getattr(getattr(o.result, "plan", o.result), "waiting", ()))
+    counted[OK] -= waiting
+    words = {OK: view.ok, "waiting": "with changes waiting for esmctl resume", CHANGES: "with changes",
+             UNHEALTHY: "unhealthy", FAILED: "failed", SKIPPED: "not started", INTERRUPTED: "interrupted"}
+    counted["waiting"] = waiting
     return f"{len(outcomes)} target(s): " + ", ".join(f"{counted[s]} {words[s]}" for s in words if counted[s]) + "."
 
 
