@@ -326,5 +326,7 @@ def main() -> None:
         sys.exit(EXIT_ERROR)
     if sys.stderr is None:  # started with stderr closed (2>&-): the output still goes to stdout; messages nowhere
         sys.stderr = open(os.devnull, "w")  # noqa: SIM115 - for the life of the process
+    if sys.stdin is None:  # started with stdin closed (<&-): `-` reads nothing, as from /dev/null
+        sys.stdin = open(os.devnull)  # noqa: SIM115 - for the life of the process
     _whole_writes_on_a_pipe()
     cli(prog_name="esmctl")

@@ -369,3 +369,10 @@ def test_what_a_signal_handler_says_with_stderr_gone_does_not_end_the_run(monkey
     monkeypatch.setattr("sys.stderr", Broken())
     monkeypatch.setattr("os.write", gone)
     shared.say("esmctl: terminated: finishing the calls in flight")  # no BrokenPipeError
+
+
+def test_a_closed_stdin_reads_as_empty(world, box):
+    """`mapping create --cli-input-yaml - <&-` said "unexpected AttributeError"."""
+    r = subprocess.run(["bash", "-c", f"{ESMCTL} mapping create --function jobs-fn --source {world['jobs']} "
+                                      "--cli-input-yaml - -o json <&-"], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0 and json.loads(r.stdout)["EventSourceArn"] == world["jobs"], r.stderr
