@@ -261,7 +261,7 @@ def option_check(check: Callable[[Any], Any]) -> Callable[[click.Context, click.
 
 def _region_given(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
     """--region on the command line checked at once, as after the subcommand; AWS_REGION when AWS is first asked
-    (context.Settings.aws), so that a command that asks AWS nothing is not refused for it."""
+    (aws.session.Clients.region), so that a command that asks AWS nothing is not refused for it."""
     if value is not None and ctx.get_parameter_source(param.name) is click.core.ParameterSource.COMMANDLINE:
         return option_check(check_region)(ctx, param, value)
     return value

@@ -43,14 +43,8 @@ class Settings:
     @property
     def aws(self) -> Aws:
         if self._aws is None:
-            from esmctl import regions
             from esmctl.aws.calls import Aws
-            from esmctl.errors import UsageProblem
 
-            region = self.region or os.environ.get("AWS_REGION")
-            if region and not self.region_from_flag and (why := regions.problem(region)):  # --region's: its option's
-                named = next((n for n in ("AWS_REGION", "AWS_DEFAULT_REGION") if os.environ.get(n) == region), "")
-                raise UsageProblem(f"{named}: {why}" if named else why)
             self._aws = Aws(self.profile, self.region, self.endpoint_url)
         return self._aws
 

@@ -42,6 +42,12 @@ class Options:
     window: timedelta = timedelta(minutes=15)  # how far back to look for the old position
     settle_timeout: float = 180  # how long to wait for a mapping in Creating or Updating the plan depends on
 
+    def within(self, timeout: float) -> Options:
+        """These options, waiting no longer than `timeout` (an apply's, which is for its plan's waits too)."""
+        from dataclasses import replace
+
+        return replace(self, settle_timeout=min(self.settle_timeout, timeout))
+
 
 @dataclass
 class Reconciliation:

@@ -154,6 +154,7 @@ class Clients:
         self._profile = profile
         # botocore reads AWS_DEFAULT_REGION; AWS_REGION is what the SDKs and the CLI v2 use.
         self._region = region or os.environ.get("AWS_REGION")
+        self._checked_region = ""  # `region`, once checked
         self._endpoint_url = endpoint_url
         self._sleep = sleep
         self._lock = threading.Lock()
@@ -208,16 +209,20 @@ class Clients:
 
     @property
     def region(self) -> str:
-        if self._region:
-            return self._region
-        region = self.session.get_config_variable("region")
+        """The region the calls go to, checked once against botocore's list (a typo would list nothing, and exit 0),
+        wherever it came from: --region (its option checks it too), AWS_REGION, a spec, the profile."""
+        if self._checked_region:
+            return self._checked_region
+        region = self._region or self.session.get_config_variable("region")
         if not region:
             raise EsmctlError("no AWS region: pass --region or set AWS_REGION")
         from esmctl import regions
 
-        if why := regions.problem(region):  # the profile's (a typo there would list nothing, and exit 0)
-            raise UsageProblem(f"the AWS profile's region: {why}")
-        self._region = region
+        if why := regions.problem(region):
+            named = next((n for n in ("AWS_REGION", "AWS_DEFAULT_REGION") if os.environ.get(n) == region),
+                         "" if self._region else "the AWS profile's region")
+            raise UsageProblem(f"{named}: {why}" if named else why)
+        self._checked_region = region
         return region
 
     @property

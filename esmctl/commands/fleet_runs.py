@@ -193,8 +193,7 @@ def apply(settings: Settings, files: Sequence[str], variables: Sequence[str], *,
     prepared = prepare(settings, files, variables)
     say_warnings(prepared.specs.values())
     fleet = prepared.fleet
-    options = reconcile.Options(prune=prune, margin=margin, settle_timeout=min(reconcile.Options.settle_timeout,
-                                                                             timeout))
+    options = reconcile.Options(prune=prune, margin=margin).within(timeout)
 
     def plan_job(target: Target, own: Settings) -> tuple[str, Any, str | None]:
         planned = reconcile.plan(own.aws, prepared.specs[target], options).plan

@@ -42,9 +42,7 @@ def reconciliation(settings: Settings, files: tuple[str, ...], variables: tuple[
     loaded = load_spec(settings, files, variables)  # checked before anything is asked of AWS
     shared.say_warnings([loaded])
     options = reconcile.Options(prune=prune, margin=margin)
-    if timeout is not None:
-        options = reconcile.Options(prune=prune, margin=margin, settle_timeout=min(options.settle_timeout, timeout))
-    return reconcile.plan(settings.aws, loaded, options)
+    return reconcile.plan(settings.aws, loaded, options if timeout is None else options.within(timeout))
 
 
 def _plan_file(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
